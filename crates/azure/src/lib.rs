@@ -1,0 +1,1 @@
+//! azure (being built; see the open issue).

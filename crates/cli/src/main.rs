@@ -1,0 +1,2 @@
+//! `octo-oidc`: the command-line face of the Octopus OIDC Wizard.
+fn main() {}

@@ -1,0 +1,19 @@
+//! `octo-oidc-core`: the pure heart of the Octopus OIDC Wizard.
+//!
+//! Everything the wizard shows and creates is computed here, without IO: Octopus subject
+//! claims, the Azure / AWS / Octopus trust specs derived from a chosen scope, validation of
+//! user input, the trust simulator, the narrow ports that provider crates implement, progress
+//! events and the stable error codes shared by the CLI and the desktop app.
+//!
+//! Deliberately absent: networking, file access, clocks, randomness from the OS, async
+//! runtimes. Callers pass in what the core needs to know.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod events;
+pub mod ports;
+pub mod secret;
+
+pub use error::{ErrorCode, Problem};
+pub use secret::Secret;

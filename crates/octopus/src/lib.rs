@@ -1,0 +1,1 @@
+//! octopus (being built; see the open issue).

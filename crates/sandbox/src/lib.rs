@@ -1,0 +1,1 @@
+//! sandbox (being built; see the open issue).
