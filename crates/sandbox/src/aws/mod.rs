@@ -1,0 +1,1 @@
+//! aws sandbox service (being built).

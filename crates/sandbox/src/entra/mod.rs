@@ -1,0 +1,1 @@
+//! entra sandbox service (being built).

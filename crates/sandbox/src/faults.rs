@@ -1,0 +1,1 @@
+//! Latency and failure injection per service and operation (being built).

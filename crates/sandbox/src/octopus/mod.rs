@@ -1,0 +1,1 @@
+//! octopus sandbox service (being built).
