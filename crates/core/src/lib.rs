@@ -14,6 +14,9 @@ pub mod error;
 pub mod events;
 pub mod ports;
 pub mod secret;
+pub mod subject;
+pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};
 pub use secret::Secret;
+pub use subject::{Context, SubjectKey, SubjectValues, build_subject};
