@@ -9,9 +9,12 @@
 //! runtimes. Callers pass in what the core needs to know.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod aws;
 pub mod error;
 pub mod events;
+pub mod github;
 pub mod ports;
 pub mod secret;
 pub mod subject;

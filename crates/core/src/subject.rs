@@ -571,7 +571,7 @@ impl SubjectClaim {
     /// Parses `key:value:key:value...`; fails on an odd number of segments or an unknown key.
     pub fn parse(subject: &str) -> Result<SubjectClaim, SubjectError> {
         let segments: Vec<&str> = subject.split(':').collect();
-        if segments.len() % 2 != 0 {
+        if !segments.len().is_multiple_of(2) {
             return Err(SubjectError::UnknownKey {
                 key: segments.last().copied().unwrap_or_default().to_string(),
             });

@@ -1,5 +1,6 @@
 //! Data-driven subject cases (reference examples, defaults per context, untenanted drop,
 //! rejected keys), snapshotted with insta.
+#![allow(clippy::unwrap_used)]
 
 use octo_oidc_core::subject::{Context, SubjectValues, build_subject, parse_keys};
 
