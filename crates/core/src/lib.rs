@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod aws;
+pub mod azure;
 pub mod error;
 pub mod events;
 pub mod github;
