@@ -19,6 +19,7 @@ pub mod github;
 pub mod ports;
 pub mod scope;
 pub mod secret;
+pub mod simulate;
 pub mod subject;
 pub mod wildcard;
 
