@@ -341,7 +341,7 @@ impl FixedClaims<'_> {
     pub fn accepts(&self, sub: &str) -> bool {
         match self {
             FixedClaims::Nothing => false,
-            FixedClaims::Subjects(list) => list.iter().any(|s| *s == sub),
+            FixedClaims::Subjects(list) => list.contains(&sub),
             FixedClaims::Patterns(list) => list.iter().any(|p| octopus_subject_matches(p, sub)),
             FixedClaims::Aws {
                 policy,
@@ -422,10 +422,7 @@ fn simulate_azure(creds: &[FederatedCredential], c: &TokenClaims) -> Verdict {
             ),
         );
     }
-    match by_subject
-        .iter()
-        .find(|f| f.audiences.iter().any(|a| *a == c.aud))
-    {
+    match by_subject.iter().find(|f| f.audiences.contains(&c.aud)) {
         Some(f) => Verdict::accept(format!("matches federated credential '{}'", f.name)),
         None => Verdict::reject(
             ClaimField::Aud,
@@ -464,7 +461,7 @@ fn simulate_aws(
             format!("no IAM OIDC provider has URL '{}'{near}", c.iss),
         );
     };
-    if !p.client_ids.iter().any(|id| *id == c.aud) {
+    if !p.client_ids.contains(&c.aud) {
         return Verdict::reject(
             ClaimField::Aud,
             "InvalidIdentityToken",
