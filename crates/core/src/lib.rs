@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod accounts;
 pub mod aws;
 pub mod azure;
 pub mod error;
