@@ -22,6 +22,7 @@ pub mod scope;
 pub mod secret;
 pub mod simulate;
 pub mod subject;
+pub mod validate;
 pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};
