@@ -1019,6 +1019,13 @@ mod tests {
                 p.evaluate_web_identity(ARN, &c).allowed,
                 "{sub}"
             );
+            let aud = |k: &str| (k == "example.octopus.app:aud").then_some("example.octopus.app");
+            let special = p.specialize(ARN, "example.octopus.app:sub", &aud);
+            assert_eq!(
+                special.allows(sub),
+                p.evaluate_web_identity(ARN, &c).allowed,
+                "{sub}"
+            );
         }
     }
 }
