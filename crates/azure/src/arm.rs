@@ -1,0 +1,401 @@
+//! [`ArmRbac`]: Azure Resource Manager listing (tenants, subscriptions, resource groups,
+//! role definitions) and role assignments, implementing [`AzureRbac`].
+//!
+//! Role assignments are named by the core's deterministic GUID (UUIDv5 of scope + role +
+//! principal), always sent with `principalType: ServicePrincipal` (so a brand-new SP does not
+//! hit the replication check), looked up before writing (a rerun sends nothing), and a 409
+//! `RoleAssignmentExists` (the same grant under another name) is success once a list
+//! confirms it. `PrincipalNotFound` is waited out by the transport's propagation policy.
+//!
+//! Left out: management-group scopes in listings, custom role definitions, deny assignments.
+
+use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
+use octo_oidc_core::{ErrorCode, Problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth::{AzureSession, Resource};
+use crate::error::{AzureError, Service};
+use crate::transport::{Propagation, Reply};
+
+const TENANTS_API: &str = "2022-12-01";
+const RESOURCE_GROUPS_API: &str = "2021-04-01";
+const AUTHORIZATION_API: &str = "2022-04-01";
+
+/// An Entra tenant the signed-in user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzureTenant {
+    /// Tenant (directory) id.
+    pub tenant_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Default domain.
+    pub default_domain: String,
+}
+
+/// A subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Subscription id (GUID).
+    pub subscription_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// `Enabled`, `Disabled`, …
+    pub state: String,
+}
+
+/// A resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceGroup {
+    /// Full id, `/subscriptions/{sub}/resourceGroups/{name}`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Location.
+    pub location: String,
+}
+
+/// A role definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDefinition {
+    /// Full id (`…/providers/Microsoft.Authorization/roleDefinitions/{guid}`).
+    pub id: String,
+    /// The role's GUID.
+    pub name: String,
+    /// E.g. `Contributor`.
+    pub role_name: String,
+}
+
+/// ARM for one tenant (each tenant needs its own token).
+#[derive(Debug, Clone)]
+pub struct ArmRbac {
+    session: AzureSession,
+    arm_url: String,
+    tenant: Option<String>,
+}
+
+fn encode_filter(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl ArmRbac {
+    /// ARM at `arm_url` (e.g. `https://management.azure.com`) in the session's home tenant.
+    pub fn new(session: AzureSession, arm_url: &str) -> ArmRbac {
+        ArmRbac {
+            session,
+            arm_url: arm_url.trim_end_matches('/').to_owned(),
+            tenant: None,
+        }
+    }
+
+    /// Works in `tenant_id` (the tenant of the subscriptions to touch).
+    pub fn in_tenant(mut self, tenant_id: &str) -> ArmRbac {
+        self.tenant = Some(tenant_id.to_owned());
+        self
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        operation: &str,
+        propagation: Propagation,
+    ) -> Result<Reply, AzureError> {
+        let token = self
+            .session
+            .access_token(Resource::Arm, self.tenant.as_deref())
+            .await?;
+        let url = if path_and_query.starts_with("http") {
+            path_and_query.to_owned()
+        } else {
+            format!("{}{path_and_query}", self.arm_url)
+        };
+        self.session
+            .transport()
+            .execute(Service::Arm, operation, propagation, |http| {
+                let mut request = http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token.expose());
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                request
+            })
+            .await
+    }
+
+    /// Follows `nextLink` until the last page.
+    async fn list(&self, path_and_query: &str, operation: &str) -> Result<Vec<Value>, AzureError> {
+        let mut items = Vec::new();
+        let mut next = Some(path_and_query.to_owned());
+        while let Some(page) = next {
+            let reply = self
+                .call(Method::GET, &page, None, operation, Propagation::None)
+                .await?;
+            items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
+            next = reply.body["nextLink"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+        }
+        Ok(items)
+    }
+
+    /// Tenants the signed-in identity belongs to.
+    pub async fn list_tenants(&self) -> Result<Vec<AzureTenant>, Problem> {
+        let items = self
+            .list(
+                &format!("/tenants?api-version={TENANTS_API}"),
+                "GET tenants",
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .map(|t| AzureTenant {
+                tenant_id: text(t, "tenantId"),
+                display_name: text(t, "displayName"),
+                default_domain: text(t, "defaultDomain"),
+            })
+            .collect())
+    }
+
+    /// Subscriptions visible in this tenant.
+    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, Problem> {
+        let items = self
+            .list(
+                &format!("/subscriptions?api-version={TENANTS_API}"),
+                "GET subscriptions",
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .map(|s| Subscription {
+                subscription_id: text(s, "subscriptionId"),
+                display_name: text(s, "displayName"),
+                tenant_id: text(s, "tenantId"),
+                state: text(s, "state"),
+            })
+            .collect())
+    }
+
+    /// All resource groups of a subscription (every page).
+    pub async fn list_resource_groups(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Vec<ResourceGroup>, Problem> {
+        let items = self
+            .list(
+                &format!(
+                    "/subscriptions/{subscription_id}/resourcegroups?api-version={RESOURCE_GROUPS_API}"
+                ),
+                "GET resourceGroups",
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .map(|g| ResourceGroup {
+                id: text(g, "id"),
+                name: text(g, "name"),
+                location: text(g, "location"),
+            })
+            .collect())
+    }
+
+    /// The role definition named `role_name` (e.g. `Contributor`) at `scope`.
+    pub async fn role_definition_by_name(
+        &self,
+        scope: &str,
+        role_name: &str,
+    ) -> Result<RoleDefinition, Problem> {
+        let filter = encode_filter(&format!("roleName eq '{}'", role_name.replace('\'', "''")));
+        let items = self
+            .list(
+                &format!(
+                    "{}/providers/Microsoft.Authorization/roleDefinitions?$filter={filter}&api-version={AUTHORIZATION_API}",
+                    scope.trim_end_matches('/')
+                ),
+                "GET roleDefinitions",
+            )
+            .await?;
+        let found: Vec<RoleDefinition> = items
+            .iter()
+            .map(|d| RoleDefinition {
+                id: text(d, "id"),
+                name: text(d, "name"),
+                role_name: d["properties"]["roleName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+            .filter(|d| d.role_name.eq_ignore_ascii_case(role_name))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Problem::new(
+                ErrorCode::NotFound,
+                format!("no role named '{role_name}' is defined at {scope}"),
+            )
+            .with_hint("Check the role's name (e.g. Contributor, Reader, Website Contributor).")),
+            _ => Err(Problem::new(
+                ErrorCode::Conflict,
+                format!("several roles are named '{role_name}' at {scope}"),
+            )
+            .with_hint("Give the role definition id instead of its name.")),
+        }
+    }
+
+    /// Role assignments at, above or below `scope` for one principal.
+    pub async fn list_role_assignments(
+        &self,
+        scope: &str,
+        principal_id: &str,
+    ) -> Result<Vec<RoleAssignment>, Problem> {
+        let filter = encode_filter(&format!("principalId eq '{principal_id}'"));
+        let items = self
+            .list(
+                &format!(
+                    "{}/providers/Microsoft.Authorization/roleAssignments?$filter={filter}&api-version={AUTHORIZATION_API}",
+                    scope.trim_end_matches('/')
+                ),
+                "GET roleAssignments",
+            )
+            .await?;
+        Ok(items.iter().map(assignment_from).collect())
+    }
+
+    fn assignment_path(assignment: &RoleAssignment) -> String {
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}?api-version={AUTHORIZATION_API}",
+            assignment.scope.trim_end_matches('/'),
+            assignment.name
+        )
+    }
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_default().to_owned()
+}
+
+fn assignment_from(value: &Value) -> RoleAssignment {
+    let properties = &value["properties"];
+    RoleAssignment {
+        scope: properties["scope"].as_str().unwrap_or_default().to_owned(),
+        role_definition_id: properties["roleDefinitionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        principal_id: properties["principalId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        name: text(value, "name"),
+    }
+}
+
+fn role_guid(role_definition_id: &str) -> String {
+    role_definition_id
+        .rsplit('/')
+        .next()
+        .unwrap_or(role_definition_id)
+        .to_ascii_lowercase()
+}
+
+fn same_grant(a: &RoleAssignment, b: &RoleAssignment) -> bool {
+    a.scope
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(b.scope.trim_end_matches('/'))
+        && role_guid(&a.role_definition_id) == role_guid(&b.role_definition_id)
+        && a.principal_id.eq_ignore_ascii_case(&b.principal_id)
+}
+
+impl AzureRbac for ArmRbac {
+    async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
+        Ok(self.role_definition_by_name(scope, role_name).await?.id)
+    }
+
+    async fn ensure_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+    ) -> PortResult<Applied<RoleAssignment>> {
+        let path = Self::assignment_path(assignment);
+        match self
+            .call(
+                Method::GET,
+                &path,
+                None,
+                "GET roleAssignments",
+                Propagation::None,
+            )
+            .await
+        {
+            Ok(reply) => {
+                let existing = assignment_from(&reply.body);
+                if same_grant(&existing, assignment) {
+                    return Ok(Applied::Unchanged(assignment.clone()));
+                }
+                return Err(Problem::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "the role assignment '{}' exists for another principal or role ({} / {})",
+                        assignment.name, existing.principal_id, existing.role_definition_id
+                    ),
+                )
+                .with_hint("Delete that assignment (e.g. left over from a deleted service principal) and run again."));
+            }
+            Err(AzureError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let body = json!({
+            "properties": {
+                "roleDefinitionId": assignment.role_definition_id,
+                "principalId": assignment.principal_id,
+                "principalType": "ServicePrincipal",
+            }
+        });
+        match self
+            .call(
+                Method::PUT,
+                &path,
+                Some(&body),
+                "PUT roleAssignments",
+                Propagation::ArmPrincipal,
+            )
+            .await
+        {
+            Ok(_) => Ok(Applied::Created(assignment.clone())),
+            Err(AzureError::Api { code, .. }) if code == "RoleAssignmentExists" => {
+                let existing = self
+                    .list_role_assignments(&assignment.scope, &assignment.principal_id)
+                    .await?;
+                match existing.into_iter().find(|e| same_grant(e, assignment)) {
+                    Some(found) => Ok(Applied::Unchanged(found)),
+                    None => Err(Problem::new(
+                        ErrorCode::Conflict,
+                        "ARM says the role assignment exists, but no matching assignment is listed",
+                    )
+                    .with_hint("Wait a minute (ARM caches role assignments) and run again.")),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> PortResult<()> {
+        match self
+            .call(
+                Method::DELETE,
+                &Self::assignment_path(assignment),
+                None,
+                "DELETE roleAssignments",
+                Propagation::None,
+            )
+            .await
+        {
+            Ok(_) | Err(AzureError::Api { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! [`GraphEntraApps`]: the app registration, service principal and federated identity
+//! credentials through Microsoft Graph v1.0, implementing [`EntraApps`].
+//!
+//! Every operation observes first and changes only what differs, so a second run reports
+//! `Unchanged` and sends no writes: apps are upserted by a stable `uniqueName`
+//! (`PATCH applications(uniqueName=…)` + `Prefer: create-if-missing`), service principals by
+//! `appId`, credentials by name. The 20-credential limit and the unique (issuer, subject) rule
+//! are checked before calling, with a clear problem instead of Graph's error. Replication
+//! right after creating an app (404 / `NoBackingApplicationObject`) is waited out by the
+//! transport's propagation policy.
+//!
+//! Left out: owners, certificates, app roles/permissions, soft-deleted app recovery.
+
+use octo_oidc_core::ports::{
+    Applied, EntraApplication, EntraApps, FederatedCredential, PortResult, ServicePrincipal,
+};
+use octo_oidc_core::{ErrorCode, Problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth::{AzureSession, Resource};
+use crate::error::{AzureError, Service};
+use crate::transport::{Propagation, Reply};
+
+/// Federated credentials an app registration can hold.
+pub const MAX_FEDERATED_CREDENTIALS: usize = 20;
+
+/// Microsoft Graph v1.0 for one tenant.
+#[derive(Debug, Clone)]
+pub struct GraphEntraApps {
+    session: AzureSession,
+    graph_url: String,
+    tenant: Option<String>,
+}
+
+/// The signed-in user as Graph sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphUser {
+    /// Object id.
+    pub id: String,
+    /// Sign-in name.
+    pub user_principal_name: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+fn quote(value: &str) -> String {
+    value.replace('\'', "''")
+}
+
+fn encode_segment(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn application_from(body: &Value) -> Result<EntraApplication, AzureError> {
+    let text = |key: &str| body[key].as_str().map(str::to_owned);
+    match (text("id"), text("appId")) {
+        (Some(object_id), Some(app_id)) => Ok(EntraApplication {
+            object_id,
+            app_id,
+            display_name: text("displayName").unwrap_or_default(),
+        }),
+        _ => Err(unexpected("application", "no id/appId in the application")),
+    }
+}
+
+fn credential_from(body: &Value) -> FederatedCredential {
+    let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+    FederatedCredential {
+        name: text("name"),
+        issuer: text("issuer"),
+        subject: text("subject"),
+        audiences: body["audiences"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        description: body["description"].as_str().map(str::to_owned),
+    }
+}
+
+fn unexpected(operation: &str, message: &str) -> AzureError {
+    AzureError::Unexpected {
+        service: Service::Graph,
+        operation: operation.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn is_not_found(error: &AzureError) -> bool {
+    matches!(error, AzureError::Api { status: 404, .. })
+}
+
+impl GraphEntraApps {
+    /// Graph at `graph_url` (e.g. `https://graph.microsoft.com`) in the session's home tenant.
+    pub fn new(session: AzureSession, graph_url: &str) -> GraphEntraApps {
+        GraphEntraApps {
+            session,
+            graph_url: graph_url.trim_end_matches('/').to_owned(),
+            tenant: None,
+        }
+    }
+
+    /// Works in `tenant_id` instead of the home tenant.
+    pub fn in_tenant(mut self, tenant_id: &str) -> GraphEntraApps {
+        self.tenant = Some(tenant_id.to_owned());
+        self
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        prefer_create: bool,
+        propagation: Propagation,
+    ) -> Result<Reply, AzureError> {
+        let token = self
+            .session
+            .access_token(Resource::Graph, self.tenant.as_deref())
+            .await?;
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}/v1.0/{path}", self.graph_url)
+        };
+        let operation = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        self.session
+            .transport()
+            .execute(Service::Graph, &operation, propagation, |http| {
+                let mut request = http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token.expose());
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                if prefer_create {
+                    request = request.header("Prefer", "create-if-missing");
+                }
+                request
+            })
+            .await
+    }
+
+    /// Follows `@odata.nextLink` until the last page.
+    async fn list(&self, path: &str, propagation: Propagation) -> Result<Vec<Value>, AzureError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_owned());
+        while let Some(page) = next {
+            let reply = self
+                .call(Method::GET, &page, None, false, propagation)
+                .await?;
+            items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
+            next = reply.body["@odata.nextLink"].as_str().map(str::to_owned);
+        }
+        Ok(items)
+    }
+
+    /// The signed-in user (`/me`).
+    pub async fn me(&self) -> Result<GraphUser, Problem> {
+        let reply = self
+            .call(Method::GET, "me", None, false, Propagation::None)
+            .await?;
+        let text = |key: &str| reply.body[key].as_str().unwrap_or_default().to_owned();
+        Ok(GraphUser {
+            id: text("id"),
+            user_principal_name: text("userPrincipalName"),
+            display_name: text("displayName"),
+        })
+    }
+
+    /// Display names of the signed-in user's directory roles (transitive).
+    pub async fn my_directory_roles(&self) -> Result<Vec<String>, Problem> {
+        let roles = self
+            .list(
+                "me/transitiveMemberOf/microsoft.graph.directoryRole",
+                Propagation::None,
+            )
+            .await?;
+        Ok(roles
+            .iter()
+            .filter_map(|r| r["displayName"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Finds an app registration by client id (to reuse an app the user names).
+    pub async fn find_application_by_app_id(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<EntraApplication>, Problem> {
+        match self
+            .call(
+                Method::GET,
+                &format!("applications(appId='{}')", encode_segment(&quote(app_id))),
+                None,
+                false,
+                Propagation::None,
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(application_from(&reply.body)?)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn credentials_path(app_object_id: &str) -> String {
+        format!(
+            "applications/{}/federatedIdentityCredentials",
+            encode_segment(app_object_id)
+        )
+    }
+
+    /// Deletes the credentials whose description contains `setup_marker` and whose name is not
+    /// in `keep`; credentials made by anyone else are never touched. Returns the deleted names.
+    pub async fn remove_setup_credentials_except(
+        &self,
+        app_object_id: &str,
+        keep: &[&str],
+        setup_marker: &str,
+    ) -> Result<Vec<String>, Problem> {
+        let existing = self.list_federated_credentials(app_object_id).await?;
+        let mut removed = Vec::new();
+        for credential in existing {
+            let ours = credential
+                .description
+                .as_deref()
+                .is_some_and(|d| d.contains(setup_marker));
+            if ours && !keep.contains(&credential.name.as_str()) {
+                self.delete_federated_credential(app_object_id, &credential.name)
+                    .await?;
+                removed.push(credential.name);
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn get_application(
+        &self,
+        path: &str,
+        propagation: Propagation,
+    ) -> Result<Option<EntraApplication>, AzureError> {
+        match self.call(Method::GET, path, None, false, propagation).await {
+            Ok(reply) => Ok(Some(application_from(&reply.body)?)),
+            Err(e) if is_not_found(&e) && propagation == Propagation::None => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl EntraApps for GraphEntraApps {
+    async fn ensure_application(
+        &self,
+        unique_name: &str,
+        display_name: &str,
+    ) -> PortResult<Applied<EntraApplication>> {
+        let path = format!(
+            "applications(uniqueName='{}')",
+            encode_segment(&quote(unique_name))
+        );
+        if let Some(existing) = self.get_application(&path, Propagation::None).await? {
+            if existing.display_name == display_name {
+                return Ok(Applied::Unchanged(existing));
+            }
+            self.call(
+                Method::PATCH,
+                &format!("applications/{}", existing.object_id),
+                Some(&json!({ "displayName": display_name })),
+                false,
+                Propagation::GraphReplication,
+            )
+            .await?;
+            return Ok(Applied::Updated(EntraApplication {
+                display_name: display_name.to_owned(),
+                ..existing
+            }));
+        }
+        let reply = self
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&json!({ "displayName": display_name })),
+                true,
+                Propagation::None,
+            )
+            .await?;
+        if reply.status == 201 {
+            return Ok(Applied::Created(application_from(&reply.body)?));
+        }
+        // 204: someone created it between our GET and PATCH; read it back (it may still be
+        // replicating).
+        let app = self
+            .get_application(&path, Propagation::GraphReplication)
+            .await?
+            .ok_or_else(|| unexpected("ensure_application", "the app vanished after the upsert"))?;
+        Ok(Applied::Updated(app))
+    }
+
+    async fn ensure_service_principal(
+        &self,
+        app_id: &str,
+    ) -> PortResult<Applied<ServicePrincipal>> {
+        let path = format!(
+            "servicePrincipals(appId='{}')",
+            encode_segment(&quote(app_id))
+        );
+        let sp_from = |body: &Value| -> Result<ServicePrincipal, AzureError> {
+            Ok(ServicePrincipal {
+                object_id: body["id"]
+                    .as_str()
+                    .ok_or_else(|| unexpected("servicePrincipal", "no id"))?
+                    .to_owned(),
+                app_id: app_id.to_owned(),
+            })
+        };
+        match self
+            .call(Method::GET, &path, None, false, Propagation::None)
+            .await
+        {
+            Ok(reply) => return Ok(Applied::Unchanged(sp_from(&reply.body)?)),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let reply = self
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&json!({})),
+                true,
+                Propagation::GraphReplication,
+            )
+            .await?;
+        if reply.status == 201 {
+            return Ok(Applied::Created(sp_from(&reply.body)?));
+        }
+        let reply = self
+            .call(
+                Method::GET,
+                &path,
+                None,
+                false,
+                Propagation::GraphReplication,
+            )
+            .await?;
+        Ok(Applied::Unchanged(sp_from(&reply.body)?))
+    }
+
+    async fn list_federated_credentials(
+        &self,
+        app_object_id: &str,
+    ) -> PortResult<Vec<FederatedCredential>> {
+        let items = self
+            .list(
+                &Self::credentials_path(app_object_id),
+                Propagation::GraphReplication,
+            )
+            .await?;
+        Ok(items.iter().map(credential_from).collect())
+    }
+
+    async fn ensure_federated_credential(
+        &self,
+        app_object_id: &str,
+        credential: &FederatedCredential,
+    ) -> PortResult<Applied<FederatedCredential>> {
+        let existing = self.list_federated_credentials(app_object_id).await?;
+        let base = Self::credentials_path(app_object_id);
+        let body = json!({
+            "issuer": credential.issuer,
+            "subject": credential.subject,
+            "audiences": credential.audiences,
+            "description": credential.description,
+        });
+        if let Some(current) = existing.iter().find(|c| c.name == credential.name) {
+            if current == credential {
+                return Ok(Applied::Unchanged(current.clone()));
+            }
+            if let Some(clash) = existing.iter().find(|c| {
+                c.name != credential.name
+                    && c.issuer == credential.issuer
+                    && c.subject == credential.subject
+            }) {
+                return Err(duplicate_subject(credential, &clash.name));
+            }
+            self.call(
+                Method::PATCH,
+                &format!("{base}/{}", encode_segment(&credential.name)),
+                Some(&body),
+                false,
+                Propagation::GraphReplication,
+            )
+            .await?;
+            return Ok(Applied::Updated(credential.clone()));
+        }
+        if let Some(clash) = existing
+            .iter()
+            .find(|c| c.issuer == credential.issuer && c.subject == credential.subject)
+        {
+            return Err(duplicate_subject(credential, &clash.name));
+        }
+        if existing.len() >= MAX_FEDERATED_CREDENTIALS {
+            return Err(Problem::new(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "the app registration already has {} federated credentials, the most Entra allows; '{}' cannot be added",
+                    existing.len(),
+                    credential.name
+                ),
+            )
+            .with_hint(
+                "Use coarser subject keys, remove credentials you no longer need, or split the scope across several app registrations.",
+            ));
+        }
+        let reply = self
+            .call(
+                Method::PATCH,
+                &format!(
+                    "{base}(name='{}')",
+                    encode_segment(&quote(&credential.name))
+                ),
+                Some(&body),
+                true,
+                Propagation::GraphReplication,
+            )
+            .await?;
+        if reply.status == 201 {
+            Ok(Applied::Created(credential_from(&reply.body)))
+        } else {
+            Ok(Applied::Updated(credential.clone()))
+        }
+    }
+
+    async fn delete_federated_credential(&self, app_object_id: &str, name: &str) -> PortResult<()> {
+        let path = format!(
+            "{}/{}",
+            Self::credentials_path(app_object_id),
+            encode_segment(name)
+        );
+        match self
+            .call(Method::DELETE, &path, None, false, Propagation::None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_application(&self, object_id: &str) -> PortResult<()> {
+        let path = format!("applications/{}", encode_segment(object_id));
+        match self
+            .call(Method::DELETE, &path, None, false, Propagation::None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn duplicate_subject(credential: &FederatedCredential, other: &str) -> Problem {
+    Problem::new(
+        ErrorCode::Conflict,
+        format!(
+            "the federated credential '{other}' already trusts issuer '{}' with subject '{}'; Entra allows each issuer + subject pair once per app",
+            credential.issuer, credential.subject
+        ),
+    )
+    .with_hint(format!(
+        "Keep '{other}' (it already grants this), or delete it before adding '{}'.",
+        credential.name
+    ))
+}

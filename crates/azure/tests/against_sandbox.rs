@@ -1,0 +1,693 @@
+//! The Azure client against the sandbox Entra / Graph / ARM over real HTTP: each sign-in
+//! path, listing, every port operation, failure paths (401, 403, 404, 409, 429 + Retry-After,
+//! 5xx, timeouts, dropped connections, propagation errors) and a second run that changes
+//! nothing.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use octo_oidc_azure::{
+    ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
+};
+use octo_oidc_core::events::{ProgressEvent, ProgressSink};
+use octo_oidc_core::ports::{Applied, AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::{ErrorCode, Secret};
+use octo_oidc_sandbox::entra::{
+    DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSandbox,
+    LIMITED_USER, WIZARD_CLIENT_ID,
+};
+use octo_oidc_sandbox::faults::{FaultKind, FaultRule, Faults};
+use octo_oidc_sandbox::token_validation::RemoteIssuers;
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+#[derive(Default, Clone)]
+struct Recorded(Arc<Mutex<Vec<ProgressEvent>>>);
+
+impl ProgressSink for Recorded {
+    fn emit(&self, event: ProgressEvent) {
+        self.0.lock().expect("lock").push(event);
+    }
+}
+
+impl Recorded {
+    fn retries(&self) -> Vec<(String, ErrorCode, u64)> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|e| match e {
+                ProgressEvent::Retrying {
+                    operation,
+                    code,
+                    wait_ms,
+                    ..
+                } => Some((operation.clone(), *code, *wait_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+struct Env {
+    sandbox: EntraSandbox,
+    faults: Faults,
+    login: String,
+    graph: String,
+    arm: String,
+    progress: Recorded,
+    transport: Transport,
+}
+
+async fn env() -> Env {
+    let faults = Faults::new();
+    let sandbox = EntraSandbox::new(
+        EntraConfig::default(),
+        faults.clone(),
+        RemoteIssuers::new(reqwest::Client::new()),
+    );
+    let login = serve(sandbox.login_router()).await;
+    let graph = serve(sandbox.graph_router()).await;
+    let arm = serve(sandbox.arm_router()).await;
+    let progress = Recorded::default();
+    let transport = Transport::new(reqwest::Client::new())
+        .with_policies(RetryPolicy::fast(), RetryPolicy::fast())
+        .with_request_timeout(Duration::from_secs(5))
+        .with_progress(Arc::new(progress.clone()));
+    Env {
+        sandbox,
+        faults,
+        login,
+        graph,
+        arm,
+        progress,
+        transport,
+    }
+}
+
+impl Env {
+    fn authority(&self, tenant: &str, client_id: &str) -> AuthorityConfig {
+        AuthorityConfig {
+            authority_url: self.login.clone(),
+            tenant: tenant.to_owned(),
+            client_id: client_id.to_owned(),
+        }
+    }
+
+    /// The interactive sign-in, with a "browser" that follows the sandbox's auto-approve
+    /// redirect into the client's loopback listener.
+    async fn sign_in(&self, user: &str) -> AzureSession {
+        self.sandbox.set_auto_approve_user(Some(user));
+        AzureSession::sign_in_interactive(
+            self.transport.clone(),
+            self.authority("organizations", WIZARD_CLIENT_ID),
+            |url| {
+                let url = url.to_owned();
+                tokio::spawn(async move {
+                    let browser = reqwest::Client::new();
+                    let page = browser.get(&url).send().await.expect("browser");
+                    assert_eq!(page.status(), 200, "the loopback page answers");
+                });
+                Ok(())
+            },
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("interactive sign-in")
+    }
+
+    fn graph(&self, session: &AzureSession) -> GraphEntraApps {
+        GraphEntraApps::new(session.clone(), &self.graph)
+    }
+
+    fn arm(&self, session: &AzureSession) -> ArmRbac {
+        ArmRbac::new(session.clone(), &self.arm)
+    }
+}
+
+const ISSUER: &str = "https://octopus.example.com";
+const MARKER: &str = "octo-oidc:setup=test-1";
+
+fn credential(name: &str, subject: &str) -> FederatedCredential {
+    FederatedCredential {
+        name: name.to_owned(),
+        issuer: ISSUER.to_owned(),
+        subject: subject.to_owned(),
+        audiences: vec!["api://AzureADTokenExchange".to_owned()],
+        description: Some(format!("Octopus OIDC Wizard ({MARKER})")),
+    }
+}
+
+fn rg_scope() -> String {
+    format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod")
+}
+
+#[tokio::test]
+async fn interactive_sign_in_lists_tenants_subscriptions_groups_and_roles() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let account = session.account().expect("account");
+    assert_eq!(account.tenant_id, DEFAULT_TENANT_ID);
+    assert_eq!(account.user_principal_name.as_deref(), Some(DEFAULT_USER));
+    let me = env.graph(&session).me().await.expect("me");
+    assert_eq!(me.user_principal_name, DEFAULT_USER);
+    assert_eq!(
+        env.graph(&session)
+            .my_directory_roles()
+            .await
+            .expect("roles"),
+        vec!["Global Administrator".to_owned()]
+    );
+
+    // ARM needs its own token, from the refresh token.
+    let arm = env.arm(&session);
+    let tenants = arm.list_tenants().await.expect("tenants");
+    assert_eq!(tenants.len(), 2);
+    let subscriptions = arm.list_subscriptions().await.expect("subscriptions");
+    assert_eq!(subscriptions.len(), 2);
+    env.sandbox.set_arm_page_size(1);
+    let groups = arm
+        .list_resource_groups(DEFAULT_SUBSCRIPTION_ID)
+        .await
+        .expect("groups");
+    assert_eq!(groups.len(), 4, "every page followed");
+    let contributor = arm
+        .role_definition_id(&rg_scope(), "Contributor")
+        .await
+        .expect("role");
+    assert!(contributor.ends_with("/b24988ac-6180-42a0-ab88-20f7382dd24c"));
+    let missing = arm
+        .role_definition_id(&rg_scope(), "No Such Role")
+        .await
+        .expect_err("404");
+    assert_eq!(missing.code, ErrorCode::NotFound);
+
+    // The second tenant's subscriptions need a token from that tenant.
+    let other = tenants
+        .iter()
+        .find(|t| t.tenant_id != DEFAULT_TENANT_ID)
+        .expect("second tenant");
+    let in_other = env.arm(&session).in_tenant(&other.tenant_id);
+    let subs = in_other.list_subscriptions().await.expect("subscriptions");
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].tenant_id, other.tenant_id);
+}
+
+#[tokio::test]
+async fn device_code_sign_in_polls_until_approved() {
+    let env = env().await;
+    env.sandbox.set_auto_approve_user(Some(DEFAULT_USER));
+    let shown = Arc::new(Mutex::new(None));
+    let seen = shown.clone();
+    let session = AzureSession::sign_in_device_code(
+        env.transport.clone(),
+        env.authority("organizations", WIZARD_CLIENT_ID),
+        move |prompt| *seen.lock().expect("lock") = Some(prompt.clone()),
+    )
+    .await
+    .expect("device code sign-in");
+    let prompt = shown.lock().expect("lock").clone().expect("prompt shown");
+    assert!(prompt.verification_uri.ends_with("/devicelogin"));
+    assert!(prompt.message.contains(&prompt.user_code));
+    assert_eq!(
+        session
+            .account()
+            .expect("account")
+            .user_principal_name
+            .as_deref(),
+        Some(DEFAULT_USER)
+    );
+}
+
+/// App + SP + credentials + role assignment, as the engine would apply them.
+async fn apply_setup(env: &Env, session: &AzureSession) -> Vec<bool> {
+    let graph = env.graph(session);
+    let arm = env.arm(session);
+    let mut changed = Vec::new();
+    let app = graph
+        .ensure_application("octo-oidc-test-1", "Octopus OIDC (test)")
+        .await
+        .expect("app");
+    changed.push(app.changed());
+    let app = app.into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    changed.push(sp.changed());
+    for (name, subject) in [
+        (
+            "prod-web",
+            "space:default:project:web:environment:production",
+        ),
+        (
+            "staging-web",
+            "space:default:project:web:environment:staging",
+        ),
+        ("account-test", "space:default:account:azure-prod"),
+    ] {
+        let fic = graph
+            .ensure_federated_credential(&app.object_id, &credential(name, subject))
+            .await
+            .expect("credential");
+        changed.push(fic.changed());
+    }
+    let role = arm
+        .role_definition_id(&rg_scope(), "Contributor")
+        .await
+        .expect("role");
+    let assignment =
+        octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.into_inner().object_id);
+    let applied = arm
+        .ensure_role_assignment(&assignment)
+        .await
+        .expect("assignment");
+    changed.push(applied.changed());
+    changed
+}
+
+#[tokio::test]
+async fn a_full_setup_then_a_second_run_that_changes_nothing() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let first = apply_setup(&env, &session).await;
+    assert!(first.iter().all(|c| *c), "everything created: {first:?}");
+    let apps = env.sandbox.applications(DEFAULT_TENANT_ID);
+    let assignments = env.sandbox.role_assignments(DEFAULT_TENANT_ID);
+    let second = apply_setup(&env, &session).await;
+    assert!(second.iter().all(|c| !*c), "nothing changed: {second:?}");
+    assert_eq!(env.sandbox.applications(DEFAULT_TENANT_ID), apps);
+    assert_eq!(env.sandbox.role_assignments(DEFAULT_TENANT_ID), assignments);
+
+    // A changed credential is updated in place; setup-owned leftovers are pruned, others kept.
+    let graph = env.graph(&session);
+    let app_id = apps[0]["id"].as_str().expect("id").to_owned();
+    let mut changed = credential(
+        "prod-web",
+        "space:default:project:web:environment:production",
+    );
+    changed.description = Some(format!("updated ({MARKER})"));
+    let applied = graph
+        .ensure_federated_credential(&app_id, &changed)
+        .await
+        .expect("update");
+    assert!(matches!(applied, Applied::Updated(_)));
+    let mut foreign = credential("someone-else", "space:other");
+    foreign.description = Some("made by hand".into());
+    graph
+        .ensure_federated_credential(&app_id, &foreign)
+        .await
+        .expect("foreign");
+    let removed = graph
+        .remove_setup_credentials_except(&app_id, &["prod-web"], MARKER)
+        .await
+        .expect("prune");
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    let left: Vec<String> = graph
+        .list_federated_credentials(&app_id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&"someone-else".to_owned()) && left.contains(&"prod-web".to_owned()));
+
+    // Teardown: deleting twice is fine.
+    let arm = env.arm(&session);
+    let assignment = assignments[0]["name"].as_str().expect("name");
+    let ra = octo_oidc_core::ports::RoleAssignment {
+        scope: rg_scope(),
+        role_definition_id: String::new(),
+        principal_id: String::new(),
+        name: assignment.to_owned(),
+    };
+    arm.delete_role_assignment(&ra).await.expect("delete");
+    arm.delete_role_assignment(&ra).await.expect("delete again");
+    graph
+        .delete_federated_credential(&app_id, "prod-web")
+        .await
+        .expect("delete fic");
+    graph
+        .delete_federated_credential(&app_id, "prod-web")
+        .await
+        .expect("again");
+    graph.delete_application(&app_id).await.expect("delete app");
+    graph.delete_application(&app_id).await.expect("again");
+    assert!(env.sandbox.applications(DEFAULT_TENANT_ID).is_empty());
+}
+
+#[tokio::test]
+async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    env.faults
+        .set_consistency_window("graph", Duration::from_millis(300));
+    let graph = env.graph(&session);
+    let app = graph
+        .ensure_application("octo-oidc-fresh", "Fresh")
+        .await
+        .expect("app")
+        .into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    assert!(matches!(sp, Applied::Created(_)));
+    graph
+        .ensure_federated_credential(&app.object_id, &credential("fic-1", "s-1"))
+        .await
+        .expect("fic");
+    let retries = env.progress.retries();
+    assert!(
+        retries
+            .iter()
+            .any(|(op, code, _)| op.contains("servicePrincipals")
+                && *code == ErrorCode::PropagationPending),
+        "{retries:?}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    env.faults.add(
+        FaultRule::for_service("graph")
+            .fault(FaultKind::Throttle {
+                retry_after_secs: 1,
+            })
+            .times(2),
+    );
+    env.graph(&session)
+        .ensure_application("octo-oidc-throttled", "Throttled")
+        .await
+        .expect("eventually");
+    let retries = env.progress.retries();
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(
+        retries
+            .iter()
+            .all(|(_, code, wait)| *code == ErrorCode::RateLimited && *wait == 1000)
+    );
+
+    env.faults.add(
+        FaultRule::for_service("arm")
+            .operation("GET subscriptions")
+            .fault(FaultKind::ServerError { status: 503 })
+            .times(1),
+    );
+    env.faults.add(
+        FaultRule::for_service("arm")
+            .operation("GET tenants")
+            .fault(FaultKind::DropConnection)
+            .times(1),
+    );
+    let arm = env.arm(&session);
+    assert_eq!(
+        arm.list_subscriptions().await.expect("after a 503").len(),
+        2
+    );
+    assert_eq!(
+        arm.list_tenants()
+            .await
+            .expect("after a dropped connection")
+            .len(),
+        2
+    );
+    let retries = env.progress.retries();
+    assert!(
+        retries.iter().any(|(op, code, _)| op == "GET subscriptions" && *code == ErrorCode::RemoteUnavailable),
+        "{retries:?}"
+    );
+    assert!(
+        retries
+            .iter()
+            .any(|(op, code, _)| op == "GET tenants" && *code == ErrorCode::RemoteUnavailable),
+        "{retries:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_is_reported_as_timeout_when_retries_run_out() {
+    let env = env().await;
+    env.faults.add(
+        FaultRule::for_service("arm")
+            .operation("GET subscriptions")
+            .latency(Duration::from_millis(800))
+            .times(1),
+    );
+    let slow_policy = RetryPolicy {
+        max_retries: 0,
+        ..RetryPolicy::fast()
+    };
+    env.sandbox.set_auto_approve_user(Some(DEFAULT_USER));
+    let slow = AzureSession::sign_in_interactive(
+        Transport::new(reqwest::Client::new())
+            .with_policies(slow_policy, slow_policy)
+            .with_request_timeout(Duration::from_millis(200)),
+        env.authority("organizations", WIZARD_CLIENT_ID),
+        |url| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let _ = reqwest::get(&url).await;
+            });
+            Ok(())
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("sign-in");
+    let error = env
+        .arm(&slow)
+        .list_subscriptions()
+        .await
+        .expect_err("timeout");
+    assert_eq!(error.code, ErrorCode::Timeout, "{error:?}");
+}
+
+#[tokio::test]
+async fn limits_and_duplicate_subjects_are_refused_before_calling_graph() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&session);
+    let app = graph
+        .ensure_application("octo-oidc-limits", "Limits")
+        .await
+        .expect("app")
+        .into_inner();
+    for i in 0..20 {
+        graph
+            .ensure_federated_credential(
+                &app.object_id,
+                &credential(&format!("fic-{i}"), &format!("s-{i}")),
+            )
+            .await
+            .expect("within the limit");
+    }
+    let full = graph
+        .ensure_federated_credential(&app.object_id, &credential("fic-20", "s-20"))
+        .await
+        .expect_err("limit");
+    assert_eq!(full.code, ErrorCode::LimitExceeded);
+    let duplicate = graph
+        .ensure_federated_credential(&app.object_id, &credential("other-name", "s-3"))
+        .await
+        .expect_err("duplicate");
+    assert_eq!(duplicate.code, ErrorCode::Conflict);
+    assert!(duplicate.message.contains("fic-3"));
+}
+
+#[tokio::test]
+async fn permission_problems_carry_the_service_message() {
+    let env = env().await;
+    env.sandbox
+        .set_users_can_register_apps(DEFAULT_TENANT_ID, false)
+        .expect("switch");
+    let limited = env.sign_in(LIMITED_USER).await;
+    let denied = env
+        .graph(&limited)
+        .ensure_application("octo-oidc-denied", "Denied")
+        .await
+        .expect_err("403");
+    assert_eq!(denied.code, ErrorCode::PermissionDenied);
+    assert!(
+        denied.message.contains("Authorization_RequestDenied"),
+        "{}",
+        denied.message
+    );
+    assert!(denied.hint.is_some());
+
+    let admin = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&admin);
+    let app = graph
+        .ensure_application("octo-oidc-ra", "RA")
+        .await
+        .expect("app")
+        .into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp")
+        .into_inner();
+    let role = env
+        .arm(&admin)
+        .role_definition_id(&rg_scope(), "Reader")
+        .await
+        .expect("role");
+    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    let arm_denied = env
+        .arm(&limited)
+        .ensure_role_assignment(&assignment)
+        .await
+        .expect_err("403");
+    assert_eq!(arm_denied.code, ErrorCode::PermissionDenied);
+    assert!(arm_denied.message.contains("AuthorizationFailed"));
+}
+
+#[tokio::test]
+async fn an_existing_grant_under_another_name_counts_as_done() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&session);
+    let app = graph
+        .ensure_application("octo-oidc-409", "409")
+        .await
+        .expect("app")
+        .into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp")
+        .into_inner();
+    let arm = env.arm(&session);
+    let role = arm
+        .role_definition_id(&rg_scope(), "Contributor")
+        .await
+        .expect("role");
+    // Someone granted the same role by hand, under a random name.
+    let token = session
+        .access_token(Resource::Arm, None)
+        .await
+        .expect("token");
+    let by_hand = "0f0e0d0c-0b0a-4909-8807-060504030201";
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{}{}/providers/Microsoft.Authorization/roleAssignments/{by_hand}?api-version=2022-04-01",
+            env.arm,
+            rg_scope()
+        ))
+        .bearer_auth(token.expose())
+        .json(&serde_json::json!({"properties": {"roleDefinitionId": role, "principalId": sp.object_id, "principalType": "ServicePrincipal"}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), 201);
+    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    let applied = arm
+        .ensure_role_assignment(&assignment)
+        .await
+        .expect("409 is success");
+    match applied {
+        Applied::Unchanged(found) => assert_eq!(found.name, by_hand),
+        other => panic!("expected Unchanged, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_principal_that_never_appears_ends_as_propagation_pending() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let arm = env.arm(&session);
+    let role = arm
+        .role_definition_id(&rg_scope(), "Reader")
+        .await
+        .expect("role");
+    let ghost = octo_oidc_core::azure::role_assignment(
+        &rg_scope(),
+        &role,
+        "7a1b2c3d-0000-4000-8000-000000000042",
+    );
+    let error = arm
+        .ensure_role_assignment(&ghost)
+        .await
+        .expect_err("never visible");
+    assert_eq!(error.code, ErrorCode::PropagationPending);
+    assert!(
+        env.progress
+            .retries()
+            .iter()
+            .any(|(op, code, _)| op == "PUT roleAssignments"
+                && *code == ErrorCode::PropagationPending)
+    );
+}
+
+#[tokio::test]
+async fn a_service_principal_with_a_client_secret_automates_the_setup() {
+    let env = env().await;
+    let admin = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&admin);
+    let automation = graph
+        .ensure_application("octo-oidc-automation", "Automation")
+        .await
+        .expect("app")
+        .into_inner();
+    let sp = graph
+        .ensure_service_principal(&automation.app_id)
+        .await
+        .expect("sp")
+        .into_inner();
+    let secret = env
+        .sandbox
+        .add_client_secret(DEFAULT_TENANT_ID, &automation.app_id)
+        .expect("secret");
+    env.sandbox
+        .grant_graph_app_role(
+            DEFAULT_TENANT_ID,
+            &automation.app_id,
+            "Application.ReadWrite.All",
+        )
+        .expect("consent");
+    env.sandbox
+        .grant_arm_role(
+            &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}"),
+            "Owner",
+            &sp.object_id,
+        )
+        .expect("owner");
+
+    let session = AzureSession::service_principal(
+        env.transport.clone(),
+        env.authority(DEFAULT_TENANT_ID, &automation.app_id),
+        Secret::new(secret),
+    )
+    .expect("session");
+    assert!(
+        !format!("{session:?}").contains("8Q~"),
+        "no secret in Debug"
+    );
+    let changed = apply_setup(&env, &session).await;
+    assert!(changed.iter().all(|c| *c), "{changed:?}");
+
+    let wrong = AzureSession::service_principal(
+        env.transport.clone(),
+        env.authority(DEFAULT_TENANT_ID, &automation.app_id),
+        Secret::new("not-the-secret"),
+    )
+    .expect("session");
+    let error = env
+        .graph(&wrong)
+        .ensure_application("x-app", "x")
+        .await
+        .expect_err("401");
+    assert_eq!(error.code, ErrorCode::Unauthenticated);
+    assert!(error.message.contains("AADSTS7000215"), "{}", error.message);
+}
