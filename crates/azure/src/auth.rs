@@ -115,6 +115,7 @@ enum Credential {
     },
     DeveloperTools {
         default: Arc<azure_identity::DeveloperToolsCredential>,
+        executor: Option<Arc<dyn azure_identity::Executor>>,
     },
 }
 
@@ -445,19 +446,34 @@ impl AzureSession {
     /// Reuses an Azure CLI / Azure Developer CLI login (`az login` / `azd auth login`).
     /// Needs `az` ≥ 2.54 or `azd` on the PATH; tokens are fetched when first needed.
     pub fn developer_tools(transport: Transport) -> Result<AzureSession, AzureError> {
-        let credential = azure_identity::DeveloperToolsCredential::new(None).map_err(|e| {
-            AzureError::Refused {
-                code: ErrorCode::Unauthenticated,
-                message: format!("the Azure CLI / azd login cannot be used: {e}"),
-                hint: "Run `az login` (or `azd auth login`) first, or sign in with the browser."
-                    .into(),
-            }
-        })?;
+        AzureSession::developer_tools_with_executor(transport, None)
+    }
+
+    /// [`AzureSession::developer_tools`] with the process runner `azure_identity` uses to run
+    /// `az` / `azd` (`None` = the real one); tests and sandboxes inject their own.
+    pub fn developer_tools_with_executor(
+        transport: Transport,
+        executor: Option<Arc<dyn azure_identity::Executor>>,
+    ) -> Result<AzureSession, AzureError> {
+        let options = azure_identity::DeveloperToolsCredentialOptions {
+            executor: executor.clone(),
+        };
+        let credential =
+            azure_identity::DeveloperToolsCredential::new(Some(options)).map_err(|e| {
+                AzureError::Refused {
+                    code: ErrorCode::Unauthenticated,
+                    message: format!("the Azure CLI / azd login cannot be used: {e}"),
+                    hint:
+                        "Run `az login` (or `azd auth login`) first, or sign in with the browser."
+                            .into(),
+                }
+            })?;
         Ok(AzureSession::from_parts(
             transport,
             AuthorityConfig::organizations("04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
             Credential::DeveloperTools {
                 default: credential,
+                executor,
             },
         ))
     }
@@ -516,8 +532,8 @@ impl AzureSession {
                 self.client_credentials(client_secret, &tenant, resource)
                     .await?
             }
-            Credential::DeveloperTools { default } => {
-                self.developer_tools_token(default, &tenant, resource)
+            Credential::DeveloperTools { default, executor } => {
+                self.developer_tools_token(default, executor, &tenant, resource)
                     .await?
             }
         };
@@ -592,6 +608,7 @@ impl AzureSession {
     async fn developer_tools_token(
         &self,
         default: &Arc<azure_identity::DeveloperToolsCredential>,
+        executor: &Option<Arc<dyn azure_identity::Executor>>,
         tenant: &str,
         resource: Resource,
     ) -> Result<(Secret, u64), AzureError> {
@@ -604,6 +621,7 @@ impl AzureSession {
         let result = if specific {
             let options = azure_identity::AzureCliCredentialOptions {
                 tenant_id: Some(tenant.to_owned()),
+                executor: executor.clone(),
                 ..Default::default()
             };
             match azure_identity::AzureCliCredential::new(Some(options)) {

@@ -691,3 +691,211 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     assert_eq!(error.code, ErrorCode::Unauthenticated);
     assert!(error.message.contains("AADSTS7000215"), "{}", error.message);
 }
+
+/// Stands in for the `az` CLI: answers `az account get-access-token` with tokens the sandbox
+/// issued (as `az` would after `az login`); every other command fails as if not installed.
+#[derive(Debug)]
+struct FakeAz {
+    graph_token: Option<String>,
+    arm_token: Option<String>,
+    commands: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl azure_identity::Executor for FakeAz {
+    async fn run(
+        &self,
+        _program: &std::ffi::OsStr,
+        args: &[&std::ffi::OsStr],
+    ) -> std::io::Result<std::process::Output> {
+        use std::os::unix::process::ExitStatusExt;
+        let command = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.commands.lock().expect("lock").push(command.clone());
+        let token = if !command.contains("az account get-access-token") {
+            None
+        } else if command.contains("graph.microsoft.com") {
+            self.graph_token.clone()
+        } else {
+            self.arm_token.clone()
+        };
+        let Some(token) = token else {
+            return Ok(std::process::Output {
+                status: std::process::ExitStatus::from_raw(127 << 8),
+                stdout: Vec::new(),
+                stderr: b"/bin/sh: 1: az: not found".to_vec(),
+            });
+        };
+        let expires_on = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 3600;
+        let body = serde_json::json!({
+            "accessToken": token,
+            "expires_on": expires_on,
+            "subscription": DEFAULT_SUBSCRIPTION_ID,
+            "tenant": DEFAULT_TENANT_ID,
+            "tokenType": "Bearer",
+        });
+        Ok(std::process::Output {
+            status: std::process::ExitStatus::from_raw(0),
+            stdout: body.to_string().into_bytes(),
+            stderr: Vec::new(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_azure_cli_login_is_reused_through_azure_identity() {
+    let env = env().await;
+    let signed_in = env.sign_in(DEFAULT_USER).await;
+    let graph_token = signed_in
+        .access_token(Resource::Graph, None)
+        .await
+        .expect("graph");
+    let arm_token = signed_in
+        .access_token(Resource::Arm, None)
+        .await
+        .expect("arm");
+    let az = Arc::new(FakeAz {
+        graph_token: Some(graph_token.expose().to_owned()),
+        arm_token: Some(arm_token.expose().to_owned()),
+        commands: Mutex::new(Vec::new()),
+    });
+    let session =
+        AzureSession::developer_tools_with_executor(env.transport.clone(), Some(az.clone()))
+            .expect("credential");
+    let me = env
+        .graph(&session)
+        .me()
+        .await
+        .expect("me through the az token");
+    assert_eq!(me.user_principal_name, DEFAULT_USER);
+    assert_eq!(
+        env.arm(&session)
+            .list_subscriptions()
+            .await
+            .expect("subs")
+            .len(),
+        2
+    );
+    assert_eq!(
+        session.account().expect("account").tenant_id,
+        DEFAULT_TENANT_ID
+    );
+    let commands = az.commands.lock().expect("lock").clone();
+    assert!(
+        commands.iter().any(|c| c.contains(
+            "az account get-access-token -o json --scope https://graph.microsoft.com/.default"
+        )),
+        "{commands:?}"
+    );
+
+    // No `az` / `azd` login: a clear Unauthenticated problem.
+    let missing = Arc::new(FakeAz {
+        graph_token: None,
+        arm_token: None,
+        commands: Mutex::new(Vec::new()),
+    });
+    let session = AzureSession::developer_tools_with_executor(env.transport.clone(), Some(missing))
+        .expect("credential");
+    let error = env.graph(&session).me().await.expect_err("no login");
+    assert_eq!(error.code, ErrorCode::Unauthenticated);
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains("az login")
+    );
+}
+
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
+    type Writer = CapturedLog;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_the_logs() {
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(log.clone())
+        .finish();
+    // Global, not scoped: tracing caches callsite interest process-wide, and other tests in
+    // this binary run on other threads. Only this test installs a subscriber.
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+
+    let env = env().await;
+    let admin = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&admin);
+    let app = graph
+        .ensure_application("octo-oidc-logs", "Logs")
+        .await
+        .expect("app")
+        .into_inner();
+    graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    let secret = env
+        .sandbox
+        .add_client_secret(DEFAULT_TENANT_ID, &app.app_id)
+        .expect("secret");
+    env.sandbox
+        .grant_graph_app_role(DEFAULT_TENANT_ID, &app.app_id, "Application.ReadWrite.All")
+        .expect("consent");
+    let session = AzureSession::service_principal(
+        env.transport.clone(),
+        env.authority(DEFAULT_TENANT_ID, &app.app_id),
+        Secret::new(secret.clone()),
+    )
+    .expect("session");
+    env.faults.add(
+        FaultRule::for_service("graph")
+            .fault(FaultKind::Throttle {
+                retry_after_secs: 0,
+            })
+            .times(1),
+    );
+    env.graph(&session)
+        .ensure_application("octo-oidc-logs-2", "Logs 2")
+        .await
+        .expect("app as SP");
+    let token = session
+        .access_token(Resource::Graph, None)
+        .await
+        .expect("token");
+    let admin_token = admin
+        .access_token(Resource::Graph, None)
+        .await
+        .expect("token");
+
+    let text = String::from_utf8(log.0.lock().expect("lock").clone()).expect("utf8");
+    assert!(text.contains("retrying"), "the retry was logged at all");
+    assert!(!text.contains(&secret), "client secret in the log");
+    assert!(!text.contains(token.expose()), "SP access token in the log");
+    assert!(
+        !text.contains(admin_token.expose()),
+        "user access token in the log"
+    );
+}
