@@ -290,6 +290,20 @@ async fn a_full_setup_then_a_second_run_that_changes_nothing() {
     // A changed credential is updated in place; setup-owned leftovers are pruned, others kept.
     let graph = env.graph(&session);
     let app_id = apps[0]["id"].as_str().expect("id").to_owned();
+    let client_id = apps[0]["appId"].as_str().expect("appId");
+    let reused = graph
+        .find_application_by_app_id(client_id)
+        .await
+        .expect("lookup")
+        .expect("found by client id");
+    assert_eq!(reused.object_id, app_id);
+    assert!(
+        graph
+            .find_application_by_app_id("00000000-0000-0000-0000-0000000000ff")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
     let mut changed = credential(
         "prod-web",
         "space:default:project:web:environment:production",

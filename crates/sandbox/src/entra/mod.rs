@@ -14,6 +14,15 @@
 //!   assignments, with real (simplified) RBAC: writes need Owner / User Access Administrator /
 //!   RBAC Administrator at or above the scope.
 //!
+//! Fault knobs (`Faults::before(service, operation)`): service `entra` with operations
+//! `token {grant_type}`, `devicecode`, `GET authorize`; service `graph` with
+//! `{METHOD} /{collection}[/{sub-collection}]` (ids and alternate keys dropped), e.g.
+//! `POST /applications`, `PATCH /servicePrincipals`,
+//! `PATCH /applications/federatedIdentityCredentials`; service `arm` with
+//! `{METHOD} {tenants|subscriptions|resourceGroups|roleDefinitions|roleAssignments}`. The
+//! `graph` consistency window hides new apps; the `arm` one (or
+//! [`EntraConfig::principal_not_found_window`]) hides new service principals from ARM.
+//!
 //! Deliberately left out: consent (every sign-in is treated as consented), conditional
 //! access, multi-tenant app provisioning (an app and its SP live in one tenant), certificates,
 //! soft-deleted-object recovery, `$select`/`$expand`/`$orderby`, ARM resources other than
@@ -31,7 +40,8 @@ mod wire;
 
 pub use model::{
     AZURE_CLI_CLIENT_ID, BUILT_IN_ROLES, DEFAULT_PASSWORD, DEFAULT_SUBSCRIPTION_ID,
-    DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER, WIZARD_CLIENT_ID,
+    DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER, SECOND_SUBSCRIPTION_ID, SECOND_TENANT_ID,
+    WIZARD_CLIENT_ID,
 };
 
 use std::sync::{Arc, Mutex, MutexGuard};

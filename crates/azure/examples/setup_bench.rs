@@ -1,0 +1,271 @@
+//! Benchmark: the Azure client against the in-process sandbox Entra / Graph / ARM on loopback.
+//!
+//! Prints: interactive sign-in time; a full setup (app registration, service principal, three
+//! federated credentials, role lookup + assignment) on first run and on a second run that
+//! changes nothing; the sandbox authority's client-assertion exchanges per second (each
+//! verified for real against a local issuer's discovery + JWKS); Graph `GET /me` per second.
+//!
+//! Run: `cargo run --release -p octo-oidc-azure --example setup_bench`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use jsonwebtoken::Algorithm;
+use octo_oidc_azure::{
+    ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
+};
+use octo_oidc_core::ports::{AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_sandbox::entra::{
+    DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSandbox,
+    WIZARD_CLIENT_ID,
+};
+use octo_oidc_sandbox::faults::Faults;
+use octo_oidc_sandbox::signing::{Jwks, SigningKey};
+use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use serde_json::json;
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn setup(
+    graph: &GraphEntraApps,
+    arm: &ArmRbac,
+    unique: &str,
+    issuer: &str,
+) -> (usize, Duration) {
+    let started = Instant::now();
+    let mut changes = 0;
+    let app = graph.ensure_application(unique, unique).await.expect("app");
+    changes += usize::from(app.changed());
+    let app = app.into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    changes += usize::from(sp.changed());
+    for env in ["development", "staging", "production"] {
+        let credential = FederatedCredential {
+            name: format!("web-{env}"),
+            issuer: issuer.to_owned(),
+            subject: format!("space:default:project:web:environment:{env}"),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+            description: Some("bench".into()),
+        };
+        let applied = graph
+            .ensure_federated_credential(&app.object_id, &credential)
+            .await
+            .expect("fic");
+        changes += usize::from(applied.changed());
+    }
+    let scope = format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod");
+    let role = arm
+        .role_definition_id(&scope, "Contributor")
+        .await
+        .expect("role");
+    let assignment =
+        octo_oidc_core::azure::role_assignment(&scope, &role, &sp.into_inner().object_id);
+    changes += usize::from(
+        arm.ensure_role_assignment(&assignment)
+            .await
+            .expect("ra")
+            .changed(),
+    );
+    (changes, started.elapsed())
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let faults = Faults::new();
+    let sandbox = EntraSandbox::new(
+        EntraConfig::default(),
+        faults,
+        RemoteIssuers::new(reqwest::Client::new()),
+    );
+    let login = serve(sandbox.login_router()).await;
+    let graph_url = serve(sandbox.graph_router()).await;
+    let arm_url = serve(sandbox.arm_router()).await;
+    sandbox.set_auto_approve_user(Some(DEFAULT_USER));
+
+    // A local issuer standing in for Octopus (discovery + JWKS).
+    let key = Arc::new(SigningKey::generate().expect("key"));
+    let issuer_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer = format!("http://{}", issuer_listener.local_addr().expect("addr"));
+    let (k, i) = (key.clone(), issuer.clone());
+    let issuer_router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || {
+                let doc = json!({"issuer": i, "jwks_uri": format!("{i}/.well-known/jwks")});
+                async move { axum::Json(doc) }
+            }),
+        )
+        .route(
+            "/.well-known/jwks",
+            get(move || {
+                let doc = Jwks::document(Algorithm::PS256, [k.as_ref()]);
+                async move { axum::Json(doc) }
+            }),
+        );
+    tokio::spawn(async move {
+        axum::serve(issuer_listener, issuer_router)
+            .await
+            .expect("serve")
+    });
+
+    let transport = Transport::new(reqwest::Client::new());
+    let started = Instant::now();
+    let session = AzureSession::sign_in_interactive(
+        transport,
+        AuthorityConfig {
+            authority_url: login.clone(),
+            tenant: "organizations".into(),
+            client_id: WIZARD_CLIENT_ID.into(),
+        },
+        |url| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let _ = reqwest::get(&url).await;
+            });
+            Ok(())
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("sign-in");
+    session
+        .access_token(Resource::Arm, None)
+        .await
+        .expect("arm token");
+    println!(
+        "sign-in (auth code + PKCE, Graph + ARM tokens): {:.1} ms",
+        ms(started.elapsed())
+    );
+
+    let graph = GraphEntraApps::new(session.clone(), &graph_url);
+    let arm = ArmRbac::new(session.clone(), &arm_url);
+    let runs = 20;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for n in 0..runs {
+        let unique = format!("octo-oidc-bench-{n}");
+        let (changes, took) = setup(&graph, &arm, &unique, &issuer).await;
+        assert_eq!(changes, 6, "first run creates everything");
+        first.push(took);
+        let (changes, took) = setup(&graph, &arm, &unique, &issuer).await;
+        assert_eq!(changes, 0, "second run changes nothing");
+        second.push(took);
+    }
+    let avg = |v: &[Duration]| ms(v.iter().sum::<Duration>()) / v.len() as f64;
+    let max = |v: &[Duration]| v.iter().max().map(|d| ms(*d)).unwrap_or(0.0);
+    println!(
+        "full setup, first run (6 objects): avg {:.1} ms, max {:.1} ms over {runs} runs",
+        avg(&first),
+        max(&first)
+    );
+    println!(
+        "full setup, second run (no changes): avg {:.1} ms, max {:.1} ms over {runs} runs",
+        avg(&second),
+        max(&second)
+    );
+
+    // Client-assertion exchanges per second, 16 concurrent clients, 3 seconds.
+    let app_id = sandbox.applications(DEFAULT_TENANT_ID)[0]["appId"]
+        .as_str()
+        .expect("appId")
+        .to_owned();
+    let token_url = format!("{login}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let assertion = key
+        .mint(
+            Algorithm::PS256,
+            &json!({"iss": issuer, "sub": "space:default:project:web:environment:production",
+                    "aud": "api://AzureADTokenExchange", "iat": now, "exp": now + 600}),
+        )
+        .expect("mint");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (http, url, app_id, assertion) = (
+            http.clone(),
+            token_url.clone(),
+            app_id.clone(),
+            assertion.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            while Instant::now() < deadline {
+                let response = http
+                    .post(&url)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", app_id.as_str()),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
+                        ("client_assertion", assertion.as_str()),
+                        ("scope", "https://management.azure.com/.default"),
+                    ])
+                    .send()
+                    .await
+                    .expect("exchange");
+                assert_eq!(response.status(), 200);
+                ok += 1;
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("worker");
+    }
+    println!(
+        "client-assertion exchanges (16 concurrent, verified via JWKS): {:.0} /s",
+        total as f64 / 3.0
+    );
+
+    // Graph GET /me per second.
+    let token = session
+        .access_token(Resource::Graph, None)
+        .await
+        .expect("token");
+    let me_url = format!("{graph_url}/v1.0/me");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (http, url, token) = (http.clone(), me_url.clone(), token.expose().to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            while Instant::now() < deadline {
+                let response = http.get(&url).bearer_auth(&token).send().await.expect("me");
+                assert_eq!(response.status(), 200);
+                ok += 1;
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("worker");
+    }
+    println!(
+        "Graph GET /me (16 concurrent, RS256 bearer check): {:.0} /s",
+        total as f64 / 3.0
+    );
+}
