@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod github;
 pub mod ports;
+pub mod retry;
 pub mod secret;
 pub mod subject;
 pub mod wildcard;
