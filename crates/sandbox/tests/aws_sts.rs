@@ -269,3 +269,30 @@ async fn a_changed_trust_policy_is_denied_until_it_propagates() {
     tokio::time::sleep(Duration::from_millis(550)).await;
     assume(&env, &role, token).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_rust_api_makes_the_same_checks() {
+    let env = start().await;
+    let role = setup(&env, ISSUER).await;
+    let token = env.issuer.token(json!({"sub": SUB, "aud": AUD}));
+    let session = env
+        .sandbox
+        .assume_role_with_web_identity(&role, &token, "account-test", None)
+        .await
+        .unwrap();
+    assert_eq!(session.subject, SUB);
+    assert_eq!(
+        session.assumed_role_arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/octo-deploy/account-test")
+    );
+    let token = env.issuer.token(json!({"sub": SUB, "aud": "wrong"}));
+    let err = env
+        .sandbox
+        .assume_role_with_web_identity(&role, &token, "account-test", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.message.as_str()),
+        ("InvalidIdentityToken", "Incorrect token audience")
+    );
+}

@@ -148,6 +148,12 @@ fn ensure_moto_installed() -> PathBuf {
     moto_server
 }
 
+/// The venv's Python (with boto3, which moto depends on), installing the venv if needed.
+pub fn venv_python() -> PathBuf {
+    let moto_server = ensure_moto_installed();
+    moto_server.with_file_name("python")
+}
+
 static MOTO: OnceCell<String> = OnceCell::const_new();
 static WATCHDOG: Mutex<Option<std::process::Child>> = Mutex::new(None);
 

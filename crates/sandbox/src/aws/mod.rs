@@ -213,6 +213,32 @@ impl AwsSandbox {
         self.state().role(name).cloned()
     }
 
+    /// `AssumeRoleWithWebIdentity` from Rust, with exactly the checks the HTTP endpoint makes
+    /// (for the sandbox Octopus's account test and deployment-token checks). Faults are not
+    /// applied here.
+    pub async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        token: &str,
+        session_name: &str,
+        duration_seconds: Option<u32>,
+    ) -> Result<sts::WebIdentitySession, AwsError> {
+        let mut params = Params::default();
+        params.insert("RoleArn", role_arn);
+        params.insert("RoleSessionName", session_name);
+        params.insert("WebIdentityToken", token);
+        if let Some(duration) = duration_seconds {
+            params.insert("DurationSeconds", &duration.to_string());
+        }
+        let window = self
+            .inner
+            .faults
+            .consistency_window("iam")
+            .max(self.inner.faults.consistency_window("sts"));
+        sts::assume_role_with_web_identity(&self.inner.state, &self.inner.issuers, window, &params)
+            .await
+    }
+
     async fn dispatch(
         &self,
         service: Service,
@@ -231,7 +257,7 @@ impl AwsSandbox {
                     params,
                 )
                 .await
-                .map(Some),
+                .map(|session| Some(sts::session_xml(&session))),
                 other => Err(AwsError::sender(
                     StatusCode::BAD_REQUEST,
                     "InvalidAction",

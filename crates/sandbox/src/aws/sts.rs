@@ -184,7 +184,7 @@ pub async fn assume_role_with_web_identity(
     issuers: &RemoteIssuers,
     window: Duration,
     params: &Params,
-) -> Result<Xml, AwsError> {
+) -> Result<WebIdentitySession, AwsError> {
     let request = parse_request(params)?;
     let unverified = RemoteIssuers::peek(request.token).map_err(rejection_error)?;
     let Some(issuer) = unverified.claims.get("iss").and_then(Value::as_str) else {
@@ -260,8 +260,41 @@ pub async fn assume_role_with_web_identity(
         ));
     }
 
-    let expiration =
-        time::OffsetDateTime::now_utc() + time::Duration::seconds(i64::from(request.duration));
+    Ok(WebIdentitySession {
+        assumed_role_id: format!("{}:{}", role.role_id, request.session_name),
+        assumed_role_arn: format!(
+            "arn:aws:sts::{account_id}:assumed-role/{}/{}",
+            role.name, request.session_name
+        ),
+        subject,
+        audience,
+        provider: issuer.to_string(),
+        duration_seconds: request.duration,
+    })
+}
+
+/// A session STS granted for a web identity (the temporary credentials are made up when the
+/// response is rendered and kept nowhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentitySession {
+    /// `AROA…:<session name>`.
+    pub assumed_role_id: String,
+    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.
+    pub assumed_role_arn: String,
+    /// The token's `sub`.
+    pub subject: String,
+    /// The audience that matched the provider's client ids.
+    pub audience: String,
+    /// The token's `iss`.
+    pub provider: String,
+    /// The granted session length.
+    pub duration_seconds: u32,
+}
+
+/// The `AssumeRoleWithWebIdentityResult` for a granted session.
+pub fn session_xml(session: &WebIdentitySession) -> Xml {
+    let expiration = time::OffsetDateTime::now_utc()
+        + time::Duration::seconds(i64::from(session.duration_seconds));
     let mut credentials = Xml::new();
     credentials
         .text("AccessKeyId", &random_id("ASIA"))
@@ -269,25 +302,16 @@ pub async fn assume_role_with_web_identity(
         .text("SessionToken", &random_base64(180))
         .text("Expiration", &iso8601(expiration));
     let mut user = Xml::new();
-    user.text(
-        "AssumedRoleId",
-        &format!("{}:{}", role.role_id, request.session_name),
-    )
-    .text(
-        "Arn",
-        &format!(
-            "arn:aws:sts::{account_id}:assumed-role/{}/{}",
-            role.name, request.session_name
-        ),
-    );
+    user.text("AssumedRoleId", &session.assumed_role_id)
+        .text("Arn", &session.assumed_role_arn);
     let mut result = Xml::new();
     result
         .element("Credentials", &credentials)
-        .text("SubjectFromWebIdentityToken", &subject)
+        .text("SubjectFromWebIdentityToken", &session.subject)
         .element("AssumedRoleUser", &user)
-        .text("Provider", issuer)
-        .text("Audience", &audience);
-    Ok(result)
+        .text("Provider", &session.provider)
+        .text("Audience", &session.audience);
+    result
 }
 
 fn poisoned() -> AwsError {

@@ -32,6 +32,11 @@ impl Params {
         }
     }
 
+    /// Sets one parameter.
+    pub fn insert(&mut self, key: &str, value: &str) {
+        self.0.insert(key.to_string(), value.to_string());
+    }
+
     /// One scalar parameter.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
