@@ -651,3 +651,39 @@ async fn state_survives_snapshot_and_restore() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn list_roles_pages_with_marker() {
+    let env = start().await;
+    let arn = provider(&env, ISSUER, "octo").await;
+    let policy = trust_policy(&arn, "octo", &["x"]);
+    for i in 0..5 {
+        env.iam
+            .create_role()
+            .role_name(format!("paged-{i}"))
+            .assume_role_policy_document(&policy)
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = env.iam.list_roles().max_items(2).send().await.unwrap();
+    assert!(first.is_truncated());
+    assert_eq!(first.roles().len(), 2);
+    let roles: Vec<String> = env
+        .iam
+        .list_roles()
+        .max_items(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.role_name().to_string())
+        .collect();
+    assert_eq!(
+        roles,
+        ["paged-0", "paged-1", "paged-2", "paged-3", "paged-4"]
+    );
+}

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use octo_oidc_core::aws::policy::PrincipalSpec;
+use octo_oidc_core::aws::policy::{ActionSpec, PrincipalSpec};
 use octo_oidc_core::aws::{PolicyError, TrustDecision, TrustPolicy};
 
 use super::wire::AwsError;
@@ -19,6 +19,17 @@ pub fn validate(document: &str) -> Result<Vec<String>, AwsError> {
     let policy = TrustPolicy::parse(document).map_err(malformed)?;
     let mut federated = Vec::new();
     for statement in &policy.statements {
+        if let ActionSpec::Action(actions) = &statement.action {
+            let sts_only = actions.iter().all(|a| {
+                let a = a.to_ascii_lowercase();
+                a == "*" || a.starts_with("sts:")
+            });
+            if !sts_only {
+                return Err(AwsError::malformed_policy(
+                    "AssumeRole policy may only specify STS AssumeRole actions.",
+                ));
+            }
+        }
         let principals = match &statement.principal {
             PrincipalSpec::Principal(p) | PrincipalSpec::NotPrincipal(p) => p,
         };
@@ -70,5 +81,11 @@ mod tests {
         assert_eq!(err.code, "MalformedPolicyDocument");
         let err = validate(&doc.replace("Allow", "Maybe")).expect_err("bad effect");
         assert_eq!(err.code, "MalformedPolicyDocument");
+        let err = validate(&doc.replace("sts:AssumeRoleWithWebIdentity", "s3:GetObject"))
+            .expect_err("non-STS action");
+        assert_eq!(
+            err.message,
+            "AssumeRole policy may only specify STS AssumeRole actions."
+        );
     }
 }
