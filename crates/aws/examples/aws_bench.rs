@@ -6,75 +6,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::routing::get;
-use axum::{Json, Router};
 use jsonwebtoken::Algorithm;
 use octo_oidc_aws::{AwsConnection, ConnectOptions, CredentialSource, SdkIam};
 use octo_oidc_core::Secret;
 use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
 use octo_oidc_sandbox::aws::{AwsConfig, AwsSandbox};
 use octo_oidc_sandbox::faults::Faults;
-use octo_oidc_sandbox::signing::{Jwks, SigningKey};
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use serde_json::json;
 
-const ISSUER_HOST: &str = "issuer.bench.test";
+#[path = "../tests/support/issuer.rs"]
+mod issuer;
+
 const ISSUER: &str = "https://issuer.bench.test";
 const AUD: &str = "octo.example.com";
-
-async fn start_issuer() -> (reqwest::Client, Arc<SigningKey>) {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let ca = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec![ISSUER_HOST.to_string()])
-        .unwrap()
-        .signed_by(&server_key, &ca)
-        .unwrap();
-    let key = Arc::new(SigningKey::generate().unwrap());
-    let discovery = json!({"issuer": ISSUER, "jwks_uri": format!("{ISSUER}/.well-known/jwks")});
-    let jwks = Jwks::document(Algorithm::PS256, [key.as_ref()]);
-    let app = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || {
-                let d = discovery.clone();
-                async move { Json(d) }
-            }),
-        )
-        .route(
-            "/.well-known/jwks",
-            get(move || {
-                let j = jwks.clone();
-                async move { Json(j) }
-            }),
-        );
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
-        server_cert.pem().into_bytes(),
-        server_key.serialize_pem().into_bytes(),
-    )
-    .await
-    .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = axum_server::from_tcp_rustls(listener, tls).unwrap();
-    tokio::spawn(async move { server.serve(app.into_make_service()).await });
-    let http = reqwest::Client::builder()
-        .tls_certs_merge([reqwest::Certificate::from_pem(ca_cert.pem().as_bytes()).unwrap()])
-        .resolve(ISSUER_HOST, addr)
-        .no_proxy()
-        .build()
-        .unwrap();
-    (http, key)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -87,11 +34,12 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let (http, key) = start_issuer().await;
+    let issuer = issuer::TestIssuer::start("issuer.bench.test").await;
+    let key = issuer.key.clone();
     let sandbox = AwsSandbox::new(
         AwsConfig::default(),
         Faults::new(),
-        RemoteIssuers::new(http),
+        RemoteIssuers::new(issuer.http.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());

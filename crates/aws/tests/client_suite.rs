@@ -355,3 +355,10 @@ on_both_backends!(
     missing_things_map_to_not_found,
     invalid_specs_are_refused_before_sending,
 );
+
+async fn trust_policy_quota_is_read_from_the_account_summary(backend: Backend) {
+    let client = backend.client().await;
+    assert_eq!(client.trust_policy_size_quota().await.unwrap(), 2048);
+}
+
+on_both_backends!(trust_policy_quota_is_read_from_the_account_summary);

@@ -331,3 +331,61 @@ async fn a_rejected_token_is_trust_rejected_without_retries() {
     assert_eq!(problem.code, ErrorCode::TrustRejected);
     assert!(backend.events().is_empty());
 }
+
+#[tokio::test]
+async fn the_first_assume_after_a_trust_change_is_retried_until_it_propagates() {
+    let issuer = support::issuer::TestIssuer::start("issuer.client.test").await;
+    let backend = Backend::sandbox_with_issuers(
+        octo_oidc_sandbox::token_validation::RemoteIssuers::new(issuer.http.clone()),
+    )
+    .await;
+    let client = backend.client().await;
+    let arn = client
+        .ensure_oidc_provider(&provider_spec(&issuer.issuer))
+        .await
+        .unwrap()
+        .into_inner()
+        .arn;
+    let role = client
+        .ensure_role(&role_spec("assumed", &arn, &["space:default:*"]))
+        .await
+        .unwrap()
+        .into_inner();
+    // From now on IAM changes take 300 ms to reach STS.
+    backend
+        .aws_sandbox()
+        .set_propagation_window(Duration::from_millis(300));
+    client
+        .ensure_role(&role_spec("assumed", &arn, &["space:default:project:*"]))
+        .await
+        .unwrap();
+    let token = issuer.token(serde_json::json!({"sub": "space:default:project:web", "aud": AUD}));
+    let assumed = client
+        .assume_role_with_web_identity(&role.arn, &Secret::new(token), "octo-oidc-check")
+        .await
+        .unwrap();
+    assert_eq!(
+        assumed.subject.as_deref(),
+        Some("space:default:project:web")
+    );
+    assert_eq!(
+        assumed.assumed_role_arn,
+        format!(
+            "arn:aws:sts::{}:assumed-role/assumed/octo-oidc-check",
+            support::ACCOUNT
+        )
+    );
+    // The provider itself was still propagating for the trust update, then the role for
+    // the assume: both are retried as propagation.
+    let events = retries(&backend.events());
+    assert!(events.contains(&(
+        "AssumeRoleWithWebIdentity".to_string(),
+        ErrorCode::PropagationPending
+    )));
+    assert!(
+        events
+            .iter()
+            .all(|(_, code)| *code == ErrorCode::PropagationPending),
+        "{events:?}"
+    );
+}

@@ -23,6 +23,8 @@ use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
 use tokio::sync::OnceCell;
 
+pub mod issuer;
+
 pub const ACCOUNT: &str = "123456789012";
 pub const MOTO_VERSION: &str = "5.2.5";
 
@@ -46,12 +48,13 @@ pub struct Backend {
 
 impl Backend {
     pub async fn sandbox() -> Backend {
+        Backend::sandbox_with_issuers(RemoteIssuers::new(reqwest::Client::new())).await
+    }
+
+    /// A sandbox whose STS fetches issuer keys with this client.
+    pub async fn sandbox_with_issuers(issuers: RemoteIssuers) -> Backend {
         let faults = Faults::new();
-        let sandbox = AwsSandbox::new(
-            AwsConfig::default(),
-            faults.clone(),
-            RemoteIssuers::new(reqwest::Client::new()),
-        );
+        let sandbox = AwsSandbox::new(AwsConfig::default(), faults.clone(), issuers);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let router = sandbox.router();
