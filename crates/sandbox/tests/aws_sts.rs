@@ -296,3 +296,21 @@ async fn the_rust_api_makes_the_same_checks() {
         ("InvalidIdentityToken", "Incorrect token audience")
     );
 }
+
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_rejected() {
+    // The issuer's discovery says "https://issuer.sandbox.test/" but the provider and the
+    // token say "https://issuer.sandbox.test".
+    let env = start_with(&format!("{ISSUER}/"), AwsConfig::default()).await;
+    let role = setup(&env, ISSUER).await;
+    let token = env
+        .issuer
+        .token(json!({"sub": SUB, "aud": AUD, "iss": ISSUER}));
+    let err = assume(&env, &role, token).send().await.unwrap_err();
+    assert_eq!(code(&err), "InvalidIdentityToken");
+    assert!(
+        message(&err).contains("discovery document"),
+        "{}",
+        message(&err)
+    );
+}
