@@ -214,9 +214,10 @@ async fn trailing_slash_issuer_works_when_the_provider_matches_it_exactly() {
 }
 
 #[tokio::test]
-async fn unreachable_issuer_is_an_idp_communication_error() {
+async fn an_issuer_without_discovery_is_an_idp_communication_error() {
     let env = start().await;
-    let url = "https://unreachable.sandbox.test";
+    // Same loopback host, but nothing is served under this path (no DNS, no outside traffic).
+    let url = &format!("{ISSUER}/no-discovery-here");
     let arn = env
         .iam
         .create_open_id_connect_provider()
