@@ -1,7 +1,7 @@
 //! Service accounts and their OIDC identities (GitHub Actions → Octopus).
 //!
 //! - Service account: found by username among `GET /api/users?isServiceAccount=true&filter=`,
-//!   reused when it exists (display name brought up to date), else created with
+//!   reused as it is when it exists, else created with
 //!   `POST /api/users {Username, DisplayName, IsService: true}`. A *person* with that username
 //!   is a conflict, never turned into a service account.
 //! - Team membership: the team's `MemberUserIds` gets the user added (`PUT` of the team)
@@ -194,21 +194,8 @@ impl RestOctopus {
                 "`{username}` is an existing user ({}) who is not a service account; choose another username",
                 user.id
             ))),
-            Some(user) if user.display_name == display_name => Ok(Applied::Unchanged(user)),
-            Some(user) => {
-                let body = serde_json::json!({
-                    "Id": user.id,
-                    "Username": user.username,
-                    "DisplayName": display_name,
-                    "IsActive": user.is_active,
-                    "IsService": true,
-                });
-                let updated: OctopusUser = self
-                    .transport
-                    .send_json(Method::PUT, &format!("api/users/{}", user.id), &body)
-                    .await?;
-                Ok(Applied::Updated(updated))
-            }
+            // Reused as it is: the display name is cosmetic and may have been changed on purpose.
+            Some(user) => Ok(Applied::Unchanged(user)),
             None => {
                 let body = serde_json::json!({
                     "Username": username,
@@ -226,24 +213,28 @@ impl RestOctopus {
         }
     }
 
-    /// Teams visible in a space (including system teams the server lists there).
+    /// Teams of a space plus the system teams (`GET /api/teams?spaces=&includeSystem=true`).
     pub async fn teams(&self, space_id: &str) -> Result<Vec<TeamSummary>, OctopusError> {
-        let teams: Vec<LeanTeam> = self.list_all(&format!("api/{space_id}/teams")).await?;
+        let teams: Vec<LeanTeam> = self
+            .list_paged(
+                "api/teams",
+                &[
+                    ("spaces", space_id.to_string()),
+                    ("includeSystem", "true".to_string()),
+                ],
+            )
+            .await?;
         Ok(teams.into_iter().map(Into::into).collect())
     }
 
-    /// Adds a user to a team; `Unchanged` when already a member. `space_id` is where the team
-    /// was listed (`None` for a system team).
+    /// Adds a user to a team (`GET`/`PUT /api/teams/{id}`, where teams of every space live);
+    /// `Unchanged` when already a member.
     pub async fn add_team_member(
         &self,
-        space_id: Option<&str>,
         team_id: &str,
         user_id: &str,
     ) -> Result<Applied<TeamSummary>, OctopusError> {
-        let path = match space_id {
-            Some(space) => format!("api/{space}/teams/{team_id}"),
-            None => format!("api/teams/{team_id}"),
-        };
+        let path = format!("api/teams/{team_id}");
         let mut team: serde_json::Value = self.transport.get_json(&path, &[]).await?;
         let lean: LeanTeam =
             serde_json::from_value(team.clone()).map_err(|e| OctopusError::UnexpectedResponse {
@@ -262,15 +253,7 @@ impl RestOctopus {
         let mut members = lean.member_user_ids.clone();
         members.push(user_id.to_string());
         team["MemberUserIds"] = serde_json::json!(members);
-        // Space teams are modified under their space; system teams at the root.
-        let put_path = match lean.space_id.as_deref().filter(|s| !s.is_empty()) {
-            Some(space) => format!("api/{space}/teams/{team_id}"),
-            None => format!("api/teams/{team_id}"),
-        };
-        let updated: LeanTeam = self
-            .transport
-            .send_json(Method::PUT, &put_path, &team)
-            .await?;
+        let updated: LeanTeam = self.transport.send_json(Method::PUT, &path, &team).await?;
         tracing::info!(
             team = team_id,
             user = user_id,
