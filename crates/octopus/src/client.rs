@@ -21,7 +21,7 @@ use octo_oidc_core::{Problem, Secret};
 
 use crate::error::OctopusError;
 use crate::server_url::ServerUrl;
-use crate::transport::{HttpSettings, Transport, build_http_client};
+use crate::transport::{Credential, HttpSettings, Transport, build_http_client};
 
 /// How to reach and talk to an Octopus server.
 #[derive(Debug, Clone)]
@@ -85,16 +85,19 @@ impl RestOctopus {
     /// A client for the server with this API key. Makes no request; see
     /// [`RestOctopus::check_connection`].
     pub fn new(config: OctopusClientConfig, api_key: Secret) -> Result<Self, OctopusError> {
-        RestOctopus::with_progress(config, api_key, Arc::new(NoProgress))
+        RestOctopus::with_progress(config, Credential::ApiKey(api_key), Arc::new(NoProgress))
     }
 
-    /// Like [`RestOctopus::new`], reporting retries and task progress to `progress`.
+    /// A client with any credential, reporting retries and task progress to `progress`.
     pub fn with_progress(
         config: OctopusClientConfig,
-        api_key: Secret,
+        credential: Credential,
         progress: Arc<dyn ProgressSink>,
     ) -> Result<Self, OctopusError> {
-        if api_key.is_blank() {
+        let blank = match &credential {
+            Credential::ApiKey(s) | Credential::AccessToken(s) => s.is_blank(),
+        };
+        if blank {
             return Err(OctopusError::InvalidConfig {
                 field: "octopus.api_key",
                 problem: "the API key is empty".into(),
@@ -108,7 +111,7 @@ impl RestOctopus {
         let transport = Transport::new(
             http,
             config.server_url.root().clone(),
-            api_key,
+            Some(credential),
             config.request_timeout,
             config.retry,
             progress.clone(),

@@ -23,9 +23,10 @@ pub mod keychain;
 pub mod server_url;
 pub mod service_accounts;
 pub mod tasks;
+pub mod token_exchange;
 mod transport;
 
 pub use client::{OctopusClientConfig, RestOctopus};
 pub use error::OctopusError;
 pub use server_url::ServerUrl;
-pub use transport::SERVICE;
+pub use transport::{Credential, SERVICE};

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use octo_oidc_core::retry::RetryPolicy;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +32,16 @@ pub const SERVICE: &str = "octopus";
 
 /// Header carrying the API key.
 const API_KEY_HEADER: &str = "X-Octopus-ApiKey";
+
+/// How requests authenticate.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// An API key (`X-Octopus-ApiKey`), what people use.
+    ApiKey(Secret),
+    /// An access token from the OIDC token exchange (`Authorization: Bearer`), what GitHub
+    /// Actions gets through `OctopusDeploy/login`.
+    AccessToken(Secret),
+}
 
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
@@ -79,7 +89,8 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     /// The server URL with a trailing slash, so `join("api/...")` stays under a virtual dir.
     base: Url,
-    api_key: Secret,
+    /// `None` for a transport that only makes anonymous requests.
+    credential: Option<Credential>,
     timeout: Duration,
     retry: RetryPolicy,
     progress: Arc<dyn ProgressSink>,
@@ -89,14 +100,13 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
             .field("base", &self.base.as_str())
-            .field("api_key", &self.api_key)
+            .field("credential", &self.credential)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
 /// One request: what to send and how to describe it.
-#[derive(Debug)]
 pub(crate) struct Call<'a> {
     pub method: Method,
     pub url: Url,
@@ -106,11 +116,18 @@ pub(crate) struct Call<'a> {
     pub authenticated: bool,
 }
 
+impl std::fmt::Debug for Call<'_> {
+    /// Method and path only: bodies may carry tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Call({} {})", self.method, self.url.path())
+    }
+}
+
 impl Transport {
     pub(crate) fn new(
         http: reqwest::Client,
         base: Url,
-        api_key: Secret,
+        credential: Option<Credential>,
         timeout: Duration,
         retry: RetryPolicy,
         progress: Arc<dyn ProgressSink>,
@@ -118,7 +135,7 @@ impl Transport {
         Transport {
             http,
             base,
-            api_key,
+            credential,
             timeout,
             retry,
             progress,
@@ -191,15 +208,26 @@ impl Transport {
             request = request.query(call.query);
         }
         if call.authenticated {
-            let mut key = HeaderValue::from_str(self.api_key.expose()).map_err(|_| {
-                OctopusError::InvalidConfig {
+            let Some(credential) = &self.credential else {
+                return Err(OctopusError::InvalidConfig {
                     field: "octopus.api_key",
-                    problem: "the API key contains characters that cannot be sent in a header"
-                        .into(),
+                    problem: "no API key was given".into(),
+                });
+            };
+            let (name, value) = match credential {
+                Credential::ApiKey(key) => (API_KEY_HEADER, key.expose().to_string()),
+                Credential::AccessToken(token) => {
+                    (AUTHORIZATION.as_str(), format!("Bearer {}", token.expose()))
                 }
-            })?;
-            key.set_sensitive(true);
-            request = request.header(API_KEY_HEADER, key);
+            };
+            let mut value =
+                HeaderValue::from_str(&value).map_err(|_| OctopusError::InvalidConfig {
+                    field: "octopus.api_key",
+                    problem: "the credential contains characters that cannot be sent in a header"
+                        .into(),
+                })?;
+            value.set_sensitive(true);
+            request = request.header(name, value);
         }
         if let Some(body) = &call.body {
             request = request
@@ -321,6 +349,28 @@ impl Transport {
         })
         .await
         .map(|_| ())
+    }
+
+    /// An anonymous POST of a JSON body to any URL, JSON-decoded answer.
+    pub(crate) async fn post_anonymous<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        body: &impl Serialize,
+    ) -> Result<T, OctopusError> {
+        let body = serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
+            field: "request",
+            problem: format!("could not encode the request: {e}"),
+        })?;
+        let (_, answer) = self
+            .send(Call {
+                method: Method::POST,
+                url: url.clone(),
+                query: &[],
+                body: Some(body),
+                authenticated: false,
+            })
+            .await?;
+        decode(&Method::POST, &url, &answer)
     }
 
     /// An anonymous GET of any URL (discovery documents, JWKS), JSON-decoded.
