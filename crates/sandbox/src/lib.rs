@@ -25,6 +25,7 @@ pub mod aws;
 pub mod entra;
 pub mod faults;
 pub mod octopus;
+pub mod seed;
 pub mod signing;
 pub mod tls;
 pub mod token_validation;
