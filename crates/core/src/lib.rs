@@ -13,6 +13,7 @@
 pub mod error;
 pub mod events;
 pub mod ports;
+pub mod retry;
 pub mod secret;
 
 pub use error::{ErrorCode, Problem};
