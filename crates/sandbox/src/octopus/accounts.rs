@@ -9,6 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use octo_oidc_core::subject::{Context, SubjectKey};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -37,21 +38,6 @@ const OTHER_TYPES: [&str; 11] = [
     "GenericOidcAccount",
     "GoogleCloudOidcAccount",
 ];
-
-/// Keys allowed in `DeploymentSubjectKeys`.
-pub const DEPLOYMENT_KEYS: [&str; 7] = [
-    "space",
-    "environment",
-    "project",
-    "tenant",
-    "runbook",
-    "account",
-    "type",
-];
-/// Keys allowed in `HealthCheckSubjectKeys`.
-pub const HEALTH_CHECK_KEYS: [&str; 4] = ["space", "account", "target", "type"];
-/// Keys allowed in `AccountTestSubjectKeys`.
-pub const ACCOUNT_TEST_KEYS: [&str; 3] = ["space", "account", "type"];
 
 const AZURE_ENVIRONMENTS: [&str; 4] = [
     "AzureCloud",
@@ -103,23 +89,35 @@ fn text(body: &Map<String, Value>, name: &str) -> String {
     string_field(body, name).unwrap_or("").trim().to_string()
 }
 
+/// Checks one subject-keys list against the keys its context allows
+/// (`octo_oidc_core::subject::Context::allowed_keys`).
 fn check_keys(
     body: &Map<String, Value>,
     field: &str,
-    allowed: &[&str],
+    context: Context,
     label: &str,
     errors: &mut Vec<String>,
 ) -> Value {
+    let allowed = context.allowed_keys();
     match body.get(field) {
         None | Some(Value::Null) => json!([]),
         Some(Value::Array(keys)) => {
             let mut out = Vec::new();
             for key in keys {
                 match key.as_str() {
-                    Some(k) if allowed.contains(&k) => out.push(json!(k)),
+                    Some(k)
+                        if k.parse::<SubjectKey>()
+                            .is_ok_and(|key| allowed.contains(&key)) =>
+                    {
+                        out.push(json!(k))
+                    }
                     Some(k) => errors.push(format!(
                         "'{k}' is not a valid {label} subject key. Valid keys are: {}.",
-                        allowed.join(", ")
+                        allowed
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                     None => errors.push(format!("{field} must contain only strings.")),
                 }
@@ -262,21 +260,21 @@ pub fn validate_account(
     let deployment = check_keys(
         &body,
         "DeploymentSubjectKeys",
-        &DEPLOYMENT_KEYS,
+        Context::Deployment,
         "deployment",
         &mut errors,
     );
     let health = check_keys(
         &body,
         "HealthCheckSubjectKeys",
-        &HEALTH_CHECK_KEYS,
+        Context::HealthCheck,
         "health check",
         &mut errors,
     );
     let test = check_keys(
         &body,
         "AccountTestSubjectKeys",
-        &ACCOUNT_TEST_KEYS,
+        Context::AccountTest,
         "account test",
         &mut errors,
     );

@@ -13,23 +13,32 @@
 pub mod accounts;
 pub mod auth;
 pub mod errors;
+pub mod github;
 pub mod inventory;
+pub mod issuer;
 pub mod model;
 pub mod paging;
 pub mod people;
 pub mod state;
+pub mod tasks;
+pub mod token_exchange;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use octo_oidc_core::Secret;
 use serde_json::json;
 
+use crate::faults::{FaultKind, Faults, dropped_connection};
 use crate::seed::{self, SeedProfile};
+use crate::signing::{SigningError, SigningKey};
+use crate::token_validation::RemoteIssuers;
 use errors::OctopusError;
 use model::{Team, User, now_rfc3339};
 use state::{AllCache, IssuedAccessToken, OctopusState};
@@ -70,12 +79,30 @@ impl IssuerStyle {
 pub struct OctopusConfig {
     /// `Version` in the `/api` document.
     pub version: String,
-    /// The server's public URL (`ServerUrl` of identity listings), HTTPS, no trailing slash.
+    /// The server's HTTP base URL, no trailing slash.
+    pub http_url: String,
+    /// The server's public URL (HTTPS, no trailing slash): `ServerUrl`, issuer endpoints.
     pub public_url: String,
     /// The exact `issuer` of discovery and of minted tokens.
     pub issuer: String,
     /// The administrator's API key.
     pub api_key: Secret,
+    /// The Entra authority base URL account tests trade tokens with
+    /// (`{authority}/{tenant}/oauth2/v2.0/token`); `None` fails Azure account tests.
+    pub entra_authority: Option<String>,
+    /// The AWS endpoint (STS) account tests trade tokens with; `None` fails AWS account tests.
+    pub aws_endpoint: Option<String>,
+}
+
+/// What the sandbox Octopus needs from its host besides configuration and state.
+#[derive(Debug, Clone)]
+pub struct OctopusDeps {
+    /// Fault injection (service `octopus`).
+    pub faults: Faults,
+    /// Validation of incoming tokens (`/token/v1`).
+    pub issuers: RemoteIssuers,
+    /// Outgoing HTTP for account tests (trusts the sandbox CA).
+    pub http: reqwest::Client,
 }
 
 /// Shared state behind every handler.
@@ -90,12 +117,24 @@ pub struct Shared {
     pub cache: Mutex<AllCache>,
     /// Access tokens issued by `/token/v1`, by token value.
     pub access_tokens: Mutex<HashMap<String, IssuedAccessToken>>,
+    /// Fault injection.
+    pub faults: Faults,
+    /// Validation of incoming tokens.
+    pub issuers: RemoteIssuers,
+    /// Outgoing HTTP (trusts the sandbox CA).
+    pub http: reqwest::Client,
+    signing_key: SigningKey,
 }
 
 /// The handler state type.
 pub type AppState = Arc<Shared>;
 
 impl Shared {
+    /// The issuer's signing key.
+    pub fn signing_key(&self) -> SigningKey {
+        self.signing_key.clone()
+    }
+
     /// Read access to the state.
     pub fn read(&self) -> RwLockReadGuard<'_, OctopusState> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
@@ -190,37 +229,61 @@ fn ensure_builtins(state: &mut OctopusState) {
 }
 
 impl OctopusSandbox {
-    /// A sandbox with a freshly seeded state.
-    pub fn seeded(config: OctopusConfig, profile: SeedProfile) -> OctopusSandbox {
+    /// A sandbox with a freshly seeded state and a new issuer key.
+    pub fn seeded(
+        config: OctopusConfig,
+        profile: SeedProfile,
+        deps: OctopusDeps,
+    ) -> Result<OctopusSandbox, SigningError> {
         let state = OctopusState {
             inventory: seed::inventory(profile),
             ..OctopusState::default()
         };
-        OctopusSandbox::with_state(config, state)
+        OctopusSandbox::with_state(config, state, deps)
     }
 
-    /// A sandbox with the given state (e.g. from a state file).
-    pub fn with_state(config: OctopusConfig, mut state: OctopusState) -> OctopusSandbox {
+    /// A sandbox with the given state (e.g. from a state file); generates the issuer key if
+    /// the state has none.
+    pub fn with_state(
+        config: OctopusConfig,
+        mut state: OctopusState,
+        deps: OctopusDeps,
+    ) -> Result<OctopusSandbox, SigningError> {
         ensure_builtins(&mut state);
-        OctopusSandbox {
+        let signing_key = match state.signing_key.clone() {
+            Some(key) => key,
+            None => {
+                let key = SigningKey::generate()?;
+                state.signing_key = Some(key.clone());
+                key
+            }
+        };
+        Ok(OctopusSandbox {
             shared: Arc::new(Shared {
                 api_key: config.api_key.clone(),
                 config,
                 state: RwLock::new(state),
                 cache: Mutex::new(AllCache::default()),
                 access_tokens: Mutex::new(HashMap::new()),
+                faults: deps.faults,
+                issuers: deps.issuers,
+                http: deps.http,
+                signing_key,
             }),
-        }
+        })
     }
 
-    /// The persisted state.
+    /// The persisted state (including the issuer key).
     pub fn snapshot(&self) -> OctopusState {
         self.shared.read().clone()
     }
 
-    /// Replaces the state (clears cached bodies and issued access tokens).
+    /// Replaces inventory, accounts, users, teams, identities and tasks (clears cached bodies
+    /// and issued access tokens). The issuer key of a running sandbox stays; restore a state
+    /// file at start ([`OctopusSandbox::with_state`]) to keep its key.
     pub fn restore(&self, mut state: OctopusState) {
         ensure_builtins(&mut state);
+        state.signing_key = Some(self.shared.signing_key.clone());
         *self.shared.write() = state;
         self.shared
             .cache
@@ -239,6 +302,28 @@ impl OctopusSandbox {
         &self.shared.config
     }
 
+    /// The shared handler state (for in-crate composition and tests).
+    pub fn shared(&self) -> &AppState {
+        &self.shared
+    }
+
+    /// Mints the token Octopus would issue for an account in a run (for tests).
+    pub fn mint_for_account(
+        &self,
+        space_id: &str,
+        account_id: &str,
+        request: &issuer::TokenRequest,
+    ) -> Result<issuer::MintedToken, OctopusError> {
+        let account = self
+            .shared
+            .read()
+            .account(space_id, account_id)
+            .cloned()
+            .ok_or_else(OctopusError::not_found)?;
+        issuer::mint_for_account(&self.shared, &account, request)
+            .map_err(|e| OctopusError::bad_request(e.to_string()))
+    }
+
     /// The HTTP API (serve it on both the HTTP and the HTTPS listener).
     pub fn router(&self) -> Router {
         let authed = api_routes().route_layer(axum::middleware::from_fn_with_state(
@@ -248,8 +333,39 @@ impl OctopusSandbox {
         Router::new()
             .route("/api", get(root))
             .route("/api/", get(root))
+            .route("/.well-known/openid-configuration", get(issuer::discovery))
+            .route("/.well-known/jwks", get(issuer::jwks))
+            .route("/token/v1", post(token_exchange::exchange))
             .merge(authed)
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.shared.clone(),
+                apply_faults,
+            ))
             .with_state(self.shared.clone())
+    }
+}
+
+/// Applies the `octopus` fault rules to every routed request; the operation is
+/// `"{METHOD} {route}"`, e.g. `"GET /api/{space}/projects/all"` or `"POST /token/v1"`.
+async fn apply_faults(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string());
+    let operation = format!("{} {route}", request.method());
+    match app.faults.before("octopus", &operation).await {
+        None => next.run(request).await,
+        Some(FaultKind::Throttle { retry_after_secs }) => {
+            OctopusError::injected(StatusCode::TOO_MANY_REQUESTS, Some(retry_after_secs))
+                .into_response()
+        }
+        Some(FaultKind::ServerError { status }) => OctopusError::injected(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            None,
+        )
+        .into_response(),
+        Some(FaultKind::DropConnection) => dropped_connection(),
     }
 }
 
@@ -362,5 +478,15 @@ fn api_routes() -> Router<AppState> {
             .put(accounts::modify)
             .delete(accounts::delete),
     );
-    r.fallback(|| async { OctopusError::not_found() })
+    r = both(r, "/tasks", get(tasks::list).post(tasks::create_scoped));
+    r = both(r, "/tasks/{id}", get(tasks::get_scoped));
+    r = both(r, "/tasks/{id}/details", get(tasks::details_scoped));
+    r.route("/api/tasks", get(tasks::list).post(tasks::create_unscoped))
+        .route("/api/tasks/{id}", get(tasks::get))
+        .route("/api/tasks/{id}/details", get(tasks::details))
+        .route(
+            "/api/_sandbox/deployment-tokens",
+            post(tasks::deployment_token),
+        )
+        .fallback(|| async { OctopusError::not_found() })
 }

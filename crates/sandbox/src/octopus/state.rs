@@ -11,6 +11,8 @@ use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::signing::SigningKey;
+
 use super::model::{
     Environment, OidcIdentity, Project, ProjectGroup, Runbook, ServerTask, Space, Team, Tenant,
     User,
@@ -50,6 +52,9 @@ pub struct OctopusState {
     pub tasks: Vec<ServerTask>,
     /// Next number per id prefix (`Accounts` → 7 means the next id is `Accounts-7`).
     pub next_ids: BTreeMap<String, u64>,
+    /// The issuer's signing key (generated at first start, kept across restarts).
+    #[serde(default)]
+    pub signing_key: Option<SigningKey>,
 }
 
 impl OctopusState {
