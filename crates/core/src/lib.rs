@@ -9,12 +9,19 @@
 //! runtimes. Callers pass in what the core needs to know.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod aws;
 pub mod error;
 pub mod events;
+pub mod github;
 pub mod ports;
 pub mod retry;
+pub mod scope;
 pub mod secret;
+pub mod subject;
+pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};
 pub use secret::Secret;
+pub use subject::{Context, SubjectKey, SubjectValues, build_subject};

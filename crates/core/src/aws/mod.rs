@@ -1,0 +1,36 @@
+//! AWS: the IAM role trust policy (model, parser, IAM-faithful evaluation) and, built on it,
+//! what the wizard creates in IAM for an Octopus server.
+//!
+//! Deliberately absent: any call to AWS (the `octo-oidc-aws` crate does that through
+//! [`crate::ports::Iam`]) and permission policies (what the role may do once assumed).
+
+pub mod policy;
+
+pub use policy::{PolicyError, TrustDecision, TrustPolicy, WEB_IDENTITY_ACTION};
+
+/// IAM `StringLike`: `*` matches any run of characters (including `:`), `?` exactly one
+/// character, everything else itself, case-sensitively; anchored at both ends.
+pub fn string_like(pattern: &str, value: &str) -> bool {
+    crate::wildcard::matches(pattern, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_like;
+
+    #[test]
+    fn string_like_crosses_colons_and_is_case_sensitive() {
+        assert!(string_like(
+            "space:default:project:web:*",
+            "space:default:project:web:tenant:a:environment:b"
+        ));
+        assert!(!string_like(
+            "space:default:project:web:*",
+            "space:default:project:Web:environment:b"
+        ));
+        assert!(string_like(
+            "space:default:environment:prod-??",
+            "space:default:environment:prod-eu"
+        ));
+    }
+}
