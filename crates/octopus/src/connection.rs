@@ -25,14 +25,39 @@ pub struct ServerVersion {
     pub version: String,
     /// `(year, release)`, e.g. `(2025, 4)`; `None` when the string does not parse.
     pub parsed: Option<(u32, u32)>,
+    /// The build number, e.g. `1234`, when present.
+    pub build: Option<u32>,
+}
+
+/// What the server's version allows, for the wizard to offer or hide options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFeatures {
+    /// Azure and AWS OIDC accounts, service-account OIDC identities with `*`/`?` subjects
+    /// (2024.1).
+    pub oidc: bool,
+    /// Generic OIDC accounts (2025.1).
+    pub generic_oidc_accounts: bool,
+    /// The `project-group` subject key (2025.3.7518).
+    pub project_group_subject_key: bool,
+    /// Custom claims evaluated in tokens (2025.4.1357).
+    pub custom_claims: bool,
 }
 
 impl ServerVersion {
     /// Parses `YYYY.R[.build][-suffix]`.
     pub fn new(version: impl Into<String>) -> Self {
         let version = version.into();
-        let parsed = parse_version(&version);
-        ServerVersion { version, parsed }
+        let mut parts = version.trim().split(['.', '-', '+']);
+        let number = |p: Option<&str>| p.and_then(|p| p.parse::<u32>().ok());
+        let year = number(parts.next());
+        let release = number(parts.next());
+        let build = number(parts.next());
+        let parsed = year.zip(release);
+        ServerVersion {
+            version,
+            parsed,
+            build: parsed.and(build),
+        }
     }
 
     /// Whether the server is at least `(year, release)`; unparseable versions (development
@@ -40,13 +65,26 @@ impl ServerVersion {
     pub fn at_least(&self, minimum: (u32, u32)) -> bool {
         self.parsed.is_none_or(|v| v >= minimum)
     }
-}
 
-fn parse_version(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.trim().split(['.', '-', '+']);
-    let year = parts.next()?.parse().ok()?;
-    let release = parts.next()?.parse().ok()?;
-    Some((year, release))
+    /// Whether the server is at least `(year, release)` build `build` (a missing build number
+    /// counts as the release's first build).
+    pub fn at_least_build(&self, minimum: (u32, u32), build: u32) -> bool {
+        match self.parsed {
+            None => true,
+            Some(v) if v != minimum => v > minimum,
+            Some(_) => self.build.unwrap_or(0) >= build,
+        }
+    }
+
+    /// What this version supports.
+    pub fn features(&self) -> ServerFeatures {
+        ServerFeatures {
+            oidc: self.at_least(MIN_OIDC_VERSION),
+            generic_oidc_accounts: self.at_least((2025, 1)),
+            project_group_subject_key: self.at_least_build((2025, 3), 7518),
+            custom_claims: self.at_least_build((2025, 4), 1357),
+        }
+    }
 }
 
 /// The user an API key belongs to.
@@ -80,6 +118,8 @@ pub struct ConnectionReport {
     pub server_url: String,
     /// Server version.
     pub version: ServerVersion,
+    /// What the version supports.
+    pub features: ServerFeatures,
     /// The API key's user.
     pub user: CurrentUser,
     /// Permissions the wizard needs that the user lacks (space permissions for the spaces
@@ -262,6 +302,7 @@ impl RestOctopus {
         };
         Ok(ConnectionReport {
             server_url: server.as_key(),
+            features: version.features(),
             version,
             user,
             missing_permissions,
@@ -287,6 +328,21 @@ mod tests {
         );
         assert!(ServerVersion::new("0.0.0-local").at_least((0, 0)));
         assert_eq!(ServerVersion::new("local").parsed, None);
+    }
+
+    #[test]
+    fn features_follow_the_documented_builds() {
+        let f = ServerVersion::new("2025.3.7517").features();
+        assert!(
+            f.oidc && f.generic_oidc_accounts && !f.project_group_subject_key && !f.custom_claims
+        );
+        let f = ServerVersion::new("2025.3.7518").features();
+        assert!(f.project_group_subject_key && !f.custom_claims);
+        let f = ServerVersion::new("2025.4.1357").features();
+        assert!(f.project_group_subject_key && f.custom_claims);
+        let f = ServerVersion::new("2023.4.8077").features();
+        assert!(!f.oidc && !f.generic_oidc_accounts);
+        assert!(ServerVersion::new("2026.1").features().custom_claims);
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! OS keychain ([`keychain::ApiKeyStore`]); [`OctopusError`] converts into the core's
 //! [`octo_oidc_core::Problem`] with stable codes and the server's own message.
 //!
+//! Testing: `cargo test -p octo-oidc-octopus` drives every operation against the in-process
+//! sandbox Octopus. The keychain test needs a real Secret Service (CI runs it in
+//! `dbus-run-session` with an unlocked gnome-keyring, see `tests/keychain.rs`) and fails
+//! without one, unless `OCTO_OIDC_SKIP_KEYRING_TESTS=1` skips it explicitly. The inventory
+//! benchmark is `cargo run --release -p octo-oidc-octopus --example inventory_bench`.
+//!
 //! Deliberately absent: any plan or trust logic (the core computes account bodies and
 //! subjects), and secret-bearing account types.
 #![forbid(unsafe_code)]

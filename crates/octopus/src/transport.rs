@@ -7,6 +7,9 @@
 //! is not resent blindly: GET/PUT/DELETE are retried on any transient failure, POST only when
 //! the server said it did not act (429, 502, 503, 504) or the connection was never made.
 //!
+//! `Retry-After` is read in its seconds form (what Octopus and the sandbox send); an HTTP-date
+//! form falls back to the computed backoff.
+//!
 //! The API key goes out only to the configured server (anonymous requests, e.g. the issuer's
 //! `jwks_uri` on another host, go without it), marked sensitive so the HTTP stack's own logs
 //! never print it. Log lines name the method, path and status, nothing else.

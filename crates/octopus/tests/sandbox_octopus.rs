@@ -136,6 +136,7 @@ async fn connection_check_reports_version_user_and_spaces() {
     let client = h.client();
     let report = client.check_connection().await.unwrap();
     assert!(report.version.at_least((2024, 1)), "{:?}", report.version);
+    assert!(report.features.oidc);
     assert_eq!(report.user.id, "Users-1");
     assert!(!report.user.is_service);
     assert_eq!(report.server_url, h.sandbox.urls().octopus);
@@ -857,4 +858,25 @@ async fn identities_of_an_unknown_service_account_are_not_found() {
     };
     let (code, _) = code(h.client().ensure_oidc_identity("Users-9999", &spec).await);
     assert_eq!(code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn the_large_space_inventory_is_complete() {
+    let h = Harness::start_with(SandboxOptions {
+        profile: octo_oidc_sandbox::seed::SeedProfile::Large,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let inventory = h.client().inventory("Spaces-1").await.unwrap();
+    assert_eq!(inventory.projects.len(), 10_000);
+    assert_eq!(inventory.environments.len(), 500);
+    assert_eq!(inventory.tenants.len(), 5_000);
+    let mut ids: Vec<&str> = inventory
+        .projects
+        .iter()
+        .map(|p| p.resource.id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 10_000, "no duplicates");
 }
