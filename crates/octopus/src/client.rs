@@ -24,7 +24,7 @@ use crate::server_url::ServerUrl;
 use crate::transport::{Credential, HttpSettings, Transport, build_http_client};
 
 /// How to reach and talk to an Octopus server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OctopusClientConfig {
     /// The server (normalized).
     pub server_url: ServerUrl,
@@ -45,6 +45,28 @@ pub struct OctopusClientConfig {
     pub page_size: u32,
     /// How many pages are fetched at once.
     pub page_concurrency: usize,
+}
+
+impl std::fmt::Debug for OctopusClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OctopusClientConfig")
+            .field("server_url", &self.server_url.as_key())
+            .field(
+                "ca_bundle_pem",
+                &self
+                    .ca_bundle_pem
+                    .as_ref()
+                    .map(|p| format!("{} bytes", p.len())),
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("task_poll_interval", &self.task_poll_interval)
+            .field("task_timeout", &self.task_timeout)
+            .field("page_size", &self.page_size)
+            .field("page_concurrency", &self.page_concurrency)
+            .finish()
+    }
 }
 
 impl OctopusClientConfig {

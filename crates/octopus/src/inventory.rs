@@ -8,6 +8,10 @@
 //! and the links between them; everything else in Octopus's large resources is skipped by
 //! the parser without being materialized, which keeps a 10,000-project space fast and small.
 //!
+//! Deployment targets (for health-check subjects) are a separate call,
+//! [`RestOctopus::deployment_targets`], because the port's `SpaceInventory` has no place for
+//! them and most setups do not scope health checks.
+//!
 //! Deliberately absent: caching, and anything scope selection does not use (lifecycles,
 //! channels, tags).
 
@@ -279,6 +283,18 @@ impl RestOctopus {
     /// Runbooks of a space.
     pub async fn runbooks(&self, space_id: &str) -> Result<Vec<OctopusRunbook>, OctopusError> {
         let items: Vec<LeanRunbook> = self.list_all(&format!("api/{space_id}/runbooks")).await?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// Deployment targets of a space (for health-check subjects, `target:<slug>`), from
+    /// `GET /api/spaces/{space}/machines/all` (the swagger has no `/api/{space}/machines/all`).
+    pub async fn deployment_targets(
+        &self,
+        space_id: &str,
+    ) -> Result<Vec<OctopusResource>, OctopusError> {
+        let items: Vec<LeanNamed> = self
+            .list_all(&format!("api/spaces/{space_id}/machines"))
+            .await?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
