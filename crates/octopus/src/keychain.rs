@@ -85,6 +85,8 @@ pub enum ApiKeySource {
     Keychain,
     /// [`API_KEY_ENV_VAR`], because no keychain was reachable; used for this run only.
     Environment,
+    /// Typed in, but no keychain was reachable to keep it: in memory for this run only.
+    SessionOnly,
 }
 
 /// An API key ready to use, and where it came from.

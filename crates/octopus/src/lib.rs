@@ -26,6 +26,7 @@ pub mod error;
 pub mod inventory;
 pub mod issuer;
 pub mod keychain;
+pub mod login;
 pub mod server_url;
 pub mod service_accounts;
 pub mod tasks;

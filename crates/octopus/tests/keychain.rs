@@ -15,12 +15,20 @@
 //! where you only want the HTTP tests. The unavailable-keychain test needs no keychain: it
 //! runs itself in a child process pointed at a D-Bus address that does not exist.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use octo_oidc_core::events::NoProgress;
+use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Secret};
-use octo_oidc_octopus::ServerUrl;
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeySource, ApiKeyStore};
+use octo_oidc_octopus::login::{reconnect, sign_in};
+use octo_oidc_octopus::{OctopusClientConfig, ServerUrl};
+use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 
 const SKIP_VAR: &str = "OCTO_OIDC_SKIP_KEYRING_TESTS";
 const CHILD_VAR: &str = "OCTO_OIDC_KEYCHAIN_CHILD";
@@ -100,6 +108,60 @@ fn api_key_is_stored_read_replaced_and_deleted_in_the_real_secret_service() {
     assert_eq!(missing.code, ErrorCode::NotFound);
 }
 
+fn sandbox_config(sandbox: &Sandbox) -> OctopusClientConfig {
+    let mut config = OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus).unwrap());
+    config.retry = RetryPolicy::fast();
+    config
+}
+
+#[tokio::test]
+async fn sign_in_keeps_only_a_working_key_and_reconnect_finds_it() {
+    if skipped() {
+        return;
+    }
+    let store = test_store();
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let config = sandbox_config(&sandbox);
+
+    let wrong = sign_in(
+        config.clone(),
+        Secret::new("API-WRONGWRONGWRONGWRONGWRONG1"),
+        &store,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::Unauthenticated);
+    assert!(
+        store.load(&config.server_url).unwrap().is_none(),
+        "a key that does not work is not stored"
+    );
+
+    let signed_in = sign_in(
+        config.clone(),
+        sandbox.api_key().clone(),
+        &store,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_in.key_source, ApiKeySource::Keychain);
+    assert!(signed_in.keychain_problem.is_none());
+    assert_eq!(signed_in.report.user.id, "Users-1");
+
+    let again = reconnect(config.clone(), &store, |_| None, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert_eq!(again.key_source, ApiKeySource::Keychain);
+    assert_eq!(again.client.current_user().await.unwrap().id, "Users-1");
+
+    assert!(store.delete(&config.server_url).unwrap());
+    let gone = reconnect(config, &store, |_| None, Arc::new(NoProgress))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code, ErrorCode::NotFound);
+}
+
 #[test]
 fn without_a_keychain_the_env_var_is_used_for_this_run_only() {
     if std::env::var(CHILD_VAR).as_deref() != Ok("1") {
@@ -133,6 +195,7 @@ fn without_a_keychain_the_env_var_is_used_for_this_run_only() {
     }
     let store = test_store();
     let server = ServerUrl::parse("https://no-keychain.octopus.app").expect("url");
+    assert!(store.availability().is_err() || store.load(&server).is_err());
 
     let error = store
         .store(&server, &Secret::new("API-NOTSAVED"))
@@ -162,4 +225,35 @@ fn without_a_keychain_the_env_var_is_used_for_this_run_only() {
         resolved.keychain_problem.map(|p| p.code),
         Some(ErrorCode::KeychainUnavailable)
     );
+
+    // The whole sign-in works without a keychain; the key just is not kept.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let config = sandbox_config(&sandbox);
+        let signed_in = sign_in(
+            config.clone(),
+            sandbox.api_key().clone(),
+            &store,
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+        assert_eq!(signed_in.key_source, ApiKeySource::SessionOnly);
+        assert_eq!(
+            signed_in.keychain_problem.map(|p| p.code),
+            Some(ErrorCode::KeychainUnavailable)
+        );
+        let key = sandbox.api_key().expose().to_string();
+        let from_env = reconnect(
+            config,
+            &store,
+            move |name| (name == API_KEY_ENV_VAR).then(|| key.clone()),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+        assert_eq!(from_env.key_source, ApiKeySource::Environment);
+        assert_eq!(from_env.report.user.id, "Users-1");
+    });
 }
