@@ -11,7 +11,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod accounts;
 pub mod aws;
+pub mod azure;
 pub mod error;
 pub mod events;
 pub mod github;
@@ -19,7 +21,9 @@ pub mod ports;
 pub mod retry;
 pub mod scope;
 pub mod secret;
+pub mod simulate;
 pub mod subject;
+pub mod validate;
 pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};

@@ -5,8 +5,10 @@
 //! [`crate::ports::Iam`]) and permission policies (what the role may do once assumed).
 
 pub mod policy;
+pub mod trust;
 
 pub use policy::{PolicyError, TrustDecision, TrustPolicy, WEB_IDENTITY_ACTION};
+pub use trust::{AwsError, AwsProvider, AwsRolePlan, plan_role, trust_policy_json};
 
 /// IAM `StringLike`: `*` matches any run of characters (including `:`), `?` exactly one
 /// character, everything else itself, case-sensitively; anchored at both ends.

@@ -1,0 +1,406 @@
+//! Validation of user input: every field is checked and all errors come back at once, as one
+//! [`Problem`] with a [`FieldError`] (field, problem, fix) per invalid field; warnings (e.g.
+//! an issuer with a trailing slash) come back separately and do not block.
+//!
+//! Deliberately absent: checks that need the network (is the issuer reachable, does the role
+//! exist); those belong to the adapters and the plan's observe step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::trust::{
+    DEFAULT_TRUST_POLICY_QUOTA, MAX_TRUST_POLICY_QUOTA, SESSION_DURATION, is_valid_role_name,
+};
+use crate::azure::{MAX_FIELD_CHARS, is_valid_credential_name};
+use crate::error::{FieldError, Problem};
+
+/// A non-blocking remark about a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldWarning {
+    /// The field.
+    pub field: String,
+    /// What to look at.
+    pub message: String,
+}
+
+/// Collects field errors and warnings; [`Validator::finish`] returns them all at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+    warnings: Vec<FieldWarning>,
+}
+
+impl Validator {
+    /// An empty validator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an error.
+    pub fn error(
+        &mut self,
+        field: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> &mut Self {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            problem: problem.into(),
+            fix: fix.into(),
+        });
+        self
+    }
+
+    /// Records a warning.
+    pub fn warn(&mut self, field: &str, message: impl Into<String>) -> &mut Self {
+        self.warnings.push(FieldWarning {
+            field: field.to_string(),
+            message: message.into(),
+        });
+        self
+    }
+
+    /// The errors so far.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// `Ok(warnings)` when no field is invalid, else one `invalid_input` problem listing all.
+    pub fn finish(self) -> Result<Vec<FieldWarning>, Problem> {
+        if self.errors.is_empty() {
+            Ok(self.warnings)
+        } else {
+            Err(Problem::invalid_input(self.errors))
+        }
+    }
+
+    /// An `https://` URL with a host, no port check, no query or fragment, no whitespace.
+    pub fn https_url(&mut self, field: &str, value: &str) -> &mut Self {
+        let fix = "Enter the full address starting with https://, without ?query or #fragment.";
+        if value.is_empty() {
+            return self.error(field, "is empty", fix);
+        }
+        if value.chars().any(char::is_whitespace) {
+            return self.error(field, "contains whitespace", fix);
+        }
+        let Some(rest) = value.strip_prefix("https://") else {
+            return self.error(field, "must start with https:// (Azure, AWS and GitHub only fetch OIDC documents over HTTPS)", fix);
+        };
+        if rest.contains(['?', '#']) {
+            return self.error(field, "must not contain a query or fragment", fix);
+        }
+        let host = rest.split('/').next().unwrap_or_default();
+        let hostname = host.split(':').next().unwrap_or_default();
+        if hostname.is_empty()
+            || !hostname
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return self.error(field, "has no valid host name", fix);
+        }
+        self
+    }
+
+    /// The Octopus issuer: an https URL; a trailing slash is a warning (it must match
+    /// discovery's `issuer` exactly, and Azure's docs say "no trailing slash").
+    pub fn issuer(&mut self, field: &str, value: &str) -> &mut Self {
+        let before = self.errors.len();
+        self.https_url(field, value);
+        if self.errors.len() == before && value.ends_with('/') {
+            self.warn(
+                field,
+                "ends with '/': tokens must carry exactly this issuer; keep it only if Octopus's /.well-known/openid-configuration says so",
+            );
+        }
+        if self.errors.len() == before && value.chars().count() > MAX_FIELD_CHARS {
+            self.error(
+                field,
+                "is longer than 600 characters (Entra's limit)",
+                "Use a shorter server URL.",
+            );
+        }
+        self
+    }
+
+    /// A GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
+    pub fn guid(&mut self, field: &str, value: &str) -> &mut Self {
+        let ok = value.len() == 36
+            && value.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        if !ok {
+            self.error(
+                field,
+                format!("'{value}' is not a GUID"),
+                "Copy the id in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.",
+            );
+        }
+        self
+    }
+
+    /// A 12-digit AWS account id.
+    pub fn aws_account_id(&mut self, field: &str, value: &str) -> &mut Self {
+        if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            self.error(
+                field,
+                format!("'{value}' is not a 12-digit AWS account id"),
+                "Enter the 12 digits, without dashes.",
+            );
+        }
+        self
+    }
+
+    /// An IAM role ARN `arn:<partition>:iam::<12 digits>:role/[path/]name`.
+    pub fn role_arn(&mut self, field: &str, value: &str) -> &mut Self {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        let ok = matches!(parts.as_slice(),
+            ["arn", partition, "iam", "", account, resource]
+                if partition.starts_with("aws")
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && resource.strip_prefix("role/").is_some_and(|n| n.rsplit('/').next().is_some_and(is_valid_role_name)));
+        if !ok {
+            self.error(
+                field,
+                format!("'{value}' is not an IAM role ARN"),
+                "Use the role's ARN, arn:aws:iam::<account>:role/<name> (not the identity provider's ARN).",
+            );
+        }
+        self
+    }
+
+    /// An IAM role name.
+    pub fn role_name(&mut self, field: &str, value: &str) -> &mut Self {
+        if !is_valid_role_name(value) {
+            self.error(
+                field,
+                format!("'{value}' is not a valid IAM role name"),
+                "Use 1-64 characters: letters, digits and + = , . @ _ -.",
+            );
+        }
+        self
+    }
+
+    /// A role session duration in seconds (3600–43200).
+    pub fn session_duration(&mut self, field: &str, value: u32) -> &mut Self {
+        if !SESSION_DURATION.contains(&value) {
+            self.error(
+                field,
+                format!("{value} s is outside 3600-43200 s"),
+                "Choose between 3600 (1 hour) and 43200 (12 hours).",
+            );
+        }
+        self
+    }
+
+    /// The role trust policy quota (2048–4096).
+    pub fn trust_policy_quota(&mut self, field: &str, value: usize) -> &mut Self {
+        if !(DEFAULT_TRUST_POLICY_QUOTA..=MAX_TRUST_POLICY_QUOTA).contains(&value) {
+            self.error(
+                field,
+                format!("{value} is outside 2048-4096"),
+                "Use 2048 (the default) or the value Service Quotas shows for \"Role trust policy length\".",
+            );
+        }
+        self
+    }
+
+    /// An Octopus slug (as it appears in subjects).
+    pub fn slug(&mut self, field: &str, value: &str) -> &mut Self {
+        if value.is_empty() {
+            return self.error(
+                field,
+                "is empty",
+                "Use the slug Octopus shows for the item.",
+            );
+        }
+        if let Err(e) = crate::subject::check_value(crate::subject::SubjectKey::Space, value) {
+            let problem = e.to_string().replace("the space value", "the value");
+            return self.error(
+                field,
+                problem,
+                "Use the slug Octopus shows for the item (lower-case letters, digits, '-').",
+            );
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            self.warn(field, format!("'{value}' is not a typical Octopus slug (lower-case letters, digits, '-'); subjects are case-sensitive"));
+        }
+        self
+    }
+
+    /// A non-blank name of at most `max` characters.
+    pub fn name(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
+        if value.trim().is_empty() {
+            self.error(field, "is empty", "Enter a name.");
+        } else {
+            self.length(field, value, max);
+        }
+        self
+    }
+
+    /// At most `max` characters.
+    pub fn length(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
+        let len = value.chars().count();
+        if len > max {
+            self.error(
+                field,
+                format!("is {len} characters long, more than {max}"),
+                format!("Shorten it to {max} characters."),
+            );
+        }
+        self
+    }
+
+    /// A federated credential name.
+    pub fn credential_name(&mut self, field: &str, value: &str) -> &mut Self {
+        if !is_valid_credential_name(value) {
+            self.error(
+                field,
+                format!("'{value}' is not a valid federated credential name"),
+                "Use 3-120 letters, digits, '-' or '_', starting with a letter or digit.",
+            );
+        }
+        self
+    }
+
+    /// A count against a limit (e.g. credentials per app).
+    pub fn limit(&mut self, field: &str, count: usize, max: usize, fix: &str) -> &mut Self {
+        if count > max {
+            self.error(field, format!("needs {count}, the limit is {max}"), fix);
+        }
+        self
+    }
+}
+
+/// Input of the AWS setup screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsSetupInput {
+    /// Octopus issuer (from discovery).
+    pub issuer: String,
+    /// AWS account id.
+    pub account_id: String,
+    /// Role name.
+    pub role_name: String,
+    /// Role max session duration (= Octopus `SessionDuration`).
+    pub session_duration: u32,
+    /// Trust policy quota, if raised.
+    pub trust_policy_quota: Option<usize>,
+    /// Octopus account name.
+    pub account_name: String,
+}
+
+/// Checks every AWS setup field at once.
+pub fn validate_aws_setup(input: &AwsSetupInput) -> Result<Vec<FieldWarning>, Problem> {
+    let mut v = Validator::new();
+    v.issuer("issuer", &input.issuer);
+    if let Some(host) = input
+        .issuer
+        .strip_prefix("https://")
+        .and_then(|r| r.split('/').next())
+        && host.contains(':')
+    {
+        v.error(
+            "issuer",
+            "contains a port; IAM OIDC providers must use port 443",
+            "Serve Octopus's OIDC documents on https port 443.",
+        );
+    }
+    v.aws_account_id("account_id", &input.account_id)
+        .role_name("role_name", &input.role_name)
+        .session_duration("session_duration", input.session_duration)
+        .name("account_name", &input.account_name, 200);
+    if let Some(q) = input.trust_policy_quota {
+        v.trust_policy_quota("trust_policy_quota", q);
+    }
+    v.finish()
+}
+
+/// Input of the Azure setup screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureSetupInput {
+    /// Octopus issuer (from discovery).
+    pub issuer: String,
+    /// Entra tenant id.
+    pub tenant_id: String,
+    /// Subscription id.
+    pub subscription_id: String,
+    /// App registration display name.
+    pub app_display_name: String,
+    /// Audience (empty = default).
+    pub audience: String,
+    /// Octopus account name.
+    pub account_name: String,
+}
+
+/// Checks every Azure setup field at once.
+pub fn validate_azure_setup(input: &AzureSetupInput) -> Result<Vec<FieldWarning>, Problem> {
+    let mut v = Validator::new();
+    v.issuer("issuer", &input.issuer)
+        .guid("tenant_id", &input.tenant_id)
+        .guid("subscription_id", &input.subscription_id)
+        .name("app_display_name", &input.app_display_name, 120)
+        .length("audience", &input.audience, MAX_FIELD_CHARS)
+        .name("account_name", &input.account_name, 200);
+    v.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_errors_at_once() {
+        let p = validate_aws_setup(&AwsSetupInput {
+            issuer: "http://octopus.local?x=1".into(),
+            account_id: "1234".into(),
+            role_name: "bad name".into(),
+            session_duration: 100,
+            trust_policy_quota: Some(9000),
+            account_name: " ".into(),
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = p.field_errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "issuer",
+                "account_id",
+                "role_name",
+                "session_duration",
+                "account_name",
+                "trust_policy_quota"
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_slash_is_a_warning() {
+        let w = validate_azure_setup(&AzureSetupInput {
+            issuer: "https://example.octopus.app/".into(),
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            subscription_id: "00000000-0000-0000-0000-000000000000".into(),
+            app_display_name: "octopus".into(),
+            audience: String::new(),
+            account_name: "Azure".into(),
+        })
+        .unwrap();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].field, "issuer");
+    }
+
+    #[test]
+    fn field_checks() {
+        let mut v = Validator::new();
+        v.guid("g", "not-a-guid")
+            .role_arn("r", "arn:aws:iam::111122223333:oidc-provider/x")
+            .role_arn("ok", "arn:aws:iam::111122223333:role/path/octopus")
+            .slug("s", "a:b")
+            .credential_name("c", "-x")
+            .limit("fic", 21, 20, "Split across apps.");
+        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["g", "r", "s", "c", "fic"]);
+    }
+}
