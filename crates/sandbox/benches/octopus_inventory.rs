@@ -46,7 +46,10 @@ async fn main() {
     })
     .await
     .expect("sandbox starts");
-    println!("start-up (large profile, all listeners): {}", ms(started.elapsed()));
+    println!(
+        "start-up (large profile, all listeners): {}",
+        ms(started.elapsed())
+    );
 
     let started = Instant::now();
     let empty = Sandbox::start(SandboxOptions {
@@ -55,10 +58,16 @@ async fn main() {
     })
     .await
     .expect("sandbox starts");
-    println!("start-up (empty profile, all listeners): {}", ms(started.elapsed()));
+    println!(
+        "start-up (empty profile, all listeners): {}",
+        ms(started.elapsed())
+    );
     empty.shutdown().await.expect("stops");
 
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let key = sandbox.api_key().expose().to_string();
     let base = sandbox.urls().octopus.clone();
     let projects = format!("{base}/api/Spaces-1/projects/all");
@@ -76,9 +85,17 @@ async fn main() {
         fetch(&http, &projects, &key).await;
         samples.push(t.elapsed());
     }
-    println!("projects/all, warm, fetched + parsed: median {} of 20", ms(median(samples)));
+    println!(
+        "projects/all, warm, fetched + parsed: median {} of 20",
+        ms(median(samples))
+    );
 
-    let inventory = ["spaces/all", "Spaces-1/environments/all", "Spaces-1/projects/all", "Spaces-1/tenants/all"];
+    let inventory = [
+        "spaces/all",
+        "Spaces-1/environments/all",
+        "Spaces-1/projects/all",
+        "Spaces-1/tenants/all",
+    ];
     let mut samples = Vec::new();
     let mut total_bytes = 0;
     for _ in 0..10 {
@@ -94,13 +111,23 @@ async fn main() {
         "large inventory (spaces, environments, projects, tenants), sequential, fetched + parsed: median {} of 10 ({:.1} MB) — target < 300 ms: {}",
         ms(full),
         total_bytes as f64 / 1e6,
-        if full < Duration::from_millis(300) { "met" } else { "NOT met" }
+        if full < Duration::from_millis(300) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 
     for (label, path) in [
         ("GET /api/users/me", "/api/users/me".to_string()),
-        ("GET /api/Spaces-1/environments/Environments-1", "/api/Spaces-1/environments/Environments-1".to_string()),
-        ("GET /api/Spaces-1/projects?take=30 (paged from 10,000)", "/api/Spaces-1/projects?skip=300&take=30".to_string()),
+        (
+            "GET /api/Spaces-1/environments/Environments-1",
+            "/api/Spaces-1/environments/Environments-1".to_string(),
+        ),
+        (
+            "GET /api/Spaces-1/projects?take=30 (paged from 10,000)",
+            "/api/Spaces-1/projects?skip=300&take=30".to_string(),
+        ),
     ] {
         let clients = 8;
         let window = Duration::from_secs(2);
@@ -113,7 +140,12 @@ async fn main() {
             tasks.push(tokio::spawn(async move {
                 let mut n = 0u64;
                 while t.elapsed() < window {
-                    let r = http.get(&url).header("X-Octopus-ApiKey", &key).send().await.expect("request");
+                    let r = http
+                        .get(&url)
+                        .header("X-Octopus-ApiKey", &key)
+                        .send()
+                        .await
+                        .expect("request");
                     assert!(r.status().is_success());
                     r.bytes().await.expect("body");
                     n += 1;
