@@ -124,7 +124,10 @@ pub enum AzureAlternative {
         fits: bool,
     },
     /// Keep the keys; spread the credentials over several app registrations (and as many
-    /// Octopus accounts, one per app).
+    /// Octopus accounts, one per app). The account-test credential listed is the current
+    /// account's; each further Octopus account needs its own (`space:<s>:account:<slug>`),
+    /// one more credential per extra app, which is not included here because its slug is not
+    /// known yet.
     SplitApps {
         /// The credentials of each app; the first app also holds the existing ones.
         apps: Vec<Vec<FederatedCredential>>,

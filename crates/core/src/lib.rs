@@ -5,6 +5,13 @@
 //! user input, the trust simulator, the narrow ports that provider crates implement, progress
 //! events and the stable error codes shared by the CLI and the desktop app.
 //!
+//! Map: [`subject`] (subject claims exactly as Octopus builds them), [`scope`] (inventory,
+//! selection, runs, exact subjects, safe AWS patterns), [`azure`] (federated credential sets,
+//! role-assignment names), [`aws`] (trust policy model and IAM evaluation, provider and role
+//! plan), [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
+//! [`simulate`] (the trust simulator and scope matrix), [`validate`] (all field errors at
+//! once), [`wildcard`] (the shared `*`/`?` matcher).
+//!
 //! Deliberately absent: networking, file access, clocks, randomness from the OS, async
 //! runtimes. Callers pass in what the core needs to know.
 #![forbid(unsafe_code)]

@@ -778,7 +778,10 @@ impl<'a> CompiledScope<'a> {
         for context in RUN_CONTEXTS {
             let mut wild = Wild {
                 project: sel.projects.is_all(),
-                runbook: sel.runbooks.is_all(),
+                // A runbook belongs to a project: `runbook:*` must not admit runbooks of
+                // projects outside the selection, so the project must be pinned in the subject.
+                runbook: sel.runbooks.is_all()
+                    && (sel.projects.is_all() || self.keys(context).contains(SubjectKey::Project)),
                 tenant: sel.tenants.is_all(),
                 environment: sel.environments.is_all(),
                 target: sel.targets.is_all(),

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aws::TrustPolicy;
-use crate::aws::policy::PolicyError;
+use crate::aws::policy::{PolicyError, SpecializedPolicy};
 use crate::github::octopus_subject_matches;
 use crate::ports::{FederatedCredential, OidcIdentitySpec};
 use crate::scope::{CompiledScope, RunLabel};
@@ -286,13 +286,12 @@ impl CompiledTrust<'_> {
             CompiledTrust::Aws {
                 providers, policy, ..
             } => match providers.iter().find(|p| p.0.url == iss) {
-                Some(p) if p.0.client_ids.iter().any(|c| c == aud) => FixedClaims::Aws {
-                    policy,
-                    arn: &p.0.arn,
-                    sub_key: &p.0.sub_key,
-                    aud_key: &p.0.aud_key,
-                    aud,
-                },
+                Some(p) if p.0.client_ids.iter().any(|c| c == aud) => {
+                    let aud_key = p.0.aud_key.as_str();
+                    FixedClaims::Aws(policy.specialize(&p.0.arn, &p.0.sub_key, &|k: &str| {
+                        k.eq_ignore_ascii_case(aud_key).then_some(aud)
+                    }))
+                }
                 _ => FixedClaims::Nothing,
             },
             CompiledTrust::Octopus {
@@ -321,19 +320,8 @@ pub enum FixedClaims<'a> {
     Subjects(Vec<&'a str>),
     /// Wildcard subject patterns (Octopus).
     Patterns(Vec<&'a str>),
-    /// An IAM trust policy.
-    Aws {
-        /// The policy.
-        policy: &'a TrustPolicy,
-        /// The provider ARN (the federated principal).
-        arn: &'a str,
-        /// `<prefix>:sub`.
-        sub_key: &'a str,
-        /// `<prefix>:aud`.
-        aud_key: &'a str,
-        /// The audience.
-        aud: &'a str,
-    },
+    /// An IAM trust policy specialised for the provider and audience.
+    Aws(SpecializedPolicy<'a>),
 }
 
 impl FixedClaims<'_> {
@@ -343,21 +331,7 @@ impl FixedClaims<'_> {
             FixedClaims::Nothing => false,
             FixedClaims::Subjects(list) => list.contains(&sub),
             FixedClaims::Patterns(list) => list.iter().any(|p| octopus_subject_matches(p, sub)),
-            FixedClaims::Aws {
-                policy,
-                arn,
-                sub_key,
-                aud_key,
-                aud,
-            } => policy.allows(arn, &|k: &str| {
-                if k.eq_ignore_ascii_case(sub_key) {
-                    Some(sub)
-                } else if k.eq_ignore_ascii_case(aud_key) {
-                    Some(*aud)
-                } else {
-                    None
-                }
-            }),
+            FixedClaims::Aws(policy) => policy.allows(sub),
         }
     }
 }

@@ -21,6 +21,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::aws::{AwsConfig, AwsSandbox};
 use crate::faults::{Faults, admin_router};
 use crate::octopus::github::GithubIssuer;
 use crate::octopus::{DEFAULT_VERSION, IssuerStyle, OctopusConfig, OctopusDeps, OctopusSandbox};
@@ -105,6 +106,14 @@ pub enum SandboxError {
     /// The state file could not be read or written.
     #[error(transparent)]
     Persist(#[from] PersistError),
+    /// A service's snapshot in the state file could not be restored.
+    #[error("the {service} part of the state file is invalid: {source}")]
+    Restore {
+        /// Which service.
+        service: &'static str,
+        /// The error.
+        source: serde_json::Error,
+    },
 }
 
 impl From<SandboxError> for octo_oidc_core::Problem {
@@ -115,7 +124,7 @@ impl From<SandboxError> for octo_oidc_core::Problem {
                 ErrorCode::InvalidInput,
                 "Choose another --port-base or stop whatever uses those ports.",
             ),
-            SandboxError::Persist(_) => (
+            SandboxError::Persist(_) | SandboxError::Restore { .. } => (
                 ErrorCode::InvalidInput,
                 "Point --state at a writable file, or delete a corrupt one to start fresh.",
             ),
@@ -138,6 +147,7 @@ pub struct Sandbox {
     faults: Faults,
     octopus: OctopusSandbox,
     github: GithubIssuer,
+    aws: AwsSandbox,
     state_file: Option<PathBuf>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
@@ -190,10 +200,12 @@ impl Sandbox {
         let octopus_http = bind(wanted.octopus_http, fixed)?;
         let octopus_https = bind(wanted.octopus_https, fixed)?;
         let github_listener = bind(wanted.github, fixed)?;
+        let aws_listener = bind(wanted.aws, fixed)?;
         let ports = Ports {
             octopus_http: port_of(&octopus_http),
             octopus_https: port_of(&octopus_https),
             github: port_of(&github_listener),
+            aws: port_of(&aws_listener),
             ..wanted
         };
 
@@ -224,7 +236,7 @@ impl Sandbox {
             azure_authority: None,
             graph: None,
             arm: None,
-            aws: None,
+            aws: Some(format!("http://127.0.0.1:{}", ports.aws)),
         };
 
         let config = OctopusConfig {
@@ -241,11 +253,28 @@ impl Sandbox {
             issuers: issuers.clone(),
             http: http.clone(),
         };
+        // The sandbox issuer's URL carries a port, which real IAM refuses in provider URLs.
+        let aws = AwsSandbox::new(
+            AwsConfig {
+                allow_provider_url_ports: true,
+                ..AwsConfig::default()
+            },
+            faults.clone(),
+            issuers.clone(),
+        );
         let (octopus, github_key) = match restored {
-            Some(s) => (
-                OctopusSandbox::with_state(config, s.octopus, deps)?,
-                s.github_key,
-            ),
+            Some(s) => {
+                if let Some(state) = s.aws {
+                    aws.restore(state).map_err(|source| SandboxError::Restore {
+                        service: "aws",
+                        source,
+                    })?;
+                }
+                (
+                    OctopusSandbox::with_state(config, s.octopus, deps)?,
+                    s.github_key,
+                )
+            }
             None => (
                 OctopusSandbox::seeded(config, options.profile, deps)?,
                 SigningKey::generate()?,
@@ -262,6 +291,7 @@ impl Sandbox {
             faults: faults.clone(),
             octopus: octopus.clone(),
             github: github.clone(),
+            aws: aws.clone(),
             state_file: options.state_file.clone(),
             stop,
             servers: Vec::new(),
@@ -271,6 +301,7 @@ impl Sandbox {
         sandbox.serve_http(octopus_http, octopus_app.clone())?;
         sandbox.serve_https(octopus_https, octopus_app)?;
         sandbox.serve_https(github_listener, github.router())?;
+        sandbox.serve_http(aws_listener, aws.router())?;
         Ok(sandbox)
     }
 
@@ -357,6 +388,11 @@ impl Sandbox {
         &self.github
     }
 
+    /// The AWS IAM + STS sandbox.
+    pub fn aws(&self) -> &AwsSandbox {
+        &self.aws
+    }
+
     /// One `NAME=value` pair per endpoint, in a fixed order (what `octo-oidc sandbox` prints;
     /// `SANDBOX_CA_FILE` is added by whoever writes the CA to a file).
     pub fn env_vars(&self) -> Vec<(&'static str, String)> {
@@ -391,7 +427,7 @@ impl Sandbox {
             octopus: self.octopus.snapshot(),
             github_key: self.github.signing_key().clone(),
             entra: None,
-            aws: None,
+            aws: Some(self.aws.snapshot()),
         }
     }
 

@@ -38,8 +38,32 @@ use std::process::ExitCode;
 use octo_oidc_core::scope::Scope;
 use octo_oidc_core::simulate::{Finding, Rows, TokenClaims, TrustConfig, simulate_scope};
 
+/// The file formats, shown by `octo-oidc simulate --help`.
+const FORMATS: &str = "\
+Trust configuration file (--config), JSON with a \"kind\":
+  {\"kind\":\"azure\",\"credentials\":[{\"name\":\"prod\",\"issuer\":\"https://my.octopus.app\",
+     \"subject\":\"space:default:environment:production\",\"audiences\":[\"api://AzureADTokenExchange\"]}]}
+  {\"kind\":\"aws\",\"role_arn\":\"arn:aws:iam::111122223333:role/octopus\",
+     \"providers\":[{\"url\":\"https://my.octopus.app\",\"client_ids\":[\"my.octopus.app\"]}],
+     \"trust_policy\":{...the role trust policy, object or string...}}
+  {\"kind\":\"octopus\",\"service_account_id\":\"<ExternalId GUID>\",
+     \"identities\":[{\"name\":\"main\",\"issuer\":\"https://token.actions.githubusercontent.com\",
+                     \"subject\":\"repo:acme/web:ref:refs/heads/*\",\"audience\":null}]}
+
+Scope file (--scope), JSON:
+  {\"inventory\":{\"space\":{id,name,slug},\"account\":{id,name,slug},\"project_groups\":[..],
+     \"projects\":[{id,name,slug,project_group_id}],\"runbooks\":[{id,name,slug,project_id}],
+     \"environments\":[..],\"tenants\":[{id,name,slug,project_environments:{project id:[env ids]}}],
+     \"targets\":[..]},
+   \"selection\":{\"contexts\":[\"deployment\",\"runbook\",\"health\"],\"projects\":\"all\"|{\"only\":[ids]},
+     \"runbooks\":..,\"environments\":..,\"tenants\":..,\"untenanted\":true,\"targets\":..},
+   \"keys\":{\"deployment\":[..],\"health_check\":[..],\"account_test\":[..]}}
+
+Exit code: 0 accepted / no difference, 1 rejected / differences, 2 invalid input.";
+
 /// Arguments of `octo-oidc simulate`.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = FORMATS)]
 pub struct Args {
     /// Trust configuration file (JSON, see `octo-oidc simulate --help`).
     #[arg(long)]

@@ -217,6 +217,18 @@ impl ConditionOperator {
 
     /// Evaluates against the request's value of the key (`None` = absent).
     pub fn evaluate(&self, values: &[String], request: Option<&str>) -> bool {
+        self.evaluate_by(values, request, |v| {
+            values.iter().any(|p| self.test.compare(p, v))
+        })
+    }
+
+    /// [`Self::evaluate`] with `any_match(v)` = "some policy value matches the request value".
+    fn evaluate_by(
+        &self,
+        values: &[String],
+        request: Option<&str>,
+        any_match: impl Fn(&str) -> bool,
+    ) -> bool {
         if self.test == ConditionTest::Unsupported {
             return false;
         }
@@ -237,7 +249,7 @@ impl ConditionOperator {
                 SetQualifier::Single => self.test.negated(),
             };
         };
-        let any = values.iter().any(|p| self.test.compare(p, v));
+        let any = any_match(v);
         if self.test.negated() { !any } else { any }
     }
 }
@@ -251,6 +263,53 @@ pub struct Condition {
     pub key: String,
     /// The values (OR'd).
     pub values: Vec<String>,
+    /// Per value: byte length of the literal text before the first wildcard.
+    literal_prefix: Vec<usize>,
+}
+
+impl Condition {
+    /// Builds a condition (precomputes the literal prefixes of `StringLike` patterns).
+    pub fn new(operator: ConditionOperator, key: String, values: Vec<String>) -> Condition {
+        let literal_prefix = values
+            .iter()
+            .map(|v| v.find(['*', '?']).unwrap_or(v.len()))
+            .collect();
+        Condition {
+            operator,
+            key,
+            values,
+            literal_prefix,
+        }
+    }
+
+    /// Evaluates the condition against the request's value of its key (`None` = absent).
+    pub fn evaluate(&self, request: Option<&str>) -> bool {
+        match self.operator.test {
+            ConditionTest::StringLike | ConditionTest::StringNotLike => {
+                self.operator.evaluate_by(&self.values, request, |v| {
+                    self.values
+                        .iter()
+                        .zip(&self.literal_prefix)
+                        .any(|(p, &n)| like_with_prefix(p, n, v))
+                })
+            }
+            _ => self.operator.evaluate(&self.values, request),
+        }
+    }
+}
+
+/// `StringLike` with the literal prefix (`n` bytes, up to the first wildcard) compared first.
+fn like_with_prefix(pattern: &str, n: usize, value: &str) -> bool {
+    let (p, v) = (pattern.as_bytes(), value.as_bytes());
+    if v.len() < n || p[..n] != v[..n] {
+        return false;
+    }
+    if n == p.len() {
+        return v.len() == n;
+    }
+    // `pattern[n]` is an ASCII wildcard and `value[..n]` equals `pattern[..n]`, so both
+    // slices start on a character boundary.
+    wildcard::matches(&pattern[n..], &value[n..])
 }
 
 /// One statement of a trust policy.
@@ -299,7 +358,7 @@ impl Statement {
         }
         for c in &self.conditions {
             let request = lookup(&c.key);
-            if !c.operator.evaluate(&c.values, request) {
+            if !c.evaluate(request) {
                 let got = match request {
                     Some(v) => format!("'{v}'"),
                     None => "absent".to_string(),
@@ -325,10 +384,7 @@ impl Statement {
     ) -> bool {
         self.covers_web_identity
             && self.principal_matches(federated_arn)
-            && self
-                .conditions
-                .iter()
-                .all(|c| c.operator.evaluate(&c.values, lookup(&c.key)))
+            && self.conditions.iter().all(|c| c.evaluate(lookup(&c.key)))
     }
 }
 
@@ -492,11 +548,11 @@ fn parse_statement(index: usize, v: &Value) -> Result<Statement, PolicyError> {
                 };
                 let operator = ConditionOperator::parse(op);
                 for (key, values) in keys {
-                    conditions.push(Condition {
-                        operator: operator.clone(),
-                        key: key.clone(),
-                        values: strings(&format!("Condition.{op}.{key}"), values)?,
-                    });
+                    conditions.push(Condition::new(
+                        operator.clone(),
+                        key.clone(),
+                        strings(&format!("Condition.{op}.{key}"), values)?,
+                    ));
                 }
             }
         }
@@ -635,6 +691,39 @@ impl TrustPolicy {
         }
     }
 
+    /// Specialises the policy for one principal and fixed values of every condition key except
+    /// `variable_key` (e.g. fixed `aud`, varying `sub`): statements that cannot apply are
+    /// dropped, and only the conditions on `variable_key` remain to be checked per value.
+    pub fn specialize<'c>(
+        &self,
+        federated_principal_arn: &str,
+        variable_key: &str,
+        fixed: &impl Fn(&str) -> Option<&'c str>,
+    ) -> SpecializedPolicy<'_> {
+        let statements = self
+            .statements
+            .iter()
+            .filter(|s| {
+                s.covers_web_identity
+                    && s.principal_matches(federated_principal_arn)
+                    && s.conditions
+                        .iter()
+                        .filter(|c| !c.key.eq_ignore_ascii_case(variable_key))
+                        .all(|c| c.evaluate(fixed(&c.key)))
+            })
+            .map(|s| {
+                (
+                    s.effect,
+                    s.conditions
+                        .iter()
+                        .filter(|c| c.key.eq_ignore_ascii_case(variable_key))
+                        .collect(),
+                )
+            })
+            .collect();
+        SpecializedPolicy { statements }
+    }
+
     /// The same decision as [`Self::evaluate_with`] without building a reason (no allocation;
     /// the simulator's hot path).
     pub fn allows<'c>(
@@ -646,6 +735,28 @@ impl TrustPolicy {
         for s in &self.statements {
             if s.applies_fast(federated_principal_arn, lookup) {
                 match s.effect {
+                    Effect::Deny => return false,
+                    Effect::Allow => allowed = true,
+                }
+            }
+        }
+        allowed
+    }
+}
+
+/// A trust policy specialised by [`TrustPolicy::specialize`]: decides one varying key's value.
+#[derive(Debug, Clone)]
+pub struct SpecializedPolicy<'a> {
+    statements: Vec<(Effect, Vec<&'a Condition>)>,
+}
+
+impl SpecializedPolicy<'_> {
+    /// The decision for this value of the variable key (explicit deny wins).
+    pub fn allows(&self, value: &str) -> bool {
+        let mut allowed = false;
+        for (effect, conditions) in &self.statements {
+            if conditions.iter().all(|c| c.evaluate(Some(value))) {
+                match effect {
                     Effect::Deny => return false,
                     Effect::Allow => allowed = true,
                 }
@@ -905,6 +1016,13 @@ mod tests {
             };
             assert_eq!(
                 p.allows(ARN, &lookup),
+                p.evaluate_web_identity(ARN, &c).allowed,
+                "{sub}"
+            );
+            let aud = |k: &str| (k == "example.octopus.app:aud").then_some("example.octopus.app");
+            let special = p.specialize(ARN, "example.octopus.app:sub", &aud);
+            assert_eq!(
+                special.allows(sub),
                 p.evaluate_web_identity(ARN, &c).allowed,
                 "{sub}"
             );

@@ -268,7 +268,7 @@ fn tenant_filter(t: &Tenant, q: &QueryParams) -> bool {
 
 fn runbook_filter(r: &Runbook, q: &QueryParams) -> bool {
     let projects = q.list("projectIds");
-    projects.is_empty() || projects.iter().any(|p| *p == r.project_id)
+    projects.is_empty() || projects.contains(&r.project_id)
 }
 
 collection_handlers!(

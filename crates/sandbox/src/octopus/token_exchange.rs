@@ -173,7 +173,7 @@ pub async fn exchange(
             "no OIDC identity for issuer '{iss}' has the audience '{audience}' (default: the service account's ExternalId)"
         ));
     }
-    if !token_audiences(&claims).iter().any(|a| *a == audience) {
+    if !token_audiences(&claims).contains(&audience) {
         return invalid_token(&format!("the token's aud does not contain '{audience}'"));
     }
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
