@@ -880,3 +880,102 @@ async fn the_large_space_inventory_is_complete() {
     ids.dedup();
     assert_eq!(ids.len(), 10_000, "no duplicates");
 }
+
+/// The core's account bodies, built from the inventory this client loaded, are accepted by
+/// the server as they are and a rerun of the setup changes nothing.
+#[tokio::test]
+async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
+    use octo_oidc_core::accounts::{
+        AccountCommon, AwsOidcAccount, AzureCloud, AzureOidcAccount, aws_oidc_account_body,
+        azure_oidc_account_body,
+    };
+    use octo_oidc_core::ports::OctopusResource;
+    use octo_oidc_core::scope::{Inventory, Scope, ScopeSelection, Selection, SubjectKeyConfig};
+    use octo_oidc_core::subject::{Context, SubjectKey};
+
+    let h = Harness::start().await;
+    let client = h.client();
+    let loaded = client.inventory("Spaces-1").await.unwrap();
+    let space = loaded.space.clone().unwrap();
+    let environments: Vec<String> = loaded
+        .environments
+        .iter()
+        .take(2)
+        .map(|e| e.id.clone())
+        .collect();
+    let tenant = loaded
+        .tenants
+        .iter()
+        .find(|t| !t.project_environments.is_empty())
+        .unwrap();
+    let scope = Scope {
+        inventory: Inventory::from_space(
+            space,
+            OctopusResource {
+                id: String::new(),
+                name: "Wizard Azure".into(),
+                slug: "wizard-azure".into(),
+            },
+            loaded.clone(),
+            Vec::new(),
+        ),
+        selection: ScopeSelection {
+            contexts: vec![Context::Deployment],
+            projects: Selection::All,
+            runbooks: Selection::All,
+            environments: Selection::Only(environments.clone()),
+            tenants: Selection::Only(vec![tenant.resource.id.clone()]),
+            untenanted: true,
+            targets: Selection::All,
+        },
+        keys: SubjectKeyConfig {
+            deployment: vec![SubjectKey::Space, SubjectKey::Environment],
+            ..SubjectKeyConfig::default()
+        },
+    };
+    let common = |name: &str, slug: &str| AccountCommon {
+        name: name.into(),
+        description: "Created by the Octopus OIDC Wizard".into(),
+        space_id: "Spaces-1".into(),
+        slug: Some(slug.into()),
+    };
+    let azure = azure_oidc_account_body(
+        &AzureOidcAccount {
+            common: common("Wizard Azure", "wizard-azure"),
+            subscription_id: "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f".into(),
+            client_id: "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f".into(),
+            tenant_id: "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e".into(),
+            cloud: AzureCloud::Global,
+            audience: None,
+        },
+        &scope,
+    )
+    .unwrap();
+    let aws = aws_oidc_account_body(
+        &AwsOidcAccount {
+            common: common("Wizard AWS", "wizard-aws"),
+            role_arn: "arn:aws:iam::123456789012:role/octopus-wizard".into(),
+            session_duration: 3600,
+            region: Some("eu-west-1".into()),
+        },
+        &scope,
+    )
+    .unwrap();
+    for body in [azure, aws] {
+        let created = client.ensure_account("Spaces-1", &body).await.unwrap();
+        let Applied::Created(account) = created else {
+            panic!("{created:?}")
+        };
+        assert_eq!(account.slug, body["Slug"]);
+        assert_eq!(account.body["EnvironmentIds"], json!(environments));
+        assert_eq!(
+            account.body["TenantedDeploymentParticipation"],
+            "TenantedOrUntenanted"
+        );
+        let rerun = client.ensure_account("Spaces-1", &body).await.unwrap();
+        assert!(
+            matches!(rerun, Applied::Unchanged(_)),
+            "a rerun changes nothing: {rerun:?}"
+        );
+    }
+}
