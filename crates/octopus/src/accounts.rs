@@ -150,24 +150,39 @@ impl RestOctopus {
         }
     }
 
-    /// The account with exactly this name (names are unique per space).
+    /// The account with this name (names are unique per space; an exact match wins over one
+    /// that differs only in case).
     pub async fn find_account_by_name(
         &self,
         space_id: &str,
         name: &str,
     ) -> Result<Option<OctopusAccount>, OctopusError> {
-        let candidates: Vec<Value> = self
+        let mut candidates: Vec<Value> = self
             .list_paged(
                 &format!("api/{space_id}/accounts"),
                 &[("partialName", name.to_string())],
             )
             .await?;
-        let found = candidates.into_iter().find(|a| {
+        // Exact first; else the one differing only in case (names are unique regardless of
+        // case on the server, so that one is "ours" and a PUT fixes its casing).
+        let wanted = name.trim();
+        let name_of = |a: &Value| {
             a.get("Name")
                 .and_then(Value::as_str)
-                .is_some_and(|n| n.trim() == name.trim())
+                .map(str::trim)
+                .map(str::to_string)
+        };
+        let exact = candidates
+            .iter()
+            .position(|a| name_of(a).as_deref() == Some(wanted));
+        let position = exact.or_else(|| {
+            candidates
+                .iter()
+                .position(|a| name_of(a).is_some_and(|n| n.eq_ignore_ascii_case(wanted)))
         });
-        found.map(account_from_resource).transpose()
+        position
+            .map(|i| account_from_resource(candidates.swap_remove(i)))
+            .transpose()
     }
 
     /// The account with this slug.

@@ -979,3 +979,24 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_name_differing_only_in_case_is_the_same_account() {
+    let h = Harness::start().await;
+    let client = h.client();
+    let first = client
+        .ensure_account("Spaces-1", &aws_account("Case Test"))
+        .await
+        .unwrap()
+        .into_inner();
+    let renamed = client
+        .ensure_account("Spaces-1", &aws_account("case test"))
+        .await
+        .unwrap();
+    let Applied::Updated(renamed) = renamed else {
+        panic!("{renamed:?}")
+    };
+    assert_eq!(renamed.id, first.id);
+    assert_eq!(renamed.body["Name"], "case test");
+    assert_eq!(client.accounts("Spaces-1").await.unwrap().len(), 1);
+}
