@@ -1000,3 +1000,118 @@ async fn a_name_differing_only_in_case_is_the_same_account() {
     assert_eq!(renamed.body["Name"], "case test");
     assert_eq!(client.accounts("Spaces-1").await.unwrap().len(), 1);
 }
+
+/// Creates, over the sandbox IAM's query protocol, the OIDC provider for the Octopus issuer
+/// and a role trusting exactly `subject`; returns the role ARN.
+async fn aws_role_trusting(sandbox: &Sandbox, role: &str, subject: &str) -> String {
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    let host = issuer
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
+    let audience = host.split(':').next().unwrap().to_string();
+    let iam = |params: Vec<(&'static str, String)>| {
+        let http = sandbox.http_client().unwrap();
+        let url = format!("{}/", sandbox.urls().aws.as_deref().unwrap());
+        async move {
+            let mut form = vec![("Version", "2010-05-08".to_string())];
+            form.extend(params);
+            let response = http
+                .post(url)
+                .header(
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+                )
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = iam(vec![
+        ("Action", "CreateOpenIDConnectProvider".into()),
+        ("Url", issuer.clone()),
+        ("ClientIDList.member.1", audience.clone()),
+    ])
+    .await;
+    assert!(
+        status.is_success() || body.contains("EntityAlreadyExists"),
+        "{body}"
+    );
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{host}:aud"): audience,
+                format!("{host}:sub"): subject,
+            }},
+        }],
+    });
+    let (status, body) = iam(vec![
+        ("Action", "CreateRole".into()),
+        ("RoleName", role.into()),
+        ("AssumeRolePolicyDocument", policy.to_string()),
+    ])
+    .await;
+    assert!(status.is_success(), "{body}");
+    format!("arn:aws:iam::123456789012:role/{role}")
+}
+
+#[tokio::test]
+async fn the_aws_account_test_succeeds_when_the_trust_matches_and_fails_with_stss_reason() {
+    let h = Harness::start().await;
+    let client = h.client();
+    let role = aws_role_trusting(
+        &h.sandbox,
+        "octopus-client-test",
+        "space:default:account:aws-good",
+    )
+    .await;
+
+    let mut good = aws_account("AWS Good");
+    good["RoleArn"] = json!(role);
+    good["Slug"] = json!("aws-good");
+    let account = client
+        .ensure_account("Spaces-1", &good)
+        .await
+        .unwrap()
+        .into_inner();
+    let result = client.test_account("Spaces-1", &account.id).await.unwrap();
+    assert!(result.succeeded, "{result:?}");
+    assert_eq!(result.state, "Success");
+    assert!(octo_oidc_octopus::tasks::task_failure(&result).is_none());
+    assert!(!result.log.is_empty());
+
+    let mut wrong = aws_account("AWS Wrong");
+    wrong["RoleArn"] = json!(role);
+    let account = client
+        .ensure_account("Spaces-1", &wrong)
+        .await
+        .unwrap()
+        .into_inner();
+    let result = client.test_account("Spaces-1", &account.id).await.unwrap();
+    assert!(!result.succeeded);
+    assert_eq!(result.state, "Failed");
+    assert!(
+        result
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("AccessDenied")),
+        "{result:?}"
+    );
+    assert!(
+        result
+            .log
+            .iter()
+            .any(|l| l.contains("space:default:account:aws-wrong")),
+        "{:?}",
+        result.log
+    );
+    let problem = octo_oidc_octopus::tasks::task_failure(&result).unwrap();
+    assert_eq!(problem.code, ErrorCode::TaskFailed);
+    assert!(problem.message.contains("AccessDenied"));
+}
