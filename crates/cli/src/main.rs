@@ -36,6 +36,8 @@ commands! {
     Subject => subject,
     /// Decide whether a trust configuration accepts a token, or simulate a whole scope.
     Simulate => simulate,
+    /// Start the local sandbox (Octopus, Entra/Graph/ARM, IAM/STS) and print its endpoints.
+    Sandbox => sandbox,
 }
 
 /// Set up OpenID Connect trust between Octopus Deploy and Azure, AWS or GitHub Actions.

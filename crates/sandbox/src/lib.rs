@@ -20,11 +20,17 @@
 //! Deliberately absent: persistence beyond a JSON state file, real authorization models beyond
 //! what the wizard needs to test (configurable denials stand in for them).
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod aws;
 pub mod entra;
 pub mod faults;
+pub mod host;
 pub mod octopus;
+pub mod persist;
+pub mod seed;
 pub mod signing;
 pub mod tls;
 pub mod token_validation;
+
+pub use host::{Sandbox, SandboxError, SandboxOptions, SandboxUrls};

@@ -1,0 +1,199 @@
+//! Benchmark of the AWS side on loopback: the client's full setup (provider + role +
+//! policies) first and second run, IAM request rate through aws-sdk-iam, and STS
+//! AssumeRoleWithWebIdentity rate with real token validation (signature via a local HTTPS
+//! issuer's JWKS). Everything runs in this process against the sandbox on 127.0.0.1; every
+//! loop is bounded. Run: `cargo run --release -p octo-oidc-aws --example aws_bench`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::Algorithm;
+use octo_oidc_aws::{AwsConnection, ConnectOptions, CredentialSource, SdkIam};
+use octo_oidc_core::Secret;
+use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
+use octo_oidc_sandbox::aws::{AwsConfig, AwsSandbox};
+use octo_oidc_sandbox::faults::Faults;
+use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use serde_json::json;
+
+#[path = "../tests/support/issuer.rs"]
+mod issuer;
+
+const ISSUER: &str = "https://issuer.bench.test";
+const AUD: &str = "octo.example.com";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let issuer = issuer::TestIssuer::start("issuer.bench.test").await;
+    let key = issuer.key.clone();
+    let sandbox = AwsSandbox::new(
+        AwsConfig::default(),
+        Faults::new(),
+        RemoteIssuers::new(issuer.http.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let router = sandbox.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let connection = AwsConnection::connect(
+        ConnectOptions::new(CredentialSource::AccessKey {
+            access_key_id: "AKIDBENCH".into(),
+            secret_access_key: Secret::new("bench-secret"),
+            session_token: None,
+        })
+        .with_endpoint(&endpoint),
+    )
+    .await
+    .unwrap();
+    let client = SdkIam::new(&connection);
+
+    // 1. Full setup, first and second run.
+    let provider = client
+        .ensure_oidc_provider(&OidcProviderSpec {
+            url: ISSUER.into(),
+            client_ids: vec![AUD.into()],
+            thumbprints: vec![],
+            tags: BTreeMap::from([("octo-oidc:setup".into(), "bench".into())]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let key_prefix = "issuer.bench.test";
+    let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Principal":{"Federated": provider.arn},"Action":"sts:AssumeRoleWithWebIdentity",
+        "Condition":{"StringEquals":{format!("{key_prefix}:aud"): AUD},
+        "StringLike":{format!("{key_prefix}:sub"): ["space:default:project:web:*","space:default:account:aws"]}}}]})
+    .to_string();
+    let spec = |name: String| {
+        RoleSpec {
+        name,
+        trust_policy: trust.clone(),
+        max_session_duration: 3600,
+        description: Some("bench".into()),
+        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+        inline_policies: BTreeMap::from([(
+            "read".into(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.into(),
+        )]),
+        tags: BTreeMap::from([("octo-oidc:setup".into(), "bench".into())]),
+    }
+    };
+    let runs = 50;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let spec = spec(format!("bench-role-{i}"));
+        let t = Instant::now();
+        client
+            .ensure_oidc_provider(&OidcProviderSpec {
+                url: ISSUER.into(),
+                client_ids: vec![AUD.into()],
+                thumbprints: vec![],
+                tags: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            client.ensure_role(&spec).await.unwrap(),
+            Applied::Created(_)
+        ));
+        first.push(t.elapsed());
+        let t = Instant::now();
+        assert!(matches!(
+            client.ensure_role(&spec).await.unwrap(),
+            Applied::Unchanged(_)
+        ));
+        second.push(t.elapsed());
+    }
+    first.sort();
+    second.sort();
+    println!(
+        "setup first run (provider found + role created + 1 managed + 1 inline policy): p50 {:.2} ms, p95 {:.2} ms over {runs}",
+        ms(percentile(&first, 0.5)),
+        ms(percentile(&first, 0.95))
+    );
+    println!(
+        "setup second run (no change, 4 reads): p50 {:.2} ms, p95 {:.2} ms over {runs}",
+        ms(percentile(&second, 0.5)),
+        ms(percentile(&second, 0.95))
+    );
+
+    // 2. IAM GetRole through aws-sdk-iam, 16 concurrent callers.
+    let iam = aws_sdk_iam::Client::new(connection.sdk_config());
+    let total = 4000;
+    let concurrency = 16;
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let iam = iam.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / concurrency {
+                iam.get_role()
+                    .role_name(format!("bench-role-{}", (c + i) % runs))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = t.elapsed();
+    println!(
+        "IAM GetRole via aws-sdk-iam: {total} requests, {concurrency} concurrent, {:.0} req/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+
+    // 3. STS AssumeRoleWithWebIdentity with real validation (JWKS cached after the first).
+    let role_arn = client.find_role("bench-role-0").await.unwrap().unwrap().arn;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = key
+        .mint(
+            Algorithm::PS256,
+            &json!({"iss": ISSUER, "aud": AUD, "sub": "space:default:project:web:environment:dev",
+                    "iat": now, "exp": now + 600}),
+        )
+        .unwrap();
+    let sts = aws_sdk_sts::Client::new(connection.sdk_config());
+    let total = 2000;
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let sts = sts.clone();
+        let role_arn = role_arn.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..total / concurrency {
+                sts.assume_role_with_web_identity()
+                    .role_arn(&role_arn)
+                    .role_session_name("bench")
+                    .web_identity_token(&token)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = t.elapsed();
+    println!(
+        "STS AssumeRoleWithWebIdentity (PS256 signature + trust policy): {total} requests, {concurrency} concurrent, {:.0} req/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+}

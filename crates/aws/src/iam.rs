@@ -1,0 +1,1097 @@
+//! `SdkIam`: the [`Iam`] port on aws-sdk-iam / aws-sdk-sts.
+//!
+//! Every ensure operation observes first and changes only what differs, so a second run with
+//! the same spec sends no mutating call and answers [`Applied::Unchanged`]. OIDC providers are
+//! matched by exact URL (the ARN suffix after `oidc-provider/`); roles by name. Objects this
+//! client creates are tagged by the caller's spec (`octo-oidc:setup=<id>`); existing objects
+//! are never tagged, so a cleanup by tag cannot delete something the wizard did not create.
+//!
+//! Retries: transient failures (throttling, 5xx, timeouts) with the core's default
+//! [`RetryPolicy`]; IAM's propagation errors (`MalformedPolicyDocument` naming a provider
+//! that exists but is not yet visible, `AccessDenied` on the first assume after a trust
+//! change) with the patient propagation policy. Each retry is reported as
+//! [`ProgressEvent::Retrying`]. SDK-level retries are off (see [`crate::connect`]).
+//!
+//! Deliberately absent: customer managed policies (`CreatePolicy`), permission boundaries,
+//! detaching policies the spec does not name (they may belong to someone else).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_iam::types::Tag;
+use octo_oidc_core::aws::TrustPolicy;
+use octo_oidc_core::aws::policy::PrincipalSpec;
+use octo_oidc_core::error::FieldError;
+use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
+use octo_oidc_core::ports::{
+    Applied, Iam, IamRole, OidcProvider, OidcProviderSpec, PortResult, RoleSpec,
+};
+use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::{ErrorCode, Problem, Secret};
+use serde::{Deserialize, Serialize};
+
+use crate::connect::AwsConnection;
+use crate::error::{CallFailure, call_failure};
+
+/// How a failed call is to be treated by the retry loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Give up and report.
+    No,
+    /// Throttling, 5xx, timeouts: the default policy.
+    Transient,
+    /// IAM eventual consistency: the propagation policy.
+    Propagation,
+}
+
+fn transient_only(failure: &CallFailure) -> Retry {
+    if failure.code.is_transient() {
+        Retry::Transient
+    } else {
+        Retry::No
+    }
+}
+
+/// What `ensure_role` would change on an existing role (for the wizard's diff view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDiff {
+    /// The role's ARN, if it exists.
+    pub existing_arn: Option<String>,
+    /// The current trust policy, pretty-printed (`None` if the role does not exist).
+    pub trust_policy_before: Option<String>,
+    /// The trust policy the spec asks for, pretty-printed.
+    pub trust_policy_after: String,
+    /// Whether the trust policy would change.
+    pub trust_policy_changes: bool,
+    /// Current MaxSessionDuration, if the role exists.
+    pub max_session_duration_before: Option<u32>,
+    /// Requested MaxSessionDuration.
+    pub max_session_duration_after: u32,
+    /// Managed policies that would be attached.
+    pub policies_to_attach: Vec<String>,
+    /// Inline policies that would be created or replaced.
+    pub inline_policies_to_put: Vec<String>,
+}
+
+impl RoleDiff {
+    /// Whether applying the spec would change anything.
+    pub fn is_empty(&self) -> bool {
+        self.existing_arn.is_some()
+            && !self.trust_policy_changes
+            && self.max_session_duration_before == Some(self.max_session_duration_after)
+            && self.policies_to_attach.is_empty()
+            && self.inline_policies_to_put.is_empty()
+    }
+}
+
+/// The result of a successful `AssumeRoleWithWebIdentity` (no credentials: the wizard only
+/// proves that the trust works).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumedRole {
+    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.
+    pub assumed_role_arn: String,
+    /// The token's `sub` as STS read it.
+    pub subject: Option<String>,
+    /// The audience STS matched.
+    pub audience: Option<String>,
+}
+
+/// IAM and STS through the AWS SDK.
+#[derive(Clone)]
+pub struct SdkIam {
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    connection: AwsConnection,
+    retry: RetryPolicy,
+    propagation: RetryPolicy,
+    progress: Arc<dyn ProgressSink>,
+}
+
+impl std::fmt::Debug for SdkIam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkIam")
+            .field("retry", &self.retry)
+            .field("propagation", &self.propagation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SdkIam {
+    /// Clients on a loaded connection, with the default retry policies and no progress sink.
+    pub fn new(connection: &AwsConnection) -> SdkIam {
+        SdkIam {
+            iam: aws_sdk_iam::Client::new(connection.sdk_config()),
+            sts: aws_sdk_sts::Client::new(connection.sdk_config()),
+            connection: connection.clone(),
+            retry: RetryPolicy::default(),
+            propagation: RetryPolicy::propagation(),
+            progress: Arc::new(NoProgress),
+        }
+    }
+
+    /// Replaces the policy for transient failures.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Replaces the policy for IAM propagation errors.
+    pub fn with_propagation_policy(mut self, policy: RetryPolicy) -> Self {
+        self.propagation = policy;
+        self
+    }
+
+    /// Where retries are reported.
+    pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Runs one SDK call with retries.
+    async fn call<T, F, Fut>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        classify: impl Fn(&CallFailure) -> Retry,
+        send: F,
+    ) -> Result<T, CallFailure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, CallFailure>>,
+    {
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            let failure = match send().await {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            let (policy, code) = match classify(&failure) {
+                Retry::No => return Err(failure),
+                Retry::Transient => (self.retry, failure.code),
+                Retry::Propagation => (self.propagation, ErrorCode::PropagationPending),
+            };
+            attempt += 1;
+            let jitter: f64 = rand::random();
+            let Some(delay) = policy.next_delay(attempt, waited, failure.retry_after, jitter)
+            else {
+                return Err(failure);
+            };
+            self.progress.emit(ProgressEvent::Retrying {
+                service: service.to_string(),
+                operation: operation.to_string(),
+                attempt,
+                wait_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                code,
+                reason: failure.detail.clone(),
+            });
+            tracing::debug!(service, operation, attempt, ?delay, reason = %failure.detail, "retrying AWS call");
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+
+    async fn list_provider_arns(&self) -> Result<Vec<String>, CallFailure> {
+        self.call(
+            "iam",
+            "ListOpenIDConnectProviders",
+            transient_only,
+            || async {
+                let out = self
+                    .iam
+                    .list_open_id_connect_providers()
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "ListOpenIDConnectProviders", &e))?;
+                Ok(out
+                    .open_id_connect_provider_list()
+                    .iter()
+                    .filter_map(|p| p.arn().map(str::to_string))
+                    .collect())
+            },
+        )
+        .await
+    }
+
+    async fn get_provider(&self, arn: &str, url: &str) -> Result<OidcProvider, CallFailure> {
+        self.call(
+            "iam",
+            "GetOpenIDConnectProvider",
+            transient_only,
+            || async {
+                let out = self
+                    .iam
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "GetOpenIDConnectProvider", &e))?;
+                Ok(OidcProvider {
+                    arn: arn.to_string(),
+                    url: url.to_string(),
+                    client_ids: out.client_id_list().to_vec(),
+                    thumbprints: out.thumbprint_list().to_vec(),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn create_provider(&self, spec: &OidcProviderSpec) -> Result<String, CallFailure> {
+        let tags = tags(&spec.tags)?;
+        self.call(
+            "iam",
+            "CreateOpenIDConnectProvider",
+            transient_only,
+            || async {
+                let mut request = self
+                    .iam
+                    .create_open_id_connect_provider()
+                    .url(&spec.url)
+                    .set_client_id_list(Some(spec.client_ids.clone()))
+                    .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()));
+                if !spec.thumbprints.is_empty() {
+                    request = request.set_thumbprint_list(Some(spec.thumbprints.clone()));
+                }
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "CreateOpenIDConnectProvider", &e))?;
+                Ok(out
+                    .open_id_connect_provider_arn()
+                    .unwrap_or_default()
+                    .to_string())
+            },
+        )
+        .await
+    }
+
+    async fn add_client_id(&self, provider: &OidcProvider, client_id: &str) -> PortResult<()> {
+        // A 5xx without an AWS error code is not IAM's wire format: an emulator that does not
+        // implement the operation (moto answers NotImplementedError). Do not retry that.
+        let classify = |f: &CallFailure| {
+            if f.aws_code.is_none() && f.code == ErrorCode::RemoteUnavailable {
+                Retry::No
+            } else {
+                transient_only(f)
+            }
+        };
+        let sent = self
+            .call(
+                "iam",
+                "AddClientIDToOpenIDConnectProvider",
+                classify,
+                || async {
+                    self.iam
+                        .add_client_id_to_open_id_connect_provider()
+                        .open_id_connect_provider_arn(&provider.arn)
+                        .client_id(client_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_failure("iam", "AddClientIDToOpenIDConnectProvider", &e))
+                },
+            )
+            .await;
+        let Err(failure) = sent else {
+            return Ok(());
+        };
+        if failure.aws_code.is_some() {
+            return Err(failure.into_problem());
+        }
+        // Fall back to checking: maybe the id is there after all (another writer).
+        let now = self.get_provider(&provider.arn, &provider.url).await?;
+        if now.client_ids.iter().any(|id| id == client_id) {
+            return Ok(());
+        }
+        Err(Problem::new(
+            ErrorCode::RemoteUnavailable,
+            format!(
+                "The IAM endpoint could not add the audience '{client_id}' to {} ({})",
+                provider.arn, failure.detail
+            ),
+        )
+        .with_hint(format!(
+            "Add '{client_id}' to the provider's audiences by hand (IAM console → Identity providers → {} → Add audience), then run the setup again.",
+            provider.url
+        )))
+    }
+
+    async fn get_role(&self, name: &str) -> Result<Option<IamRole>, CallFailure> {
+        let found = self
+            .call("iam", "GetRole", transient_only, || async {
+                self.iam
+                    .get_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "GetRole", &e))
+            })
+            .await;
+        let out = match found {
+            Ok(out) => out,
+            Err(failure) if failure.code == ErrorCode::NotFound => return Ok(None),
+            Err(failure) => return Err(failure),
+        };
+        let Some(role) = out.role() else {
+            return Ok(None);
+        };
+        let encoded = role.assume_role_policy_document().unwrap_or_default();
+        let trust_policy = percent_encoding::percent_decode_str(encoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        Ok(Some(IamRole {
+            arn: role.arn().to_string(),
+            name: role.role_name().to_string(),
+            trust_policy,
+            max_session_duration: role
+                .max_session_duration()
+                .and_then(|d| u32::try_from(d).ok())
+                .unwrap_or(3600),
+        }))
+    }
+
+    /// Whether every OIDC provider the trust policy names exists (so a
+    /// `MalformedPolicyDocument` about it is propagation, not a mistake).
+    async fn federated_principals_exist(&self, trust_policy: &str) -> bool {
+        let Ok(policy) = TrustPolicy::parse(trust_policy) else {
+            return false;
+        };
+        let wanted: Vec<String> = policy
+            .statements
+            .iter()
+            .flat_map(|s| match &s.principal {
+                PrincipalSpec::Principal(p) | PrincipalSpec::NotPrincipal(p) => p.federated.clone(),
+            })
+            .filter(|arn| arn.contains(":oidc-provider/"))
+            .collect();
+        if wanted.is_empty() {
+            return false;
+        }
+        match self.list_provider_arns().await {
+            Ok(existing) => wanted.iter().all(|arn| existing.contains(arn)),
+            Err(_) => false,
+        }
+    }
+
+    /// Sends a trust-policy-carrying call, retrying `MalformedPolicyDocument` while a provider
+    /// it names exists but is not yet visible to IAM's policy validation.
+    async fn with_trust_propagation<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        trust_policy: &str,
+        send: F,
+    ) -> Result<T, CallFailure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, CallFailure>>,
+    {
+        let failure = match self.call("iam", operation, transient_only, &send).await {
+            Err(failure) if failure.is("MalformedPolicyDocument") => failure,
+            other => return other,
+        };
+        if !self.federated_principals_exist(trust_policy).await {
+            return Err(failure);
+        }
+        // The provider exists but IAM's policy validation does not see it yet: wait, then
+        // hand over to the propagation policy.
+        let jitter: f64 = rand::random();
+        let Some(delay) = self.propagation.next_delay(1, Duration::ZERO, None, jitter) else {
+            return Err(failure);
+        };
+        self.progress.emit(ProgressEvent::Retrying {
+            service: "iam".to_string(),
+            operation: operation.to_string(),
+            attempt: 1,
+            wait_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            code: ErrorCode::PropagationPending,
+            reason: failure.detail.clone(),
+        });
+        tokio::time::sleep(delay).await;
+        let classify = |f: &CallFailure| {
+            if f.is("MalformedPolicyDocument") {
+                Retry::Propagation
+            } else {
+                transient_only(f)
+            }
+        };
+        self.call("iam", operation, classify, &send).await
+    }
+
+    async fn attached_policies(&self, name: &str) -> Result<Vec<String>, CallFailure> {
+        self.call(
+            "iam",
+            "ListAttachedRolePolicies",
+            transient_only,
+            || async {
+                let mut arns = Vec::new();
+                let mut marker: Option<String> = None;
+                loop {
+                    let out = self
+                        .iam
+                        .list_attached_role_policies()
+                        .role_name(name)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| call_failure("iam", "ListAttachedRolePolicies", &e))?;
+                    arns.extend(
+                        out.attached_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(str::to_string)),
+                    );
+                    match (out.is_truncated(), out.marker()) {
+                        (true, Some(next)) => marker = Some(next.to_string()),
+                        _ => return Ok(arns),
+                    }
+                }
+            },
+        )
+        .await
+    }
+
+    async fn inline_policy_names(&self, name: &str) -> Result<Vec<String>, CallFailure> {
+        self.call("iam", "ListRolePolicies", transient_only, || async {
+            let out = self
+                .iam
+                .list_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_failure("iam", "ListRolePolicies", &e))?;
+            Ok(out.policy_names().to_vec())
+        })
+        .await
+    }
+
+    async fn inline_policy(&self, role: &str, policy: &str) -> Result<Option<String>, CallFailure> {
+        let got = self
+            .call("iam", "GetRolePolicy", transient_only, || async {
+                self.iam
+                    .get_role_policy()
+                    .role_name(role)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "GetRolePolicy", &e))
+            })
+            .await;
+        match got {
+            Ok(out) => Ok(Some(
+                percent_encoding::percent_decode_str(out.policy_document())
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )),
+            Err(failure) if failure.code == ErrorCode::NotFound => Ok(None),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// Attaches missing managed policies and puts differing inline policies; returns whether
+    /// anything was sent.
+    async fn converge_policies(&self, spec: &RoleSpec) -> Result<bool, CallFailure> {
+        let mut changed = false;
+        let attached = self.attached_policies(&spec.name).await?;
+        for arn in &spec.managed_policy_arns {
+            if attached.contains(arn) {
+                continue;
+            }
+            self.call("iam", "AttachRolePolicy", transient_only, || async {
+                self.iam
+                    .attach_role_policy()
+                    .role_name(&spec.name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "AttachRolePolicy", &e))
+            })
+            .await?;
+            changed = true;
+        }
+        for (policy_name, document) in &spec.inline_policies {
+            let current = self.inline_policy(&spec.name, policy_name).await?;
+            if current.as_deref().is_some_and(|c| same_json(c, document)) {
+                continue;
+            }
+            self.call("iam", "PutRolePolicy", transient_only, || async {
+                self.iam
+                    .put_role_policy()
+                    .role_name(&spec.name)
+                    .policy_name(policy_name)
+                    .policy_document(document)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "PutRolePolicy", &e))
+            })
+            .await?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// What [`Iam::ensure_role`] would change, without changing anything.
+    pub async fn role_diff(&self, spec: &RoleSpec) -> PortResult<RoleDiff> {
+        validate_role_spec(spec)?;
+        let existing = self.get_role(&spec.name).await?;
+        let (policies_to_attach, inline_policies_to_put) = match &existing {
+            None => (
+                spec.managed_policy_arns.clone(),
+                spec.inline_policies.keys().cloned().collect(),
+            ),
+            Some(_) => {
+                let attached = self.attached_policies(&spec.name).await?;
+                let mut to_put = Vec::new();
+                for (name, document) in &spec.inline_policies {
+                    let current = self.inline_policy(&spec.name, name).await?;
+                    if !current.as_deref().is_some_and(|c| same_json(c, document)) {
+                        to_put.push(name.clone());
+                    }
+                }
+                (
+                    spec.managed_policy_arns
+                        .iter()
+                        .filter(|arn| !attached.contains(arn))
+                        .cloned()
+                        .collect(),
+                    to_put,
+                )
+            }
+        };
+        Ok(RoleDiff {
+            existing_arn: existing.as_ref().map(|r| r.arn.clone()),
+            trust_policy_before: existing.as_ref().map(|r| pretty(&r.trust_policy)),
+            trust_policy_after: pretty(&spec.trust_policy),
+            trust_policy_changes: existing
+                .as_ref()
+                .is_none_or(|r| !same_json(&r.trust_policy, &spec.trust_policy)),
+            max_session_duration_before: existing.as_ref().map(|r| r.max_session_duration),
+            max_session_duration_after: spec.max_session_duration,
+            policies_to_attach,
+            inline_policies_to_put,
+        })
+    }
+
+    /// `GetAccountSummary` → `AssumeRolePolicySizeQuota` (the trust policy length limit).
+    pub async fn trust_policy_size_quota(&self) -> PortResult<usize> {
+        let out = self
+            .call("iam", "GetAccountSummary", transient_only, || async {
+                self.iam
+                    .get_account_summary()
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "GetAccountSummary", &e))
+            })
+            .await?;
+        let quota = out
+            .summary_map()
+            .and_then(|m| m.get(&aws_sdk_iam::types::SummaryKeyType::AssumeRolePolicySizeQuota))
+            .copied()
+            .unwrap_or(2048);
+        Ok(usize::try_from(quota).unwrap_or(2048))
+    }
+
+    /// `SimulatePrincipalPolicy` for the caller: each action and whether it is allowed.
+    pub async fn simulate(
+        &self,
+        principal_arn: &str,
+        actions: &[&str],
+    ) -> PortResult<Vec<(String, bool)>> {
+        let out = self
+            .call("iam", "SimulatePrincipalPolicy", transient_only, || async {
+                self.iam
+                    .simulate_principal_policy()
+                    .policy_source_arn(principal_arn)
+                    .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()))
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
+            })
+            .await?;
+        Ok(out
+            .evaluation_results()
+            .iter()
+            .map(|r| {
+                (
+                    r.eval_action_name().to_string(),
+                    r.eval_decision() == &aws_sdk_iam::types::PolicyEvaluationDecisionType::Allowed,
+                )
+            })
+            .collect())
+    }
+
+    /// Trades a web-identity token for a session on `role_arn`, retrying `AccessDenied` for
+    /// IAM's propagation window (a trust policy changed moments ago). Proves the trust works;
+    /// the temporary credentials are dropped.
+    pub async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        token: &Secret,
+        session_name: &str,
+    ) -> PortResult<AssumedRole> {
+        let classify = |f: &CallFailure| {
+            if f.is("AccessDenied") {
+                Retry::Propagation
+            } else {
+                transient_only(f)
+            }
+        };
+        let out = self
+            .call("sts", "AssumeRoleWithWebIdentity", classify, || async {
+                self.sts
+                    .assume_role_with_web_identity()
+                    .role_arn(role_arn)
+                    .role_session_name(session_name)
+                    .web_identity_token(token.expose())
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("sts", "AssumeRoleWithWebIdentity", &e))
+            })
+            .await?;
+        Ok(AssumedRole {
+            assumed_role_arn: out
+                .assumed_role_user()
+                .map(|u| u.arn().to_string())
+                .unwrap_or_default(),
+            subject: out.subject_from_web_identity_token().map(str::to_string),
+            audience: out.audience().map(str::to_string),
+        })
+    }
+}
+
+impl Iam for SdkIam {
+    async fn caller_identity(&self) -> PortResult<(String, String)> {
+        let identity = self.connection.caller_identity().await?;
+        Ok((identity.account, identity.arn))
+    }
+
+    async fn find_oidc_provider(&self, url: &str) -> PortResult<Option<OidcProvider>> {
+        let suffix = url.strip_prefix("https://").unwrap_or(url);
+        let arns = self.list_provider_arns().await?;
+        let Some(arn) = arns.into_iter().find(|arn| {
+            arn.split_once(":oidc-provider/")
+                .is_some_and(|(_, s)| s == suffix)
+        }) else {
+            return Ok(None);
+        };
+        match self.get_provider(&arn, url).await {
+            Ok(provider) => Ok(Some(provider)),
+            Err(failure) if failure.code == ErrorCode::NotFound => Ok(None),
+            Err(failure) => Err(failure.into_problem()),
+        }
+    }
+
+    async fn ensure_oidc_provider(
+        &self,
+        spec: &OidcProviderSpec,
+    ) -> PortResult<Applied<OidcProvider>> {
+        validate_provider_spec(spec)?;
+        let existing = match self.find_oidc_provider(&spec.url).await? {
+            Some(existing) => existing,
+            None => match self.create_provider(spec).await {
+                Ok(arn) => {
+                    return Ok(Applied::Created(OidcProvider {
+                        arn,
+                        url: spec.url.clone(),
+                        client_ids: spec.client_ids.clone(),
+                        thumbprints: spec.thumbprints.clone(),
+                    }));
+                }
+                // Someone created it between our look and our create: use theirs.
+                Err(failure) if failure.is("EntityAlreadyExists") => self
+                    .find_oidc_provider(&spec.url)
+                    .await?
+                    .ok_or_else(|| failure.into_problem())?,
+                Err(failure) => return Err(failure.into_problem()),
+            },
+        };
+        let mut changed = false;
+        let mut provider = existing;
+        for client_id in &spec.client_ids {
+            if provider.client_ids.contains(client_id) {
+                continue;
+            }
+            self.add_client_id(&provider, client_id).await?;
+            provider.client_ids.push(client_id.clone());
+            changed = true;
+        }
+        let normalise = |list: &[String]| {
+            let mut list: Vec<String> = list.iter().map(|t| t.to_ascii_lowercase()).collect();
+            list.sort();
+            list
+        };
+        if !spec.thumbprints.is_empty()
+            && normalise(&spec.thumbprints) != normalise(&provider.thumbprints)
+        {
+            self.call(
+                "iam",
+                "UpdateOpenIDConnectProviderThumbprint",
+                transient_only,
+                || async {
+                    self.iam
+                        .update_open_id_connect_provider_thumbprint()
+                        .open_id_connect_provider_arn(&provider.arn)
+                        .set_thumbprint_list(Some(spec.thumbprints.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            call_failure("iam", "UpdateOpenIDConnectProviderThumbprint", &e)
+                        })
+                },
+            )
+            .await?;
+            provider.thumbprints = spec.thumbprints.clone();
+            changed = true;
+        }
+        Ok(if changed {
+            Applied::Updated(provider)
+        } else {
+            Applied::Unchanged(provider)
+        })
+    }
+
+    async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
+        let deleted = self
+            .call(
+                "iam",
+                "DeleteOpenIDConnectProvider",
+                transient_only,
+                || async {
+                    self.iam
+                        .delete_open_id_connect_provider()
+                        .open_id_connect_provider_arn(arn)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_failure("iam", "DeleteOpenIDConnectProvider", &e))
+                },
+            )
+            .await;
+        match deleted {
+            Ok(()) => Ok(()),
+            Err(failure) if failure.code == ErrorCode::NotFound => Ok(()),
+            Err(failure) => Err(failure.into_problem()),
+        }
+    }
+
+    async fn find_role(&self, name: &str) -> PortResult<Option<IamRole>> {
+        Ok(self.get_role(name).await?)
+    }
+
+    async fn ensure_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
+        validate_role_spec(spec)?;
+        let existing = match self.get_role(&spec.name).await? {
+            Some(role) => role,
+            None => {
+                let tags = tags(&spec.tags)?;
+                let created = self
+                    .with_trust_propagation("CreateRole", &spec.trust_policy, || async {
+                        self.iam
+                            .create_role()
+                            .role_name(&spec.name)
+                            .assume_role_policy_document(&spec.trust_policy)
+                            .max_session_duration(duration_i32(spec.max_session_duration))
+                            .set_description(spec.description.clone())
+                            .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()))
+                            .send()
+                            .await
+                            .map_err(|e| call_failure("iam", "CreateRole", &e))
+                    })
+                    .await;
+                match created {
+                    Ok(out) => {
+                        self.converge_policies(spec).await?;
+                        let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
+                        return Ok(Applied::Created(IamRole {
+                            arn,
+                            name: spec.name.clone(),
+                            trust_policy: spec.trust_policy.clone(),
+                            max_session_duration: spec.max_session_duration,
+                        }));
+                    }
+                    Err(failure) if failure.is("EntityAlreadyExists") => self
+                        .get_role(&spec.name)
+                        .await?
+                        .ok_or_else(|| failure.into_problem())?,
+                    Err(failure) => return Err(failure.into_problem()),
+                }
+            }
+        };
+
+        let mut changed = false;
+        let mut role = existing;
+        if !same_json(&role.trust_policy, &spec.trust_policy) {
+            self.with_trust_propagation("UpdateAssumeRolePolicy", &spec.trust_policy, || async {
+                self.iam
+                    .update_assume_role_policy()
+                    .role_name(&spec.name)
+                    .policy_document(&spec.trust_policy)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "UpdateAssumeRolePolicy", &e))
+            })
+            .await?;
+            role.trust_policy = spec.trust_policy.clone();
+            changed = true;
+        }
+        if role.max_session_duration != spec.max_session_duration {
+            self.call("iam", "UpdateRole", transient_only, || async {
+                self.iam
+                    .update_role()
+                    .role_name(&spec.name)
+                    .max_session_duration(duration_i32(spec.max_session_duration))
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "UpdateRole", &e))
+            })
+            .await?;
+            role.max_session_duration = spec.max_session_duration;
+            changed = true;
+        }
+        changed |= self.converge_policies(spec).await?;
+        Ok(if changed {
+            Applied::Updated(role)
+        } else {
+            Applied::Unchanged(role)
+        })
+    }
+
+    async fn delete_role(&self, name: &str) -> PortResult<()> {
+        let gone = |f: &CallFailure| f.code == ErrorCode::NotFound;
+        let attached = match self.attached_policies(name).await {
+            Ok(list) => list,
+            Err(failure) if gone(&failure) => return Ok(()),
+            Err(failure) => return Err(failure.into_problem()),
+        };
+        for arn in &attached {
+            let detached = self
+                .call("iam", "DetachRolePolicy", transient_only, || async {
+                    self.iam
+                        .detach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_failure("iam", "DetachRolePolicy", &e))
+                })
+                .await;
+            match detached {
+                Err(failure) if !gone(&failure) => return Err(failure.into_problem()),
+                _ => {}
+            }
+        }
+        for policy in self
+            .inline_policy_names(name)
+            .await
+            .or_else(|f| if gone(&f) { Ok(Vec::new()) } else { Err(f) })?
+        {
+            let deleted = self
+                .call("iam", "DeleteRolePolicy", transient_only, || async {
+                    self.iam
+                        .delete_role_policy()
+                        .role_name(name)
+                        .policy_name(&policy)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| call_failure("iam", "DeleteRolePolicy", &e))
+                })
+                .await;
+            match deleted {
+                Err(failure) if !gone(&failure) => return Err(failure.into_problem()),
+                _ => {}
+            }
+        }
+        let deleted = self
+            .call("iam", "DeleteRole", transient_only, || async {
+                self.iam
+                    .delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| call_failure("iam", "DeleteRole", &e))
+            })
+            .await;
+        match deleted {
+            Err(failure) if !gone(&failure) => Err(failure.into_problem()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn duration_i32(seconds: u32) -> i32 {
+    i32::try_from(seconds).unwrap_or(i32::MAX)
+}
+
+fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, CallFailure> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| CallFailure {
+                    service: "iam",
+                    operation: "Tag",
+                    code: ErrorCode::InvalidInput,
+                    aws_code: None,
+                    detail: format!("invalid tag {k}: {e}"),
+                    retry_after: None,
+                })
+        })
+        .collect()
+}
+
+/// Two JSON documents with the same content (key order and whitespace ignored).
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn pretty(document: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(document)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| document.to_string())
+}
+
+fn field(field: &str, problem: String, fix: &str) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        problem,
+        fix: fix.to_string(),
+    }
+}
+
+/// The rules IAM applies (and moto does not), checked before anything is sent.
+fn validate_provider_spec(spec: &OidcProviderSpec) -> PortResult<()> {
+    let mut errors = Vec::new();
+    match spec.url.strip_prefix("https://") {
+        None => errors.push(field(
+            "aws.provider_url",
+            format!("'{}' does not start with https://", spec.url),
+            "Use the issuer from the Octopus discovery document; IAM only accepts https URLs.",
+        )),
+        Some(rest) => {
+            let host = rest.split('/').next().unwrap_or_default();
+            if host.is_empty() || host.contains(':') || rest.contains('?') || rest.contains('#') {
+                errors.push(field(
+                    "aws.provider_url",
+                    format!(
+                        "'{}' has no host, or has a port, query or fragment",
+                        spec.url
+                    ),
+                    "IAM needs https://host[/path] served on port 443.",
+                ));
+            }
+        }
+    }
+    if spec.client_ids.len() > 100 {
+        errors.push(field(
+            "aws.audiences",
+            format!("{} audiences; IAM allows 100", spec.client_ids.len()),
+            "Remove audiences.",
+        ));
+    }
+    if spec.thumbprints.len() > 5
+        || spec
+            .thumbprints
+            .iter()
+            .any(|t| t.len() != 40 || !t.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        errors.push(field(
+            "aws.thumbprints",
+            "thumbprints must be at most 5 SHA-1 fingerprints of 40 hex characters".into(),
+            "Leave thumbprints empty unless the server uses a private CA.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid_input(errors))
+    }
+}
+
+fn validate_role_spec(spec: &RoleSpec) -> PortResult<()> {
+    let mut errors = Vec::new();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if spec.name.is_empty() || spec.name.len() > 64 || !spec.name.chars().all(allowed) {
+        errors.push(field(
+            "aws.role_name",
+            format!("'{}' is not a valid IAM role name", spec.name),
+            "Use 1–64 letters, digits and _+=,.@- (no spaces or slashes).",
+        ));
+    }
+    if !(3600..=43_200).contains(&spec.max_session_duration) {
+        errors.push(field(
+            "aws.max_session_duration",
+            format!(
+                "{} seconds is outside 3600–43200",
+                spec.max_session_duration
+            ),
+            "Pick a maximum session duration between 1 and 12 hours.",
+        ));
+    }
+    if let Err(error) = TrustPolicy::parse(&spec.trust_policy) {
+        errors.push(field(
+            "aws.trust_policy",
+            format!("the trust policy is malformed: {error}"),
+            "Regenerate the trust policy from the chosen scope.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid_input(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_comparison_ignores_order_and_whitespace() {
+        assert!(same_json(
+            r#"{"a":1,"b":[1,2]}"#,
+            "{ \"b\": [1, 2], \"a\": 1 }"
+        ));
+        assert!(!same_json(r#"{"a":1}"#, r#"{"a":2}"#));
+    }
+
+    #[test]
+    fn specs_are_checked_before_sending() {
+        let spec = OidcProviderSpec {
+            url: "https://octo.example.com:8443".into(),
+            client_ids: vec!["octo.example.com".into()],
+            thumbprints: vec!["abc".into()],
+            tags: BTreeMap::new(),
+        };
+        let problem = validate_provider_spec(&spec).expect_err("invalid");
+        assert_eq!(problem.field_errors.len(), 2);
+        let role = RoleSpec {
+            name: "bad name".into(),
+            trust_policy: "{".into(),
+            max_session_duration: 60,
+            description: None,
+            managed_policy_arns: vec![],
+            inline_policies: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(
+            validate_role_spec(&role)
+                .expect_err("invalid")
+                .field_errors
+                .len(),
+            3
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Runs `octo-oidc sandbox` as a process: it prints one `NAME=value` line per endpoint, the
+//! Octopus endpoint answers, and SIGTERM stops it gracefully and writes the state file.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn http_get(base: &str, path: &str) -> String {
+    let authority = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
+        .args(["sandbox", "--profile", "empty", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut vars = BTreeMap::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let (name, value) = line.split_once('=').expect("NAME=value");
+        vars.insert(name.to_string(), value.to_string());
+        if name == "SANDBOX_CA_FILE" {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    eprintln!("octo-oidc sandbox printed its endpoints after {elapsed:?}");
+    // A generous bound for a loaded CI machine; the real figure is in the benchmark report.
+    assert!(elapsed < Duration::from_secs(10), "started in {elapsed:?}");
+    for name in [
+        "OCTOPUS_URL",
+        "OCTOPUS_HTTPS_URL",
+        "OCTOPUS_API_KEY",
+        "OCTOPUS_ISSUER",
+        "GITHUB_ISSUER",
+        "SANDBOX_CA_FILE",
+    ] {
+        assert!(vars.contains_key(name), "missing {name}: {vars:?}");
+    }
+    assert!(vars["OCTOPUS_URL"].starts_with("http://127.0.0.1:"));
+    assert!(vars["OCTOPUS_API_KEY"].starts_with("API-"));
+    assert_eq!(vars["OCTOPUS_ISSUER"], vars["OCTOPUS_HTTPS_URL"]);
+    let ca = std::fs::read_to_string(&vars["SANDBOX_CA_FILE"]).unwrap();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    let root = http_get(&vars["OCTOPUS_URL"], "/api");
+    assert!(root.starts_with("HTTP/1.1 200"), "{root}");
+    assert!(root.contains("\"Version\""));
+    let unauthorized = http_get(&vars["OCTOPUS_URL"], "/api/users/me");
+    assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful stop: {exit:?}");
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        saved.contains(&vars["OCTOPUS_API_KEY"]),
+        "the state file keeps the API key"
+    );
+}
+
+#[test]
+fn sandbox_rejects_an_unknown_profile() {
+    let out = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
+        .args(["sandbox", "--profile", "huge"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown seed profile"));
+}

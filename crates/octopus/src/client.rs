@@ -1,0 +1,229 @@
+//! [`RestOctopus`]: the Octopus REST client, its configuration, and the
+//! [`octo_oidc_core::ports::Octopus`] port on top of the richer concrete API.
+//!
+//! The concrete operations live in sibling modules as `impl RestOctopus` blocks (connection
+//! check, inventory, issuer check, accounts and tasks, service accounts); this module holds the
+//! construction and the port's mapping of [`OctopusError`] to [`Problem`].
+//!
+//! Deliberately absent: any keychain access (see `keychain`); the caller resolves the key and
+//! hands it in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use octo_oidc_core::events::{NoProgress, ProgressSink};
+use octo_oidc_core::ports::{
+    Applied, Octopus, OctopusAccount, OidcIdentitySpec, PortResult, ServerInfo, SpaceInventory,
+    TaskResult,
+};
+use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::{Problem, Secret};
+
+use crate::error::OctopusError;
+use crate::server_url::ServerUrl;
+use crate::transport::{Credential, HttpSettings, Transport, build_http_client};
+
+/// How to reach and talk to an Octopus server.
+#[derive(Clone)]
+pub struct OctopusClientConfig {
+    /// The server (normalized).
+    pub server_url: ServerUrl,
+    /// Extra trusted CA certificates (PEM) for a server behind a private CA. They are added to
+    /// the platform's roots; certificate checks are never disabled.
+    pub ca_bundle_pem: Option<Vec<u8>>,
+    /// Budget for one HTTP request, connect to last body byte.
+    pub request_timeout: Duration,
+    /// Budget for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Retry of transient failures.
+    pub retry: RetryPolicy,
+    /// How often a running server task is polled.
+    pub task_poll_interval: Duration,
+    /// How long a server task is followed before giving up.
+    pub task_timeout: Duration,
+    /// `take` for paged listing (when a server has no `/all` endpoint).
+    pub page_size: u32,
+    /// How many pages are fetched at once.
+    pub page_concurrency: usize,
+}
+
+impl std::fmt::Debug for OctopusClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OctopusClientConfig")
+            .field("server_url", &self.server_url.as_key())
+            .field(
+                "ca_bundle_pem",
+                &self
+                    .ca_bundle_pem
+                    .as_ref()
+                    .map(|p| format!("{} bytes", p.len())),
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("task_poll_interval", &self.task_poll_interval)
+            .field("task_timeout", &self.task_timeout)
+            .field("page_size", &self.page_size)
+            .field("page_concurrency", &self.page_concurrency)
+            .finish()
+    }
+}
+
+impl OctopusClientConfig {
+    /// Defaults for a server: 30 s requests, 10 s connects, 1 s task polling, 10 min tasks.
+    pub fn new(server_url: ServerUrl) -> Self {
+        OctopusClientConfig {
+            server_url,
+            ca_bundle_pem: None,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            task_poll_interval: Duration::from_secs(1),
+            task_timeout: Duration::from_secs(600),
+            page_size: 500,
+            page_concurrency: 4,
+        }
+    }
+}
+
+/// The Octopus Deploy REST client (API key authentication).
+#[derive(Clone)]
+pub struct RestOctopus {
+    pub(crate) transport: Transport,
+    pub(crate) config: Arc<OctopusClientConfig>,
+    pub(crate) progress: Arc<dyn ProgressSink>,
+}
+
+impl std::fmt::Debug for RestOctopus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestOctopus")
+            .field("transport", &self.transport)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RestOctopus {
+    /// A client for the server with this API key. Makes no request; see
+    /// [`RestOctopus::check_connection`].
+    pub fn new(config: OctopusClientConfig, api_key: Secret) -> Result<Self, OctopusError> {
+        RestOctopus::with_progress(config, Credential::ApiKey(api_key), Arc::new(NoProgress))
+    }
+
+    /// A client with any credential, reporting retries and task progress to `progress`.
+    pub fn with_progress(
+        config: OctopusClientConfig,
+        credential: Credential,
+        progress: Arc<dyn ProgressSink>,
+    ) -> Result<Self, OctopusError> {
+        let blank = match &credential {
+            Credential::ApiKey(s) | Credential::AccessToken(s) => s.is_blank(),
+        };
+        if blank {
+            return Err(OctopusError::InvalidConfig {
+                field: "octopus.api_key",
+                problem: "the API key is empty".into(),
+            });
+        }
+        let http = build_http_client(&HttpSettings {
+            ca_bundle_pem: config.ca_bundle_pem.clone(),
+            request_timeout: config.request_timeout,
+            connect_timeout: config.connect_timeout,
+        })?;
+        let transport = Transport::new(
+            http,
+            config.server_url.root().clone(),
+            Some(credential),
+            config.request_timeout,
+            config.retry,
+            progress.clone(),
+        );
+        Ok(RestOctopus {
+            transport,
+            config: Arc::new(config),
+            progress,
+        })
+    }
+
+    /// The server this client talks to.
+    pub fn server_url(&self) -> &ServerUrl {
+        &self.config.server_url
+    }
+}
+
+fn problem(error: OctopusError) -> Problem {
+    error.into()
+}
+
+impl Octopus for RestOctopus {
+    async fn server_info(&self) -> PortResult<ServerInfo> {
+        let version = self.server_version().await.map_err(problem)?;
+        let issuer = self.discover_issuer().await.map_err(problem)?;
+        Ok(ServerInfo {
+            version: version.version,
+            issuer: issuer.issuer,
+        })
+    }
+
+    async fn inventory(&self, space_id: &str) -> PortResult<SpaceInventory> {
+        self.space_inventory(space_id).await.map_err(problem)
+    }
+
+    async fn find_account(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusAccount>> {
+        self.find_account_by_name(space_id, name)
+            .await
+            .map_err(problem)
+    }
+
+    async fn ensure_account(
+        &self,
+        space_id: &str,
+        body: &serde_json::Value,
+    ) -> PortResult<Applied<OctopusAccount>> {
+        self.apply_account(space_id, body).await.map_err(problem)
+    }
+
+    async fn delete_account(&self, space_id: &str, account_id: &str) -> PortResult<()> {
+        self.remove_account(space_id, account_id)
+            .await
+            .map(|_| ())
+            .map_err(problem)
+    }
+
+    async fn test_account(&self, space_id: &str, account_id: &str) -> PortResult<TaskResult> {
+        self.run_account_test(space_id, account_id)
+            .await
+            .map_err(problem)
+    }
+
+    async fn ensure_service_account(
+        &self,
+        username: &str,
+        display_name: &str,
+    ) -> PortResult<Applied<String>> {
+        self.apply_service_account(username, display_name)
+            .await
+            .map(|applied| map_applied(applied, |user| user.id))
+            .map_err(problem)
+    }
+
+    async fn ensure_oidc_identity(
+        &self,
+        service_account_id: &str,
+        identity: &OidcIdentitySpec,
+    ) -> PortResult<Applied<String>> {
+        self.apply_oidc_identity(service_account_id, identity)
+            .await
+            .map(|applied| map_applied(applied, |outcome| outcome.external_id))
+            .map_err(problem)
+    }
+}
+
+/// Maps the value inside an [`Applied`], keeping what happened.
+pub fn map_applied<T, U>(applied: Applied<T>, f: impl FnOnce(T) -> U) -> Applied<U> {
+    match applied {
+        Applied::Created(v) => Applied::Created(f(v)),
+        Applied::Updated(v) => Applied::Updated(f(v)),
+        Applied::Unchanged(v) => Applied::Unchanged(f(v)),
+    }
+}

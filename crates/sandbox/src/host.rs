@@ -1,0 +1,454 @@
+//! The sandbox host: composes every sandbox service into one thing that tests start in-process
+//! and `octo-oidc sandbox` starts for people.
+//!
+//! [`Sandbox::start`] makes (or restores from a state file) the test CA, the API key and each
+//! service's state, binds every listener on `127.0.0.1` (port 0, a `--port-base`, or the ports
+//! a restored state had), serves them, and exposes the URLs, the API key (a [`Secret`]), the CA
+//! PEM, the shared [`Faults`] and a graceful [`Sandbox::shutdown`] that writes the state file.
+//! Listeners: Octopus over HTTP and HTTPS (same API; the HTTPS URL is the public URL and, by
+//! default, the issuer), the GitHub token issuer (HTTPS), and the Azure and AWS services. The
+//! fault admin endpoints (`/_sandbox/faults`) are mounted on the Octopus listeners.
+//!
+//! Deliberately absent: binding anything but loopback, and auto-saving between shutdowns.
+
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use octo_oidc_core::Secret;
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::aws::{AwsConfig, AwsSandbox};
+use crate::faults::{Faults, admin_router};
+use crate::octopus::github::GithubIssuer;
+use crate::octopus::{DEFAULT_VERSION, IssuerStyle, OctopusConfig, OctopusDeps, OctopusSandbox};
+use crate::persist::{self, FORMAT_VERSION, PersistError, Ports, SandboxSnapshot};
+use crate::seed::SeedProfile;
+use crate::signing::{SigningError, SigningKey};
+use crate::tls::{LOOPBACK_NAMES, TestCa, TlsError};
+use crate::token_validation::RemoteIssuers;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Seed profile for a fresh state (ignored when a state file is restored).
+    pub profile: SeedProfile,
+    /// How the Octopus issuer string is formed.
+    pub issuer_style: IssuerStyle,
+    /// The Octopus version the `/api` document reports.
+    pub octopus_version: String,
+    /// State file: restored at start if it exists, written at shutdown.
+    pub state_file: Option<PathBuf>,
+    /// Consecutive ports from this base (see [`Ports::from_base`]); `None` = any free port
+    /// (or the ports of a restored state, when still free).
+    pub port_base: Option<u16>,
+    /// The API key; `None` = a fresh random `API-...` key (or the restored one).
+    pub api_key: Option<Secret>,
+    /// Seed of the fault injector's random source (for `rate` rules).
+    pub fault_seed: Option<u64>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            profile: SeedProfile::Demo,
+            issuer_style: IssuerStyle::Https,
+            octopus_version: DEFAULT_VERSION.to_string(),
+            state_file: None,
+            port_base: None,
+            api_key: None,
+            fault_seed: None,
+        }
+    }
+}
+
+/// Where each service listens (base URLs, no trailing slash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxUrls {
+    /// Octopus over HTTP.
+    pub octopus: String,
+    /// Octopus over HTTPS (the public URL).
+    pub octopus_https: String,
+    /// The Octopus issuer, exactly as in discovery and tokens.
+    pub octopus_issuer: String,
+    /// The GitHub token issuer (HTTPS).
+    pub github_issuer: String,
+    /// The Entra authority, when the Entra sandbox is composed in.
+    pub azure_authority: Option<String>,
+    /// Microsoft Graph, when composed in.
+    pub graph: Option<String>,
+    /// ARM, when composed in.
+    pub arm: Option<String>,
+    /// AWS IAM + STS, when composed in.
+    pub aws: Option<String>,
+}
+
+/// Why the sandbox could not start or save.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// TLS material could not be made.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A signing key could not be made.
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    /// The state file could not be read or written.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// A service's snapshot in the state file could not be restored.
+    #[error("the {service} part of the state file is invalid: {source}")]
+    Restore {
+        /// Which service.
+        service: &'static str,
+        /// The error.
+        source: serde_json::Error,
+    },
+}
+
+impl From<SandboxError> for octo_oidc_core::Problem {
+    fn from(e: SandboxError) -> Self {
+        use octo_oidc_core::ErrorCode;
+        let (code, hint) = match &e {
+            SandboxError::Bind { .. } => (
+                ErrorCode::InvalidInput,
+                "Choose another --port-base or stop whatever uses those ports.",
+            ),
+            SandboxError::Persist(_) | SandboxError::Restore { .. } => (
+                ErrorCode::InvalidInput,
+                "Point --state at a writable file, or delete a corrupt one to start fresh.",
+            ),
+            SandboxError::Tls(_) | SandboxError::Signing(_) => (
+                ErrorCode::Internal,
+                "This is a bug in the sandbox; please report it.",
+            ),
+        };
+        octo_oidc_core::Problem::new(code, e.to_string()).with_hint(hint)
+    }
+}
+
+/// A running sandbox.
+#[derive(Debug)]
+pub struct Sandbox {
+    urls: SandboxUrls,
+    ports: Ports,
+    api_key: Secret,
+    ca: TestCa,
+    faults: Faults,
+    octopus: OctopusSandbox,
+    github: GithubIssuer,
+    aws: AwsSandbox,
+    state_file: Option<PathBuf>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    tls_handles: Vec<axum_server::Handle<SocketAddr>>,
+}
+
+/// A fresh `API-` key of 26 upper-case letters and digits, like Octopus's.
+pub fn generate_api_key() -> Secret {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    let key: String = (0..26)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    Secret::new(format!("API-{key}"))
+}
+
+fn bind(preferred: u16, fixed: bool) -> Result<StdTcpListener, SandboxError> {
+    let addr = format!("127.0.0.1:{preferred}");
+    match StdTcpListener::bind(&addr) {
+        Ok(l) => Ok(l),
+        Err(_) if !fixed && preferred != 0 => bind(0, true),
+        Err(source) => Err(SandboxError::Bind { addr, source }),
+    }
+    .and_then(|l| {
+        l.set_nonblocking(true)
+            .map_err(|source| SandboxError::Bind {
+                addr: format!("127.0.0.1:{preferred}"),
+                source,
+            })?;
+        Ok(l)
+    })
+}
+
+fn port_of(listener: &StdTcpListener) -> u16 {
+    listener.local_addr().map(|a| a.port()).unwrap_or(0)
+}
+
+impl Sandbox {
+    /// Starts every service. Must be called within a tokio runtime.
+    pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let restored = match &options.state_file {
+            Some(path) => persist::load(path)?,
+            None => None,
+        };
+        let (wanted, fixed) = match (options.port_base, &restored) {
+            (Some(base), _) => (Ports::from_base(base), true),
+            (None, Some(s)) => (s.ports, false),
+            (None, None) => (Ports::default(), false),
+        };
+        let octopus_http = bind(wanted.octopus_http, fixed)?;
+        let octopus_https = bind(wanted.octopus_https, fixed)?;
+        let github_listener = bind(wanted.github, fixed)?;
+        let aws_listener = bind(wanted.aws, fixed)?;
+        let ports = Ports {
+            octopus_http: port_of(&octopus_http),
+            octopus_https: port_of(&octopus_https),
+            github: port_of(&github_listener),
+            aws: port_of(&aws_listener),
+            ..wanted
+        };
+
+        let ca = match &restored {
+            Some(s) => TestCa::restore(&s.ca)?,
+            None => TestCa::generate()?,
+        };
+        let api_key = match (&options.api_key, &restored) {
+            (Some(k), _) => k.clone(),
+            (None, Some(s)) => Secret::new(s.api_key.clone()),
+            (None, None) => generate_api_key(),
+        };
+        let faults = options
+            .fault_seed
+            .map(Faults::with_seed)
+            .unwrap_or_default();
+        let http = ca.http_client()?;
+        let issuers = RemoteIssuers::new(http.clone());
+
+        let http_url = format!("http://127.0.0.1:{}", ports.octopus_http);
+        let https_url = format!("https://127.0.0.1:{}", ports.octopus_https);
+        let github_url = format!("https://127.0.0.1:{}", ports.github);
+        let urls = SandboxUrls {
+            octopus_issuer: options.issuer_style.issuer(&http_url, &https_url),
+            octopus: http_url.clone(),
+            octopus_https: https_url.clone(),
+            github_issuer: github_url.clone(),
+            azure_authority: None,
+            graph: None,
+            arm: None,
+            aws: Some(format!("http://127.0.0.1:{}", ports.aws)),
+        };
+
+        let config = OctopusConfig {
+            version: options.octopus_version.clone(),
+            http_url,
+            public_url: https_url,
+            issuer: urls.octopus_issuer.clone(),
+            api_key: api_key.clone(),
+            entra_authority: urls.azure_authority.clone(),
+            aws_endpoint: urls.aws.clone(),
+        };
+        let deps = OctopusDeps {
+            faults: faults.clone(),
+            issuers: issuers.clone(),
+            http: http.clone(),
+        };
+        // The sandbox issuer's URL carries a port, which real IAM refuses in provider URLs.
+        let aws = AwsSandbox::new(
+            AwsConfig {
+                allow_provider_url_ports: true,
+                ..AwsConfig::default()
+            },
+            faults.clone(),
+            issuers.clone(),
+        );
+        let (octopus, github_key) = match restored {
+            Some(s) => {
+                if let Some(state) = s.aws {
+                    aws.restore(state).map_err(|source| SandboxError::Restore {
+                        service: "aws",
+                        source,
+                    })?;
+                }
+                (
+                    OctopusSandbox::with_state(config, s.octopus, deps)?,
+                    s.github_key,
+                )
+            }
+            None => (
+                OctopusSandbox::seeded(config, options.profile, deps)?,
+                SigningKey::generate()?,
+            ),
+        };
+        let github = GithubIssuer::new(github_url, github_key);
+
+        let (stop, _) = watch::channel(false);
+        let mut sandbox = Sandbox {
+            urls,
+            ports,
+            api_key,
+            ca,
+            faults: faults.clone(),
+            octopus: octopus.clone(),
+            github: github.clone(),
+            aws: aws.clone(),
+            state_file: options.state_file.clone(),
+            stop,
+            servers: Vec::new(),
+            tls_handles: Vec::new(),
+        };
+        let octopus_app = octopus.router().merge(admin_router(faults));
+        sandbox.serve_http(octopus_http, octopus_app.clone())?;
+        sandbox.serve_https(octopus_https, octopus_app)?;
+        sandbox.serve_https(github_listener, github.router())?;
+        sandbox.serve_http(aws_listener, aws.router())?;
+        Ok(sandbox)
+    }
+
+    fn serve_http(&mut self, listener: StdTcpListener, app: Router) -> Result<(), SandboxError> {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let mut stop = self.stop.subscribe();
+        self.servers.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "sandbox listener stopped with an error");
+            }
+        }));
+        Ok(())
+    }
+
+    fn serve_https(&mut self, listener: StdTcpListener, app: Router) -> Result<(), SandboxError> {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let config = axum_server::tls_rustls::RustlsConfig::from_config(
+            self.ca.server_config(&LOOPBACK_NAMES)?,
+        );
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, config)
+            .map_err(|source| SandboxError::Bind { addr, source })?
+            .handle(handle.clone());
+        self.tls_handles.push(handle);
+        self.servers.push(tokio::spawn(async move {
+            if let Err(e) = server.serve(app.into_make_service()).await {
+                tracing::warn!(error = %e, "sandbox TLS listener stopped with an error");
+            }
+        }));
+        Ok(())
+    }
+
+    /// The services' URLs.
+    pub fn urls(&self) -> &SandboxUrls {
+        &self.urls
+    }
+
+    /// The bound ports.
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    /// The administrator's API key for `X-Octopus-ApiKey`.
+    pub fn api_key(&self) -> &Secret {
+        &self.api_key
+    }
+
+    /// The test CA certificate (PEM) that clients must trust for the HTTPS listeners.
+    pub fn ca_pem(&self) -> &str {
+        self.ca.ca_pem()
+    }
+
+    /// An HTTP client that trusts the sandbox CA (and nothing else).
+    pub fn http_client(&self) -> Result<reqwest::Client, SandboxError> {
+        Ok(self.ca.http_client()?)
+    }
+
+    /// The shared fault injector.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The sandbox Octopus.
+    pub fn octopus(&self) -> &OctopusSandbox {
+        &self.octopus
+    }
+
+    /// The GitHub token issuer.
+    pub fn github(&self) -> &GithubIssuer {
+        &self.github
+    }
+
+    /// The AWS IAM + STS sandbox.
+    pub fn aws(&self) -> &AwsSandbox {
+        &self.aws
+    }
+
+    /// One `NAME=value` pair per endpoint, in a fixed order (what `octo-oidc sandbox` prints;
+    /// `SANDBOX_CA_FILE` is added by whoever writes the CA to a file).
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let u = &self.urls;
+        let mut vars = vec![
+            ("OCTOPUS_URL", u.octopus.clone()),
+            ("OCTOPUS_HTTPS_URL", u.octopus_https.clone()),
+            ("OCTOPUS_API_KEY", self.api_key.expose().to_string()),
+            ("OCTOPUS_ISSUER", u.octopus_issuer.clone()),
+            ("GITHUB_ISSUER", u.github_issuer.clone()),
+        ];
+        for (name, value) in [
+            ("AZURE_AUTHORITY", &u.azure_authority),
+            ("GRAPH_URL", &u.graph),
+            ("ARM_URL", &u.arm),
+            ("AWS_ENDPOINT_URL", &u.aws),
+        ] {
+            if let Some(v) = value {
+                vars.push((name, v.clone()));
+            }
+        }
+        vars
+    }
+
+    /// Everything a restart needs.
+    pub fn snapshot(&self) -> SandboxSnapshot {
+        SandboxSnapshot {
+            format_version: FORMAT_VERSION,
+            ports: self.ports,
+            api_key: self.api_key.expose().to_string(),
+            ca: self.ca.snapshot(),
+            octopus: self.octopus.snapshot(),
+            github_key: self.github.signing_key().clone(),
+            entra: None,
+            aws: Some(self.aws.snapshot()),
+        }
+    }
+
+    /// Writes the state to `path` now.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), SandboxError> {
+        Ok(persist::save(path, &self.snapshot())?)
+    }
+
+    /// Stops every listener (in-flight requests get two seconds) and writes the state file.
+    pub async fn shutdown(self) -> Result<(), SandboxError> {
+        let saved = match &self.state_file {
+            Some(path) => self.save(path),
+            None => Ok(()),
+        };
+        let _ = self.stop.send(true);
+        for handle in &self.tls_handles {
+            handle.graceful_shutdown(Some(Duration::from_secs(2)));
+        }
+        for server in self.servers {
+            let _ = server.await;
+        }
+        saved
+    }
+}

@@ -1,0 +1,373 @@
+//! Read-only inventory endpoints: spaces, environments, project groups, projects, tenants and
+//! runbooks, each as `/all` (a plain array) and paged (`skip`/`take`), plus get-by-id.
+//!
+//! Unfiltered `/all` bodies are serialized once and served from a cache (cleared whenever the
+//! state is replaced), which is what keeps the `large` profile's inventory fast.
+//! Deliberately absent: creating or modifying inventory through the API (seed profiles and the
+//! state file provide it).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::AppState;
+use super::errors::OctopusError;
+use super::model::{Environment, Project, ProjectGroup, Runbook, Space, Tenant};
+use super::paging::{QueryParams, matches_partial_name, page};
+use super::state::{Collection, Inventory};
+
+/// What the generic list handlers need from a stored resource.
+pub trait Listed {
+    /// `Id`.
+    fn id(&self) -> &str;
+    /// `Name`.
+    fn name(&self) -> &str;
+    /// `SpaceId`.
+    fn space_id(&self) -> &str;
+    /// The wire form.
+    fn resource(&self) -> Value;
+}
+
+macro_rules! listed {
+    ($t:ty) => {
+        impl Listed for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn space_id(&self) -> &str {
+                &self.space_id
+            }
+            fn resource(&self) -> Value {
+                <$t>::resource(self)
+            }
+        }
+    };
+}
+listed!(Environment);
+listed!(ProjectGroup);
+listed!(Project);
+listed!(Tenant);
+listed!(Runbook);
+
+impl Listed for Space {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn space_id(&self) -> &str {
+        &self.id
+    }
+    fn resource(&self) -> Value {
+        Space::resource(self)
+    }
+}
+
+/// A JSON response from pre-serialized bytes.
+pub fn json_bytes(bytes: Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        bytes,
+    )
+        .into_response()
+}
+
+fn serialize_array<'a, T: Listed + 'a>(items: impl Iterator<Item = &'a T>) -> Bytes {
+    let values: Vec<Value> = items.map(Listed::resource).collect();
+    Bytes::from(serde_json::to_vec(&values).unwrap_or_else(|_| b"[]".to_vec()))
+}
+
+/// Per-collection filters shared by `/all` and the paged list.
+fn passes_filters<T: Listed>(item: &T, q: &QueryParams, ids: &[String]) -> bool {
+    (ids.is_empty() || ids.iter().any(|id| id == item.id()))
+        && matches_partial_name(item.name(), q.get("partialName"))
+        && q.get("name")
+            .is_none_or(|n| n.is_empty() || item.name().eq_ignore_ascii_case(n))
+}
+
+/// Shared `/all` logic: cached when unfiltered.
+fn list_all<T: Listed>(
+    app: &AppState,
+    space_id: &str,
+    q: &QueryParams,
+    collection: Collection,
+    select: fn(&Inventory) -> &Vec<T>,
+    extra: impl Fn(&T) -> bool,
+) -> Response {
+    let state = app.read();
+    let items = select(&state.inventory);
+    if q.is_unfiltered() {
+        let mut cache = app.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = cache.get_or_build(space_id, collection, || {
+            serialize_array(items.iter().filter(|i| i.space_id() == space_id))
+        });
+        return json_bytes(bytes);
+    }
+    let ids = q.list("ids");
+    json_bytes(serialize_array(items.iter().filter(|i| {
+        i.space_id() == space_id && passes_filters(*i, q, &ids) && extra(i)
+    })))
+}
+
+/// Shared paged-list logic.
+#[allow(clippy::too_many_arguments)]
+fn list_page<T: Listed>(
+    app: &AppState,
+    space_id: &str,
+    q: &QueryParams,
+    item_type: &str,
+    base_path: &str,
+    select: fn(&Inventory) -> &Vec<T>,
+    extra: impl Fn(&T) -> bool,
+) -> Result<Response, OctopusError> {
+    let (skip, take) = q.skip_take()?;
+    let ids = q.list("ids");
+    let state = app.read();
+    let items: Vec<&T> = select(&state.inventory)
+        .iter()
+        .filter(|i| i.space_id() == space_id && passes_filters(*i, q, &ids) && extra(i))
+        .collect();
+    let body = page(item_type, base_path, &items, skip, take, |i| i.resource());
+    Ok(axum::Json(body).into_response())
+}
+
+fn get_one<T: Listed>(
+    app: &AppState,
+    space_id: &str,
+    id: &str,
+    select: fn(&Inventory) -> &Vec<T>,
+) -> Result<Response, OctopusError> {
+    let state = app.read();
+    select(&state.inventory)
+        .iter()
+        .find(|i| i.space_id() == space_id && (i.id() == id))
+        .map(|i| axum::Json(i.resource()).into_response())
+        .ok_or_else(OctopusError::not_found)
+}
+
+// ---- spaces ----
+
+/// `GET /api/spaces/all`.
+pub async fn spaces_all(State(app): State<AppState>, q: QueryParams) -> Response {
+    let state = app.read();
+    let spaces = &state.inventory.spaces;
+    if q.is_unfiltered() {
+        let mut cache = app.cache.lock().unwrap_or_else(|e| e.into_inner());
+        return json_bytes(
+            cache.get_or_build("", Collection::Spaces, || serialize_array(spaces.iter())),
+        );
+    }
+    let ids = q.list("ids");
+    json_bytes(serialize_array(
+        spaces.iter().filter(|s| passes_filters(*s, &q, &ids)),
+    ))
+}
+
+/// `GET /api/spaces?skip&take&partialName&ids`.
+pub async fn spaces_page(
+    State(app): State<AppState>,
+    q: QueryParams,
+) -> Result<Response, OctopusError> {
+    let (skip, take) = q.skip_take()?;
+    let ids = q.list("ids");
+    let state = app.read();
+    let items: Vec<&Space> = state
+        .inventory
+        .spaces
+        .iter()
+        .filter(|s| passes_filters(*s, &q, &ids))
+        .collect();
+    Ok(
+        axum::Json(page("Space", "/api/spaces", &items, skip, take, |s| {
+            s.resource()
+        }))
+        .into_response(),
+    )
+}
+
+/// `GET /api/spaces/{id}` (id or slug).
+pub async fn space_get(
+    State(app): State<AppState>,
+    Path(ident): Path<String>,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&ident)?;
+    let state = app.read();
+    state
+        .space(&space_id)
+        .map(|s| axum::Json(s.resource()).into_response())
+        .ok_or_else(OctopusError::not_found)
+}
+
+// ---- per-space collections ----
+
+macro_rules! collection_handlers {
+    ($all:ident, $paged:ident, $get:ident, $field:ident, $coll:expr, $item_type:literal, $path:literal, $extra:expr) => {
+        #[doc = concat!("`GET /api/{space}/", $path, "/all`.")]
+        pub async fn $all(
+            State(app): State<AppState>,
+            Path(space): Path<String>,
+            q: QueryParams,
+        ) -> Result<Response, OctopusError> {
+            let space_id = app.resolve_space(&space)?;
+            let extra = $extra;
+            Ok(list_all(
+                &app,
+                &space_id,
+                &q,
+                $coll,
+                |i| &i.$field,
+                |x| extra(x, &q),
+            ))
+        }
+
+        #[doc = concat!("`GET /api/{space}/", $path, "?skip&take`.")]
+        pub async fn $paged(
+            State(app): State<AppState>,
+            Path(space): Path<String>,
+            q: QueryParams,
+        ) -> Result<Response, OctopusError> {
+            let space_id = app.resolve_space(&space)?;
+            let extra = $extra;
+            let base = format!("/api/{}/{}", space_id, $path);
+            list_page(
+                &app,
+                &space_id,
+                &q,
+                $item_type,
+                &base,
+                |i| &i.$field,
+                |x| extra(x, &q),
+            )
+        }
+
+        #[doc = concat!("`GET /api/{space}/", $path, "/{id}`.")]
+        pub async fn $get(
+            State(app): State<AppState>,
+            Path((space, id)): Path<(String, String)>,
+        ) -> Result<Response, OctopusError> {
+            let space_id = app.resolve_space(&space)?;
+            get_one(&app, &space_id, &id, |i| &i.$field)
+        }
+    };
+}
+
+fn no_extra<T>(_: &T, _: &QueryParams) -> bool {
+    true
+}
+
+fn tenant_filter(t: &Tenant, q: &QueryParams) -> bool {
+    q.get("projectId")
+        .is_none_or(|p| p.is_empty() || t.project_environments.contains_key(p))
+}
+
+fn runbook_filter(r: &Runbook, q: &QueryParams) -> bool {
+    let projects = q.list("projectIds");
+    projects.is_empty() || projects.contains(&r.project_id)
+}
+
+collection_handlers!(
+    environments_all,
+    environments_page,
+    environment_get,
+    environments,
+    Collection::Environments,
+    "Environment",
+    "environments",
+    no_extra::<Environment>
+);
+collection_handlers!(
+    project_groups_all,
+    project_groups_page,
+    project_group_get,
+    project_groups,
+    Collection::ProjectGroups,
+    "ProjectGroup",
+    "projectgroups",
+    no_extra::<ProjectGroup>
+);
+collection_handlers!(
+    projects_all,
+    projects_page,
+    project_get,
+    projects,
+    Collection::Projects,
+    "Project",
+    "projects",
+    no_extra::<Project>
+);
+collection_handlers!(
+    tenants_all,
+    tenants_page,
+    tenant_get,
+    tenants,
+    Collection::Tenants,
+    "Tenant",
+    "tenants",
+    tenant_filter
+);
+collection_handlers!(
+    runbooks_all,
+    runbooks_page,
+    runbook_get,
+    runbooks,
+    Collection::Runbooks,
+    "Runbook",
+    "runbooks",
+    runbook_filter
+);
+
+/// `GET /api/{space}/projects/{projectId}/runbooks/all`.
+pub async fn project_runbooks_all(
+    State(app): State<AppState>,
+    Path((space, project_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&space)?;
+    let state = app.read();
+    let project = state
+        .inventory
+        .projects
+        .iter()
+        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
+        .ok_or_else(OctopusError::not_found)?;
+    let ids = q.list("ids");
+    Ok(json_bytes(serialize_array(
+        state.inventory.runbooks.iter().filter(|r| {
+            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &q, &ids)
+        }),
+    )))
+}
+
+/// `GET /api/{space}/projects/{projectId}/runbooks?skip&take`.
+pub async fn project_runbooks_page(
+    State(app): State<AppState>,
+    Path((space, project_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&space)?;
+    let (skip, take) = q.skip_take()?;
+    let ids = q.list("ids");
+    let state = app.read();
+    let project = state
+        .inventory
+        .projects
+        .iter()
+        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
+        .ok_or_else(OctopusError::not_found)?;
+    let items: Vec<&Runbook> = state
+        .inventory
+        .runbooks
+        .iter()
+        .filter(|r| {
+            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &q, &ids)
+        })
+        .collect();
+    let base = format!("/api/{space_id}/projects/{}/runbooks", project.id);
+    Ok(axum::Json(page("Runbook", &base, &items, skip, take, |r| r.resource())).into_response())
+}

@@ -1,0 +1,577 @@
+//! Server tasks: the account test (`TestAccount`) run for real, task status and log, and a
+//! sandbox-only endpoint that mints and trades a deployment / runbook token.
+//!
+//! The account test mints the token Octopus would (account-test subject keys, the account's
+//! audience) and trades it over HTTP: with the sandbox Entra token endpoint (client-assertion
+//! grant, `client_id` = `ClientId`, tenant = `TenantId`) for Azure accounts, or with STS
+//! `AssumeRoleWithWebIdentity` (`RoleArn`, `DurationSeconds` = `SessionDuration`) for AWS. The
+//! task finishes `Success`, or `Failed` with the service's own error in `ErrorMessage` and the
+//! log. `POST /api/_sandbox/deployment-tokens` does the same for a deployment or runbook run.
+//!
+//! Deliberately absent: every other task type (400), cancellation, rerun, queue ordering.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use octo_oidc_core::subject::{Context, SubjectValues};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::accounts::{AWS_OIDC, AZURE_OIDC, parse_json};
+use super::errors::OctopusError;
+use super::issuer::{MintedToken, TokenRequest, mint_for_account};
+use super::model::{ServerTask, TaskLogLine, now_rfc3339};
+use super::paging::{QueryParams, page};
+
+/// What a token trade with the cloud side returned.
+#[derive(Debug, Clone)]
+pub struct TradeOutcome {
+    /// Whether the cloud accepted the token.
+    pub succeeded: bool,
+    /// `entra` or `sts`.
+    pub service: &'static str,
+    /// What happened, in one line (the service's own error on failure).
+    pub message: String,
+}
+
+fn str_field<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
+    m.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Text between `<tag>` and `</tag>` in an XML body (enough for STS responses).
+fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+/// Trades a minted token with the cloud side of `account`.
+pub async fn trade(
+    app: &AppState,
+    account: &Map<String, Value>,
+    token: &MintedToken,
+) -> TradeOutcome {
+    match str_field(account, "AccountType") {
+        AZURE_OIDC => trade_with_entra(app, account, token).await,
+        AWS_OIDC => trade_with_sts(app, account, token).await,
+        other => TradeOutcome {
+            succeeded: false,
+            service: "none",
+            message: format!("Account type '{other}' cannot be tested."),
+        },
+    }
+}
+
+async fn trade_with_entra(
+    app: &AppState,
+    account: &Map<String, Value>,
+    token: &MintedToken,
+) -> TradeOutcome {
+    let fail = |message: String| TradeOutcome {
+        succeeded: false,
+        service: "entra",
+        message,
+    };
+    let Some(authority) = app.config.entra_authority.as_deref() else {
+        return fail(
+            "The sandbox has no Entra authority configured to test Azure accounts against.".into(),
+        );
+    };
+    let tenant = str_field(account, "TenantId");
+    let client_id = str_field(account, "ClientId");
+    let url = format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        authority.trim_end_matches('/')
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("scope", "https://management.azure.com/.default"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", token.jwt.as_str()),
+    ];
+    let response = match app.http.post(&url).form(&form).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(format!(
+                "Could not reach the Entra token endpoint {url}: {e}"
+            ));
+        }
+    };
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() && body.get("access_token").is_some() {
+        TradeOutcome {
+            succeeded: true,
+            service: "entra",
+            message: format!(
+                "Entra ID issued an access token to application {client_id} in tenant {tenant}."
+            ),
+        }
+    } else {
+        let description = body
+            .get("error_description")
+            .and_then(Value::as_str)
+            .or_else(|| body.get("error").and_then(Value::as_str))
+            .unwrap_or("no error description");
+        fail(format!(
+            "Entra ID rejected the token (HTTP {}): {description}",
+            status.as_u16()
+        ))
+    }
+}
+
+async fn trade_with_sts(
+    app: &AppState,
+    account: &Map<String, Value>,
+    token: &MintedToken,
+) -> TradeOutcome {
+    let fail = |message: String| TradeOutcome {
+        succeeded: false,
+        service: "sts",
+        message,
+    };
+    let Some(endpoint) = app.config.aws_endpoint.as_deref() else {
+        return fail(
+            "The sandbox has no AWS endpoint configured to test AWS accounts against.".into(),
+        );
+    };
+    let duration = match str_field(account, "SessionDuration") {
+        "" => "3600",
+        d => d,
+    };
+    let session = format!("octopus-account-test-{}", uuid::Uuid::new_v4().simple());
+    let form = [
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", str_field(account, "RoleArn")),
+        ("RoleSessionName", session.as_str()),
+        ("WebIdentityToken", token.jwt.as_str()),
+        ("DurationSeconds", duration),
+    ];
+    let url = format!("{}/", endpoint.trim_end_matches('/'));
+    let response = match app.http.post(&url).form(&form).send().await {
+        Ok(r) => r,
+        Err(e) => return fail(format!("Could not reach AWS STS at {url}: {e}")),
+    };
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status.is_success() && body.contains("AssumeRoleWithWebIdentityResult") {
+        let arn = xml_text(&body, "Arn").unwrap_or("the role");
+        TradeOutcome {
+            succeeded: true,
+            service: "sts",
+            message: format!("AWS STS issued temporary credentials for {arn}."),
+        }
+    } else {
+        let code = xml_text(&body, "Code").unwrap_or("UnknownError");
+        let message = xml_text(&body, "Message").unwrap_or("no message");
+        fail(format!(
+            "AWS STS rejected the token (HTTP {}): {code}: {message}",
+            status.as_u16()
+        ))
+    }
+}
+
+fn log(task: &mut ServerTask, category: &str, text: impl Into<String>) {
+    task.log.push(TaskLogLine {
+        category: category.into(),
+        text: text.into(),
+        occurred: now_rfc3339(),
+    });
+}
+
+fn update_task(app: &AppState, id: &str, f: impl FnOnce(&mut ServerTask)) {
+    let mut state = app.write();
+    if let Some(task) = state.tasks.iter_mut().find(|t| t.id == id) {
+        f(task);
+    }
+}
+
+/// The slugs of the account-test context for `account` in `space_id`.
+fn account_test_values(
+    app: &AppState,
+    space_id: &str,
+    account: &Map<String, Value>,
+) -> SubjectValues {
+    let state = app.read();
+    SubjectValues {
+        space: state.space(space_id).map(|s| s.slug.clone()),
+        account: Some(str_field(account, "Slug").to_string()),
+        ..SubjectValues::default()
+    }
+}
+
+async fn run_account_test(app: AppState, task_id: String, space_id: String, account_id: String) {
+    update_task(&app, &task_id, |t| {
+        t.state = "Executing".into();
+        t.start_time = Some(now_rfc3339());
+        log(t, "Info", format!("Testing account {account_id}"));
+    });
+    let account = app.read().account(&space_id, &account_id).cloned();
+    let outcome = match account {
+        None => Err(format!(
+            "The account '{account_id}' was not found in space '{space_id}'."
+        )),
+        Some(account) => {
+            let values = account_test_values(&app, &space_id, &account);
+            let request = TokenRequest {
+                context: Context::AccountTest,
+                values,
+            };
+            match mint_for_account(&app, &account, &request) {
+                Err(e) => Err(format!("Could not create the OIDC token: {e}")),
+                Ok(token) => {
+                    update_task(&app, &task_id, |t| {
+                        log(
+                            t,
+                            "Info",
+                            format!(
+                                "Requesting a token with subject '{}' and audience '{}' from issuer '{}'",
+                                token.subject, token.audience, app.config.issuer
+                            ),
+                        );
+                    });
+                    let outcome = trade(&app, &account, &token).await;
+                    if outcome.succeeded {
+                        Ok(outcome.message)
+                    } else {
+                        Err(outcome.message)
+                    }
+                }
+            }
+        }
+    };
+    update_task(&app, &task_id, |t| {
+        t.completed_time = Some(now_rfc3339());
+        match outcome {
+            Ok(message) => {
+                log(t, "Info", message);
+                log(t, "Info", "The account test succeeded.");
+                t.state = "Success".into();
+            }
+            Err(message) => {
+                log(t, "Error", message.clone());
+                t.state = "Failed".into();
+                t.error_message = Some(message);
+            }
+        }
+    });
+}
+
+/// `POST /api/{space}/tasks` and `POST /api/tasks` → 201 TaskResource.
+pub async fn create(
+    State(app): State<AppState>,
+    space: Option<Path<String>>,
+    body: axum::body::Bytes,
+) -> Result<Response, OctopusError> {
+    let body = parse_json(&body)?;
+    let url_space = match space {
+        Some(Path(s)) => Some(app.resolve_space(&s)?),
+        None => None,
+    };
+    let name = body
+        .get("Name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let description = body
+        .get("Description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut errors = Vec::new();
+    if name.is_empty() {
+        errors.push("The Name field is required.".to_string());
+    }
+    if description.is_empty() {
+        errors.push("The Description field is required.".to_string());
+    }
+    if !errors.is_empty() {
+        return Err(OctopusError::validation(errors));
+    }
+    if name != "TestAccount" {
+        return Err(OctopusError::bad_request(format!(
+            "The sandbox runs only 'TestAccount' tasks; '{name}' is not supported."
+        )));
+    }
+    let space_id = match (url_space, body.get("SpaceId").and_then(Value::as_str)) {
+        (Some(url), Some(b)) if !b.is_empty() && b != url => {
+            return Err(OctopusError::bad_request(format!(
+                "The SpaceId in the body ('{b}') does not match the space in the URL ('{url}')."
+            )));
+        }
+        (Some(url), _) => url,
+        (None, Some(b)) if !b.is_empty() => app.resolve_space(b)?,
+        (None, _) => "Spaces-1".to_string(),
+    };
+    let arguments = body.get("Arguments").cloned().unwrap_or(json!({}));
+    let account_id = arguments
+        .get("AccountId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if account_id.is_empty() {
+        return Err(OctopusError::validation(vec![
+            "The AccountId argument is required for TestAccount tasks.".into(),
+        ]));
+    }
+    if app.read().account(&space_id, &account_id).is_none() {
+        return Err(OctopusError::bad_request(format!(
+            "The account '{account_id}' was not found in space '{space_id}'."
+        )));
+    }
+    let task = {
+        let mut state = app.write();
+        let task = ServerTask {
+            id: state.next_id("ServerTasks"),
+            name,
+            description,
+            space_id: Some(space_id.clone()),
+            arguments,
+            state: "Queued".into(),
+            error_message: None,
+            log: vec![],
+            queue_time: now_rfc3339(),
+            start_time: None,
+            completed_time: None,
+        };
+        state.tasks.push(task.clone());
+        task
+    };
+    tokio::spawn(run_account_test(
+        app.clone(),
+        task.id.clone(),
+        space_id,
+        account_id,
+    ));
+    Ok((StatusCode::CREATED, axum::Json(task.resource())).into_response())
+}
+
+/// `POST /api/tasks` (unscoped form).
+pub async fn create_unscoped(
+    State(app): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, OctopusError> {
+    create(State(app), None, body).await
+}
+
+/// `POST /api/{space}/tasks` (scoped form).
+pub async fn create_scoped(
+    State(app): State<AppState>,
+    Path(space): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, OctopusError> {
+    create(State(app), Some(Path(space)), body).await
+}
+
+fn find_task(app: &AppState, id: &str) -> Result<ServerTask, OctopusError> {
+    app.read()
+        .tasks
+        .iter()
+        .find(|t| t.id == id)
+        .cloned()
+        .ok_or_else(OctopusError::not_found)
+}
+
+/// `GET /api/tasks/{id}`.
+pub async fn get(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, OctopusError> {
+    Ok(axum::Json(find_task(&app, &id)?.resource()).into_response())
+}
+
+/// `GET /api/{space}/tasks/{id}`.
+pub async fn get_scoped(
+    State(app): State<AppState>,
+    Path((_space, id)): Path<(String, String)>,
+) -> Result<Response, OctopusError> {
+    get(State(app), Path(id)).await
+}
+
+/// `GET /api/tasks/{id}/details`: the task and its activity log.
+pub async fn details(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, OctopusError> {
+    let task = find_task(&app, &id)?;
+    let status = match task.state.as_str() {
+        "Success" => "Success",
+        "Failed" => "Failed",
+        "Executing" => "Running",
+        _ => "Pending",
+    };
+    let elements: Vec<Value> = task
+        .log
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"Id": format!("{}-{i}", task.id), "Category": l.category, "MessageText": l.text, "OccurredAt": l.occurred}))
+        .collect();
+    Ok(axum::Json(json!({
+        "Task": task.resource(),
+        "ActivityLogs": [{
+            "Id": format!("ServerTasks-{}-root", task.id),
+            "Name": task.description,
+            "Status": status,
+            "Started": task.start_time,
+            "Ended": task.completed_time,
+            "LogElements": elements,
+            "Children": [],
+        }],
+        "PhysicalLogSize": 0,
+        "Progress": {"ProgressPercentage": if task.is_completed() { 100 } else { 0 }, "EstimatedTimeRemaining": null},
+    }))
+    .into_response())
+}
+
+/// `GET /api/{space}/tasks/{id}/details`.
+pub async fn details_scoped(
+    State(app): State<AppState>,
+    Path((_space, id)): Path<(String, String)>,
+) -> Result<Response, OctopusError> {
+    details(State(app), Path(id)).await
+}
+
+/// `GET /api/tasks?skip&take&name&states`.
+pub async fn list(State(app): State<AppState>, q: QueryParams) -> Result<Response, OctopusError> {
+    let (skip, take) = q.skip_take()?;
+    let states = q.list("states");
+    let state = app.read();
+    let items: Vec<&ServerTask> = state
+        .tasks
+        .iter()
+        .rev()
+        .filter(|t| q.get("name").is_none_or(|n| n.is_empty() || t.name == n))
+        .filter(|t| states.is_empty() || states.contains(&t.state))
+        .collect();
+    Ok(
+        axum::Json(page("Task", "/api/tasks", &items, skip, take, |t| {
+            t.resource()
+        }))
+        .into_response(),
+    )
+}
+
+/// `POST /api/_sandbox/deployment-tokens`: mint the token of a deployment or runbook run for an
+/// account and trade it (sandbox only).
+///
+/// Body: `{"AccountId", "SpaceId"?, "ProjectId", "EnvironmentId"?, "TenantId"?, "RunbookId"?,
+/// "Trade"?: bool}`; ids or slugs. Answers `{Subject, Audience, Issuer, Token, Exchange?}`.
+pub async fn deployment_token(
+    State(app): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, OctopusError> {
+    let body = parse_json(&body)?;
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let space_id = app.resolve_space(field("SpaceId").unwrap_or("Spaces-1"))?;
+    let account_id = field("AccountId")
+        .ok_or_else(|| OctopusError::validation(vec!["AccountId is required.".into()]))?;
+    let (account, values, context) = {
+        let state = app.read();
+        let account = state
+            .account(&space_id, account_id)
+            .cloned()
+            .ok_or_else(|| {
+                OctopusError::bad_request(format!("The account '{account_id}' was not found."))
+            })?;
+        let inv = &state.inventory;
+        let mut errors = Vec::new();
+        let mut lookup = |key: &str,
+                          found: Option<(String, Option<String>)>|
+         -> Option<(String, Option<String>)> {
+            if let Some(raw) = field(key)
+                && found.is_none()
+            {
+                errors.push(format!(
+                    "{key} '{raw}' was not found in space '{space_id}'."
+                ));
+            }
+            found
+        };
+        let by =
+            |raw: Option<&str>, id: &str, slug: &str| raw.is_some_and(|r| r == id || r == slug);
+        let project = lookup(
+            "ProjectId",
+            inv.projects
+                .iter()
+                .find(|p| p.space_id == space_id && by(field("ProjectId"), &p.id, &p.slug))
+                .map(|p| (p.slug.clone(), Some(p.project_group_id.clone()))),
+        );
+        let environment = lookup(
+            "EnvironmentId",
+            inv.environments
+                .iter()
+                .find(|e| e.space_id == space_id && by(field("EnvironmentId"), &e.id, &e.slug))
+                .map(|e| (e.slug.clone(), None)),
+        );
+        let tenant = lookup(
+            "TenantId",
+            inv.tenants
+                .iter()
+                .find(|t| t.space_id == space_id && by(field("TenantId"), &t.id, &t.slug))
+                .map(|t| (t.slug.clone(), None)),
+        );
+        let runbook = lookup(
+            "RunbookId",
+            inv.runbooks
+                .iter()
+                .find(|r| r.space_id == space_id && by(field("RunbookId"), &r.id, &r.slug))
+                .map(|r| (r.slug.clone(), None)),
+        );
+        if project.is_none() && field("ProjectId").is_none() {
+            errors.push("ProjectId is required.".into());
+        }
+        if !errors.is_empty() {
+            return Err(OctopusError::validation(errors));
+        }
+        let group_slug = project
+            .as_ref()
+            .and_then(|(_, g)| g.as_ref())
+            .and_then(|g| inv.project_groups.iter().find(|pg| pg.id == *g))
+            .map(|pg| pg.slug.clone());
+        let context = if runbook.is_some() {
+            Context::RunbookRun
+        } else {
+            Context::Deployment
+        };
+        let values = SubjectValues {
+            space: state.space(&space_id).map(|s| s.slug.clone()),
+            project_group: group_slug,
+            project: project.map(|p| p.0),
+            runbook: runbook.map(|r| r.0),
+            tenant: tenant.map(|t| t.0),
+            environment: environment.map(|e| e.0),
+            account: Some(str_field(&account, "Slug").to_string()),
+            ..SubjectValues::default()
+        };
+        (account, values, context)
+    };
+    let token = mint_for_account(&app, &account, &TokenRequest { context, values })
+        .map_err(|e| OctopusError::bad_request(format!("Could not create the OIDC token: {e}")))?;
+    let mut out = json!({
+        "Subject": token.subject,
+        "Audience": token.audience,
+        "Issuer": app.config.issuer,
+        "Token": token.jwt,
+    });
+    if body.get("Trade").and_then(Value::as_bool).unwrap_or(true) {
+        let outcome = trade(&app, &account, &token).await;
+        out["Exchange"] = json!({
+            "Service": outcome.service,
+            "Succeeded": outcome.succeeded,
+            "Message": outcome.message,
+        });
+    }
+    Ok(axum::Json(out).into_response())
+}

@@ -1,0 +1,224 @@
+//! The account test and deployment tokens traded for real with the sandbox AWS (IAM provider +
+//! role set up over the IAM query protocol): success when the trust policy matches the
+//! account-test subject, `Failed` with STS's own error when it does not, and a deployment
+//! subject verified end to end.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use octo_oidc_sandbox::{Sandbox, SandboxOptions};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn octopus(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = sandbox
+        .http_client()
+        .unwrap()
+        .request(method, format!("{}{path}", sandbox.urls().octopus))
+        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// One IAM query-protocol call (the sandbox checks that an Authorization header is present,
+/// not the signature).
+async fn iam(sandbox: &Sandbox, params: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut form = vec![("Version", "2010-05-08")];
+    form.extend_from_slice(params);
+    let r = sandbox
+        .http_client()
+        .unwrap()
+        .post(format!("{}/", sandbox.urls().aws.as_deref().unwrap()))
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.text().await.unwrap())
+}
+
+/// Creates the IAM OIDC provider for the Octopus issuer and a role trusting `subject`.
+async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    let host = issuer
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
+    let audience = "127.0.0.1";
+    let (status, body) = iam(
+        sandbox,
+        &[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Url", issuer.as_str()),
+            ("ClientIDList.member.1", audience),
+        ],
+    )
+    .await;
+    assert!(
+        status.is_success() || body.contains("EntityAlreadyExists"),
+        "{body}"
+    );
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{host}:aud"): audience, format!("{host}:sub"): subject}},
+        }],
+    })
+    .to_string();
+    let (status, body) = iam(
+        sandbox,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", role),
+            ("AssumeRolePolicyDocument", policy.as_str()),
+        ],
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    format!("arn:aws:iam::123456789012:role/{role}")
+}
+
+async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
+    let (status, task) = octopus(
+        sandbox,
+        reqwest::Method::POST,
+        "/api/tasks",
+        Some(json!({
+            "Name": "TestAccount", "Description": "Test account", "SpaceId": "Spaces-1",
+            "Arguments": {"AccountId": account_id},
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = task["Id"].as_str().unwrap().to_string();
+    for _ in 0..400 {
+        let (_, task) = octopus(
+            sandbox,
+            reqwest::Method::GET,
+            &format!("/api/tasks/{id}"),
+            None,
+        )
+        .await;
+        if task["IsCompleted"] == true {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("task {id} did not finish");
+}
+
+#[tokio::test]
+async fn aws_account_test_succeeds_and_fails_for_real() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let good_role = trust(&sandbox, "octopus-good", "space:default:account:aws-good").await;
+    let (status, good) = octopus(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Good", "RoleArn": good_role,
+            "SessionDuration": "3600",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{good}");
+    let task = run_test(&sandbox, good["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Success", "{task}");
+    assert_eq!(task["FinishedSuccessfully"], true);
+
+    // The trust policy expects another subject: STS says AccessDenied and the task says so.
+    let (_, wrong) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+        "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Wrong", "RoleArn": good_role,
+    })))
+    .await;
+    let task = run_test(&sandbox, wrong["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Failed");
+    let message = task["ErrorMessage"].as_str().unwrap();
+    assert!(message.contains("AccessDenied"), "{message}");
+    let (_, details) = octopus(
+        &sandbox,
+        reqwest::Method::GET,
+        &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let log = details["ActivityLogs"][0]["LogElements"].to_string();
+    assert!(
+        log.contains("space:default:account:aws-wrong") && log.contains("AccessDenied"),
+        "{log}"
+    );
+
+    // Longer than the role's maximum session (3600 by default): STS ValidationError.
+    let long_role = trust(&sandbox, "octopus-long", "space:default:account:aws-long").await;
+    let (_, long) = octopus(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Long",
+            "RoleArn": long_role, "SessionDuration": "7200",
+        })),
+    )
+    .await;
+    let task = run_test(&sandbox, long["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Failed");
+    assert!(
+        task["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("DurationSeconds"),
+        "{task}"
+    );
+
+    // Deployment subjects end to end: a role trusting one project/environment.
+    let deploy_role = trust(
+        &sandbox,
+        "octopus-deploy",
+        "space:default:project:customer-portal:environment:production",
+    )
+    .await;
+    let (_, deployer) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+        "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Deploy", "RoleArn": deploy_role,
+        "DeploymentSubjectKeys": ["space", "project", "environment"],
+    })))
+    .await;
+    let (status, minted) = octopus(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
+        "AccountId": deployer["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(minted["Exchange"]["Succeeded"], true, "{minted}");
+    let (_, other_env) = octopus(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/deployment-tokens",
+        Some(json!({
+            "AccountId": deployer["Id"], "ProjectId": "customer-portal", "EnvironmentId": "staging",
+        })),
+    )
+    .await;
+    assert_eq!(other_env["Exchange"]["Succeeded"], false);
+    assert!(
+        other_env["Exchange"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied")
+    );
+    sandbox.shutdown().await.unwrap();
+}

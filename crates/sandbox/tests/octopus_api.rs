@@ -1,0 +1,818 @@
+//! The sandbox Octopus REST API driven through reqwest: authentication, root document, spaces
+//! and per-space inventory (`/all` and paging, both URL forms), accounts CRUD and every
+//! validation rejection, users/teams/identities, and injected faults.
+#![allow(clippy::unwrap_used)]
+
+use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
+use octo_oidc_sandbox::octopus::IssuerStyle;
+use octo_oidc_sandbox::seed::SeedProfile;
+use octo_oidc_sandbox::{Sandbox, SandboxOptions};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api {
+    sandbox: Sandbox,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn start() -> Api {
+        Self::start_with(SandboxOptions::default()).await
+    }
+
+    async fn start_with(options: SandboxOptions) -> Api {
+        let sandbox = Sandbox::start(options).await.expect("sandbox starts");
+        let http = sandbox.http_client().unwrap();
+        Api { sandbox, http }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sandbox.urls().octopus)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("X-Octopus-ApiKey", self.sandbox.api_key().expose())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .request(method, self.url(path))
+            .header("X-Octopus-ApiKey", self.sandbox.api_key().expose())
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+}
+
+fn azure_account(name: &str) -> Value {
+    json!({
+        "AccountType": "AzureOidc",
+        "Name": name,
+        "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+        "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
+        "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+        "DeploymentSubjectKeys": ["space", "project", "environment"],
+        "AccountTestSubjectKeys": ["space", "account"],
+    })
+}
+
+fn aws_account(name: &str) -> Value {
+    json!({
+        "AccountType": "AmazonWebServicesOidcAccount",
+        "Name": name,
+        "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
+        "SessionDuration": "3600",
+    })
+}
+
+#[tokio::test]
+async fn authentication_is_required_and_checked() {
+    let api = Api::start().await;
+    let root: Value = api
+        .http
+        .get(api.url("/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root["Application"], "Octopus Deploy");
+    assert!(root["Version"].as_str().unwrap() >= "2024.1");
+
+    let r = api.http.get(api.url("/api/users/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["ErrorMessage"].as_str().unwrap().contains("logged in"));
+    assert!(body["Errors"].is_array());
+
+    let r = api
+        .http
+        .get(api.url("/api/users/me"))
+        .header("X-Octopus-ApiKey", "API-WRONGWRONGWRONGWRONGWRONG")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, me) = api.get("/api/users/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["Id"], "Users-1");
+    let key = api.sandbox.api_key().expose().to_string();
+    let r = api
+        .http
+        .get(api.url(&format!("/api/spaces/all?apikey={key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!format!("{:?}", api.sandbox.api_key()).contains(&key));
+}
+
+#[tokio::test]
+async fn configured_version_is_reported() {
+    let api = Api::start_with(SandboxOptions {
+        octopus_version: "2023.2.13000".into(),
+        profile: SeedProfile::Empty,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let root: Value = api
+        .http
+        .get(api.url("/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root["Version"], "2023.2.13000");
+}
+
+#[tokio::test]
+async fn spaces_and_inventory_are_listed_and_paged() {
+    let api = Api::start().await;
+    let (_, spaces) = api.get("/api/spaces/all").await;
+    let spaces = spaces.as_array().unwrap();
+    assert_eq!(spaces.len(), 3);
+    assert_eq!(
+        (
+            spaces[0]["Id"].as_str(),
+            spaces[0]["Name"].as_str(),
+            spaces[0]["Slug"].as_str()
+        ),
+        (Some("Spaces-1"), Some("Default"), Some("default"))
+    );
+    assert_eq!(spaces[0]["IsDefault"], true);
+
+    let (_, page) = api.get("/api/spaces?skip=0&take=2").await;
+    assert_eq!(page["TotalResults"], 3);
+    assert_eq!(page["Items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["Links"]["Page.Next"], "/api/spaces?skip=2&take=2");
+
+    let (_, all) = api.get("/api/Spaces-1/projects/all").await;
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 120);
+    for p in &all {
+        assert_eq!(p["SpaceId"], "Spaces-1");
+        assert!(p["Id"].as_str().unwrap().starts_with("Projects-"));
+        assert!(!p["Slug"].as_str().unwrap().is_empty());
+        assert!(
+            p["ProjectGroupId"]
+                .as_str()
+                .unwrap()
+                .starts_with("ProjectGroups-")
+        );
+    }
+    let (_, same) = api.get("/api/spaces/Spaces-1/projects/all").await;
+    assert_eq!(
+        same.as_array().unwrap(),
+        &all,
+        "both URL forms serve the same projects"
+    );
+
+    let (_, first) = api.get("/api/Spaces-1/projects").await;
+    assert_eq!(first["ItemsPerPage"], 30, "take defaults to 30");
+    assert_eq!(first["TotalResults"], 120);
+    assert_eq!(first["NumberOfPages"], 4);
+    assert_eq!(first["LastPageNumber"], 3);
+    assert_eq!(
+        first["Links"]["Page.Next"],
+        "/api/Spaces-1/projects?skip=30&take=30"
+    );
+    let mut seen = Vec::new();
+    let mut next = Some("/api/Spaces-1/projects?skip=0&take=50".to_string());
+    while let Some(path) = next {
+        let (_, page) = api.get(&path).await;
+        seen.extend(
+            page["Items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["Id"].clone()),
+        );
+        next = page["Links"]["Page.Next"].as_str().map(str::to_string);
+    }
+    assert_eq!(
+        seen,
+        all.iter().map(|p| p["Id"].clone()).collect::<Vec<_>>()
+    );
+
+    let (_, filtered) = api
+        .get("/api/Spaces-1/projects?partialName=customer%20portal&take=100")
+        .await;
+    assert!(filtered["TotalResults"].as_u64().unwrap() >= 1);
+    for p in filtered["Items"].as_array().unwrap() {
+        assert!(
+            p["Name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("customer portal")
+        );
+    }
+
+    let (_, envs) = api.get("/api/spaces/default/environments/all").await;
+    assert_eq!(envs.as_array().unwrap().len(), 12);
+    assert!(
+        envs.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["Slug"] == "production")
+    );
+    let (_, groups) = api.get("/api/Spaces-1/projectgroups/all").await;
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["Slug"] == "default-project-group")
+    );
+    let (_, tenants) = api.get("/api/Spaces-1/tenants/all").await;
+    let tenant = &tenants.as_array().unwrap()[0];
+    let (project_id, envs_of) = tenant["ProjectEnvironments"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    assert!(project_id.starts_with("Projects-"));
+    assert!(envs_of[0].as_str().unwrap().starts_with("Environments-"));
+    let (_, connected) = api
+        .get(&format!("/api/Spaces-1/tenants/all?projectId={project_id}"))
+        .await;
+    assert!(
+        connected
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Id"] == tenant["Id"])
+    );
+
+    let (_, runbooks) = api.get("/api/Spaces-1/runbooks/all").await;
+    let runbook = &runbooks.as_array().unwrap()[0];
+    let owner = runbook["ProjectId"].as_str().unwrap();
+    let (_, of_project) = api
+        .get(&format!("/api/Spaces-1/projects/{owner}/runbooks/all"))
+        .await;
+    assert!(
+        of_project
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["ProjectId"] == owner)
+    );
+    let (status, one) = api
+        .get(&format!(
+            "/api/Spaces-1/runbooks/{}",
+            runbook["Id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!((status, &one["Slug"]), (StatusCode::OK, &runbook["Slug"]));
+
+    let (status, err) = api.get("/api/Spaces-99/projects/all").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(err["ErrorMessage"].is_string());
+    let (status, _) = api.get("/api/Spaces-1/projects/Projects-999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, err) = api.get("/api/Spaces-1/projects?take=lots").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["ErrorMessage"].as_str().unwrap().contains("take"));
+}
+
+#[tokio::test]
+async fn accounts_crud_for_both_types() {
+    let api = Api::start().await;
+    let (status, created) = api
+        .post("/api/Spaces-1/accounts", &azure_account("Azure Production"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["Id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("Accounts-"));
+    assert_eq!(created["Slug"], "azure-production");
+    assert_eq!(created["SpaceId"], "Spaces-1");
+    assert_eq!(
+        created["AccountTestSubjectKeys"],
+        json!(["space", "account"])
+    );
+
+    let (status, aws) = api
+        .post("/api/spaces/Spaces-1/accounts", &aws_account("AWS Prod"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{aws}");
+    assert_eq!(
+        aws["SessionDuration"], "3600",
+        "SessionDuration is a string"
+    );
+    let mut numeric = aws_account("AWS Numeric");
+    numeric["SessionDuration"] = json!(7200);
+    let (status, created_numeric) = api.post("/api/Spaces-1/accounts", &numeric).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created_numeric["SessionDuration"], "7200");
+
+    let (status, got) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["Name"], "Azure Production");
+
+    let (_, page) = api
+        .get("/api/Spaces-1/accounts?accountType=AmazonWebServicesOidcAccount")
+        .await;
+    assert_eq!(page["TotalResults"], 2);
+    let (_, page) = api
+        .get("/api/Spaces-1/accounts?partialName=production&skip=0&take=10")
+        .await;
+    assert_eq!(page["TotalResults"], 1);
+    assert_eq!(page["Items"][0]["Id"], id.as_str());
+    let (_, all) = api.get("/api/Spaces-1/accounts/all").await;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let (_, other_space) = api.get("/api/Spaces-2/accounts/all").await;
+    assert_eq!(other_space.as_array().unwrap().len(), 0);
+
+    let mut modified = got.clone();
+    modified["Description"] = json!("changed");
+    modified["Audience"] = json!("api://custom");
+    let (status, after) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/Spaces-1/accounts/{id}"),
+            &modified,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["Description"], "changed");
+    assert_eq!(after["Slug"], "azure-production", "slug is kept");
+
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/Spaces-1/accounts/{id}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/Spaces-1/accounts/{id}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Each invalid body is rejected with 400, `ErrorMessage` and an `Errors[]` line naming the problem.
+#[tokio::test]
+async fn account_validation_rejections() {
+    let api = Api::start().await;
+    let (status, _) = api
+        .post("/api/Spaces-1/accounts", &azure_account("Taken"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let with = |base: Value, field: &str, value: Value| {
+        let mut b = base;
+        if value.is_null() {
+            b.as_object_mut().unwrap().remove(field);
+        } else {
+            b[field] = value;
+        }
+        b
+    };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "missing name",
+            with(azure_account("x"), "Name", Value::Null),
+            "name",
+        ),
+        (
+            "blank name",
+            with(azure_account("x"), "Name", json!("   ")),
+            "name",
+        ),
+        ("duplicate name", azure_account("taken"), "already exists"),
+        (
+            "missing type",
+            with(azure_account("x"), "AccountType", Value::Null),
+            "account type",
+        ),
+        (
+            "unknown type",
+            with(azure_account("x"), "AccountType", json!("Banana")),
+            "not a valid account type",
+        ),
+        (
+            "unmodelled type",
+            with(azure_account("x"), "AccountType", json!("UsernamePassword")),
+            "does not model",
+        ),
+        (
+            "missing subscription",
+            with(azure_account("x"), "SubscriptionNumber", Value::Null),
+            "subscription",
+        ),
+        (
+            "subscription not a GUID",
+            with(
+                azure_account("x"),
+                "SubscriptionNumber",
+                json!("not-a-guid"),
+            ),
+            "GUID",
+        ),
+        (
+            "client id not a GUID",
+            with(azure_account("x"), "ClientId", json!("1234")),
+            "ClientId must be a GUID",
+        ),
+        (
+            "missing tenant",
+            with(azure_account("x"), "TenantId", Value::Null),
+            "tenant",
+        ),
+        (
+            "bad deployment key",
+            with(
+                azure_account("x"),
+                "DeploymentSubjectKeys",
+                json!(["space", "target"]),
+            ),
+            "'target' is not a valid deployment subject key",
+        ),
+        (
+            "bad account test key",
+            with(
+                azure_account("x"),
+                "AccountTestSubjectKeys",
+                json!(["environment"]),
+            ),
+            "'environment' is not a valid account test subject key",
+        ),
+        (
+            "bad health key",
+            with(
+                azure_account("x"),
+                "HealthCheckSubjectKeys",
+                json!(["project"]),
+            ),
+            "health check subject key",
+        ),
+        (
+            "keys not an array",
+            with(azure_account("x"), "DeploymentSubjectKeys", json!("space")),
+            "array",
+        ),
+        (
+            "unknown environment",
+            with(
+                azure_account("x"),
+                "EnvironmentIds",
+                json!(["Environments-999999"]),
+            ),
+            "Environments-999999",
+        ),
+        (
+            "unknown tenant",
+            with(azure_account("x"), "TenantIds", json!(["Tenants-999999"])),
+            "Tenants-999999",
+        ),
+        (
+            "bad participation",
+            with(
+                azure_account("x"),
+                "TenantedDeploymentParticipation",
+                json!("Sometimes"),
+            ),
+            "TenantedDeploymentParticipation",
+        ),
+        (
+            "environment without endpoints",
+            with(
+                azure_account("x"),
+                "AzureEnvironment",
+                json!("AzureChinaCloud"),
+            ),
+            "required when AzureEnvironment",
+        ),
+        (
+            "unknown azure environment",
+            with(azure_account("x"), "AzureEnvironment", json!("Mars")),
+            "not a known Azure environment",
+        ),
+        (
+            "bad slug",
+            with(azure_account("x"), "Slug", json!("Not A Slug")),
+            "slug",
+        ),
+        (
+            "taken slug",
+            with(azure_account("x"), "Slug", json!("taken")),
+            "already in use",
+        ),
+        (
+            "space mismatch",
+            with(azure_account("x"), "SpaceId", json!("Spaces-2")),
+            "SpaceId",
+        ),
+        (
+            "missing role",
+            with(aws_account("y"), "RoleArn", Value::Null),
+            "RoleArn",
+        ),
+        (
+            "role not an ARN",
+            with(aws_account("y"), "RoleArn", json!("octopus-role")),
+            "RoleArn must be",
+        ),
+        (
+            "provider ARN instead of role",
+            with(
+                aws_account("y"),
+                "RoleArn",
+                json!("arn:aws:iam::123456789012:oidc-provider/x"),
+            ),
+            "RoleArn must be",
+        ),
+        (
+            "duration too long",
+            with(aws_account("y"), "SessionDuration", json!("50000")),
+            "SessionDuration",
+        ),
+        (
+            "duration not a number",
+            with(aws_account("y"), "SessionDuration", json!("an hour")),
+            "SessionDuration",
+        ),
+        (
+            "custom claims not strings",
+            with(aws_account("y"), "CustomClaims", json!({"a": 1})),
+            "CustomClaims",
+        ),
+    ];
+    for (label, body, expected) in cases {
+        let (status, err) = api.post("/api/Spaces-1/accounts", &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{label}: {err}");
+        assert!(err["ErrorMessage"].is_string(), "{label}");
+        let errors = err["Errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(&expected.to_lowercase())),
+            "{label}: expected an error containing '{expected}', got {errors:?}"
+        );
+    }
+    let r = api
+        .http
+        .post(api.url("/api/Spaces-1/accounts"))
+        .header("X-Octopus-ApiKey", api.sandbox.api_key().expose())
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // All errors at once, and the type cannot change on modify.
+    let (status, err) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            &json!({"AccountType": "AzureOidc", "Name": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["Errors"].as_array().unwrap().len() >= 4, "{err}");
+    let (_, all) = api.get("/api/Spaces-1/accounts/all").await;
+    let taken = all[0].clone();
+    let mut changed = taken.clone();
+    changed["AccountType"] = json!("AmazonWebServicesOidcAccount");
+    let (status, err) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/Spaces-1/accounts/{}", taken["Id"].as_str().unwrap()),
+            &changed,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        err["Errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot be changed")
+    );
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        1,
+        "no rejected account was stored"
+    );
+}
+
+#[tokio::test]
+async fn users_teams_and_identities() {
+    let api = Api::start().await;
+    let (status, sa) = api
+        .post("/api/users", &json!({"Username": "github-deployer", "DisplayName": "GitHub deployer", "IsService": true}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sa}");
+    let sa_id = sa["Id"].as_str().unwrap().to_string();
+    assert_eq!(sa["IsService"], true);
+    let (status, err) = api
+        .post(
+            "/api/users",
+            &json!({"Username": "GITHUB-DEPLOYER", "DisplayName": "dup", "IsService": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        err["Errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    let (status, _) = api.post("/api/users", &json!({"Username": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (_, services) = api
+        .get("/api/users?isServiceAccount=true&filter=deployer")
+        .await;
+    assert_eq!(services["TotalResults"], 1);
+    let (_, people) = api.get("/api/users?isServiceAccount=false").await;
+    assert!(
+        people["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["IsService"] == false)
+    );
+
+    let (status, err) = api
+        .get(&format!("/api/serviceaccounts/{sa_id}/oidcidentities/v1"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "skip and take are required"
+    );
+    assert_eq!(err["Errors"].as_array().unwrap().len(), 2);
+
+    let identity = json!({
+        "ServiceAccountId": sa_id, "Name": "main branch",
+        "Issuer": "https://token.actions.githubusercontent.com",
+        "Subject": "repo:acme/web:ref:refs/heads/main",
+    });
+    let (status, created) = api
+        .post(
+            &format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1"),
+            &identity,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let identity_id = created["Id"].as_str().unwrap().to_string();
+    let (_, listed) = api
+        .get(&format!(
+            "/api/serviceaccounts/{sa_id}/oidcidentities/v1?skip=0&take=10"
+        ))
+        .await;
+    assert_eq!(listed["Count"], 1);
+    assert_eq!(
+        listed["ServerUrl"],
+        api.sandbox.urls().octopus_https.as_str()
+    );
+    let external = listed["ExternalId"].as_str().unwrap();
+    assert_eq!(external.len(), 36, "ExternalId is a GUID: {external}");
+    assert_eq!(
+        listed["OidcIdentities"][0]["Subject"],
+        "repo:acme/web:ref:refs/heads/main"
+    );
+
+    let mut modify = identity.clone();
+    modify["Id"] = json!(identity_id);
+    modify["Subject"] = json!("x".repeat(201));
+    let path = format!("/api/serviceaccounts/{sa_id}/oidcidentities/{identity_id}/v1");
+    let (status, err) = api.send(reqwest::Method::PUT, &path, &modify).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "modify caps Subject at 200"
+    );
+    assert!(err["Errors"][0].as_str().unwrap().contains("200"));
+    modify["Subject"] = json!("repo:acme/web:*");
+    let (status, _) = api.send(reqwest::Method::PUT, &path, &modify).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, got) = api.get(&path).await;
+    assert_eq!(got["Subject"], "repo:acme/web:*");
+    let mut missing = identity.clone();
+    missing.as_object_mut().unwrap().remove("Issuer");
+    let (status, _) = api
+        .post(
+            &format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1"),
+            &missing,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api
+        .post(
+            "/api/serviceaccounts/Users-1/oidcidentities/create/v1",
+            &identity,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "identities only on service accounts"
+    );
+
+    let (_, teams) = api.get("/api/teams/all").await;
+    assert!(
+        teams
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Id"] == "teams-administrators")
+    );
+    let (_, mut team) = api.get("/api/teams/teams-managers").await;
+    team["MemberUserIds"] = json!([sa_id]);
+    let (status, updated) = api
+        .send(reqwest::Method::PUT, "/api/teams/teams-managers", &team)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["MemberUserIds"], json!([sa_id]));
+    let (_, mut everyone) = api.get("/api/teams/teams-everyone").await;
+    everyone["MemberUserIds"] = json!([sa_id]);
+    let (status, _) = api
+        .send(reqwest::Method::PUT, "/api/teams/teams-everyone", &everyone)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    team["MemberUserIds"] = json!(["Users-4242"]);
+    let (status, _) = api
+        .send(reqwest::Method::PUT, "/api/teams/teams-managers", &team)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, _) = api.send(reqwest::Method::DELETE, &path, &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn injected_faults_use_octopus_error_bodies() {
+    let api = Api::start_with(SandboxOptions {
+        issuer_style: IssuerStyle::Https,
+        ..SandboxOptions::default()
+    })
+    .await;
+    api.sandbox.faults().add(
+        FaultRule::for_service("octopus")
+            .operation("GET /api/{space}/projects/all")
+            .fault(FaultKind::Throttle {
+                retry_after_secs: 7,
+            })
+            .times(1),
+    );
+    let r = api
+        .http
+        .get(api.url("/api/Spaces-1/projects/all"))
+        .header("X-Octopus-ApiKey", api.sandbox.api_key().expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let body: Value = r.json().await.unwrap();
+    assert!(body["ErrorMessage"].is_string());
+    let (status, _) = api.get("/api/Spaces-1/projects/all").await;
+    assert_eq!(status, StatusCode::OK, "the rule applied once");
+
+    // Over the admin endpoint: a 503 for any Octopus request.
+    let r = api
+        .http
+        .post(api.url("/_sandbox/faults/rules"))
+        .json(&json!({"service": "octopus", "fault": {"kind": "server_error", "status": 503}, "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (status, body) = api.get("/api/users/me").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body["ErrorMessage"].is_string());
+    let (status, _) = api.get("/api/users/me").await;
+    assert_eq!(status, StatusCode::OK);
+}

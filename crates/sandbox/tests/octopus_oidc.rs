@@ -1,0 +1,886 @@
+//! The sandbox Octopus as an OIDC issuer and as a resource server, driven through reqwest:
+//! discovery/JWKS over HTTP and HTTPS (trusting the test CA explicitly), minted tokens verified
+//! with the real validator, the account test, `/token/v1` acceptance and every negative token
+//! case, and the state file round trip.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use octo_oidc_core::subject::{Context, SubjectValues};
+use octo_oidc_sandbox::octopus::IssuerStyle;
+use octo_oidc_sandbox::octopus::github::WorkflowTokenRequest;
+use octo_oidc_sandbox::octopus::issuer::TokenRequest;
+use octo_oidc_sandbox::seed::SeedProfile;
+use octo_oidc_sandbox::signing::SigningKey;
+use octo_oidc_sandbox::token_validation::{RemoteIssuers, TokenRejection};
+use octo_oidc_sandbox::{Sandbox, SandboxOptions};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn start(style: IssuerStyle) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        issuer_style: style,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+async fn api(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let http = sandbox.http_client().unwrap();
+    let mut req = http
+        .request(method, format!("{}{path}", sandbox.urls().octopus))
+        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn issuer_discovery_and_jwks_over_http_and_https() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let https = sandbox.http_client().unwrap();
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    assert_eq!(issuer, sandbox.urls().octopus_https);
+    for base in [&sandbox.urls().octopus, &sandbox.urls().octopus_https] {
+        let doc: Value = https
+            .get(format!("{base}/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["issuer"], issuer.as_str());
+        for field in [
+            "jwks_uri",
+            "token_endpoint",
+            "claims_supported",
+            "id_token_signing_alg_values_supported",
+            "response_types_supported",
+            "scopes_supported",
+            "subject_types_supported",
+        ] {
+            assert!(!doc[field].is_null(), "discovery has {field}");
+        }
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["PS256"])
+        );
+        let jwks: Value = https
+            .get(doc["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = &jwks["keys"][0];
+        assert_eq!(key["kty"], "RSA");
+        assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        let modulus = base64_len(key["n"].as_str().unwrap());
+        assert_eq!(modulus, 256, "RSA 2048");
+    }
+    // Without the test CA, HTTPS is refused: verification is never disabled.
+    let untrusting = reqwest::Client::builder().no_proxy().build().unwrap();
+    let err = untrusting
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            sandbox.urls().octopus_https
+        ))
+        .send()
+        .await;
+    assert!(
+        err.is_err(),
+        "a client without the sandbox CA must not connect"
+    );
+    sandbox.shutdown().await.unwrap();
+}
+
+fn base64_len(s: &str) -> usize {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn issuer_styles_reproduce_trailing_slash_and_override() {
+    let slash = start(IssuerStyle::HttpsTrailingSlash).await;
+    assert_eq!(
+        slash.urls().octopus_issuer,
+        format!("{}/", slash.urls().octopus_https)
+    );
+    let doc: Value = slash
+        .http_client()
+        .unwrap()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            slash.urls().octopus_https
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["issuer"].as_str().unwrap().ends_with('/'));
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("{}/.well-known/jwks", slash.urls().octopus_https).as_str()
+    );
+
+    // A validator configured with the issuer without the slash refuses the discovery document.
+    let validator = RemoteIssuers::new(slash.http_client().unwrap());
+    let (_, account) = api(
+        &slash,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AzureOidc", "Name": "A",
+            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
+            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+        })),
+    )
+    .await;
+    let token = slash
+        .octopus()
+        .mint_for_account(
+            "Spaces-1",
+            account["Id"].as_str().unwrap(),
+            &TokenRequest {
+                context: Context::AccountTest,
+                values: SubjectValues {
+                    space: Some("default".into()),
+                    account: Some("a".into()),
+                    ..Default::default()
+                },
+            },
+        )
+        .unwrap();
+    let without_slash = slash.urls().octopus_https.clone();
+    assert!(matches!(
+        validator.verify(&token.jwt, &without_slash).await,
+        Err(TokenRejection::IssuerMismatch { .. })
+    ));
+    assert!(
+        validator
+            .verify(&token.jwt, &slash.urls().octopus_issuer)
+            .await
+            .is_ok()
+    );
+
+    let custom = start(IssuerStyle::Override("https://octopus.example.test".into())).await;
+    assert_eq!(custom.urls().octopus_issuer, "https://octopus.example.test");
+}
+
+#[tokio::test]
+async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let (_, azure) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AzureOidc", "Name": "Azure Prod",
+            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
+            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+            "DeploymentSubjectKeys": ["environment", "space", "tenant", "project"],
+            "CustomClaims": {"team": "platform"},
+        })),
+    )
+    .await;
+    let (_, aws) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Prod",
+            "RoleArn": "arn:aws:iam::123456789012:role/octopus",
+        })),
+    )
+    .await;
+    let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
+    let issuer = sandbox.urls().octopus_issuer.clone();
+
+    let test = sandbox
+        .octopus()
+        .mint_for_account(
+            "Spaces-1",
+            azure["Id"].as_str().unwrap(),
+            &TokenRequest {
+                context: Context::AccountTest,
+                values: SubjectValues {
+                    space: Some("default".into()),
+                    account: Some("azure-prod".into()),
+                    ..Default::default()
+                },
+            },
+        )
+        .unwrap();
+    let claims = validator.verify(&test.jwt, &issuer).await.unwrap();
+    assert_eq!(
+        claims["sub"], "space:default:account:azure-prod",
+        "default account-test keys"
+    );
+    assert_eq!(claims["aud"], "api://AzureADTokenExchange");
+    assert_eq!(claims["https://octopus.com/claims/account"], "azure-prod");
+    assert_eq!(claims["team"], "platform");
+    let header = RemoteIssuers::peek(&test.jwt).unwrap();
+    assert_eq!(header.alg, "PS256");
+
+    let aws_token = sandbox
+        .octopus()
+        .mint_for_account(
+            "Spaces-1",
+            aws["Id"].as_str().unwrap(),
+            &TokenRequest {
+                context: Context::AccountTest,
+                values: SubjectValues {
+                    space: Some("default".into()),
+                    account: Some("aws-prod".into()),
+                    ..Default::default()
+                },
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        aws_token.audience, "127.0.0.1",
+        "AWS audience = the issuer's host name"
+    );
+
+    // Deployment tokens through the sandbox endpoint: fixed order, untenanted drops tenant.
+    let (status, minted) = api(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
+        "AccountId": azure["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production", "Trade": false,
+    }))).await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(
+        minted["Subject"],
+        "space:default:project:customer-portal:environment:production"
+    );
+    assert!(minted.get("Exchange").is_none());
+    let claims = validator
+        .verify(minted["Token"].as_str().unwrap(), &issuer)
+        .await
+        .unwrap();
+    assert_eq!(claims["sub"], minted["Subject"]);
+    assert_eq!(
+        claims["https://octopus.com/claims/project"],
+        "customer-portal"
+    );
+
+    let (_, tenants) = api(
+        &sandbox,
+        reqwest::Method::GET,
+        "/api/Spaces-1/tenants/all",
+        None,
+    )
+    .await;
+    let tenant = &tenants[0];
+    let (_, minted) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/deployment-tokens",
+        Some(json!({
+            "AccountId": azure["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production",
+            "TenantId": tenant["Id"], "Trade": false,
+        })),
+    )
+    .await;
+    assert_eq!(
+        minted["Subject"],
+        format!(
+            "space:default:project:customer-portal:tenant:{}:environment:production",
+            tenant["Slug"].as_str().unwrap()
+        )
+        .as_str()
+    );
+    let (status, err) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/deployment-tokens",
+        Some(json!({
+            "AccountId": azure["Id"], "ProjectId": "no-such-project",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        err["Errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no-such-project")
+    );
+}
+
+async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
+    for _ in 0..200 {
+        let (_, task) = api(
+            sandbox,
+            reqwest::Method::GET,
+            &format!("/api/tasks/{id}"),
+            None,
+        )
+        .await;
+        if task["IsCompleted"] == true {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("task {id} did not finish");
+}
+
+#[tokio::test]
+async fn account_test_task_fails_with_the_reason_when_the_cloud_is_unreachable() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let (_, account) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AzureOidc", "Name": "Azure Prod",
+            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
+            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+        })),
+    )
+    .await;
+    let (status, task) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/tasks",
+        Some(json!({
+            "Name": "TestAccount", "Description": "Test account", "SpaceId": "Spaces-1",
+            "Arguments": {"AccountId": account["Id"]},
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    assert!(matches!(
+        task["State"].as_str(),
+        Some("Queued" | "Executing")
+    ));
+    let done = wait_for_task(&sandbox, task["Id"].as_str().unwrap()).await;
+    if sandbox.urls().azure_authority.is_none() {
+        assert_eq!(done["State"], "Failed");
+        assert_eq!(done["FinishedSuccessfully"], false);
+        assert!(
+            done["ErrorMessage"].as_str().unwrap().contains("Entra"),
+            "{done}"
+        );
+    }
+    let (_, details) = api(
+        &sandbox,
+        reqwest::Method::GET,
+        &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let log: Vec<String> = details["ActivityLogs"][0]["LogElements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["MessageText"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("space:default:account:azure-prod")),
+        "{log:?}"
+    );
+
+    let (status, _) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/tasks",
+        Some(json!({
+            "Name": "Backup", "Description": "x",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api(&sandbox, reqwest::Method::POST, "/api/tasks", Some(json!({
+        "Name": "TestAccount", "Description": "Test", "Arguments": {"AccountId": "Accounts-999"},
+    }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api(
+        &sandbox,
+        reqwest::Method::GET,
+        "/api/tasks/ServerTasks-999",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+struct GithubSetup {
+    sa_id: String,
+    external_id: String,
+}
+
+async fn github_identity(
+    sandbox: &Sandbox,
+    issuer: &str,
+    subject: &str,
+    audience: Option<&str>,
+) -> GithubSetup {
+    let (_, sa) = api(
+        sandbox,
+        reqwest::Method::POST,
+        "/api/users",
+        Some(json!({
+            "Username": format!("gh-{}", uuid_like()), "DisplayName": "GitHub", "IsService": true,
+        })),
+    )
+    .await;
+    let sa_id = sa["Id"].as_str().unwrap().to_string();
+    let mut body =
+        json!({"ServiceAccountId": sa_id, "Name": "gh", "Issuer": issuer, "Subject": subject});
+    if let Some(a) = audience {
+        body["Audience"] = json!(a);
+    }
+    let (status, _) = api(
+        sandbox,
+        reqwest::Method::POST,
+        &format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, listed) = api(
+        sandbox,
+        reqwest::Method::GET,
+        &format!("/api/serviceaccounts/{sa_id}/oidcidentities/v1?skip=0&take=1"),
+        None,
+    )
+    .await;
+    GithubSetup {
+        sa_id,
+        external_id: listed["ExternalId"].as_str().unwrap().to_string(),
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+async fn exchange(sandbox: &Sandbox, audience: &str, token: &str) -> reqwest::Response {
+    sandbox
+        .http_client()
+        .unwrap()
+        .post(format!("{}/token/v1", sandbox.urls().octopus_https))
+        .json(&json!({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "audience": audience,
+            "subject_token": token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let gh = sandbox.urls().github_issuer.clone();
+    let setup = github_identity(&sandbox, &gh, "repo:acme/web:ref:refs/heads/*", None).await;
+    // Mint over the issuer's own HTTP endpoint, as a workflow would fetch its token.
+    let minted: Value = sandbox
+        .http_client()
+        .unwrap()
+        .post(format!("{gh}/_sandbox/tokens"))
+        .json(&json!({"repository": "acme/web", "ref": "refs/heads/main", "audience": setup.external_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = exchange(
+        &sandbox,
+        &setup.external_id,
+        minted["value"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(
+        body["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert_eq!(body["expires_in"], 3600);
+    let access = body["access_token"].as_str().unwrap().to_string();
+
+    let http = sandbox.http_client().unwrap();
+    let me: Value = http
+        .get(format!("{}/api/users/me", sandbox.urls().octopus))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["Id"], setup.sa_id.as_str());
+    let r = http
+        .get(format!(
+            "{}/api/Spaces-1/projects/all",
+            sandbox.urls().octopus
+        ))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no team, no permissions");
+    let (_, mut team) = api(
+        &sandbox,
+        reqwest::Method::GET,
+        "/api/teams/teams-managers",
+        None,
+    )
+    .await;
+    team["MemberUserIds"] = json!([setup.sa_id]);
+    api(
+        &sandbox,
+        reqwest::Method::PUT,
+        "/api/teams/teams-managers",
+        Some(team),
+    )
+    .await;
+    let r = http
+        .get(format!(
+            "{}/api/Spaces-1/projects/all",
+            sandbox.urls().octopus
+        ))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(format!("{}/api/users/me", sandbox.urls().octopus))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Form bodies are accepted too; immutable-ID subjects match a wildcard identity.
+    let immutable = sandbox
+        .github()
+        .mint(&WorkflowTokenRequest {
+            repository: "acme/web".into(),
+            audience: setup.external_id.clone(),
+            immutable: true,
+            ..WorkflowTokenRequest::default()
+        })
+        .unwrap();
+    let r = http
+        .post(format!("{}/token/v1", sandbox.urls().octopus))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("audience", setup.external_id.as_str()),
+            ("subject_token", immutable.as_str()),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "classic pattern does not match repo:acme@id/web@id"
+    );
+    let setup2 =
+        github_identity(&sandbox, &gh, "repo:acme@*/web@*:ref:refs/heads/main", None).await;
+    let immutable = sandbox
+        .github()
+        .mint(&WorkflowTokenRequest {
+            repository: "acme/web".into(),
+            audience: setup2.external_id.clone(),
+            immutable: true,
+            ..WorkflowTokenRequest::default()
+        })
+        .unwrap();
+    let r = exchange(&sandbox, &setup2.external_id, &immutable).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn token_exchange_rejects_every_bad_token() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let gh = sandbox.urls().github_issuer.clone();
+    let setup = github_identity(&sandbox, &gh, "repo:acme/web:environment:prod", None).await;
+    let custom = github_identity(
+        &sandbox,
+        &gh,
+        "repo:acme/api:*",
+        Some("api://octopus-custom"),
+    )
+    .await;
+    let slash = github_identity(&sandbox, &format!("{gh}/"), "repo:acme/slash:*", None).await;
+    let good = WorkflowTokenRequest {
+        repository: "acme/web".into(),
+        environment: Some("prod".into()),
+        audience: setup.external_id.clone(),
+        ..WorkflowTokenRequest::default()
+    };
+    let ok = sandbox.github().mint(&good).unwrap();
+    assert_eq!(
+        exchange(&sandbox, &setup.external_id, &ok).await.status(),
+        StatusCode::OK
+    );
+
+    let tamper = |token: &str| {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut claims: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        claims["sub"] = json!("repo:acme/web:environment:prod ");
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            engine.encode(serde_json::to_vec(&claims).unwrap()),
+            parts[2]
+        )
+    };
+    let stranger = SigningKey::generate().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let foreign = stranger
+        .mint(Algorithm::RS256, &json!({"iss": gh, "aud": setup.external_id, "sub": "repo:acme/web:environment:prod", "exp": now + 300, "iat": now}))
+        .unwrap();
+
+    let cases: Vec<(&str, String, String, &str)> = vec![
+        (
+            "wrong signature",
+            setup.external_id.clone(),
+            tamper(&ok),
+            "signature",
+        ),
+        (
+            "unknown kid",
+            setup.external_id.clone(),
+            foreign,
+            "not in the issuer's JWKS",
+        ),
+        (
+            "expired",
+            setup.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    lifetime_secs: -120,
+                    ..good.clone()
+                })
+                .unwrap(),
+            "expired",
+        ),
+        (
+            "wrong audience in token",
+            setup.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    audience: "api://other".into(),
+                    ..good.clone()
+                })
+                .unwrap(),
+            "aud",
+        ),
+        (
+            "wrong requested audience",
+            "9b0c1d2e-0000-4000-8000-000000000000".into(),
+            ok.clone(),
+            "audience",
+        ),
+        (
+            "custom audience required",
+            custom.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    repository: "acme/api".into(),
+                    audience: custom.external_id.clone(),
+                    ..good.clone()
+                })
+                .unwrap(),
+            "audience",
+        ),
+        (
+            "wrong subject",
+            setup.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    environment: Some("staging".into()),
+                    ..good.clone()
+                })
+                .unwrap(),
+            "subject",
+        ),
+        (
+            "subject is case-sensitive",
+            setup.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    repository: "Acme/web".into(),
+                    ..good.clone()
+                })
+                .unwrap(),
+            "subject",
+        ),
+        (
+            "trailing-slash issuer",
+            slash.external_id.clone(),
+            sandbox
+                .github()
+                .mint(&WorkflowTokenRequest {
+                    repository: "acme/slash".into(),
+                    audience: slash.external_id.clone(),
+                    ..good.clone()
+                })
+                .unwrap(),
+            "issuer",
+        ),
+        (
+            "not a JWT",
+            setup.external_id.clone(),
+            "abc.def".into(),
+            "malformed",
+        ),
+    ];
+    for (label, audience, token, reason) in cases {
+        let r = exchange(&sandbox, &audience, &token).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{label}");
+        let why = r
+            .headers()
+            .get("x-sandbox-rejection")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{label}");
+        assert!(
+            why.to_lowercase().contains(&reason.to_lowercase()),
+            "{label}: reason '{why}' should mention '{reason}'"
+        );
+    }
+    // With the custom audience the custom identity accepts.
+    let custom_token = sandbox
+        .github()
+        .mint(&WorkflowTokenRequest {
+            repository: "acme/api".into(),
+            audience: "api://octopus-custom".into(),
+            ..good.clone()
+        })
+        .unwrap();
+    assert_eq!(
+        exchange(&sandbox, "api://octopus-custom", &custom_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Request-shape errors.
+    let http = sandbox.http_client().unwrap();
+    let r = http
+        .post(format!("{}/token/v1", sandbox.urls().octopus))
+        .json(&json!({"grant_type": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let r = http
+        .post(format!("{}/token/v1", sandbox.urls().octopus))
+        .json(&json!({"grant_type": "client_credentials", "audience": "a", "subject_token": ok, "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sandbox.json");
+    let options = SandboxOptions {
+        state_file: Some(file.clone()),
+        profile: SeedProfile::Demo,
+        ..SandboxOptions::default()
+    };
+    let first = Sandbox::start(options.clone()).await.unwrap();
+    let (status, account) = api(&first, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+        "AccountType": "AmazonWebServicesOidcAccount", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let jwks_before: Value = first
+        .http_client()
+        .unwrap()
+        .get(format!("{}/.well-known/jwks", first.urls().octopus))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = first.api_key().expose().to_string();
+    let urls = first.urls().clone();
+    let ca = first.ca_pem().to_string();
+    first.shutdown().await.unwrap();
+    assert!(file.exists());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"Kept\""));
+
+    let second = Sandbox::start(options).await.unwrap();
+    assert_eq!(second.api_key().expose(), key, "same API key");
+    assert_eq!(second.ca_pem(), ca, "same CA");
+    assert_eq!(second.urls(), &urls, "same ports, so the same issuer");
+    let (status, kept) = api(
+        &second,
+        reqwest::Method::GET,
+        &format!("/api/Spaces-1/accounts/{}", account["Id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kept["Name"], "Kept");
+    let jwks_after: Value = second
+        .http_client()
+        .unwrap()
+        .get(format!("{}/.well-known/jwks", second.urls().octopus_https))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after, "same issuer key");
+    let (status, next) = api(&second, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+        "AccountType": "AmazonWebServicesOidcAccount", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(next["Id"], account["Id"], "id counters continue");
+    second.shutdown().await.unwrap();
+}
