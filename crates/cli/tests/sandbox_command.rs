@@ -70,6 +70,14 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     assert!(root.starts_with("HTTP/1.1 200"), "{root}");
     assert!(root.contains("\"Version\""));
     let unauthorized = http_get(&vars["OCTOPUS_URL"], "/api/users/me");
+    let sts = http_get(
+        &vars["AWS_ENDPOINT_URL"],
+        "/?Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    assert!(
+        sts.starts_with("HTTP/1.1 "),
+        "the AWS endpoint answers: {sts}"
+    );
     assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
 
     let status = Command::new("kill")
