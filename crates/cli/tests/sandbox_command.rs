@@ -121,9 +121,15 @@ fn sigterm_right_after_the_endpoints_still_stops_gracefully() {
             break;
         }
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
-    assert!(exit.success(), "graceful stop, not killed by the signal: {exit:?}");
+    assert!(
+        exit.success(),
+        "graceful stop, not killed by the signal: {exit:?}"
+    );
     assert!(state.exists(), "the state file is written on the way out");
 }
