@@ -70,6 +70,14 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     assert!(root.starts_with("HTTP/1.1 200"), "{root}");
     assert!(root.contains("\"Version\""));
     let unauthorized = http_get(&vars["OCTOPUS_URL"], "/api/users/me");
+    let sts = http_get(
+        &vars["AWS_ENDPOINT_URL"],
+        "/?Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    assert!(
+        sts.starts_with("HTTP/1.1 "),
+        "the AWS endpoint answers: {sts}"
+    );
     assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
 
     let status = Command::new("kill")
@@ -94,4 +102,34 @@ fn sandbox_rejects_an_unknown_profile() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown seed profile"));
+}
+
+#[test]
+fn sigterm_right_after_the_endpoints_still_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
+        .args(["sandbox", "--profile", "empty", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines {
+        if line.unwrap().starts_with("SANDBOX_CA_FILE=") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "graceful stop, not killed by the signal: {exit:?}"
+    );
+    assert!(state.exists(), "the state file is written on the way out");
 }

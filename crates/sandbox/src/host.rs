@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::aws::{AwsConfig, AwsSandbox};
+use crate::entra::{EntraConfig, EntraSandbox};
 use crate::faults::{Faults, admin_router};
 use crate::octopus::github::GithubIssuer;
 use crate::octopus::{DEFAULT_VERSION, IssuerStyle, OctopusConfig, OctopusDeps, OctopusSandbox};
@@ -76,13 +77,13 @@ pub struct SandboxUrls {
     pub octopus_issuer: String,
     /// The GitHub token issuer (HTTPS).
     pub github_issuer: String,
-    /// The Entra authority, when the Entra sandbox is composed in.
+    /// The Entra authority (HTTPS; token endpoint `{authority}/{tenant}/oauth2/v2.0/token`).
     pub azure_authority: Option<String>,
-    /// Microsoft Graph, when composed in.
+    /// Microsoft Graph (HTTPS; API under `/v1.0`).
     pub graph: Option<String>,
-    /// ARM, when composed in.
+    /// ARM (HTTPS).
     pub arm: Option<String>,
-    /// AWS IAM + STS, when composed in.
+    /// AWS IAM + STS on one endpoint (HTTP, for `AWS_ENDPOINT_URL`).
     pub aws: Option<String>,
 }
 
@@ -107,12 +108,12 @@ pub enum SandboxError {
     #[error(transparent)]
     Persist(#[from] PersistError),
     /// A service's snapshot in the state file could not be restored.
-    #[error("the {service} part of the state file is invalid: {source}")]
+    #[error("the {service} part of the state file is invalid: {message}")]
     Restore {
         /// Which service.
         service: &'static str,
-        /// The error.
-        source: serde_json::Error,
+        /// What is wrong.
+        message: String,
     },
 }
 
@@ -148,6 +149,7 @@ pub struct Sandbox {
     octopus: OctopusSandbox,
     github: GithubIssuer,
     aws: AwsSandbox,
+    entra: EntraSandbox,
     state_file: Option<PathBuf>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
@@ -201,12 +203,17 @@ impl Sandbox {
         let octopus_https = bind(wanted.octopus_https, fixed)?;
         let github_listener = bind(wanted.github, fixed)?;
         let aws_listener = bind(wanted.aws, fixed)?;
+        let entra_listener = bind(wanted.entra, fixed)?;
+        let graph_listener = bind(wanted.graph, fixed)?;
+        let arm_listener = bind(wanted.arm, fixed)?;
         let ports = Ports {
             octopus_http: port_of(&octopus_http),
             octopus_https: port_of(&octopus_https),
             github: port_of(&github_listener),
             aws: port_of(&aws_listener),
-            ..wanted
+            entra: port_of(&entra_listener),
+            graph: port_of(&graph_listener),
+            arm: port_of(&arm_listener),
         };
 
         let ca = match &restored {
@@ -233,9 +240,9 @@ impl Sandbox {
             octopus: http_url.clone(),
             octopus_https: https_url.clone(),
             github_issuer: github_url.clone(),
-            azure_authority: None,
-            graph: None,
-            arm: None,
+            azure_authority: Some(format!("https://127.0.0.1:{}", ports.entra)),
+            graph: Some(format!("https://127.0.0.1:{}", ports.graph)),
+            arm: Some(format!("https://127.0.0.1:{}", ports.arm)),
             aws: Some(format!("http://127.0.0.1:{}", ports.aws)),
         };
 
@@ -262,12 +269,28 @@ impl Sandbox {
             faults.clone(),
             issuers.clone(),
         );
+        let entra = EntraSandbox::new(
+            EntraConfig {
+                authority_url: urls.azure_authority.clone(),
+                graph_url: urls.graph.clone(),
+                arm_url: urls.arm.clone(),
+                ..EntraConfig::default()
+            },
+            faults.clone(),
+            issuers.clone(),
+        );
         let (octopus, github_key) = match restored {
             Some(s) => {
                 if let Some(state) = s.aws {
-                    aws.restore(state).map_err(|source| SandboxError::Restore {
+                    aws.restore(state).map_err(|e| SandboxError::Restore {
                         service: "aws",
-                        source,
+                        message: e.to_string(),
+                    })?;
+                }
+                if let Some(state) = s.entra {
+                    entra.restore(state).map_err(|e| SandboxError::Restore {
+                        service: "entra",
+                        message: e.to_string(),
                     })?;
                 }
                 (
@@ -292,6 +315,7 @@ impl Sandbox {
             octopus: octopus.clone(),
             github: github.clone(),
             aws: aws.clone(),
+            entra: entra.clone(),
             state_file: options.state_file.clone(),
             stop,
             servers: Vec::new(),
@@ -302,6 +326,11 @@ impl Sandbox {
         sandbox.serve_https(octopus_https, octopus_app)?;
         sandbox.serve_https(github_listener, github.router())?;
         sandbox.serve_http(aws_listener, aws.router())?;
+        sandbox.serve_https(entra_listener, entra.login_router())?;
+        sandbox.serve_https(graph_listener, entra.graph_router())?;
+        sandbox.serve_https(arm_listener, entra.arm_router())?;
+        // Requests that arrive first simply build the bodies themselves (the cache is shared).
+        tokio::task::spawn_blocking(move || octopus.prebuild_all_bodies());
         Ok(sandbox)
     }
 
@@ -388,6 +417,11 @@ impl Sandbox {
         &self.github
     }
 
+    /// The Entra ID authority, Graph and ARM sandbox.
+    pub fn entra(&self) -> &EntraSandbox {
+        &self.entra
+    }
+
     /// The AWS IAM + STS sandbox.
     pub fn aws(&self) -> &AwsSandbox {
         &self.aws
@@ -426,7 +460,7 @@ impl Sandbox {
             ca: self.ca.snapshot(),
             octopus: self.octopus.snapshot(),
             github_key: self.github.signing_key().clone(),
-            entra: None,
+            entra: Some(self.entra.snapshot()),
             aws: Some(self.aws.snapshot()),
         }
     }

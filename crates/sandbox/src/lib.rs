@@ -17,10 +17,13 @@
 //! dropped connections and eventual-consistency windows per service and operation), and
 //! [`tls`] (a self-signed test CA for the HTTPS issuer).
 //!
+//! Composition: [`host`] ([`Sandbox::start`] binds every listener on loopback and serves
+//! them; `octo-oidc sandbox` is a thin wrapper), [`seed`] (the `demo`, `empty` and `large`
+//! inventories) and [`persist`] (the JSON state file).
+//!
 //! Deliberately absent: persistence beyond a JSON state file, real authorization models beyond
 //! what the wizard needs to test (configurable denials stand in for them).
 #![forbid(unsafe_code)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod aws;
 pub mod entra;

@@ -222,3 +222,145 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     );
     sandbox.shutdown().await.unwrap();
 }
+
+/// A Graph access token for the sandbox's admin user (auth code + PKCE, auto-approved).
+async fn graph_token(sandbox: &Sandbox) -> String {
+    use octo_oidc_sandbox::entra::{DEFAULT_USER, WIZARD_CLIENT_ID};
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB0unH1R5wP3BvRpqKaEXQ9ZzW81Eo";
+    const CHALLENGE: &str = "vkUdBGTqfin0AQyt7-ydwNqDU9kPQ-FS65lyA3S3tio";
+    let authority = sandbox.urls().azure_authority.clone().unwrap();
+    let scope = "https://graph.microsoft.com/.default offline_access openid";
+    let redirect = "http://localhost:8400";
+    sandbox.entra().set_auto_approve_user(Some(DEFAULT_USER));
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(sandbox.ca_pem().as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url =
+        url::Url::parse(&format!("{authority}/organizations/oauth2/v2.0/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", WIZARD_CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", scope)
+        .append_pair("state", "s")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    let r = http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let body: Value = http
+        .post(format!("{authority}/organizations/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", WIZARD_CLIENT_ID),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn graph(sandbox: &Sandbox, token: &str, path: &str, body: Value) -> Value {
+    let r = sandbox
+        .http_client()
+        .unwrap()
+        .post(format!(
+            "{}/v1.0/{path}",
+            sandbox.urls().graph.as_deref().unwrap()
+        ))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn azure_account_test_succeeds_and_fails_for_real() {
+    use octo_oidc_sandbox::entra::DEFAULT_TENANT_ID;
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let token = graph_token(&sandbox).await;
+    let app = graph(
+        &sandbox,
+        &token,
+        "applications",
+        json!({"displayName": "Octopus"}),
+    )
+    .await;
+    graph(
+        &sandbox,
+        &token,
+        "servicePrincipals",
+        json!({"appId": app["appId"]}),
+    )
+    .await;
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    graph(&sandbox, &token, &format!("applications/{}/federatedIdentityCredentials", app["id"].as_str().unwrap()), json!({
+        "name": "octopus-account-test", "issuer": issuer,
+        "subject": "space:default:account:azure-ok", "audiences": ["api://AzureADTokenExchange"],
+    }))
+    .await;
+    let account = |name: &str| {
+        json!({
+            "AccountType": "AzureOidc", "Name": name,
+            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+            "ClientId": app["appId"], "TenantId": DEFAULT_TENANT_ID,
+        })
+    };
+    let (status, ok) = octopus(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(account("Azure OK")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Success", "{task}");
+
+    // No federated credential for this account's subject: Entra's own AADSTS error.
+    let (_, other) = octopus(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(account("Azure Other")),
+    )
+    .await;
+    let task = run_test(&sandbox, other["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Failed");
+    let message = task["ErrorMessage"].as_str().unwrap();
+    assert!(message.contains("AADSTS"), "{message}");
+
+    // Entra failing: the task fails with the HTTP status, and passes again afterwards.
+    sandbox.faults().add(
+        octo_oidc_sandbox::faults::FaultRule::for_service("entra")
+            .fault(octo_oidc_sandbox::faults::FaultKind::ServerError { status: 503 })
+            .times(1),
+    );
+    let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Failed");
+    assert!(
+        task["ErrorMessage"].as_str().unwrap().contains("503"),
+        "{task}"
+    );
+    let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Success", "{task}");
+    sandbox.shutdown().await.unwrap();
+}

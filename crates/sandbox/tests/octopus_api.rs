@@ -815,4 +815,25 @@ async fn injected_faults_use_octopus_error_bodies() {
     assert!(body["ErrorMessage"].is_string());
     let (status, _) = api.get("/api/users/me").await;
     assert_eq!(status, StatusCode::OK);
+
+    // A dropped connection: the client sees a transport error, not a response body.
+    api.sandbox.faults().add(
+        FaultRule::for_service("octopus")
+            .operation("GET /api/users/me")
+            .fault(FaultKind::DropConnection)
+            .times(1),
+    );
+    let dropped = async {
+        api.http
+            .get(api.url("/api/users/me"))
+            .header("X-Octopus-ApiKey", api.sandbox.api_key().expose())
+            .send()
+            .await?
+            .bytes()
+            .await
+    }
+    .await;
+    assert!(dropped.is_err(), "the connection is cut mid-response");
+    let (status, _) = api.get("/api/users/me").await;
+    assert_eq!(status, StatusCode::OK);
 }

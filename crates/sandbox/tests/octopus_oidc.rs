@@ -343,7 +343,7 @@ async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
 }
 
 #[tokio::test]
-async fn account_test_task_fails_with_the_reason_when_the_cloud_is_unreachable() {
+async fn account_test_task_fails_with_entras_reason_for_an_unknown_application() {
     let sandbox = start(IssuerStyle::Https).await;
     let (_, account) = api(
         &sandbox,
@@ -373,14 +373,13 @@ async fn account_test_task_fails_with_the_reason_when_the_cloud_is_unreachable()
         Some("Queued" | "Executing")
     ));
     let done = wait_for_task(&sandbox, task["Id"].as_str().unwrap()).await;
-    if sandbox.urls().azure_authority.is_none() {
-        assert_eq!(done["State"], "Failed");
-        assert_eq!(done["FinishedSuccessfully"], false);
-        assert!(
-            done["ErrorMessage"].as_str().unwrap().contains("Entra"),
-            "{done}"
-        );
-    }
+    // No app with this ClientId exists in the sandbox tenant: Entra refuses, in its own words.
+    assert_eq!(done["State"], "Failed");
+    assert_eq!(done["FinishedSuccessfully"], false);
+    assert!(
+        done["ErrorMessage"].as_str().unwrap().contains("AADSTS"),
+        "{done}"
+    );
     let (_, details) = api(
         &sandbox,
         reqwest::Method::GET,
@@ -845,6 +844,22 @@ async fn state_survives_a_restart() {
         .json()
         .await
         .unwrap();
+    // Something in the AWS sandbox too: an OIDC provider for the Octopus issuer.
+    let r = first
+        .http_client()
+        .unwrap()
+        .post(format!("{}/", first.urls().aws.as_deref().unwrap()))
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00")
+        .form(&[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Version", "2010-05-08"),
+            ("Url", first.urls().octopus_issuer.as_str()),
+            ("ClientIDList.member.1", "127.0.0.1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let key = first.api_key().expose().to_string();
     let urls = first.urls().clone();
     let ca = first.ca_pem().to_string();
@@ -877,6 +892,10 @@ async fn state_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(jwks_before, jwks_after, "same issuer key");
+    assert!(
+        second.aws().provider(&urls.octopus_issuer).is_some(),
+        "the AWS sandbox's state survives too"
+    );
     let (status, next) = api(&second, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
     }))).await;

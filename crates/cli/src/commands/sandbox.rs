@@ -73,29 +73,51 @@ fn ca_path(args: &Args) -> PathBuf {
     std::env::temp_dir().join(format!("octo-oidc-sandbox-{}-ca.pem", std::process::id()))
 }
 
-async fn stop_signal() {
+/// SIGINT / SIGTERM, registered before anything is printed so that a signal sent right after
+/// the endpoints appear stops the sandbox gracefully instead of killing the process.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
 async fn serve(args: Args) -> ExitCode {
+    let signals = match StopSignals::register() {
+        Ok(s) => s,
+        Err(e) => return crate::fail(format!("cannot listen for SIGINT/SIGTERM: {e}")),
+    };
     let options = SandboxOptions {
         profile: args.profile,
         issuer_style: args.issuer.clone(),
@@ -132,7 +154,7 @@ async fn serve(args: Args) -> ExitCode {
         "octo-oidc sandbox: serving (profile {}); stop with Ctrl-C",
         args.profile.name()
     );
-    stop_signal().await;
+    signals.wait().await;
     let saved = sandbox.shutdown().await;
     if args.ca_file.is_none() && args.state.is_none() {
         let _ = std::fs::remove_file(&ca);

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::AppState;
 use super::errors::OctopusError;
 use super::model::{Environment, Project, ProjectGroup, Runbook, Space, Tenant};
-use super::paging::{QueryParams, matches_partial_name, page};
+use super::paging::{QueryParams, page};
 use super::state::{Collection, Inventory};
 
 /// What the generic list handlers need from a stored resource.
@@ -83,12 +83,39 @@ fn serialize_array<'a, T: Listed + 'a>(items: impl Iterator<Item = &'a T>) -> By
     Bytes::from(serde_json::to_vec(&values).unwrap_or_else(|_| b"[]".to_vec()))
 }
 
+/// The filter parameters of a list request, parsed once per request (not once per item).
+#[derive(Debug, Default)]
+pub struct Filters {
+    ids: Vec<String>,
+    partial_name: Option<String>,
+    name: Option<String>,
+    project_id: Option<String>,
+    project_ids: Vec<String>,
+}
+
+impl Filters {
+    /// Reads `ids`, `partialName`, `name`, `projectId` and `projectIds`.
+    pub fn new(q: &QueryParams) -> Filters {
+        let non_empty = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+        Filters {
+            ids: q.list("ids"),
+            partial_name: non_empty(q.get("partialName")).map(|p| p.to_lowercase()),
+            name: non_empty(q.get("name")),
+            project_id: non_empty(q.get("projectId")),
+            project_ids: q.list("projectIds"),
+        }
+    }
+}
+
 /// Per-collection filters shared by `/all` and the paged list.
-fn passes_filters<T: Listed>(item: &T, q: &QueryParams, ids: &[String]) -> bool {
-    (ids.is_empty() || ids.iter().any(|id| id == item.id()))
-        && matches_partial_name(item.name(), q.get("partialName"))
-        && q.get("name")
-            .is_none_or(|n| n.is_empty() || item.name().eq_ignore_ascii_case(n))
+fn passes_filters<T: Listed>(item: &T, f: &Filters) -> bool {
+    (f.ids.is_empty() || f.ids.iter().any(|id| id == item.id()))
+        && f.partial_name
+            .as_ref()
+            .is_none_or(|p| item.name().to_lowercase().contains(p.as_str()))
+        && f.name
+            .as_ref()
+            .is_none_or(|n| item.name().eq_ignore_ascii_case(n))
 }
 
 /// Shared `/all` logic: cached when unfiltered.
@@ -109,9 +136,9 @@ fn list_all<T: Listed>(
         });
         return json_bytes(bytes);
     }
-    let ids = q.list("ids");
+    let f = Filters::new(q);
     json_bytes(serialize_array(items.iter().filter(|i| {
-        i.space_id() == space_id && passes_filters(*i, q, &ids) && extra(i)
+        i.space_id() == space_id && passes_filters(*i, &f) && extra(i)
     })))
 }
 
@@ -127,11 +154,11 @@ fn list_page<T: Listed>(
     extra: impl Fn(&T) -> bool,
 ) -> Result<Response, OctopusError> {
     let (skip, take) = q.skip_take()?;
-    let ids = q.list("ids");
+    let f = Filters::new(q);
     let state = app.read();
     let items: Vec<&T> = select(&state.inventory)
         .iter()
-        .filter(|i| i.space_id() == space_id && passes_filters(*i, q, &ids) && extra(i))
+        .filter(|i| i.space_id() == space_id && passes_filters(*i, &f) && extra(i))
         .collect();
     let body = page(item_type, base_path, &items, skip, take, |i| i.resource());
     Ok(axum::Json(body).into_response())
@@ -163,9 +190,9 @@ pub async fn spaces_all(State(app): State<AppState>, q: QueryParams) -> Response
             cache.get_or_build("", Collection::Spaces, || serialize_array(spaces.iter())),
         );
     }
-    let ids = q.list("ids");
+    let f = Filters::new(&q);
     json_bytes(serialize_array(
-        spaces.iter().filter(|s| passes_filters(*s, &q, &ids)),
+        spaces.iter().filter(|s| passes_filters(*s, &f)),
     ))
 }
 
@@ -175,13 +202,13 @@ pub async fn spaces_page(
     q: QueryParams,
 ) -> Result<Response, OctopusError> {
     let (skip, take) = q.skip_take()?;
-    let ids = q.list("ids");
+    let f = Filters::new(&q);
     let state = app.read();
     let items: Vec<&Space> = state
         .inventory
         .spaces
         .iter()
-        .filter(|s| passes_filters(*s, &q, &ids))
+        .filter(|s| passes_filters(*s, &f))
         .collect();
     Ok(
         axum::Json(page("Space", "/api/spaces", &items, skip, take, |s| {
@@ -216,13 +243,14 @@ macro_rules! collection_handlers {
         ) -> Result<Response, OctopusError> {
             let space_id = app.resolve_space(&space)?;
             let extra = $extra;
+            let filters = Filters::new(&q);
             Ok(list_all(
                 &app,
                 &space_id,
                 &q,
                 $coll,
                 |i| &i.$field,
-                |x| extra(x, &q),
+                |x| extra(x, &filters),
             ))
         }
 
@@ -234,6 +262,7 @@ macro_rules! collection_handlers {
         ) -> Result<Response, OctopusError> {
             let space_id = app.resolve_space(&space)?;
             let extra = $extra;
+            let filters = Filters::new(&q);
             let base = format!("/api/{}/{}", space_id, $path);
             list_page(
                 &app,
@@ -242,7 +271,7 @@ macro_rules! collection_handlers {
                 $item_type,
                 &base,
                 |i| &i.$field,
-                |x| extra(x, &q),
+                |x| extra(x, &filters),
             )
         }
 
@@ -257,18 +286,18 @@ macro_rules! collection_handlers {
     };
 }
 
-fn no_extra<T>(_: &T, _: &QueryParams) -> bool {
+fn no_extra<T>(_: &T, _: &Filters) -> bool {
     true
 }
 
-fn tenant_filter(t: &Tenant, q: &QueryParams) -> bool {
-    q.get("projectId")
-        .is_none_or(|p| p.is_empty() || t.project_environments.contains_key(p))
+fn tenant_filter(t: &Tenant, f: &Filters) -> bool {
+    f.project_id
+        .as_ref()
+        .is_none_or(|p| t.project_environments.contains_key(p))
 }
 
-fn runbook_filter(r: &Runbook, q: &QueryParams) -> bool {
-    let projects = q.list("projectIds");
-    projects.is_empty() || projects.contains(&r.project_id)
+fn runbook_filter(r: &Runbook, f: &Filters) -> bool {
+    f.project_ids.is_empty() || f.project_ids.contains(&r.project_id)
 }
 
 collection_handlers!(
@@ -336,10 +365,10 @@ pub async fn project_runbooks_all(
         .iter()
         .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
         .ok_or_else(OctopusError::not_found)?;
-    let ids = q.list("ids");
+    let f = Filters::new(&q);
     Ok(json_bytes(serialize_array(
         state.inventory.runbooks.iter().filter(|r| {
-            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &q, &ids)
+            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f)
         }),
     )))
 }
@@ -352,7 +381,7 @@ pub async fn project_runbooks_page(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     let (skip, take) = q.skip_take()?;
-    let ids = q.list("ids");
+    let f = Filters::new(&q);
     let state = app.read();
     let project = state
         .inventory
@@ -364,10 +393,37 @@ pub async fn project_runbooks_page(
         .inventory
         .runbooks
         .iter()
-        .filter(|r| {
-            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &q, &ids)
-        })
+        .filter(|r| r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f))
         .collect();
     let base = format!("/api/{space_id}/projects/{}/runbooks", project.id);
     Ok(axum::Json(page("Runbook", &base, &items, skip, take, |r| r.resource())).into_response())
+}
+
+/// Serializes every unfiltered `/all` body ahead of the first request (the `large` profile's
+/// projects take a few hundred milliseconds to serialize).
+pub fn prebuild_all_bodies(app: &AppState) {
+    let state = app.read();
+    let inv = &state.inventory;
+    let mut cache = app.cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache.get_or_build("", Collection::Spaces, || {
+        serialize_array(inv.spaces.iter())
+    });
+    for space in &inv.spaces {
+        let id = space.id.as_str();
+        cache.get_or_build(id, Collection::Environments, || {
+            serialize_array(inv.environments.iter().filter(|i| i.space_id == id))
+        });
+        cache.get_or_build(id, Collection::ProjectGroups, || {
+            serialize_array(inv.project_groups.iter().filter(|i| i.space_id == id))
+        });
+        cache.get_or_build(id, Collection::Projects, || {
+            serialize_array(inv.projects.iter().filter(|i| i.space_id == id))
+        });
+        cache.get_or_build(id, Collection::Tenants, || {
+            serialize_array(inv.tenants.iter().filter(|i| i.space_id == id))
+        });
+        cache.get_or_build(id, Collection::Runbooks, || {
+            serialize_array(inv.runbooks.iter().filter(|i| i.space_id == id))
+        });
+    }
 }

@@ -302,6 +302,12 @@ impl OctopusSandbox {
         &self.shared.config
     }
 
+    /// Serializes every `/all` body now, so the first request does not pay for it (the host
+    /// runs this in the background right after start).
+    pub fn prebuild_all_bodies(&self) {
+        inventory::prebuild_all_bodies(&self.shared);
+    }
+
     /// The shared handler state (for in-crate composition and tests).
     pub fn shared(&self) -> &AppState {
         &self.shared
