@@ -378,7 +378,10 @@ pub trait Iam: Send + Sync {
     /// Finds a role by name.
     fn find_role(&self, name: &str) -> impl Future<Output = PortResult<Option<IamRole>>> + Send;
     /// Creates the role or brings its trust policy, duration and policies to the spec.
-    fn ensure_role(&self, spec: &RoleSpec) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send;
+    fn ensure_role(
+        &self,
+        spec: &RoleSpec,
+    ) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send;
     /// Detaches/deletes the role's policies, then deletes the role; a missing one is success.
     fn delete_role(&self, name: &str) -> impl Future<Output = PortResult<()>> + Send;
 }
