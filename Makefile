@@ -32,6 +32,13 @@ help:
 	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, release build, E2E"
 	@echo "make deb    build the .deb installer with the Tauri CLI (target/release/bundle/deb/)"
 
+# `make run` without a display: one line, before anything is installed or built.
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifeq ($(strip $(DISPLAY)$(WAYLAND_DISPLAY)),)
+$(error make run: no display here (DISPLAY is not set), so the wizard window cannot open - run 'make test' instead, which tests it under a virtual display)
+endif
+endif
+
 # ---- installing what is missing ------------------------------------------------------------
 
 ui/node_modules/.installed: ui/package.json ui/package-lock.json
@@ -49,10 +56,6 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	@test -x $@
 
 deps-run:
-	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
-	  echo "make run: no display here (DISPLAY is not set), so the wizard window cannot open; run 'make test' to build it and test it under a virtual display instead." >&2; \
-	  exit 1; \
-	fi
 	@tests/tools/system-deps.sh run
 	@tests/tools/toolchain.sh
 	@$(MAKE) --no-print-directory ui/node_modules/.installed

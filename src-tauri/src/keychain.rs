@@ -28,6 +28,13 @@ pub enum KeychainStatus {
 /// Asks the platform's default credential store for a probe entry. Blocking (D-Bus on Linux):
 /// call it off the UI thread.
 pub fn probe() -> KeychainStatus {
+    // The store's own start-up error says why (e.g. no D-Bus session bus); `Entry::new` would
+    // only say that no default store is set.
+    if let Err(error) = keyring::Entry::store_status() {
+        return KeychainStatus::Unavailable {
+            reason: error.to_string(),
+        };
+    }
     let entry = match keyring::Entry::new(SERVICE, PROBE_USER) {
         Ok(entry) => entry,
         Err(error) => {

@@ -1,6 +1,7 @@
 // End-to-end tests of the real desktop window: the first screen, its choices, and the next
 // screens, driven through WebDriver. Screenshots go to target/e2e-screenshots/.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { openApp, screenshot } from './harness.mjs';
 
@@ -18,6 +19,10 @@ describe('the wizard window', () => {
   });
 
   it('opens titled "Octopus OIDC Wizard" with the product styles applied', async () => {
+    // The native window's title (tauri.conf.json), as the X server knows it...
+    const windows = execFileSync('xwininfo', ['-root', '-tree'], { encoding: 'utf8' });
+    assert.match(windows, /"Octopus OIDC Wizard"/, 'no X window titled "Octopus OIDC Wizard"');
+    // ...and the page's.
     assert.equal(await browser.getTitle(), 'Octopus OIDC Wizard');
     const name = await browser.$('.product-name');
     await name.waitForDisplayed({ timeout: 10000 });
@@ -63,6 +68,10 @@ describe('the wizard window', () => {
     assert.ok(await browser.$('#api-key').isDisplayed());
     const current = await browser.$('[aria-current="step"]').getText();
     assert.match(current, /Connect Octopus/);
+    // app_info's keychain answer reached the screen (either way: CI may have no keychain).
+    const keychain = await browser.$('#keychain-note');
+    await keychain.waitForDisplayed({ timeout: 5000 });
+    assert.match(await keychain.getText(), /keychain/);
   });
 
   it('shows the desktop app\'s field errors for an invalid form', async () => {
