@@ -66,10 +66,18 @@ deps-test:
 	@$(PHASE) "install: npm (ui, tests)" $(MAKE) --no-print-directory ui/node_modules/.installed tests/node_modules/.installed
 	@$(PHASE) "install: moto_server venv" $(MAKE) --no-print-directory .venv/bin/moto_server
 
+# The UI bundle is rebuilt only when its sources change: a fresh ui/dist makes cargo re-embed
+# it, recompiling the app.
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts \
+              ui/svelte.config.js ui/tsconfig.json ui/package-lock.json
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
+	npm --prefix ui run --silent build
+
 # ---- make run ------------------------------------------------------------------------------
 
 run: deps-run
-	npm --prefix ui run build
+	@$(MAKE) --no-print-directory ui/dist/index.html
 	cargo build --release -p $(APP) --features custom-protocol
 	$(APP_BIN)
 
@@ -84,7 +92,7 @@ test: deps-test
 	@$(PHASE) "IPC bindings are up to date" $(MAKE) --no-print-directory bindings
 	@$(PHASE) "UI type check (svelte-check)" npm --prefix ui run --silent check
 	@$(PHASE) "UI unit tests (vitest)" npm --prefix ui run --silent test
-	@$(PHASE) "UI build" npm --prefix ui run --silent build
+	@$(PHASE) "UI build" $(MAKE) --no-print-directory ui/dist/index.html
 	@$(PHASE) "release build" cargo build --release --locked -p $(APP) --features custom-protocol
 	@$(PHASE) "E2E (WebDriver under Xvfb)" $(MAKE) --no-print-directory e2e
 	@echo "make test: all checks passed"

@@ -57,6 +57,19 @@ describe('the wizard window', () => {
     });
   });
 
+  it('grants the window the app\'s commands only, no core plugin', async (t) => {
+    const answer = await browser.execute(async () => {
+      try {
+        await window.__TAURI_INTERNALS__.invoke('plugin:window|title', { label: 'main' });
+        return 'allowed';
+      } catch (error) {
+        return String(error);
+      }
+    });
+    t.diagnostic(`plugin:window|title answered: ${answer}`);
+    assert.match(answer, /not allowed/i);
+  });
+
   it('continues to "Connect to Octopus" after choosing AWS with real accounts', async () => {
     await browser.$('#target-aws').click();
     assert.equal(await browser.$('#target-aws').getAttribute('aria-checked'), 'true');
