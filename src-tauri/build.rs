@@ -1,7 +1,18 @@
+//! Build script of the desktop app: Tauri codegen for `tauri.conf.json` (at the workspace
+//! root, which is this package's root) and the capability files in `src-tauri/capabilities`.
+//!
+//! The app manifest lists every IPC command, so a window can call a command only when a
+//! capability grants its `allow-<command>` permission; keep it in step with `ipc_builder`.
+
+/// The app's IPC commands (the names in `src-tauri/src/commands.rs`).
+const COMMANDS: &[&str] = &["app_info", "check_connect_form"];
+
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
     tauri_build::try_build(
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*"),
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("tauri-build failed");
 }

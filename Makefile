@@ -1,0 +1,120 @@
+# Octopus OIDC Wizard: the two commands of the README.
+#
+#   make run    install what is missing, build the app, open the wizard window
+#   make test   install what is missing, then run every check, in order, stopping at the first failure
+#
+# Both install Debian/Ubuntu packages with apt-get when run as root or with password-less sudo
+# (otherwise they name the packages and the command), npm packages from the lockfiles, and
+# tauri-driver with cargo. All Rust builds share one target dir; each profile builds once:
+# clippy (check), `cargo test` (debug, with tauri's `test` feature) and the release app.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+APP := octo-oidc-wizard
+APP_BIN := $(CURDIR)/target/release/$(APP)
+PHASE := tests/tools/phase.sh
+MOTO_VERSION := 5.2.5
+
+export CARGO_TERM_COLOR ?= never
+export NO_COLOR ?= 1
+ifeq ($(CI),true)
+# CI builds from scratch once: incremental caches cost time and disk and are never reused.
+export CARGO_INCREMENTAL := 0
+endif
+
+.PHONY: help run test deps-run deps-test fmt clippy cargo-test bindings ui-check core-deps \
+        ui-build release e2e deb screenshot-readme
+
+help:
+	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
+	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, release build, E2E"
+	@echo "make deb    build the .deb installer with the Tauri CLI (target/release/bundle/deb/)"
+
+# `make run` without a display: one line, before anything is installed or built.
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifeq ($(strip $(DISPLAY)$(WAYLAND_DISPLAY)),)
+$(error make run: no display here (DISPLAY is not set), so the wizard window cannot open - run 'make test' instead, which tests it under a virtual display)
+endif
+endif
+
+# ---- installing what is missing ------------------------------------------------------------
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	npm --prefix ui ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	npm --prefix tests ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# moto_server (local AWS IAM/STS) for the AWS adapter's tests.
+.venv/bin/moto_server:
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	@test -x $@
+
+deps-run:
+	@tests/tools/system-deps.sh run
+	@tests/tools/toolchain.sh
+	@$(MAKE) --no-print-directory ui/node_modules/.installed
+
+deps-test:
+	@$(PHASE) "install: system packages" tests/tools/system-deps.sh test
+	@$(PHASE) "install: toolchain and tauri-driver" tests/tools/toolchain.sh --with-tauri-driver
+	@$(PHASE) "install: npm (ui, tests)" $(MAKE) --no-print-directory ui/node_modules/.installed tests/node_modules/.installed
+	@$(PHASE) "install: moto_server venv" $(MAKE) --no-print-directory .venv/bin/moto_server
+
+# The UI bundle is rebuilt only when its sources change: a fresh ui/dist makes cargo re-embed
+# it, recompiling the app.
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts \
+              ui/svelte.config.js ui/tsconfig.json ui/package-lock.json
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
+	npm --prefix ui run --silent build
+
+# ---- make run ------------------------------------------------------------------------------
+
+run: deps-run
+	@$(MAKE) --no-print-directory ui/dist/index.html
+	cargo build --release -p $(APP) --features custom-protocol
+	$(APP_BIN)
+
+# ---- make test -----------------------------------------------------------------------------
+
+test: deps-test
+	@$(PHASE) "cargo fmt --check" cargo fmt --all --check
+	@$(PHASE) "core has no IO dependencies" tests/tools/check-core-deps.sh
+	@$(PHASE) "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+	@$(PHASE) "cargo test (D-Bus session, unlocked keyring)" \
+	  dbus-run-session -- tests/tools/with-keyring.sh cargo test --workspace --locked
+	@$(PHASE) "IPC bindings are up to date" $(MAKE) --no-print-directory bindings
+	@$(PHASE) "UI type check (svelte-check)" npm --prefix ui run --silent check
+	@$(PHASE) "UI unit tests (vitest)" npm --prefix ui run --silent test
+	@$(PHASE) "UI build" $(MAKE) --no-print-directory ui/dist/index.html
+	@$(PHASE) "release build" cargo build --release --locked -p $(APP) --features custom-protocol
+	@$(PHASE) "E2E (WebDriver under Xvfb)" $(MAKE) --no-print-directory e2e
+	@echo "make test: all checks passed"
+
+# `cargo test` (export_bindings) rewrites ui/src/ipc/bindings.ts; a diff means the committed file is stale.
+bindings:
+	@git ls-files --error-unmatch ui/src/ipc/bindings.ts >/dev/null 2>&1 || { \
+	  echo "ui/src/ipc/bindings.ts is not committed; run 'cargo test -p $(APP) export_bindings' and commit it" >&2; exit 1; }
+	@git diff --exit-code --stat ui/src/ipc/bindings.ts || { \
+	  echo "ui/src/ipc/bindings.ts is stale: commit the regenerated file (cargo test -p $(APP) export_bindings)" >&2; exit 1; }
+	@echo "ui/src/ipc/bindings.ts matches the Rust commands"
+
+e2e: tests/node_modules/.installed
+	@test -x $(APP_BIN) || { echo "no release build at $(APP_BIN); run make test" >&2; exit 1; }
+	rm -rf target/e2e-screenshots
+	APP_BIN=$(APP_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
+
+# ---- installers and docs -------------------------------------------------------------------
+
+deb: ui/node_modules/.installed
+	npm --prefix ui run tauri -- build --bundles deb
+
+# Refreshes the README screenshot from the last E2E run.
+screenshot-readme:
+	cp target/e2e-screenshots/01-choose.png docs/screenshot.png

@@ -1,0 +1,113 @@
+// WebDriver harness for the desktop app: starts tauri-driver (which drives WebKitWebDriver) on
+// free loopback ports, opens a session on the release binary, and cleans everything up.
+//
+// Needs: APP_BIN (the built app), tauri-driver and WebKitWebDriver on PATH, and a display
+// (run under `xvfb-run`). Session start is retried once: the very first WebKitWebDriver start
+// on a cold machine has been seen to fail.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { remote } from 'webdriverio';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const SCREENSHOT_DIR = path.join(ROOT, 'target', 'e2e-screenshots');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited with ${child.exitCode}`);
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(100);
+  }
+  throw new Error(`tauri-driver did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+async function startOnce(application) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    await waitForPort(port, driver, 15000);
+    const browser = await remote({
+      hostname: '127.0.0.1',
+      port,
+      logLevel: 'warn',
+      connectionRetryCount: 0,
+      capabilities: {
+        'wdio:enforceWebDriverClassic': true,
+        'tauri:options': { application },
+      },
+    });
+    return { browser, driver };
+  } catch (error) {
+    await stop(driver);
+    throw error;
+  }
+}
+
+/** Opens the app in a WebDriver session; returns `{ browser, close }`. */
+export async function openApp() {
+  const application = process.env.APP_BIN;
+  if (!application) throw new Error('APP_BIN must point at the built app (target/release/octo-oidc-wizard)');
+  if (!process.env.DISPLAY) throw new Error('no DISPLAY: run the E2E suite under xvfb-run');
+  let session;
+  try {
+    session = await startOnce(application);
+  } catch (error) {
+    console.error(`# first WebDriver session start failed (${error.message}); retrying once`);
+    await sleep(1000);
+    session = await startOnce(application);
+  }
+  const { browser, driver } = session;
+  return {
+    browser,
+    async close() {
+      try {
+        await browser.deleteSession();
+      } finally {
+        await stop(driver);
+      }
+    },
+  };
+}
+
+/** Saves a screenshot of what the window shows now (after a round trip, so it is not stale). */
+export async function screenshot(browser, name) {
+  await browser.execute(() => new Promise((resolve) => requestAnimationFrame(() => resolve(document.title))));
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await browser.saveScreenshot(file);
+  return file;
+}
