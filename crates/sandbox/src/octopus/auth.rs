@@ -98,7 +98,12 @@ pub async fn require_caller(
         let Some(user) = state.user(&user_id) else {
             return OctopusError::unauthenticated(NOT_LOGGED_IN).into_response();
         };
-        if !state.has_permissions(&user_id) && request.uri().path() != "/api/users/me" {
+        let path = request.uri().path();
+        let own_permissions = path
+            .strip_prefix("/api/users/")
+            .and_then(|rest| rest.strip_prefix(user_id.as_str()))
+            .is_some_and(|rest| rest == "/permissions" || rest == "/permissions/configuration");
+        if !state.has_permissions(&user_id) && path != "/api/users/me" && !own_permissions {
             return OctopusError::forbidden("the service account is not a member of any team")
                 .into_response();
         }
