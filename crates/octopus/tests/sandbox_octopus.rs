@@ -188,6 +188,15 @@ async fn a_withheld_permission_is_named_per_space_and_system_wide() {
             .contains("creating the Azure/AWS OIDC account")
     );
 
+    // The server refuses what the report warned about, with its message.
+    let (code, message) = code(
+        h.client()
+            .ensure_account("Spaces-1", &azure_account("Refused"))
+            .await,
+    );
+    assert_eq!(code, ErrorCode::PermissionDenied, "{message}");
+    assert!(message.contains("AccountCreate"), "{message}");
+
     h.sandbox.octopus().grant_permission("AccountCreate");
     let missing = h
         .client()

@@ -921,6 +921,23 @@ async fn user_permissions_follow_team_membership_and_withheld_permissions() {
             .unwrap()
             .contains(&json!("UserEdit"))
     );
+    // ...and the endpoints that need it refuse, naming it; the others still answer.
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            &json!({"AccountType": "AzureOidc", "Name": "refused"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("AccountCreate"),
+        "{body}"
+    );
+    let (status, _) = api.get("/api/Spaces-1/accounts/all").await;
+    assert_eq!(status, StatusCode::OK);
     api.sandbox.octopus().grant_permission("AccountCreate");
     let (_, set) = api.get("/api/users/Users-1/permissions").await;
     assert_eq!(grant_spaces(&set, "AccountCreate"), all_spaces);

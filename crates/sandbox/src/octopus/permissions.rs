@@ -8,13 +8,15 @@
 //! [`TEAM_SPACE_PERMISSIONS`] in that space only; "Everyone" grants nothing. Permissions
 //! named in [`OctopusState::withheld_permissions`](super::state::OctopusState) are withheld
 //! from everyone (set from Rust with [`OctopusSandbox::withhold_permission`](super::OctopusSandbox::withhold_permission)),
-//! so tests can reproduce a user who lacks one.
-//! Deliberately absent: user roles, restrictions to environments/projects/tenants (always
-//! empty), and enforcing withheld permissions on the other endpoints (they only show here).
+//! so tests can reproduce a user who lacks one; the endpoints that need a withheld permission
+//! ([`required_permission`]) answer 403 naming it.
+//! Deliberately absent: user roles and restrictions to environments/projects/tenants (always
+//! empty).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -183,4 +185,122 @@ pub async fn user_permissions_in_space(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     answer(&app, &caller, &id, Some(&space_id))
+}
+
+/// The permission a route needs (`route` is axum's matched path, e.g.
+/// `/api/{space}/accounts/{id}`); `None` for routes anyone authenticated may call (the root
+/// document, `/api/users/me`, a user's permissions).
+pub fn required_permission(method: &Method, route: &str) -> Option<&'static str> {
+    if route == "/api/spaces/{space}"
+        || route.starts_with("/api/spaces/all")
+        || route == "/api/spaces"
+    {
+        return Some("SpaceView");
+    }
+    let rest = route
+        .strip_prefix("/api/spaces/{space}")
+        .or_else(|| route.strip_prefix("/api/{space}"))
+        .or_else(|| route.strip_prefix("/api"))?;
+    let collection = rest.trim_start_matches('/').split('/').next().unwrap_or("");
+    let get = method == Method::GET;
+    Some(match collection {
+        "accounts" => match *method {
+            Method::GET => "AccountView",
+            Method::POST => "AccountCreate",
+            Method::DELETE => "AccountDelete",
+            _ => "AccountEdit",
+        },
+        "tasks" if get => "TaskView",
+        "tasks" => "TaskCreate",
+        "environments" => "EnvironmentView",
+        "projectgroups" => "ProjectGroupView",
+        "projects" if rest.contains("/runbooks") => "RunbookView",
+        "projects" => "ProjectView",
+        "tenants" => "TenantView",
+        "runbooks" => "RunbookView",
+        "machines" => "MachineView",
+        "teams" if get => "TeamView",
+        "teams" if method == Method::POST => "TeamCreate",
+        "teams" => "TeamEdit",
+        "users" if rest == "/users/me" || rest.contains("/permissions") => return None,
+        "users" | "serviceaccounts" if get => "UserView",
+        "users" | "serviceaccounts" => "UserEdit",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_map_to_the_permissions_octopus_checks() {
+        let cases = [
+            (
+                Method::GET,
+                "/api/{space}/accounts/all",
+                Some("AccountView"),
+            ),
+            (
+                Method::POST,
+                "/api/spaces/{space}/accounts",
+                Some("AccountCreate"),
+            ),
+            (
+                Method::PUT,
+                "/api/{space}/accounts/{id}",
+                Some("AccountEdit"),
+            ),
+            (
+                Method::DELETE,
+                "/api/{space}/accounts/{id}",
+                Some("AccountDelete"),
+            ),
+            (Method::POST, "/api/tasks", Some("TaskCreate")),
+            (
+                Method::GET,
+                "/api/{space}/tasks/{id}/details",
+                Some("TaskView"),
+            ),
+            (
+                Method::GET,
+                "/api/{space}/projects/{id}/runbooks/all",
+                Some("RunbookView"),
+            ),
+            (
+                Method::GET,
+                "/api/{space}/projects/all",
+                Some("ProjectView"),
+            ),
+            (
+                Method::GET,
+                "/api/spaces/{space}/machines/all",
+                Some("MachineView"),
+            ),
+            (Method::GET, "/api/spaces/all", Some("SpaceView")),
+            (Method::GET, "/api/spaces/{space}", Some("SpaceView")),
+            (Method::PUT, "/api/teams/{id}", Some("TeamEdit")),
+            (Method::POST, "/api/users", Some("UserEdit")),
+            (Method::GET, "/api/users/me", None),
+            (Method::GET, "/api/users/{id}/permissions", None),
+            (
+                Method::GET,
+                "/api/{space}/users/{id}/permissions/configuration",
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/serviceaccounts/{sa}/oidcidentities/create/v1",
+                Some("UserEdit"),
+            ),
+            (Method::POST, "/api/_sandbox/deployment-tokens", None),
+        ];
+        for (method, route, expected) in cases {
+            assert_eq!(
+                required_permission(&method, route),
+                expected,
+                "{method} {route}"
+            );
+        }
+    }
 }
