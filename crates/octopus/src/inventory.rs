@@ -287,7 +287,7 @@ impl RestOctopus {
     }
 
     /// Deployment targets of a space (for health-check subjects, `target:<slug>`), from
-    /// `GET /api/spaces/{space}/machines/all` (the swagger has no `/api/{space}/machines/all`).
+    /// `GET /api/spaces/{space}/machines/all` (paged `/machines` when `/all` is missing).
     pub async fn deployment_targets(
         &self,
         space_id: &str,

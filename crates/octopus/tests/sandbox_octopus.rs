@@ -154,6 +154,60 @@ async fn connection_check_reports_version_user_and_spaces() {
 }
 
 #[tokio::test]
+async fn a_user_with_every_permission_misses_none() {
+    let h = Harness::start().await;
+    let report = h.client().check_connection().await.unwrap();
+    assert!(report.permissions_checked, "{:?}", report.warnings);
+    assert_eq!(report.missing_permissions, vec![]);
+}
+
+#[tokio::test]
+async fn a_withheld_permission_is_named_per_space_and_system_wide() {
+    let h = Harness::start().await;
+    h.sandbox.octopus().withhold_permission("AccountCreate");
+    h.sandbox.octopus().withhold_permission("UserEdit");
+    let report = h.client().check_connection().await.unwrap();
+    assert!(report.permissions_checked, "{:?}", report.warnings);
+    let missing: Vec<(&str, Option<&str>)> = report
+        .missing_permissions
+        .iter()
+        .map(|m| (m.permission.as_str(), m.space_id.as_deref()))
+        .collect();
+    assert_eq!(
+        missing,
+        vec![
+            ("AccountCreate", Some("Spaces-1")),
+            ("AccountCreate", Some("Spaces-2")),
+            ("AccountCreate", Some("Spaces-3")),
+            ("UserEdit", None),
+        ]
+    );
+    assert!(
+        report.missing_permissions[0]
+            .needed_for
+            .contains("creating the Azure/AWS OIDC account")
+    );
+
+    // The server refuses what the report warned about, with its message.
+    let (code, message) = code(
+        h.client()
+            .ensure_account("Spaces-1", &azure_account("Refused"))
+            .await,
+    );
+    assert_eq!(code, ErrorCode::PermissionDenied, "{message}");
+    assert!(message.contains("AccountCreate"), "{message}");
+
+    h.sandbox.octopus().grant_permission("AccountCreate");
+    let missing = h
+        .client()
+        .missing_permissions("Users-1", &["Spaces-1".into()])
+        .await
+        .unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].permission, "UserEdit");
+}
+
+#[tokio::test]
 async fn old_servers_are_refused_with_a_hint() {
     let h = Harness::start_with(SandboxOptions {
         octopus_version: "2023.4.8077".into(),
@@ -279,6 +333,46 @@ async fn a_missing_all_endpoint_falls_back_to_paging_with_the_same_result() {
     let paged = h.client_with(config).projects("Spaces-1").await.unwrap();
     assert!(via_all.len() > 7, "enough projects to need several pages");
     assert_eq!(paged, via_all);
+}
+
+#[tokio::test]
+async fn deployment_targets_come_with_slugs_and_page_the_same_without_all() {
+    let h = Harness::start().await;
+    let client = h.client();
+    let targets = client.deployment_targets("Spaces-1").await.unwrap();
+    assert_eq!(targets.len(), 24, "{targets:?}");
+    let web = targets
+        .iter()
+        .find(|t| t.name == "web-production-01")
+        .expect("a production web server");
+    assert_eq!(web.slug, "web-production-01");
+    assert!(web.id.starts_with("Machines-"));
+    assert!(targets.iter().all(|t| !t.slug.is_empty()));
+    let other = client.deployment_targets("platform-team").await.unwrap();
+    assert_eq!(other.len(), 10);
+    assert!(other.iter().all(|t| !targets.contains(t)));
+
+    h.faults().add(
+        FaultRule::for_service("octopus")
+            .operation("GET /api/spaces/{space}/machines/all")
+            .fault(FaultKind::ServerError { status: 404 }),
+    );
+    let mut config = h.config();
+    config.page_size = 5;
+    let paged = h
+        .client_with(config)
+        .deployment_targets("Spaces-1")
+        .await
+        .unwrap();
+    assert_eq!(paged, targets);
+
+    let (code, message) = code(
+        client
+            .deployment_targets("Spaces-999")
+            .await
+            .map_err(Problem::from),
+    );
+    assert_eq!(code, ErrorCode::NotFound, "{message}");
 }
 
 #[tokio::test]

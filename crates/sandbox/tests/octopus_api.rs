@@ -837,3 +837,236 @@ async fn injected_faults_use_octopus_error_bodies() {
     let (status, _) = api.get("/api/users/me").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+// ---- permissions ----------------------------------------------------------------------------
+
+fn grant_spaces(set: &Value, permission: &str) -> Vec<String> {
+    let mut spaces: Vec<String> = set["SpacePermissions"][permission]
+        .as_array()
+        .map(|grants| {
+            grants
+                .iter()
+                .map(|g| g["SpaceId"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    spaces.sort();
+    spaces
+}
+
+#[tokio::test]
+async fn user_permissions_follow_team_membership_and_withheld_permissions() {
+    let api = Api::start().await;
+    let (status, set) = api.get("/api/users/Users-1/permissions").await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["Id"], "Users-1");
+    assert_eq!(set["IsPermissionsComplete"], true);
+    let all_spaces = vec!["Spaces-1", "Spaces-2", "Spaces-3"];
+    assert_eq!(grant_spaces(&set, "AccountCreate"), all_spaces);
+    assert_eq!(grant_spaces(&set, "TaskView"), all_spaces);
+    let grant = &set["SpacePermissions"]["AccountView"][0];
+    assert_eq!(grant["RestrictedToEnvironmentIds"], json!([]));
+    assert_eq!(grant["RestrictedToTenantIds"], json!([]));
+    let system: Vec<&str> = set["SystemPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(system.contains(&"UserEdit") && system.contains(&"TeamEdit"));
+    let teams: Vec<(&str, bool)> = set["Teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["Name"].as_str().unwrap(),
+                t["IsDirectlyAssigned"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        teams.contains(&("Octopus Administrators", true)),
+        "{teams:?}"
+    );
+    assert!(teams.contains(&("Everyone", false)), "{teams:?}");
+    let (status, configuration) = api
+        .get("/api/users/Users-1/permissions/configuration")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(configuration, set);
+
+    // The space-scoped forms show one space (by id or slug).
+    for path in [
+        "/api/Spaces-2/users/Users-1/permissions",
+        "/api/spaces/platform-team/users/Users-1/permissions",
+    ] {
+        let (status, scoped) = api.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {scoped}");
+        assert_eq!(grant_spaces(&scoped, "AccountCreate"), vec!["Spaces-2"]);
+    }
+
+    // A withheld permission disappears everywhere, and comes back when granted.
+    api.sandbox.octopus().withhold_permission("AccountCreate");
+    api.sandbox.octopus().withhold_permission("UserEdit");
+    let (_, set) = api.get("/api/users/Users-1/permissions").await;
+    assert!(
+        set["SpacePermissions"].get("AccountCreate").is_none(),
+        "{set}"
+    );
+    assert_eq!(grant_spaces(&set, "AccountEdit"), all_spaces);
+    assert!(
+        !set["SystemPermissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("UserEdit"))
+    );
+    // ...and the endpoints that need it refuse, naming it; the others still answer.
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            &json!({"AccountType": "AzureOidc", "Name": "refused"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("AccountCreate"),
+        "{body}"
+    );
+    let (status, _) = api.get("/api/Spaces-1/accounts/all").await;
+    assert_eq!(status, StatusCode::OK);
+    api.sandbox.octopus().grant_permission("AccountCreate");
+    let (_, set) = api.get("/api/users/Users-1/permissions").await;
+    assert_eq!(grant_spaces(&set, "AccountCreate"), all_spaces);
+
+    let (status, body) = api.get("/api/users/Users-999/permissions").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["ErrorMessage"].is_string());
+}
+
+#[tokio::test]
+async fn a_service_account_outside_teams_has_no_permissions_and_a_space_team_grants_one_space() {
+    let api = Api::start().await;
+    let (status, user) = api
+        .post(
+            "/api/users",
+            &json!({"Username": "gh-deployer", "DisplayName": "GitHub deployer", "IsService": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let id = user["Id"].as_str().unwrap().to_string();
+    let (status, set) = api.get(&format!("/api/users/{id}/permissions")).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["SpacePermissions"], json!({}));
+    assert_eq!(set["SystemPermissions"], json!([]));
+
+    let (status, team) = api.get("/api/teams/teams-spacemanagers-Spaces-1").await;
+    assert_eq!(status, StatusCode::OK, "{team}");
+    let mut team = team;
+    team["MemberUserIds"] = json!([id]);
+    let (status, team) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/teams/teams-spacemanagers-Spaces-1",
+            &team,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{team}");
+    let (_, set) = api.get(&format!("/api/users/{id}/permissions")).await;
+    assert_eq!(grant_spaces(&set, "AccountCreate"), vec!["Spaces-1"]);
+    assert_eq!(
+        set["SystemPermissions"],
+        json!([]),
+        "a space team grants no system permissions"
+    );
+}
+
+// ---- deployment targets ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
+    let api = Api::start().await;
+    let (status, all) = api.get("/api/Spaces-1/machines/all").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 24);
+    let names: Vec<&str> = all.iter().map(|t| t["Name"].as_str().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "alphabetical");
+    let web = all
+        .iter()
+        .find(|t| t["Name"] == "web-production-01")
+        .expect("a production web server");
+    assert_eq!(web["Slug"], "web-production-01");
+    assert_eq!(web["SpaceId"], "Spaces-1");
+    assert_eq!(web["Roles"], json!(["web-server"]));
+    let env = web["EnvironmentIds"][0].as_str().unwrap();
+    let (_, production) = api.get(&format!("/api/Spaces-1/environments/{env}")).await;
+    assert_eq!(production["Name"], "Production");
+    assert_eq!(web["Endpoint"]["CommunicationStyle"], "TentaclePassive");
+    assert!(web["Uri"].as_str().unwrap().starts_with("https://"));
+    for key in [
+        "Id",
+        "IsDisabled",
+        "HealthStatus",
+        "MachinePolicyId",
+        "TenantIds",
+        "TenantedDeploymentParticipation",
+        "Links",
+    ] {
+        assert!(web.get(key).is_some(), "{key} in {web}");
+    }
+
+    let (_, same) = api.get("/api/spaces/default/machines/all").await;
+    assert_eq!(same.as_array().unwrap(), &all);
+    let (_, other) = api.get("/api/Spaces-2/machines/all").await;
+    assert_eq!(other.as_array().unwrap().len(), 10);
+    assert!(
+        other
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["SpaceId"] == "Spaces-2")
+    );
+
+    let (status, page) = api
+        .get("/api/spaces/Spaces-1/machines?skip=20&take=10")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["ItemType"], "DeploymentTarget");
+    assert_eq!(page["TotalResults"], 24);
+    assert_eq!(page["Items"].as_array().unwrap().len(), 4);
+    assert_eq!(page["Items"][0], all[20]);
+
+    let (_, by_role) = api
+        .get("/api/Spaces-1/machines?roles=db-server&take=100")
+        .await;
+    let items = by_role["Items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|t| t["Roles"] == json!(["db-server"])));
+    let (_, in_env) = api
+        .get(&format!("/api/Spaces-1/machines?environmentIds={env}"))
+        .await;
+    assert!(
+        in_env["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["EnvironmentIds"] == json!([env]))
+    );
+    let (_, by_id) = api
+        .get(&format!(
+            "/api/Spaces-1/machines/{}",
+            web["Id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(&by_id, web);
+    let (status, _) = api.get("/api/Spaces-1/machines/Machines-9999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.get("/api/Spaces-99/machines/all").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

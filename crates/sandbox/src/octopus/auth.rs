@@ -4,11 +4,13 @@
 //! Anything else is 401 in Octopus's error format. A service account that is in no
 //! permission-granting team may call `/api/users/me` and nothing else (403), as on a real server
 //! where a new service account has no permissions until added to a team.
-//! Deliberately absent: per-permission authorization (one team grants everything).
+//! A permission withheld with `OctopusSandbox::withhold_permission` is refused (403 naming it)
+//! on the routes that need it.
+//! Deliberately absent: per-team permission differences (one team grants everything).
 
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -16,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::errors::OctopusError;
+use super::permissions;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -98,7 +101,12 @@ pub async fn require_caller(
         let Some(user) = state.user(&user_id) else {
             return OctopusError::unauthenticated(NOT_LOGGED_IN).into_response();
         };
-        if !state.has_permissions(&user_id) && request.uri().path() != "/api/users/me" {
+        let path = request.uri().path();
+        let own_permissions = path
+            .strip_prefix("/api/users/")
+            .and_then(|rest| rest.strip_prefix(user_id.as_str()))
+            .is_some_and(|rest| rest == "/permissions" || rest == "/permissions/configuration");
+        if !state.has_permissions(&user_id) && path != "/api/users/me" && !own_permissions {
             return OctopusError::forbidden("the service account is not a member of any team")
                 .into_response();
         }
@@ -109,6 +117,15 @@ pub async fn require_caller(
     } else {
         return OctopusError::unauthenticated(NOT_LOGGED_IN).into_response();
     };
+    let needed = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|route| permissions::required_permission(request.method(), route.as_str()));
+    if let Some(permission) = needed
+        && app.read().withheld_permissions.contains(permission)
+    {
+        return OctopusError::forbidden(permission).into_response();
+    }
     request.extensions_mut().insert(caller);
     next.run(request).await
 }

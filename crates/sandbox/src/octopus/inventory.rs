@@ -1,5 +1,5 @@
-//! Read-only inventory endpoints: spaces, environments, project groups, projects, tenants and
-//! runbooks, each as `/all` (a plain array) and paged (`skip`/`take`), plus get-by-id.
+//! Read-only inventory endpoints: spaces, environments, project groups, projects, tenants,
+//! runbooks and deployment targets (`machines`), each as `/all` (a plain array) and paged (`skip`/`take`), plus get-by-id.
 //!
 //! Unfiltered `/all` bodies are serialized once and served from a cache (cleared whenever the
 //! state is replaced), which is what keeps the `large` profile's inventory fast.
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::errors::OctopusError;
-use super::model::{Environment, Project, ProjectGroup, Runbook, Space, Tenant};
+use super::model::{DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant};
 use super::paging::{QueryParams, page};
 use super::state::{Collection, Inventory};
 
@@ -53,6 +53,7 @@ listed!(ProjectGroup);
 listed!(Project);
 listed!(Tenant);
 listed!(Runbook);
+listed!(DeploymentTarget);
 
 impl Listed for Space {
     fn id(&self) -> &str {
@@ -91,10 +92,14 @@ pub struct Filters {
     name: Option<String>,
     project_id: Option<String>,
     project_ids: Vec<String>,
+    environment_ids: Vec<String>,
+    roles: Vec<String>,
+    is_disabled: Option<bool>,
 }
 
 impl Filters {
-    /// Reads `ids`, `partialName`, `name`, `projectId` and `projectIds`.
+    /// Reads `ids`, `partialName`, `name`, `projectId`, `projectIds`, `environmentIds`,
+    /// `roles` and `isDisabled`.
     pub fn new(q: &QueryParams) -> Filters {
         let non_empty = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
         Filters {
@@ -103,6 +108,11 @@ impl Filters {
             name: non_empty(q.get("name")),
             project_id: non_empty(q.get("projectId")),
             project_ids: q.list("projectIds"),
+            environment_ids: q.list("environmentIds"),
+            roles: q.list("roles"),
+            is_disabled: q
+                .get("isDisabled")
+                .and_then(|v| v.to_ascii_lowercase().parse().ok()),
         }
     }
 }
@@ -300,6 +310,16 @@ fn runbook_filter(r: &Runbook, f: &Filters) -> bool {
     f.project_ids.is_empty() || f.project_ids.contains(&r.project_id)
 }
 
+/// Targets in any of `environmentIds`, with any of `roles`, and `isDisabled` if given.
+fn target_filter(t: &DeploymentTarget, f: &Filters) -> bool {
+    (f.environment_ids.is_empty()
+        || t.environment_ids
+            .iter()
+            .any(|e| f.environment_ids.contains(e)))
+        && (f.roles.is_empty() || t.roles.iter().any(|r| f.roles.contains(r)))
+        && f.is_disabled.is_none_or(|d| t.is_disabled == d)
+}
+
 collection_handlers!(
     environments_all,
     environments_page,
@@ -349,6 +369,17 @@ collection_handlers!(
     "Runbook",
     "runbooks",
     runbook_filter
+);
+
+collection_handlers!(
+    deployment_targets_all,
+    deployment_targets_page,
+    deployment_target_get,
+    deployment_targets,
+    Collection::DeploymentTargets,
+    "DeploymentTarget",
+    "machines",
+    target_filter
 );
 
 /// `GET /api/{space}/projects/{projectId}/runbooks/all`.
@@ -424,6 +455,9 @@ pub fn prebuild_all_bodies(app: &AppState) {
         });
         cache.get_or_build(id, Collection::Runbooks, || {
             serialize_array(inv.runbooks.iter().filter(|i| i.space_id == id))
+        });
+        cache.get_or_build(id, Collection::DeploymentTargets, || {
+            serialize_array(inv.deployment_targets.iter().filter(|i| i.space_id == id))
         });
     }
 }

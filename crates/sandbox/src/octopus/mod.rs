@@ -7,8 +7,9 @@
 //! bearer auth (401 otherwise), Octopus's error body, `/all` and paged lists, flat-JSON
 //! accounts validated like the server, the issuer's discovery/JWKS at the server root.
 //!
-//! Deliberately absent: deployments, releases, variables, machines, and every endpoint the
-//! wizard never calls; permissions are all-or-nothing per team membership.
+//! Deliberately absent: deployments, releases, variables, writes to machines, and every endpoint the
+//! wizard never calls; permissions come from team membership (see [`permissions`]) and are
+//! enforced all-or-nothing.
 
 pub mod accounts;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod issuer;
 pub mod model;
 pub mod paging;
 pub mod people;
+pub mod permissions;
 pub mod state;
 pub mod tasks;
 pub mod token_exchange;
@@ -297,6 +299,20 @@ impl OctopusSandbox {
             .clear();
     }
 
+    /// Withholds a permission (e.g. `"AccountCreate"`) from every user: it disappears from
+    /// `GET /api/users/{id}/permissions` until [`OctopusSandbox::grant_permission`].
+    pub fn withhold_permission(&self, permission: &str) {
+        self.shared
+            .write()
+            .withheld_permissions
+            .insert(permission.to_string());
+    }
+
+    /// Gives back a permission withheld with [`OctopusSandbox::withhold_permission`].
+    pub fn grant_permission(&self, permission: &str) {
+        self.shared.write().withheld_permissions.remove(permission);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &OctopusConfig {
         &self.shared.config
@@ -428,6 +444,14 @@ fn api_routes() -> Router<AppState> {
             "/api/teams",
             get(people::list_teams).post(people::create_team),
         )
+        .route(
+            "/api/users/{id}/permissions",
+            get(permissions::user_permissions),
+        )
+        .route(
+            "/api/users/{id}/permissions/configuration",
+            get(permissions::user_permissions),
+        )
         .route("/api/teams/all", get(people::all_teams))
         .route(
             "/api/teams/{id}",
@@ -450,6 +474,16 @@ fn api_routes() -> Router<AppState> {
         .route("/api/spaces", get(inv::spaces_page))
         .route("/api/spaces/all", get(inv::spaces_all))
         .route("/api/spaces/{space}", get(inv::space_get));
+    r = both(
+        r,
+        "/users/{id}/permissions",
+        get(permissions::user_permissions_in_space),
+    );
+    r = both(
+        r,
+        "/users/{id}/permissions/configuration",
+        get(permissions::user_permissions_in_space),
+    );
     r = both(r, "/environments", get(inv::environments_page));
     r = both(r, "/environments/all", get(inv::environments_all));
     r = both(r, "/environments/{id}", get(inv::environment_get));
@@ -475,6 +509,9 @@ fn api_routes() -> Router<AppState> {
     r = both(r, "/runbooks", get(inv::runbooks_page));
     r = both(r, "/runbooks/all", get(inv::runbooks_all));
     r = both(r, "/runbooks/{id}", get(inv::runbook_get));
+    r = both(r, "/machines", get(inv::deployment_targets_page));
+    r = both(r, "/machines/all", get(inv::deployment_targets_all));
+    r = both(r, "/machines/{id}", get(inv::deployment_target_get));
     r = both(r, "/accounts", get(accounts::list).post(accounts::create));
     r = both(r, "/accounts/all", get(accounts::all));
     r = both(

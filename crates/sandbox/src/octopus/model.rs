@@ -453,3 +453,105 @@ mod tests {
         assert!(!is_valid_slug("a--b"));
     }
 }
+
+/// A deployment target (a "machine"): where deployments run, in environments, with roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentTarget {
+    /// `Machines-N`.
+    pub id: String,
+    /// Owning space.
+    pub space_id: String,
+    /// Display name.
+    pub name: String,
+    /// Slug (health-check OIDC subjects use it: `target:<slug>`).
+    pub slug: String,
+    /// Environments the target is in.
+    pub environment_ids: Vec<String>,
+    /// Roles (target tags).
+    pub roles: Vec<String>,
+    /// Tenants the target serves.
+    pub tenant_ids: Vec<String>,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`.
+    pub tenanted_deployment_participation: String,
+    /// `TentaclePassive` (listening), `TentacleActive` (polling) or `Ssh`.
+    pub communication_style: String,
+    /// Host name the endpoint points at.
+    pub host: String,
+    /// Certificate thumbprint (Tentacles) or SSH key fingerprint.
+    pub thumbprint: String,
+    /// `Windows` or `Linux`.
+    pub operating_system: String,
+    /// `PowerShell` or `Bash`.
+    pub shell_name: String,
+    /// `Healthy`, `HasWarnings`, `Unhealthy`, `Unavailable` or `Unknown`.
+    pub health_status: String,
+    /// Whether the target is disabled.
+    pub is_disabled: bool,
+    /// `MachinePolicies-N`.
+    pub machine_policy_id: String,
+}
+
+impl DeploymentTarget {
+    /// The endpoint's `Uri` (listening Tentacle `https://host:10933/`, polling `poll://…/`;
+    /// SSH targets have none).
+    fn uri(&self) -> Option<String> {
+        match self.communication_style.as_str() {
+            "TentaclePassive" => Some(format!("https://{}:10933/", self.host)),
+            "TentacleActive" => Some(format!(
+                "poll://{}/",
+                self.thumbprint.to_ascii_lowercase().get(..20).unwrap_or("")
+            )),
+            _ => None,
+        }
+    }
+
+    /// The `EndpointResource` wire form for the target's communication style.
+    fn endpoint(&self) -> Value {
+        match self.communication_style.as_str() {
+            "Ssh" => json!({
+                "CommunicationStyle": "Ssh", "Host": self.host, "Port": 22,
+                "Fingerprint": self.thumbprint, "AccountId": null, "ProxyId": null,
+                "DotNetCorePlatform": "linux-x64", "Uri": format!("ssh://{}:22/", self.host),
+                "Id": null, "LastModifiedBy": null, "LastModifiedOn": null, "Links": {},
+            }),
+            style => json!({
+                "CommunicationStyle": style, "Uri": self.uri(), "Thumbprint": self.thumbprint,
+                "ProxyId": null, "CertificateSignatureAlgorithm": "sha256RSA",
+                "TentacleVersionDetails": {
+                    "Version": "8.3.3000", "UpgradeLocked": false,
+                    "UpgradeSuggested": false, "UpgradeRequired": false, "UpgradeAvailable": false,
+                },
+                "Id": null, "LastModifiedBy": null, "LastModifiedOn": null, "Links": {},
+            }),
+        }
+    }
+
+    /// The `DeploymentTargetResource` (`MachineResource`) wire form.
+    pub fn resource(&self) -> Value {
+        let thumbprint = (self.communication_style != "Ssh").then_some(&self.thumbprint);
+        json!({
+            "Id": self.id, "SpaceId": self.space_id, "Name": self.name, "Slug": self.slug,
+            "EnvironmentIds": self.environment_ids, "Roles": self.roles,
+            "TenantIds": self.tenant_ids, "TenantTags": [],
+            "TenantedDeploymentParticipation": self.tenanted_deployment_participation,
+            "Endpoint": self.endpoint(), "Uri": self.uri(), "Thumbprint": thumbprint,
+            "IsDisabled": self.is_disabled, "HealthStatus": self.health_status,
+            "StatusSummary": match self.health_status.as_str() {
+                "Healthy" => "Octopus was able to successfully establish a connection with this machine.",
+                "Unavailable" => "The machine was unavailable during the last health check.",
+                _ => "The last health check reported problems.",
+            },
+            "HasLatestCalamari": true, "IsInProcess": false, "SkipInitialHealthCheck": false,
+            "MachinePolicyId": self.machine_policy_id, "Architecture": self.communication_style,
+            "OperatingSystem": self.operating_system, "ShellName": self.shell_name,
+            "ShellVersion": if self.shell_name == "PowerShell" { "5.1.20348.2849" } else { "5.2.21" },
+            "LastModifiedBy": null, "LastModifiedOn": null,
+            "Links": {
+                "Self": format!("/api/{}/machines/{}", self.space_id, self.id),
+                "Connection": format!("/api/{}/machines/{}/connection", self.space_id, self.id),
+                "TasksTemplate": format!("/api/{}/machines/{}/tasks{{?skip,take,type}}", self.space_id, self.id),
+                "Web": format!("/app#/{}/infrastructure/machines/{}", self.space_id, self.id),
+            }
+        })
+    }
+}

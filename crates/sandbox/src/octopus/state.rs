@@ -4,7 +4,7 @@
 //! Everything except access tokens and the cache is serde-serializable for the state file.
 //! Deliberately absent: indexes beyond what a 10,000-project inventory needs (lists are scanned).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use crate::signing::SigningKey;
 
 use super::model::{
-    Environment, OidcIdentity, Project, ProjectGroup, Runbook, ServerTask, Space, Team, Tenant,
-    User,
+    DeploymentTarget, Environment, OidcIdentity, Project, ProjectGroup, Runbook, ServerTask, Space,
+    Team, Tenant, User,
 };
 
 /// What a space contains (and the spaces themselves): the seedable part of the state.
@@ -33,6 +33,9 @@ pub struct Inventory {
     pub tenants: Vec<Tenant>,
     /// Runbooks of all spaces.
     pub runbooks: Vec<Runbook>,
+    /// Deployment targets of all spaces (alphabetical by name within a space).
+    #[serde(default)]
+    pub deployment_targets: Vec<DeploymentTarget>,
 }
 
 /// The persisted Octopus state.
@@ -55,6 +58,10 @@ pub struct OctopusState {
     /// The issuer's signing key (generated at first start, kept across restarts).
     #[serde(default)]
     pub signing_key: Option<SigningKey>,
+    /// Permission names withheld from every user (to reproduce a user who lacks one); see
+    /// [`super::permissions`].
+    #[serde(default)]
+    pub withheld_permissions: BTreeSet<String>,
 }
 
 impl OctopusState {
@@ -83,6 +90,7 @@ impl OctopusState {
         inv.projects.iter().for_each(|x| bump(&x.id));
         inv.tenants.iter().for_each(|x| bump(&x.id));
         inv.runbooks.iter().for_each(|x| bump(&x.id));
+        inv.deployment_targets.iter().for_each(|x| bump(&x.id));
         self.users.iter().for_each(|x| bump(&x.id));
         self.teams.iter().for_each(|x| bump(&x.id));
         self.oidc_identities.iter().for_each(|x| bump(&x.id));
@@ -144,6 +152,8 @@ pub enum Collection {
     Tenants,
     /// Runbooks.
     Runbooks,
+    /// Deployment targets (`/machines/all`).
+    DeploymentTargets,
 }
 
 /// Pre-serialized `/all` bodies keyed by space and collection; cleared on any inventory change.

@@ -5,16 +5,18 @@
 //! the same profile always produces the same ids, names and slugs.
 //! - `empty`: only the default space.
 //! - `demo`: three spaces, ~30 environments, ~200 projects in groups, tenants connected to
-//!   projects/environments, and runbooks.
-//! - `large`: 10,000 projects, 500 environments and 5,000 tenants in the default space, for
-//!   performance work.
+//!   projects/environments, runbooks, and 42 deployment targets.
+//! - `large`: 10,000 projects, 500 environments, 5,000 tenants and 1,000 deployment targets in
+//!   the default space, for performance work.
 //!
 //! Deliberately absent: accounts, users and identities (the wizard creates those).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::octopus::model::{Environment, Project, ProjectGroup, Runbook, Space, Tenant, slugify};
+use crate::octopus::model::{
+    DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant, slugify,
+};
 use crate::octopus::state::Inventory;
 
 /// A named seed profile.
@@ -346,6 +348,32 @@ const COMPANY_SUFFIXES: [&str; 100] = [
     "Satellites",
     "Robots",
 ];
+/// Kinds of deployment target: name prefix, roles, communication style, OS, shell.
+const TARGET_KINDS: [(&str, &[&str], &str, &str, &str); 4] = [
+    (
+        "web",
+        &["web-server"],
+        "TentaclePassive",
+        "Windows",
+        "PowerShell",
+    ),
+    (
+        "app",
+        &["app-server", "worker"],
+        "TentaclePassive",
+        "Linux",
+        "Bash",
+    ),
+    ("db", &["db-server"], "Ssh", "Linux", "Bash"),
+    (
+        "edge",
+        &["edge", "web-server"],
+        "TentacleActive",
+        "Linux",
+        "Bash",
+    ),
+];
+
 const RUNBOOKS: [&str; 6] = [
     "Restart Service",
     "Rotate Secrets",
@@ -365,6 +393,7 @@ struct SpacePlan<'a> {
     projects: usize,
     tenants: usize,
     runbook_projects: usize,
+    deployment_targets: usize,
 }
 
 /// Builds a profile's inventory.
@@ -379,6 +408,7 @@ pub fn inventory(profile: SeedProfile) -> Inventory {
             projects: 0,
             tenants: 0,
             runbook_projects: 0,
+            deployment_targets: 0,
         }],
         SeedProfile::Demo => vec![
             SpacePlan {
@@ -390,6 +420,7 @@ pub fn inventory(profile: SeedProfile) -> Inventory {
                 projects: 120,
                 tenants: 24,
                 runbook_projects: 40,
+                deployment_targets: 24,
             },
             SpacePlan {
                 id: "Spaces-2",
@@ -400,6 +431,7 @@ pub fn inventory(profile: SeedProfile) -> Inventory {
                 projects: 50,
                 tenants: 10,
                 runbook_projects: 20,
+                deployment_targets: 10,
             },
             SpacePlan {
                 id: "Spaces-3",
@@ -410,6 +442,7 @@ pub fn inventory(profile: SeedProfile) -> Inventory {
                 projects: 30,
                 tenants: 6,
                 runbook_projects: 10,
+                deployment_targets: 8,
             },
         ],
         SeedProfile::Large => vec![SpacePlan {
@@ -421,6 +454,7 @@ pub fn inventory(profile: SeedProfile) -> Inventory {
             projects: 10_000,
             tenants: 5_000,
             runbook_projects: 1_000,
+            deployment_targets: 1_000,
         }],
     };
     let mut inv = Inventory::default();
@@ -438,6 +472,7 @@ struct Counters {
     projects: usize,
     tenants: usize,
     runbooks: usize,
+    targets: usize,
 }
 
 fn environment_name(i: usize, total: usize) -> String {
@@ -541,6 +576,7 @@ fn seed_space(inv: &mut Inventory, c: &mut Counters, plan: &SpacePlan<'_>, is_de
         .iter()
         .map(|p| p.id.clone())
         .collect();
+    let tenant_start = inv.tenants.len();
     for i in 0..plan.tenants {
         c.tenants += 1;
         let name = tenant_name(i);
@@ -564,6 +600,11 @@ fn seed_space(inv: &mut Inventory, c: &mut Counters, plan: &SpacePlan<'_>, is_de
             tenant_tags: vec![format!("Tier/{}", ["Gold", "Silver", "Bronze"][i % 3])],
         });
     }
+    let tenant_ids: Vec<String> = inv.tenants[tenant_start..]
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    seed_targets(inv, c, plan, env_start, &tenant_ids);
     for (i, project) in project_ids.iter().take(plan.runbook_projects).enumerate() {
         for k in 0..2 {
             c.runbooks += 1;
@@ -578,6 +619,86 @@ fn seed_space(inv: &mut Inventory, c: &mut Counters, plan: &SpacePlan<'_>, is_de
             });
         }
     }
+}
+
+/// A deterministic hex string (a fake certificate thumbprint) from a number.
+fn fake_thumbprint(n: usize) -> String {
+    let mut x = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{x:016X}"));
+    }
+    out.truncate(40);
+    out
+}
+
+/// Deployment targets of one space: spread over its environments (round robin), named
+/// `{kind}-{environment slug}-{nn}`, every third one serving a tenant; ids follow the
+/// alphabetical order Octopus lists them in.
+fn seed_targets(
+    inv: &mut Inventory,
+    c: &mut Counters,
+    plan: &SpacePlan<'_>,
+    env_start: usize,
+    tenant_ids: &[String],
+) {
+    let environments: Vec<(String, String)> = inv.environments[env_start..]
+        .iter()
+        .map(|e| (e.id.clone(), e.slug.clone()))
+        .collect();
+    if environments.is_empty() {
+        return;
+    }
+    let mut targets: Vec<DeploymentTarget> = (0..plan.deployment_targets)
+        .map(|i| {
+            let (env_id, env_slug) = &environments[i % environments.len()];
+            let round = i / environments.len();
+            let (prefix, roles, style, os, shell) = TARGET_KINDS[(i + round) % TARGET_KINDS.len()];
+            let name = format!("{prefix}-{env_slug}-{:02}", round + 1);
+            let tenanted = !tenant_ids.is_empty() && i % 3 == 0;
+            DeploymentTarget {
+                id: String::new(),
+                space_id: plan.id.to_string(),
+                slug: slugify(&name),
+                host: format!("{name}.{}.internal", slugify(plan.name)),
+                name,
+                environment_ids: vec![env_id.clone()],
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                tenant_ids: if tenanted {
+                    vec![tenant_ids[i % tenant_ids.len()].clone()]
+                } else {
+                    Vec::new()
+                },
+                tenanted_deployment_participation: if tenanted {
+                    "TenantedOrUntenanted"
+                } else {
+                    "Untenanted"
+                }
+                .to_string(),
+                communication_style: style.to_string(),
+                thumbprint: fake_thumbprint(c.targets + i),
+                operating_system: os.to_string(),
+                shell_name: shell.to_string(),
+                health_status: match i % 9 {
+                    4 => "HasWarnings",
+                    7 => "Unavailable",
+                    _ => "Healthy",
+                }
+                .to_string(),
+                is_disabled: i % 11 == 10,
+                machine_policy_id: "MachinePolicies-1".to_string(),
+            }
+        })
+        .collect();
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    for target in &mut targets {
+        c.targets += 1;
+        target.id = format!("Machines-{}", c.targets);
+    }
+    inv.deployment_targets.extend(targets);
 }
 
 #[cfg(test)]
@@ -611,6 +732,9 @@ mod tests {
         assert_eq!(envs.len(), 500);
         let tenants: HashSet<_> = inv.tenants.iter().map(|t| &t.slug).collect();
         assert_eq!(tenants.len(), 5_000);
+        assert_eq!(inv.deployment_targets.len(), 1_000);
+        let targets: HashSet<_> = inv.deployment_targets.iter().map(|t| &t.slug).collect();
+        assert_eq!(targets.len(), 1_000);
     }
 
     #[test]
@@ -627,5 +751,39 @@ mod tests {
         assert_eq!(a.projects[0].name, "Customer Portal");
         assert_eq!(a.projects[0].slug, "customer-portal");
         assert!(a.environments.iter().any(|e| e.slug == "production"));
+        assert_eq!(a.deployment_targets.len(), 42);
+        let first = &a.deployment_targets[0];
+        assert_eq!(
+            (first.id.as_str(), first.space_id.as_str()),
+            ("Machines-1", "Spaces-1")
+        );
+        let default_targets: Vec<&str> = a
+            .deployment_targets
+            .iter()
+            .filter(|t| t.space_id == "Spaces-1")
+            .map(|t| t.name.as_str())
+            .collect();
+        let mut sorted = default_targets.clone();
+        sorted.sort();
+        assert_eq!(default_targets, sorted, "alphabetical within a space");
+        assert!(default_targets.contains(&"web-production-01"));
+        let slugs: HashSet<_> = a
+            .deployment_targets
+            .iter()
+            .map(|t| (&t.space_id, &t.slug))
+            .collect();
+        assert_eq!(slugs.len(), 42, "target slugs are unique per space");
+        assert!(a.deployment_targets.iter().all(|t| {
+            t.environment_ids.iter().all(|e| {
+                a.environments
+                    .iter()
+                    .any(|x| &x.id == e && x.space_id == t.space_id)
+            })
+        }));
+        assert!(
+            a.deployment_targets
+                .iter()
+                .any(|t| !t.tenant_ids.is_empty())
+        );
     }
 }
