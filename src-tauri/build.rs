@@ -5,7 +5,12 @@
 //! capability grants its `allow-<command>` permission; keep it in step with `ipc_builder`.
 
 /// The app's IPC commands (the names in `src-tauri/src/commands.rs`).
-const COMMANDS: &[&str] = &["app_info", "check_connect_form"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "check_connect_form",
+    "start_sandbox",
+    "sandbox_status",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

@@ -9,6 +9,7 @@ use specta::Type;
 
 use crate::connect_form::{self, ConnectForm, OctopusTarget};
 use crate::keychain::{self, KeychainStatus};
+use crate::sandbox_mode::{SandboxSlot, SandboxSummary};
 use crate::ui_error::UiError;
 
 /// What the UI shows about the running app and the machine it runs on.
@@ -47,4 +48,20 @@ pub async fn app_info() -> Result<AppInfo, UiError> {
 #[specta::specta]
 pub fn check_connect_form(form: ConnectForm) -> Result<OctopusTarget, UiError> {
     connect_form::validate(&form).map_err(UiError::from)
+}
+
+/// Starts the built-in Sandbox (or returns the running one) and says where it listens.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_sandbox(slot: tauri::State<'_, SandboxSlot>) -> Result<SandboxSummary, UiError> {
+    slot.start().await
+}
+
+/// The running built-in Sandbox, if it has been started.
+#[tauri::command]
+#[specta::specta]
+pub async fn sandbox_status(
+    slot: tauri::State<'_, SandboxSlot>,
+) -> Result<Option<SandboxSummary>, UiError> {
+    Ok(slot.status().await)
 }

@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod connect_form;
 pub mod keychain;
+pub mod sandbox_mode;
 pub mod ui_error;
 
 /// Where the generated TypeScript bindings live, relative to the workspace root.
@@ -26,6 +27,8 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .commands(tauri_specta::collect_commands![
             commands::app_info,
             commands::check_connect_form,
+            commands::start_sandbox,
+            commands::sandbox_status,
         ])
 }
 
@@ -33,6 +36,7 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
 pub fn run() {
     let ipc = ipc_builder::<tauri::Wry>();
     let result = tauri::Builder::default()
+        .manage(sandbox_mode::SandboxSlot::default())
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
@@ -72,6 +76,8 @@ mod tests {
             "UiError",
             "UiErrorCode",
             "KeychainStatus",
+            "startSandbox",
+            "SandboxSummary",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }
@@ -80,6 +86,7 @@ mod tests {
     fn mock_webview() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
         let ipc = ipc_builder::<MockRuntime>();
         let app = mock_builder()
+            .manage(sandbox_mode::SandboxSlot::default())
             .invoke_handler(ipc.invoke_handler())
             .build(mock_context(tauri::test::noop_assets()))
             .expect("builds the mock app");
@@ -143,5 +150,39 @@ mod tests {
                                    "apiKey": "API-ABCDEFGHIJKLMNOPQRSTUVWXYZ12"}});
         let target = invoke(&webview, "check_connect_form", form).expect("valid form");
         assert_eq!(target, json!({"serverUrl": "https://example.octopus.app"}));
+    }
+
+    #[test]
+    fn sandbox_starts_once_and_reports_loopback_urls() {
+        let (_app, webview) = mock_webview();
+        assert_eq!(
+            invoke(&webview, "sandbox_status", json!({})).expect("status"),
+            Value::Null
+        );
+        let first = invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
+        assert_eq!(first["profile"], "demo");
+        for key in [
+            "octopusUrl",
+            "octopusIssuer",
+            "graphUrl",
+            "armUrl",
+            "awsEndpointUrl",
+        ] {
+            let url = first[key].as_str().unwrap_or_default();
+            assert!(
+                url.contains("127.0.0.1") || url.contains("localhost"),
+                "{key}: {first}"
+            );
+        }
+        let again = invoke(&webview, "start_sandbox", json!({})).expect("second start");
+        assert_eq!(first, again, "a second start returns the running sandbox");
+        assert_eq!(
+            invoke(&webview, "sandbox_status", json!({})).expect("status"),
+            first
+        );
+        assert!(
+            !first.to_string().contains("API-"),
+            "the API key crossed IPC: {first}"
+        );
     }
 }

@@ -109,4 +109,21 @@ describe('the wizard window', () => {
     assert.match(await browser.$('.stand-ins').getText(), /AWS STS/);
     await screenshot(browser, '03-sandbox-intro');
   });
+
+  it('starts the built-in Sandbox in the app and shows where its services listen', async () => {
+    await browser.$('#continue').click();
+    const running = await browser.$('#sandbox-running');
+    await running.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the Sandbox did not start' });
+    const octopus = await browser.$('#endpoint-octopus').getText();
+    assert.match(octopus, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(await browser.$('#endpoint-aws').getText(), /^http:\/\/127\.0\.0\.1:\d+$/);
+    // The sandbox Octopus really answers (the webview may not fetch it under the CSP, so ask Node).
+    const response = await fetch(`${octopus}/api`);
+    assert.equal(response.status, 200);
+    const root = await response.json();
+    assert.match(root.Version, /^\d{4}\./);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'a second start is not offered');
+    await browser.execute(() => document.title);
+    await screenshot(browser, '04-sandbox-running');
+  });
 });

@@ -10,6 +10,10 @@ export const commands = {
 	appInfo: () => typedError<AppInfo, UiError>(__TAURI_INVOKE("app_info")),
 	/**  Checks the "Connect to Octopus" form; returns the normalized server, or every field error. */
 	checkConnectForm: (form: ConnectForm) => typedError<OctopusTarget, UiError>(__TAURI_INVOKE("check_connect_form", { form })),
+	/**  Starts the built-in Sandbox (or returns the running one) and says where it listens. */
+	startSandbox: () => typedError<SandboxSummary, UiError>(__TAURI_INVOKE("start_sandbox")),
+	/**  The running built-in Sandbox, if it has been started. */
+	sandboxStatus: () => typedError<SandboxSummary | null, UiError>(__TAURI_INVOKE("sandbox_status")),
 };
 
 /* Types */
@@ -44,6 +48,26 @@ reason: string };
 export type OctopusTarget = {
 	/**  The normalized server URL: scheme and host lower-cased, no trailing slash. */
 	serverUrl: string,
+};
+
+/**  Where the running sandbox's services listen (all on 127.0.0.1). */
+export type SandboxSummary = {
+	/**  The seed profile the sandbox started with (e.g. `demo`). */
+	profile: string,
+	/**  The sandbox Octopus Server (HTTP). */
+	octopusUrl: string,
+	/**  The Octopus OIDC issuer, exactly as its discovery document states it. */
+	octopusIssuer: string,
+	/**  The GitHub Actions-style token issuer. */
+	githubIssuer: string,
+	/**  The Entra ID authority (sign-in and token endpoints), if running. */
+	azureAuthority: string | null,
+	/**  Microsoft Graph, if running. */
+	graphUrl: string | null,
+	/**  Azure Resource Manager, if running. */
+	armUrl: string | null,
+	/**  The AWS endpoint serving IAM and STS, if running. */
+	awsEndpointUrl: string | null,
 };
 
 /**

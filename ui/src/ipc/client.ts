@@ -4,13 +4,14 @@
 // Failures outside a command (no Tauri host, a permission denial, a bug) become `internal`
 // UiErrors here, so screens handle exactly one error shape.
 import { commands } from './bindings';
-import type { AppInfo, ConnectForm, OctopusTarget, UiError } from './bindings';
+import type { AppInfo, ConnectForm, OctopusTarget, SandboxSummary, UiError } from './bindings';
 
 export type {
   AppInfo,
   ConnectForm,
   KeychainStatus,
   OctopusTarget,
+  SandboxSummary,
   UiError,
   UiErrorCode,
   UiFieldError,
@@ -49,4 +50,6 @@ export const ipc = {
   appInfo: (): Promise<Outcome<AppInfo>> => call(() => commands.appInfo()),
   checkConnectForm: (form: ConnectForm): Promise<Outcome<OctopusTarget>> =>
     call(() => commands.checkConnectForm(form)),
+  startSandbox: (): Promise<Outcome<SandboxSummary>> => call(() => commands.startSandbox()),
+  sandboxStatus: (): Promise<Outcome<SandboxSummary | null>> => call(() => commands.sandboxStatus()),
 };
