@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "check_connect_form",
     "start_sandbox",
     "sandbox_status",
+    "connect_octopus",
+    "connect_sandbox_octopus",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@ use specta::Type;
 
 use crate::connect_form::{self, ConnectForm, OctopusTarget};
 use crate::keychain::{self, KeychainStatus};
+use crate::octopus_connection::{self, OctopusConnectionSummary, OctopusSlot};
 use crate::sandbox_mode::{SandboxSlot, SandboxSummary};
 use crate::ui_error::UiError;
 
@@ -64,4 +65,30 @@ pub async fn sandbox_status(
     slot: tauri::State<'_, SandboxSlot>,
 ) -> Result<Option<SandboxSummary>, UiError> {
     Ok(slot.status().await)
+}
+
+/// Signs in to the Octopus Server in the form (keeping the key in the keychain once it worked)
+/// and summarizes the connection.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_octopus(
+    form: ConnectForm,
+    octopus: tauri::State<'_, OctopusSlot>,
+) -> Result<OctopusConnectionSummary, UiError> {
+    octopus.connect(form).await
+}
+
+/// Connects to the running Sandbox's Octopus with the sandbox's own key (never kept in the
+/// keychain) and summarizes the connection.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_sandbox_octopus(
+    sandbox: tauri::State<'_, SandboxSlot>,
+    octopus: tauri::State<'_, OctopusSlot>,
+) -> Result<OctopusConnectionSummary, UiError> {
+    let running = sandbox.running().await;
+    let running = running
+        .as_ref()
+        .ok_or_else(octopus_connection::sandbox_not_running)?;
+    octopus.connect_sandbox(running).await
 }

@@ -3,7 +3,7 @@
 //! This crate is the only one that depends on `tauri`. It holds the IPC surface and nothing
 //! else: thin [`commands`], the one UI error type ([`ui_error::UiError`]), and the small
 //! pieces of app-only logic the first screens need ([`keychain`] reachability,
-//! [`connect_form`] checks). The trust logic lives in `octo-oidc-core`; remote clients live in
+//! [`connect_form`] checks, the [`octopus_connection`]). The trust logic lives in `octo-oidc-core`; remote clients live in
 //! the provider crates.
 //!
 //! The command list is declared once, in [`ipc_builder`]: the running app, the headless IPC
@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod connect_form;
 pub mod keychain;
+pub mod octopus_connection;
 pub mod sandbox_mode;
 pub mod ui_error;
 
@@ -29,6 +30,8 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::check_connect_form,
             commands::start_sandbox,
             commands::sandbox_status,
+            commands::connect_octopus,
+            commands::connect_sandbox_octopus,
         ])
 }
 
@@ -37,6 +40,7 @@ pub fn run() {
     let ipc = ipc_builder::<tauri::Wry>();
     let result = tauri::Builder::default()
         .manage(sandbox_mode::SandboxSlot::default())
+        .manage(octopus_connection::OctopusSlot::default())
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
@@ -53,6 +57,7 @@ pub fn run() {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+    use tauri::Manager;
     use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context};
 
     fn bindings_exporter() -> specta_typescript::Typescript {
@@ -78,6 +83,9 @@ mod tests {
             "KeychainStatus",
             "startSandbox",
             "SandboxSummary",
+            "connectOctopus",
+            "connectSandboxOctopus",
+            "OctopusConnectionSummary",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }
@@ -87,6 +95,7 @@ mod tests {
         let ipc = ipc_builder::<MockRuntime>();
         let app = mock_builder()
             .manage(sandbox_mode::SandboxSlot::default())
+            .manage(octopus_connection::OctopusSlot::default())
             .invoke_handler(ipc.invoke_handler())
             .build(mock_context(tauri::test::noop_assets()))
             .expect("builds the mock app");
@@ -184,5 +193,95 @@ mod tests {
             !first.to_string().contains("API-"),
             "the API key crossed IPC: {first}"
         );
+    }
+
+    fn assert_connected(summary: &Value) {
+        let version = summary["serverVersion"].as_str().unwrap_or_default();
+        assert!(!version.is_empty(), "{summary}");
+        assert!(
+            !summary["username"].as_str().unwrap_or_default().is_empty(),
+            "{summary}"
+        );
+        assert_eq!(summary["oidcSupported"], true, "{summary}");
+        assert!(
+            summary["spaceCount"].as_u64().unwrap_or(0) >= 1,
+            "{summary}"
+        );
+        assert!(summary["warnings"].is_array(), "{summary}");
+    }
+
+    #[test]
+    fn connecting_to_the_sandbox_octopus_needs_a_running_sandbox() {
+        let (app, webview) = mock_webview();
+        let error = invoke(&webview, "connect_sandbox_octopus", json!({})).expect_err("no sandbox");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Sandbox is not running"),
+            "{error}"
+        );
+        let slot = app.state::<octopus_connection::OctopusSlot>();
+        assert!(tauri::async_runtime::block_on(slot.client()).is_none());
+    }
+
+    #[test]
+    fn connects_to_the_sandbox_octopus_after_the_sandbox_starts() {
+        let (app, webview) = mock_webview();
+        let started = invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
+        let summary =
+            invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects to sandbox");
+        assert_connected(&summary);
+        assert_eq!(summary["apiKeyKept"], "session_only", "{summary}");
+        assert_eq!(summary["keychainProblem"], Value::Null, "{summary}");
+        let octopus_url = started["octopusUrl"].as_str().expect("octopus url");
+        assert!(
+            summary["serverUrl"]
+                .as_str()
+                .is_some_and(|url| url.trim_end_matches('/') == octopus_url),
+            "{summary} vs {octopus_url}"
+        );
+        assert!(
+            !summary.to_string().contains("API-"),
+            "the key crossed IPC: {summary}"
+        );
+        let slot = app.state::<octopus_connection::OctopusSlot>();
+        let client = tauri::async_runtime::block_on(slot.client()).expect("client kept");
+        let spaces = tauri::async_runtime::block_on(client.spaces()).expect("client works");
+        assert_eq!(Some(spaces.len() as u64), summary["spaceCount"].as_u64());
+    }
+
+    #[test]
+    fn connect_octopus_signs_in_and_never_returns_the_key() {
+        let sandbox = tauri::async_runtime::block_on(octo_oidc_sandbox::Sandbox::start(
+            octo_oidc_sandbox::SandboxOptions::default(),
+        ))
+        .expect("in-process sandbox starts");
+        let key = sandbox.api_key().expose().to_string();
+        let (_app, webview) = mock_webview();
+        let form = json!({"form": {"serverUrl": sandbox.urls().octopus, "apiKey": key}});
+        let summary = invoke(&webview, "connect_octopus", form).expect("signs in");
+        assert_connected(&summary);
+        let kept = summary["apiKeyKept"].as_str().unwrap_or_default();
+        match std::env::var("OCTO_OIDC_EXPECT_KEYCHAIN").as_deref() {
+            Ok("1") => assert_eq!(kept, "keychain", "{summary}"),
+            _ => assert!(["keychain", "session_only"].contains(&kept), "{summary}"),
+        }
+        assert!(
+            !summary.to_string().contains(&key),
+            "the key crossed IPC: {summary}"
+        );
+
+        let wrong = json!({"form": {"serverUrl": sandbox.urls().octopus,
+                                    "apiKey": "API-WRONGWRONGWRONGWRONGWRONG1"}});
+        let error = invoke(&webview, "connect_octopus", wrong).expect_err("wrong key");
+        assert_eq!(error["code"], "unauthenticated", "{error}");
+        assert!(!error.to_string().contains("WRONGWRONG"), "{error}");
+
+        // The key went to the OS keychain under the sandbox's loopback URL: leave none behind.
+        let server =
+            octo_oidc_octopus::ServerUrl::parse(&sandbox.urls().octopus).expect("server url");
+        let _ = octo_oidc_octopus::keychain::ApiKeyStore::new().delete(&server);
     }
 }

@@ -74,6 +74,11 @@ impl SandboxSlot {
         Ok(summary)
     }
 
+    /// Holds the slot while the caller uses the running sandbox (`None` if not started).
+    pub async fn running(&self) -> impl std::ops::Deref<Target = Option<Sandbox>> + '_ {
+        self.0.lock().await
+    }
+
     /// The running sandbox, if any.
     pub async fn status(&self) -> Option<SandboxSummary> {
         let slot = self.0.lock().await;

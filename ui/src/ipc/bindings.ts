@@ -14,9 +14,26 @@ export const commands = {
 	startSandbox: () => typedError<SandboxSummary, UiError>(__TAURI_INVOKE("start_sandbox")),
 	/**  The running built-in Sandbox, if it has been started. */
 	sandboxStatus: () => typedError<SandboxSummary | null, UiError>(__TAURI_INVOKE("sandbox_status")),
+	/**
+	 *  Signs in to the Octopus Server in the form (keeping the key in the keychain once it worked)
+	 *  and summarizes the connection.
+	 */
+	connectOctopus: (form: ConnectForm) => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("connect_octopus", { form })),
+	/**
+	 *  Connects to the running Sandbox's Octopus with the sandbox's own key (never kept in the
+	 *  keychain) and summarizes the connection.
+	 */
+	connectSandboxOctopus: () => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("connect_sandbox_octopus")),
 };
 
 /* Types */
+/**  Where the API key of the connection is kept. */
+export type ApiKeyKept = 
+/**  In the OS keychain, for the next run. */
+"keychain" | 
+/**  In memory only, for this session. */
+"session_only";
+
 /**  What the UI shows about the running app and the machine it runs on. */
 export type AppInfo = {
 	/**  The product name. */
@@ -43,6 +60,28 @@ export type KeychainStatus =
 { state: "unavailable"; 
 /**  Why, as reported by the platform store. */
 reason: string };
+
+/**  What the UI shows about a working Octopus connection. */
+export type OctopusConnectionSummary = {
+	/**  The normalized server URL. */
+	serverUrl: string,
+	/**  The server's version, as it reports it. */
+	serverVersion: string,
+	/**  The signed-in user's display name. */
+	userDisplayName: string,
+	/**  The signed-in user's username. */
+	username: string,
+	/**  Whether the server supports OIDC (generic OIDC accounts / identities). */
+	oidcSupported: boolean,
+	/**  How many spaces the user can see. */
+	spaceCount: number,
+	/**  What the connection check warns about (e.g. missing permissions). */
+	warnings: string[],
+	/**  Where the API key is kept. */
+	apiKeyKept: ApiKeyKept,
+	/**  Why the key could not be kept in the keychain, if it could not. */
+	keychainProblem: string | null,
+};
 
 /**  A connect form that passed validation: where to connect (the key stays with the caller). */
 export type OctopusTarget = {
