@@ -123,6 +123,13 @@ describe('the wizard window', () => {
     const root = await response.json();
     assert.match(root.Version, /^\d{4}\./);
     assert.equal(await browser.$('#continue').isEnabled(), false, 'a second start is not offered');
+    // The app signed in to the sandbox Octopus from Rust with the sandbox's own key.
+    const connection = await browser.$('#sandbox-connection');
+    await connection.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the app did not connect to the sandbox Octopus' });
+    const connected = await connection.getText();
+    assert.match(connected, /Connected to the sandbox Octopus as .+ \(version \d{4}\.[^,]*, \d+ spaces?\)/);
+    assert.ok(connected.includes(root.Version), `${connected} names ${root.Version}`);
+    assert.doesNotMatch(connected, /API-/);
     await browser.execute(() => document.title);
     await screenshot(browser, '04-sandbox-running');
   });

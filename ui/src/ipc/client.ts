@@ -4,12 +4,21 @@
 // Failures outside a command (no Tauri host, a permission denial, a bug) become `internal`
 // UiErrors here, so screens handle exactly one error shape.
 import { commands } from './bindings';
-import type { AppInfo, ConnectForm, OctopusTarget, SandboxSummary, UiError } from './bindings';
+import type {
+  AppInfo,
+  ConnectForm,
+  OctopusConnectionSummary,
+  OctopusTarget,
+  SandboxSummary,
+  UiError,
+} from './bindings';
 
 export type {
+  ApiKeyKept,
   AppInfo,
   ConnectForm,
   KeychainStatus,
+  OctopusConnectionSummary,
   OctopusTarget,
   SandboxSummary,
   UiError,
@@ -52,4 +61,7 @@ export const ipc = {
     call(() => commands.checkConnectForm(form)),
   startSandbox: (): Promise<Outcome<SandboxSummary>> => call(() => commands.startSandbox()),
   sandboxStatus: (): Promise<Outcome<SandboxSummary | null>> => call(() => commands.sandboxStatus()),
+  connectOctopus: (form: ConnectForm): Promise<Outcome<OctopusConnectionSummary>> =>
+    call(() => commands.connectOctopus(form)),
+  connectSandboxOctopus: (): Promise<Outcome<OctopusConnectionSummary>> => call(() => commands.connectSandboxOctopus()),
 };
