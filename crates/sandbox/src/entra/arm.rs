@@ -290,6 +290,20 @@ fn holds_role(tenant: &Tenant, caller: &Caller, scope: &str, roles: &[&str]) -> 
     })
 }
 
+/// Parses `scope`, finds the caller's tenant for it, and requires read access to it for
+/// `action`: the preamble of every ARM read.
+fn readable_scope(
+    sandbox: &EntraSandbox,
+    caller: &Caller,
+    scope: &str,
+    action: &str,
+) -> Result<(Scope, Tenant), Response> {
+    let scope = parse_scope(scope)?;
+    let tenant = tenant_for_scope(sandbox, caller, &scope)?;
+    require_read(&tenant, caller, &scope.text, action)?;
+    Ok((scope, tenant))
+}
+
 fn require_read(
     tenant: &Tenant,
     caller: &Caller,
@@ -410,22 +424,15 @@ fn list_subscriptions(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
 }
 
 fn get_subscription(sandbox: &EntraSandbox, caller: &Caller, subscription_id: &str) -> Response {
-    let scope = match parse_scope(&format!("/subscriptions/{subscription_id}")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, tenant) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        &format!("/subscriptions/{subscription_id}"),
         "Microsoft.Resources/subscriptions/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     match tenant.subscriptions.get(&scope.subscription_id) {
         Some(sub) => axum::Json(subscription_json(&tenant.id, sub)).into_response(),
         None => arm_error(
@@ -452,22 +459,15 @@ fn list_resource_groups(
     req: &Request,
     subscription_id: &str,
 ) -> Response {
-    let scope = match parse_scope(&format!("/subscriptions/{subscription_id}")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, tenant) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        &format!("/subscriptions/{subscription_id}"),
         "Microsoft.Resources/subscriptions/resourceGroups/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     let top = match req.query.get("$top").map(|t| t.parse::<usize>()) {
         None => None,
         Some(Ok(n)) if n >= 1 => Some(n),
@@ -498,24 +498,15 @@ fn get_resource_group(
     subscription_id: &str,
     name: &str,
 ) -> Response {
-    let scope = match parse_scope(&format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{name}"
-    )) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, tenant) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        &format!("/subscriptions/{subscription_id}/resourceGroups/{name}"),
         "Microsoft.Resources/subscriptions/resourceGroups/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     let rg = tenant
         .subscriptions
         .get(&scope.subscription_id)
@@ -560,22 +551,15 @@ fn list_role_definitions(
     req: &Request,
     scope: &str,
 ) -> Response {
-    let scope = match parse_scope(scope) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, _) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        scope,
         "Microsoft.Authorization/roleDefinitions/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     let clauses = match req.query.get("$filter") {
         None => Vec::new(),
         Some(filter) => match parse_eq_filter(filter) {
@@ -807,22 +791,15 @@ fn get_role_assignment(
     scope_text: &str,
     name: &str,
 ) -> Response {
-    let scope = match parse_scope(scope_text) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, tenant) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        scope_text,
         "Microsoft.Authorization/roleAssignments/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     match find_assignment(&tenant, &scope, name) {
         Some(ra) => axum::Json(role_assignment_json(ra)).into_response(),
         None => arm_error(
@@ -872,22 +849,15 @@ fn list_role_assignments(
     req: &Request,
     scope_text: &str,
 ) -> Response {
-    let scope = match parse_scope(scope_text) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_read(
-        &tenant,
+    let (scope, tenant) = match readable_scope(
+        sandbox,
         caller,
-        &scope.text,
+        scope_text,
         "Microsoft.Authorization/roleAssignments/read",
     ) {
-        return r;
-    }
+        Ok(found) => found,
+        Err(r) => return r,
+    };
     let mut at_scope_only = false;
     let mut principal: Option<String> = None;
     if let Some(filter) = req.query.get("$filter") {
