@@ -32,9 +32,8 @@ pub fn matches(pattern: &str, value: &str) -> bool {
                 }
             }
             '?' => {
-                for j in 1..=value.len() {
-                    next[j] = reachable[j - 1];
-                }
+                // One character consumed: every reachable prefix grows by one.
+                next[1..].copy_from_slice(&reachable[..value.len()]);
             }
             literal => {
                 for j in 1..=value.len() {

@@ -236,20 +236,20 @@ mod tests {
     fn the_documented_examples() {
         let keys = ["space", "project", "runbook", "type"];
         assert_eq!(
-            build_subject(Context::Deployment, &keys, &run()).unwrap(),
+            build_subject(Context::Deployment, &keys, &run()).expect("subject"),
             "space:default:project:deploy-web-app:type:deployment"
         );
         assert_eq!(
-            build_subject(Context::RunbookRun, &keys, &run()).unwrap(),
+            build_subject(Context::RunbookRun, &keys, &run()).expect("subject"),
             "space:default:project:deploy-web-app:runbook:restart:type:runbook"
         );
         let none: [&str; 0] = [];
         assert_eq!(
-            build_subject(Context::Deployment, &none, &run()).unwrap(),
+            build_subject(Context::Deployment, &none, &run()).expect("subject"),
             "space:default:project:deploy-web-app:environment:production"
         );
         assert_eq!(
-            build_subject(Context::AccountTest, &none, &run()).unwrap(),
+            build_subject(Context::AccountTest, &none, &run()).expect("subject"),
             "space:default:account:aws-prod"
         );
     }
@@ -262,11 +262,11 @@ mod tests {
                 &["type", "environment", "space"],
                 &run()
             )
-            .unwrap(),
+            .expect("subject"),
             "space:default:environment:production:type:deployment"
         );
-        let err =
-            build_subject(Context::AccountTest, &["space", "project", "nope"], &run()).unwrap_err();
+        let err = build_subject(Context::AccountTest, &["space", "project", "nope"], &run())
+            .expect_err("refused");
         assert_eq!(
             err.to_string(),
             "'project', 'nope' not allowed in account test subjects; allowed keys: space, account, type"
