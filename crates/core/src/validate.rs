@@ -536,9 +536,7 @@ impl Validator {
             && parts[..parts.len() - 1]
                 .iter()
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-            && parts[parts.len() - 1]
-                .parse::<u8>()
-                .is_ok_and(|n| n > 0);
+            && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0);
         if !ok {
             self.error(
                 field,
@@ -554,15 +552,15 @@ impl Validator {
     pub fn policy_arn(&mut self, field: &str, value: &str) -> &mut Self {
         let parts: Vec<&str> = value.splitn(6, ':').collect();
         let ok = matches!(parts.as_slice(),
-            ["arn", partition, "iam", "", account, resource]
-                if partition.starts_with("aws")
-                    && (*account == "aws"
-                        || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
-                    && resource.strip_prefix("policy/").is_some_and(|n| {
-                        let name = n.rsplit('/').next().unwrap_or_default();
-                        (1..=128).contains(&name.len())
-                            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-                    }));
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws")
+                && (*account == "aws"
+                    || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+                && resource.strip_prefix("policy/").is_some_and(|n| {
+                    let name = n.rsplit('/').next().unwrap_or_default();
+                    (1..=128).contains(&name.len())
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+                }));
         if !ok {
             self.error(
                 field,
@@ -601,10 +599,19 @@ mod setup_file_check_tests {
         for (value, kind) in [
             ("API-ABCDEFGHIJKLMNOPQRSTUVWXYZ12", "an Octopus API key"),
             ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
-            ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "an AWS secret access key"),
-            ("Zx18Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456", "an Azure client secret"),
+            (
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "an AWS secret access key",
+            ),
+            (
+                "Zx18Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456",
+                "an Azure client secret",
+            ),
             ("-----BEGIN RSA PRIVATE KEY-----\nMII", "a private key"),
-            ("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "a token (JWT)"),
+            (
+                "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+                "a token (JWT)",
+            ),
             ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "a GitHub token"),
         ] {
             assert_eq!(looks_like_secret(value), Some(kind), "{value}");

@@ -22,9 +22,7 @@ use octo_oidc_core::validate::{FieldWarning, Validator, looks_like_secret};
 
 use structure::FieldPath;
 pub use types::*;
-pub use validate::{
-    AwsSetup, AzureSetup, CiSetup, CloudScope, Setup, SlugSelection, TargetSpec,
-};
+pub use validate::{AwsSetup, AzureSetup, CiSetup, CloudScope, Setup, SlugSelection, TargetSpec};
 
 /// A setup file that parsed and validated, with its non-blocking warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +76,12 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
     }])
 }
 
-fn secrets(table: &mut toml::Table, path: &FieldPath, errors: &mut Vec<FieldError>, removed: &mut BTreeSet<String>) {
+fn secrets(
+    table: &mut toml::Table,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+    removed: &mut BTreeSet<String>,
+) {
     let keys: Vec<String> = table.keys().cloned().collect();
     for key in keys {
         let child = path.key(&key);
@@ -90,11 +93,10 @@ fn secrets(table: &mut toml::Table, path: &FieldPath, errors: &mut Vec<FieldErro
                 None
             }
             Some(toml::Value::Array(items)) => {
-                let hit = items.iter().enumerate().find_map(|(i, item)| match item {
+                items.iter().enumerate().find_map(|(i, item)| match item {
                     toml::Value::String(s) => looks_like_secret(s).map(|k| (child.index(i), k)),
                     _ => None,
-                });
-                hit
+                })
             }
             Some(toml::Value::String(s)) => looks_like_secret(s).map(|k| (child.clone(), k)),
             _ => None,
@@ -108,7 +110,9 @@ fn secrets(table: &mut toml::Table, path: &FieldPath, errors: &mut Vec<FieldErro
         } else if by_name {
             errors.push(FieldError {
                 field: child.to_string(),
-                problem: format!("'{key}' would hold a secret; secrets are never stored in a setup file"),
+                problem: format!(
+                    "'{key}' would hold a secret; secrets are never stored in a setup file"
+                ),
                 fix: SECRET_FIX.to_string(),
             });
         } else {
@@ -161,7 +165,11 @@ pub fn parse_setup(text: &str) -> Result<ParsedSetup, Problem> {
         Ok(w) => (Vec::new(), w),
         Err(p) => (p.field_errors, Vec::new()),
     };
-    errors.extend(semantic.into_iter().filter(|e| !skipped(&e.field, &removed)));
+    errors.extend(
+        semantic
+            .into_iter()
+            .filter(|e| !skipped(&e.field, &removed)),
+    );
     let warnings: Vec<FieldWarning> = warnings
         .into_iter()
         .filter(|w| !skipped(&w.field, &removed))

@@ -24,7 +24,8 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Checks and normalizes the Octopus server URL; records a field error and returns `None`
 /// when it is unusable.
 pub fn octopus_server_url(v: &mut Validator, field: &str, value: &str) -> Option<String> {
-    let fix = "Use the server's address, e.g. https://octopus.example.com (http:// only for localhost).";
+    let fix =
+        "Use the server's address, e.g. https://octopus.example.com (http:// only for localhost).";
     let trimmed = value.trim();
     if trimmed.is_empty() {
         v.error(field, "is empty", fix);
@@ -85,8 +86,7 @@ mod tests {
 
     fn norm(s: &str) -> Result<String, String> {
         let mut v = Validator::new();
-        octopus_server_url(&mut v, "octopus.url", s)
-            .ok_or_else(|| v.errors()[0].problem.clone())
+        octopus_server_url(&mut v, "octopus.url", s).ok_or_else(|| v.errors()[0].problem.clone())
     }
 
     #[test]
@@ -99,8 +99,14 @@ mod tests {
             norm("https://example.com/octo/api?x=1").unwrap(),
             "https://example.com/octo"
         );
-        assert_eq!(norm("http://localhost:8065/").unwrap(), "http://localhost:8065");
-        assert_eq!(norm("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            norm("http://localhost:8065/").unwrap(),
+            "http://localhost:8065"
+        );
+        assert_eq!(
+            norm("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(norm("http://[::1]:8080").unwrap(), "http://[::1]:8080");
     }
 

@@ -191,7 +191,7 @@ pub fn did_you_mean<'a>(
     given: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let given_l = given.to_ascii_lowercase().replace('-', "_");
+    let given_l = given.to_ascii_lowercase();
     candidates
         .into_iter()
         .map(|c| (strsim::levenshtein(&given_l, c), c))
@@ -351,7 +351,11 @@ impl Walker<'_> {
             other => {
                 self.error(
                     path,
-                    format!("is {}{}; expected one of {list}", type_name(other), shown(other)),
+                    format!(
+                        "is {}{}; expected one of {list}",
+                        type_name(other),
+                        shown(other)
+                    ),
                     format!("Use one of: {list}."),
                 );
                 false
@@ -361,14 +365,13 @@ impl Walker<'_> {
 
     fn integer(&mut self, node: &Json, n: i64, path: &FieldPath) -> bool {
         let min = node.get("minimum").and_then(Json::as_i64);
-        let max = node
-            .get("maximum")
-            .and_then(Json::as_i64)
-            .or_else(|| match node.get("format").and_then(Json::as_str) {
+        let max = node.get("maximum").and_then(Json::as_i64).or_else(|| {
+            match node.get("format").and_then(Json::as_str) {
                 Some("uint32") => Some(i64::from(u32::MAX)),
                 Some("uint16") => Some(i64::from(u16::MAX)),
                 _ => None,
-            });
+            }
+        });
         if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
             self.error(
                 path,
@@ -463,13 +466,12 @@ impl Walker<'_> {
             self.error(
                 child,
                 (*why).to_string(),
-                "Remove the section; use target = \"aws\", \"azure\" or \"github\" for now."
-                    .into(),
+                "Remove the section; use target = \"aws\", \"azure\" or \"github\" for now.".into(),
             );
             return;
         }
         let here = props.keys().map(String::as_str);
-        let fix = if let Some(m) = did_you_mean(key, here) {
+        let fix = if let Some(m) = did_you_mean(&key.replace('-', "_"), here) {
             format!("Did you mean {}?", parent.key(m))
         } else if let Some(elsewhere) = self.table_holding(key) {
             format!("Move it to the [{elsewhere}] section.")
@@ -580,10 +582,21 @@ mod tests {
 
     #[test]
     fn typos_are_recognized() {
-        let keys = ["role_name", "region", "session_duration", "managed_policies"];
-        assert_eq!(did_you_mean("role-name", keys), Some("role_name"));
-        assert_eq!(did_you_mean("sesion_duration", keys), Some("session_duration"));
-        assert_eq!(did_you_mean("managed_policy", keys), Some("managed_policies"));
+        let keys = [
+            "role_name",
+            "region",
+            "session_duration",
+            "managed_policies",
+        ];
+        assert_eq!(did_you_mean("role_nme", keys), Some("role_name"));
+        assert_eq!(
+            did_you_mean("sesion_duration", keys),
+            Some("session_duration")
+        );
+        assert_eq!(
+            did_you_mean("managed_policy", keys),
+            Some("managed_policies")
+        );
         assert_eq!(did_you_mean("colour", keys), None);
     }
 }

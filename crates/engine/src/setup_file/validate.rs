@@ -293,16 +293,19 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
             let azure = required(v, removed, "azure", file.azure.as_ref(), Target::Azure);
             match (scope, azure.map(|a| azure_setup(&file.name, a, v))) {
                 (Some(scope), Some(mut azure)) => {
-                    if azure.credential_strategy == CredentialStrategy::SplitApps
-                        && scope
+                    let uses_account = |c: Context| {
+                        scope
                             .keys
-                            .resolve(Context::Deployment)
+                            .resolve(c)
                             .is_ok_and(|k| k.contains(SubjectKey::Account))
+                    };
+                    if azure.credential_strategy == CredentialStrategy::SplitApps
+                        && (uses_account(Context::Deployment) || uses_account(Context::HealthCheck))
                     {
                         v.error(
                             "azure.credential_strategy",
-                            "\"split_apps\" cannot be used when the deployment subject keys include \"account\" (each app's account would need its own copy of every subject)",
-                            "Remove \"account\" from subject_keys.deployment, or use \"coarser_keys\".",
+                            "\"split_apps\" cannot be used when the deployment or health-check subject keys include \"account\" (each app's account would need its own copy of every subject)",
+                            "Remove \"account\" from subject_keys.deployment and subject_keys.health_check, or use \"coarser_keys\".",
                         );
                     }
                     azure.scope = scope;
@@ -315,7 +318,12 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
             not_for(v, "aws", file.aws.is_some(), Target::Github);
             not_for(v, "azure", file.azure.is_some(), Target::Github);
             not_for(v, "scope", file.scope.is_some(), Target::Github);
-            not_for(v, "subject_keys", file.subject_keys.is_some(), Target::Github);
+            not_for(
+                v,
+                "subject_keys",
+                file.subject_keys.is_some(),
+                Target::Github,
+            );
             not_for(v, "account", file.account.is_some(), Target::Github);
             required(v, removed, "github", file.github.as_ref(), Target::Github)
                 .and_then(|g| ci_setup(g, removed, v))
@@ -357,13 +365,22 @@ fn selection(v: &mut Validator, field: &str, items: &[String]) -> SlugSelection 
         let path = format!("{field}[{i}]");
         v.slug(&path, item);
         if !seen.insert(item.as_str()) {
-            v.error(&path, format!("'{item}' is listed twice"), "Remove the duplicate.");
+            v.error(
+                &path,
+                format!("'{item}' is listed twice"),
+                "Remove the duplicate.",
+            );
         }
     }
     SlugSelection::Only(items.to_vec())
 }
 
-fn keys(v: &mut Validator, field: &str, context: Context, list: Option<&Vec<String>>) -> Vec<SubjectKey> {
+fn keys(
+    v: &mut Validator,
+    field: &str,
+    context: Context,
+    list: Option<&Vec<String>>,
+) -> Vec<SubjectKey> {
     let Some(list) = list else {
         return Vec::new();
     };
@@ -398,9 +415,24 @@ fn cloud_scope(
     }
     let sk = file.subject_keys.clone().unwrap_or_default();
     let keys = SubjectKeyConfig {
-        deployment: keys(v, "subject_keys.deployment", Context::Deployment, sk.deployment.as_ref()),
-        health_check: keys(v, "subject_keys.health_check", Context::HealthCheck, sk.health_check.as_ref()),
-        account_test: keys(v, "subject_keys.account_test", Context::AccountTest, sk.account_test.as_ref()),
+        deployment: keys(
+            v,
+            "subject_keys.deployment",
+            Context::Deployment,
+            sk.deployment.as_ref(),
+        ),
+        health_check: keys(
+            v,
+            "subject_keys.health_check",
+            Context::HealthCheck,
+            sk.health_check.as_ref(),
+        ),
+        account_test: keys(
+            v,
+            "subject_keys.account_test",
+            Context::AccountTest,
+            sk.account_test.as_ref(),
+        ),
     };
     let s = scope?;
     let projects = selection(v, "scope.projects", &s.projects);
@@ -409,8 +441,18 @@ fn cloud_scope(
     let runbooks = selection(v, "scope.runbooks", &s.runbooks);
     let targets = selection(v, "scope.health_check_targets", &s.health_check_targets);
     let untenanted = s.untenanted.unwrap_or(tenants.is_empty());
-    let lists = ["projects", "environments", "tenants", "untenanted", "runbooks", "health_check_targets"];
-    if lists.iter().any(|l| removed.contains(&format!("scope.{l}"))) {
+    let lists = [
+        "projects",
+        "environments",
+        "tenants",
+        "untenanted",
+        "runbooks",
+        "health_check_targets",
+    ];
+    if lists
+        .iter()
+        .any(|l| removed.contains(&format!("scope.{l}")))
+    {
         // A list was unreadable (already reported): the whole-scope checks would guess.
         return None;
     }
@@ -493,7 +535,11 @@ fn aws_setup(a: &AwsTable, v: &mut Validator) -> AwsSetup {
         let field = format!("aws.managed_policies[{i}]");
         v.policy_arn(&field, p);
         if !seen.insert(p.as_str()) {
-            v.error(&field, format!("'{p}' is listed twice"), "Remove the duplicate.");
+            v.error(
+                &field,
+                format!("'{p}' is listed twice"),
+                "Remove the duplicate.",
+            );
         }
     }
     if let Some(p) = &a.profile {
@@ -530,8 +576,14 @@ fn azure_setup(name: &str, a: &AzureTable, v: &mut Validator) -> AzureSetup {
         tenant_id: a.tenant_id.to_ascii_lowercase(),
         subscription_id: a.subscription_id.to_ascii_lowercase(),
         resource_group: a.resource_group.clone(),
-        role: a.role.clone().unwrap_or_else(|| DEFAULT_AZURE_ROLE.to_string()),
-        app_name: a.app_name.clone().unwrap_or_else(|| format!("octo-oidc-{name}")),
+        role: a
+            .role
+            .clone()
+            .unwrap_or_else(|| DEFAULT_AZURE_ROLE.to_string()),
+        app_name: a
+            .app_name
+            .clone()
+            .unwrap_or_else(|| format!("octo-oidc-{name}")),
         credential_strategy: a.credential_strategy.unwrap_or_default(),
     }
 }
@@ -572,7 +624,10 @@ fn ci_setup(g: &GitHubTable, removed: &BTreeSet<String>, v: &mut Validator) -> O
     if let Some(t) = &g.team {
         v.name("github.team", t, 200);
     }
-    let issuer = g.issuer.clone().unwrap_or_else(|| GITHUB_ISSUER.to_string());
+    let issuer = g
+        .issuer
+        .clone()
+        .unwrap_or_else(|| GITHUB_ISSUER.to_string());
     if g.issuer.is_some() {
         v.https_url("github.issuer", &issuer).length(
             "github.issuer",
@@ -610,10 +665,18 @@ fn ci_setup(g: &GitHubTable, removed: &BTreeSet<String>, v: &mut Validator) -> O
                 }
             };
             if g.repository.is_none() {
-                missing(v, "github.repository", "Add repository = \"owner/name\" (or subject = \"…\" for another CI issuer).");
+                missing(
+                    v,
+                    "github.repository",
+                    "Add repository = \"owner/name\" (or subject = \"…\" for another CI issuer).",
+                );
             }
             if g.filter.is_none() {
-                missing(v, "github.filter", "Add filter = \"branch:main\" (or tag:…, environment:…, pull_request, subject:…).");
+                missing(
+                    v,
+                    "github.filter",
+                    "Add filter = \"branch:main\" (or tag:…, environment:…, pull_request, subject:…).",
+                );
             }
             let repo = g
                 .repository

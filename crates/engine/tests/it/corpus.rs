@@ -33,33 +33,68 @@ fn every_broken_file_names_its_fields_and_fixes() {
             Err(p) => p,
         };
         assert_eq!(problem.code, ErrorCode::InvalidInput, "{name}");
-        let mut got: Vec<&str> = problem.field_errors.iter().map(|e| e.field.as_str()).collect();
+        let mut got: Vec<&str> = problem
+            .field_errors
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
         got.sort();
         let mut want: Vec<&str> = expected.iter().map(|(f, _)| f.as_str()).collect();
         want.sort();
         if got != want {
-            failures.push(format!("{name}: fields {got:?}, expected {want:?}\n    {:#?}", problem.field_errors));
+            failures.push(format!(
+                "{name}: fields {got:?}, expected {want:?}\n    {:#?}",
+                problem.field_errors
+            ));
             continue;
         }
         for (field, fragment) in &expected {
-            let e = problem.field_errors.iter().find(|e| &e.field == field).unwrap();
+            let e = problem
+                .field_errors
+                .iter()
+                .find(|e| &e.field == field)
+                .unwrap();
             let text = format!("{} / {}", e.problem, e.fix).to_lowercase();
             if !text.contains(&fragment.to_lowercase()) {
-                failures.push(format!("{name}: {field}: '{}' / '{}' lacks '{fragment}'", e.problem, e.fix));
+                failures.push(format!(
+                    "{name}: {field}: '{}' / '{}' lacks '{fragment}'",
+                    e.problem, e.fix
+                ));
             }
             assert!(!e.fix.is_empty(), "{name}: {field} has no fix");
         }
     }
-    assert!(failures.is_empty(), "{} of {} corpus files failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus files failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn no_error_message_repeats_a_secret() {
-    for (name, text) in toml_files("corpus").iter().filter(|(n, _)| n.starts_with("secret-")) {
+    for (name, text) in toml_files("corpus")
+        .iter()
+        .filter(|(n, _)| n.starts_with("secret-"))
+    {
         let problem = parse_setup(text).unwrap_err();
         let json = serde_json::to_string(&problem).unwrap();
-        for secret in ["ABCDEFGHIJKLMNOPQRSTUVWX", "AKIAIOSFODNN7EXAMPLE", "bPxRfiCYEXAMPLEKEY", "Q~aBcDeF", "hunter2", "MIIEvQIB", "eyJhbGci", "ghp_abc"] {
-            assert!(!json.contains(secret), "{name}: the error repeats '{secret}': {json}");
+        for secret in [
+            "ABCDEFGHIJKLMNOPQRSTUVWX",
+            "AKIAIOSFODNN7EXAMPLE",
+            "bPxRfiCYEXAMPLEKEY",
+            "Q~aBcDeF",
+            "hunter2",
+            "MIIEvQIB",
+            "eyJhbGci",
+            "ghp_abc",
+        ] {
+            assert!(
+                !json.contains(secret),
+                "{name}: the error repeats '{secret}': {json}"
+            );
         }
     }
 }

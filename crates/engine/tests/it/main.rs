@@ -1,6 +1,7 @@
 //! Integration tests of the engine: one binary, one module per area.
 
 mod corpus;
+mod plan;
 mod schema;
 mod valid;
 
@@ -8,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// A folder under `tests/it/`.
 pub fn it_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it")
+        .join(sub)
 }
 
 /// The `*.toml` files of a folder, sorted, with their names.

@@ -5,7 +5,10 @@ use octo_oidc_engine::setup_file::schema::setup_file_schema_json;
 
 #[test]
 fn committed_schema_is_current() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/setup-file.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/setup-file.schema.json"
+    );
     let generated = setup_file_schema_json();
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(path, &generated).unwrap();
