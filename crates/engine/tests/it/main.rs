@@ -1,4 +1,5 @@
 //! Integration tests of the engine: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
 
 mod corpus;
 mod plan;
