@@ -1,6 +1,7 @@
 //! Integration tests of the engine: one binary, one module per area.
 #![allow(clippy::unwrap_used)]
 
+mod architecture;
 mod corpus;
 mod plan;
 mod schema;
