@@ -358,6 +358,19 @@ fn scenarios() -> Vec<Scenario> {
             counts: [1, 0, 12, 2, 1],
         },
         Scenario {
+            name: "azure-lost-service-principal",
+            file: "azure",
+            edits: vec![],
+            observed: |d| {
+                let mut o = as_applied(d);
+                o.apps[0].service_principal = None;
+                o.role_assignments.clear();
+                o.octopus_accounts[0].body["ClientId"] = json!("someone-else");
+                o
+            },
+            counts: [2, 1, 10, 0, 0],
+        },
+        Scenario {
             name: "azure-over-limit-coarser-keys",
             file: "azure",
             edits: vec![
