@@ -186,7 +186,10 @@ impl ProviderRef {
 
     /// `principal://iam.googleapis.com/projects/{number}/…/{pool}/subject/{subject}`.
     pub fn principal(&self, subject: &str) -> String {
-        format!("principal://{IAM_HOST}/{}/subject/{subject}", self.pool_name())
+        format!(
+            "principal://{IAM_HOST}/{}/subject/{subject}",
+            self.pool_name()
+        )
     }
 
     /// `principalSet://iam.googleapis.com/projects/{number}/…/{pool}/attribute.{name}/{value}`.
@@ -565,13 +568,12 @@ fn refuse(step: GcpStep, error: &str, reason: String, subject: Option<String>) -
     }
 }
 
-/// Evaluates one CEL expression over `assertion` (and `google`/`attribute` when given).
-fn eval_cel(
-    expression: &str,
+/// Runs a compiled CEL program over `assertion` (and `google`/`attribute` when given).
+fn run_cel(
+    program: &cel::Program,
     assertion: &Value,
     mapped: Option<(&Map<String, Value>, &Map<String, Value>)>,
 ) -> Result<cel::Value, String> {
-    let program = cel::Program::compile(expression).map_err(|e| e.to_string())?;
     let mut ctx = cel::Context::default();
     let to = |v: &Value| cel::to_value(v).map_err(|e| e.to_string());
     ctx.add_variable_from_value("assertion", to(assertion)?);
@@ -582,18 +584,89 @@ fn eval_cel(
     program.execute(&ctx).map_err(|e| e.to_string())
 }
 
+#[cfg(test)]
+fn eval_cel(expression: &str, assertion: &Value) -> Result<cel::Value, String> {
+    let program = cel::Program::compile(expression).map_err(|e| e.to_string())?;
+    run_cel(&program, assertion, None)
+}
+
+/// A CEL expression of the trust that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the CEL expression of {what} does not parse: {message}")]
+pub struct CelSyntaxError {
+    /// `google.subject`, `attribute.x` or `attributeCondition`.
+    pub what: String,
+    /// The parser's message.
+    pub message: String,
+}
+
+/// A [`GcpTrust`] with its CEL parsed once (evaluate many tokens with it).
+pub struct CompiledGcpTrust<'a> {
+    trust: &'a GcpTrust,
+    mapping: Vec<(&'a str, cel::Program)>,
+    condition: Option<cel::Program>,
+}
+
+impl std::fmt::Debug for CompiledGcpTrust<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledGcpTrust")
+            .field("trust", self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GcpTrust {
+    /// Parses the mapping and condition.
+    pub fn compile(&self) -> Result<CompiledGcpTrust<'_>, CelSyntaxError> {
+        let parse = |what: &str, src: &str| {
+            cel::Program::compile(src).map_err(|e| CelSyntaxError {
+                what: what.to_string(),
+                message: e.to_string(),
+            })
+        };
+        let mapping = self
+            .attribute_mapping
+            .iter()
+            .map(|(k, v)| Ok((k.as_str(), parse(k, v)?)))
+            .collect::<Result<_, CelSyntaxError>>()?;
+        let condition = self
+            .attribute_condition
+            .as_deref()
+            .map(|c| parse("attributeCondition", c))
+            .transpose()?;
+        Ok(CompiledGcpTrust {
+            trust: self,
+            mapping,
+            condition,
+        })
+    }
+
     /// Would Google exchange this token (all its claims) and let it impersonate the service
-    /// account? Signatures and expiry are not checked (the sandbox does).
+    /// account? Signatures and expiry are not checked (the sandbox does). An expression that
+    /// does not parse refuses every token (Google would have refused to save it).
     pub fn evaluate(&self, claims: &Value) -> GcpVerdict {
-        let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
-        if iss != self.issuer_uri {
+        match self.compile() {
+            Ok(compiled) => compiled.evaluate(claims),
+            Err(e) => refuse(GcpStep::Mapping, "invalid_request", e.to_string(), None),
+        }
+    }
+}
+
+impl CompiledGcpTrust<'_> {
+    /// [`GcpTrust::evaluate`] without parsing again.
+    pub fn evaluate(&self, claims: &Value) -> GcpVerdict {
+        let trust = self.trust;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if iss != trust.issuer_uri {
             return refuse(
                 GcpStep::Issuer,
                 "invalid_grant",
                 format!(
                     "the token's issuer '{iss}' is not the provider's issuer '{}'",
-                    self.issuer_uri
+                    trust.issuer_uri
                 ),
                 None,
             );
@@ -605,17 +678,17 @@ impl GcpTrust {
         };
         if !auds
             .iter()
-            .any(|a| self.provider.accepts_audience(a, &self.allowed_audiences))
+            .any(|a| trust.provider.accepts_audience(a, &trust.allowed_audiences))
         {
             return refuse(
                 GcpStep::Audience,
                 "invalid_grant",
                 format!(
                     "the token's audience {auds:?} is not accepted (expected {})",
-                    if self.allowed_audiences.is_empty() {
-                        self.provider.default_audience()
+                    if trust.allowed_audiences.is_empty() {
+                        trust.provider.default_audience()
                     } else {
-                        self.allowed_audiences.join(", ")
+                        trust.allowed_audiences.join(", ")
                     }
                 ),
                 None,
@@ -623,8 +696,8 @@ impl GcpTrust {
         }
         let mut google = Map::new();
         let mut attribute = Map::new();
-        for (key, expression) in &self.attribute_mapping {
-            let value = match eval_cel(expression, claims, None) {
+        for (key, program) in &self.mapping {
+            let value = match run_cel(program, claims, None) {
                 Ok(cel::Value::String(s)) => s.to_string(),
                 Ok(other) => {
                     return refuse(
@@ -672,8 +745,8 @@ impl GcpTrust {
                 Some(subject),
             );
         }
-        if let Some(condition) = &self.attribute_condition {
-            match eval_cel(condition, claims, Some((&google, &attribute))) {
+        if let Some(condition) = &self.condition {
+            match run_cel(condition, claims, Some((&google, &attribute))) {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(_) | Err(_) => {
                     return refuse(
@@ -685,17 +758,18 @@ impl GcpTrust {
                 }
             }
         }
-        let principal = self.provider.principal(&subject);
+        let principal = trust.provider.principal(&subject);
         let member_of_set = attribute.iter().any(|(name, v)| {
             v.as_str().is_some_and(|v| {
-                self.service_account_members
-                    .contains(&self.provider.principal_set(name, v))
+                trust
+                    .service_account_members
+                    .contains(&trust.provider.principal_set(name, v))
             })
         });
-        let all = format!("principalSet://{IAM_HOST}/{}/*", self.provider.pool_name());
-        if !(self.service_account_members.contains(&principal)
+        let all = format!("principalSet://{IAM_HOST}/{}/*", trust.provider.pool_name());
+        if !(trust.service_account_members.contains(&principal)
             || member_of_set
-            || self.service_account_members.contains(&all))
+            || trust.service_account_members.contains(&all))
         {
             return refuse(
                 GcpStep::Binding,
@@ -754,7 +828,7 @@ mod tests {
         let cond = subject_condition(&["x'y".into()]);
         let claims = json!({"sub": "x'y"});
         assert!(matches!(
-            eval_cel(&cond, &claims, None),
+            eval_cel(&cond, &claims),
             Ok(cel::Value::Bool(true))
         ));
     }
@@ -769,8 +843,8 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        let p = validate_input("my-project", "gcp-x", "ab", &vec!["a".into(); 11], 599)
-            .unwrap_err();
+        let p =
+            validate_input("my-project", "gcp-x", "ab", &vec!["a".into(); 11], 599).unwrap_err();
         let fields: Vec<&str> = p.field_errors.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(
             fields,
