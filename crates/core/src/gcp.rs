@@ -568,11 +568,14 @@ fn refuse(step: GcpStep, error: &str, reason: String, subject: Option<String>) -
     }
 }
 
+/// The mapped `google.*` and `attribute.*` values (without their prefixes).
+type Mapped<'m> = (&'m Map<String, Value>, &'m Map<String, Value>);
+
 /// Runs a compiled CEL program over `assertion` (and `google`/`attribute` when given).
 fn run_cel(
     program: &cel::Program,
     assertion: &Value,
-    mapped: Option<(&Map<String, Value>, &Map<String, Value>)>,
+    mapped: Option<Mapped<'_>>,
 ) -> Result<cel::Value, String> {
     let mut ctx = cel::Context::default();
     let to = |v: &Value| cel::to_value(v).map_err(|e| e.to_string());
