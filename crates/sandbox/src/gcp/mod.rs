@@ -226,13 +226,13 @@ impl GcpSandbox {
                 match caller {
                     None => Err(GoogleError::unauthenticated()),
                     Some(caller) => {
-                        sts::generate_access_token(&self.state(), &caller, &path[3], &json)
+                        sts::generate_access_token(&self.state(), &caller, &path[4], &json)
                     }
                 }
             }
             Api::Crm => {
                 let mut s = self.state();
-                if s.is_project(&path[1]) {
+                if s.is_project(&path[2]) {
                     s.handle_project(&path[0], method, verb, &json)
                 } else {
                     Err(GoogleError::permission_denied(

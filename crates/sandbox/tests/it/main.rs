@@ -8,6 +8,7 @@ mod aws_wire;
 mod entra_authority;
 mod entra_graph_arm;
 mod entra_support;
+mod gcp;
 mod octopus_account_test;
 mod octopus_api;
 mod octopus_oidc;
