@@ -250,7 +250,26 @@ fn check_exact(scope: &Scope, later: &Scope) -> Result<(), TestCaseError> {
         Err(GcpError::EmptyScope) => return Ok(()),
         Err(e) => return Err(TestCaseError::fail(e.to_string())),
     };
-    let trust = spec.trust();
+    // The whole trust, and the condition alone (the binding opened to the whole pool), must
+    // each admit exactly the scope: the binding is a second fence, not the only one.
+    let full = spec.trust();
+    let mut open = spec.trust();
+    open.service_account_members = vec![format!(
+        "principalSet://iam.googleapis.com/{}/*",
+        spec.provider.pool_name()
+    )];
+    for trust in [&full, &open] {
+        check_trust(scope, later, &spec, trust)?;
+    }
+    Ok(())
+}
+
+fn check_trust(
+    scope: &Scope,
+    later: &Scope,
+    spec: &octo_oidc_core::gcp::GcpTrustSpec,
+    trust: &octo_oidc_core::gcp::GcpTrust,
+) -> Result<(), TestCaseError> {
     let trust = trust.compile().unwrap();
     let intended: BTreeSet<String> = spec.subjects.iter().cloned().collect();
     let today = scope.compile().unwrap();
