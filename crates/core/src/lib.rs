@@ -8,7 +8,8 @@
 //! Map: [`subject`] (subject claims exactly as Octopus builds them), [`scope`] (inventory,
 //! selection, runs, exact subjects, safe AWS patterns), [`azure`] (federated credential sets,
 //! role-assignment names), [`aws`] (trust policy model and IAM evaluation, provider and role
-//! plan), [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
+//! plan), [`gcp`] (workload identity pool provider, CEL condition, bindings, account),
+//! [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
 //! [`simulate`] (the trust simulator and scope matrix), [`validate`] (all field errors at
 //! once), [`wildcard`] (the shared `*`/`?` matcher).
 //!
@@ -23,6 +24,7 @@ pub mod aws;
 pub mod azure;
 pub mod error;
 pub mod events;
+pub mod gcp;
 pub mod github;
 pub mod ports;
 pub mod retry;

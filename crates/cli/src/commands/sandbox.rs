@@ -1,10 +1,12 @@
 //! `octo-oidc sandbox`: starts the local sandbox (Octopus, its issuer, the GitHub token issuer,
-//! and the Azure / AWS services when composed in) and serves until SIGINT or SIGTERM.
+//! and the Azure / AWS / Google Cloud services when composed in) and serves until SIGINT or
+//! SIGTERM.
 //!
 //! Prints one `NAME=value` line per endpoint on stdout (`OCTOPUS_URL`, `OCTOPUS_HTTPS_URL`,
 //! `OCTOPUS_API_KEY`, `OCTOPUS_ISSUER`, `GITHUB_ISSUER`, `AZURE_AUTHORITY`, `GRAPH_URL`,
-//! `ARM_URL`, `AWS_ENDPOINT_URL`, then `SANDBOX_CA_FILE` last), so that
-//! `eval "$(octo-oidc sandbox | head -n 11)"`-style scripts and tests can read it. The API key
+//! `ARM_URL`, `AWS_ENDPOINT_URL`, `GCP_PROJECT_ID`, `GCP_PROJECT_NUMBER`, `GCP_IAM_URL`,
+//! `GCP_RESOURCE_MANAGER_URL`, `GCP_STS_URL`, `GCP_IAM_CREDENTIALS_URL`, then `SANDBOX_CA_FILE`
+//! last), so that `eval "$(octo-oidc sandbox | head -n 17)"`-style scripts and tests can read it. The API key
 //! printed is the sandbox's own made-up key: printing it is the point; it never goes through
 //! logging. With `--state FILE` the session is restored from and saved to FILE.
 //!
