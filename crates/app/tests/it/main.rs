@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod connect_octopus;
+mod keychain;
 mod locks;
 mod sandbox_mode;
 mod support;
