@@ -11,7 +11,11 @@
 //! plan), [`gcp`] (workload identity pool provider, CEL condition, bindings, account),
 //! [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
 //! [`simulate`] (the trust simulator and scope matrix), [`validate`] (all field errors at
-//! once), [`wildcard`] (the shared `*`/`?` matcher).
+//! once), [`wildcard`] (the shared `*`/`?` matcher), [`server_url`] (the one rule for the
+//! Octopus Server address and the endpoints it advertises).
+//!
+//! Feature `specta` (off by default) derives `specta::Type` on the types that cross the
+//! desktop app's IPC, so its TypeScript bindings use them directly.
 //!
 //! Deliberately absent: networking, file access, clocks, randomness from the OS, async
 //! runtimes. Callers pass in what the core needs to know.
@@ -30,6 +34,7 @@ pub mod ports;
 pub mod retry;
 pub mod scope;
 pub mod secret;
+pub mod server_url;
 pub mod simulate;
 pub mod subject;
 pub mod validate;
@@ -37,4 +42,5 @@ pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};
 pub use secret::Secret;
+pub use server_url::ServerUrl;
 pub use subject::{Context, SubjectKey, SubjectValues, build_subject};

@@ -10,15 +10,18 @@
 //! printed is the sandbox's own made-up key: printing it is the point; it never goes through
 //! logging. With `--state FILE` the session is restored from and saved to FILE.
 //!
+//! The sandbox is started through the application crate (`octo_oidc_app::sandbox::serve`);
+//! this module parses the arguments and renders the endpoints.
+//!
 //! Deliberately absent: daemonizing, and binding anything but 127.0.0.1.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use octo_oidc_sandbox::SandboxOptions;
 use octo_oidc_sandbox::octopus::{DEFAULT_VERSION, IssuerStyle};
 use octo_oidc_sandbox::seed::SeedProfile;
-use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 
 /// Arguments of `octo-oidc sandbox`.
 #[derive(Debug, clap::Args)]
@@ -128,10 +131,9 @@ async fn serve(args: Args) -> ExitCode {
         port_base: args.port_base,
         ..SandboxOptions::default()
     };
-    let sandbox = match Sandbox::start(options).await {
+    let sandbox = match octo_oidc_app::sandbox::serve(options).await {
         Ok(s) => s,
-        Err(e) => {
-            let problem = octo_oidc_core::Problem::from(e);
+        Err(problem) => {
             eprintln!("error: {}", problem.message);
             if let Some(hint) = problem.hint {
                 eprintln!("hint: {hint}");
