@@ -29,6 +29,7 @@ use octo_oidc_core::ports::{
     Applied, Iam, IamRole, OidcProvider, OidcProviderSpec, PortResult, RoleSpec,
 };
 use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::validate::Validator;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde::{Deserialize, Serialize};
 
@@ -1020,38 +1021,21 @@ fn validate_provider_spec(spec: &OidcProviderSpec) -> PortResult<()> {
     }
 }
 
+/// The role rules live in the core's [`Validator`] (one rule, one place); only the trust
+/// policy's parse is checked here.
 fn validate_role_spec(spec: &RoleSpec) -> PortResult<()> {
-    let mut errors = Vec::new();
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-    if spec.name.is_empty() || spec.name.len() > 64 || !spec.name.chars().all(allowed) {
-        errors.push(field(
-            "aws.role_name",
-            format!("'{}' is not a valid IAM role name", spec.name),
-            "Use 1–64 letters, digits and _+=,.@- (no spaces or slashes).",
-        ));
-    }
-    if !(3600..=43_200).contains(&spec.max_session_duration) {
-        errors.push(field(
-            "aws.max_session_duration",
-            format!(
-                "{} seconds is outside 3600–43200",
-                spec.max_session_duration
-            ),
-            "Pick a maximum session duration between 1 and 12 hours.",
-        ));
-    }
+    let mut validator = Validator::new();
+    validator
+        .role_name("aws.role_name", &spec.name)
+        .session_duration("aws.max_session_duration", spec.max_session_duration);
     if let Err(error) = TrustPolicy::parse(&spec.trust_policy) {
-        errors.push(field(
+        validator.error(
             "aws.trust_policy",
             format!("the trust policy is malformed: {error}"),
             "Regenerate the trust policy from the chosen scope.",
-        ));
+        );
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::invalid_input(errors))
-    }
+    validator.finish().map(|_| ())
 }
 
 #[cfg(test)]
