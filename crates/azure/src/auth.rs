@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::retry::CancelToken;
 use octo_oidc_core::{ErrorCode, Secret};
 use rand::Rng;
 use serde_json::Value;
@@ -131,7 +133,6 @@ impl std::fmt::Debug for Credential {
 
 #[derive(Debug)]
 struct SessionInner {
-    transport: Transport,
     authority: AuthorityConfig,
     credential: Credential,
     account: Mutex<Option<SignedInAccount>>,
@@ -143,6 +144,8 @@ struct SessionInner {
 #[derive(Debug, Clone)]
 pub struct AzureSession {
     inner: Arc<SessionInner>,
+    /// Outside the shared part, so a clone can report to its own sink.
+    transport: Transport,
 }
 
 fn random_string(len: usize) -> String {
@@ -212,8 +215,8 @@ impl AzureSession {
         credential: Credential,
     ) -> AzureSession {
         AzureSession {
+            transport,
             inner: Arc::new(SessionInner {
-                transport,
                 authority,
                 credential,
                 account: Mutex::new(None),
@@ -295,13 +298,12 @@ impl AzureSession {
             ("scope", scope),
         ];
         let token_url = authority.endpoint(&authority.tenant, "token");
+        // The code is single-use: never resent (a retry after a lost answer would fail with
+        // invalid_grant and hide the real error).
         let reply = transport
-            .execute(
-                Service::Entra,
-                "token authorization_code",
-                Propagation::None,
-                |http| http.post(&token_url).form(&form),
-            )
+            .execute_once(Service::Entra, "token authorization_code", |http| {
+                http.post(&token_url).form(&form)
+            })
             .await?;
         AzureSession::from_user_tokens(transport, authority, &reply.body)
     }
@@ -480,7 +482,23 @@ impl AzureSession {
 
     /// The shared transport (retry policy, progress sink).
     pub fn transport(&self) -> &Transport {
-        &self.inner.transport
+        &self.transport
+    }
+
+    /// The same signed-in session (same tokens) reporting retries to `progress`.
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> AzureSession {
+        AzureSession {
+            inner: self.inner.clone(),
+            transport: self.transport.reporting_to(progress),
+        }
+    }
+
+    /// The same signed-in session whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> AzureSession {
+        AzureSession {
+            inner: self.inner.clone(),
+            transport: self.transport.cancelled_by(cancel),
+        }
     }
 
     /// Who is signed in; for service principals and developer-tools logins, known after the
@@ -562,7 +580,6 @@ impl AzureSession {
         ];
         let url = self.inner.authority.endpoint(tenant, "token");
         let reply = self
-            .inner
             .transport
             .execute(
                 Service::Entra,
@@ -592,7 +609,6 @@ impl AzureSession {
         ];
         let url = self.inner.authority.endpoint(tenant, "token");
         let reply = self
-            .inner
             .transport
             .execute(
                 Service::Entra,

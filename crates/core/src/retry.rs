@@ -29,7 +29,6 @@ use std::time::Duration;
 use crate::error::ErrorCode;
 use crate::events::{ProgressEvent, ProgressSink};
 
-
 /// How long to wait between attempts and when to give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -111,7 +110,6 @@ impl RetryPolicy {
         Some(delay)
     }
 }
-
 
 /// The policies and the deadline of one client's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,7 +450,13 @@ where
             code,
             reason: failure.to_string(),
         });
-        match race(timer.sleep(wait), timer.sleep(remaining()), operation.cancel).await {
+        match race(
+            timer.sleep(wait),
+            timer.sleep(remaining()),
+            operation.cancel,
+        )
+        .await
+        {
             Raced::Done(()) => {}
             Raced::Deadline => return Err(failure),
             Raced::Cancelled => return Err(operation.interrupted(true).into()),

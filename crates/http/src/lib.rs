@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use octo_oidc_core::retry::Timer;
 use url::Url;
 
@@ -62,6 +63,33 @@ impl Timer for TokioTimer {
 
     fn jitter(&self) -> f64 {
         rand::random()
+    }
+}
+
+/// A progress sink that also writes each retry to the `tracing` log (debug level; events carry
+/// no secrets) before passing it on. The clients hand this to the core's loop.
+pub struct LoggedProgress<'a>(pub &'a dyn ProgressSink);
+
+impl std::fmt::Debug for LoggedProgress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoggedProgress")
+    }
+}
+
+impl ProgressSink for LoggedProgress<'_> {
+    fn emit(&self, event: ProgressEvent) {
+        if let ProgressEvent::Retrying {
+            service,
+            operation,
+            attempt,
+            wait_ms,
+            code,
+            reason,
+        } = &event
+        {
+            tracing::debug!(%service, %operation, attempt, wait_ms, %code, %reason, "retrying");
+        }
+        self.0.emit(event);
     }
 }
 
@@ -195,7 +223,9 @@ pub async fn read_body(mut response: reqwest::Response, cap: usize) -> Result<By
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NextLinkRefused {
     /// The link points away from the API's origin.
-    #[error("the next-page link points to {found}, not to the API at {expected}; it was not followed")]
+    #[error(
+        "the next-page link points to {found}, not to the API at {expected}; it was not followed"
+    )]
     ForeignOrigin {
         /// The link's origin.
         found: String,
@@ -274,8 +304,7 @@ pub fn is_name_resolution_failure(error: &(dyn std::error::Error + 'static)) -> 
             return true;
         }
         let text = inner.to_string();
-        if text == "dns error" || text.starts_with("dns error:") || text == "error resolving DNS"
-        {
+        if text == "dns error" || text.starts_with("dns error:") || text == "error resolving DNS" {
             return true;
         }
         current = inner.source();
@@ -305,10 +334,7 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = httpdate::parse_http_date("Tue, 01 Dec 2026 10:00:00 GMT").unwrap();
-        assert_eq!(
-            parse_retry_after(" 7 ", now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Tue, 01 Dec 2026 10:00:30 GMT", now),
             Some(Duration::from_secs(30))
@@ -336,9 +362,11 @@ mod tests {
             links.follow("https://graph.example.com:8443/x"),
             Err(NextLinkRefused::ForeignOrigin { .. })
         ));
-        assert!(links
-            .follow("https://graph.example.com/v1.0/applications?$skiptoken=1")
-            .is_ok());
+        assert!(
+            links
+                .follow("https://graph.example.com/v1.0/applications?$skiptoken=1")
+                .is_ok()
+        );
         assert_eq!(
             links.follow("https://graph.example.com/v1.0/applications?$skiptoken=2"),
             Err(NextLinkRefused::TooManyPages { max_pages: 2 })

@@ -158,7 +158,9 @@ impl OctopusError {
             OctopusError::Unreachable {
                 name_not_resolved: true,
                 ..
-            } => "The server's host name does not resolve; check the spelling of the server URL and your DNS/VPN.",
+            } => {
+                "The server's host name does not resolve; check the spelling of the server URL and your DNS/VPN."
+            }
             OctopusError::Cancelled { .. } => return None,
             OctopusError::Unreachable { .. } => {
                 "Check the server URL, your network/VPN and, for a private CA, the CA bundle."

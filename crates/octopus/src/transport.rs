@@ -26,8 +26,7 @@ use bytes::Bytes;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{
-    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings,
-    RetryableFailure,
+    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
 };
 use octo_oidc_http::{BodyError, ClientSettings, DEFAULT_BODY_CAP, TokioTimer};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -198,7 +197,7 @@ impl Transport {
             name: &operation,
             settings: &self.retry,
             timer: &self.timer,
-            progress: self.progress.as_ref(),
+            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
             cancel: self.cancel.as_ref(),
         };
         retry::run(
