@@ -20,9 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use octo_oidc_core::ErrorCode;
-#[cfg(doc)]
-use octo_oidc_core::events::ProgressEvent;
-use octo_oidc_core::events::{NoProgress, ProgressSink};
+use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
 use octo_oidc_core::retry::{
     self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
 };
@@ -141,6 +139,11 @@ impl Transport {
             cancel: Some(cancel),
             ..self.clone()
         }
+    }
+
+    /// Shows a notice to the user on the progress channel (e.g. an address to open by hand).
+    pub(crate) fn notify(&self, message: String) {
+        self.progress.emit(ProgressEvent::Info { message });
     }
 
     /// Sends the request built by `build` (called again for each attempt) and retries what

@@ -661,7 +661,7 @@ mod loop_tests {
         let result: Result<(), TestError> = block_on(run(
             op,
             |_| Retry::Transient,
-            || std::future::pending::<Result<(), TestError>>(),
+            std::future::pending::<Result<(), TestError>>,
         ));
         let Err(TestError::Interrupted(interrupted)) = result else {
             panic!("expected the deadline, got {result:?}");
