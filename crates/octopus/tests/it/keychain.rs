@@ -170,7 +170,7 @@ fn without_a_keychain_the_env_var_is_used_for_this_run_only() {
         let output = Command::new(exe)
             .args([
                 "--exact",
-                "without_a_keychain_the_env_var_is_used_for_this_run_only",
+                "keychain::without_a_keychain_the_env_var_is_used_for_this_run_only",
                 "--nocapture",
             ])
             .env(CHILD_VAR, "1")

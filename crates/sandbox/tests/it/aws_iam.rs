@@ -2,7 +2,7 @@
 //! gives where moto accepts.
 #![allow(clippy::unwrap_used)]
 
-mod aws_support;
+use crate::aws_support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! CLI or a person's script would be.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 
@@ -15,7 +15,7 @@ async fn boto3_works_against_the_sandbox_endpoint() {
     let backend = Backend::sandbox().await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/scripts/boto3_against_endpoint.py"
+        "/tests/it/scripts/boto3_against_endpoint.py"
     );
     let endpoint = backend.endpoint.clone();
     let output = tokio::task::spawn_blocking(move || {

@@ -2,7 +2,7 @@
 //! refresh tokens, one resource per request, device code), client secrets, and the
 //! client-assertion (workload identity federation) grant with each documented rejection.
 
-mod entra_support;
+use crate::entra_support;
 
 use entra_support::*;
 use octo_oidc_sandbox::entra::{

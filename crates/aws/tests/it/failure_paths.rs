@@ -4,7 +4,7 @@
 //! every retry visible as a progress event.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! profile without a valid login.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use octo_oidc_aws::{
     AwsConnection, ConnectOptions, CredentialSource, ProfileFilePaths, ProfileKind, list_profiles,

@@ -3,7 +3,7 @@
 //! with each rejection real STS gives.
 #![allow(clippy::unwrap_used)]
 
-mod aws_support;
+use crate::aws_support;
 
 use std::time::Duration;
 

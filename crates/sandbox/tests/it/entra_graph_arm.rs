@@ -1,7 +1,7 @@
 //! The sandbox Microsoft Graph and ARM through real HTTP: each endpoint, paging, upserts,
 //! validation and limits, authorization, replication windows and injected faults.
 
-mod entra_support;
+use crate::entra_support;
 
 use std::time::Duration;
 

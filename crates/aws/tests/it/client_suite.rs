@@ -3,7 +3,7 @@
 //! moto differs from IAM (unimplemented AddClientID) the test states what each does.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

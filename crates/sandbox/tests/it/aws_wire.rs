@@ -2,7 +2,7 @@
 //! (AWS CLI, boto3), routed by credential scope, Version or Action, with XML answers.
 #![allow(clippy::unwrap_used)]
 
-mod aws_support;
+use crate::aws_support;
 
 use aws_support::*;
 
