@@ -880,7 +880,7 @@ fn split_apps(
 fn desired_ci(ci: &CiSetup, facts: &SpaceFacts, state: &mut DesiredState) {
     state.resources.push(DesiredResource::ServiceAccount {
         username: ci.service_account.clone(),
-        display_name: ci.service_account.clone(),
+        display_name: ownership::service_account_display_name(&ci.service_account, &state.setup),
     });
     state.resources.push(DesiredResource::OidcIdentity {
         service_account: ci.service_account.clone(),
