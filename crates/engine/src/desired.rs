@@ -30,7 +30,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::scope::{Inventory, Scope, ScopeError, ScopeSelection, Selection};
 use octo_oidc_core::subject::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ownership;
 use crate::setup_file::structure::did_you_mean;
@@ -60,7 +60,7 @@ pub struct SpaceFacts {
 }
 
 /// The kinds of resource a setup manages (the plan's `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     /// IAM OIDC identity provider.
