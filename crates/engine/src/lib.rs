@@ -23,3 +23,4 @@ pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod setup_file;
+pub mod teardown;
