@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::desired::{DesiredResource, ResourceKind};
-use crate::journal::{Journal, JournalRecord, Outcome, Phase};
+use crate::journal::{Journal, JournalRecord, Outcome, Phase, entries};
 use crate::observe::{Observation, Ports};
 use crate::plan::{Action, PlanStep};
 
@@ -91,6 +91,8 @@ pub struct StepReport {
     pub name: String,
     /// What the plan said.
     pub action: Action,
+    /// The wave it ran in (steps of one wave run concurrently); 0 = not run.
+    pub wave: usize,
     /// How it ended.
     #[serde(flatten)]
     pub result: StepResult,
@@ -159,6 +161,7 @@ where
                 kind: s.kind,
                 name: s.name.clone(),
                 action: s.action,
+                wave: 0,
                 result: StepResult::NotRun,
             })
             .collect(),
@@ -189,8 +192,15 @@ where
         }
     }
     known.service_account_id = observation.observed.service_account.as_ref().map(|s| s.id.clone());
+    // A change cut short by a crash (intent without done) whose resource now exists as the
+    // setup wants it: record what exists, so the journal matches live state again.
+    if let Err(problem) = close_interrupted(observation, journal) {
+        report.problem = Some(problem);
+        return report;
+    }
 
     let mut finished: BTreeSet<usize> = BTreeSet::new();
+    let mut wave_number = 0;
     loop {
         let ready: Vec<usize> = (0..plan.steps.len())
             .filter(|i| !finished.contains(i))
@@ -205,6 +215,10 @@ where
                     .with_hint("Run apply again to finish: it resumes from the journal and what exists."),
             );
             break;
+        }
+        wave_number += 1;
+        for &i in &ready {
+            report.steps[i].wave = wave_number;
         }
         let wave = join_all(ready.iter().map(|&i| {
             run_step(observation, i, &known, ports, journal, events)
@@ -244,6 +258,24 @@ where
         }
     }
     report
+}
+
+fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result<(), Problem> {
+    let folded = entries(&journal.records()?);
+    for step in &observation.plan.steps {
+        let Some(entry) = folded.iter().find(|e| e.kind == step.kind && e.name == step.name) else {
+            continue;
+        };
+        let ours = step.action == Action::Unchanged && step.reason.is_none();
+        if let (Phase::Intent, true, Some(id)) = (entry.last, ours, &step.id) {
+            journal.append(
+                &JournalRecord::new(&observation.plan.setup, Phase::Done, step.kind, &step.name)
+                    .outcome(Outcome::Created)
+                    .id("id", id),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn emit(events: &dyn ProgressSink, index: usize, step: &PlanStep, status: StepStatus, detail: Option<String>) {
