@@ -24,3 +24,4 @@ pub mod plan;
 pub mod render;
 pub mod setup_file;
 pub mod teardown;
+pub mod verify;

@@ -9,6 +9,7 @@ mod resume;
 mod schema;
 mod support;
 mod teardown;
+mod verify;
 mod valid;
 
 use std::path::{Path, PathBuf};
