@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::join_all;
+use octo_oidc_core::Problem;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
@@ -29,7 +30,6 @@ use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential, Iam,
     Octopus, RoleAssignment, ServicePrincipal,
 };
-use octo_oidc_core::Problem;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -173,12 +173,22 @@ where
             .steps
             .iter()
             .filter(|s| s.action == Action::Conflict)
-            .map(|s| format!("{} '{}': {}", s.kind.as_str(), s.name, s.reason.as_deref().unwrap_or("")))
+            .map(|s| {
+                format!(
+                    "{} '{}': {}",
+                    s.kind.as_str(),
+                    s.name,
+                    s.reason.as_deref().unwrap_or("")
+                )
+            })
             .collect();
         report.problem = Some(
             Problem::new(
                 ErrorCode::Conflict,
-                format!("the plan has conflicts; nothing was changed: {}", names.join("; ")),
+                format!(
+                    "the plan has conflicts; nothing was changed: {}",
+                    names.join("; ")
+                ),
             )
             .with_hint("Resolve each conflict as its reason says, then plan again."),
         );
@@ -186,12 +196,20 @@ where
     }
     let mut known = Known::default();
     for app in &observation.observed.apps {
-        known.apps.insert(app.unique_name.clone(), app.application.clone());
+        known
+            .apps
+            .insert(app.unique_name.clone(), app.application.clone());
         if let Some(sp) = &app.service_principal {
-            known.service_principals.insert(app.unique_name.clone(), sp.clone());
+            known
+                .service_principals
+                .insert(app.unique_name.clone(), sp.clone());
         }
     }
-    known.service_account_id = observation.observed.service_account.as_ref().map(|s| s.id.clone());
+    known.service_account_id = observation
+        .observed
+        .service_account
+        .as_ref()
+        .map(|s| s.id.clone());
     // A change cut short by a crash (intent without done) whose resource now exists as the
     // setup wants it: record what exists, so the journal matches live state again.
     if let Err(problem) = close_interrupted(observation, journal) {
@@ -204,15 +222,25 @@ where
     loop {
         let ready: Vec<usize> = (0..plan.steps.len())
             .filter(|i| !finished.contains(i))
-            .filter(|i| plan.steps[*i].depends_on.iter().all(|d| finished.contains(d)))
+            .filter(|i| {
+                plan.steps[*i]
+                    .depends_on
+                    .iter()
+                    .all(|d| finished.contains(d))
+            })
             .collect();
         if ready.is_empty() {
             break;
         }
         if cancel.is_cancelled() {
             report.problem = Some(
-                Problem::new(ErrorCode::Cancelled, "the apply was cancelled between steps")
-                    .with_hint("Run apply again to finish: it resumes from the journal and what exists."),
+                Problem::new(
+                    ErrorCode::Cancelled,
+                    "the apply was cancelled between steps",
+                )
+                .with_hint(
+                    "Run apply again to finish: it resumes from the journal and what exists.",
+                ),
             );
             break;
         }
@@ -220,9 +248,11 @@ where
         for &i in &ready {
             report.steps[i].wave = wave_number;
         }
-        let wave = join_all(ready.iter().map(|&i| {
-            run_step(observation, i, &known, ports, journal, events)
-        }))
+        let wave = join_all(
+            ready
+                .iter()
+                .map(|&i| run_step(observation, i, &known, ports, journal, events)),
+        )
         .await;
         let mut failed = None;
         for (i, outcome) in ready.into_iter().zip(wave) {
@@ -240,7 +270,9 @@ where
                     }
                     if let StepResult::Done { ids } = &result {
                         for (k, v) in ids {
-                            report.outputs.insert(format!("{}.{k}", plan.steps[i].kind.as_str()), v.clone());
+                            report
+                                .outputs
+                                .insert(format!("{}.{k}", plan.steps[i].kind.as_str()), v.clone());
                         }
                     }
                     report.steps[i].result = result;
@@ -263,7 +295,10 @@ where
 fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result<(), Problem> {
     let folded = entries(&journal.records()?);
     for step in &observation.plan.steps {
-        let Some(entry) = folded.iter().find(|e| e.kind == step.kind && e.name == step.name) else {
+        let Some(entry) = folded
+            .iter()
+            .find(|e| e.kind == step.kind && e.name == step.name)
+        else {
             continue;
         };
         let ours = step.action == Action::Unchanged && step.reason.is_none();
@@ -278,7 +313,13 @@ fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result
     Ok(())
 }
 
-fn emit(events: &dyn ProgressSink, index: usize, step: &PlanStep, status: StepStatus, detail: Option<String>) {
+fn emit(
+    events: &dyn ProgressSink,
+    index: usize,
+    step: &PlanStep,
+    status: StepStatus,
+    detail: Option<String>,
+) {
     events.emit(ProgressEvent::Step {
         index,
         resource: step.kind.as_str().to_string(),
@@ -289,7 +330,10 @@ fn emit(events: &dyn ProgressSink, index: usize, step: &PlanStep, status: StepSt
     });
 }
 
-fn desired_for<'a>(observation: &'a Observation, step: &PlanStep) -> Result<&'a DesiredResource, Problem> {
+fn desired_for<'a>(
+    observation: &'a Observation,
+    step: &PlanStep,
+) -> Result<&'a DesiredResource, Problem> {
     observation
         .desired
         .resources
@@ -337,7 +381,13 @@ where
             emit(events, index, step, StepStatus::Done, detail)
         }
         Ok(_) => emit(events, index, step, StepStatus::Done, None),
-        Err(p) => emit(events, index, step, StepStatus::Failed, Some(p.message.clone())),
+        Err(p) => emit(
+            events,
+            index,
+            step,
+            StepStatus::Failed,
+            Some(p.message.clone()),
+        ),
     }
     result
 }
@@ -362,7 +412,10 @@ where
         match step.kind {
             ResourceKind::FederatedCredential => {
                 let app = app_of(known, step)?;
-                ports.entra.delete_federated_credential(&app.object_id, &step.name).await?;
+                ports
+                    .entra
+                    .delete_federated_credential(&app.object_id, &step.name)
+                    .await?;
             }
             ResourceKind::RoleAssignment => {
                 let assignment: RoleAssignment = serde_json::from_value(step.details.clone())
@@ -377,7 +430,12 @@ where
             }
         }
         journal.append(&record(Phase::Deleted))?;
-        return Ok((StepResult::Done { ids: BTreeMap::new() }, Learned::Nothing));
+        return Ok((
+            StepResult::Done {
+                ids: BTreeMap::new(),
+            },
+            Learned::Nothing,
+        ));
     }
     let desired = desired_for(observation, step)?;
     journal.append(&record(Phase::Intent))?;
@@ -385,69 +443,135 @@ where
     let (outcome, ids, learned): (Outcome, Vec<(&str, String)>, Learned) = match desired {
         DesiredResource::OidcProvider { spec, .. } => {
             let applied = ports.iam.ensure_oidc_provider(spec).await?;
-            (outcome_of(&applied), vec![("arn", applied.value().arn.clone())], Learned::Nothing)
+            (
+                outcome_of(&applied),
+                vec![("arn", applied.value().arn.clone())],
+                Learned::Nothing,
+            )
         }
         DesiredResource::IamRole { spec, .. } => {
             let applied = ports.iam.ensure_role(spec).await?;
-            (outcome_of(&applied), vec![("arn", applied.value().arn.clone())], Learned::Nothing)
+            (
+                outcome_of(&applied),
+                vec![("arn", applied.value().arn.clone())],
+                Learned::Nothing,
+            )
         }
-        DesiredResource::AppRegistration { unique_name, display_name, .. } => {
+        DesiredResource::AppRegistration {
+            unique_name,
+            display_name,
+            ..
+        } => {
             let spec = ApplicationSpec::named(unique_name, display_name).marked(setup);
             let applied = ports.entra.ensure_application(&spec).await?;
             let outcome = outcome_of(&applied);
             let app = applied.into_inner();
             (
                 outcome,
-                vec![("object_id", app.object_id.clone()), ("app_id", app.app_id.clone())],
+                vec![
+                    ("object_id", app.object_id.clone()),
+                    ("app_id", app.app_id.clone()),
+                ],
                 Learned::App(unique_name.clone(), app),
             )
         }
         DesiredResource::ServicePrincipal { app } => {
-            let application = known.apps.get(app).ok_or_else(|| missing("app registration", app))?;
-            let applied = ports.entra.ensure_service_principal(&application.app_id).await?;
+            let application = known
+                .apps
+                .get(app)
+                .ok_or_else(|| missing("app registration", app))?;
+            let applied = ports
+                .entra
+                .ensure_service_principal(&application.app_id)
+                .await?;
             let outcome = outcome_of(&applied);
             let sp = applied.into_inner();
-            (outcome, vec![("object_id", sp.object_id.clone())], Learned::ServicePrincipal(app.clone(), sp))
+            (
+                outcome,
+                vec![("object_id", sp.object_id.clone())],
+                Learned::ServicePrincipal(app.clone(), sp),
+            )
         }
         DesiredResource::FederatedCredential { app, credential } => {
-            let application = known.apps.get(app).ok_or_else(|| missing("app registration", app))?;
+            let application = known
+                .apps
+                .get(app)
+                .ok_or_else(|| missing("app registration", app))?;
             let applied: Applied<FederatedCredential> = ports
                 .entra
                 .ensure_federated_credential(&application.object_id, credential)
                 .await?;
             (
                 outcome_of(&applied),
-                vec![("app_object_id", application.object_id.clone()), ("name", applied.value().name.clone())],
+                vec![
+                    ("app_object_id", application.object_id.clone()),
+                    ("name", applied.value().name.clone()),
+                ],
                 Learned::Nothing,
             )
         }
-        DesiredResource::RoleAssignment { app, scope, role_definition_id, .. } => {
-            let sp = known.service_principals.get(app).ok_or_else(|| missing("service principal", app))?;
-            let def = role_definition_id.as_deref().ok_or_else(|| missing("role definition", scope))?;
+        DesiredResource::RoleAssignment {
+            app,
+            scope,
+            role_definition_id,
+            ..
+        } => {
+            let sp = known
+                .service_principals
+                .get(app)
+                .ok_or_else(|| missing("service principal", app))?;
+            let def = role_definition_id
+                .as_deref()
+                .ok_or_else(|| missing("role definition", scope))?;
             let wanted = role_assignment(scope, def, &sp.object_id);
             let applied = ports.rbac.ensure_role_assignment(&wanted).await?;
             (
                 outcome_of(&applied),
-                vec![("name", applied.value().name.clone()), ("scope", applied.value().scope.clone())],
+                vec![
+                    ("name", applied.value().name.clone()),
+                    ("scope", applied.value().scope.clone()),
+                ],
                 Learned::Nothing,
             )
         }
-        DesiredResource::OctopusAccount { body, client_id_of, .. } => {
+        DesiredResource::OctopusAccount {
+            body, client_id_of, ..
+        } => {
             let mut body: Value = body.clone();
             if let (Some(app), Some(o)) = (client_id_of, body.as_object_mut()) {
-                let application = known.apps.get(app).ok_or_else(|| missing("app registration", app))?;
+                let application = known
+                    .apps
+                    .get(app)
+                    .ok_or_else(|| missing("app registration", app))?;
                 o.insert("ClientId".into(), json!(application.app_id));
             }
             let applied = ports.octopus.ensure_account(space_id, &body).await?;
-            (outcome_of(&applied), vec![("id", applied.value().id.clone())], Learned::Nothing)
+            (
+                outcome_of(&applied),
+                vec![("id", applied.value().id.clone())],
+                Learned::Nothing,
+            )
         }
-        DesiredResource::ServiceAccount { username, display_name } => {
-            let applied = ports.octopus.ensure_service_account(username, display_name).await?;
+        DesiredResource::ServiceAccount {
+            username,
+            display_name,
+        } => {
+            let applied = ports
+                .octopus
+                .ensure_service_account(username, display_name)
+                .await?;
             let outcome = outcome_of(&applied);
             let sa = applied.into_inner();
-            (outcome, vec![("id", sa.id.clone())], Learned::ServiceAccount(sa.id))
+            (
+                outcome,
+                vec![("id", sa.id.clone())],
+                Learned::ServiceAccount(sa.id),
+            )
         }
-        DesiredResource::OidcIdentity { spec, service_account } => {
+        DesiredResource::OidcIdentity {
+            spec,
+            service_account,
+        } => {
             let sa = known
                 .service_account_id
                 .as_deref()
@@ -465,7 +589,9 @@ where
         DesiredResource::TeamMembership { team, .. } => {
             return Err(Problem::new(
                 ErrorCode::Internal,
-                format!("adding the service account to team '{team}' needs an Octopus teams port, which does not exist yet"),
+                format!(
+                    "adding the service account to team '{team}' needs an Octopus teams port, which does not exist yet"
+                ),
             ));
         }
     };
@@ -479,7 +605,10 @@ where
 
 fn app_of<'a>(known: &'a Known, step: &PlanStep) -> Result<&'a EntraApplication, Problem> {
     let app = step.app().unwrap_or_default();
-    known.apps.get(app).ok_or_else(|| missing("app registration", app))
+    known
+        .apps
+        .get(app)
+        .ok_or_else(|| missing("app registration", app))
 }
 
 fn missing(what: &str, name: &str) -> Problem {

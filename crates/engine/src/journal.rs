@@ -140,7 +140,10 @@ impl JournalEntry {
 pub fn entries(records: &[JournalRecord]) -> Vec<JournalEntry> {
     let mut out: Vec<JournalEntry> = Vec::new();
     for r in records {
-        let at = match out.iter().position(|e| e.kind == r.kind && e.name == r.name) {
+        let at = match out
+            .iter()
+            .position(|e| e.kind == r.kind && e.name == r.name)
+        {
             Some(at) => at,
             None => {
                 out.push(JournalEntry {

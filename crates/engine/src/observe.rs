@@ -18,9 +18,9 @@ use futures::future::try_join_all;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
 use octo_oidc_core::ports::{
-    AssumedRole, AzureRbac, EntraApplication, EntraApps, FederatedCredential, Iam, IamRole,
-    Octopus, OidcProvider, OidcProviderSpec, PortResult, RoleAssignment, RoleSpec,
-    ServicePrincipal, ApplicationSpec, Applied,
+    ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
+    FederatedCredential, Iam, IamRole, Octopus, OidcProvider, OidcProviderSpec, PortResult,
+    RoleAssignment, RoleSpec, ServicePrincipal,
 };
 use octo_oidc_core::{Problem, Secret};
 
@@ -118,7 +118,10 @@ where
         ports.octopus.inventory(space_id)
     )?;
     let space = inventory.space.clone().ok_or_else(|| {
-        Problem::new(ErrorCode::NotFound, format!("space {space_id} was not found"))
+        Problem::new(
+            ErrorCode::NotFound,
+            format!("space {space_id} was not found"),
+        )
     })?;
     let mut aws_account_id = None;
     let mut azure_role_definition_id = None;
@@ -165,7 +168,11 @@ where
         }
         _ => None,
     });
-    observed.octopus_accounts = try_join_all(accounts).await?.into_iter().flatten().collect();
+    observed.octopus_accounts = try_join_all(accounts)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     for resource in &desired.resources {
         match resource {
             DesiredResource::OidcProvider { spec, .. } => {
@@ -180,7 +187,9 @@ where
             }
             DesiredResource::AppRegistration { unique_name, .. } => {
                 if let Some(app) = ports.entra.find_application(unique_name).await? {
-                    observed.apps.push(observe_app(app, unique_name, ports).await?);
+                    observed
+                        .apps
+                        .push(observe_app(app, unique_name, ports).await?);
                 }
             }
             DesiredResource::RoleAssignment {
@@ -348,7 +357,10 @@ impl Iam for Absent {
     async fn find_oidc_provider(&self, _: &str) -> PortResult<Option<OidcProvider>> {
         absent("AWS")
     }
-    async fn ensure_oidc_provider(&self, _: &OidcProviderSpec) -> PortResult<Applied<OidcProvider>> {
+    async fn ensure_oidc_provider(
+        &self,
+        _: &OidcProviderSpec,
+    ) -> PortResult<Applied<OidcProvider>> {
         absent("AWS")
     }
     async fn delete_oidc_provider(&self, _: &str) -> PortResult<()> {

@@ -119,7 +119,8 @@ where
     let mut index = 0usize;
     macro_rules! handle {
         ($kind:expr, $name:expr, $id:expr, $decision:expr) => {{
-            let (kind, name, id): (ResourceKind, String, String) = ($kind, $name.to_string(), $id.to_string());
+            let (kind, name, id): (ResourceKind, String, String) =
+                ($kind, $name.to_string(), $id.to_string());
             let result = if stopped {
                 TeardownResult::NotRun
             } else if cancel.is_cancelled() {
@@ -145,9 +146,17 @@ where
                         };
                         event(StepStatus::Started, None);
                         let run = async {
-                            journal.append(&JournalRecord::new(setup, Phase::DeleteIntent, kind, &name))?;
+                            journal.append(&JournalRecord::new(
+                                setup,
+                                Phase::DeleteIntent,
+                                kind,
+                                &name,
+                            ))?;
                             call.await?;
-                            journal.append(&JournalRecord::new(setup, Phase::Deleted, kind, &name).id("id", &id))
+                            journal.append(
+                                &JournalRecord::new(setup, Phase::Deleted, kind, &name)
+                                    .id("id", &id),
+                            )
                         };
                         match run.await {
                             Ok(()) => {
@@ -166,14 +175,20 @@ where
             };
             index += 1;
             let deleted = result == TeardownResult::Deleted;
-            report.items.push(TeardownItem { kind, name, id, result });
+            report.items.push(TeardownItem {
+                kind,
+                name,
+                id,
+                result,
+            });
             deleted
         }};
     }
 
     // Azure: per app, role assignments → credentials → the app (with its SP).
     for app in &observed.apps {
-        let ours = ownership::owner(ownership::setup_of_entra_tags(&app.tags), setup) == Owner::This;
+        let ours =
+            ownership::owner(ownership::setup_of_entra_tags(&app.tags), setup) == Owner::This;
         let object_id = app.application.object_id.clone();
         if !ours {
             handle!(
@@ -185,13 +200,23 @@ where
             continue;
         }
         if let Some(sp) = &app.service_principal {
-            for a in observed.role_assignments.iter().filter(|a| a.principal_id.eq_ignore_ascii_case(&sp.object_id)) {
+            for a in observed
+                .role_assignments
+                .iter()
+                .filter(|a| a.principal_id.eq_ignore_ascii_case(&sp.object_id))
+            {
                 let a2 = a.clone();
                 handle!(
                     ResourceKind::RoleAssignment,
-                    format!("{} on {}", a.role_definition_id.rsplit('/').next().unwrap_or_default(), a.scope),
+                    format!(
+                        "{} on {}",
+                        a.role_definition_id.rsplit('/').next().unwrap_or_default(),
+                        a.scope
+                    ),
                     a.name,
-                    Decision::Delete(Box::pin(async move { ports.rbac.delete_role_assignment(&a2).await }))
+                    Decision::Delete(Box::pin(async move {
+                        ports.rbac.delete_role_assignment(&a2).await
+                    }))
                 );
             }
         }
@@ -203,7 +228,9 @@ where
                     ResourceKind::FederatedCredential,
                     c.name,
                     c.name,
-                    Decision::Delete(Box::pin(async move { ports.entra.delete_federated_credential(&obj, &name).await }))
+                    Decision::Delete(Box::pin(async move {
+                        ports.entra.delete_federated_credential(&obj, &name).await
+                    }))
                 );
             } else {
                 foreign.push(c.name.clone());
@@ -211,21 +238,31 @@ where
                     ResourceKind::FederatedCredential,
                     c.name,
                     c.name,
-                    Decision::Leave(format!("trusts another issuer ({}); not created by this setup", c.issuer))
+                    Decision::Leave(format!(
+                        "trusts another issuer ({}); not created by this setup",
+                        c.issuer
+                    ))
                 );
             }
         }
         let decision = match foreign.is_empty() {
             true => {
                 let obj = object_id.clone();
-                Decision::Delete(Box::pin(async move { ports.entra.delete_application(&obj).await }))
+                Decision::Delete(Box::pin(async move {
+                    ports.entra.delete_application(&obj).await
+                }))
             }
             false => Decision::Leave(format!(
                 "it still holds credentials this setup did not create ({}); delete them first or delete the app in the Entra portal",
                 foreign.join(", ")
             )),
         };
-        handle!(ResourceKind::AppRegistration, app.application.display_name, object_id, decision);
+        handle!(
+            ResourceKind::AppRegistration,
+            app.application.display_name,
+            object_id,
+            decision
+        );
     }
 
     // AWS: role → provider.
@@ -236,31 +273,61 @@ where
                 let name = role.role.name.clone();
                 Decision::Delete(Box::pin(async move { ports.iam.delete_role(&name).await }))
             }
-            _ => Decision::Leave(format!("no {}={setup} tag: not created by this setup", ownership::AWS_TAG_KEY)),
+            _ => Decision::Leave(format!(
+                "no {}={setup} tag: not created by this setup",
+                ownership::AWS_TAG_KEY
+            )),
         };
-        if handle!(ResourceKind::IamRole, role.role.name, role.role.arn, decision) {
+        if handle!(
+            ResourceKind::IamRole,
+            role.role.name,
+            role.role.arn,
+            decision
+        ) {
             our_role_deleted = Some(role.role.name.clone());
         }
     }
     if let Some(p) = &observed.oidc_provider {
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&p.tags), setup) {
-            Owner::This if !stopped => match ports.iam.roles_trusting_provider(&p.provider.arn).await {
-                Err(problem) => Decision::Leave(format!("could not check which roles trust it ({}); delete it by hand when no role uses it", problem.message)),
-                Ok(roles) => {
-                    let others: Vec<String> = roles.into_iter().filter(|r| Some(r) != our_role_deleted.as_ref()).collect();
-                    if others.is_empty() {
-                        let arn = p.provider.arn.clone();
-                        Decision::Delete(Box::pin(async move { ports.iam.delete_oidc_provider(&arn).await }))
-                    } else {
-                        Decision::Leave(format!("other roles still trust it: {}", others.join(", ")))
+            Owner::This if !stopped => {
+                match ports.iam.roles_trusting_provider(&p.provider.arn).await {
+                    Err(problem) => Decision::Leave(format!(
+                        "could not check which roles trust it ({}); delete it by hand when no role uses it",
+                        problem.message
+                    )),
+                    Ok(roles) => {
+                        let others: Vec<String> = roles
+                            .into_iter()
+                            .filter(|r| Some(r) != our_role_deleted.as_ref())
+                            .collect();
+                        if others.is_empty() {
+                            let arn = p.provider.arn.clone();
+                            Decision::Delete(Box::pin(async move {
+                                ports.iam.delete_oidc_provider(&arn).await
+                            }))
+                        } else {
+                            Decision::Leave(format!(
+                                "other roles still trust it: {}",
+                                others.join(", ")
+                            ))
+                        }
                     }
                 }
-            },
+            }
             Owner::This => Decision::Leave("not reached".into()),
-            Owner::OtherSetup(o) => Decision::Leave(format!("created by setup '{o}', which still uses it")),
-            Owner::Foreign => Decision::Leave("existed before this setup (not tagged by it)".into()),
+            Owner::OtherSetup(o) => {
+                Decision::Leave(format!("created by setup '{o}', which still uses it"))
+            }
+            Owner::Foreign => {
+                Decision::Leave("existed before this setup (not tagged by it)".into())
+            }
         };
-        handle!(ResourceKind::OidcProvider, p.provider.url, p.provider.arn, decision);
+        handle!(
+            ResourceKind::OidcProvider,
+            p.provider.url,
+            p.provider.arn,
+            decision
+        );
     }
 
     // CI: identity → service account.
@@ -274,7 +341,9 @@ where
                     ResourceKind::OidcIdentity,
                     i.name,
                     i.id,
-                    Decision::Delete(Box::pin(async move { ports.octopus.delete_oidc_identity(&sa_id, &id).await }))
+                    Decision::Delete(Box::pin(async move {
+                        ports.octopus.delete_oidc_identity(&sa_id, &id).await
+                    }))
                 );
             } else {
                 others.push(i.name.clone());
@@ -283,24 +352,42 @@ where
         let decision = if sa.created_by.as_deref() != Some(setup) {
             Decision::Leave("existed before this setup (reused, not created by it)".into())
         } else if !others.is_empty() {
-            Decision::Leave(format!("it has OIDC identities this setup did not create: {}", others.join(", ")))
+            Decision::Leave(format!(
+                "it has OIDC identities this setup did not create: {}",
+                others.join(", ")
+            ))
         } else {
             let id = sa.id.clone();
-            Decision::Delete(Box::pin(async move { ports.octopus.delete_service_account(&id).await }))
+            Decision::Delete(Box::pin(async move {
+                ports.octopus.delete_service_account(&id).await
+            }))
         };
         handle!(ResourceKind::ServiceAccount, sa.username, sa.id, decision);
     }
 
     // Octopus accounts.
     for a in &observed.octopus_accounts {
-        let name = a.body.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let description = a.body.get("Description").and_then(Value::as_str).unwrap_or_default();
+        let name = a
+            .body
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let description = a
+            .body
+            .get("Description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let decision = match ownership::owner(ownership::setup_of_description(description), setup) {
             Owner::This => {
                 let (space, id) = (space_id.clone(), a.id.clone());
-                Decision::Delete(Box::pin(async move { ports.octopus.delete_account(&space, &id).await }))
+                Decision::Delete(Box::pin(async move {
+                    ports.octopus.delete_account(&space, &id).await
+                }))
             }
-            _ => Decision::Leave("its description does not carry this setup's mark: not created by it".into()),
+            _ => Decision::Leave(
+                "its description does not carry this setup's mark: not created by it".into(),
+            ),
         };
         handle!(ResourceKind::OctopusAccount, name, a.id, decision);
     }
@@ -333,7 +420,10 @@ pub struct StatusItem {
 }
 
 /// What exists now for a setup, from live state and the journal.
-pub fn status(observation: &Observation, journal: &dyn Journal) -> Result<Vec<StatusItem>, Problem> {
+pub fn status(
+    observation: &Observation,
+    journal: &dyn Journal,
+) -> Result<Vec<StatusItem>, Problem> {
     let folded: Vec<JournalEntry> = entries(&journal.records()?);
     let entry = |kind, name: &str| folded.iter().find(|e| e.kind == kind && e.name == name);
     let mut items: Vec<StatusItem> = observation

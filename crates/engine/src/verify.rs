@@ -248,7 +248,10 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// The failed checks.
     pub fn problems(&self) -> Vec<&Check> {
-        self.checks.iter().filter(|c| !c.passed && c.blocking).collect()
+        self.checks
+            .iter()
+            .filter(|c| !c.passed && c.blocking)
+            .collect()
     }
 }
 
@@ -262,7 +265,8 @@ pub fn explain(message: &str) -> Option<(String, String)> {
             .map(|_| {
                 (
                     "the Octopus account test task failed; its log says why".to_string(),
-                    "Read the task log below; a cloud error code in it names the mismatch".to_string(),
+                    "Read the task log below; a cloud error code in it names the mismatch"
+                        .to_string(),
                 )
             })
     })
@@ -348,7 +352,12 @@ where
 }
 
 /// The issuer checks alone (pure).
-pub fn issuer_checks(facts: &IssuerFacts, server_issuer: &str, real_cloud: bool, out: &mut Vec<Check>) {
+pub fn issuer_checks(
+    facts: &IssuerFacts,
+    server_issuer: &str,
+    real_cloud: bool,
+    out: &mut Vec<Check>,
+) {
     let a = Area::Issuer;
     out.push(match facts.is_https {
         true => Check::pass(a, "https", format!("the issuer {} is https", facts.issuer)),
@@ -400,33 +409,55 @@ fn cloud_checks(observation: &Observation, out: &mut Vec<Check>) {
         let what = format!("{} '{}'", s.kind.as_str(), s.name);
         let c = match s.action {
             Action::Unchanged => continue,
-            Action::Create => Check::fail(Area::Cloud, &what, format!("{what} is missing")).because(
-                "it was deleted outside the setup, or the setup was never applied",
-                "Run octo-oidc apply to recreate it",
-            ),
+            Action::Create => Check::fail(Area::Cloud, &what, format!("{what} is missing"))
+                .because(
+                    "it was deleted outside the setup, or the setup was never applied",
+                    "Run octo-oidc apply to recreate it",
+                ),
             Action::Update => {
                 let fields: Vec<String> = s
                     .changes
                     .iter()
                     .map(|c| format!("{}: {} (setup: {})", c.field, c.from, c.to))
                     .collect();
-                Check::fail(Area::Cloud, &what, format!("{what} drifted: {}", fields.join("; "))).because(
+                Check::fail(
+                    Area::Cloud,
+                    &what,
+                    format!("{what} drifted: {}", fields.join("; ")),
+                )
+                .because(
                     "it was changed outside the setup",
                     "Run octo-oidc apply to restore it (the plan shows each field)",
                 )
             }
-            Action::Delete => Check::fail(Area::Cloud, &what, format!("{what} exists but the setup does not want it")).because(
+            Action::Delete => Check::fail(
+                Area::Cloud,
+                &what,
+                format!("{what} exists but the setup does not want it"),
+            )
+            .because(
                 s.reason.clone().unwrap_or_default(),
                 "Run octo-oidc apply to remove it",
             ),
-            Action::Conflict => Check::fail(Area::Cloud, &what, format!("{what}: {}", s.reason.clone().unwrap_or_default()))
-                .because("it is not this setup's to change", "Decide as the reason says"),
+            Action::Conflict => Check::fail(
+                Area::Cloud,
+                &what,
+                format!("{what}: {}", s.reason.clone().unwrap_or_default()),
+            )
+            .because(
+                "it is not this setup's to change",
+                "Decide as the reason says",
+            ),
         };
         drift += 1;
         out.push(c);
     }
     if drift == 0 {
-        out.push(Check::pass(Area::Cloud, "matches the setup", "every resource is as the setup wants it"));
+        out.push(Check::pass(
+            Area::Cloud,
+            "matches the setup",
+            "every resource is as the setup wants it",
+        ));
     }
 }
 
@@ -436,13 +467,25 @@ fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
     let o = &observation.observed;
     let mut out = Vec::new();
     for r in &observation.desired.resources {
-        let DesiredResource::OctopusAccount { name, slug, client_id_of, .. } = r else {
+        let DesiredResource::OctopusAccount {
+            name,
+            slug,
+            client_id_of,
+            ..
+        } = r
+        else {
             continue;
         };
         match client_id_of {
             Some(app) => {
                 if let Some(a) = o.apps.iter().find(|a| &a.unique_name == app) {
-                    out.push((name.clone(), slug.clone(), TrustConfig::Azure { credentials: a.federated_credentials.clone() }));
+                    out.push((
+                        name.clone(),
+                        slug.clone(),
+                        TrustConfig::Azure {
+                            credentials: a.federated_credentials.clone(),
+                        },
+                    ));
                 }
             }
             None => {
@@ -455,7 +498,10 @@ fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
                             providers: o
                                 .oidc_provider
                                 .iter()
-                                .map(|p| AwsProviderConfig { url: p.provider.url.clone(), client_ids: p.provider.client_ids.clone() })
+                                .map(|p| AwsProviderConfig {
+                                    url: p.provider.url.clone(),
+                                    client_ids: p.provider.client_ids.clone(),
+                                })
                                 .collect(),
                             trust_policy: role.role.trust_policy.clone(),
                         },
@@ -495,12 +541,21 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
             }
         };
         let aud = trust.default_audience(iss);
-        let m = simulate_scope(&compiled_scope, &compiled_trust, iss, &aud, Rows::Differences);
+        let m = simulate_scope(
+            &compiled_scope,
+            &compiled_trust,
+            iss,
+            &aud,
+            Rows::Differences,
+        );
         if m.over_permission == 0 && m.under_permission == 0 {
             out.push(Check::pass(
                 Area::Simulation,
                 &name,
-                format!("{} runs simulated: the {} intended are accepted, no other", m.runs, m.intended),
+                format!(
+                    "{} runs simulated: the {} intended are accepted, no other",
+                    m.runs, m.intended
+                ),
             ));
         }
         let trusted = trusted_subjects(&trust);
@@ -518,8 +573,18 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
                 ),
                 Finding::AsIntended => continue,
             };
-            let service = row.verdict.as_ref().and_then(|v| v.error.as_ref()).map(|e| format!(" ({}: {})", e.code, e.message)).unwrap_or_default();
-            let mut c = Check::fail(Area::Simulation, &name, format!("{}: {what}{service}", row.subject)).because(cause, fix);
+            let service = row
+                .verdict
+                .as_ref()
+                .and_then(|v| v.error.as_ref())
+                .map(|e| format!(" ({}: {})", e.code, e.message))
+                .unwrap_or_default();
+            let mut c = Check::fail(
+                Area::Simulation,
+                &name,
+                format!("{}: {what}{service}", row.subject),
+            )
+            .because(cause, fix);
             if row.finding == Finding::UnderPermission {
                 c.comparison = Some(ClaimComparison::closest("sub", &row.subject, &trusted));
             }
@@ -531,7 +596,9 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
 /// The subject values a trust accepts (exact or patterns), for comparisons.
 fn trusted_subjects(trust: &TrustConfig) -> Vec<String> {
     match trust {
-        TrustConfig::Azure { credentials } => credentials.iter().map(|c| c.subject.clone()).collect(),
+        TrustConfig::Azure { credentials } => {
+            credentials.iter().map(|c| c.subject.clone()).collect()
+        }
         TrustConfig::Aws { trust_policy, .. } => {
             let mut out = Vec::new();
             if let Ok(policy) = serde_json::from_str::<Value>(trust_policy) {
@@ -539,7 +606,9 @@ fn trusted_subjects(trust: &TrustConfig) -> Vec<String> {
             }
             out
         }
-        TrustConfig::Octopus { identities, .. } => identities.iter().map(|i| i.subject.clone()).collect(),
+        TrustConfig::Octopus { identities, .. } => {
+            identities.iter().map(|i| i.subject.clone()).collect()
+        }
     }
 }
 
@@ -550,7 +619,9 @@ fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
                 if k.ends_with(":sub") {
                     match v {
                         Value::String(s) => out.push(s.clone()),
-                        Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+                        Value::Array(a) => {
+                            out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                        }
                         _ => {}
                     }
                 } else {
@@ -563,16 +634,28 @@ fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn account_tests<O, E, R, I>(observation: &Observation, ports: Ports<'_, O, E, R, I>, out: &mut Vec<Check>)
-where
+async fn account_tests<O, E, R, I>(
+    observation: &Observation,
+    ports: Ports<'_, O, E, R, I>,
+    out: &mut Vec<Check>,
+) where
     O: Octopus,
 {
     let space = observation.facts.space.id.as_str();
     for a in &observation.observed.octopus_accounts {
-        let name = a.body.get("Name").and_then(Value::as_str).unwrap_or(&a.id).to_string();
+        let name = a
+            .body
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or(&a.id)
+            .to_string();
         let c = match ports.octopus.test_account(space, &a.id).await {
             Ok(t) if t.succeeded => {
-                let mut c = Check::pass(Area::AccountTest, &name, format!("the account test ({}) succeeded", t.task_id));
+                let mut c = Check::pass(
+                    Area::AccountTest,
+                    &name,
+                    format!("the account test ({}) succeeded", t.task_id),
+                );
                 c.log = t.log;
                 c
             }
@@ -584,14 +667,19 @@ where
                     t.error_message.clone().unwrap_or_default()
                 );
                 let mut c = Check::fail(Area::AccountTest, &name, text.clone());
-                let specific = explain_code(&text).or_else(|| t.log.iter().find_map(|l| explain_code(l)));
+                let specific =
+                    explain_code(&text).or_else(|| t.log.iter().find_map(|l| explain_code(l)));
                 if let Some((cause, fix)) = specific {
                     c = c.because(cause, fix);
                 }
                 c.log = t.log;
                 c
             }
-            Err(p) => Check::fail(Area::AccountTest, &name, format!("the account test could not run: {}", p.message)),
+            Err(p) => Check::fail(
+                Area::AccountTest,
+                &name,
+                format!("the account test could not run: {}", p.message),
+            ),
         };
         out.push(c);
     }
@@ -681,19 +769,33 @@ async fn token_trades<O, E, R, I, T>(
     }
 }
 
-fn trade_check(sub: &str, expected: bool, result: Result<(), Problem>, trusted: &[String]) -> Check {
+fn trade_check(
+    sub: &str,
+    expected: bool,
+    result: Result<(), Problem>,
+    trusted: &[String],
+) -> Check {
     match (expected, result) {
         (true, Ok(())) => Check::pass(Area::TokenTrade, sub, "in scope: accepted"),
-        (false, Err(p)) => Check::pass(Area::TokenTrade, sub, format!("outside the scope: rejected ({})", p.message)),
+        (false, Err(p)) => Check::pass(
+            Area::TokenTrade,
+            sub,
+            format!("outside the scope: rejected ({})", p.message),
+        ),
         (true, Err(p)) => {
-            let mut c = Check::fail(Area::TokenTrade, sub, format!("in scope but rejected: {}", p.message));
+            let mut c = Check::fail(
+                Area::TokenTrade,
+                sub,
+                format!("in scope but rejected: {}", p.message),
+            );
             c.comparison = Some(ClaimComparison::closest("sub", sub, trusted));
             c
         }
-        (false, Ok(())) => Check::fail(Area::TokenTrade, sub, "outside the scope but accepted").because(
-            "the trust is wider than the setup",
-            "Run octo-oidc apply to narrow it",
-        ),
+        (false, Ok(())) => Check::fail(Area::TokenTrade, sub, "outside the scope but accepted")
+            .because(
+                "the trust is wider than the setup",
+                "Run octo-oidc apply to narrow it",
+            ),
     }
 }
 
@@ -706,9 +808,15 @@ mod tests {
         let c = ClaimComparison::closest(
             "sub",
             "space:default:project:web:environment:prod",
-            &["space:default:project:web:environment:production".into(), "space:x".into()],
+            &[
+                "space:default:project:web:environment:production".into(),
+                "space:x".into(),
+            ],
         );
-        assert_eq!(c.trusted, "space:default:project:web:environment:production");
+        assert_eq!(
+            c.trusted,
+            "space:default:project:web:environment:production"
+        );
         assert_eq!(c.first_difference, Some(42));
         assert_eq!(c.marker.len(), 43);
         assert!(c.marker.ends_with('^'));
@@ -717,12 +825,28 @@ mod tests {
 
     #[test]
     fn service_errors_map_to_cause_and_fix() {
-        for code in ["AADSTS700211", "AADSTS700213", "AADSTS70021", "InvalidIdentityToken", "AccessDenied"] {
+        for code in [
+            "AADSTS700211",
+            "AADSTS700213",
+            "AADSTS70021",
+            "InvalidIdentityToken",
+            "AccessDenied",
+        ] {
             let (cause, fix) = explain(&format!("{code}: something")).unwrap();
             assert!(!cause.is_empty() && !fix.is_empty(), "{code}");
         }
-        assert!(explain("AADSTS700213: no match").unwrap().0.contains("subject"));
-        assert!(explain("AADSTS700211: no match").unwrap().0.contains("issuer"));
+        assert!(
+            explain("AADSTS700213: no match")
+                .unwrap()
+                .0
+                .contains("subject")
+        );
+        assert!(
+            explain("AADSTS700211: no match")
+                .unwrap()
+                .0
+                .contains("issuer")
+        );
         assert!(explain("all fine").is_none());
     }
 }

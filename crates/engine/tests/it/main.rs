@@ -9,8 +9,8 @@ mod resume;
 mod schema;
 mod support;
 mod teardown;
-mod verify;
 mod valid;
+mod verify;
 
 use std::path::{Path, PathBuf};
 

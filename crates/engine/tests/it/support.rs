@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use octo_oidc_core::events::NoProgress;
-use octo_oidc_core::ports::{
-    OctopusProject, OctopusResource, OctopusTenant, SpaceInventory,
-};
+use octo_oidc_core::ports::{OctopusProject, OctopusResource, OctopusTenant, SpaceInventory};
 use octo_oidc_engine::apply::{ApplyReport, NotCancelled, apply};
 use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
@@ -17,13 +15,21 @@ use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
 pub const ISSUER: &str = "https://octopus.example.com";
 
 fn res(id: &str, name: &str) -> OctopusResource {
-    OctopusResource { id: id.into(), name: name.into(), slug: name.into() }
+    OctopusResource {
+        id: id.into(),
+        name: name.into(),
+        slug: name.into(),
+    }
 }
 
 /// 2 projects, 3 environments, 1 tenant, 1 target.
 pub fn inventory() -> SpaceInventory {
     SpaceInventory {
-        space: Some(OctopusResource { id: "Spaces-1".into(), name: "Default".into(), slug: "default".into() }),
+        space: Some(OctopusResource {
+            id: "Spaces-1".into(),
+            name: "Default".into(),
+            slug: "default".into(),
+        }),
         environments: ["dev", "staging", "production"]
             .iter()
             .enumerate()
@@ -40,7 +46,10 @@ pub fn inventory() -> SpaceInventory {
             .collect(),
         tenants: vec![OctopusTenant {
             resource: res("Tenants-1", "acme"),
-            project_environments: BTreeMap::from([("Projects-1".to_string(), vec!["Environments-3".to_string()])]),
+            project_environments: BTreeMap::from([(
+                "Projects-1".to_string(),
+                vec!["Environments-3".to_string()],
+            )]),
         }],
         runbooks: vec![],
         deployment_targets: vec![res("Machines-1", "web-01")],
@@ -119,7 +128,12 @@ impl World {
     }
 
     pub fn ports(&self) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam> {
-        Ports { octopus: &self.octopus, entra: &self.entra, rbac: &self.rbac, iam: &self.iam }
+        Ports {
+            octopus: &self.octopus,
+            entra: &self.entra,
+            rbac: &self.rbac,
+            iam: &self.iam,
+        }
     }
 
     pub async fn observe(&self, setup: &Setup) -> Observation {
@@ -140,15 +154,25 @@ impl World {
 
     /// Every state-changing call the fakes received.
     pub fn changes(&self) -> Vec<String> {
-        [self.octopus.log(), self.entra.log(), self.rbac.log(), self.iam.log()]
-            .iter()
-            .flat_map(|l| l.changes())
-            .map(|c| format!("{} {}", c.operation, c.target))
-            .collect()
+        [
+            self.octopus.log(),
+            self.entra.log(),
+            self.rbac.log(),
+            self.iam.log(),
+        ]
+        .iter()
+        .flat_map(|l| l.changes())
+        .map(|c| format!("{} {}", c.operation, c.target))
+        .collect()
     }
 
     pub fn clear_logs(&self) {
-        for l in [self.octopus.log(), self.entra.log(), self.rbac.log(), self.iam.log()] {
+        for l in [
+            self.octopus.log(),
+            self.entra.log(),
+            self.rbac.log(),
+            self.iam.log(),
+        ] {
             l.clear();
         }
     }

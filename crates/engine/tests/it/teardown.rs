@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use octo_oidc_core::ports::{ApplicationSpec, EntraApps, Octopus, OidcProviderSpec, RoleSpec, Iam};
+use octo_oidc_core::ports::{ApplicationSpec, EntraApps, Iam, Octopus, OidcProviderSpec, RoleSpec};
 use octo_oidc_engine::teardown::TeardownResult;
 
 use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
@@ -25,20 +25,48 @@ async fn teardown_removes_ours_and_leaves_the_rest() {
     for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
         let world = World::new();
         world.iam.add_role(&unrelated_role());
-        world.entra.add_application(&ApplicationSpec::named("someone-else", "Someone else"));
+        world
+            .entra
+            .add_application(&ApplicationSpec::named("someone-else", "Someone else"));
         let s = setup(text);
         assert!(world.apply(&s).await.is_complete(), "{name}");
         let report = world.teardown(&s).await;
         assert!(report.problem.is_none(), "{name}: {report:#?}");
-        assert!(report.items.iter().all(|i| i.result == TeardownResult::Deleted), "{name}: {report:#?}");
-        assert_eq!(world.iam.roles().iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["someone-elses-role"], "{name}");
+        assert!(
+            report
+                .items
+                .iter()
+                .all(|i| i.result == TeardownResult::Deleted),
+            "{name}: {report:#?}"
+        );
+        assert_eq!(
+            world
+                .iam
+                .roles()
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            ["someone-elses-role"],
+            "{name}"
+        );
         assert!(world.iam.providers().is_empty(), "{name}");
         assert_eq!(world.entra.applications().len(), 1, "{name}");
         assert!(world.rbac.assignments().is_empty(), "{name}");
         assert!(world.octopus.accounts("Spaces-1").is_empty(), "{name}");
-        assert!(world.octopus.find_service_account("github-shop").await.unwrap().is_none(), "{name}");
+        assert!(
+            world
+                .octopus
+                .find_service_account("github-shop")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
         let again = world.teardown(&s).await;
-        assert!(again.items.is_empty(), "{name}: a second teardown finds nothing: {again:#?}");
+        assert!(
+            again.items.is_empty(),
+            "{name}: a second teardown finds nothing: {again:#?}"
+        );
     }
 }
 
@@ -68,14 +96,38 @@ async fn a_provider_that_existed_before_is_left_with_the_reason() {
 #[tokio::test]
 async fn a_reused_service_account_and_a_foreign_credential_are_left() {
     let world = World::new();
-    world.octopus.ensure_service_account("github-shop", "GitHub shop (by hand)").await.unwrap();
+    world
+        .octopus
+        .ensure_service_account("github-shop", "GitHub shop (by hand)")
+        .await
+        .unwrap();
     let s = setup(GITHUB);
     assert!(world.apply(&s).await.is_complete());
     let report = world.teardown(&s).await;
     assert_eq!(report.left().len(), 1, "{report:#?}");
-    assert!(world.octopus.find_service_account("github-shop").await.unwrap().is_some());
-    let sa = world.octopus.find_service_account("github-shop").await.unwrap().unwrap();
-    assert!(world.octopus.list_oidc_identities(&sa.id).await.unwrap().identities.is_empty());
+    assert!(
+        world
+            .octopus
+            .find_service_account("github-shop")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let sa = world
+        .octopus
+        .find_service_account("github-shop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        world
+            .octopus
+            .list_oidc_identities(&sa.id)
+            .await
+            .unwrap()
+            .identities
+            .is_empty()
+    );
 
     let world = World::new();
     let s = setup(AZURE);
@@ -88,11 +140,19 @@ async fn a_reused_service_account_and_a_foreign_credential_are_left() {
         audiences: vec!["api://AzureADTokenExchange".into()],
         description: None,
     };
-    world.entra.ensure_federated_credential(&app.object_id, &foreign).await.unwrap();
+    world
+        .entra
+        .ensure_federated_credential(&app.object_id, &foreign)
+        .await
+        .unwrap();
     let report = world.teardown(&s).await;
     let left: Vec<&str> = report.left().iter().map(|(i, _)| i.name.as_str()).collect();
     assert!(left.contains(&"gitlab-main"), "{report:#?}");
-    assert_eq!(world.entra.applications().len(), 1, "the app holding a foreign credential stays");
+    assert_eq!(
+        world.entra.applications().len(),
+        1,
+        "the app holding a foreign credential stays"
+    );
     assert!(world.rbac.assignments().is_empty());
     assert!(world.octopus.accounts("Spaces-1").is_empty());
 }

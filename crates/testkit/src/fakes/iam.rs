@@ -416,7 +416,8 @@ impl Iam for FakeIam {
     }
 
     async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
-        self.recorder.begin("roles_trusting_provider", provider_arn)?;
+        self.recorder
+            .begin("roles_trusting_provider", provider_arn)?;
         let state = self.state.lock().unwrap();
         let names = state
             .roles
@@ -427,9 +428,11 @@ impl Iam for FakeIam {
                         Value::Array(a) => a.clone(),
                         other => vec![other.clone()],
                     };
-                    statements
-                        .iter()
-                        .any(|s| strings(&s["Principal"]["Federated"]).iter().any(|f| f == provider_arn))
+                    statements.iter().any(|s| {
+                        strings(&s["Principal"]["Federated"])
+                            .iter()
+                            .any(|f| f == provider_arn)
+                    })
                 })
             })
             .map(|r| r.name.clone())
