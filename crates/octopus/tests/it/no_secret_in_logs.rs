@@ -102,7 +102,8 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
         .ensure_service_account("leak-test-sa", "Leak test")
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .id;
     let github = sandbox.github();
     let external_id = client
         .ensure_oidc_identity(
@@ -116,7 +117,8 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
         )
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .external_id;
     let id_token = github
         .mint(&WorkflowTokenRequest {
             audience: external_id.clone(),

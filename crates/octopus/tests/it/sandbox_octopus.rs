@@ -822,16 +822,25 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
         .ensure_service_account("github-actions", "GitHub Actions")
         .await
         .unwrap();
-    let Applied::Created(user_id) = created else {
+    let Applied::Created(user) = created else {
         panic!("{created:?}")
     };
+    let user_id = user.id.clone();
     assert!(user_id.starts_with("Users-"));
+    assert!(user.is_service);
     assert_eq!(
         client
             .ensure_service_account("github-actions", "GitHub Actions")
             .await
             .unwrap(),
-        Applied::Unchanged(user_id.clone())
+        Applied::Unchanged(user.clone())
+    );
+    assert_eq!(
+        client
+            .find_service_account("GitHub-Actions")
+            .await
+            .unwrap(),
+        Some(user.clone())
     );
 
     let github = h.sandbox.github();
@@ -842,13 +851,14 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
         audience: None,
     };
     let applied = client.ensure_oidc_identity(&user_id, &spec).await.unwrap();
-    let Applied::Created(external_id) = applied else {
+    let Applied::Created(ids) = applied else {
         panic!("{applied:?}")
     };
+    let external_id = ids.external_id.clone();
     uuid::Uuid::parse_str(&external_id).expect("ExternalId is a GUID");
     assert_eq!(
         client.ensure_oidc_identity(&user_id, &spec).await.unwrap(),
-        Applied::Unchanged(external_id.clone())
+        Applied::Unchanged(ids.clone())
     );
 
     // A token from the trusted repo and branch is exchanged for an access token...
@@ -917,7 +927,7 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
             .ensure_oidc_identity(&user_id, &widened)
             .await
             .unwrap(),
-        Applied::Updated(external_id.clone())
+        Applied::Updated(ids.clone())
     );
     exchange_id_token(&h.https_config(), &external_id, &Secret::new(develop))
         .await
