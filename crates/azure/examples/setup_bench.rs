@@ -46,7 +46,10 @@ async fn setup(
 ) -> (usize, Duration) {
     let started = Instant::now();
     let mut changes = 0;
-    let app = graph.ensure_application(&ApplicationSpec::named(unique, unique)).await.expect("app");
+    let app = graph
+        .ensure_application(&ApplicationSpec::named(unique, unique))
+        .await
+        .expect("app");
     changes += usize::from(app.changed());
     let app = app.into_inner();
     let sp = graph

@@ -9,7 +9,7 @@ use std::time::Duration;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
-use octo_oidc_core::ports::{Applied, ApplicationSpec, AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::ports::{ApplicationSpec, Applied, AzureRbac, EntraApps, FederatedCredential};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_sandbox::entra::{
@@ -196,7 +196,10 @@ async fn apply_setup(env: &Env, session: &AzureSession) -> Vec<bool> {
     let arm = env.arm(session);
     let mut changed = Vec::new();
     let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-test-1", "Octopus OIDC (test)"))
+        .ensure_application(&ApplicationSpec::named(
+            "octo-oidc-test-1",
+            "Octopus OIDC (test)",
+        ))
         .await
         .expect("app");
     changed.push(app.changed());
@@ -328,7 +331,13 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
     let session = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&session);
     let arm = env.arm(&session);
-    assert_eq!(graph.find_application("octo-oidc-marked").await.expect("find"), None);
+    assert_eq!(
+        graph
+            .find_application("octo-oidc-marked")
+            .await
+            .expect("find"),
+        None
+    );
     let spec = ApplicationSpec::named("octo-oidc-marked", "Marked").marked("shop-azure");
     let created = graph.ensure_application(&spec).await.expect("app");
     assert!(matches!(created, Applied::Created(_)), "{created:?}");
@@ -344,17 +353,35 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
     // A rename keeps the marks; a second ensure is unchanged.
     let renamed = ApplicationSpec::named("octo-oidc-marked", "Marked (prod)");
     let updated = graph.ensure_application(&renamed).await.expect("rename");
-    assert!(matches!(updated, Applied::Updated(ref a) if a.notes == found.notes), "{updated:?}");
-    assert!(!graph.ensure_application(&renamed).await.expect("again").changed());
+    assert!(
+        matches!(updated, Applied::Updated(ref a) if a.notes == found.notes),
+        "{updated:?}"
+    );
+    assert!(
+        !graph
+            .ensure_application(&renamed)
+            .await
+            .expect("again")
+            .changed()
+    );
 
-    assert_eq!(graph.find_service_principal(&found.app_id).await.expect("sp"), None);
+    assert_eq!(
+        graph
+            .find_service_principal(&found.app_id)
+            .await
+            .expect("sp"),
+        None
+    );
     let sp = graph
         .ensure_service_principal(&found.app_id)
         .await
         .expect("sp")
         .into_inner();
     assert_eq!(
-        graph.find_service_principal(&found.app_id).await.expect("sp"),
+        graph
+            .find_service_principal(&found.app_id)
+            .await
+            .expect("sp"),
         Some(sp.clone())
     );
 
@@ -369,7 +396,9 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
             .expect("find"),
         None
     );
-    arm.ensure_role_assignment(&assignment).await.expect("assign");
+    arm.ensure_role_assignment(&assignment)
+        .await
+        .expect("assign");
     let found = arm
         .find_role_assignment(&rg_scope(), &assignment.name)
         .await
@@ -377,16 +406,31 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
         .expect("the assignment exists");
     assert_eq!(found.name, assignment.name);
     assert_eq!(found.principal_id, sp.object_id);
-    assert!(found.role_definition_id.ends_with(role.rsplit('/').next().expect("guid")));
-    arm.delete_role_assignment(&assignment).await.expect("delete");
+    assert!(
+        found
+            .role_definition_id
+            .ends_with(role.rsplit('/').next().expect("guid"))
+    );
+    arm.delete_role_assignment(&assignment)
+        .await
+        .expect("delete");
     assert_eq!(
         arm.find_role_assignment(&rg_scope(), &assignment.name)
             .await
             .expect("find"),
         None
     );
-    graph.delete_application(&found_app_id(&graph).await).await.expect("delete app");
-    assert_eq!(graph.find_application("octo-oidc-marked").await.expect("find"), None);
+    graph
+        .delete_application(&found_app_id(&graph).await)
+        .await
+        .expect("delete app");
+    assert_eq!(
+        graph
+            .find_application("octo-oidc-marked")
+            .await
+            .expect("find"),
+        None
+    );
 }
 
 async fn found_app_id(graph: &GraphEntraApps) -> String {
@@ -478,7 +522,9 @@ async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
     );
     let retries = env.progress.retries();
     assert!(
-        retries.iter().any(|r| r.operation == "GET subscriptions" && r.code == ErrorCode::RemoteUnavailable),
+        retries
+            .iter()
+            .any(|r| r.operation == "GET subscriptions" && r.code == ErrorCode::RemoteUnavailable),
         "{retries:?}"
     );
     assert!(
@@ -675,11 +721,9 @@ async fn a_principal_that_never_appears_ends_as_propagation_pending() {
         .expect_err("never visible");
     assert_eq!(error.code, ErrorCode::PropagationPending);
     assert!(
-        env.progress
-            .retries()
-            .iter()
-            .any(|r| r.operation == "PUT roleAssignments"
-                && r.code == ErrorCode::PropagationPending)
+        env.progress.retries().iter().any(
+            |r| r.operation == "PUT roleAssignments" && r.code == ErrorCode::PropagationPending
+        )
     );
 }
 
@@ -689,7 +733,10 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     let admin = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&admin);
     let automation = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-automation", "Automation"))
+        .ensure_application(&ApplicationSpec::named(
+            "octo-oidc-automation",
+            "Automation",
+        ))
         .await
         .expect("app")
         .into_inner();
