@@ -35,5 +35,6 @@ pub mod seed;
 pub mod signing;
 pub mod tls;
 pub mod token_validation;
+pub mod wildcard;
 
 pub use host::{Sandbox, SandboxError, SandboxOptions, SandboxUrls};

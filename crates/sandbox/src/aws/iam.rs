@@ -4,7 +4,7 @@
 //! Validation follows the IAM API reference and quotas (see `aws-api.md`), including what moto
 //! skips: https provider URLs without port or query, 40-hex thumbprints (≤ 5), ≤ 100 client
 //! ids, role names `[\w+=,.@-]{1,64}` unique case-insensitively, trust policies that parse
-//! (`octo_oidc_core::aws::TrustPolicy`) and fit the `ACLSizePerRole` quota, Federated
+//! ([`super::trust::validate`]) and fit the `ACLSizePerRole` quota, Federated
 //! principals that name an existing (and already visible) provider, MaxSessionDuration
 //! 3600–43200, and `DeleteConflict` while policies are attached.
 //!

@@ -11,8 +11,8 @@
 //! `ServiceUnavailable` (503), or a dropped connection.
 //!
 //! Modules: [`wire`] (parameters and XML), [`iam`] (providers, roles, policies, tags,
-//! summary, simulator), [`sts`], [`trust`] (the core's trust policy model mapped to IAM/STS
-//! errors), [`managed_policies`] (the AWS managed policies `AttachRolePolicy` knows).
+//! summary, simulator), [`sts`], [`trust`] (trust-policy grammar and the STS decision,
+//! written from AWS's documents, not the core's), [`managed_policies`] (the AWS managed policies `AttachRolePolicy` knows).
 //!
 //! Deliberately absent: SigV4 verification, other AWS services, multiple accounts, regions.
 

@@ -6,7 +6,7 @@
 //! provider's URL exactly (and the provider is past the propagation window); signature,
 //! `exp`/`nbf` through the issuer's own discovery + JWKS (`RemoteIssuers::verify`, real
 //! HTTP); `aud` is one of the provider's client ids; the role exists and its trust policy
-//! (evaluated by `octo_oidc_core::aws::TrustPolicy` with `<host[/path]>:sub|aud|amr`) allows
+//! (evaluated by [`super::trust::decide`] with `<host[/path]>:sub|aud|amr`) allows
 //! it, outside the propagation window of its last trust change; `DurationSeconds` ≤ the role's
 //! MaxSessionDuration. Deliberately absent: `AssumeRole`, session policies' effect
 //! (`Policy`/`PolicyArns` are length-checked only), session tags and thumbprint checks.

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::EntraSandbox;
+use super::federation::{Assertion, Credential, Mismatch, match_credential};
 use super::model::{AuthCode, DeviceCode, DirectoryState, RefreshGrant, now_ms, random_token};
 use super::wire::{
     Envelope, Resource, ScopeSet, aadsts, base_url, injected_fault, mint_access_token,
@@ -1111,7 +1112,7 @@ fn audiences_of(claims: &serde_json::Map<String, Value>) -> Vec<String> {
 }
 
 /// The workload-identity-federation check: issuer match, real verification, subject and
-/// audience match.
+/// audience match ([`super::federation`]).
 async fn check_federated_assertion(
     sandbox: &EntraSandbox,
     app: &super::model::Application,
@@ -1125,41 +1126,26 @@ async fn check_federated_assertion(
             "JWT token is invalid or malformed.",
         )
     })?;
-    let text = |name: &str| {
-        unverified
-            .claims
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let issuer = text("iss");
-    let subject = text("sub");
-    let audiences = match unverified.claims.as_object() {
-        Some(map) => audiences_of(map),
-        None => Vec::new(),
-    };
-    let audience_text = audiences.join(",");
-    if app.federated_credentials.is_empty() {
-        return Err(invalid_client(
-            70021,
-            &format!(
-                "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience_text}'. {FIC_DOCS}"
-            ),
-        ));
-    }
-    let by_issuer: Vec<_> = app
+    let credentials: Vec<Credential<'_>> = app
         .federated_credentials
         .iter()
-        .filter(|f| f.issuer == issuer)
+        .map(|f| Credential {
+            issuer: &f.issuer,
+            subject: &f.subject,
+            audiences: &f.audiences,
+        })
         .collect();
-    if by_issuer.is_empty() {
-        return Err(invalid_client(
-            700211,
-            &format!(
-                "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. {FIC_DOCS}"
-            ),
-        ));
+    let unverified = match unverified.claims.as_object() {
+        Some(map) => map.clone(),
+        None => serde_json::Map::new(),
+    };
+    let issuer = claim_text(&unverified, "iss");
+    // Issuer first, before anything is fetched from it (Entra looks the issuer up first).
+    match match_credential(&credentials, &OwnedAssertion::of(&unverified).borrowed()) {
+        Err(mismatch @ (Mismatch::NoCredentials | Mismatch::Issuer)) => {
+            return Err(mismatch_response(mismatch, &unverified));
+        }
+        Ok(_) | Err(Mismatch::Subject { .. } | Mismatch::Audience { .. }) => {}
     }
     let claims = sandbox
         .inner
@@ -1167,58 +1153,71 @@ async fn check_federated_assertion(
         .verify(assertion, &issuer)
         .await
         .map_err(|rejection| assertion_rejection(&issuer, rejection))?;
-    let subject = claims
-        .get("sub")
+    match match_credential(&credentials, &OwnedAssertion::of(&claims).borrowed()) {
+        Ok(_) => Ok(()),
+        Err(mismatch) => Err(mismatch_response(mismatch, &claims)),
+    }
+}
+
+fn claim_text(claims: &serde_json::Map<String, Value>, name: &str) -> String {
+    claims
+        .get(name)
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_owned();
-    let audiences = audiences_of(&claims);
-    let by_subject: Vec<_> = by_issuer.iter().filter(|f| f.subject == subject).collect();
-    if by_subject.is_empty() {
-        if by_issuer
-            .iter()
-            .any(|f| f.subject.eq_ignore_ascii_case(&subject))
-        {
-            return Err(invalid_client(
-                7002138,
-                &format!(
-                    "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. {FIC_DOCS}"
-                ),
-            ));
+        .to_owned()
+}
+
+/// The claims [`match_credential`] reads, owned.
+struct OwnedAssertion {
+    issuer: String,
+    subject: String,
+    audiences: Vec<String>,
+}
+
+impl OwnedAssertion {
+    fn of(claims: &serde_json::Map<String, Value>) -> OwnedAssertion {
+        OwnedAssertion {
+            issuer: claim_text(claims, "iss"),
+            subject: claim_text(claims, "sub"),
+            audiences: audiences_of(claims),
         }
-        return Err(invalid_client(
-            700213,
-            &format!(
-                "No matching federated identity record found for presented assertion subject '{subject}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. {FIC_DOCS}"
-            ),
-        ));
     }
-    let audience_ok = by_subject
-        .iter()
-        .any(|f| f.audiences.iter().any(|a| audiences.contains(a)));
-    if !audience_ok {
-        let audience_text = audiences.join(",");
-        let case_only = by_subject.iter().any(|f| {
-            f.audiences
-                .iter()
-                .any(|a| audiences.iter().any(|t| t.eq_ignore_ascii_case(a)))
-        });
-        if case_only {
-            return Err(invalid_client(
-                7002121,
-                &format!(
-                    "No matching federated identity record found for presented assertion audience '{audience_text}'. The audience matches with case-insensitive comparison, but not with case-sensitive comparison. {FIC_DOCS}"
-                ),
-            ));
+
+    fn borrowed(&self) -> Assertion<'_> {
+        Assertion {
+            issuer: &self.issuer,
+            subject: &self.subject,
+            audiences: &self.audiences,
         }
-        return Err(invalid_client(
-            700212,
-            &format!(
-                "No matching federated identity record found for presented assertion audience '{audience_text}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. {FIC_DOCS}"
-            ),
-        ));
     }
-    Ok(())
+}
+
+fn mismatch_response(mismatch: Mismatch, claims: &serde_json::Map<String, Value>) -> Response {
+    let issuer = claim_text(claims, "iss");
+    let subject = claim_text(claims, "sub");
+    let audience_text = audiences_of(claims).join(",");
+    let check = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.";
+    let message = match mismatch {
+        Mismatch::NoCredentials => format!(
+            "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience_text}'. {FIC_DOCS}"
+        ),
+        Mismatch::Issuer => format!(
+            "No matching federated identity record found for presented assertion issuer '{issuer}'. {check} {FIC_DOCS}"
+        ),
+        Mismatch::Subject { case_only: true } => format!(
+            "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. {FIC_DOCS}"
+        ),
+        Mismatch::Subject { case_only: false } => format!(
+            "No matching federated identity record found for presented assertion subject '{subject}'. {check} {FIC_DOCS}"
+        ),
+        Mismatch::Audience { case_only: true } => format!(
+            "No matching federated identity record found for presented assertion audience '{audience_text}'. The audience matches with case-insensitive comparison, but not with case-sensitive comparison. {FIC_DOCS}"
+        ),
+        Mismatch::Audience { case_only: false } => format!(
+            "No matching federated identity record found for presented assertion audience '{audience_text}'. {check} {FIC_DOCS}"
+        ),
+    };
+    invalid_client(mismatch.code(), &message)
 }
 
 fn assertion_rejection(issuer: &str, rejection: TokenRejection) -> Response {

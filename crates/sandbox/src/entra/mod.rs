@@ -4,7 +4,8 @@
 //! - [`authority`]: `/{tenant}/oauth2/v2.0/{authorize,token,devicecode}`, discovery and JWKS.
 //!   The client-assertion grant validates the assertion for real (discovery + JWKS of the
 //!   assertion's issuer through [`RemoteIssuers`], signature, expiry) and matches the app's
-//!   federated identity credentials exactly, answering with the real `AADSTS` codes.
+//!   federated identity credentials exactly ([`federation`], the sandbox's own reading of
+//!   Entra's rules), answering with the real `AADSTS` codes.
 //!   Sign-in is auth code + PKCE (S256) with loopback redirects, refresh tokens (one resource
 //!   per request, `AADSTS28000` otherwise), device code, and client secrets.
 //! - [`graph`]: `/v1.0/me`, directory roles, applications, servicePrincipals and
@@ -34,6 +35,7 @@
 
 mod arm;
 mod authority;
+pub mod federation;
 mod graph;
 mod model;
 mod wire;

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use octo_oidc_core::subject::{Context, SubjectKey};
+use octo_oidc_core::subject::Context;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -90,7 +90,7 @@ fn text(body: &Map<String, Value>, name: &str) -> String {
 }
 
 /// Checks one subject-keys list against the keys its context allows
-/// (`octo_oidc_core::subject::Context::allowed_keys`).
+/// ([`super::subject::allowed_keys`], the sandbox's own reading of Octopus's rules).
 fn check_keys(
     body: &Map<String, Value>,
     field: &str,
@@ -98,26 +98,17 @@ fn check_keys(
     label: &str,
     errors: &mut Vec<String>,
 ) -> Value {
-    let allowed = context.allowed_keys();
+    let allowed = super::subject::allowed_keys(context).unwrap_or_default();
     match body.get(field) {
         None | Some(Value::Null) => json!([]),
         Some(Value::Array(keys)) => {
             let mut out = Vec::new();
             for key in keys {
                 match key.as_str() {
-                    Some(k)
-                        if k.parse::<SubjectKey>()
-                            .is_ok_and(|key| allowed.contains(&key)) =>
-                    {
-                        out.push(json!(k))
-                    }
+                    Some(k) if allowed.contains(&k) => out.push(json!(k)),
                     Some(k) => errors.push(format!(
                         "'{k}' is not a valid {label} subject key. Valid keys are: {}.",
-                        allowed
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        allowed.join(", ")
                     )),
                     None => errors.push(format!("{field} must contain only strings.")),
                 }

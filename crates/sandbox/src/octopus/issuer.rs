@@ -2,8 +2,8 @@
 //! it mints for account tests and for deployments / runbook runs.
 //!
 //! Tokens are signed PS256 with an RSA 2048 key (`kid` in the header), carry `iss` (the
-//! configured issuer, verbatim), `aud`, `sub` (built by `octo_oidc_core::subject` from the
-//! account's subject keys and the run's slugs), `exp`/`nbf`/`iat`/`jti`, one
+//! configured issuer, verbatim), `aud`, `sub` (built by [`super::subject`], the sandbox's own
+//! reading of Octopus's rules, from the account's subject keys and the run's slugs), `exp`/`nbf`/`iat`/`jti`, one
 //! `https://octopus.com/claims/<key>` claim per context value, and the account's custom claims.
 //!
 //! Deliberately absent: key rotation (one key; rotation would add a second `kid` to the JWKS).
@@ -11,11 +11,12 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::Algorithm;
-use octo_oidc_core::subject::{Context, SubjectKey, SubjectValues, build_subject};
+use octo_oidc_core::subject::{Context, SubjectValues};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::accounts::{AWS_OIDC, AZURE_OIDC};
+use super::subject::{SubjectRefusal, build_subject, context_values, subject_keys_field};
 use crate::signing::Jwks;
 
 /// The audience of Azure tokens when the account sets none.
@@ -100,15 +101,10 @@ pub struct MintedToken {
 pub enum MintError {
     /// The account's keys or the run's values do not form a subject.
     #[error("cannot build the subject: {0}")]
-    Subject(#[from] octo_oidc_core::subject::SubjectError),
-    /// The account's keys list contains an unknown key.
-    #[error("the account's {field} contains an unknown key: {source}")]
-    Key {
-        /// Which list.
-        field: &'static str,
-        /// The parse error.
-        source: octo_oidc_core::subject::SubjectError,
-    },
+    Subject(#[from] SubjectRefusal),
+    /// The account's keys list is not a list of strings.
+    #[error("the account's {0} is not a list of strings")]
+    Keys(&'static str),
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(#[from] crate::signing::SigningError),
@@ -137,22 +133,15 @@ pub fn mint_for_account(
     account: &Map<String, Value>,
     request: &TokenRequest,
 ) -> Result<MintedToken, MintError> {
-    let field = request
-        .context
-        .account_field()
-        .unwrap_or("DeploymentSubjectKeys");
-    let keys: Vec<SubjectKey> = account
-        .get(field)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-        })
-        .transpose()
-        .map_err(|source| MintError::Key { field, source })?
-        .unwrap_or_default();
+    let field = subject_keys_field(request.context);
+    let keys: Vec<&str> = match account.get(field) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|k| k.as_str().ok_or(MintError::Keys(field)))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(MintError::Keys(field)),
+    };
     let subject = build_subject(request.context, &keys, &request.values)?;
     let audience = audience_for(app, account);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -164,14 +153,8 @@ pub fn mint_for_account(
     claims.insert("nbf".into(), json!(now));
     claims.insert("exp".into(), json!(now + TOKEN_LIFETIME_SECS));
     claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
-    let parts = request.values.parts();
-    for key in SubjectKey::ALL {
-        if let Some(v) = parts.value(request.context, key) {
-            claims.insert(
-                format!("https://octopus.com/claims/{}", key.claim_name()),
-                json!(v),
-            );
-        }
+    for (part, value) in context_values(request.context, &request.values) {
+        claims.insert(format!("https://octopus.com/claims/{part}"), json!(value));
     }
     if let Some(Value::Object(custom)) = account.get("CustomClaims") {
         for (k, v) in custom {

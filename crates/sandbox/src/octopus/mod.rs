@@ -22,6 +22,7 @@ pub mod paging;
 pub mod people;
 pub mod permissions;
 pub mod state;
+pub mod subject;
 pub mod tasks;
 pub mod token_exchange;
 

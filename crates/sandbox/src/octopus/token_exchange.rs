@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use octo_oidc_core::github::octopus_subject_matches;
 use rand::RngCore;
 use serde_json::{Value, json};
 
@@ -179,7 +178,7 @@ pub async fn exchange(
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     let Some((_, _, user_id)) = with_audience
         .iter()
-        .find(|(pattern, _, _)| octopus_subject_matches(pattern, sub))
+        .find(|(pattern, _, _)| crate::wildcard::matches(pattern, sub))
     else {
         return invalid_token(&format!("no OIDC identity's subject matches '{sub}'"));
     };
