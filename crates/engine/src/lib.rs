@@ -13,10 +13,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod apply;
 pub mod ci_snippet;
 pub mod desired;
+pub mod journal;
+pub mod observe;
 pub mod observed;
 pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod setup_file;
+pub mod teardown;
+pub mod verify;

@@ -98,8 +98,8 @@ pub struct ObservedServiceAccount {
     /// The ExternalId GUID (`service_account_id` of `OctopusDeploy/login`).
     #[serde(default)]
     pub external_id: Option<String>,
-    /// The setup that created it, from the journal (Octopus users have no description to
-    /// carry a marker); `None` = not created by a setup.
+    /// The setup that created it, from the mark in its display name
+    /// ([`crate::ownership::setup_of_display_name`]); `None` = not created by a setup.
     #[serde(default)]
     pub created_by: Option<String>,
 }
