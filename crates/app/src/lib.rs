@@ -8,7 +8,10 @@
 //! [`connect_form`] (the Connect form's checks), [`form_field`] (the forms' field ids),
 //! [`octopus_connection`] (connection summaries), [`sandbox`] (sandbox summaries, and
 //! [`sandbox::serve`] for `octo-oidc sandbox`), [`keychain`] (whether a keychain answers),
-//! [`inventory`] (space resolution).
+//! [`inventory`] (space resolution), [`setup_run`] (a setup file's plan / apply / verify /
+//! teardown / status over the engine, with the real adapters or a sandbox env file),
+//! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
+//! [`sandbox_env`] (the sandbox switch: its env file written and read).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -23,12 +26,15 @@
 
 pub mod app_info;
 pub mod connect_form;
+pub mod file_journal;
 pub mod form_field;
 pub mod inventory;
 pub mod keychain;
 pub mod octopus_connection;
 pub mod sandbox;
+pub mod sandbox_env;
 pub mod session;
+pub mod setup_run;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};
