@@ -47,7 +47,9 @@ fn io_problem(path: &Path, what: &str, e: std::io::Error) -> Problem {
         ErrorCode::Internal,
         format!("cannot {what} the journal {}: {e}", path.display()),
     )
-    .with_hint("Check the folder's permissions and free space; nothing was changed remotely after this.")
+    .with_hint(
+        "Check the folder's permissions and free space; nothing was changed remotely after this.",
+    )
 }
 
 impl FileJournal {

@@ -277,7 +277,9 @@ impl SetupRun {
                                 ),
                                 session_token: self.var("AWS_SESSION_TOKEN").map(Secret::new),
                             },
-                            (None, None) if self.aws_default_chain => CredentialSource::DefaultChain,
+                            (None, None) if self.aws_default_chain => {
+                                CredentialSource::DefaultChain
+                            }
                             (None, None) => {
                                 return Err(field(
                                     "aws.profile",
@@ -330,7 +332,8 @@ impl SetupRun {
                     }
                     _ => AzureSession::developer_tools(transport)?,
                 };
-                let graph = GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
+                let graph =
+                    GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
                 let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
                 Ok(Cloud::Azure(graph, arm))
             }
@@ -388,8 +391,14 @@ impl Prepared {
     pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
         let octopus = self.octopus.reporting_to(events.clone());
         let report = with_ports!(&octopus, &self.cloud, |ports| {
-            octo_oidc_engine::apply::apply(&self.observation, ports, &self.journal, &*events, cancel)
-                .await
+            octo_oidc_engine::apply::apply(
+                &self.observation,
+                ports,
+                &self.journal,
+                &*events,
+                cancel,
+            )
+            .await
         });
         let snippet = self.snippet(&report);
         Applied { report, snippet }
@@ -430,8 +439,14 @@ impl Prepared {
             ..VerifyOptions::default()
         };
         Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
-            octo_oidc_engine::verify::verify(&self.observation, Some(&facts), options, ports, &NoTokens)
-                .await
+            octo_oidc_engine::verify::verify(
+                &self.observation,
+                Some(&facts),
+                options,
+                ports,
+                &NoTokens,
+            )
+            .await
         }))
     }
 
@@ -442,8 +457,14 @@ impl Prepared {
         cancel: &dyn Cancellation,
     ) -> TeardownReport {
         with_ports!(&self.octopus, &self.cloud, |ports| {
-            octo_oidc_engine::teardown::teardown(&self.observation, ports, &self.journal, &*events, cancel)
-                .await
+            octo_oidc_engine::teardown::teardown(
+                &self.observation,
+                ports,
+                &self.journal,
+                &*events,
+                cancel,
+            )
+            .await
         })
     }
 
@@ -451,4 +472,12 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// `init`'s check of a drafted setup file: its text as the engine's writer writes it, or
+/// every field that is still missing or wrong (so a face asks only for those).
+pub fn check_draft(file: &octo_oidc_engine::setup_file::SetupFile) -> Result<String, Problem> {
+    let text = octo_oidc_engine::setup_file::write_setup(file);
+    parse_setup(&text)?;
+    Ok(text)
 }

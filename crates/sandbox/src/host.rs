@@ -482,7 +482,10 @@ impl Sandbox {
             }
         }
         if let Some((client_id, secret)) = &self.azure_admin {
-            vars.push(("AZURE_TENANT_ID", crate::entra::DEFAULT_TENANT_ID.to_string()));
+            vars.push((
+                "AZURE_TENANT_ID",
+                crate::entra::DEFAULT_TENANT_ID.to_string(),
+            ));
             vars.push(("AZURE_CLIENT_ID", client_id.clone()));
             vars.push(("AZURE_CLIENT_SECRET", secret.expose().to_string()));
         }

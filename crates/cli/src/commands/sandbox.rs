@@ -8,7 +8,10 @@
 //! `GCP_RESOURCE_MANAGER_URL`, `GCP_STS_URL`, `GCP_IAM_CREDENTIALS_URL`, then `SANDBOX_CA_FILE`
 //! last), so that `eval "$(octo-oidc sandbox | head -n 17)"`-style scripts and tests can read it. The API key
 //! printed is the sandbox's own made-up key: printing it is the point; it never goes through
-//! logging. With `--state FILE` the session is restored from and saved to FILE.
+//! logging. With `--state FILE` the session is restored from and saved to FILE; with
+//! `--env-file PATH` the same lines (plus `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+//! `AZURE_CLIENT_SECRET` of the seeded automation administrator and `AWS_ACCESS_KEY_ID` /
+//! `AWS_SECRET_ACCESS_KEY`, also printed) go to PATH for `--sandbox PATH`.
 //!
 //! The sandbox is started through the application crate (`octo_oidc_app::sandbox::serve`);
 //! this module parses the arguments and renders the endpoints.
@@ -46,6 +49,10 @@ pub struct Args {
     /// the temporary directory.
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// Also write the `NAME=value` lines to this file (mode 0600, never through a symlink),
+    /// for `--sandbox PATH` / `OCTO_OIDC_SANDBOX=PATH` of the other commands.
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<PathBuf>,
 }
 
 fn parse_profile(s: &str) -> Result<SeedProfile, String> {
@@ -147,11 +154,23 @@ async fn serve(args: Args) -> ExitCode {
         let _ = sandbox.shutdown().await;
         return ExitCode::from(2);
     }
+    let mut lines: Vec<(String, String)> = sandbox
+        .env_vars()
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
+    lines.push(("SANDBOX_CA_FILE".into(), ca.display().to_string()));
+    if let Some(path) = &args.env_file {
+        if let Err(e) = octo_oidc_app::sandbox_env::write_env_file(path, &lines) {
+            eprintln!("error: cannot write the env file {}: {e}", path.display());
+            let _ = sandbox.shutdown().await;
+            return ExitCode::from(2);
+        }
+    }
     let mut out = std::io::stdout().lock();
-    for (name, value) in sandbox.env_vars() {
+    for (name, value) in &lines {
         let _ = writeln!(out, "{name}={value}");
     }
-    let _ = writeln!(out, "SANDBOX_CA_FILE={}", ca.display());
     let _ = out.flush();
     drop(out);
     eprintln!(
