@@ -178,7 +178,9 @@ space = "Default"
 [scope]
 projects = ["customer-portal"]
 environments = ["production", "staging"]
-tenants = ["*"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
 
 [account]
 name = "Azure shop (OIDC)"
@@ -288,7 +290,11 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
 
     let verify = sandbox.cli(&["verify", file]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
-    assert!(verify.stdout.contains("Verify passed."), "{}", verify.stdout);
+    assert!(
+        verify.stdout.contains("Verify passed."),
+        "{}",
+        verify.stdout
+    );
 
     let again = sandbox.cli(&["plan", "--detailed-exitcode", "--json", file]);
     assert_eq!(again.code, 0, "{}", again.stdout);
@@ -416,7 +422,14 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let out = sandbox.cli(&["plan", file.to_str().unwrap()]);
-        assert_eq!(out.code, 2, "{}: {}{}", file.display(), out.stdout, out.stderr);
+        assert_eq!(
+            out.code,
+            2,
+            "{}: {}{}",
+            file.display(),
+            out.stdout,
+            out.stderr
+        );
         for line in text.lines().filter_map(|l| l.strip_prefix("# expect: ")) {
             let (field, fix) = line.split_once(" | ").unwrap();
             assert!(
@@ -456,7 +469,10 @@ fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
     let out = sandbox.cli(&["apply", file.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     let all = format!("{}{}", out.stdout, out.stderr);
-    assert!(all.contains("create") && all.contains("oidc_identity"), "{all}");
+    assert!(
+        all.contains("create") && all.contains("oidc_identity"),
+        "{all}"
+    );
     assert!(all.contains("--yes"), "{all}");
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 }
