@@ -7,7 +7,7 @@
 //! folder are created 0600 / 0700. A torn last line (a crash mid-write) is skipped when
 //! reading, so the journal stays readable.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -67,6 +67,16 @@ impl FileJournal {
     }
 }
 
+/// Whether a non-empty file does not end with a newline.
+fn torn(file: &mut std::fs::File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    match file.seek(SeekFrom::End(-1)) {
+        Ok(_) => file.read_exact(&mut last).is_ok() && last[0] != b'\n',
+        Err(_) => false,
+    }
+}
+
 impl Journal for FileJournal {
     fn append(&self, record: &JournalRecord) -> Result<(), Problem> {
         let _one_at_a_time = self
@@ -86,7 +96,7 @@ impl Journal for FileJournal {
                 .map_err(|e| io_problem(&self.path, "create the folder of", e))?;
         }
         let mut options = std::fs::OpenOptions::new();
-        options.append(true).create(true);
+        options.read(true).append(true).create(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -95,8 +105,15 @@ impl Journal for FileJournal {
         let mut file = options
             .open(&self.path)
             .map_err(|e| io_problem(&self.path, "open", e))?;
-        let mut line = serde_json::to_string(record)
-            .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?;
+        let mut line = String::new();
+        if torn(&mut file) {
+            // A crash cut the last record short: end it, so this one starts a line.
+            line.push('\n');
+        }
+        line.push_str(
+            &serde_json::to_string(record)
+                .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?,
+        );
         line.push('\n');
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_all())
@@ -134,7 +151,9 @@ mod tests {
             .unwrap()
             .write_all(b"{\"v\":1,\"set")
             .unwrap();
-        assert_eq!(j.records().unwrap(), vec![r]);
+        assert_eq!(j.records().unwrap(), vec![r.clone()]);
+        j.append(&r).unwrap();
+        assert_eq!(j.records().unwrap(), vec![r.clone(), r]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -23,6 +23,7 @@
 //! and any trust logic (the core computes it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_info;
 pub mod connect_form;

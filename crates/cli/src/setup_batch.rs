@@ -183,10 +183,10 @@ fn print_outcome(args: &SetupArgs, file: Option<&Path>, setup: Option<&str>, o: 
         }
         println!("{line}");
     } else {
-        if args.files.len() > 1 || file.is_some_and(|_| args.expand().len() > 1) {
-            if let Some(f) = file {
-                println!("== {}", f.display());
-            }
+        if let Some(f) = file
+            && args.expand().len() > 1
+        {
+            println!("== {}", f.display());
         }
         if o.exit == Exit::Ok || o.exit == Exit::ChangesPending || o.exit == Exit::ProblemsFound {
             print!("{}", o.text);

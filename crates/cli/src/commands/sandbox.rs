@@ -160,12 +160,12 @@ async fn serve(args: Args) -> ExitCode {
         .map(|(n, v)| (n.to_string(), v))
         .collect();
     lines.push(("SANDBOX_CA_FILE".into(), ca.display().to_string()));
-    if let Some(path) = &args.env_file {
-        if let Err(e) = octo_oidc_app::sandbox_env::write_env_file(path, &lines) {
+    if let Some(path) = &args.env_file
+        && let Err(e) = octo_oidc_app::sandbox_env::write_env_file(path, &lines)
+    {
             eprintln!("error: cannot write the env file {}: {e}", path.display());
-            let _ = sandbox.shutdown().await;
-            return ExitCode::from(2);
-        }
+        let _ = sandbox.shutdown().await;
+        return ExitCode::from(2);
     }
     let mut out = std::io::stdout().lock();
     for (name, value) in &lines {

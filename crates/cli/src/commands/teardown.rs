@@ -39,11 +39,11 @@ pub fn run(args: Args) -> ExitCode {
             Err(o) => return o,
         };
         let name = loaded.setup.name.clone();
-        if !yes
-            && !(interactive()
+        let accepted = yes
+            || (interactive()
                 && !json_out
-                && confirm(&format!("Remove what setup '{name}' created?")))
-        {
+                && confirm(&format!("Remove what setup '{name}' created?")));
+        if !accepted {
             return SetupOutcome {
                 exit: Exit::InvalidInput,
                 json: json!({ "torn_down": false }),
