@@ -121,6 +121,33 @@ impl Validator {
         self
     }
 
+    /// An AWS region code (`us-east-1`, `us-gov-west-1`, `ap-southeast-2`): required, because
+    /// Octopus refuses AWS accounts without one since April 2026 (Issues #9955).
+    pub fn aws_region(&mut self, field: &str, value: &str) -> &mut Self {
+        let fix = "Choose the AWS region Octopus should use, e.g. us-east-1 (your AWS profile's region is the default).";
+        if value.trim().is_empty() {
+            return self.error(
+                field,
+                "is empty; Octopus requires a region on AWS accounts since April 2026",
+                fix,
+            );
+        }
+        let parts: Vec<&str> = value.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.iter().enumerate().all(|(i, p)| {
+                !p.is_empty()
+                    && if i + 1 == parts.len() {
+                        p.bytes().all(|b| b.is_ascii_digit())
+                    } else {
+                        p.bytes().all(|b| b.is_ascii_lowercase())
+                    }
+            });
+        if !ok {
+            self.error(field, format!("'{value}' is not an AWS region code"), fix);
+        }
+        self
+    }
+
     /// A GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
     pub fn guid(&mut self, field: &str, value: &str) -> &mut Self {
         let ok = value.len() == 36
@@ -290,6 +317,9 @@ pub struct AwsSetupInput {
     pub trust_policy_quota: Option<usize>,
     /// Octopus account name.
     pub account_name: String,
+    /// The Octopus account's AWS region (default: the AWS profile's,
+    /// [`crate::accounts::account_region`]).
+    pub region: String,
 }
 
 /// Checks every AWS setup field at once.
@@ -311,7 +341,8 @@ pub fn validate_aws_setup(input: &AwsSetupInput) -> Result<Vec<FieldWarning>, Pr
     v.aws_account_id("account_id", &input.account_id)
         .role_name("role_name", &input.role_name)
         .session_duration("session_duration", input.session_duration)
-        .name("account_name", &input.account_name, 200);
+        .name("account_name", &input.account_name, 200)
+        .aws_region("region", &input.region);
     if let Some(q) = input.trust_policy_quota {
         v.trust_policy_quota("trust_policy_quota", q);
     }
@@ -360,6 +391,7 @@ mod tests {
             session_duration: 100,
             trust_policy_quota: Some(9000),
             account_name: " ".into(),
+            region: String::new(),
         })
         .unwrap_err();
         let fields: Vec<&str> = p.field_errors.iter().map(|f| f.field.as_str()).collect();
@@ -371,6 +403,7 @@ mod tests {
                 "role_name",
                 "session_duration",
                 "account_name",
+                "region",
                 "trust_policy_quota"
             ]
         );
@@ -389,6 +422,27 @@ mod tests {
         .unwrap();
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].field, "issuer");
+    }
+
+    #[test]
+    fn region_is_required_and_checked() {
+        let mut v = Validator::new();
+        v.aws_region("empty", " ")
+            .aws_region("bad", "US-East-1")
+            .aws_region("ok", "us-east-1")
+            .aws_region("gov", "us-gov-west-1");
+        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["empty", "bad"]);
+        assert!(v.errors()[0].fix.contains("us-east-1"));
+        assert_eq!(
+            crate::accounts::account_region("", Some("eu-west-1")),
+            "eu-west-1"
+        );
+        assert_eq!(
+            crate::accounts::account_region("ap-south-1", Some("eu-west-1")),
+            "ap-south-1"
+        );
+        assert_eq!(crate::accounts::account_region(" ", None), "");
     }
 
     #[test]

@@ -88,7 +88,7 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     let account = client
         .ensure_account(
             "Spaces-1",
-            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Name": "leak-test",
+            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "leak-test",
                     "RoleArn": "arn:aws:iam::123456789012:role/x", "SessionDuration": "3600"}),
         )
         .await

@@ -115,7 +115,7 @@ fn azure_account(name: &str) -> Value {
 
 fn aws_account(name: &str) -> Value {
     json!({
-        "AccountType": "AmazonWebServicesOidcAccount",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost",
         "Name": name,
         "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
         "SessionDuration": "3600",
