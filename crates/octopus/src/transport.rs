@@ -54,6 +54,8 @@ pub(crate) struct HttpSettings {
     pub ca_bundle_pem: Option<Vec<u8>>,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Host names resolved to fixed addresses instead of through DNS.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 /// Builds the shared reqwest client. Certificate verification stays on, always.
@@ -65,6 +67,9 @@ pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Clie
         // Octopus redirects are not part of the API; a redirect to another host must not get
         // the API key, so follow none.
         .redirect(reqwest::redirect::Policy::none());
+    for (host, addr) in &settings.resolve {
+        builder = builder.resolve(host, *addr);
+    }
     if let Some(pem) = &settings.ca_bundle_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
             OctopusError::InvalidConfig {
