@@ -9,6 +9,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn http_get(base: &str, path: &str) -> String {
+    http_get_with(base, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+fn http_get_with(base: &str, path: &str, headers: &str) -> String {
     let authority = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).unwrap();
     stream
@@ -16,7 +21,7 @@ fn http_get(base: &str, path: &str) -> String {
         .unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -77,9 +82,11 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     assert!(root.starts_with("HTTP/1.1 200"), "{root}");
     assert!(root.contains("\"Version\""));
     let unauthorized = http_get(&vars["OCTOPUS_URL"], "/api/users/me");
-    let sts = http_get(
+    // A signed-looking request, as the SDK sends (the sandbox requires the header).
+    let sts = http_get_with(
         &vars["AWS_ENDPOINT_URL"],
         "/?Action=GetCallerIdentity&Version=2011-06-15",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20261201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00\r\n",
     );
     assert!(sts.starts_with("HTTP/1.1 200"), "the AWS endpoint answers: {sts}");
     assert!(
