@@ -924,7 +924,10 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     );
     for (i, value) in sign_in_secrets.iter().enumerate() {
         assert!(value.len() >= 16, "secret {i} is not trivially short");
-        assert!(!text.contains(value.as_str()), "sign-in secret {i} in the log");
+        assert!(
+            !text.contains(value.as_str()),
+            "sign-in secret {i} in the log"
+        );
     }
     assert!(!text.contains(&secret), "client secret in the log");
     assert!(!text.contains(token.expose()), "SP access token in the log");

@@ -70,9 +70,15 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     // The issuer is the port-less public URL, as on a real server.
     assert_eq!(vars["OCTOPUS_ISSUER"], vars["OCTOPUS_PUBLIC_URL"]);
     assert_eq!(vars["OCTOPUS_ISSUER"], "https://octopus.sandbox.localhost");
-    let https_port = vars["OCTOPUS_HTTPS_URL"].rsplit(':').next().unwrap().to_string();
+    let https_port = vars["OCTOPUS_HTTPS_URL"]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(
-        vars["SANDBOX_RESOLVE"].contains(&format!("octopus.sandbox.localhost:443:127.0.0.1:{https_port}")),
+        vars["SANDBOX_RESOLVE"].contains(&format!(
+            "octopus.sandbox.localhost:443:127.0.0.1:{https_port}"
+        )),
         "{vars:?}"
     );
     let ca = std::fs::read_to_string(&vars["SANDBOX_CA_FILE"]).unwrap();
@@ -88,7 +94,10 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
         "/?Action=GetCallerIdentity&Version=2011-06-15",
         "Authorization: AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20261201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00\r\n",
     );
-    assert!(sts.starts_with("HTTP/1.1 200"), "the AWS endpoint answers: {sts}");
+    assert!(
+        sts.starts_with("HTTP/1.1 200"),
+        "the AWS endpoint answers: {sts}"
+    );
     assert!(
         sts.contains("<GetCallerIdentityResponse")
             && sts.contains("<Account>123456789012</Account>")
@@ -138,14 +147,29 @@ fn without_a_state_file_the_ca_goes_to_a_fresh_private_folder_removed_at_exit() 
     let dir = ca.parent().unwrap().to_path_buf();
     let meta = std::fs::symlink_metadata(&dir).unwrap();
     assert!(meta.is_dir() && !meta.file_type().is_symlink());
-    assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{}", dir.display());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o700,
+        "{}",
+        dir.display()
+    );
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         !name.contains(&child.id().to_string()) && name.len() > "octo-oidc-sandbox-".len() + 8,
         "the folder name is not guessable: {name}"
     );
-    assert!(std::fs::read_to_string(&ca).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     assert!(child.wait().unwrap().success());
     assert!(!dir.exists(), "the private folder is removed at exit");
 }

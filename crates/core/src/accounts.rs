@@ -188,7 +188,10 @@ pub struct AwsOidcAccount {
 /// (or connection) in use, else empty (validation then asks for one).
 pub fn account_region(typed: &str, profile_region: Option<&str>) -> String {
     match typed.trim() {
-        "" => profile_region.map(str::trim).unwrap_or_default().to_string(),
+        "" => profile_region
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string(),
         typed => typed.to_string(),
     }
 }

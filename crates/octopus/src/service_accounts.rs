@@ -480,10 +480,16 @@ mod tests {
             "oidc_identity.issuer"
         );
         let long_issuer = format!("https://{}.example.com", "a".repeat(190));
-        assert_eq!(refused_field(&spec(&long_issuer, "x")), "oidc_identity.issuer");
+        assert_eq!(
+            refused_field(&spec(&long_issuer, "x")),
+            "oidc_identity.issuer"
+        );
         let long_subject = "s".repeat(201);
         assert_eq!(
-            refused_field(&spec("https://token.actions.githubusercontent.com", &long_subject)),
+            refused_field(&spec(
+                "https://token.actions.githubusercontent.com",
+                &long_subject
+            )),
             "oidc_identity.subject"
         );
         let at_limit = "s".repeat(200);

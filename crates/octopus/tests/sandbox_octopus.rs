@@ -1068,7 +1068,10 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             panic!("{created:?}")
         };
         assert_eq!(account.slug, body["Slug"]);
-        assert_eq!(account.body["CustomClaims"], body.get("CustomClaims").cloned().unwrap_or(json!({})));
+        assert_eq!(
+            account.body["CustomClaims"],
+            body.get("CustomClaims").cloned().unwrap_or(json!({}))
+        );
         if body["AccountType"] == "AmazonWebServicesOidcAccount" {
             assert_eq!(account.body["Region"], "eu-west-1");
             assert_eq!(account.body["Audience"], "octopus.sandbox.localhost");

@@ -417,7 +417,7 @@ impl Sandbox {
 
     /// The sandbox's own host names (`octopus.sandbox.localhost`, `github.sandbox.localhost`)
     /// and the loopback listeners they stand for: give them to
-    /// `reqwest::ClientBuilder::resolve` (or `curl --resolve NAME:443:ADDR`) to reach the
+    /// `reqwest::ClientBuilder::resolve` (or `curl --connect-to NAME:443:ADDR`) to reach the
     /// port-less issuer URLs.
     pub fn host_overrides(&self) -> &[(String, SocketAddr)] {
         &self.host_overrides
@@ -480,7 +480,7 @@ impl Sandbox {
         vars
     }
 
-    /// The host overrides in `curl --resolve` form, comma-separated:
+    /// The host overrides in `curl --connect-to` form, comma-separated:
     /// `octopus.sandbox.localhost:443:127.0.0.1:PORT,github.sandbox.localhost:443:127.0.0.1:PORT`.
     pub fn resolve_spec(&self) -> String {
         self.host_overrides

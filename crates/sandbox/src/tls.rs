@@ -152,7 +152,8 @@ impl TestCa {
     /// A CA that expires within [`LEAF_VALIDITY_DAYS`], or one from a state file written before
     /// CAs had name constraints, is replaced by a fresh one (clients then need the new PEM).
     pub fn restore(snapshot: &TestCaSnapshot) -> Result<TestCa, TlsError> {
-        let renew_before = time::OffsetDateTime::now_utc() + time::Duration::days(LEAF_VALIDITY_DAYS);
+        let renew_before =
+            time::OffsetDateTime::now_utc() + time::Duration::days(LEAF_VALIDITY_DAYS);
         let Some(not_after_unix) = snapshot
             .not_after_unix
             .filter(|t| *t > renew_before.unix_timestamp())
@@ -160,8 +161,8 @@ impl TestCa {
             tracing::info!("the saved sandbox CA is expiring or unconstrained; issuing a new one");
             return TestCa::generate();
         };
-        let not_after = time::OffsetDateTime::from_unix_timestamp(not_after_unix)
-            .unwrap_or(renew_before);
+        let not_after =
+            time::OffsetDateTime::from_unix_timestamp(not_after_unix).unwrap_or(renew_before);
         let key = KeyPair::from_pem(&snapshot.key_pem)?;
         Ok(TestCa {
             cert_pem: snapshot.cert_pem.clone(),
@@ -218,7 +219,10 @@ impl TestCa {
 
     /// An HTTP client that trusts this CA and nothing else (never a disabled verifier) and
     /// resolves each `(host, listener)` override to that loopback listener.
-    pub fn http_client(&self, overrides: &[(String, SocketAddr)]) -> Result<reqwest::Client, TlsError> {
+    pub fn http_client(
+        &self,
+        overrides: &[(String, SocketAddr)],
+    ) -> Result<reqwest::Client, TlsError> {
         let mut builder = reqwest::Client::builder()
             .tls_certs_only([self.reqwest_certificate()?])
             .no_proxy()
@@ -252,8 +256,14 @@ mod tests {
         let ca = TestCa::generate().expect("generate");
         let mut old = ca.snapshot();
         old.not_after_unix = None;
-        assert_ne!(TestCa::restore(&old).expect("restore").ca_pem(), ca.ca_pem());
+        assert_ne!(
+            TestCa::restore(&old).expect("restore").ca_pem(),
+            ca.ca_pem()
+        );
         old.not_after_unix = Some(time::OffsetDateTime::now_utc().unix_timestamp() + 3600);
-        assert_ne!(TestCa::restore(&old).expect("restore").ca_pem(), ca.ca_pem());
+        assert_ne!(
+            TestCa::restore(&old).expect("restore").ca_pem(),
+            ca.ca_pem()
+        );
     }
 }

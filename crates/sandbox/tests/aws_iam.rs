@@ -186,7 +186,10 @@ async fn oidc_provider_rejections() {
         .unwrap_err();
     assert_eq!(code(&err), "InvalidInput");
     assert_eq!(message(&err), "Invalid Open ID Connect Provider URL.");
-    let err = create("http://octopus.sandbox.localhost").send().await.unwrap_err();
+    let err = create("http://octopus.sandbox.localhost")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         message(&err),
         "Invalid Open ID Connect Provider URL. The URL must begin with https://."
@@ -662,7 +665,11 @@ async fn state_survives_snapshot_and_restore() {
     let snapshot = env.sandbox.snapshot();
     let other = start().await;
     other.sandbox.restore(snapshot.clone()).unwrap();
-    assert_eq!(other.sandbox.snapshot(), snapshot, "the whole state round-trips");
+    assert_eq!(
+        other.sandbox.snapshot(),
+        snapshot,
+        "the whole state round-trips"
+    );
 
     // And what a client sees is the same, field by field.
     let role = |iam: aws_sdk_iam::Client| async move {

@@ -729,7 +729,9 @@ async fn users_teams_and_identities() {
     let create_path = format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1");
     let mut new_identity = identity.clone();
     new_identity["Issuer"] = json!("http://gitlab.example.com");
-    let (status, err) = api.send(reqwest::Method::POST, &create_path, &new_identity).await;
+    let (status, err) = api
+        .send(reqwest::Method::POST, &create_path, &new_identity)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["Errors"][0], "The issuer URL must be HTTPS.");
     for field in ["Issuer", "Subject"] {
@@ -740,7 +742,11 @@ async fn users_teams_and_identities() {
             "x".repeat(201)
         });
         let (status, err) = api.send(reqwest::Method::POST, &create_path, &long).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "create caps {field}: {err}");
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "create caps {field}: {err}"
+        );
         assert_eq!(
             err["Errors"][0],
             format!("The field {field} must be a string with a maximum length of 200.")
@@ -1103,13 +1109,19 @@ async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
 async fn octopus_2026_requires_region_and_audience_on_aws_accounts_older_versions_do_not() {
     let api = Api::start().await;
     let (_, root) = api.get("/api").await;
-    assert!(root["Version"].as_str().unwrap().starts_with("2026."), "{root}");
+    assert!(
+        root["Version"].as_str().unwrap().starts_with("2026."),
+        "{root}"
+    );
     let mut bare = aws_account("AWS Bare");
     bare.as_object_mut().unwrap().remove("Region");
     bare.as_object_mut().unwrap().remove("Audience");
     let (status, err) = api.post("/api/Spaces-1/accounts", &bare).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
-    assert_eq!(err["ErrorMessage"], "There was a problem with your request.");
+    assert_eq!(
+        err["ErrorMessage"],
+        "There was a problem with your request."
+    );
     let errors: Vec<&str> = err["Errors"]
         .as_array()
         .unwrap()

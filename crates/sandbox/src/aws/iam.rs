@@ -1090,10 +1090,13 @@ mod tests {
             assert!(validate_provider_url(good).is_ok(), "{good} refused");
         }
         let code_and_message = |url: &str| {
-            let e = validate_provider_url(url).unwrap_err();
+            let e = validate_provider_url(url).expect_err(url);
             (e.code.clone(), e.message.clone())
         };
-        let invalid = ("InvalidInput".to_string(), "Invalid Open ID Connect Provider URL.".to_string());
+        let invalid = (
+            "InvalidInput".to_string(),
+            "Invalid Open ID Connect Provider URL.".to_string(),
+        );
         for bad in [
             "https://octo.example.com:8443",
             "https://127.0.0.1:8443",
@@ -1108,7 +1111,8 @@ mod tests {
             code_and_message("http://octo.example.com"),
             (
                 "InvalidInput".to_string(),
-                "Invalid Open ID Connect Provider URL. The URL must begin with https://.".to_string()
+                "Invalid Open ID Connect Provider URL. The URL must begin with https://."
+                    .to_string()
             )
         );
         for no_host in ["https:///path", "octo.example.com"] {

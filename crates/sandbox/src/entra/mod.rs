@@ -342,7 +342,9 @@ impl EntraSandbox {
         state
             .auth_codes
             .iter()
-            .flat_map(|(code, grant)| std::iter::once(code.clone()).chain(grant.code_verifier.clone()))
+            .flat_map(|(code, grant)| {
+                std::iter::once(code.clone()).chain(grant.code_verifier.clone())
+            })
             .chain(state.refresh_tokens.keys().cloned())
             .collect()
     }
