@@ -5,8 +5,11 @@
 #
 # Both install Debian/Ubuntu packages with apt-get when run as root or with password-less sudo
 # (otherwise they name the packages and the command), npm packages from the lockfiles, and
-# tauri-driver with cargo. All Rust builds share one target dir; each profile builds once:
-# clippy (check), `cargo test` (debug, with tauri's `test` feature) and the release app.
+# tauri-driver with cargo. All Rust builds share one target dir and `make test` compiles every
+# dependency once per kind: clippy (check metadata) and `cargo test` (debug). The E2E tests drive
+# a debug build of the app, which reuses the test build's compiled dependencies (only tauri and
+# the app itself are rebuilt, for `custom-protocol`); the optimized release build of every
+# dependency is left to `make run`, `make deb` and the start-up benchmark.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -14,6 +17,12 @@ SHELL := /bin/bash
 
 APP := octo-oidc-wizard
 APP_BIN := $(CURDIR)/target/release/$(APP)
+# The app the E2E tests drive: a debug build sharing the test build's dependencies.
+E2E_BIN := $(CURDIR)/target/debug/$(APP)
+# `cargo test` and the E2E app build use the same features (the app embeds ui/dist), so the app
+# build finds every dependency already compiled; `--tests` there keeps dev-dependency features
+# unified with the test build's.
+APP_FEATURES := --features $(APP)/custom-protocol
 PHASE := tests/tools/phase.sh
 MOTO_VERSION := 5.2.5
 
@@ -29,7 +38,7 @@ endif
 
 help:
 	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
-	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, release build, E2E"
+	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, app build, E2E"
 	@echo "make deb    build the .deb installer with the Tauri CLI (target/release/bundle/deb/)"
 
 # `make run` without a display: one line, before anything is installed or built.
@@ -87,13 +96,14 @@ test: deps-test
 	@$(PHASE) "cargo fmt --check" cargo fmt --all --check
 	@$(PHASE) "core has no IO dependencies" tests/tools/check-core-deps.sh
 	@$(PHASE) "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-	@$(PHASE) "cargo test (D-Bus session, unlocked keyring)" \
-	  dbus-run-session -- tests/tools/with-keyring.sh cargo test --workspace --locked
-	@$(PHASE) "IPC bindings are up to date" $(MAKE) --no-print-directory bindings
 	@$(PHASE) "UI type check (svelte-check)" npm --prefix ui run --silent check
 	@$(PHASE) "UI unit tests (vitest)" npm --prefix ui run --silent test
 	@$(PHASE) "UI build" $(MAKE) --no-print-directory ui/dist/index.html
-	@$(PHASE) "release build" cargo build --release --locked -p $(APP) --features custom-protocol
+	@$(PHASE) "cargo test (D-Bus session, unlocked keyring)" \
+	  dbus-run-session -- tests/tools/with-keyring.sh cargo test --workspace --locked $(APP_FEATURES)
+	@$(PHASE) "IPC bindings are up to date" $(MAKE) --no-print-directory bindings
+	@$(PHASE) "app build for E2E (debug, shares the test build)" \
+	  cargo build --workspace --locked --bins --tests $(APP_FEATURES)
 	@$(PHASE) "E2E (WebDriver under Xvfb)" $(MAKE) --no-print-directory e2e
 	@echo "make test: all checks passed"
 
@@ -106,9 +116,9 @@ bindings:
 	@echo "ui/src/ipc/bindings.ts matches the Rust commands"
 
 e2e: tests/node_modules/.installed
-	@test -x $(APP_BIN) || { echo "no release build at $(APP_BIN); run make test" >&2; exit 1; }
+	@test -x $(E2E_BIN) || { echo "no app build at $(E2E_BIN); run make test" >&2; exit 1; }
 	rm -rf target/e2e-screenshots
-	APP_BIN=$(APP_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
+	APP_BIN=$(E2E_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
 
 # ---- installers and docs -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ fi
 echo "toolchain: $(cargo --version), node ${node_version}, npm $(npm --version)"
 
 if [ "${1:-}" = "--with-tauri-driver" ] && ! command -v tauri-driver >/dev/null; then
-  echo "tauri-driver missing: cargo install tauri-driver --locked"
-  cargo install tauri-driver --locked --quiet
+  echo "tauri-driver missing: cargo install tauri-driver --locked --debug"
+  # A debug build: it only relays WebDriver calls, and skips the optimizer's compile time.
+  cargo install tauri-driver --locked --debug --quiet
 fi

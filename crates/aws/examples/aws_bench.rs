@@ -17,7 +17,7 @@ use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
 use serde_json::json;
 
-#[path = "../tests/support/issuer.rs"]
+#[path = "../tests/it/support/issuer.rs"]
 mod issuer;
 
 const ISSUER: &str = "https://issuer.bench.test";

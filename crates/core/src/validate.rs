@@ -458,3 +458,244 @@ mod tests {
         assert_eq!(fields, vec!["g", "r", "s", "c", "fic"]);
     }
 }
+
+// ---- Reusable checks added for setup files (engine) -------------------------------------
+
+/// What kind of secret a value looks like, if it looks like one: an Octopus API key
+/// (`API-…`), an AWS access key id (`AKIA…`/`ASIA…`) or secret access key, an Azure client
+/// secret, a private key, a JWT, a GitHub or GitLab token. Used wherever a secret must never
+/// be typed (setup files, names, URLs); it errs on the side of "looks like a secret" only for
+/// shapes that ordinary names and URLs do not have.
+pub fn looks_like_secret(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let run_after = |prefix: &str, ok: fn(u8) -> bool, min: usize| {
+        v.match_indices(prefix).any(|(i, _)| {
+            v.as_bytes()[i + prefix.len()..]
+                .iter()
+                .take_while(|b| ok(**b))
+                .count()
+                >= min
+        })
+    };
+    fn upper_alnum(b: u8) -> bool {
+        b.is_ascii_uppercase() || b.is_ascii_digit()
+    }
+    fn token_char(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b == b'_'
+    }
+    if v.contains("-----BEGIN") && v.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    if run_after("API-", upper_alnum, 16) {
+        return Some("an Octopus API key");
+    }
+    if run_after("AKIA", upper_alnum, 16) || run_after("ASIA", upper_alnum, 16) {
+        return Some("an AWS access key id");
+    }
+    for prefix in ["ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"] {
+        if run_after(prefix, token_char, 20) {
+            return Some("a GitHub token");
+        }
+    }
+    if run_after("glpat-", |b| token_char(b) || b == b'-', 20) {
+        return Some("a GitLab token");
+    }
+    if looks_like_jwt(v) {
+        return Some("a token (JWT)");
+    }
+    if looks_like_azure_client_secret(v) {
+        return Some("an Azure client secret");
+    }
+    if looks_like_aws_secret_key(v) {
+        return Some("an AWS secret access key");
+    }
+    None
+}
+
+fn looks_like_jwt(v: &str) -> bool {
+    v.split(|c: char| c.is_whitespace() || c == '"' || c == '=')
+        .any(|word| {
+            let parts: Vec<&str> = word.split('.').collect();
+            parts.len() == 3
+                && parts[0].starts_with("eyJ")
+                && parts[..2].iter().all(|p| p.len() >= 8)
+                && parts.iter().all(|p| {
+                    p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+        })
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(v: &str) -> f64 {
+    let mut counts = std::collections::BTreeMap::new();
+    for c in v.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = v.chars().count() as f64;
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn mixed_classes(v: &str) -> bool {
+    v.bytes().any(|b| b.is_ascii_uppercase())
+        && v.bytes().any(|b| b.is_ascii_lowercase())
+        && v.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Entra client secrets: 34-40 characters of `[A-Za-z0-9~._-]` with the `~` of the current
+/// format (`abc8Q~…`) and mixed classes.
+fn looks_like_azure_client_secret(v: &str) -> bool {
+    (34..=44).contains(&v.len())
+        && v.contains('~')
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"~._-".contains(&b))
+        && mixed_classes(v)
+        && entropy(v) > 4.0
+}
+
+/// AWS secret access keys: exactly 40 characters of base64 (`[A-Za-z0-9/+]`), mixed classes,
+/// high entropy (names of that length read like words and score lower).
+fn looks_like_aws_secret_key(v: &str) -> bool {
+    v.len() == 40
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+')
+        && mixed_classes(v)
+        && entropy(v) > 4.3
+}
+
+impl Validator {
+    /// An error when the value looks like a secret: secrets never belong in this field.
+    pub fn no_secret(&mut self, field: &str, value: &str) -> &mut Self {
+        if let Some(kind) = looks_like_secret(value) {
+            self.error(
+                field,
+                format!("looks like {kind}; secrets are never stored here"),
+                "Remove it. API keys live in the OS keychain (`octo-oidc login`) or OCTOPUS_API_KEY; cloud credentials come from the cloud's own sign-in.",
+            );
+        }
+        self
+    }
+
+    /// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
+    pub fn aws_region(&mut self, field: &str, value: &str) -> &mut Self {
+        let parts: Vec<&str> = value.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0);
+        if !ok {
+            self.error(
+                field,
+                format!("'{value}' is not an AWS region code"),
+                "Use a region code such as eu-west-1 or us-east-1.",
+            );
+        }
+        self
+    }
+
+    /// An IAM managed policy ARN: `arn:<partition>:iam::aws:policy/…` (AWS managed) or
+    /// `arn:<partition>:iam::<12 digits>:policy/[path/]name` (customer managed).
+    pub fn policy_arn(&mut self, field: &str, value: &str) -> &mut Self {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        let ok = matches!(parts.as_slice(),
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws")
+                && (*account == "aws"
+                    || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+                && resource.strip_prefix("policy/").is_some_and(|n| {
+                    let name = n.rsplit('/').next().unwrap_or_default();
+                    (1..=128).contains(&name.len())
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+                }));
+        if !ok {
+            self.error(
+                field,
+                format!("'{value}' is not an IAM managed policy ARN"),
+                "Use arn:aws:iam::aws:policy/NAME (AWS managed) or arn:aws:iam::<account>:policy/NAME.",
+            );
+        }
+        self
+    }
+
+    /// An Azure resource group name: 1-90 of letters, digits, `_`, `-`, `.`, `(`, `)`, not
+    /// ending with `.`.
+    pub fn resource_group(&mut self, field: &str, value: &str) -> &mut Self {
+        let ok = (1..=90).contains(&value.chars().count())
+            && value
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-.()".contains(c))
+            && !value.ends_with('.');
+        if !ok {
+            self.error(
+                field,
+                format!("'{value}' is not a valid resource group name"),
+                "Use 1-90 letters, digits, '_', '-', '.', '(' or ')', not ending with '.'.",
+            );
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod setup_file_check_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_recognized_and_names_are_not() {
+        for (value, kind) in [
+            ("API-ABCDEFGHIJKLMNOPQRSTUVWXYZ12", "an Octopus API key"),
+            ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
+            (
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "an AWS secret access key",
+            ),
+            (
+                "Zx18Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456",
+                "an Azure client secret",
+            ),
+            ("-----BEGIN RSA PRIVATE KEY-----\nMII", "a private key"),
+            (
+                "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+                "a token (JWT)",
+            ),
+            ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "a GitHub token"),
+        ] {
+            assert_eq!(looks_like_secret(value), Some(kind), "{value}");
+        }
+        for value in [
+            "octopus-shop-prod",
+            "OctopusDeployProductionRoleForShopWebApp",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "https://octopus.example.com/app#/Spaces-1",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "API-keys are kept elsewhere",
+            "repo:acme/shop:ref:refs/heads/main",
+        ] {
+            assert_eq!(looks_like_secret(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn regions_policies_and_groups() {
+        let mut v = Validator::new();
+        v.aws_region("ok1", "eu-west-1")
+            .aws_region("ok2", "us-gov-west-1")
+            .aws_region("bad1", "europe")
+            .aws_region("bad2", "eu-west")
+            .policy_arn("ok3", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .policy_arn("ok4", "arn:aws:iam::111122223333:policy/team/deploy")
+            .policy_arn("bad3", "arn:aws:iam::111122223333:role/x")
+            .resource_group("ok5", "rg-shop(prod)")
+            .resource_group("bad4", "rg.");
+        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["bad1", "bad2", "bad3", "bad4"]);
+    }
+}

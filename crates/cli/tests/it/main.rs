@@ -1,0 +1,5 @@
+//! The cli crate's integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod sandbox_command;

@@ -1,0 +1,7 @@
+//! The core crate's integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
+
+mod no_io_dependencies;
+mod properties;
+mod specs;
+mod subjects;

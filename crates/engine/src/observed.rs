@@ -1,0 +1,133 @@
+//! The observed state: what exists remotely, as the observe step will read it through the
+//! core's ports. One plain struct per resource kind, `None`/empty when absent, carrying the
+//! tags, notes or descriptions that mark a resource as a setup's ([`crate::ownership`]).
+//!
+//! Deliberately absent: how it is read (the observe step, next, over
+//! `octo_oidc_core::ports`); this module only fixes the shape the plan compares against.
+
+use std::collections::BTreeMap;
+
+use octo_oidc_core::ports::{
+    EntraApplication, FederatedCredential, IamRole, OctopusAccount, OidcProvider, RoleAssignment,
+    ServicePrincipal,
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything the plan needs to know about what exists, for one setup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedState {
+    /// Octopus accounts found by the desired accounts' exact names.
+    #[serde(default)]
+    pub octopus_accounts: Vec<OctopusAccount>,
+    /// The IAM OIDC provider registered for the issuer's URL.
+    #[serde(default)]
+    pub oidc_provider: Option<ObservedOidcProvider>,
+    /// The IAM role with the setup's role name.
+    #[serde(default)]
+    pub iam_role: Option<ObservedRole>,
+    /// Entra app registrations found by the setup's unique names.
+    #[serde(default)]
+    pub apps: Vec<ObservedApp>,
+    /// Role assignments of the setup's service principals (any scope, any role).
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignment>,
+    /// The Octopus service account with the setup's username.
+    #[serde(default)]
+    pub service_account: Option<ObservedServiceAccount>,
+    /// The OIDC identities of that service account.
+    #[serde(default)]
+    pub oidc_identities: Vec<ObservedIdentity>,
+    /// The Octopus team named by the setup.
+    #[serde(default)]
+    pub team: Option<ObservedTeam>,
+}
+
+/// An IAM OIDC provider with its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedOidcProvider {
+    /// As the port reports it.
+    pub provider: OidcProvider,
+    /// Its tags (`ListOpenIDConnectProviderTags`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An IAM role with what the plan compares beyond the port's [`IamRole`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedRole {
+    /// ARN, name, trust policy (URL-decoded JSON), max session duration.
+    pub role: IamRole,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its tags (`ListRoleTags`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Attached managed policy ARNs (`ListAttachedRolePolicies`).
+    #[serde(default)]
+    pub managed_policy_arns: Vec<String>,
+}
+
+/// An Entra app registration with its service principal and federated credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedApp {
+    /// Object id, client id, display name.
+    pub application: EntraApplication,
+    /// Its `uniqueName` (what the setup finds it by).
+    pub unique_name: String,
+    /// Its `tags` (the setup's mark: `octo-oidc:setup:<name>`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Its service principal, if one exists.
+    #[serde(default)]
+    pub service_principal: Option<ServicePrincipal>,
+    /// Its federated identity credentials.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// An Octopus service account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedServiceAccount {
+    /// `Users-N`.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// The ExternalId GUID (`service_account_id` of `OctopusDeploy/login`).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The setup that created it, from the journal (Octopus users have no description to
+    /// carry a marker); `None` = not created by a setup.
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+/// An OIDC identity on a service account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedIdentity {
+    /// Identity id.
+    pub id: String,
+    /// Name (the setup's identity is named `octo-oidc-<setup>`).
+    pub name: String,
+    /// Issuer.
+    pub issuer: String,
+    /// Subject.
+    pub subject: String,
+    /// Custom audience; `None` = the service account's ExternalId.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// An Octopus team and its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedTeam {
+    /// `Teams-N`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Member user ids.
+    #[serde(default)]
+    pub member_user_ids: Vec<String>,
+}

@@ -1,0 +1,86 @@
+//! What marks a remote resource as created by a setup, in one place: the AWS tag
+//! `octo-oidc:setup = <name>`, the Entra app registration tag `octo-oidc:setup:<name>`, and
+//! the marker `octo-oidc:setup=<name>` at the end of an Octopus description. Drift detection,
+//! the plan's conflicts and teardown read these, so they do not depend on the journal alone.
+
+use std::collections::BTreeMap;
+
+/// The AWS tag key (roles and OIDC providers).
+pub const AWS_TAG_KEY: &str = "octo-oidc:setup";
+/// The prefix of the Entra app registration tag.
+pub const ENTRA_TAG_PREFIX: &str = "octo-oidc:setup:";
+/// The marker's prefix inside an Octopus description.
+pub const DESCRIPTION_MARKER: &str = "octo-oidc:setup=";
+
+/// The tags a setup's AWS resources carry.
+pub fn aws_tags(setup: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(AWS_TAG_KEY.to_string(), setup.to_string())])
+}
+
+/// The setup an AWS resource's tags name, if any.
+pub fn setup_of_aws_tags(tags: &BTreeMap<String, String>) -> Option<&str> {
+    tags.get(AWS_TAG_KEY).map(String::as_str)
+}
+
+/// The tag a setup's Entra app registration carries.
+pub fn entra_tag(setup: &str) -> String {
+    format!("{ENTRA_TAG_PREFIX}{setup}")
+}
+
+/// The setup an Entra app registration's tags name, if any.
+pub fn setup_of_entra_tags(tags: &[String]) -> Option<&str> {
+    tags.iter().find_map(|t| t.strip_prefix(ENTRA_TAG_PREFIX))
+}
+
+/// The description of an Octopus object the setup creates (accounts), ending with the marker.
+pub fn octopus_description(setup: &str) -> String {
+    format!(
+        "Managed by octo-oidc; changes outside the setup file are undone by `octo-oidc apply`. {DESCRIPTION_MARKER}{setup}"
+    )
+}
+
+/// The setup an Octopus description names, if any (the last marker wins).
+pub fn setup_of_description(description: &str) -> Option<&str> {
+    let (_, rest) = description.rsplit_once(DESCRIPTION_MARKER)?;
+    let name = rest.split_whitespace().next().unwrap_or_default();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Who a resource belongs to, relative to one setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'a> {
+    /// This setup.
+    This,
+    /// Another setup, by name.
+    OtherSetup(&'a str),
+    /// Nobody we know (created outside octo-oidc).
+    Foreign,
+}
+
+/// Classifies a marker against `setup`.
+pub fn owner<'a>(marker: Option<&'a str>, setup: &str) -> Owner<'a> {
+    match marker {
+        Some(m) if m == setup => Owner::This,
+        Some(m) => Owner::OtherSetup(m),
+        None => Owner::Foreign,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        assert_eq!(setup_of_aws_tags(&aws_tags("shop")), Some("shop"));
+        assert_eq!(setup_of_entra_tags(&[entra_tag("shop")]), Some("shop"));
+        assert_eq!(
+            setup_of_description(&octopus_description("shop-aws")),
+            Some("shop-aws")
+        );
+        assert_eq!(setup_of_description("made by hand"), None);
+        assert_eq!(owner(Some("a"), "a"), Owner::This);
+        assert_eq!(owner(Some("b"), "a"), Owner::OtherSetup("b"));
+        assert_eq!(owner(None, "a"), Owner::Foreign);
+    }
+}
