@@ -121,31 +121,17 @@ impl Validator {
         self
     }
 
-    /// An AWS region code (`us-east-1`, `us-gov-west-1`, `ap-southeast-2`): required, because
-    /// Octopus refuses AWS accounts without one since April 2026 (Issues #9955).
-    pub fn aws_region(&mut self, field: &str, value: &str) -> &mut Self {
-        let fix = "Choose the AWS region Octopus should use, e.g. us-east-1 (your AWS profile's region is the default).";
+    /// A required AWS region: Octopus refuses AWS accounts without one since April 2026
+    /// (Issues #9955); a given one must be a region code ([`Validator::aws_region`]).
+    pub fn required_aws_region(&mut self, field: &str, value: &str) -> &mut Self {
         if value.trim().is_empty() {
             return self.error(
                 field,
                 "is empty; Octopus requires a region on AWS accounts since April 2026",
-                fix,
+                "Choose the AWS region Octopus should use, e.g. us-east-1 (your AWS profile's region is the default).",
             );
         }
-        let parts: Vec<&str> = value.split('-').collect();
-        let ok = parts.len() >= 3
-            && parts.iter().enumerate().all(|(i, p)| {
-                !p.is_empty()
-                    && if i + 1 == parts.len() {
-                        p.bytes().all(|b| b.is_ascii_digit())
-                    } else {
-                        p.bytes().all(|b| b.is_ascii_lowercase())
-                    }
-            });
-        if !ok {
-            self.error(field, format!("'{value}' is not an AWS region code"), fix);
-        }
-        self
+        self.aws_region(field, value)
     }
 
     /// A GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
@@ -342,7 +328,7 @@ pub fn validate_aws_setup(input: &AwsSetupInput) -> Result<Vec<FieldWarning>, Pr
         .role_name("role_name", &input.role_name)
         .session_duration("session_duration", input.session_duration)
         .name("account_name", &input.account_name, 200)
-        .aws_region("region", &input.region);
+        .required_aws_region("region", &input.region);
     if let Some(q) = input.trust_policy_quota {
         v.trust_policy_quota("trust_policy_quota", q);
     }
@@ -427,10 +413,10 @@ mod tests {
     #[test]
     fn region_is_required_and_checked() {
         let mut v = Validator::new();
-        v.aws_region("empty", " ")
-            .aws_region("bad", "US-East-1")
-            .aws_region("ok", "us-east-1")
-            .aws_region("gov", "us-gov-west-1");
+        v.required_aws_region("empty", " ")
+            .required_aws_region("bad", "US-East-1")
+            .required_aws_region("ok", "us-east-1")
+            .required_aws_region("gov", "us-gov-west-1");
         let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, vec!["empty", "bad"]);
         assert!(v.errors()[0].fix.contains("us-east-1"));
