@@ -15,7 +15,7 @@ use jsonwebtoken::Algorithm;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
-use octo_oidc_core::ports::{AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::ports::{ApplicationSpec, AzureRbac, EntraApps, FederatedCredential};
 use octo_oidc_sandbox::entra::{
     DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSandbox,
     WIZARD_CLIENT_ID,
@@ -46,7 +46,10 @@ async fn setup(
 ) -> (usize, Duration) {
     let started = Instant::now();
     let mut changes = 0;
-    let app = graph.ensure_application(unique, unique).await.expect("app");
+    let app = graph
+        .ensure_application(&ApplicationSpec::named(unique, unique))
+        .await
+        .expect("app");
     changes += usize::from(app.changed());
     let app = app.into_inner();
     let sp = graph

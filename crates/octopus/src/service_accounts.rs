@@ -15,10 +15,13 @@
 //!   as Octopus checks it: a name of 1–200 characters, an `https://` issuer ("The issuer URL
 //!   must be HTTPS") and Issuer and Subject of at most 200 characters.
 //!
+//! - Teardown: `DELETE .../oidcidentities/{id}/v1` and `DELETE /api/users/{id}`; a missing
+//!   identity or user is success.
+//!
 //! Deliberately absent: API keys for service accounts (the OIDC exchange replaces them) and
 //! creating teams or user roles.
 
-use octo_oidc_core::ports::{Applied, OidcIdentitySpec};
+use octo_oidc_core::ports::{self, Applied, OidcIdentitySpec};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +46,17 @@ pub struct OctopusUser {
     /// Whether it is active.
     #[serde(rename = "IsActive", default = "active_by_default")]
     pub is_active: bool,
+}
+
+impl From<OctopusUser> for ports::ServiceAccount {
+    fn from(user: OctopusUser) -> Self {
+        ports::ServiceAccount {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            is_service: user.is_service,
+        }
+    }
 }
 
 fn active_by_default() -> bool {
@@ -108,6 +122,20 @@ pub struct OidcIdentity {
     /// Custom audience; `None` means the ExternalId GUID.
     #[serde(rename = "Audience", default)]
     pub audience: Option<String>,
+}
+
+impl From<OidcIdentity> for ports::OidcIdentity {
+    fn from(identity: OidcIdentity) -> Self {
+        ports::OidcIdentity {
+            id: identity.id,
+            spec: OidcIdentitySpec {
+                name: identity.name,
+                issuer: identity.issuer,
+                subject: identity.subject,
+                audience: non_blank(identity.audience.as_deref()).map(str::to_string),
+            },
+        }
+    }
 }
 
 /// The identities of a service account and its ExternalId GUID.
@@ -419,6 +447,15 @@ impl RestOctopus {
                     external_id,
                 }))
             }
+        }
+    }
+
+    /// Deletes a user (a service account, for teardown); returns whether it existed.
+    pub async fn remove_user(&self, user_id: &str) -> Result<bool, OctopusError> {
+        match self.transport.delete(&format!("api/users/{user_id}")).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

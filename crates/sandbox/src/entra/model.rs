@@ -147,6 +147,12 @@ pub struct Application {
     pub display_name: String,
     pub unique_name: Option<String>,
     pub description: Option<String>,
+    /// Free-text notes (`notes`).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// String tags (`tags`).
+    #[serde(default)]
+    pub tags: Vec<String>,
     pub sign_in_audience: String,
     pub created_ms: u64,
     /// Object ids of owners (users or service principals).
