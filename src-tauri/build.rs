@@ -10,7 +10,10 @@ const COMMANDS: &[&str] = &[
     "check_connect_form",
     "start_sandbox",
     "sandbox_status",
+    "stop_sandbox",
     "connect_octopus",
+    "reconnect_octopus",
+    "sign_out",
     "connect_sandbox_octopus",
 ];
 

@@ -1,70 +1,54 @@
-//! The desktop app's IPC commands: thin wrappers that call the library code and turn its
-//! `Problem`s into [`UiError`]s. No logic lives here; each command is one call plus conversion.
+//! The desktop app's IPC commands: each is one call into `octo-oidc-app` (the use cases
+//! both faces share) plus the translation of its `Problem` into a [`UiError`]. No logic lives
+//! here.
 //!
 //! Every command is annotated with `#[specta::specta]` so its signature reaches the generated
-//! TypeScript bindings (`ui/src/ipc/bindings.ts`), and registered in [`crate::ipc_builder`].
+//! TypeScript bindings (`ui/src/ipc/bindings.ts`), and registered in [`crate::ipc_builder`]
+//! and in `build.rs` / `capabilities/default.json`.
 
-use serde::Serialize;
-use specta::Type;
+use octo_oidc_app::{
+    AppInfo, ConnectForm, OctopusConnectionSummary, OctopusTarget, SandboxSummary, Session,
+    SignedOut, connect_form,
+};
+use tauri::State;
 
-use crate::connect_form::{self, ConnectForm, OctopusTarget};
-use crate::keychain::{self, KeychainStatus};
-use crate::octopus_connection::{self, OctopusConnectionSummary, OctopusSlot};
-use crate::sandbox_mode::{SandboxSlot, SandboxSummary};
 use crate::ui_error::UiError;
-
-/// What the UI shows about the running app and the machine it runs on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct AppInfo {
-    /// The product name.
-    pub product_name: String,
-    /// The app's version (the package version).
-    pub version: String,
-    /// Whether an API key could be kept in the OS keychain.
-    pub keychain: KeychainStatus,
-}
 
 /// The product name and version, and whether the OS keychain is reachable.
 #[tauri::command]
 #[specta::specta]
-pub async fn app_info() -> Result<AppInfo, UiError> {
-    let keychain = tauri::async_runtime::spawn_blocking(keychain::probe)
-        .await
-        .map_err(|error| {
-            UiError::from(octo_oidc_core::Problem::new(
-                octo_oidc_core::ErrorCode::Internal,
-                format!("The keychain check stopped unexpectedly: {error}"),
-            ))
-        })?;
-    Ok(AppInfo {
-        product_name: "Octopus OIDC Wizard".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        keychain,
-    })
+pub async fn app_info(session: State<'_, Session>) -> Result<AppInfo, UiError> {
+    Ok(session.app_info().await)
 }
 
 /// Checks the "Connect to Octopus" form; returns the normalized server, or every field error.
 #[tauri::command]
 #[specta::specta]
 pub fn check_connect_form(form: ConnectForm) -> Result<OctopusTarget, UiError> {
-    connect_form::validate(&form).map_err(UiError::from)
+    Ok(connect_form::validate(&form)?)
 }
 
 /// Starts the built-in Sandbox (or returns the running one) and says where it listens.
 #[tauri::command]
 #[specta::specta]
-pub async fn start_sandbox(slot: tauri::State<'_, SandboxSlot>) -> Result<SandboxSummary, UiError> {
-    slot.start().await
+pub async fn start_sandbox(session: State<'_, Session>) -> Result<SandboxSummary, UiError> {
+    Ok(session.start_sandbox().await?)
 }
 
 /// The running built-in Sandbox, if it has been started.
 #[tauri::command]
 #[specta::specta]
 pub async fn sandbox_status(
-    slot: tauri::State<'_, SandboxSlot>,
+    session: State<'_, Session>,
 ) -> Result<Option<SandboxSummary>, UiError> {
-    Ok(slot.status().await)
+    Ok(session.sandbox_status())
+}
+
+/// Stops the built-in Sandbox; false if none was running.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_sandbox(session: State<'_, Session>) -> Result<bool, UiError> {
+    Ok(session.stop_sandbox().await?)
 }
 
 /// Signs in to the Octopus Server in the form (keeping the key in the keychain once it worked)
@@ -73,9 +57,29 @@ pub async fn sandbox_status(
 #[specta::specta]
 pub async fn connect_octopus(
     form: ConnectForm,
-    octopus: tauri::State<'_, OctopusSlot>,
+    session: State<'_, Session>,
 ) -> Result<OctopusConnectionSummary, UiError> {
-    octopus.connect(form).await
+    Ok(session.connect_octopus(form).await?)
+}
+
+/// Connects again to a server with its stored key (or `OCTOPUS_API_KEY` without a keychain).
+#[tauri::command]
+#[specta::specta]
+pub async fn reconnect_octopus(
+    server_url: String,
+    session: State<'_, Session>,
+) -> Result<OctopusConnectionSummary, UiError> {
+    Ok(session.reconnect_octopus(&server_url).await?)
+}
+
+/// Forgets the stored key of a server and closes the connection to it.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(
+    server_url: String,
+    session: State<'_, Session>,
+) -> Result<SignedOut, UiError> {
+    Ok(session.sign_out(&server_url).await?)
 }
 
 /// Connects to the running Sandbox's Octopus with the sandbox's own key (never kept in the
@@ -83,12 +87,7 @@ pub async fn connect_octopus(
 #[tauri::command]
 #[specta::specta]
 pub async fn connect_sandbox_octopus(
-    sandbox: tauri::State<'_, SandboxSlot>,
-    octopus: tauri::State<'_, OctopusSlot>,
+    session: State<'_, Session>,
 ) -> Result<OctopusConnectionSummary, UiError> {
-    let running = sandbox.running().await;
-    let running = running
-        .as_ref()
-        .ok_or_else(octopus_connection::sandbox_not_running)?;
-    octopus.connect_sandbox(running).await
+    Ok(session.connect_sandbox_octopus().await?)
 }

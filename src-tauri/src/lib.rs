@@ -1,25 +1,26 @@
 //! The Octopus OIDC Wizard desktop app: a Tauri v2 window around the wizard UI in `ui/`.
 //!
 //! This crate is the only one that depends on `tauri`. It holds the IPC surface and nothing
-//! else: thin [`commands`], the one UI error type ([`ui_error::UiError`]), and the small
-//! pieces of app-only logic the first screens need ([`keychain`] reachability,
-//! [`connect_form`] checks, the [`octopus_connection`]). The trust logic lives in `octo-oidc-core`; remote clients live in
-//! the provider crates.
+//! else: thin [`commands`] (one call into `octo-oidc-app` each) and the one UI error type
+//! ([`ui_error::UiError`]). The use cases live in `octo-oidc-app` (one
+//! [`octo_oidc_app::Session`] is the app's state), the trust logic in `octo-oidc-core`,
+//! remote clients in the provider crates.
 //!
 //! The command list is declared once, in [`ipc_builder`]: the running app, the headless IPC
 //! tests and the TypeScript bindings export all use it, so they cannot disagree.
 
 pub mod commands;
-pub mod connect_form;
-pub mod keychain;
-pub mod octopus_connection;
-pub mod sandbox_mode;
 pub mod ui_error;
+
+use octo_oidc_app::{FormField, Session};
+use octo_oidc_core::ErrorCode;
 
 /// Where the generated TypeScript bindings live, relative to the workspace root.
 pub const BINDINGS_PATH: &str = "ui/src/ipc/bindings.ts";
 
-/// The typed IPC surface: every command (and event) the UI may use.
+/// The typed IPC surface: every command (and event) the UI may use, the form field ids
+/// (`FormField`, and `FORM_FIELDS` by name) and every error code (`ERROR_CODES`, so the UI can
+/// tell a `UiError` from any other rejection).
 pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         // One TypeScript type per Rust type (no `_Serialize`/`_Deserialize` pairs): IPC types
@@ -30,17 +31,22 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::check_connect_form,
             commands::start_sandbox,
             commands::sandbox_status,
+            commands::stop_sandbox,
             commands::connect_octopus,
+            commands::reconnect_octopus,
+            commands::sign_out,
             commands::connect_sandbox_octopus,
         ])
+        .typ::<FormField>()
+        .constant("FORM_FIELDS", FormField::by_key())
+        .constant("ERROR_CODES", ErrorCode::ALL)
 }
 
 /// Starts the desktop app and blocks until its window closes.
 pub fn run() {
     let ipc = ipc_builder::<tauri::Wry>();
     let result = tauri::Builder::default()
-        .manage(sandbox_mode::SandboxSlot::default())
-        .manage(octopus_connection::OctopusSlot::default())
+        .manage(Session::new())
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
@@ -79,7 +85,11 @@ mod tests {
             "appInfo",
             "checkConnectForm",
             "UiError",
-            "UiErrorCode",
+            "ErrorCode",
+            "ERROR_CODES",
+            "FieldError",
+            "FormField",
+            "FORM_FIELDS",
             "KeychainStatus",
             "startSandbox",
             "SandboxSummary",
@@ -94,8 +104,7 @@ mod tests {
     fn mock_webview() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
         let ipc = ipc_builder::<MockRuntime>();
         let app = mock_builder()
-            .manage(sandbox_mode::SandboxSlot::default())
-            .manage(octopus_connection::OctopusSlot::default())
+            .manage(Session::new())
             .invoke_handler(ipc.invoke_handler())
             .build(mock_context(tauri::test::noop_assets()))
             .expect("builds the mock app");
@@ -222,8 +231,8 @@ mod tests {
                 .contains("Sandbox is not running"),
             "{error}"
         );
-        let slot = app.state::<octopus_connection::OctopusSlot>();
-        assert!(tauri::async_runtime::block_on(slot.client()).is_none());
+        let session = app.state::<Session>();
+        assert!(session.octopus_client().is_none());
     }
 
     #[test]
@@ -246,8 +255,8 @@ mod tests {
             !summary.to_string().contains("API-"),
             "the key crossed IPC: {summary}"
         );
-        let slot = app.state::<octopus_connection::OctopusSlot>();
-        let client = tauri::async_runtime::block_on(slot.client()).expect("client kept");
+        let session = app.state::<Session>();
+        let client = session.octopus_client().expect("client kept");
         let spaces = tauri::async_runtime::block_on(client.spaces()).expect("client works");
         assert_eq!(Some(spaces.len() as u64), summary["spaceCount"].as_u64());
     }

@@ -29,6 +29,8 @@ pub struct CallFailure {
     pub detail: String,
     /// The service's `Retry-After`, if any.
     pub retry_after: Option<Duration>,
+    /// Whether the endpoint's host name did not resolve (retried once at most).
+    pub name_not_resolved: bool,
 }
 
 impl CallFailure {
@@ -109,8 +111,8 @@ where
     let retry_after = error
         .raw_response()
         .and_then(|r| r.headers().get("retry-after"))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| octo_oidc_http::parse_retry_after(v, std::time::SystemTime::now()));
+    let name_not_resolved = octo_oidc_http::is_name_resolution_failure(error);
     let (code, aws_code, detail) = match error {
         SdkError::TimeoutError(_) => (
             ErrorCode::Timeout,
@@ -185,8 +187,9 @@ where
         operation,
         code,
         aws_code,
-        detail,
+        detail: octo_oidc_http::server_text(&detail),
         retry_after,
+        name_not_resolved,
     }
 }
 

@@ -9,11 +9,14 @@
 //! a role's tags and description (`GetRole`), attached policies (`ListAttachedRolePolicies`)
 //! and inline policy documents (`ListRolePolicies` + `GetRolePolicy`).
 //!
-//! Retries: transient failures (throttling, 5xx, timeouts) with the core's default
-//! [`RetryPolicy`]; IAM's propagation errors (`MalformedPolicyDocument` naming a provider
-//! that exists but is not yet visible, `AccessDenied` on the first assume after a trust
-//! change) with the patient propagation policy. Each retry is reported as
-//! [`ProgressEvent::Retrying`]. SDK-level retries are off (see [`crate::connect`]).
+//! Retries go through the core's one loop ([`octo_oidc_core::retry::run`] on
+//! [`TokioTimer`], with an overall deadline per call and cancellation): transient failures
+//! (throttling, 5xx, timeouts) with the transient policy; IAM's propagation errors
+//! (`MalformedPolicyDocument` naming a provider that exists but is not yet visible,
+//! `AccessDenied` on the first assume after a trust change) with the patient propagation
+//! policy; an endpoint whose name does not resolve once more at most. Each retry is reported
+//! as a `ProgressEvent::Retrying` on the client's sink ([`SdkIam::reporting_to`] gives a
+//! connected client a new one). SDK-level retries are off (see [`crate::connect`]).
 //!
 //! Deliberately absent: customer managed policies (`CreatePolicy`), permission boundaries,
 //! detaching policies the spec does not name (they may belong to someone else).
@@ -27,34 +30,70 @@ use aws_sdk_iam::types::Tag;
 use octo_oidc_core::aws::TrustPolicy;
 use octo_oidc_core::aws::policy::PrincipalSpec;
 use octo_oidc_core::error::FieldError;
-use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
+use octo_oidc_core::events::{NoProgress, ProgressSink};
 pub use octo_oidc_core::ports::AssumedRole;
 use octo_oidc_core::ports::{
     Applied, Iam, IamRole, OidcProvider, OidcProviderSpec, PortResult, RoleSpec,
 };
-use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::retry::{
+    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
+};
+use octo_oidc_core::validate::Validator;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
+use octo_oidc_http::TokioTimer;
 use serde::{Deserialize, Serialize};
 
 use crate::connect::AwsConnection;
 use crate::error::{CallFailure, call_failure};
 
-/// How a failed call is to be treated by the retry loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    /// Give up and report.
-    No,
-    /// Throttling, 5xx, timeouts: the default policy.
-    Transient,
-    /// IAM eventual consistency: the propagation policy.
-    Propagation,
-}
-
+/// The classification for most calls: an unresolved endpoint once more at most, other
+/// transient failures (throttling, 5xx, timeouts) under the transient policy.
 fn transient_only(failure: &CallFailure) -> Retry {
-    if failure.code.is_transient() {
+    if failure.name_not_resolved {
+        Retry::Once
+    } else if failure.code.is_transient() {
         Retry::Transient
     } else {
-        Retry::No
+        Retry::Never
+    }
+}
+
+/// A failed call or an interrupted operation, inside the core's loop.
+#[derive(Debug)]
+enum Attempted {
+    Failed(CallFailure),
+    Interrupted(Interrupted),
+}
+
+impl std::fmt::Display for Attempted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The AWS message, not the service/operation prefix the event carries anyway.
+            Attempted::Failed(failure) => f.write_str(&failure.detail),
+            Attempted::Interrupted(interrupted) => interrupted.fmt(f),
+        }
+    }
+}
+
+impl RetryableFailure for Attempted {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Attempted::Failed(failure) => failure.code,
+            Attempted::Interrupted(interrupted) => interrupted.code(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Attempted::Failed(failure) => failure.retry_after,
+            Attempted::Interrupted(_) => None,
+        }
+    }
+}
+
+impl From<Interrupted> for Attempted {
+    fn from(interrupted: Interrupted) -> Self {
+        Attempted::Interrupted(interrupted)
     }
 }
 
@@ -96,16 +135,16 @@ pub struct SdkIam {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     connection: AwsConnection,
-    retry: RetryPolicy,
-    propagation: RetryPolicy,
+    retry: RetrySettings,
     progress: Arc<dyn ProgressSink>,
+    cancel: Option<CancelToken>,
+    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for SdkIam {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SdkIam")
             .field("retry", &self.retry)
-            .field("propagation", &self.propagation)
             .finish_non_exhaustive()
     }
 }
@@ -117,31 +156,55 @@ impl SdkIam {
             iam: aws_sdk_iam::Client::new(connection.sdk_config()),
             sts: aws_sdk_sts::Client::new(connection.sdk_config()),
             connection: connection.clone(),
-            retry: RetryPolicy::default(),
-            propagation: RetryPolicy::propagation(),
+            retry: RetrySettings::default(),
             progress: Arc::new(NoProgress),
+            cancel: None,
+            timer: TokioTimer::default(),
         }
     }
 
     /// Replaces the policy for transient failures.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.retry.transient = policy;
         self
     }
 
     /// Replaces the policy for IAM propagation errors.
     pub fn with_propagation_policy(mut self, policy: RetryPolicy) -> Self {
-        self.propagation = policy;
+        self.retry.propagation = policy;
         self
     }
 
-    /// Where retries are reported.
+    /// The overall deadline of one call (all attempts and waits).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.retry.deadline = deadline;
+        self
+    }
+
+    /// Where retries are reported (builder form, at construction).
     pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Self {
         self.progress = progress;
         self
     }
 
-    /// Runs one SDK call with retries.
+    /// The same clients reporting retries to `progress` (cheap: the SDK clients are shared),
+    /// so a connected client reports on the channel of a later step.
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
+        SdkIam {
+            progress,
+            ..self.clone()
+        }
+    }
+
+    /// The same clients whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> Self {
+        SdkIam {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// Runs one SDK call through the core's retry loop.
     async fn call<T, F, Fut>(
         &self,
         service: &'static str,
@@ -153,36 +216,35 @@ impl SdkIam {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, CallFailure>>,
     {
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        loop {
-            let failure = match send().await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            let (policy, code) = match classify(&failure) {
-                Retry::No => return Err(failure),
-                Retry::Transient => (self.retry, failure.code),
-                Retry::Propagation => (self.propagation, ErrorCode::PropagationPending),
-            };
-            attempt += 1;
-            let jitter: f64 = rand::random();
-            let Some(delay) = policy.next_delay(attempt, waited, failure.retry_after, jitter)
-            else {
-                return Err(failure);
-            };
-            self.progress.emit(ProgressEvent::Retrying {
-                service: service.to_string(),
-                operation: operation.to_string(),
-                attempt,
-                wait_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                code,
-                reason: failure.detail.clone(),
-            });
-            tracing::debug!(service, operation, attempt, ?delay, reason = %failure.detail, "retrying AWS call");
-            tokio::time::sleep(delay).await;
-            waited += delay;
-        }
+        let run = Operation {
+            service,
+            name: operation,
+            settings: &self.retry,
+            timer: &self.timer,
+            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
+            cancel: self.cancel.as_ref(),
+        };
+        let classify = |attempted: &Attempted| match attempted {
+            Attempted::Failed(failure) => classify(failure),
+            Attempted::Interrupted(_) => Retry::Never,
+        };
+        let result = retry::run(run, classify, || {
+            let attempt = send();
+            async move { attempt.await.map_err(Attempted::Failed) }
+        })
+        .await;
+        result.map_err(|attempted| match attempted {
+            Attempted::Failed(failure) => failure,
+            Attempted::Interrupted(interrupted) => CallFailure {
+                service,
+                operation,
+                code: interrupted.code(),
+                aws_code: None,
+                detail: interrupted.to_string(),
+                retry_after: None,
+                name_not_resolved: false,
+            },
+        })
     }
 
     async fn list_provider_arns(&self) -> Result<Vec<String>, CallFailure> {
@@ -266,7 +328,7 @@ impl SdkIam {
         // implement the operation (moto answers NotImplementedError). Do not retry that.
         let classify = |f: &CallFailure| {
             if f.aws_code.is_none() && f.code == ErrorCode::RemoteUnavailable {
-                Retry::No
+                Retry::Never
             } else {
                 transient_only(f)
             }
@@ -415,21 +477,8 @@ impl SdkIam {
         if !self.federated_principals_exist(trust_policy).await {
             return Err(failure);
         }
-        // The provider exists but IAM's policy validation does not see it yet: wait, then
-        // hand over to the propagation policy.
-        let jitter: f64 = rand::random();
-        let Some(delay) = self.propagation.next_delay(1, Duration::ZERO, None, jitter) else {
-            return Err(failure);
-        };
-        self.progress.emit(ProgressEvent::Retrying {
-            service: "iam".to_string(),
-            operation: operation.to_string(),
-            attempt: 1,
-            wait_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            code: ErrorCode::PropagationPending,
-            reason: failure.detail.clone(),
-        });
-        tokio::time::sleep(delay).await;
+        // The provider exists but IAM's policy validation does not see it yet: hand over to
+        // the propagation policy.
         let classify = |f: &CallFailure| {
             if f.is("MalformedPolicyDocument") {
                 Retry::Propagation
@@ -970,6 +1019,7 @@ fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, CallFailure> {
                     aws_code: None,
                     detail: format!("invalid tag {k}: {e}"),
                     retry_after: None,
+                    name_not_resolved: false,
                 })
         })
         .collect()
@@ -1056,38 +1106,21 @@ fn validate_provider_spec(spec: &OidcProviderSpec) -> PortResult<()> {
     }
 }
 
+/// The role rules live in the core's [`Validator`] (one rule, one place); only the trust
+/// policy's parse is checked here.
 fn validate_role_spec(spec: &RoleSpec) -> PortResult<()> {
-    let mut errors = Vec::new();
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-    if spec.name.is_empty() || spec.name.len() > 64 || !spec.name.chars().all(allowed) {
-        errors.push(field(
-            "aws.role_name",
-            format!("'{}' is not a valid IAM role name", spec.name),
-            "Use 1–64 letters, digits and _+=,.@- (no spaces or slashes).",
-        ));
-    }
-    if !(3600..=43_200).contains(&spec.max_session_duration) {
-        errors.push(field(
-            "aws.max_session_duration",
-            format!(
-                "{} seconds is outside 3600–43200",
-                spec.max_session_duration
-            ),
-            "Pick a maximum session duration between 1 and 12 hours.",
-        ));
-    }
+    let mut validator = Validator::new();
+    validator
+        .role_name("aws.role_name", &spec.name)
+        .session_duration("aws.max_session_duration", spec.max_session_duration);
     if let Err(error) = TrustPolicy::parse(&spec.trust_policy) {
-        errors.push(field(
+        validator.error(
             "aws.trust_policy",
             format!("the trust policy is malformed: {error}"),
             "Regenerate the trust policy from the chosen scope.",
-        ));
+        );
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::invalid_input(errors))
-    }
+    validator.finish().map(|_| ())
 }
 
 #[cfg(test)]

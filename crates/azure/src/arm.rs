@@ -96,6 +96,26 @@ impl ArmRbac {
         self
     }
 
+    /// The same client reporting retries to `progress` (cheap; tokens are shared), so a
+    /// connected client reports its retries on the channel of a later step.
+    pub fn reporting_to(
+        &self,
+        progress: std::sync::Arc<dyn octo_oidc_core::events::ProgressSink>,
+    ) -> ArmRbac {
+        ArmRbac {
+            session: self.session.reporting_to(progress),
+            ..self.clone()
+        }
+    }
+
+    /// The same client whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: octo_oidc_core::retry::CancelToken) -> ArmRbac {
+        ArmRbac {
+            session: self.session.cancelled_by(cancel),
+            ..self.clone()
+        }
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -127,8 +147,17 @@ impl ArmRbac {
             .await
     }
 
-    /// Follows `nextLink` until the last page.
+    /// Follows `nextLink` until the last page: only on ARM's own origin (the bearer token
+    /// never goes elsewhere) and at most [`octo_oidc_http::DEFAULT_MAX_PAGES`] pages.
     async fn list(&self, path_and_query: &str, operation: &str) -> Result<Vec<Value>, AzureError> {
+        let refused = |message: String| AzureError::Unexpected {
+            service: Service::Arm,
+            operation: operation.to_owned(),
+            message,
+        };
+        let api = url::Url::parse(&self.arm_url)
+            .map_err(|e| refused(format!("the ARM URL is not a URL: {e}")))?;
+        let mut links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
         let mut items = Vec::new();
         let mut next = Some(path_and_query.to_owned());
         while let Some(page) = next {
@@ -136,10 +165,15 @@ impl ArmRbac {
                 .call(Method::GET, &page, None, operation, Propagation::None)
                 .await?;
             items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
-            next = reply.body["nextLink"]
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned);
+            next = match reply.body["nextLink"].as_str().filter(|s| !s.is_empty()) {
+                Some(link) => Some(
+                    links
+                        .follow(link)
+                        .map_err(|e| refused(e.to_string()))?
+                        .into(),
+                ),
+                None => None,
+            };
         }
         Ok(items)
     }

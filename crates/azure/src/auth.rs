@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::retry::CancelToken;
 use octo_oidc_core::{ErrorCode, Secret};
 use rand::Rng;
 use serde_json::Value;
@@ -131,7 +133,6 @@ impl std::fmt::Debug for Credential {
 
 #[derive(Debug)]
 struct SessionInner {
-    transport: Transport,
     authority: AuthorityConfig,
     credential: Credential,
     account: Mutex<Option<SignedInAccount>>,
@@ -143,6 +144,8 @@ struct SessionInner {
 #[derive(Debug, Clone)]
 pub struct AzureSession {
     inner: Arc<SessionInner>,
+    /// Outside the shared part, so a clone can report to its own sink.
+    transport: Transport,
 }
 
 fn random_string(len: usize) -> String {
@@ -212,8 +215,8 @@ impl AzureSession {
         credential: Credential,
     ) -> AzureSession {
         AzureSession {
+            transport,
             inner: Arc::new(SessionInner {
-                transport,
                 authority,
                 credential,
                 account: Mutex::new(None),
@@ -257,12 +260,14 @@ impl AzureSession {
             .append_pair("code_challenge", &pkce_challenge(&verifier))
             .append_pair("code_challenge_method", "S256")
             .append_pair("prompt", "select_account");
-        open_browser(url.as_str()).map_err(|e| AzureError::Refused {
-            code: ErrorCode::Cancelled,
-            message: format!("could not open the browser: {e}"),
-            hint: format!("Open this address yourself: {url}"),
-        })?;
-        let params = tokio::time::timeout(timeout, receive_redirect(listener))
+        // A browser that cannot be opened is not the end: the address goes to the notice
+        // channel and the listener keeps waiting for someone to open it by hand.
+        if let Err(e) = open_browser(url.as_str()) {
+            transport.notify(format!(
+                "The browser could not be opened ({e}). Open this address to sign in: {url}"
+            ));
+        }
+        let params = tokio::time::timeout(timeout, receive_redirect(listener, state.clone()))
             .await
             .map_err(|_| AzureError::Refused {
                 code: ErrorCode::Timeout,
@@ -295,13 +300,12 @@ impl AzureSession {
             ("scope", scope),
         ];
         let token_url = authority.endpoint(&authority.tenant, "token");
+        // The code is single-use: never resent (a retry after a lost answer would fail with
+        // invalid_grant and hide the real error).
         let reply = transport
-            .execute(
-                Service::Entra,
-                "token authorization_code",
-                Propagation::None,
-                |http| http.post(&token_url).form(&form),
-            )
+            .execute_once(Service::Entra, "token authorization_code", |http| {
+                http.post(&token_url).form(&form)
+            })
             .await?;
         AzureSession::from_user_tokens(transport, authority, &reply.body)
     }
@@ -480,7 +484,23 @@ impl AzureSession {
 
     /// The shared transport (retry policy, progress sink).
     pub fn transport(&self) -> &Transport {
-        &self.inner.transport
+        &self.transport
+    }
+
+    /// The same signed-in session (same tokens) reporting retries to `progress`.
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> AzureSession {
+        AzureSession {
+            inner: self.inner.clone(),
+            transport: self.transport.reporting_to(progress),
+        }
+    }
+
+    /// The same signed-in session whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> AzureSession {
+        AzureSession {
+            inner: self.inner.clone(),
+            transport: self.transport.cancelled_by(cancel),
+        }
     }
 
     /// Who is signed in; for service principals and developer-tools logins, known after the
@@ -562,7 +582,6 @@ impl AzureSession {
         ];
         let url = self.inner.authority.endpoint(tenant, "token");
         let reply = self
-            .inner
             .transport
             .execute(
                 Service::Entra,
@@ -592,7 +611,6 @@ impl AzureSession {
         ];
         let url = self.inner.authority.endpoint(tenant, "token");
         let reply = self
-            .inner
             .transport
             .execute(
                 Service::Entra,
@@ -656,18 +674,46 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Accepts connections on the loopback listener until one carries the redirect (`code` or
-/// `error`), answers it with a short page and returns its query parameters.
+/// How long one browser connection may take to send its request line and headers.
+const REDIRECT_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts connections on the loopback listener, each in its own task, until one carries the
+/// redirect of this sign-in (`state` matches, with `code` or `error`); returns its query
+/// parameters. A request with another `state` (a stale tab, another page probing the port) is
+/// answered with an error page and ignored; a slow connection cannot hold the others up.
 async fn receive_redirect(
     listener: tokio::net::TcpListener,
+    state: String,
 ) -> Result<HashMap<String, String>, AzureError> {
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel(1);
+    let state = Arc::new(state);
     loop {
-        let (mut stream, _) = listener
-            .accept()
-            .await
-            .map_err(|e| local_error(format!("loopback listener failed: {e}")))?;
-        let mut buffer = vec![0u8; 16 * 1024];
-        let mut read = 0;
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = accepted
+                    .map_err(|e| local_error(format!("loopback listener failed: {e}")))?;
+                let done_tx = done_tx.clone();
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Some(params) = answer_redirect(stream, &state).await {
+                        let _ = done_tx.send(params).await;
+                    }
+                });
+            }
+            Some(params) = done_rx.recv() => return Ok(params),
+        }
+    }
+}
+
+/// Reads one request (within [`REDIRECT_READ_TIMEOUT`]), answers it, and returns its
+/// parameters when it is this sign-in's redirect.
+async fn answer_redirect(
+    mut stream: tokio::net::TcpStream,
+    state: &str,
+) -> Option<HashMap<String, String>> {
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut read = 0;
+    let reading = async {
         while read < buffer.len() {
             let n = stream.read(&mut buffer[read..]).await.unwrap_or(0);
             if n == 0 {
@@ -678,33 +724,46 @@ async fn receive_redirect(
                 break;
             }
         }
-        let request = String::from_utf8_lossy(&buffer[..read]);
-        let target = request
-            .lines()
-            .next()
-            .and_then(|line| line.split_whitespace().nth(1))
-            .unwrap_or("/");
-        let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
-        let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        let done = params.contains_key("code") || params.contains_key("error");
-        let page = if done {
-            "<!doctype html><title>Signed in</title><p>Sign-in complete. You can close this window and return to the Octopus OIDC Wizard.</p>"
-        } else {
-            "<!doctype html><title>Waiting</title><p>Waiting for the sign-in to complete.</p>"
-        };
-        let status = if done { "200 OK" } else { "404 Not Found" };
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
-            page.len()
-        );
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
-        if done {
-            return Ok(params);
-        }
+    };
+    if tokio::time::timeout(REDIRECT_READ_TIMEOUT, reading)
+        .await
+        .is_err()
+    {
+        return None;
     }
+    let request = String::from_utf8_lossy(&buffer[..read]);
+    let target = request
+        .lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or("/");
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let is_redirect = params.contains_key("code") || params.contains_key("error");
+    let ours = params.get("state").map(String::as_str) == Some(state);
+    let (status, page) = match (is_redirect, ours) {
+        (true, true) => (
+            "200 OK",
+            "<!doctype html><title>Signed in</title><p>Sign-in complete. You can close this window and return to the Octopus OIDC Wizard.</p>",
+        ),
+        (true, false) => (
+            "400 Bad Request",
+            "<!doctype html><title>Not this sign-in</title><p>This response does not belong to the sign-in in progress. Use the browser window the wizard opened.</p>",
+        ),
+        (false, _) => (
+            "404 Not Found",
+            "<!doctype html><title>Waiting</title><p>Waiting for the sign-in to complete.</p>",
+        ),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    (is_redirect && ours).then_some(params)
 }
 
 #[cfg(test)]

@@ -78,6 +78,8 @@ pub enum AzureError {
         message: String,
         /// Whether the request timed out.
         timed_out: bool,
+        /// Whether the host name did not resolve (retried once at most).
+        name_not_resolved: bool,
     },
     /// A response that does not have the documented shape.
     #[error("{} {operation}: unexpected response: {message}", service.as_str())]

@@ -123,6 +123,26 @@ impl GraphEntraApps {
         self
     }
 
+    /// The same client reporting retries to `progress` (cheap; tokens are shared), so a
+    /// connected client reports its retries on the channel of a later step.
+    pub fn reporting_to(
+        &self,
+        progress: std::sync::Arc<dyn octo_oidc_core::events::ProgressSink>,
+    ) -> GraphEntraApps {
+        GraphEntraApps {
+            session: self.session.reporting_to(progress),
+            ..self.clone()
+        }
+    }
+
+    /// The same client whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: octo_oidc_core::retry::CancelToken) -> GraphEntraApps {
+        GraphEntraApps {
+            session: self.session.cancelled_by(cancel),
+            ..self.clone()
+        }
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -158,8 +178,12 @@ impl GraphEntraApps {
             .await
     }
 
-    /// Follows `@odata.nextLink` until the last page.
+    /// Follows `@odata.nextLink` until the last page: only on Graph's own origin (the bearer
+    /// token never goes elsewhere) and at most [`octo_oidc_http::DEFAULT_MAX_PAGES`] pages.
     async fn list(&self, path: &str, propagation: Propagation) -> Result<Vec<Value>, AzureError> {
+        let api = url::Url::parse(&self.graph_url)
+            .map_err(|e| unexpected("list", &format!("the Graph URL is not a URL: {e}")))?;
+        let mut links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
         while let Some(page) = next {
@@ -167,7 +191,15 @@ impl GraphEntraApps {
                 .call(Method::GET, &page, None, false, propagation)
                 .await?;
             items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
-            next = reply.body["@odata.nextLink"].as_str().map(str::to_owned);
+            next = match reply.body["@odata.nextLink"].as_str() {
+                Some(link) => Some(
+                    links
+                        .follow(link)
+                        .map_err(|refused| unexpected(path, &refused.to_string()))?
+                        .into(),
+                ),
+                None => None,
+            };
         }
         Ok(items)
     }

@@ -1,21 +1,30 @@
-//! One HTTP call to Entra, Graph or ARM with the shared retry policy: throttling (429 with
-//! `Retry-After`), 5xx, dropped connections and timeouts are retried with backoff and jitter
-//! inside a bounded total wait, and so are the known propagation errors a call opts into
-//! (Graph 404 / `NoBackingApplicationObject` right after an app is created, ARM
-//! `PrincipalNotFound`). Each retry is reported as a [`ProgressEvent::Retrying`].
+//! One HTTP call to Entra, Graph or ARM through the core's one retry loop
+//! ([`octo_oidc_core::retry::run`] on [`TokioTimer`]): throttling (429 with `Retry-After`,
+//! seconds or HTTP-date), 5xx, dropped connections and timeouts are retried with backoff and
+//! jitter inside a bounded total wait and an overall deadline per call, and so are the known
+//! propagation errors a call opts into (Graph 404 / `NoBackingApplicationObject` right after
+//! an app is created, ARM `PrincipalNotFound`). A host name that does not resolve is tried
+//! once more at most; a non-idempotent call ([`Transport::execute_once`], the authorization-code
+//! redemption) is never resent. Each retry is reported as a [`ProgressEvent`] on the
+//! transport's sink; [`Transport::reporting_to`] gives a connected client a new one.
 //!
-//! Error bodies are parsed here into [`AzureError`]: the Graph/ARM envelope
-//! (`{"error":{"code","message","details"}}`) and the OAuth one (`error`, `error_description`,
-//! `error_codes`).
+//! Bodies are read up to a cap ([`octo_oidc_http::DEFAULT_BODY_CAP`]). Error bodies are parsed
+//! here into [`AzureError`]: the Graph/ARM envelope (`{"error":{"code","message","details"}}`)
+//! and the OAuth one (`error`, `error_description`, `error_codes`), messages cut to
+//! [`octo_oidc_http::MAX_SERVER_TEXT`] characters.
 //!
-//! Left out: authentication (callers pass the bearer token), paging (callers follow links).
+//! Left out: authentication (callers pass the bearer token), paging (callers follow links
+//! under [`octo_oidc_http::NextLinks`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use octo_oidc_core::ErrorCode;
 use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
-use octo_oidc_core::retry::RetryPolicy;
-use rand::Rng;
+use octo_oidc_core::retry::{
+    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
+};
+use octo_oidc_http::{BodyError, DEFAULT_BODY_CAP, TokioTimer};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -46,18 +55,20 @@ pub struct Reply {
 #[derive(Clone)]
 pub struct Transport {
     pub(crate) http: reqwest::Client,
-    retry: RetryPolicy,
-    propagation: RetryPolicy,
+    retry: RetrySettings,
     request_timeout: Duration,
+    body_cap: usize,
     progress: Arc<dyn ProgressSink>,
+    cancel: Option<CancelToken>,
+    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
             .field("retry", &self.retry)
-            .field("propagation", &self.propagation)
             .field("request_timeout", &self.request_timeout)
+            .field("body_cap", &self.body_cap)
             .finish_non_exhaustive()
     }
 }
@@ -69,22 +80,30 @@ impl Default for Transport {
 }
 
 impl Transport {
-    /// Default policies (see [`RetryPolicy::default`] and [`RetryPolicy::propagation`]), a
-    /// 30-second request timeout and no progress reporting.
+    /// Default policies and deadline (see [`RetrySettings::default`]), a 30-second request
+    /// timeout, the default body cap and no progress reporting.
     pub fn new(http: reqwest::Client) -> Transport {
         Transport {
             http,
-            retry: RetryPolicy::default(),
-            propagation: RetryPolicy::propagation(),
+            retry: RetrySettings::default(),
             request_timeout: Duration::from_secs(30),
+            body_cap: DEFAULT_BODY_CAP,
             progress: Arc::new(NoProgress),
+            cancel: None,
+            timer: TokioTimer::default(),
         }
     }
 
     /// Replaces the retry policies (transient failures, propagation errors).
     pub fn with_policies(mut self, retry: RetryPolicy, propagation: RetryPolicy) -> Transport {
-        self.retry = retry;
-        self.propagation = propagation;
+        self.retry.transient = retry;
+        self.retry.propagation = propagation;
+        self
+    }
+
+    /// Sets the overall deadline of one call (all attempts and waits).
+    pub fn with_deadline(mut self, deadline: Duration) -> Transport {
+        self.retry.deadline = deadline;
         self
     }
 
@@ -94,10 +113,37 @@ impl Transport {
         self
     }
 
-    /// Reports retries to `progress`.
+    /// Sets the largest response body read.
+    pub fn with_body_cap(mut self, cap: usize) -> Transport {
+        self.body_cap = cap;
+        self
+    }
+
+    /// Reports retries to `progress` (builder form, at construction).
     pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Transport {
         self.progress = progress;
         self
+    }
+
+    /// The same transport reporting retries to `progress` (a connected client's later step).
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
+        Transport {
+            progress,
+            ..self.clone()
+        }
+    }
+
+    /// The same transport whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> Transport {
+        Transport {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// Shows a notice to the user on the progress channel (e.g. an address to open by hand).
+    pub(crate) fn notify(&self, message: String) {
+        self.progress.emit(ProgressEvent::Info { message });
     }
 
     /// Sends the request built by `build` (called again for each attempt) and retries what
@@ -109,46 +155,42 @@ impl Transport {
         propagation: Propagation,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, AzureError> {
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        loop {
-            let result = self.attempt(service, operation, &build).await;
-            let error = match result {
-                Ok(reply) => return Ok(reply),
-                Err(error) => error,
-            };
-            let is_propagation = is_propagation_error(&error, propagation);
-            if !is_propagation && !error.code().is_transient() {
-                return Err(error);
-            }
-            attempt += 1;
-            let policy = if is_propagation {
-                &self.propagation
-            } else {
-                &self.retry
-            };
-            let jitter: f64 = rand::rng().random();
-            let Some(delay) = policy.next_delay(attempt, waited, error.retry_after(), jitter)
-            else {
-                return Err(error);
-            };
-            let code = if is_propagation {
-                octo_oidc_core::ErrorCode::PropagationPending
-            } else {
-                error.code()
-            };
-            tracing::debug!(service = service.as_str(), operation, attempt, ?delay, %error, "retrying");
-            self.progress.emit(ProgressEvent::Retrying {
-                service: service.as_str().to_owned(),
-                operation: operation.to_owned(),
-                attempt,
-                wait_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                code,
-                reason: error.to_string(),
-            });
-            tokio::time::sleep(delay).await;
-            waited += delay;
-        }
+        self.run(
+            service,
+            operation,
+            |error| classify(error, propagation),
+            &build,
+        )
+        .await
+    }
+
+    /// Sends a non-idempotent request exactly once (still bounded by the deadline): the
+    /// authorization-code redemption, whose code is single-use.
+    pub async fn execute_once(
+        &self,
+        service: Service,
+        operation: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, AzureError> {
+        self.run(service, operation, |_| Retry::Never, &build).await
+    }
+
+    async fn run(
+        &self,
+        service: Service,
+        operation: &str,
+        classify: impl Fn(&AzureError) -> Retry,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, AzureError> {
+        let run = Operation {
+            service: service.as_str(),
+            name: operation,
+            settings: &self.retry,
+            timer: &self.timer,
+            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
+            cancel: self.cancel.as_ref(),
+        };
+        retry::run(run, classify, || self.attempt(service, operation, build)).await
     }
 
     async fn attempt(
@@ -160,8 +202,9 @@ impl Transport {
         let transport_error = |e: reqwest::Error| AzureError::Transport {
             service,
             operation: operation.to_owned(),
-            message: describe_transport_error(&e),
+            message: octo_oidc_http::describe_error_chain(&e),
             timed_out: e.is_timeout(),
+            name_not_resolved: octo_oidc_http::is_name_resolution_failure(&e),
         };
         let response = build(&self.http)
             .timeout(self.request_timeout)
@@ -170,11 +213,21 @@ impl Transport {
             .map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.map_err(transport_error)?;
+        let bytes = octo_oidc_http::read_body(response, self.body_cap)
+            .await
+            .map_err(|e| match e {
+                BodyError::Transport(e) => transport_error(e),
+                too_large @ BodyError::TooLarge { .. } => AzureError::Unexpected {
+                    service,
+                    operation: operation.to_owned(),
+                    message: too_large.to_string(),
+                },
+            })?;
+        let text = String::from_utf8_lossy(&bytes);
         let body = if text.trim().is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
         };
         if (200..300).contains(&status) {
             return Ok(Reply { status, body });
@@ -183,16 +236,53 @@ impl Transport {
     }
 }
 
-fn describe_transport_error(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
+/// How a failed attempt is retried: known propagation errors the call opted into under the
+/// propagation policy, an unresolved host once more at most, other transient failures under
+/// the transient policy.
+fn classify(error: &AzureError, propagation: Propagation) -> Retry {
+    if is_propagation_error(error, propagation) {
+        return Retry::Propagation;
     }
-    message
+    if matches!(
+        error,
+        AzureError::Transport {
+            name_not_resolved: true,
+            ..
+        }
+    ) {
+        return Retry::Once;
+    }
+    if error.code().is_transient() {
+        Retry::Transient
+    } else {
+        Retry::Never
+    }
+}
+
+impl RetryableFailure for AzureError {
+    fn code(&self) -> ErrorCode {
+        AzureError::code(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        AzureError::retry_after(self)
+    }
+}
+
+impl From<Interrupted> for AzureError {
+    fn from(interrupted: Interrupted) -> Self {
+        let hint = match interrupted {
+            Interrupted::DeadlineExceeded { .. } => {
+                "Azure did not answer in time; check the network and try again."
+            }
+            Interrupted::Cancelled { .. } => "Start the step again when you are ready.",
+        };
+        AzureError::Refused {
+            code: interrupted.code(),
+            message: interrupted.to_string(),
+            hint: hint.to_owned(),
+        }
+    }
 }
 
 fn is_propagation_error(error: &AzureError, propagation: Propagation) -> bool {
@@ -214,17 +304,6 @@ fn is_propagation_error(error: &AzureError, propagation: Propagation) -> bool {
     }
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
 /// Builds the error for a non-2xx response from its body.
 pub(crate) fn parse_error(
     service: Service,
@@ -233,7 +312,7 @@ pub(crate) fn parse_error(
     headers: &HeaderMap,
     body: Value,
 ) -> AzureError {
-    let retry_after = retry_after(headers);
+    let retry_after = octo_oidc_http::retry_after(headers);
     match &body["error"] {
         Value::Object(error) => AzureError::Api {
             service,
@@ -250,21 +329,21 @@ pub(crate) fn parse_error(
                 .and_then(|d| d.get("code"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            message: error
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            message: octo_oidc_http::server_text(
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
             retry_after,
         },
         Value::String(error) => AzureError::Token {
             status,
-            error: error.clone(),
+            error: octo_oidc_http::server_text(error),
             aadsts: body["error_codes"].get(0).and_then(Value::as_u64),
-            description: body["error_description"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            description: octo_oidc_http::server_text(
+                body["error_description"].as_str().unwrap_or_default(),
+            ),
             retry_after,
         },
         _ => AzureError::Api {
@@ -274,9 +353,9 @@ pub(crate) fn parse_error(
             code: format!("HTTP{status}"),
             detail_code: None,
             message: match body {
-                Value::String(text) => text.chars().take(300).collect(),
+                Value::String(text) => octo_oidc_http::server_text(&text),
                 Value::Null => String::new(),
-                other => other.to_string(),
+                other => octo_oidc_http::server_text(&other.to_string()),
             },
             retry_after,
         },

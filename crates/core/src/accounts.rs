@@ -73,7 +73,7 @@ fn keys(scope: &Scope, context: Context) -> Result<Vec<&'static str>, ScopeError
         .collect())
 }
 
-fn common_fields(
+pub(crate) fn common_fields(
     common: &AccountCommon,
     scope: &Scope,
 ) -> Result<serde_json::Map<String, Value>, ScopeError> {

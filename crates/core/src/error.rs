@@ -13,6 +13,7 @@ use std::fmt;
 /// The serialized form (`snake_case`) is part of the public contract of the CLI (`--json`
 /// output, exit codes) and of the desktop app's IPC: never rename a variant, only add.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// User input failed validation; `field_errors` say which fields and how to fix them.
@@ -52,6 +53,28 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the desktop UI gets this list generated, to tell a
+    /// `UiError` from any other rejection).
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::Unauthenticated,
+        ErrorCode::PermissionDenied,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::RemoteUnavailable,
+        ErrorCode::Timeout,
+        ErrorCode::PropagationPending,
+        ErrorCode::LimitExceeded,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::KeychainUnavailable,
+        ErrorCode::IssuerInvalid,
+        ErrorCode::TrustRejected,
+        ErrorCode::TaskFailed,
+        ErrorCode::Cancelled,
+        ErrorCode::Internal,
+    ];
+
     /// The stable string form, identical to the serialized one.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,8 +118,11 @@ impl fmt::Display for ErrorCode {
 
 /// One invalid field: which one, what is wrong with it, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FieldError {
-    /// The field's name as the user knows it (e.g. `octopus.server_url`, `--role-name`).
+    /// The field's path as the user knows it (e.g. `octopus.server_url`, `aws.role_name`,
+    /// `scope.projects[1]`, `--role-name`). A string on the wire; the desktop forms' own ids
+    /// are a closed set (`octo_oidc_app::FormField`).
     pub field: String,
     /// What is wrong, in one sentence.
     pub problem: String,
@@ -147,6 +173,47 @@ impl Problem {
             message,
             hint: Some("Fix the listed fields and try again; nothing was changed.".into()),
             field_errors,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_code_once_with_its_serialized_string() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code:?} listed twice");
+            let json = serde_json::to_value(code).expect("serializes");
+            assert_eq!(json, serde_json::json!(code.as_str()), "{code:?}");
+            let back: ErrorCode = serde_json::from_value(json).expect("deserializes");
+            assert_eq!(back, code);
+        }
+        // A new variant must be added to `ALL`: this match stops compiling until it is
+        // handled, and the position check then fails until `ALL` has it too.
+        let position = |code: ErrorCode| match code {
+            ErrorCode::InvalidInput => 0,
+            ErrorCode::Unauthenticated => 1,
+            ErrorCode::PermissionDenied => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::Conflict => 4,
+            ErrorCode::RateLimited => 5,
+            ErrorCode::RemoteUnavailable => 6,
+            ErrorCode::Timeout => 7,
+            ErrorCode::PropagationPending => 8,
+            ErrorCode::LimitExceeded => 9,
+            ErrorCode::UnsupportedVersion => 10,
+            ErrorCode::KeychainUnavailable => 11,
+            ErrorCode::IssuerInvalid => 12,
+            ErrorCode::TrustRejected => 13,
+            ErrorCode::TaskFailed => 14,
+            ErrorCode::Cancelled => 15,
+            ErrorCode::Internal => 16,
+        };
+        for (index, code) in ErrorCode::ALL.into_iter().enumerate() {
+            assert_eq!(position(code), index, "{code:?}");
         }
     }
 }

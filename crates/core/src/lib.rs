@@ -8,9 +8,14 @@
 //! Map: [`subject`] (subject claims exactly as Octopus builds them), [`scope`] (inventory,
 //! selection, runs, exact subjects, safe AWS patterns), [`azure`] (federated credential sets,
 //! role-assignment names), [`aws`] (trust policy model and IAM evaluation, provider and role
-//! plan), [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
+//! plan), [`gcp`] (workload identity pool provider, CEL condition, bindings, account),
+//! [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
 //! [`simulate`] (the trust simulator and scope matrix), [`validate`] (all field errors at
-//! once), [`wildcard`] (the shared `*`/`?` matcher).
+//! once), [`wildcard`] (the shared `*`/`?` matcher), [`server_url`] (the one rule for the
+//! Octopus Server address and the endpoints it advertises).
+//!
+//! Feature `specta` (off by default) derives `specta::Type` on the types that cross the
+//! desktop app's IPC, so its TypeScript bindings use them directly.
 //!
 //! Deliberately absent: networking, file access, clocks, randomness from the OS, async
 //! runtimes. Callers pass in what the core needs to know.
@@ -23,11 +28,13 @@ pub mod aws;
 pub mod azure;
 pub mod error;
 pub mod events;
+pub mod gcp;
 pub mod github;
 pub mod ports;
 pub mod retry;
 pub mod scope;
 pub mod secret;
+pub mod server_url;
 pub mod simulate;
 pub mod subject;
 pub mod validate;
@@ -35,4 +42,5 @@ pub mod wildcard;
 
 pub use error::{ErrorCode, Problem};
 pub use secret::Secret;
+pub use server_url::ServerUrl;
 pub use subject::{Context, SubjectKey, SubjectValues, build_subject};

@@ -2,9 +2,12 @@
 //!
 //! `Secret` has no `Serialize` implementation, so it cannot end up in a setup file, a report,
 //! a journal or an IPC event; its `Debug` and `Display` print `[redacted]`, so it cannot end up
-//! in a log line. The only way to the value is the explicit [`Secret::expose`].
+//! in a log line. The only way to the value is the explicit [`Secret::expose`]. When a `Secret`
+//! is dropped its bytes are overwritten (`zeroize`), so a key does not linger in freed memory.
 
 use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A secret string whose formatting is redacted and which never serializes.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,6 +29,20 @@ impl Secret {
         self.0.trim().is_empty()
     }
 }
+
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,5 +79,15 @@ mod tests {
         assert!(!format!("{secret:?}").contains("SUPERSECRET"));
         assert!(!format!("{:#?}", Some(&secret)).contains("SUPERSECRET"));
         assert_eq!(secret.expose(), "API-SUPERSECRET");
+    }
+
+    #[test]
+    fn the_value_is_wiped_on_drop() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<Secret>();
+        let mut secret = Secret::new("API-SUPERSECRET");
+        secret.zeroize();
+        assert_eq!(secret.expose(), "");
+        assert!(secret.is_blank());
     }
 }

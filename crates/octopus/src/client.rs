@@ -16,7 +16,7 @@ use octo_oidc_core::ports::{
     Applied, ExchangedToken, Octopus, OctopusAccount, OidcIdentities, OidcIdentityIds,
     OidcIdentitySpec, PortResult, ServerInfo, ServiceAccount, SpaceInventory, TaskResult,
 };
-use octo_oidc_core::retry::RetryPolicy;
+use octo_oidc_core::retry::{CancelToken, RetryPolicy};
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 
 use crate::error::OctopusError;
@@ -37,6 +37,13 @@ pub struct OctopusClientConfig {
     pub connect_timeout: Duration,
     /// Retry of transient failures.
     pub retry: RetryPolicy,
+    /// The most one call may take, every attempt and wait together; a hung call ends with a
+    /// `timeout` error naming the call and this deadline.
+    pub deadline: Duration,
+    /// The largest response body read; a larger one is refused.
+    pub body_cap: usize,
+    /// The most pages read of one paged collection.
+    pub max_pages: usize,
     /// How often a running server task is polled.
     pub task_poll_interval: Duration,
     /// How long a server task is followed before giving up.
@@ -61,6 +68,9 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
+            .field("deadline", &self.deadline)
+            .field("body_cap", &self.body_cap)
+            .field("max_pages", &self.max_pages)
             .field("task_poll_interval", &self.task_poll_interval)
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
@@ -78,6 +88,9 @@ impl OctopusClientConfig {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            deadline: Duration::from_secs(300),
+            body_cap: octo_oidc_http::DEFAULT_BODY_CAP,
+            max_pages: octo_oidc_http::DEFAULT_MAX_PAGES,
             task_poll_interval: Duration::from_secs(1),
             task_timeout: Duration::from_secs(600),
             page_size: 500,
@@ -137,12 +150,33 @@ impl RestOctopus {
             config.request_timeout,
             config.retry,
             progress.clone(),
-        );
+        )
+        .with_deadline(config.deadline)
+        .with_body_cap(config.body_cap);
         Ok(RestOctopus {
             transport,
             config: Arc::new(config),
             progress,
         })
+    }
+
+    /// The same connected client reporting retries and task progress to `progress` (cheap:
+    /// the HTTP client and configuration are shared). This is how a later step (an apply)
+    /// gets its own progress channel.
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
+        RestOctopus {
+            transport: self.transport.reporting_to(progress.clone()),
+            config: self.config.clone(),
+            progress,
+        }
+    }
+
+    /// The same connected client whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> Self {
+        RestOctopus {
+            transport: self.transport.cancelled_by(cancel),
+            ..self.clone()
+        }
     }
 
     /// The server this client talks to.

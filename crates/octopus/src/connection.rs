@@ -274,13 +274,8 @@ impl RestOctopus {
     pub async fn check_connection(&self) -> Result<ConnectionReport, OctopusError> {
         let version = self.require_oidc_support().await?;
         let user = self.current_user().await?;
+        // No plain-http warning: `ServerUrl` admits http only on loopback.
         let mut warnings = Vec::new();
-        let server = self.server_url();
-        if !server.is_https() && !crate::issuer::is_loopback_host(server.host()) {
-            warnings.push(format!(
-                "{server} is plain HTTP: the API key travels unencrypted. Use https:// if the server offers it."
-            ));
-        }
         let spaces = match self.spaces().await {
             Ok(spaces) => spaces.into_iter().map(|s| s.id).collect::<Vec<_>>(),
             Err(e) => {
@@ -301,7 +296,7 @@ impl RestOctopus {
             }
         };
         Ok(ConnectionReport {
-            server_url: server.as_key(),
+            server_url: self.server_url().as_key(),
             features: version.features(),
             version,
             user,

@@ -38,6 +38,14 @@ pub enum OctopusError {
         detail: String,
         /// Whether the request certainly never reached the server (safe to resend a POST).
         before_sending: bool,
+        /// Whether the server's host name did not resolve (retried once at most).
+        name_not_resolved: bool,
+    },
+    /// The caller cancelled the operation.
+    #[error("{operation}: cancelled")]
+    Cancelled {
+        /// What we were doing.
+        operation: String,
     },
     /// The request did not complete within the configured timeout.
     #[error("{operation}: no answer from the Octopus server within {timeout:?}")]
@@ -97,6 +105,7 @@ impl OctopusError {
         match self {
             OctopusError::Http { status, .. } => code_for_status(*status),
             OctopusError::Unreachable { .. } => ErrorCode::RemoteUnavailable,
+            OctopusError::Cancelled { .. } => ErrorCode::Cancelled,
             OctopusError::Timeout { .. } | OctopusError::TaskTimeout { .. } => ErrorCode::Timeout,
             OctopusError::UnexpectedResponse { .. } => ErrorCode::RemoteUnavailable,
             OctopusError::InvalidConfig { .. } => ErrorCode::InvalidInput,
@@ -146,6 +155,13 @@ impl OctopusError {
                 }
                 _ => return None,
             },
+            OctopusError::Unreachable {
+                name_not_resolved: true,
+                ..
+            } => {
+                "The server's host name does not resolve; check the spelling of the server URL and your DNS/VPN."
+            }
+            OctopusError::Cancelled { .. } => return None,
             OctopusError::Unreachable { .. } => {
                 "Check the server URL, your network/VPN and, for a private CA, the CA bundle."
             }
@@ -221,7 +237,14 @@ struct ErrorBody {
 /// Octopus's JSON error shape, so the user always sees what the server said.
 pub(crate) fn server_message(status: u16, body: &[u8]) -> (String, Vec<String>) {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let errors = parsed.errors.unwrap_or_default();
+    // Server text is cut before it reaches a Problem: at most 20 entries, each trimmed.
+    let errors: Vec<String> = parsed
+        .errors
+        .unwrap_or_default()
+        .iter()
+        .take(20)
+        .map(|e| octo_oidc_http::server_text(e))
+        .collect();
     let main = parsed
         .error_message
         .or(parsed.error_description)
@@ -247,11 +270,11 @@ pub(crate) fn server_message(status: u16, body: &[u8]) -> (String, Vec<String>) 
             if text.is_empty() {
                 reason_phrase(status).to_string()
             } else {
-                text.chars().take(300).collect()
+                octo_oidc_http::server_text(text)
             }
         }
     };
-    (message, errors)
+    (octo_oidc_http::server_text(&message), errors)
 }
 
 fn reason_phrase(status: u16) -> &'static str {

@@ -198,6 +198,17 @@ impl RestOctopus {
         }
         // The server may cap `take` below what we asked; step by what it actually returned.
         let step = first_len;
+        // A server's TotalResults is not trusted to size our work: at most `max_pages` pages.
+        let pages_needed = total.div_ceil(step);
+        let max_pages = self.config.max_pages.max(1) as u64;
+        if pages_needed > max_pages {
+            return Err(OctopusError::UnexpectedResponse {
+                operation: format!("GET /{collection_path}"),
+                detail: format!(
+                    "the server reports {total} items in pages of {step}, more than the {max_pages} pages this client reads"
+                ),
+            });
+        }
         let skips: Vec<u64> = (1..).map(|i| i * step).take_while(|s| *s < total).collect();
         let mut pages: Vec<(u64, Vec<T>)> = futures::stream::iter(skips)
             .map(|skip| {

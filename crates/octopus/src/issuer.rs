@@ -98,18 +98,6 @@ impl IssuerReport {
     }
 }
 
-/// Whether a host is the local machine (`localhost`, `127.0.0.0/8`, `::1`).
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => {
-            let host = host.trim_end_matches('.').to_ascii_lowercase();
-            host == "localhost" || host.ends_with(".localhost")
-        }
-    }
-}
-
 /// Whether Azure/AWS could plausibly fetch keys from this host.
 pub fn reachability(host: &str) -> Reachability {
     let not_public = |reason: &str| Reachability::NotPublic {

@@ -16,8 +16,12 @@ use octo_oidc_core::{ErrorCode, Problem, Secret};
 
 use crate::server_url::ServerUrl;
 
-/// The keychain service name all Octopus API keys are stored under.
+/// The keychain service name every entry of this product lives under (the CLI's and the
+/// desktop app's API keys, and the desktop app's reachability probe): one name everywhere.
 pub const KEYCHAIN_SERVICE: &str = "octo-oidc";
+
+/// The user name of the entry [`ApiKeyStore::probe`] looks up; it is never written.
+const PROBE_USER: &str = "reachability-probe";
 
 /// The environment variable read when no keychain is reachable.
 pub const API_KEY_ENV_VAR: &str = "OCTOPUS_API_KEY";
@@ -136,6 +140,20 @@ impl ApiKeyStore {
         match keyring::Entry::store_status() {
             Ok(()) => Ok(()),
             Err(e) => Err(KeychainError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Whether the store answers a lookup (of an entry that is never written): "found" or "no
+    /// such entry" both prove it answered; anything else says why it cannot be used. Nothing
+    /// is stored or read back. Blocking (D-Bus on Linux).
+    pub fn probe(&self) -> Result<(), KeychainError> {
+        // The store's own start-up error says why (e.g. no D-Bus session bus); `Entry::new`
+        // would only say that no default store is set.
+        self.availability()?;
+        let entry = keyring::Entry::new(&self.service, PROBE_USER).map_err(classify)?;
+        match entry.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(error) => Err(classify(error)),
         }
     }
 

@@ -7,6 +7,10 @@
 //! GitHub-style issuer) and the resulting [`Credential::AccessToken`] works with
 //! [`RestOctopus`] like an API key.
 //!
+//! The `token_endpoint` is used only if it is on the server's own origin and https (or http on
+//! loopback), the core's [`octo_oidc_core::server_url`] rule: a discovery document cannot send
+//! the ID token elsewhere.
+//!
 //! Deliberately absent: obtaining the ID token (GitHub's runtime does that).
 
 use std::sync::Arc;
@@ -14,7 +18,6 @@ use std::sync::Arc;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::NoProgress;
 use serde::Deserialize;
-use url::Url;
 
 use crate::client::{OctopusClientConfig, RestOctopus};
 use crate::error::OctopusError;
@@ -65,9 +68,11 @@ pub async fn exchange_id_token(
     let endpoint = discovery.token_endpoint.ok_or_else(|| {
         OctopusError::IssuerInvalid("the discovery document has no token_endpoint".into())
     })?;
-    let endpoint = Url::parse(&endpoint).map_err(|e| {
-        OctopusError::IssuerInvalid(format!("token_endpoint `{endpoint}` is not a URL: {e}"))
-    })?;
+    // The ID token goes only where the server itself lives (https, or http on loopback).
+    let endpoint = config
+        .server_url
+        .check_endpoint(&endpoint)
+        .map_err(|e| OctopusError::IssuerInvalid(format!("token_endpoint refused: {e}")))?;
     let body = serde_json::json!({
         "grant_type": TOKEN_EXCHANGE_GRANT,
         "audience": service_account_id,
@@ -92,5 +97,77 @@ impl RestOctopus {
             Credential::AccessToken(token.token),
             Arc::new(NoProgress),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::server_url::ServerUrl;
+
+    /// A loopback HTTP server that answers every request with `body` and counts connections.
+    async fn serve_json(body: String) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let count = Arc::new(AtomicUsize::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn a_token_endpoint_on_another_origin_is_refused_before_any_request() {
+        let (foreign, foreign_requests) =
+            serve_json(r#"{"access_token":"stolen","expires_in":3600}"#.into()).await;
+        for endpoint in [
+            format!("{foreign}/token/v1"),
+            // https, but another origin (still loopback: a regression must not leave the box).
+            format!("{}/token/v1", foreign.replace("http://", "https://")),
+        ] {
+            let discovery = serde_json::json!({
+                "issuer": "https://octopus.example",
+                "jwks_uri": "https://octopus.example/.well-known/jwks",
+                "token_endpoint": endpoint,
+            });
+            let (server, _) = serve_json(discovery.to_string()).await;
+            let config = OctopusClientConfig::new(ServerUrl::parse(&server).expect("loopback"));
+            let error = exchange_id_token(&config, "sa-id", &Secret::new("header.payload.sig"))
+                .await
+                .expect_err("foreign token endpoint");
+            assert!(
+                matches!(&error, OctopusError::IssuerInvalid(m) if m.contains("origin")),
+                "{endpoint}: {error}"
+            );
+        }
+        assert_eq!(
+            foreign_requests.load(Ordering::SeqCst),
+            0,
+            "the ID token went to a foreign endpoint"
+        );
     }
 }

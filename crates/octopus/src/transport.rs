@@ -1,14 +1,17 @@
 //! The HTTP layer under every Octopus call: one `reqwest` client (rustls, optional private CA,
 //! timeouts), the `X-Octopus-ApiKey` header, Octopus error bodies, and retries.
 //!
-//! Retries follow [`RetryPolicy`] (exponential backoff with jitter, honouring `Retry-After`,
-//! bounded in total) and each one is reported as [`ProgressEvent::Retrying`]. Only transient
-//! failures are retried, and a request that may already have changed something on the server
-//! is not resent blindly: GET/PUT/DELETE are retried on any transient failure, POST only when
-//! the server said it did not act (429, 502, 503, 504) or the connection was never made.
+//! Retries go through the core's one loop ([`octo_oidc_core::retry::run`], driven by
+//! [`TokioTimer`]): exponential backoff with jitter, `Retry-After` (seconds or HTTP-date),
+//! a bounded total wait and an overall deadline per call; each retry is reported on the
+//! transport's progress sink (replace it per use with [`Transport::reporting_to`]). Only
+//! transient failures are retried, and a request that may already have changed something on
+//! the server is not resent blindly: GET/PUT/DELETE are retried on any transient failure, POST
+//! only when the server said it did not act (429, 502, 503, 504) or the connection was never
+//! made. A host name that does not resolve is tried once more at most.
 //!
-//! `Retry-After` is read in its seconds form (what Octopus and the sandbox send); an HTTP-date
-//! form falls back to the computed backoff.
+//! Bodies are read up to a cap ([`octo_oidc_http::DEFAULT_BODY_CAP`]); server messages in
+//! errors are cut to [`octo_oidc_http::MAX_SERVER_TEXT`] characters.
 //!
 //! The API key goes out only to the configured server (anonymous requests, e.g. the issuer's
 //! `jwks_uri` on another host, go without it), marked sensitive so the HTTP stack's own logs
@@ -21,9 +24,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use octo_oidc_core::Secret;
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
-use octo_oidc_core::retry::RetryPolicy;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::retry::{
+    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
+};
+use octo_oidc_http::{BodyError, ClientSettings, DEFAULT_BODY_CAP, TokioTimer};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,33 +62,18 @@ pub(crate) struct HttpSettings {
     pub connect_timeout: Duration,
 }
 
-/// Builds the shared reqwest client. Certificate verification stays on, always.
+/// Builds the shared reqwest client ([`octo_oidc_http::build_client`]; no redirects: Octopus
+/// redirects are not part of the API, and one to another host must not get the API key).
 pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Client, OctopusError> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.request_timeout)
-        .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
-        // Octopus redirects are not part of the API; a redirect to another host must not get
-        // the API key, so follow none.
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = &settings.ca_bundle_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-            OctopusError::InvalidConfig {
-                field: "octopus.ca_bundle",
-                problem: format!("the CA bundle is not valid PEM: {e}"),
-            }
-        })?;
-        if certs.is_empty() {
-            return Err(OctopusError::InvalidConfig {
-                field: "octopus.ca_bundle",
-                problem: "the CA bundle contains no certificate".into(),
-            });
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder.build().map_err(|e| OctopusError::InvalidConfig {
+    octo_oidc_http::build_client(&ClientSettings {
+        ca_bundle_pem: settings.ca_bundle_pem.clone(),
+        request_timeout: settings.request_timeout,
+        connect_timeout: settings.connect_timeout,
+        follow_redirects: false,
+    })
+    .map_err(|e| OctopusError::InvalidConfig {
         field: "octopus.ca_bundle",
-        problem: format!("could not set up TLS: {e}"),
+        problem: e.to_string(),
     })
 }
 
@@ -95,8 +86,11 @@ pub(crate) struct Transport {
     /// `None` for a transport that only makes anonymous requests.
     credential: Option<Credential>,
     timeout: Duration,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     progress: Arc<dyn ProgressSink>,
+    cancel: Option<CancelToken>,
+    body_cap: usize,
+    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
@@ -140,8 +134,42 @@ impl Transport {
             base,
             credential,
             timeout,
-            retry,
+            retry: RetrySettings {
+                transient: retry,
+                ..RetrySettings::default()
+            },
             progress,
+            cancel: None,
+            body_cap: DEFAULT_BODY_CAP,
+            timer: TokioTimer::default(),
+        }
+    }
+
+    /// The overall deadline of one call (all attempts and waits).
+    pub(crate) fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.retry.deadline = deadline;
+        self
+    }
+
+    /// The largest response body read.
+    pub(crate) fn with_body_cap(mut self, cap: usize) -> Self {
+        self.body_cap = cap;
+        self
+    }
+
+    /// The same transport reporting retries to `progress`.
+    pub(crate) fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
+        Transport {
+            progress,
+            ..self.clone()
+        }
+    }
+
+    /// The same transport ending its calls when `cancel` fires.
+    pub(crate) fn cancelled_by(&self, cancel: CancelToken) -> Self {
+        Transport {
+            cancel: Some(cancel),
+            ..self.clone()
         }
     }
 
@@ -164,38 +192,20 @@ impl Transport {
     /// Sends the call with retries; returns the successful response body.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<(StatusCode, Bytes), OctopusError> {
         let operation = format!("{} {}", call.method, call.url.path());
-        let mut attempt: u32 = 0;
-        let mut waited = Duration::ZERO;
-        loop {
-            let result = self.send_once(&call, &operation).await;
-            let error = match result {
-                Ok(ok) => return Ok(ok),
-                Err(error) => error,
-            };
-            if !may_retry(&call.method, &error) {
-                return Err(error);
-            }
-            attempt += 1;
-            let jitter: f64 = rand::random();
-            let Some(wait) = self
-                .retry
-                .next_delay(attempt, waited, error.retry_after(), jitter)
-            else {
-                return Err(error);
-            };
-            let code = error.code();
-            tracing::debug!(%operation, attempt, wait_ms = wait.as_millis() as u64, %code, "retrying Octopus request");
-            self.progress.emit(ProgressEvent::Retrying {
-                service: SERVICE.to_string(),
-                operation: operation.clone(),
-                attempt,
-                wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                code,
-                reason: error.to_string(),
-            });
-            tokio::time::sleep(wait).await;
-            waited += wait;
-        }
+        let run = Operation {
+            service: SERVICE,
+            name: &operation,
+            settings: &self.retry,
+            timer: &self.timer,
+            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
+            cancel: self.cancel.as_ref(),
+        };
+        retry::run(
+            run,
+            |error| classify(&call.method, error),
+            || self.send_once(&call, &operation),
+        )
+        .await
     }
 
     async fn send_once(
@@ -243,21 +253,21 @@ impl Transport {
             .await
             .map_err(|e| self.transport_error(operation, &e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = octo_oidc_http::retry_after(response.headers());
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
+        let body = octo_oidc_http::read_body(response, self.body_cap)
             .await
-            .map_err(|e| self.transport_error(operation, &e))?;
+            .map_err(|e| match e {
+                BodyError::Transport(e) => self.transport_error(operation, &e),
+                too_large @ BodyError::TooLarge { .. } => OctopusError::UnexpectedResponse {
+                    operation: operation.to_string(),
+                    detail: too_large.to_string(),
+                },
+            })?;
         tracing::debug!(%operation, status = status.as_u16(), bytes = body.len(), "Octopus response");
         if status.is_success() {
             return Ok((status, body));
@@ -293,8 +303,9 @@ impl Transport {
         }
         OctopusError::Unreachable {
             operation: operation.to_string(),
-            detail: describe_error_chain(error),
+            detail: octo_oidc_http::describe_error_chain(error),
             before_sending: error.is_connect(),
+            name_not_resolved: octo_oidc_http::is_name_resolution_failure(error),
         }
     }
 
@@ -426,19 +437,44 @@ fn may_retry(method: &Method, error: &OctopusError) -> bool {
     }
 }
 
-/// The error and its sources in one line (reqwest's top-level message alone is vague).
-fn describe_error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let part = inner.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = inner.source();
+/// How a failure of this request is retried.
+fn classify(method: &Method, error: &OctopusError) -> Retry {
+    if !may_retry(method, error) {
+        return Retry::Never;
     }
-    text
+    match error {
+        OctopusError::Unreachable {
+            name_not_resolved: true,
+            ..
+        } => Retry::Once,
+        _ => Retry::Transient,
+    }
+}
+
+impl RetryableFailure for OctopusError {
+    fn code(&self) -> octo_oidc_core::ErrorCode {
+        OctopusError::code(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        OctopusError::retry_after(self)
+    }
+}
+
+impl From<Interrupted> for OctopusError {
+    fn from(interrupted: Interrupted) -> Self {
+        match interrupted {
+            Interrupted::DeadlineExceeded {
+                operation,
+                deadline,
+                ..
+            } => OctopusError::Timeout {
+                operation,
+                timeout: deadline,
+            },
+            Interrupted::Cancelled { operation, .. } => OctopusError::Cancelled { operation },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -472,7 +508,8 @@ mod tests {
             &OctopusError::Unreachable {
                 operation: "x".into(),
                 detail: String::new(),
-                before_sending: true
+                before_sending: true,
+                name_not_resolved: false,
             }
         ));
     }

@@ -6,7 +6,7 @@
 //! a restored state had), serves them, and exposes the URLs, the API key (a [`Secret`]), the CA
 //! PEM, the shared [`Faults`] and a graceful [`Sandbox::shutdown`] that writes the state file.
 //! Listeners: Octopus over HTTP and HTTPS (same API; the HTTPS URL is the public URL and, by
-//! default, the issuer), the GitHub token issuer (HTTPS), and the Azure and AWS services. The
+//! default, the issuer), the GitHub token issuer (HTTPS), and the Azure, AWS and Google Cloud services. The
 //! fault admin endpoints (`/_sandbox/faults`) are mounted on the Octopus listeners.
 //!
 //! Deliberately absent: binding anything but loopback, and auto-saving between shutdowns.
@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use crate::aws::{AwsConfig, AwsSandbox};
 use crate::entra::{EntraConfig, EntraSandbox};
 use crate::faults::{Faults, admin_router};
+use crate::gcp::{GcpConfig, GcpSandbox};
 use crate::octopus::github::GithubIssuer;
 use crate::octopus::{DEFAULT_VERSION, IssuerStyle, OctopusConfig, OctopusDeps, OctopusSandbox};
 use crate::persist::{self, FORMAT_VERSION, PersistError, Ports, SandboxSnapshot};
@@ -85,6 +86,8 @@ pub struct SandboxUrls {
     pub arm: Option<String>,
     /// AWS IAM + STS on one endpoint (HTTP, for `AWS_ENDPOINT_URL`).
     pub aws: Option<String>,
+    /// Google Cloud IAM, Resource Manager, STS and IAM Credentials on one endpoint (HTTPS).
+    pub gcp: Option<String>,
 }
 
 /// Why the sandbox could not start or save.
@@ -150,6 +153,7 @@ pub struct Sandbox {
     github: GithubIssuer,
     aws: AwsSandbox,
     entra: EntraSandbox,
+    gcp: GcpSandbox,
     state_file: Option<PathBuf>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
@@ -206,6 +210,7 @@ impl Sandbox {
         let entra_listener = bind(wanted.entra, fixed)?;
         let graph_listener = bind(wanted.graph, fixed)?;
         let arm_listener = bind(wanted.arm, fixed)?;
+        let gcp_listener = bind(wanted.gcp, fixed)?;
         let ports = Ports {
             octopus_http: port_of(&octopus_http),
             octopus_https: port_of(&octopus_https),
@@ -214,6 +219,7 @@ impl Sandbox {
             entra: port_of(&entra_listener),
             graph: port_of(&graph_listener),
             arm: port_of(&arm_listener),
+            gcp: port_of(&gcp_listener),
         };
 
         let ca = match &restored {
@@ -244,6 +250,7 @@ impl Sandbox {
             graph: Some(format!("https://127.0.0.1:{}", ports.graph)),
             arm: Some(format!("https://127.0.0.1:{}", ports.arm)),
             aws: Some(format!("http://127.0.0.1:{}", ports.aws)),
+            gcp: Some(format!("https://127.0.0.1:{}", ports.gcp)),
         };
 
         let config = OctopusConfig {
@@ -279,8 +286,15 @@ impl Sandbox {
             faults.clone(),
             issuers.clone(),
         );
+        let gcp = GcpSandbox::new(GcpConfig::default(), faults.clone(), issuers.clone());
         let (octopus, github_key) = match restored {
             Some(s) => {
+                if let Some(state) = s.gcp {
+                    gcp.restore(state).map_err(|e| SandboxError::Restore {
+                        service: "gcp",
+                        message: e.to_string(),
+                    })?;
+                }
                 if let Some(state) = s.aws {
                     aws.restore(state).map_err(|e| SandboxError::Restore {
                         service: "aws",
@@ -316,6 +330,7 @@ impl Sandbox {
             github: github.clone(),
             aws: aws.clone(),
             entra: entra.clone(),
+            gcp: gcp.clone(),
             state_file: options.state_file.clone(),
             stop,
             servers: Vec::new(),
@@ -329,6 +344,7 @@ impl Sandbox {
         sandbox.serve_https(entra_listener, entra.login_router())?;
         sandbox.serve_https(graph_listener, entra.graph_router())?;
         sandbox.serve_https(arm_listener, entra.arm_router())?;
+        sandbox.serve_https(gcp_listener, gcp.router())?;
         // Requests that arrive first simply build the bodies themselves (the cache is shared).
         tokio::task::spawn_blocking(move || octopus.prebuild_all_bodies());
         Ok(sandbox)
@@ -427,6 +443,11 @@ impl Sandbox {
         &self.aws
     }
 
+    /// The Google Cloud sandbox.
+    pub fn gcp(&self) -> &GcpSandbox {
+        &self.gcp
+    }
+
     /// One `NAME=value` pair per endpoint, in a fixed order (what `octo-oidc sandbox` prints;
     /// `SANDBOX_CA_FILE` is added by whoever writes the CA to a file).
     pub fn env_vars(&self) -> Vec<(&'static str, String)> {
@@ -448,6 +469,18 @@ impl Sandbox {
                 vars.push((name, v.clone()));
             }
         }
+        if let Some(gcp) = &u.gcp {
+            vars.push(("GCP_PROJECT_ID", self.gcp.project_id()));
+            vars.push(("GCP_PROJECT_NUMBER", self.gcp.project_number()));
+            for name in [
+                "GCP_IAM_URL",
+                "GCP_RESOURCE_MANAGER_URL",
+                "GCP_STS_URL",
+                "GCP_IAM_CREDENTIALS_URL",
+            ] {
+                vars.push((name, gcp.clone()));
+            }
+        }
         vars
     }
 
@@ -462,6 +495,7 @@ impl Sandbox {
             github_key: self.github.signing_key().clone(),
             entra: Some(self.entra.snapshot()),
             aws: Some(self.aws.snapshot()),
+            gcp: Some(self.gcp.snapshot()),
         }
     }
 

@@ -11,6 +11,8 @@
 //! - [`entra`]: the Entra ID authority (client-assertion grant, auth code + PKCE sign-in),
 //!   Microsoft Graph v1.0 and ARM.
 //! - [`aws`]: the IAM query protocol and STS on one endpoint.
+//! - [`gcp`]: Google Cloud IAM workload identity pools, service accounts, Resource Manager,
+//!   STS token exchange and `generateAccessToken`, on one endpoint.
 //!
 //! Shared pieces: [`signing`] (RSA keys, JWKS, minting), [`token_validation`] (the cloud side
 //! of the trust: discovery + JWKS fetch and JWT checks), [`faults`] (latency, throttling, 5xx,
@@ -28,6 +30,7 @@
 pub mod aws;
 pub mod entra;
 pub mod faults;
+pub mod gcp;
 pub mod host;
 pub mod octopus;
 pub mod persist;

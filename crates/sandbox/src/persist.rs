@@ -2,8 +2,8 @@
 //!
 //! One JSON document holds the Octopus state (inventory, accounts, users, identities, tasks,
 //! issuer key), the GitHub issuer key, the test CA, the API key, the ports the listeners had
-//! (so issuer URLs stay the same when they can be bound again), and the Azure and AWS
-//! sandboxes' own snapshots as opaque JSON. It is written atomically (temp file + rename).
+//! (so issuer URLs stay the same when they can be bound again), and the Azure, AWS and
+//! Google Cloud sandboxes' own snapshots as opaque JSON. It is written atomically (temp file + rename).
 //!
 //! The file contains made-up test keys and the sandbox's own API key; it is a test fixture, not
 //! a secret store, but it is still never logged. Deliberately absent: migrations between format
@@ -38,6 +38,9 @@ pub struct Ports {
     pub arm: u16,
     /// AWS IAM + STS.
     pub aws: u16,
+    /// Google Cloud IAM, Resource Manager, STS and IAM Credentials.
+    #[serde(default)]
+    pub gcp: u16,
 }
 
 impl Ports {
@@ -52,6 +55,7 @@ impl Ports {
             graph: p(4),
             arm: p(5),
             aws: p(6),
+            gcp: p(7),
         }
     }
 }
@@ -77,6 +81,9 @@ pub struct SandboxSnapshot {
     /// The AWS sandbox's snapshot.
     #[serde(default)]
     pub aws: Option<Value>,
+    /// The Google Cloud sandbox's snapshot.
+    #[serde(default)]
+    pub gcp: Option<Value>,
 }
 
 impl std::fmt::Debug for SandboxSnapshot {

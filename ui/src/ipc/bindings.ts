@@ -14,17 +14,28 @@ export const commands = {
 	startSandbox: () => typedError<SandboxSummary, UiError>(__TAURI_INVOKE("start_sandbox")),
 	/**  The running built-in Sandbox, if it has been started. */
 	sandboxStatus: () => typedError<SandboxSummary | null, UiError>(__TAURI_INVOKE("sandbox_status")),
+	/**  Stops the built-in Sandbox; false if none was running. */
+	stopSandbox: () => typedError<boolean, UiError>(__TAURI_INVOKE("stop_sandbox")),
 	/**
 	 *  Signs in to the Octopus Server in the form (keeping the key in the keychain once it worked)
 	 *  and summarizes the connection.
 	 */
 	connectOctopus: (form: ConnectForm) => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("connect_octopus", { form })),
+	/**  Connects again to a server with its stored key (or `OCTOPUS_API_KEY` without a keychain). */
+	reconnectOctopus: (serverUrl: string) => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("reconnect_octopus", { serverUrl })),
+	/**  Forgets the stored key of a server and closes the connection to it. */
+	signOut: (serverUrl: string) => typedError<SignedOut, UiError>(__TAURI_INVOKE("sign_out", { serverUrl })),
 	/**
 	 *  Connects to the running Sandbox's Octopus with the sandbox's own key (never kept in the
 	 *  keychain) and summarizes the connection.
 	 */
 	connectSandboxOctopus: () => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("connect_sandbox_octopus")),
 };
+
+/* Constants */
+export const ERROR_CODES = ["invalid_input","unauthenticated","permission_denied","not_found","conflict","rate_limited","remote_unavailable","timeout","propagation_pending","limit_exceeded","unsupported_version","keychain_unavailable","issuer_invalid","trust_rejected","task_failed","cancelled","internal"] as const;
+
+export const FORM_FIELDS = {"octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url"} as const;
 
 /* Types */
 /**  Where the API key of the connection is kept. */
@@ -34,11 +45,11 @@ export type ApiKeyKept =
 /**  In memory only, for this session. */
 "session_only";
 
-/**  What the UI shows about the running app and the machine it runs on. */
+/**  The program and whether an API key could be kept on this machine. */
 export type AppInfo = {
 	/**  The product name. */
 	productName: string,
-	/**  The app's version (the package version). */
+	/**  The version (the workspace version all packages share). */
 	version: string,
 	/**  Whether an API key could be kept in the OS keychain. */
 	keychain: KeychainStatus,
@@ -46,11 +57,74 @@ export type AppInfo = {
 
 /**  What the user typed on the "Connect to Octopus" screen. */
 export type ConnectForm = {
-	/**  The Octopus Server URL, e.g. `https://example.octopus.app`. */
+	/**  The Octopus Server URL, e.g. `https://example.octopus.app` (console URLs are fine). */
 	serverUrl: string,
 	/**  An Octopus API key (`API-…`). */
 	apiKey: string,
 };
+
+/**
+ *  A stable, machine-readable classification of a failure.
+ * 
+ *  The serialized form (`snake_case`) is part of the public contract of the CLI (`--json`
+ *  output, exit codes) and of the desktop app's IPC: never rename a variant, only add.
+ */
+export type ErrorCode = 
+/**  User input failed validation; `field_errors` say which fields and how to fix them. */
+"invalid_input" | 
+/**  The remote service did not accept the credentials (HTTP 401, expired sign-in). */
+"unauthenticated" | 
+/**  The credentials are valid but lack a permission (HTTP 403, missing role or consent). */
+"permission_denied" | 
+/**  A remote object does not exist (HTTP 404, `NoSuchEntity`). */
+"not_found" | 
+/**  A remote object conflicts with the request (HTTP 409, duplicate name). */
+"conflict" | 
+/**  The service asked us to slow down (HTTP 429, AWS `Throttling`). */
+"rate_limited" | 
+/**  The service failed or could not be reached (HTTP 5xx, connection refused, DNS). */
+"remote_unavailable" | 
+/**  The operation did not finish within its time budget. */
+"timeout" | 
+/**  A just-created object is not visible yet (cloud replication / propagation delay). */
+"propagation_pending" | 
+/**  A service limit would be exceeded (20 federated credentials, trust policy size, quotas). */
+"limit_exceeded" | 
+/**  The remote server is older than the feature needs (e.g. Octopus < 2024.1 for OIDC). */
+"unsupported_version" | 
+/**  No OS keychain is reachable to store or read a secret. */
+"keychain_unavailable" | 
+/**  The issuer document or its signing keys are missing or unusable. */
+"issuer_invalid" | 
+/**  A token was rejected by the trusting side (wrong iss/aud/sub, signature, expiry). */
+"trust_rejected" | 
+/**  A long-running remote task (e.g. the Octopus account test) finished unsuccessfully. */
+"task_failed" | 
+/**  The operation was cancelled by the user. */
+"cancelled" | 
+/**  A bug in this program; the message should be reported. */
+"internal";
+
+/**  One invalid field: which one, what is wrong with it, and how to fix it. */
+export type FieldError = {
+	/**
+	 *  The field's path as the user knows it (e.g. `octopus.server_url`, `aws.role_name`,
+	 *  `scope.projects[1]`, `--role-name`). A string on the wire; the desktop forms' own ids
+	 *  are a closed set (`octo_oidc_app::FormField`).
+	 */
+	field: string,
+	/**  What is wrong, in one sentence. */
+	problem: string,
+	/**  What to do instead, in one sentence. */
+	fix: string,
+};
+
+/**  One input of a desktop form. The serialized form is the field id. */
+export type FormField = 
+/**  Connect to Octopus: the server URL. */
+"octopus.server_url" | 
+/**  Connect to Octopus: the API key. */
+"octopus.api_key";
 
 /**  Whether secrets can be kept in the OS keychain on this machine, and if not, why. */
 export type KeychainStatus = 
@@ -61,7 +135,7 @@ export type KeychainStatus =
 /**  Why, as reported by the platform store. */
 reason: string };
 
-/**  What the UI shows about a working Octopus connection. */
+/**  What the faces show about a working Octopus connection. */
 export type OctopusConnectionSummary = {
 	/**  The normalized server URL. */
 	serverUrl: string,
@@ -79,7 +153,7 @@ export type OctopusConnectionSummary = {
 	warnings: string[],
 	/**  Where the API key is kept. */
 	apiKeyKept: ApiKeyKept,
-	/**  Why the key could not be kept in the keychain, if it could not. */
+	/**  Why the key could not be kept in (or read from) the keychain, if it could not. */
 	keychainProblem: string | null,
 };
 
@@ -109,66 +183,29 @@ export type SandboxSummary = {
 	awsEndpointUrl: string | null,
 };
 
+/**  The result of signing out of a server. */
+export type SignedOut = {
+	/**  The normalized server URL. */
+	serverUrl: string,
+	/**  Whether a stored key was deleted from the keychain (false: there was none). */
+	keyForgotten: boolean,
+	/**  Whether the session's connection to this server was closed. */
+	disconnected: boolean,
+};
+
 /**
  *  A failure as the UI shows it. Never carries a secret: it is built from a [`Problem`],
  *  whose messages are written without secrets.
  */
 export type UiError = {
 	/**  Stable classification; the UI branches on this. */
-	code: UiErrorCode,
+	code: ErrorCode,
 	/**  What went wrong. */
 	message: string,
 	/**  What the user can do about it. */
 	hint: string | null,
 	/**  For `invalid_input`: every invalid field at once (empty otherwise). */
-	fieldErrors: UiFieldError[],
-};
-
-/**  A stable, machine-readable failure class, mirrored from [`ErrorCode`] (same strings). */
-export type UiErrorCode = 
-/**  User input failed validation; see `field_errors`. */
-"invalid_input" | 
-/**  The remote service did not accept the credentials. */
-"unauthenticated" | 
-/**  The credentials lack a permission. */
-"permission_denied" | 
-/**  A remote object does not exist. */
-"not_found" | 
-/**  A remote object conflicts with the request. */
-"conflict" | 
-/**  The service asked us to slow down. */
-"rate_limited" | 
-/**  The service failed or could not be reached. */
-"remote_unavailable" | 
-/**  The operation did not finish within its time budget. */
-"timeout" | 
-/**  A just-created object is not visible yet. */
-"propagation_pending" | 
-/**  A service limit would be exceeded. */
-"limit_exceeded" | 
-/**  The remote server is too old for the feature. */
-"unsupported_version" | 
-/**  No OS keychain is reachable. */
-"keychain_unavailable" | 
-/**  The issuer document or its keys are unusable. */
-"issuer_invalid" | 
-/**  A token was rejected by the trusting side. */
-"trust_rejected" | 
-/**  A long-running remote task failed. */
-"task_failed" | 
-/**  The user cancelled. */
-"cancelled" | 
-/**  A bug in this program. */
-"internal";
-
-/**  One invalid form field, as the UI shows it next to the field. */
-export type UiFieldError = {
-	/**  The field's name (e.g. `octopus.server_url`). */
-	field: string,
-	/**  What is wrong, in one sentence. */
-	problem: string,
-	/**  What to do instead, in one sentence. */
-	fix: string,
+	fieldErrors: FieldError[],
 };
 
 /* Tauri Specta runtime */

@@ -1,35 +1,56 @@
 // The one seam between the wizard UI and the desktop app. Only `ui/src/ipc/` imports
-// `@tauri-apps/api` (through the generated `bindings.ts`); screens call `ipc.*` and get an
-// `Outcome`: the command's value, or a `UiError` with a stable code, message and hint.
-// Failures outside a command (no Tauri host, a permission denial, a bug) become `internal`
-// UiErrors here, so screens handle exactly one error shape.
-import { commands } from './bindings';
-import type {
-  AppInfo,
-  ConnectForm,
-  OctopusConnectionSummary,
-  OctopusTarget,
-  SandboxSummary,
-  UiError,
-} from './bindings';
+// `@tauri-apps/api` (through the generated `bindings.ts`); screens call
+// `call('commandName', ...args)` and get an `Outcome`: the command's value, or a `UiError` with
+// a stable code, message and hint. `call` is generic over the generated `commands`, so a new
+// command needs no wrapper here. Anything that rejects without being a `UiError` (no Tauri host,
+// an ACL denial, a badly typed argument, a bug) becomes an `internal` UiError, so screens handle
+// exactly one error shape.
+import { commands, ERROR_CODES } from './bindings';
+import type { UiError } from './bindings';
 
+export { ERROR_CODES, FORM_FIELDS } from './bindings';
 export type {
   ApiKeyKept,
   AppInfo,
   ConnectForm,
+  ErrorCode,
+  FieldError,
+  FormField,
   KeychainStatus,
   OctopusConnectionSummary,
   OctopusTarget,
   SandboxSummary,
+  SignedOut,
   UiError,
-  UiErrorCode,
-  UiFieldError,
 } from './bindings';
 
 /** What a command call produced: its value, or the one UI error type. */
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: UiError };
 
-type CommandResult<T> = { status: 'ok'; data: T } | { status: 'error'; error: UiError };
+type Commands = typeof commands;
+
+/** The name of a desktop app command (`appInfo`, `connectOctopus`, …). */
+export type CommandName = keyof Commands;
+
+/** The value a command produces when it succeeds. */
+export type CommandValue<K extends CommandName> = Extract<Awaited<ReturnType<Commands[K]>>, { status: 'ok' }>['data'];
+
+type Settled<T> = { status: 'ok'; data: T } | { status: 'error'; error: unknown };
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
+
+/** Whether a rejection is a `UiError` the desktop app sent (and not a framework failure). */
+export function isUiError(value: unknown): value is UiError {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate['code'] === 'string' &&
+    KNOWN_CODES.has(candidate['code']) &&
+    typeof candidate['message'] === 'string' &&
+    (candidate['hint'] === null || typeof candidate['hint'] === 'string') &&
+    Array.isArray(candidate['fieldErrors'])
+  );
+}
 
 function describe(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message;
@@ -37,31 +58,26 @@ function describe(thrown: unknown): string {
   return 'unknown failure';
 }
 
-async function call<T>(run: () => Promise<CommandResult<T>>): Promise<Outcome<T>> {
-  try {
-    const result = await run();
-    return result.status === 'ok' ? { ok: true, value: result.data } : { ok: false, error: result.error };
-  } catch (thrown) {
-    return {
-      ok: false,
-      error: {
-        code: 'internal',
-        message: `The desktop app did not answer: ${describe(thrown)}`,
-        hint: 'Restart the wizard. If this keeps happening, please report it.',
-        fieldErrors: [],
-      },
-    };
-  }
+function internal(thrown: unknown): UiError {
+  return {
+    code: 'internal',
+    message: `The desktop app did not answer: ${describe(thrown)}`,
+    hint: 'Restart the wizard. If this keeps happening, please report it.',
+    fieldErrors: [],
+  };
 }
 
-/** The desktop app's commands, as the UI calls them. */
-export const ipc = {
-  appInfo: (): Promise<Outcome<AppInfo>> => call(() => commands.appInfo()),
-  checkConnectForm: (form: ConnectForm): Promise<Outcome<OctopusTarget>> =>
-    call(() => commands.checkConnectForm(form)),
-  startSandbox: (): Promise<Outcome<SandboxSummary>> => call(() => commands.startSandbox()),
-  sandboxStatus: (): Promise<Outcome<SandboxSummary | null>> => call(() => commands.sandboxStatus()),
-  connectOctopus: (form: ConnectForm): Promise<Outcome<OctopusConnectionSummary>> =>
-    call(() => commands.connectOctopus(form)),
-  connectSandboxOctopus: (): Promise<Outcome<OctopusConnectionSummary>> => call(() => commands.connectSandboxOctopus()),
-};
+/** Calls a desktop app command; never rejects. */
+export async function call<K extends CommandName>(
+  name: K,
+  ...args: Parameters<Commands[K]>
+): Promise<Outcome<CommandValue<K>>> {
+  const command = commands[name] as unknown as (...a: Parameters<Commands[K]>) => Promise<Settled<CommandValue<K>>>;
+  try {
+    const result = await command(...args);
+    if (result.status === 'ok') return { ok: true, value: result.data };
+    return { ok: false, error: isUiError(result.error) ? result.error : internal(result.error) };
+  } catch (thrown) {
+    return { ok: false, error: internal(thrown) };
+  }
+}

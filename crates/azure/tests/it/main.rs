@@ -2,3 +2,4 @@
 #![allow(clippy::unwrap_used)]
 
 mod against_sandbox;
+mod bounded;

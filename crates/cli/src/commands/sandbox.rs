@@ -1,12 +1,17 @@
 //! `octo-oidc sandbox`: starts the local sandbox (Octopus, its issuer, the GitHub token issuer,
-//! and the Azure / AWS services when composed in) and serves until SIGINT or SIGTERM.
+//! and the Azure / AWS / Google Cloud services when composed in) and serves until SIGINT or
+//! SIGTERM.
 //!
 //! Prints one `NAME=value` line per endpoint on stdout (`OCTOPUS_URL`, `OCTOPUS_HTTPS_URL`,
 //! `OCTOPUS_API_KEY`, `OCTOPUS_ISSUER`, `GITHUB_ISSUER`, `AZURE_AUTHORITY`, `GRAPH_URL`,
-//! `ARM_URL`, `AWS_ENDPOINT_URL`, then `SANDBOX_CA_FILE` last), so that
-//! `eval "$(octo-oidc sandbox | head -n 11)"`-style scripts and tests can read it. The API key
+//! `ARM_URL`, `AWS_ENDPOINT_URL`, `GCP_PROJECT_ID`, `GCP_PROJECT_NUMBER`, `GCP_IAM_URL`,
+//! `GCP_RESOURCE_MANAGER_URL`, `GCP_STS_URL`, `GCP_IAM_CREDENTIALS_URL`, then `SANDBOX_CA_FILE`
+//! last), so that `eval "$(octo-oidc sandbox | head -n 17)"`-style scripts and tests can read it. The API key
 //! printed is the sandbox's own made-up key: printing it is the point; it never goes through
 //! logging. With `--state FILE` the session is restored from and saved to FILE.
+//!
+//! The sandbox is started through the application crate (`octo_oidc_app::sandbox::serve`);
+//! this module parses the arguments and renders the endpoints.
 //!
 //! Deliberately absent: daemonizing, and binding anything but 127.0.0.1.
 
@@ -14,9 +19,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use octo_oidc_sandbox::SandboxOptions;
 use octo_oidc_sandbox::octopus::{DEFAULT_VERSION, IssuerStyle};
 use octo_oidc_sandbox::seed::SeedProfile;
-use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 
 /// Arguments of `octo-oidc sandbox`.
 #[derive(Debug, clap::Args)]
@@ -126,10 +131,9 @@ async fn serve(args: Args) -> ExitCode {
         port_base: args.port_base,
         ..SandboxOptions::default()
     };
-    let sandbox = match Sandbox::start(options).await {
+    let sandbox = match octo_oidc_app::sandbox::serve(options).await {
         Ok(s) => s,
-        Err(e) => {
-            let problem = octo_oidc_core::Problem::from(e);
+        Err(problem) => {
             eprintln!("error: {}", problem.message);
             if let Some(hint) = problem.hint {
                 eprintln!("hint: {hint}");

@@ -31,7 +31,7 @@ fn res(prefix: &str, i: usize, slug: &str) -> OctopusResource {
 
 /// A generated case: sizes, connections, selection and keys.
 #[derive(Debug, Clone)]
-struct Case {
+pub(crate) struct Case {
     projects: usize,
     runbooks: Vec<usize>, // owning project of each runbook
     envs: usize,
@@ -67,7 +67,7 @@ fn keys(optional: Vec<SubjectKey>) -> impl Strategy<Value = Vec<SubjectKey>> {
     })
 }
 
-fn case() -> impl Strategy<Value = Case> {
+pub(crate) fn case() -> impl Strategy<Value = Case> {
     (1usize..4, 1usize..4, 0usize..3, 0usize..3)
         .prop_flat_map(|(projects, envs, n_tenants, targets)| {
             let runbooks = proptest::collection::vec(0..projects, 0..3);
@@ -159,7 +159,7 @@ fn sel(prefix: &str, s: &Option<Vec<usize>>) -> Selection {
 /// environment, tenant (connected everywhere) and target, as if created after the setup;
 /// `full` connects every tenant to every project and environment and adds a runbook to every
 /// project.
-fn build(c: &Case, extra: bool) -> Scope {
+pub(crate) fn build(c: &Case, extra: bool) -> Scope {
     build_with(c, extra, false)
 }
 

@@ -36,7 +36,7 @@ fn only(ids: &[&str]) -> Selection {
     Selection::Only(ids.iter().map(|s| s.to_string()).collect())
 }
 
-fn reference_scope() -> Scope {
+pub(crate) fn reference_scope() -> Scope {
     Scope {
         inventory: Inventory {
             space: res("Spaces-1", "default"),

@@ -9,6 +9,7 @@ mod differential;
 mod entra_authority;
 mod entra_graph_arm;
 mod entra_support;
+mod gcp;
 mod judge_independence;
 mod octopus_account_test;
 mod octopus_api;

@@ -1,0 +1,40 @@
+//! `octo-oidc-app`: the Octopus OIDC Wizard's use cases, one async function each, called by
+//! both faces — the desktop app (`src-tauri`, which only translates [`Problem`]s into its
+//! `UiError`) and the CLI `octo-oidc` (which only parses arguments and renders results).
+//!
+//! Map: [`Session`] (the connected clients and every use case that needs them: connect
+//! Octopus with a typed key, reconnect from the keychain or `OCTOPUS_API_KEY`, sign out, the
+//! built-in Sandbox's start / stop / status and its Octopus, a space's inventory),
+//! [`connect_form`] (the Connect form's checks), [`form_field`] (the forms' field ids),
+//! [`octopus_connection`] (connection summaries), [`sandbox`] (sandbox summaries, and
+//! [`sandbox::serve`] for `octo-oidc sandbox`), [`keychain`] (whether a keychain answers),
+//! [`inventory`] (space resolution).
+//!
+//! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
+//! CA) stay in here as `Secret`s and never appear in a result.
+//!
+//! Feature `specta` (the desktop app enables it) derives `specta::Type` on every type that
+//! crosses the desktop IPC, and on the core's `ErrorCode` and `FieldError`.
+//!
+//! Deliberately absent: Tauri (this crate must run from the CLI and tests without a desktop)
+//! and any trust logic (the core computes it).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod app_info;
+pub mod connect_form;
+pub mod form_field;
+pub mod inventory;
+pub mod keychain;
+pub mod octopus_connection;
+pub mod sandbox;
+pub mod session;
+
+pub use app_info::AppInfo;
+pub use connect_form::{ConnectForm, OctopusTarget};
+pub use form_field::FormField;
+pub use keychain::KeychainStatus;
+pub use octo_oidc_core::Problem;
+pub use octopus_connection::{ApiKeyKept, OctopusConnectionSummary, SignedOut};
+pub use sandbox::SandboxSummary;
+pub use session::Session;

@@ -1,0 +1,391 @@
+//! `octo-oidc-http`: what the HTTP clients (Octopus, Entra/Graph/ARM, and the AWS adapter's
+//! retry loop) share, written once:
+//!
+//! - [`TokioTimer`]: the tokio clock, sleep and jitter source the core's retry loop
+//!   ([`octo_oidc_core::retry::run`]) is driven with;
+//! - [`build_client`]: the reqwest client (rustls, optional private CA bundle merged with the
+//!   platform roots, timeouts, no redirects unless asked; certificate checks never off);
+//! - [`retry_after`]: `Retry-After` in its seconds and HTTP-date forms;
+//! - [`read_body`]: a response body streamed up to a cap ([`DEFAULT_BODY_CAP`]), refused
+//!   beyond it;
+//! - [`NextLinks`]: the paging rule — a next link is followed only on the API's own origin
+//!   (so a bearer token never leaves it) and only up to a page cap;
+//! - [`server_text`]: a server's message cut to a length fit for a `Problem`;
+//! - [`is_name_resolution_failure`] and [`describe_error_chain`] for transport errors.
+//!
+//! Deliberately absent: retry decisions (the core's loop and each client's classifier) and
+//! anything service-specific (error envelopes, authentication headers).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use octo_oidc_core::events::{ProgressEvent, ProgressSink};
+use octo_oidc_core::retry::Timer;
+use url::Url;
+
+/// The largest response body a client reads unless it says otherwise: 8 MiB.
+pub const DEFAULT_BODY_CAP: usize = 8 * 1024 * 1024;
+
+/// The most pages a client follows through next links unless it says otherwise.
+pub const DEFAULT_MAX_PAGES: usize = 200;
+
+/// The longest server message put into an error, in characters.
+pub const MAX_SERVER_TEXT: usize = 500;
+
+/// The core's [`Timer`] on tokio: `Instant` for the clock, `tokio::time::sleep`, `rand` for
+/// jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioTimer {
+    origin: Instant,
+}
+
+impl Default for TokioTimer {
+    fn default() -> Self {
+        TokioTimer {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Timer for TokioTimer {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn jitter(&self) -> f64 {
+        rand::random()
+    }
+}
+
+/// A progress sink that also writes each retry to the `tracing` log (debug level; events carry
+/// no secrets) before passing it on. The clients hand this to the core's loop.
+pub struct LoggedProgress<'a>(pub &'a dyn ProgressSink);
+
+impl std::fmt::Debug for LoggedProgress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoggedProgress")
+    }
+}
+
+impl ProgressSink for LoggedProgress<'_> {
+    fn emit(&self, event: ProgressEvent) {
+        if let ProgressEvent::Retrying {
+            service,
+            operation,
+            attempt,
+            wait_ms,
+            code,
+            reason,
+        } = &event
+        {
+            tracing::debug!(%service, %operation, attempt, wait_ms, %code, %reason, "retrying");
+        }
+        self.0.emit(event);
+    }
+}
+
+/// How a reqwest client is built.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Extra trusted roots (PEM bundle) for servers behind a private CA, merged with the
+    /// platform's roots.
+    pub ca_bundle_pem: Option<Vec<u8>>,
+    /// Budget for one request, connect to last body byte.
+    pub request_timeout: Duration,
+    /// Budget for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Follow redirects (same as the API's policy); `false` follows none, so a redirect to
+    /// another host never gets a credential.
+    pub follow_redirects: bool,
+}
+
+impl Default for ClientSettings {
+    /// 30 s requests, 10 s connects, no private CA, no redirects.
+    fn default() -> Self {
+        ClientSettings {
+            ca_bundle_pem: None,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            follow_redirects: false,
+        }
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientSetupError {
+    /// The CA bundle is not PEM, or holds no certificate.
+    #[error("the CA bundle {0}")]
+    CaBundle(String),
+    /// TLS could not be set up.
+    #[error("could not set up TLS: {0}")]
+    Tls(String),
+}
+
+/// Builds a reqwest client (rustls). Certificate verification stays on, always.
+pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, ClientSetupError> {
+    let redirects = if settings.follow_redirects {
+        reqwest::redirect::Policy::limited(5)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirects);
+    if let Some(pem) = &settings.ca_bundle_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| ClientSetupError::CaBundle(format!("is not valid PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(ClientSetupError::CaBundle(
+                "contains no certificate".to_owned(),
+            ));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| ClientSetupError::Tls(e.to_string()))
+}
+
+/// The `Retry-After` header: delay-seconds, or an HTTP-date (as a delay from now; a date in
+/// the past is no delay).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+/// [`retry_after`] for a header value, relative to `now`.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Why a body was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body is larger than the cap.
+    #[error("the response body is larger than the {} limit", describe_size(*cap))]
+    TooLarge {
+        /// The cap in bytes.
+        cap: usize,
+    },
+    /// The connection failed while reading.
+    #[error("{0}")]
+    Transport(#[from] reqwest::Error),
+}
+
+/// `8 MiB`, `64 KiB`, `100 bytes`.
+pub fn describe_size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Reads the body chunk by chunk and stops as soon as it passes `cap` bytes (a declared
+/// `Content-Length` above the cap is refused before reading).
+pub async fn read_body(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(BodyError::TooLarge { cap });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge { cap });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Why a next link was not followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NextLinkRefused {
+    /// The link points away from the API's origin.
+    #[error(
+        "the next-page link points to {found}, not to the API at {expected}; it was not followed"
+    )]
+    ForeignOrigin {
+        /// The link's origin.
+        found: String,
+        /// The API's origin.
+        expected: String,
+    },
+    /// The link is not a URL.
+    #[error("the next-page link is not a URL: {0}")]
+    Invalid(String),
+    /// More pages than the cap.
+    #[error("the listing has more than {max_pages} pages; stopped reading")]
+    TooManyPages {
+        /// The cap.
+        max_pages: usize,
+    },
+}
+
+/// The paging rule for APIs that answer with a link to the next page (`@odata.nextLink`,
+/// ARM's `nextLink`): same origin (scheme, host and port) as the API, at most `max_pages`.
+#[derive(Debug, Clone)]
+pub struct NextLinks {
+    origin: url::Origin,
+    max_pages: usize,
+    pages: usize,
+}
+
+impl NextLinks {
+    /// Links for the API at `api` (any URL on it), up to `max_pages` pages in all.
+    pub fn new(api: &Url, max_pages: usize) -> NextLinks {
+        NextLinks {
+            origin: api.origin(),
+            max_pages,
+            pages: 1,
+        }
+    }
+
+    /// Checks the next link after a page was read; `Ok(url)` to follow it.
+    pub fn follow(&mut self, link: &str) -> Result<Url, NextLinkRefused> {
+        let url = Url::parse(link).map_err(|_| NextLinkRefused::Invalid(server_text(link)))?;
+        if url.origin() != self.origin {
+            return Err(NextLinkRefused::ForeignOrigin {
+                found: url.origin().ascii_serialization(),
+                expected: self.origin.ascii_serialization(),
+            });
+        }
+        if self.pages >= self.max_pages {
+            return Err(NextLinkRefused::TooManyPages {
+                max_pages: self.max_pages,
+            });
+        }
+        self.pages += 1;
+        Ok(url)
+    }
+}
+
+/// A server's message fit for an error: trimmed, at most [`MAX_SERVER_TEXT`] characters (cut
+/// ones end with `…`).
+pub fn server_text(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= MAX_SERVER_TEXT {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(MAX_SERVER_TEXT).collect();
+    cut.push('…');
+    cut
+}
+
+/// Whether an error (or one of its sources) is a failed host-name lookup: reqwest's DNS
+/// error, or hyper's connector saying `dns error` (what the AWS SDK's client reports).
+pub fn is_name_resolution_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(inner) = current {
+        if let Some(reqwest_error) = inner.downcast_ref::<reqwest::Error>()
+            && reqwest_error.is_dns()
+        {
+            return true;
+        }
+        let text = inner.to_string();
+        if text == "dns error" || text.starts_with("dns error:") || text == "error resolving DNS" {
+            return true;
+        }
+        current = inner.source();
+    }
+    false
+}
+
+/// The error and its sources in one line (a top-level transport message alone is vague).
+pub fn describe_error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = httpdate::parse_http_date("Tue, 01 Dec 2026 10:00:00 GMT").unwrap();
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 10:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn next_links_stay_on_the_origin_and_under_the_page_cap() {
+        let api = Url::parse("https://graph.example.com/v1.0/applications").unwrap();
+        let mut links = NextLinks::new(&api, 2);
+        assert!(matches!(
+            links.follow("https://evil.example.com/v1.0/applications?$skiptoken=1"),
+            Err(NextLinkRefused::ForeignOrigin { .. })
+        ));
+        assert!(matches!(
+            links.follow("http://graph.example.com/v1.0/applications?$skiptoken=1"),
+            Err(NextLinkRefused::ForeignOrigin { .. })
+        ));
+        assert!(matches!(
+            links.follow("https://graph.example.com:8443/x"),
+            Err(NextLinkRefused::ForeignOrigin { .. })
+        ));
+        assert!(
+            links
+                .follow("https://graph.example.com/v1.0/applications?$skiptoken=1")
+                .is_ok()
+        );
+        assert_eq!(
+            links.follow("https://graph.example.com/v1.0/applications?$skiptoken=2"),
+            Err(NextLinkRefused::TooManyPages { max_pages: 2 })
+        );
+    }
+
+    #[test]
+    fn server_text_is_cut_on_characters() {
+        let long = "é".repeat(MAX_SERVER_TEXT + 10);
+        let cut = server_text(&long);
+        assert_eq!(cut.chars().count(), MAX_SERVER_TEXT + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(server_text("  short  "), "short");
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(describe_size(DEFAULT_BODY_CAP), "8 MiB");
+        assert_eq!(describe_size(64 * 1024), "64 KiB");
+        assert_eq!(describe_size(100), "100 bytes");
+    }
+}
