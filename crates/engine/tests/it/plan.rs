@@ -50,7 +50,6 @@ fn facts() -> SpaceFacts {
         space: res("Spaces-1", "Default", "default"),
         inventory: SpaceInventory {
             space: Some(res("Spaces-1", "Default", "default")),
-            deployment_targets: vec![],
             environments: envs
                 .iter()
                 .enumerate()
