@@ -410,21 +410,21 @@ where
                 && e.last != Phase::Deleted
                 && !observed.apps.iter().any(|a| a.unique_name == e.name)
         };
-        for e in folded
-            .iter()
-            .filter(|e| e.last == Phase::DeleteIntent || orphan_sp(e))
-        {
-            if !report
+        let handled = |e: &JournalEntry| {
+            report
                 .items
                 .iter()
                 .any(|i| i.kind == e.kind && i.name == e.name)
-            {
-                if let Err(problem) =
-                    journal.append(&JournalRecord::new(setup, Phase::Deleted, e.kind, &e.name))
-                {
-                    report.problem = Some(problem);
-                    break;
-                }
+        };
+        let gone: Vec<&JournalEntry> = folded
+            .iter()
+            .filter(|e| (e.last == Phase::DeleteIntent || orphan_sp(e)) && !handled(e))
+            .collect();
+        for e in gone {
+            let record = JournalRecord::new(setup, Phase::Deleted, e.kind, &e.name);
+            if let Err(problem) = journal.append(&record) {
+                report.problem = Some(problem);
+                break;
             }
         }
     }

@@ -172,12 +172,23 @@ async fn status_shows_what_exists_and_an_interrupted_change() {
     let role = st.iter().find(|i| i.name == "octopus-shop").unwrap();
     assert!(role.exists && role.interrupted, "{role:#?}");
     assert_eq!(role.journal, Some(Phase::Intent));
-    let account = st.iter().find(|i| i.name == "AWS production (OIDC)").unwrap();
+    let account = st
+        .iter()
+        .find(|i| i.name == "AWS production (OIDC)")
+        .unwrap();
     assert!(!account.exists && account.action == Action::Create && account.journal.is_none());
     assert!(world.apply(&s).await.is_complete());
     let st = status(&world.observe(&s).await, &world.journal).unwrap();
-    assert!(st.iter().all(|i| i.exists && !i.interrupted && i.journal == Some(Phase::Done)), "{st:#?}");
+    assert!(
+        st.iter()
+            .all(|i| i.exists && !i.interrupted && i.journal == Some(Phase::Done)),
+        "{st:#?}"
+    );
     assert!(world.teardown(&s).await.problem.is_none());
     let st = status(&world.observe(&s).await, &world.journal).unwrap();
-    assert!(st.iter().all(|i| !i.exists && i.journal == Some(Phase::Deleted)), "{st:#?}");
+    assert!(
+        st.iter()
+            .all(|i| !i.exists && i.journal == Some(Phase::Deleted)),
+        "{st:#?}"
+    );
 }
