@@ -52,6 +52,10 @@ pub struct OctopusClientConfig {
     pub page_size: u32,
     /// How many pages are fetched at once.
     pub page_concurrency: usize,
+    /// Host names resolved to fixed addresses instead of through DNS (reqwest's
+    /// `ClientBuilder::resolve`): how a client reaches a sandbox's port-less issuer
+    /// (`Sandbox::host_overrides`). Empty = DNS for every host.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl std::fmt::Debug for OctopusClientConfig {
@@ -75,6 +79,7 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
             .field("page_concurrency", &self.page_concurrency)
+            .field("resolve", &self.resolve)
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl OctopusClientConfig {
             task_timeout: Duration::from_secs(600),
             page_size: 500,
             page_concurrency: 4,
+            resolve: Vec::new(),
         }
     }
 }
@@ -142,6 +148,7 @@ impl RestOctopus {
             ca_bundle_pem: config.ca_bundle_pem.clone(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
+            resolve: config.resolve.clone(),
         })?;
         let transport = Transport::new(
             http,

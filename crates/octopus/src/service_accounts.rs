@@ -11,7 +11,9 @@
 //!   with `PUT .../oidcidentities/{id}/v1` only when issuer, subject or audience differ. The
 //!   listing also gives the account's `ExternalId` GUID, which GitHub's `OctopusDeploy/login`
 //!   calls `service_account_id` and uses as the token audience: an identity for GitHub leaves
-//!   `Audience` out so it defaults to that GUID.
+//!   `Audience` out so it defaults to that GUID. Before any request the identity is checked
+//!   as Octopus checks it: a name of 1–200 characters, an `https://` issuer ("The issuer URL
+//!   must be HTTPS") and Issuer and Subject of at most 200 characters.
 //!
 //! - Teardown: `DELETE .../oidcidentities/{id}/v1` and `DELETE /api/users/{id}`; a missing
 //!   identity or user is success.
@@ -174,6 +176,52 @@ struct CreatedId {
     id: String,
 }
 
+/// The most characters Octopus accepts in an identity's Name, Issuer and Subject.
+pub const MAX_IDENTITY_FIELD_CHARS: usize = 200;
+
+/// What Octopus would refuse in an identity, found before sending it.
+fn check_identity(spec: &OidcIdentitySpec) -> Result<(), OctopusError> {
+    let max = MAX_IDENTITY_FIELD_CHARS;
+    let invalid = |field, problem: String| Err(OctopusError::InvalidConfig { field, problem });
+    if spec.name.trim().is_empty() || spec.name.chars().count() > max {
+        return invalid(
+            "oidc_identity.name",
+            format!("the identity name must be 1 to {max} characters"),
+        );
+    }
+    match url::Url::parse(spec.issuer.trim()) {
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
+        Ok(_) => {
+            return invalid(
+                "oidc_identity.issuer",
+                "The issuer URL must be HTTPS".into(),
+            );
+        }
+        Err(e) => {
+            return invalid(
+                "oidc_identity.issuer",
+                format!("the issuer `{}` is not a URL: {e}", spec.issuer),
+            );
+        }
+    }
+    for (field, value) in [
+        ("oidc_identity.issuer", &spec.issuer),
+        ("oidc_identity.subject", &spec.subject),
+    ] {
+        let count = value.chars().count();
+        if count > max {
+            return invalid(
+                field,
+                format!("Octopus accepts at most {max} characters; this has {count}"),
+            );
+        }
+    }
+    if spec.subject.trim().is_empty() {
+        return invalid("oidc_identity.subject", "the subject is empty".into());
+    }
+    Ok(())
+}
+
 fn non_blank(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
@@ -326,12 +374,7 @@ impl RestOctopus {
         service_account_id: &str,
         spec: &OidcIdentitySpec,
     ) -> Result<Applied<OidcIdentityOutcome>, OctopusError> {
-        if spec.name.trim().is_empty() || spec.name.chars().count() > 200 {
-            return Err(OctopusError::InvalidConfig {
-                field: "oidc_identity.name",
-                problem: "the identity name must be 1 to 200 characters".into(),
-            });
-        }
+        check_identity(spec)?;
         let current = self.oidc_identities(service_account_id).await?;
         if current.external_id.trim().is_empty() {
             return Err(OctopusError::UnexpectedResponse {
@@ -447,5 +490,49 @@ mod tests {
         assert!(audience_matches(Some(" "), None));
         assert!(!audience_matches(None, Some("api://custom")));
         assert!(audience_matches(Some("api://custom"), Some("api://custom")));
+    }
+
+    fn spec(issuer: &str, subject: &str) -> OidcIdentitySpec {
+        OidcIdentitySpec {
+            name: "main".into(),
+            issuer: issuer.into(),
+            subject: subject.into(),
+            audience: None,
+        }
+    }
+
+    fn refused_field(spec: &OidcIdentitySpec) -> &'static str {
+        match check_identity(spec) {
+            Err(OctopusError::InvalidConfig { field, .. }) => field,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn identities_are_checked_as_octopus_checks_them() {
+        let ok = spec("https://token.actions.githubusercontent.com", "repo:o/r:*");
+        assert!(check_identity(&ok).is_ok());
+        assert_eq!(
+            refused_field(&spec("http://gitlab.example.com", "x")),
+            "oidc_identity.issuer"
+        );
+        let long_issuer = format!("https://{}.example.com", "a".repeat(190));
+        assert_eq!(
+            refused_field(&spec(&long_issuer, "x")),
+            "oidc_identity.issuer"
+        );
+        let long_subject = "s".repeat(201);
+        assert_eq!(
+            refused_field(&spec(
+                "https://token.actions.githubusercontent.com",
+                &long_subject
+            )),
+            "oidc_identity.subject"
+        );
+        let at_limit = "s".repeat(200);
+        assert!(check_identity(&spec("https://t.example.com", &at_limit)).is_ok());
+        let mut unnamed = ok.clone();
+        unnamed.name = " ".into();
+        assert_eq!(refused_field(&unnamed), "oidc_identity.name");
     }
 }

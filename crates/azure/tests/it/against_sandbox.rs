@@ -937,13 +937,18 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_the_logs() {
     let log = CapturedLog::default();
-    let subscriber = tracing_subscriber::fmt()
+    // Global, not scoped: tracing caches callsite interest process-wide, and other tests in
+    // this binary run on other threads. Only this test installs a subscriber. `try_init` also
+    // installs the `log` → `tracing` bridge (LogTracer), so records of crates that log through
+    // `log` (the HTTP and TLS stack) are captured and searched too.
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(log.clone())
-        .finish();
-    // Global, not scoped: tracing caches callsite interest process-wide, and other tests in
-    // this binary run on other threads. Only this test installs a subscriber.
-    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        .finish()
+        .try_init()
+        .expect("the only global subscriber and log bridge");
+    log::warn!(target: "log_bridge_check", "a record sent through the log crate");
 
     let env = env().await;
     let admin = env.sign_in(DEFAULT_USER).await;
@@ -992,6 +997,24 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 
     let text = String::from_utf8(log.0.lock().expect("lock").clone()).expect("utf8");
     assert!(text.contains("retrying"), "the retry was logged at all");
+    assert!(
+        text.contains("a record sent through the log crate"),
+        "the log bridge is installed"
+    );
+    // The interactive sign-in's authorization code, PKCE verifier and refresh token.
+    let sign_in_secrets = env.sandbox.sign_in_secrets();
+    assert!(
+        sign_in_secrets.len() >= 3,
+        "code, verifier and refresh token were issued: {}",
+        sign_in_secrets.len()
+    );
+    for (i, value) in sign_in_secrets.iter().enumerate() {
+        assert!(value.len() >= 16, "secret {i} is not trivially short");
+        assert!(
+            !text.contains(value.as_str()),
+            "sign-in secret {i} in the log"
+        );
+    }
     assert!(!text.contains(&secret), "client secret in the log");
     assert!(!text.contains(token.expose()), "SP access token in the log");
     assert!(

@@ -58,6 +58,8 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     let mut config =
         OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus_https).unwrap());
     config.ca_bundle_pem = Some(sandbox.ca_pem().as_bytes().to_vec());
+    // The issuer's keys live at https://octopus.sandbox.localhost (no port).
+    config.resolve = sandbox.host_overrides().to_vec();
     config.retry = RetryPolicy::fast();
     config.task_poll_interval = Duration::from_millis(20);
     let events = RecordingProgress::new();
@@ -76,7 +78,7 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     let account = client
         .ensure_account(
             "Spaces-1",
-            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Name": "leak-test",
+            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "leak-test",
                     "RoleArn": "arn:aws:iam::123456789012:role/x", "SessionDuration": "3600"}),
         )
         .await

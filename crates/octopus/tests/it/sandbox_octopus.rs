@@ -43,6 +43,10 @@ impl Harness {
         config.retry = RetryPolicy::fast();
         config.task_poll_interval = Duration::from_millis(50);
         config.request_timeout = Duration::from_secs(10);
+        // The issuer (https://octopus.sandbox.localhost) is reached through the sandbox's
+        // host overrides and trusted through its CA.
+        config.resolve = self.sandbox.host_overrides().to_vec();
+        config.ca_bundle_pem = Some(self.sandbox.ca_pem().as_bytes().to_vec());
         config
     }
 
@@ -96,7 +100,7 @@ fn azure_account(name: &str) -> Value {
 
 fn aws_account(name: &str) -> Value {
     json!({
-        "AccountType": "AmazonWebServicesOidcAccount",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost",
         "Name": name,
         "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
         "SessionDuration": "3600",
@@ -1129,6 +1133,7 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             tenant_id: "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e".into(),
             cloud: AzureCloud::Global,
             audience: None,
+            custom_claims: [("team".to_string(), "platform".to_string())].into(),
         },
         &scope,
     )
@@ -1138,7 +1143,9 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             common: common("Wizard AWS", "wizard-aws"),
             role_arn: "arn:aws:iam::123456789012:role/octopus-wizard".into(),
             session_duration: 3600,
-            region: Some("eu-west-1".into()),
+            region: "eu-west-1".into(),
+            audience: octo_oidc_sandbox::tls::OCTOPUS_HOST.into(),
+            custom_claims: Default::default(),
         },
         &scope,
     )
@@ -1149,6 +1156,14 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             panic!("{created:?}")
         };
         assert_eq!(account.slug, body["Slug"]);
+        assert_eq!(
+            account.body["CustomClaims"],
+            body.get("CustomClaims").cloned().unwrap_or(json!({}))
+        );
+        if body["AccountType"] == "AmazonWebServicesOidcAccount" {
+            assert_eq!(account.body["Region"], "eu-west-1");
+            assert_eq!(account.body["Audience"], "octopus.sandbox.localhost");
+        }
         assert_eq!(account.body["EnvironmentIds"], json!(environments));
         assert_eq!(
             account.body["TenantedDeploymentParticipation"],

@@ -237,6 +237,10 @@ pub struct AuthCode {
     pub scope: String,
     pub expires_ms: u64,
     pub redeemed: bool,
+    /// The PKCE verifier the code was redeemed with (kept so tests can prove it never
+    /// reaches a log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
 }
 
 /// What a refresh token stands for.
