@@ -56,7 +56,7 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     .await
     .unwrap();
     let mut config =
-        OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus_https).unwrap());
+        OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus_public).unwrap());
     config.ca_bundle_pem = Some(sandbox.ca_pem().as_bytes().to_vec());
     // The issuer's keys live at https://octopus.sandbox.localhost (no port).
     config.resolve = sandbox.host_overrides().to_vec();

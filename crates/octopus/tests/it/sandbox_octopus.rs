@@ -52,7 +52,7 @@ impl Harness {
 
     fn https_config(&self) -> OctopusClientConfig {
         let mut config = self.config();
-        config.server_url = ServerUrl::parse(&self.sandbox.urls().octopus_https).unwrap();
+        config.server_url = ServerUrl::parse(&self.sandbox.urls().octopus_public).unwrap();
         config.ca_bundle_pem = Some(self.sandbox.ca_pem().as_bytes().to_vec());
         config
     }
