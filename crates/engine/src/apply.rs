@@ -11,8 +11,12 @@
 //!
 //! Propagation: a step starts only when the steps it depends on are done (the service
 //! principal before its role assignment, the role before the account that assumes it); the
-//! clients retry the clouds' propagation errors (`PrincipalNotFound`, a new role not yet
-//! assumable) with the core's retry policy inside the port call.
+//! clients retry the clouds' propagation errors (`PrincipalNotFound`, a provider or role not
+//! yet visible) inside the port call with the core's one loop (`retry::run`, propagation
+//! policy, per-call deadline), so the engine adds no loop of its own. A fault that outlasts
+//! the deadline surfaces as the step's `timeout` problem with the journal left resumable.
+//! Cancellation: anything that is a [`Cancellation`], e.g. the core's `CancelToken` (the same
+//! token the clients honour inside their calls).
 //!
 //! Ownership: what the setup creates carries its mark (AWS tags from the desired specs,
 //! Entra notes + tags through [`ApplicationSpec::marked`], the Octopus account's description,
@@ -47,6 +51,12 @@ pub trait Cancellation: Send + Sync {
 impl Cancellation for AtomicBool {
     fn is_cancelled(&self) -> bool {
         self.load(Ordering::SeqCst)
+    }
+}
+
+impl Cancellation for octo_oidc_core::retry::CancelToken {
+    fn is_cancelled(&self) -> bool {
+        octo_oidc_core::retry::CancelToken::is_cancelled(self)
     }
 }
 

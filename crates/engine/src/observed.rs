@@ -2,8 +2,8 @@
 //! core's ports. One plain struct per resource kind, `None`/empty when absent, carrying the
 //! tags, notes or descriptions that mark a resource as a setup's ([`crate::ownership`]).
 //!
-//! Deliberately absent: how it is read (the observe step, next, over
-//! `octo_oidc_core::ports`); this module only fixes the shape the plan compares against.
+//! Deliberately absent: how it is read ([`crate::observe`], over `octo_oidc_core::ports`);
+//! this module only fixes the shape the plan compares against.
 
 use std::collections::BTreeMap;
 

@@ -8,8 +8,8 @@
 //! claimed: the IAM OIDC provider (one per issuer and account) and an existing service
 //! account.
 //!
-//! Deliberately absent: applying (next: the apply step walks these steps through the ports)
-//! and rendering ([`crate::render`]).
+//! Deliberately absent: applying ([`crate::apply`] walks these steps through the ports) and
+//! rendering ([`crate::render`]).
 
 use std::collections::BTreeSet;
 

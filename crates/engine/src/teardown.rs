@@ -208,11 +208,7 @@ where
                 let a2 = a.clone();
                 handle!(
                     ResourceKind::RoleAssignment,
-                    format!(
-                        "{} on {}",
-                        a.role_definition_id.rsplit('/').next().unwrap_or_default(),
-                        a.scope
-                    ),
+                    assignment_name(observation, &app.unique_name, a),
                     a.name,
                     Decision::Delete(Box::pin(async move {
                         ports.rbac.delete_role_assignment(&a2).await
@@ -257,12 +253,25 @@ where
                 foreign.join(", ")
             )),
         };
-        handle!(
+        let app_deleted = handle!(
             ResourceKind::AppRegistration,
             app.application.display_name,
             object_id,
             decision
         );
+        if app_deleted && app.service_principal.is_some() {
+            // The service principal went with its app.
+            let record = JournalRecord::new(
+                setup,
+                Phase::Deleted,
+                ResourceKind::ServicePrincipal,
+                &app.unique_name,
+            );
+            if let Err(problem) = journal.append(&record) {
+                stopped = true;
+                report.problem = Some(problem);
+            }
+        }
     }
 
     // AWS: role → provider.
@@ -391,8 +400,56 @@ where
         };
         handle!(ResourceKind::OctopusAccount, name, a.id, decision);
     }
-    let _ = stopped;
+    // A delete cut short whose resource is gone now: record it, so the journal matches live
+    // state (what still exists was handled above).
+    if !stopped {
+        let folded = journal.records().map(|r| entries(&r)).unwrap_or_default();
+        // A service principal cannot outlive its app: when the app is gone, so is it.
+        let orphan_sp = |e: &JournalEntry| {
+            e.kind == ResourceKind::ServicePrincipal
+                && e.last != Phase::Deleted
+                && !observed.apps.iter().any(|a| a.unique_name == e.name)
+        };
+        let handled = |e: &JournalEntry| {
+            report
+                .items
+                .iter()
+                .any(|i| i.kind == e.kind && i.name == e.name)
+        };
+        let gone: Vec<&JournalEntry> = folded
+            .iter()
+            .filter(|e| (e.last == Phase::DeleteIntent || orphan_sp(e)) && !handled(e))
+            .collect();
+        for e in gone {
+            let record = JournalRecord::new(setup, Phase::Deleted, e.kind, &e.name);
+            if let Err(problem) = journal.append(&record) {
+                report.problem = Some(problem);
+                break;
+            }
+        }
+    }
     report
+}
+
+/// The plan's name of an assignment (`<role> on <scope>`), so its journal entry matches.
+fn assignment_name(
+    observation: &Observation,
+    app: &str,
+    a: &octo_oidc_core::ports::RoleAssignment,
+) -> String {
+    observation
+        .desired
+        .resources
+        .iter()
+        .find(|r| matches!(r, crate::desired::DesiredResource::RoleAssignment { app: x, scope, .. } if x == app && scope.eq_ignore_ascii_case(&a.scope)))
+        .map(crate::desired::DesiredResource::name)
+        .unwrap_or_else(|| {
+            format!(
+                "role {} on {}",
+                a.role_definition_id.rsplit('/').next().unwrap_or_default(),
+                a.scope
+            )
+        })
 }
 
 /// One resource's status.

@@ -231,3 +231,42 @@ async fn a_conflicting_role_is_refused_before_any_call() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_narrowed_scope_deletes_the_credentials_it_no_longer_needs() {
+    let world = World::new();
+    assert!(world.apply(&setup(AZURE)).await.is_complete());
+    let app = world.entra.applications()[0].clone();
+    let before = world
+        .entra
+        .list_federated_credentials(&app.object_id)
+        .await
+        .unwrap();
+    let narrowed = setup(&AZURE.replace(r#"["staging", "production"]"#, r#"["production"]"#));
+    let o = world.observe(&narrowed).await;
+    let deletes: Vec<_> = o
+        .plan
+        .steps
+        .iter()
+        .filter(|st| st.action == Action::Delete)
+        .collect();
+    assert!(!deletes.is_empty(), "{:#?}", o.plan.steps);
+    assert!(
+        deletes
+            .iter()
+            .all(|d| d.kind == ResourceKind::FederatedCredential)
+    );
+    let report = world.apply(&narrowed).await;
+    assert!(report.is_complete(), "{:#?}", report.problem);
+    let after = world
+        .entra
+        .list_federated_credentials(&app.object_id)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before.len() - deletes.len());
+    assert!(
+        after.iter().all(|c| !c.subject.contains("staging")),
+        "{after:#?}"
+    );
+    assert!(!world.observe(&narrowed).await.plan.has_changes());
+}

@@ -206,3 +206,102 @@ async fn independent_steps_run_in_one_wave_with_an_event_each() {
     assert_eq!(wave("role_assignment"), [3]);
     assert_eq!(wave("octopus_account"), [4]);
 }
+
+#[tokio::test]
+async fn a_failure_at_every_mutating_call_resumes_without_duplicates() {
+    let failing: &[(&str, &str, &[&str])] = &[
+        (
+            "aws",
+            AWS,
+            &[
+                "iam:ensure_oidc_provider",
+                "iam:ensure_role",
+                "octopus:ensure_account",
+            ],
+        ),
+        (
+            "azure",
+            AZURE,
+            &[
+                "entra:ensure_application",
+                "entra:ensure_service_principal",
+                "entra:ensure_federated_credential",
+                "rbac:ensure_role_assignment",
+                "octopus:ensure_account",
+            ],
+        ),
+        (
+            "github",
+            GITHUB,
+            &[
+                "octopus:ensure_service_account",
+                "octopus:ensure_oidc_identity",
+            ],
+        ),
+    ];
+    for (name, text, operations) in failing {
+        let s = setup(text);
+        let clean = World::new();
+        assert!(clean.apply(&s).await.is_complete());
+        for op in *operations {
+            let world = World::new();
+            let (port, operation) = op.split_once(':').unwrap();
+            let problem = Problem::new(
+                ErrorCode::RemoteUnavailable,
+                format!("{operation} failed (injected)"),
+            );
+            match port {
+                "iam" => world.iam.fail_next(operation, problem),
+                "entra" => world.entra.fail_next(operation, problem),
+                "rbac" => world.rbac.fail_next(operation, problem),
+                _ => world.octopus.fail_next(operation, problem),
+            }
+            let cut = world.apply(&s).await;
+            let p = cut
+                .problem
+                .unwrap_or_else(|| panic!("{name}/{op}: not stopped"));
+            assert!(p.message.contains("injected"), "{name}/{op}: {p:#?}");
+            let rerun = world.apply(&s).await;
+            assert!(rerun.is_complete(), "{name}/{op}: {:#?}", rerun.problem);
+            assert_eq!(
+                world.inventory_counts(),
+                clean.inventory_counts(),
+                "{name}/{op}"
+            );
+            assert!(!world.observe(&s).await.plan.has_changes(), "{name}/{op}");
+            assert!(
+                entries(&world.journal.all())
+                    .iter()
+                    .all(|e| e.last == Phase::Done),
+                "{name}/{op}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_teardown_cut_at_every_journal_boundary_finishes_on_rerun() {
+    for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
+        let s = setup(text);
+        let probe = World::new();
+        assert!(probe.apply(&s).await.is_complete());
+        let before = probe.journal.all().len();
+        assert!(probe.teardown(&s).await.problem.is_none());
+        let boundaries = probe.journal.all().len() - before;
+        assert!(boundaries >= 2, "{name}");
+        for n in 1..=boundaries {
+            let world = World::new();
+            assert!(world.apply(&s).await.is_complete());
+            world.journal.fail_at_append(n);
+            let cut = world.teardown(&s).await;
+            assert!(cut.problem.is_some(), "{name}@{n}: not stopped");
+            let rerun = world.teardown(&s).await;
+            assert!(rerun.problem.is_none(), "{name}@{n}: {:#?}", rerun.problem);
+            let counts = world.inventory_counts();
+            assert!(counts.values().all(|c| *c == 0), "{name}@{n}: {counts:?}");
+            for e in entries(&world.journal.all()) {
+                assert_eq!(e.last, Phase::Deleted, "{name}@{n}: {e:#?}");
+            }
+        }
+    }
+}

@@ -156,3 +156,39 @@ async fn a_reused_service_account_and_a_foreign_credential_are_left() {
     assert!(world.rbac.assignments().is_empty());
     assert!(world.octopus.accounts("Spaces-1").is_empty());
 }
+
+#[tokio::test]
+async fn status_shows_what_exists_and_an_interrupted_change() {
+    use octo_oidc_engine::journal::Phase;
+    use octo_oidc_engine::plan::Action;
+    use octo_oidc_engine::teardown::status;
+
+    let world = World::new();
+    let s = setup(AWS);
+    world.journal.fail_at_append(4); // the role's "done": the role exists, the journal says intent
+    assert!(world.apply(&s).await.problem.is_some());
+    let o = world.observe(&s).await;
+    let st = status(&o, &world.journal).unwrap();
+    let role = st.iter().find(|i| i.name == "octopus-shop").unwrap();
+    assert!(role.exists && role.interrupted, "{role:#?}");
+    assert_eq!(role.journal, Some(Phase::Intent));
+    let account = st
+        .iter()
+        .find(|i| i.name == "AWS production (OIDC)")
+        .unwrap();
+    assert!(!account.exists && account.action == Action::Create && account.journal.is_none());
+    assert!(world.apply(&s).await.is_complete());
+    let st = status(&world.observe(&s).await, &world.journal).unwrap();
+    assert!(
+        st.iter()
+            .all(|i| i.exists && !i.interrupted && i.journal == Some(Phase::Done)),
+        "{st:#?}"
+    );
+    assert!(world.teardown(&s).await.problem.is_none());
+    let st = status(&world.observe(&s).await, &world.journal).unwrap();
+    assert!(
+        st.iter()
+            .all(|i| !i.exists && i.journal == Some(Phase::Deleted)),
+        "{st:#?}"
+    );
+}
