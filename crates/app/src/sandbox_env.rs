@@ -92,6 +92,20 @@ impl SandboxEnv {
         self.require(name).map(Secret::new)
     }
 
+    /// The sandbox's port-less host names and where they listen, from `SANDBOX_RESOLVE`
+    /// (`host:443:127.0.0.1:PORT`, comma-separated); empty when absent.
+    pub fn resolve(&self) -> Vec<(String, std::net::SocketAddr)> {
+        self.get("SANDBOX_RESOLVE")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|entry| {
+                let (host, rest) = entry.trim().split_once(':')?;
+                let (_port, addr) = rest.split_once(':')?;
+                Some((host.to_string(), addr.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// The sandbox's CA certificate (PEM), from `SANDBOX_CA_FILE`.
     pub fn ca_pem(&self) -> Result<Vec<u8>, Problem> {
         let file = self.require("SANDBOX_CA_FILE")?;
@@ -149,6 +163,14 @@ mod tests {
         let env = SandboxEnv::read(&path).unwrap();
         assert_eq!(env.get("OCTOPUS_URL"), Some("http://127.0.0.1:1"));
         assert!(env.require("AWS_ENDPOINT_URL").is_err());
+        let resolve = SandboxEnv::parse(
+            &path,
+            "SANDBOX_RESOLVE=octopus.sandbox.localhost:443:127.0.0.1:4431,github.sandbox.localhost:443:127.0.0.1:4432\n",
+        )
+        .resolve();
+        assert_eq!(resolve.len(), 2);
+        assert_eq!(resolve[0].0, "octopus.sandbox.localhost");
+        assert_eq!(resolve[1].1.port(), 4432);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

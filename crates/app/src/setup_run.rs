@@ -233,7 +233,8 @@ impl SetupRun {
             .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
         let mut config = OctopusClientConfig::new(server);
         config.ca_bundle_pem = ca;
-        if self.sandbox.is_some() {
+        if let Some(env) = &self.sandbox {
+            config.resolve = env.resolve();
             config.deadline = std::time::Duration::from_secs(60);
         }
         Ok(RestOctopus::new(config, key)?)

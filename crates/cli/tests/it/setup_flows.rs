@@ -168,6 +168,168 @@ fn http(base: &str, method: &str, path: &str, key: Option<&str>) -> (u16, String
     (status, body.get(start..end).unwrap_or("").to_string())
 }
 
+/// An AWS query-protocol call to the sandbox's IAM (the sandbox wants an `Authorization`
+/// header, not a valid signature).
+fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
+    let base = &sandbox.vars["AWS_ENDPOINT_URL"];
+    let authority = base.trim_start_matches("http://");
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body = params
+        .iter()
+        .chain([("Version", "2010-05-08")].iter())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+const AWS: &str = r#"version = 1
+name = "shop-aws"
+target = "aws"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal", "order-portal"]
+environments = ["production"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "AWS shop (OIDC)"
+
+[aws]
+role_name = "octopus-shop"
+region = "eu-west-1"
+managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+"#;
+
+#[test]
+fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
+    let sandbox = SandboxProcess::start();
+    // Someone else's role, there before us: never touched.
+    let foreign_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "unrelated-role"),
+            ("AssumeRolePolicyDocument", foreign_policy),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let file = sandbox.write("aws.toml", AWS);
+    let file = file.to_str().unwrap();
+
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let first = steps(&plan.json());
+    assert_eq!(
+        first,
+        [
+            ("create".to_string(), "oidc_provider".to_string()),
+            ("create".to_string(), "iam_role".to_string()),
+            ("create".to_string(), "octopus_account".to_string()),
+        ]
+    );
+    assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 4);
+
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let applied = apply.json();
+    let provider_arn = applied["report"]["outputs"]["oidc_provider.arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(applied["command"].as_str().unwrap().contains("apply --yes"));
+
+    let verify = sandbox.cli(&["verify", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert_eq!(
+        sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
+        0,
+        "second plan: no changes"
+    );
+    sandbox.clear_requests();
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r["service"] == "iam" && r["operation"] == "GetRole"),
+        "the rerun looked"
+    );
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    // Tamper: the trust policy loses its `sub` condition (any run of the server may assume it).
+    let host = provider_arn.rsplit('/').next().unwrap();
+    let loose = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider_arn}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{host}:aud":"{host}"}}}}}}]}}"#
+    );
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "UpdateAssumeRolePolicy"),
+            ("RoleName", "octopus-shop"),
+            ("PolicyDocument", &loose),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains("iam_role 'octopus-shop' drifted")
+            && broken.stdout.contains("accepted but outside the scope"),
+        "{}",
+        broken.stdout
+    );
+    let repair = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let after = sandbox.cli(&["plan", "--json", file]);
+    assert!(
+        steps(&after.json()).iter().all(|(a, _)| a == "create"),
+        "nothing of ours left: {}",
+        after.stdout
+    );
+    let (status, body) = iam(
+        &sandbox,
+        &[("Action", "GetRole"), ("RoleName", "unrelated-role")],
+    );
+    assert_eq!(status, 200, "the unrelated role is still there: {body}");
+}
+
 const AZURE: &str = r#"version = 1
 name = "shop-azure"
 target = "azure"
