@@ -21,6 +21,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -94,7 +95,7 @@ impl ProgressSink for LoggedProgress<'_> {
 }
 
 /// How a reqwest client is built.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientSettings {
     /// Extra trusted roots (PEM bundle) for servers behind a private CA, merged with the
     /// platform's roots.
@@ -106,6 +107,34 @@ pub struct ClientSettings {
     /// Follow redirects (same as the API's policy); `false` follows none, so a redirect to
     /// another host never gets a credential.
     pub follow_redirects: bool,
+    /// Name resolution in place of the system's (split-horizon setups; tests that must not
+    /// send a lookup off the machine). `None` = the system resolver.
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field(
+                "ca_bundle_pem",
+                &self
+                    .ca_bundle_pem
+                    .as_ref()
+                    .map(|p| format!("{} bytes", p.len())),
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("follow_redirects", &self.follow_redirects)
+            .field(
+                "dns_resolver",
+                &if self.dns_resolver.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
 }
 
 impl Default for ClientSettings {
@@ -116,6 +145,7 @@ impl Default for ClientSettings {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             follow_redirects: false,
+            dns_resolver: None,
         }
     }
 }
@@ -143,6 +173,9 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Client
         .timeout(settings.request_timeout)
         .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
         .redirect(redirects);
+    if let Some(resolver) = &settings.dns_resolver {
+        builder = builder.dns_resolver(resolver.clone());
+    }
     if let Some(pem) = &settings.ca_bundle_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| ClientSetupError::CaBundle(format!("is not valid PEM: {e}")))?;

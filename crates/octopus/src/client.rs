@@ -52,6 +52,8 @@ pub struct OctopusClientConfig {
     pub page_size: u32,
     /// How many pages are fetched at once.
     pub page_concurrency: usize,
+    /// Name resolution in place of the system's (`None` = the system resolver).
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
 impl std::fmt::Debug for OctopusClientConfig {
@@ -75,6 +77,14 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
             .field("page_concurrency", &self.page_concurrency)
+            .field(
+                "dns_resolver",
+                &if self.dns_resolver.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
             .finish()
     }
 }
@@ -95,6 +105,7 @@ impl OctopusClientConfig {
             task_timeout: Duration::from_secs(600),
             page_size: 500,
             page_concurrency: 4,
+            dns_resolver: None,
         }
     }
 }
@@ -120,15 +131,16 @@ impl RestOctopus {
     /// A client for the server with this API key. Makes no request; see
     /// [`RestOctopus::check_connection`].
     pub fn new(config: OctopusClientConfig, api_key: Secret) -> Result<Self, OctopusError> {
-        RestOctopus::with_progress(config, Credential::ApiKey(api_key), Arc::new(NoProgress))
+        RestOctopus::with_credential(config, Credential::ApiKey(api_key))
     }
 
-    /// A client with any credential, reporting retries and task progress to `progress`.
-    pub fn with_progress(
+    /// A client with any credential (API key or exchanged access token). Makes no request;
+    /// reports nowhere until given a sink with [`RestOctopus::reporting_to`].
+    pub fn with_credential(
         config: OctopusClientConfig,
         credential: Credential,
-        progress: Arc<dyn ProgressSink>,
     ) -> Result<Self, OctopusError> {
+        let progress: Arc<dyn ProgressSink> = Arc::new(NoProgress);
         let blank = match &credential {
             Credential::ApiKey(s) | Credential::AccessToken(s) => s.is_blank(),
         };
@@ -142,6 +154,7 @@ impl RestOctopus {
             ca_bundle_pem: config.ca_bundle_pem.clone(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
+            dns_resolver: config.dns_resolver.clone(),
         })?;
         let transport = Transport::new(
             http,
@@ -160,9 +173,9 @@ impl RestOctopus {
         })
     }
 
-    /// The same connected client reporting retries and task progress to `progress` (cheap:
-    /// the HTTP client and configuration are shared). This is how a later step (an apply)
-    /// gets its own progress channel.
+    /// The same client reporting retries and task progress to `progress` (cheap: the HTTP
+    /// client and configuration are shared): right after construction, or so a later step
+    /// (an apply) gets its own progress channel.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
         RestOctopus {
             transport: self.transport.reporting_to(progress.clone()),

@@ -73,12 +73,10 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     config.retry = RetryPolicy::fast();
     config.task_poll_interval = Duration::from_millis(20);
     let events = Arc::new(Events::default());
-    let client = RestOctopus::with_progress(
-        config.clone(),
-        Credential::ApiKey(Secret::new(API_KEY)),
-        events.clone(),
-    )
-    .unwrap();
+    let client =
+        RestOctopus::with_credential(config.clone(), Credential::ApiKey(Secret::new(API_KEY)))
+            .unwrap()
+            .reporting_to(events.clone());
     let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{config:?}")];
 
     // Successes of every kind.

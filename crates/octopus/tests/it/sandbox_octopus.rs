@@ -82,12 +82,9 @@ impl Harness {
     }
 
     fn client_with(&self, config: OctopusClientConfig) -> RestOctopus {
-        RestOctopus::with_progress(
-            config,
-            Credential::ApiKey(self.sandbox.api_key().clone()),
-            self.events.clone(),
-        )
-        .unwrap()
+        RestOctopus::with_credential(config, Credential::ApiKey(self.sandbox.api_key().clone()))
+            .unwrap()
+            .reporting_to(self.events.clone())
     }
 
     fn client(&self) -> RestOctopus {
