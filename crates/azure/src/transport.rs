@@ -4,8 +4,8 @@
 //! jitter inside a bounded total wait and an overall deadline per call, and so are the known
 //! propagation errors a call opts into (Graph 404 / `NoBackingApplicationObject` right after
 //! an app is created, ARM `PrincipalNotFound`). A host name that does not resolve is tried
-//! once more at most; a non-idempotent call ([`Transport::execute_once`], the authorization-code
-//! redemption) is never resent. Each retry is reported as a [`ProgressEvent`] on the
+//! once more at most; a non-idempotent request (the authorization-code redemption, sent by
+//! `oauth` through `Transport::send_oauth` with `Resend::Never`) is never resent. Each retry is reported as a [`ProgressEvent`] on the
 //! transport's sink; [`Transport::reporting_to`] gives a connected client a new one.
 //!
 //! Bodies are read up to a cap ([`octo_oidc_http::DEFAULT_BODY_CAP`]). Error bodies are parsed
@@ -157,17 +157,6 @@ impl Transport {
             &build,
         )
         .await
-    }
-
-    /// Sends a non-idempotent request exactly once (still bounded by the deadline): the
-    /// authorization-code redemption, whose code is single-use.
-    pub async fn execute_once(
-        &self,
-        service: Service,
-        operation: &str,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<Reply, AzureError> {
-        self.run(service, operation, |_| Retry::Never, &build).await
     }
 
     async fn run(
