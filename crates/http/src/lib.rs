@@ -107,6 +107,10 @@ pub struct ClientSettings {
     /// Follow redirects (same as the API's policy); `false` follows none, so a redirect to
     /// another host never gets a credential.
     pub follow_redirects: bool,
+    /// Host names resolved to fixed addresses instead of through DNS (e.g. the sandbox's
+    /// port-less issuer names mapped to their loopback listeners); applied on top of
+    /// `dns_resolver`.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
     /// Name resolution in place of the system's (split-horizon setups; tests that must not
     /// send a lookup off the machine). `None` = the system resolver.
     pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
@@ -125,6 +129,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("follow_redirects", &self.follow_redirects)
+            .field("resolve", &self.resolve)
             .field(
                 "dns_resolver",
                 &if self.dns_resolver.is_some() {
@@ -145,6 +150,7 @@ impl Default for ClientSettings {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             follow_redirects: false,
+            resolve: Vec::new(),
             dns_resolver: None,
         }
     }
@@ -175,6 +181,9 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Client
         .redirect(redirects);
     if let Some(resolver) = &settings.dns_resolver {
         builder = builder.dns_resolver(resolver.clone());
+    }
+    for (host, addr) in &settings.resolve {
+        builder = builder.resolve(host, *addr);
     }
     if let Some(pem) = &settings.ca_bundle_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)

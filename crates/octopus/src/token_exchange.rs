@@ -54,6 +54,7 @@ pub async fn exchange_id_token(
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
         dns_resolver: config.dns_resolver.clone(),
+        resolve: config.resolve.clone(),
     })?;
     let transport = Transport::new(
         http,

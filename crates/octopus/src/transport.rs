@@ -61,6 +61,8 @@ pub(crate) struct HttpSettings {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    /// Host names resolved to fixed addresses instead of through DNS.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 /// Builds the shared reqwest client ([`octo_oidc_http::build_client`]; no redirects: Octopus
@@ -72,6 +74,7 @@ pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Clie
         connect_timeout: settings.connect_timeout,
         follow_redirects: false,
         dns_resolver: settings.dns_resolver.clone(),
+        resolve: settings.resolve.clone(),
     })
     .map_err(|e| OctopusError::InvalidConfig {
         field: "octopus.ca_bundle",
