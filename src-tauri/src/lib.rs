@@ -45,6 +45,10 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
         .constant("ERROR_CODES", ErrorCode::ALL)
+        .constant(
+            "SUBJECT_KEYS",
+            octo_oidc_app::setup_draft::subject_key_choices(),
+        )
 }
 
 /// Starts the desktop app and blocks until its window closes.
@@ -107,6 +111,7 @@ mod tests {
             "SetupPreview",
             "scopeChoices",
             "checkIssuer",
+            "SUBJECT_KEYS",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }

@@ -147,6 +147,41 @@ pub struct SetupDraft {
     pub github: DraftGithub,
 }
 
+/// The subject keys a context allows and the ones Octopus uses by default (the core's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SubjectKeyChoice {
+    /// Every key the context accepts, in subject order.
+    pub allowed: Vec<String>,
+    /// Octopus's defaults.
+    pub defaults: Vec<String>,
+}
+
+/// `{deployment, health_check, account_test}` → allowed and default keys, for the scope
+/// screen's checkboxes (the generated `SUBJECT_KEYS` constant of the UI).
+pub fn subject_key_choices() -> std::collections::BTreeMap<String, SubjectKeyChoice> {
+    use octo_oidc_core::subject::Context;
+    let names = |keys: &[octo_oidc_core::subject::SubjectKey]| {
+        keys.iter().map(|k| k.as_str().to_string()).collect()
+    };
+    [
+        ("deployment", Context::Deployment),
+        ("health_check", Context::HealthCheck),
+        ("account_test", Context::AccountTest),
+    ]
+    .into_iter()
+    .map(|(name, context)| {
+        (
+            name.to_string(),
+            SubjectKeyChoice {
+                allowed: names(context.allowed_keys()),
+                defaults: names(context.default_keys()),
+            },
+        )
+    })
+    .collect()
+}
+
 /// A draft that passed the setup-file rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -47,6 +47,8 @@ export const ERROR_CODES = ["invalid_input","unauthenticated","permission_denied
 
 export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","githubFilter":"github.filter","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
 
+export const SUBJECT_KEYS = {"account_test":{"allowed":["space","account","type"],"defaults":["space","account"]},"deployment":{"allowed":["space","project-group","project","runbook","tenant","environment","account","type"],"defaults":["space","project","tenant","environment"]},"health_check":{"allowed":["space","target","account","type"],"defaults":["space","target"]}} as const;
+
 /* Types */
 /**  Where the API key of the connection is kept. */
 export type ApiKeyKept = 
