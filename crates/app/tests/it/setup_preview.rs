@@ -1,0 +1,125 @@
+//! The wizard's setup draft: checked with the setup-file rules (field errors on form field
+//! ids), and previewed over the sandbox's space (scope choices, exact subjects, trust, matrix,
+//! plan).
+
+use octo_oidc_app::setup_draft::{self, DraftTarget, SetupDraft};
+use octo_oidc_app::{FormField, setup_draft::DraftAzure};
+use octo_oidc_core::ErrorCode;
+
+use crate::support::session;
+
+fn draft(target: DraftTarget) -> SetupDraft {
+    SetupDraft {
+        name: "shop".into(),
+        target,
+        space: "Default".into(),
+        account_name: "Shop (OIDC)".into(),
+        scope: setup_draft::DraftScope {
+            projects: vec!["*".into()],
+            environments: vec!["*".into()],
+            ..Default::default()
+        },
+        subject_keys: Default::default(),
+        aws: setup_draft::DraftAws {
+            role_name: "octopus-shop".into(),
+            region: "eu-west-1".into(),
+            session_duration: Some(3600),
+            managed_policies: vec![],
+            profile: String::new(),
+        },
+        azure: DraftAzure {
+            tenant_id: "11111111-2222-3333-4444-555555555555".into(),
+            subscription_id: "66666666-7777-8888-9999-000000000000".into(),
+            resource_group: String::new(),
+            role: "Contributor".into(),
+        },
+        github: Default::default(),
+    }
+}
+
+#[test]
+fn every_field_error_comes_back_named_by_its_form_field() {
+    let mut bad = draft(DraftTarget::Aws);
+    bad.name = "Not A Name".into();
+    bad.aws.role_name = "bad role!".into();
+    bad.aws.session_duration = Some(12);
+    bad.aws.managed_policies = vec![
+        "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+        "not-an-arn".into(),
+    ];
+    let problem = setup_draft::validate(&bad).expect_err("invalid");
+    assert_eq!(problem.code, ErrorCode::InvalidInput);
+    let fields: Vec<Option<FormField>> = problem
+        .field_errors
+        .iter()
+        .map(|e| FormField::of_path(&e.field))
+        .collect();
+    for wanted in [
+        FormField::SetupName,
+        FormField::AwsRoleName,
+        FormField::AwsSessionDuration,
+        FormField::AwsManagedPolicies,
+    ] {
+        assert!(fields.contains(&Some(wanted)), "{wanted}: {problem:#?}");
+    }
+    let policy = problem
+        .field_errors
+        .iter()
+        .find(|e| e.field == FormField::AwsManagedPolicies.id())
+        .expect("policy error");
+    assert!(policy.problem.starts_with("item 2: "), "{policy:?}");
+    assert!(setup_draft::validate(&draft(DraftTarget::Aws)).is_ok());
+}
+
+#[tokio::test]
+async fn the_preview_shows_exact_subjects_the_trust_and_the_plan() {
+    let session = session();
+    session.start_sandbox().await.expect("starts");
+    session.connect_sandbox_octopus().await.expect("connects");
+    let choices = session.scope_choices("Default", false).await.expect("choices");
+    assert!(!choices.projects.is_empty() && !choices.environments.is_empty());
+
+    // Azure: the credentials the engine plans, one per exact subject, and the matrix agrees.
+    let azure = session
+        .preview_setup(&draft(DraftTarget::Azure))
+        .await
+        .expect("azure preview");
+    assert!(azure.trust_blocked.is_none(), "{azure:#?}");
+    assert!(!azure.subjects.is_empty());
+    let credentials = azure.azure.as_ref().expect("azure side");
+    assert_eq!(credentials.limit, 20);
+    let matrix = azure.matrix.as_ref().expect("matrix");
+    assert_eq!((matrix.over_permission, matrix.under_permission), (0, 0), "{matrix:#?}");
+    assert!(matrix.accepted >= 1);
+    assert!(azure.plan.iter().all(|s| s.action == "create"), "{:#?}", azure.plan);
+    assert!(azure.plan.iter().any(|s| s.kind == "federated_credential"));
+
+    // AWS: the sandbox issuer has a port, which the core's AWS rule refuses, so the preview
+    // says why instead of a policy; the subjects are still there.
+    let aws = session
+        .preview_setup(&draft(DraftTarget::Aws))
+        .await
+        .expect("aws preview");
+    assert_eq!(aws.subjects, azure.subjects, "the same scope, the same subjects");
+    match (&aws.aws, &aws.trust_blocked) {
+        (Some(policy), None) => assert!(policy.policy_size <= policy.quota),
+        (None, Some(blocked)) => {
+            assert_eq!(blocked.code, ErrorCode::IssuerInvalid, "{blocked:?}");
+            assert!(blocked.message.contains("port"), "{blocked:?}");
+        }
+        other => panic!("neither a policy nor a reason: {other:?}"),
+    }
+
+    // An unknown slug is a field error on the scope's field, with "did you mean".
+    let mut unknown = draft(DraftTarget::Aws);
+    unknown.scope.projects = vec!["no-such-project".into()];
+    let problem = session.preview_setup(&unknown).await.expect_err("unknown");
+    assert_eq!(problem.code, ErrorCode::InvalidInput);
+    assert!(
+        problem
+            .field_errors
+            .iter()
+            .any(|e| e.field == FormField::ScopeProjects.id()),
+        "{problem:#?}"
+    );
+}
