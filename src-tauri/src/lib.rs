@@ -318,7 +318,8 @@ mod tests {
             "subjectKeys": {"deployment": null, "healthCheck": null, "accountTest": null},
             "aws": {"roleName": role_name, "region": "eu-west-1", "sessionDuration": 3600,
                     "managedPolicies": [], "profile": ""},
-            "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": ""},
+            "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": "",
+                      "credentialStrategy": null},
             "github": {"repository": "", "filter": "", "serviceAccount": "", "team": ""}
         }})
     }

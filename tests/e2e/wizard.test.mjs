@@ -199,7 +199,10 @@ describe('the wizard window', () => {
     // Search narrows the virtualised list.
     await browser.$('#projects-search').setValue('zzz-no-such-project');
     await browser.$('#projects-rows').waitUntil(async () => /No match/.test(await browser.$('#projects-rows').getText()), { timeout: 5000 });
-    await browser.$('#projects-search').clearValue();
+    await browser.$('#projects-search').click();
+    await browser.keys(['Control', 'a']);
+    await browser.keys('Backspace');
+    await browser.$('#projects-rows').waitUntil(async () => !/No match/.test(await browser.$('#projects-rows').getText()), { timeout: 5000 });
     await browser.$('#environments-all').click();
     await projectsAll.click();
     const count = await browser.$('#subject-count');
@@ -210,6 +213,7 @@ describe('the wizard window', () => {
     const first = await browser.$('#subjects li code').getText();
     assert.match(first, /^space:/);
     await waitEnabled(browser, '#continue', 'a chosen scope did not enable Continue');
+    await browser.$('#subjects').scrollIntoView({ block: 'center' });
     await screenshot(browser, 'aws-08-scope');
   });
 
@@ -238,6 +242,89 @@ describe('the wizard window', () => {
       assert.match(await browser.$('#plan').getText(), /create/i);
       await screenshot(browser, 'aws-10-review-plan');
     }
+  });
+});
+
+describe('the Azure path in the Sandbox, in the same window', () => {
+  let app;
+  let browser;
+
+  before(async () => {
+    app = await openApp();
+    browser = app.browser;
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  it('walks Welcome → Sandbox → Connect Azure → Scope → Trust preview (over 20, then narrowed) → plan', async () => {
+    await browser.$('#target-azure').click();
+    await browser.$('#mode-sandbox').click();
+    await screenshot(browser, 'azure-01-welcome');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'The built-in Sandbox');
+    await browser.$('#start-sandbox').click();
+    await waitEnabled(browser, '#continue', 'the Sandbox did not start and connect');
+    await screenshot(browser, 'azure-02-sandbox');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Connect Azure');
+    await browser.$('#azure-tenant-id').setValue('not-a-guid');
+    const note = await browser.$('#azure-tenant-id-note');
+    await note.waitUntil(async () => (await note.getText()).length > 0, { timeout: 5000, timeoutMsg: 'no tenant id error' });
+    assert.match(await browser.$('#next-reason').getText(), /^Tenant id: /);
+    await browser.$('#azure-tenant-id').setValue('11111111-2222-3333-4444-555555555555');
+    await browser.$('#azure-subscription-id').setValue('66666666-7777-8888-9999-000000000000');
+    await waitEnabled(browser, '#continue', 'valid Azure ids did not enable Continue');
+    await screenshot(browser, 'azure-03-connect-cloud');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'What may use the trust');
+    await (await browser.$('#projects-all')).waitForExist({ timeout: 15000 });
+    await browser.$('#environments-all').click();
+    await browser.$('#projects-all').click();
+    await waitEnabled(browser, '#continue', 'the scope did not enable Continue');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Trust preview');
+    const count = await browser.$('#credential-count');
+    await count.waitForDisplayed({ timeout: 20000, timeoutMsg: 'no credential count' });
+    assert.match(await count.getText(), /^\d+ of 20 credentials/);
+    assert.match(await browser.$('#azure-alternatives').getText(), /Alternatives/);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'over the limit cannot continue');
+    await screenshot(browser, 'azure-04-trust-preview-over-limit');
+    // Back to the scope: one project only fits one app registration.
+    await browser.$('#back').click();
+    await waitTitle(browser, 'What may use the trust');
+    await (await browser.$('#projects-all')).waitForExist({ timeout: 15000 });
+    await browser.$('#projects-all').click();
+    await browser.$('#projects-rows input[type="checkbox"]').click();
+    await browser.$('#subject-count').waitUntil(async () => /\((1[0-9]|[1-9])\)/.test(await browser.$('#subject-count').getText()), {
+      timeout: 15000,
+      timeoutMsg: 'the narrowed scope was not previewed',
+    });
+    await waitEnabled(browser, '#continue', 'the narrowed scope did not enable Continue');
+    await screenshot(browser, 'azure-05-scope');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Trust preview');
+    const matrix = await browser.$('#matrix-summary');
+    await matrix.waitForDisplayed({ timeout: 20000, timeoutMsg: 'no matrix' });
+    // Octopus's default keys leave the runbook out of the subject, so the project's runbook runs
+    // present the deployments' subjects: the simulator flags them as over-permission.
+    assert.equal(await browser.$('#under-permission').getText(), '0');
+    assert.notEqual(await browser.$('#over-permission').getText(), '0');
+    assert.match(await browser.$('#matrix tbody tr.over_permission').getText(), /runbook/);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'differences must be accepted');
+    assert.match(await browser.$('#next-reason').getText(), /does not match the scope/);
+    await screenshot(browser, 'azure-06-trust-preview');
+    await browser.$('#accept-differences').click();
+    await waitEnabled(browser, '#continue', 'accepting the differences did not enable Continue');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Review the plan');
+    const plan = await browser.$('#plan').getText();
+    assert.match(plan, /App registration/);
+    assert.match(plan, /Federated credential/);
+    assert.match(plan, /Octopus account/);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'apply is not in this build');
+    await screenshot(browser, 'azure-07-review-plan');
   });
 });
 

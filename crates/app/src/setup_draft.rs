@@ -14,7 +14,9 @@
 //! its own (names, limits and subjects are the engine's and the core's).
 
 use octo_oidc_core::Problem;
-use octo_oidc_core::azure::{AZURE_AUDIENCE, AzureAlternative};
+use octo_oidc_core::azure::{
+    AZURE_AUDIENCE, AzureAlternative, MAX_CREDENTIALS_PER_APP, plan_credentials,
+};
 use octo_oidc_core::error::{ErrorCode, FieldError};
 use octo_oidc_core::ports::OidcIdentitySpec;
 use octo_oidc_core::scope::Scope;
@@ -105,6 +107,21 @@ pub struct DraftAzure {
     pub resource_group: String,
     /// Role name (default Contributor).
     pub role: String,
+    /// What to do when the scope needs more than 20 credentials (`None`: one app).
+    pub credential_strategy: Option<DraftCredentialStrategy>,
+}
+
+/// How an Azure setup fits Entra's 20 credentials per app registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum DraftCredentialStrategy {
+    /// One app registration (fails when over the limit).
+    OneApp,
+    /// Coarser deployment subject keys, chosen by the engine to fit.
+    CoarserKeys,
+    /// Several app registrations, one Octopus account each.
+    SplitApps,
 }
 
 /// The GitHub Actions side (empty strings are "not set").
@@ -251,7 +268,11 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
             resource_group: opt(&draft.azure.resource_group),
             role: opt(&draft.azure.role),
             app_name: None,
-            credential_strategy: None,
+            credential_strategy: draft.azure.credential_strategy.map(|s| match s {
+                DraftCredentialStrategy::OneApp => setup_file::CredentialStrategy::OneApp,
+                DraftCredentialStrategy::CoarserKeys => setup_file::CredentialStrategy::CoarserKeys,
+                DraftCredentialStrategy::SplitApps => setup_file::CredentialStrategy::SplitApps,
+            }),
         }),
         github: (draft.target == DraftTarget::Github).then(|| GitHubTable {
             repository: opt(&draft.github.repository),
@@ -519,19 +540,17 @@ fn count(n: impl TryInto<u32>) -> u32 {
 fn trust_config(desired: &DesiredState) -> Option<TrustConfig> {
     let mut provider = None;
     let mut role = None;
+    // Split apps: a run is trusted when any of the setup's apps trusts it (each app has its own
+    // Octopus account, which the simulator does not tell apart).
     let mut credentials = Vec::new();
-    let mut first_app = None;
     for resource in &desired.resources {
         match resource {
             DesiredResource::OidcProvider { spec, .. } => provider = Some(spec.clone()),
             DesiredResource::IamRole { arn, spec, .. } => {
                 role = Some((arn.clone(), spec.trust_policy.clone()))
             }
-            DesiredResource::FederatedCredential { app, credential } => {
-                let first = first_app.get_or_insert_with(|| app.clone());
-                if first == app {
-                    credentials.push(credential.clone());
-                }
+            DesiredResource::FederatedCredential { credential, .. } => {
+                credentials.push(credential.clone());
             }
             _ => {}
         }
@@ -642,16 +661,14 @@ pub fn preview(
     facts: &SpaceFacts,
 ) -> Result<SetupPreview, Problem> {
     let scope = match &setup.spec {
-        TargetSpec::Aws(aws) => Some(resolve_scope(
-            &aws.scope,
-            facts,
-            &slugify(&aws.scope.account_name),
-        )?),
-        TargetSpec::Azure(azure) => Some(resolve_scope(
-            &azure.scope,
-            facts,
-            &slugify(&azure.scope.account_name),
-        )?),
+        TargetSpec::Aws(aws) => Some(
+            resolve_scope(&aws.scope, facts, &slugify(&aws.scope.account_name))
+                .map_err(on_form_fields)?,
+        ),
+        TargetSpec::Azure(azure) => Some(
+            resolve_scope(&azure.scope, facts, &slugify(&azure.scope.account_name))
+                .map_err(on_form_fields)?,
+        ),
         TargetSpec::Ci(_) => None,
     };
     let subjects = match &scope {
@@ -673,12 +690,27 @@ pub fn preview(
             return Err(on_form_fields(problem));
         }
         Err(problem) => {
+            // Over Entra's limit: the count and the core's alternatives, to choose from.
+            let azure = match (&setup.spec, &scope) {
+                (TargetSpec::Azure(_), Some(scope)) if problem.code == ErrorCode::LimitExceeded => {
+                    plan_credentials(scope, &facts.server.issuer, None, &[])
+                        .ok()
+                        .map(|plan| AzureTrustPreview {
+                            credentials_needed: count(plan.total_on_app),
+                            limit: count(MAX_CREDENTIALS_PER_APP),
+                            apps: 1,
+                            credentials: Vec::new(),
+                            alternatives: plan.alternatives.iter().map(azure_option).collect(),
+                        })
+                }
+                _ => None,
+            };
             return Ok(SetupPreview {
                 space_name: facts.space.name.clone(),
                 issuer: facts.server.issuer.clone(),
                 subjects,
                 aws: None,
-                azure: None,
+                azure,
                 ci: None,
                 matrix: None,
                 trust_blocked: Some(TrustBlocked {
@@ -744,7 +776,7 @@ pub fn preview(
         let layout = desired.azure.as_ref();
         AzureTrustPreview {
             credentials_needed: count(layout.map_or(azure_credentials.len(), |l| l.needed)),
-            limit: count(octo_oidc_core::azure::MAX_CREDENTIALS_PER_APP),
+            limit: count(MAX_CREDENTIALS_PER_APP),
             apps: count(layout.map_or(1, |l| l.apps)),
             alternatives: layout
                 .map(|l| l.alternatives.iter().map(azure_option).collect())
@@ -752,6 +784,18 @@ pub fn preview(
             credentials: azure_credentials,
         }
     });
+    // Coarser keys: the account presents (and the matrix checks) subjects with the keys the
+    // engine chose.
+    let mut scope = scope;
+    if let (Some(scope), Some(keys)) = (
+        scope.as_mut(),
+        desired
+            .azure
+            .as_ref()
+            .and_then(|l| l.chosen_deployment_keys.as_ref()),
+    ) {
+        scope.keys.deployment = keys.iter().filter_map(|k| k.parse().ok()).collect();
+    }
     let matrix = match (&scope, trust_config(&desired)) {
         (Some(scope), Some(trust)) => Some(matrix(scope, &trust, &facts.server.issuer)?),
         _ => None,

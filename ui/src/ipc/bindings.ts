@@ -162,7 +162,18 @@ export type DraftAzure = {
 	resourceGroup: string,
 	/**  Role name (default Contributor). */
 	role: string,
+	/**  What to do when the scope needs more than 20 credentials (`None`: one app). */
+	credentialStrategy: DraftCredentialStrategy | null,
 };
+
+/**  How an Azure setup fits Entra's 20 credentials per app registration. */
+export type DraftCredentialStrategy = 
+/**  One app registration (fails when over the limit). */
+"one_app" | 
+/**  Coarser deployment subject keys, chosen by the engine to fit. */
+"coarser_keys" | 
+/**  Several app registrations, one Octopus account each. */
+"split_apps";
 
 /**  The GitHub Actions side (empty strings are "not set"). */
 export type DraftGithub = {

@@ -14,7 +14,7 @@ export function initialDraft(target: Target): SetupDraft {
     scope: { projects: [], environments: [], tenants: [], runbooks: [], healthCheckTargets: [] },
     subjectKeys: { deployment: null, healthCheck: null, accountTest: null },
     aws: { roleName: 'octopus-deploy', region: 'us-east-1', sessionDuration: 3600, managedPolicies: [], profile: '' },
-    azure: { tenantId: '', subscriptionId: '', resourceGroup: '', role: 'Contributor' },
+    azure: { tenantId: '', subscriptionId: '', resourceGroup: '', role: 'Contributor', credentialStrategy: null },
     github: { repository: '', filter: 'branch:main', serviceAccount: 'github-actions', team: '' },
   };
 }

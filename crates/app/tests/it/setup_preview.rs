@@ -32,6 +32,7 @@ fn draft(target: DraftTarget) -> SetupDraft {
             subscription_id: "66666666-7777-8888-9999-000000000000".into(),
             resource_group: String::new(),
             role: "Contributor".into(),
+            credential_strategy: None,
         },
         github: Default::default(),
     }
@@ -76,22 +77,59 @@ async fn the_preview_shows_exact_subjects_the_trust_and_the_plan() {
     let session = session();
     session.start_sandbox().await.expect("starts");
     session.connect_sandbox_octopus().await.expect("connects");
-    let choices = session.scope_choices("Default", false).await.expect("choices");
+    let choices = session
+        .scope_choices("Default", false)
+        .await
+        .expect("choices");
     assert!(!choices.projects.is_empty() && !choices.environments.is_empty());
 
-    // Azure: the credentials the engine plans, one per exact subject, and the matrix agrees.
-    let azure = session
+    // Azure over the limit: the count against 20 and the core's alternatives, no trust yet.
+    let over = session
         .preview_setup(&draft(DraftTarget::Azure))
+        .await
+        .expect("azure preview");
+    let blocked = over.trust_blocked.as_ref().expect("over the limit");
+    assert_eq!(blocked.code, ErrorCode::LimitExceeded, "{blocked:?}");
+    let counted = over.azure.as_ref().expect("the count");
+    assert!(counted.credentials_needed > 20, "{counted:?}");
+    assert!(
+        counted
+            .alternatives
+            .iter()
+            .any(|a| a.kind == "coarser_keys" && a.fits),
+        "{counted:?}"
+    );
+
+    // Choosing coarser keys: the credentials the engine plans fit, and the matrix agrees.
+    let mut coarser = draft(DraftTarget::Azure);
+    coarser.azure.credential_strategy = Some(setup_draft::DraftCredentialStrategy::CoarserKeys);
+    let azure = session
+        .preview_setup(&coarser)
         .await
         .expect("azure preview");
     assert!(azure.trust_blocked.is_none(), "{azure:#?}");
     assert!(!azure.subjects.is_empty());
     let credentials = azure.azure.as_ref().expect("azure side");
     assert_eq!(credentials.limit, 20);
+    assert!(credentials.credentials.len() <= 20, "{credentials:?}");
     let matrix = azure.matrix.as_ref().expect("matrix");
-    assert_eq!((matrix.over_permission, matrix.under_permission), (0, 0), "{matrix:#?}");
+    // Every intended run is trusted; dropping the tenant key also trusts the tenanted runs the
+    // scope left out, and the matrix says so.
+    assert_eq!(matrix.under_permission, 0, "{matrix:#?}");
+    assert!(matrix.over_permission > 0, "{matrix:#?}");
+    assert!(
+        matrix
+            .rows
+            .first()
+            .is_some_and(|r| r.finding == "over_permission"),
+        "differences come first"
+    );
     assert!(matrix.accepted >= 1);
-    assert!(azure.plan.iter().all(|s| s.action == "create"), "{:#?}", azure.plan);
+    assert!(
+        azure.plan.iter().all(|s| s.action == "create"),
+        "{:#?}",
+        azure.plan
+    );
     assert!(azure.plan.iter().any(|s| s.kind == "federated_credential"));
 
     // AWS: the sandbox issuer has a port, which the core's AWS rule refuses, so the preview
@@ -100,7 +138,10 @@ async fn the_preview_shows_exact_subjects_the_trust_and_the_plan() {
         .preview_setup(&draft(DraftTarget::Aws))
         .await
         .expect("aws preview");
-    assert_eq!(aws.subjects, azure.subjects, "the same scope, the same subjects");
+    assert_eq!(
+        aws.subjects, azure.subjects,
+        "the same scope, the same subjects"
+    );
     match (&aws.aws, &aws.trust_blocked) {
         (Some(policy), None) => assert!(policy.policy_size <= policy.quota),
         (None, Some(blocked)) => {
