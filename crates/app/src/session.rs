@@ -378,7 +378,7 @@ impl Session {
                     .await
                     .map_err(Problem::from)
             },
-            async { client.server_info().await.map_err(Problem::from) },
+            client.server_info(),
         )?;
         let facts = SpaceFacts {
             server,
