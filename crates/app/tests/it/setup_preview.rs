@@ -132,18 +132,42 @@ async fn the_preview_shows_exact_subjects_the_trust_and_the_plan() {
     );
     assert!(azure.plan.iter().any(|s| s.kind == "federated_credential"));
 
-    // AWS: the sandbox issuer has a port, which the core's AWS rule refuses, so the preview
-    // says why instead of a policy; the subjects are still there.
+    // AWS over the whole space: the trust policy would pass IAM's size quota, and the preview
+    // says so (or, where the issuer has a port, that IAM refuses it); the subjects are there.
     let aws = session
         .preview_setup(&draft(DraftTarget::Aws))
         .await
         .expect("aws preview");
     assert_eq!(
-        aws.subjects, azure.subjects,
+        aws.subjects, over.subjects,
         "the same scope, the same subjects"
     );
+    let blocked = aws.trust_blocked.as_ref().expect("too big for one policy");
+    assert!(
+        [ErrorCode::LimitExceeded, ErrorCode::IssuerInvalid].contains(&blocked.code),
+        "{blocked:?}"
+    );
+
+    // One project: the policy, its size within the quota, and the plan.
+    let mut narrow = draft(DraftTarget::Aws);
+    narrow.scope.projects = vec![choices.projects[0].slug.clone()];
+    let aws = session.preview_setup(&narrow).await.expect("aws preview");
     match (&aws.aws, &aws.trust_blocked) {
-        (Some(policy), None) => assert!(policy.policy_size <= policy.quota),
+        (Some(policy), None) => {
+            assert!(policy.policy_size <= policy.quota, "{policy:?}");
+            assert!(
+                policy
+                    .trust_policy
+                    .contains("sts:AssumeRoleWithWebIdentity")
+            );
+            assert!(policy.account_id_known, "the sandbox's account id");
+            assert_eq!(aws.matrix.as_ref().map(|m| m.under_permission), Some(0));
+            assert!(
+                aws.plan.iter().any(|s| s.kind == "iam_role"),
+                "{:#?}",
+                aws.plan
+            );
+        }
         (None, Some(blocked)) => {
             assert_eq!(blocked.code, ErrorCode::IssuerInvalid, "{blocked:?}");
             assert!(blocked.message.contains("port"), "{blocked:?}");
