@@ -378,11 +378,14 @@ mod tests {
                     aws["policySize"].as_u64() <= aws["quota"].as_u64(),
                     "{preview}"
                 );
-                assert_eq!(preview["matrix"]["overPermission"], 0, "{preview}");
+                assert_eq!(preview["matrix"]["underPermission"], 0, "{preview}");
             }
-            (Value::Null, Value::Object(blocked)) => {
-                assert_eq!(blocked["code"], "issuer_invalid", "{preview}")
-            }
+            // The whole demo space is over IAM's trust-policy quota (or the issuer is refused).
+            (Value::Null, Value::Object(blocked)) => assert!(
+                ["limit_exceeded", "issuer_invalid"]
+                    .contains(&blocked["code"].as_str().unwrap_or("")),
+                "{preview}"
+            ),
             _ => panic!("neither trust nor a reason: {preview}"),
         }
     }
