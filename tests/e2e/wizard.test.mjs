@@ -343,6 +343,55 @@ describe('the Azure path in the Sandbox, in the same window', () => {
   });
 });
 
+describe('the GitHub Actions path in the Sandbox', () => {
+  let app;
+  let browser;
+
+  before(async () => {
+    app = await openApp();
+    browser = app.browser;
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  it('walks Welcome → Sandbox → repository and service account → space → identity → plan', async () => {
+    await browser.$('#target-github').click();
+    await browser.$('#mode-sandbox').click();
+    await screenshot(browser, 'github-01-welcome');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'The built-in Sandbox');
+    await browser.$('#start-sandbox').click();
+    await waitEnabled(browser, '#continue', 'the Sandbox did not start and connect');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Repository and service account');
+    await browser.$('#github-repository').setValue('not a repo');
+    const note = await browser.$('#github-repository-note');
+    await note.waitUntil(async () => (await note.getText()).length > 0, { timeout: 5000, timeoutMsg: 'no repository error' });
+    assert.match(await browser.$('#next-reason').getText(), /^Repository: /);
+    await screenshot(browser, 'github-02-connect-cloud-errors');
+    await browser.$('#github-repository').setValue('acme/shop');
+    await waitEnabled(browser, '#continue', 'a valid repository did not enable Continue');
+    await screenshot(browser, 'github-03-connect-cloud');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'The space');
+    await waitEnabled(browser, '#continue', 'the space did not enable Continue');
+    await screenshot(browser, 'github-04-scope');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Trust preview');
+    const identity = await browser.$('#ci-identity');
+    await identity.waitForDisplayed({ timeout: 20000, timeoutMsg: 'no identity previewed' });
+    assert.match(await identity.getText(), /repo:acme\/shop:ref:refs\/heads\/main/);
+    await waitEnabled(browser, '#continue', 'the identity preview did not enable Continue');
+    await screenshot(browser, 'github-05-trust-preview');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Review the plan');
+    assert.match(await browser.$('#plan').getText(), /OIDC identity/);
+    await screenshot(browser, 'github-06-review-plan');
+  });
+});
+
 async function waitTitle(browser, text) {
   const title = await browser.$('#screen-title');
   await title.waitUntil(async () => (await title.getText()) === text, {
