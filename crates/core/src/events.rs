@@ -36,11 +36,40 @@ pub enum ProgressEvent {
         /// A new log line, if any.
         message: Option<String>,
     },
+    /// A step of a setup's plan changed state (the engine's apply and teardown: one event
+    /// when a step starts and one when it ends).
+    Step {
+        /// The step's index in its plan.
+        index: usize,
+        /// The resource kind, e.g. `iam_role`, `federated_credential`.
+        resource: String,
+        /// The resource's name.
+        name: String,
+        /// What the step does: `create`, `update`, `delete`, `unchanged`.
+        action: String,
+        /// Where it is.
+        status: StepStatus,
+        /// For `failed`: the error's message; for `done`: the id it ended with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     /// A free-form status line for the user.
     Info {
         /// The message.
         message: String,
     },
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Its remote calls are being made.
+    Started,
+    /// It finished (or had nothing to do).
+    Done,
+    /// It failed; later steps that depend on it are not run.
+    Failed,
 }
 
 /// Where progress events go. Implementations must be cheap and must not block.

@@ -603,6 +603,17 @@ pub trait Iam: Send + Sync {
     ) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send;
     /// Detaches/deletes the role's policies, then deletes the role; a missing one is success.
     fn delete_role(&self, name: &str) -> impl Future<Output = PortResult<()>> + Send;
+    /// The names of every role whose trust policy names the provider `provider_arn` as a
+    /// `Federated` principal (teardown deletes a provider only when no role trusts it).
+    /// Adapters that cannot list roles keep the default, which says so (teardown then
+    /// leaves the provider and says why).
+    fn roles_trusting_provider(
+        &self,
+        provider_arn: &str,
+    ) -> impl Future<Output = PortResult<Vec<String>>> + Send {
+        let message = format!("this IAM client cannot list the roles that trust {provider_arn}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
     /// Trades a web-identity token for a session on `role_arn` (STS). A refused token is
     /// [`crate::ErrorCode::TrustRejected`] or `PermissionDenied` with STS's reason.
     fn assume_role_with_web_identity(

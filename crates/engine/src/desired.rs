@@ -30,7 +30,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::scope::{Inventory, Scope, ScopeError, ScopeSelection, Selection};
 use octo_oidc_core::subject::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ownership;
 use crate::setup_file::structure::did_you_mean;
@@ -60,7 +60,7 @@ pub struct SpaceFacts {
 }
 
 /// The kinds of resource a setup manages (the plan's `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     /// IAM OIDC identity provider.
@@ -885,7 +885,7 @@ fn split_apps(
 fn desired_ci(ci: &CiSetup, facts: &SpaceFacts, state: &mut DesiredState) {
     state.resources.push(DesiredResource::ServiceAccount {
         username: ci.service_account.clone(),
-        display_name: ci.service_account.clone(),
+        display_name: ownership::service_account_display_name(&ci.service_account, &state.setup),
     });
     state.resources.push(DesiredResource::OidcIdentity {
         service_account: ci.service_account.clone(),

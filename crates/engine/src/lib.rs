@@ -5,18 +5,27 @@
 //! facts the observe step reads); [`observed`] (what exists, shaped as the ports report it);
 //! [`plan`] (create / update / unchanged / delete / conflict per resource, in dependency
 //! order); [`render`] (text and JSON); [`ownership`] (the marks that make a resource a
-//! setup's); [`ci_snippet`] (what a CI pipeline needs to sign in to Octopus).
+//! setup's); [`ci_snippet`] (what a CI pipeline needs to sign in to Octopus); [`observe`]
+//! (facts, desired and live state through the ports, then the plan); [`apply`] (the plan
+//! walked through the ports in concurrent waves, journaled); [`journal`] (the record format
+//! and the crash-safety invariant); [`teardown`] (exactly what the setup created, and
+//! status); [`verify`] (issuer, drift, simulator matrix, account test, token trades).
 //!
-//! Pure like the core: no IO, no async runtime. Next: the observe step and apply over the
-//! core's ports, the journal, verify and teardown.
+//! Pure like the core: no IO, no async runtime (`futures` only). Effects go through the
+//! core's ports and the [`journal::Journal`] port.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod apply;
 pub mod ci_snippet;
 pub mod desired;
+pub mod journal;
+pub mod observe;
 pub mod observed;
 pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod setup_file;
+pub mod teardown;
+pub mod verify;

@@ -2,8 +2,8 @@
 //! core's ports. One plain struct per resource kind, `None`/empty when absent, carrying the
 //! tags, notes or descriptions that mark a resource as a setup's ([`crate::ownership`]).
 //!
-//! Deliberately absent: how it is read (the observe step, next, over
-//! `octo_oidc_core::ports`); this module only fixes the shape the plan compares against.
+//! Deliberately absent: how it is read ([`crate::observe`], over `octo_oidc_core::ports`);
+//! this module only fixes the shape the plan compares against.
 
 use std::collections::BTreeMap;
 
@@ -98,8 +98,8 @@ pub struct ObservedServiceAccount {
     /// The ExternalId GUID (`service_account_id` of `OctopusDeploy/login`).
     #[serde(default)]
     pub external_id: Option<String>,
-    /// The setup that created it, from the journal (Octopus users have no description to
-    /// carry a marker); `None` = not created by a setup.
+    /// The setup that created it, from the mark in its display name
+    /// ([`crate::ownership::setup_of_display_name`]); `None` = not created by a setup.
     #[serde(default)]
     pub created_by: Option<String>,
 }

@@ -1,14 +1,18 @@
-//! What marks a remote resource as created by a setup, in one place: the AWS tag
-//! `octo-oidc:setup = <name>`, the Entra app registration tag `octo-oidc:setup:<name>`, and
-//! the marker `octo-oidc:setup=<name>` at the end of an Octopus description. Drift detection,
-//! the plan's conflicts and teardown read these, so they do not depend on the journal alone.
+//! What marks a remote resource as created by a setup, in one place, over the core's
+//! [`SETUP_TAG`] / [`setup_mark`]: the AWS tag `octo-oidc:setup = <name>`, the Entra app
+//! registration's tag and notes `octo-oidc:setup=<name>`, the marker `octo-oidc:setup=<name>`
+//! at the end of an Octopus account's description and in a service account's display name.
+//! Drift detection, the plan's conflicts and teardown read these, so they do not depend on
+//! the journal alone.
 
 use std::collections::BTreeMap;
 
+use octo_oidc_core::ports::{SETUP_TAG, marked_setup, setup_mark};
+
 /// The AWS tag key (roles and OIDC providers).
-pub const AWS_TAG_KEY: &str = "octo-oidc:setup";
-/// The prefix of the Entra app registration tag.
-pub const ENTRA_TAG_PREFIX: &str = "octo-oidc:setup:";
+pub const AWS_TAG_KEY: &str = SETUP_TAG;
+/// The prefix of the Entra app registration tag (the core's mark: `octo-oidc:setup=`).
+pub const ENTRA_TAG_PREFIX: &str = "octo-oidc:setup=";
 /// The marker's prefix inside an Octopus description.
 pub const DESCRIPTION_MARKER: &str = "octo-oidc:setup=";
 
@@ -22,14 +26,25 @@ pub fn setup_of_aws_tags(tags: &BTreeMap<String, String>) -> Option<&str> {
     tags.get(AWS_TAG_KEY).map(String::as_str)
 }
 
-/// The tag a setup's Entra app registration carries.
+/// The tag (and notes) a setup's Entra app registration carries.
 pub fn entra_tag(setup: &str) -> String {
-    format!("{ENTRA_TAG_PREFIX}{setup}")
+    setup_mark(setup)
 }
 
 /// The setup an Entra app registration's tags name, if any.
 pub fn setup_of_entra_tags(tags: &[String]) -> Option<&str> {
-    tags.iter().find_map(|t| t.strip_prefix(ENTRA_TAG_PREFIX))
+    tags.iter().find_map(|t| marked_setup(t))
+}
+
+/// The display name of a service account the setup creates (Octopus users have no
+/// description, so the mark goes here).
+pub fn service_account_display_name(username: &str, setup: &str) -> String {
+    format!("{username} ({})", setup_mark(setup))
+}
+
+/// The setup a service account's display name names, if any.
+pub fn setup_of_display_name(display_name: &str) -> Option<&str> {
+    marked_setup(display_name)
 }
 
 /// The description of an Octopus object the setup creates (accounts), ending with the marker.
@@ -79,6 +94,11 @@ mod tests {
             Some("shop-aws")
         );
         assert_eq!(setup_of_description("made by hand"), None);
+        assert_eq!(
+            setup_of_display_name(&service_account_display_name("gh", "shop")),
+            Some("shop")
+        );
+        assert_eq!(entra_tag("shop"), "octo-oidc:setup=shop");
         assert_eq!(owner(Some("a"), "a"), Owner::This);
         assert_eq!(owner(Some("b"), "a"), Owner::OtherSetup("b"));
         assert_eq!(owner(None, "a"), Owner::Foreign);

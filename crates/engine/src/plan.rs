@@ -8,8 +8,8 @@
 //! claimed: the IAM OIDC provider (one per issuer and account) and an existing service
 //! account.
 //!
-//! Deliberately absent: applying (next: the apply step walks these steps through the ports)
-//! and rendering ([`crate::render`]).
+//! Deliberately absent: applying ([`crate::apply`] walks these steps through the ports) and
+//! rendering ([`crate::render`]).
 
 use std::collections::BTreeSet;
 
@@ -158,6 +158,11 @@ fn step(action: Action, kind: ResourceKind, name: impl Into<String>, details: Va
 }
 
 impl PlanStep {
+    /// The unique name of the app registration this step belongs to (Azure).
+    pub fn app(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
     fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self

@@ -1,11 +1,16 @@
 //! Integration tests of the engine: one binary, one module per area.
 #![allow(clippy::unwrap_used)]
 
+mod apply;
 mod architecture;
 mod corpus;
 mod plan;
+mod resume;
 mod schema;
+mod support;
+mod teardown;
 mod valid;
+mod verify;
 
 use std::path::{Path, PathBuf};
 

@@ -50,7 +50,6 @@ fn facts() -> SpaceFacts {
         space: res("Spaces-1", "Default", "default"),
         inventory: SpaceInventory {
             space: Some(res("Spaces-1", "Default", "default")),
-            deployment_targets: vec![],
             environments: envs
                 .iter()
                 .enumerate()
@@ -80,6 +79,7 @@ fn facts() -> SpaceFacts {
                 resource: res("Runbooks-1", "Restart web", "restart-web"),
                 project_id: "Projects-1".into(),
             }],
+            deployment_targets: vec![res("Machines-1", "web-01", "web-01")],
         },
         targets: vec![res("Machines-1", "web-01", "web-01")],
         aws_account_id: Some("111122223333".into()),
@@ -157,8 +157,8 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                         app_id: app_id.clone(),
                         display_name: display_name.clone(),
                         unique_name: Some(unique_name.clone()),
-                        notes: None,
-                        tags: vec![],
+                        notes: tags.first().cloned(),
+                        tags: tags.clone(),
                     },
                     unique_name: unique_name.clone(),
                     tags: tags.clone(),

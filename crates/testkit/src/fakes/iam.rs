@@ -29,6 +29,7 @@ const OPERATIONS: &[&str] = &[
     "ensure_role",
     "delete_role",
     "assume_role_with_web_identity",
+    "roles_trusting_provider",
 ];
 
 #[derive(Debug)]
@@ -412,5 +413,32 @@ impl Iam for FakeIam {
             .map(|a| (a, false));
         self.recorder
             .end("assume_role_with_web_identity", role_arn, result)
+    }
+
+    async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
+        self.recorder
+            .begin("roles_trusting_provider", provider_arn)?;
+        let state = self.state.lock().unwrap();
+        let names = state
+            .roles
+            .iter()
+            .filter(|r| {
+                serde_json::from_str::<Value>(&r.trust_policy).is_ok_and(|p| {
+                    let statements = match &p["Statement"] {
+                        Value::Array(a) => a.clone(),
+                        other => vec![other.clone()],
+                    };
+                    statements.iter().any(|s| {
+                        strings(&s["Principal"]["Federated"])
+                            .iter()
+                            .any(|f| f == provider_arn)
+                    })
+                })
+            })
+            .map(|r| r.name.clone())
+            .collect();
+        drop(state);
+        self.recorder
+            .end("roles_trusting_provider", provider_arn, Ok((names, false)))
     }
 }

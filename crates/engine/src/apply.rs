@@ -1,0 +1,629 @@
+//! Apply: walks an [`Observation`]'s plan through the ports, in dependency order, with
+//! independent steps run concurrently (`futures::join_all` over each wave of ready steps:
+//! e.g. an Azure app's service principal and all its credentials together).
+//!
+//! Each acting step: journal `intent` → the port's idempotent `ensure_*` / `delete_*` →
+//! journal `done` / `deleted` ([`crate::journal`]), with a [`ProgressEvent::Step`] when it
+//! starts and when it ends (retries are reported by the clients through the same sink).
+//! `unchanged` steps send nothing; their ids come from the observed state. Cancellation is
+//! checked between waves; a failed step stops the apply after its wave (steps already
+//! running finish and are journaled), leaving a journal a rerun resumes from.
+//!
+//! Propagation: a step starts only when the steps it depends on are done (the service
+//! principal before its role assignment, the role before the account that assumes it); the
+//! clients retry the clouds' propagation errors (`PrincipalNotFound`, a provider or role not
+//! yet visible) inside the port call with the core's one loop (`retry::run`, propagation
+//! policy, per-call deadline), so the engine adds no loop of its own. A fault that outlasts
+//! the deadline surfaces as the step's `timeout` problem with the journal left resumable.
+//! Cancellation: anything that is a [`Cancellation`], e.g. the core's `CancelToken` (the same
+//! token the clients honour inside their calls).
+//!
+//! Ownership: what the setup creates carries its mark (AWS tags from the desired specs,
+//! Entra notes + tags through [`ApplicationSpec::marked`], the Octopus account's description,
+//! the service account's display name). A plan with conflicts is refused before any call.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::future::join_all;
+use octo_oidc_core::Problem;
+use octo_oidc_core::azure::role_assignment;
+use octo_oidc_core::error::ErrorCode;
+use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
+use octo_oidc_core::ports::{
+    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential, Iam,
+    Octopus, RoleAssignment, ServicePrincipal,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::desired::{DesiredResource, ResourceKind};
+use crate::journal::{Journal, JournalRecord, Outcome, Phase, entries};
+use crate::observe::{Observation, Ports};
+use crate::plan::{Action, PlanStep};
+
+/// Whether the user asked to stop; checked between steps.
+pub trait Cancellation: Send + Sync {
+    /// Whether to stop before the next step.
+    fn is_cancelled(&self) -> bool;
+}
+
+impl Cancellation for AtomicBool {
+    fn is_cancelled(&self) -> bool {
+        self.load(Ordering::SeqCst)
+    }
+}
+
+impl Cancellation for octo_oidc_core::retry::CancelToken {
+    fn is_cancelled(&self) -> bool {
+        octo_oidc_core::retry::CancelToken::is_cancelled(self)
+    }
+}
+
+/// Never cancelled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotCancelled;
+
+impl Cancellation for NotCancelled {
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum StepResult {
+    /// Nothing to do.
+    Unchanged,
+    /// The remote change was made; `ids` as journaled.
+    Done {
+        /// Ids, ARNs, names.
+        ids: BTreeMap<String, String>,
+    },
+    /// The step failed.
+    Failed {
+        /// The port's problem (code, message, hint).
+        problem: Problem,
+    },
+    /// Not run (cancelled, or an earlier step failed).
+    NotRun,
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    /// Its index in the plan.
+    pub index: usize,
+    /// Kind.
+    pub kind: ResourceKind,
+    /// Name.
+    pub name: String,
+    /// What the plan said.
+    pub action: Action,
+    /// The wave it ran in (steps of one wave run concurrently); 0 = not run.
+    pub wave: usize,
+    /// How it ended.
+    #[serde(flatten)]
+    pub result: StepResult,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// The setup.
+    pub setup: String,
+    /// Every step, in plan order.
+    pub steps: Vec<StepReport>,
+    /// Why it stopped early, if it did (the first failure, or `cancelled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+    /// The account ids, role ARN, client ids and service account ids the setup now has.
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl ApplyReport {
+    /// Whether every step ran to its end.
+    pub fn is_complete(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Ids learned from the observed state and from earlier steps.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    apps: BTreeMap<String, EntraApplication>,
+    service_principals: BTreeMap<String, ServicePrincipal>,
+    service_account_id: Option<String>,
+}
+
+/// What a finished step adds to [`Known`].
+enum Learned {
+    Nothing,
+    App(String, EntraApplication),
+    ServicePrincipal(String, ServicePrincipal),
+    ServiceAccount(String),
+}
+
+/// Applies the plan of `observation`. Refuses a plan with conflicts (nothing is sent).
+pub async fn apply<O, E, R, I>(
+    observation: &Observation,
+    ports: Ports<'_, O, E, R, I>,
+    journal: &dyn Journal,
+    events: &dyn ProgressSink,
+    cancel: &dyn Cancellation,
+) -> ApplyReport
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let plan = &observation.plan;
+    let mut report = ApplyReport {
+        setup: plan.setup.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, s)| StepReport {
+                index,
+                kind: s.kind,
+                name: s.name.clone(),
+                action: s.action,
+                wave: 0,
+                result: StepResult::NotRun,
+            })
+            .collect(),
+        problem: None,
+        outputs: BTreeMap::new(),
+    };
+    if plan.has_conflicts() {
+        let names: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Conflict)
+            .map(|s| {
+                format!(
+                    "{} '{}': {}",
+                    s.kind.as_str(),
+                    s.name,
+                    s.reason.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        report.problem = Some(
+            Problem::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the plan has conflicts; nothing was changed: {}",
+                    names.join("; ")
+                ),
+            )
+            .with_hint("Resolve each conflict as its reason says, then plan again."),
+        );
+        return report;
+    }
+    let mut known = Known::default();
+    for app in &observation.observed.apps {
+        known
+            .apps
+            .insert(app.unique_name.clone(), app.application.clone());
+        if let Some(sp) = &app.service_principal {
+            known
+                .service_principals
+                .insert(app.unique_name.clone(), sp.clone());
+        }
+    }
+    known.service_account_id = observation
+        .observed
+        .service_account
+        .as_ref()
+        .map(|s| s.id.clone());
+    // A change cut short by a crash (intent without done) whose resource now exists as the
+    // setup wants it: record what exists, so the journal matches live state again.
+    if let Err(problem) = close_interrupted(observation, journal) {
+        report.problem = Some(problem);
+        return report;
+    }
+
+    let mut finished: BTreeSet<usize> = BTreeSet::new();
+    let mut wave_number = 0;
+    loop {
+        let ready: Vec<usize> = (0..plan.steps.len())
+            .filter(|i| !finished.contains(i))
+            .filter(|i| {
+                plan.steps[*i]
+                    .depends_on
+                    .iter()
+                    .all(|d| finished.contains(d))
+            })
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        if cancel.is_cancelled() {
+            report.problem = Some(
+                Problem::new(
+                    ErrorCode::Cancelled,
+                    "the apply was cancelled between steps",
+                )
+                .with_hint(
+                    "Run apply again to finish: it resumes from the journal and what exists.",
+                ),
+            );
+            break;
+        }
+        wave_number += 1;
+        for &i in &ready {
+            report.steps[i].wave = wave_number;
+        }
+        let wave = join_all(
+            ready
+                .iter()
+                .map(|&i| run_step(observation, i, &known, ports, journal, events)),
+        )
+        .await;
+        let mut failed = None;
+        for (i, outcome) in ready.into_iter().zip(wave) {
+            match outcome {
+                Ok((result, learned)) => {
+                    match learned {
+                        Learned::Nothing => {}
+                        Learned::App(name, app) => {
+                            known.apps.insert(name, app);
+                        }
+                        Learned::ServicePrincipal(name, sp) => {
+                            known.service_principals.insert(name, sp);
+                        }
+                        Learned::ServiceAccount(id) => known.service_account_id = Some(id),
+                    }
+                    if let StepResult::Done { ids } = &result {
+                        for (k, v) in ids {
+                            report
+                                .outputs
+                                .insert(format!("{}.{k}", plan.steps[i].kind.as_str()), v.clone());
+                        }
+                    }
+                    report.steps[i].result = result;
+                    finished.insert(i);
+                }
+                Err(problem) => {
+                    failed.get_or_insert_with(|| problem.clone());
+                    report.steps[i].result = StepResult::Failed { problem };
+                }
+            }
+        }
+        if let Some(problem) = failed {
+            report.problem = Some(problem);
+            break;
+        }
+    }
+    report
+}
+
+fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result<(), Problem> {
+    let folded = entries(&journal.records()?);
+    for step in &observation.plan.steps {
+        let Some(entry) = folded
+            .iter()
+            .find(|e| e.kind == step.kind && e.name == step.name)
+        else {
+            continue;
+        };
+        let ours = step.action == Action::Unchanged && step.reason.is_none();
+        if let (Phase::Intent, true, Some(id)) = (entry.last, ours, &step.id) {
+            journal.append(
+                &JournalRecord::new(&observation.plan.setup, Phase::Done, step.kind, &step.name)
+                    .outcome(Outcome::Created)
+                    .id("id", id),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn emit(
+    events: &dyn ProgressSink,
+    index: usize,
+    step: &PlanStep,
+    status: StepStatus,
+    detail: Option<String>,
+) {
+    events.emit(ProgressEvent::Step {
+        index,
+        resource: step.kind.as_str().to_string(),
+        name: step.name.clone(),
+        action: step.action.as_str().to_string(),
+        status,
+        detail,
+    });
+}
+
+fn desired_for<'a>(
+    observation: &'a Observation,
+    step: &PlanStep,
+) -> Result<&'a DesiredResource, Problem> {
+    observation
+        .desired
+        .resources
+        .iter()
+        .find(|r| r.kind() == step.kind && r.name() == step.name)
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::Internal,
+                format!("no desired {} named '{}'", step.kind.as_str(), step.name),
+            )
+        })
+}
+
+fn outcome_of<T>(applied: &Applied<T>) -> Outcome {
+    match applied {
+        Applied::Created(_) => Outcome::Created,
+        _ => Outcome::Updated,
+    }
+}
+
+async fn run_step<O, E, R, I>(
+    observation: &Observation,
+    index: usize,
+    known: &Known,
+    ports: Ports<'_, O, E, R, I>,
+    journal: &dyn Journal,
+    events: &dyn ProgressSink,
+) -> Result<(StepResult, Learned), Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let step = &observation.plan.steps[index];
+    if matches!(step.action, Action::Unchanged | Action::Conflict) {
+        emit(events, index, step, StepStatus::Done, step.id.clone());
+        return Ok((StepResult::Unchanged, Learned::Nothing));
+    }
+    emit(events, index, step, StepStatus::Started, None);
+    let result = act(observation, step, known, ports, journal).await;
+    match &result {
+        Ok((StepResult::Done { ids }, _)) => {
+            let detail = ids.values().next().cloned();
+            emit(events, index, step, StepStatus::Done, detail)
+        }
+        Ok(_) => emit(events, index, step, StepStatus::Done, None),
+        Err(p) => emit(
+            events,
+            index,
+            step,
+            StepStatus::Failed,
+            Some(p.message.clone()),
+        ),
+    }
+    result
+}
+
+async fn act<O, E, R, I>(
+    observation: &Observation,
+    step: &PlanStep,
+    known: &Known,
+    ports: Ports<'_, O, E, R, I>,
+    journal: &dyn Journal,
+) -> Result<(StepResult, Learned), Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let setup = observation.plan.setup.as_str();
+    let record = |phase| JournalRecord::new(setup, phase, step.kind, &step.name);
+    if step.action == Action::Delete {
+        journal.append(&record(Phase::DeleteIntent))?;
+        match step.kind {
+            ResourceKind::FederatedCredential => {
+                let app = app_of(known, step)?;
+                ports
+                    .entra
+                    .delete_federated_credential(&app.object_id, &step.name)
+                    .await?;
+            }
+            ResourceKind::RoleAssignment => {
+                let assignment: RoleAssignment = serde_json::from_value(step.details.clone())
+                    .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?;
+                ports.rbac.delete_role_assignment(&assignment).await?;
+            }
+            other => {
+                return Err(Problem::new(
+                    ErrorCode::Internal,
+                    format!("apply does not delete {}", other.as_str()),
+                ));
+            }
+        }
+        journal.append(&record(Phase::Deleted))?;
+        return Ok((
+            StepResult::Done {
+                ids: BTreeMap::new(),
+            },
+            Learned::Nothing,
+        ));
+    }
+    let desired = desired_for(observation, step)?;
+    journal.append(&record(Phase::Intent))?;
+    let space_id = observation.facts.space.id.as_str();
+    let (outcome, ids, learned): (Outcome, Vec<(&str, String)>, Learned) = match desired {
+        DesiredResource::OidcProvider { spec, .. } => {
+            let applied = ports.iam.ensure_oidc_provider(spec).await?;
+            (
+                outcome_of(&applied),
+                vec![("arn", applied.value().arn.clone())],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::IamRole { spec, .. } => {
+            let applied = ports.iam.ensure_role(spec).await?;
+            (
+                outcome_of(&applied),
+                vec![("arn", applied.value().arn.clone())],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::AppRegistration {
+            unique_name,
+            display_name,
+            ..
+        } => {
+            let spec = ApplicationSpec::named(unique_name, display_name).marked(setup);
+            let applied = ports.entra.ensure_application(&spec).await?;
+            let outcome = outcome_of(&applied);
+            let app = applied.into_inner();
+            (
+                outcome,
+                vec![
+                    ("object_id", app.object_id.clone()),
+                    ("app_id", app.app_id.clone()),
+                ],
+                Learned::App(unique_name.clone(), app),
+            )
+        }
+        DesiredResource::ServicePrincipal { app } => {
+            let application = known
+                .apps
+                .get(app)
+                .ok_or_else(|| missing("app registration", app))?;
+            let applied = ports
+                .entra
+                .ensure_service_principal(&application.app_id)
+                .await?;
+            let outcome = outcome_of(&applied);
+            let sp = applied.into_inner();
+            (
+                outcome,
+                vec![("object_id", sp.object_id.clone())],
+                Learned::ServicePrincipal(app.clone(), sp),
+            )
+        }
+        DesiredResource::FederatedCredential { app, credential } => {
+            let application = known
+                .apps
+                .get(app)
+                .ok_or_else(|| missing("app registration", app))?;
+            let applied: Applied<FederatedCredential> = ports
+                .entra
+                .ensure_federated_credential(&application.object_id, credential)
+                .await?;
+            (
+                outcome_of(&applied),
+                vec![
+                    ("app_object_id", application.object_id.clone()),
+                    ("name", applied.value().name.clone()),
+                ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::RoleAssignment {
+            app,
+            scope,
+            role_definition_id,
+            ..
+        } => {
+            let sp = known
+                .service_principals
+                .get(app)
+                .ok_or_else(|| missing("service principal", app))?;
+            let def = role_definition_id
+                .as_deref()
+                .ok_or_else(|| missing("role definition", scope))?;
+            let wanted = role_assignment(scope, def, &sp.object_id);
+            let applied = ports.rbac.ensure_role_assignment(&wanted).await?;
+            (
+                outcome_of(&applied),
+                vec![
+                    ("name", applied.value().name.clone()),
+                    ("scope", applied.value().scope.clone()),
+                ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::OctopusAccount {
+            body, client_id_of, ..
+        } => {
+            let mut body: Value = body.clone();
+            if let (Some(app), Some(o)) = (client_id_of, body.as_object_mut()) {
+                let application = known
+                    .apps
+                    .get(app)
+                    .ok_or_else(|| missing("app registration", app))?;
+                o.insert("ClientId".into(), json!(application.app_id));
+            }
+            let applied = ports.octopus.ensure_account(space_id, &body).await?;
+            (
+                outcome_of(&applied),
+                vec![("id", applied.value().id.clone())],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::ServiceAccount {
+            username,
+            display_name,
+        } => {
+            let applied = ports
+                .octopus
+                .ensure_service_account(username, display_name)
+                .await?;
+            let outcome = outcome_of(&applied);
+            let sa = applied.into_inner();
+            (
+                outcome,
+                vec![("id", sa.id.clone())],
+                Learned::ServiceAccount(sa.id),
+            )
+        }
+        DesiredResource::OidcIdentity {
+            spec,
+            service_account,
+        } => {
+            let sa = known
+                .service_account_id
+                .as_deref()
+                .ok_or_else(|| missing("service account", service_account))?;
+            let applied = ports.octopus.ensure_oidc_identity(sa, spec).await?;
+            (
+                outcome_of(&applied),
+                vec![
+                    ("identity_id", applied.value().identity_id.clone()),
+                    ("external_id", applied.value().external_id.clone()),
+                ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::TeamMembership { team, .. } => {
+            return Err(Problem::new(
+                ErrorCode::Internal,
+                format!(
+                    "adding the service account to team '{team}' needs an Octopus teams port, which does not exist yet"
+                ),
+            ));
+        }
+    };
+    let mut done = record(Phase::Done).outcome(outcome);
+    for (k, v) in &ids {
+        done = done.id(k, v);
+    }
+    journal.append(&done)?;
+    Ok((StepResult::Done { ids: done.ids }, learned))
+}
+
+fn app_of<'a>(known: &'a Known, step: &PlanStep) -> Result<&'a EntraApplication, Problem> {
+    let app = step.app().unwrap_or_default();
+    known
+        .apps
+        .get(app)
+        .ok_or_else(|| missing("app registration", app))
+}
+
+fn missing(what: &str, name: &str) -> Problem {
+    Problem::new(
+        ErrorCode::Internal,
+        format!("the {what} '{name}' is neither observed nor created by an earlier step"),
+    )
+}

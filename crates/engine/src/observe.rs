@@ -1,0 +1,386 @@
+//! The observe step: reads what exists for a setup through the core's ports and plans.
+//!
+//! [`observe`] reads the facts the desired state needs ([`SpaceFacts`]: server issuer, the
+//! space's inventory with its deployment targets, the AWS account id or the Azure role's
+//! definition id), computes the [`DesiredState`], then looks up every desired resource by
+//! the name the setup gives it (account name, provider URL, role name, app unique name,
+//! assignment GUID, service account username, identity name) into an [`ObservedState`], and
+//! plans. Lookups only: nothing is changed, so `plan` is safe to run at any time.
+//!
+//! [`Ports`] bundles the four ports a setup may use; a target that does not need a cloud
+//! passes [`Absent`] for it, which refuses every call (so a GitHub setup provably never
+//! talks to Azure or AWS).
+//!
+//! Deliberately absent: resolving a space name to its id (the Octopus port has no space
+//! listing; the caller resolves it with the connection check) and team lookups (no port yet).
+
+use futures::future::try_join_all;
+use octo_oidc_core::azure::role_assignment;
+use octo_oidc_core::error::ErrorCode;
+use octo_oidc_core::ports::{
+    ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
+    FederatedCredential, Iam, IamRole, Octopus, OidcProvider, OidcProviderSpec, PortResult,
+    RoleAssignment, RoleSpec, ServicePrincipal,
+};
+use octo_oidc_core::{Problem, Secret};
+
+use crate::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
+use crate::observed::{
+    ObservedApp, ObservedIdentity, ObservedOidcProvider, ObservedRole, ObservedServiceAccount,
+    ObservedState,
+};
+use crate::ownership;
+use crate::plan::{Plan, plan};
+use crate::setup_file::{Setup, TargetSpec};
+
+/// The ports a setup may use. Borrowed: the caller owns the clients.
+pub struct Ports<'a, O, E, R, I> {
+    /// Octopus (every target).
+    pub octopus: &'a O,
+    /// Entra app registrations (Azure).
+    pub entra: &'a E,
+    /// Azure RBAC (Azure).
+    pub rbac: &'a R,
+    /// IAM and STS (AWS).
+    pub iam: &'a I,
+}
+
+impl<O, E, R, I> Clone for Ports<'_, O, E, R, I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O, E, R, I> Copy for Ports<'_, O, E, R, I> {}
+
+impl<O, E, R, I> std::fmt::Debug for Ports<'_, O, E, R, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// Everything observe found, and the plan made from it.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The setup.
+    pub setup: Setup,
+    /// The facts read before planning.
+    pub facts: SpaceFacts,
+    /// What the setup must have.
+    pub desired: DesiredState,
+    /// What exists.
+    pub observed: ObservedState,
+    /// Desired vs observed.
+    pub plan: Plan,
+}
+
+/// Reads the facts, the desired state and the live state of `setup` in space `space_id`,
+/// and plans.
+pub async fn observe<O, E, R, I>(
+    setup: &Setup,
+    space_id: &str,
+    server_url: &str,
+    ports: Ports<'_, O, E, R, I>,
+) -> Result<Observation, Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let facts = read_facts(setup, space_id, server_url, ports).await?;
+    let desired = desired_state(setup, &facts)?;
+    let observed = read_observed(&desired, &facts, ports).await?;
+    let plan = plan(&desired, &observed);
+    Ok(Observation {
+        setup: setup.clone(),
+        facts,
+        desired,
+        observed,
+        plan,
+    })
+}
+
+/// The facts the desired state needs.
+pub async fn read_facts<O, E, R, I>(
+    setup: &Setup,
+    space_id: &str,
+    server_url: &str,
+    ports: Ports<'_, O, E, R, I>,
+) -> Result<SpaceFacts, Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let (server, inventory) = futures::try_join!(
+        ports.octopus.server_info(),
+        ports.octopus.inventory(space_id)
+    )?;
+    let space = inventory.space.clone().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::NotFound,
+            format!("space {space_id} was not found"),
+        )
+    })?;
+    let mut aws_account_id = None;
+    let mut azure_role_definition_id = None;
+    match &setup.spec {
+        TargetSpec::Aws(_) => aws_account_id = Some(ports.iam.caller_identity().await?.0),
+        TargetSpec::Azure(azure) => {
+            azure_role_definition_id = Some(
+                ports
+                    .rbac
+                    .role_definition_id(&azure.assignment_scope(), &azure.role)
+                    .await?,
+            )
+        }
+        TargetSpec::Ci(_) => {}
+    }
+    Ok(SpaceFacts {
+        server,
+        server_url: server_url.to_string(),
+        space,
+        targets: inventory.deployment_targets.clone(),
+        inventory,
+        aws_account_id,
+        azure_role_definition_id,
+    })
+}
+
+/// Looks up every desired resource by its name.
+pub async fn read_observed<O, E, R, I>(
+    desired: &DesiredState,
+    facts: &SpaceFacts,
+    ports: Ports<'_, O, E, R, I>,
+) -> Result<ObservedState, Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let space_id = facts.space.id.as_str();
+    let mut observed = ObservedState::default();
+    let accounts = desired.resources.iter().filter_map(|r| match r {
+        DesiredResource::OctopusAccount { name, .. } => {
+            Some(ports.octopus.find_account(space_id, name))
+        }
+        _ => None,
+    });
+    observed.octopus_accounts = try_join_all(accounts)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    for resource in &desired.resources {
+        match resource {
+            DesiredResource::OidcProvider { spec, .. } => {
+                observed.oidc_provider = ports
+                    .iam
+                    .find_oidc_provider(&spec.url)
+                    .await?
+                    .map(observed_provider);
+            }
+            DesiredResource::IamRole { spec, .. } => {
+                observed.iam_role = ports.iam.find_role(&spec.name).await?.map(observed_role);
+            }
+            DesiredResource::AppRegistration { unique_name, .. } => {
+                if let Some(app) = ports.entra.find_application(unique_name).await? {
+                    observed
+                        .apps
+                        .push(observe_app(app, unique_name, ports).await?);
+                }
+            }
+            DesiredResource::RoleAssignment {
+                app,
+                scope,
+                role_definition_id: Some(def),
+                ..
+            } => {
+                let principal = observed
+                    .apps
+                    .iter()
+                    .find(|a| &a.unique_name == app)
+                    .and_then(|a| a.service_principal.as_ref());
+                if let Some(sp) = principal {
+                    let wanted = role_assignment(scope, def, &sp.object_id);
+                    if let Some(found) =
+                        ports.rbac.find_role_assignment(scope, &wanted.name).await?
+                    {
+                        observed.role_assignments.push(found);
+                    }
+                }
+            }
+            DesiredResource::ServiceAccount { username, .. } => {
+                if let Some(sa) = ports.octopus.find_service_account(username).await? {
+                    let identities = match sa.is_service {
+                        true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
+                        false => None,
+                    };
+                    observed.oidc_identities = identities
+                        .as_ref()
+                        .map(|ids| {
+                            ids.identities
+                                .iter()
+                                .map(|i| ObservedIdentity {
+                                    id: i.id.clone(),
+                                    name: i.spec.name.clone(),
+                                    issuer: i.spec.issuer.clone(),
+                                    subject: i.spec.subject.clone(),
+                                    audience: i.spec.audience.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    observed.service_account = Some(ObservedServiceAccount {
+                        created_by: ownership::setup_of_display_name(&sa.display_name)
+                            .map(str::to_string),
+                        id: sa.id,
+                        username: sa.username,
+                        display_name: sa.display_name,
+                        external_id: identities.map(|i| i.external_id),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(observed)
+}
+
+fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
+    ObservedOidcProvider {
+        tags: provider.tags.clone(),
+        provider,
+    }
+}
+
+fn observed_role(role: IamRole) -> ObservedRole {
+    ObservedRole {
+        description: role.description.clone(),
+        tags: role.tags.clone(),
+        managed_policy_arns: role.managed_policy_arns.clone(),
+        role,
+    }
+}
+
+async fn observe_app<O, E, R, I>(
+    app: EntraApplication,
+    unique_name: &str,
+    ports: Ports<'_, O, E, R, I>,
+) -> Result<ObservedApp, Problem>
+where
+    E: EntraApps,
+{
+    let (service_principal, federated_credentials) = futures::try_join!(
+        ports.entra.find_service_principal(&app.app_id),
+        ports.entra.list_federated_credentials(&app.object_id)
+    )?;
+    Ok(ObservedApp {
+        tags: app.tags.clone(),
+        unique_name: unique_name.to_string(),
+        application: app,
+        service_principal,
+        federated_credentials,
+    })
+}
+
+/// A port a setup's target does not use: every call is refused with `internal`, so using
+/// it is a bug that shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Absent;
+
+fn absent<T>(port: &str) -> PortResult<T> {
+    Err(Problem::new(
+        ErrorCode::Internal,
+        format!("this setup's target does not use {port}"),
+    ))
+}
+
+impl EntraApps for Absent {
+    async fn find_application(&self, _: &str) -> PortResult<Option<EntraApplication>> {
+        absent("Entra")
+    }
+    async fn ensure_application(
+        &self,
+        _: &ApplicationSpec,
+    ) -> PortResult<Applied<EntraApplication>> {
+        absent("Entra")
+    }
+    async fn delete_application(&self, _: &str) -> PortResult<()> {
+        absent("Entra")
+    }
+    async fn find_service_principal(&self, _: &str) -> PortResult<Option<ServicePrincipal>> {
+        absent("Entra")
+    }
+    async fn ensure_service_principal(&self, _: &str) -> PortResult<Applied<ServicePrincipal>> {
+        absent("Entra")
+    }
+    async fn list_federated_credentials(&self, _: &str) -> PortResult<Vec<FederatedCredential>> {
+        absent("Entra")
+    }
+    async fn ensure_federated_credential(
+        &self,
+        _: &str,
+        _: &FederatedCredential,
+    ) -> PortResult<Applied<FederatedCredential>> {
+        absent("Entra")
+    }
+    async fn delete_federated_credential(&self, _: &str, _: &str) -> PortResult<()> {
+        absent("Entra")
+    }
+}
+
+impl AzureRbac for Absent {
+    async fn role_definition_id(&self, _: &str, _: &str) -> PortResult<String> {
+        absent("Azure RBAC")
+    }
+    async fn find_role_assignment(&self, _: &str, _: &str) -> PortResult<Option<RoleAssignment>> {
+        absent("Azure RBAC")
+    }
+    async fn ensure_role_assignment(
+        &self,
+        _: &RoleAssignment,
+    ) -> PortResult<Applied<RoleAssignment>> {
+        absent("Azure RBAC")
+    }
+    async fn delete_role_assignment(&self, _: &RoleAssignment) -> PortResult<()> {
+        absent("Azure RBAC")
+    }
+}
+
+impl Iam for Absent {
+    async fn caller_identity(&self) -> PortResult<(String, String)> {
+        absent("AWS")
+    }
+    async fn find_oidc_provider(&self, _: &str) -> PortResult<Option<OidcProvider>> {
+        absent("AWS")
+    }
+    async fn ensure_oidc_provider(
+        &self,
+        _: &OidcProviderSpec,
+    ) -> PortResult<Applied<OidcProvider>> {
+        absent("AWS")
+    }
+    async fn delete_oidc_provider(&self, _: &str) -> PortResult<()> {
+        absent("AWS")
+    }
+    async fn find_role(&self, _: &str) -> PortResult<Option<IamRole>> {
+        absent("AWS")
+    }
+    async fn ensure_role(&self, _: &RoleSpec) -> PortResult<Applied<IamRole>> {
+        absent("AWS")
+    }
+    async fn delete_role(&self, _: &str) -> PortResult<()> {
+        absent("AWS")
+    }
+    async fn assume_role_with_web_identity(
+        &self,
+        _: &str,
+        _: &Secret,
+        _: &str,
+    ) -> PortResult<AssumedRole> {
+        absent("AWS")
+    }
+}

@@ -1,0 +1,852 @@
+//! Verify: does the trust work, and does it trust exactly the scope? For any existing
+//! Octopus OIDC account described by a setup file, not only the ones this engine created
+//! (verify reads live state by name and never requires the ownership marks).
+//!
+//! Checks, each a [`Check`] (blocking or a warning, with cause and fix):
+//!
+//! - **issuer**: from [`IssuerFacts`] (the host's issuer check: discovery + JWKS fetched
+//!   anonymously, its reachability rule): https, the discovery `issuer` verbatim equal to
+//!   the server's and to what the cloud trusts, a trailing slash, at least one usable key,
+//!   and a private / loopback / single-label host (blocking for real clouds);
+//! - **cloud**: every plan step that is not `unchanged` is drift (a missing credential, a
+//!   trust policy whose `sub` condition was dropped, an extra assignment…), field by field;
+//! - **simulation**: the core simulator's matrix over the whole space against the trust that
+//!   exists, with every over- and under-permission listed;
+//! - **account test**: the Octopus account test run for real, with its log;
+//! - **token trade** (optional, through a [`TokenSource`]): a real exchange per subject in
+//!   scope and for near-miss subjects outside it (STS `AssumeRoleWithWebIdentity`, Octopus
+//!   `/token/v1`).
+//!
+//! Every failure is explained by [`explain`] (AADSTS700211/700213/70021,
+//! `InvalidIdentityToken`, `AccessDenied`, Octopus task errors → cause and fix) and, where a
+//! claim differs, shows the token's value beside the trusted one with the first differing
+//! character marked ([`ClaimComparison`]). The [`VerifyReport`]'s verdict maps to the CLI's
+//! exit codes 0 (passed) / 1 (problems found).
+
+use std::future::Future;
+
+use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus, PortResult};
+use octo_oidc_core::simulate::{
+    AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
+};
+use octo_oidc_core::{Problem, Secret};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::desired::{DesiredResource, resolve_scope};
+use crate::observe::{Observation, Ports};
+use crate::plan::Action;
+use crate::setup_file::TargetSpec;
+
+/// What the host's issuer check found (e.g. from the Octopus client's `IssuerReport`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerFacts {
+    /// The discovery document's `issuer`, verbatim.
+    pub issuer: String,
+    /// Whether it is https.
+    pub is_https: bool,
+    /// Whether it ends in `/`.
+    pub has_trailing_slash: bool,
+    /// JWKS keys that parse as verification keys.
+    pub usable_keys: usize,
+    /// Why the clouds cannot reach the host (loopback, private, single-label…); `None` =
+    /// looks public.
+    pub not_public: Option<String>,
+}
+
+/// Where tokens for trades come from (the sandbox mints them; a real server cannot be asked
+/// for arbitrary subjects, so real runs pass none).
+pub trait TokenSource: Send + Sync {
+    /// A signed ID token carrying exactly these claims.
+    fn token(&self, claims: &TokenClaims) -> impl Future<Output = PortResult<Secret>> + Send;
+}
+
+/// No token source: verify makes no trades.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTokens;
+
+impl TokenSource for NoTokens {
+    async fn token(&self, _: &TokenClaims) -> PortResult<Secret> {
+        Err(Problem::new(
+            octo_oidc_core::ErrorCode::Internal,
+            "no token source",
+        ))
+    }
+}
+
+/// Options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The trusting side is a real cloud (a non-public issuer host is then blocking).
+    pub real_cloud: bool,
+    /// Run the Octopus account test.
+    pub account_test: bool,
+    /// Trade tokens (needs a real [`TokenSource`]).
+    pub token_trades: bool,
+    /// At most this many in-scope subjects are traded.
+    pub max_trades: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            real_cloud: true,
+            account_test: true,
+            token_trades: false,
+            max_trades: 50,
+        }
+    }
+}
+
+/// Which part of the trust a check is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    /// The Octopus issuer.
+    Issuer,
+    /// The cloud side against the setup.
+    Cloud,
+    /// The simulator's matrix.
+    Simulation,
+    /// The Octopus account test.
+    AccountTest,
+    /// A real token trade.
+    TokenTrade,
+}
+
+/// A token's claim beside what the cloud trusts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimComparison {
+    /// `iss`, `sub` or `aud`.
+    pub claim: String,
+    /// The token's value.
+    pub token: String,
+    /// The closest value the cloud trusts.
+    pub trusted: String,
+    /// Index (in characters) of the first difference; `None` = equal.
+    pub first_difference: Option<usize>,
+    /// A line of spaces with `^` under the first difference (aligned with `token`).
+    pub marker: String,
+}
+
+impl ClaimComparison {
+    /// Compares `token` with the closest of `trusted` (longest common prefix).
+    pub fn closest(claim: &str, token: &str, trusted: &[String]) -> ClaimComparison {
+        let best = trusted
+            .iter()
+            .max_by_key(|t| common_prefix(token, t))
+            .cloned()
+            .unwrap_or_default();
+        let first = first_difference(token, &best);
+        ClaimComparison {
+            claim: claim.to_string(),
+            token: token.to_string(),
+            trusted: best,
+            first_difference: first,
+            marker: first.map_or_else(String::new, |i| format!("{}^", " ".repeat(i))),
+        }
+    }
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// The index of the first character where `a` and `b` differ (`None` when equal).
+pub fn first_difference(a: &str, b: &str) -> Option<usize> {
+    if a == b {
+        return None;
+    }
+    Some(common_prefix(a, b))
+}
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Which part.
+    pub area: Area,
+    /// What was checked.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Whether a failure is a problem (`false` = a warning).
+    pub blocking: bool,
+    /// What was found.
+    pub message: String,
+    /// Why, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// What to do, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The differing claim, where one differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ClaimComparison>,
+    /// A remote log (the account test's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
+}
+
+impl Check {
+    fn pass(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
+        Check {
+            area,
+            name: name.into(),
+            passed: true,
+            blocking: true,
+            message: message.into(),
+            cause: None,
+            fix: None,
+            comparison: None,
+            log: Vec::new(),
+        }
+    }
+
+    fn fail(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
+        let mut c = Check::pass(area, name, message);
+        c.passed = false;
+        if let Some((cause, fix)) = explain(&c.message) {
+            c.cause = Some(cause);
+            c.fix = Some(fix);
+        }
+        c
+    }
+
+    fn warning(mut self) -> Check {
+        self.blocking = false;
+        self
+    }
+
+    fn because(mut self, cause: impl Into<String>, fix: impl Into<String>) -> Check {
+        self.cause = Some(cause.into());
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Passed or problems found (exit code 0 / 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyVerdict {
+    /// Every blocking check passed.
+    Passed,
+    /// At least one blocking check failed.
+    ProblemsFound,
+}
+
+/// What verify found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// The setup.
+    pub setup: String,
+    /// The verdict.
+    pub verdict: VerifyVerdict,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    /// The failed checks.
+    pub fn problems(&self) -> Vec<&Check> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed && c.blocking)
+            .collect()
+    }
+}
+
+/// Maps a service's error text to (cause, fix), by the error codes the services use; an
+/// Octopus task failure without a code gets a pointer to its log.
+pub fn explain(message: &str) -> Option<(String, String)> {
+    explain_code(message).or_else(|| {
+        (message.contains("Task") || message.contains("task"))
+            .then_some(message.contains("fail"))
+            .filter(|f| *f)
+            .map(|_| {
+                (
+                    "the Octopus account test task failed; its log says why".to_string(),
+                    "Read the task log below; a cloud error code in it names the mismatch"
+                        .to_string(),
+                )
+            })
+    })
+}
+
+/// [`explain`] for the services' error codes only.
+pub fn explain_code(message: &str) -> Option<(String, String)> {
+    let pairs: [(&str, &str, &str); 6] = [
+        (
+            "AADSTS700211",
+            "Entra has no federated credential for the token's issuer (iss): it must equal the credential's issuer exactly, trailing slash included",
+            "Copy the issuer verbatim from the Octopus server's /.well-known/openid-configuration into the credentials (octo-oidc apply does), and check the Octopus Server URI",
+        ),
+        (
+            "AADSTS700213",
+            "Entra has no federated credential for the token's subject (sub): the run is outside the credentials' subjects, or the subject keys differ",
+            "Add the run's project/environment/tenant to the setup's scope (or align [subject_keys] with Octopus's) and run octo-oidc apply",
+        ),
+        (
+            "AADSTS70021",
+            "no federated credential matches the token's issuer, subject and audience together (often the audience)",
+            "Use the audience api://AzureADTokenExchange on both the credential and the Octopus account, then run octo-oidc apply",
+        ),
+        (
+            "InvalidIdentityToken",
+            "STS did not accept the token itself: no IAM OIDC provider for its issuer, an audience not in the provider's client ids, or keys IAM could not fetch",
+            "Make sure the IAM OIDC provider's URL is the issuer verbatim and lists the Octopus host as a client id, and that the issuer's JWKS is reachable from the internet",
+        ),
+        (
+            "AccessDenied",
+            "STS accepted the token but the role's trust policy does not allow this subject or audience",
+            "Run octo-oidc apply to restore the trust policy's sub/aud conditions, or widen the setup's scope to include the run",
+        ),
+        (
+            "TrustRejected",
+            "Octopus refused the token: no OIDC identity on the service account matches its issuer, subject and audience",
+            "Check the identity's issuer and subject against the CI's token (the audience is the service account's id unless set), then run octo-oidc apply",
+        ),
+    ];
+    pairs
+        .iter()
+        .find(|(code, _, _)| message.contains(code))
+        .map(|(_, cause, fix)| (cause.to_string(), fix.to_string()))
+}
+
+/// Verifies the setup's trust as it exists now.
+pub async fn verify<O, E, R, I, T>(
+    observation: &Observation,
+    issuer: Option<&IssuerFacts>,
+    options: VerifyOptions,
+    ports: Ports<'_, O, E, R, I>,
+    tokens: &T,
+) -> VerifyReport
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+    T: TokenSource,
+{
+    let mut checks = Vec::new();
+    let server_issuer = observation.facts.server.issuer.clone();
+    if let Some(facts) = issuer {
+        issuer_checks(facts, &server_issuer, options.real_cloud, &mut checks);
+    }
+    cloud_checks(observation, &mut checks);
+    simulation_checks(observation, &mut checks);
+    if options.account_test {
+        account_tests(observation, ports, &mut checks).await;
+    }
+    if options.token_trades {
+        token_trades(observation, options, ports, tokens, &mut checks).await;
+    }
+    let verdict = match checks.iter().any(|c| !c.passed && c.blocking) {
+        true => VerifyVerdict::ProblemsFound,
+        false => VerifyVerdict::Passed,
+    };
+    VerifyReport {
+        setup: observation.plan.setup.clone(),
+        verdict,
+        checks,
+    }
+}
+
+/// The issuer checks alone (pure).
+pub fn issuer_checks(
+    facts: &IssuerFacts,
+    server_issuer: &str,
+    real_cloud: bool,
+    out: &mut Vec<Check>,
+) {
+    let a = Area::Issuer;
+    out.push(match facts.is_https {
+        true => Check::pass(a, "https", format!("the issuer {} is https", facts.issuer)),
+        false => Check::fail(a, "https", format!("the issuer {} is not https", facts.issuer)).because(
+            "Azure and AWS only trust https issuers",
+            "Give the Octopus server an https Server URI (Configuration → Nodes / Server URI) with a publicly trusted certificate",
+        ),
+    });
+    out.push(match first_difference(&facts.issuer, server_issuer) {
+        None => Check::pass(a, "verbatim", "the discovery document's issuer is the server's"),
+        Some(_) => {
+            let mut c = Check::fail(a, "verbatim", "the discovery document's issuer differs from the one the server reports").because(
+                "tokens carry the discovery issuer; trust configured from another spelling never matches",
+                "Use the discovery document's issuer verbatim everywhere",
+            );
+            c.comparison = Some(ClaimComparison::closest("iss", &facts.issuer, &[server_issuer.to_string()]));
+            c
+        }
+    });
+    if facts.has_trailing_slash {
+        out.push(
+            Check::fail(a, "trailing slash", format!("the issuer {} ends with '/'", facts.issuer))
+                .because(
+                    "Entra and IAM compare the issuer character by character; tokens carry the slash",
+                    "Keep the slash in every credential and provider URL (octo-oidc copies it verbatim); do not strip it by hand",
+                )
+                .warning(),
+        );
+    }
+    out.push(match facts.usable_keys {
+        0 => Check::fail(a, "signing keys", "the JWKS has no usable signing key").because(
+            "the clouds cannot verify any token the server signs",
+            "Check the Octopus server's OIDC signing certificate (Configuration → OpenID Connect)",
+        ),
+        n => Check::pass(a, "signing keys", format!("{n} usable signing key(s)")),
+    });
+    if let Some(reason) = &facts.not_public {
+        let c = Check::fail(a, "reachable by the cloud", format!("the issuer's host is a {reason}")).because(
+            "Azure and AWS fetch the discovery document and keys from the internet themselves",
+            "Publish the Octopus server (or just its /.well-known/openid-configuration and JWKS) under a public https host name",
+        );
+        out.push(if real_cloud { c } else { c.warning() });
+    }
+}
+
+fn cloud_checks(observation: &Observation, out: &mut Vec<Check>) {
+    let mut drift = 0;
+    for s in &observation.plan.steps {
+        let what = format!("{} '{}'", s.kind.as_str(), s.name);
+        let c = match s.action {
+            Action::Unchanged => continue,
+            Action::Create => Check::fail(Area::Cloud, &what, format!("{what} is missing"))
+                .because(
+                    "it was deleted outside the setup, or the setup was never applied",
+                    "Run octo-oidc apply to recreate it",
+                ),
+            Action::Update => {
+                let fields: Vec<String> = s
+                    .changes
+                    .iter()
+                    .map(|c| format!("{}: {} (setup: {})", c.field, c.from, c.to))
+                    .collect();
+                Check::fail(
+                    Area::Cloud,
+                    &what,
+                    format!("{what} drifted: {}", fields.join("; ")),
+                )
+                .because(
+                    "it was changed outside the setup",
+                    "Run octo-oidc apply to restore it (the plan shows each field)",
+                )
+            }
+            Action::Delete => Check::fail(
+                Area::Cloud,
+                &what,
+                format!("{what} exists but the setup does not want it"),
+            )
+            .because(
+                s.reason.clone().unwrap_or_default(),
+                "Run octo-oidc apply to remove it",
+            ),
+            Action::Conflict => Check::fail(
+                Area::Cloud,
+                &what,
+                format!("{what}: {}", s.reason.clone().unwrap_or_default()),
+            )
+            .because(
+                "it is not this setup's to change",
+                "Decide as the reason says",
+            ),
+        };
+        drift += 1;
+        out.push(c);
+    }
+    if drift == 0 {
+        out.push(Check::pass(
+            Area::Cloud,
+            "matches the setup",
+            "every resource is as the setup wants it",
+        ));
+    }
+}
+
+/// The trust configurations that exist now, one per Octopus account of the setup, with the
+/// account's name and slug.
+fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
+    let o = &observation.observed;
+    let mut out = Vec::new();
+    for r in &observation.desired.resources {
+        let DesiredResource::OctopusAccount {
+            name,
+            slug,
+            client_id_of,
+            ..
+        } = r
+        else {
+            continue;
+        };
+        match client_id_of {
+            Some(app) => {
+                if let Some(a) = o.apps.iter().find(|a| &a.unique_name == app) {
+                    out.push((
+                        name.clone(),
+                        slug.clone(),
+                        TrustConfig::Azure {
+                            credentials: a.federated_credentials.clone(),
+                        },
+                    ));
+                }
+            }
+            None => {
+                if let Some(role) = &o.iam_role {
+                    out.push((
+                        name.clone(),
+                        slug.clone(),
+                        TrustConfig::Aws {
+                            role_arn: role.role.arn.clone(),
+                            providers: o
+                                .oidc_provider
+                                .iter()
+                                .map(|p| AwsProviderConfig {
+                                    url: p.provider.url.clone(),
+                                    client_ids: p.provider.client_ids.clone(),
+                                })
+                                .collect(),
+                            trust_policy: role.role.trust_policy.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
+    let cloud_scope = match &observation.setup.spec {
+        TargetSpec::Aws(a) => &a.scope,
+        TargetSpec::Azure(a) => &a.scope,
+        TargetSpec::Ci(_) => return,
+    };
+    let iss = observation.facts.server.issuer.as_str();
+    for (name, slug, trust) in trusts(observation) {
+        let mut scope = match resolve_scope(cloud_scope, &observation.facts, &slug) {
+            Ok(s) => s,
+            Err(p) => {
+                out.push(Check::fail(Area::Simulation, &name, p.message));
+                continue;
+            }
+        };
+        scope.inventory.account.name = name.clone();
+        let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
+            (Ok(s), Ok(t)) => (s, t),
+            (Err(e), _) => {
+                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
+                continue;
+            }
+            (_, Err(e)) => {
+                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
+                continue;
+            }
+        };
+        let aud = trust.default_audience(iss);
+        let m = simulate_scope(
+            &compiled_scope,
+            &compiled_trust,
+            iss,
+            &aud,
+            Rows::Differences,
+        );
+        if m.over_permission == 0 && m.under_permission == 0 {
+            out.push(Check::pass(
+                Area::Simulation,
+                &name,
+                format!(
+                    "{} runs simulated: the {} intended are accepted, no other",
+                    m.runs, m.intended
+                ),
+            ));
+        }
+        let trusted = trusted_subjects(&trust);
+        for row in &m.rows {
+            let (what, cause, fix) = match row.finding {
+                Finding::OverPermission => (
+                    "accepted but outside the scope",
+                    "the trust is wider than the setup (a wildcard or an extra credential)",
+                    "Run octo-oidc apply to narrow it back to the setup",
+                ),
+                Finding::UnderPermission => (
+                    "in the scope but rejected",
+                    "the trust lacks this subject",
+                    "Run octo-oidc apply to add it",
+                ),
+                Finding::AsIntended => continue,
+            };
+            let service = row
+                .verdict
+                .as_ref()
+                .and_then(|v| v.error.as_ref())
+                .map(|e| format!(" ({}: {})", e.code, e.message))
+                .unwrap_or_default();
+            let mut c = Check::fail(
+                Area::Simulation,
+                &name,
+                format!("{}: {what}{service}", row.subject),
+            )
+            .because(cause, fix);
+            if row.finding == Finding::UnderPermission {
+                c.comparison = Some(ClaimComparison::closest("sub", &row.subject, &trusted));
+            }
+            out.push(c);
+        }
+    }
+}
+
+/// The subject values a trust accepts (exact or patterns), for comparisons.
+fn trusted_subjects(trust: &TrustConfig) -> Vec<String> {
+    match trust {
+        TrustConfig::Azure { credentials } => {
+            credentials.iter().map(|c| c.subject.clone()).collect()
+        }
+        TrustConfig::Aws { trust_policy, .. } => {
+            let mut out = Vec::new();
+            if let Ok(policy) = serde_json::from_str::<Value>(trust_policy) {
+                collect_sub_values(&policy, &mut out);
+            }
+            out
+        }
+        TrustConfig::Octopus { identities, .. } => {
+            identities.iter().map(|i| i.subject.clone()).collect()
+        }
+    }
+}
+
+fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if k.ends_with(":sub") {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        Value::Array(a) => {
+                            out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                        }
+                        _ => {}
+                    }
+                } else {
+                    collect_sub_values(v, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_sub_values(v, out)),
+        _ => {}
+    }
+}
+
+async fn account_tests<O, E, R, I>(
+    observation: &Observation,
+    ports: Ports<'_, O, E, R, I>,
+    out: &mut Vec<Check>,
+) where
+    O: Octopus,
+{
+    let space = observation.facts.space.id.as_str();
+    for a in &observation.observed.octopus_accounts {
+        let name = a
+            .body
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or(&a.id)
+            .to_string();
+        let c = match ports.octopus.test_account(space, &a.id).await {
+            Ok(t) if t.succeeded => {
+                let mut c = Check::pass(
+                    Area::AccountTest,
+                    &name,
+                    format!("the account test ({}) succeeded", t.task_id),
+                );
+                c.log = t.log;
+                c
+            }
+            Ok(t) => {
+                let text = format!(
+                    "the account test ({}) ended {}: {}",
+                    t.task_id,
+                    t.state,
+                    t.error_message.clone().unwrap_or_default()
+                );
+                let mut c = Check::fail(Area::AccountTest, &name, text.clone());
+                let specific =
+                    explain_code(&text).or_else(|| t.log.iter().find_map(|l| explain_code(l)));
+                if let Some((cause, fix)) = specific {
+                    c = c.because(cause, fix);
+                }
+                c.log = t.log;
+                c
+            }
+            Err(p) => Check::fail(
+                Area::AccountTest,
+                &name,
+                format!("the account test could not run: {}", p.message),
+            ),
+        };
+        out.push(c);
+    }
+}
+
+/// A subject just outside what is trusted: the last character changed.
+fn near_miss(subject: &str) -> String {
+    let mut s: Vec<char> = subject.chars().collect();
+    if let Some(last) = s.last_mut() {
+        *last = if *last == 'x' { 'y' } else { 'x' };
+    }
+    s.into_iter().collect()
+}
+
+async fn token_trades<O, E, R, I, T>(
+    observation: &Observation,
+    options: VerifyOptions,
+    ports: Ports<'_, O, E, R, I>,
+    tokens: &T,
+    out: &mut Vec<Check>,
+) where
+    O: Octopus,
+    I: Iam,
+    T: TokenSource,
+{
+    let iss = observation.facts.server.issuer.clone();
+    let o = &observation.observed;
+    // (subject, expected to be accepted)
+    let mut cases: Vec<(String, bool)> = Vec::new();
+    match &observation.setup.spec {
+        TargetSpec::Aws(scope_setup) => {
+            let Some(role) = &o.iam_role else { return };
+            let Ok(scope) = resolve_scope(&scope_setup.scope, &observation.facts, &crate::desired::slugify(&scope_setup.scope.account_name)) else { return };
+            let trust = TrustConfig::Aws { role_arn: role.role.arn.clone(), providers: vec![], trust_policy: String::new() };
+            let aud = trust.default_audience(&iss);
+            let Ok(compiled) = scope.compile() else { return };
+            let mut intended = Vec::new();
+            let mut outside = Vec::new();
+            let mut buf = String::new();
+            compiled.for_each_run(|run| {
+                compiled.write_run_subject(run, &mut buf);
+                match compiled.is_intended(run) {
+                    true => intended.push(buf.clone()),
+                    false => outside.push(buf.clone()),
+                }
+            });
+            let near: Vec<String> = intended.iter().take(1).map(|s| near_miss(s)).collect();
+            cases.extend(intended.into_iter().take(options.max_trades).map(|s| (s, true)));
+            cases.extend(outside.into_iter().take(5).chain(near).map(|s| (s, false)));
+            for (sub, expected) in cases {
+                let claims = TokenClaims { iss: iss.clone(), aud: aud.clone(), sub: sub.clone() };
+                let result = match tokens.token(&claims).await {
+                    Ok(t) => ports.iam.assume_role_with_web_identity(&role.role.arn, &t, "octo-oidc-verify").await.map(|_| ()),
+                    Err(p) => {
+                        out.push(Check::fail(Area::TokenTrade, &sub, format!("no token: {}", p.message)));
+                        continue;
+                    }
+                };
+                out.push(trade_check(&sub, expected, result, &trusted_subjects(&TrustConfig::Aws { role_arn: String::new(), providers: vec![], trust_policy: role.role.trust_policy.clone() })));
+            }
+        }
+        TargetSpec::Ci(ci) => {
+            let (Some(sa), Some(identity)) = (&o.service_account, o.oidc_identities.iter().find(|i| i.name == crate::desired::identity_name(&observation.plan.setup))) else { return };
+            let Some(external_id) = &sa.external_id else { return };
+            let aud = identity.audience.clone().unwrap_or_else(|| external_id.clone());
+            let sub = ci.subject.replace('*', "main").replace('?', "x");
+            for (sub, expected) in [(sub.clone(), true), (near_miss(&format!("{sub}/")), false)] {
+                let claims = TokenClaims { iss: identity.issuer.clone(), aud: aud.clone(), sub: sub.clone() };
+                let result = match tokens.token(&claims).await {
+                    Ok(t) => ports.octopus.exchange_id_token(external_id, &t).await.map(|_| ()),
+                    Err(p) => {
+                        out.push(Check::fail(Area::TokenTrade, &sub, format!("no token: {}", p.message)));
+                        continue;
+                    }
+                };
+                out.push(trade_check(&sub, expected, result, std::slice::from_ref(&identity.subject)));
+            }
+        }
+        TargetSpec::Azure(_) => out.push(
+            Check::fail(
+                Area::TokenTrade,
+                "azure",
+                "token trades against Entra need an Entra token-exchange port, which does not exist yet",
+            )
+            .warning(),
+        ),
+    }
+}
+
+fn trade_check(
+    sub: &str,
+    expected: bool,
+    result: Result<(), Problem>,
+    trusted: &[String],
+) -> Check {
+    match (expected, result) {
+        (true, Ok(())) => Check::pass(Area::TokenTrade, sub, "in scope: accepted"),
+        (false, Err(p)) => Check::pass(
+            Area::TokenTrade,
+            sub,
+            format!("outside the scope: rejected ({})", p.message),
+        ),
+        (true, Err(p)) => {
+            let mut c = Check::fail(
+                Area::TokenTrade,
+                sub,
+                format!("in scope but rejected: {}", p.message),
+            );
+            c.comparison = Some(ClaimComparison::closest("sub", sub, trusted));
+            c
+        }
+        (false, Ok(())) => Check::fail(Area::TokenTrade, sub, "outside the scope but accepted")
+            .because(
+                "the trust is wider than the setup",
+                "Run octo-oidc apply to narrow it",
+            ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_difference_is_marked() {
+        let c = ClaimComparison::closest(
+            "sub",
+            "space:default:project:web:environment:prod",
+            &[
+                "space:default:project:web:environment:production".into(),
+                "space:x".into(),
+            ],
+        );
+        assert_eq!(
+            c.trusted,
+            "space:default:project:web:environment:production"
+        );
+        assert_eq!(c.first_difference, Some(42));
+        assert_eq!(c.marker.len(), 43);
+        assert!(c.marker.ends_with('^'));
+        assert_eq!(first_difference("a", "a"), None);
+    }
+
+    #[test]
+    fn service_errors_map_to_cause_and_fix() {
+        for code in [
+            "AADSTS700211",
+            "AADSTS700213",
+            "AADSTS70021",
+            "InvalidIdentityToken",
+            "AccessDenied",
+        ] {
+            let (cause, fix) = explain(&format!("{code}: something")).unwrap();
+            assert!(!cause.is_empty() && !fix.is_empty(), "{code}");
+        }
+        assert!(
+            explain("AADSTS700213: no match")
+                .unwrap()
+                .0
+                .contains("subject")
+        );
+        assert!(
+            explain("AADSTS700211: no match")
+                .unwrap()
+                .0
+                .contains("issuer")
+        );
+        assert!(explain("all fine").is_none());
+    }
+}

@@ -1,0 +1,307 @@
+//! Crash and resume: the apply is stopped at every journal boundary (the n-th append fails,
+//! as a crash or a full disk would), at a port failure, by a fault outlasting its deadline
+//! and by cancellation; a rerun converges with no duplicates and the journal matches the
+//! fakes' state.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use octo_oidc_core::events::{ProgressEvent, StepStatus};
+use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_engine::apply::{NotCancelled, StepResult, apply};
+use octo_oidc_engine::journal::{Phase, entries};
+use octo_oidc_engine::plan::Action;
+use octo_oidc_engine::teardown::status;
+
+use crate::support::{AWS, AZURE, GITHUB, World, setup};
+
+#[tokio::test]
+async fn a_crash_at_every_journal_boundary_resumes_without_duplicates() {
+    for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
+        let clean = World::new();
+        let s = setup(text);
+        assert!(clean.apply(&s).await.is_complete());
+        let boundaries = clean.journal.all().len();
+        assert!(boundaries >= 4, "{name}: {boundaries}");
+        for n in 1..=boundaries {
+            let world = World::new();
+            world.journal.fail_at_append(n);
+            let cut = world.apply(&s).await;
+            assert!(
+                cut.problem.is_some(),
+                "{name}@{n}: the apply was not stopped"
+            );
+            let rerun = world.apply(&s).await;
+            assert!(rerun.is_complete(), "{name}@{n}: {:#?}", rerun.problem);
+            assert_eq!(
+                world.inventory_counts(),
+                clean.inventory_counts(),
+                "{name}@{n}: duplicates"
+            );
+            let o = world.observe(&s).await;
+            assert!(!o.plan.has_changes(), "{name}@{n}: not converged");
+            for e in entries(&world.journal.all()) {
+                assert_eq!(e.last, Phase::Done, "{name}@{n}: {e:#?}");
+            }
+            let st = status(&o, &world.journal).unwrap();
+            assert!(
+                st.iter().all(|i| i.exists && !i.interrupted),
+                "{name}@{n}: {st:#?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_entra_app_created_but_not_journaled_is_found_by_its_unique_name() {
+    let world = World::new();
+    let s = setup(AZURE);
+    world.journal.fail_at_append(2); // the app's "done"
+    let cut = world.apply(&s).await;
+    assert!(cut.problem.is_some());
+    assert_eq!(world.entra.applications().len(), 1);
+    assert!(entries(&world.journal.all())[0].interrupted());
+    assert!(world.apply(&s).await.is_complete());
+    assert_eq!(world.entra.applications().len(), 1);
+    let app_entry = entries(&world.journal.all()).into_iter().next().unwrap();
+    assert_eq!(app_entry.last, Phase::Done);
+    assert_eq!(
+        app_entry.ids.get("id"),
+        Some(&world.entra.applications()[0].object_id)
+    );
+}
+
+#[tokio::test]
+async fn a_fault_outlasting_the_deadline_fails_clearly_and_leaves_a_resumable_journal() {
+    let world = World::new();
+    let s = setup(AWS);
+    world.iam.fail_always(
+        "ensure_role",
+        Problem::new(
+            ErrorCode::Timeout,
+            "iam CreateRole did not finish within its deadline of 300 s",
+        ),
+    );
+    let report = world.apply(&s).await;
+    let problem = report.problem.clone().unwrap();
+    assert_eq!(problem.code, ErrorCode::Timeout);
+    let role = report
+        .steps
+        .iter()
+        .find(|st| st.name == "octopus-shop")
+        .unwrap();
+    assert!(
+        matches!(role.result, StepResult::Failed { .. }),
+        "{role:#?}"
+    );
+    let account = report
+        .steps
+        .iter()
+        .find(|st| st.name == "AWS production (OIDC)")
+        .unwrap();
+    assert_eq!(account.result, StepResult::NotRun);
+    let e = entries(&world.journal.all());
+    assert!(
+        e.iter()
+            .any(|e| e.name == "octopus-shop" && e.interrupted()),
+        "{e:#?}"
+    );
+    world.iam.heal();
+    assert!(world.apply(&s).await.is_complete());
+    assert!(!world.observe(&s).await.plan.has_changes());
+}
+
+#[tokio::test]
+async fn cancellation_stops_between_steps_and_a_rerun_finishes() {
+    let world = World::new();
+    let s = setup(AZURE);
+    let o = world.observe(&s).await;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let sink = move |e: ProgressEvent| {
+        if let ProgressEvent::Step {
+            status: StepStatus::Done,
+            ..
+        } = e
+        {
+            flag.store(true, Ordering::SeqCst);
+        }
+    };
+    let report = apply(&o, world.ports(), &world.journal, &sink, cancel.as_ref()).await;
+    assert_eq!(
+        report.problem.as_ref().map(|p| p.code),
+        Some(ErrorCode::Cancelled)
+    );
+    let ran: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|st| st.result != StepResult::NotRun)
+        .collect();
+    assert_eq!(ran.len(), 1, "only the first wave (the app) ran: {ran:#?}");
+    assert!(world.octopus.accounts("Spaces-1").is_empty());
+    let o = world.observe(&s).await;
+    assert!(o.plan.steps.iter().any(|st| st.action == Action::Unchanged));
+    let report = apply(
+        &o,
+        world.ports(),
+        &world.journal,
+        &|_: ProgressEvent| {},
+        &NotCancelled,
+    )
+    .await;
+    assert!(report.is_complete());
+    assert_eq!(world.entra.applications().len(), 1);
+}
+
+#[tokio::test]
+async fn independent_steps_run_in_one_wave_with_an_event_each() {
+    let world = World::new();
+    let s = setup(AZURE);
+    let o = world.observe(&s).await;
+    let events = octo_oidc_testkit::RecordingProgress::new();
+    let report = apply(&o, world.ports(), &world.journal, &events, &NotCancelled).await;
+    assert!(report.is_complete());
+    let steps: Vec<(String, StepStatus)> = events
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Step {
+                resource, status, ..
+            } => Some((resource, status)),
+            _ => None,
+        })
+        .collect();
+    let acting = o.plan.steps.len();
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|(_, st)| *st == StepStatus::Started)
+            .count(),
+        acting
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|(_, st)| *st == StepStatus::Done)
+            .count(),
+        acting
+    );
+    // The service principal and every credential run in one wave, after the app's, and
+    // the role assignment after them.
+    let wave = |kind: &str| -> Vec<usize> {
+        report
+            .steps
+            .iter()
+            .filter(|st| st.kind.as_str() == kind)
+            .map(|st| st.wave)
+            .collect()
+    };
+    assert_eq!(wave("app_registration"), [1]);
+    assert_eq!(wave("service_principal"), [2]);
+    assert!(
+        wave("federated_credential").iter().all(|w| *w == 2),
+        "{:?}",
+        wave("federated_credential")
+    );
+    assert_eq!(wave("role_assignment"), [3]);
+    assert_eq!(wave("octopus_account"), [4]);
+}
+
+#[tokio::test]
+async fn a_failure_at_every_mutating_call_resumes_without_duplicates() {
+    let failing: &[(&str, &str, &[&str])] = &[
+        (
+            "aws",
+            AWS,
+            &[
+                "iam:ensure_oidc_provider",
+                "iam:ensure_role",
+                "octopus:ensure_account",
+            ],
+        ),
+        (
+            "azure",
+            AZURE,
+            &[
+                "entra:ensure_application",
+                "entra:ensure_service_principal",
+                "entra:ensure_federated_credential",
+                "rbac:ensure_role_assignment",
+                "octopus:ensure_account",
+            ],
+        ),
+        (
+            "github",
+            GITHUB,
+            &[
+                "octopus:ensure_service_account",
+                "octopus:ensure_oidc_identity",
+            ],
+        ),
+    ];
+    for (name, text, operations) in failing {
+        let s = setup(text);
+        let clean = World::new();
+        assert!(clean.apply(&s).await.is_complete());
+        for op in *operations {
+            let world = World::new();
+            let (port, operation) = op.split_once(':').unwrap();
+            let problem = Problem::new(
+                ErrorCode::RemoteUnavailable,
+                format!("{operation} failed (injected)"),
+            );
+            match port {
+                "iam" => world.iam.fail_next(operation, problem),
+                "entra" => world.entra.fail_next(operation, problem),
+                "rbac" => world.rbac.fail_next(operation, problem),
+                _ => world.octopus.fail_next(operation, problem),
+            }
+            let cut = world.apply(&s).await;
+            let p = cut
+                .problem
+                .unwrap_or_else(|| panic!("{name}/{op}: not stopped"));
+            assert!(p.message.contains("injected"), "{name}/{op}: {p:#?}");
+            let rerun = world.apply(&s).await;
+            assert!(rerun.is_complete(), "{name}/{op}: {:#?}", rerun.problem);
+            assert_eq!(
+                world.inventory_counts(),
+                clean.inventory_counts(),
+                "{name}/{op}"
+            );
+            assert!(!world.observe(&s).await.plan.has_changes(), "{name}/{op}");
+            assert!(
+                entries(&world.journal.all())
+                    .iter()
+                    .all(|e| e.last == Phase::Done),
+                "{name}/{op}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_teardown_cut_at_every_journal_boundary_finishes_on_rerun() {
+    for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
+        let s = setup(text);
+        let probe = World::new();
+        assert!(probe.apply(&s).await.is_complete());
+        let before = probe.journal.all().len();
+        assert!(probe.teardown(&s).await.problem.is_none());
+        let boundaries = probe.journal.all().len() - before;
+        assert!(boundaries >= 2, "{name}");
+        for n in 1..=boundaries {
+            let world = World::new();
+            assert!(world.apply(&s).await.is_complete());
+            world.journal.fail_at_append(n);
+            let cut = world.teardown(&s).await;
+            assert!(cut.problem.is_some(), "{name}@{n}: not stopped");
+            let rerun = world.teardown(&s).await;
+            assert!(rerun.problem.is_none(), "{name}@{n}: {:#?}", rerun.problem);
+            let counts = world.inventory_counts();
+            assert!(counts.values().all(|c| *c == 0), "{name}@{n}: {counts:?}");
+            for e in entries(&world.journal.all()) {
+                assert_eq!(e.last, Phase::Deleted, "{name}@{n}: {e:#?}");
+            }
+        }
+    }
+}

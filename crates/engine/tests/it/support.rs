@@ -1,0 +1,190 @@
+//! Shared fixtures of the flow tests: a space inventory, setup files per target, the
+//! testkit's fakes wired as the engine's ports, and one-call observe / apply / teardown.
+
+use std::collections::BTreeMap;
+
+use octo_oidc_core::events::NoProgress;
+use octo_oidc_core::ports::{OctopusProject, OctopusResource, OctopusTenant, SpaceInventory};
+use octo_oidc_engine::apply::{ApplyReport, NotCancelled, apply};
+use octo_oidc_engine::journal::MemoryJournal;
+use octo_oidc_engine::observe::{Observation, Ports, observe};
+use octo_oidc_engine::setup_file::{Setup, parse_setup};
+use octo_oidc_engine::teardown::{TeardownReport, teardown};
+use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+
+pub const ISSUER: &str = "https://octopus.example.com";
+
+fn res(id: &str, name: &str) -> OctopusResource {
+    OctopusResource {
+        id: id.into(),
+        name: name.into(),
+        slug: name.into(),
+    }
+}
+
+/// 2 projects, 3 environments, 1 tenant, 1 target.
+pub fn inventory() -> SpaceInventory {
+    SpaceInventory {
+        space: Some(OctopusResource {
+            id: "Spaces-1".into(),
+            name: "Default".into(),
+            slug: "default".into(),
+        }),
+        environments: ["dev", "staging", "production"]
+            .iter()
+            .enumerate()
+            .map(|(i, e)| res(&format!("Environments-{}", i + 1), e))
+            .collect(),
+        project_groups: vec![res("ProjectGroups-1", "default-project-group")],
+        projects: ["web", "api"]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| OctopusProject {
+                resource: res(&format!("Projects-{}", i + 1), p),
+                project_group_id: "ProjectGroups-1".into(),
+            })
+            .collect(),
+        tenants: vec![OctopusTenant {
+            resource: res("Tenants-1", "acme"),
+            project_environments: BTreeMap::from([(
+                "Projects-1".to_string(),
+                vec!["Environments-3".to_string()],
+            )]),
+        }],
+        runbooks: vec![],
+        deployment_targets: vec![res("Machines-1", "web-01")],
+    }
+}
+
+pub const AWS: &str = r#"
+version = 1
+name = "shop-aws"
+target = "aws"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[scope]
+projects = ["web", "api"]
+environments = ["staging", "production"]
+[account]
+name = "AWS production (OIDC)"
+[aws]
+role_name = "octopus-shop"
+managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+"#;
+
+pub const AZURE: &str = r#"
+version = 1
+name = "shop-azure"
+target = "azure"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[scope]
+projects = ["web", "api"]
+environments = ["staging", "production"]
+[account]
+name = "Azure production (OIDC)"
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "11111111-2222-3333-4444-555555555555"
+resource_group = "rg-shop"
+role = "Contributor"
+"#;
+
+pub const GITHUB: &str = r#"
+version = 1
+name = "shop-github"
+target = "github"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[github]
+repository = "acme/shop"
+filter = "branch:main"
+service_account = "github-shop"
+"#;
+
+pub fn setup(text: &str) -> Setup {
+    parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
+}
+
+/// Every fake, sharing state with the ports the engine gets.
+#[derive(Clone, Default)]
+pub struct World {
+    pub octopus: FakeOctopus,
+    pub entra: FakeEntraApps,
+    pub rbac: FakeAzureRbac,
+    pub iam: FakeIam,
+    pub journal: MemoryJournal,
+}
+
+impl World {
+    pub fn new() -> World {
+        let w = World::default();
+        w.octopus.set_server("2025.4.1", ISSUER);
+        w.octopus.set_inventory("Spaces-1", inventory());
+        w
+    }
+
+    pub fn ports(&self) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam> {
+        Ports {
+            octopus: &self.octopus,
+            entra: &self.entra,
+            rbac: &self.rbac,
+            iam: &self.iam,
+        }
+    }
+
+    pub async fn observe(&self, setup: &Setup) -> Observation {
+        observe(setup, "Spaces-1", ISSUER, self.ports())
+            .await
+            .unwrap_or_else(|p| panic!("observe: {p:#?}"))
+    }
+
+    pub async fn apply(&self, setup: &Setup) -> ApplyReport {
+        let o = self.observe(setup).await;
+        apply(&o, self.ports(), &self.journal, &NoProgress, &NotCancelled).await
+    }
+
+    pub async fn teardown(&self, setup: &Setup) -> TeardownReport {
+        let o = self.observe(setup).await;
+        teardown(&o, self.ports(), &self.journal, &NoProgress, &NotCancelled).await
+    }
+
+    /// Every state-changing call the fakes received.
+    pub fn changes(&self) -> Vec<String> {
+        [
+            self.octopus.log(),
+            self.entra.log(),
+            self.rbac.log(),
+            self.iam.log(),
+        ]
+        .iter()
+        .flat_map(|l| l.changes())
+        .map(|c| format!("{} {}", c.operation, c.target))
+        .collect()
+    }
+
+    pub fn clear_logs(&self) {
+        for l in [
+            self.octopus.log(),
+            self.entra.log(),
+            self.rbac.log(),
+            self.iam.log(),
+        ] {
+            l.clear();
+        }
+    }
+
+    /// How many objects of ours exist, per kind (what "no duplicates" compares).
+    pub fn inventory_counts(&self) -> BTreeMap<&'static str, usize> {
+        BTreeMap::from([
+            ("accounts", self.octopus.accounts("Spaces-1").len()),
+            ("apps", self.entra.applications().len()),
+            ("assignments", self.rbac.assignments().len()),
+            ("roles", self.iam.roles().len()),
+            ("providers", self.iam.providers().len()),
+        ])
+    }
+}
