@@ -8,7 +8,9 @@
 //! [`connect_form`] (the Connect form's checks), [`form_field`] (the forms' field ids),
 //! [`octopus_connection`] (connection summaries), [`sandbox`] (sandbox summaries, and
 //! [`sandbox::serve`] for `octo-oidc sandbox`), [`keychain`] (whether a keychain answers),
-//! [`inventory`] (space resolution), [`setup_run`] (a setup file's plan / apply / verify /
+//! [`inventory`] (space resolution), [`setup_draft`] (the wizard's setup as typed: checked
+//! with the setup-file rules, previewed with the engine — subjects, trust, matrix, plan),
+//! [`setup_run`] (a setup file's plan / apply / verify /
 //! teardown / status over the engine, with the real adapters or a sandbox env file),
 //! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
 //! [`sandbox_env`] (the sandbox switch: its env file written and read).
@@ -35,6 +37,7 @@ pub mod octopus_connection;
 pub mod sandbox;
 pub mod sandbox_env;
 pub mod session;
+pub mod setup_draft;
 pub mod setup_run;
 
 pub use app_info::AppInfo;
@@ -44,4 +47,5 @@ pub use keychain::KeychainStatus;
 pub use octo_oidc_core::Problem;
 pub use octopus_connection::{ApiKeyKept, OctopusConnectionSummary, SignedOut};
 pub use sandbox::SandboxSummary;
-pub use session::Session;
+pub use session::{IssuerVerdict, Session};
+pub use setup_draft::{SetupCheck, SetupDraft, SetupPreview};
