@@ -93,9 +93,8 @@ impl GoogleSignIn {
 
     /// A credentials file on disk (see [`GoogleSignIn::from_json`]).
     pub fn from_file(path: &std::path::Path) -> Result<GoogleSignIn, GcpError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            sign_in_error(format!("could not read {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| sign_in_error(format!("could not read {}: {e}", path.display())))?;
         GoogleSignIn::from_json(&Secret::new(text))
     }
 

@@ -630,8 +630,11 @@ impl GoogleCloud for RestGoogleCloud {
                     self.pools_url(number),
                     spec.pool_id
                 );
-                let body = json!({"displayName": spec.display_name, "description": spec.description});
-                let op = self.call(Service::Iam, Method::POST, url, Some(&body)).await?;
+                let body =
+                    json!({"displayName": spec.display_name, "description": spec.description});
+                let op = self
+                    .call(Service::Iam, Method::POST, url, Some(&body))
+                    .await?;
                 self.wait(op).await?;
                 let created = self
                     .find_pool_raw(number, &spec.pool_id)
@@ -672,7 +675,9 @@ impl GoogleCloud for RestGoogleCloud {
             mask.join(",")
         );
         let body = json!({"displayName": spec.display_name, "description": spec.description, "disabled": false});
-        let op = self.call(Service::Iam, Method::PATCH, url, Some(&body)).await?;
+        let op = self
+            .call(Service::Iam, Method::PATCH, url, Some(&body))
+            .await?;
         self.wait(op).await?;
         let patched = self
             .find_pool_raw(number, &spec.pool_id)
@@ -796,7 +801,9 @@ impl GoogleCloud for RestGoogleCloud {
             }
             .into()),
             Some(p) if p.lifecycle == GcpLifecycle::Active => Ok(Applied::Unchanged(p)),
-            Some(_) => Ok(Applied::Updated(self.undelete_provider_raw(provider).await?)),
+            Some(_) => Ok(Applied::Updated(
+                self.undelete_provider_raw(provider).await?,
+            )),
         }
     }
 
@@ -832,7 +839,10 @@ impl GoogleCloud for RestGoogleCloud {
             "accountId": spec.account_id,
             "serviceAccount": {"displayName": spec.display_name, "description": spec.description},
         });
-        match self.call(Service::Iam, Method::POST, url, Some(&body)).await {
+        match self
+            .call(Service::Iam, Method::POST, url, Some(&body))
+            .await
+        {
             Ok(v) => Ok(Applied::Created(service_account_from(&v))),
             // Created by a concurrent run (or a resent create): read what is there.
             Err(e) if e.is_status("ALREADY_EXISTS") => self
@@ -938,7 +948,8 @@ impl GoogleCloud for RestGoogleCloud {
             "{}/v1/projects/-/serviceAccounts/{email}:generateAccessToken",
             self.endpoints.iam_credentials
         );
-        let body = json!({"scope": [CLOUD_PLATFORM_SCOPE], "lifetime": format!("{lifetime_secs}s")});
+        let body =
+            json!({"scope": [CLOUD_PLATFORM_SCOPE], "lifetime": format!("{lifetime_secs}s")});
         let v = self
             .transport
             .execute(

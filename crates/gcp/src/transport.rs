@@ -55,7 +55,10 @@ impl std::fmt::Debug for Transport {
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
             .field("body_cap", &self.body_cap)
-            .field("signed_in", &self.sign_in.as_ref().map(GoogleSignIn::source))
+            .field(
+                "signed_in",
+                &self.sign_in.as_ref().map(GoogleSignIn::source),
+            )
             .finish_non_exhaustive()
     }
 }
