@@ -64,7 +64,7 @@ async fn service_account_and_binding_ensured_twice_are_unchanged() {
     assert!(matches!(second, Applied::Unchanged(_)), "{second:?}");
     let bindings = gcp.client.policy_bindings(&target).await.unwrap();
     assert_eq!(bindings.len(), 1);
-    assert_eq!(bindings[0].members, [member.clone()]);
+    assert_eq!(bindings[0].members, std::slice::from_ref(&member));
 
     let removal = GcpPolicyChange {
         remove: role_members(WIU, &[member]),
