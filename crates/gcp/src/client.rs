@@ -60,6 +60,25 @@ impl GcpEndpoints {
         }
     }
 
+    /// Google's endpoints, each replaced by the variable the sandbox's env file sets
+    /// (`GCP_IAM_URL`, `GCP_RESOURCE_MANAGER_URL`, `GCP_STS_URL`, `GCP_IAM_CREDENTIALS_URL`)
+    /// when `lookup` has it (pass `|k| std::env::var(k).ok()`).
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> GcpEndpoints {
+        let google = GcpEndpoints::google();
+        let pick = |name: &str, default: String| {
+            lookup(name)
+                .map(|v| v.trim().trim_end_matches('/').to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default)
+        };
+        GcpEndpoints {
+            iam: pick("GCP_IAM_URL", google.iam),
+            resource_manager: pick("GCP_RESOURCE_MANAGER_URL", google.resource_manager),
+            sts: pick("GCP_STS_URL", google.sts),
+            iam_credentials: pick("GCP_IAM_CREDENTIALS_URL", google.iam_credentials),
+        }
+    }
+
     /// Every API on one base URL (the sandbox serves them all on one endpoint).
     pub fn all_at(base: &str) -> GcpEndpoints {
         let base = base.trim_end_matches('/').to_owned();
@@ -1004,6 +1023,14 @@ mod tests {
         assert_eq!(b[1]["members"], json!(["principal://y"]));
         assert_eq!(policy["etag"], "BwX");
         assert!(!apply_policy_change(&mut policy, &change), "second time");
+    }
+
+    #[test]
+    fn endpoints_come_from_the_sandbox_variables_or_default_to_google() {
+        let vars = |k: &str| (k == "GCP_STS_URL").then(|| "https://127.0.0.1:9/".to_owned());
+        let e = GcpEndpoints::from_vars(vars);
+        assert_eq!(e.sts, "https://127.0.0.1:9");
+        assert_eq!(e.iam, GcpEndpoints::google().iam);
     }
 
     #[test]
