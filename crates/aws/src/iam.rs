@@ -5,6 +5,9 @@
 //! matched by exact URL (the ARN suffix after `oidc-provider/`); roles by name. Objects this
 //! client creates are tagged by the caller's spec (`octo-oidc:setup=<id>`); existing objects
 //! are never tagged, so a cleanup by tag cannot delete something the wizard did not create.
+//! Lookups return what drift detection compares: a provider's tags (`GetOpenIDConnectProvider`),
+//! a role's tags and description (`GetRole`), attached policies (`ListAttachedRolePolicies`)
+//! and inline policy documents (`ListRolePolicies` + `GetRolePolicy`).
 //!
 //! Retries go through the core's one loop ([`octo_oidc_core::retry::run`] on
 //! [`TokioTimer`], with an overall deadline per call and cancellation): transient failures
@@ -28,6 +31,7 @@ use octo_oidc_core::aws::TrustPolicy;
 use octo_oidc_core::aws::policy::PrincipalSpec;
 use octo_oidc_core::error::FieldError;
 use octo_oidc_core::events::{NoProgress, ProgressSink};
+pub use octo_oidc_core::ports::AssumedRole;
 use octo_oidc_core::ports::{
     Applied, Iam, IamRole, OidcProvider, OidcProviderSpec, PortResult, RoleSpec,
 };
@@ -123,18 +127,6 @@ impl RoleDiff {
             && self.policies_to_attach.is_empty()
             && self.inline_policies_to_put.is_empty()
     }
-}
-
-/// The result of a successful `AssumeRoleWithWebIdentity` (no credentials: the wizard only
-/// proves that the trust works).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AssumedRole {
-    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.
-    pub assumed_role_arn: String,
-    /// The token's `sub` as STS read it.
-    pub subject: Option<String>,
-    /// The audience STS matched.
-    pub audience: Option<String>,
 }
 
 /// IAM and STS through the AWS SDK.
@@ -295,6 +287,7 @@ impl SdkIam {
                     url: url.to_string(),
                     client_ids: out.client_id_list().to_vec(),
                     thumbprints: out.thumbprint_list().to_vec(),
+                    tags: tag_map(out.tags()),
                 })
             },
         )
@@ -412,7 +405,34 @@ impl SdkIam {
                 .max_session_duration()
                 .and_then(|d| u32::try_from(d).ok())
                 .unwrap_or(3600),
+            description: role.description().map(str::to_string),
+            tags: tag_map(role.tags()),
+            managed_policy_arns: Vec::new(),
+            inline_policies: BTreeMap::new(),
         }))
+    }
+
+    /// The role with its attached and inline policies; `None` when it does not exist (also
+    /// when it disappears between the calls).
+    async fn describe_role(&self, name: &str) -> Result<Option<IamRole>, CallFailure> {
+        let Some(mut role) = self.get_role(name).await? else {
+            return Ok(None);
+        };
+        let described: Result<(), CallFailure> = async {
+            role.managed_policy_arns = self.attached_policies(name).await?;
+            for policy in self.inline_policy_names(name).await? {
+                if let Some(document) = self.inline_policy(name, &policy).await? {
+                    role.inline_policies.insert(policy, document);
+                }
+            }
+            Ok(())
+        }
+        .await;
+        match described {
+            Ok(()) => Ok(Some(role)),
+            Err(failure) if failure.code == ErrorCode::NotFound => Ok(None),
+            Err(failure) => Err(failure),
+        }
     }
 
     /// Whether every OIDC provider the trust policy names exists (so a
@@ -538,13 +558,16 @@ impl SdkIam {
         }
     }
 
-    /// Attaches missing managed policies and puts differing inline policies; returns whether
-    /// anything was sent.
-    async fn converge_policies(&self, spec: &RoleSpec) -> Result<bool, CallFailure> {
+    /// Attaches the spec's managed policies `role` lacks and puts its inline policies that
+    /// differ, keeping `role` up to date; returns whether anything was sent.
+    async fn converge_policies(
+        &self,
+        spec: &RoleSpec,
+        role: &mut IamRole,
+    ) -> Result<bool, CallFailure> {
         let mut changed = false;
-        let attached = self.attached_policies(&spec.name).await?;
         for arn in &spec.managed_policy_arns {
-            if attached.contains(arn) {
+            if role.managed_policy_arns.contains(arn) {
                 continue;
             }
             self.call("iam", "AttachRolePolicy", transient_only, || async {
@@ -557,11 +580,12 @@ impl SdkIam {
                     .map_err(|e| call_failure("iam", "AttachRolePolicy", &e))
             })
             .await?;
+            role.managed_policy_arns.push(arn.clone());
             changed = true;
         }
         for (policy_name, document) in &spec.inline_policies {
-            let current = self.inline_policy(&spec.name, policy_name).await?;
-            if current.as_deref().is_some_and(|c| same_json(c, document)) {
+            let current = role.inline_policies.get(policy_name);
+            if current.is_some_and(|c| same_json(c, document)) {
                 continue;
             }
             self.call("iam", "PutRolePolicy", transient_only, || async {
@@ -575,6 +599,8 @@ impl SdkIam {
                     .map_err(|e| call_failure("iam", "PutRolePolicy", &e))
             })
             .await?;
+            role.inline_policies
+                .insert(policy_name.clone(), document.clone());
             changed = true;
         }
         Ok(changed)
@@ -583,30 +609,29 @@ impl SdkIam {
     /// What [`Iam::ensure_role`] would change, without changing anything.
     pub async fn role_diff(&self, spec: &RoleSpec) -> PortResult<RoleDiff> {
         validate_role_spec(spec)?;
-        let existing = self.get_role(&spec.name).await?;
+        let existing = self.describe_role(&spec.name).await?;
         let (policies_to_attach, inline_policies_to_put) = match &existing {
             None => (
                 spec.managed_policy_arns.clone(),
                 spec.inline_policies.keys().cloned().collect(),
             ),
-            Some(_) => {
-                let attached = self.attached_policies(&spec.name).await?;
-                let mut to_put = Vec::new();
-                for (name, document) in &spec.inline_policies {
-                    let current = self.inline_policy(&spec.name, name).await?;
-                    if !current.as_deref().is_some_and(|c| same_json(c, document)) {
-                        to_put.push(name.clone());
-                    }
-                }
-                (
-                    spec.managed_policy_arns
-                        .iter()
-                        .filter(|arn| !attached.contains(arn))
-                        .cloned()
-                        .collect(),
-                    to_put,
-                )
-            }
+            Some(role) => (
+                spec.managed_policy_arns
+                    .iter()
+                    .filter(|arn| !role.managed_policy_arns.contains(arn))
+                    .cloned()
+                    .collect(),
+                spec.inline_policies
+                    .iter()
+                    .filter(|(name, document)| {
+                        !role
+                            .inline_policies
+                            .get(*name)
+                            .is_some_and(|c| same_json(c, document))
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+            ),
         };
         Ok(RoleDiff {
             existing_arn: existing.as_ref().map(|r| r.arn.clone()),
@@ -669,44 +694,6 @@ impl SdkIam {
             })
             .collect())
     }
-
-    /// Trades a web-identity token for a session on `role_arn`, retrying `AccessDenied` for
-    /// IAM's propagation window (a trust policy changed moments ago). Proves the trust works;
-    /// the temporary credentials are dropped.
-    pub async fn assume_role_with_web_identity(
-        &self,
-        role_arn: &str,
-        token: &Secret,
-        session_name: &str,
-    ) -> PortResult<AssumedRole> {
-        let classify = |f: &CallFailure| {
-            if f.is("AccessDenied") {
-                Retry::Propagation
-            } else {
-                transient_only(f)
-            }
-        };
-        let out = self
-            .call("sts", "AssumeRoleWithWebIdentity", classify, || async {
-                self.sts
-                    .assume_role_with_web_identity()
-                    .role_arn(role_arn)
-                    .role_session_name(session_name)
-                    .web_identity_token(token.expose())
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("sts", "AssumeRoleWithWebIdentity", &e))
-            })
-            .await?;
-        Ok(AssumedRole {
-            assumed_role_arn: out
-                .assumed_role_user()
-                .map(|u| u.arn().to_string())
-                .unwrap_or_default(),
-            subject: out.subject_from_web_identity_token().map(str::to_string),
-            audience: out.audience().map(str::to_string),
-        })
-    }
 }
 
 impl Iam for SdkIam {
@@ -745,6 +732,7 @@ impl Iam for SdkIam {
                         url: spec.url.clone(),
                         client_ids: spec.client_ids.clone(),
                         thumbprints: spec.thumbprints.clone(),
+                        tags: spec.tags.clone(),
                     }));
                 }
                 // Someone created it between our look and our create: use theirs.
@@ -825,12 +813,12 @@ impl Iam for SdkIam {
     }
 
     async fn find_role(&self, name: &str) -> PortResult<Option<IamRole>> {
-        Ok(self.get_role(name).await?)
+        Ok(self.describe_role(name).await?)
     }
 
     async fn ensure_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
         validate_role_spec(spec)?;
-        let existing = match self.get_role(&spec.name).await? {
+        let existing = match self.describe_role(&spec.name).await? {
             Some(role) => role,
             None => {
                 let tags = tags(&spec.tags)?;
@@ -850,17 +838,21 @@ impl Iam for SdkIam {
                     .await;
                 match created {
                     Ok(out) => {
-                        self.converge_policies(spec).await?;
-                        let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
-                        return Ok(Applied::Created(IamRole {
-                            arn,
+                        let mut role = IamRole {
+                            arn: out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
                             name: spec.name.clone(),
                             trust_policy: spec.trust_policy.clone(),
                             max_session_duration: spec.max_session_duration,
-                        }));
+                            description: spec.description.clone(),
+                            tags: spec.tags.clone(),
+                            managed_policy_arns: Vec::new(),
+                            inline_policies: BTreeMap::new(),
+                        };
+                        self.converge_policies(spec, &mut role).await?;
+                        return Ok(Applied::Created(role));
                     }
                     Err(failure) if failure.is("EntityAlreadyExists") => self
-                        .get_role(&spec.name)
+                        .describe_role(&spec.name)
                         .await?
                         .ok_or_else(|| failure.into_problem())?,
                     Err(failure) => return Err(failure.into_problem()),
@@ -898,11 +890,49 @@ impl Iam for SdkIam {
             role.max_session_duration = spec.max_session_duration;
             changed = true;
         }
-        changed |= self.converge_policies(spec).await?;
+        changed |= self.converge_policies(spec, &mut role).await?;
         Ok(if changed {
             Applied::Updated(role)
         } else {
             Applied::Unchanged(role)
+        })
+    }
+
+    // Trades a web-identity token for a session on `role_arn`, retrying `AccessDenied` for
+    // IAM's propagation window (a trust policy changed moments ago). Proves the trust works;
+    // the temporary credentials are dropped.
+    async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        token: &Secret,
+        session_name: &str,
+    ) -> PortResult<AssumedRole> {
+        let classify = |f: &CallFailure| {
+            if f.is("AccessDenied") {
+                Retry::Propagation
+            } else {
+                transient_only(f)
+            }
+        };
+        let out = self
+            .call("sts", "AssumeRoleWithWebIdentity", classify, || async {
+                self.sts
+                    .assume_role_with_web_identity()
+                    .role_arn(role_arn)
+                    .role_session_name(session_name)
+                    .web_identity_token(token.expose())
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("sts", "AssumeRoleWithWebIdentity", &e))
+            })
+            .await?;
+        Ok(AssumedRole {
+            assumed_role_arn: out
+                .assumed_role_user()
+                .map(|u| u.arn().to_string())
+                .unwrap_or_default(),
+            subject: out.subject_from_web_identity_token().map(str::to_string),
+            audience: out.audience().map(str::to_string),
         })
     }
 
@@ -992,6 +1022,12 @@ fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, CallFailure> {
                     name_not_resolved: false,
                 })
         })
+        .collect()
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()
 }
 

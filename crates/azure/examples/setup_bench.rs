@@ -15,7 +15,7 @@ use jsonwebtoken::Algorithm;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
-use octo_oidc_core::ports::{AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::ports::{ApplicationSpec, AzureRbac, EntraApps, FederatedCredential};
 use octo_oidc_sandbox::entra::{
     DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSandbox,
     WIZARD_CLIENT_ID,
@@ -46,7 +46,10 @@ async fn setup(
 ) -> (usize, Duration) {
     let started = Instant::now();
     let mut changes = 0;
-    let app = graph.ensure_application(unique, unique).await.expect("app");
+    let app = graph
+        .ensure_application(&ApplicationSpec::named(unique, unique))
+        .await
+        .expect("app");
     changes += usize::from(app.changed());
     let app = app.into_inner();
     let sp = graph
@@ -198,7 +201,8 @@ async fn main() {
         )
         .expect("mint");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3);
     let mut workers = Vec::new();
     for _ in 0..16 {
         let (http, url, app_id, assertion) = (
@@ -235,9 +239,12 @@ async fn main() {
     for worker in workers {
         total += worker.await.expect("worker");
     }
+    // Divide by the time the workers really took (the last request ends after the deadline).
+    let measured = started.elapsed();
     println!(
-        "client-assertion exchanges (16 concurrent, verified via JWKS): {:.0} /s",
-        total as f64 / 3.0
+        "client-assertion exchanges (16 concurrent, verified via JWKS): {:.0} /s ({total} in {:.2} s)",
+        total as f64 / measured.as_secs_f64(),
+        measured.as_secs_f64()
     );
 
     // Graph GET /me per second.
@@ -246,7 +253,8 @@ async fn main() {
         .await
         .expect("token");
     let me_url = format!("{graph_url}/v1.0/me");
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3);
     let mut workers = Vec::new();
     for _ in 0..16 {
         let (http, url, token) = (http.clone(), me_url.clone(), token.expose().to_owned());
@@ -264,8 +272,10 @@ async fn main() {
     for worker in workers {
         total += worker.await.expect("worker");
     }
+    let measured = started.elapsed();
     println!(
-        "Graph GET /me (16 concurrent, RS256 bearer check): {:.0} /s",
-        total as f64 / 3.0
+        "Graph GET /me (16 concurrent, RS256 bearer check): {:.0} /s ({total} in {:.2} s)",
+        total as f64 / measured.as_secs_f64(),
+        measured.as_secs_f64()
     );
 }

@@ -5,7 +5,7 @@
 //! principal), always sent with `principalType: ServicePrincipal` (so a brand-new SP does not
 //! hit the replication check), looked up before writing (a rerun sends nothing), and a 409
 //! `RoleAssignmentExists` (the same grant under another name) is success once a list
-//! confirms it. `PrincipalNotFound` is waited out by the transport's propagation policy.
+//! confirms it. `find_role_assignment` reads one assignment by scope and name (404 → `None`). `PrincipalNotFound` is waited out by the transport's propagation policy.
 //!
 //! Left out: management-group scopes in listings, custom role definitions, deny assignments.
 
@@ -300,11 +300,10 @@ impl ArmRbac {
         Ok(items.iter().map(assignment_from).collect())
     }
 
-    fn assignment_path(assignment: &RoleAssignment) -> String {
+    fn assignment_path(scope: &str, name: &str) -> String {
         format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/{}?api-version={AUTHORIZATION_API}",
-            assignment.scope.trim_end_matches('/'),
-            assignment.name
+            "{}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={AUTHORIZATION_API}",
+            scope.trim_end_matches('/'),
         )
     }
 }
@@ -350,11 +349,33 @@ impl AzureRbac for ArmRbac {
         Ok(self.role_definition_by_name(scope, role_name).await?.id)
     }
 
+    async fn find_role_assignment(
+        &self,
+        scope: &str,
+        name: &str,
+    ) -> PortResult<Option<RoleAssignment>> {
+        let path = Self::assignment_path(scope, name);
+        match self
+            .call(
+                Method::GET,
+                &path,
+                None,
+                "GET roleAssignments",
+                Propagation::None,
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(assignment_from(&reply.body))),
+            Err(AzureError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn ensure_role_assignment(
         &self,
         assignment: &RoleAssignment,
     ) -> PortResult<Applied<RoleAssignment>> {
-        let path = Self::assignment_path(assignment);
+        let path = Self::assignment_path(&assignment.scope, &assignment.name);
         match self
             .call(
                 Method::GET,
@@ -421,7 +442,7 @@ impl AzureRbac for ArmRbac {
         match self
             .call(
                 Method::DELETE,
-                &Self::assignment_path(assignment),
+                &Self::assignment_path(&assignment.scope, &assignment.name),
                 None,
                 "DELETE roleAssignments",
                 Propagation::None,

@@ -3,8 +3,10 @@
 //!
 //! Every operation observes first and changes only what differs, so a second run reports
 //! `Unchanged` and sends no writes: apps are upserted by a stable `uniqueName`
-//! (`PATCH applications(uniqueName=…)` + `Prefer: create-if-missing`), service principals by
-//! `appId`, credentials by name. The 20-credential limit and the unique (issuer, subject) rule
+//! (`PATCH applications(uniqueName=…)` + `Prefer: create-if-missing`, carrying the setup's
+//! `notes` and `tags` on create), service principals by `appId`, credentials by name.
+//! Lookups (`GET applications(uniqueName=…)`, `GET servicePrincipals(appId=…)`) answer
+//! `None` on 404. The 20-credential limit and the unique (issuer, subject) rule
 //! are checked before calling, with a clear problem instead of Graph's error. Replication
 //! right after creating an app (404 / `NoBackingApplicationObject`) is waited out by the
 //! transport's propagation policy.
@@ -12,7 +14,8 @@
 //! Left out: owners, certificates, app roles/permissions, soft-deleted app recovery.
 
 use octo_oidc_core::ports::{
-    Applied, EntraApplication, EntraApps, FederatedCredential, PortResult, ServicePrincipal,
+    ApplicationSpec, Applied, EntraApplication, EntraApps, FederatedCredential, PortResult,
+    ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
 use reqwest::Method;
@@ -61,6 +64,9 @@ fn application_from(body: &Value) -> Result<EntraApplication, AzureError> {
             object_id,
             app_id,
             display_name: text("displayName").unwrap_or_default(),
+            unique_name: text("uniqueName"),
+            notes: text("notes"),
+            tags: strings(&body["tags"]),
         }),
         _ => Err(unexpected("application", "no id/appId in the application")),
     }
@@ -72,16 +78,21 @@ fn credential_from(body: &Value) -> FederatedCredential {
         name: text("name"),
         issuer: text("issuer"),
         subject: text("subject"),
-        audiences: body["audiences"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        audiences: strings(&body["audiences"]),
         description: body["description"].as_str().map(str::to_owned),
     }
+}
+
+/// The strings of a JSON array (nothing for anything else).
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn unexpected(operation: &str, message: &str) -> AzureError {
@@ -285,16 +296,43 @@ impl GraphEntraApps {
     }
 }
 
+fn application_path(unique_name: &str) -> String {
+    format!(
+        "applications(uniqueName='{}')",
+        encode_segment(&quote(unique_name))
+    )
+}
+
+fn service_principal_path(app_id: &str) -> String {
+    format!(
+        "servicePrincipals(appId='{}')",
+        encode_segment(&quote(app_id))
+    )
+}
+
+fn service_principal_from(body: &Value, app_id: &str) -> Result<ServicePrincipal, AzureError> {
+    Ok(ServicePrincipal {
+        object_id: body["id"]
+            .as_str()
+            .ok_or_else(|| unexpected("servicePrincipal", "no id"))?
+            .to_owned(),
+        app_id: app_id.to_owned(),
+    })
+}
+
 impl EntraApps for GraphEntraApps {
+    async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
+        Ok(self
+            .get_application(&application_path(unique_name), Propagation::None)
+            .await?)
+    }
+
     async fn ensure_application(
         &self,
-        unique_name: &str,
-        display_name: &str,
+        spec: &ApplicationSpec,
     ) -> PortResult<Applied<EntraApplication>> {
-        let path = format!(
-            "applications(uniqueName='{}')",
-            encode_segment(&quote(unique_name))
-        );
+        let path = application_path(&spec.unique_name);
+        let display_name = spec.display_name.as_str();
         if let Some(existing) = self.get_application(&path, Propagation::None).await? {
             if existing.display_name == display_name {
                 return Ok(Applied::Unchanged(existing));
@@ -312,20 +350,21 @@ impl EntraApps for GraphEntraApps {
                 ..existing
             }));
         }
+        let mut create = json!({ "displayName": display_name });
+        if let Some(notes) = &spec.notes {
+            create["notes"] = json!(notes);
+        }
+        if !spec.tags.is_empty() {
+            create["tags"] = json!(spec.tags);
+        }
         let reply = self
-            .call(
-                Method::PATCH,
-                &path,
-                Some(&json!({ "displayName": display_name })),
-                true,
-                Propagation::None,
-            )
+            .call(Method::PATCH, &path, Some(&create), true, Propagation::None)
             .await?;
         if reply.status == 201 {
             return Ok(Applied::Created(application_from(&reply.body)?));
         }
-        // 204: someone created it between our GET and PATCH; read it back (it may still be
-        // replicating).
+        // 204: someone created it between our GET and PATCH (and our PATCH set its display
+        // name, notes and tags); read it back (it may still be replicating).
         let app = self
             .get_application(&path, Propagation::GraphReplication)
             .await?
@@ -333,31 +372,32 @@ impl EntraApps for GraphEntraApps {
         Ok(Applied::Updated(app))
     }
 
+    async fn find_service_principal(&self, app_id: &str) -> PortResult<Option<ServicePrincipal>> {
+        match self
+            .call(
+                Method::GET,
+                &service_principal_path(app_id),
+                None,
+                false,
+                Propagation::None,
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(service_principal_from(&reply.body, app_id)?)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn ensure_service_principal(
         &self,
         app_id: &str,
     ) -> PortResult<Applied<ServicePrincipal>> {
-        let path = format!(
-            "servicePrincipals(appId='{}')",
-            encode_segment(&quote(app_id))
-        );
-        let sp_from = |body: &Value| -> Result<ServicePrincipal, AzureError> {
-            Ok(ServicePrincipal {
-                object_id: body["id"]
-                    .as_str()
-                    .ok_or_else(|| unexpected("servicePrincipal", "no id"))?
-                    .to_owned(),
-                app_id: app_id.to_owned(),
-            })
-        };
-        match self
-            .call(Method::GET, &path, None, false, Propagation::None)
-            .await
-        {
-            Ok(reply) => return Ok(Applied::Unchanged(sp_from(&reply.body)?)),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e.into()),
+        if let Some(existing) = self.find_service_principal(app_id).await? {
+            return Ok(Applied::Unchanged(existing));
         }
+        let path = service_principal_path(app_id);
+        let sp_from = |body: &Value| service_principal_from(body, app_id);
         let reply = self
             .call(
                 Method::PATCH,

@@ -5,8 +5,16 @@
 //! Octopus uses); `EnvironmentIds`/`TenantIds`/`TenantedDeploymentParticipation` from the
 //! scope so Octopus itself restricts where the account can be used.
 //!
-//! Deliberately absent: `CustomClaims` and `TenantTags` (the wizard sets neither), Generic and
-//! Google OIDC accounts, read-only fields (`Id`, `Links`, ...).
+//! Octopus 2026 AWS accounts: `Region` is required since April 2026 (OctopusDeploy/Issues
+//! #9955; [`account_region`] defaults it from the AWS profile) and `Audience` is `[Required]`
+//! in the current OctopusClients; the body always carries both, `Audience` being the value the
+//! IAM provider trusts (`AwsProvider::audience` in [`crate::aws::trust`], the issuer's host
+//! name). `CustomClaims` are sent when set (string values, e.g. AWS session tags).
+//!
+//! Deliberately absent: `TenantTags` (the wizard sets none), Generic and Google OIDC accounts,
+//! read-only fields (`Id`, `Links`, ...).
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
@@ -131,6 +139,8 @@ pub struct AzureOidcAccount {
     pub cloud: AzureCloud,
     /// Audience; `None` = `api://AzureADTokenExchange`.
     pub audience: Option<String>,
+    /// Extra token claims (`CustomClaims`); empty = none sent.
+    pub custom_claims: BTreeMap<String, String>,
 }
 
 /// The flat JSON body to POST to `/api/{spaceId}/accounts`.
@@ -151,6 +161,7 @@ pub fn azure_oidc_account_body(
         "Audience".into(),
         json!(account.audience.as_deref().unwrap_or(AZURE_AUDIENCE)),
     );
+    insert_custom_claims(&mut m, &account.custom_claims);
     Ok(Value::Object(m))
 }
 
@@ -163,12 +174,35 @@ pub struct AwsOidcAccount {
     pub role_arn: String,
     /// Seconds; set it to the role's `MaxSessionDuration`.
     pub session_duration: u32,
-    /// Optional region (needed for EKS targets).
-    pub region: Option<String>,
+    /// The AWS region, e.g. `us-east-1` (required by Octopus since April 2026; see
+    /// [`account_region`] for the default).
+    pub region: String,
+    /// The audience the IAM OIDC provider trusts (its `ClientIDList` entry and the trust
+    /// policy's `:aud`), by default the issuer's host name.
+    pub audience: String,
+    /// Extra token claims (`CustomClaims`, e.g. `https://aws.amazon.com/tags`); empty = none.
+    pub custom_claims: BTreeMap<String, String>,
 }
 
-/// The flat JSON body to POST to `/api/{spaceId}/accounts` (no `Audience`: Octopus always
-/// uses the server's host name for AWS).
+/// The `Region` of an AWS account: what the user typed, else the region of the AWS profile
+/// (or connection) in use, else empty (validation then asks for one).
+pub fn account_region(typed: &str, profile_region: Option<&str>) -> String {
+    match typed.trim() {
+        "" => profile_region
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string(),
+        typed => typed.to_string(),
+    }
+}
+
+fn insert_custom_claims(m: &mut serde_json::Map<String, Value>, claims: &BTreeMap<String, String>) {
+    if !claims.is_empty() {
+        m.insert("CustomClaims".into(), json!(claims));
+    }
+}
+
+/// The flat JSON body to POST to `/api/{spaceId}/accounts`, with `Region` and `Audience`.
 pub fn aws_oidc_account_body(account: &AwsOidcAccount, scope: &Scope) -> Result<Value, ScopeError> {
     let mut m = common_fields(&account.common, scope)?;
     m.insert("AccountType".into(), json!("AmazonWebServicesOidcAccount"));
@@ -177,8 +211,8 @@ pub fn aws_oidc_account_body(account: &AwsOidcAccount, scope: &Scope) -> Result<
         "SessionDuration".into(),
         json!(account.session_duration.to_string()),
     );
-    if let Some(region) = &account.region {
-        m.insert("Region".into(), json!(region));
-    }
+    m.insert("Region".into(), json!(account.region));
+    m.insert("Audience".into(), json!(account.audience));
+    insert_custom_claims(&mut m, &account.custom_claims);
     Ok(Value::Object(m))
 }

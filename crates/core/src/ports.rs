@@ -2,25 +2,67 @@
 //!
 //! Each port is named by the role it plays (`Octopus`, `EntraApps`, `AzureRbac`, `Iam`) and is
 //! implemented by a provider crate named by mechanism (`RestOctopus`, `GraphEntraApps`,
-//! `ArmRbac`, `SdkIam`). Every mutating operation is idempotent and says what it did through
-//! [`Applied`], so a rerun of a setup observes "unchanged" and does nothing. Errors are
-//! [`Problem`]s with stable codes; transient ones are retried inside the adapter (reported as
-//! [`crate::events::ProgressEvent::Retrying`]) before they surface here.
+//! `ArmRbac`, `SdkIam`). The engine needs three kinds of call from each, and every port has
+//! them:
+//!
+//! - **lookups** (`find_*`, `list_*`): what exists now, with what the engine compares to see
+//!   drift (tags, notes, descriptions, attached policies); a missing object is `Ok(None)`;
+//! - **ensures** (`ensure_*`): idempotent; each says what it did through [`Applied`], so a
+//!   rerun of a setup observes "unchanged" and sends nothing;
+//! - **deletes** (`delete_*`): a missing object is success, so a teardown can be rerun.
+//!
+//! Verify also trades tokens through the ports: [`Octopus::exchange_id_token`] (`/token/v1`)
+//! and [`Iam::assume_role_with_web_identity`] (STS).
+//!
+//! Resources a setup creates carry its id ([`SETUP_TAG`], [`setup_mark`]) so teardown and
+//! drift detection do not depend on a journal alone: AWS providers and roles get the tag
+//! `octo-oidc:setup=<id>` through their specs' `tags`, Entra applications get it in `notes`
+//! and `tags` ([`ApplicationSpec`]), Octopus accounts in their `Description` (part of the
+//! account body), service accounts in their display name. Marks are written on create only:
+//! an object that already existed is never marked, so a cleanup by mark cannot delete
+//! something the setup did not create.
+//!
+//! Errors are [`Problem`]s with stable codes; transient ones are retried inside the adapter
+//! (reported as [`crate::events::ProgressEvent::Retrying`]) before they surface here.
 //!
 //! The traits use `async fn` (return-position `impl Future`), so the core needs no runtime;
 //! adapters must return `Send` futures because the CLI and the app drive them on tokio.
+//! In-memory fakes of every port live in the `octo-oidc-testkit` crate.
 //!
 //! Deliberately absent: listing and sign-in details that only the wizard's screens need
-//! (those live on the concrete clients), and anything that would let the core see a secret.
+//! (those live on the concrete clients). Secrets cross a port only as [`Secret`] (the tokens
+//! verify trades), never as plain strings.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::error::Problem;
+use crate::secret::Secret;
 
 /// Result of a port call.
 pub type PortResult<T> = Result<T, Problem>;
+
+/// The tag key (AWS) and mark prefix (Entra notes and tags, Octopus descriptions) that names
+/// the setup a resource belongs to.
+pub const SETUP_TAG: &str = "octo-oidc:setup";
+
+/// The mark a resource of setup `setup_id` carries in free text and string tags:
+/// `octo-oidc:setup=<setup_id>`.
+pub fn setup_mark(setup_id: &str) -> String {
+    format!("{SETUP_TAG}={setup_id}")
+}
+
+/// The setup id in a text that carries a [`setup_mark`] (the first one), if any.
+pub fn marked_setup(text: &str) -> Option<&str> {
+    let prefix = format!("{SETUP_TAG}=");
+    let start = text.find(&prefix)? + prefix.len();
+    let id = &text[start..];
+    let end = id
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(id.len());
+    Some(&id[..end]).filter(|id| !id.is_empty())
+}
 
 /// What an idempotent "ensure" operation did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +84,25 @@ impl<T> Applied<T> {
         }
     }
 
+    /// The resulting object, borrowed.
+    pub fn value(&self) -> &T {
+        match self {
+            Applied::Created(v) | Applied::Updated(v) | Applied::Unchanged(v) => v,
+        }
+    }
+
     /// Whether a remote change was made.
     pub fn changed(&self) -> bool {
         !matches!(self, Applied::Unchanged(_))
+    }
+
+    /// The same outcome around another value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Applied<U> {
+        match self {
+            Applied::Created(v) => Applied::Created(f(v)),
+            Applied::Updated(v) => Applied::Updated(f(v)),
+            Applied::Unchanged(v) => Applied::Unchanged(f(v)),
+        }
     }
 }
 
@@ -104,6 +162,8 @@ pub struct SpaceInventory {
     pub tenants: Vec<OctopusTenant>,
     /// Runbooks.
     pub runbooks: Vec<OctopusRunbook>,
+    /// Deployment targets (machines), for health-check subjects (`target:<slug>`).
+    pub deployment_targets: Vec<OctopusResource>,
 }
 
 /// The Octopus server's identity as seen by the cloud side.
@@ -154,13 +214,65 @@ pub struct OidcIdentitySpec {
     pub audience: Option<String>,
 }
 
+/// An Octopus user found by username: normally a service account; `is_service == false`
+/// means a person holds the username (a conflict, never turned into a service account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    /// `Users-N`.
+    pub id: String,
+    /// Login name (unique, compared case-insensitively as Octopus does).
+    pub username: String,
+    /// Display name (carries the [`setup_mark`] of the setup that created it).
+    pub display_name: String,
+    /// Whether the user is a service account.
+    pub is_service: bool,
+}
+
+/// An OIDC identity as it exists on a service account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcIdentity {
+    /// The identity's id (what deletes it).
+    pub id: String,
+    /// Name, issuer, subject, audience.
+    #[serde(flatten)]
+    pub spec: OidcIdentitySpec,
+}
+
+/// A service account's OIDC identities and its ExternalId GUID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcIdentities {
+    /// The `ExternalId` GUID (`service_account_id` of `OctopusDeploy/login`, the default
+    /// audience).
+    pub external_id: String,
+    /// Every identity, in the server's order.
+    pub identities: Vec<OidcIdentity>,
+}
+
+/// What identifies an ensured OIDC identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcIdentityIds {
+    /// The identity's id.
+    pub identity_id: String,
+    /// The service account's ExternalId GUID.
+    pub external_id: String,
+}
+
+/// An Octopus access token from the `/token/v1` exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangedToken {
+    /// The bearer token (one hour).
+    pub access_token: Secret,
+    /// Lifetime in seconds, as the server says.
+    pub expires_in: Option<u64>,
+}
+
 /// The Octopus side of a setup.
 pub trait Octopus: Send + Sync {
     /// Server version and issuer.
     fn server_info(&self) -> impl Future<Output = PortResult<ServerInfo>> + Send;
-    /// Everything scope selection needs in one space.
+    /// Everything scope selection needs in one space, deployment targets included.
     fn inventory(&self, space_id: &str) -> impl Future<Output = PortResult<SpaceInventory>> + Send;
-    /// Finds an account by exact name.
+    /// Finds an account by exact name (the body shows its `Description` mark).
     fn find_account(
         &self,
         space_id: &str,
@@ -184,19 +296,48 @@ pub trait Octopus: Send + Sync {
         space_id: &str,
         account_id: &str,
     ) -> impl Future<Output = PortResult<TaskResult>> + Send;
-    /// Creates or reuses a service account by username; returns its `Users-N` id.
+    /// Finds the user with this username (service account or not).
+    fn find_service_account(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = PortResult<Option<ServiceAccount>>> + Send;
+    /// Creates a service account, or reuses the one with this username as it is; a person
+    /// with the username is a conflict.
     fn ensure_service_account(
         &self,
         username: &str,
         display_name: &str,
-    ) -> impl Future<Output = PortResult<Applied<String>>> + Send;
-    /// Creates or updates an OIDC identity (matched by name); returns the service account's
-    /// ExternalId GUID (what `OctopusDeploy/login` calls `service_account_id`).
+    ) -> impl Future<Output = PortResult<Applied<ServiceAccount>>> + Send;
+    /// Deletes a service account (`Users-N`); a missing one is success.
+    fn delete_service_account(
+        &self,
+        service_account_id: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// The OIDC identities of a service account and its ExternalId.
+    fn list_oidc_identities(
+        &self,
+        service_account_id: &str,
+    ) -> impl Future<Output = PortResult<OidcIdentities>> + Send;
+    /// Creates or updates an OIDC identity (matched by name).
     fn ensure_oidc_identity(
         &self,
         service_account_id: &str,
         identity: &OidcIdentitySpec,
-    ) -> impl Future<Output = PortResult<Applied<String>>> + Send;
+    ) -> impl Future<Output = PortResult<Applied<OidcIdentityIds>>> + Send;
+    /// Deletes one OIDC identity; a missing one is success.
+    fn delete_oidc_identity(
+        &self,
+        service_account_id: &str,
+        identity_id: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Trades an ID token whose audience is the service account's ExternalId for an Octopus
+    /// access token at the server's `token_endpoint`, as `OctopusDeploy/login` does. A
+    /// refused token is [`crate::ErrorCode::TrustRejected`] with the server's reason.
+    fn exchange_id_token(
+        &self,
+        external_id: &str,
+        id_token: &Secret,
+    ) -> impl Future<Output = PortResult<ExchangedToken>> + Send;
 }
 
 /// An Entra application registration.
@@ -208,6 +349,44 @@ pub struct EntraApplication {
     pub app_id: String,
     /// Display name.
     pub display_name: String,
+    /// The stable unique name it is upserted by (`uniqueName`), if it has one.
+    pub unique_name: Option<String>,
+    /// Free-text notes (a setup's apps carry its [`setup_mark`] here).
+    pub notes: Option<String>,
+    /// String tags (a setup's apps carry its [`setup_mark`] here too).
+    pub tags: Vec<String>,
+}
+
+/// What an app registration must look like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationSpec {
+    /// Stable unique name (`uniqueName`), derived from the setup id; read-only once set.
+    pub unique_name: String,
+    /// Display name (kept in line on every ensure).
+    pub display_name: String,
+    /// Notes written when the app is created.
+    pub notes: Option<String>,
+    /// Tags written when the app is created.
+    pub tags: Vec<String>,
+}
+
+impl ApplicationSpec {
+    /// A spec without notes or tags.
+    pub fn named(unique_name: &str, display_name: &str) -> ApplicationSpec {
+        ApplicationSpec {
+            unique_name: unique_name.to_string(),
+            display_name: display_name.to_string(),
+            notes: None,
+            tags: Vec::new(),
+        }
+    }
+
+    /// The same spec marked as setup `setup_id`'s (notes and tags carry [`setup_mark`]).
+    pub fn marked(mut self, setup_id: &str) -> ApplicationSpec {
+        self.notes = Some(setup_mark(setup_id));
+        self.tags = vec![setup_mark(setup_id)];
+        self
+    }
 }
 
 /// A service principal (enterprise application) of an app registration.
@@ -236,12 +415,26 @@ pub struct FederatedCredential {
 
 /// Entra app registrations and their federated credentials (Microsoft Graph).
 pub trait EntraApps: Send + Sync {
-    /// Creates or finds the app registration with this stable unique name.
-    fn ensure_application(
+    /// Finds the app registration with this unique name.
+    fn find_application(
         &self,
         unique_name: &str,
-        display_name: &str,
+    ) -> impl Future<Output = PortResult<Option<EntraApplication>>> + Send;
+    /// Creates the app registration (with the spec's notes and tags), or finds it by unique
+    /// name and brings its display name to the spec. An existing app keeps its own notes and
+    /// tags.
+    fn ensure_application(
+        &self,
+        spec: &ApplicationSpec,
     ) -> impl Future<Output = PortResult<Applied<EntraApplication>>> + Send;
+    /// Deletes an app registration by object id (its service principal goes with it); a
+    /// missing one is success.
+    fn delete_application(&self, object_id: &str) -> impl Future<Output = PortResult<()>> + Send;
+    /// Finds the service principal of an app (by client id).
+    fn find_service_principal(
+        &self,
+        app_id: &str,
+    ) -> impl Future<Output = PortResult<Option<ServicePrincipal>>> + Send;
     /// Creates or finds the service principal of an app.
     fn ensure_service_principal(
         &self,
@@ -264,8 +457,6 @@ pub trait EntraApps: Send + Sync {
         app_object_id: &str,
         name: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
-    /// Deletes an app registration (its service principal goes with it).
-    fn delete_application(&self, object_id: &str) -> impl Future<Output = PortResult<()>> + Send;
 }
 
 /// An Azure role assignment, named by a deterministic GUID.
@@ -289,6 +480,12 @@ pub trait AzureRbac: Send + Sync {
         scope: &str,
         role_name: &str,
     ) -> impl Future<Output = PortResult<String>> + Send;
+    /// Finds the assignment named `name` (its GUID) at exactly `scope`.
+    fn find_role_assignment(
+        &self,
+        scope: &str,
+        name: &str,
+    ) -> impl Future<Output = PortResult<Option<RoleAssignment>>> + Send;
     /// Creates the assignment; an existing equal one (`RoleAssignmentExists`) is success.
     fn ensure_role_assignment(
         &self,
@@ -312,6 +509,8 @@ pub struct OidcProvider {
     pub client_ids: Vec<String>,
     /// Thumbprints (empty unless a private CA is in play).
     pub thumbprints: Vec<String>,
+    /// Tags (a setup's providers carry `octo-oidc:setup=<id>`).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What an OIDC provider must look like.
@@ -323,7 +522,7 @@ pub struct OidcProviderSpec {
     pub client_ids: Vec<String>,
     /// Only for private CAs; empty lets IAM verify against trusted roots.
     pub thumbprints: Vec<String>,
-    /// Tags for created providers (e.g. `octo-oidc:setup`).
+    /// Tags written when the provider is created (e.g. [`SETUP_TAG`]).
     pub tags: BTreeMap<String, String>,
 }
 
@@ -342,11 +541,11 @@ pub struct RoleSpec {
     pub managed_policy_arns: Vec<String>,
     /// Inline policies by name (JSON documents).
     pub inline_policies: BTreeMap<String, String>,
-    /// Tags for the role.
+    /// Tags written when the role is created (e.g. [`SETUP_TAG`]).
     pub tags: BTreeMap<String, String>,
 }
 
-/// An IAM role as it exists.
+/// An IAM role as it exists, with what drift detection compares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IamRole {
     /// Role ARN (what the Octopus account's `RoleArn` needs).
@@ -357,33 +556,89 @@ pub struct IamRole {
     pub trust_policy: String,
     /// Maximum session duration in seconds.
     pub max_session_duration: u32,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Attached managed policy ARNs.
+    pub managed_policy_arns: Vec<String>,
+    /// Inline policies by name (URL-decoded JSON documents).
+    pub inline_policies: BTreeMap<String, String>,
 }
 
-/// AWS IAM: OIDC providers and roles.
+/// A successful `AssumeRoleWithWebIdentity` (the temporary credentials are dropped: verify
+/// only proves that the trust works).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumedRole {
+    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.
+    pub assumed_role_arn: String,
+    /// The token's `sub` as STS read it.
+    pub subject: Option<String>,
+    /// The audience STS matched.
+    pub audience: Option<String>,
+}
+
+/// AWS IAM (OIDC providers and roles) and STS.
 pub trait Iam: Send + Sync {
     /// The account id and caller ARN of the credentials in use.
     fn caller_identity(&self) -> impl Future<Output = PortResult<(String, String)>> + Send;
-    /// Finds the provider registered for exactly this URL.
+    /// Finds the provider registered for exactly this URL (with its tags).
     fn find_oidc_provider(
         &self,
         url: &str,
     ) -> impl Future<Output = PortResult<Option<OidcProvider>>> + Send;
-    /// Creates the provider, or adds missing client ids to the existing one.
+    /// Creates the provider (tagged), or adds missing client ids to the existing one.
     fn ensure_oidc_provider(
         &self,
         spec: &OidcProviderSpec,
     ) -> impl Future<Output = PortResult<Applied<OidcProvider>>> + Send;
     /// Deletes a provider; a missing one is success.
     fn delete_oidc_provider(&self, arn: &str) -> impl Future<Output = PortResult<()>> + Send;
-    /// Finds a role by name.
+    /// Finds a role by name, with its tags and policies.
     fn find_role(&self, name: &str) -> impl Future<Output = PortResult<Option<IamRole>>> + Send;
-    /// Creates the role or brings its trust policy, duration and policies to the spec.
+    /// Creates the role (tagged) or brings its trust policy, duration and policies to the spec.
     fn ensure_role(
         &self,
         spec: &RoleSpec,
     ) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send;
     /// Detaches/deletes the role's policies, then deletes the role; a missing one is success.
     fn delete_role(&self, name: &str) -> impl Future<Output = PortResult<()>> + Send;
+    /// Trades a web-identity token for a session on `role_arn` (STS). A refused token is
+    /// [`crate::ErrorCode::TrustRejected`] or `PermissionDenied` with STS's reason.
+    fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        token: &Secret,
+        session_name: &str,
+    ) -> impl Future<Output = PortResult<AssumedRole>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_name_their_setup_and_are_found_in_free_text() {
+        assert_eq!(setup_mark("shop-aws-prod"), "octo-oidc:setup=shop-aws-prod");
+        assert_eq!(
+            marked_setup("Created by octo-oidc:setup=shop-aws-prod; do not edit"),
+            Some("shop-aws-prod")
+        );
+        assert_eq!(marked_setup("octo-oidc:setup="), None);
+        assert_eq!(marked_setup("made by hand"), None);
+        let spec = ApplicationSpec::named("u", "d").marked("s1");
+        assert_eq!(spec.notes.as_deref(), Some("octo-oidc:setup=s1"));
+        assert_eq!(spec.tags, ["octo-oidc:setup=s1"]);
+    }
+
+    #[test]
+    fn applied_keeps_its_outcome_through_map() {
+        let applied = Applied::Created(2).map(|v| v * 10);
+        assert_eq!(applied, Applied::Created(20));
+        assert!(applied.changed());
+        assert_eq!(*Applied::Unchanged(3).value(), 3);
+        assert!(!Applied::Unchanged(()).changed());
+    }
 }
 
 // ---- Google Cloud (lane gcp-client) ---------------------------------------------------------

@@ -121,6 +121,19 @@ impl Validator {
         self
     }
 
+    /// A required AWS region: Octopus refuses AWS accounts without one since April 2026
+    /// (Issues #9955); a given one must be a region code ([`Validator::aws_region`]).
+    pub fn required_aws_region(&mut self, field: &str, value: &str) -> &mut Self {
+        if value.trim().is_empty() {
+            return self.error(
+                field,
+                "is empty; Octopus requires a region on AWS accounts since April 2026",
+                "Choose the AWS region Octopus should use, e.g. us-east-1 (your AWS profile's region is the default).",
+            );
+        }
+        self.aws_region(field, value)
+    }
+
     /// A GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
     pub fn guid(&mut self, field: &str, value: &str) -> &mut Self {
         let ok = value.len() == 36
@@ -290,6 +303,9 @@ pub struct AwsSetupInput {
     pub trust_policy_quota: Option<usize>,
     /// Octopus account name.
     pub account_name: String,
+    /// The Octopus account's AWS region (default: the AWS profile's,
+    /// [`crate::accounts::account_region`]).
+    pub region: String,
 }
 
 /// Checks every AWS setup field at once.
@@ -311,7 +327,8 @@ pub fn validate_aws_setup(input: &AwsSetupInput) -> Result<Vec<FieldWarning>, Pr
     v.aws_account_id("account_id", &input.account_id)
         .role_name("role_name", &input.role_name)
         .session_duration("session_duration", input.session_duration)
-        .name("account_name", &input.account_name, 200);
+        .name("account_name", &input.account_name, 200)
+        .required_aws_region("region", &input.region);
     if let Some(q) = input.trust_policy_quota {
         v.trust_policy_quota("trust_policy_quota", q);
     }
@@ -360,6 +377,7 @@ mod tests {
             session_duration: 100,
             trust_policy_quota: Some(9000),
             account_name: " ".into(),
+            region: String::new(),
         })
         .unwrap_err();
         let fields: Vec<&str> = p.field_errors.iter().map(|f| f.field.as_str()).collect();
@@ -371,6 +389,7 @@ mod tests {
                 "role_name",
                 "session_duration",
                 "account_name",
+                "region",
                 "trust_policy_quota"
             ]
         );
@@ -389,6 +408,27 @@ mod tests {
         .unwrap();
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].field, "issuer");
+    }
+
+    #[test]
+    fn region_is_required_and_checked() {
+        let mut v = Validator::new();
+        v.required_aws_region("empty", " ")
+            .required_aws_region("bad", "US-East-1")
+            .required_aws_region("ok", "us-east-1")
+            .required_aws_region("gov", "us-gov-west-1");
+        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, vec!["empty", "bad"]);
+        assert!(v.errors()[0].fix.contains("us-east-1"));
+        assert_eq!(
+            crate::accounts::account_region("", Some("eu-west-1")),
+            "eu-west-1"
+        );
+        assert_eq!(
+            crate::accounts::account_region("ap-south-1", Some("eu-west-1")),
+            "ap-south-1"
+        );
+        assert_eq!(crate::accounts::account_region(" ", None), "");
     }
 
     #[test]

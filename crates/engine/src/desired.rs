@@ -556,7 +556,11 @@ fn desired_aws(
             common: common(setup, &aws.scope.account_name, &slug, facts),
             role_arn: role_arn.clone(),
             session_duration: aws.session_duration,
-            region: aws.region.clone(),
+            // Octopus 2026 refuses an AWS account without a region; an empty one is caught
+            // there (the setup file's `aws.region` is still optional).
+            region: aws.region.clone().unwrap_or_default(),
+            audience: provider.audience.clone(),
+            custom_claims: Default::default(),
         },
         &scope,
     )
@@ -749,6 +753,7 @@ fn desired_azure(
                 tenant_id: azure.tenant_id.clone(),
                 cloud: AzureCloud::Global,
                 audience: None,
+                custom_claims: Default::default(),
             },
             &app_scope,
         )

@@ -106,6 +106,9 @@ pub struct ClientSettings {
     /// Follow redirects (same as the API's policy); `false` follows none, so a redirect to
     /// another host never gets a credential.
     pub follow_redirects: bool,
+    /// Host names resolved to fixed addresses instead of through DNS (e.g. the sandbox's
+    /// port-less issuer names mapped to their loopback listeners).
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Default for ClientSettings {
@@ -116,6 +119,7 @@ impl Default for ClientSettings {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             follow_redirects: false,
+            resolve: Vec::new(),
         }
     }
 }
@@ -143,6 +147,9 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Client
         .timeout(settings.request_timeout)
         .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
         .redirect(redirects);
+    for (host, addr) in &settings.resolve {
+        builder = builder.resolve(host, *addr);
+    }
     if let Some(pem) = &settings.ca_bundle_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| ClientSetupError::CaBundle(format!("is not valid PEM: {e}")))?;

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use octo_oidc_core::events::{NoProgress, ProgressSink};
 use octo_oidc_core::ports::{
-    Applied, Octopus, OctopusAccount, OidcIdentitySpec, PortResult, ServerInfo, SpaceInventory,
-    TaskResult,
+    Applied, ExchangedToken, Octopus, OctopusAccount, OidcIdentities, OidcIdentityIds,
+    OidcIdentitySpec, PortResult, ServerInfo, ServiceAccount, SpaceInventory, TaskResult,
 };
 use octo_oidc_core::retry::{CancelToken, RetryPolicy};
-use octo_oidc_core::{Problem, Secret};
+use octo_oidc_core::{ErrorCode, Problem, Secret};
 
 use crate::error::OctopusError;
 use crate::server_url::ServerUrl;
@@ -52,6 +52,10 @@ pub struct OctopusClientConfig {
     pub page_size: u32,
     /// How many pages are fetched at once.
     pub page_concurrency: usize,
+    /// Host names resolved to fixed addresses instead of through DNS (reqwest's
+    /// `ClientBuilder::resolve`): how a client reaches a sandbox's port-less issuer
+    /// (`Sandbox::host_overrides`). Empty = DNS for every host.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl std::fmt::Debug for OctopusClientConfig {
@@ -75,6 +79,7 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
             .field("page_concurrency", &self.page_concurrency)
+            .field("resolve", &self.resolve)
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl OctopusClientConfig {
             task_timeout: Duration::from_secs(600),
             page_size: 500,
             page_concurrency: 4,
+            resolve: Vec::new(),
         }
     }
 }
@@ -142,6 +148,7 @@ impl RestOctopus {
             ca_bundle_pem: config.ca_bundle_pem.clone(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
+            resolve: config.resolve.clone(),
         })?;
         let transport = Transport::new(
             http,
@@ -230,34 +237,89 @@ impl Octopus for RestOctopus {
             .map_err(problem)
     }
 
+    async fn find_service_account(&self, username: &str) -> PortResult<Option<ServiceAccount>> {
+        let user = self.find_user(username).await.map_err(problem)?;
+        Ok(user.map(Into::into))
+    }
+
     async fn ensure_service_account(
         &self,
         username: &str,
         display_name: &str,
-    ) -> PortResult<Applied<String>> {
+    ) -> PortResult<Applied<ServiceAccount>> {
         self.apply_service_account(username, display_name)
             .await
-            .map(|applied| map_applied(applied, |user| user.id))
+            .map(|applied| applied.map(Into::into))
             .map_err(problem)
+    }
+
+    async fn delete_service_account(&self, service_account_id: &str) -> PortResult<()> {
+        self.remove_user(service_account_id)
+            .await
+            .map(|_| ())
+            .map_err(problem)
+    }
+
+    async fn list_oidc_identities(&self, service_account_id: &str) -> PortResult<OidcIdentities> {
+        let listed = self
+            .oidc_identities(service_account_id)
+            .await
+            .map_err(problem)?;
+        Ok(OidcIdentities {
+            external_id: listed.external_id,
+            identities: listed.identities.into_iter().map(Into::into).collect(),
+        })
     }
 
     async fn ensure_oidc_identity(
         &self,
         service_account_id: &str,
         identity: &OidcIdentitySpec,
-    ) -> PortResult<Applied<String>> {
+    ) -> PortResult<Applied<OidcIdentityIds>> {
         self.apply_oidc_identity(service_account_id, identity)
             .await
-            .map(|applied| map_applied(applied, |outcome| outcome.external_id))
+            .map(|applied| {
+                applied.map(|outcome| OidcIdentityIds {
+                    identity_id: outcome.identity_id,
+                    external_id: outcome.external_id,
+                })
+            })
             .map_err(problem)
     }
-}
 
-/// Maps the value inside an [`Applied`], keeping what happened.
-pub fn map_applied<T, U>(applied: Applied<T>, f: impl FnOnce(T) -> U) -> Applied<U> {
-    match applied {
-        Applied::Created(v) => Applied::Created(f(v)),
-        Applied::Updated(v) => Applied::Updated(f(v)),
-        Applied::Unchanged(v) => Applied::Unchanged(f(v)),
+    async fn delete_oidc_identity(
+        &self,
+        service_account_id: &str,
+        identity_id: &str,
+    ) -> PortResult<()> {
+        self.remove_oidc_identity(service_account_id, identity_id)
+            .await
+            .map(|_| ())
+            .map_err(problem)
+    }
+
+    async fn exchange_id_token(
+        &self,
+        external_id: &str,
+        id_token: &Secret,
+    ) -> PortResult<ExchangedToken> {
+        match crate::token_exchange::exchange_id_token(&self.config, external_id, id_token).await {
+            Ok(token) => Ok(ExchangedToken {
+                access_token: token.token,
+                expires_in: token.expires_in,
+            }),
+            // The token endpoint refuses a token it does not trust with a 4xx.
+            Err(
+                error @ OctopusError::Http {
+                    status: 400..=403, ..
+                },
+            ) => {
+                let refused = problem(error);
+                Err(Problem::new(ErrorCode::TrustRejected, refused.message).with_hint(
+                    "Compare the token's iss, sub and aud with the service account's OIDC identities (issuer and subject must match; the audience is the service account's ExternalId unless the identity sets one).",
+                ))
+            }
+            Err(error) => Err(problem(error)),
+        }
     }
 }

@@ -1,16 +1,12 @@
-//! Inventory: spaces, and per space the environments, project groups, projects, tenants and
-//! runbooks that scope selection needs, with their slugs.
+//! Inventory: spaces, and per space the environments, project groups, projects, tenants,
+//! runbooks and deployment targets that scope selection needs, with their slugs.
 //!
-//! The five collections load concurrently from the `/all` endpoints (one plain JSON array
+//! The six collections load concurrently from the `/all` endpoints (one plain JSON array
 //! each). When a server answers 404 for `/all`, the collection falls back to paging
 //! (`?skip=&take=`): the first page says `TotalResults`, the rest are fetched a few at a time.
 //! Responses are deserialized straight into lean structs that keep only ids, names, slugs
 //! and the links between them; everything else in Octopus's large resources is skipped by
 //! the parser without being materialized, which keeps a 10,000-project space fast and small.
-//!
-//! Deployment targets (for health-check subjects) are a separate call,
-//! [`RestOctopus::deployment_targets`], because the port's `SpaceInventory` has no place for
-//! them and most setups do not scope health checks.
 //!
 //! Deliberately absent: caching, and anything scope selection does not use (lifecycles,
 //! channels, tags).
@@ -311,14 +307,16 @@ impl RestOctopus {
 
     /// Everything scope selection needs in one space, loaded concurrently.
     pub async fn space_inventory(&self, space_id: &str) -> Result<SpaceInventory, OctopusError> {
-        let (space, environments, project_groups, projects, tenants, runbooks) = tokio::try_join!(
-            self.space(space_id),
-            self.environments(space_id),
-            self.project_groups(space_id),
-            self.projects(space_id),
-            self.tenants(space_id),
-            self.runbooks(space_id),
-        )?;
+        let (space, environments, project_groups, projects, tenants, runbooks, deployment_targets) =
+            tokio::try_join!(
+                self.space(space_id),
+                self.environments(space_id),
+                self.project_groups(space_id),
+                self.projects(space_id),
+                self.tenants(space_id),
+                self.runbooks(space_id),
+                self.deployment_targets(space_id),
+            )?;
         Ok(SpaceInventory {
             space: Some(space),
             environments,
@@ -326,6 +324,7 @@ impl RestOctopus {
             projects,
             tenants,
             runbooks,
+            deployment_targets,
         })
     }
 }

@@ -11,12 +11,17 @@
 //!   with `PUT .../oidcidentities/{id}/v1` only when issuer, subject or audience differ. The
 //!   listing also gives the account's `ExternalId` GUID, which GitHub's `OctopusDeploy/login`
 //!   calls `service_account_id` and uses as the token audience: an identity for GitHub leaves
-//!   `Audience` out so it defaults to that GUID.
+//!   `Audience` out so it defaults to that GUID. Before any request the identity is checked
+//!   as Octopus checks it: a name of 1–200 characters, an `https://` issuer ("The issuer URL
+//!   must be HTTPS") and Issuer and Subject of at most 200 characters.
+//!
+//! - Teardown: `DELETE .../oidcidentities/{id}/v1` and `DELETE /api/users/{id}`; a missing
+//!   identity or user is success.
 //!
 //! Deliberately absent: API keys for service accounts (the OIDC exchange replaces them) and
 //! creating teams or user roles.
 
-use octo_oidc_core::ports::{Applied, OidcIdentitySpec};
+use octo_oidc_core::ports::{self, Applied, OidcIdentitySpec};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +46,17 @@ pub struct OctopusUser {
     /// Whether it is active.
     #[serde(rename = "IsActive", default = "active_by_default")]
     pub is_active: bool,
+}
+
+impl From<OctopusUser> for ports::ServiceAccount {
+    fn from(user: OctopusUser) -> Self {
+        ports::ServiceAccount {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            is_service: user.is_service,
+        }
+    }
 }
 
 fn active_by_default() -> bool {
@@ -108,6 +124,20 @@ pub struct OidcIdentity {
     pub audience: Option<String>,
 }
 
+impl From<OidcIdentity> for ports::OidcIdentity {
+    fn from(identity: OidcIdentity) -> Self {
+        ports::OidcIdentity {
+            id: identity.id,
+            spec: OidcIdentitySpec {
+                name: identity.name,
+                issuer: identity.issuer,
+                subject: identity.subject,
+                audience: non_blank(identity.audience.as_deref()).map(str::to_string),
+            },
+        }
+    }
+}
+
 /// The identities of a service account and its ExternalId GUID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceAccountIdentities {
@@ -144,6 +174,52 @@ struct IdentitiesPage {
 struct CreatedId {
     #[serde(rename = "Id")]
     id: String,
+}
+
+/// The most characters Octopus accepts in an identity's Name, Issuer and Subject.
+pub const MAX_IDENTITY_FIELD_CHARS: usize = 200;
+
+/// What Octopus would refuse in an identity, found before sending it.
+fn check_identity(spec: &OidcIdentitySpec) -> Result<(), OctopusError> {
+    let max = MAX_IDENTITY_FIELD_CHARS;
+    let invalid = |field, problem: String| Err(OctopusError::InvalidConfig { field, problem });
+    if spec.name.trim().is_empty() || spec.name.chars().count() > max {
+        return invalid(
+            "oidc_identity.name",
+            format!("the identity name must be 1 to {max} characters"),
+        );
+    }
+    match url::Url::parse(spec.issuer.trim()) {
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
+        Ok(_) => {
+            return invalid(
+                "oidc_identity.issuer",
+                "The issuer URL must be HTTPS".into(),
+            );
+        }
+        Err(e) => {
+            return invalid(
+                "oidc_identity.issuer",
+                format!("the issuer `{}` is not a URL: {e}", spec.issuer),
+            );
+        }
+    }
+    for (field, value) in [
+        ("oidc_identity.issuer", &spec.issuer),
+        ("oidc_identity.subject", &spec.subject),
+    ] {
+        let count = value.chars().count();
+        if count > max {
+            return invalid(
+                field,
+                format!("Octopus accepts at most {max} characters; this has {count}"),
+            );
+        }
+    }
+    if spec.subject.trim().is_empty() {
+        return invalid("oidc_identity.subject", "the subject is empty".into());
+    }
+    Ok(())
 }
 
 fn non_blank(value: Option<&str>) -> Option<&str> {
@@ -298,12 +374,7 @@ impl RestOctopus {
         service_account_id: &str,
         spec: &OidcIdentitySpec,
     ) -> Result<Applied<OidcIdentityOutcome>, OctopusError> {
-        if spec.name.trim().is_empty() || spec.name.chars().count() > 200 {
-            return Err(OctopusError::InvalidConfig {
-                field: "oidc_identity.name",
-                problem: "the identity name must be 1 to 200 characters".into(),
-            });
-        }
+        check_identity(spec)?;
         let current = self.oidc_identities(service_account_id).await?;
         if current.external_id.trim().is_empty() {
             return Err(OctopusError::UnexpectedResponse {
@@ -379,6 +450,15 @@ impl RestOctopus {
         }
     }
 
+    /// Deletes a user (a service account, for teardown); returns whether it existed.
+    pub async fn remove_user(&self, user_id: &str) -> Result<bool, OctopusError> {
+        match self.transport.delete(&format!("api/users/{user_id}")).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes an identity; returns whether it existed.
     pub async fn remove_oidc_identity(
         &self,
@@ -410,5 +490,49 @@ mod tests {
         assert!(audience_matches(Some(" "), None));
         assert!(!audience_matches(None, Some("api://custom")));
         assert!(audience_matches(Some("api://custom"), Some("api://custom")));
+    }
+
+    fn spec(issuer: &str, subject: &str) -> OidcIdentitySpec {
+        OidcIdentitySpec {
+            name: "main".into(),
+            issuer: issuer.into(),
+            subject: subject.into(),
+            audience: None,
+        }
+    }
+
+    fn refused_field(spec: &OidcIdentitySpec) -> &'static str {
+        match check_identity(spec) {
+            Err(OctopusError::InvalidConfig { field, .. }) => field,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn identities_are_checked_as_octopus_checks_them() {
+        let ok = spec("https://token.actions.githubusercontent.com", "repo:o/r:*");
+        assert!(check_identity(&ok).is_ok());
+        assert_eq!(
+            refused_field(&spec("http://gitlab.example.com", "x")),
+            "oidc_identity.issuer"
+        );
+        let long_issuer = format!("https://{}.example.com", "a".repeat(190));
+        assert_eq!(
+            refused_field(&spec(&long_issuer, "x")),
+            "oidc_identity.issuer"
+        );
+        let long_subject = "s".repeat(201);
+        assert_eq!(
+            refused_field(&spec(
+                "https://token.actions.githubusercontent.com",
+                &long_subject
+            )),
+            "oidc_identity.subject"
+        );
+        let at_limit = "s".repeat(200);
+        assert!(check_identity(&spec("https://t.example.com", &at_limit)).is_ok());
+        let mut unnamed = ok.clone();
+        unnamed.name = " ".into();
+        assert_eq!(refused_field(&unnamed), "oidc_identity.name");
     }
 }

@@ -53,6 +53,7 @@ pub async fn exchange_id_token(
         ca_bundle_pem: config.ca_bundle_pem.clone(),
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
+        resolve: config.resolve.clone(),
     })?;
     let transport = Transport::new(
         http,

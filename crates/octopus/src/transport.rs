@@ -60,6 +60,8 @@ pub(crate) struct HttpSettings {
     pub ca_bundle_pem: Option<Vec<u8>>,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Host names resolved to fixed addresses instead of through DNS.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 /// Builds the shared reqwest client ([`octo_oidc_http::build_client`]; no redirects: Octopus
@@ -70,6 +72,7 @@ pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Clie
         request_timeout: settings.request_timeout,
         connect_timeout: settings.connect_timeout,
         follow_redirects: false,
+        resolve: settings.resolve.clone(),
     })
     .map_err(|e| OctopusError::InvalidConfig {
         field: "octopus.ca_bundle",

@@ -4,14 +4,22 @@
 //! [`Sandbox::start`] makes (or restores from a state file) the test CA, the API key and each
 //! service's state, binds every listener on `127.0.0.1` (port 0, a `--port-base`, or the ports
 //! a restored state had), serves them, and exposes the URLs, the API key (a [`Secret`]), the CA
-//! PEM, the shared [`Faults`] and a graceful [`Sandbox::shutdown`] that writes the state file.
-//! Listeners: Octopus over HTTP and HTTPS (same API; the HTTPS URL is the public URL and, by
-//! default, the issuer), the GitHub token issuer (HTTPS), and the Azure, AWS and Google Cloud services. The
-//! fault admin endpoints (`/_sandbox/faults`) are mounted on the Octopus listeners.
+//! PEM, the shared [`Faults`] and a graceful [`Sandbox::shutdown`] that writes the state file
+//! once every listener has stopped.
+//! Listeners: Octopus over HTTP and HTTPS (same API), the GitHub token issuer (HTTPS), and the
+//! Azure, AWS and Google Cloud services. The fault admin endpoints (`/_sandbox/faults`) are mounted on the
+//! Octopus listeners.
+//!
+//! Issuers without a port: as on a real server, the Octopus issuer (and public URL) is
+//! `https://octopus.sandbox.localhost` and the GitHub issuer `https://github.sandbox.localhost`.
+//! Nothing listens on 443; instead every HTTP client that must reach an issuer resolves those
+//! names to the loopback listener ([`Sandbox::host_overrides`], reqwest's
+//! `ClientBuilder::resolve`): the sandbox's own Entra, STS and Octopus (token validation,
+//! account tests) and [`Sandbox::http_client`]. The test certificates cover the names.
 //!
 //! Deliberately absent: binding anything but loopback, and auto-saving between shutdowns.
 
-use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,7 +38,7 @@ use crate::octopus::{DEFAULT_VERSION, IssuerStyle, OctopusConfig, OctopusDeps, O
 use crate::persist::{self, FORMAT_VERSION, PersistError, Ports, SandboxSnapshot};
 use crate::seed::SeedProfile;
 use crate::signing::{SigningError, SigningKey};
-use crate::tls::{LOOPBACK_NAMES, TestCa, TlsError};
+use crate::tls::{GITHUB_HOST, OCTOPUS_HOST, SERVER_NAMES, TestCa, TlsError};
 use crate::token_validation::RemoteIssuers;
 
 /// How to start a sandbox.
@@ -72,11 +80,15 @@ impl Default for SandboxOptions {
 pub struct SandboxUrls {
     /// Octopus over HTTP.
     pub octopus: String,
-    /// Octopus over HTTPS (the public URL).
+    /// Octopus over HTTPS at its loopback address (`https://127.0.0.1:<port>`; works without
+    /// host overrides).
     pub octopus_https: String,
-    /// The Octopus issuer, exactly as in discovery and tokens.
+    /// Octopus's public URL (Server Uri): `https://octopus.sandbox.localhost`, no port; reach it
+    /// through [`Sandbox::host_overrides`].
+    pub octopus_public: String,
+    /// The Octopus issuer, exactly as in discovery and tokens (by default the public URL).
     pub octopus_issuer: String,
-    /// The GitHub token issuer (HTTPS).
+    /// The GitHub token issuer: `https://github.sandbox.localhost`, no port.
     pub github_issuer: String,
     /// The Entra authority (HTTPS; token endpoint `{authority}/{tenant}/oauth2/v2.0/token`).
     pub azure_authority: Option<String>,
@@ -146,6 +158,7 @@ impl From<SandboxError> for octo_oidc_core::Problem {
 pub struct Sandbox {
     urls: SandboxUrls,
     ports: Ports,
+    host_overrides: Vec<(String, SocketAddr)>,
     api_key: Secret,
     ca: TestCa,
     faults: Faults,
@@ -185,6 +198,15 @@ fn bind(preferred: u16, fixed: bool) -> Result<StdTcpListener, SandboxError> {
             })?;
         Ok(l)
     })
+}
+
+/// The sandbox's port-less host names and the loopback listeners they resolve to.
+fn overrides_for(ports: Ports) -> Vec<(String, SocketAddr)> {
+    let at = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    vec![
+        (OCTOPUS_HOST.to_string(), at(ports.octopus_https)),
+        (GITHUB_HOST.to_string(), at(ports.github)),
+    ]
 }
 
 fn port_of(listener: &StdTcpListener) -> u16 {
@@ -235,16 +257,19 @@ impl Sandbox {
             .fault_seed
             .map(Faults::with_seed)
             .unwrap_or_default();
-        let http = ca.http_client()?;
+        let host_overrides = overrides_for(ports);
+        let http = ca.http_client(&host_overrides)?;
         let issuers = RemoteIssuers::new(http.clone());
 
         let http_url = format!("http://127.0.0.1:{}", ports.octopus_http);
         let https_url = format!("https://127.0.0.1:{}", ports.octopus_https);
-        let github_url = format!("https://127.0.0.1:{}", ports.github);
+        let public_url = format!("https://{OCTOPUS_HOST}");
+        let github_url = format!("https://{GITHUB_HOST}");
         let urls = SandboxUrls {
-            octopus_issuer: options.issuer_style.issuer(&http_url, &https_url),
+            octopus_issuer: options.issuer_style.issuer(&http_url, &public_url),
             octopus: http_url.clone(),
-            octopus_https: https_url.clone(),
+            octopus_https: https_url,
+            octopus_public: public_url.clone(),
             github_issuer: github_url.clone(),
             azure_authority: Some(format!("https://127.0.0.1:{}", ports.entra)),
             graph: Some(format!("https://127.0.0.1:{}", ports.graph)),
@@ -256,7 +281,7 @@ impl Sandbox {
         let config = OctopusConfig {
             version: options.octopus_version.clone(),
             http_url,
-            public_url: https_url,
+            public_url,
             issuer: urls.octopus_issuer.clone(),
             api_key: api_key.clone(),
             entra_authority: urls.azure_authority.clone(),
@@ -268,15 +293,7 @@ impl Sandbox {
             issuers: issuers.clone(),
             http: http.clone(),
         };
-        // The sandbox issuer's URL carries a port, which real IAM refuses in provider URLs.
-        let aws = AwsSandbox::new(
-            AwsConfig {
-                allow_provider_url_ports: true,
-                ..AwsConfig::default()
-            },
-            faults.clone(),
-            issuers.clone(),
-        );
+        let aws = AwsSandbox::new(AwsConfig::default(), faults.clone(), issuers.clone());
         let entra = EntraSandbox::new(
             EntraConfig {
                 authority_url: urls.azure_authority.clone(),
@@ -324,6 +341,7 @@ impl Sandbox {
         let mut sandbox = Sandbox {
             urls,
             ports,
+            host_overrides,
             api_key,
             ca,
             faults: faults.clone(),
@@ -379,7 +397,7 @@ impl Sandbox {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let config = axum_server::tls_rustls::RustlsConfig::from_config(
-            self.ca.server_config(&LOOPBACK_NAMES)?,
+            self.ca.server_config(&SERVER_NAMES)?,
         );
         let handle = axum_server::Handle::new();
         let server = axum_server::from_tcp_rustls(listener, config)
@@ -414,9 +432,18 @@ impl Sandbox {
         self.ca.ca_pem()
     }
 
-    /// An HTTP client that trusts the sandbox CA (and nothing else).
+    /// The sandbox's own host names (`octopus.sandbox.localhost`, `github.sandbox.localhost`)
+    /// and the loopback listeners they stand for: give them to
+    /// `reqwest::ClientBuilder::resolve` (or `curl --connect-to NAME:443:ADDR`) to reach the
+    /// port-less issuer URLs.
+    pub fn host_overrides(&self) -> &[(String, SocketAddr)] {
+        &self.host_overrides
+    }
+
+    /// An HTTP client that trusts the sandbox CA (and nothing else) and resolves
+    /// [`Sandbox::host_overrides`].
     pub fn http_client(&self) -> Result<reqwest::Client, SandboxError> {
-        Ok(self.ca.http_client()?)
+        Ok(self.ca.http_client(&self.host_overrides)?)
     }
 
     /// The shared fault injector.
@@ -456,9 +483,11 @@ impl Sandbox {
         let mut vars = vec![
             ("OCTOPUS_URL", u.octopus.clone()),
             ("OCTOPUS_HTTPS_URL", u.octopus_https.clone()),
+            ("OCTOPUS_PUBLIC_URL", u.octopus_public.clone()),
             ("OCTOPUS_API_KEY", self.api_key.expose().to_string()),
             ("OCTOPUS_ISSUER", u.octopus_issuer.clone()),
             ("GITHUB_ISSUER", u.github_issuer.clone()),
+            ("SANDBOX_RESOLVE", self.resolve_spec()),
         ];
         for (name, value) in [
             ("AZURE_AUTHORITY", &u.azure_authority),
@@ -485,6 +514,16 @@ impl Sandbox {
         vars
     }
 
+    /// The host overrides in `curl --connect-to` form, comma-separated:
+    /// `octopus.sandbox.localhost:443:127.0.0.1:PORT,github.sandbox.localhost:443:127.0.0.1:PORT`.
+    pub fn resolve_spec(&self) -> String {
+        self.host_overrides
+            .iter()
+            .map(|(host, addr)| format!("{host}:443:{addr}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Everything a restart needs.
     pub fn snapshot(&self) -> SandboxSnapshot {
         SandboxSnapshot {
@@ -505,19 +544,19 @@ impl Sandbox {
         Ok(persist::save(path, &self.snapshot())?)
     }
 
-    /// Stops every listener (in-flight requests get two seconds) and writes the state file.
-    pub async fn shutdown(self) -> Result<(), SandboxError> {
-        let saved = match &self.state_file {
-            Some(path) => self.save(path),
-            None => Ok(()),
-        };
+    /// Stops every listener (in-flight requests get two seconds), then writes the state file,
+    /// so that what those last requests changed is saved too.
+    pub async fn shutdown(mut self) -> Result<(), SandboxError> {
         let _ = self.stop.send(true);
         for handle in &self.tls_handles {
             handle.graceful_shutdown(Some(Duration::from_secs(2)));
         }
-        for server in self.servers {
+        for server in std::mem::take(&mut self.servers) {
             let _ = server.await;
         }
-        saved
+        match &self.state_file {
+            Some(path) => self.save(path),
+            None => Ok(()),
+        }
     }
 }

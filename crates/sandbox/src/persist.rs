@@ -3,13 +3,16 @@
 //! One JSON document holds the Octopus state (inventory, accounts, users, identities, tasks,
 //! issuer key), the GitHub issuer key, the test CA, the API key, the ports the listeners had
 //! (so issuer URLs stay the same when they can be bound again), and the Azure, AWS and
-//! Google Cloud sandboxes' own snapshots as opaque JSON. It is written atomically (temp file + rename).
+//! Google Cloud sandboxes' own snapshots as opaque JSON.
 //!
-//! The file contains made-up test keys and the sandbox's own API key; it is a test fixture, not
-//! a secret store, but it is still never logged. Deliberately absent: migrations between format
-//! versions (an unknown version is an error).
+//! The file holds the sandbox's API key and private keys, so it is written atomically and
+//! privately: a new temporary file with a unique name in the same folder (created exclusively,
+//! mode 0600 on Unix), written and fsynced, renamed over the target, and the folder fsynced, so
+//! a crash leaves either the old or the new file, never half of one, and no other user can read
+//! it. Never logged. Deliberately absent: migrations between format versions (an unknown
+//! version is an error).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -153,22 +156,168 @@ pub fn load(path: &Path) -> Result<Option<SandboxSnapshot>, PersistError> {
     Ok(Some(snapshot))
 }
 
-/// Writes a state file atomically (a temporary file beside it, then rename).
+/// Writes a state file atomically and privately (see the module docs).
 pub fn save(path: &Path, snapshot: &SandboxSnapshot) -> Result<(), PersistError> {
     let shown = path.display().to_string();
     let bytes = serde_json::to_vec_pretty(snapshot).map_err(|source| PersistError::Format {
         path: shown.clone(),
         source,
     })?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|source| PersistError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| PersistError::Io {
+    write_private_atomically(path, &bytes).map_err(|source| PersistError::Io {
         path: shown,
         source,
     })
+}
+
+/// Replaces `path` with `bytes`: unique temporary file beside it (`create_new`, 0600), fsync,
+/// rename, fsync of the folder. The temporary file is removed if anything fails.
+pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let (tmp, mut file) = loop {
+        let candidate = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+        match private_create_new(&candidate) {
+            Ok(file) => break (candidate, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp, path)
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(&dir)
+}
+
+/// Creates a new file that must not exist yet (no symlink is followed), readable only by
+/// its owner on Unix.
+pub fn private_create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Creates a fresh private folder in `parent` (the shared temporary folder, say) with an
+/// unguessable name (`{prefix}-{64 random bits}`): created exclusively with mode 0700 on Unix
+/// (an existing path or a planted symlink makes creation fail, so nothing is followed), then
+/// checked with `symlink_metadata` to be a real folder.
+pub fn create_private_dir(parent: &Path, prefix: &str) -> std::io::Result<PathBuf> {
+    loop {
+        let candidate = parent.join(format!("{prefix}-{:016x}", rand::random::<u64>()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            builder.mode(0o700);
+        }
+        match builder.create(&candidate) {
+            Ok(()) => {
+                let meta = std::fs::symlink_metadata(&candidate)?;
+                if !meta.is_dir() || meta.file_type().is_symlink() {
+                    return Err(std::io::Error::other(format!(
+                        "{} is not a private folder",
+                        candidate.display()
+                    )));
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        std::fs::set_permissions(
+                            &candidate,
+                            std::fs::Permissions::from_mode(0o700),
+                        )?;
+                    }
+                }
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    // Windows cannot open a directory as a file; the rename is already durable there.
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_privately_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, b"old").expect("old file");
+        write_private_atomically(&path, b"new").expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn private_dirs_are_fresh_and_owner_only() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let a = create_private_dir(parent.path(), "octo").expect("a");
+        let b = create_private_dir(parent.path(), "octo").expect("b");
+        assert_ne!(a, b);
+        assert!(std::fs::symlink_metadata(&a).expect("stat").is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&a).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn create_new_refuses_an_existing_path_or_symlink() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"x").expect("target");
+        assert!(private_create_new(&target).is_err());
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(dir.path().join("missing"), &link).expect("symlink");
+            assert!(private_create_new(&link).is_err());
+            assert!(!dir.path().join("missing").exists());
+        }
+    }
 }

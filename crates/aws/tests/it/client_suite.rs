@@ -362,3 +362,48 @@ async fn trust_policy_quota_is_read_from_the_account_summary(backend: Backend) {
 }
 
 on_both_backends!(trust_policy_quota_is_read_from_the_account_summary);
+
+async fn lookups_return_tags_and_policies_for_drift(backend: Backend) {
+    let client = backend.client().await;
+    let url = format!("https://{}.drift.example.com", unique("p"));
+    let setup = unique("setup");
+    let provider = client
+        .ensure_oidc_provider(&provider_spec(&url, &setup))
+        .await
+        .unwrap()
+        .into_inner();
+    let found = client.find_oidc_provider(&url).await.unwrap().unwrap();
+    assert_eq!(found.arn, provider.arn);
+    assert_eq!(found.tags.get("octo-oidc:setup"), Some(&setup), "{found:?}");
+
+    let name = unique("drift");
+    let spec = role_spec(&name, &provider.arn, &["space:default:*"]);
+    let created = client.ensure_role(&spec).await.unwrap().into_inner();
+    let role = client.find_role(&name).await.unwrap().unwrap();
+    assert_eq!(role.arn, created.arn);
+    assert_eq!(role.tags, spec.tags, "tags are readable on find");
+    assert_eq!(role.description, spec.description);
+    assert_eq!(role.managed_policy_arns, spec.managed_policy_arns);
+    assert_eq!(role.inline_policies.len(), 1);
+    assert!(
+        super::support::same_json_text(
+            &role.inline_policies["octo-read"],
+            &spec.inline_policies["octo-read"]
+        ),
+        "{role:?}"
+    );
+    // ensure reports the same picture as find.
+    let again = client.ensure_role(&spec).await.unwrap();
+    assert!(!again.changed());
+    assert_eq!(
+        again.into_inner().managed_policy_arns,
+        role.managed_policy_arns
+    );
+
+    client.delete_role(&name).await.unwrap();
+    assert_eq!(client.find_role(&name).await.unwrap(), None);
+    client.delete_oidc_provider(&provider.arn).await.unwrap();
+    assert_eq!(client.find_oidc_provider(&url).await.unwrap(), None);
+}
+
+on_both_backends!(lookups_return_tags_and_policies_for_drift);

@@ -9,8 +9,7 @@ use std::time::Duration;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
-use octo_oidc_core::ports::{Applied, AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::ports::{ApplicationSpec, Applied, AzureRbac, EntraApps, FederatedCredential};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_sandbox::entra::{
@@ -19,43 +18,7 @@ use octo_oidc_sandbox::entra::{
 };
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule, Faults};
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    format!("http://{addr}")
-}
-
-#[derive(Default, Clone)]
-struct Recorded(Arc<Mutex<Vec<ProgressEvent>>>);
-
-impl ProgressSink for Recorded {
-    fn emit(&self, event: ProgressEvent) {
-        self.0.lock().expect("lock").push(event);
-    }
-}
-
-impl Recorded {
-    fn retries(&self) -> Vec<(String, ErrorCode, u64)> {
-        self.0
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter_map(|e| match e {
-                ProgressEvent::Retrying {
-                    operation,
-                    code,
-                    wait_ms,
-                    ..
-                } => Some((operation.clone(), *code, *wait_ms)),
-                _ => None,
-            })
-            .collect()
-    }
-}
+use octo_oidc_testkit::{RecordingProgress, serve};
 
 struct Env {
     sandbox: EntraSandbox,
@@ -63,7 +26,7 @@ struct Env {
     login: String,
     graph: String,
     arm: String,
-    progress: Recorded,
+    progress: RecordingProgress,
     transport: Transport,
 }
 
@@ -77,7 +40,7 @@ async fn env() -> Env {
     let login = serve(sandbox.login_router()).await;
     let graph = serve(sandbox.graph_router()).await;
     let arm = serve(sandbox.arm_router()).await;
-    let progress = Recorded::default();
+    let progress = RecordingProgress::new();
     let transport = Transport::new(reqwest::Client::new())
         .with_policies(RetryPolicy::fast(), RetryPolicy::fast())
         .with_request_timeout(Duration::from_secs(5))
@@ -233,7 +196,10 @@ async fn apply_setup(env: &Env, session: &AzureSession) -> Vec<bool> {
     let arm = env.arm(session);
     let mut changed = Vec::new();
     let app = graph
-        .ensure_application("octo-oidc-test-1", "Octopus OIDC (test)")
+        .ensure_application(&ApplicationSpec::named(
+            "octo-oidc-test-1",
+            "Octopus OIDC (test)",
+        ))
         .await
         .expect("app");
     changed.push(app.changed());
@@ -360,6 +326,123 @@ async fn a_full_setup_then_a_second_run_that_changes_nothing() {
 }
 
 #[tokio::test]
+async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&session);
+    let arm = env.arm(&session);
+    assert_eq!(
+        graph
+            .find_application("octo-oidc-marked")
+            .await
+            .expect("find"),
+        None
+    );
+    let spec = ApplicationSpec::named("octo-oidc-marked", "Marked").marked("shop-azure");
+    let created = graph.ensure_application(&spec).await.expect("app");
+    assert!(matches!(created, Applied::Created(_)), "{created:?}");
+    let found = graph
+        .find_application("octo-oidc-marked")
+        .await
+        .expect("find")
+        .expect("found by unique name");
+    assert_eq!(found, created.into_inner());
+    assert_eq!(found.unique_name.as_deref(), Some("octo-oidc-marked"));
+    assert_eq!(found.notes.as_deref(), Some("octo-oidc:setup=shop-azure"));
+    assert_eq!(found.tags, ["octo-oidc:setup=shop-azure"]);
+    // A rename keeps the marks; a second ensure is unchanged.
+    let renamed = ApplicationSpec::named("octo-oidc-marked", "Marked (prod)");
+    let updated = graph.ensure_application(&renamed).await.expect("rename");
+    assert!(
+        matches!(updated, Applied::Updated(ref a) if a.notes == found.notes),
+        "{updated:?}"
+    );
+    assert!(
+        !graph
+            .ensure_application(&renamed)
+            .await
+            .expect("again")
+            .changed()
+    );
+
+    assert_eq!(
+        graph
+            .find_service_principal(&found.app_id)
+            .await
+            .expect("sp"),
+        None
+    );
+    let sp = graph
+        .ensure_service_principal(&found.app_id)
+        .await
+        .expect("sp")
+        .into_inner();
+    assert_eq!(
+        graph
+            .find_service_principal(&found.app_id)
+            .await
+            .expect("sp"),
+        Some(sp.clone())
+    );
+
+    let role = arm
+        .role_definition_id(&rg_scope(), "Reader")
+        .await
+        .expect("role");
+    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    assert_eq!(
+        arm.find_role_assignment(&rg_scope(), &assignment.name)
+            .await
+            .expect("find"),
+        None
+    );
+    arm.ensure_role_assignment(&assignment)
+        .await
+        .expect("assign");
+    let found = arm
+        .find_role_assignment(&rg_scope(), &assignment.name)
+        .await
+        .expect("find")
+        .expect("the assignment exists");
+    assert_eq!(found.name, assignment.name);
+    assert_eq!(found.principal_id, sp.object_id);
+    assert!(
+        found
+            .role_definition_id
+            .ends_with(role.rsplit('/').next().expect("guid"))
+    );
+    arm.delete_role_assignment(&assignment)
+        .await
+        .expect("delete");
+    assert_eq!(
+        arm.find_role_assignment(&rg_scope(), &assignment.name)
+            .await
+            .expect("find"),
+        None
+    );
+    graph
+        .delete_application(&found_app_id(&graph).await)
+        .await
+        .expect("delete app");
+    assert_eq!(
+        graph
+            .find_application("octo-oidc-marked")
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+async fn found_app_id(graph: &GraphEntraApps) -> String {
+    graph
+        .find_application("octo-oidc-marked")
+        .await
+        .expect("find")
+        .expect("exists")
+        .object_id
+}
+
+#[tokio::test]
 async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
     let env = env().await;
     let session = env.sign_in(DEFAULT_USER).await;
@@ -367,7 +450,7 @@ async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
         .set_consistency_window("graph", Duration::from_millis(300));
     let graph = env.graph(&session);
     let app = graph
-        .ensure_application("octo-oidc-fresh", "Fresh")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-fresh", "Fresh"))
         .await
         .expect("app")
         .into_inner();
@@ -384,8 +467,8 @@ async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
     assert!(
         retries
             .iter()
-            .any(|(op, code, _)| op.contains("servicePrincipals")
-                && *code == ErrorCode::PropagationPending),
+            .any(|r| r.operation.contains("servicePrincipals")
+                && r.code == ErrorCode::PropagationPending),
         "{retries:?}"
     );
 }
@@ -402,7 +485,7 @@ async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
             .times(2),
     );
     env.graph(&session)
-        .ensure_application("octo-oidc-throttled", "Throttled")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-throttled", "Throttled"))
         .await
         .expect("eventually");
     let retries = env.progress.retries();
@@ -410,7 +493,7 @@ async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
     assert!(
         retries
             .iter()
-            .all(|(_, code, wait)| *code == ErrorCode::RateLimited && *wait == 1000)
+            .all(|r| r.code == ErrorCode::RateLimited && r.wait_ms == 1000)
     );
 
     env.faults.add(
@@ -439,13 +522,15 @@ async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
     );
     let retries = env.progress.retries();
     assert!(
-        retries.iter().any(|(op, code, _)| op == "GET subscriptions" && *code == ErrorCode::RemoteUnavailable),
+        retries
+            .iter()
+            .any(|r| r.operation == "GET subscriptions" && r.code == ErrorCode::RemoteUnavailable),
         "{retries:?}"
     );
     assert!(
         retries
             .iter()
-            .any(|(op, code, _)| op == "GET tenants" && *code == ErrorCode::RemoteUnavailable),
+            .any(|r| r.operation == "GET tenants" && r.code == ErrorCode::RemoteUnavailable),
         "{retries:?}"
     );
 }
@@ -494,7 +579,7 @@ async fn limits_and_duplicate_subjects_are_refused_before_calling_graph() {
     let session = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&session);
     let app = graph
-        .ensure_application("octo-oidc-limits", "Limits")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-limits", "Limits"))
         .await
         .expect("app")
         .into_inner();
@@ -529,7 +614,7 @@ async fn permission_problems_carry_the_service_message() {
     let limited = env.sign_in(LIMITED_USER).await;
     let denied = env
         .graph(&limited)
-        .ensure_application("octo-oidc-denied", "Denied")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-denied", "Denied"))
         .await
         .expect_err("403");
     assert_eq!(denied.code, ErrorCode::PermissionDenied);
@@ -543,7 +628,7 @@ async fn permission_problems_carry_the_service_message() {
     let admin = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&admin);
     let app = graph
-        .ensure_application("octo-oidc-ra", "RA")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-ra", "RA"))
         .await
         .expect("app")
         .into_inner();
@@ -573,7 +658,7 @@ async fn an_existing_grant_under_another_name_counts_as_done() {
     let session = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&session);
     let app = graph
-        .ensure_application("octo-oidc-409", "409")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-409", "409"))
         .await
         .expect("app")
         .into_inner();
@@ -636,11 +721,9 @@ async fn a_principal_that_never_appears_ends_as_propagation_pending() {
         .expect_err("never visible");
     assert_eq!(error.code, ErrorCode::PropagationPending);
     assert!(
-        env.progress
-            .retries()
-            .iter()
-            .any(|(op, code, _)| op == "PUT roleAssignments"
-                && *code == ErrorCode::PropagationPending)
+        env.progress.retries().iter().any(
+            |r| r.operation == "PUT roleAssignments" && r.code == ErrorCode::PropagationPending
+        )
     );
 }
 
@@ -650,7 +733,10 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     let admin = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&admin);
     let automation = graph
-        .ensure_application("octo-oidc-automation", "Automation")
+        .ensure_application(&ApplicationSpec::named(
+            "octo-oidc-automation",
+            "Automation",
+        ))
         .await
         .expect("app")
         .into_inner();
@@ -699,7 +785,7 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     .expect("session");
     let error = env
         .graph(&wrong)
-        .ensure_application("x-app", "x")
+        .ensure_application(&ApplicationSpec::named("x-app", "x"))
         .await
         .expect_err("401");
     assert_eq!(error.code, ErrorCode::Unauthenticated);
@@ -851,19 +937,24 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_the_logs() {
     let log = CapturedLog::default();
-    let subscriber = tracing_subscriber::fmt()
+    // Global, not scoped: tracing caches callsite interest process-wide, and other tests in
+    // this binary run on other threads. Only this test installs a subscriber. `try_init` also
+    // installs the `log` → `tracing` bridge (LogTracer), so records of crates that log through
+    // `log` (the HTTP and TLS stack) are captured and searched too.
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(log.clone())
-        .finish();
-    // Global, not scoped: tracing caches callsite interest process-wide, and other tests in
-    // this binary run on other threads. Only this test installs a subscriber.
-    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        .finish()
+        .try_init()
+        .expect("the only global subscriber and log bridge");
+    log::warn!(target: "log_bridge_check", "a record sent through the log crate");
 
     let env = env().await;
     let admin = env.sign_in(DEFAULT_USER).await;
     let graph = env.graph(&admin);
     let app = graph
-        .ensure_application("octo-oidc-logs", "Logs")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-logs", "Logs"))
         .await
         .expect("app")
         .into_inner();
@@ -892,7 +983,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
             .times(1),
     );
     env.graph(&session)
-        .ensure_application("octo-oidc-logs-2", "Logs 2")
+        .ensure_application(&ApplicationSpec::named("octo-oidc-logs-2", "Logs 2"))
         .await
         .expect("app as SP");
     let token = session
@@ -906,6 +997,24 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 
     let text = String::from_utf8(log.0.lock().expect("lock").clone()).expect("utf8");
     assert!(text.contains("retrying"), "the retry was logged at all");
+    assert!(
+        text.contains("a record sent through the log crate"),
+        "the log bridge is installed"
+    );
+    // The interactive sign-in's authorization code, PKCE verifier and refresh token.
+    let sign_in_secrets = env.sandbox.sign_in_secrets();
+    assert!(
+        sign_in_secrets.len() >= 3,
+        "code, verifier and refresh token were issued: {}",
+        sign_in_secrets.len()
+    );
+    for (i, value) in sign_in_secrets.iter().enumerate() {
+        assert!(value.len() >= 16, "secret {i} is not trivially short");
+        assert!(
+            !text.contains(value.as_str()),
+            "sign-in secret {i} in the log"
+        );
+    }
     assert!(!text.contains(&secret), "client secret in the log");
     assert!(!text.contains(token.expose()), "SP access token in the log");
     assert!(

@@ -8,7 +8,10 @@
 //! `GCP_RESOURCE_MANAGER_URL`, `GCP_STS_URL`, `GCP_IAM_CREDENTIALS_URL`, then `SANDBOX_CA_FILE`
 //! last), so that `eval "$(octo-oidc sandbox | head -n 17)"`-style scripts and tests can read it. The API key
 //! printed is the sandbox's own made-up key: printing it is the point; it never goes through
-//! logging. With `--state FILE` the session is restored from and saved to FILE.
+//! logging. With `--state FILE` the session is restored from and saved to FILE (mode 0600).
+//! The CA certificate goes to `--ca-file`, else beside the state file, else into a fresh
+//! private folder (0700, unguessable name, created exclusively) in the temporary directory,
+//! removed at exit; files are never written through a symlink.
 //!
 //! The sandbox is started through the application crate (`octo_oidc_app::sandbox::serve`);
 //! this module parses the arguments and renders the endpoints.
@@ -43,7 +46,7 @@ pub struct Args {
     #[arg(long, default_value = "https", value_parser = parse_issuer)]
     issuer: IssuerStyle,
     /// Where to write the test CA certificate (PEM); default: beside the state file, else in
-    /// the temporary directory.
+    /// a new private folder in the temporary directory.
     #[arg(long)]
     ca_file: Option<PathBuf>,
 }
@@ -66,16 +69,30 @@ fn parse_issuer(s: &str) -> Result<IssuerStyle, String> {
     }
 }
 
-fn ca_path(args: &Args) -> PathBuf {
-    if let Some(p) = &args.ca_file {
-        return p.clone();
+/// Writes the CA PEM where the arguments say; returns its path and the private folder made
+/// for it (to remove at exit), if any.
+fn write_ca(args: &Args, pem: &str) -> std::io::Result<(PathBuf, Option<PathBuf>)> {
+    use octo_oidc_sandbox::persist::{create_private_dir, write_private_atomically};
+    let chosen = args.ca_file.clone().or_else(|| {
+        args.state.as_ref().map(|state| {
+            let mut name = state.as_os_str().to_owned();
+            name.push(".ca.pem");
+            PathBuf::from(name)
+        })
+    });
+    if let Some(path) = chosen {
+        write_private_atomically(&path, pem.as_bytes())?;
+        return Ok((path, None));
     }
-    if let Some(state) = &args.state {
-        let mut name = state.as_os_str().to_owned();
-        name.push(".ca.pem");
-        return PathBuf::from(name);
+    let dir = create_private_dir(&std::env::temp_dir(), "octo-oidc-sandbox")?;
+    let path = dir.join("ca.pem");
+    let written = octo_oidc_sandbox::persist::private_create_new(&path)
+        .and_then(|mut file| file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
     }
-    std::env::temp_dir().join(format!("octo-oidc-sandbox-{}-ca.pem", std::process::id()))
+    Ok((path, Some(dir)))
 }
 
 /// SIGINT / SIGTERM, registered before anything is printed so that a signal sent right after
@@ -141,12 +158,14 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ca = ca_path(&args);
-    if let Err(e) = std::fs::write(&ca, sandbox.ca_pem()) {
-        eprintln!("error: cannot write the CA certificate to {}: {e}", ca.display());
-        let _ = sandbox.shutdown().await;
-        return ExitCode::from(2);
-    }
+    let (ca, private_dir) = match write_ca(&args, sandbox.ca_pem()) {
+        Ok(written) => written,
+        Err(e) => {
+            eprintln!("error: cannot write the CA certificate: {e}");
+            let _ = sandbox.shutdown().await;
+            return ExitCode::from(2);
+        }
+    };
     let mut out = std::io::stdout().lock();
     for (name, value) in sandbox.env_vars() {
         let _ = writeln!(out, "{name}={value}");
@@ -160,8 +179,8 @@ async fn serve(args: Args) -> ExitCode {
     );
     signals.wait().await;
     let saved = sandbox.shutdown().await;
-    if args.ca_file.is_none() && args.state.is_none() {
-        let _ = std::fs::remove_file(&ca);
+    if let Some(dir) = private_dir {
+        let _ = std::fs::remove_dir_all(dir);
     }
     match saved {
         Ok(()) => {

@@ -9,6 +9,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn http_get(base: &str, path: &str) -> String {
+    http_get_with(base, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+fn http_get_with(base: &str, path: &str, headers: &str) -> String {
     let authority = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).unwrap();
     stream
@@ -16,7 +21,7 @@ fn http_get(base: &str, path: &str) -> String {
         .unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -62,7 +67,20 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     }
     assert!(vars["OCTOPUS_URL"].starts_with("http://127.0.0.1:"));
     assert!(vars["OCTOPUS_API_KEY"].starts_with("API-"));
-    assert_eq!(vars["OCTOPUS_ISSUER"], vars["OCTOPUS_HTTPS_URL"]);
+    // The issuer is the port-less public URL, as on a real server.
+    assert_eq!(vars["OCTOPUS_ISSUER"], vars["OCTOPUS_PUBLIC_URL"]);
+    assert_eq!(vars["OCTOPUS_ISSUER"], "https://octopus.sandbox.localhost");
+    let https_port = vars["OCTOPUS_HTTPS_URL"]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        vars["SANDBOX_RESOLVE"].contains(&format!(
+            "octopus.sandbox.localhost:443:127.0.0.1:{https_port}"
+        )),
+        "{vars:?}"
+    );
     let ca = std::fs::read_to_string(&vars["SANDBOX_CA_FILE"]).unwrap();
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
 
@@ -70,13 +88,21 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     assert!(root.starts_with("HTTP/1.1 200"), "{root}");
     assert!(root.contains("\"Version\""));
     let unauthorized = http_get(&vars["OCTOPUS_URL"], "/api/users/me");
-    let sts = http_get(
+    // A signed-looking request, as the SDK sends (the sandbox requires the header).
+    let sts = http_get_with(
         &vars["AWS_ENDPOINT_URL"],
         "/?Action=GetCallerIdentity&Version=2011-06-15",
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20261201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00\r\n",
     );
     assert!(
-        sts.starts_with("HTTP/1.1 "),
+        sts.starts_with("HTTP/1.1 200"),
         "the AWS endpoint answers: {sts}"
+    );
+    assert!(
+        sts.contains("<GetCallerIdentityResponse")
+            && sts.contains("<Account>123456789012</Account>")
+            && sts.contains("<Arn>arn:aws:iam::123456789012:user/sandbox</Arn>"),
+        "STS GetCallerIdentity: {sts}"
     );
     assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
 
@@ -92,6 +118,60 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
         saved.contains(&vars["OCTOPUS_API_KEY"]),
         "the state file keeps the API key"
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the state file is private");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn without_a_state_file_the_ca_goes_to_a_fresh_private_folder_removed_at_exit() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
+        .args(["sandbox", "--profile", "empty"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ca = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(path) = line.unwrap().strip_prefix("SANDBOX_CA_FILE=") {
+            ca = Some(std::path::PathBuf::from(path));
+            break;
+        }
+    }
+    let ca = ca.expect("SANDBOX_CA_FILE printed");
+    let dir = ca.parent().unwrap().to_path_buf();
+    let meta = std::fs::symlink_metadata(&dir).unwrap();
+    assert!(meta.is_dir() && !meta.file_type().is_symlink());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o700,
+        "{}",
+        dir.display()
+    );
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        !name.contains(&child.id().to_string()) && name.len() > "octo-oidc-sandbox-".len() + 8,
+        "the folder name is not guessable: {name}"
+    );
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    assert!(!dir.exists(), "the private folder is removed at exit");
 }
 
 #[test]

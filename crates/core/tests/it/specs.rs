@@ -203,6 +203,7 @@ fn octopus_account_bodies() {
             tenant_id: "00000000-0000-0000-0000-000000000003".into(),
             cloud: AzureCloud::Global,
             audience: None,
+            custom_claims: Default::default(),
         },
         &scope,
     )
@@ -212,12 +213,21 @@ fn octopus_account_bodies() {
             common,
             role_arn: "arn:aws:iam::111122223333:role/octopus-deploy-web-app".into(),
             session_duration: 3600,
-            region: Some("eu-west-1".into()),
+            region: "eu-west-1".into(),
+            audience: "example.octopus.app".into(),
+            custom_claims: [(
+                "https://aws.amazon.com/tags".to_string(),
+                r#"{"principal_tags":{"team":["web"]},"transitive_tag_keys":["team"]}"#.to_string(),
+            )]
+            .into(),
         },
         &scope,
     )
     .unwrap();
     assert_eq!(aws["SessionDuration"], "3600");
+    assert_eq!(aws["Region"], "eu-west-1");
+    assert_eq!(aws["Audience"], "example.octopus.app");
+    assert!(azure.get("CustomClaims").is_none(), "no claims, no field");
     insta::assert_json_snapshot!("azure_oidc_account", azure);
     insta::assert_json_snapshot!("aws_oidc_account", aws);
 }

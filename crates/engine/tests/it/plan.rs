@@ -50,6 +50,7 @@ fn facts() -> SpaceFacts {
         space: res("Spaces-1", "Default", "default"),
         inventory: SpaceInventory {
             space: Some(res("Spaces-1", "Default", "default")),
+            deployment_targets: vec![],
             environments: envs
                 .iter()
                 .enumerate()
@@ -117,6 +118,7 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                         url: spec.url.clone(),
                         client_ids: spec.client_ids.clone(),
                         thumbprints: vec![],
+                        tags: spec.tags.clone(),
                     },
                     tags: spec.tags.clone(),
                 })
@@ -132,6 +134,10 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                         name: spec.name.clone(),
                         trust_policy: pretty,
                         max_session_duration: spec.max_session_duration,
+                        description: spec.description.clone(),
+                        tags: spec.tags.clone(),
+                        managed_policy_arns: spec.managed_policy_arns.clone(),
+                        inline_policies: spec.inline_policies.clone(),
                     },
                     description: spec.description.clone(),
                     tags: spec.tags.clone(),
@@ -150,6 +156,9 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                         object_id: format!("obj-{n}"),
                         app_id: app_id.clone(),
                         display_name: display_name.clone(),
+                        unique_name: Some(unique_name.clone()),
+                        notes: None,
+                        tags: vec![],
                     },
                     unique_name: unique_name.clone(),
                     tags: tags.clone(),

@@ -41,13 +41,33 @@ fn skipped() -> bool {
     false
 }
 
-/// A service name of our own, so the test never reads or deletes a real key.
+/// A service name of our own (never the app's `octo-oidc`), so the test never reads or
+/// deletes a real key.
 fn test_store() -> ApiKeyStore {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    ApiKeyStore::with_service(format!("octo-oidc-test-{}-{nanos}", std::process::id()))
+    let service = format!("octo-oidc-test-{}-{nanos}", std::process::id());
+    assert_ne!(service, octo_oidc_octopus::keychain::KEYCHAIN_SERVICE);
+    ApiKeyStore::with_service(service)
+}
+
+/// Deletes the test's entries when the test ends, also when an assertion fails midway (a
+/// panicking test unwinds through this drop), so failed runs leave nothing in the keychain.
+struct CleanUp<'a> {
+    store: &'a ApiKeyStore,
+    servers: Vec<ServerUrl>,
+}
+
+impl Drop for CleanUp<'_> {
+    fn drop(&mut self) {
+        for server in &self.servers {
+            if let Err(e) = self.store.delete(server) {
+                eprintln!("could not clean up the test entry for {server}: {e}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -63,6 +83,10 @@ fn api_key_is_stored_read_replaced_and_deleted_in_the_real_secret_service() {
     });
     let server = ServerUrl::parse("https://Keyring-Test.octopus.app/app#/Spaces-1").expect("url");
     let same_server = ServerUrl::parse("https://keyring-test.octopus.app").expect("url");
+    let _clean_up = CleanUp {
+        store: &store,
+        servers: vec![server.clone()],
+    };
 
     let before = store.load(&server).unwrap_or_else(|e| {
         panic!("the keychain is not usable: {e}. Is the keyring unlocked? ({SKIP_VAR}=1 skips)")
@@ -122,6 +146,10 @@ async fn sign_in_keeps_only_a_working_key_and_reconnect_finds_it() {
     let store = test_store();
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let config = sandbox_config(&sandbox);
+    let _clean_up = CleanUp {
+        store: &store,
+        servers: vec![config.server_url.clone()],
+    };
 
     let wrong = sign_in(
         config.clone(),

@@ -12,7 +12,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use octo_oidc_core::ports::{Octopus, OidcIdentitySpec};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{Problem, Secret};
@@ -21,6 +20,7 @@ use octo_oidc_octopus::{Credential, OctopusClientConfig, RestOctopus, ServerUrl}
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
 use octo_oidc_sandbox::octopus::github::WorkflowTokenRequest;
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
+use octo_oidc_testkit::RecordingProgress;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -33,18 +33,6 @@ impl Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<String>>);
-
-impl ProgressSink for Events {
-    fn emit(&self, event: ProgressEvent) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(serde_json::to_string(&event).unwrap());
     }
 }
 
@@ -68,15 +56,17 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     .await
     .unwrap();
     let mut config =
-        OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus_https).unwrap());
+        OctopusClientConfig::new(ServerUrl::parse(&sandbox.urls().octopus_public).unwrap());
     config.ca_bundle_pem = Some(sandbox.ca_pem().as_bytes().to_vec());
+    // The issuer's keys live at https://octopus.sandbox.localhost (no port).
+    config.resolve = sandbox.host_overrides().to_vec();
     config.retry = RetryPolicy::fast();
     config.task_poll_interval = Duration::from_millis(20);
-    let events = Arc::new(Events::default());
+    let events = RecordingProgress::new();
     let client = RestOctopus::with_progress(
         config.clone(),
         Credential::ApiKey(Secret::new(API_KEY)),
-        events.clone(),
+        Arc::new(events.clone()),
     )
     .unwrap();
     let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{config:?}")];
@@ -88,7 +78,7 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     let account = client
         .ensure_account(
             "Spaces-1",
-            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Name": "leak-test",
+            &json!({"AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "leak-test",
                     "RoleArn": "arn:aws:iam::123456789012:role/x", "SessionDuration": "3600"}),
         )
         .await
@@ -102,7 +92,8 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
         .ensure_service_account("leak-test-sa", "Leak test")
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .id;
     let github = sandbox.github();
     let external_id = client
         .ensure_oidc_identity(
@@ -116,7 +107,8 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
         )
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .external_id;
     let id_token = github
         .mint(&WorkflowTokenRequest {
             audience: external_id.clone(),
@@ -165,7 +157,12 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
 
     sandbox.shutdown().await.unwrap();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let events = events.0.lock().unwrap().join("\n");
+    let events = events
+        .events()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
     let shown = shown.join("\n");
 
     // The capture really contains the HTTP stack's TRACE/DEBUG output and our own lines.

@@ -3,10 +3,10 @@
 //! timeouts) and second runs that change nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
+use octo_oidc_core::events::ProgressEvent;
 use octo_oidc_core::ports::{Applied, Octopus, OidcIdentitySpec};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
@@ -17,40 +17,12 @@ use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
 use octo_oidc_sandbox::octopus::IssuerStyle;
 use octo_oidc_sandbox::octopus::github::WorkflowTokenRequest;
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
+use octo_oidc_testkit::RecordingProgress;
 use serde_json::{Value, json};
-
-/// Every progress event, in order.
-#[derive(Default)]
-struct Recorded(Mutex<Vec<ProgressEvent>>);
-
-impl ProgressSink for Recorded {
-    fn emit(&self, event: ProgressEvent) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-impl Recorded {
-    fn retries(&self) -> Vec<(u32, u64, ErrorCode)> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match e {
-                ProgressEvent::Retrying {
-                    attempt,
-                    wait_ms,
-                    code,
-                    ..
-                } => Some((*attempt, *wait_ms, *code)),
-                _ => None,
-            })
-            .collect()
-    }
-}
 
 struct Harness {
     sandbox: Sandbox,
-    events: Arc<Recorded>,
+    events: RecordingProgress,
 }
 
 impl Harness {
@@ -61,7 +33,7 @@ impl Harness {
     async fn start_with(options: SandboxOptions) -> Harness {
         Harness {
             sandbox: Sandbox::start(options).await.expect("sandbox starts"),
-            events: Arc::new(Recorded::default()),
+            events: RecordingProgress::new(),
         }
     }
 
@@ -71,12 +43,16 @@ impl Harness {
         config.retry = RetryPolicy::fast();
         config.task_poll_interval = Duration::from_millis(50);
         config.request_timeout = Duration::from_secs(10);
+        // The issuer (https://octopus.sandbox.localhost) is reached through the sandbox's
+        // host overrides and trusted through its CA.
+        config.resolve = self.sandbox.host_overrides().to_vec();
+        config.ca_bundle_pem = Some(self.sandbox.ca_pem().as_bytes().to_vec());
         config
     }
 
     fn https_config(&self) -> OctopusClientConfig {
         let mut config = self.config();
-        config.server_url = ServerUrl::parse(&self.sandbox.urls().octopus_https).unwrap();
+        config.server_url = ServerUrl::parse(&self.sandbox.urls().octopus_public).unwrap();
         config.ca_bundle_pem = Some(self.sandbox.ca_pem().as_bytes().to_vec());
         config
     }
@@ -85,13 +61,22 @@ impl Harness {
         RestOctopus::with_progress(
             config,
             Credential::ApiKey(self.sandbox.api_key().clone()),
-            self.events.clone(),
+            Arc::new(self.events.clone()),
         )
         .unwrap()
     }
 
     fn client(&self) -> RestOctopus {
         self.client_with(self.config())
+    }
+
+    /// (attempt, wait, code) of every retry reported so far.
+    fn retries(&self) -> Vec<(u32, u64, ErrorCode)> {
+        self.events
+            .retries()
+            .into_iter()
+            .map(|r| (r.attempt, r.wait_ms, r.code))
+            .collect()
     }
 
     fn faults(&self) -> &octo_oidc_sandbox::faults::Faults {
@@ -115,7 +100,7 @@ fn azure_account(name: &str) -> Value {
 
 fn aws_account(name: &str) -> Value {
     json!({
-        "AccountType": "AmazonWebServicesOidcAccount",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost",
         "Name": name,
         "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
         "SessionDuration": "3600",
@@ -237,7 +222,7 @@ async fn a_wrong_api_key_is_unauthenticated_with_the_servers_message() {
         problem.message
     );
     assert!(problem.hint.is_some());
-    assert!(h.events.retries().is_empty(), "401 is not retried");
+    assert!(h.retries().is_empty(), "401 is not retried");
 }
 
 #[tokio::test]
@@ -336,6 +321,18 @@ async fn a_missing_all_endpoint_falls_back_to_paging_with_the_same_result() {
 }
 
 #[tokio::test]
+async fn the_ports_inventory_includes_the_deployment_targets() {
+    let h = Harness::start().await;
+    let client = h.client();
+    let inventory = client.inventory("Spaces-1").await.unwrap();
+    assert_eq!(
+        inventory.deployment_targets,
+        client.deployment_targets("Spaces-1").await.unwrap()
+    );
+    assert_eq!(inventory.deployment_targets.len(), 24);
+}
+
+#[tokio::test]
 async fn deployment_targets_come_with_slugs_and_page_the_same_without_all() {
     let h = Harness::start().await;
     let client = h.client();
@@ -403,7 +400,7 @@ async fn throttling_is_retried_after_the_servers_retry_after() {
         "waited as asked"
     );
     assert_eq!(
-        h.events.retries(),
+        h.retries(),
         vec![
             (1, 1000, ErrorCode::RateLimited),
             (2, 1000, ErrorCode::RateLimited)
@@ -430,7 +427,7 @@ async fn throttling_beyond_the_budget_is_rate_limited_with_the_servers_message()
     assert_eq!(code, ErrorCode::RateLimited);
     assert!(message.contains("429"), "{message}");
     assert!(
-        h.events.retries().is_empty(),
+        h.retries().is_empty(),
         "30 s is beyond the fast policy's 5 s budget"
     );
 }
@@ -452,7 +449,7 @@ async fn server_errors_and_dropped_connections_are_retried_for_reads() {
     );
     let inventory = h.client().inventory("Spaces-1").await.unwrap();
     assert!(!inventory.tenants.is_empty() && !inventory.runbooks.is_empty());
-    let codes: Vec<ErrorCode> = h.events.retries().iter().map(|r| r.2).collect();
+    let codes: Vec<ErrorCode> = h.retries().iter().map(|r| r.2).collect();
     assert_eq!(codes.len(), 2, "{codes:?}");
     assert!(codes.iter().all(|c| *c == ErrorCode::RemoteUnavailable));
 }
@@ -472,7 +469,7 @@ async fn a_500_on_create_is_not_resent_and_surfaces_as_remote_unavailable() {
     );
     assert_eq!(code, ErrorCode::RemoteUnavailable);
     assert!(
-        h.events.retries().is_empty(),
+        h.retries().is_empty(),
         "a POST that may have acted is not resent"
     );
 }
@@ -492,7 +489,7 @@ async fn a_persistent_5xx_gives_up_within_the_budget() {
     };
     let problem = Problem::from(h.client_with(config).current_user().await.unwrap_err());
     assert_eq!(problem.code, ErrorCode::RemoteUnavailable);
-    assert_eq!(h.events.retries().len(), 3);
+    assert_eq!(h.retries().len(), 3);
 }
 
 #[tokio::test]
@@ -511,10 +508,7 @@ async fn a_slow_server_times_out() {
     };
     let problem = Problem::from(h.client_with(config).current_user().await.unwrap_err());
     assert_eq!(problem.code, ErrorCode::Timeout, "{}", problem.message);
-    assert_eq!(
-        h.events.retries(),
-        vec![(1, h.events.retries()[0].1, ErrorCode::Timeout)]
-    );
+    assert_eq!(h.retries(), vec![(1, h.retries()[0].1, ErrorCode::Timeout)]);
 }
 
 #[tokio::test]
@@ -714,7 +708,7 @@ async fn the_account_test_is_followed_to_the_end_with_its_log() {
             result.error_message.is_some() || result.log.iter().any(|l| l.starts_with("Error"))
         );
     }
-    let events = h.events.0.lock().unwrap();
+    let events = h.events.events();
     let states: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
@@ -822,16 +816,22 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
         .ensure_service_account("github-actions", "GitHub Actions")
         .await
         .unwrap();
-    let Applied::Created(user_id) = created else {
+    let Applied::Created(user) = created else {
         panic!("{created:?}")
     };
+    let user_id = user.id.clone();
     assert!(user_id.starts_with("Users-"));
+    assert!(user.is_service);
     assert_eq!(
         client
             .ensure_service_account("github-actions", "GitHub Actions")
             .await
             .unwrap(),
-        Applied::Unchanged(user_id.clone())
+        Applied::Unchanged(user.clone())
+    );
+    assert_eq!(
+        client.find_service_account("GitHub-Actions").await.unwrap(),
+        Some(user.clone())
     );
 
     let github = h.sandbox.github();
@@ -842,13 +842,14 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
         audience: None,
     };
     let applied = client.ensure_oidc_identity(&user_id, &spec).await.unwrap();
-    let Applied::Created(external_id) = applied else {
+    let Applied::Created(ids) = applied else {
         panic!("{applied:?}")
     };
+    let external_id = ids.external_id.clone();
     uuid::Uuid::parse_str(&external_id).expect("ExternalId is a GUID");
     assert_eq!(
         client.ensure_oidc_identity(&user_id, &spec).await.unwrap(),
-        Applied::Unchanged(external_id.clone())
+        Applied::Unchanged(ids.clone())
     );
 
     // A token from the trusted repo and branch is exchanged for an access token...
@@ -917,7 +918,7 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
             .ensure_oidc_identity(&user_id, &widened)
             .await
             .unwrap(),
-        Applied::Updated(external_id.clone())
+        Applied::Updated(ids.clone())
     );
     exchange_id_token(&h.https_config(), &external_id, &Secret::new(develop))
         .await
@@ -930,6 +931,97 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
             .audience
             .as_deref()
             .is_none_or(str::is_empty)
+    );
+}
+
+#[tokio::test]
+async fn the_port_lists_exchanges_and_tears_down_service_accounts_and_identities() {
+    let h = Harness::start().await;
+    let client = h.client_with(h.https_config());
+    assert_eq!(
+        client.find_service_account("gh-teardown").await.unwrap(),
+        None
+    );
+    let person = client.find_service_account("admin").await.unwrap().unwrap();
+    assert!(!person.is_service, "the seeded admin is a person");
+    let account = client
+        .ensure_service_account("gh-teardown", "GitHub (octo-oidc:setup=gh)")
+        .await
+        .unwrap()
+        .into_inner();
+    let github = h.sandbox.github();
+    let spec = OidcIdentitySpec {
+        name: "main".into(),
+        issuer: github.issuer().to_string(),
+        subject: "repo:octo-org/octo-repo:ref:refs/heads/main".into(),
+        audience: None,
+    };
+    let ids = client
+        .ensure_oidc_identity(&account.id, &spec)
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = client.list_oidc_identities(&account.id).await.unwrap();
+    assert_eq!(listed.external_id, ids.external_id);
+    assert_eq!(listed.identities.len(), 1);
+    assert_eq!(listed.identities[0].id, ids.identity_id);
+    assert_eq!(listed.identities[0].spec, spec);
+
+    // The exchange through the port: trusted → a token that signs in as the account.
+    let trusted = github
+        .mint(&WorkflowTokenRequest {
+            audience: ids.external_id.clone(),
+            ..WorkflowTokenRequest::default()
+        })
+        .unwrap();
+    let exchanged = client
+        .exchange_id_token(&ids.external_id, &Secret::new(trusted))
+        .await
+        .unwrap();
+    assert!(!exchanged.access_token.is_blank());
+    let as_account = RestOctopus::with_progress(
+        h.https_config(),
+        Credential::AccessToken(exchanged.access_token.clone()),
+        Arc::new(RecordingProgress::new()),
+    )
+    .unwrap();
+    assert_eq!(as_account.current_user().await.unwrap().id, account.id);
+    assert!(!format!("{exchanged:?}").contains(exchanged.access_token.expose()));
+    // Another branch is refused as a trust problem, with the server's reason.
+    let develop = github
+        .mint(&WorkflowTokenRequest {
+            audience: ids.external_id.clone(),
+            git_ref: "refs/heads/develop".into(),
+            ..WorkflowTokenRequest::default()
+        })
+        .unwrap();
+    let refused = client
+        .exchange_id_token(&ids.external_id, &Secret::new(develop))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::TrustRejected, "{refused:?}");
+
+    // Teardown, twice.
+    for _ in 0..2 {
+        client
+            .delete_oidc_identity(&account.id, &ids.identity_id)
+            .await
+            .unwrap();
+    }
+    assert!(
+        client
+            .list_oidc_identities(&account.id)
+            .await
+            .unwrap()
+            .identities
+            .is_empty()
+    );
+    for _ in 0..2 {
+        client.delete_service_account(&account.id).await.unwrap();
+    }
+    assert_eq!(
+        client.find_service_account("gh-teardown").await.unwrap(),
+        None
     );
 }
 
@@ -1041,6 +1133,7 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             tenant_id: "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e".into(),
             cloud: AzureCloud::Global,
             audience: None,
+            custom_claims: [("team".to_string(), "platform".to_string())].into(),
         },
         &scope,
     )
@@ -1050,7 +1143,9 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             common: common("Wizard AWS", "wizard-aws"),
             role_arn: "arn:aws:iam::123456789012:role/octopus-wizard".into(),
             session_duration: 3600,
-            region: Some("eu-west-1".into()),
+            region: "eu-west-1".into(),
+            audience: octo_oidc_sandbox::tls::OCTOPUS_HOST.into(),
+            custom_claims: Default::default(),
         },
         &scope,
     )
@@ -1061,6 +1156,14 @@ async fn core_account_bodies_from_the_loaded_inventory_apply_once() {
             panic!("{created:?}")
         };
         assert_eq!(account.slug, body["Slug"]);
+        assert_eq!(
+            account.body["CustomClaims"],
+            body.get("CustomClaims").cloned().unwrap_or(json!({}))
+        );
+        if body["AccountType"] == "AmazonWebServicesOidcAccount" {
+            assert_eq!(account.body["Region"], "eu-west-1");
+            assert_eq!(account.body["Audience"], "octopus.sandbox.localhost");
+        }
         assert_eq!(account.body["EnvironmentIds"], json!(environments));
         assert_eq!(
             account.body["TenantedDeploymentParticipation"],

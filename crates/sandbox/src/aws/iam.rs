@@ -105,10 +105,6 @@ pub struct IamSettings {
     /// role validation (IAM's eventual consistency).
     #[serde(with = "millis")]
     pub propagation_window: Duration,
-    /// Accept provider URLs with a port (real IAM does not). Only for a sandbox whose issuer
-    /// cannot listen on 443 under a port-less host name.
-    #[serde(default)]
-    pub allow_provider_url_ports: bool,
 }
 
 mod millis {
@@ -221,7 +217,7 @@ impl IamState {
 
     fn create_provider(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
         let url = params.required("Url")?;
-        validate_provider_url(url, self.settings.allow_provider_url_ports)?;
+        validate_provider_url(url)?;
         let client_ids = params.list("ClientIDList");
         validate_client_ids(&client_ids)?;
         let thumbprints = params.list("ThumbprintList");
@@ -882,7 +878,13 @@ fn validate_arn(arn: &str, field: &str) -> Result<(), AwsError> {
 }
 
 /// `https://host[/path]`: no port, no query or fragment, no user info, ≤ 255 characters.
-fn validate_provider_url(url: &str, allow_port: bool) -> Result<(), AwsError> {
+/// IAM's URL rules for OIDC providers, for every provider: at most 255 characters, a scheme
+/// and a host (else `ValidationError`), `https://` (else `InvalidInput ... must begin with
+/// https://.`), and no user info, port, query or fragment, a host of letters, digits, `-` and
+/// `.` or an IP address (else `InvalidInput: Invalid Open ID Connect Provider URL.`). Paths
+/// are allowed; case is kept (URLs are case-sensitive).
+fn validate_provider_url(url: &str) -> Result<(), AwsError> {
+    const INVALID: &str = "Invalid Open ID Connect Provider URL";
     if url.is_empty() || url.chars().count() > 255 {
         return Err(constraint(
             url,
@@ -890,29 +892,32 @@ fn validate_provider_url(url: &str, allow_port: bool) -> Result<(), AwsError> {
             "Member must have length less than or equal to 255",
         ));
     }
-    let Some(rest) = url.strip_prefix("https://") else {
-        return Err(AwsError::invalid_input(
-            "Invalid Open ID Connect Provider URL: the URL must begin with https://",
-        ));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(AwsError::validation(INVALID));
     };
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(AwsError::invalid_input(
-            "Invalid Open ID Connect Provider URL: the URL has no host",
-        ));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(AwsError::validation(INVALID));
     }
-    let has_port = host
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
-    if host.contains('@') || (host.contains(':') && !(allow_port && has_port)) {
-        return Err(AwsError::invalid_input(
-            "Invalid Open ID Connect Provider URL: the URL must not contain a port number",
-        ));
+    if scheme != "https" {
+        return Err(AwsError::invalid_input(format!(
+            "{INVALID}. The URL must begin with https://."
+        )));
     }
-    if rest.contains('?') || rest.contains('#') {
-        return Err(AwsError::invalid_input(
-            "Invalid Open ID Connect Provider URL: the URL must not contain a query or fragment",
-        ));
+    let is_ip = authority.parse::<std::net::Ipv4Addr>().is_ok()
+        || authority
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    let is_dns_name = authority.split('.').all(|label| {
+        !label.is_empty()
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    // A port, user info (`@`) or anything else outside a host name fails here.
+    if !(is_ip || is_dns_name) || rest.contains(['?', '#']) {
+        return Err(AwsError::invalid_input(format!("{INVALID}.")));
     }
     Ok(())
 }
@@ -1075,16 +1080,43 @@ mod tests {
 
     #[test]
     fn provider_urls_follow_the_iam_rules() {
-        assert!(validate_provider_url("https://octo.example.com/", false).is_ok());
-        assert!(validate_provider_url("https://octo.example.com/tenant/a", false).is_ok());
-        assert!(validate_provider_url("https://127.0.0.1:8443", true).is_ok());
-        for bad in [
-            "http://octo.example.com",
-            "https://octo.example.com:8443",
-            "https://octo.example.com/?x=1",
-            "https:///path",
+        for good in [
+            "https://octo.example.com/",
+            "https://octo.example.com/tenant/a",
+            "https://octopus.sandbox.localhost",
+            "https://OCTO.example.com",
+            "https://198.51.100.7",
         ] {
-            assert!(validate_provider_url(bad, false).is_err(), "{bad} accepted");
+            assert!(validate_provider_url(good).is_ok(), "{good} refused");
+        }
+        let code_and_message = |url: &str| {
+            let e = validate_provider_url(url).expect_err(url);
+            (e.code.clone(), e.message.clone())
+        };
+        let invalid = (
+            "InvalidInput".to_string(),
+            "Invalid Open ID Connect Provider URL.".to_string(),
+        );
+        for bad in [
+            "https://octo.example.com:8443",
+            "https://127.0.0.1:8443",
+            "https://octo.example.com/?x=1",
+            "https://octo.example.com#frag",
+            "https://user:pass@octo.example.com",
+            "https://exa_mple.com",
+        ] {
+            assert_eq!(code_and_message(bad), invalid, "{bad}");
+        }
+        assert_eq!(
+            code_and_message("http://octo.example.com"),
+            (
+                "InvalidInput".to_string(),
+                "Invalid Open ID Connect Provider URL. The URL must begin with https://."
+                    .to_string()
+            )
+        );
+        for no_host in ["https:///path", "octo.example.com"] {
+            assert_eq!(code_and_message(no_host).0, "ValidationError", "{no_host}");
         }
     }
 

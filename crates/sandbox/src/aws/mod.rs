@@ -50,9 +50,6 @@ pub struct AwsConfig {
     /// IAM's eventual-consistency window (default none; the fault layer's `iam` window also
     /// applies, whichever is longer).
     pub propagation_window: Duration,
-    /// Accept OIDC provider URLs with a port (default false, as IAM). Only for a sandbox
-    /// whose issuer cannot be given a port-less host name.
-    pub allow_provider_url_ports: bool,
 }
 
 impl Default for AwsConfig {
@@ -62,7 +59,6 @@ impl Default for AwsConfig {
             caller_arn: None,
             trust_policy_size_quota: 2048,
             propagation_window: Duration::ZERO,
-            allow_provider_url_ports: false,
         }
     }
 }
@@ -129,7 +125,6 @@ impl AwsSandbox {
             trust_policy_size_quota: config.trust_policy_size_quota,
             simulation_denials: Default::default(),
             propagation_window: config.propagation_window,
-            allow_provider_url_ports: config.allow_provider_url_ports,
         };
         let caller = sts::CallerIdentity {
             arn: config

@@ -411,6 +411,7 @@ fn complete_sign_in(
             scope: params.get("scope").cloned().unwrap_or_default(),
             expires_ms: now_ms() + AUTH_CODE_LIFETIME_MS,
             redeemed: false,
+            code_verifier: None,
         },
     );
     drop(state);
@@ -689,6 +690,9 @@ fn redeem_code(
                 501481,
                 "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
             );
+        }
+        if let Some(stored) = sandbox.state().auth_codes.get_mut(code) {
+            stored.code_verifier = Some(verifier.clone());
         }
     }
     if !is_multi_tenant_alias(tenant) {

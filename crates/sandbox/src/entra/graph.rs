@@ -568,6 +568,48 @@ fn application_fields(
     Ok((display_name, description))
 }
 
+/// `notes` (string ≤ 1024 or null) and `tags` (strings ≤ 256 each) when the body has them.
+struct ApplicationMarks {
+    notes: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+}
+
+impl ApplicationMarks {
+    fn from_body(body: &serde_json::Map<String, Value>) -> Result<ApplicationMarks, Response> {
+        let notes = match body.get("notes") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) if s.len() <= 1024 => Some(Some(s.clone())),
+            _ => return Err(invalid_property("notes", "Application")),
+        };
+        let tags = match body.get("tags") {
+            None => None,
+            Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(items)) => {
+                let tags: Option<Vec<String>> = items
+                    .iter()
+                    .map(|t| t.as_str().filter(|t| t.len() <= 256).map(str::to_owned))
+                    .collect();
+                match tags {
+                    Some(tags) => Some(tags),
+                    None => return Err(invalid_property("tags", "Application")),
+                }
+            }
+            _ => return Err(invalid_property("tags", "Application")),
+        };
+        Ok(ApplicationMarks { notes, tags })
+    }
+
+    fn apply(self, app: &mut Application) {
+        if let Some(notes) = self.notes {
+            app.notes = notes;
+        }
+        if let Some(tags) = self.tags {
+            app.tags = tags;
+        }
+    }
+}
+
 fn new_application(
     caller: &Caller,
     display_name: String,
@@ -580,6 +622,8 @@ fn new_application(
         display_name,
         unique_name,
         description,
+        notes: None,
+        tags: Vec::new(),
         sign_in_audience: "AzureADMyOrg".to_owned(),
         created_ms: now_ms(),
         owners: vec![caller.object_id.clone()],
@@ -608,6 +652,10 @@ fn create_application(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => return invalid_property("uniqueName", "Application"),
     };
+    let marks = match ApplicationMarks::from_body(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     let snapshot = match tenant_snapshot(sandbox, caller) {
         Ok(t) => t,
         Err(r) => return r,
@@ -627,12 +675,13 @@ fn create_application(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
                 ),
             ));
         }
-        let app = new_application(
+        let mut app = new_application(
             caller,
             display_name.unwrap_or_default(),
             unique_name.clone(),
             description.flatten(),
         );
+        marks.apply(&mut app);
         let json = application_json(&app);
         tenant.applications.insert(app.id.clone(), app);
         Ok(json)
@@ -735,6 +784,10 @@ fn patch_application(
                 Ok(f) => f,
                 Err(r) => return r,
             };
+            let marks = match ApplicationMarks::from_body(&body) {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
             if let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(&app)) {
                 return r;
             }
@@ -746,6 +799,7 @@ fn patch_application(
                     if let Some(description) = description {
                         stored.description = description;
                     }
+                    marks.apply(stored);
                 }
             });
             StatusCode::NO_CONTENT.into_response()
@@ -761,15 +815,20 @@ fn patch_application(
                 Ok(f) => f,
                 Err(r) => return r,
             };
+            let marks = match ApplicationMarks::from_body(&body) {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
             if let Err(r) = authorize(sandbox, &tenant, caller, Need::CreateApplication) {
                 return r;
             }
-            let app = new_application(
+            let mut app = new_application(
                 caller,
                 display_name.unwrap_or_default(),
                 Some(unique.to_owned()),
                 description.flatten(),
             );
+            marks.apply(&mut app);
             let json = application_json(&app);
             let _ = with_tenant(sandbox, caller, |t| {
                 t.applications.insert(app.id.clone(), app)

@@ -336,6 +336,21 @@ impl EntraSandbox {
         self.state().grant_arm_role(scope, role_name, principal_id)
     }
 
+    /// Every sign-in secret the authority has handed out or received: authorization codes,
+    /// refresh tokens and the PKCE verifiers codes were redeemed with (for tests that prove
+    /// none of them reaches a log).
+    pub fn sign_in_secrets(&self) -> Vec<String> {
+        let state = self.state();
+        state
+            .auth_codes
+            .iter()
+            .flat_map(|(code, grant)| {
+                std::iter::once(code.clone()).chain(grant.code_verifier.clone())
+            })
+            .chain(state.refresh_tokens.keys().cloned())
+            .collect()
+    }
+
     /// Adds a client secret to an app (as `addPassword` would); returns the secret text.
     pub fn add_client_secret(
         &self,

@@ -147,6 +147,12 @@ pub struct Application {
     pub display_name: String,
     pub unique_name: Option<String>,
     pub description: Option<String>,
+    /// Free-text notes (`notes`).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// String tags (`tags`).
+    #[serde(default)]
+    pub tags: Vec<String>,
     pub sign_in_audience: String,
     pub created_ms: u64,
     /// Object ids of owners (users or service principals).
@@ -231,6 +237,10 @@ pub struct AuthCode {
     pub scope: String,
     pub expires_ms: u64,
     pub redeemed: bool,
+    /// The PKCE verifier the code was redeemed with (kept so tests can prove it never
+    /// reaches a log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
 }
 
 /// What a refresh token stands for.

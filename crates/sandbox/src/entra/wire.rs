@@ -373,7 +373,8 @@ pub fn application_json(app: &Application) -> Value {
         "createdDateTime": rfc3339(app.created_ms / 1000 * 1000),
         "deletedDateTime": null,
         "identifierUris": [],
-        "tags": [],
+        "notes": app.notes,
+        "tags": app.tags,
         "keyCredentials": [],
         "passwordCredentials": app.password_credentials.iter().map(|p| json!({
             "customKeyIdentifier": null,

@@ -3,6 +3,12 @@
 //! formats, allowed subject keys per list, unique names and slugs, existing environments and
 //! tenants), answering 400 with `ErrorMessage` + one `Errors[]` line per problem.
 //!
+//! Octopus 2026 (from [`AWS_REGION_REQUIRED_FROM`], OctopusDeploy/Issues #9955): an AWS account
+//! needs a `Region` ("A region is required when creating or updating AWS accounts") and an
+//! `Audience` (`[Required]` on `AmazonWebServicesOidcAccountResource` in OctopusClients); older
+//! reported versions accept both absent. `CustomClaims` (string values) round-trip on both
+//! account types.
+//!
 //! Deliberately absent: the other account types (a clear 400 says the sandbox does not model
 //! them), `usages`, and the legacy unscoped `/api/accounts` routes.
 
@@ -47,6 +53,33 @@ const AZURE_ENVIRONMENTS: [&str; 4] = [
     "AzureUSGovernment",
 ];
 const PARTICIPATION: [&str; 3] = ["Untenanted", "TenantedOrUntenanted", "Tenanted"];
+
+/// The first Octopus version (`major.minor`) whose AWS accounts need `Region` and `Audience`.
+pub const AWS_REGION_REQUIRED_FROM: (u32, u32) = (2026, 2);
+
+/// Whether a server reporting `version` (e.g. `2026.3.1452`) requires `Region` and `Audience`
+/// on AWS accounts. An unparsable version is treated as current.
+pub fn requires_aws_region(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= AWS_REGION_REQUIRED_FROM,
+        _ => true,
+    }
+}
+
+/// Whether `s` looks like an AWS region code (`us-east-1`, `us-gov-west-1`, `eu-central-2`).
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// The message Octopus 2026 gives for an AWS account without a region (Issues #9955).
+pub const REGION_REQUIRED: &str = "A region is required when creating or updating AWS accounts.";
 
 /// Whether `s` is a GUID in the 8-4-4-4-12 hex form (braces not accepted).
 pub fn is_guid(s: &str) -> bool {
@@ -146,12 +179,14 @@ fn string_list(body: &Map<String, Value>, field: &str, errors: &mut Vec<String>)
 /// Validates a posted account body and returns the stored form.
 ///
 /// `existing` is the stored account for a modify, `None` for a create.
+/// `version` is the Octopus version the sandbox reports (it decides the 2026 AWS rules).
 pub fn validate_account(
     state: &OctopusState,
     space_id: &str,
     body: Value,
     existing: Option<&Map<String, Value>>,
     caller: &str,
+    version: &str,
 ) -> Result<Map<String, Value>, OctopusError> {
     let Value::Object(body) = body else {
         return Err(OctopusError::bad_request(
@@ -439,7 +474,32 @@ pub fn validate_account(
             "SessionDuration".into(),
             json!(duration.unwrap_or_else(|| "3600".into())),
         );
-        out.insert("Region".into(), json!(text(&body, "Region")));
+        let region = text(&body, "Region");
+        let audience = text(&body, "Audience");
+        let required = requires_aws_region(version);
+        if region.is_empty() {
+            if required {
+                errors.push(REGION_REQUIRED.into());
+            }
+        } else if !is_region(&region) {
+            errors.push(format!(
+                "Region must be an AWS region code like us-east-1; '{region}' is not."
+            ));
+        }
+        if audience.is_empty() && required {
+            errors.push(
+                "Please provide the audience (Audience): the value the IAM identity provider trusts, by default the Octopus Server's host name.".into(),
+            );
+        }
+        out.insert("Region".into(), json!(region));
+        out.insert(
+            "Audience".into(),
+            if audience.is_empty() {
+                Value::Null
+            } else {
+                json!(audience)
+            },
+        );
     }
 
     if !errors.is_empty() {
@@ -513,7 +573,14 @@ pub async fn create(
     let space_id = app.resolve_space(&space)?;
     let body = parse_json(&body)?;
     let mut state = app.write();
-    let mut account = validate_account(&state, &space_id, body, None, &caller.username)?;
+    let mut account = validate_account(
+        &state,
+        &space_id,
+        body,
+        None,
+        &caller.username,
+        &app.config.version,
+    )?;
     let id = state.next_id("Accounts");
     account.insert("Id".into(), json!(id));
     state.accounts.push(account.clone());
@@ -614,7 +681,14 @@ pub async fn modify(
         .account(&space_id, &id)
         .ok_or_else(OctopusError::not_found)?
         .clone();
-    let mut account = validate_account(&state, &space_id, body, Some(&existing), &caller.username)?;
+    let mut account = validate_account(
+        &state,
+        &space_id,
+        body,
+        Some(&existing),
+        &caller.username,
+        &app.config.version,
+    )?;
     account.insert("Id".into(), json!(id));
     if let Some(slot) = state
         .accounts

@@ -110,14 +110,21 @@ pub enum MintError {
     Signing(#[from] crate::signing::SigningError),
 }
 
-/// The audience Octopus uses for an account: Azure `Audience` or the default; AWS the issuer's
-/// host name.
+/// The audience Octopus uses for an account: Azure `Audience` or the default; AWS its
+/// `Audience` (required since 2026) or, when absent, the issuer's host name.
 pub fn audience_for(app: &AppState, account: &Map<String, Value>) -> String {
+    let audience = account
+        .get("Audience")
+        .and_then(Value::as_str)
+        .filter(|a| !a.trim().is_empty());
     match account.get("AccountType").and_then(Value::as_str) {
-        Some(AWS_OIDC) => url::Url::parse(&app.config.issuer)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default(),
+        Some(AWS_OIDC) => match audience {
+            Some(a) => a.to_string(),
+            None => url::Url::parse(&app.config.issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default(),
+        },
         Some(AZURE_OIDC) | Some(_) | None => account
             .get("Audience")
             .and_then(Value::as_str)

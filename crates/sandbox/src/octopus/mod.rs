@@ -48,8 +48,9 @@ use state::{AllCache, IssuedAccessToken, OctopusState};
 
 /// The built-in administrator, whom the API key belongs to.
 pub const ADMIN_USER_ID: &str = "Users-1";
-/// The default Octopus version the root document reports.
-pub const DEFAULT_VERSION: &str = "2025.4.10333";
+/// The default Octopus version the root document reports (a 2026 server: AWS accounts need
+/// `Region` and `Audience`; pass e.g. `2025.4.10333` for the older rules).
+pub const DEFAULT_VERSION: &str = "2026.3.1452";
 
 /// How the issuer string is formed from the server URL (mismatches are reproducible this way).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -66,11 +67,12 @@ pub enum IssuerStyle {
 }
 
 impl IssuerStyle {
-    /// The issuer for a server reachable at these base URLs (no trailing slash given).
-    pub fn issuer(&self, http_url: &str, https_url: &str) -> String {
+    /// The issuer for a server with this plain-HTTP URL and public HTTPS URL (no trailing
+    /// slash given).
+    pub fn issuer(&self, http_url: &str, public_url: &str) -> String {
         match self {
-            IssuerStyle::Https => https_url.trim_end_matches('/').to_string(),
-            IssuerStyle::HttpsTrailingSlash => format!("{}/", https_url.trim_end_matches('/')),
+            IssuerStyle::Https => public_url.trim_end_matches('/').to_string(),
+            IssuerStyle::HttpsTrailingSlash => format!("{}/", public_url.trim_end_matches('/')),
             IssuerStyle::Http => http_url.trim_end_matches('/').to_string(),
             IssuerStyle::Override(s) => s.clone(),
         }
@@ -84,7 +86,8 @@ pub struct OctopusConfig {
     pub version: String,
     /// The server's HTTP base URL, no trailing slash.
     pub http_url: String,
-    /// The server's public URL (HTTPS, no trailing slash): `ServerUrl`, issuer endpoints.
+    /// The server's public URL (HTTPS, no port, no trailing slash, e.g.
+    /// `https://octopus.sandbox.localhost`): `ServerUrl`, issuer endpoints.
     pub public_url: String,
     /// The exact `issuer` of discovery and of minted tokens.
     pub issuer: String,

@@ -348,11 +348,13 @@ struct IdentityInput {
     audience: Option<String>,
 }
 
-fn identity_input(
-    body: &Value,
-    url_account: &str,
-    max_len: Option<usize>,
-) -> Result<IdentityInput, OctopusError> {
+/// The most characters an identity's Issuer or Subject may have (swagger
+/// `ModifyServiceAccountOidcIdentityCommandV1`; enforced on create as well).
+pub const MAX_IDENTITY_FIELD_CHARS: usize = 200;
+
+/// Validates an identity body for create and modify: required fields, Name/Issuer/Subject at
+/// most 200 characters, an absolute `https://` issuer ("The issuer URL must be HTTPS").
+fn identity_input(body: &Value, url_account: &str) -> Result<IdentityInput, OctopusError> {
     let mut errors = Vec::new();
     let mut required = |field: &str| {
         let v = str_field(body, field).unwrap_or("").trim().to_string();
@@ -373,17 +375,21 @@ fn identity_input(
     if name.chars().count() > 200 {
         errors.push("The field Name must be a string with a maximum length of 200.".into());
     }
-    if let Some(max) = max_len {
-        for (field, v) in [("Issuer", &issuer), ("Subject", &subject)] {
-            if v.chars().count() > max {
-                errors.push(format!(
-                    "The field {field} must be a string with a maximum length of {max}."
-                ));
-            }
+    let max = MAX_IDENTITY_FIELD_CHARS;
+    for (field, v) in [("Issuer", &issuer), ("Subject", &subject)] {
+        if v.chars().count() > max {
+            errors.push(format!(
+                "The field {field} must be a string with a maximum length of {max}."
+            ));
         }
     }
-    if !issuer.is_empty() && url::Url::parse(&issuer).is_err() {
-        errors.push(format!("The Issuer '{issuer}' is not a valid URL."));
+    match url::Url::parse(&issuer) {
+        _ if issuer.is_empty() => {}
+        Err(_) => errors.push(format!("The Issuer '{issuer}' is not a valid URL.")),
+        Ok(url) if url.scheme() != "https" => {
+            errors.push("The issuer URL must be HTTPS.".into());
+        }
+        Ok(_) => {}
     }
     if !errors.is_empty() {
         return Err(OctopusError::validation(errors));
@@ -409,7 +415,7 @@ pub async fn create_identity(
     let body = parse_json(&body)?;
     let mut state = app.write();
     service_account(&state, &account_id)?;
-    let input = identity_input(&body, &account_id, None)?;
+    let input = identity_input(&body, &account_id)?;
     let id = state.next_id("OidcIdentities");
     state.oidc_identities.push(OidcIdentity {
         id: id.clone(),
@@ -508,7 +514,7 @@ pub async fn modify_identity(
         }
         Some(_) => {}
     }
-    let input = identity_input(&body, &account_id, Some(200))?;
+    let input = identity_input(&body, &account_id)?;
     let identity = &mut state.oidc_identities[index];
     identity.name = input.name;
     identity.issuer = input.issuer;

@@ -147,6 +147,12 @@ async fn trade_with_sts(
             "The sandbox has no AWS endpoint configured to test AWS accounts against.".into(),
         );
     };
+    // Accounts saved before the region became required keep deploying but fail the test.
+    if str_field(account, "Region").is_empty()
+        && super::accounts::requires_aws_region(&app.config.version)
+    {
+        return fail(super::accounts::REGION_REQUIRED.into());
+    }
     let duration = match str_field(account, "SessionDuration") {
         "" => "3600",
         d => d,

@@ -179,6 +179,21 @@ async fn oidc_provider_rejections() {
         assert_eq!(code(&err), "InvalidInput", "{url}");
         assert_eq!(status(&err), 400);
     }
+    // Real IAM's words for a port (every provider, the sandbox's own issuer included).
+    let err = create("https://octopus.sandbox.localhost:8443")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidInput");
+    assert_eq!(message(&err), "Invalid Open ID Connect Provider URL.");
+    let err = create("http://octopus.sandbox.localhost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(&err),
+        "Invalid Open ID Connect Provider URL. The URL must begin with https://."
+    );
     let err = create("https://t.example.com")
         .thumbprint_list("abc")
         .send()
@@ -639,17 +654,63 @@ async fn state_survives_snapshot_and_restore() {
         .send()
         .await
         .unwrap();
-    let snapshot = env.sandbox.snapshot();
-    let other = start().await;
-    other.sandbox.restore(snapshot).unwrap();
-    other.iam.get_role().role_name("r").send().await.unwrap();
-    other
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
+    env.iam
+        .put_role_policy()
+        .role_name("r")
+        .policy_name("inline")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
         .send()
         .await
         .unwrap();
+    let snapshot = env.sandbox.snapshot();
+    let other = start().await;
+    other.sandbox.restore(snapshot.clone()).unwrap();
+    assert_eq!(
+        other.sandbox.snapshot(),
+        snapshot,
+        "the whole state round-trips"
+    );
+
+    // And what a client sees is the same, field by field.
+    let role = |iam: aws_sdk_iam::Client| async move {
+        let role = iam.get_role().role_name("r").send().await.unwrap();
+        let role = role.role().unwrap().clone();
+        let inline = iam
+            .get_role_policy()
+            .role_name("r")
+            .policy_name("inline")
+            .send()
+            .await
+            .unwrap();
+        (
+            role.arn().to_string(),
+            role.role_id().to_string(),
+            role.assume_role_policy_document().map(str::to_string),
+            role.max_session_duration(),
+            inline.policy_document().to_string(),
+        )
+    };
+    assert_eq!(role(other.iam.clone()).await, role(env.iam.clone()).await);
+    let provider = |iam: aws_sdk_iam::Client, arn: String| async move {
+        let p = iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        (
+            p.url().map(str::to_string),
+            p.client_id_list().to_vec(),
+            p.thumbprint_list().to_vec(),
+            p.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let restored = provider(other.iam.clone(), arn.clone()).await;
+    assert_eq!(restored, provider(env.iam.clone(), arn.clone()).await);
+    assert_eq!(restored.1, vec!["octo".to_string()], "{restored:?}");
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_string();
-    let audience = "127.0.0.1";
+    let audience = octo_oidc_sandbox::tls::OCTOPUS_HOST;
     let (status, body) = iam(
         sandbox,
         &[
@@ -132,7 +132,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
         Some(json!({
-            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Good", "RoleArn": good_role,
+            "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Good", "RoleArn": good_role,
             "SessionDuration": "3600",
         })),
     )
@@ -144,7 +144,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
 
     // The trust policy expects another subject: STS says AccessDenied and the task says so.
     let (_, wrong) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Wrong", "RoleArn": good_role,
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Wrong", "RoleArn": good_role,
     })))
     .await;
     let task = run_test(&sandbox, wrong["Id"].as_str().unwrap()).await;
@@ -171,7 +171,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
         Some(json!({
-            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Long",
+            "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Long",
             "RoleArn": long_role, "SessionDuration": "7200",
         })),
     )
@@ -194,7 +194,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     )
     .await;
     let (_, deployer) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Deploy", "RoleArn": deploy_role,
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Deploy", "RoleArn": deploy_role,
         "DeploymentSubjectKeys": ["space", "project", "environment"],
     })))
     .await;
@@ -363,4 +363,47 @@ async fn azure_account_test_succeeds_and_fails_for_real() {
     let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Success", "{task}");
     sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_aws_account_saved_without_a_region_fails_the_2026_account_test() {
+    // Saved by a 2025.4 server (no Region), then tested after an upgrade to 2026.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let old = Sandbox::start(SandboxOptions {
+        octopus_version: "2025.4.10333".into(),
+        state_file: Some(state.clone()),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let role = trust(&old, "octopus-legacy", "space:default:account:aws-legacy").await;
+    let (status, legacy) = octopus(
+        &old,
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({
+            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Legacy",
+            "RoleArn": role, "SessionDuration": "3600",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{legacy}");
+    let task = run_test(&old, legacy["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Success", "2025.4 tests it: {task}");
+    old.shutdown().await.unwrap();
+
+    let upgraded = Sandbox::start(SandboxOptions {
+        state_file: Some(state),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let task = run_test(&upgraded, legacy["Id"].as_str().unwrap()).await;
+    assert_eq!(task["State"], "Failed", "{task}");
+    assert_eq!(
+        task["ErrorMessage"],
+        "A region is required when creating or updating AWS accounts."
+    );
+    upgraded.shutdown().await.unwrap();
 }

@@ -74,7 +74,7 @@ fn azure_account(name: &str) -> Value {
 
 fn aws_account(name: &str) -> Value {
     json!({
-        "AccountType": "AmazonWebServicesOidcAccount",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost",
         "Name": name,
         "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
         "SessionDuration": "3600",
@@ -693,7 +693,7 @@ async fn users_teams_and_identities() {
     assert_eq!(listed["Count"], 1);
     assert_eq!(
         listed["ServerUrl"],
-        api.sandbox.urls().octopus_https.as_str()
+        api.sandbox.urls().octopus_public.as_str()
     );
     let external = listed["ExternalId"].as_str().unwrap();
     assert_eq!(external.len(), 36, "ExternalId is a GUID: {external}");
@@ -718,6 +718,40 @@ async fn users_teams_and_identities() {
     assert_eq!(status, StatusCode::OK);
     let (_, got) = api.get(&path).await;
     assert_eq!(got["Subject"], "repo:acme/web:*");
+
+    // An http:// issuer is refused on modify and on create; so are 201-character Issuer and
+    // Subject on create (the modify cap, applied to both).
+    let mut plain_http = modify.clone();
+    plain_http["Issuer"] = json!("http://token.actions.githubusercontent.com");
+    let (status, err) = api.send(reqwest::Method::PUT, &path, &plain_http).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["Errors"][0], "The issuer URL must be HTTPS.");
+    let create_path = format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1");
+    let mut new_identity = identity.clone();
+    new_identity["Issuer"] = json!("http://gitlab.example.com");
+    let (status, err) = api
+        .send(reqwest::Method::POST, &create_path, &new_identity)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["Errors"][0], "The issuer URL must be HTTPS.");
+    for field in ["Issuer", "Subject"] {
+        let mut long = identity.clone();
+        long[field] = json!(if field == "Issuer" {
+            format!("https://{}.example.com", "a".repeat(190))
+        } else {
+            "x".repeat(201)
+        });
+        let (status, err) = api.send(reqwest::Method::POST, &create_path, &long).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "create caps {field}: {err}"
+        );
+        assert_eq!(
+            err["Errors"][0],
+            format!("The field {field} must be a string with a maximum length of 200.")
+        );
+    }
     let mut missing = identity.clone();
     missing.as_object_mut().unwrap().remove("Issuer");
     let (status, _) = api
@@ -1069,4 +1103,107 @@ async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = api.get("/api/Spaces-99/machines/all").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn octopus_2026_requires_region_and_audience_on_aws_accounts_older_versions_do_not() {
+    let api = Api::start().await;
+    let (_, root) = api.get("/api").await;
+    assert!(
+        root["Version"].as_str().unwrap().starts_with("2026."),
+        "{root}"
+    );
+    let mut bare = aws_account("AWS Bare");
+    bare.as_object_mut().unwrap().remove("Region");
+    bare.as_object_mut().unwrap().remove("Audience");
+    let (status, err) = api.post("/api/Spaces-1/accounts", &bare).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(
+        err["ErrorMessage"],
+        "There was a problem with your request."
+    );
+    let errors: Vec<&str> = err["Errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        "A region is required when creating or updating AWS accounts."
+    );
+    assert!(errors[1].contains("Audience"), "{errors:?}");
+
+    // Updating an account to drop its region is refused as well.
+    let (status, created) = api
+        .post("/api/Spaces-1/accounts", &aws_account("AWS Full"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["Id"].as_str().unwrap();
+    let mut without_region = created.clone();
+    without_region["Region"] = json!("");
+    let (status, err) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/Spaces-1/accounts/{id}"),
+            &without_region,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(
+        err["Errors"][0],
+        "A region is required when creating or updating AWS accounts."
+    );
+    let mut odd_region = created.clone();
+    odd_region["Region"] = json!("Frankfurt");
+    let (status, _) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/Spaces-1/accounts/{id}"),
+            &odd_region,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A 2025.4 server accepts both absent.
+    let old = Api::start_with(SandboxOptions {
+        octopus_version: "2025.4.10333".into(),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let (status, created) = old.post("/api/Spaces-1/accounts", &bare).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["Region"], "");
+    assert_eq!(created["Audience"], Value::Null);
+}
+
+#[tokio::test]
+async fn custom_claims_round_trip_on_azure_and_aws_accounts() {
+    let api = Api::start().await;
+    let claims = json!({
+        "team": "platform",
+        "https://aws.amazon.com/tags": r#"{"principal_tags":{"team":["web"]}}"#,
+    });
+    for mut body in [azure_account("Claims Azure"), aws_account("Claims AWS")] {
+        body["CustomClaims"] = claims.clone();
+        let (status, created) = api.post("/api/Spaces-1/accounts", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["CustomClaims"], claims);
+        let id = created["Id"].as_str().unwrap();
+        let (_, got) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
+        assert_eq!(got["CustomClaims"], claims, "{}", body["AccountType"]);
+        let mut changed = got.clone();
+        changed["CustomClaims"] = json!({"team": "payments"});
+        let (status, modified) = api
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/Spaces-1/accounts/{id}"),
+                &changed,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{modified}");
+        let (_, got) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
+        assert_eq!(got["CustomClaims"], json!({"team": "payments"}));
+    }
 }

@@ -50,8 +50,14 @@ async fn issuer_discovery_and_jwks_over_http_and_https() {
     let sandbox = start(IssuerStyle::Https).await;
     let https = sandbox.http_client().unwrap();
     let issuer = sandbox.urls().octopus_issuer.clone();
-    assert_eq!(issuer, sandbox.urls().octopus_https);
-    for base in [&sandbox.urls().octopus, &sandbox.urls().octopus_https] {
+    // A port-less issuer, as on a real server, reachable through the host overrides.
+    assert_eq!(issuer, sandbox.urls().octopus_public);
+    assert_eq!(issuer, "https://octopus.sandbox.localhost");
+    for base in [
+        &sandbox.urls().octopus,
+        &sandbox.urls().octopus_https,
+        &sandbox.urls().octopus_public,
+    ] {
         let doc: Value = https
             .get(format!("{base}/.well-known/openid-configuration"))
             .send()
@@ -119,7 +125,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
     let slash = start(IssuerStyle::HttpsTrailingSlash).await;
     assert_eq!(
         slash.urls().octopus_issuer,
-        format!("{}/", slash.urls().octopus_https)
+        format!("{}/", slash.urls().octopus_public)
     );
     let doc: Value = slash
         .http_client()
@@ -137,7 +143,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
     assert!(doc["issuer"].as_str().unwrap().ends_with('/'));
     assert_eq!(
         doc["jwks_uri"],
-        format!("{}/.well-known/jwks", slash.urls().octopus_https).as_str()
+        format!("{}/.well-known/jwks", slash.urls().octopus_public).as_str()
     );
 
     // A validator configured with the issuer without the slash refuses the discovery document.
@@ -169,7 +175,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
             },
         )
         .unwrap();
-    let without_slash = slash.urls().octopus_https.clone();
+    let without_slash = slash.urls().octopus_public.clone();
     assert!(matches!(
         validator.verify(&token.jwt, &without_slash).await,
         Err(TokenRejection::IssuerMismatch { .. })
@@ -207,7 +213,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
         Some(json!({
-            "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Prod",
+            "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Prod",
             "RoleArn": "arn:aws:iam::123456789012:role/octopus",
         })),
     )
@@ -257,7 +263,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
         )
         .unwrap();
     assert_eq!(
-        aws_token.audience, "127.0.0.1",
+        aws_token.audience, "octopus.sandbox.localhost",
         "AWS audience = the issuer's host name"
     );
 
@@ -831,7 +837,7 @@ async fn state_survives_a_restart() {
     };
     let first = Sandbox::start(options.clone()).await.unwrap();
     let (status, account) = api(&first, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
     }))).await;
     assert_eq!(status, StatusCode::CREATED);
     let jwks_before: Value = first
@@ -854,7 +860,7 @@ async fn state_survives_a_restart() {
             ("Action", "CreateOpenIDConnectProvider"),
             ("Version", "2010-05-08"),
             ("Url", first.urls().octopus_issuer.as_str()),
-            ("ClientIDList.member.1", "127.0.0.1"),
+            ("ClientIDList.member.1", "octopus.sandbox.localhost"),
         ])
         .send()
         .await
@@ -897,7 +903,7 @@ async fn state_survives_a_restart() {
         "the AWS sandbox's state survives too"
     );
     let (status, next) = api(&second, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
+        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
     }))).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(next["Id"], account["Id"], "id counters continue");

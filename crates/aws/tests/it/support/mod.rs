@@ -237,3 +237,9 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// Two JSON texts with the same content.
+pub fn same_json_text(a: &str, b: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(a).unwrap()
+        == serde_json::from_str::<serde_json::Value>(b).unwrap()
+}

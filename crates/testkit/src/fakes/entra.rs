@@ -1,0 +1,286 @@
+//! [`FakeEntraApps`]: the [`EntraApps`] port in memory — app registrations upserted by
+//! unique name (object id and client id assigned, notes and tags written on create only),
+//! service principals per app, and federated credentials matched by name with Entra's rules
+//! (at most 20 per app, each issuer + subject pair once). Deleting an app deletes its
+//! service principal.
+
+use std::sync::{Arc, Mutex};
+
+use octo_oidc_core::ports::{
+    ApplicationSpec, Applied, EntraApplication, EntraApps, FederatedCredential, PortResult,
+    ServicePrincipal,
+};
+use octo_oidc_core::{ErrorCode, Problem};
+
+use super::{Recorder, conflict, guid, not_found};
+
+const OPERATIONS: &[&str] = &[
+    "find_application",
+    "ensure_application",
+    "delete_application",
+    "find_service_principal",
+    "ensure_service_principal",
+    "list_federated_credentials",
+    "ensure_federated_credential",
+    "delete_federated_credential",
+];
+
+/// Federated credentials an app can hold.
+const MAX_CREDENTIALS: usize = 20;
+
+#[derive(Debug, Clone)]
+struct App {
+    app: EntraApplication,
+    credentials: Vec<FederatedCredential>,
+    service_principal: Option<ServicePrincipal>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    apps: Vec<App>,
+    counter: u64,
+}
+
+impl State {
+    fn next(&mut self) -> String {
+        self.counter += 1;
+        guid(self.counter)
+    }
+
+    fn by_object_id(&mut self, object_id: &str) -> PortResult<&mut App> {
+        self.apps
+            .iter_mut()
+            .find(|a| a.app.object_id == object_id)
+            .ok_or_else(|| not_found(format!("no application with object id {object_id}")))
+    }
+}
+
+/// The Entra apps port in memory.
+#[derive(Debug, Clone)]
+pub struct FakeEntraApps {
+    state: Arc<Mutex<State>>,
+    recorder: Recorder,
+}
+
+super::recorded_fake!(FakeEntraApps);
+
+impl Default for FakeEntraApps {
+    fn default() -> Self {
+        FakeEntraApps::new()
+    }
+}
+
+impl FakeEntraApps {
+    /// A tenant with no applications.
+    pub fn new() -> FakeEntraApps {
+        FakeEntraApps {
+            state: Arc::default(),
+            recorder: Recorder::new("FakeEntraApps", OPERATIONS),
+        }
+    }
+
+    /// Adds an application someone else made (ids assigned, no service principal).
+    pub fn add_application(&self, spec: &ApplicationSpec) -> EntraApplication {
+        let mut state = self.state.lock().unwrap();
+        let app = EntraApplication {
+            object_id: state.next(),
+            app_id: state.next(),
+            display_name: spec.display_name.clone(),
+            unique_name: Some(spec.unique_name.clone()).filter(|u| !u.is_empty()),
+            notes: spec.notes.clone(),
+            tags: spec.tags.clone(),
+        };
+        state.apps.push(App {
+            app: app.clone(),
+            credentials: Vec::new(),
+            service_principal: None,
+        });
+        app
+    }
+
+    /// Every application, in creation order.
+    pub fn applications(&self) -> Vec<EntraApplication> {
+        let state = self.state.lock().unwrap();
+        state.apps.iter().map(|a| a.app.clone()).collect()
+    }
+}
+
+impl EntraApps for FakeEntraApps {
+    async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
+        self.recorder.begin("find_application", unique_name)?;
+        let state = self.state.lock().unwrap();
+        let found = state
+            .apps
+            .iter()
+            .find(|a| a.app.unique_name.as_deref() == Some(unique_name))
+            .map(|a| a.app.clone());
+        drop(state);
+        self.recorder
+            .end("find_application", unique_name, Ok((found, false)))
+    }
+
+    async fn ensure_application(
+        &self,
+        spec: &ApplicationSpec,
+    ) -> PortResult<Applied<EntraApplication>> {
+        self.recorder
+            .begin("ensure_application", &spec.unique_name)?;
+        let result = if spec.unique_name.is_empty() || spec.display_name.trim().is_empty() {
+            Err(Problem::new(
+                ErrorCode::InvalidInput,
+                "an application needs a unique name and a display name",
+            ))
+        } else {
+            let mut state = self.state.lock().unwrap();
+            match state
+                .apps
+                .iter_mut()
+                .find(|a| a.app.unique_name.as_deref() == Some(spec.unique_name.as_str()))
+            {
+                Some(existing) if existing.app.display_name == spec.display_name => {
+                    Ok((Applied::Unchanged(existing.app.clone()), false))
+                }
+                Some(existing) => {
+                    existing.app.display_name = spec.display_name.clone();
+                    Ok((Applied::Updated(existing.app.clone()), true))
+                }
+                None => {
+                    drop(state);
+                    Ok((Applied::Created(self.add_application(spec)), true))
+                }
+            }
+        };
+        self.recorder
+            .end("ensure_application", &spec.unique_name, result)
+    }
+
+    async fn delete_application(&self, object_id: &str) -> PortResult<()> {
+        self.recorder.begin("delete_application", object_id)?;
+        let mut state = self.state.lock().unwrap();
+        let before = state.apps.len();
+        state.apps.retain(|a| a.app.object_id != object_id);
+        let changed = state.apps.len() != before;
+        drop(state);
+        self.recorder
+            .end("delete_application", object_id, Ok(((), changed)))
+    }
+
+    async fn find_service_principal(&self, app_id: &str) -> PortResult<Option<ServicePrincipal>> {
+        self.recorder.begin("find_service_principal", app_id)?;
+        let state = self.state.lock().unwrap();
+        let found = state
+            .apps
+            .iter()
+            .find(|a| a.app.app_id == app_id)
+            .and_then(|a| a.service_principal.clone());
+        drop(state);
+        self.recorder
+            .end("find_service_principal", app_id, Ok((found, false)))
+    }
+
+    async fn ensure_service_principal(
+        &self,
+        app_id: &str,
+    ) -> PortResult<Applied<ServicePrincipal>> {
+        self.recorder.begin("ensure_service_principal", app_id)?;
+        let mut state = self.state.lock().unwrap();
+        let object_id = state.next();
+        let result = match state.apps.iter_mut().find(|a| a.app.app_id == app_id) {
+            None => Err(not_found(format!("no application with client id {app_id}"))),
+            Some(app) => match &app.service_principal {
+                Some(sp) => Ok((Applied::Unchanged(sp.clone()), false)),
+                None => {
+                    let sp = ServicePrincipal {
+                        object_id,
+                        app_id: app_id.to_string(),
+                    };
+                    app.service_principal = Some(sp.clone());
+                    Ok((Applied::Created(sp), true))
+                }
+            },
+        };
+        drop(state);
+        self.recorder
+            .end("ensure_service_principal", app_id, result)
+    }
+
+    async fn list_federated_credentials(
+        &self,
+        app_object_id: &str,
+    ) -> PortResult<Vec<FederatedCredential>> {
+        self.recorder
+            .begin("list_federated_credentials", app_object_id)?;
+        let mut state = self.state.lock().unwrap();
+        let result = state
+            .by_object_id(app_object_id)
+            .map(|a| (a.credentials.clone(), false));
+        drop(state);
+        self.recorder
+            .end("list_federated_credentials", app_object_id, result)
+    }
+
+    async fn ensure_federated_credential(
+        &self,
+        app_object_id: &str,
+        credential: &FederatedCredential,
+    ) -> PortResult<Applied<FederatedCredential>> {
+        self.recorder
+            .begin("ensure_federated_credential", &credential.name)?;
+        let mut state = self.state.lock().unwrap();
+        let result = state.by_object_id(app_object_id).and_then(|app| {
+            if let Some(clash) = app.credentials.iter().find(|c| {
+                c.name != credential.name
+                    && c.issuer == credential.issuer
+                    && c.subject == credential.subject
+            }) {
+                return Err(conflict(format!(
+                    "the federated credential '{}' already trusts this issuer and subject",
+                    clash.name
+                )));
+            }
+            let full = app.credentials.len() >= MAX_CREDENTIALS;
+            match app
+                .credentials
+                .iter_mut()
+                .find(|c| c.name == credential.name)
+            {
+                Some(existing) if existing == credential => {
+                    Ok((Applied::Unchanged(existing.clone()), false))
+                }
+                Some(existing) => {
+                    *existing = credential.clone();
+                    Ok((Applied::Updated(credential.clone()), true))
+                }
+                None if full => Err(Problem::new(
+                    ErrorCode::LimitExceeded,
+                    format!(
+                        "the app registration already has {MAX_CREDENTIALS} federated credentials"
+                    ),
+                )),
+                None => {
+                    app.credentials.push(credential.clone());
+                    Ok((Applied::Created(credential.clone()), true))
+                }
+            }
+        });
+        drop(state);
+        self.recorder
+            .end("ensure_federated_credential", &credential.name, result)
+    }
+
+    async fn delete_federated_credential(&self, app_object_id: &str, name: &str) -> PortResult<()> {
+        self.recorder.begin("delete_federated_credential", name)?;
+        let mut state = self.state.lock().unwrap();
+        let changed = match state.by_object_id(app_object_id) {
+            Ok(app) => {
+                let before = app.credentials.len();
+                app.credentials.retain(|c| c.name != name);
+                app.credentials.len() != before
+            }
+            Err(_) => false,
+        };
+        drop(state);
+        self.recorder
+            .end("delete_federated_credential", name, Ok(((), changed)))
+    }
+}

@@ -1,0 +1,570 @@
+//! [`FakeOctopus`]: the [`Octopus`] port in memory — accounts per space (`Accounts-N`, slugs
+//! from names, update only where fields differ, the account type write-once), users and
+//! service accounts (`Users-N`, an ExternalId GUID each), OIDC identities matched by name,
+//! the account test (a configurable result), and the `/token/v1` exchange judged against the
+//! identities (issuer exact, subject with `*`/`?`, audience = ExternalId unless the identity
+//! sets one).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use octo_oidc_core::ports::{
+    Applied, ExchangedToken, Octopus, OctopusAccount, OidcIdentities, OidcIdentity,
+    OidcIdentityIds, OidcIdentitySpec, PortResult, ServerInfo, ServiceAccount, SpaceInventory,
+    TaskResult,
+};
+use octo_oidc_core::{ErrorCode, Problem, Secret};
+use serde_json::{Map, Value};
+
+use super::{Recorder, audiences, claims, conflict, guid, matches_pattern, not_found};
+
+const OPERATIONS: &[&str] = &[
+    "server_info",
+    "inventory",
+    "find_account",
+    "ensure_account",
+    "delete_account",
+    "test_account",
+    "find_service_account",
+    "ensure_service_account",
+    "delete_service_account",
+    "list_oidc_identities",
+    "ensure_oidc_identity",
+    "delete_oidc_identity",
+    "exchange_id_token",
+];
+
+#[derive(Debug, Clone)]
+struct User {
+    account: ServiceAccount,
+    external_id: String,
+    identities: Vec<OidcIdentity>,
+}
+
+#[derive(Debug)]
+struct State {
+    server: ServerInfo,
+    inventories: BTreeMap<String, SpaceInventory>,
+    accounts: BTreeMap<String, Vec<OctopusAccount>>,
+    users: Vec<User>,
+    account_test: TaskResult,
+    counter: u64,
+}
+
+impl State {
+    fn next(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    fn user_mut(&mut self, id: &str) -> PortResult<&mut User> {
+        self.users
+            .iter_mut()
+            .find(|u| u.account.id == id)
+            .ok_or_else(|| not_found(format!("no user {id}")))
+    }
+}
+
+/// The Octopus port in memory.
+#[derive(Debug, Clone)]
+pub struct FakeOctopus {
+    state: Arc<Mutex<State>>,
+    recorder: Recorder,
+}
+
+super::recorded_fake!(FakeOctopus);
+
+impl Default for FakeOctopus {
+    fn default() -> Self {
+        FakeOctopus::new()
+    }
+}
+
+fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+/// `null`, `""`, `[]` and a missing field mean the same; numbers equal their string form.
+fn same_field(desired: &Value, actual: Option<&Value>) -> bool {
+    let unset = |v: &Value| {
+        v.is_null()
+            || v.as_str().is_some_and(str::is_empty)
+            || v.as_array().is_some_and(Vec::is_empty)
+    };
+    let actual = actual.unwrap_or(&Value::Null);
+    match (desired, actual) {
+        (d, a) if unset(d) && unset(a) => true,
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            n.to_string() == *s
+        }
+        (Value::Array(d), Value::Array(a)) => {
+            let mut d: Vec<String> = d.iter().map(Value::to_string).collect();
+            let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
+            d.sort();
+            a.sort();
+            d == a
+        }
+        (d, a) => d == a,
+    }
+}
+
+impl FakeOctopus {
+    /// An Octopus with a default space (`Spaces-1`, empty) and no accounts or users.
+    pub fn new() -> FakeOctopus {
+        let mut inventories = BTreeMap::new();
+        inventories.insert(
+            "Spaces-1".to_string(),
+            SpaceInventory {
+                space: Some(octo_oidc_core::ports::OctopusResource {
+                    id: "Spaces-1".into(),
+                    name: "Default".into(),
+                    slug: "default".into(),
+                }),
+                ..SpaceInventory::default()
+            },
+        );
+        FakeOctopus {
+            state: Arc::new(Mutex::new(State {
+                server: ServerInfo {
+                    version: "2025.4.0".into(),
+                    issuer: "https://octopus.example.test".into(),
+                },
+                inventories,
+                accounts: BTreeMap::new(),
+                users: Vec::new(),
+                account_test: TaskResult {
+                    task_id: String::new(),
+                    state: "Success".into(),
+                    succeeded: true,
+                    error_message: None,
+                    log: vec!["The account test succeeded.".into()],
+                },
+                counter: 0,
+            })),
+            recorder: Recorder::new("FakeOctopus", OPERATIONS),
+        }
+    }
+
+    /// Sets the version and issuer `server_info` reports.
+    pub fn set_server(&self, version: &str, issuer: &str) {
+        self.state.lock().unwrap().server = ServerInfo {
+            version: version.into(),
+            issuer: issuer.into(),
+        };
+    }
+
+    /// Sets (or adds) a space's inventory.
+    pub fn set_inventory(&self, space_id: &str, inventory: SpaceInventory) {
+        let mut state = self.state.lock().unwrap();
+        state.inventories.insert(space_id.to_string(), inventory);
+    }
+
+    /// Adds a person (not a service account) with this username; returns the `Users-N` id.
+    pub fn add_person(&self, username: &str) -> String {
+        self.add_user(username, username, false)
+    }
+
+    fn add_user(&self, username: &str, display_name: &str, is_service: bool) -> String {
+        let mut state = self.state.lock().unwrap();
+        let n = state.next();
+        let id = format!("Users-{n}");
+        state.users.push(User {
+            account: ServiceAccount {
+                id: id.clone(),
+                username: username.to_string(),
+                display_name: display_name.to_string(),
+                is_service,
+            },
+            external_id: guid(n),
+            identities: Vec::new(),
+        });
+        id
+    }
+
+    /// What the next account tests report (state, success, error and log).
+    pub fn set_account_test_result(&self, result: TaskResult) {
+        self.state.lock().unwrap().account_test = result;
+    }
+
+    /// The accounts of a space as stored.
+    pub fn accounts(&self, space_id: &str) -> Vec<OctopusAccount> {
+        let state = self.state.lock().unwrap();
+        state.accounts.get(space_id).cloned().unwrap_or_default()
+    }
+
+    fn apply_account(
+        &self,
+        space_id: &str,
+        body: &Value,
+    ) -> PortResult<(Applied<OctopusAccount>, bool)> {
+        let desired = body.as_object().ok_or_else(|| {
+            Problem::new(
+                ErrorCode::InvalidInput,
+                "the account body must be a JSON object",
+            )
+        })?;
+        let name = desired
+            .get("Name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| Problem::new(ErrorCode::InvalidInput, "the account body needs a Name"))?
+            .to_string();
+        let account_type = desired
+            .get("AccountType")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::InvalidInput,
+                    "the account body needs an AccountType",
+                )
+            })?
+            .to_string();
+        let mut state = self.state.lock().unwrap();
+        if !state.inventories.contains_key(space_id) {
+            return Err(not_found(format!("no space {space_id}")));
+        }
+        let n = state.next();
+        let accounts = state.accounts.entry(space_id.to_string()).or_default();
+        let existing = accounts.iter_mut().find(|a| {
+            a.body["Name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
+        let Some(existing) = existing else {
+            let id = format!("Accounts-{n}");
+            let mut stored: Map<String, Value> = desired.clone();
+            stored.insert("Id".into(), Value::String(id.clone()));
+            stored.insert("SpaceId".into(), Value::String(space_id.to_string()));
+            stored
+                .entry("Slug")
+                .or_insert_with(|| Value::String(slug(&name)));
+            let account = OctopusAccount {
+                id,
+                slug: stored["Slug"].as_str().unwrap_or_default().to_string(),
+                body: Value::Object(stored),
+            };
+            accounts.push(account.clone());
+            return Ok((Applied::Created(account), true));
+        };
+        if existing.body["AccountType"].as_str() != Some(account_type.as_str()) {
+            return Err(conflict(format!(
+                "an account named `{name}` exists as {}; the account type cannot change",
+                existing.body["AccountType"]
+            )));
+        }
+        let differing: Vec<&String> = desired
+            .iter()
+            .filter(|(k, _)| k.as_str() != "Id")
+            .filter(|(k, v)| !same_field(v, existing.body.get(k.as_str())))
+            .map(|(k, _)| k)
+            .collect();
+        if differing.is_empty() {
+            return Ok((Applied::Unchanged(existing.clone()), false));
+        }
+        let fields: Vec<(String, Value)> = differing
+            .into_iter()
+            .map(|k| (k.clone(), desired[k].clone()))
+            .collect();
+        let object = existing
+            .body
+            .as_object_mut()
+            .expect("stored bodies are objects");
+        for (k, v) in fields {
+            object.insert(k, v);
+        }
+        Ok((Applied::Updated(existing.clone()), true))
+    }
+}
+
+impl Octopus for FakeOctopus {
+    async fn server_info(&self) -> PortResult<ServerInfo> {
+        self.recorder.begin("server_info", "")?;
+        let server = self.state.lock().unwrap().server.clone();
+        self.recorder.end("server_info", "", Ok((server, false)))
+    }
+
+    async fn inventory(&self, space_id: &str) -> PortResult<SpaceInventory> {
+        self.recorder.begin("inventory", space_id)?;
+        let found = self
+            .state
+            .lock()
+            .unwrap()
+            .inventories
+            .get(space_id)
+            .cloned();
+        let result = found
+            .map(|i| (i, false))
+            .ok_or_else(|| not_found(format!("no space {space_id}")));
+        self.recorder.end("inventory", space_id, result)
+    }
+
+    async fn find_account(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusAccount>> {
+        self.recorder.begin("find_account", name)?;
+        let found = self.accounts(space_id).into_iter().find(|a| {
+            a.body["Name"]
+                .as_str()
+                .is_some_and(|n| n.trim() == name.trim())
+        });
+        self.recorder.end("find_account", name, Ok((found, false)))
+    }
+
+    async fn ensure_account(
+        &self,
+        space_id: &str,
+        body: &Value,
+    ) -> PortResult<Applied<OctopusAccount>> {
+        let target = body["Name"].as_str().unwrap_or_default().to_string();
+        self.recorder.begin("ensure_account", &target)?;
+        let result = self.apply_account(space_id, body);
+        self.recorder.end("ensure_account", &target, result)
+    }
+
+    async fn delete_account(&self, space_id: &str, account_id: &str) -> PortResult<()> {
+        self.recorder.begin("delete_account", account_id)?;
+        let mut state = self.state.lock().unwrap();
+        let accounts = state.accounts.entry(space_id.to_string()).or_default();
+        let before = accounts.len();
+        accounts.retain(|a| a.id != account_id);
+        let changed = accounts.len() != before;
+        drop(state);
+        self.recorder
+            .end("delete_account", account_id, Ok(((), changed)))
+    }
+
+    async fn test_account(&self, space_id: &str, account_id: &str) -> PortResult<TaskResult> {
+        self.recorder.begin("test_account", account_id)?;
+        let exists = self.accounts(space_id).iter().any(|a| a.id == account_id);
+        let result = if exists {
+            let mut state = self.state.lock().unwrap();
+            let n = state.next();
+            let mut result = state.account_test.clone();
+            result.task_id = format!("ServerTasks-{n}");
+            Ok((result, false))
+        } else {
+            Err(not_found(format!("no account {account_id} in {space_id}")))
+        };
+        self.recorder.end("test_account", account_id, result)
+    }
+
+    async fn find_service_account(&self, username: &str) -> PortResult<Option<ServiceAccount>> {
+        self.recorder.begin("find_service_account", username)?;
+        let state = self.state.lock().unwrap();
+        let found = state
+            .users
+            .iter()
+            .find(|u| u.account.username.eq_ignore_ascii_case(username.trim()))
+            .map(|u| u.account.clone());
+        drop(state);
+        self.recorder
+            .end("find_service_account", username, Ok((found, false)))
+    }
+
+    async fn ensure_service_account(
+        &self,
+        username: &str,
+        display_name: &str,
+    ) -> PortResult<Applied<ServiceAccount>> {
+        self.recorder.begin("ensure_service_account", username)?;
+        let existing = {
+            let state = self.state.lock().unwrap();
+            state
+                .users
+                .iter()
+                .find(|u| u.account.username.eq_ignore_ascii_case(username.trim()))
+                .map(|u| u.account.clone())
+        };
+        let result = match existing {
+            Some(user) if !user.is_service => Err(conflict(format!(
+                "`{username}` is an existing user ({}) who is not a service account",
+                user.id
+            ))),
+            Some(user) => Ok((Applied::Unchanged(user), false)),
+            None if username.trim().is_empty() => Err(Problem::new(
+                ErrorCode::InvalidInput,
+                "the service account needs a username",
+            )),
+            None => {
+                let id = self.add_user(username.trim(), display_name, true);
+                let state = self.state.lock().unwrap();
+                let user = state.users.iter().find(|u| u.account.id == id).cloned();
+                Ok((Applied::Created(user.expect("just added").account), true))
+            }
+        };
+        self.recorder
+            .end("ensure_service_account", username, result)
+    }
+
+    async fn delete_service_account(&self, service_account_id: &str) -> PortResult<()> {
+        self.recorder
+            .begin("delete_service_account", service_account_id)?;
+        let mut state = self.state.lock().unwrap();
+        let before = state.users.len();
+        state.users.retain(|u| u.account.id != service_account_id);
+        let changed = state.users.len() != before;
+        drop(state);
+        self.recorder.end(
+            "delete_service_account",
+            service_account_id,
+            Ok(((), changed)),
+        )
+    }
+
+    async fn list_oidc_identities(&self, service_account_id: &str) -> PortResult<OidcIdentities> {
+        self.recorder
+            .begin("list_oidc_identities", service_account_id)?;
+        let mut state = self.state.lock().unwrap();
+        let result = state.user_mut(service_account_id).map(|u| {
+            (
+                OidcIdentities {
+                    external_id: u.external_id.clone(),
+                    identities: u.identities.clone(),
+                },
+                false,
+            )
+        });
+        drop(state);
+        self.recorder
+            .end("list_oidc_identities", service_account_id, result)
+    }
+
+    async fn ensure_oidc_identity(
+        &self,
+        service_account_id: &str,
+        identity: &OidcIdentitySpec,
+    ) -> PortResult<Applied<OidcIdentityIds>> {
+        self.recorder
+            .begin("ensure_oidc_identity", &identity.name)?;
+        let mut state = self.state.lock().unwrap();
+        let n = state.next();
+        let result = state.user_mut(service_account_id).and_then(|user| {
+            if !user.account.is_service {
+                return Err(conflict(format!(
+                    "{service_account_id} is not a service account"
+                )));
+            }
+            if identity.name.trim().is_empty() || identity.name.chars().count() > 200 {
+                return Err(Problem::new(
+                    ErrorCode::InvalidInput,
+                    "the identity name must be 1 to 200 characters",
+                ));
+            }
+            let external_id = user.external_id.clone();
+            let normalised = OidcIdentitySpec {
+                audience: identity.audience.clone().filter(|a| !a.trim().is_empty()),
+                ..identity.clone()
+            };
+            match user
+                .identities
+                .iter_mut()
+                .find(|i| i.spec.name == identity.name)
+            {
+                Some(existing) if existing.spec == normalised => Ok((
+                    Applied::Unchanged(OidcIdentityIds {
+                        identity_id: existing.id.clone(),
+                        external_id,
+                    }),
+                    false,
+                )),
+                Some(existing) => {
+                    existing.spec = normalised;
+                    Ok((
+                        Applied::Updated(OidcIdentityIds {
+                            identity_id: existing.id.clone(),
+                            external_id,
+                        }),
+                        true,
+                    ))
+                }
+                None => {
+                    let id = format!("OidcIdentities-{n}");
+                    user.identities.push(OidcIdentity {
+                        id: id.clone(),
+                        spec: normalised,
+                    });
+                    Ok((
+                        Applied::Created(OidcIdentityIds {
+                            identity_id: id,
+                            external_id,
+                        }),
+                        true,
+                    ))
+                }
+            }
+        });
+        drop(state);
+        self.recorder
+            .end("ensure_oidc_identity", &identity.name, result)
+    }
+
+    async fn delete_oidc_identity(
+        &self,
+        service_account_id: &str,
+        identity_id: &str,
+    ) -> PortResult<()> {
+        self.recorder.begin("delete_oidc_identity", identity_id)?;
+        let mut state = self.state.lock().unwrap();
+        let changed = match state.user_mut(service_account_id) {
+            Ok(user) => {
+                let before = user.identities.len();
+                user.identities.retain(|i| i.id != identity_id);
+                user.identities.len() != before
+            }
+            Err(_) => false,
+        };
+        drop(state);
+        self.recorder
+            .end("delete_oidc_identity", identity_id, Ok(((), changed)))
+    }
+
+    async fn exchange_id_token(
+        &self,
+        external_id: &str,
+        id_token: &Secret,
+    ) -> PortResult<ExchangedToken> {
+        self.recorder.begin("exchange_id_token", external_id)?;
+        let rejected = |why: &str| Problem::new(ErrorCode::TrustRejected, why.to_string());
+        let result = (|| {
+            let claims =
+                claims(id_token.expose()).ok_or_else(|| rejected("the token is not a JWT"))?;
+            let state = self.state.lock().unwrap();
+            let user = state
+                .users
+                .iter()
+                .find(|u| u.external_id == external_id)
+                .ok_or_else(|| rejected("no service account has this ExternalId"))?;
+            let (iss, sub) = (
+                claims["iss"].as_str().unwrap_or_default(),
+                claims["sub"].as_str().unwrap_or_default(),
+            );
+            let token_audiences = audiences(&claims);
+            let trusted = user.identities.iter().any(|i| {
+                let audience = i.spec.audience.as_deref().unwrap_or(&user.external_id);
+                i.spec.issuer == iss
+                    && matches_pattern(&i.spec.subject, sub)
+                    && token_audiences.iter().any(|a| a == audience)
+            });
+            if !trusted {
+                return Err(rejected(&format!(
+                    "no OIDC identity of {} trusts iss `{iss}`, sub `{sub}`",
+                    user.account.id
+                )));
+            }
+            Ok((
+                ExchangedToken {
+                    access_token: Secret::new(format!("fake-access-token-for-{}", user.account.id)),
+                    expires_in: Some(3600),
+                },
+                false,
+            ))
+        })();
+        self.recorder.end("exchange_id_token", external_id, result)
+    }
+}

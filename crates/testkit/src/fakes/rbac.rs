@@ -1,0 +1,182 @@
+//! [`FakeAzureRbac`]: the [`AzureRbac`] port in memory — the built-in role definitions
+//! (Owner, Contributor, Reader; more can be added) and role assignments by scope and name,
+//! with ARM's rules: the same name for another grant is a conflict, the same grant under
+//! another name counts as existing (`RoleAssignmentExists`).
+
+use std::sync::{Arc, Mutex};
+
+use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
+
+use super::{Recorder, conflict, not_found};
+
+const OPERATIONS: &[&str] = &[
+    "role_definition_id",
+    "find_role_assignment",
+    "ensure_role_assignment",
+    "delete_role_assignment",
+];
+
+#[derive(Debug)]
+struct State {
+    roles: Vec<(String, String)>,
+    assignments: Vec<RoleAssignment>,
+}
+
+/// The Azure RBAC port in memory.
+#[derive(Debug, Clone)]
+pub struct FakeAzureRbac {
+    state: Arc<Mutex<State>>,
+    recorder: Recorder,
+}
+
+super::recorded_fake!(FakeAzureRbac);
+
+impl Default for FakeAzureRbac {
+    fn default() -> Self {
+        FakeAzureRbac::new()
+    }
+}
+
+fn same_scope(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+fn role_guid(role_definition_id: &str) -> String {
+    role_definition_id
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn same_grant(a: &RoleAssignment, b: &RoleAssignment) -> bool {
+    same_scope(&a.scope, &b.scope)
+        && role_guid(&a.role_definition_id) == role_guid(&b.role_definition_id)
+        && a.principal_id.eq_ignore_ascii_case(&b.principal_id)
+}
+
+impl FakeAzureRbac {
+    /// Owner, Contributor and Reader with their real GUIDs; no assignments.
+    pub fn new() -> FakeAzureRbac {
+        let roles = [
+            ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+            ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+            ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        ]
+        .map(|(n, g)| (n.to_string(), g.to_string()))
+        .to_vec();
+        FakeAzureRbac {
+            state: Arc::new(Mutex::new(State {
+                roles,
+                assignments: Vec::new(),
+            })),
+            recorder: Recorder::new("FakeAzureRbac", OPERATIONS),
+        }
+    }
+
+    /// Adds a (custom) role definition.
+    pub fn add_role(&self, role_name: &str, guid: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.roles.push((role_name.to_string(), guid.to_string()));
+    }
+
+    /// Every assignment, in creation order.
+    pub fn assignments(&self) -> Vec<RoleAssignment> {
+        self.state.lock().unwrap().assignments.clone()
+    }
+}
+
+impl AzureRbac for FakeAzureRbac {
+    async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
+        self.recorder.begin("role_definition_id", role_name)?;
+        let state = self.state.lock().unwrap();
+        let subscription: String = scope
+            .trim_start_matches('/')
+            .split('/')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("/");
+        let result = state
+            .roles
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(role_name))
+            .map(|(_, guid)| {
+                (
+                    format!(
+                        "/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+                    ),
+                    false,
+                )
+            })
+            .ok_or_else(|| not_found(format!("no role named '{role_name}' at {scope}")));
+        drop(state);
+        self.recorder.end("role_definition_id", role_name, result)
+    }
+
+    async fn find_role_assignment(
+        &self,
+        scope: &str,
+        name: &str,
+    ) -> PortResult<Option<RoleAssignment>> {
+        self.recorder.begin("find_role_assignment", name)?;
+        let state = self.state.lock().unwrap();
+        let found = state
+            .assignments
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name) && same_scope(&a.scope, scope))
+            .cloned();
+        drop(state);
+        self.recorder
+            .end("find_role_assignment", name, Ok((found, false)))
+    }
+
+    async fn ensure_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+    ) -> PortResult<Applied<RoleAssignment>> {
+        self.recorder
+            .begin("ensure_role_assignment", &assignment.name)?;
+        let mut state = self.state.lock().unwrap();
+        let named = state.assignments.iter().find(|a| {
+            a.name.eq_ignore_ascii_case(&assignment.name) && same_scope(&a.scope, &assignment.scope)
+        });
+        let result = match named {
+            Some(existing) if same_grant(existing, assignment) => {
+                Ok((Applied::Unchanged(existing.clone()), false))
+            }
+            Some(existing) => Err(conflict(format!(
+                "the role assignment '{}' exists for another principal or role ({} / {})",
+                existing.name, existing.principal_id, existing.role_definition_id
+            ))),
+            None => match state.assignments.iter().find(|a| same_grant(a, assignment)) {
+                Some(same) => Ok((Applied::Unchanged(same.clone()), false)),
+                None => {
+                    state.assignments.push(assignment.clone());
+                    Ok((Applied::Created(assignment.clone()), true))
+                }
+            },
+        };
+        drop(state);
+        self.recorder
+            .end("ensure_role_assignment", &assignment.name, result)
+    }
+
+    async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> PortResult<()> {
+        self.recorder
+            .begin("delete_role_assignment", &assignment.name)?;
+        let mut state = self.state.lock().unwrap();
+        let before = state.assignments.len();
+        state.assignments.retain(|a| {
+            !(a.name.eq_ignore_ascii_case(&assignment.name)
+                && same_scope(&a.scope, &assignment.scope))
+        });
+        let changed = state.assignments.len() != before;
+        drop(state);
+        self.recorder.end(
+            "delete_role_assignment",
+            &assignment.name,
+            Ok(((), changed)),
+        )
+    }
+}

@@ -1,0 +1,31 @@
+//! `octo-oidc-testkit`: what tests across the workspace share instead of copying.
+//!
+//! - [`fakes`]: one in-memory, stateful fake per port of `octo_oidc_core::ports`
+//!   ([`FakeOctopus`], [`FakeEntraApps`], [`FakeAzureRbac`], [`FakeIam`]). They assign ids and
+//!   ARNs as the services do, keep ensure operations idempotent, record every call in a
+//!   [`CallLog`](fakes::CallLog) (so a test can assert "the second apply changed nothing") and
+//!   fail on demand per operation. For engine and core tests that need no whole sandbox.
+//! - [`RecordingProgress`]: a progress sink that keeps every event.
+//! - [`serve`]: an axum router on `127.0.0.1:0`, served in the background.
+//! - [`TestIssuer`] and [`TestKey`]: an OIDC issuer (RSA key, discovery + JWKS over HTTP or
+//!   HTTPS with its own CA) that mints tokens.
+//!
+//! The fakes judge with their own small rules (JSON equality, a `*`/`?` matcher), never with
+//! the core's logic, so a core bug cannot make a fake agree with it. Test code only:
+//! `publish = false`, and `unwrap`/`expect` on setup failures are deliberate (a broken test
+//! environment should stop the test loudly).
+//!
+//! Deliberately absent: HTTP-level stand-ins of the services (that is `octo-oidc-sandbox`).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fakes;
+mod issuer;
+mod progress;
+mod serve;
+
+pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+pub use issuer::{TestIssuer, TestKey};
+pub use progress::{RecordingProgress, Retried};
+pub use serve::serve;
