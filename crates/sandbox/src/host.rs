@@ -293,6 +293,7 @@ impl Sandbox {
             api_key: api_key.clone(),
             entra_authority: urls.azure_authority.clone(),
             aws_endpoint: urls.aws.clone(),
+            gcp_endpoint: urls.gcp.clone(),
         };
         let deps = OctopusDeps {
             faults: faults.clone(),
