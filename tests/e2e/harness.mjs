@@ -43,12 +43,26 @@ async function waitForPort(port, child, timeoutMs) {
   throw new Error(`tauri-driver did not listen on ${port} within ${timeoutMs} ms`);
 }
 
+// Signals tauri-driver's whole process group: WebKitWebDriver and every app window it started
+// go with it, so no orphaned app keeps the test runner's output pipe open (which hangs the run).
+function signalGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
 function stop(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    const done = () => {
+      signalGroup(child, 'SIGKILL');
+      resolve();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', done);
+    signalGroup(child, 'SIGTERM');
+    setTimeout(() => signalGroup(child, 'SIGKILL'), 3000).unref();
   });
 }
 
@@ -57,6 +71,8 @@ async function startOnce(application) {
   const nativePort = await freePort();
   const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    // Its own process group, so `stop` can end the driver and everything it started.
+    detached: true,
   });
   try {
     await waitForPort(port, driver, 15000);
