@@ -127,4 +127,4 @@ deb: ui/node_modules/.installed
 
 # Refreshes the README screenshot from the last E2E run.
 screenshot-readme:
-	cp target/e2e-screenshots/01-choose.png docs/screenshot.png
+	cp target/e2e-screenshots/aws-01-welcome.png docs/screenshot.png

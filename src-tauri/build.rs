@@ -15,6 +15,11 @@ const COMMANDS: &[&str] = &[
     "reconnect_octopus",
     "sign_out",
     "connect_sandbox_octopus",
+    "list_spaces",
+    "check_issuer",
+    "scope_choices",
+    "validate_setup",
+    "preview_setup",
 ];
 
 fn main() {

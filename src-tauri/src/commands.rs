@@ -6,9 +6,10 @@
 //! TypeScript bindings (`ui/src/ipc/bindings.ts`), and registered in [`crate::ipc_builder`]
 //! and in `build.rs` / `capabilities/default.json`.
 
+use octo_oidc_app::session::{ScopeChoices, ScopeItem};
 use octo_oidc_app::{
-    AppInfo, ConnectForm, OctopusConnectionSummary, OctopusTarget, SandboxSummary, Session,
-    SignedOut, connect_form,
+    AppInfo, ConnectForm, IssuerVerdict, OctopusConnectionSummary, OctopusTarget, SandboxSummary,
+    Session, SetupCheck, SetupDraft, SetupPreview, SignedOut, connect_form, setup_draft,
 };
 use tauri::State;
 
@@ -90,4 +91,46 @@ pub async fn connect_sandbox_octopus(
     session: State<'_, Session>,
 ) -> Result<OctopusConnectionSummary, UiError> {
     Ok(session.connect_sandbox_octopus().await?)
+}
+
+/// The spaces the signed-in user can see.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_spaces(session: State<'_, Session>) -> Result<Vec<ScopeItem>, UiError> {
+    Ok(session.spaces().await?)
+}
+
+/// The connected server's OIDC issuer: verbatim, https, reachable by the clouds, usable keys.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_issuer(session: State<'_, Session>) -> Result<IssuerVerdict, UiError> {
+    Ok(session.check_issuer().await?)
+}
+
+/// What the scope screen chooses from in a space (read once; `refresh` reads again).
+#[tauri::command]
+#[specta::specta]
+pub async fn scope_choices(
+    space: String,
+    refresh: bool,
+    session: State<'_, Session>,
+) -> Result<ScopeChoices, UiError> {
+    Ok(session.scope_choices(&space, refresh).await?)
+}
+
+/// Checks the wizard's setup with the setup-file rules; every field error at once.
+#[tauri::command]
+#[specta::specta]
+pub fn validate_setup(draft: SetupDraft) -> Result<SetupCheck, UiError> {
+    Ok(setup_draft::validate(&draft)?)
+}
+
+/// The exact subjects, the trust, the simulator's matrix and the plan of the wizard's setup.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_setup(
+    draft: SetupDraft,
+    session: State<'_, Session>,
+) -> Result<SetupPreview, UiError> {
+    Ok(session.preview_setup(&draft).await?)
 }

@@ -36,10 +36,19 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::reconnect_octopus,
             commands::sign_out,
             commands::connect_sandbox_octopus,
+            commands::list_spaces,
+            commands::check_issuer,
+            commands::scope_choices,
+            commands::validate_setup,
+            commands::preview_setup,
         ])
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
         .constant("ERROR_CODES", ErrorCode::ALL)
+        .constant(
+            "SUBJECT_KEYS",
+            octo_oidc_app::setup_draft::subject_key_choices(),
+        )
 }
 
 /// Starts the desktop app and blocks until its window closes.
@@ -96,6 +105,13 @@ mod tests {
             "connectOctopus",
             "connectSandboxOctopus",
             "OctopusConnectionSummary",
+            "validateSetup",
+            "previewSetup",
+            "SetupDraft",
+            "SetupPreview",
+            "scopeChoices",
+            "checkIssuer",
+            "SUBJECT_KEYS",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }
@@ -292,5 +308,85 @@ mod tests {
         let server =
             octo_oidc_octopus::ServerUrl::parse(&sandbox.urls().octopus).expect("server url");
         let _ = octo_oidc_octopus::keychain::ApiKeyStore::new().delete(&server);
+    }
+
+    fn aws_draft(role_name: &str) -> Value {
+        json!({"draft": {
+            "name": "shop-aws", "target": "aws", "space": "Default", "accountName": "AWS (OIDC)",
+            "scope": {"projects": ["*"], "environments": ["*"], "tenants": [], "runbooks": [],
+                      "healthCheckTargets": []},
+            "subjectKeys": {"deployment": null, "healthCheck": null, "accountTest": null},
+            "aws": {"roleName": role_name, "region": "eu-west-1", "sessionDuration": 3600,
+                    "managedPolicies": [], "profile": ""},
+            "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": "",
+                      "credentialStrategy": null},
+            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": ""}
+        }})
+    }
+
+    #[test]
+    fn validate_setup_names_form_fields() {
+        let (_app, webview) = mock_webview();
+        let error = invoke(&webview, "validate_setup", aws_draft("bad role name!"))
+            .expect_err("invalid role name");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        let fields: Vec<&str> = error["fieldErrors"]
+            .as_array()
+            .expect("field errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert_eq!(fields, ["aws.role_name"], "{error}");
+        let ok = invoke(&webview, "validate_setup", aws_draft("octopus-shop")).expect("valid");
+        assert!(
+            ok["setupFile"]
+                .as_str()
+                .is_some_and(|f| f.contains("role_name = \"octopus-shop\"")),
+            "{ok}"
+        );
+    }
+
+    #[test]
+    fn preview_setup_in_the_sandbox_lists_exact_subjects() {
+        let (_app, webview) = mock_webview();
+        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
+        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
+        let choices = invoke(
+            &webview,
+            "scope_choices",
+            json!({"space": "Default", "refresh": false}),
+        )
+        .expect("choices");
+        assert!(
+            !choices["projects"].as_array().expect("projects").is_empty(),
+            "{choices}"
+        );
+        let preview =
+            invoke(&webview, "preview_setup", aws_draft("octopus-shop")).expect("preview");
+        let subjects = preview["subjects"].as_array().expect("subjects");
+        assert!(!subjects.is_empty(), "{preview}");
+        assert!(
+            subjects.iter().all(|s| s["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("space:default:"))),
+            "{preview}"
+        );
+        // Either the trust was computed (with its matrix), or the core said why not.
+        match (&preview["aws"], &preview["trustBlocked"]) {
+            (Value::Object(aws), Value::Null) => {
+                assert!(
+                    aws["policySize"].as_u64() <= aws["quota"].as_u64(),
+                    "{preview}"
+                );
+                assert_eq!(preview["matrix"]["underPermission"], 0, "{preview}");
+            }
+            // The whole demo space is over IAM's trust-policy quota (or the issuer is refused).
+            (Value::Null, Value::Object(blocked)) => assert!(
+                ["limit_exceeded", "issuer_invalid"]
+                    .contains(&blocked["code"].as_str().unwrap_or("")),
+                "{preview}"
+            ),
+            _ => panic!("neither trust nor a reason: {preview}"),
+        }
     }
 }

@@ -18,18 +18,148 @@ pub enum FormField {
     /// Connect to Octopus: the API key.
     #[serde(rename = "octopus.api_key")]
     OctopusApiKey,
+    /// The setup's name (`[a-z0-9-]`, 1–40).
+    #[serde(rename = "name")]
+    SetupName,
+    /// Scope: the space (name, slug or `Spaces-N`).
+    #[serde(rename = "octopus.space")]
+    OctopusSpace,
+    /// The Octopus account's name.
+    #[serde(rename = "account.name")]
+    AccountName,
+    /// Scope: projects (slugs, or `*`).
+    #[serde(rename = "scope.projects")]
+    ScopeProjects,
+    /// Scope: environments (slugs, or `*`).
+    #[serde(rename = "scope.environments")]
+    ScopeEnvironments,
+    /// Scope: tenants (slugs, `*`, or none for untenanted only).
+    #[serde(rename = "scope.tenants")]
+    ScopeTenants,
+    /// Scope: runbooks (slugs).
+    #[serde(rename = "scope.runbooks")]
+    ScopeRunbooks,
+    /// Scope: deployment targets for health checks (slugs).
+    #[serde(rename = "scope.health_check_targets")]
+    ScopeHealthCheckTargets,
+    /// Subject keys of deployments and runbook runs.
+    #[serde(rename = "subject_keys.deployment")]
+    SubjectKeysDeployment,
+    /// Subject keys of health checks.
+    #[serde(rename = "subject_keys.health_check")]
+    SubjectKeysHealthCheck,
+    /// Subject keys of the account test.
+    #[serde(rename = "subject_keys.account_test")]
+    SubjectKeysAccountTest,
+    /// AWS: the IAM role's name.
+    #[serde(rename = "aws.role_name")]
+    AwsRoleName,
+    /// AWS: the region the Octopus account uses.
+    #[serde(rename = "aws.region")]
+    AwsRegion,
+    /// AWS: the session duration in seconds.
+    #[serde(rename = "aws.session_duration")]
+    AwsSessionDuration,
+    /// AWS: managed policy ARNs attached to the role.
+    #[serde(rename = "aws.managed_policies")]
+    AwsManagedPolicies,
+    /// AWS: the shared-config profile.
+    #[serde(rename = "aws.profile")]
+    AwsProfile,
+    /// Azure: the Entra tenant id.
+    #[serde(rename = "azure.tenant_id")]
+    AzureTenantId,
+    /// Azure: the subscription id.
+    #[serde(rename = "azure.subscription_id")]
+    AzureSubscriptionId,
+    /// Azure: the optional resource group.
+    #[serde(rename = "azure.resource_group")]
+    AzureResourceGroup,
+    /// Azure: the role to assign.
+    #[serde(rename = "azure.role")]
+    AzureRole,
+    /// GitHub: the repository (`owner/name`).
+    #[serde(rename = "github.repository")]
+    GithubRepository,
+    /// GitHub: which workflow runs (branch, tag, environment, pull request, custom).
+    #[serde(rename = "github.filter")]
+    GithubFilter,
+    /// GitHub: the Octopus service account.
+    #[serde(rename = "github.service_account")]
+    GithubServiceAccount,
+    /// GitHub: the optional team granting the service account its permissions.
+    #[serde(rename = "github.team")]
+    GithubTeam,
 }
 
 impl FormField {
     /// Every form field.
-    pub const ALL: [FormField; 2] = [FormField::OctopusServerUrl, FormField::OctopusApiKey];
+    pub const ALL: [FormField; 26] = [
+        FormField::OctopusServerUrl,
+        FormField::OctopusApiKey,
+        FormField::SetupName,
+        FormField::OctopusSpace,
+        FormField::AccountName,
+        FormField::ScopeProjects,
+        FormField::ScopeEnvironments,
+        FormField::ScopeTenants,
+        FormField::ScopeRunbooks,
+        FormField::ScopeHealthCheckTargets,
+        FormField::SubjectKeysDeployment,
+        FormField::SubjectKeysHealthCheck,
+        FormField::SubjectKeysAccountTest,
+        FormField::AwsRoleName,
+        FormField::AwsRegion,
+        FormField::AwsSessionDuration,
+        FormField::AwsManagedPolicies,
+        FormField::AwsProfile,
+        FormField::AzureTenantId,
+        FormField::AzureSubscriptionId,
+        FormField::AzureResourceGroup,
+        FormField::AzureRole,
+        FormField::GithubRepository,
+        FormField::GithubFilter,
+        FormField::GithubServiceAccount,
+        FormField::GithubTeam,
+    ];
 
     /// The field id, exactly as serialized (e.g. `octopus.server_url`).
     pub fn id(self) -> &'static str {
         match self {
             FormField::OctopusServerUrl => "octopus.server_url",
             FormField::OctopusApiKey => "octopus.api_key",
+            FormField::SetupName => "name",
+            FormField::OctopusSpace => "octopus.space",
+            FormField::AccountName => "account.name",
+            FormField::ScopeProjects => "scope.projects",
+            FormField::ScopeEnvironments => "scope.environments",
+            FormField::ScopeTenants => "scope.tenants",
+            FormField::ScopeRunbooks => "scope.runbooks",
+            FormField::ScopeHealthCheckTargets => "scope.health_check_targets",
+            FormField::SubjectKeysDeployment => "subject_keys.deployment",
+            FormField::SubjectKeysHealthCheck => "subject_keys.health_check",
+            FormField::SubjectKeysAccountTest => "subject_keys.account_test",
+            FormField::AwsRoleName => "aws.role_name",
+            FormField::AwsRegion => "aws.region",
+            FormField::AwsSessionDuration => "aws.session_duration",
+            FormField::AwsManagedPolicies => "aws.managed_policies",
+            FormField::AwsProfile => "aws.profile",
+            FormField::AzureTenantId => "azure.tenant_id",
+            FormField::AzureSubscriptionId => "azure.subscription_id",
+            FormField::AzureResourceGroup => "azure.resource_group",
+            FormField::AzureRole => "azure.role",
+            FormField::GithubRepository => "github.repository",
+            FormField::GithubFilter => "github.filter",
+            FormField::GithubServiceAccount => "github.service_account",
+            FormField::GithubTeam => "github.team",
         }
+    }
+
+    /// The form field a setup-file path belongs to: `aws.managed_policies[1]` →
+    /// `aws.managed_policies`; `None` for a path no form shows (`(file)`, `version`).
+    pub fn of_path(path: &str) -> Option<FormField> {
+        let base = path.split('[').next().unwrap_or(path);
+        FormField::ALL.into_iter().find(|field| field.id() == base)
     }
 
     /// The name the UI uses for the field in `FORM_FIELDS` (`octopus.server_url` →
@@ -77,6 +207,12 @@ mod tests {
         }
         assert_eq!(FormField::OctopusServerUrl.key(), "octopusServerUrl");
         assert_eq!(FormField::OctopusApiKey.key(), "octopusApiKey");
+        assert_eq!(FormField::AwsRoleName.key(), "awsRoleName");
+        assert_eq!(
+            FormField::of_path("aws.managed_policies[1]"),
+            Some(FormField::AwsManagedPolicies)
+        );
+        assert_eq!(FormField::of_path("(file)"), None);
         assert_eq!(
             FormField::by_key().len(),
             FormField::ALL.len(),

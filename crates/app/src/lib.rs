@@ -8,7 +8,8 @@
 //! [`connect_form`] (the Connect form's checks), [`form_field`] (the forms' field ids),
 //! [`octopus_connection`] (connection summaries), [`sandbox`] (sandbox summaries, and
 //! [`sandbox::serve`] for `octo-oidc sandbox`), [`keychain`] (whether a keychain answers),
-//! [`inventory`] (space resolution).
+//! [`inventory`] (space resolution), [`setup_draft`] (the wizard's setup as typed: checked
+//! with the setup-file rules, previewed with the engine — subjects, trust, matrix, plan).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -29,6 +30,7 @@ pub mod keychain;
 pub mod octopus_connection;
 pub mod sandbox;
 pub mod session;
+pub mod setup_draft;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};
@@ -37,4 +39,5 @@ pub use keychain::KeychainStatus;
 pub use octo_oidc_core::Problem;
 pub use octopus_connection::{ApiKeyKept, OctopusConnectionSummary, SignedOut};
 pub use sandbox::SandboxSummary;
-pub use session::Session;
+pub use session::{IssuerVerdict, Session};
+pub use setup_draft::{SetupCheck, SetupDraft, SetupPreview};

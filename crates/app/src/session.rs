@@ -14,13 +14,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use octo_oidc_core::events::NoProgress;
-use octo_oidc_core::ports::SpaceInventory;
+use octo_oidc_core::ports::{Octopus, OctopusResource, SpaceInventory};
 use octo_oidc_core::{ErrorCode, Problem, ServerUrl};
+use octo_oidc_engine::desired::SpaceFacts;
 use octo_oidc_octopus::connection::ConnectionReport;
 use octo_oidc_octopus::keychain::{self, ApiKeyStore, KeychainError};
 use octo_oidc_octopus::login::{self, SignedIn};
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
 use octo_oidc_sandbox::SandboxOptions;
+use serde::Serialize;
 
 use crate::app_info::{AppInfo, PRODUCT_NAME};
 use crate::connect_form::{self, ConnectForm};
@@ -28,6 +30,7 @@ use crate::inventory::resolve_space;
 use crate::keychain::{KeychainStatus, probe};
 use crate::octopus_connection::{ApiKeyKept, OctopusConnectionSummary, SignedOut, summarize};
 use crate::sandbox::{self, RunningSandbox, SandboxOctopusAccess, SandboxSummary};
+use crate::setup_draft::{self, PLACEHOLDER_AWS_ACCOUNT, SetupDraft, SetupPreview};
 
 /// Reads an environment variable (the process environment, or a test's own).
 type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -40,8 +43,78 @@ struct Connected {
     sandbox_generation: Option<u64>,
 }
 
+/// What was read about one space, kept so the scope screen's live previews make no request.
+#[derive(Clone)]
+struct ReadSpace {
+    server_url: String,
+    wanted: String,
+    facts: SpaceFacts,
+}
+
+/// One entry of a scope list: id, name and slug (subjects use the slug).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeItem {
+    /// E.g. `Projects-42`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+}
+
+impl From<&OctopusResource> for ScopeItem {
+    fn from(r: &OctopusResource) -> Self {
+        ScopeItem {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            slug: r.slug.clone(),
+        }
+    }
+}
+
+/// What the scope screen chooses from in one space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeChoices {
+    /// The space.
+    pub space: ScopeItem,
+    /// Environments.
+    pub environments: Vec<ScopeItem>,
+    /// Projects.
+    pub projects: Vec<ScopeItem>,
+    /// Tenants.
+    pub tenants: Vec<ScopeItem>,
+    /// Runbooks (slug unique per project; the name shows the project).
+    pub runbooks: Vec<ScopeItem>,
+    /// Deployment targets (health checks).
+    pub targets: Vec<ScopeItem>,
+}
+
+/// The issuer check as the Connect screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerVerdict {
+    /// The issuer, verbatim (copy it exactly).
+    pub issuer: String,
+    /// Whether it is https (Azure and AWS require it).
+    pub is_https: bool,
+    /// Whether it ends in `/`.
+    pub has_trailing_slash: bool,
+    /// Whether the clouds can plausibly reach it.
+    pub reachable_by_clouds: bool,
+    /// Whether a signing key is usable.
+    pub has_usable_key: bool,
+    /// What to know or do, one sentence each.
+    pub warnings: Vec<String>,
+}
+
 /// One run's connections and use cases. Cheap to share (`&Session` from many tasks).
 pub struct Session {
+    read_space: Mutex<Option<ReadSpace>>,
     keys: ApiKeyStore,
     env: EnvReader,
     octopus: Mutex<Option<Connected>>,
@@ -113,6 +186,7 @@ impl Session {
             octopus: Mutex::new(None),
             sandbox: Mutex::new(None),
             sandbox_gate: tokio::sync::Mutex::new(()),
+            read_space: Mutex::new(None),
             sandbox_starts: AtomicU64::new(0),
         }
     }
@@ -242,6 +316,138 @@ impl Session {
         let spaces = client.spaces().await?;
         let space = resolve_space(&spaces, space)?;
         Ok(client.space_inventory(&space.id).await?)
+    }
+
+    /// The spaces the signed-in user can see.
+    pub async fn spaces(&self) -> Result<Vec<ScopeItem>, Problem> {
+        let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
+        Ok(client
+            .spaces()
+            .await?
+            .into_iter()
+            .map(|s| ScopeItem {
+                id: s.id,
+                name: s.name,
+                slug: s.slug,
+            })
+            .collect())
+    }
+
+    /// The Octopus issuer check (discovery, keys, https, reachable by the clouds).
+    pub async fn check_issuer(&self) -> Result<IssuerVerdict, Problem> {
+        let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
+        let report = client.check_issuer().await?;
+        Ok(IssuerVerdict {
+            is_https: report.is_https,
+            has_trailing_slash: report.has_trailing_slash,
+            reachable_by_clouds: matches!(
+                report.reachability,
+                octo_oidc_octopus::issuer::Reachability::LooksPublic
+            ),
+            has_usable_key: report.has_usable_key(),
+            warnings: report.warnings.clone(),
+            issuer: report.issuer,
+        })
+    }
+
+    /// Reads a space's facts (inventory, targets, issuer) once per server and space; later
+    /// calls return what was read (`refresh` reads again).
+    async fn space_facts(&self, wanted: &str, refresh: bool) -> Result<SpaceFacts, Problem> {
+        let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
+        let server_url = client.server_url().to_string();
+        let wanted = wanted.trim().to_string();
+        if !refresh
+            && let Some(read) = lock(&self.read_space).as_ref()
+            && read.server_url == server_url
+            && read.wanted == wanted
+        {
+            return Ok(read.facts.clone());
+        }
+        let spaces = client.spaces().await?;
+        let space = resolve_space(&spaces, &wanted)?.clone();
+        let (inventory, server) = tokio::try_join!(
+            async {
+                client
+                    .space_inventory(&space.id)
+                    .await
+                    .map_err(Problem::from)
+            },
+            client.server_info(),
+        )?;
+        // SEAM: the engine still takes the targets beside the inventory.
+        let targets = inventory.deployment_targets.clone();
+        let facts = SpaceFacts {
+            server,
+            server_url: server_url.clone(),
+            space: OctopusResource {
+                id: space.id.clone(),
+                name: space.name.clone(),
+                slug: space.slug.clone(),
+            },
+            inventory,
+            targets,
+            aws_account_id: None,
+            azure_role_definition_id: None,
+        };
+        *lock(&self.read_space) = Some(ReadSpace {
+            server_url,
+            wanted,
+            facts: facts.clone(),
+        });
+        Ok(facts)
+    }
+
+    /// What the scope screen chooses from in a space (read once, see `refresh`).
+    pub async fn scope_choices(&self, space: &str, refresh: bool) -> Result<ScopeChoices, Problem> {
+        let facts = self.space_facts(space, refresh).await?;
+        let inv = &facts.inventory;
+        let project_name = |id: &str| {
+            inv.projects
+                .iter()
+                .find(|p| p.resource.id == id)
+                .map_or(String::new(), |p| p.resource.name.clone())
+        };
+        Ok(ScopeChoices {
+            space: (&facts.space).into(),
+            environments: inv.environments.iter().map(Into::into).collect(),
+            projects: inv.projects.iter().map(|p| (&p.resource).into()).collect(),
+            tenants: inv.tenants.iter().map(|t| (&t.resource).into()).collect(),
+            runbooks: inv
+                .runbooks
+                .iter()
+                .map(|r| ScopeItem {
+                    id: r.resource.id.clone(),
+                    name: format!("{} ({})", r.resource.name, project_name(&r.project_id)),
+                    slug: r.resource.slug.clone(),
+                })
+                .collect(),
+            targets: facts.targets.iter().map(Into::into).collect(),
+        })
+    }
+
+    /// What the draft would do in its space: the exact subjects, the trust the engine would
+    /// create, the simulator's matrix and the plan. Field errors come back as `invalid_input`.
+    pub async fn preview_setup(&self, draft: &SetupDraft) -> Result<SetupPreview, Problem> {
+        let server_url = self.octopus_client().map(|c| c.server_url().to_string());
+        let (setup, check) = setup_draft::check(draft, server_url.as_deref())?;
+        let mut facts = self.space_facts(&draft.space, false).await?;
+        facts.aws_account_id = Some(self.aws_account_id());
+        setup_draft::preview(&setup, check, &facts)
+    }
+
+    /// The AWS account the preview uses: the Sandbox's when its Octopus is the connected one,
+    /// else a placeholder until AWS is connected.
+    fn aws_account_id(&self) -> String {
+        let sandbox_connected = lock(&self.octopus)
+            .as_ref()
+            .and_then(|c| c.sandbox_generation);
+        let sandbox = lock(&self.sandbox);
+        match sandbox.as_ref() {
+            Some(running) if sandbox_connected == Some(running.generation) => {
+                running.sandbox.aws().account_id().to_string()
+            }
+            _ => PLACEHOLDER_AWS_ACCOUNT.to_string(),
+        }
     }
 
     // ---- the built-in Sandbox -------------------------------------------------------------

@@ -181,14 +181,8 @@ impl SdkIam {
         self
     }
 
-    /// Where retries are reported (builder form, at construction).
-    pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Self {
-        self.progress = progress;
-        self
-    }
-
-    /// The same clients reporting retries to `progress` (cheap: the SDK clients are shared),
-    /// so a connected client reports on the channel of a later step.
+    /// The same clients reporting retries to `progress` (cheap: the SDK clients are shared):
+    /// at construction, or so a connected client reports on the channel of a later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
         SdkIam {
             progress,

@@ -10,8 +10,10 @@
 //!    `azure_identity` (`DeveloperToolsCredential`; `AzureCliCredential` for a given tenant).
 //! 3. [`AzureSession::service_principal`]: a client secret against the token endpoint.
 //!
-//! plus [`AzureSession::sign_in_device_code`] for a CLI without a browser. Tokens (access and
-//! refresh) live in memory only, inside [`Secret`]s.
+//! plus [`AzureSession::sign_in_device_code`] for a CLI without a browser. The OAuth protocol
+//! (PKCE, `state`, the grants, Entra's error answers) is the `oauth2` crate's, in `oauth`;
+//! this module owns the loopback listener and the token cache. Tokens (access and refresh)
+//! live in memory only, inside [`Secret`]s.
 //!
 //! Left out: certificates, managed identity, token caches on disk, conditional-access claims
 //! challenges.
@@ -24,13 +26,12 @@ use base64::Engine as _;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::CancelToken;
 use octo_oidc_core::{ErrorCode, Secret};
-use rand::Rng;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, Transport};
+use crate::oauth::{Endpoints, Tokens};
+use crate::transport::Transport;
 
 /// Where and as whom to sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,11 +54,8 @@ impl AuthorityConfig {
         }
     }
 
-    fn endpoint(&self, tenant: &str, path: &str) -> String {
-        format!(
-            "{}/{tenant}/oauth2/v2.0/{path}",
-            self.authority_url.trim_end_matches('/')
-        )
+    fn endpoints(&self, tenant: &str) -> Endpoints {
+        Endpoints::new(&self.authority_url, tenant, &self.client_id)
     }
 }
 
@@ -148,19 +146,6 @@ pub struct AzureSession {
     transport: Transport,
 }
 
-fn random_string(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-/// The S256 PKCE challenge of a verifier.
-pub fn pkce_challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// Reads `tid`, `oid` and `upn` from a JWT without verifying it (it came straight from the
 /// authority over TLS; only used to know who signed in).
 fn account_from_token(token: &str) -> Option<SignedInAccount> {
@@ -184,28 +169,6 @@ fn is_multi_tenant_alias(tenant: &str) -> bool {
         tenant.to_ascii_lowercase().as_str(),
         "organizations" | "common" | "consumers"
     )
-}
-
-/// A parsed token response.
-struct TokenResponse {
-    access_token: Secret,
-    refresh_token: Option<Secret>,
-    expires_in: u64,
-}
-
-fn parse_token_response(body: &Value) -> Result<TokenResponse, AzureError> {
-    let access_token = body["access_token"]
-        .as_str()
-        .ok_or_else(|| AzureError::Unexpected {
-            service: Service::Entra,
-            operation: "token".into(),
-            message: "no access_token in the token response".into(),
-        })?;
-    Ok(TokenResponse {
-        access_token: Secret::new(access_token),
-        refresh_token: body["refresh_token"].as_str().map(Secret::new),
-        expires_in: body["expires_in"].as_u64().unwrap_or(3600),
-    })
 }
 
 impl AzureSession {
@@ -242,24 +205,11 @@ impl AzureSession {
             .map_err(|e| local_error(e.to_string()))?
             .port();
         let redirect_uri = format!("http://localhost:{port}");
-        let verifier = random_string(64);
-        let state = random_string(24);
-        let scope = format!(
-            "{} offline_access openid profile",
-            Resource::Graph.default_scope()
-        );
-        let mut url = url::Url::parse(&authority.endpoint(&authority.tenant, "authorize"))
-            .map_err(|e| local_error(format!("invalid authority URL: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &authority.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("response_mode", "query")
-            .append_pair("scope", &scope)
-            .append_pair("state", &state)
-            .append_pair("code_challenge", &pkce_challenge(&verifier))
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("prompt", "select_account");
+        let scopes = user_scopes();
+        let endpoints = authority.endpoints(&authority.tenant);
+        let authorization = endpoints.authorize(&redirect_uri, &scopes)?;
+        let url = authorization.url;
+        let state = authorization.state.secret().clone();
         // A browser that cannot be opened is not the end: the address goes to the notice
         // channel and the listener keeps waiting for someone to open it by hand.
         if let Err(e) = open_browser(url.as_str()) {
@@ -275,11 +225,12 @@ impl AzureSession {
                 hint: "Start the sign-in again and complete it in the browser window.".into(),
             })??;
         if let Some(error) = params.get("error") {
+            let description = params.get("error_description").cloned().unwrap_or_default();
             return Err(AzureError::Token {
                 status: 400,
-                error: error.clone(),
+                error: octo_oidc_http::server_text(error),
                 aadsts: None,
-                description: params.get("error_description").cloned().unwrap_or_default(),
+                description: octo_oidc_http::server_text(&description),
                 retry_after: None,
             });
         }
@@ -291,23 +242,16 @@ impl AzureSession {
         let code = params
             .get("code")
             .ok_or_else(|| local_error("the sign-in response has no code".into()))?;
-        let form = vec![
-            ("grant_type", "authorization_code".to_owned()),
-            ("client_id", authority.client_id.clone()),
-            ("code", code.clone()),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-            ("scope", scope),
-        ];
-        let token_url = authority.endpoint(&authority.tenant, "token");
-        // The code is single-use: never resent (a retry after a lost answer would fail with
-        // invalid_grant and hide the real error).
-        let reply = transport
-            .execute_once(Service::Entra, "token authorization_code", |http| {
-                http.post(&token_url).form(&form)
-            })
+        let tokens = endpoints
+            .redeem_code(
+                &transport,
+                code.clone(),
+                &redirect_uri,
+                authorization.verifier,
+                &scopes,
+            )
             .await?;
-        AzureSession::from_user_tokens(transport, authority, &reply.body)
+        AzureSession::from_user_tokens(transport, authority, tokens)
     }
 
     /// Device-code sign-in for a machine without a browser: `show` receives the code to type
@@ -317,76 +261,24 @@ impl AzureSession {
         authority: AuthorityConfig,
         show: impl FnOnce(&DeviceCodePrompt),
     ) -> Result<AzureSession, AzureError> {
-        let scope = format!(
-            "{} offline_access openid profile",
-            Resource::Graph.default_scope()
-        );
-        let url = authority.endpoint(&authority.tenant, "devicecode");
-        let form = [
-            ("client_id", authority.client_id.clone()),
-            ("scope", scope.clone()),
-        ];
-        let started = transport
-            .execute(Service::Entra, "devicecode", Propagation::None, |http| {
-                http.post(&url).form(&form)
-            })
-            .await?
-            .body;
-        let text = |key: &str| started[key].as_str().unwrap_or_default().to_owned();
-        let device_code = text("device_code");
+        let endpoints = authority.endpoints(&authority.tenant);
+        let device = endpoints
+            .start_device_code(&transport, &user_scopes())
+            .await?;
         show(&DeviceCodePrompt {
-            user_code: text("user_code"),
-            verification_uri: text("verification_uri"),
-            message: text("message"),
+            user_code: device.user_code().secret().clone(),
+            verification_uri: device.verification_uri().to_string(),
+            message: device.extra_fields().message.clone().unwrap_or_default(),
         });
-        let mut interval = Duration::from_secs(started["interval"].as_u64().unwrap_or(5).max(1));
-        let deadline =
-            Instant::now() + Duration::from_secs(started["expires_in"].as_u64().unwrap_or(900));
-        let token_url = authority.endpoint(&authority.tenant, "token");
-        let form = [
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
-            ),
-            ("client_id", authority.client_id.clone()),
-            ("device_code", device_code),
-        ];
-        loop {
-            let result = transport
-                .execute(
-                    Service::Entra,
-                    "token device_code",
-                    Propagation::None,
-                    |http| http.post(&token_url).form(&form),
-                )
-                .await;
-            match result {
-                Ok(reply) => {
-                    return AzureSession::from_user_tokens(transport, authority, &reply.body);
-                }
-                Err(AzureError::Token { error, .. }) if error == "authorization_pending" => {}
-                Err(AzureError::Token { error, .. }) if error == "slow_down" => {
-                    interval += Duration::from_secs(5);
-                }
-                Err(other) => return Err(other),
-            }
-            if Instant::now() + interval > deadline {
-                return Err(AzureError::Refused {
-                    code: ErrorCode::Timeout,
-                    message: "the device code expired before the sign-in was completed".into(),
-                    hint: "Start the sign-in again and enter the code promptly.".into(),
-                });
-            }
-            tokio::time::sleep(interval).await;
-        }
+        let tokens = endpoints.poll_device_code(&transport, &device).await?;
+        AzureSession::from_user_tokens(transport, authority, tokens)
     }
 
     fn from_user_tokens(
         transport: Transport,
         authority: AuthorityConfig,
-        body: &Value,
+        tokens: Tokens,
     ) -> Result<AzureSession, AzureError> {
-        let tokens = parse_token_response(body)?;
         let refresh_token = tokens.refresh_token.ok_or_else(|| AzureError::Unexpected {
             service: Service::Entra,
             operation: "token".into(),
@@ -571,26 +463,13 @@ impl AzureSession {
         resource: Resource,
     ) -> Result<(Secret, u64), AzureError> {
         let current = lock(refresh_token).clone();
-        let form = [
-            ("grant_type", "refresh_token".to_owned()),
-            ("client_id", self.inner.authority.client_id.clone()),
-            ("refresh_token", current.expose().to_owned()),
-            (
-                "scope",
-                format!("{} offline_access", resource.default_scope()),
-            ),
-        ];
-        let url = self.inner.authority.endpoint(tenant, "token");
-        let reply = self
-            .transport
-            .execute(
-                Service::Entra,
-                "token refresh_token",
-                Propagation::None,
-                |http| http.post(&url).form(&form),
-            )
+        let scopes = [resource.default_scope(), "offline_access"];
+        let tokens = self
+            .inner
+            .authority
+            .endpoints(tenant)
+            .refresh(&self.transport, &current, &scopes)
             .await?;
-        let tokens = parse_token_response(&reply.body)?;
         if let Some(rotated) = tokens.refresh_token {
             *lock(refresh_token) = rotated;
         }
@@ -603,23 +482,12 @@ impl AzureSession {
         tenant: &str,
         resource: Resource,
     ) -> Result<(Secret, u64), AzureError> {
-        let form = [
-            ("grant_type", "client_credentials".to_owned()),
-            ("client_id", self.inner.authority.client_id.clone()),
-            ("client_secret", client_secret.expose().to_owned()),
-            ("scope", resource.default_scope().to_owned()),
-        ];
-        let url = self.inner.authority.endpoint(tenant, "token");
-        let reply = self
-            .transport
-            .execute(
-                Service::Entra,
-                "token client_credentials",
-                Propagation::None,
-                |http| http.post(&url).form(&form),
-            )
+        let tokens = self
+            .inner
+            .authority
+            .endpoints(tenant)
+            .client_credentials(&self.transport, client_secret, resource.default_scope())
             .await?;
-        let tokens = parse_token_response(&reply.body)?;
         Ok((tokens.access_token, tokens.expires_in))
     }
 
@@ -658,6 +526,17 @@ impl AzureSession {
         let expires_in = u64::try_from(remaining.whole_seconds()).unwrap_or(0);
         Ok((Secret::new(token.token.secret()), expires_in))
     }
+}
+
+/// What a user sign-in asks for: Graph first, a refresh token for the other resources, and
+/// who signed in.
+fn user_scopes() -> [&'static str; 4] {
+    [
+        Resource::Graph.default_scope(),
+        "offline_access",
+        "openid",
+        "profile",
+    ]
 }
 
 fn local_error(message: String) -> AzureError {
@@ -769,14 +648,6 @@ async fn answer_redirect(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pkce_challenge_is_base64url_sha256() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB0unH1R5wP3BvRpqKaEXQ9ZzW81Eo"),
-            "vkUdBGTqfin0AQyt7-ydwNqDU9kPQ-FS65lyA3S3tio"
-        );
-    }
 
     #[test]
     fn account_is_read_from_the_token_claims() {

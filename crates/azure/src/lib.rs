@@ -20,6 +20,7 @@ pub mod arm;
 pub mod auth;
 pub mod error;
 pub mod graph;
+mod oauth;
 pub mod transport;
 
 pub use arm::ArmRbac;

@@ -4,8 +4,8 @@
 //! jitter inside a bounded total wait and an overall deadline per call, and so are the known
 //! propagation errors a call opts into (Graph 404 / `NoBackingApplicationObject` right after
 //! an app is created, ARM `PrincipalNotFound`). A host name that does not resolve is tried
-//! once more at most; a non-idempotent call ([`Transport::execute_once`], the authorization-code
-//! redemption) is never resent. Each retry is reported as a [`ProgressEvent`] on the
+//! once more at most; a non-idempotent request (the authorization-code redemption, sent by
+//! `oauth` through `Transport::send_oauth` with `Resend::Never`) is never resent. Each retry is reported as a [`ProgressEvent`] on the
 //! transport's sink; [`Transport::reporting_to`] gives a connected client a new one.
 //!
 //! Bodies are read up to a cap ([`octo_oidc_http::DEFAULT_BODY_CAP`]). Error bodies are parsed
@@ -119,13 +119,8 @@ impl Transport {
         self
     }
 
-    /// Reports retries to `progress` (builder form, at construction).
-    pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Transport {
-        self.progress = progress;
-        self
-    }
-
-    /// The same transport reporting retries to `progress` (a connected client's later step).
+    /// The same transport reporting retries (and notices) to `progress`: at construction, or
+    /// for a connected client's later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
         Transport {
             progress,
@@ -164,17 +159,6 @@ impl Transport {
         .await
     }
 
-    /// Sends a non-idempotent request exactly once (still bounded by the deadline): the
-    /// authorization-code redemption, whose code is single-use.
-    pub async fn execute_once(
-        &self,
-        service: Service,
-        operation: &str,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<Reply, AzureError> {
-        self.run(service, operation, |_| Retry::Never, &build).await
-    }
-
     async fn run(
         &self,
         service: Service,
@@ -182,6 +166,23 @@ impl Transport {
         classify: impl Fn(&AzureError) -> Retry,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, AzureError> {
+        self.run_with(operation, service, classify, || {
+            self.attempt(service, operation, build)
+        })
+        .await
+    }
+
+    /// The core's loop over `attempt` with this transport's settings, sink and cancel token.
+    async fn run_with<T, F>(
+        &self,
+        operation: &str,
+        service: Service,
+        classify: impl Fn(&AzureError) -> Retry,
+        attempt: impl FnMut() -> F,
+    ) -> Result<T, AzureError>
+    where
+        F: std::future::Future<Output = Result<T, AzureError>>,
+    {
         let run = Operation {
             service: service.as_str(),
             name: operation,
@@ -190,7 +191,7 @@ impl Transport {
             progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
             cancel: self.cancel.as_ref(),
         };
-        retry::run(run, classify, || self.attempt(service, operation, build)).await
+        retry::run(run, classify, attempt).await
     }
 
     async fn attempt(
@@ -199,6 +200,30 @@ impl Transport {
         operation: &str,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, AzureError> {
+        let answer = self.exchange(service, operation, build).await?;
+        let body = json_body(&answer.body);
+        if (200..300).contains(&answer.status) {
+            return Ok(Reply {
+                status: answer.status,
+                body,
+            });
+        }
+        Err(parse_error(
+            service,
+            operation,
+            answer.status,
+            &answer.headers,
+            body,
+        ))
+    }
+
+    /// One request and its body, read up to the cap; any status.
+    async fn exchange(
+        &self,
+        service: Service,
+        operation: &str,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, AzureError> {
         let transport_error = |e: reqwest::Error| AzureError::Transport {
             service,
             operation: operation.to_owned(),
@@ -213,7 +238,7 @@ impl Transport {
             .map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = octo_oidc_http::read_body(response, self.body_cap)
+        let body = octo_oidc_http::read_body(response, self.body_cap)
             .await
             .map_err(|e| match e {
                 BodyError::Transport(e) => transport_error(e),
@@ -223,16 +248,82 @@ impl Transport {
                     message: too_large.to_string(),
                 },
             })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let body = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a request the `oauth2` crate built to the Entra token endpoint, through the same
+    /// loop, deadline and body cap as every other call. Throttling, 5xx and transport failures
+    /// stay [`AzureError`]s (retried unless `resend` is [`Resend::Never`]); an OAuth error
+    /// answer (`{"error": "invalid_grant", ...}`) is handed back as a response, for `oauth2`
+    /// to read as its typed error.
+    pub(crate) async fn send_oauth(
+        &self,
+        operation: &str,
+        resend: Resend,
+        request: &oauth2::HttpRequest,
+    ) -> Result<oauth2::HttpResponse, AzureError> {
+        let build = |http: &reqwest::Client| {
+            http.request(request.method().clone(), request.uri().to_string())
+                .headers(request.headers().clone())
+                .body(request.body().clone())
         };
-        if (200..300).contains(&status) {
-            return Ok(Reply { status, body });
-        }
-        Err(parse_error(service, operation, status, &headers, body))
+        let classify_oauth = |error: &AzureError| match resend {
+            Resend::Never => Retry::Never,
+            Resend::WhenTransient => classify(error, Propagation::None),
+        };
+        self.run_with(operation, Service::Entra, classify_oauth, || async {
+            let answer = self.exchange(Service::Entra, operation, &build).await?;
+            if !(200..300).contains(&answer.status) {
+                let error = parse_error(
+                    Service::Entra,
+                    operation,
+                    answer.status,
+                    &answer.headers,
+                    json_body(&answer.body),
+                );
+                let oauth_answer = matches!(error, AzureError::Token { .. })
+                    && classify(&error, Propagation::None) == Retry::Never;
+                if !oauth_answer {
+                    return Err(error);
+                }
+            }
+            let mut response = oauth2::HttpResponse::new(answer.body.to_vec());
+            *response.status_mut() = oauth2::http::StatusCode::from_u16(answer.status)
+                .unwrap_or(oauth2::http::StatusCode::BAD_GATEWAY);
+            *response.headers_mut() = answer.headers;
+            Ok(response)
+        })
+        .await
+    }
+}
+
+/// Whether a token request may be sent again after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Refresh, client credentials, device code: repeating them is harmless.
+    WhenTransient,
+    /// The authorization-code redemption: the code is single-use.
+    Never,
+}
+
+/// A response as read: status, headers, the capped body.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+}
+
+/// The JSON body (`Null` when empty, a string when not JSON).
+fn json_body(bytes: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
     }
 }
 

@@ -21,6 +21,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -94,7 +95,7 @@ impl ProgressSink for LoggedProgress<'_> {
 }
 
 /// How a reqwest client is built.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientSettings {
     /// Extra trusted roots (PEM bundle) for servers behind a private CA, merged with the
     /// platform's roots.
@@ -107,8 +108,38 @@ pub struct ClientSettings {
     /// another host never gets a credential.
     pub follow_redirects: bool,
     /// Host names resolved to fixed addresses instead of through DNS (e.g. the sandbox's
-    /// port-less issuer names mapped to their loopback listeners).
+    /// port-less issuer names mapped to their loopback listeners); applied on top of
+    /// `dns_resolver`.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// Name resolution in place of the system's (split-horizon setups; tests that must not
+    /// send a lookup off the machine). `None` = the system resolver.
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field(
+                "ca_bundle_pem",
+                &self
+                    .ca_bundle_pem
+                    .as_ref()
+                    .map(|p| format!("{} bytes", p.len())),
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("follow_redirects", &self.follow_redirects)
+            .field("resolve", &self.resolve)
+            .field(
+                "dns_resolver",
+                &if self.dns_resolver.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
 }
 
 impl Default for ClientSettings {
@@ -120,6 +151,7 @@ impl Default for ClientSettings {
             connect_timeout: Duration::from_secs(10),
             follow_redirects: false,
             resolve: Vec::new(),
+            dns_resolver: None,
         }
     }
 }
@@ -147,6 +179,9 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Client
         .timeout(settings.request_timeout)
         .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
         .redirect(redirects);
+    if let Some(resolver) = &settings.dns_resolver {
+        builder = builder.dns_resolver(resolver.clone());
+    }
     for (host, addr) in &settings.resolve {
         builder = builder.resolve(host, *addr);
     }

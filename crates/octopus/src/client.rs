@@ -52,6 +52,8 @@ pub struct OctopusClientConfig {
     pub page_size: u32,
     /// How many pages are fetched at once.
     pub page_concurrency: usize,
+    /// Name resolution in place of the system's (`None` = the system resolver).
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
     /// Host names resolved to fixed addresses instead of through DNS (reqwest's
     /// `ClientBuilder::resolve`): how a client reaches a sandbox's port-less issuer
     /// (`Sandbox::host_overrides`). Empty = DNS for every host.
@@ -79,6 +81,14 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
             .field("page_concurrency", &self.page_concurrency)
+            .field(
+                "dns_resolver",
+                &if self.dns_resolver.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
             .field("resolve", &self.resolve)
             .finish()
     }
@@ -100,6 +110,7 @@ impl OctopusClientConfig {
             task_timeout: Duration::from_secs(600),
             page_size: 500,
             page_concurrency: 4,
+            dns_resolver: None,
             resolve: Vec::new(),
         }
     }
@@ -126,15 +137,16 @@ impl RestOctopus {
     /// A client for the server with this API key. Makes no request; see
     /// [`RestOctopus::check_connection`].
     pub fn new(config: OctopusClientConfig, api_key: Secret) -> Result<Self, OctopusError> {
-        RestOctopus::with_progress(config, Credential::ApiKey(api_key), Arc::new(NoProgress))
+        RestOctopus::with_credential(config, Credential::ApiKey(api_key))
     }
 
-    /// A client with any credential, reporting retries and task progress to `progress`.
-    pub fn with_progress(
+    /// A client with any credential (API key or exchanged access token). Makes no request;
+    /// reports nowhere until given a sink with [`RestOctopus::reporting_to`].
+    pub fn with_credential(
         config: OctopusClientConfig,
         credential: Credential,
-        progress: Arc<dyn ProgressSink>,
     ) -> Result<Self, OctopusError> {
+        let progress: Arc<dyn ProgressSink> = Arc::new(NoProgress);
         let blank = match &credential {
             Credential::ApiKey(s) | Credential::AccessToken(s) => s.is_blank(),
         };
@@ -148,6 +160,7 @@ impl RestOctopus {
             ca_bundle_pem: config.ca_bundle_pem.clone(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
+            dns_resolver: config.dns_resolver.clone(),
             resolve: config.resolve.clone(),
         })?;
         let transport = Transport::new(
@@ -167,9 +180,9 @@ impl RestOctopus {
         })
     }
 
-    /// The same connected client reporting retries and task progress to `progress` (cheap:
-    /// the HTTP client and configuration are shared). This is how a later step (an apply)
-    /// gets its own progress channel.
+    /// The same client reporting retries and task progress to `progress` (cheap: the HTTP
+    /// client and configuration are shared): right after construction, or so a later step
+    /// (an apply) gets its own progress channel.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
         RestOctopus {
             transport: self.transport.reporting_to(progress.clone()),

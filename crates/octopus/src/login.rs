@@ -45,7 +45,8 @@ async fn check(
     key: Secret,
     progress: Arc<dyn ProgressSink>,
 ) -> Result<(RestOctopus, ConnectionReport), Problem> {
-    let client = RestOctopus::with_progress(config, Credential::ApiKey(key), progress)?;
+    let client =
+        RestOctopus::with_credential(config, Credential::ApiKey(key))?.reporting_to(progress);
     let report = client.check_connection().await?;
     Ok((client, report))
 }

@@ -53,6 +53,7 @@ pub async fn exchange_id_token(
         ca_bundle_pem: config.ca_bundle_pem.clone(),
         request_timeout: config.request_timeout,
         connect_timeout: config.connect_timeout,
+        dns_resolver: config.dns_resolver.clone(),
         resolve: config.resolve.clone(),
     })?;
     let transport = Transport::new(
@@ -93,11 +94,7 @@ impl RestOctopus {
         config: OctopusClientConfig,
         token: AccessToken,
     ) -> Result<RestOctopus, OctopusError> {
-        RestOctopus::with_progress(
-            config,
-            Credential::AccessToken(token.token),
-            Arc::new(NoProgress),
-        )
+        RestOctopus::with_credential(config, Credential::AccessToken(token.token))
     }
 }
 

@@ -53,13 +53,14 @@ pub enum Credential {
 }
 
 /// How the HTTP client is built.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct HttpSettings {
     /// Extra trusted roots (PEM bundle) for servers behind a private CA; merged with the
     /// platform's roots.
     pub ca_bundle_pem: Option<Vec<u8>>,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
     /// Host names resolved to fixed addresses instead of through DNS.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
@@ -72,6 +73,7 @@ pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Clie
         request_timeout: settings.request_timeout,
         connect_timeout: settings.connect_timeout,
         follow_redirects: false,
+        dns_resolver: settings.dns_resolver.clone(),
         resolve: settings.resolve.clone(),
     })
     .map_err(|e| OctopusError::InvalidConfig {

@@ -30,12 +30,24 @@ export const commands = {
 	 *  keychain) and summarizes the connection.
 	 */
 	connectSandboxOctopus: () => typedError<OctopusConnectionSummary, UiError>(__TAURI_INVOKE("connect_sandbox_octopus")),
+	/**  The spaces the signed-in user can see. */
+	listSpaces: () => typedError<ScopeItem[], UiError>(__TAURI_INVOKE("list_spaces")),
+	/**  The connected server's OIDC issuer: verbatim, https, reachable by the clouds, usable keys. */
+	checkIssuer: () => typedError<IssuerVerdict, UiError>(__TAURI_INVOKE("check_issuer")),
+	/**  What the scope screen chooses from in a space (read once; `refresh` reads again). */
+	scopeChoices: (space: string, refresh: boolean) => typedError<ScopeChoices, UiError>(__TAURI_INVOKE("scope_choices", { space, refresh })),
+	/**  Checks the wizard's setup with the setup-file rules; every field error at once. */
+	validateSetup: (draft: SetupDraft) => typedError<SetupCheck, UiError>(__TAURI_INVOKE("validate_setup", { draft })),
+	/**  The exact subjects, the trust, the simulator's matrix and the plan of the wizard's setup. */
+	previewSetup: (draft: SetupDraft) => typedError<SetupPreview, UiError>(__TAURI_INVOKE("preview_setup", { draft })),
 };
 
 /* Constants */
 export const ERROR_CODES = ["invalid_input","unauthenticated","permission_denied","not_found","conflict","rate_limited","remote_unavailable","timeout","propagation_pending","limit_exceeded","unsupported_version","keychain_unavailable","issuer_invalid","trust_rejected","task_failed","cancelled","internal"] as const;
 
-export const FORM_FIELDS = {"octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url"} as const;
+export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","githubFilter":"github.filter","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
+
+export const SUBJECT_KEYS = {"account_test":{"allowed":["space","account","type"],"defaults":["space","account"]},"deployment":{"allowed":["space","project-group","project","runbook","tenant","environment","account","type"],"defaults":["space","project","tenant","environment"]},"health_check":{"allowed":["space","target","account","type"],"defaults":["space","target"]}} as const;
 
 /* Types */
 /**  Where the API key of the connection is kept. */
@@ -55,6 +67,61 @@ export type AppInfo = {
 	keychain: KeychainStatus,
 };
 
+/**  The AWS side of a preview. */
+export type AwsTrustPreview = {
+	/**  The role's ARN. */
+	roleArn: string,
+	/**  The OIDC provider's ARN. */
+	providerArn: string,
+	/**  The trust policy, pretty-printed. */
+	trustPolicy: string,
+	/**  Its size as IAM counts it (minified, characters). */
+	policySize: number,
+	/**  The quota it was checked against. */
+	quota: number,
+	/**
+	 *  Whether the account id is the connected account's (false: a placeholder until AWS is
+	 *  connected).
+	 */
+	accountIdKnown: boolean,
+};
+
+/**  One way to fit Azure's 20 credentials per app registration. */
+export type AzureOption = {
+	/**  `coarser_keys` or `split_apps`. */
+	kind: string,
+	/**  One sentence describing it. */
+	summary: string,
+	/**  Credentials it needs in all. */
+	credentialCount: number,
+	/**  Whether it fits. */
+	fits: boolean,
+};
+
+/**  The Azure side of a preview. */
+export type AzureTrustPreview = {
+	/**  Federated credentials the scope needs with the chosen keys. */
+	credentialsNeeded: number,
+	/**  Entra's limit per app registration. */
+	limit: number,
+	/**  App registrations planned. */
+	apps: number,
+	/**  The credentials' names and subjects. */
+	credentials: CredentialLine[],
+	/**  What to do when over the limit. */
+	alternatives: AzureOption[],
+};
+
+/**  The GitHub side of a preview. */
+export type CiTrustPreview = {
+	/**  The service account. */
+	serviceAccount: string,
+	/**  The identity's issuer. */
+	issuer: string,
+	/**  The identity's subject (exact or wildcard). */
+	subject: string,
+};
+
 /**  What the user typed on the "Connect to Octopus" screen. */
 export type ConnectForm = {
 	/**  The Octopus Server URL, e.g. `https://example.octopus.app` (console URLs are fine). */
@@ -62,6 +129,96 @@ export type ConnectForm = {
 	/**  An Octopus API key (`API-…`). */
 	apiKey: string,
 };
+
+/**  One federated credential. */
+export type CredentialLine = {
+	/**  The credential's name. */
+	name: string,
+	/**  The subject it trusts. */
+	subject: string,
+};
+
+/**  The AWS side (empty strings are "not set"). */
+export type DraftAws = {
+	/**  The role's name. */
+	roleName: string,
+	/**  The region of the Octopus account. */
+	region: string,
+	/**  Session duration in seconds. */
+	sessionDuration: number | null,
+	/**  Managed policy ARNs. */
+	managedPolicies: string[],
+	/**  Shared-config profile. */
+	profile: string,
+};
+
+/**  The Azure side (empty strings are "not set"). */
+export type DraftAzure = {
+	/**  Tenant id (GUID). */
+	tenantId: string,
+	/**  Subscription id (GUID). */
+	subscriptionId: string,
+	/**  Resource group (optional). */
+	resourceGroup: string,
+	/**  Role name (default Contributor). */
+	role: string,
+	/**  What to do when the scope needs more than 20 credentials (`None`: one app). */
+	credentialStrategy: DraftCredentialStrategy | null,
+};
+
+/**  How an Azure setup fits Entra's 20 credentials per app registration. */
+export type DraftCredentialStrategy = 
+/**  One app registration (fails when over the limit). */
+"one_app" | 
+/**  Coarser deployment subject keys, chosen by the engine to fit. */
+"coarser_keys" | 
+/**  Several app registrations, one Octopus account each. */
+"split_apps";
+
+/**  The GitHub Actions side (empty strings are "not set"). */
+export type DraftGithub = {
+	/**  `owner/name`. */
+	repository: string,
+	/**  `branch:NAME`, `tag:PATTERN`, `environment:NAME`, `pull_request` or `subject:CUSTOM`. */
+	filter: string,
+	/**  The Octopus service account's username. */
+	serviceAccount: string,
+	/**  Optional team. */
+	team: string,
+};
+
+/**  The scope by slug (`*` = all). */
+export type DraftScope = {
+	/**  Project slugs. */
+	projects: string[],
+	/**  Environment slugs. */
+	environments: string[],
+	/**  Tenant slugs (empty: untenanted deployments only). */
+	tenants: string[],
+	/**  Runbook slugs. */
+	runbooks: string[],
+	/**  Deployment target slugs for health checks. */
+	healthCheckTargets: string[],
+};
+
+/**  Subject keys per context; `None` = Octopus's defaults. */
+export type DraftSubjectKeys = {
+	/**  Deployments and runbook runs. */
+	deployment: string[] | null,
+	/**  Health checks. */
+	healthCheck: string[] | null,
+	/**  The account test. */
+	accountTest: string[] | null,
+};
+
+/**  What the wizard sets up. */
+export type DraftTarget = 
+/**  Octopus → AWS. */
+"aws" | 
+/**  Octopus → Azure. */
+"azure" | 
+/**  GitHub Actions → Octopus. */
+"github";
 
 /**
  *  A stable, machine-readable classification of a failure.
@@ -124,7 +281,71 @@ export type FormField =
 /**  Connect to Octopus: the server URL. */
 "octopus.server_url" | 
 /**  Connect to Octopus: the API key. */
-"octopus.api_key";
+"octopus.api_key" | 
+/**  The setup's name (`[a-z0-9-]`, 1–40). */
+"name" | 
+/**  Scope: the space (name, slug or `Spaces-N`). */
+"octopus.space" | 
+/**  The Octopus account's name. */
+"account.name" | 
+/**  Scope: projects (slugs, or `*`). */
+"scope.projects" | 
+/**  Scope: environments (slugs, or `*`). */
+"scope.environments" | 
+/**  Scope: tenants (slugs, `*`, or none for untenanted only). */
+"scope.tenants" | 
+/**  Scope: runbooks (slugs). */
+"scope.runbooks" | 
+/**  Scope: deployment targets for health checks (slugs). */
+"scope.health_check_targets" | 
+/**  Subject keys of deployments and runbook runs. */
+"subject_keys.deployment" | 
+/**  Subject keys of health checks. */
+"subject_keys.health_check" | 
+/**  Subject keys of the account test. */
+"subject_keys.account_test" | 
+/**  AWS: the IAM role's name. */
+"aws.role_name" | 
+/**  AWS: the region the Octopus account uses. */
+"aws.region" | 
+/**  AWS: the session duration in seconds. */
+"aws.session_duration" | 
+/**  AWS: managed policy ARNs attached to the role. */
+"aws.managed_policies" | 
+/**  AWS: the shared-config profile. */
+"aws.profile" | 
+/**  Azure: the Entra tenant id. */
+"azure.tenant_id" | 
+/**  Azure: the subscription id. */
+"azure.subscription_id" | 
+/**  Azure: the optional resource group. */
+"azure.resource_group" | 
+/**  Azure: the role to assign. */
+"azure.role" | 
+/**  GitHub: the repository (`owner/name`). */
+"github.repository" | 
+/**  GitHub: which workflow runs (branch, tag, environment, pull request, custom). */
+"github.filter" | 
+/**  GitHub: the Octopus service account. */
+"github.service_account" | 
+/**  GitHub: the optional team granting the service account its permissions. */
+"github.team";
+
+/**  The issuer check as the Connect screen shows it. */
+export type IssuerVerdict = {
+	/**  The issuer, verbatim (copy it exactly). */
+	issuer: string,
+	/**  Whether it is https (Azure and AWS require it). */
+	isHttps: boolean,
+	/**  Whether it ends in `/`. */
+	hasTrailingSlash: boolean,
+	/**  Whether the clouds can plausibly reach it. */
+	reachableByClouds: boolean,
+	/**  Whether a signing key is usable. */
+	hasUsableKey: boolean,
+	/**  What to know or do, one sentence each. */
+	warnings: string[],
+};
 
 /**  Whether secrets can be kept in the OS keychain on this machine, and if not, why. */
 export type KeychainStatus = 
@@ -134,6 +355,38 @@ export type KeychainStatus =
 { state: "unavailable"; 
 /**  Why, as reported by the platform store. */
 reason: string };
+
+/**  One row of the simulator's matrix. */
+export type MatrixLine = {
+	/**  `deployment`, `runbook`, `health_check`, `account_test`. */
+	context: string,
+	/**  What runs: project / runbook / tenant / environment / target, joined. */
+	run: string,
+	/**  The subject it presents. */
+	subject: string,
+	/**  Whether the user intended it. */
+	intended: boolean,
+	/**  Whether the cloud would accept it. */
+	accepted: boolean,
+	/**  `as_intended`, `over_permission`, `under_permission`. */
+	finding: string,
+};
+
+/**  The simulator's matrix over the whole space. */
+export type MatrixPreview = {
+	/**  Runs evaluated. */
+	runs: number,
+	/**  Runs intended. */
+	intended: number,
+	/**  Runs accepted. */
+	accepted: number,
+	/**  Accepted but not intended. */
+	overPermission: number,
+	/**  Intended but rejected. */
+	underPermission: number,
+	/**  Rows: every difference first, then accepted runs, at most [`MAX_MATRIX_ROWS`]. */
+	rows: MatrixLine[],
+};
 
 /**  What the faces show about a working Octopus connection. */
 export type OctopusConnectionSummary = {
@@ -163,6 +416,20 @@ export type OctopusTarget = {
 	serverUrl: string,
 };
 
+/**  One step of the plan. */
+export type PlanLine = {
+	/**  `create`, `update`, `unchanged`, `delete`, `conflict`. */
+	action: string,
+	/**  The resource kind (`iam_role`, `federated_credential`, …). */
+	kind: string,
+	/**  Its name. */
+	name: string,
+	/**  Why, when the engine says. */
+	reason: string | null,
+	/**  Changed fields of an update. */
+	changes: string[],
+};
+
 /**  Where the running sandbox's services listen (all on 127.0.0.1). */
 export type SandboxSummary = {
 	/**  The seed profile the sandbox started with (e.g. `demo`). */
@@ -183,6 +450,93 @@ export type SandboxSummary = {
 	awsEndpointUrl: string | null,
 };
 
+/**  What the scope screen chooses from in one space. */
+export type ScopeChoices = {
+	/**  The space. */
+	space: ScopeItem,
+	/**  Environments. */
+	environments: ScopeItem[],
+	/**  Projects. */
+	projects: ScopeItem[],
+	/**  Tenants. */
+	tenants: ScopeItem[],
+	/**  Runbooks (slug unique per project; the name shows the project). */
+	runbooks: ScopeItem[],
+	/**  Deployment targets (health checks). */
+	targets: ScopeItem[],
+};
+
+/**  One entry of a scope list: id, name and slug (subjects use the slug). */
+export type ScopeItem = {
+	/**  E.g. `Projects-42`. */
+	id: string,
+	/**  Display name. */
+	name: string,
+	/**  Slug. */
+	slug: string,
+};
+
+/**  A draft that passed the setup-file rules. */
+export type SetupCheck = {
+	/**  Remarks that do not block, one sentence each. */
+	warnings: string[],
+	/**  The setup file this draft stands for (what "Save" writes; no secret). */
+	setupFile: string,
+};
+
+/**  Everything the wizard has collected so far. Only the chosen target's section is used. */
+export type SetupDraft = {
+	/**  The setup's name. */
+	name: string,
+	/**  What is set up. */
+	target: DraftTarget,
+	/**  The space (name, slug or id). */
+	space: string,
+	/**  The Octopus account's name. */
+	accountName: string,
+	/**  The scope. */
+	scope: DraftScope,
+	/**  Subject keys. */
+	subjectKeys: DraftSubjectKeys,
+	/**  AWS. */
+	aws: DraftAws,
+	/**  Azure. */
+	azure: DraftAzure,
+	/**  GitHub. */
+	github: DraftGithub,
+};
+
+/**  What a setup would do: subjects, trust, the matrix, the plan. */
+export type SetupPreview = {
+	/**  The space it resolved to. */
+	spaceName: string,
+	/**  The Octopus issuer, verbatim. */
+	issuer: string,
+	/**  The exact subjects the scope produces (cloud targets). */
+	subjects: SubjectLine[],
+	/**  AWS. */
+	aws: AwsTrustPreview | null,
+	/**  Azure. */
+	azure: AzureTrustPreview | null,
+	/**  GitHub Actions → Octopus. */
+	ci: CiTrustPreview | null,
+	/**  The simulator's matrix (cloud targets). */
+	matrix: MatrixPreview | null,
+	/**  Set when the trust (and so the matrix and the plan) could not be computed. */
+	trustBlocked: TrustBlocked | null,
+	/**
+	 *  The plan against an empty remote side (reading what exists comes with the engine's
+	 *  observe step).
+	 */
+	plan: PlanLine[],
+	/**  Whether `plan` compared with what exists (false: everything shows as `create`). */
+	planObserved: boolean,
+	/**  The setup file (no secret). */
+	setupFile: string,
+	/**  Non-blocking remarks. */
+	warnings: string[],
+};
+
 /**  The result of signing out of a server. */
 export type SignedOut = {
 	/**  The normalized server URL. */
@@ -191,6 +545,26 @@ export type SignedOut = {
 	keyForgotten: boolean,
 	/**  Whether the session's connection to this server was closed. */
 	disconnected: boolean,
+};
+
+/**  One exact subject the scope produces. */
+export type SubjectLine = {
+	/**  The subject, exactly as Octopus sends it. */
+	subject: string,
+	/**  The contexts presenting it (`deployment`, `runbook`, `health_check`, `account_test`). */
+	contexts: string[],
+	/**  How many intended runs present it. */
+	runs: number,
+};
+
+/**  Why the trust could not be computed (e.g. an issuer AWS refuses), as the core says it. */
+export type TrustBlocked = {
+	/**  The stable code. */
+	code: ErrorCode,
+	/**  What is wrong. */
+	message: string,
+	/**  What to do. */
+	hint: string | null,
 };
 
 /**

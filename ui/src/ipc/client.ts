@@ -8,7 +8,7 @@
 import { commands, ERROR_CODES } from './bindings';
 import type { UiError } from './bindings';
 
-export { ERROR_CODES, FORM_FIELDS } from './bindings';
+export { ERROR_CODES, FORM_FIELDS, SUBJECT_KEYS } from './bindings';
 export type {
   ApiKeyKept,
   AppInfo,
@@ -16,7 +16,15 @@ export type {
   ErrorCode,
   FieldError,
   FormField,
+  IssuerVerdict,
   KeychainStatus,
+  MatrixLine,
+  PlanLine,
+  ScopeChoices,
+  ScopeItem,
+  SetupCheck,
+  SetupDraft,
+  SetupPreview,
   OctopusConnectionSummary,
   OctopusTarget,
   SandboxSummary,

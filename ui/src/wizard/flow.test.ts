@@ -1,11 +1,46 @@
 // Unit tests of the wizard's flow state machine.
 import { describe, expect, it } from 'vitest';
-import { INITIAL_STATE, TARGETS, canContinue, reduce, steps, targetOption, type WizardState } from './flow';
+import {
+  INITIAL_STATE,
+  SCREENS,
+  TARGETS,
+  blockedReason,
+  canContinue,
+  isReachable,
+  reduce,
+  steps,
+  targetOption,
+  type WizardAction,
+  type WizardState,
+} from './flow';
 
-describe('the choose screen', () => {
-  it('starts on choose with nothing chosen and real mode', () => {
-    expect(INITIAL_STATE).toEqual({ screen: 'choose', target: null, mode: 'real' });
+function run(state: WizardState, ...actions: WizardAction[]): WizardState {
+  return actions.reduce(reduce, state);
+}
+
+/** AWS in the Sandbox, walked to the trust preview with every screen complete. */
+function toTrustPreview(): WizardState {
+  return run(
+    INITIAL_STATE,
+    { type: 'choose-mode', mode: 'sandbox' },
+    { type: 'choose-target', target: 'aws' },
+    { type: 'continue' },
+    { type: 'block', screen: 'connect-octopus', reason: null },
+    { type: 'continue' },
+    { type: 'block', screen: 'connect-cloud', reason: null },
+    { type: 'continue' },
+    { type: 'block', screen: 'scope', reason: null },
+    { type: 'continue' },
+  );
+}
+
+describe('the welcome screen', () => {
+  it('starts on welcome with nothing chosen, real mode, and the reason Next is disabled', () => {
+    expect(INITIAL_STATE.screen).toBe('welcome');
+    expect(INITIAL_STATE.target).toBeNull();
+    expect(INITIAL_STATE.mode).toBe('real');
     expect(canContinue(INITIAL_STATE)).toBe(false);
+    expect(blockedReason(INITIAL_STATE)).toMatch(/Choose what to set up/);
   });
 
   it('offers exactly Azure, AWS and GitHub Actions', () => {
@@ -17,58 +52,127 @@ describe('the choose screen', () => {
     expect(reduce(INITIAL_STATE, { type: 'continue' })).toBe(INITIAL_STATE);
   });
 
-  it('continues to Connect Octopus in real mode', () => {
+  it('continues to Connect Octopus once a target is chosen', () => {
     const chosen = reduce(INITIAL_STATE, { type: 'choose-target', target: 'aws' });
     expect(canContinue(chosen)).toBe(true);
-    expect(reduce(chosen, { type: 'continue' })).toEqual({ screen: 'connect-octopus', target: 'aws', mode: 'real' });
+    const next = reduce(chosen, { type: 'continue' });
+    expect(next.screen).toBe('connect-octopus');
+    expect(next.reached).toBe('connect-octopus');
   });
 
-  it('continues to the Sandbox introduction in sandbox mode', () => {
-    let state = reduce(INITIAL_STATE, { type: 'choose-mode', mode: 'sandbox' });
-    state = reduce(state, { type: 'choose-target', target: 'azure' });
-    expect(reduce(state, { type: 'continue' }).screen).toBe('sandbox-intro');
-  });
-});
-
-describe('later screens', () => {
-  const connect: WizardState = { screen: 'connect-octopus', target: 'github', mode: 'real' };
-
-  it('go back to choose, keeping the choices', () => {
-    expect(reduce(connect, { type: 'back' })).toEqual({ ...connect, screen: 'choose' });
-    expect(reduce(INITIAL_STATE, { type: 'back' })).toBe(INITIAL_STATE);
-  });
-
-  it('ignore choices made outside the choose screen', () => {
+  it('ignores choices made off the welcome screen', () => {
+    const connect = run(INITIAL_STATE, { type: 'choose-target', target: 'aws' }, { type: 'continue' });
     expect(reduce(connect, { type: 'choose-target', target: 'azure' })).toBe(connect);
     expect(reduce(connect, { type: 'choose-mode', mode: 'sandbox' })).toBe(connect);
   });
+});
 
-  it('end the flow in this build', () => {
-    expect(canContinue(connect)).toBe(false);
+describe('moving through the nine screens', () => {
+  it('has the nine screens in order', () => {
+    expect(SCREENS).toEqual([
+      'welcome',
+      'connect-octopus',
+      'connect-cloud',
+      'scope',
+      'trust-preview',
+      'review-plan',
+      'apply',
+      'verify',
+      'done',
+    ]);
+  });
+
+  it('keeps Next disabled with the screen’s reason until the screen says it is complete', () => {
+    const connect = run(INITIAL_STATE, { type: 'choose-target', target: 'azure' }, { type: 'continue' });
+    expect(blockedReason(connect)).toMatch(/Connect to Octopus/);
     expect(reduce(connect, { type: 'continue' })).toBe(connect);
+    const typed = reduce(connect, { type: 'block', screen: 'connect-octopus', reason: 'The API key is missing.' });
+    expect(blockedReason(typed)).toBe('The API key is missing.');
+    const ok = reduce(typed, { type: 'block', screen: 'connect-octopus', reason: null });
+    expect(reduce(ok, { type: 'continue' }).screen).toBe('connect-cloud');
+  });
+
+  it('walks to the trust preview and on to the plan review, which cannot apply yet', () => {
+    const preview = toTrustPreview();
+    expect(preview.screen).toBe('trust-preview');
+    const review = run(preview, { type: 'block', screen: 'trust-preview', reason: null }, { type: 'continue' });
+    expect(review.screen).toBe('review-plan');
+    expect(canContinue(review)).toBe(false);
+    expect(blockedReason(review)).toMatch(/not part of this build/);
+  });
+
+  it('goes back one screen at a time and keeps what was complete', () => {
+    const preview = toTrustPreview();
+    const scope = reduce(preview, { type: 'back' });
+    expect(scope.screen).toBe('scope');
+    expect(scope.blocks['connect-cloud']).toBeNull();
+    expect(scope.reached).toBe('trust-preview');
+    expect(canContinue(scope)).toBe(true);
+    expect(reduce(scope, { type: 'continue' }).screen).toBe('trust-preview');
+    const welcome = run(scope, { type: 'back' }, { type: 'back' }, { type: 'back' });
+    expect(welcome.screen).toBe('welcome');
+    expect(reduce(welcome, { type: 'back' })).toBe(welcome);
+    expect(welcome.target).toBe('aws');
+    expect(welcome.mode).toBe('sandbox');
+  });
+
+  it('lets the step list jump back, and forward only up to the furthest complete screen', () => {
+    const preview = toTrustPreview();
+    expect(isReachable(preview, 'connect-octopus')).toBe(true);
+    expect(isReachable(preview, 'review-plan')).toBe(false);
+    const cloud = reduce(preview, { type: 'go-to', screen: 'connect-cloud' });
+    expect(cloud.screen).toBe('connect-cloud');
+    expect(reduce(cloud, { type: 'go-to', screen: 'trust-preview' }).screen).toBe('trust-preview');
+    expect(reduce(cloud, { type: 'go-to', screen: 'done' })).toBe(cloud);
+  });
+
+  it('makes later screens incomplete again when an earlier one becomes incomplete', () => {
+    const cloud = reduce(toTrustPreview(), { type: 'go-to', screen: 'connect-cloud' });
+    const broken = reduce(cloud, { type: 'block', screen: 'connect-cloud', reason: 'The role name is invalid.' });
+    expect(broken.blocks.scope).not.toBeNull();
+    expect(broken.reached).toBe('scope');
+    expect(isReachable(broken, 'trust-preview')).toBe(false);
+  });
+
+  it('changing the target resets the cloud screens; changing the mode resets the connection too', () => {
+    const welcome = reduce(toTrustPreview(), { type: 'go-to', screen: 'welcome' });
+    const azure = reduce(welcome, { type: 'choose-target', target: 'azure' });
+    expect(azure.blocks['connect-octopus']).toBeNull();
+    expect(azure.blocks['connect-cloud']).not.toBeNull();
+    expect(azure.reached).toBe('connect-octopus');
+    const real = reduce(welcome, { type: 'choose-mode', mode: 'real' });
+    expect(real.blocks['connect-octopus']).not.toBeNull();
+    expect(real.reached).toBe('welcome');
   });
 });
 
-describe('the step indicator', () => {
-  it('lists the real-mode steps with the cloud step named for the target', () => {
-    const state: WizardState = { screen: 'choose', target: 'azure', mode: 'real' };
-    expect(steps(state).map((s) => s.label)).toEqual([
-      'What to set up',
+describe('the step list', () => {
+  it('lists the nine steps with the current one marked', () => {
+    const list = steps(INITIAL_STATE);
+    expect(list.map((s) => s.label)).toEqual([
+      'Welcome',
       'Connect Octopus',
-      'Sign in to Azure',
-      'Review plan',
-      'Apply & verify',
+      'Connect the cloud',
+      'Scope',
+      'Trust preview',
+      'Review the plan',
+      'Apply',
+      'Verify',
+      'Done',
     ]);
-    expect(steps(state).map((s) => s.status)).toEqual(['current', 'upcoming', 'upcoming', 'upcoming', 'upcoming']);
+    expect(list[0]?.status).toBe('current');
+    expect(list.slice(1).every((s) => s.status === 'upcoming')).toBe(true);
   });
 
-  it('marks the first step done on the second screen', () => {
-    const state: WizardState = { screen: 'sandbox-intro', target: 'aws', mode: 'sandbox' };
-    expect(steps(state)).toEqual([
-      { label: 'What to set up', status: 'done' },
-      { label: 'Start the Sandbox', status: 'current' },
-      { label: 'Review plan', status: 'upcoming' },
-      { label: 'Apply & verify', status: 'upcoming' },
-    ]);
+  it('names the steps for the chosen target and mode', () => {
+    const aws = run(INITIAL_STATE, { type: 'choose-mode', mode: 'sandbox' }, { type: 'choose-target', target: 'aws' });
+    expect(steps(aws).map((s) => s.label).slice(1, 3)).toEqual(['Start the Sandbox', 'Connect AWS']);
+    const github = reduce(INITIAL_STATE, { type: 'choose-target', target: 'github' });
+    expect(steps(github)[2]?.label).toBe('Repository & service account');
+  });
+
+  it('marks the screens before the current one as done', () => {
+    const list = steps(toTrustPreview());
+    expect(list.map((s) => s.status).slice(0, 6)).toEqual(['done', 'done', 'done', 'done', 'current', 'upcoming']);
   });
 });

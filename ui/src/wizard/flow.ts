@@ -1,6 +1,11 @@
-// The wizard's flow as a pure state machine: which screen is shown, what has been chosen,
-// and which steps the step indicator lists. No DOM, no IPC: screens dispatch actions and render
-// the state; `flow.test.ts` covers every transition.
+// The wizard's flow as a pure state machine: which of the nine screens is shown, what has been
+// chosen, which screens are reachable, and why Next is disabled. No DOM, no IPC: screens
+// dispatch actions (including `block`, the reason their own Next is disabled, or null once
+// they are complete) and render the state; `flow.test.ts` covers every transition.
+//
+// Going back keeps everything (the setup being filled in lives beside this state, in
+// App.svelte, and is never reset by navigation); changing what is set up, or where, makes the
+// screens after the choice incomplete again.
 
 /** What the user sets up trust for. */
 export type Target = 'azure' | 'aws' | 'github';
@@ -8,20 +13,40 @@ export type Target = 'azure' | 'aws' | 'github';
 /** Real Octopus and cloud accounts, or the built-in local Sandbox. */
 export type Mode = 'real' | 'sandbox';
 
-/** The screens that exist in this build. */
-export type Screen = 'choose' | 'connect-octopus' | 'sandbox-intro';
+/** The nine screens, in order. */
+export const SCREENS = [
+  'welcome',
+  'connect-octopus',
+  'connect-cloud',
+  'scope',
+  'trust-preview',
+  'review-plan',
+  'apply',
+  'verify',
+  'done',
+] as const;
+
+export type Screen = (typeof SCREENS)[number];
+
+/** Why a screen's Next is disabled (`null`: it may continue). */
+export type Blocks = Readonly<Record<Screen, string | null>>;
 
 export interface WizardState {
   readonly screen: Screen;
   readonly target: Target | null;
   readonly mode: Mode;
+  /** The furthest screen reached (the step list lets the user jump back to any up to it). */
+  readonly reached: Screen;
+  readonly blocks: Blocks;
 }
 
 export type WizardAction =
   | { readonly type: 'choose-target'; readonly target: Target }
   | { readonly type: 'choose-mode'; readonly mode: Mode }
   | { readonly type: 'continue' }
-  | { readonly type: 'back' };
+  | { readonly type: 'back' }
+  | { readonly type: 'go-to'; readonly screen: Screen }
+  | { readonly type: 'block'; readonly screen: Screen; readonly reason: string | null };
 
 export interface TargetOption {
   readonly id: Target;
@@ -55,63 +80,158 @@ export const TARGETS: readonly TargetOption[] = [
   },
 ];
 
-export const INITIAL_STATE: WizardState = { screen: 'choose', target: null, mode: 'real' };
+/** Why each screen starts out unable to continue. */
+export const INITIAL_BLOCKS: Blocks = {
+  welcome: 'Choose what to set up to continue.',
+  'connect-octopus': 'Connect to Octopus to continue.',
+  'connect-cloud': 'Fill in the settings to continue.',
+  scope: 'Choose what may use the trust to continue.',
+  'trust-preview': 'Waiting for the trust preview.',
+  'review-plan': 'Applying the plan is not part of this build yet: the engine’s apply step is still being finished.',
+  apply: 'Apply has not run.',
+  verify: 'Verify has not run.',
+  done: 'This is the last step.',
+};
+
+export const INITIAL_STATE: WizardState = {
+  screen: 'welcome',
+  target: null,
+  mode: 'real',
+  reached: 'welcome',
+  blocks: INITIAL_BLOCKS,
+};
+
+/** The position of a screen in the flow. */
+export function indexOf(screen: Screen): number {
+  return SCREENS.indexOf(screen);
+}
+
+/** Why Next is disabled on the current screen, or null when it may continue. */
+export function blockedReason(state: WizardState): string | null {
+  return state.blocks[state.screen];
+}
 
 /** Whether the current screen has what it needs to move on. */
 export function canContinue(state: WizardState): boolean {
-  switch (state.screen) {
-    case 'choose':
-      return state.target !== null;
-    case 'connect-octopus':
-    case 'sandbox-intro':
-      // The following screens are not in this build; these screens end the flow for now.
-      return false;
-  }
+  return blockedReason(state) === null && indexOf(state.screen) < SCREENS.length - 1;
+}
+
+/** Every screen from `from` on is incomplete again (their own reasons come back). */
+function resetFrom(blocks: Blocks, from: Screen): Blocks {
+  const start = indexOf(from);
+  const next: Record<Screen, string | null> = { ...blocks };
+  for (const screen of SCREENS.slice(start)) next[screen] = INITIAL_BLOCKS[screen];
+  return next;
+}
+
+function earlier(a: Screen, b: Screen): Screen {
+  return indexOf(a) <= indexOf(b) ? a : b;
 }
 
 /** The next state after an action; actions that do not apply leave the state unchanged. */
 export function reduce(state: WizardState, action: WizardAction): WizardState {
   switch (action.type) {
-    case 'choose-target':
-      return state.screen === 'choose' ? { ...state, target: action.target } : state;
-    case 'choose-mode':
-      return state.screen === 'choose' ? { ...state, mode: action.mode } : state;
-    case 'continue':
+    case 'choose-target': {
+      if (state.screen !== 'welcome' || state.target === action.target) return state;
+      const blocks = resetFrom({ ...state.blocks, welcome: null }, 'connect-cloud');
+      return { ...state, target: action.target, blocks, reached: earlier(state.reached, 'connect-octopus') };
+    }
+    case 'choose-mode': {
+      if (state.screen !== 'welcome' || state.mode === action.mode) return state;
+      const blocks = resetFrom(state.blocks, 'connect-octopus');
+      return { ...state, mode: action.mode, blocks, reached: 'welcome' };
+    }
+    case 'continue': {
       if (!canContinue(state)) return state;
-      return { ...state, screen: state.mode === 'real' ? 'connect-octopus' : 'sandbox-intro' };
-    case 'back':
-      return state.screen === 'choose' ? state : { ...state, screen: 'choose' };
+      const screen = SCREENS[indexOf(state.screen) + 1] ?? state.screen;
+      const reached = indexOf(screen) > indexOf(state.reached) ? screen : state.reached;
+      return { ...state, screen, reached };
+    }
+    case 'back': {
+      const index = indexOf(state.screen);
+      return index === 0 ? state : { ...state, screen: SCREENS[index - 1] ?? state.screen };
+    }
+    case 'go-to': {
+      if (!isReachable(state, action.screen) || action.screen === state.screen) return state;
+      return { ...state, screen: action.screen };
+    }
+    case 'block': {
+      if (state.blocks[action.screen] === action.reason) return state;
+      let blocks: Blocks = { ...state.blocks, [action.screen]: action.reason };
+      let reached = state.reached;
+      // A screen that became incomplete makes the later ones incomplete too.
+      if (action.reason !== null) {
+        const next = SCREENS[indexOf(action.screen) + 1];
+        if (next !== undefined) {
+          blocks = { ...resetFrom(blocks, next), [action.screen]: action.reason };
+          reached = earlier(reached, next);
+        }
+      }
+      return { ...state, blocks, reached };
+    }
   }
 }
 
+/** Whether the step list may jump to `screen`: any screen up to the furthest reached whose
+ *  predecessors are all complete. */
+export function isReachable(state: WizardState, screen: Screen): boolean {
+  const target = indexOf(screen);
+  if (target > indexOf(state.reached)) return false;
+  return SCREENS.slice(0, target).every((before) => state.blocks[before] === null);
+}
+
 export interface Step {
+  readonly screen: Screen;
   readonly label: string;
   readonly status: 'done' | 'current' | 'upcoming';
+  readonly reachable: boolean;
 }
 
 function cloudStepLabel(target: Target | null): string {
   switch (target) {
     case 'azure':
-      return 'Sign in to Azure';
+      return 'Connect Azure';
     case 'aws':
       return 'Connect AWS';
     case 'github':
-      return 'Choose repository';
+      return 'Repository & service account';
     case null:
-      return 'Connect the other side';
+      return 'Connect the cloud';
   }
 }
 
-/** The steps of the whole setup for the current choices, for the step indicator. */
+/** The label of each screen in the step list. */
+export function stepLabel(screen: Screen, state: Pick<WizardState, 'target' | 'mode'>): string {
+  switch (screen) {
+    case 'welcome':
+      return 'Welcome';
+    case 'connect-octopus':
+      return state.mode === 'sandbox' ? 'Start the Sandbox' : 'Connect Octopus';
+    case 'connect-cloud':
+      return cloudStepLabel(state.target);
+    case 'scope':
+      return state.target === 'github' ? 'Space' : 'Scope';
+    case 'trust-preview':
+      return 'Trust preview';
+    case 'review-plan':
+      return 'Review the plan';
+    case 'apply':
+      return 'Apply';
+    case 'verify':
+      return 'Verify';
+    case 'done':
+      return 'Done';
+  }
+}
+
+/** The nine steps for the current choices, for the step list at the side. */
 export function steps(state: WizardState): Step[] {
-  const labels =
-    state.mode === 'real'
-      ? ['What to set up', 'Connect Octopus', cloudStepLabel(state.target), 'Review plan', 'Apply & verify']
-      : ['What to set up', 'Start the Sandbox', 'Review plan', 'Apply & verify'];
-  const current = state.screen === 'choose' ? 0 : 1;
-  return labels.map((label, index) => ({
-    label,
-    status: index < current ? 'done' : index === current ? 'current' : 'upcoming',
+  const current = indexOf(state.screen);
+  return SCREENS.map((screen, index) => ({
+    screen,
+    label: stepLabel(screen, state),
+    status: index === current ? 'current' : index < current || (index <= indexOf(state.reached) && state.blocks[screen] === null) ? 'done' : 'upcoming',
+    reachable: isReachable(state, screen),
   }));
 }
 

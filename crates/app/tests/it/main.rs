@@ -10,4 +10,5 @@ mod connect_octopus;
 mod keychain;
 mod locks;
 mod sandbox_mode;
+mod setup_preview;
 mod support;

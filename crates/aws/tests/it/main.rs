@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 mod botocore_client;
+mod bounded;
 mod client_suite;
 mod credentials;
 mod failure_paths;

@@ -44,7 +44,7 @@ async fn env() -> Env {
     let transport = Transport::new(reqwest::Client::new())
         .with_policies(RetryPolicy::fast(), RetryPolicy::fast())
         .with_request_timeout(Duration::from_secs(5))
-        .with_progress(Arc::new(progress.clone()));
+        .reporting_to(Arc::new(progress.clone()));
     Env {
         sandbox,
         faults,

@@ -214,7 +214,7 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         .await
     };
     let at_connect = Recorded::default();
-    let transport = fast_transport().with_progress(Arc::new(at_connect.clone()));
+    let transport = fast_transport().reporting_to(Arc::new(at_connect.clone()));
     let connected = GraphEntraApps::new(session(transport, &graph), &graph);
     let later_step = Recorded::default();
     let user = connected
@@ -259,7 +259,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
     let events = Recorded::default();
     let transport = Transport::new(http)
         .with_policies(RetryPolicy::fast(), RetryPolicy::fast())
-        .with_progress(Arc::new(events.clone()));
+        .reporting_to(Arc::new(events.clone()));
     let apps = GraphEntraApps::new(
         session(transport, "http://login.no-such-host.test:8080"),
         "http://graph.no-such-host.test:8080",

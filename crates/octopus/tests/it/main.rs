@@ -1,6 +1,7 @@
 //! The octopus crate's integration tests: one binary, one module per area.
 #![allow(clippy::unwrap_used)]
 
+mod bounded;
 mod keychain;
 mod no_secret_in_logs;
 mod sandbox_octopus;

@@ -63,12 +63,10 @@ async fn the_api_key_never_appears_in_trace_logs_errors_or_events() {
     config.retry = RetryPolicy::fast();
     config.task_poll_interval = Duration::from_millis(20);
     let events = RecordingProgress::new();
-    let client = RestOctopus::with_progress(
-        config.clone(),
-        Credential::ApiKey(Secret::new(API_KEY)),
-        Arc::new(events.clone()),
-    )
-    .unwrap();
+    let client =
+        RestOctopus::with_credential(config.clone(), Credential::ApiKey(Secret::new(API_KEY)))
+            .unwrap()
+            .reporting_to(Arc::new(events.clone()));
     let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{config:?}")];
 
     // Successes of every kind.

@@ -58,12 +58,9 @@ impl Harness {
     }
 
     fn client_with(&self, config: OctopusClientConfig) -> RestOctopus {
-        RestOctopus::with_progress(
-            config,
-            Credential::ApiKey(self.sandbox.api_key().clone()),
-            Arc::new(self.events.clone()),
-        )
-        .unwrap()
+        RestOctopus::with_credential(config, Credential::ApiKey(self.sandbox.api_key().clone()))
+            .unwrap()
+            .reporting_to(Arc::new(self.events.clone()))
     }
 
     fn client(&self) -> RestOctopus {
@@ -979,12 +976,12 @@ async fn the_port_lists_exchanges_and_tears_down_service_accounts_and_identities
         .await
         .unwrap();
     assert!(!exchanged.access_token.is_blank());
-    let as_account = RestOctopus::with_progress(
+    let as_account = RestOctopus::with_credential(
         h.https_config(),
         Credential::AccessToken(exchanged.access_token.clone()),
-        Arc::new(RecordingProgress::new()),
     )
-    .unwrap();
+    .unwrap()
+    .reporting_to(Arc::new(RecordingProgress::new()));
     assert_eq!(as_account.current_user().await.unwrap().id, account.id);
     assert!(!format!("{exchanged:?}").contains(exchanged.access_token.expose()));
     // Another branch is refused as a trust problem, with the server's reason.

@@ -90,7 +90,7 @@ impl Backend {
         SdkIam::new(&connection)
             .with_retry_policy(RetryPolicy::fast())
             .with_propagation_policy(RetryPolicy::fast())
-            .with_progress(Arc::new(move |e: ProgressEvent| {
+            .reporting_to(Arc::new(move |e: ProgressEvent| {
                 events.lock().unwrap().push(e)
             }))
     }

@@ -1,0 +1,79 @@
+// The setup being filled in (the generated `SetupDraft`), its starting values per target, and
+// which form fields each screen shows — so a screen shows, and is blocked by, exactly its own
+// field errors from the app layer. Pure; no rule of its own (the app layer validates).
+import { FORM_FIELDS, type FieldError, type FormField, type SetupDraft, type UiError } from '../ipc/client';
+import type { Target } from './flow';
+
+/** A fresh draft for a target, with the names a first-time user can keep. */
+export function initialDraft(target: Target): SetupDraft {
+  return {
+    name: `octopus-${target}`,
+    target,
+    space: '',
+    accountName: target === 'aws' ? 'AWS (OIDC)' : target === 'azure' ? 'Azure (OIDC)' : '',
+    scope: { projects: [], environments: [], tenants: [], runbooks: [], healthCheckTargets: [] },
+    subjectKeys: { deployment: null, healthCheck: null, accountTest: null },
+    aws: { roleName: 'octopus-deploy', region: 'us-east-1', sessionDuration: 3600, managedPolicies: [], profile: '' },
+    azure: { tenantId: '', subscriptionId: '', resourceGroup: '', role: 'Contributor', credentialStrategy: null },
+    github: { repository: '', filter: 'branch:main', serviceAccount: 'github-actions', team: '' },
+  };
+}
+
+const F = FORM_FIELDS;
+
+/** The fields the "Connect the cloud" screen shows, per target. */
+export function cloudFields(target: Target): readonly FormField[] {
+  switch (target) {
+    case 'aws':
+      return [F.name, F.accountName, F.awsRoleName, F.awsRegion, F.awsSessionDuration, F.awsManagedPolicies, F.awsProfile];
+    case 'azure':
+      return [F.name, F.accountName, F.azureTenantId, F.azureSubscriptionId, F.azureResourceGroup, F.azureRole];
+    case 'github':
+      return [F.name, F.githubRepository, F.githubFilter, F.githubServiceAccount, F.githubTeam];
+  }
+}
+
+/** The fields the Scope screen shows. */
+export const SCOPE_FIELDS: readonly FormField[] = [
+  F.octopusSpace,
+  F.scopeProjects,
+  F.scopeEnvironments,
+  F.scopeTenants,
+  F.scopeRunbooks,
+  F.scopeHealthCheckTargets,
+  F.subjectKeysDeployment,
+  F.subjectKeysHealthCheck,
+  F.subjectKeysAccountTest,
+];
+
+/** The field errors of `error` that belong to `fields`. */
+export function errorsOn(error: UiError | null, fields: readonly FormField[]): FieldError[] {
+  if (error === null) return [];
+  const shown: readonly string[] = fields;
+  return error.fieldErrors.filter((fieldError) => shown.includes(fieldError.field));
+}
+
+/** Why a screen with these field errors cannot continue (the first one, in the core's words). */
+export function reasonFrom(errors: readonly FieldError[], labels: Partial<Record<FormField, string>>): string | null {
+  const first = errors[0];
+  if (first === undefined) return null;
+  const label = labels[first.field as FormField] ?? first.field;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return `${label}: ${first.problem}${more}`;
+}
+
+/** A GitHub filter split into its kind and value (`branch:main` → branch, main). */
+export type FilterKind = 'branch' | 'tag' | 'environment' | 'pull_request' | 'subject';
+
+export function splitFilter(filter: string): { kind: FilterKind; value: string } {
+  if (filter === 'pull_request') return { kind: 'pull_request', value: '' };
+  const colon = filter.indexOf(':');
+  const kind = filter.slice(0, colon);
+  const value = colon < 0 ? '' : filter.slice(colon + 1);
+  if (kind === 'branch' || kind === 'tag' || kind === 'environment' || kind === 'subject') return { kind, value };
+  return { kind: 'branch', value: filter };
+}
+
+export function joinFilter(kind: FilterKind, value: string): string {
+  return kind === 'pull_request' ? 'pull_request' : `${kind}:${value}`;
+}
