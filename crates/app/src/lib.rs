@@ -9,7 +9,11 @@
 //! [`octopus_connection`] (connection summaries), [`sandbox`] (sandbox summaries, and
 //! [`sandbox::serve`] for `octo-oidc sandbox`), [`keychain`] (whether a keychain answers),
 //! [`inventory`] (space resolution), [`setup_draft`] (the wizard's setup as typed: checked
-//! with the setup-file rules, previewed with the engine — subjects, trust, matrix, plan).
+//! with the setup-file rules, previewed with the engine — subjects, trust, matrix, plan),
+//! [`setup_run`] (a setup file's plan / apply / verify /
+//! teardown / status over the engine, with the real adapters or a sandbox env file),
+//! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
+//! [`sandbox_env`] (the sandbox switch: its env file written and read).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -21,16 +25,20 @@
 //! and any trust logic (the core computes it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_info;
 pub mod connect_form;
+pub mod file_journal;
 pub mod form_field;
 pub mod inventory;
 pub mod keychain;
 pub mod octopus_connection;
 pub mod sandbox;
+pub mod sandbox_env;
 pub mod session;
 pub mod setup_draft;
+pub mod setup_run;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};

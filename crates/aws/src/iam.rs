@@ -690,10 +690,66 @@ impl SdkIam {
     }
 }
 
+/// Whether a trust policy (JSON) names `provider_arn` as a `Federated` principal.
+fn trusts_federated(policy: &str, provider_arn: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    statements
+        .iter()
+        .any(|s| match &s["Principal"]["Federated"] {
+            serde_json::Value::String(v) => v == provider_arn,
+            serde_json::Value::Array(a) => a.iter().any(|v| v.as_str() == Some(provider_arn)),
+            _ => false,
+        })
+}
+
 impl Iam for SdkIam {
     async fn caller_identity(&self) -> PortResult<(String, String)> {
         let identity = self.connection.caller_identity().await?;
         Ok((identity.account, identity.arn))
+    }
+
+    /// `ListRoles` (every page), keeping the names of roles whose trust policy names
+    /// `provider_arn` as a `Federated` principal.
+    async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
+        let listed = self
+            .call("iam", "ListRoles", transient_only, || async {
+                let mut out = Vec::new();
+                let mut marker: Option<String> = None;
+                loop {
+                    let page = self
+                        .iam
+                        .list_roles()
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| call_failure("iam", "ListRoles", &e))?;
+                    for role in page.roles() {
+                        let policy = role
+                            .assume_role_policy_document()
+                            .map(|d| {
+                                percent_encoding::percent_decode_str(d)
+                                    .decode_utf8_lossy()
+                                    .into_owned()
+                            })
+                            .unwrap_or_default();
+                        if trusts_federated(&policy, provider_arn) {
+                            out.push(role.role_name().to_string());
+                        }
+                    }
+                    match (page.is_truncated(), page.marker()) {
+                        (true, Some(next)) => marker = Some(next.to_string()),
+                        _ => return Ok(out),
+                    }
+                }
+            })
+            .await;
+        listed.map_err(|f| f.into_problem())
     }
 
     async fn find_oidc_provider(&self, url: &str) -> PortResult<Option<OidcProvider>> {

@@ -3,8 +3,9 @@
 //! Each subcommand lives in `src/commands/<name>.rs` and exposes `Args` (clap) and
 //! `run(Args) -> ExitCode`; registering one is a single line in the `commands!` list below.
 //!
-//! Exit codes: 0 success (for `simulate`: accepted / no difference), 1 the token is rejected
-//! or the scope has over- or under-permissions, 2 invalid input.
+//! Exit codes (a contract; the one mapping is `exit_code`): 0 ok (for `simulate`: accepted /
+//! no difference), 1 verify found problems / the token is rejected, 2 invalid input (before
+//! any remote call), 3 a remote failure, 4 `plan --detailed-exitcode` with changes pending.
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -31,7 +32,24 @@ macro_rules! commands {
     };
 }
 
+mod exit_code;
+mod setup_batch;
+
 commands! {
+    /// Show what apply would change for each setup file (lookups only).
+    Plan => plan,
+    /// Carry out each setup's plan (asks, or --yes), then print the CI snippet if any.
+    Apply => apply,
+    /// Check that each setup's trust works and trusts exactly its scope.
+    Verify => verify,
+    /// Remove exactly what each setup created.
+    Teardown => teardown,
+    /// Show what exists for each setup and the journal's last word.
+    Status => status,
+    /// Keep an Octopus API key in the OS keychain for a server.
+    Login => login,
+    /// Write a setup file, asking only for what the flags do not give.
+    Init => init,
     /// Print the subject Octopus puts in the token for a context, keys and slugs.
     Subject => subject,
     /// Decide whether a trust configuration accepts a token, or simulate a whole scope.
@@ -42,7 +60,7 @@ commands! {
 
 /// Set up OpenID Connect trust between Octopus Deploy and Azure, AWS or GitHub Actions.
 #[derive(Debug, Parser)]
-#[command(name = "octo-oidc", version, about)]
+#[command(name = "octo-oidc", version, about, after_help = exit_code::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

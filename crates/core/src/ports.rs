@@ -651,3 +651,281 @@ mod tests {
         assert!(!Applied::Unchanged(()).changed());
     }
 }
+
+// ---- Google Cloud (lane gcp-client) ---------------------------------------------------------
+
+/// A Google Cloud project: its id and its NUMBER (resource names and principals use the number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpProject {
+    /// The project id, e.g. `my-project`.
+    pub project_id: String,
+    /// The project number, e.g. `123456789012`.
+    pub project_number: String,
+}
+
+/// Whether a workload identity pool or provider is usable or soft-deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GcpLifecycle {
+    /// `ACTIVE`.
+    Active,
+    /// `DELETED`: kept for 30 days, its id not reusable until undeleted or purged.
+    SoftDeleted {
+        /// When Google purges it for good (`expireTime`, RFC 3339), if it said.
+        expire_time: Option<String>,
+    },
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum GcpRemoval {
+    /// It did not exist, or was already soft-deleted (nothing was sent).
+    AlreadyGone {
+        /// Its state when found soft-deleted (`None` = absent).
+        lifecycle: Option<GcpLifecycle>,
+    },
+    /// It was deleted now and is soft-deleted.
+    SoftDeleted {
+        /// When Google purges it for good, if it said.
+        expire_time: Option<String>,
+    },
+    /// It was deleted now (resources without soft delete, e.g. service accounts).
+    Deleted,
+}
+
+/// What a workload identity pool must look like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpPoolSpec {
+    /// The project NUMBER.
+    pub project_number: String,
+    /// 4–32 of `[a-z0-9-]`, not `gcp-…`.
+    pub pool_id: String,
+    /// `displayName` (≤ 32 characters).
+    pub display_name: String,
+    /// `description` (≤ 256 characters; carries the ownership mark).
+    pub description: String,
+}
+
+/// A workload identity pool as it exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpPool {
+    /// `projects/{number}/locations/global/workloadIdentityPools/{pool}`.
+    pub name: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `description`.
+    pub description: String,
+    /// `disabled`.
+    pub disabled: bool,
+    /// Active or soft-deleted.
+    pub lifecycle: GcpLifecycle,
+}
+
+/// What an OIDC workload identity pool provider must look like (the core's
+/// [`crate::gcp::GcpTrustSpec`] gives mapping, condition and audiences).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpProviderSpec {
+    /// The provider (project number, pool id, provider id).
+    pub provider: crate::gcp::ProviderRef,
+    /// `displayName` (≤ 32 characters).
+    pub display_name: String,
+    /// `description` (≤ 256 characters).
+    pub description: String,
+    /// `oidc.issuerUri`.
+    pub issuer_uri: String,
+    /// `oidc.allowedAudiences` (empty = the provider's resource name).
+    pub allowed_audiences: Vec<String>,
+    /// `oidc.jwksJson` (for an issuer Google cannot reach).
+    pub jwks_json: Option<String>,
+    /// `attributeMapping`.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// `attributeCondition`.
+    pub attribute_condition: Option<String>,
+}
+
+/// An OIDC workload identity pool provider as it exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpProvider {
+    /// `…/workloadIdentityPools/{pool}/providers/{provider}`.
+    pub name: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `description`.
+    pub description: String,
+    /// `disabled`.
+    pub disabled: bool,
+    /// Active or soft-deleted.
+    pub lifecycle: GcpLifecycle,
+    /// `oidc.issuerUri`.
+    pub issuer_uri: String,
+    /// `oidc.allowedAudiences`.
+    pub allowed_audiences: Vec<String>,
+    /// `oidc.jwksJson`.
+    pub jwks_json: Option<String>,
+    /// `attributeMapping`.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// `attributeCondition`.
+    pub attribute_condition: Option<String>,
+}
+
+/// What a service account must look like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpServiceAccountSpec {
+    /// The project id or number.
+    pub project: String,
+    /// `accountId` (6–30 of `[a-z0-9-]`, the part before `@`).
+    pub account_id: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `description` (carries the ownership mark).
+    pub description: String,
+}
+
+/// A service account as it exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpServiceAccount {
+    /// `…@{project}.iam.gserviceaccount.com`.
+    pub email: String,
+    /// `uniqueId`.
+    pub unique_id: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `description`.
+    pub description: String,
+}
+
+/// One role binding of an allow policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpBinding {
+    /// E.g. `roles/iam.workloadIdentityUser`.
+    pub role: String,
+    /// Members, e.g. `principal://iam.googleapis.com/projects/…/subject/…`.
+    pub members: Vec<String>,
+}
+
+/// Where an allow policy lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum GcpPolicyTarget {
+    /// A service account, by email.
+    ServiceAccount(String),
+    /// A project, by id or number.
+    Project(String),
+}
+
+/// A change to an allow policy: members to add to and to remove from roles. Applied as one
+/// etag-safe read-modify-write (a concurrent change makes it read and apply again).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpPolicyChange {
+    /// Role → members that must be bound.
+    pub add: BTreeMap<String, Vec<String>>,
+    /// Role → members that must not be bound.
+    pub remove: BTreeMap<String, Vec<String>>,
+}
+
+/// A service-account access token from `generateAccessToken`.
+#[derive(Debug, Clone)]
+pub struct GcpAccessToken {
+    /// The token (never logged).
+    pub token: crate::Secret,
+    /// `expireTime` (RFC 3339).
+    pub expire_time: String,
+}
+
+/// Google Cloud: project lookup, permission preflight, workload identity pools and providers,
+/// service accounts, allow policies, and the token exchange that verifies a setup.
+pub trait GoogleCloud: Send + Sync {
+    /// The project by id or number (`projects.get`).
+    fn project(&self, project: &str) -> impl Future<Output = PortResult<GcpProject>> + Send;
+    /// Which of `permissions` the caller holds on the project (`testIamPermissions`).
+    fn granted_permissions(
+        &self,
+        project: &str,
+        permissions: &[String],
+    ) -> impl Future<Output = PortResult<Vec<String>>> + Send;
+    /// The pool, active or soft-deleted.
+    fn find_pool(
+        &self,
+        project_number: &str,
+        pool_id: &str,
+    ) -> impl Future<Output = PortResult<Option<GcpPool>>> + Send;
+    /// Creates the pool, undeletes a soft-deleted one, and patches display name / description.
+    fn ensure_pool(
+        &self,
+        spec: &GcpPoolSpec,
+    ) -> impl Future<Output = PortResult<Applied<GcpPool>>> + Send;
+    /// Deletes the pool (soft delete); a missing or already deleted one is reported as such.
+    fn delete_pool(
+        &self,
+        project_number: &str,
+        pool_id: &str,
+    ) -> impl Future<Output = PortResult<GcpRemoval>> + Send;
+    /// Undeletes a soft-deleted pool; an active one is `Unchanged`.
+    fn undelete_pool(
+        &self,
+        project_number: &str,
+        pool_id: &str,
+    ) -> impl Future<Output = PortResult<Applied<GcpPool>>> + Send;
+    /// The provider, active or soft-deleted.
+    fn find_provider(
+        &self,
+        provider: &crate::gcp::ProviderRef,
+    ) -> impl Future<Output = PortResult<Option<GcpProvider>>> + Send;
+    /// Creates the provider, undeletes a soft-deleted one, and patches what differs from spec.
+    fn ensure_provider(
+        &self,
+        spec: &GcpProviderSpec,
+    ) -> impl Future<Output = PortResult<Applied<GcpProvider>>> + Send;
+    /// Deletes the provider (soft delete).
+    fn delete_provider(
+        &self,
+        provider: &crate::gcp::ProviderRef,
+    ) -> impl Future<Output = PortResult<GcpRemoval>> + Send;
+    /// Undeletes a soft-deleted provider; an active one is `Unchanged`.
+    fn undelete_provider(
+        &self,
+        provider: &crate::gcp::ProviderRef,
+    ) -> impl Future<Output = PortResult<Applied<GcpProvider>>> + Send;
+    /// The service account by email.
+    fn find_service_account(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = PortResult<Option<GcpServiceAccount>>> + Send;
+    /// Creates the service account or brings display name / description to the spec.
+    fn ensure_service_account(
+        &self,
+        spec: &GcpServiceAccountSpec,
+    ) -> impl Future<Output = PortResult<Applied<GcpServiceAccount>>> + Send;
+    /// Deletes the service account; a missing one is `AlreadyGone`.
+    fn delete_service_account(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = PortResult<GcpRemoval>> + Send;
+    /// The bindings of an allow policy.
+    fn policy_bindings(
+        &self,
+        target: &GcpPolicyTarget,
+    ) -> impl Future<Output = PortResult<Vec<GcpBinding>>> + Send;
+    /// Applies `change` (etag-safe read-modify-write); `Unchanged` when nothing had to move.
+    fn change_policy(
+        &self,
+        target: &GcpPolicyTarget,
+        change: &GcpPolicyChange,
+    ) -> impl Future<Output = PortResult<Applied<Vec<GcpBinding>>>> + Send;
+    /// STS: trades an Octopus token for a federated access token (`audience` = the provider's
+    /// resource name or an allowed audience's provider). Google's refusals are
+    /// `trust_rejected` with its OAuth `error` and `error_description` in the message.
+    fn exchange_token(
+        &self,
+        audience: &str,
+        subject_token: &crate::Secret,
+    ) -> impl Future<Output = PortResult<crate::Secret>> + Send;
+    /// `generateAccessToken` for the service account with a federated token.
+    fn generate_access_token(
+        &self,
+        federated_token: &crate::Secret,
+        email: &str,
+        lifetime_secs: u32,
+    ) -> impl Future<Output = PortResult<GcpAccessToken>> + Send;
+}

@@ -133,6 +133,43 @@ pub struct FaultSettings {
 struct FaultState {
     settings: FaultSettings,
     rng: StdRng,
+    requests: Vec<RequestRecord>,
+}
+
+/// One request a service saw, as it named it to [`Faults::before`] (the request log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// `octopus`, `entra`, `graph`, `arm`, `iam`, `sts`, or a `gcp` service.
+    pub service: String,
+    /// The service's operation name (`"POST /applications"`, `CreateRole`, …).
+    pub operation: String,
+    /// Whether it changes state: an HTTP `POST`/`PUT`/`PATCH`/`DELETE` (a token request or
+    /// `/token/v1` exchange excepted), or an AWS action that is not a `Get`/`List`/
+    /// `Simulate` one or an STS call.
+    pub mutating: bool,
+}
+
+impl RequestRecord {
+    fn new(service: &str, operation: &str) -> RequestRecord {
+        let method = operation.split_whitespace().next().unwrap_or("");
+        let mutating = match service {
+            "sts" => false,
+            "iam" => !["Get", "List", "Simulate"]
+                .iter()
+                .any(|p| operation.starts_with(p)),
+            "entra" => false,
+            _ => {
+                matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
+                    && !operation.contains("/token/v1")
+                    && !operation.contains("/tasks")
+            }
+        };
+        RequestRecord {
+            service: service.to_string(),
+            operation: operation.to_string(),
+            mutating,
+        }
+    }
 }
 
 /// The shared set of fault rules; cheap to clone.
@@ -159,6 +196,7 @@ impl Faults {
             state: Arc::new(Mutex::new(FaultState {
                 settings: FaultSettings::default(),
                 rng: StdRng::seed_from_u64(seed),
+                requests: Vec::new(),
             })),
         }
     }
@@ -222,9 +260,24 @@ impl Faults {
         fault
     }
 
+    /// Every request seen since the start or the last [`Faults::clear_requests`].
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.lock().requests.clone()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
     fn decide(&self, service: &str, operation: &str) -> (Duration, Option<FaultKind>) {
         let mut state = self.lock();
-        let FaultState { settings, rng } = &mut *state;
+        let FaultState {
+            settings,
+            rng,
+            requests,
+        } = &mut *state;
+        requests.push(RequestRecord::new(service, operation));
         let mut latency_ms = 0u64;
         let mut fault = None;
         for rule in settings
@@ -267,10 +320,21 @@ pub fn dropped_connection() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `GET/PUT/DELETE /_sandbox/faults` (the [`FaultSettings`] as JSON) and
-/// `POST /_sandbox/faults/rules` (append one [`FaultRule`]).
+/// `GET/PUT/DELETE /_sandbox/faults` (the [`FaultSettings`] as JSON),
+/// `POST /_sandbox/faults/rules` (append one [`FaultRule`]) and `GET/DELETE
+/// /_sandbox/requests` (the request log: every [`RequestRecord`] so far; these admin calls
+/// are not in it).
 pub fn admin_router(faults: Faults) -> Router {
     Router::new()
+        .route(
+            "/_sandbox/requests",
+            get(|State(f): State<Faults>| async move { Json(f.requests()) }).delete(
+                |State(f): State<Faults>| async move {
+                    f.clear_requests();
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
         .route(
             "/_sandbox/faults",
             get(|State(f): State<Faults>| async move { Json(f.settings()) })

@@ -168,10 +168,17 @@ pub struct Sandbox {
     entra: EntraSandbox,
     gcp: GcpSandbox,
     state_file: Option<PathBuf>,
+    /// The seeded automation administrator's client id and secret (Entra's default tenant).
+    azure_admin: Option<(String, Secret)>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     tls_handles: Vec<axum_server::Handle<SocketAddr>>,
 }
+
+/// The made-up access key id the sandbox hands out (its IAM/STS accept any signature).
+pub const SANDBOX_AWS_ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE00";
+/// The made-up secret access key that goes with it.
+pub const SANDBOX_AWS_SECRET_ACCESS_KEY: &str = "sandbox-made-up-secret-access-key";
 
 /// A fresh `API-` key of 26 upper-case letters and digits, like Octopus's.
 pub fn generate_api_key() -> Secret {
@@ -286,6 +293,7 @@ impl Sandbox {
             api_key: api_key.clone(),
             entra_authority: urls.azure_authority.clone(),
             aws_endpoint: urls.aws.clone(),
+            gcp_endpoint: urls.gcp.clone(),
         };
         let deps = OctopusDeps {
             faults: faults.clone(),
@@ -335,6 +343,10 @@ impl Sandbox {
             ),
         };
         let github = GithubIssuer::new(github_url, github_key);
+        let azure_admin = entra
+            .administrator_app(crate::entra::DEFAULT_TENANT_ID)
+            .ok()
+            .map(|(client_id, secret)| (client_id, Secret::new(secret)));
 
         let (stop, _) = watch::channel(false);
         let mut sandbox = Sandbox {
@@ -350,6 +362,7 @@ impl Sandbox {
             entra: entra.clone(),
             gcp: gcp.clone(),
             state_file: options.state_file.clone(),
+            azure_admin,
             stop,
             servers: Vec::new(),
             tls_handles: Vec::new(),
@@ -497,6 +510,21 @@ impl Sandbox {
             if let Some(v) = value {
                 vars.push((name, v.clone()));
             }
+        }
+        if let Some((client_id, secret)) = &self.azure_admin {
+            vars.push((
+                "AZURE_TENANT_ID",
+                crate::entra::DEFAULT_TENANT_ID.to_string(),
+            ));
+            vars.push(("AZURE_CLIENT_ID", client_id.clone()));
+            vars.push(("AZURE_CLIENT_SECRET", secret.expose().to_string()));
+        }
+        if u.aws.is_some() {
+            vars.push(("AWS_ACCESS_KEY_ID", SANDBOX_AWS_ACCESS_KEY_ID.to_string()));
+            vars.push((
+                "AWS_SECRET_ACCESS_KEY",
+                SANDBOX_AWS_SECRET_ACCESS_KEY.to_string(),
+            ));
         }
         if let Some(gcp) = &u.gcp {
             vars.push(("GCP_PROJECT_ID", self.gcp.project_id()));

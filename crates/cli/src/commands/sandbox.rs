@@ -11,7 +11,10 @@
 //! logging. With `--state FILE` the session is restored from and saved to FILE (mode 0600).
 //! The CA certificate goes to `--ca-file`, else beside the state file, else into a fresh
 //! private folder (0700, unguessable name, created exclusively) in the temporary directory,
-//! removed at exit; files are never written through a symlink.
+//! removed at exit; files are never written through a symlink. With `--env-file PATH` the
+//! same lines (plus `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` of the seeded
+//! automation administrator and `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, also printed)
+//! go to PATH (0600) for `--sandbox PATH`.
 //!
 //! The sandbox is started through the application crate (`octo_oidc_app::sandbox::serve`);
 //! this module parses the arguments and renders the endpoints.
@@ -49,6 +52,10 @@ pub struct Args {
     /// a new private folder in the temporary directory.
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// Also write the `NAME=value` lines to this file (mode 0600, never through a symlink),
+    /// for `--sandbox PATH` / `OCTO_OIDC_SANDBOX=PATH` of the other commands.
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<PathBuf>,
 }
 
 fn parse_profile(s: &str) -> Result<SeedProfile, String> {
@@ -166,11 +173,23 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut lines: Vec<(String, String)> = sandbox
+        .env_vars()
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
+    lines.push(("SANDBOX_CA_FILE".into(), ca.display().to_string()));
+    if let Some(path) = &args.env_file
+        && let Err(e) = octo_oidc_app::sandbox_env::write_env_file(path, &lines)
+    {
+        eprintln!("error: cannot write the env file {}: {e}", path.display());
+        let _ = sandbox.shutdown().await;
+        return ExitCode::from(2);
+    }
     let mut out = std::io::stdout().lock();
-    for (name, value) in sandbox.env_vars() {
+    for (name, value) in &lines {
         let _ = writeln!(out, "{name}={value}");
     }
-    let _ = writeln!(out, "SANDBOX_CA_FILE={}", ca.display());
     let _ = out.flush();
     drop(out);
     eprintln!(

@@ -3,3 +3,4 @@
 
 mod cli;
 mod sandbox_command;
+mod setup_flows;

@@ -41,9 +41,9 @@ mod model;
 mod wire;
 
 pub use model::{
-    AZURE_CLI_CLIENT_ID, BUILT_IN_ROLES, DEFAULT_PASSWORD, DEFAULT_SUBSCRIPTION_ID,
-    DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER, SECOND_SUBSCRIPTION_ID, SECOND_TENANT_ID,
-    WIZARD_CLIENT_ID,
+    ADMIN_APP_UNIQUE_NAME, AZURE_CLI_CLIENT_ID, BUILT_IN_ROLES, DEFAULT_PASSWORD,
+    DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER, SECOND_SUBSCRIPTION_ID,
+    SECOND_TENANT_ID, WIZARD_CLIENT_ID,
 };
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -334,6 +334,12 @@ impl EntraSandbox {
         principal_id: &str,
     ) -> Result<(), EntraAdminError> {
         self.state().grant_arm_role(scope, role_name, principal_id)
+    }
+
+    /// The automation administrator (a service principal that may create apps and assign
+    /// roles), created on first use; returns its client id and a fresh client secret.
+    pub fn administrator_app(&self, tenant_id: &str) -> Result<(String, String), EntraAdminError> {
+        self.state().ensure_administrator_app(tenant_id)
     }
 
     /// Every sign-in secret the authority has handed out or received: authorization codes,

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::{EntraAdminError, EntraSeed, NewUser};
 use crate::signing::SigningKey;
 
+/// The unique name of the seeded automation administrator app (client-secret sign-in).
+pub const ADMIN_APP_UNIQUE_NAME: &str = "octo-oidc-sandbox-admin";
 /// The tenant every seed has.
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /// A second tenant in the demo seed, where the admin is a guest.
@@ -511,6 +513,66 @@ impl DirectoryState {
             },
         );
         Ok(())
+    }
+
+    /// The seeded automation administrator of `tenant_id`: an app (unique name
+    /// [`ADMIN_APP_UNIQUE_NAME`]) with a service principal, `Application.ReadWrite.All` and
+    /// Owner on every subscription of the tenant, created when missing. Returns its client
+    /// id and a fresh client secret.
+    pub fn ensure_administrator_app(
+        &mut self,
+        tenant_id: &str,
+    ) -> Result<(String, String), EntraAdminError> {
+        let tenant = self
+            .tenants
+            .get_mut(tenant_id)
+            .ok_or_else(|| EntraAdminError::NotFound(format!("tenant {tenant_id}")))?;
+        let existing = tenant
+            .applications
+            .values()
+            .find(|a| a.unique_name.as_deref() == Some(ADMIN_APP_UNIQUE_NAME))
+            .map(|a| a.app_id.clone());
+        let app_id = match existing {
+            Some(app_id) => app_id,
+            None => {
+                let (id, app_id, sp_id) = (new_guid(), new_guid(), new_guid());
+                tenant.applications.insert(
+                    id.clone(),
+                    Application {
+                        id,
+                        app_id: app_id.clone(),
+                        display_name: "octo-oidc sandbox administrator".to_owned(),
+                        unique_name: Some(ADMIN_APP_UNIQUE_NAME.to_owned()),
+                        description: None,
+                        notes: None,
+                        tags: Vec::new(),
+                        sign_in_audience: "AzureADMyOrg".to_owned(),
+                        created_ms: 0,
+                        owners: Vec::new(),
+                        federated_credentials: Vec::new(),
+                        password_credentials: Vec::new(),
+                        graph_app_roles: vec!["Application.ReadWrite.All".to_owned()],
+                    },
+                );
+                tenant.service_principals.insert(
+                    sp_id.clone(),
+                    ServicePrincipal {
+                        id: sp_id.clone(),
+                        app_id: app_id.clone(),
+                        display_name: "octo-oidc sandbox administrator".to_owned(),
+                        created_ms: 0,
+                        tags: Vec::new(),
+                    },
+                );
+                let subscriptions: Vec<String> = tenant.subscriptions.keys().cloned().collect();
+                for sub in subscriptions {
+                    self.grant_arm_role(&format!("/subscriptions/{sub}"), "Owner", &sp_id)?;
+                }
+                app_id
+            }
+        };
+        let secret = self.add_client_secret(tenant_id, &app_id)?;
+        Ok((app_id, secret))
     }
 
     pub fn add_client_secret(

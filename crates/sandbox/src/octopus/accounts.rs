@@ -1,4 +1,4 @@
-//! OIDC accounts (`AzureOidc`, `AmazonWebServicesOidcAccount`): create, get, list, `/all`,
+//! OIDC accounts (`AzureOidc`, `AmazonWebServicesOidcAccount`, `GoogleCloudOidcAccount`): create, get, list, `/all`,
 //! modify and delete, as flat JSON, validated the way the server does (required fields, GUID
 //! formats, allowed subject keys per list, unique names and slugs, existing environments and
 //! tenants), answering 400 with `ErrorMessage` + one `Errors[]` line per problem.
@@ -29,9 +29,11 @@ use super::state::OctopusState;
 pub const AZURE_OIDC: &str = "AzureOidc";
 /// `AccountType` of AWS OIDC accounts.
 pub const AWS_OIDC: &str = "AmazonWebServicesOidcAccount";
+/// `AccountType` of Google Cloud OIDC accounts.
+pub const GOOGLE_OIDC: &str = "GoogleCloudOidcAccount";
 
 /// Account types a real server knows but the sandbox does not model.
-const OTHER_TYPES: [&str; 11] = [
+const OTHER_TYPES: [&str; 10] = [
     "None",
     "UsernamePassword",
     "SshKeyPair",
@@ -42,7 +44,6 @@ const OTHER_TYPES: [&str; 11] = [
     "GoogleCloudAccount",
     "Token",
     "GenericOidcAccount",
-    "GoogleCloudOidcAccount",
 ];
 
 const AZURE_ENVIRONMENTS: [&str; 4] = [
@@ -206,10 +207,10 @@ pub fn validate_account(
             "The account type cannot be changed once the account has been created.".into(),
         ]));
     }
-    if account_type != AZURE_OIDC && account_type != AWS_OIDC {
+    if ![AZURE_OIDC, AWS_OIDC, GOOGLE_OIDC].contains(&account_type.as_str()) {
         let message = if OTHER_TYPES.contains(&account_type.as_str()) {
             format!(
-                "The sandbox does not model '{account_type}' accounts; only {AZURE_OIDC} and {AWS_OIDC}."
+                "The sandbox does not model '{account_type}' accounts; only {AZURE_OIDC}, {AWS_OIDC} and {GOOGLE_OIDC}."
             )
         } else {
             format!("'{account_type}' is not a valid account type.")
@@ -366,7 +367,9 @@ pub fn validate_account(
     out.insert("AccountTestSubjectKeys".into(), test);
     out.insert("CustomClaims".into(), custom_claims);
 
-    if account_type == AZURE_OIDC {
+    if account_type == GOOGLE_OIDC {
+        google_fields(&body, &mut out, &mut errors);
+    } else if account_type == AZURE_OIDC {
         let guid = |field: &str, missing: &str, errors: &mut Vec<String>| {
             let v = text(&body, field);
             if v.is_empty() {
@@ -505,6 +508,46 @@ pub fn validate_account(
     out.insert("LastModifiedOn".into(), json!(now_rfc3339()));
     out.insert("LastModifiedBy".into(), json!(caller));
     Ok(out)
+}
+
+/// `GoogleCloudOidcAccount` (OctopusClients `GoogleCloudOidcAccountResource.cs`): `Audience`
+/// (trimmed, required: the provider's resource name or an allowed audience) and
+/// `TokenLifetimeSeconds` (a string of 600–43200 seconds, default 3600).
+fn google_fields(
+    body: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    errors: &mut Vec<String>,
+) {
+    let audience = text(body, "Audience");
+    if audience.is_empty() {
+        errors.push(
+            "Please provide the audience: the workload identity pool provider's resource name (//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>) or one of its allowed audiences."
+                .into(),
+        );
+    }
+    let lifetime = match body.get("TokenLifetimeSeconds") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            errors.push("TokenLifetimeSeconds must be a number of seconds.".into());
+            None
+        }
+    };
+    if let Some(l) = &lifetime {
+        match l.parse::<u32>() {
+            Ok(secs) if (600..=43200).contains(&secs) => {}
+            _ => errors.push(format!(
+                "TokenLifetimeSeconds must be a whole number of seconds between 600 and 43200; '{l}' is not."
+            )),
+        }
+    }
+    out.insert("Audience".into(), json!(audience));
+    out.insert(
+        "TokenLifetimeSeconds".into(),
+        json!(lifetime.unwrap_or_else(|| "3600".into())),
+    );
 }
 
 fn with_links(mut account: Map<String, Value>) -> Value {

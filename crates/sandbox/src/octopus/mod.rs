@@ -98,6 +98,9 @@ pub struct OctopusConfig {
     pub entra_authority: Option<String>,
     /// The AWS endpoint (STS) account tests trade tokens with; `None` fails AWS account tests.
     pub aws_endpoint: Option<String>,
+    /// The Google Cloud endpoint (STS `v1/token`, `generateAccessToken`) Google accounts trade
+    /// tokens with; `None` fails Google Cloud account tests.
+    pub gcp_endpoint: Option<String>,
 }
 
 /// What the sandbox Octopus needs from its host besides configuration and state.

@@ -4,7 +4,11 @@
 //! The account test mints the token Octopus would (account-test subject keys, the account's
 //! audience) and trades it over HTTP: with the sandbox Entra token endpoint (client-assertion
 //! grant, `client_id` = `ClientId`, tenant = `TenantId`) for Azure accounts, or with STS
-//! `AssumeRoleWithWebIdentity` (`RoleArn`, `DurationSeconds` = `SessionDuration`) for AWS. The
+//! `AssumeRoleWithWebIdentity` (`RoleArn`, `DurationSeconds` = `SessionDuration`) for AWS, or
+//! with Google's STS `v1/token` (`audience` = the account's `Audience`) for Google Cloud — then,
+//! when a deployment names the step's service account (`ServiceAccountEmail`, what Calamari
+//! gets from `Octopus.Action.GoogleCloud.ServiceAccountEmails`), `generateAccessToken` with
+//! `TokenLifetimeSeconds`; the account test has no service account, so it stops after STS. The
 //! task finishes `Success`, or `Failed` with the service's own error in `ErrorMessage` and the
 //! log. `POST /api/_sandbox/deployment-tokens` does the same for a deployment or runbook run.
 //!
@@ -17,7 +21,7 @@ use octo_oidc_core::subject::{Context, SubjectValues};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::accounts::{AWS_OIDC, AZURE_OIDC, parse_json};
+use super::accounts::{AWS_OIDC, AZURE_OIDC, GOOGLE_OIDC, parse_json};
 use super::errors::OctopusError;
 use super::issuer::{MintedToken, TokenRequest, mint_for_account};
 use super::model::{ServerTask, TaskLogLine, now_rfc3339};
@@ -46,15 +50,18 @@ fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     Some(&xml[start..end])
 }
 
-/// Trades a minted token with the cloud side of `account`.
+/// Trades a minted token with the cloud side of `account`; `service_account` is the Google
+/// service account a step impersonates (ignored for other clouds).
 pub async fn trade(
     app: &AppState,
     account: &Map<String, Value>,
     token: &MintedToken,
+    service_account: Option<&str>,
 ) -> TradeOutcome {
     match str_field(account, "AccountType") {
         AZURE_OIDC => trade_with_entra(app, account, token).await,
         AWS_OIDC => trade_with_sts(app, account, token).await,
+        GOOGLE_OIDC => trade_with_google(app, account, token, service_account).await,
         other => TradeOutcome {
             succeeded: false,
             service: "none",
@@ -183,6 +190,129 @@ async fn trade_with_sts(
     }
 }
 
+/// Google's STS exchange, then `generateAccessToken` when a service account is named.
+async fn trade_with_google(
+    app: &AppState,
+    account: &Map<String, Value>,
+    token: &MintedToken,
+    service_account: Option<&str>,
+) -> TradeOutcome {
+    let fail = |service: &'static str, message: String| TradeOutcome {
+        succeeded: false,
+        service,
+        message,
+    };
+    let Some(endpoint) = app.config.gcp_endpoint.as_deref() else {
+        return fail(
+            "gcp-sts",
+            "The sandbox has no Google Cloud endpoint configured to test Google Cloud accounts against."
+                .into(),
+        );
+    };
+    let base = endpoint.trim_end_matches('/');
+    let form = [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("audience", str_field(account, "Audience")),
+        ("scope", "https://www.googleapis.com/auth/cloud-platform"),
+        (
+            "requested_token_type",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+        ("subject_token", token.jwt.as_str()),
+        ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+    ];
+    let url = format!("{base}/v1/token");
+    let response = match app.http.post(&url).form(&form).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                "gcp-sts",
+                format!("Could not reach Google STS at {url}: {e}"),
+            );
+        }
+    };
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let Some(federated) = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|_| status.is_success())
+    else {
+        let error = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown_error");
+        let description = body
+            .get("error_description")
+            .and_then(Value::as_str)
+            .unwrap_or("no error description");
+        return fail(
+            "gcp-sts",
+            format!(
+                "Google STS rejected the token (HTTP {}): {error}: {description}",
+                status.as_u16()
+            ),
+        );
+    };
+    let Some(email) = service_account.filter(|e| !e.trim().is_empty()) else {
+        return TradeOutcome {
+            succeeded: true,
+            service: "gcp-sts",
+            message: "Google STS issued a federated access token for the workload identity pool."
+                .into(),
+        };
+    };
+    let lifetime = match str_field(account, "TokenLifetimeSeconds") {
+        "" => "3600",
+        l => l,
+    };
+    let url = format!("{base}/v1/projects/-/serviceAccounts/{email}:generateAccessToken");
+    let request = json!({
+        "scope": ["https://www.googleapis.com/auth/cloud-platform"],
+        "lifetime": format!("{lifetime}s"),
+    });
+    let response = match app
+        .http
+        .post(&url)
+        .bearer_auth(federated)
+        .json(&request)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                "gcp-iamcredentials",
+                format!("Could not reach IAM Credentials at {url}: {e}"),
+            );
+        }
+    };
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() && body.get("accessToken").is_some() {
+        TradeOutcome {
+            succeeded: true,
+            service: "gcp-iamcredentials",
+            message: format!("Google issued an access token for service account {email}."),
+        }
+    } else {
+        let status_code = body["error"]["status"].as_str().unwrap_or("UNKNOWN");
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no error message");
+        fail(
+            "gcp-iamcredentials",
+            format!(
+                "generateAccessToken for {email} was refused (HTTP {}): {status_code}: {message}",
+                status.as_u16()
+            ),
+        )
+    }
+}
+
 fn log(task: &mut ServerTask, category: &str, text: impl Into<String>) {
     task.log.push(TaskLogLine {
         category: category.into(),
@@ -242,7 +372,7 @@ async fn run_account_test(app: AppState, task_id: String, space_id: String, acco
                             ),
                         );
                     });
-                    let outcome = trade(&app, &account, &token).await;
+                    let outcome = trade(&app, &account, &token, None).await;
                     if outcome.succeeded {
                         Ok(outcome.message)
                     } else {
@@ -468,7 +598,8 @@ pub async fn list(State(app): State<AppState>, q: QueryParams) -> Result<Respons
 /// account and trade it (sandbox only).
 ///
 /// Body: `{"AccountId", "SpaceId"?, "ProjectId", "EnvironmentId"?, "TenantId"?, "RunbookId"?,
-/// "Trade"?: bool}`; ids or slugs. Answers `{Subject, Audience, Issuer, Token, Exchange?}`.
+/// "Trade"?: bool, "ServiceAccountEmail"?}`; ids or slugs (`ServiceAccountEmail`: the Google
+/// service account the step impersonates). Answers `{Subject, Audience, Issuer, Token, Exchange?}`.
 pub async fn deployment_token(
     State(app): State<AppState>,
     body: axum::body::Bytes,
@@ -572,7 +703,7 @@ pub async fn deployment_token(
         "Token": token.jwt,
     });
     if body.get("Trade").and_then(Value::as_bool).unwrap_or(true) {
-        let outcome = trade(&app, &account, &token).await;
+        let outcome = trade(&app, &account, &token, field("ServiceAccountEmail")).await;
         out["Exchange"] = json!({
             "Service": outcome.service,
             "Succeeded": outcome.succeeded,

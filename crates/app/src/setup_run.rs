@@ -1,0 +1,484 @@
+//! The setup use cases both faces call: read a setup file, connect the clients its target
+//! needs, observe, then plan / apply / verify / teardown / status through the engine.
+//!
+//! [`SetupRun`] says where credentials come from: the real adapters (the Octopus key from
+//! `OCTOPUS_API_KEY`, else the OS keychain; Azure from `AZURE_TENANT_ID` / `AZURE_CLIENT_ID`
+//! / `AZURE_CLIENT_SECRET`, else the Azure CLI / azd login; AWS from the setup's `profile`,
+//! else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, else — only when asked — the SDK's
+//! default chain), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
+//! CA are then the only ones used. No credential chain that probes a metadata endpoint (AWS
+//! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
+//! always given, so the SDK never asks IMDS for one.
+//!
+//! [`SetupRun::load`] reads and validates the file (no remote call; every field error at
+//! once). [`SetupRun::prepare`] connects and observes ([`Prepared`]: the clients, the
+//! observation and the setup's [`FileJournal`]); its methods carry out the use cases.
+//!
+//! Deliberately absent: rendering (the faces do it) and prompting (the CLI asks).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use octo_oidc_aws::connect::{AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION};
+use octo_oidc_aws::iam::SdkIam;
+use octo_oidc_azure::arm::ArmRbac;
+use octo_oidc_azure::auth::{AuthorityConfig, AzureSession};
+use octo_oidc_azure::graph::GraphEntraApps;
+use octo_oidc_azure::transport::Transport;
+use octo_oidc_core::error::FieldError;
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::{ErrorCode, Problem, Secret, ServerUrl};
+use octo_oidc_engine::apply::{ApplyReport, Cancellation};
+use octo_oidc_engine::ci_snippet::ci_snippet;
+use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
+use octo_oidc_engine::plan::Plan;
+use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
+use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
+use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
+use octo_oidc_octopus::issuer::Reachability;
+use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeyStore};
+use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
+
+use crate::file_journal::{FileJournal, data_dir};
+use crate::inventory::resolve_space;
+use crate::sandbox_env::SandboxEnv;
+
+/// Reads an environment variable.
+pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where one run's credentials come from.
+#[derive(Clone)]
+pub struct SetupRun {
+    keys: ApiKeyStore,
+    env: EnvReader,
+    sandbox: Option<SandboxEnv>,
+    aws_default_chain: bool,
+}
+
+impl std::fmt::Debug for SetupRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupRun")
+            .field("sandbox", &self.sandbox)
+            .field("aws_default_chain", &self.aws_default_chain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setup file, read and validated.
+#[derive(Debug, Clone)]
+pub struct LoadedSetup {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The validated setup (for a sandbox run, GitHub's issuer is the sandbox's).
+    pub setup: Setup,
+}
+
+/// The clients of one setup's target.
+enum Cloud {
+    Aws(SdkIam),
+    Azure(GraphEntraApps, ArmRbac),
+    None,
+}
+
+/// A connected, observed setup.
+pub struct Prepared {
+    octopus: RestOctopus,
+    cloud: Cloud,
+    sandbox: bool,
+    /// What observe found and the plan made from it.
+    pub observation: Observation,
+    journal: FileJournal,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("setup", &self.observation.plan.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `$body` with `$ports` bound to the [`Ports`] of `$prepared`'s target (the ports a
+/// target does not use are [`Absent`]).
+macro_rules! with_ports {
+    ($octopus:expr, $cloud:expr, |$ports:ident| $body:expr) => {
+        match $cloud {
+            Cloud::Aws(iam) => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra: &Absent,
+                    rbac: &Absent,
+                    iam,
+                };
+                $body
+            }
+            Cloud::Azure(entra, rbac) => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra,
+                    rbac,
+                    iam: &Absent,
+                };
+                $body
+            }
+            Cloud::None => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra: &Absent,
+                    rbac: &Absent,
+                    iam: &Absent,
+                };
+                $body
+            }
+        }
+    };
+}
+
+fn field(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem::invalid_input(vec![FieldError {
+        field: field.into(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }])
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Problem {
+    Problem::new(ErrorCode::Internal, format!("{what}: {e}"))
+}
+
+impl SetupRun {
+    /// Real adapters, the OS keychain and the process environment.
+    pub fn real(aws_default_chain: bool) -> SetupRun {
+        SetupRun {
+            keys: ApiKeyStore::new(),
+            env: Arc::new(|n| std::env::var(n).ok()),
+            sandbox: None,
+            aws_default_chain,
+        }
+    }
+
+    /// Only the sandbox of this env file.
+    pub fn sandbox(env: SandboxEnv) -> SetupRun {
+        SetupRun {
+            sandbox: Some(env),
+            ..SetupRun::real(false)
+        }
+    }
+
+    /// Whether this run uses a sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// Reads and validates a setup file; no remote call.
+    pub fn load(&self, path: &Path) -> Result<LoadedSetup, Problem> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            field(
+                FILE_FIELD,
+                format!("cannot read {}: {e}", path.display()),
+                "Give the path of a setup file (octo-oidc init writes one)",
+            )
+        })?;
+        let mut setup = parse_setup(&text)?.setup;
+        if let Some(env) = &self.sandbox {
+            if let TargetSpec::Ci(ci) = &mut setup.spec
+                && ci.ci == CiSystem::Github
+            {
+                ci.issuer = env.require("GITHUB_ISSUER")?.to_string();
+            }
+        } else if setup.octopus_url.is_none() {
+            return Err(field(
+                "octopus.url",
+                "is missing",
+                "Add url = \"https://your-octopus\" under [octopus] (or run with --sandbox)",
+            ));
+        }
+        Ok(LoadedSetup {
+            path: path.to_path_buf(),
+            setup,
+        })
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    async fn octopus(&self, setup: &Setup) -> Result<RestOctopus, Problem> {
+        let (url, key, ca) = match &self.sandbox {
+            Some(env) => (
+                env.require("OCTOPUS_URL")?.to_string(),
+                env.secret("OCTOPUS_API_KEY")?,
+                Some(env.ca_pem()?),
+            ),
+            None => {
+                let url = setup.octopus_url.clone().unwrap_or_default();
+                let server = ServerUrl::parse(&url)
+                    .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
+                let key = match self.var(API_KEY_ENV_VAR) {
+                    Some(k) => Secret::new(k),
+                    None => {
+                        let keys = self.keys.clone();
+                        let env = self.env.clone();
+                        let s = server.clone();
+                        tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
+                            .await
+                            .map_err(|e| internal("the keychain call did not complete", e))??
+                            .key
+                    }
+                };
+                (url, key, None::<Vec<u8>>)
+            }
+        };
+        let server = ServerUrl::parse(&url)
+            .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
+        let mut config = OctopusClientConfig::new(server);
+        config.ca_bundle_pem = ca;
+        if let Some(env) = &self.sandbox {
+            config.resolve = env.resolve();
+            config.deadline = std::time::Duration::from_secs(60);
+        }
+        Ok(RestOctopus::new(config, key)?)
+    }
+
+    fn azure_transport(&self) -> Result<Transport, Problem> {
+        let ca = match &self.sandbox {
+            Some(env) => Some(env.ca_pem()?),
+            None => None,
+        };
+        let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
+            ca_bundle_pem: ca,
+            ..Default::default()
+        })
+        .map_err(|e| internal("cannot build the HTTP client", e))?;
+        Ok(Transport::new(http))
+    }
+
+    async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
+        match &setup.spec {
+            TargetSpec::Ci(_) => Ok(Cloud::None),
+            TargetSpec::Aws(aws) => {
+                let region = aws
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REGION.to_string());
+                let mut options = match &self.sandbox {
+                    Some(env) => ConnectOptions::new(CredentialSource::AccessKey {
+                        access_key_id: env.require("AWS_ACCESS_KEY_ID")?.to_string(),
+                        secret_access_key: env.secret("AWS_SECRET_ACCESS_KEY")?,
+                        session_token: None,
+                    })
+                    .with_endpoint(env.require("AWS_ENDPOINT_URL")?),
+                    None => {
+                        let source = match (&aws.profile, self.var("AWS_ACCESS_KEY_ID")) {
+                            (Some(p), _) => CredentialSource::Profile(p.clone()),
+                            (None, Some(id)) => CredentialSource::AccessKey {
+                                access_key_id: id,
+                                secret_access_key: Secret::new(
+                                    self.var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+                                ),
+                                session_token: self.var("AWS_SESSION_TOKEN").map(Secret::new),
+                            },
+                            (None, None) if self.aws_default_chain => {
+                                CredentialSource::DefaultChain
+                            }
+                            (None, None) => {
+                                return Err(field(
+                                    "aws.profile",
+                                    "no AWS credentials were chosen",
+                                    "Set profile = \"NAME\" under [aws], export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or pass --aws-default-chain",
+                                ));
+                            }
+                        };
+                        ConnectOptions::new(source)
+                    }
+                };
+                options.region = Some(region);
+                let connection = AwsConnection::connect(options).await?;
+                Ok(Cloud::Aws(SdkIam::new(&connection)))
+            }
+            TargetSpec::Azure(azure) => {
+                let transport = self.azure_transport()?;
+                let (authority_url, graph_url, arm_url) = match &self.sandbox {
+                    Some(env) => (
+                        env.require("AZURE_AUTHORITY")?.to_string(),
+                        env.require("GRAPH_URL")?.to_string(),
+                        env.require("ARM_URL")?.to_string(),
+                    ),
+                    None => (
+                        "https://login.microsoftonline.com".to_string(),
+                        "https://graph.microsoft.com".to_string(),
+                        "https://management.azure.com".to_string(),
+                    ),
+                };
+                let env_var = |name: &str| match &self.sandbox {
+                    Some(env) => env.get(name).map(str::to_string),
+                    None => self.var(name),
+                };
+                let session = match (env_var("AZURE_CLIENT_ID"), env_var("AZURE_CLIENT_SECRET")) {
+                    (Some(client_id), Some(secret)) => AzureSession::service_principal(
+                        transport,
+                        AuthorityConfig {
+                            authority_url,
+                            tenant: azure.tenant_id.clone(),
+                            client_id,
+                        },
+                        Secret::new(secret),
+                    )?,
+                    _ if self.sandbox.is_some() => {
+                        return Err(field(
+                            crate::sandbox_env::SANDBOX_FIELD,
+                            "the sandbox env file has no AZURE_CLIENT_ID / AZURE_CLIENT_SECRET",
+                            "Write it with a current `octo-oidc sandbox --env-file PATH`",
+                        ));
+                    }
+                    _ => AzureSession::developer_tools(transport)?,
+                };
+                let graph =
+                    GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
+                let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
+                Ok(Cloud::Azure(graph, arm))
+            }
+        }
+    }
+
+    /// Connects the clients `setup` needs and observes it (lookups only; nothing changes).
+    pub async fn prepare(&self, loaded: &LoadedSetup) -> Result<Prepared, Problem> {
+        let setup = &loaded.setup;
+        let octopus = self.octopus(setup).await?;
+        let cloud = self.cloud(setup).await?;
+        let spaces = octopus.spaces().await?;
+        let space = resolve_space(&spaces, &setup.space)?.id.clone();
+        let server_url = octopus.server_url().as_key();
+        let observation = with_ports!(&octopus, &cloud, |ports| observe(
+            setup,
+            &space,
+            &server_url,
+            ports
+        )
+        .await)?;
+        let env = self.env.clone();
+        let journal = FileJournal::for_setup(&data_dir(&|n| env(n))?, &setup.name);
+        Ok(Prepared {
+            octopus,
+            cloud,
+            sandbox: self.sandbox.is_some(),
+            observation,
+            journal,
+        })
+    }
+}
+
+/// What a successful apply leaves for the user: the CI snippet, for CI targets.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The engine's report.
+    pub report: ApplyReport,
+    /// The pipeline's sign-in snippet (CI targets), with the service account's id.
+    pub snippet: Option<String>,
+}
+
+impl Prepared {
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.observation.plan
+    }
+
+    /// Where the journal is.
+    pub fn journal_path(&self) -> &Path {
+        self.journal.path()
+    }
+
+    /// Applies the plan, reporting each step to `events`.
+    pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
+        let octopus = self.octopus.reporting_to(events.clone());
+        let report = with_ports!(&octopus, &self.cloud, |ports| {
+            octo_oidc_engine::apply::apply(
+                &self.observation,
+                ports,
+                &self.journal,
+                &*events,
+                cancel,
+            )
+            .await
+        });
+        let snippet = self.snippet(&report);
+        Applied { report, snippet }
+    }
+
+    fn snippet(&self, report: &ApplyReport) -> Option<String> {
+        let ci = self.observation.desired.ci.as_ref()?;
+        let external_id = report
+            .outputs
+            .get("oidc_identity.external_id")
+            .cloned()
+            .or_else(|| {
+                self.observation
+                    .observed
+                    .service_account
+                    .as_ref()
+                    .and_then(|s| s.external_id.clone())
+            })?;
+        Some(ci_snippet(ci.ci, &ci.server_url, &external_id))
+    }
+
+    /// Verifies the trust as it exists now (issuer, cloud side, simulation, the account
+    /// test).
+    pub async fn verify(&self) -> Result<VerifyReport, Problem> {
+        let issuer = self.octopus.check_issuer().await?;
+        let facts = IssuerFacts {
+            usable_keys: issuer.keys.iter().filter(|k| k.usable).count(),
+            issuer: issuer.issuer,
+            is_https: issuer.is_https,
+            has_trailing_slash: issuer.has_trailing_slash,
+            not_public: match issuer.reachability {
+                Reachability::LooksPublic => None,
+                Reachability::NotPublic { reason } => Some(reason),
+            },
+        };
+        let options = VerifyOptions {
+            real_cloud: !self.sandbox,
+            ..VerifyOptions::default()
+        };
+        Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
+            octo_oidc_engine::verify::verify(
+                &self.observation,
+                Some(&facts),
+                options,
+                ports,
+                &NoTokens,
+            )
+            .await
+        }))
+    }
+
+    /// Removes what this setup created.
+    pub async fn teardown(
+        &self,
+        events: Arc<dyn ProgressSink>,
+        cancel: &dyn Cancellation,
+    ) -> TeardownReport {
+        with_ports!(&self.octopus, &self.cloud, |ports| {
+            octo_oidc_engine::teardown::teardown(
+                &self.observation,
+                ports,
+                &self.journal,
+                &*events,
+                cancel,
+            )
+            .await
+        })
+    }
+
+    /// What exists now, with the journal's last word per resource.
+    pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
+        octo_oidc_engine::teardown::status(&self.observation, &self.journal)
+    }
+}
+
+/// `init`'s check of a drafted setup file: its text as the engine's writer writes it, or
+/// every field that is still missing or wrong (so a face asks only for those).
+pub fn check_draft(file: &octo_oidc_engine::setup_file::SetupFile) -> Result<String, Problem> {
+    let text = octo_oidc_engine::setup_file::write_setup(file);
+    parse_setup(&text)?;
+    Ok(text)
+}

@@ -1,0 +1,117 @@
+//! `octo-oidc apply FILE…`: shows each setup's plan, then carries it out (with `--yes`, or
+//! after a yes on the terminal). Without `--yes` and not on a terminal it shows the plan and
+//! exits 2. After a successful apply it prints the equivalent non-interactive command and,
+//! for CI targets, the pipeline's sign-in snippet.
+
+use std::process::ExitCode;
+
+use octo_oidc_engine::apply::NotCancelled;
+use octo_oidc_engine::render::{plan_json, plan_text};
+use serde_json::json;
+
+use crate::exit_code::Exit;
+use crate::setup_batch::{
+    SetupArgs, SetupOutcome, confirm, interactive, prepare, run_batch, runtime, shell_word,
+    StepLines,
+};
+
+/// Arguments of `octo-oidc apply`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = crate::exit_code::EXIT_CODES_HELP)]
+pub struct Args {
+    #[command(flatten)]
+    setup: SetupArgs,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+/// Applies every setup.
+pub fn run(args: Args) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let yes = args.yes;
+    let json_out = args.setup.json;
+    let sandbox_flag = args.setup.sandbox_flag();
+    rt.block_on(run_batch(&args.setup, |run, loaded| {
+        let sandbox_flag = sandbox_flag.clone();
+        async move {
+            let prepared = match prepare(&run, &loaded).await {
+                Ok(p) => p,
+                Err(o) => return o,
+            };
+            let plan = prepared.plan();
+            let mut text = plan_text(plan);
+            if plan.has_changes() && !yes {
+                let accepted = interactive() && !json_out && {
+                    eprint!("{text}");
+                    text.clear();
+                    confirm("Apply these changes?")
+                };
+                if !accepted {
+                    let why = match interactive() {
+                        true => "not applied: the changes were not accepted\n",
+                        false => "not applied: pass --yes to apply without a terminal\n",
+                    };
+                    text.push_str(why);
+                    return SetupOutcome {
+                        exit: Exit::InvalidInput,
+                        json: json!({ "plan": plan_json(plan), "applied": false, "reason": why.trim() }),
+                        text,
+                    };
+                }
+            }
+            let applied = prepared
+                .apply(StepLines::new(json_out), &NotCancelled)
+                .await;
+            let report = &applied.report;
+            let mut json = json!({
+                "plan": plan_json(plan),
+                "applied": report.is_complete(),
+                "report": report,
+                "journal": prepared.journal_path().display().to_string(),
+            });
+            if let Some(problem) = &report.problem {
+                json["error"] = serde_json::to_value(problem).unwrap_or_default();
+                text.push_str(&crate::setup_batch::problem_text(problem));
+                text.push_str(&format!(
+                    "The journal is {}; run apply again to resume.\n",
+                    prepared.journal_path().display()
+                ));
+                return SetupOutcome {
+                    exit: Exit::of(problem.code),
+                    json,
+                    text,
+                };
+            }
+            let done = report
+                .steps
+                .iter()
+                .filter(|s| matches!(s.result, octo_oidc_engine::apply::StepResult::Done { .. }))
+                .count();
+            text.push_str(&format!("Applied: {done} change(s).\n"));
+            for (k, v) in &report.outputs {
+                text.push_str(&format!("  {k} = {v}\n"));
+            }
+            let command = format!(
+                "octo-oidc apply --yes{sandbox_flag} {}",
+                shell_word(&loaded.path.display().to_string())
+            );
+            text.push_str(&format!("Equivalent non-interactive command:\n  {command}\n"));
+            json["command"] = json!(command);
+            if let Some(snippet) = &applied.snippet {
+                text.push_str("\nAdd this to your pipeline to sign in to Octopus:\n\n");
+                text.push_str(snippet);
+                json["snippet"] = json!(snippet);
+            }
+            SetupOutcome {
+                exit: Exit::Ok,
+                json,
+                text,
+            }
+        }
+    }))
+    .into()
+}

@@ -1,0 +1,80 @@
+//! `octo-oidc teardown FILE…`: removes exactly what each setup created (confirmed against
+//! live state and the setup's marks), in reverse order, and lists what it left and why.
+//! Like apply, it asks on a terminal and needs `--yes` otherwise (exit 2 without it).
+
+use std::process::ExitCode;
+
+use octo_oidc_engine::apply::NotCancelled;
+use octo_oidc_engine::teardown::TeardownResult;
+use serde_json::json;
+
+use crate::exit_code::Exit;
+use crate::setup_batch::{
+    SetupArgs, SetupOutcome, StepLines, confirm, interactive, prepare, problem_text, run_batch,
+    runtime,
+};
+
+/// Arguments of `octo-oidc teardown`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = crate::exit_code::EXIT_CODES_HELP)]
+pub struct Args {
+    #[command(flatten)]
+    setup: SetupArgs,
+    /// Tear down without asking.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+/// Tears down every setup.
+pub fn run(args: Args) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let yes = args.yes;
+    let json_out = args.setup.json;
+    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
+        let prepared = match prepare(&run, &loaded).await {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let name = loaded.setup.name.clone();
+        let accepted = yes
+            || (interactive()
+                && !json_out
+                && confirm(&format!("Remove what setup '{name}' created?")));
+        if !accepted {
+            return SetupOutcome {
+                exit: Exit::InvalidInput,
+                json: json!({ "torn_down": false }),
+                text: "not torn down: pass --yes to tear down without a terminal\n".into(),
+            };
+        }
+        let report = prepared
+            .teardown(StepLines::new(json_out), &NotCancelled)
+            .await;
+        let mut text = format!("Teardown of setup '{}':\n", report.setup);
+        for item in &report.items {
+            let line = match &item.result {
+                TeardownResult::Deleted => "deleted".to_string(),
+                TeardownResult::Left { reason } => format!("left: {reason}"),
+                TeardownResult::Failed { problem } => format!("failed: {}", problem.message),
+                TeardownResult::NotRun => "not run".to_string(),
+            };
+            text.push_str(&format!("  {} {}: {line}\n", item.kind.as_str(), item.name));
+        }
+        let exit = match &report.problem {
+            Some(p) => {
+                text.push_str(&problem_text(p));
+                Exit::of(p.code)
+            }
+            None => Exit::Ok,
+        };
+        SetupOutcome {
+            exit,
+            json: json!({ "report": report }),
+            text,
+        }
+    }))
+    .into()
+}

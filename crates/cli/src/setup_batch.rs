@@ -1,0 +1,279 @@
+//! What `plan`, `apply`, `verify`, `teardown` and `status` share: the arguments (files or
+//! folders = a batch, `--sandbox`, `--json`), where credentials come from, running one
+//! setup after another (one failure does not stop the others), and rendering a
+//! [`Problem`] as text or JSON.
+//!
+//! Output: text on stdout (progress on stderr: plain lines); with `--json`, one JSON object
+//! per setup per line on stdout (`{"file", "setup", "exit_code", ...}`; a failure has
+//! `error` = the problem with `code`, `message`, `hint`, `field_errors`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use octo_oidc_app::sandbox_env::{SANDBOX_ENV_VAR, SandboxEnv};
+use octo_oidc_app::setup_run::{LoadedSetup, Prepared, SetupRun};
+use octo_oidc_core::Problem;
+use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
+use serde_json::{Value, json};
+
+use crate::exit_code::Exit;
+
+/// The arguments every setup command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SetupArgs {
+    /// Setup files, or folders (every `*.toml` in them, sorted); several = a batch.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Use only the sandbox described by this env file (written by
+    /// `octo-oidc sandbox --env-file PATH`): its endpoints, credentials and CA.
+    #[arg(long, value_name = "PATH", env = SANDBOX_ENV_VAR)]
+    pub sandbox: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per setup per line.
+    #[arg(long)]
+    pub json: bool,
+    /// AWS: allow the SDK's default credential chain (which may ask the instance metadata
+    /// endpoint) when the setup names no profile and no access key is exported.
+    #[arg(long)]
+    pub aws_default_chain: bool,
+}
+
+impl SetupArgs {
+    /// The setup files, folders expanded.
+    pub fn expand(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            if f.is_dir() {
+                let mut inside: Vec<PathBuf> = std::fs::read_dir(f)
+                    .map(|d| {
+                        d.filter_map(Result::ok)
+                            .map(|e| e.path())
+                            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                inside.sort();
+                out.extend(inside);
+            } else {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
+
+    /// Where credentials come from.
+    pub fn run(&self) -> Result<SetupRun, Problem> {
+        match &self.sandbox {
+            Some(path) => Ok(SetupRun::sandbox(SandboxEnv::read(path)?)),
+            None => Ok(SetupRun::real(self.aws_default_chain)),
+        }
+    }
+
+    /// The sandbox part of the equivalent command line.
+    pub fn sandbox_flag(&self) -> String {
+        self.sandbox
+            .as_ref()
+            .map(|p| format!(" --sandbox {}", shell_word(&p.display().to_string())))
+            .unwrap_or_default()
+    }
+}
+
+/// A word quoted for a POSIX shell when it needs it.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// What one setup's command printed and how it ended.
+pub struct SetupOutcome {
+    /// Its exit.
+    pub exit: Exit,
+    /// JSON fields for `--json` (merged into the line).
+    pub json: Value,
+    /// Text for people.
+    pub text: String,
+}
+
+impl SetupOutcome {
+    /// An outcome from a problem.
+    pub fn failed(problem: &Problem) -> SetupOutcome {
+        SetupOutcome {
+            exit: Exit::of(problem.code),
+            json: json!({ "error": problem }),
+            text: problem_text(problem),
+        }
+    }
+}
+
+/// A problem as people read it: message, each field with its fix, the hint.
+pub fn problem_text(p: &Problem) -> String {
+    let mut out = format!("error: {}\n", p.message);
+    for f in &p.field_errors {
+        out.push_str(&format!(
+            "  {}: {}\n    fix: {}\n",
+            f.field, f.problem, f.fix
+        ));
+    }
+    if let Some(h) = &p.hint {
+        out.push_str(&format!("hint: {h}\n"));
+    }
+    out
+}
+
+/// Runs `each` for every setup of the batch, prints each outcome, and returns the worst exit.
+pub async fn run_batch<F, Fut>(args: &SetupArgs, each: F) -> Exit
+where
+    F: Fn(SetupRun, LoadedSetup) -> Fut,
+    Fut: std::future::Future<Output = SetupOutcome>,
+{
+    let run = match args.run() {
+        Ok(r) => r,
+        Err(p) => {
+            print_outcome(args, None, None, &SetupOutcome::failed(&p));
+            return Exit::of(p.code);
+        }
+    };
+    let files = args.expand();
+    if files.is_empty() {
+        let p = Problem::new(
+            octo_oidc_core::ErrorCode::InvalidInput,
+            "no setup file was found in the given folders",
+        )
+        .with_hint("Pass setup files (*.toml) or folders holding them.");
+        print_outcome(args, None, None, &SetupOutcome::failed(&p));
+        return Exit::InvalidInput;
+    }
+    let mut worst = Exit::Ok;
+    for file in &files {
+        let outcome = match run.load(file) {
+            Ok(loaded) => {
+                let name = loaded.setup.name.clone();
+                let o = each(run.clone(), loaded).await;
+                print_outcome(args, Some(file), Some(&name), &o);
+                o
+            }
+            Err(p) => {
+                let o = SetupOutcome::failed(&p);
+                print_outcome(args, Some(file), None, &o);
+                o
+            }
+        };
+        worst = worst.worst(outcome.exit);
+    }
+    worst
+}
+
+fn print_outcome(args: &SetupArgs, file: Option<&Path>, setup: Option<&str>, o: &SetupOutcome) {
+    if args.json {
+        let mut line = json!({
+            "file": file.map(|f| f.display().to_string()),
+            "setup": setup,
+            "exit_code": o.exit.code(),
+        });
+        if let (Some(obj), Value::Object(extra)) = (line.as_object_mut(), &o.json) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        println!("{line}");
+    } else {
+        if let Some(f) = file
+            && args.expand().len() > 1
+        {
+            println!("== {}", f.display());
+        }
+        if o.exit == Exit::Ok || o.exit == Exit::ChangesPending || o.exit == Exit::ProblemsFound {
+            print!("{}", o.text);
+        } else {
+            eprint!("{}", o.text);
+        }
+    }
+}
+
+/// Connects and observes; a failure becomes the setup's outcome.
+pub async fn prepare(run: &SetupRun, loaded: &LoadedSetup) -> Result<Prepared, SetupOutcome> {
+    run.prepare(loaded)
+        .await
+        .map_err(|p| SetupOutcome::failed(&p))
+}
+
+/// Step progress as plain lines on stderr (silent with `--json`).
+pub struct StepLines {
+    quiet: bool,
+}
+
+impl StepLines {
+    /// A sink; `quiet` prints nothing.
+    pub fn new(quiet: bool) -> Arc<StepLines> {
+        Arc::new(StepLines { quiet })
+    }
+}
+
+impl ProgressSink for StepLines {
+    fn emit(&self, event: ProgressEvent) {
+        if self.quiet {
+            return;
+        }
+        match event {
+            ProgressEvent::Step {
+                resource,
+                name,
+                action,
+                status,
+                detail,
+                ..
+            } => {
+                if action == "unchanged" {
+                    return;
+                }
+                let status = match status {
+                    StepStatus::Started => "started",
+                    StepStatus::Done => "done",
+                    StepStatus::Failed => "failed",
+                };
+                let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                eprintln!("  {status:>7} {action} {resource} {name}{detail}");
+            }
+            ProgressEvent::Retrying {
+                service,
+                operation,
+                attempt,
+                wait_ms,
+                reason,
+                ..
+            } => eprintln!(
+                "  retrying {service} {operation} (attempt {attempt}, in {wait_ms} ms): {reason}"
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Whether stdin and stdout are a terminal (a person can answer).
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal.
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+}
+
+/// A multi-threaded runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}

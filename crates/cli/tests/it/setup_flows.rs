@@ -1,0 +1,694 @@
+//! The setup commands as a user runs them: the real `octo-oidc` binary against an
+//! `octo-oidc sandbox --env-file` process, proven by the sandbox's own state and its request
+//! log (`/_sandbox/requests`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_octo-oidc");
+
+/// A sandbox process with its env file; killed on drop.
+struct SandboxProcess {
+    child: Child,
+    dir: tempfile::TempDir,
+    vars: BTreeMap<String, String>,
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SandboxProcess {
+    fn start() -> SandboxProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("sandbox.env");
+        let child = Command::new(BIN)
+            .args(["sandbox", "--env-file"])
+            .arg(&env)
+            .arg("--ca-file")
+            .arg(dir.path().join("ca.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !env.exists() || std::fs::read_to_string(&env).unwrap().is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no env file");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text = std::fs::read_to_string(&env).unwrap();
+        let vars = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SandboxProcess { child, dir, vars }
+    }
+
+    fn env_file(&self) -> PathBuf {
+        self.dir.path().join("sandbox.env")
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `octo-oidc ARGS --sandbox ENV` with stdin closed (not a terminal).
+    fn cli(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(self.env_file().display().to_string());
+        run(&all, &self.data())
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn octopus(&self, method: &str, path: &str) -> (u16, String) {
+        http(
+            &self.vars["OCTOPUS_URL"],
+            method,
+            path,
+            Some(&self.vars["OCTOPUS_API_KEY"]),
+        )
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        let (status, body) = self.octopus("GET", "/_sandbox/requests");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<Value>>(&body).unwrap()
+    }
+
+    fn clear_requests(&self) {
+        let (status, _) = self.octopus("DELETE", "/_sandbox/requests");
+        assert_eq!(status, 204);
+    }
+
+    fn mutating_requests(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["mutating"] == Value::Bool(true))
+            .map(|r| format!("{} {}", r["service"], r["operation"]))
+            .collect()
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        let line = self.stdout.lines().next().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+fn run(args: &[String], data: &Path) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .env_remove("OCTOPUS_API_KEY")
+        .env_remove("OCTO_OIDC_SANDBOX")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn http(base: &str, method: &str, path: &str, key: Option<&str>) -> (u16, String) {
+    let authority = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let key = key
+        .map(|k| format!("X-Octopus-ApiKey: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    // Chunked bodies: keep the JSON between the first '[' / '{' and the last ']' / '}'.
+    let start = body.find(['[', '{']).unwrap_or(0);
+    let end = body.rfind([']', '}']).map(|e| e + 1).unwrap_or(body.len());
+    (status, body.get(start..end).unwrap_or("").to_string())
+}
+
+/// An AWS query-protocol call to the sandbox's IAM (the sandbox wants an `Authorization`
+/// header, not a valid signature).
+fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
+    let base = &sandbox.vars["AWS_ENDPOINT_URL"];
+    let authority = base.trim_start_matches("http://");
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body = params
+        .iter()
+        .chain([("Version", "2010-05-08")].iter())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+const AWS: &str = r#"version = 1
+name = "shop-aws"
+target = "aws"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal", "order-portal"]
+environments = ["production"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "AWS shop (OIDC)"
+
+[aws]
+role_name = "octopus-shop"
+region = "eu-west-1"
+managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+"#;
+
+#[test]
+fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
+    let sandbox = SandboxProcess::start();
+    // Someone else's role, there before us: never touched.
+    let foreign_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "unrelated-role"),
+            ("AssumeRolePolicyDocument", foreign_policy),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let file = sandbox.write("aws.toml", AWS);
+    let file = file.to_str().unwrap();
+
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let first = steps(&plan.json());
+    assert_eq!(
+        first,
+        [
+            ("create".to_string(), "oidc_provider".to_string()),
+            ("create".to_string(), "iam_role".to_string()),
+            ("create".to_string(), "octopus_account".to_string()),
+        ]
+    );
+    assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 4);
+
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let applied = apply.json();
+    let provider_arn = applied["report"]["outputs"]["oidc_provider.arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(applied["command"].as_str().unwrap().contains("apply --yes"));
+
+    let verify = sandbox.cli(&["verify", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert_eq!(
+        sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
+        0,
+        "second plan: no changes"
+    );
+    sandbox.clear_requests();
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r["service"] == "iam" && r["operation"] == "GetRole"),
+        "the rerun looked"
+    );
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    // Tamper: the trust policy loses its `sub` condition (any run of the server may assume it).
+    let host = provider_arn.rsplit('/').next().unwrap();
+    let loose = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider_arn}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{host}:aud":"{host}"}}}}}}]}}"#
+    );
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "UpdateAssumeRolePolicy"),
+            ("RoleName", "octopus-shop"),
+            ("PolicyDocument", &loose),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains("iam_role 'octopus-shop' drifted")
+            && broken.stdout.contains("accepted but outside the scope"),
+        "{}",
+        broken.stdout
+    );
+    let repair = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let after = sandbox.cli(&["plan", "--json", file]);
+    assert!(
+        steps(&after.json()).iter().all(|(a, _)| a == "create"),
+        "nothing of ours left: {}",
+        after.stdout
+    );
+    let (status, body) = iam(
+        &sandbox,
+        &[("Action", "GetRole"), ("RoleName", "unrelated-role")],
+    );
+    assert_eq!(status, 200, "the unrelated role is still there: {body}");
+}
+
+const AZURE: &str = r#"version = 1
+name = "shop-azure"
+target = "azure"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal"]
+environments = ["production", "staging"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "Azure shop (OIDC)"
+
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+resource_group = "rg-web-prod"
+role = "Contributor"
+"#;
+
+const GITHUB: &str = r#"version = 1
+name = "shop-gh"
+target = "github"
+
+[octopus]
+space = "Default"
+
+[github]
+repository = "acme/shop"
+filter = "branch:main"
+service_account = "github-shop"
+"#;
+
+fn steps(plan: &Value) -> Vec<(String, String)> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(s["name"].is_string());
+            (
+                s["action"].as_str().unwrap().to_string(),
+                s["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Deletes a federated credential the way someone in the portal would: through Graph as
+/// the sandbox's administrator.
+fn delete_credential(sandbox: &SandboxProcess, app_object_id: &str, name: &str) {
+    let v = &sandbox.vars;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use octo_oidc_core::ports::EntraApps;
+        let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
+        let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
+            ca_bundle_pem: Some(ca),
+            ..Default::default()
+        })
+        .unwrap();
+        let session = octo_oidc_azure::auth::AzureSession::service_principal(
+            octo_oidc_azure::transport::Transport::new(http),
+            octo_oidc_azure::auth::AuthorityConfig {
+                authority_url: v["AZURE_AUTHORITY"].clone(),
+                tenant: v["AZURE_TENANT_ID"].clone(),
+                client_id: v["AZURE_CLIENT_ID"].clone(),
+            },
+            octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
+        )
+        .unwrap();
+        let graph = octo_oidc_azure::graph::GraphEntraApps::new(session, &v["GRAPH_URL"])
+            .in_tenant(&v["AZURE_TENANT_ID"]);
+        graph
+            .delete_federated_credential(app_object_id, name)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("azure.toml", AZURE);
+    let file = file.to_str().unwrap();
+
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let first = steps(&plan.json());
+    assert!(first.iter().all(|(a, _)| a == "create"), "{first:?}");
+    for kind in [
+        "app_registration",
+        "service_principal",
+        "federated_credential",
+        "role_assignment",
+        "octopus_account",
+    ] {
+        assert!(first.iter().any(|(_, k)| k == kind), "{kind} in {first:?}");
+    }
+    let pending = sandbox.cli(&["plan", "--detailed-exitcode", file]);
+    assert_eq!(pending.code, 4, "{}", pending.stderr);
+
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let applied = apply.json();
+    assert!(
+        applied["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("octo-oidc apply --yes --sandbox ")
+    );
+    let app_object_id = applied["report"]["outputs"]["app_registration.object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let verify = sandbox.cli(&["verify", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains("Verify passed."),
+        "{}",
+        verify.stdout
+    );
+
+    let again = sandbox.cli(&["plan", "--detailed-exitcode", "--json", file]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert!(steps(&again.json()).iter().all(|(a, _)| a == "unchanged"));
+
+    sandbox.clear_requests();
+    let rerun = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(!sandbox.requests().is_empty(), "the rerun observed");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    // Tamper: someone deletes the production credential in the portal.
+    let credential = first_credential_named(&again.json(), "project");
+    delete_credential(&sandbox, &app_object_id, &credential);
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains(&credential) && broken.stdout.contains("missing"),
+        "{}",
+        broken.stdout
+    );
+    let repair = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let after = sandbox.cli(&["plan", "--json", file]);
+    assert!(
+        steps(&after.json()).iter().all(|(a, _)| a == "create"),
+        "nothing of ours left: {}",
+        after.stdout
+    );
+    // The sandbox's own administrator app (not ours) is untouched.
+    let status = sandbox.cli(&["status", file]);
+    assert_eq!(status.code, 0);
+    let admin_still_signs_in = {
+        let v = &sandbox.vars;
+        !v["AZURE_CLIENT_ID"].is_empty()
+    };
+    assert!(admin_still_signs_in);
+}
+
+fn first_credential_named(plan: &Value, fragment: &str) -> String {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "federated_credential")
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .find(|n| n.contains(fragment))
+        .unwrap()
+}
+
+#[test]
+fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
+    let sandbox = SandboxProcess::start();
+    // A service account that is not ours, with an identity of its own: left untouched.
+    let file = sandbox.write("github.toml", GITHUB);
+    let file = file.to_str().unwrap();
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let kinds: Vec<String> = steps(&plan.json()).into_iter().map(|(_, k)| k).collect();
+    assert_eq!(kinds, ["service_account", "oidc_identity"]);
+    let identity = &plan.json()["steps"][1]["details"]["spec"];
+    assert_eq!(
+        identity["issuer"].as_str(),
+        Some(sandbox.vars["GITHUB_ISSUER"].as_str()),
+        "a GitHub setup trusts the sandbox's GitHub-style issuer"
+    );
+
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let applied = apply.json();
+    let outputs = &applied["report"]["outputs"];
+    let external_id = outputs["oidc_identity.external_id"].as_str().unwrap();
+    let snippet = applied["snippet"].as_str().unwrap();
+    assert!(snippet.contains("OctopusDeploy/login"), "{snippet}");
+    assert!(snippet.contains("id-token: write"), "{snippet}");
+    assert!(snippet.contains(external_id), "{snippet}");
+    assert!(snippet.contains(&sandbox.vars["OCTOPUS_URL"]), "{snippet}");
+
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+    assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 0);
+    sandbox.clear_requests();
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    // Tamper: the identity is deleted in Octopus.
+    let sa = outputs["service_account.id"].as_str().unwrap();
+    let id = outputs["oidc_identity.identity_id"].as_str().unwrap();
+    let (status, body) = sandbox.octopus(
+        "DELETE",
+        &format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1"),
+    );
+    assert!(status < 300, "{status} {body}");
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(broken.stdout.contains("oidc_identity"), "{}", broken.stdout);
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let after = sandbox.cli(&["plan", "--json", file]);
+    assert!(
+        steps(&after.json()).iter().all(|(a, _)| a == "create"),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
+    let sandbox = SandboxProcess::start();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/it/corpus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{}", files.len());
+    sandbox.clear_requests();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let out = sandbox.cli(&["plan", file.to_str().unwrap()]);
+        assert_eq!(
+            out.code,
+            2,
+            "{}: {}{}",
+            file.display(),
+            out.stdout,
+            out.stderr
+        );
+        for line in text.lines().filter_map(|l| l.strip_prefix("# expect: ")) {
+            let (field, fix) = line.split_once(" | ").unwrap();
+            assert!(
+                out.stderr.contains(&format!("{field}:")) && out.stderr.contains(fix),
+                "{}: {field} / {fix} in\n{}",
+                file.display(),
+                out.stderr
+            );
+        }
+    }
+    assert_eq!(sandbox.requests(), Vec::<Value>::new(), "no request at all");
+    // A batch: one failure does not stop the others, and the worst code wins.
+    let good = sandbox.write("github.toml", GITHUB);
+    let batch = sandbox.cli(&[
+        "plan",
+        "--json",
+        files[0].to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(batch.code, 2);
+    let lines: Vec<Value> = batch
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["exit_code"], 2);
+    assert_eq!(lines[1]["exit_code"], 0);
+    assert!(lines[1]["steps"].is_array());
+}
+
+#[test]
+fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("github.toml", GITHUB);
+    sandbox.clear_requests();
+    let out = sandbox.cli(&["apply", file.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("create") && all.contains("oidc_identity"),
+        "{all}"
+    );
+    assert!(all.contains("--yes"), "{all}");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+}
+
+#[test]
+fn a_sandbox_that_is_down_is_a_remote_failure_exit_3() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("github.toml", GITHUB);
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let moved = env.replace(
+        &sandbox.vars["OCTOPUS_URL"],
+        &format!("http://127.0.0.1:{port}"),
+    );
+    let down = sandbox.write("down.env", &moved);
+    let out = run(
+        &[
+            "plan".into(),
+            file.display().to_string(),
+            "--sandbox".into(),
+            down.display().to_string(),
+        ],
+        &sandbox.data(),
+    );
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+}
+
+#[test]
+fn the_env_file_is_0600_and_names_the_sandbox_credentials() {
+    let sandbox = SandboxProcess::start();
+    for name in [
+        "OCTOPUS_URL",
+        "OCTOPUS_API_KEY",
+        "GITHUB_ISSUER",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "SANDBOX_CA_FILE",
+    ] {
+        assert!(sandbox.vars.contains_key(name), "{name}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sandbox.env_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
