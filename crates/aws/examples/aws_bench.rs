@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::Algorithm;
 use octo_oidc_aws::{AwsConnection, ConnectOptions, CredentialSource, SdkIam};
 use octo_oidc_core::Secret;
 use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
@@ -16,9 +15,6 @@ use octo_oidc_sandbox::aws::{AwsConfig, AwsSandbox};
 use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
 use serde_json::json;
-
-#[path = "../tests/it/support/issuer.rs"]
-mod issuer;
 
 const ISSUER: &str = "https://issuer.bench.test";
 const AUD: &str = "octo.example.com";
@@ -34,17 +30,13 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let issuer = issuer::TestIssuer::start("issuer.bench.test").await;
-    let key = issuer.key.clone();
+    let issuer = octo_oidc_testkit::TestIssuer::https("issuer.bench.test").await;
     let sandbox = AwsSandbox::new(
         AwsConfig::default(),
         Faults::new(),
         RemoteIssuers::new(issuer.http.clone()),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let router = sandbox.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let endpoint = octo_oidc_testkit::serve(sandbox.router()).await;
 
     let connection = AwsConnection::connect(
         ConnectOptions::new(CredentialSource::AccessKey {
@@ -157,17 +149,9 @@ async fn main() {
 
     // 3. STS AssumeRoleWithWebIdentity with real validation (JWKS cached after the first).
     let role_arn = client.find_role("bench-role-0").await.unwrap().unwrap().arn;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = key
-        .mint(
-            Algorithm::PS256,
-            &json!({"iss": ISSUER, "aud": AUD, "sub": "space:default:project:web:environment:dev",
-                    "iat": now, "exp": now + 600}),
-        )
-        .unwrap();
+    assert_eq!(issuer.issuer(), ISSUER);
+    let token =
+        issuer.token(json!({"aud": AUD, "sub": "space:default:project:web:environment:dev"}));
     let sts = aws_sdk_sts::Client::new(connection.sdk_config());
     let total = 2000;
     let t = Instant::now();

@@ -7,11 +7,8 @@
 //!
 //! Run: `cargo run --release -p octo-oidc-azure --example setup_bench`
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::routing::get;
-use jsonwebtoken::Algorithm;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
@@ -21,18 +18,9 @@ use octo_oidc_sandbox::entra::{
     WIZARD_CLIENT_ID,
 };
 use octo_oidc_sandbox::faults::Faults;
-use octo_oidc_sandbox::signing::{Jwks, SigningKey};
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use octo_oidc_testkit::{TestIssuer, serve};
 use serde_json::json;
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    format!("http://{addr}")
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -101,32 +89,8 @@ async fn main() {
     sandbox.set_auto_approve_user(Some(DEFAULT_USER));
 
     // A local issuer standing in for Octopus (discovery + JWKS).
-    let key = Arc::new(SigningKey::generate().expect("key"));
-    let issuer_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let issuer = format!("http://{}", issuer_listener.local_addr().expect("addr"));
-    let (k, i) = (key.clone(), issuer.clone());
-    let issuer_router = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || {
-                let doc = json!({"issuer": i, "jwks_uri": format!("{i}/.well-known/jwks")});
-                async move { axum::Json(doc) }
-            }),
-        )
-        .route(
-            "/.well-known/jwks",
-            get(move || {
-                let doc = Jwks::document(Algorithm::PS256, [k.as_ref()]);
-                async move { axum::Json(doc) }
-            }),
-        );
-    tokio::spawn(async move {
-        axum::serve(issuer_listener, issuer_router)
-            .await
-            .expect("serve")
-    });
+    let test_issuer = TestIssuer::http().await;
+    let issuer = test_issuer.base.clone();
 
     let transport = Transport::new(reqwest::Client::new());
     let started = Instant::now();
@@ -189,17 +153,10 @@ async fn main() {
         .expect("appId")
         .to_owned();
     let token_url = format!("{login}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let assertion = key
-        .mint(
-            Algorithm::PS256,
-            &json!({"iss": issuer, "sub": "space:default:project:web:environment:production",
-                    "aud": "api://AzureADTokenExchange", "iat": now, "exp": now + 600}),
-        )
-        .expect("mint");
+    let assertion = test_issuer.token(json!({
+        "sub": "space:default:project:web:environment:production",
+        "aud": "api://AzureADTokenExchange",
+    }));
     let http = reqwest::Client::new();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(3);

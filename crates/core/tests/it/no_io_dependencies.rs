@@ -1,47 +1,10 @@
-//! Architecture invariant: the core depends on no IO crate (see `crates/core/Cargo.toml`).
+//! Architecture invariant: the core depends on no IO crate (see `crates/core/Cargo.toml`),
+//! checked by `tests/tools/check-core-deps.sh`, the script `make` runs too.
 
-use std::process::Command;
-
-const FORBIDDEN: &[&str] = &[
-    "tauri", "reqwest", "tokio", "hyper", "aws-", "azure_", "keyring",
-];
+#[path = "../../../../tests/tools/no_io_dependencies.rs"]
+mod check;
 
 #[test]
 fn core_has_no_io_dependencies() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "-p",
-            "octo-oidc-core",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--offline",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "cargo tree failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tree = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        tree.contains("octo-oidc-core"),
-        "unexpected cargo tree output: {tree}"
-    );
-    let offenders: Vec<&str> = tree
-        .lines()
-        .filter(|line| {
-            let name = line.split_whitespace().next().unwrap_or("");
-            FORBIDDEN.iter().any(|f| name.starts_with(f))
-        })
-        .collect();
-    assert!(
-        offenders.is_empty(),
-        "IO crates in the core's dependency tree: {offenders:?}"
-    );
+    check::assert_no_io_dependencies("octo-oidc-core");
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use aws_support::*;
 use octo_oidc_sandbox::aws::AwsConfig;
-use octo_oidc_sandbox::signing::SigningKey;
 use serde_json::json;
 
 const AUD: &str = "octo.example.com";
@@ -113,7 +112,7 @@ async fn token_rejections() {
     )
     .await;
     // Wrong signature: same kid, different key.
-    let forged = SigningKey::generate().unwrap();
+    let forged = TestKey::generate();
     let mut forged_token = issuer.token_with(&forged, json!({"sub": SUB, "aud": AUD}));
     let kid_header = issuer.token(json!({"sub": SUB, "aud": AUD}));
     forged_token = format!(

@@ -10,7 +10,6 @@ use octo_oidc_sandbox::entra::{
     WIZARD_CLIENT_ID,
 };
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -347,12 +346,10 @@ async fn client_secret_grant_for_a_service_principal() {
     let admin = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (object_id, app_id, sp_id) = h.app_with_sp(&admin, "automation").await;
     let (status, password, _) = h
-        .graph_call(
-            Method::POST,
+        .graph_post(
             &admin,
             &format!("applications/{object_id}/addPassword"),
-            Some(json!({ "passwordCredential": { "displayName": "ci" } })),
-            false,
+            json!({ "passwordCredential": { "displayName": "ci" } }),
         )
         .await;
     assert_eq!(status, 200, "{password}");
@@ -401,13 +398,7 @@ async fn federated_app(h: &Harness, issuer: &str, subject: &str, audience: &str)
     let admin = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (object_id, app_id, _) = h.app_with_sp(&admin, "octopus-fic").await;
     let (status, fic, _) = h
-        .graph_call(
-            Method::POST,
-            &admin,
-            &format!("applications/{object_id}/federatedIdentityCredentials"),
-            Some(json!({ "name": "octopus", "issuer": issuer, "subject": subject, "audiences": [audience] })),
-            false,
-        )
+        .graph_post(&admin, &format!("applications/{object_id}/federatedIdentityCredentials"), json!({ "name": "octopus", "issuer": issuer, "subject": subject, "audiences": [audience] }))
         .await;
     assert_eq!(status, 201, "{fic}");
     app_id
@@ -432,7 +423,7 @@ const SUBJECT: &str = "space:default:project:web:environment:production";
 #[tokio::test]
 async fn a_matching_assertion_is_exchanged_for_an_sp_token() {
     let h = start().await;
-    let issuer = TestIssuer::start().await;
+    let issuer = TestIssuer::http().await;
     let app_id = federated_app(&h, &issuer.base, SUBJECT, EXCHANGE).await;
     let (status, body) = exchange(
         &h,
@@ -449,7 +440,7 @@ async fn a_matching_assertion_is_exchanged_for_an_sp_token() {
 #[tokio::test]
 async fn mismatched_assertions_get_the_documented_aadsts_codes() {
     let h = start().await;
-    let issuer = TestIssuer::start().await;
+    let issuer = TestIssuer::http().await;
     let app_id = federated_app(&h, &issuer.base, SUBJECT, EXCHANGE).await;
     let base = issuer.base.clone();
     let cases: Vec<(&str, String, u64)> = vec![
@@ -505,10 +496,10 @@ async fn mismatched_assertions_get_the_documented_aadsts_codes() {
 #[tokio::test]
 async fn signatures_and_keys_are_verified_through_the_issuers_jwks() {
     let h = start().await;
-    let issuer = TestIssuer::start().await;
+    let issuer = TestIssuer::http().await;
     let app_id = federated_app(&h, &issuer.base, SUBJECT, EXCHANGE).await;
     // A foreign key with an unknown kid.
-    let stranger = TestIssuer::start().await;
+    let stranger = TestIssuer::http().await;
     let (_, body) = exchange(
         &h,
         &app_id,
@@ -517,16 +508,11 @@ async fn signatures_and_keys_are_verified_through_the_issuers_jwks() {
     .await;
     assert_eq!(aadsts_code(&body), 7000272, "{body}");
     // A foreign key claiming the issuer's kid: the signature does not verify.
-    let mut stored = serde_json::to_value(stranger.key.as_ref()).expect("serialize key");
-    stored["kid"] = json!(issuer.key.kid());
-    let impostor: octo_oidc_sandbox::signing::SigningKey =
-        serde_json::from_value(stored).expect("key");
-    let forged = impostor
-        .mint(
-            jsonwebtoken::Algorithm::PS256,
-            &json!({ "iss": issuer.base, "sub": SUBJECT, "aud": EXCHANGE, "exp": 4_000_000_000u64 }),
-        )
-        .expect("mint");
+    let impostor = octo_oidc_testkit::TestKey::generate_with_kid(issuer.key.kid());
+    let forged = impostor.mint(
+        jsonwebtoken::Algorithm::PS256,
+        &json!({ "iss": issuer.base, "sub": SUBJECT, "aud": EXCHANGE, "exp": 4_000_000_000u64 }),
+    );
     let (_, body) = exchange(&h, &app_id, &forged).await;
     assert_eq!(aadsts_code(&body), 700027, "{body}");
 }
@@ -534,7 +520,7 @@ async fn signatures_and_keys_are_verified_through_the_issuers_jwks() {
 #[tokio::test]
 async fn unreachable_or_inconsistent_discovery_is_aadsts50166() {
     let h = start().await;
-    let issuer = TestIssuer::start().await;
+    let issuer = TestIssuer::http().await;
     // The FIC and the token agree on a trailing slash, but discovery says otherwise.
     let slash = format!("{}/", issuer.base);
     let app_id = federated_app(&h, &slash, SUBJECT, EXCHANGE).await;
@@ -550,20 +536,14 @@ async fn unreachable_or_inconsistent_discovery_is_aadsts50166() {
 #[tokio::test]
 async fn client_checks_before_the_assertion() {
     let h = start().await;
-    let issuer = TestIssuer::start().await;
+    let issuer = TestIssuer::http().await;
     let assertion = issuer.mint(&issuer.base, SUBJECT, EXCHANGE, 300);
     let (_, body) = exchange(&h, "11111111-2222-3333-4444-555555555555", &assertion).await;
     assert_eq!(aadsts_code(&body), 700016);
     // An app without a service principal.
     let admin = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (_, app, _) = h
-        .graph_call(
-            Method::POST,
-            &admin,
-            "applications",
-            Some(json!({"displayName": "no-sp"})),
-            false,
-        )
+        .graph_post(&admin, "applications", json!({"displayName": "no-sp"}))
         .await;
     let (_, body) = exchange(&h, app["appId"].as_str().expect("appId"), &assertion).await;
     assert_eq!(aadsts_code(&body), 7000229);
@@ -621,6 +601,6 @@ async fn snapshot_and_restore_keep_keys_and_directory() {
     h.sandbox.restore(saved).expect("restore");
     assert!(h.sandbox.applications(DEFAULT_TENANT_ID).is_empty());
     // The signing key survived: the earlier token is still accepted.
-    let (status, me, _) = h.graph_call(Method::GET, &token, "me", None, false).await;
+    let (status, me, _) = h.graph_get(&token, "me").await;
     assert_eq!(status, 200, "{me}");
 }

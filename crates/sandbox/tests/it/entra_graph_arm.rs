@@ -33,16 +33,13 @@ fn arm_code(body: &Value) -> &str {
 async fn me_and_directory_roles() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
-    let (status, me, _) = h.graph_call(Method::GET, &token, "me", None, false).await;
+    let (status, me, _) = h.graph_get(&token, "me").await;
     assert_eq!(status, 200);
     assert_eq!(me["userPrincipalName"], DEFAULT_USER);
     let (_, roles, _) = h
-        .graph_call(
-            Method::GET,
+        .graph_get(
             &token,
             "me/transitiveMemberOf/microsoft.graph.directoryRole",
-            None,
-            false,
         )
         .await;
     assert_eq!(roles["value"][0]["displayName"], "Global Administrator");
@@ -51,31 +48,25 @@ async fn me_and_directory_roles() {
         "62e90394-69f5-4237-9190-012177145e10"
     );
     let limited = h.user_token(LIMITED_USER, GRAPH_DEFAULT).await;
-    let (_, roles, _) = h
-        .graph_call(Method::GET, &limited, "me/memberOf", None, false)
-        .await;
+    let (_, roles, _) = h.graph_get(&limited, "me/memberOf").await;
     assert_eq!(roles["value"], json!([]));
     h.sandbox
         .set_directory_roles(LIMITED_USER, &["Application Developer"])
         .expect("roles");
-    let (_, roles, _) = h
-        .graph_call(Method::GET, &limited, "me/memberOf", None, false)
-        .await;
+    let (_, roles, _) = h.graph_get(&limited, "me/memberOf").await;
     assert_eq!(roles["value"][0]["displayName"], "Application Developer");
 }
 
 #[tokio::test]
 async fn graph_requires_a_graph_token() {
     let h = start().await;
-    let (status, body, _) = h.graph_call(Method::GET, "", "me", None, false).await;
+    let (status, body, _) = h.graph_get("", "me").await;
     assert_eq!(
         (status, graph_code(&body)),
         (401, "InvalidAuthenticationToken")
     );
     let arm_token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
-    let (status, body, _) = h
-        .graph_call(Method::GET, &arm_token, "me", None, false)
-        .await;
+    let (status, body, _) = h.graph_get(&arm_token, "me").await;
     assert_eq!(status, 401);
     assert!(
         body["error"]["message"]
@@ -83,9 +74,7 @@ async fn graph_requires_a_graph_token() {
             .expect("m")
             .contains("audience")
     );
-    let (status, _, _) = h
-        .graph_call(Method::GET, "a.b.c", "applications", None, false)
-        .await;
+    let (status, _, _) = h.graph_get("a.b.c", "applications").await;
     assert_eq!(status, 401);
 }
 
@@ -96,12 +85,10 @@ async fn applications_create_get_list_page_delete() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let (status, app, _) = h
-            .graph_call(
-                Method::POST,
+            .graph_post(
                 &token,
                 "applications",
-                Some(json!({"displayName": format!("app-{i}")})),
-                false,
+                json!({"displayName": format!("app-{i}")}),
             )
             .await;
         assert_eq!(status, 201, "{app}");
@@ -111,52 +98,28 @@ async fn applications_create_get_list_page_delete() {
         ));
     }
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
+        .graph_post(
             &token,
             "applications",
-            Some(json!({"bogus": 1, "displayName": "x"})),
-            false,
+            json!({"bogus": 1, "displayName": "x"}),
         )
         .await;
     assert_eq!(status, 400);
-    let (status, body, _) = h
-        .graph_call(Method::POST, &token, "applications", Some(json!({})), false)
-        .await;
+    let (status, body, _) = h.graph_post(&token, "applications", json!({})).await;
     assert_eq!((status, graph_code(&body)), (400, "Request_BadRequest"));
 
     let (id, app_id) = &ids[2];
-    let (status, by_id, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("applications/{id}"),
-            None,
-            false,
-        )
-        .await;
+    let (status, by_id, _) = h.graph_get(&token, &format!("applications/{id}")).await;
     assert_eq!(
         (status, by_id["displayName"].as_str()),
         (200, Some("app-2"))
     );
     let (_, by_app_id, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("applications(appId='{app_id}')"),
-            None,
-            false,
-        )
+        .graph_get(&token, &format!("applications(appId='{app_id}')"))
         .await;
     assert_eq!(by_app_id["id"], id.as_str());
     let (_, filtered, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            "applications?$filter=displayName%20eq%20'app-3'",
-            None,
-            false,
-        )
+        .graph_get(&token, "applications?$filter=displayName%20eq%20'app-3'")
         .await;
     assert_eq!(filtered["value"].as_array().expect("value").len(), 1);
 
@@ -165,25 +128,17 @@ async fn applications_create_get_list_page_delete() {
     let mut next = Some(format!("{}/v1.0/applications?$top=2", h.graph));
     let mut pages = 0;
     while let Some(url) = next {
-        let (status, page, _) = h.graph_call(Method::GET, &token, &url, None, false).await;
+        let (status, page, _) = h.graph_get(&token, &url).await;
         assert_eq!(status, 200, "{page}");
         seen += page["value"].as_array().expect("value").len();
         next = page["@odata.nextLink"].as_str().map(str::to_owned);
         pages += 1;
     }
     assert_eq!((seen, pages), (5, 3));
-    let (status, _, _) = h
-        .graph_call(Method::GET, &token, "applications?$top=1000", None, false)
-        .await;
+    let (status, _, _) = h.graph_get(&token, "applications?$top=1000").await;
     assert_eq!(status, 400);
     let (status, body, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            "applications?$filter=startswith(displayName,'a')",
-            None,
-            false,
-        )
+        .graph_get(&token, "applications?$filter=startswith(displayName,'a')")
         .await;
     assert_eq!(
         (status, graph_code(&body)),
@@ -200,15 +155,7 @@ async fn applications_create_get_list_page_delete() {
         )
         .await;
     assert_eq!(status, 204);
-    let (status, body, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("applications/{id}"),
-            None,
-            false,
-        )
-        .await;
+    let (status, body, _) = h.graph_get(&token, &format!("applications/{id}")).await;
     assert_eq!(
         (status, graph_code(&body)),
         (404, "Request_ResourceNotFound")
@@ -243,7 +190,7 @@ async fn application_upsert_by_unique_name() {
         )
         .await;
     assert_eq!((status, empty), (204, Value::Null));
-    let (_, fetched, _) = h.graph_call(Method::GET, &token, path, None, false).await;
+    let (_, fetched, _) = h.graph_get(&token, path).await;
     assert_eq!(
         (fetched["id"].clone(), fetched["displayName"].clone()),
         (created["id"].clone(), json!("Renamed"))
@@ -259,13 +206,7 @@ async fn users_who_may_not_register_apps_are_denied() {
         .expect("switch");
     let limited = h.user_token(LIMITED_USER, GRAPH_DEFAULT).await;
     let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &limited,
-            "applications",
-            Some(json!({"displayName": "mine"})),
-            false,
-        )
+        .graph_post(&limited, "applications", json!({"displayName": "mine"}))
         .await;
     assert_eq!(
         (status, graph_code(&body)),
@@ -275,26 +216,14 @@ async fn users_who_may_not_register_apps_are_denied() {
     let admin = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (id, _, _) = h.app_with_sp(&admin, "admins").await;
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &limited,
-            &format!("applications/{id}/federatedIdentityCredentials"),
-            Some(json!({"name": "x-1", "issuer": "https://a", "subject": "s", "audiences": ["api://AzureADTokenExchange"]})),
-            false,
-        )
+        .graph_post(&limited, &format!("applications/{id}/federatedIdentityCredentials"), json!({"name": "x-1", "issuer": "https://a", "subject": "s", "audiences": ["api://AzureADTokenExchange"]}))
         .await;
     assert_eq!(status, 403);
     h.sandbox
         .set_directory_roles(LIMITED_USER, &["Application Developer"])
         .expect("roles");
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &limited,
-            "applications",
-            Some(json!({"displayName": "mine"})),
-            false,
-        )
+        .graph_post(&limited, "applications", json!({"displayName": "mine"}))
         .await;
     assert_eq!(status, 201);
 }
@@ -304,17 +233,11 @@ async fn service_principals_create_upsert_and_conflict() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (_, app, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "applications",
-            Some(json!({"displayName": "sp-test"})),
-            false,
-        )
+        .graph_post(&token, "applications", json!({"displayName": "sp-test"}))
         .await;
     let app_id = app["appId"].as_str().expect("appId");
     let path = format!("servicePrincipals(appId='{app_id}')");
-    let (status, _, _) = h.graph_call(Method::GET, &token, &path, None, false).await;
+    let (status, _, _) = h.graph_get(&token, &path).await;
     assert_eq!(status, 404);
     let (status, _, _) = h
         .graph_call(Method::PATCH, &token, &path, Some(json!({})), false)
@@ -336,35 +259,24 @@ async fn service_principals_create_upsert_and_conflict() {
         .await;
     assert_eq!(status, 204);
     let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "servicePrincipals",
-            Some(json!({"appId": app_id})),
-            false,
-        )
+        .graph_post(&token, "servicePrincipals", json!({"appId": app_id}))
         .await;
     assert_eq!(
         (status, graph_code(&body)),
         (409, "Request_MultipleObjectsWithSameKeyValue")
     );
     let (_, listed, _) = h
-        .graph_call(
-            Method::GET,
+        .graph_get(
             &token,
             &format!("servicePrincipals?$filter=appId eq '{app_id}'"),
-            None,
-            false,
         )
         .await;
     assert_eq!(listed["value"][0]["id"], sp["id"]);
     let (status, body, _) = h
-        .graph_call(
-            Method::POST,
+        .graph_post(
             &token,
             "servicePrincipals",
-            Some(json!({"appId": "00000000-0000-0000-0000-00000000abcd"})),
-            false,
+            json!({"appId": "00000000-0000-0000-0000-00000000abcd"}),
         )
         .await;
     assert_eq!(status, 400);
@@ -381,23 +293,11 @@ async fn a_new_app_is_invisible_during_the_replication_window() {
     h.faults
         .set_consistency_window("graph", Duration::from_millis(400));
     let (_, app, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "applications",
-            Some(json!({"displayName": "fresh"})),
-            false,
-        )
+        .graph_post(&token, "applications", json!({"displayName": "fresh"}))
         .await;
     let id = app["id"].as_str().expect("id");
     let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "servicePrincipals",
-            Some(json!({"appId": app["appId"]})),
-            false,
-        )
+        .graph_post(&token, "servicePrincipals", json!({"appId": app["appId"]}))
         .await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -406,26 +306,16 @@ async fn a_new_app_is_invisible_during_the_replication_window() {
     );
     let fic = json!({"name": "fic-1", "issuer": "https://o.example", "subject": "s", "audiences": ["api://AzureADTokenExchange"]});
     let fic_path = format!("applications/{id}/federatedIdentityCredentials");
-    let (status, body, _) = h
-        .graph_call(Method::POST, &token, &fic_path, Some(fic.clone()), false)
-        .await;
+    let (status, body, _) = h.graph_post(&token, &fic_path, fic.clone()).await;
     assert_eq!(
         (status, graph_code(&body)),
         (404, "Request_ResourceNotFound")
     );
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let (status, _, _) = h
-        .graph_call(Method::POST, &token, &fic_path, Some(fic), false)
-        .await;
+    let (status, _, _) = h.graph_post(&token, &fic_path, fic).await;
     assert_eq!(status, 201);
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "servicePrincipals",
-            Some(json!({"appId": app["appId"]})),
-            false,
-        )
+        .graph_post(&token, "servicePrincipals", json!({"appId": app["appId"]}))
         .await;
     assert_eq!(status, 201);
 }
@@ -438,36 +328,16 @@ async fn federated_credentials_validation_limits_and_upserts() {
     let base = format!("applications/{id}/federatedIdentityCredentials");
     let fic = |name: &str, subject: &str| json!({"name": name, "issuer": "https://octopus.example", "subject": subject, "audiences": ["api://AzureADTokenExchange"], "description": "d"});
     let (status, created, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("prod-web", "space:default:project:web")),
-            false,
-        )
+        .graph_post(&token, &base, fic("prod-web", "space:default:project:web"))
         .await;
     assert_eq!(status, 201, "{created}");
-    let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("prod-web", "other")),
-            false,
-        )
-        .await;
+    let (status, body, _) = h.graph_post(&token, &base, fic("prod-web", "other")).await;
     assert_eq!(
         (status, graph_code(&body)),
         (409, "Request_MultipleObjectsWithSameKeyValue")
     );
     let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("dup", "space:default:project:web")),
-            false,
-        )
+        .graph_post(&token, &base, fic("dup", "space:default:project:web"))
         .await;
     assert_eq!(
         (status, graph_code(&body)),
@@ -475,74 +345,30 @@ async fn federated_credentials_validation_limits_and_upserts() {
         "unique issuer+subject"
     );
     for bad_name in ["ab", "-lead", "has space", &"x".repeat(121)] {
-        let (status, _, _) = h
-            .graph_call(
-                Method::POST,
-                &token,
-                &base,
-                Some(fic(bad_name, "s-name")),
-                false,
-            )
-            .await;
+        let (status, _, _) = h.graph_post(&token, &base, fic(bad_name, "s-name")).await;
         assert_eq!(status, 400, "{bad_name}");
     }
     let mut two_audiences = fic("two-aud", "s2");
     two_audiences["audiences"] = json!(["a", "b"]);
+    let (status, _, _) = h.graph_post(&token, &base, two_audiences).await;
+    assert_eq!(status, 400);
     let (status, _, _) = h
-        .graph_call(Method::POST, &token, &base, Some(two_audiences), false)
+        .graph_post(&token, &base, fic("long", &"s".repeat(601)))
         .await;
     assert_eq!(status, 400);
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("long", &"s".repeat(601))),
-            false,
-        )
-        .await;
-    assert_eq!(status, 400);
-    let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("exact600", &"s".repeat(600))),
-            false,
-        )
+        .graph_post(&token, &base, fic("exact600", &"s".repeat(600)))
         .await;
     assert_eq!(status, 201);
 
     // Get by id and by name; list with $filter (also through the appId alternate key).
     let fic_id = created["id"].as_str().expect("id");
-    let (status, by_id, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("{base}/{fic_id}"),
-            None,
-            false,
-        )
-        .await;
+    let (status, by_id, _) = h.graph_get(&token, &format!("{base}/{fic_id}")).await;
     assert_eq!((status, by_id["name"].as_str()), (200, Some("prod-web")));
-    let (_, by_name, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("{base}/prod-web"),
-            None,
-            false,
-        )
-        .await;
+    let (_, by_name, _) = h.graph_get(&token, &format!("{base}/prod-web")).await;
     assert_eq!(by_name["id"], fic_id);
     let (_, listed, _) = h
-        .graph_call(
-            Method::GET,
-            &token,
-            &format!("applications(appId='{app_id}')/federatedIdentityCredentials?$filter=subject eq 'space:default:project:web'"),
-            None,
-            false,
-        )
+        .graph_get(&token, &format!("applications(appId='{app_id}')/federatedIdentityCredentials?$filter=subject eq 'space:default:project:web'"))
         .await;
     assert_eq!(listed["value"].as_array().expect("v").len(), 1);
 
@@ -567,33 +393,17 @@ async fn federated_credentials_validation_limits_and_upserts() {
         )
         .await;
     assert_eq!(status, 204);
-    let (_, fetched, _) = h
-        .graph_call(Method::GET, &token, &upsert, None, false)
-        .await;
+    let (_, fetched, _) = h.graph_get(&token, &upsert).await;
     assert_eq!(fetched["description"], "changed");
 
     // The 20-credential limit.
     for i in 3..20 {
         let (status, b, _) = h
-            .graph_call(
-                Method::POST,
-                &token,
-                &base,
-                Some(fic(&format!("fic-{i}"), &format!("sub-{i}"))),
-                false,
-            )
+            .graph_post(&token, &base, fic(&format!("fic-{i}"), &format!("sub-{i}")))
             .await;
         assert_eq!(status, 201, "{i}: {b}");
     }
-    let (status, body, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            &base,
-            Some(fic("fic-21", "sub-21")),
-            false,
-        )
-        .await;
+    let (status, body, _) = h.graph_post(&token, &base, fic("fic-21", "sub-21")).await;
     assert_eq!(
         (status, graph_code(&body)),
         (403, "Directory_ResourceSizeExceeded")
@@ -635,24 +445,12 @@ async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
             .times(1),
     );
     let (status, body, headers) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "applications",
-            Some(json!({"displayName": "t"})),
-            false,
-        )
+        .graph_post(&token, "applications", json!({"displayName": "t"}))
         .await;
     assert_eq!((status, graph_code(&body)), (429, "TooManyRequests"));
     assert_eq!(headers["retry-after"], "3");
     let (status, _, _) = h
-        .graph_call(
-            Method::POST,
-            &token,
-            "applications",
-            Some(json!({"displayName": "t"})),
-            false,
-        )
+        .graph_post(&token, "applications", json!({"displayName": "t"}))
         .await;
     assert_eq!(status, 201);
     h.faults.add(
@@ -660,7 +458,7 @@ async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
             .fault(FaultKind::ServerError { status: 503 })
             .times(1),
     );
-    let (status, body, _) = h.graph_call(Method::GET, &token, "me", None, false).await;
+    let (status, body, _) = h.graph_get(&token, "me").await;
     assert_eq!((status, graph_code(&body)), (503, "serviceNotAvailable"));
 }
 

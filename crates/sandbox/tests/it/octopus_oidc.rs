@@ -10,7 +10,7 @@ use jsonwebtoken::Algorithm;
 use octo_oidc_core::subject::{Context, SubjectValues};
 use octo_oidc_sandbox::octopus::IssuerStyle;
 use octo_oidc_sandbox::octopus::github::WorkflowTokenRequest;
-use octo_oidc_sandbox::octopus::issuer::TokenRequest;
+use octo_oidc_sandbox::octopus::issuer::{MintedToken, TokenRequest};
 use octo_oidc_sandbox::seed::SeedProfile;
 use octo_oidc_sandbox::signing::SigningKey;
 use octo_oidc_sandbox::token_validation::{RemoteIssuers, TokenRejection};
@@ -160,21 +160,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
         })),
     )
     .await;
-    let token = slash
-        .octopus()
-        .mint_for_account(
-            "Spaces-1",
-            account["Id"].as_str().unwrap(),
-            &TokenRequest {
-                context: Context::AccountTest,
-                values: SubjectValues {
-                    space: Some("default".into()),
-                    account: Some("a".into()),
-                    ..Default::default()
-                },
-            },
-        )
-        .unwrap();
+    let token = account_test_token(&slash, &account, "a");
     let without_slash = slash.urls().octopus_public.clone();
     assert!(matches!(
         validator.verify(&token.jwt, &without_slash).await,
@@ -221,21 +207,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
     let issuer = sandbox.urls().octopus_issuer.clone();
 
-    let test = sandbox
-        .octopus()
-        .mint_for_account(
-            "Spaces-1",
-            azure["Id"].as_str().unwrap(),
-            &TokenRequest {
-                context: Context::AccountTest,
-                values: SubjectValues {
-                    space: Some("default".into()),
-                    account: Some("azure-prod".into()),
-                    ..Default::default()
-                },
-            },
-        )
-        .unwrap();
+    let test = account_test_token(&sandbox, &azure, "azure-prod");
     let claims = validator.verify(&test.jwt, &issuer).await.unwrap();
     assert_eq!(
         claims["sub"], "space:default:account:azure-prod",
@@ -247,21 +219,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let header = RemoteIssuers::peek(&test.jwt).unwrap();
     assert_eq!(header.alg, "PS256");
 
-    let aws_token = sandbox
-        .octopus()
-        .mint_for_account(
-            "Spaces-1",
-            aws["Id"].as_str().unwrap(),
-            &TokenRequest {
-                context: Context::AccountTest,
-                values: SubjectValues {
-                    space: Some("default".into()),
-                    account: Some("aws-prod".into()),
-                    ..Default::default()
-                },
-            },
-        )
-        .unwrap();
+    let aws_token = account_test_token(&sandbox, &aws, "aws-prod");
     assert_eq!(
         aws_token.audience, "octopus.sandbox.localhost",
         "AWS audience = the issuer's host name"
@@ -329,6 +287,23 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
             .unwrap()
             .contains("no-such-project")
     );
+}
+
+/// The token an account test mints for `account` (slug `slug`) in the default space.
+fn account_test_token(sandbox: &Sandbox, account: &Value, slug: &str) -> MintedToken {
+    let request = TokenRequest {
+        context: Context::AccountTest,
+        values: SubjectValues {
+            space: Some("default".into()),
+            account: Some(slug.into()),
+            ..Default::default()
+        },
+    };
+    let id = account["Id"].as_str().unwrap();
+    sandbox
+        .octopus()
+        .mint_for_account("Spaces-1", id, &request)
+        .unwrap()
 }
 
 async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {

@@ -3,27 +3,12 @@
 //! helpers to sign in through the real authorize + token endpoints.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::routing::get;
-use jsonwebtoken::Algorithm;
 use octo_oidc_sandbox::entra::{EntraConfig, EntraSandbox, WIZARD_CLIENT_ID};
 use octo_oidc_sandbox::faults::Faults;
-use octo_oidc_sandbox::signing::{Jwks, SigningKey};
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
 use serde_json::{Value, json};
 
-pub async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
-    });
-    format!("http://{addr}")
-}
+pub use octo_oidc_testkit::{TestIssuer, serve};
 
 pub struct Harness {
     pub sandbox: EntraSandbox,
@@ -165,16 +150,28 @@ impl Harness {
         if prefer_create {
             request = request.header("Prefer", "create-if-missing");
         }
-        let response = request.send().await.expect("graph request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("json")
-        };
-        (status, value, headers)
+        send(request).await
+    }
+
+    /// `POST` of a JSON body to Graph (no `Prefer` header).
+    pub async fn graph_post(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.graph_call(reqwest::Method::POST, token, path, Some(body), false)
+            .await
+    }
+
+    /// `GET` from Graph.
+    pub async fn graph_get(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.graph_call(reqwest::Method::GET, token, path, None, false)
+            .await
     }
 
     pub async fn arm_call(
@@ -193,38 +190,17 @@ impl Harness {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("arm request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("json")
-        };
-        (status, value, headers)
+        send(request).await
     }
 
     /// Creates an app + SP through Graph as `token`'s user; returns (object id, appId, SP id).
     pub async fn app_with_sp(&self, token: &str, name: &str) -> (String, String, String) {
         let (status, app, _) = self
-            .graph_call(
-                reqwest::Method::POST,
-                token,
-                "applications",
-                Some(json!({ "displayName": name })),
-                false,
-            )
+            .graph_post(token, "applications", json!({ "displayName": name }))
             .await;
         assert_eq!(status, 201, "{app}");
         let (status, sp, _) = self
-            .graph_call(
-                reqwest::Method::POST,
-                token,
-                "servicePrincipals",
-                Some(json!({ "appId": app["appId"] })),
-                false,
-            )
+            .graph_post(token, "servicePrincipals", json!({ "appId": app["appId"] }))
             .await;
         assert_eq!(status, 201, "{sp}");
         (
@@ -232,77 +208,6 @@ impl Harness {
             app["appId"].as_str().expect("appId").to_owned(),
             sp["id"].as_str().expect("sp id").to_owned(),
         )
-    }
-}
-
-/// A stand-in for Octopus's OIDC issuer: discovery (with a configurable `issuer` string)
-/// and JWKS, signing with its own key.
-#[derive(Clone)]
-pub struct TestIssuer {
-    pub key: Arc<SigningKey>,
-    pub base: String,
-    discovered_issuer: Arc<Mutex<Option<String>>>,
-}
-
-impl TestIssuer {
-    pub async fn start() -> TestIssuer {
-        let key = Arc::new(SigningKey::generate().expect("key"));
-        let discovered_issuer: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (k, d, b) = (key.clone(), discovered_issuer.clone(), base.clone());
-        let router = Router::new()
-            .route(
-                "/.well-known/openid-configuration",
-                get(move || {
-                    let issuer = d.lock().expect("lock").clone().unwrap_or(b.clone());
-                    let jwks_uri = format!("{b}/.well-known/jwks");
-                    async move { axum::Json(json!({ "issuer": issuer, "jwks_uri": jwks_uri })) }
-                }),
-            )
-            .route(
-                "/.well-known/jwks",
-                get(move || {
-                    let doc = Jwks::document(Algorithm::PS256, [k.as_ref()]);
-                    async move { axum::Json(doc) }
-                }),
-            );
-        tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve issuer");
-        });
-        TestIssuer {
-            key,
-            base,
-            discovered_issuer,
-        }
-    }
-
-    /// Makes discovery report a different `issuer` than the base URL.
-    pub fn set_discovered_issuer(&self, issuer: &str) {
-        *self.discovered_issuer.lock().expect("lock") = Some(issuer.to_owned());
-    }
-
-    /// Mints a token with `iss` = `issuer`, valid for 5 minutes unless `exp_offset` says otherwise.
-    pub fn mint(&self, issuer: &str, subject: &str, audience: &str, exp_offset: i64) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs() as i64;
-        self.key
-            .mint(
-                Algorithm::PS256,
-                &json!({
-                    "iss": issuer,
-                    "sub": subject,
-                    "aud": audience,
-                    "iat": now - 10,
-                    "nbf": now - 10,
-                    "exp": now + exp_offset,
-                }),
-            )
-            .expect("mint")
     }
 }
 
@@ -327,4 +232,18 @@ pub fn aadsts_code(body: &Value) -> u64 {
         assert!(body[field].is_string(), "{field} missing in {body}");
     }
     code
+}
+
+/// Sends a request; returns status, the JSON body (`Null` when empty) and the headers.
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value, reqwest::header::HeaderMap) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("json")
+    };
+    (status, value, headers)
 }
