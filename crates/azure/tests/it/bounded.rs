@@ -13,41 +13,12 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get, post};
 use octo_oidc_azure::{AuthorityConfig, AzureSession, GraphEntraApps, Transport};
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use octo_oidc_core::ports::EntraApps;
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
+use octo_oidc_testkit::{RecordingProgress, serve};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    format!("http://{addr}")
-}
-
-#[derive(Default, Clone)]
-struct Recorded(Arc<Mutex<Vec<ProgressEvent>>>);
-
-impl ProgressSink for Recorded {
-    fn emit(&self, event: ProgressEvent) {
-        self.0.lock().expect("lock").push(event);
-    }
-}
-
-impl Recorded {
-    fn retries(&self) -> usize {
-        self.0
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|e| matches!(e, ProgressEvent::Retrying { .. }))
-            .count()
-    }
-}
 
 fn fast_transport() -> Transport {
     Transport::new(reqwest::Client::new())
@@ -213,10 +184,10 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         ))
         .await
     };
-    let at_connect = Recorded::default();
+    let at_connect = RecordingProgress::new();
     let transport = fast_transport().reporting_to(Arc::new(at_connect.clone()));
     let connected = GraphEntraApps::new(session(transport, &graph), &graph);
-    let later_step = Recorded::default();
+    let later_step = RecordingProgress::new();
     let user = connected
         .reporting_to(Arc::new(later_step.clone()))
         .me()
@@ -224,12 +195,12 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         .expect("the retry succeeds");
     assert_eq!(user.id, "u");
     assert_eq!(
-        later_step.retries(),
+        later_step.retries().len(),
         1,
         "the later step's sink saw the retry"
     );
     assert_eq!(
-        at_connect.retries(),
+        at_connect.retries().len(),
         0,
         "the sink given at connect time did not"
     );
@@ -256,7 +227,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
         .dns_resolver(resolver.clone())
         .build()
         .expect("client");
-    let events = Recorded::default();
+    let events = RecordingProgress::new();
     let transport = Transport::new(http)
         .with_policies(RetryPolicy::fast(), RetryPolicy::fast())
         .reporting_to(Arc::new(events.clone()));
@@ -271,7 +242,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
         (1..=2).contains(&lookups),
         "looked up {lookups} times; a DNS failure is retried once at most"
     );
-    assert!(events.retries() <= 1);
+    assert!(events.retries().len() <= 1);
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 //! sink a connected client is given later.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,38 +13,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::Secret;
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus, ServerUrl};
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    format!("http://{addr}")
-}
-
-#[derive(Default, Clone)]
-struct Recorded(Arc<Mutex<Vec<ProgressEvent>>>);
-
-impl ProgressSink for Recorded {
-    fn emit(&self, event: ProgressEvent) {
-        self.0.lock().expect("lock").push(event);
-    }
-}
-
-impl Recorded {
-    fn retries(&self) -> usize {
-        self.0
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|e| matches!(e, ProgressEvent::Retrying { .. }))
-            .count()
-    }
-}
+use octo_oidc_testkit::{RecordingProgress, serve};
 
 fn config(server: &str) -> OctopusClientConfig {
     let mut config = OctopusClientConfig::new(ServerUrl::parse(server).expect("server URL"));
@@ -174,7 +145,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
     let resolver = NoSuchHost::default();
     let mut config = config("https://octopus.no-such-host.test");
     config.dns_resolver = Some(Arc::new(resolver.clone()));
-    let events = Recorded::default();
+    let events = RecordingProgress::new();
     let error = client(config)
         .reporting_to(Arc::new(events.clone()))
         .server_version()
@@ -187,9 +158,9 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
         "looked up {lookups} times; a DNS failure is retried once at most"
     );
     assert!(
-        events.retries() <= 1,
+        events.retries().len() <= 1,
         "{} retries reported",
-        events.retries()
+        events.retries().len()
     );
 }
 
@@ -213,9 +184,9 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         ))
         .await
     };
-    let at_connect = Recorded::default();
+    let at_connect = RecordingProgress::new();
     let connected = client(config(&server)).reporting_to(Arc::new(at_connect.clone()));
-    let later_step = Recorded::default();
+    let later_step = RecordingProgress::new();
     let version = connected
         .reporting_to(Arc::new(later_step.clone()))
         .server_version()
@@ -224,12 +195,12 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
     assert_eq!(version.version, "2025.3.1234");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(
-        later_step.retries(),
+        later_step.retries().len(),
         1,
         "the later step's sink saw the retry"
     );
     assert_eq!(
-        at_connect.retries(),
+        at_connect.retries().len(),
         0,
         "the sink given at connect time did not"
     );
