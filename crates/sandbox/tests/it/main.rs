@@ -14,3 +14,4 @@ mod judge_independence;
 mod octopus_account_test;
 mod octopus_api;
 mod octopus_oidc;
+mod octopus_support;

@@ -4,30 +4,11 @@
 //! subject verified end to end.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn octopus(
-    sandbox: &Sandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = sandbox
-        .http_client()
-        .unwrap()
-        .request(method, format!("{}{path}", sandbox.urls().octopus))
-        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
+use crate::octopus_support::{api, wait_for_task};
 
 /// One IAM query-protocol call (the sandbox checks that an Authorization header is present,
 /// not the signature).
@@ -95,7 +76,7 @@ async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
 }
 
 async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
-    let (status, task) = octopus(
+    let (status, task) = api(
         sandbox,
         reqwest::Method::POST,
         "/api/tasks",
@@ -106,28 +87,14 @@ async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let id = task["Id"].as_str().unwrap().to_string();
-    for _ in 0..400 {
-        let (_, task) = octopus(
-            sandbox,
-            reqwest::Method::GET,
-            &format!("/api/tasks/{id}"),
-            None,
-        )
-        .await;
-        if task["IsCompleted"] == true {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("task {id} did not finish");
+    wait_for_task(sandbox, task["Id"].as_str().unwrap()).await
 }
 
 #[tokio::test]
 async fn aws_account_test_succeeds_and_fails_for_real() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let good_role = trust(&sandbox, "octopus-good", "space:default:account:aws-good").await;
-    let (status, good) = octopus(
+    let (status, good) = api(
         &sandbox,
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
@@ -143,7 +110,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     assert_eq!(task["FinishedSuccessfully"], true);
 
     // The trust policy expects another subject: STS says AccessDenied and the task says so.
-    let (_, wrong) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (_, wrong) = api(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Wrong", "RoleArn": good_role,
     })))
     .await;
@@ -151,7 +118,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     assert_eq!(task["State"], "Failed");
     let message = task["ErrorMessage"].as_str().unwrap();
     assert!(message.contains("AccessDenied"), "{message}");
-    let (_, details) = octopus(
+    let (_, details) = api(
         &sandbox,
         reqwest::Method::GET,
         &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
@@ -166,7 +133,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
 
     // Longer than the role's maximum session (3600 by default): STS ValidationError.
     let long_role = trust(&sandbox, "octopus-long", "space:default:account:aws-long").await;
-    let (_, long) = octopus(
+    let (_, long) = api(
         &sandbox,
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
@@ -193,18 +160,18 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
         "space:default:project:customer-portal:environment:production",
     )
     .await;
-    let (_, deployer) = octopus(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (_, deployer) = api(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Deploy", "RoleArn": deploy_role,
         "DeploymentSubjectKeys": ["space", "project", "environment"],
     })))
     .await;
-    let (status, minted) = octopus(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
+    let (status, minted) = api(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
         "AccountId": deployer["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production",
     })))
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(minted["Exchange"]["Succeeded"], true, "{minted}");
-    let (_, other_env) = octopus(
+    let (_, other_env) = api(
         &sandbox,
         reqwest::Method::POST,
         "/api/_sandbox/deployment-tokens",
@@ -324,7 +291,7 @@ async fn azure_account_test_succeeds_and_fails_for_real() {
             "ClientId": app["appId"], "TenantId": DEFAULT_TENANT_ID,
         })
     };
-    let (status, ok) = octopus(
+    let (status, ok) = api(
         &sandbox,
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
@@ -336,7 +303,7 @@ async fn azure_account_test_succeeds_and_fails_for_real() {
     assert_eq!(task["State"], "Success", "{task}");
 
     // No federated credential for this account's subject: Entra's own AADSTS error.
-    let (_, other) = octopus(
+    let (_, other) = api(
         &sandbox,
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",
@@ -378,7 +345,7 @@ async fn an_aws_account_saved_without_a_region_fails_the_2026_account_test() {
     .await
     .unwrap();
     let role = trust(&old, "octopus-legacy", "space:default:account:aws-legacy").await;
-    let (status, legacy) = octopus(
+    let (status, legacy) = api(
         &old,
         reqwest::Method::POST,
         "/api/Spaces-1/accounts",

@@ -4,8 +4,6 @@
 //! case, and the state file round trip.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use jsonwebtoken::Algorithm;
 use octo_oidc_core::subject::{Context, SubjectValues};
 use octo_oidc_sandbox::octopus::IssuerStyle;
@@ -18,6 +16,8 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::octopus_support::{api, wait_for_task};
+
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
         issuer_style: style,
@@ -25,24 +25,6 @@ async fn start(style: IssuerStyle) -> Sandbox {
     })
     .await
     .expect("sandbox starts")
-}
-
-async fn api(
-    sandbox: &Sandbox,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let http = sandbox.http_client().unwrap();
-    let mut req = http
-        .request(method, format!("{}{path}", sandbox.urls().octopus))
-        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -304,23 +286,6 @@ fn account_test_token(sandbox: &Sandbox, account: &Value, slug: &str) -> MintedT
         .octopus()
         .mint_for_account("Spaces-1", id, &request)
         .unwrap()
-}
-
-async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
-    for _ in 0..200 {
-        let (_, task) = api(
-            sandbox,
-            reqwest::Method::GET,
-            &format!("/api/tasks/{id}"),
-            None,
-        )
-        .await;
-        if task["IsCompleted"] == true {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("task {id} did not finish");
 }
 
 #[tokio::test]

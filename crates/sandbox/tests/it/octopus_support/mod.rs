@@ -1,0 +1,46 @@
+//! What the Octopus API tests share: one authenticated call to the sandbox Octopus, and waiting
+//! for a server task to finish.
+
+use std::time::Duration;
+
+use octo_oidc_sandbox::Sandbox;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// One call to the sandbox Octopus with its API key; the body as JSON (`Null` when it is not).
+pub async fn api(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = sandbox
+        .http_client()
+        .unwrap()
+        .request(method, format!("{}{path}", sandbox.urls().octopus))
+        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls a server task until it completes (at most 10 s) and returns it.
+pub async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
+    for _ in 0..400 {
+        let (_, task) = api(
+            sandbox,
+            reqwest::Method::GET,
+            &format!("/api/tasks/{id}"),
+            None,
+        )
+        .await;
+        if task["IsCompleted"] == true {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("task {id} did not finish");
+}
