@@ -10,7 +10,7 @@ use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
 use octo_oidc_engine::teardown::{TeardownReport, teardown};
-use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 
 pub const ISSUER: &str = "https://octopus.example.com";
 
@@ -116,6 +116,7 @@ pub struct World {
     pub entra: FakeEntraApps,
     pub rbac: FakeAzureRbac,
     pub iam: FakeIam,
+    pub gcp: FakeGoogleCloud,
     pub journal: MemoryJournal,
 }
 
@@ -127,12 +128,15 @@ impl World {
         w
     }
 
-    pub fn ports(&self) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam> {
+    pub fn ports(
+        &self,
+    ) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam, FakeGoogleCloud> {
         Ports {
             octopus: &self.octopus,
             entra: &self.entra,
             rbac: &self.rbac,
             iam: &self.iam,
+            gcp: &self.gcp,
         }
     }
 
