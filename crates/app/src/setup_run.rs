@@ -5,7 +5,8 @@
 //! `OCTOPUS_API_KEY`, else the OS keychain; Azure from `AZURE_TENANT_ID` / `AZURE_CLIENT_ID`
 //! / `AZURE_CLIENT_SECRET`, else the Azure CLI / azd login; AWS from the setup's `profile`,
 //! else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, else — only when asked — the SDK's
-//! default chain), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
+//! default chain; Google from the setup's `credentials_file`, else Application Default
+//! Credentials), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
 //! CA are then the only ones used. No credential chain that probes a metadata endpoint (AWS
 //! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
 //! always given, so the SDK never asks IMDS for one.
@@ -32,7 +33,10 @@ use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
 use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
 use octo_oidc_engine::plan::Plan;
-use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
+use octo_oidc_engine::setup_file::{
+    CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
+};
+use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
 use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
 use octo_oidc_octopus::issuer::Reachability;
@@ -77,6 +81,7 @@ pub struct LoadedSetup {
 enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
+    Gcp(RestGoogleCloud),
     None,
 }
 
@@ -109,6 +114,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -118,6 +124,17 @@ macro_rules! with_ports {
                     entra,
                     rbac,
                     iam: &Absent,
+                    gcp: &Absent,
+                };
+                $body
+            }
+            Cloud::Gcp(gcp) => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra: &Absent,
+                    rbac: &Absent,
+                    iam: &Absent,
+                    gcp,
                 };
                 $body
             }
@@ -127,6 +144,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam: &Absent,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -253,9 +271,44 @@ impl SetupRun {
         Ok(Transport::new(http))
     }
 
+    fn google(&self, gcp: &GcpSetup) -> Result<RestGoogleCloud, Problem> {
+        let (sign_in, endpoints, ca) = match &self.sandbox {
+            Some(env) => (
+                GoogleSignIn::from_json(&env.gcp_credentials()?)?,
+                GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
+                Some(env.ca_pem()?),
+            ),
+            None => {
+                let sign_in = match &gcp.credentials_file {
+                    Some(path) => GoogleSignIn::from_file(Path::new(path)).map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            e.to_string(),
+                            "Give the path of a service-account key, an authorized-user or an external-account file, or remove it to use Application Default Credentials",
+                        )
+                    })?,
+                    None => GoogleSignIn::application_default().map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            format!("no Google credentials were found: {e}"),
+                            "Run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or set credentials_file under [gcp]",
+                        )
+                    })?,
+                };
+                (sign_in, GcpEndpoints::google(), None)
+            }
+        };
+        let settings = octo_oidc_http::ClientSettings {
+            ca_bundle_pem: ca,
+            ..Default::default()
+        };
+        Ok(RestGoogleCloud::new(sign_in, endpoints, &settings)?)
+    }
+
     async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
         match &setup.spec {
             TargetSpec::Ci(_) => Ok(Cloud::None),
+            TargetSpec::Gcp(gcp) => Ok(Cloud::Gcp(self.google(gcp)?)),
             TargetSpec::Aws(aws) => {
                 let region = aws
                     .region
@@ -391,7 +444,15 @@ impl Prepared {
     /// Applies the plan, reporting each step to `events`.
     pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
         let octopus = self.octopus.reporting_to(events.clone());
-        let report = with_ports!(&octopus, &self.cloud, |ports| {
+        let reporting;
+        let cloud = match &self.cloud {
+            Cloud::Gcp(gcp) => {
+                reporting = Cloud::Gcp(gcp.reporting_to(events.clone()));
+                &reporting
+            }
+            other => other,
+        };
+        let report = with_ports!(&octopus, cloud, |ports| {
             octo_oidc_engine::apply::apply(
                 &self.observation,
                 ports,
