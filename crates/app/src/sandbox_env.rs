@@ -113,7 +113,12 @@ impl SandboxEnv {
         use aws_lc_rs::encoding::AsDer;
         use base64::Engine as _;
         let project = self.require("GCP_PROJECT_ID")?;
-        let failed = |e: String| Problem::new(ErrorCode::Internal, format!("cannot make the sandbox's Google key: {e}"));
+        let failed = |e: String| {
+            Problem::new(
+                ErrorCode::Internal,
+                format!("cannot make the sandbox's Google key: {e}"),
+            )
+        };
         let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .map_err(|e| failed(e.to_string()))?;
         let der = pair.as_der().map_err(|e| failed(e.to_string()))?;

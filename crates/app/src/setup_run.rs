@@ -36,9 +36,9 @@ use octo_oidc_engine::plan::Plan;
 use octo_oidc_engine::setup_file::{
     CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
 };
-use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
 use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
+use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_octopus::issuer::Reachability;
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeyStore};
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
@@ -428,6 +428,9 @@ pub struct Applied {
     pub report: ApplyReport,
     /// The pipeline's sign-in snippet (CI targets), with the service account's id.
     pub snippet: Option<String>,
+    /// Google Cloud: the service account each step impersonates (set on the step as
+    /// `Octopus.Action.GoogleCloud.ServiceAccountEmails`, not on the account).
+    pub google_service_account: Option<String>,
 }
 
 impl Prepared {
@@ -463,7 +466,14 @@ impl Prepared {
             .await
         });
         let snippet = self.snippet(&report);
-        Applied { report, snippet }
+        let google_service_account =
+            octo_oidc_engine::google::service_account_of(&self.observation.desired)
+                .map(str::to_string);
+        Applied {
+            report,
+            snippet,
+            google_service_account,
+        }
     }
 
     fn snippet(&self, report: &ApplyReport) -> Option<String> {

@@ -183,14 +183,13 @@ pub fn is_role_name(role: &str) -> bool {
     let name_ok = |n: &str| {
         !n.is_empty()
             && n.len() <= 64
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
     };
     let parts: Vec<&str> = role.split('/').collect();
     match parts.as_slice() {
         ["roles", name] => name_ok(name),
-        ["projects" | "organizations", owner, "roles", name] => {
-            !owner.is_empty() && name_ok(name)
-        }
+        ["projects" | "organizations", owner, "roles", name] => !owner.is_empty() && name_ok(name),
         _ => false,
     }
 }
@@ -230,7 +229,11 @@ pub fn check_names(v: &mut Validator, project: &str, service_account: &str, role
             );
         }
         if !seen.insert(role.as_str()) {
-            v.error(&field, format!("'{role}' is listed twice"), "Remove the duplicate.");
+            v.error(
+                &field,
+                format!("'{role}' is listed twice"),
+                "Remove the duplicate.",
+            );
         }
     }
 }

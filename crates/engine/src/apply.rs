@@ -31,8 +31,8 @@ use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
 use octo_oidc_core::ports::{
-    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential, Iam,
-    GcpPolicyTarget, GoogleCloud, Octopus, RoleAssignment, ServicePrincipal,
+    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential,
+    GcpPolicyTarget, GoogleCloud, Iam, Octopus, RoleAssignment, ServicePrincipal,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -224,8 +224,7 @@ where
     // Preflight: the Google identity holds every permission the plan's changes use.
     if let Some(project) = &observation.facts.gcp_project
         && plan.has_changes()
-        && let Err(problem) =
-            crate::google::preflight(plan, &project.project_id, ports.gcp).await
+        && let Err(problem) = crate::google::preflight(plan, &project.project_id, ports.gcp).await
     {
         report.problem = Some(problem);
         return report;

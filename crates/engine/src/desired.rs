@@ -300,9 +300,7 @@ impl DesiredResource {
                     spec.project_number, spec.pool_id
                 )
             }
-            DesiredResource::WorkloadIdentityProvider { spec, .. } => {
-                spec.provider.provider_name()
-            }
+            DesiredResource::WorkloadIdentityProvider { spec, .. } => spec.provider.provider_name(),
             DesiredResource::GcpServiceAccount { email, .. } => email.clone(),
             DesiredResource::WorkloadIdentityBinding {
                 service_account,

@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use octo_oidc_core::Problem;
 use octo_oidc_core::error::{ErrorCode, FieldError};
 use octo_oidc_core::gcp::{
     GcpError, GcpTrust, GcpTrustInput, GoogleCloudOidcAccount, LIFETIME_EXTENSION_POLICY,
@@ -25,12 +26,11 @@ use octo_oidc_core::gcp::{
     google_cloud_oidc_account_body, plan_trust,
 };
 use octo_oidc_core::ports::{
-    GcpBinding, GcpLifecycle, GcpPolicyChange, GcpPoolSpec, GcpProviderSpec,
-    GcpServiceAccountSpec, GoogleCloud,
+    GcpBinding, GcpLifecycle, GcpPolicyChange, GcpPoolSpec, GcpProviderSpec, GcpServiceAccountSpec,
+    GoogleCloud,
 };
-use octo_oidc_core::subject::SubjectKey;
-use octo_oidc_core::Problem;
 use octo_oidc_core::scope::Scope;
+use octo_oidc_core::subject::SubjectKey;
 use serde_json::{Value, json};
 
 use crate::desired::{
@@ -234,8 +234,9 @@ fn common_changes(
 fn not_ours(what: &str, field: &str, owner: Owner<'_>, lifecycle: &GcpLifecycle) -> String {
     let who = match owner {
         Owner::OtherSetup(o) => format!("belongs to setup '{o}'"),
-        _ => "was not created by this setup (its description lacks the octo-oidc:setup mark)"
-            .into(),
+        _ => {
+            "was not created by this setup (its description lacks the octo-oidc:setup mark)".into()
+        }
     };
     match soft_deleted_until(lifecycle) {
         Some(until) => format!(
@@ -256,14 +257,17 @@ pub fn members_of<'a>(bindings: &'a [GcpBinding], role: &str) -> BTreeSet<&'a st
 
 /// Whether `member` is a principal of the pool `pool` (its resource name).
 fn of_pool(member: &str, pool: &str) -> bool {
-    ["principal://iam.googleapis.com/", "principalSet://iam.googleapis.com/"]
-        .iter()
-        .any(|p| {
-            member
-                .strip_prefix(p)
-                .and_then(|rest| rest.strip_prefix(pool))
-                .is_some_and(|rest| rest.starts_with('/'))
-        })
+    [
+        "principal://iam.googleapis.com/",
+        "principalSet://iam.googleapis.com/",
+    ]
+    .iter()
+    .any(|p| {
+        member
+            .strip_prefix(p)
+            .and_then(|rest| rest.strip_prefix(pool))
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// The change that brings the service account's `role` to exactly `members` among the
@@ -380,9 +384,9 @@ pub(crate) fn plan_steps(
                         };
                         s.changes(changes)
                     }
-                    other => step(Action::Conflict, kind, name, d).id(&p.name).reason(
-                        not_ours("provider", "gcp.provider", other, &p.lifecycle),
-                    ),
+                    other => step(Action::Conflict, kind, name, d)
+                        .id(&p.name)
+                        .reason(not_ours("provider", "gcp.provider", other, &p.lifecycle)),
                 },
             })
         }
@@ -547,11 +551,7 @@ pub fn required_permissions(plan: &Plan) -> Vec<String> {
 
 /// The preflight: every permission the plan's Google Cloud changes use, checked with
 /// `testIamPermissions` on the project; the missing ones are named with who can grant them.
-pub async fn preflight<G: GoogleCloud>(
-    plan: &Plan,
-    project: &str,
-    gcp: &G,
-) -> Result<(), Problem> {
+pub async fn preflight<G: GoogleCloud>(plan: &Plan, project: &str, gcp: &G) -> Result<(), Problem> {
     let wanted = required_permissions(plan);
     if wanted.is_empty() {
         return Ok(());
@@ -668,11 +668,14 @@ mod tests {
         let pool = "projects/1/locations/global/workloadIdentityPools/octo";
         let ours = format!("principal://iam.googleapis.com/{pool}/subject/a");
         let stale = format!("principal://iam.googleapis.com/{pool}/subject/b");
-        let other_pool =
-            "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/octo2/subject/b";
+        let other_pool = "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/octo2/subject/b";
         let bindings = vec![GcpBinding {
             role: WORKLOAD_IDENTITY_USER.into(),
-            members: vec![stale.clone(), other_pool.into(), "user:x@example.com".into()],
+            members: vec![
+                stale.clone(),
+                other_pool.into(),
+                "user:x@example.com".into(),
+            ],
         }];
         let c = binding_change(
             WORKLOAD_IDENTITY_USER,

@@ -17,8 +17,8 @@
 
 use futures::future::try_join_all;
 use octo_oidc_core::azure::role_assignment;
-use octo_oidc_core::gcp::ProviderRef;
 use octo_oidc_core::error::ErrorCode;
+use octo_oidc_core::gcp::ProviderRef;
 use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
     FederatedCredential, GcpAccessToken, GcpBinding, GcpPolicyChange, GcpPolicyTarget, GcpPool,

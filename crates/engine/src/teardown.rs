@@ -280,9 +280,9 @@ where
         let decision = match foreign.is_empty() {
             true => {
                 let obj = object_id.clone();
-                Decision::Delete(plain(async move {
-                    ports.entra.delete_application(&obj).await
-                }))
+                Decision::Delete(plain(
+                    async move { ports.entra.delete_application(&obj).await },
+                ))
             }
             false => Decision::Leave(format!(
                 "it still holds credentials this setup did not create ({}); delete them first or delete the app in the Entra portal",
@@ -444,7 +444,11 @@ where
                 };
                 let target = GcpPolicyTarget::Project(project.clone());
                 Decision::Delete(Box::pin(async move {
-                    ports.gcp.change_policy(&target, &change).await.map(|_| None)
+                    ports
+                        .gcp
+                        .change_policy(&target, &change)
+                        .await
+                        .map(|_| None)
                 }))
             } else {
                 Decision::Leave(
@@ -472,7 +476,11 @@ where
         let decision = if pool_ours || added_by_us(r.kind(), &r.name()) {
             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
             Decision::Delete(Box::pin(async move {
-                ports.gcp.change_policy(&target, &change).await.map(|_| None)
+                ports
+                    .gcp
+                    .change_policy(&target, &change)
+                    .await
+                    .map(|_| None)
             }))
         } else {
             Decision::Leave("the pool is not this setup's, so neither are its principals".into())
@@ -533,9 +541,9 @@ where
                     ports.gcp.delete_service_account(&email).await.map(|_| None)
                 }))
             }
-            false => Decision::Leave(
-                "existed before this setup (reused, not created by it)".into(),
-            ),
+            false => {
+                Decision::Leave("existed before this setup (reused, not created by it)".into())
+            }
         };
         handle!(
             ResourceKind::GcpServiceAccount,

@@ -1054,12 +1054,10 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
             return;
         }
         (_, Err(e)) => {
-            out.push(
-                Check::fail(Area::Simulation, &name, e.to_string()).because(
-                    "Google would not accept this provider's CEL",
-                    "Run octo-oidc apply to restore the mapping and condition",
-                ),
-            );
+            out.push(Check::fail(Area::Simulation, &name, e.to_string()).because(
+                "Google would not accept this provider's CEL",
+                "Run octo-oidc apply to restore the mapping and condition",
+            ));
             return;
         }
     };

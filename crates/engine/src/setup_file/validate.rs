@@ -190,7 +190,10 @@ impl GcpSetup {
     pub fn service_account_email(&self, project_id: &str) -> String {
         match self.service_account.contains('@') {
             true => self.service_account.clone(),
-            false => format!("{}@{project_id}.iam.gserviceaccount.com", self.service_account),
+            false => format!(
+                "{}@{project_id}.iam.gserviceaccount.com",
+                self.service_account
+            ),
         }
     }
 }
@@ -650,13 +653,7 @@ fn gcp_setup(name: &str, g: &GcpTable, v: &mut Validator) -> GcpSetup {
         .unwrap_or_else(|| default_gcp_service_account(name));
     let token_lifetime = g.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS);
     octo_oidc_core::gcp::check_names(v, &g.project, &service_account, &g.roles);
-    octo_oidc_core::gcp::check_input(
-        v,
-        &pool,
-        &provider,
-        &g.allowed_audiences,
-        token_lifetime,
-    );
+    octo_oidc_core::gcp::check_input(v, &pool, &provider, &g.allowed_audiences, token_lifetime);
     if let Some(f) = &g.credentials_file {
         v.name("gcp.credentials_file", f, 4096);
     }

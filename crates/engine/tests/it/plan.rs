@@ -111,7 +111,9 @@ fn setup(name: &str, edits: &[(&str, &str)]) -> Setup {
 /// What the remote side looks like after a perfect apply of `desired` (written the way the
 /// services return it: the trust policy pretty-printed, ids assigned).
 fn as_applied(desired: &DesiredState) -> ObservedState {
-    use octo_oidc_core::ports::{GcpBinding, GcpLifecycle, GcpPool, GcpProvider, GcpServiceAccount};
+    use octo_oidc_core::ports::{
+        GcpBinding, GcpLifecycle, GcpPool, GcpProvider, GcpServiceAccount,
+    };
     let mut o = ObservedState::default();
     let mut app_ids = BTreeMap::new();
     for (n, r) in desired.resources.iter().enumerate() {

@@ -343,7 +343,10 @@ impl GoogleCloud for FakeGoogleCloud {
                     expire_time: Some(FAKE_EXPIRE_TIME.into()),
                 };
                 let prefix = format!("{name}/providers/");
-                for (_, provider) in s.providers.iter_mut().filter(|(k, _)| k.starts_with(&prefix))
+                for (_, provider) in s
+                    .providers
+                    .iter_mut()
+                    .filter(|(k, _)| k.starts_with(&prefix))
                 {
                     provider.lifecycle = GcpLifecycle::SoftDeleted {
                         expire_time: Some(FAKE_EXPIRE_TIME.into()),
@@ -383,7 +386,8 @@ impl GoogleCloud for FakeGoogleCloud {
         let name = provider.provider_name();
         self.recorder.begin("find_provider", &name)?;
         let found = self.state.lock().unwrap().providers.get(&name).cloned();
-        self.recorder.end("find_provider", &name, Ok((found, false)))
+        self.recorder
+            .end("find_provider", &name, Ok((found, false)))
     }
 
     async fn ensure_provider(&self, spec: &GcpProviderSpec) -> PortResult<Applied<GcpProvider>> {
@@ -392,7 +396,9 @@ impl GoogleCloud for FakeGoogleCloud {
         let mut s = self.state.lock().unwrap();
         let pool = spec.provider.pool_name();
         let r = match s.pools.get(&pool).map(|p| p.lifecycle.clone()) {
-            None => Err(not_found(format!("NOT_FOUND: the pool {pool} does not exist"))),
+            None => Err(not_found(format!(
+                "NOT_FOUND: the pool {pool} does not exist"
+            ))),
             Some(GcpLifecycle::SoftDeleted { .. }) => Err(Problem::new(
                 ErrorCode::Conflict,
                 format!("FAILED_PRECONDITION: the pool {pool} is deleted"),
@@ -492,7 +498,10 @@ impl GoogleCloud for FakeGoogleCloud {
         self.recorder.begin("ensure_service_account", &email)?;
         s = self.state.lock().unwrap();
         let r = if spec.project != project && spec.project != s.project.project_number {
-            Err(conflict(format!("PERMISSION_DENIED: project {}", spec.project)))
+            Err(conflict(format!(
+                "PERMISSION_DENIED: project {}",
+                spec.project
+            )))
         } else {
             let id = s.next_id;
             match s.service_accounts.get_mut(&email) {
@@ -620,7 +629,9 @@ impl GoogleCloud for FakeGoogleCloud {
                 ));
             }
             let sub = claims["sub"].as_str().unwrap_or_default().to_string();
-            if p.attribute_mapping.get("google.subject").map(String::as_str)
+            if p.attribute_mapping
+                .get("google.subject")
+                .map(String::as_str)
                 != Some("assertion.sub")
             {
                 return Err(refused(
