@@ -373,6 +373,15 @@ fn outcome_of<T>(applied: &Applied<T>) -> Outcome {
     }
 }
 
+/// A policy change reports `updated` even when it adds a binding: a planned create that
+/// changed the policy is journaled as created (teardown removes what the setup added).
+fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
+    match (step.action, applied.changed()) {
+        (Action::Create, true) => Outcome::Created,
+        _ => outcome_of(applied),
+    }
+}
+
 async fn run_step<O, E, R, I, G>(
     observation: &Observation,
     index: usize,
@@ -663,7 +672,7 @@ where
             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
             let applied = ports.gcp.change_policy(&target, &change).await?;
             (
-                outcome_of(&applied),
+                binding_outcome(step, &applied),
                 vec![("service_account", service_account.clone())],
                 Learned::Nothing,
             )
@@ -680,7 +689,7 @@ where
             let target = GcpPolicyTarget::Project(project.clone());
             let applied = ports.gcp.change_policy(&target, &change).await?;
             (
-                outcome_of(&applied),
+                binding_outcome(step, &applied),
                 vec![("role", role.clone()), ("member", member.clone())],
                 Learned::Nothing,
             )

@@ -105,6 +105,23 @@ filter = "branch:main"
 service_account = "github-shop"
 "#;
 
+pub const GCP: &str = r#"
+version = 1
+name = "shop-gcp"
+target = "gcp"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[scope]
+projects = ["web", "api"]
+environments = ["staging", "production"]
+[account]
+name = "Google production (OIDC)"
+[gcp]
+project = "octopus-sandbox"
+roles = ["roles/storage.objectViewer", "roles/run.developer"]
+"#;
+
 pub fn setup(text: &str) -> Setup {
     parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
 }
@@ -163,6 +180,7 @@ impl World {
             self.entra.log(),
             self.rbac.log(),
             self.iam.log(),
+            self.gcp.log(),
         ]
         .iter()
         .flat_map(|l| l.changes())
@@ -176,6 +194,7 @@ impl World {
             self.entra.log(),
             self.rbac.log(),
             self.iam.log(),
+            self.gcp.log(),
         ] {
             l.clear();
         }
