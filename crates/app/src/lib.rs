@@ -13,7 +13,8 @@
 //! [`setup_run`] (a setup file's plan / apply / verify /
 //! teardown / status over the engine, with the real adapters or a sandbox env file),
 //! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
-//! [`sandbox_env`] (the sandbox switch: its env file written and read).
+//! [`sandbox_env`] (the sandbox switch: its env file written and read), [`sandbox_tokens`]
+//! (verify's token source in the sandbox).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -36,6 +37,7 @@ pub mod keychain;
 pub mod octopus_connection;
 pub mod sandbox;
 pub mod sandbox_env;
+pub mod sandbox_tokens;
 pub mod session;
 pub mod setup_draft;
 pub mod setup_run;

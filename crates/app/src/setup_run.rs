@@ -46,6 +46,7 @@ use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
 use crate::file_journal::{FileJournal, data_dir};
 use crate::inventory::resolve_space;
 use crate::sandbox_env::SandboxEnv;
+use crate::sandbox_tokens::SandboxTokens;
 
 /// Reads an environment variable.
 pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -89,7 +90,7 @@ enum Cloud {
 pub struct Prepared {
     octopus: RestOctopus,
     cloud: Cloud,
-    sandbox: bool,
+    sandbox_env: Option<SandboxEnv>,
     /// What observe found and the plan made from it.
     pub observation: Observation,
     journal: FileJournal,
@@ -414,7 +415,7 @@ impl SetupRun {
         Ok(Prepared {
             octopus,
             cloud,
-            sandbox: self.sandbox.is_some(),
+            sandbox_env: self.sandbox.clone(),
             observation,
             journal,
         })
@@ -506,19 +507,40 @@ impl Prepared {
                 Reachability::NotPublic { reason } => Some(reason),
             },
         };
+        // Token trades: in the sandbox, whose Octopus signs any claims; Google Cloud only
+        // for now (the other targets' trades are another lane's).
+        let tokens = match (&self.sandbox_env, &self.cloud) {
+            (Some(env), Cloud::Gcp(_)) => Some(SandboxTokens::new(env)?),
+            _ => None,
+        };
         let options = VerifyOptions {
-            real_cloud: !self.sandbox,
+            real_cloud: self.sandbox_env.is_none(),
+            token_trades: tokens.is_some(),
             ..VerifyOptions::default()
         };
         Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
-            octo_oidc_engine::verify::verify(
-                &self.observation,
-                Some(&facts),
-                options,
-                ports,
-                &NoTokens,
-            )
-            .await
+            match &tokens {
+                Some(tokens) => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        tokens,
+                    )
+                    .await
+                }
+                None => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        &NoTokens,
+                    )
+                    .await
+                }
+            }
         }))
     }
 

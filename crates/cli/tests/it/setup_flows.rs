@@ -817,6 +817,16 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
 
     let verify = sandbox.cli(&["verify", file]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    // Token trades through the sandbox's Google STS + generateAccessToken: the run in scope
+    // is accepted, a near miss refused by the attribute condition.
+    assert!(
+        verify.stdout.contains(
+            "TokenTrade space:default:project:customer-portal:environment:production:type:deployment: in scope: accepted"
+        ) && verify.stdout.contains("outside the scope: rejected")
+            && verify.stdout.contains("rejected by the attribute condition"),
+        "{}",
+        verify.stdout
+    );
     assert_eq!(
         sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
         0,
