@@ -399,7 +399,7 @@ pub fn issuer_checks(
     out.push(match facts.is_https {
         true => Check::pass(a, "https", format!("the issuer {} is https", facts.issuer)),
         false => Check::fail(a, "https", format!("the issuer {} is not https", facts.issuer)).because(
-            "Azure and AWS only trust https issuers",
+            "Azure, AWS and Google Cloud only trust https issuers",
             "Give the Octopus server an https Server URI (Configuration → Nodes / Server URI) with a publicly trusted certificate",
         ),
     });
@@ -433,7 +433,7 @@ pub fn issuer_checks(
     });
     if let Some(reason) = &facts.not_public {
         let c = Check::fail(a, "reachable by the cloud", format!("the issuer's host is a {reason}")).because(
-            "Azure and AWS fetch the discovery document and keys from the internet themselves",
+            "Azure, AWS and Google Cloud fetch the discovery document and keys from the internet themselves",
             "Publish the Octopus server (or just its /.well-known/openid-configuration and JWKS) under a public https host name",
         );
         out.push(if real_cloud { c } else { c.warning() });

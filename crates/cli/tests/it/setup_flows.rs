@@ -814,6 +814,16 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         .as_str()
         .unwrap()
         .to_string();
+    let status = sandbox.cli(&["status", "--json", file]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let items = status.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 6, "{items:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["exists"] == true && i["journal"] == "done" && i["action"] == "unchanged"),
+        "{items:?}"
+    );
 
     let verify = sandbox.cli(&["verify", file]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
