@@ -1177,4 +1177,31 @@ mod tests {
         );
         assert!(explain("all fine").is_none());
     }
+
+    #[test]
+    fn googles_refusals_name_the_claim_at_fault() {
+        let cause = |m: &str| explain(m).unwrap().0;
+        assert!(cause("invalid_grant: The audience in ID Token [x] does not match the expected audience //iam.googleapis.com/p.").contains("(aud)"));
+        assert!(
+            cause("invalid_grant: The issuer in ID Token a does not match the expected ISSUER b.")
+                .contains("(iss)")
+        );
+        assert!(
+            cause(
+                "unauthorized_client: The given credential is rejected by the attribute condition."
+            )
+            .contains("(sub)")
+        );
+        assert!(
+            cause("PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied")
+                .contains("workloadIdentityUser")
+        );
+        assert!(
+            cause("invalid_grant: Invalid JWT signature.").contains("refused the token itself")
+        );
+        assert_eq!(
+            cel_string_literals(r"assertion.sub in ['a:b', 'it\'s', 'x\\y']"),
+            ["a:b", "it's", r"x\y"]
+        );
+    }
 }
