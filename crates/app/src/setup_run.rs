@@ -76,6 +76,8 @@ pub struct LoadedSetup {
     pub path: PathBuf,
     /// The validated setup (for a sandbox run, GitHub's issuer is the sandbox's).
     pub setup: Setup,
+    /// Remarks that do not block (e.g. a Google token lifetime that needs an org policy).
+    pub warnings: Vec<octo_oidc_core::validate::FieldWarning>,
 }
 
 /// The clients of one setup's target.
@@ -198,7 +200,8 @@ impl SetupRun {
                 "Give the path of a setup file (octo-oidc init writes one)",
             )
         })?;
-        let mut setup = parse_setup(&text)?.setup;
+        let parsed = parse_setup(&text)?;
+        let (mut setup, warnings) = (parsed.setup, parsed.warnings);
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -215,6 +218,7 @@ impl SetupRun {
         Ok(LoadedSetup {
             path: path.to_path_buf(),
             setup,
+            warnings,
         })
     }
 

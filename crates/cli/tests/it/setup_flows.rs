@@ -787,6 +787,21 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     let kinds: Vec<(String, String)> = steps(&plan.json());
     let create = |k: &str| ("create".to_string(), k.to_string());
+    // Over an hour needs an organization policy: a warning, not an error.
+    let long = sandbox.write(
+        "gcp-long.toml",
+        &gcp_setup(&project).replace("roles = [", "token_lifetime = 7200\nroles = ["),
+    );
+    let warned = sandbox.cli(&["plan", long.to_str().unwrap()]);
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains("warning: gcp.token_lifetime:")
+            && warned
+                .stderr
+                .contains("iam.allowServiceAccountCredentialLifetimeExtension"),
+        "{}",
+        warned.stderr
+    );
     assert_eq!(
         kinds,
         [
