@@ -2,5 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod crash_resume;
 mod sandbox_command;
 mod setup_flows;
+mod support;
