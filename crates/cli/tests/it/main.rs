@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash_resume;
+mod faults;
 mod sandbox_command;
 mod setup_flows;
 mod support;
