@@ -1,6 +1,7 @@
 //! The cli crate's integration tests: one binary, one module per area.
 #![allow(clippy::unwrap_used)]
 
+mod azure_limit;
 mod cli;
 mod crash_resume;
 mod faults;
