@@ -77,7 +77,6 @@ fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
 }
 
 #[test]
-#[ignore = "known bug: with split_apps the second app's role assignment is planned as create again after apply (the plan after apply is not empty)"]
 fn split_apps_applies_two_app_registrations_and_converges() {
     let sandbox = SandboxProcess::start();
     let split = sandbox.write("split.toml", &OVER.replace("STRATEGY", "split_apps"));
