@@ -22,7 +22,7 @@ use std::sync::Arc;
 use octo_oidc_aws::connect::{AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION};
 use octo_oidc_aws::iam::SdkIam;
 use octo_oidc_azure::arm::ArmRbac;
-use octo_oidc_azure::auth::{AuthorityConfig, AzureSession};
+use octo_oidc_azure::auth::{AuthorityConfig, AzureSession, Resource};
 use octo_oidc_azure::graph::GraphEntraApps;
 use octo_oidc_azure::transport::Transport;
 use octo_oidc_core::error::FieldError;
@@ -370,6 +370,13 @@ impl SetupRun {
                     }
                     _ => AzureSession::developer_tools(transport)?,
                 };
+                // Both tokens at once, now: each call would otherwise fetch its own on first use,
+                // one after the other (a sign-in failure surfaces here, before any lookup).
+                let tenant = Some(azure.tenant_id.as_str());
+                tokio::try_join!(
+                    session.access_token(Resource::Graph, tenant),
+                    session.access_token(Resource::Arm, tenant)
+                )?;
                 let graph =
                     GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
                 let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
@@ -382,8 +389,10 @@ impl SetupRun {
     pub async fn prepare(&self, loaded: &LoadedSetup) -> Result<Prepared, Problem> {
         let setup = &loaded.setup;
         let octopus = self.octopus(setup).await?;
-        let cloud = self.cloud(setup).await?;
-        let spaces = octopus.spaces().await?;
+        // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
+        let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
+            Ok::<_, Problem>(octopus.spaces().await?)
+        })?;
         let space = resolve_space(&spaces, &setup.space)?.id.clone();
         let server_url = octopus.server_url().as_key();
         let observation = with_ports!(&octopus, &cloud, |ports| observe(
