@@ -30,8 +30,8 @@ use octo_oidc_core::{Problem, Secret};
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
 use crate::observed::{
-    ObservedApp, ObservedIdentity, ObservedOidcProvider, ObservedRole, ObservedServiceAccount,
-    ObservedState,
+    ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
+    ObservedServiceAccount, ObservedState,
 };
 use crate::ownership;
 use crate::plan::{Plan, plan};
@@ -121,9 +121,28 @@ where
     I: Iam,
     G: GoogleCloud,
 {
-    let (server, inventory) = futures::try_join!(
+    // The cloud's fact needs nothing from Octopus: all three are read at once.
+    let cloud_fact = async {
+        match &setup.spec {
+            TargetSpec::Aws(_) => Ok((Some(ports.iam.caller_identity().await?.0), None, None)),
+            TargetSpec::Azure(azure) => Ok((
+                None,
+                Some(
+                    ports
+                        .rbac
+                        .role_definition_id(&azure.assignment_scope(), &azure.role)
+                        .await?,
+                ),
+                None,
+            )),
+            TargetSpec::Gcp(gcp) => Ok((None, None, Some(ports.gcp.project(&gcp.project).await?))),
+            TargetSpec::Ci(_) => Ok::<_, Problem>((None, None, None)),
+        }
+    };
+    let (server, inventory, (aws_account_id, azure_role_definition_id, gcp_project)) = futures::try_join!(
         ports.octopus.server_info(),
-        ports.octopus.inventory(space_id)
+        ports.octopus.inventory(space_id),
+        cloud_fact
     )?;
     let space = inventory.space.clone().ok_or_else(|| {
         Problem::new(
@@ -131,22 +150,6 @@ where
             format!("space {space_id} was not found"),
         )
     })?;
-    let mut aws_account_id = None;
-    let mut azure_role_definition_id = None;
-    let mut gcp_project = None;
-    match &setup.spec {
-        TargetSpec::Aws(_) => aws_account_id = Some(ports.iam.caller_identity().await?.0),
-        TargetSpec::Azure(azure) => {
-            azure_role_definition_id = Some(
-                ports
-                    .rbac
-                    .role_definition_id(&azure.assignment_scope(), &azure.role)
-                    .await?,
-            )
-        }
-        TargetSpec::Gcp(gcp) => gcp_project = Some(ports.gcp.project(&gcp.project).await?),
-        TargetSpec::Ci(_) => {}
-    }
     Ok(SpaceFacts {
         server,
         server_url: server_url.to_string(),
@@ -173,116 +176,177 @@ where
     G: GoogleCloud,
 {
     let space_id = facts.space.id.as_str();
-    let mut observed = ObservedState::default();
+    // Independent lookups run at once: the accounts, the AWS provider and role, and the
+    // rest (an app before its role assignment, a service account before its identities).
     let accounts = desired.resources.iter().filter_map(|r| match r {
         DesiredResource::OctopusAccount { name, .. } => {
             Some(ports.octopus.find_account(space_id, name))
         }
         _ => None,
     });
-    observed.octopus_accounts = try_join_all(accounts)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    for resource in &desired.resources {
-        match resource {
-            DesiredResource::OidcProvider { spec, .. } => {
-                observed.oidc_provider = ports
+    let provider = async {
+        for r in &desired.resources {
+            if let DesiredResource::OidcProvider { spec, .. } = r {
+                return Ok(ports
                     .iam
                     .find_oidc_provider(&spec.url)
                     .await?
-                    .map(observed_provider);
+                    .map(observed_provider));
             }
-            DesiredResource::IamRole { spec, .. } => {
-                observed.iam_role = ports.iam.find_role(&spec.name).await?.map(observed_role);
+        }
+        Ok::<_, Problem>(None)
+    };
+    let role = async {
+        for r in &desired.resources {
+            if let DesiredResource::IamRole { spec, .. } = r {
+                return Ok(ports.iam.find_role(&spec.name).await?.map(observed_role));
             }
-            DesiredResource::AppRegistration { unique_name, .. } => {
-                if let Some(app) = ports.entra.find_application(unique_name).await? {
-                    observed
-                        .apps
-                        .push(observe_app(app, unique_name, ports).await?);
-                }
-            }
-            DesiredResource::RoleAssignment {
-                app,
-                scope,
-                role_definition_id: Some(def),
-                ..
-            } => {
-                let principal = observed
-                    .apps
-                    .iter()
-                    .find(|a| &a.unique_name == app)
-                    .and_then(|a| a.service_principal.as_ref());
-                if let Some(sp) = principal {
-                    let wanted = role_assignment(scope, def, &sp.object_id);
-                    if let Some(found) =
-                        ports.rbac.find_role_assignment(scope, &wanted.name).await?
-                    {
-                        observed.role_assignments.push(found);
+        }
+        Ok::<_, Problem>(None)
+    };
+    let rest = async {
+        let mut observed = ObservedState::default();
+        for resource in &desired.resources {
+            match resource {
+                DesiredResource::AppRegistration { unique_name, .. } => {
+                    if let Some(app) = ports.entra.find_application(unique_name).await? {
+                        observed
+                            .apps
+                            .push(observe_app(app, unique_name, ports).await?);
                     }
                 }
-            }
-            DesiredResource::ServiceAccount { username, .. } => {
-                if let Some(sa) = ports.octopus.find_service_account(username).await? {
-                    let identities = match sa.is_service {
-                        true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
-                        false => None,
-                    };
-                    observed.oidc_identities = identities
-                        .as_ref()
-                        .map(|ids| {
-                            ids.identities
-                                .iter()
-                                .map(|i| ObservedIdentity {
-                                    id: i.id.clone(),
-                                    name: i.spec.name.clone(),
-                                    issuer: i.spec.issuer.clone(),
-                                    subject: i.spec.subject.clone(),
-                                    audience: i.spec.audience.clone(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    observed.service_account = Some(ObservedServiceAccount {
-                        created_by: ownership::setup_of_display_name(&sa.display_name)
-                            .map(str::to_string),
-                        id: sa.id,
-                        username: sa.username,
-                        display_name: sa.display_name,
-                        external_id: identities.map(|i| i.external_id),
-                    });
+                DesiredResource::RoleAssignment {
+                    app,
+                    scope,
+                    role_definition_id: Some(def),
+                    ..
+                } => {
+                    let principal = observed
+                        .apps
+                        .iter()
+                        .find(|a| &a.unique_name == app)
+                        .and_then(|a| a.service_principal.as_ref());
+                    if let Some(sp) = principal {
+                        let wanted = role_assignment(scope, def, &sp.object_id);
+                        if let Some(found) =
+                            ports.rbac.find_role_assignment(scope, &wanted.name).await?
+                        {
+                            observed.role_assignments.push(found);
+                        }
+                    }
                 }
+                DesiredResource::ServiceAccount { username, .. } => {
+                    if let Some(sa) = ports.octopus.find_service_account(username).await? {
+                        let identities = match sa.is_service {
+                            true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
+                            false => None,
+                        };
+                        observed.oidc_identities = identities
+                            .as_ref()
+                            .map(|ids| {
+                                ids.identities
+                                    .iter()
+                                    .map(|i| ObservedIdentity {
+                                        id: i.id.clone(),
+                                        name: i.spec.name.clone(),
+                                        issuer: i.spec.issuer.clone(),
+                                        subject: i.spec.subject.clone(),
+                                        audience: i.spec.audience.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        observed.service_account = Some(ObservedServiceAccount {
+                            created_by: ownership::setup_of_display_name(&sa.display_name)
+                                .map(str::to_string),
+                            id: sa.id,
+                            username: sa.username,
+                            display_name: sa.display_name,
+                            external_id: identities.map(|i| i.external_id),
+                        });
+                    }
+                }
+                _ => {}
             }
-            DesiredResource::WorkloadIdentityPool { spec } => {
-                observed.gcp.pool = ports
-                    .gcp
-                    .find_pool(&spec.project_number, &spec.pool_id)
-                    .await?;
-            }
+        }
+        Ok::<_, Problem>(observed)
+    };
+    let gcp = read_gcp(desired, facts, ports);
+    let (accounts, oidc_provider, iam_role, mut observed, gcp) =
+        futures::try_join!(try_join_all(accounts), provider, role, rest, gcp)?;
+    observed.gcp = gcp;
+    observed.octopus_accounts = accounts.into_iter().flatten().collect();
+    observed.oidc_provider = oidc_provider;
+    observed.iam_role = iam_role;
+    Ok(observed)
+}
+
+/// The Google Cloud resources, each looked up at once (the service account's policy after
+/// the account itself).
+async fn read_gcp<O, E, R, I, G>(
+    desired: &DesiredState,
+    facts: &SpaceFacts,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> Result<ObservedGcp, Problem>
+where
+    G: GoogleCloud,
+{
+    let mut pool_ref = None;
+    let mut provider_ref = None;
+    let mut email = None;
+    for r in &desired.resources {
+        match r {
+            DesiredResource::WorkloadIdentityPool { spec } => pool_ref = Some(spec),
             DesiredResource::WorkloadIdentityProvider { spec, .. } => {
-                observed.gcp.provider = ports.gcp.find_provider(&spec.provider).await?;
+                provider_ref = Some(&spec.provider)
             }
-            DesiredResource::GcpServiceAccount { email, .. } => {
-                observed.gcp.service_account = ports.gcp.find_service_account(email).await?;
-                if observed.gcp.service_account.is_some() {
-                    observed.gcp.service_account_bindings = ports
-                        .gcp
-                        .policy_bindings(&GcpPolicyTarget::ServiceAccount(email.clone()))
-                        .await?;
-                }
-                if let Some(project) = &facts.gcp_project {
-                    observed.gcp.project_bindings = ports
-                        .gcp
-                        .policy_bindings(&GcpPolicyTarget::Project(project.project_id.clone()))
-                        .await?;
-                }
-            }
+            DesiredResource::GcpServiceAccount { email: e, .. } => email = Some(e.clone()),
             _ => {}
         }
     }
-    Ok(observed)
+    let Some(project) = facts.gcp_project.as_ref() else {
+        return Ok(ObservedGcp::default());
+    };
+    let pool = async {
+        match pool_ref {
+            Some(spec) => {
+                ports
+                    .gcp
+                    .find_pool(&spec.project_number, &spec.pool_id)
+                    .await
+            }
+            None => Ok(None),
+        }
+    };
+    let provider = async {
+        match provider_ref {
+            Some(p) => ports.gcp.find_provider(p).await,
+            None => Ok(None),
+        }
+    };
+    let service_account = async {
+        let Some(email) = email else {
+            return Ok((None, Vec::new()));
+        };
+        match ports.gcp.find_service_account(&email).await? {
+            None => Ok((None, Vec::new())),
+            Some(sa) => {
+                let target = GcpPolicyTarget::ServiceAccount(email);
+                Ok::<_, Problem>((Some(sa), ports.gcp.policy_bindings(&target).await?))
+            }
+        }
+    };
+    let project_target = GcpPolicyTarget::Project(project.project_id.clone());
+    let project_bindings = ports.gcp.policy_bindings(&project_target);
+    let (pool, provider, (service_account, service_account_bindings), project_bindings) =
+        futures::try_join!(pool, provider, service_account, project_bindings)?;
+    Ok(ObservedGcp {
+        pool,
+        provider,
+        service_account,
+        service_account_bindings,
+        project_bindings,
+    })
 }
 
 fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {

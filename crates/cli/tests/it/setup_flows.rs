@@ -3,211 +3,11 @@
 //! log (`/_sandbox/requests`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_octo-oidc");
-
-/// A sandbox process with its env file; killed on drop.
-struct SandboxProcess {
-    child: Child,
-    dir: tempfile::TempDir,
-    vars: BTreeMap<String, String>,
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SandboxProcess {
-    fn start() -> SandboxProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let env = dir.path().join("sandbox.env");
-        let child = Command::new(BIN)
-            .args(["sandbox", "--env-file"])
-            .arg(&env)
-            .arg("--ca-file")
-            .arg(dir.path().join("ca.pem"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !env.exists() || std::fs::read_to_string(&env).unwrap().is_empty() {
-            assert!(started.elapsed() < Duration::from_secs(30), "no env file");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let text = std::fs::read_to_string(&env).unwrap();
-        let vars = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        SandboxProcess { child, dir, vars }
-    }
-
-    fn env_file(&self) -> PathBuf {
-        self.dir.path().join("sandbox.env")
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// Runs `octo-oidc ARGS --sandbox ENV` with stdin closed (not a terminal).
-    fn cli(&self, args: &[&str]) -> Run {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.push("--sandbox".into());
-        all.push(self.env_file().display().to_string());
-        run(&all, &self.data())
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn octopus(&self, method: &str, path: &str) -> (u16, String) {
-        http(
-            &self.vars["OCTOPUS_URL"],
-            method,
-            path,
-            Some(&self.vars["OCTOPUS_API_KEY"]),
-        )
-    }
-
-    fn requests(&self) -> Vec<Value> {
-        let (status, body) = self.octopus("GET", "/_sandbox/requests");
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str::<Vec<Value>>(&body).unwrap()
-    }
-
-    fn clear_requests(&self) {
-        let (status, _) = self.octopus("DELETE", "/_sandbox/requests");
-        assert_eq!(status, 204);
-    }
-
-    fn mutating_requests(&self) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r["mutating"] == Value::Bool(true))
-            .map(|r| format!("{} {}", r["service"], r["operation"]))
-            .collect()
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        let line = self.stdout.lines().next().unwrap_or_default();
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
-fn run(args: &[String], data: &Path) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("XDG_DATA_HOME", data)
-        .env_remove("OCTOPUS_API_KEY")
-        .env_remove("OCTO_OIDC_SANDBOX")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AZURE_CLIENT_SECRET")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn http(base: &str, method: &str, path: &str, key: Option<&str>) -> (u16, String) {
-    let authority = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let key = key
-        .map(|k| format!("X-Octopus-ApiKey: {k}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    // Chunked bodies: keep the JSON between the first '[' / '{' and the last ']' / '}'.
-    let start = body.find(['[', '{']).unwrap_or(0);
-    let end = body.rfind([']', '}']).map(|e| e + 1).unwrap_or(body.len());
-    (status, body.get(start..end).unwrap_or("").to_string())
-}
-
-/// An AWS query-protocol call to the sandbox's IAM (the sandbox wants an `Authorization`
-/// header, not a valid signature).
-fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
-    let base = &sandbox.vars["AWS_ENDPOINT_URL"];
-    let authority = base.trim_start_matches("http://");
-    let enc = |v: &str| {
-        v.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    let body = params
-        .iter()
-        .chain([("Version", "2010-05-08")].iter())
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
-}
+use crate::support::{SandboxProcess, http_with_body, iam, run};
 
 const AWS: &str = r#"version = 1
 name = "shop-aws"
@@ -750,28 +550,15 @@ fn deployment_trade(
         "ServiceAccountEmail": email,
     })
     .to_string();
-    let base = &sandbox.vars["OCTOPUS_URL"];
-    let authority = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /api/_sandbox/deployment-tokens HTTP/1.1\r\nHost: {authority}\r\nX-Octopus-ApiKey: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        sandbox.vars["OCTOPUS_API_KEY"],
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    let start = body.find('{').unwrap_or(0);
-    let end = body.rfind('}').map(|e| e + 1).unwrap_or(body.len());
-    serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("{e}: {response}"))
+    let (status, answer) = http_with_body(
+        &sandbox.vars["OCTOPUS_URL"],
+        "POST",
+        "/api/_sandbox/deployment-tokens",
+        Some(&sandbox.vars["OCTOPUS_API_KEY"]),
+        Some(&body),
+    );
+    assert_eq!(status, 200, "{answer}");
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
 
 #[test]
