@@ -41,6 +41,13 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::scope_choices,
             commands::validate_setup,
             commands::preview_setup,
+            commands::plan_setup,
+            commands::apply_setup,
+            commands::cancel_run,
+            commands::verify_setup,
+            commands::teardown_setup,
+            commands::save_setup_file,
+            commands::open_setup_file,
         ])
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
@@ -112,6 +119,11 @@ mod tests {
             "scopeChoices",
             "checkIssuer",
             "SUBJECT_KEYS",
+            "planSetup",
+            "applySetup",
+            "RunEvent",
+            "verifySetup",
+            "teardownSetup",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }
