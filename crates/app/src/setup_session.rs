@@ -163,11 +163,8 @@ impl Session {
 
     fn links(&self, prepared: &Prepared) -> ConsoleLinks {
         ConsoleLinks {
-            octopus_url: self
-                .octopus_client()
-                .map(|c| c.server_url().to_string())
-                .unwrap_or_default(),
-            space_id: prepared.observation.plan.space.clone(),
+            octopus_url: prepared.observation.facts.server_url.clone(),
+            space_id: prepared.observation.facts.space.id.clone(),
         }
     }
 
