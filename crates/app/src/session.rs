@@ -448,6 +448,11 @@ impl Session {
         (self.env)(name)
     }
 
+    /// How this session reads environment variables.
+    pub(crate) fn env_reader(&self) -> EnvReader {
+        self.env.clone()
+    }
+
     /// The built-in Sandbox's variables and CA, when its Octopus is the connected one.
     pub(crate) fn connected_sandbox_env(&self) -> Option<(Vec<(&'static str, String)>, String)> {
         let sandbox_connected = lock(&self.octopus)

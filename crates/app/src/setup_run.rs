@@ -161,6 +161,12 @@ impl SetupRun {
         }
     }
 
+    /// Reads environment variables (credentials, the journal's folder) through `env`.
+    pub fn with_env(mut self, env: EnvReader) -> SetupRun {
+        self.env = env;
+        self
+    }
+
     /// Uses `client` (already signed in) for setups on its server.
     pub fn with_octopus(mut self, client: RestOctopus) -> SetupRun {
         self.connected = Some(client);

@@ -79,10 +79,11 @@ impl Session {
     /// Where this session's credentials come from: the built-in Sandbox when its Octopus is
     /// the connected one, else the real adapters with the signed-in Octopus client.
     fn setup_run(&self) -> SetupRun {
+        let env = self.env_reader();
         if let Some((vars, ca)) = self.connected_sandbox_env() {
-            return SetupRun::sandbox(SandboxEnv::in_process(vars, &ca));
+            return SetupRun::sandbox(SandboxEnv::in_process(vars, &ca)).with_env(env);
         }
-        let run = SetupRun::real(false);
+        let run = SetupRun::real(false).with_env(env);
         match self.octopus_client() {
             Some(client) => run.with_octopus(client),
             None => run,
