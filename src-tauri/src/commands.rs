@@ -195,7 +195,9 @@ pub async fn teardown_setup(
     on_event: Channel<RunEvent>,
     session: State<'_, Session>,
 ) -> Result<TeardownOutcome, UiError> {
-    Ok(session.teardown_setup(&source, to_channel(on_event)).await?)
+    Ok(session
+        .teardown_setup(&source, to_channel(on_event))
+        .await?)
 }
 
 /// Writes the wizard's setup file (no secret) to `path`.
@@ -212,6 +214,9 @@ pub fn save_setup_file(
 /// Reads and validates a saved setup file (no request is made).
 #[tauri::command]
 #[specta::specta]
-pub fn open_setup_file(path: String, session: State<'_, Session>) -> Result<SetupFileInfo, UiError> {
+pub fn open_setup_file(
+    path: String,
+    session: State<'_, Session>,
+) -> Result<SetupFileInfo, UiError> {
     Ok(session.open_setup_file(&path)?)
 }

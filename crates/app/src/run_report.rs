@@ -392,7 +392,9 @@ pub fn apply_outcome(
             ResourceView {
                 kind: step.kind.as_str().to_string(),
                 name: step.name.clone(),
-                link: id.as_deref().and_then(|id| links.link(step.kind, &step.name, id)),
+                link: id
+                    .as_deref()
+                    .and_then(|id| links.link(step.kind, &step.name, id)),
                 id,
             }
         })
@@ -638,9 +640,16 @@ mod tests {
         );
         assert!(
             links
-                .link(ResourceKind::IamRole, "octopus-shop", "arn:aws:iam::1:role/octopus-shop")
+                .link(
+                    ResourceKind::IamRole,
+                    "octopus-shop",
+                    "arn:aws:iam::1:role/octopus-shop"
+                )
                 .is_some_and(|l| l.ends_with("/roles/details/octopus-shop"))
         );
-        assert_eq!(links.link(ResourceKind::FederatedCredential, "c", "i"), None);
+        assert_eq!(
+            links.link(ResourceKind::FederatedCredential, "c", "i"),
+            None
+        );
     }
 }

@@ -80,10 +80,7 @@ impl SandboxEnv {
     pub fn in_process(vars: Vec<(&'static str, String)>, ca_pem: &str) -> SandboxEnv {
         SandboxEnv {
             path: PathBuf::from("the built-in Sandbox"),
-            vars: vars
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             ca: Some(ca_pem.as_bytes().to_vec()),
         }
     }

@@ -38,7 +38,7 @@ pub enum SetupSource {
     /// The setup being filled in in the window.
     Draft {
         /// The draft.
-        draft: SetupDraft,
+        draft: Box<SetupDraft>,
     },
     /// A saved setup file.
     File {
@@ -218,7 +218,12 @@ impl Session {
         result
     }
 
-    fn file_info(&self, run: &SetupRun, path: &Path, text: String) -> Result<SetupFileInfo, Problem> {
+    fn file_info(
+        &self,
+        run: &SetupRun,
+        path: &Path,
+        text: String,
+    ) -> Result<SetupFileInfo, Problem> {
         let parsed = parse_setup(&text)?;
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let shown = path.display().to_string();
@@ -232,7 +237,11 @@ impl Session {
     }
 
     /// Writes the draft's setup file (no secret) to `path`, creating its folder.
-    pub fn save_setup_file(&self, draft: &SetupDraft, path: &str) -> Result<SetupFileInfo, Problem> {
+    pub fn save_setup_file(
+        &self,
+        draft: &SetupDraft,
+        path: &str,
+    ) -> Result<SetupFileInfo, Problem> {
         let path = path.trim();
         if path.is_empty() {
             return Err(file_problem(

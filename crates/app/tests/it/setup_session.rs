@@ -72,7 +72,7 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
     session.connect_sandbox_octopus().await.unwrap();
     let project = first_project(&session).await;
     let source = SetupSource::Draft {
-        draft: aws_draft(&project),
+        draft: Box::new(aws_draft(&project)),
     };
 
     let plan = session.plan_setup(&source).await.unwrap();
@@ -81,7 +81,10 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
     assert_eq!(kinds, ["oidc_provider", "iam_role", "octopus_account"]);
     assert!(plan.steps.iter().all(|s| s.action == "create"));
     assert!(plan.setup_file.contains("role_name = \"octopus-wizard\""));
-    assert!(!plan.setup_file.contains("url ="), "a sandbox file names no port");
+    assert!(
+        !plan.setup_file.contains("url ="),
+        "a sandbox file names no port"
+    );
 
     let events = Arc::new(Events::default());
     let applied = session.apply_setup(&source, events.clone()).await.unwrap();
@@ -106,15 +109,26 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
         .iter()
         .find(|r| r.kind == "iam_role")
         .unwrap();
-    assert!(role.id.as_deref().is_some_and(|id| id.ends_with(":role/octopus-wizard")));
-    assert!(role.link.as_deref().is_some_and(|l| l.contains("console.aws.amazon.com")));
+    assert!(
+        role.id
+            .as_deref()
+            .is_some_and(|id| id.ends_with(":role/octopus-wizard"))
+    );
+    assert!(
+        role.link
+            .as_deref()
+            .is_some_and(|l| l.contains("console.aws.amazon.com"))
+    );
     let account = applied
         .resources
         .iter()
         .find(|r| r.kind == "octopus_account")
         .unwrap();
     assert!(
-        account.link.as_deref().is_some_and(|l| l.contains("/app#/Spaces-1/infrastructure/accounts/Accounts-")),
+        account
+            .link
+            .as_deref()
+            .is_some_and(|l| l.contains("/app#/Spaces-1/infrastructure/accounts/Accounts-")),
         "{account:?}"
     );
 
@@ -138,10 +152,16 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
         .unwrap();
     assert_eq!(
         saved.command,
-        format!("octo-oidc apply --yes --sandbox sandbox.env {}", path.display())
+        format!(
+            "octo-oidc apply --yes --sandbox sandbox.env {}",
+            path.display()
+        )
     );
     let opened = session.open_setup_file(&saved.path).unwrap();
-    assert_eq!((opened.name.as_str(), opened.target.as_str()), ("wizard-aws", "aws"));
+    assert_eq!(
+        (opened.name.as_str(), opened.target.as_str()),
+        ("wizard-aws", "aws")
+    );
     let file = SetupSource::File { path: opened.path };
     let rerun = session.plan_setup(&file).await.unwrap();
     assert!(!rerun.has_changes, "{rerun:#?}");
@@ -175,7 +195,9 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
     let mut draft = aws_draft(&first_project(&session).await);
     draft.name = "wizard-cancel".into();
     draft.aws.role_name = "octopus-cancel".into();
-    let source = SetupSource::Draft { draft };
+    let source = SetupSource::Draft {
+        draft: Box::new(draft),
+    };
     // Cancel as soon as the first step starts: the engine stops after that wave.
     let cancelling = session.clone();
     let sink = Arc::new(move |event: ProgressEvent| {
@@ -187,7 +209,10 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
     assert!(applied.cancelled && !applied.complete, "{applied:#?}");
     let failure = applied.failure.as_ref().unwrap();
     assert_eq!(failure.code, ErrorCode::Cancelled);
-    assert!(applied.steps.iter().any(|s| s.result == "not_run"), "{applied:#?}");
+    assert!(
+        applied.steps.iter().any(|s| s.result == "not_run"),
+        "{applied:#?}"
+    );
 
     let resumed = session
         .apply_setup(&source, Arc::new(Events::default()))
