@@ -1,7 +1,7 @@
 // The live progress of an apply, folded from the engine's events.
 import { describe, expect, it } from 'vitest';
 import type { PlanView, RunEvent } from '../ipc/client';
-import { onEvent, startProgress, waitText } from './run-progress';
+import { onEvent, startProgress, waitText, withResults } from './run-progress';
 
 const plan: PlanView = {
   setup: 'shop',
@@ -65,6 +65,28 @@ describe('run progress', () => {
     progress = onEvent(progress, { kind: 'task', taskId: 'ServerTasks-1', state: 'Executing', message: 'Testing' });
     progress = onEvent(progress, { kind: 'info', message: 'hello' });
     expect(progress.log.slice(1)).toEqual(['ServerTasks-1 Executing: Testing', 'hello']);
+  });
+
+  it('ends as the engine reports: a step not run waits again, a failure shows its error', () => {
+    let progress = onEvent(startProgress(plan), step(1, 'started'));
+    progress = withResults(progress, {
+      complete: false,
+      cancelled: false,
+      failure: { code: 'permission_denied', message: 'HTTP 403', cause: null, fix: 'ask' },
+      steps: [
+        { index: 0, kind: 'oidc_provider', name: 'octopus', action: 'unchanged', result: 'unchanged', failure: null },
+        { index: 1, kind: 'iam_role', name: 'octopus-shop', action: 'create', result: 'failed', failure: { code: 'permission_denied', message: 'HTTP 403', cause: null, fix: 'ask' } },
+        { index: 2, kind: 'octopus_account', name: 'AWS', action: 'create', result: 'not_run', failure: null },
+      ],
+      resources: [],
+      snippet: null,
+      journal: '/j',
+    });
+    expect(progress.steps.map((s) => [s.status, s.detail])).toEqual([
+      ['unchanged', null],
+      ['failed', 'HTTP 403'],
+      ['waiting', null],
+    ]);
   });
 
   it('says waits in words', () => {

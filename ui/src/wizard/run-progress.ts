@@ -1,7 +1,7 @@
 // The live state of an apply or teardown, folded from the engine's progress events (the
 // `RunEvent`s the desktop app streams over a channel): per plan step waiting / running / done /
 // failed, the latest retry with its reason and wait, and a log of what happened. Pure.
-import type { PlanView, RunEvent } from '../ipc/client';
+import type { ApplyOutcome, PlanView, RunEvent } from '../ipc/client';
 
 export type StepStatus = 'waiting' | 'running' | 'done' | 'failed' | 'unchanged';
 
@@ -73,4 +73,20 @@ export function onEvent(progress: RunProgress, event: RunEvent): RunProgress {
     case 'info':
       return { ...progress, log: [...progress.log, event.message] };
   }
+}
+
+/** The progress as the engine's final report says it ended (it wins over the events: a step
+ *  that was not run waits again, one that failed shows its error). */
+export function withResults(progress: RunProgress, outcome: ApplyOutcome): RunProgress {
+  const results = new Map(outcome.steps.map((step) => [step.index, step]));
+  return {
+    ...progress,
+    steps: progress.steps.map((step) => {
+      const result = results.get(step.index);
+      if (result === undefined) return step;
+      const status: StepStatus =
+        result.result === 'not_run' ? 'waiting' : result.result === 'failed' ? 'failed' : result.result === 'unchanged' ? 'unchanged' : 'done';
+      return { ...step, status, detail: result.failure?.message ?? step.detail, retry: null };
+    }),
+  };
 }
