@@ -34,7 +34,7 @@ export CARGO_INCREMENTAL := 0
 endif
 
 .PHONY: help run test deps-run deps-test fmt clippy cargo-test bindings ui-check core-deps \
-        ui-build release e2e deb screenshot-readme
+        ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli
 
 help:
 	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
@@ -134,3 +134,16 @@ screenshot-readme:
 	cp target/e2e-screenshots/azure-08-apply-failed.png docs/screenshots/apply-failed.png
 	cp target/e2e-screenshots/aws-12-verify.png docs/screenshots/verify.png
 	cp target/e2e-screenshots/github-09-done.png docs/screenshots/done.png
+
+# ---- benchmarks (print figures; not part of make test) --------------------------------------
+
+# octo-oidc apply with 100 ms on every sandbox request (AWS; Azure with 8 environments) vs the
+# longest chain of dependent requests x 100 ms.
+bench-apply-latency:
+	cargo build --release -p octo-oidc-cli
+	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/apply_latency.py
+
+# octo-oidc apply against moto vs the AWS CLI's four IAM commands (installs awscli into .venv).
+bench-aws-cli: .venv/bin/moto_server
+	cargo build --release -p octo-oidc-cli
+	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/aws_cli_moto.py

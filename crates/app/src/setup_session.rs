@@ -123,7 +123,10 @@ impl Session {
     async fn prepared(&self, source: &SetupSource) -> Result<(Prepared, String), Problem> {
         let run = self.setup_run();
         let (loaded, text) = self.load_source(&run, source)?;
-        Ok((run.prepare(&loaded).await?, text))
+        // Boxed: connecting and observing is a deep future, and the window's commands wrap it
+        // in more (rustc's layout queries would overflow their depth limit).
+        let prepared = Box::pin(run.prepare(&loaded)).await?;
+        Ok((prepared, text))
     }
 
     /// The engine's plan of a setup against what exists now (lookups only).
