@@ -305,9 +305,11 @@ fn iam_target(number: &str, path: &[String]) -> Option<Target> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     let pool_op =
         |pool: &str, op: &str| format!("{}/operations/{op}", iam::pool_name(number, pool));
-    Some(match p.as_slice() {
-        ["v1", "projects", _, "serviceAccounts"] => Target::ServiceAccounts,
-        ["v1", "projects", _, "serviceAccounts", sa] => Target::ServiceAccount(sa.to_string()),
+    let pools = match p.as_slice() {
+        ["v1", "projects", _, "serviceAccounts"] => return Some(Target::ServiceAccounts),
+        ["v1", "projects", _, "serviceAccounts", sa] => {
+            return Some(Target::ServiceAccount(sa.to_string()));
+        }
         [
             "v1",
             "projects",
@@ -315,61 +317,17 @@ fn iam_target(number: &str, path: &[String]) -> Option<Target> {
             "locations",
             "global",
             "workloadIdentityPools",
-        ] => Target::Pools,
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-        ] => Target::Pool(pool.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "operations",
-            op,
-        ] => Target::Operation(pool_op(pool, op)),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-        ] => Target::Providers(pool.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-            prov,
-        ] => Target::Provider(pool.to_string(), prov.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-            prov,
-            "operations",
-            op,
-        ] => Target::Operation(format!(
+            rest @ ..,
+        ] => rest,
+        _ => return None,
+    };
+    Some(match pools {
+        [] => Target::Pools,
+        [pool] => Target::Pool(pool.to_string()),
+        [pool, "operations", op] => Target::Operation(pool_op(pool, op)),
+        [pool, "providers"] => Target::Providers(pool.to_string()),
+        [pool, "providers", prov] => Target::Provider(pool.to_string(), prov.to_string()),
+        [pool, "providers", prov, "operations", op] => Target::Operation(format!(
             "{}/providers/{prov}/operations/{op}",
             iam::pool_name(number, pool)
         )),
