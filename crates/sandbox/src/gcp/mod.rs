@@ -310,16 +310,7 @@ fn iam_target(number: &str, path: &[String]) -> Option<Target> {
         ["v1", "projects", _, "serviceAccounts", sa] => {
             return Some(Target::ServiceAccount(sa.to_string()));
         }
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            rest @ ..,
-        ] => rest,
-        _ => return None,
+        _ => below_pools(&p)?,
     };
     Some(match pools {
         [] => Target::Pools,
@@ -333,6 +324,22 @@ fn iam_target(number: &str, path: &[String]) -> Option<Target> {
         )),
         _ => return None,
     })
+}
+
+/// What follows `v1/projects/{p}/locations/global/workloadIdentityPools` in a path.
+fn below_pools<'p, 'a>(p: &'p [&'a str]) -> Option<&'p [&'a str]> {
+    match p {
+        [
+            "v1",
+            "projects",
+            _,
+            "locations",
+            "global",
+            "workloadIdentityPools",
+            rest @ ..,
+        ] => Some(rest),
+        _ => None,
+    }
 }
 
 /// Which API a path belongs to, and the REST method name for faults.
@@ -349,6 +356,16 @@ fn classify(method: &str, path: &[String], verb: Option<&str>) -> Option<(Api, S
         };
         format!("{resource}.{action}")
     };
+    if let Some(rest) = below_pools(&p) {
+        let resource = if rest.contains(&"operations") {
+            "operations"
+        } else if rest.len() >= 2 {
+            "providers"
+        } else {
+            "workloadIdentityPools"
+        };
+        return Some((Api::Iam, op(resource)));
+    }
     match p.as_slice() {
         ["v1", "token"] => Some((Api::Sts, "token".into())),
         ["v1", "projects", "-", "serviceAccounts", _] if verb == Some("generateAccessToken") => {
@@ -356,24 +373,6 @@ fn classify(method: &str, path: &[String], verb: Option<&str>) -> Option<(Api, S
         }
         ["v1" | "v3", "projects", _] => Some((Api::Crm, op("projects"))),
         ["v1", "projects", _, "serviceAccounts", ..] => Some((Api::Iam, op("serviceAccounts"))),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            rest @ ..,
-        ] => {
-            let resource = if rest.contains(&"operations") {
-                "operations"
-            } else if rest.len() >= 2 {
-                "providers"
-            } else {
-                "workloadIdentityPools"
-            };
-            Some((Api::Iam, op(resource)))
-        }
         _ => None,
     }
 }

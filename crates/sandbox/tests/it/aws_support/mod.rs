@@ -35,6 +35,22 @@ pub struct AwsEnv {
     pub issuer: TestIssuer,
 }
 
+impl AwsEnv {
+    /// Creates an OIDC provider for `url` with one client id; its ARN.
+    pub async fn provider(&self, url: &str, aud: &str) -> String {
+        self.iam
+            .create_open_id_connect_provider()
+            .url(url)
+            .client_id_list(aud)
+            .send()
+            .await
+            .unwrap()
+            .open_id_connect_provider_arn()
+            .unwrap()
+            .to_string()
+    }
+}
+
 pub async fn start() -> AwsEnv {
     start_with(ISSUER, AwsConfig::default()).await
 }
