@@ -53,6 +53,9 @@ pub struct SetupRun {
     env: EnvReader,
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
+    /// A client the face already signed in with (the desktop's session), used for setups on
+    /// its server instead of a key from the environment or the keychain.
+    connected: Option<RestOctopus>,
     deadline: Option<std::time::Duration>,
 }
 
@@ -171,8 +174,21 @@ impl SetupRun {
             env: Arc::new(|n| std::env::var(n).ok()),
             sandbox: None,
             aws_default_chain,
+            connected: None,
             deadline: None,
         }
+    }
+
+    /// Reads environment variables (credentials, the journal's folder) through `env`.
+    pub fn with_env(mut self, env: EnvReader) -> SetupRun {
+        self.env = env;
+        self
+    }
+
+    /// Uses `client` (already signed in) for setups on its server.
+    pub fn with_octopus(mut self, client: RestOctopus) -> SetupRun {
+        self.connected = Some(client);
+        self
     }
 
     /// The same run with every remote call of the clients (retries and waits included)
@@ -205,7 +221,14 @@ impl SetupRun {
                 "Give the path of a setup file (octo-oidc init writes one)",
             )
         })?;
-        let mut setup = parse_setup(&text)?.setup;
+        let setup = parse_setup(&text)?.setup;
+        self.adopt(setup, path)
+    }
+
+    /// Takes a validated setup (read from `path`, or drafted in the window) into this run:
+    /// with a sandbox a GitHub setup trusts the sandbox's issuer; without one the setup must
+    /// name its Octopus Server.
+    pub fn adopt(&self, mut setup: Setup, path: &Path) -> Result<LoadedSetup, Problem> {
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -240,6 +263,11 @@ impl SetupRun {
                 let url = setup.octopus_url.clone().unwrap_or_default();
                 let server = ServerUrl::parse(&url)
                     .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
+                if let Some(client) = &self.connected
+                    && client.server_url() == &server
+                {
+                    return Ok(client.clone());
+                }
                 let key = match self.var(API_KEY_ENV_VAR) {
                     Some(k) => Secret::new(k),
                     None => {
