@@ -22,6 +22,22 @@ pub async fn app_info(session: State<'_, Session>) -> Result<AppInfo, UiError> {
     Ok(session.app_info().await)
 }
 
+/// The first screen is shown and answers input (the UI calls this once, after its first
+/// frame). With `OCTO_OIDC_READY_MARKER` set it prints `octo-oidc-ready` on stdout, the line the
+/// start-up benchmark (`benches/startup.py`) times; otherwise it does nothing.
+#[tauri::command]
+#[specta::specta]
+pub fn ui_ready() -> Result<(), UiError> {
+    if std::env::var_os("OCTO_OIDC_READY_MARKER").is_some() {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A benchmark that stopped reading is no reason to fail the window.
+        let _ = writeln!(out, "octo-oidc-ready");
+        let _ = out.flush();
+    }
+    Ok(())
+}
+
 /// Checks the "Connect to Octopus" form; returns the normalized server, or every field error.
 #[tauri::command]
 #[specta::specta]

@@ -28,6 +28,7 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .disable_serde_phases()
         .commands(tauri_specta::collect_commands![
             commands::app_info,
+            commands::ui_ready,
             commands::check_connect_form,
             commands::start_sandbox,
             commands::sandbox_status,

@@ -8,6 +8,12 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  The product name and version, and whether the OS keychain is reachable. */
 	appInfo: () => typedError<AppInfo, UiError>(__TAURI_INVOKE("app_info")),
+	/**
+	 *  The first screen is shown and answers input (the UI calls this once, after its first
+	 *  frame). With `OCTO_OIDC_READY_MARKER` set it prints `octo-oidc-ready` on stdout, the line the
+	 *  start-up benchmark (`benches/startup.py`) times; otherwise it does nothing.
+	 */
+	uiReady: () => typedError<null, UiError>(__TAURI_INVOKE("ui_ready")),
 	/**  Checks the "Connect to Octopus" form; returns the normalized server, or every field error. */
 	checkConnectForm: (form: ConnectForm) => typedError<OctopusTarget, UiError>(__TAURI_INVOKE("check_connect_form", { form })),
 	/**  Starts the built-in Sandbox (or returns the running one) and says where it listens. */
