@@ -21,6 +21,15 @@ const COMMANDS: &[&str] = &[
     "scope_choices",
     "validate_setup",
     "preview_setup",
+    "sign_in_azure",
+    "azure_subscriptions",
+    "azure_resource_groups",
+    "azure_roles",
+    "aws_profiles",
+    "connect_aws",
+    "aws_policies",
+    "octopus_service_accounts",
+    "octopus_teams",
 ];
 
 fn main() {

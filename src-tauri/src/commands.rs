@@ -6,6 +6,9 @@
 //! TypeScript bindings (`ui/src/ipc/bindings.ts`), and registered in [`crate::ipc_builder`]
 //! and in `build.rs` / `capabilities/default.json`.
 
+use octo_oidc_app::cloud_connect::{
+    AwsAccount, AwsProfile, AwsSignIn, AzureConnection, AzureSignIn, PickerItem,
+};
 use octo_oidc_app::session::{ScopeChoices, ScopeItem};
 use octo_oidc_app::{
     AppInfo, ConnectForm, IssuerVerdict, OctopusConnectionSummary, OctopusTarget, SandboxSummary,
@@ -149,4 +152,98 @@ pub async fn preview_setup(
     session: State<'_, Session>,
 ) -> Result<SetupPreview, UiError> {
     Ok(session.preview_setup(&draft).await?)
+}
+
+/// Signs in to Azure (browser, Azure CLI or service principal; the Sandbox's in Sandbox mode)
+/// and lists the tenants. The browser sign-in opens exactly the authorize address the Azure
+/// client built, with `tauri-plugin-opener` called from Rust: the window is granted no opener
+/// permission, so nothing else can be opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in_azure(
+    sign_in: AzureSignIn,
+    session: State<'_, Session>,
+) -> Result<AzureConnection, UiError> {
+    let open =
+        |url: &str| tauri_plugin_opener::open_url(url, None::<&str>).map_err(|e| e.to_string());
+    Ok(session.sign_in_azure(sign_in, open).await?)
+}
+
+/// The subscriptions of a tenant of the Azure sign-in.
+#[tauri::command]
+#[specta::specta]
+pub async fn azure_subscriptions(
+    tenant_id: String,
+    session: State<'_, Session>,
+) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session.azure_subscriptions(&tenant_id).await?)
+}
+
+/// The resource groups of a subscription.
+#[tauri::command]
+#[specta::specta]
+pub async fn azure_resource_groups(
+    tenant_id: String,
+    subscription_id: String,
+    session: State<'_, Session>,
+) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session
+        .azure_resource_groups(&tenant_id, &subscription_id)
+        .await?)
+}
+
+/// Every role definition (built-in and custom) assignable in a subscription.
+#[tauri::command]
+#[specta::specta]
+pub async fn azure_roles(
+    tenant_id: String,
+    subscription_id: String,
+    session: State<'_, Session>,
+) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session.azure_roles(&tenant_id, &subscription_id).await?)
+}
+
+/// The AWS profiles of `~/.aws/config` and `~/.aws/credentials` (none in Sandbox mode).
+#[tauri::command]
+#[specta::specta]
+pub async fn aws_profiles(session: State<'_, Session>) -> Result<Vec<AwsProfile>, UiError> {
+    Ok(session.aws_profiles().await?)
+}
+
+/// Connects to AWS (profile or typed key; the Sandbox's in Sandbox mode) and says which
+/// account it is.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_aws(
+    sign_in: AwsSignIn,
+    region: String,
+    session: State<'_, Session>,
+) -> Result<AwsAccount, UiError> {
+    Ok(session.connect_aws(sign_in, &region).await?)
+}
+
+/// The managed policies a role may attach, in the connected AWS account.
+#[tauri::command]
+#[specta::specta]
+pub async fn aws_policies(session: State<'_, Session>) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session.aws_policies().await?)
+}
+
+/// The service accounts on the connected Octopus Server.
+#[tauri::command]
+#[specta::specta]
+pub async fn octopus_service_accounts(
+    session: State<'_, Session>,
+) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session.octopus_service_accounts().await?)
+}
+
+/// The teams of a space (and the system teams) that can take members.
+#[tauri::command]
+#[specta::specta]
+pub async fn octopus_teams(
+    space: String,
+    session: State<'_, Session>,
+) -> Result<Vec<PickerItem>, UiError> {
+    Ok(session.octopus_teams(&space).await?)
 }

@@ -42,6 +42,15 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::scope_choices,
             commands::validate_setup,
             commands::preview_setup,
+            commands::sign_in_azure,
+            commands::azure_subscriptions,
+            commands::azure_resource_groups,
+            commands::azure_roles,
+            commands::aws_profiles,
+            commands::connect_aws,
+            commands::aws_policies,
+            commands::octopus_service_accounts,
+            commands::octopus_teams,
         ])
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
@@ -321,7 +330,7 @@ mod tests {
                     "managedPolicies": [], "profile": ""},
             "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": "",
                       "credentialStrategy": null},
-            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": ""}
+            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": "", "issuer": "", "subject": "", "ci": ""}
         }})
     }
 

@@ -13,7 +13,10 @@
 //! [`setup_run`] (a setup file's plan / apply / verify /
 //! teardown / status over the engine, with the real adapters or a sandbox env file),
 //! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
-//! [`sandbox_env`] (the sandbox switch: its env file written and read).
+//! [`sandbox_env`] (the sandbox switch: its env file written and read), [`cloud_connect`]
+//! ("Connect the cloud": Azure and AWS sign-in and the pickers' lists — tenants,
+//! subscriptions, resource groups, roles, the AWS account, profiles, managed policies,
+//! Octopus service accounts and teams).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -28,6 +31,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_info;
+pub mod cloud_connect;
 pub mod connect_form;
 pub mod file_journal;
 pub mod form_field;

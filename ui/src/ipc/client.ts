@@ -12,6 +12,12 @@ export { ERROR_CODES, FORM_FIELDS, SUBJECT_KEYS } from './bindings';
 export type {
   ApiKeyKept,
   AppInfo,
+  AwsAccount,
+  AwsProfile,
+  AwsSignIn,
+  AzureConnection,
+  AzureSignIn,
+  PickerItem,
   ConnectForm,
   ErrorCode,
   FieldError,
