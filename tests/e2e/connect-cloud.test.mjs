@@ -28,7 +28,6 @@ describe('Connect Azure in the Sandbox: sign in, then pick from the live account
     assert.equal(await browser.$('#continue').isEnabled(), false, 'Continue is disabled on a bad tenant id');
     assert.match(await browser.$('#next-reason').getText(), /^Tenant id: /);
     await screenshot(browser, 'azure-03-connect-cloud-errors');
-    await browser.$('#azure-tenant-id').setValue('');
 
     await browser.$('input[name="azure-sign-in"][value="servicePrincipal"]').click();
     await browser.$('#azure-sign-in').click();

@@ -596,11 +596,16 @@ impl Session {
         Ok(items)
     }
 
-    /// The teams of a space (and the system teams) that can take members, by name.
+    /// The teams of a space (and the system teams) that can take members, by name; an empty
+    /// `space` is the server's default space.
     pub async fn octopus_teams(&self, space: &str) -> Result<Vec<PickerItem>, Problem> {
         let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
         let spaces = client.spaces().await?;
-        let space = crate::inventory::resolve_space(&spaces, space)?.clone();
+        // The space is chosen on the next screen: until then, the server's default space.
+        let space = match spaces.iter().find(|s| s.is_default) {
+            Some(default) if space.trim().is_empty() => default.clone(),
+            _ => crate::inventory::resolve_space(&spaces, space)?.clone(),
+        };
         let mut items: Vec<PickerItem> = client
             .teams(&space.id)
             .await?

@@ -111,6 +111,11 @@ async fn the_sandbox_fills_every_picker_from_its_live_services() {
     assert!(accounts.iter().all(|a| !a.value.is_empty()), "{accounts:?}");
     let teams = session.octopus_teams("Spaces-1").await.expect("lists");
     assert!(!teams.is_empty(), "{teams:?}");
+    assert_eq!(
+        session.octopus_teams("").await.expect("the default space"),
+        teams,
+        "no space yet: the default space"
+    );
 
     // Stopping the Sandbox signs the pickers out of its clouds.
     assert!(session.stop_sandbox().await.unwrap());
