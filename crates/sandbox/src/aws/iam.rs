@@ -1140,6 +1140,49 @@ fn list_policies(params: &Params) -> Result<Option<Xml>, AwsError> {
 mod tests {
     use super::*;
 
+    fn params(encoded: &str) -> Params {
+        let mut params = Params::default();
+        params.parse_into(encoded);
+        params
+    }
+
+    #[test]
+    fn list_policies_pages_with_marker_and_honours_scope_and_path() {
+        let first = list_policies(&params("Scope=AWS&MaxItems=5"))
+            .unwrap()
+            .unwrap();
+        let text = first.as_str();
+        assert_eq!(text.matches("<member>").count(), 5, "{text}");
+        assert!(
+            text.contains("<IsTruncated>true</IsTruncated><Marker>5</Marker>"),
+            "{text}"
+        );
+        let rest = list_policies(&params("Scope=All&Marker=5&MaxItems=1000"))
+            .unwrap()
+            .unwrap();
+        assert!(rest.as_str().contains("<IsTruncated>false</IsTruncated>"));
+        assert_eq!(
+            5 + rest.as_str().matches("<member>").count(),
+            super::super::managed_policies::catalogue().count()
+        );
+        let local = list_policies(&params("Scope=Local")).unwrap().unwrap();
+        assert_eq!(
+            local.as_str().matches("<member>").count(),
+            0,
+            "no customer policies"
+        );
+        let path = list_policies(&params("PathPrefix=%2Fjob-function%2F"))
+            .unwrap()
+            .unwrap();
+        assert!(
+            path.as_str()
+                .contains("<Arn>arn:aws:iam::aws:policy/job-function/ViewOnlyAccess</Arn>")
+        );
+        assert_eq!(path.as_str().matches("<member>").count(), 1);
+        let bad = list_policies(&params("Scope=Mine")).unwrap_err();
+        assert_eq!(bad.code, "ValidationError");
+    }
+
     #[test]
     fn provider_urls_follow_the_iam_rules() {
         for good in [
