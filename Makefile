@@ -34,7 +34,7 @@ export CARGO_INCREMENTAL := 0
 endif
 
 .PHONY: help run test deps-run deps-test fmt clippy cargo-test bindings ui-check core-deps \
-        ui-build release e2e deb screenshot-readme bench-startup
+        ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli bench-startup
 
 help:
 	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
@@ -121,8 +121,6 @@ e2e: tests/node_modules/.installed
 	rm -rf target/e2e-screenshots
 	APP_BIN=$(E2E_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
 
-# ---- benchmarks (not part of make test) ----------------------------------------------------
-
 # Start-up and memory: the release app against a bare Tauri window of the same tauri version
 # (benches/bare-window, same workspace, lock file and target dir, so one release build of the
 # dependencies serves both), under Xvfb. Prints the medians and the ratios (goal <= 1.2x time,
@@ -141,6 +139,25 @@ bench-startup: ui/node_modules/.installed
 deb: ui/node_modules/.installed
 	npm --prefix ui run tauri -- build --bundles deb
 
-# Refreshes the README screenshot from the last E2E run.
+# Refreshes the README screenshots from the last E2E run.
 screenshot-readme:
 	cp target/e2e-screenshots/aws-01-welcome.png docs/screenshot.png
+	mkdir -p docs/screenshots
+	cp target/e2e-screenshots/aws-09-trust-preview.png docs/screenshots/trust-preview.png
+	cp target/e2e-screenshots/aws-10-review-plan.png docs/screenshots/review-plan.png
+	cp target/e2e-screenshots/azure-08-apply-failed.png docs/screenshots/apply-failed.png
+	cp target/e2e-screenshots/aws-12-verify.png docs/screenshots/verify.png
+	cp target/e2e-screenshots/github-09-done.png docs/screenshots/done.png
+
+# ---- benchmarks (print figures; not part of make test) --------------------------------------
+
+# octo-oidc apply with 100 ms on every sandbox request (AWS; Azure with 8 environments) vs the
+# longest chain of dependent requests x 100 ms.
+bench-apply-latency:
+	cargo build --release -p octo-oidc-cli
+	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/apply_latency.py
+
+# octo-oidc apply against moto vs the AWS CLI's four IAM commands (installs awscli into .venv).
+bench-aws-cli: .venv/bin/moto_server
+	cargo build --release -p octo-oidc-cli
+	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/aws_cli_moto.py

@@ -30,6 +30,13 @@ const COMMANDS: &[&str] = &[
     "aws_policies",
     "octopus_service_accounts",
     "octopus_teams",
+    "plan_setup",
+    "apply_setup",
+    "cancel_run",
+    "verify_setup",
+    "teardown_setup",
+    "save_setup_file",
+    "open_setup_file",
 ];
 
 fn main() {

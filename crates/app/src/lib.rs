@@ -16,7 +16,12 @@
 //! [`sandbox_env`] (the sandbox switch: its env file written and read), [`cloud_connect`]
 //! ("Connect the cloud": Azure and AWS sign-in and the pickers' lists — tenants,
 //! subscriptions, resource groups, roles, the AWS account, profiles, managed policies,
-//! Octopus service accounts and teams).
+//! Octopus service accounts and teams),
+//! [`setup_session`]
+//! (the window's setup use cases on the session: a draft or a saved file planned, applied
+//! with progress, verified, torn down, saved, opened — through [`setup_run`]),
+//! [`run_report`] (the views of plans, applies, verifies and teardowns, progress events,
+//! console links and the repeat command).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -38,11 +43,13 @@ pub mod form_field;
 pub mod inventory;
 pub mod keychain;
 pub mod octopus_connection;
+pub mod run_report;
 pub mod sandbox;
 pub mod sandbox_env;
 pub mod session;
 pub mod setup_draft;
 pub mod setup_run;
+pub mod setup_session;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};

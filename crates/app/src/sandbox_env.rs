@@ -26,6 +26,8 @@ pub const SANDBOX_FIELD: &str = "--sandbox";
 pub struct SandboxEnv {
     path: PathBuf,
     vars: BTreeMap<String, String>,
+    /// The CA itself, for a sandbox running in this process (no CA file).
+    ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SandboxEnv {
@@ -69,6 +71,17 @@ impl SandboxEnv {
         SandboxEnv {
             path: path.to_path_buf(),
             vars,
+            ca: None,
+        }
+    }
+
+    /// The variables of a sandbox running in this process (the desktop's built-in one), with
+    /// its CA in memory instead of a file.
+    pub fn in_process(vars: Vec<(&'static str, String)>, ca_pem: &str) -> SandboxEnv {
+        SandboxEnv {
+            path: PathBuf::from("the built-in Sandbox"),
+            vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            ca: Some(ca_pem.as_bytes().to_vec()),
         }
     }
 
@@ -106,8 +119,11 @@ impl SandboxEnv {
             .collect()
     }
 
-    /// The sandbox's CA certificate (PEM), from `SANDBOX_CA_FILE`.
+    /// The sandbox's CA certificate (PEM): the in-process one, or from `SANDBOX_CA_FILE`.
     pub fn ca_pem(&self) -> Result<Vec<u8>, Problem> {
+        if let Some(ca) = &self.ca {
+            return Ok(ca.clone());
+        }
         let file = self.require("SANDBOX_CA_FILE")?;
         std::fs::read(file).map_err(|e| {
             Problem::new(

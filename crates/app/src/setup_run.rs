@@ -22,7 +22,7 @@ use std::sync::Arc;
 use octo_oidc_aws::connect::{AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION};
 use octo_oidc_aws::iam::SdkIam;
 use octo_oidc_azure::arm::ArmRbac;
-use octo_oidc_azure::auth::{AuthorityConfig, AzureSession};
+use octo_oidc_azure::auth::{AuthorityConfig, AzureSession, Resource};
 use octo_oidc_azure::graph::GraphEntraApps;
 use octo_oidc_azure::transport::Transport;
 use octo_oidc_core::error::FieldError;
@@ -53,6 +53,10 @@ pub struct SetupRun {
     env: EnvReader,
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
+    /// A client the face already signed in with (the desktop's session), used for setups on
+    /// its server instead of a key from the environment or the keychain.
+    connected: Option<RestOctopus>,
+    deadline: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for SetupRun {
@@ -60,6 +64,7 @@ impl std::fmt::Debug for SetupRun {
         f.debug_struct("SetupRun")
             .field("sandbox", &self.sandbox)
             .field("aws_default_chain", &self.aws_default_chain)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +83,21 @@ enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
     None,
+}
+
+impl Cloud {
+    /// The same clients reporting their retries (throttling, 5xx, propagation waits) to
+    /// `events`, the sink of the steps they run for.
+    fn reporting_to(&self, events: Arc<dyn ProgressSink>) -> Cloud {
+        match self {
+            Cloud::Aws(iam) => Cloud::Aws(iam.reporting_to(events)),
+            Cloud::Azure(entra, rbac) => Cloud::Azure(
+                entra.reporting_to(events.clone()),
+                rbac.reporting_to(events),
+            ),
+            Cloud::None => Cloud::None,
+        }
+    }
 }
 
 /// A connected, observed setup.
@@ -154,7 +174,29 @@ impl SetupRun {
             env: Arc::new(|n| std::env::var(n).ok()),
             sandbox: None,
             aws_default_chain,
+            connected: None,
+            deadline: None,
         }
+    }
+
+    /// Reads environment variables (credentials, the journal's folder) through `env`.
+    pub fn with_env(mut self, env: EnvReader) -> SetupRun {
+        self.env = env;
+        self
+    }
+
+    /// Uses `client` (already signed in) for setups on its server.
+    pub fn with_octopus(mut self, client: RestOctopus) -> SetupRun {
+        self.connected = Some(client);
+        self
+    }
+
+    /// The same run with every remote call of the clients (retries and waits included)
+    /// limited to `deadline` instead of the clients' defaults (5 minutes; 60 s for a
+    /// sandbox's Octopus). A call past it fails with code `timeout`, or with its last failure.
+    pub fn with_deadline(mut self, deadline: std::time::Duration) -> SetupRun {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Only the sandbox of this env file.
@@ -179,7 +221,14 @@ impl SetupRun {
                 "Give the path of a setup file (octo-oidc init writes one)",
             )
         })?;
-        let mut setup = parse_setup(&text)?.setup;
+        let setup = parse_setup(&text)?.setup;
+        self.adopt(setup, path)
+    }
+
+    /// Takes a validated setup (read from `path`, or drafted in the window) into this run:
+    /// with a sandbox a GitHub setup trusts the sandbox's issuer; without one the setup must
+    /// name its Octopus Server.
+    pub fn adopt(&self, mut setup: Setup, path: &Path) -> Result<LoadedSetup, Problem> {
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -214,6 +263,11 @@ impl SetupRun {
                 let url = setup.octopus_url.clone().unwrap_or_default();
                 let server = ServerUrl::parse(&url)
                     .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
+                if let Some(client) = &self.connected
+                    && client.server_url() == &server
+                {
+                    return Ok(client.clone());
+                }
                 let key = match self.var(API_KEY_ENV_VAR) {
                     Some(k) => Secret::new(k),
                     None => {
@@ -237,6 +291,9 @@ impl SetupRun {
             config.resolve = env.resolve();
             config.deadline = std::time::Duration::from_secs(60);
         }
+        if let Some(deadline) = self.deadline {
+            config.deadline = deadline;
+        }
         Ok(RestOctopus::new(config, key)?)
     }
 
@@ -250,7 +307,11 @@ impl SetupRun {
             ..Default::default()
         })
         .map_err(|e| internal("cannot build the HTTP client", e))?;
-        Ok(Transport::new(http))
+        let transport = Transport::new(http);
+        Ok(match self.deadline {
+            Some(deadline) => transport.with_deadline(deadline),
+            None => transport,
+        })
     }
 
     async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
@@ -294,7 +355,11 @@ impl SetupRun {
                 };
                 options.region = Some(region);
                 let connection = AwsConnection::connect(options).await?;
-                Ok(Cloud::Aws(SdkIam::new(&connection)))
+                let iam = SdkIam::new(&connection);
+                Ok(Cloud::Aws(match self.deadline {
+                    Some(deadline) => iam.with_deadline(deadline),
+                    None => iam,
+                }))
             }
             TargetSpec::Azure(azure) => {
                 let transport = self.azure_transport()?;
@@ -333,6 +398,13 @@ impl SetupRun {
                     }
                     _ => AzureSession::developer_tools(transport)?,
                 };
+                // Both tokens at once, now: each call would otherwise fetch its own on first use,
+                // one after the other (a sign-in failure surfaces here, before any lookup).
+                let tenant = Some(azure.tenant_id.as_str());
+                tokio::try_join!(
+                    session.access_token(Resource::Graph, tenant),
+                    session.access_token(Resource::Arm, tenant)
+                )?;
                 let graph =
                     GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
                 let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
@@ -345,8 +417,10 @@ impl SetupRun {
     pub async fn prepare(&self, loaded: &LoadedSetup) -> Result<Prepared, Problem> {
         let setup = &loaded.setup;
         let octopus = self.octopus(setup).await?;
-        let cloud = self.cloud(setup).await?;
-        let spaces = octopus.spaces().await?;
+        // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
+        let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
+            Ok::<_, Problem>(octopus.spaces().await?)
+        })?;
         let space = resolve_space(&spaces, &setup.space)?.id.clone();
         let server_url = octopus.server_url().as_key();
         let observation = with_ports!(&octopus, &cloud, |ports| observe(
@@ -391,7 +465,8 @@ impl Prepared {
     /// Applies the plan, reporting each step to `events`.
     pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
         let octopus = self.octopus.reporting_to(events.clone());
-        let report = with_ports!(&octopus, &self.cloud, |ports| {
+        let cloud = self.cloud.reporting_to(events.clone());
+        let report = with_ports!(&octopus, &cloud, |ports| {
             octo_oidc_engine::apply::apply(
                 &self.observation,
                 ports,
@@ -457,7 +532,9 @@ impl Prepared {
         events: Arc<dyn ProgressSink>,
         cancel: &dyn Cancellation,
     ) -> TeardownReport {
-        with_ports!(&self.octopus, &self.cloud, |ports| {
+        let octopus = self.octopus.reporting_to(events.clone());
+        let cloud = self.cloud.reporting_to(events.clone());
+        with_ports!(&octopus, &cloud, |ports| {
             octo_oidc_engine::teardown::teardown(
                 &self.observation,
                 ports,

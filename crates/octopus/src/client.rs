@@ -211,8 +211,9 @@ fn problem(error: OctopusError) -> Problem {
 
 impl Octopus for RestOctopus {
     async fn server_info(&self) -> PortResult<ServerInfo> {
-        let version = self.server_version().await.map_err(problem)?;
-        let issuer = self.discover_issuer().await.map_err(problem)?;
+        // Independent reads: the version from /api, the issuer from the discovery document.
+        let (version, issuer) =
+            futures::try_join!(self.server_version(), self.discover_issuer()).map_err(problem)?;
         Ok(ServerInfo {
             version: version.version,
             issuer: issuer.issuer,

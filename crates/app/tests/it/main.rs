@@ -12,4 +12,5 @@ mod keychain;
 mod locks;
 mod sandbox_mode;
 mod setup_preview;
+mod setup_session;
 mod support;

@@ -1147,6 +1147,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn list_policies_pages_with_marker_and_honours_scope_and_path() {
         let first = list_policies(&params("Scope=AWS&MaxItems=5"))
             .unwrap()
