@@ -660,8 +660,8 @@ fn account_step(setup: &str, existing: &OctopusAccount, body: &Value, d: Value) 
     s.changes(changes)
 }
 
-/// Fills `depends_on`: provider → role → account (AWS); app → service principal,
-/// credentials → role assignment → account (Azure, per app); service account → identity,
+/// Fills `depends_on`: provider → role and account (AWS); app → service principal,
+/// credentials and account, service principal → role assignment (Azure, per app); service account → identity,
 /// team membership (CI). Deletes of stale credentials come before the app's creates.
 fn link(steps: &mut [PlanStep]) {
     use ResourceKind::*;
@@ -700,14 +700,12 @@ fn link(steps: &mut [PlanStep]) {
             }
             FederatedCredential => index(steps, AppRegistration, &group),
             RoleAssignment => index(steps, ServicePrincipal, &group),
+            // The account needs only ids known before: the app's client id (Azure), the role
+            // ARN, which the account id and role name give (AWS). So it goes beside the
+            // service principal, or beside the role (after the provider it trusts).
             OctopusAccount => match &group {
-                Some(_) => {
-                    let mut d = index(steps, AppRegistration, &group);
-                    d.extend(index(steps, FederatedCredential, &group));
-                    d.extend(index(steps, RoleAssignment, &group));
-                    d
-                }
-                None => index(steps, IamRole, &None),
+                Some(_) => index(steps, AppRegistration, &group),
+                None => index(steps, OidcProvider, &None),
             },
             OidcIdentity | TeamMembership => index(steps, ServiceAccount, &None),
         };
