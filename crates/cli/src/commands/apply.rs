@@ -1,7 +1,8 @@
 //! `octo-oidc apply FILE…`: shows each setup's plan, then carries it out (with `--yes`, or
 //! after a yes on the terminal). Without `--yes` and not on a terminal it shows the plan and
 //! exits 2. After a successful apply it prints the equivalent non-interactive command and,
-//! for CI targets, the pipeline's sign-in snippet.
+//! for CI targets, the pipeline's sign-in snippet; for Google Cloud, the service account each
+//! step impersonates.
 
 use std::process::ExitCode;
 
@@ -10,10 +11,7 @@ use octo_oidc_engine::render::{plan_json, plan_text};
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, prepare, run_batch, runtime, shell_word,
-    StepLines,
-};
+use crate::setup_batch::{SetupArgs, SetupOutcome, confirm, interactive, shell_word, StepLines, run_prepared};
 
 /// Arguments of `octo-oidc apply`.
 #[derive(Debug, clap::Args)]
@@ -28,20 +26,12 @@ pub struct Args {
 
 /// Applies every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let yes = args.yes;
     let json_out = args.setup.json;
     let sandbox_flag = args.setup.sandbox_flag();
-    rt.block_on(run_batch(&args.setup, |run, loaded| {
+    run_prepared(&args.setup, |prepared, loaded| {
         let sandbox_flag = sandbox_flag.clone();
         async move {
-            let prepared = match prepare(&run, &loaded).await {
-                Ok(p) => p,
-                Err(o) => return o,
-            };
             let plan = prepared.plan();
             let mut text = plan_text(plan);
             if plan.has_changes() && !yes {
@@ -101,6 +91,12 @@ pub fn run(args: Args) -> ExitCode {
             );
             text.push_str(&format!("Equivalent non-interactive command:\n  {command}\n"));
             json["command"] = json!(command);
+            if let Some(email) = &applied.google_service_account {
+                text.push_str(&format!(
+                    "\nIn each Google Cloud step, set the service account to impersonate (Octopus.Action.GoogleCloud.ServiceAccountEmails) to:\n  {email}\n"
+                ));
+                json["google_service_account"] = json!(email);
+            }
             if let Some(snippet) = &applied.snippet {
                 text.push_str("\nAdd this to your pipeline to sign in to Octopus:\n\n");
                 text.push_str(snippet);
@@ -112,6 +108,5 @@ pub fn run(args: Args) -> ExitCode {
                 text,
             }
         }
-    }))
-    .into()
+    })
 }
