@@ -119,6 +119,46 @@ impl SandboxEnv {
             .collect()
     }
 
+    /// A made-up Google service-account key for the sandbox's Google APIs (they accept any
+    /// bearer token; `google-cloud-auth` signs a self-signed JWT with the key, so no token
+    /// endpoint is called). Fresh per call, never written anywhere.
+    pub fn gcp_credentials(&self) -> Result<Secret, Problem> {
+        use aws_lc_rs::encoding::AsDer;
+        use base64::Engine as _;
+        let project = self.require("GCP_PROJECT_ID")?;
+        let failed = |e: String| {
+            Problem::new(
+                ErrorCode::Internal,
+                format!("cannot make the sandbox's Google key: {e}"),
+            )
+        };
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|e| failed(e.to_string()))?;
+        let der = pair.as_der().map_err(|e| failed(e.to_string()))?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        Ok(Secret::new(
+            serde_json::json!({
+                "type": "service_account",
+                "project_id": project,
+                "private_key_id": "sandbox",
+                "private_key": pem,
+                "client_email": format!("octo-oidc@{project}.iam.gserviceaccount.com"),
+                "client_id": "100000000000000000001",
+                "token_uri": "https://127.0.0.1:1/token",
+            })
+            .to_string(),
+        ))
+    }
+
     /// The sandbox's CA certificate (PEM): the in-process one, or from `SANDBOX_CA_FILE`.
     pub fn ca_pem(&self) -> Result<Vec<u8>, Problem> {
         if let Some(ca) = &self.ca {

@@ -391,6 +391,7 @@ impl Session {
             targets,
             aws_account_id: None,
             azure_role_definition_id: None,
+            gcp_project: None,
         };
         *lock(&self.read_space) = Some(ReadSpace {
             server_url,

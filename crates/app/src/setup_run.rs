@@ -5,7 +5,8 @@
 //! `OCTOPUS_API_KEY`, else the OS keychain; Azure from `AZURE_TENANT_ID` / `AZURE_CLIENT_ID`
 //! / `AZURE_CLIENT_SECRET`, else the Azure CLI / azd login; AWS from the setup's `profile`,
 //! else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, else — only when asked — the SDK's
-//! default chain), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
+//! default chain; Google from the setup's `credentials_file`, else Application Default
+//! Credentials), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
 //! CA are then the only ones used. No credential chain that probes a metadata endpoint (AWS
 //! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
 //! always given, so the SDK never asks IMDS for one.
@@ -32,9 +33,12 @@ use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
 use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
 use octo_oidc_engine::plan::Plan;
-use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
+use octo_oidc_engine::setup_file::{
+    CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
+};
 use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
 use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
+use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_octopus::issuer::Reachability;
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeyStore};
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
@@ -42,6 +46,7 @@ use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
 use crate::file_journal::{FileJournal, data_dir};
 use crate::inventory::resolve_space;
 use crate::sandbox_env::SandboxEnv;
+use crate::sandbox_tokens::SandboxTokens;
 
 /// Reads an environment variable.
 pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -76,12 +81,15 @@ pub struct LoadedSetup {
     pub path: PathBuf,
     /// The validated setup (for a sandbox run, GitHub's issuer is the sandbox's).
     pub setup: Setup,
+    /// Remarks that do not block (e.g. a Google token lifetime that needs an org policy).
+    pub warnings: Vec<octo_oidc_core::validate::FieldWarning>,
 }
 
 /// The clients of one setup's target.
 enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
+    Gcp(RestGoogleCloud),
     None,
 }
 
@@ -95,6 +103,7 @@ impl Cloud {
                 entra.reporting_to(events.clone()),
                 rbac.reporting_to(events),
             ),
+            Cloud::Gcp(gcp) => Cloud::Gcp(gcp.reporting_to(events)),
             Cloud::None => Cloud::None,
         }
     }
@@ -104,7 +113,7 @@ impl Cloud {
 pub struct Prepared {
     octopus: RestOctopus,
     cloud: Cloud,
-    sandbox: bool,
+    sandbox_env: Option<SandboxEnv>,
     /// What observe found and the plan made from it.
     pub observation: Observation,
     journal: FileJournal,
@@ -129,6 +138,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -138,6 +148,17 @@ macro_rules! with_ports {
                     entra,
                     rbac,
                     iam: &Absent,
+                    gcp: &Absent,
+                };
+                $body
+            }
+            Cloud::Gcp(gcp) => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra: &Absent,
+                    rbac: &Absent,
+                    iam: &Absent,
+                    gcp,
                 };
                 $body
             }
@@ -147,6 +168,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam: &Absent,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -221,14 +243,19 @@ impl SetupRun {
                 "Give the path of a setup file (octo-oidc init writes one)",
             )
         })?;
-        let setup = parse_setup(&text)?.setup;
-        self.adopt(setup, path)
+        let parsed = parse_setup(&text)?;
+        self.adopt(parsed.setup, parsed.warnings, path)
     }
 
-    /// Takes a validated setup (read from `path`, or drafted in the window) into this run:
-    /// with a sandbox a GitHub setup trusts the sandbox's issuer; without one the setup must
-    /// name its Octopus Server.
-    pub fn adopt(&self, mut setup: Setup, path: &Path) -> Result<LoadedSetup, Problem> {
+    /// Takes a validated setup (read from `path`, or drafted in the window) with its
+    /// warnings into this run: with a sandbox a GitHub setup trusts the sandbox's issuer;
+    /// without one the setup must name its Octopus Server.
+    pub fn adopt(
+        &self,
+        mut setup: Setup,
+        warnings: Vec<octo_oidc_core::validate::FieldWarning>,
+        path: &Path,
+    ) -> Result<LoadedSetup, Problem> {
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -245,6 +272,7 @@ impl SetupRun {
         Ok(LoadedSetup {
             path: path.to_path_buf(),
             setup,
+            warnings,
         })
     }
 
@@ -314,9 +342,51 @@ impl SetupRun {
         })
     }
 
+    fn google(&self, gcp: &GcpSetup) -> Result<RestGoogleCloud, Problem> {
+        let (sign_in, endpoints, ca) = match &self.sandbox {
+            Some(env) => (
+                GoogleSignIn::from_json(&env.gcp_credentials()?)?,
+                GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
+                Some(env.ca_pem()?),
+            ),
+            None => {
+                let sign_in = match &gcp.credentials_file {
+                    Some(path) => GoogleSignIn::from_file(Path::new(path)).map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            e.to_string(),
+                            "Give the path of a service-account key, an authorized-user or an external-account file, or remove it to use Application Default Credentials",
+                        )
+                    })?,
+                    None => GoogleSignIn::application_default().map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            format!("no Google credentials were found: {e}"),
+                            "Run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or set credentials_file under [gcp]",
+                        )
+                    })?,
+                };
+                (sign_in, GcpEndpoints::google(), None)
+            }
+        };
+        let settings = octo_oidc_http::ClientSettings {
+            ca_bundle_pem: ca,
+            ..Default::default()
+        };
+        let client = RestGoogleCloud::new(sign_in, endpoints, &settings)?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_retry(octo_oidc_core::retry::RetrySettings {
+                deadline,
+                ..Default::default()
+            }),
+            None => client,
+        })
+    }
+
     async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
         match &setup.spec {
             TargetSpec::Ci(_) => Ok(Cloud::None),
+            TargetSpec::Gcp(gcp) => Ok(Cloud::Gcp(self.google(gcp)?)),
             TargetSpec::Aws(aws) => {
                 let region = aws
                     .region
@@ -435,7 +505,7 @@ impl SetupRun {
         Ok(Prepared {
             octopus,
             cloud,
-            sandbox: self.sandbox.is_some(),
+            sandbox_env: self.sandbox.clone(),
             observation,
             journal,
         })
@@ -449,6 +519,9 @@ pub struct Applied {
     pub report: ApplyReport,
     /// The pipeline's sign-in snippet (CI targets), with the service account's id.
     pub snippet: Option<String>,
+    /// Google Cloud: the service account each step impersonates (set on the step as
+    /// `Octopus.Action.GoogleCloud.ServiceAccountEmails`, not on the account).
+    pub google_service_account: Option<String>,
 }
 
 impl Prepared {
@@ -477,7 +550,14 @@ impl Prepared {
             .await
         });
         let snippet = self.snippet(&report);
-        Applied { report, snippet }
+        let google_service_account =
+            octo_oidc_engine::google::service_account_of(&self.observation.desired)
+                .map(str::to_string);
+        Applied {
+            report,
+            snippet,
+            google_service_account,
+        }
     }
 
     fn snippet(&self, report: &ApplyReport) -> Option<String> {
@@ -510,19 +590,40 @@ impl Prepared {
                 Reachability::NotPublic { reason } => Some(reason),
             },
         };
+        // Token trades: in the sandbox, whose Octopus signs any claims; Google Cloud only
+        // for now (the other targets' trades are another lane's).
+        let tokens = match (&self.sandbox_env, &self.cloud) {
+            (Some(env), Cloud::Gcp(_)) => Some(SandboxTokens::new(env)?),
+            _ => None,
+        };
         let options = VerifyOptions {
-            real_cloud: !self.sandbox,
+            real_cloud: self.sandbox_env.is_none(),
+            token_trades: tokens.is_some(),
             ..VerifyOptions::default()
         };
         Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
-            octo_oidc_engine::verify::verify(
-                &self.observation,
-                Some(&facts),
-                options,
-                ports,
-                &NoTokens,
-            )
-            .await
+            match &tokens {
+                Some(tokens) => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        tokens,
+                    )
+                    .await
+                }
+                None => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        &NoTokens,
+                    )
+                    .await
+                }
+            }
         }))
     }
 

@@ -163,6 +163,9 @@ where
         let outcome = match run.load(file) {
             Ok(loaded) => {
                 let name = loaded.setup.name.clone();
+                for w in &loaded.warnings {
+                    eprintln!("warning: {}: {}", w.field, w.message);
+                }
                 let o = each(run.clone(), loaded).await;
                 print_outcome(args, Some(file), Some(&name), &o);
                 o

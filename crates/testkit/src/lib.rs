@@ -25,7 +25,7 @@ mod issuer;
 mod progress;
 mod serve;
 
-pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 pub use issuer::{TestIssuer, TestKey};
 pub use progress::{RecordingProgress, Retried};
 pub use serve::serve;

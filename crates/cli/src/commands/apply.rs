@@ -1,7 +1,8 @@
 //! `octo-oidc apply FILE…`: shows each setup's plan, then carries it out (with `--yes`, or
 //! after a yes on the terminal). Without `--yes` and not on a terminal it shows the plan and
 //! exits 2. After a successful apply it prints the equivalent non-interactive command and,
-//! for CI targets, the pipeline's sign-in snippet.
+//! for CI targets, the pipeline's sign-in snippet; for Google Cloud, the service account each
+//! step impersonates.
 
 use std::process::ExitCode;
 
@@ -101,6 +102,12 @@ pub fn run(args: Args) -> ExitCode {
             );
             text.push_str(&format!("Equivalent non-interactive command:\n  {command}\n"));
             json["command"] = json!(command);
+            if let Some(email) = &applied.google_service_account {
+                text.push_str(&format!(
+                    "\nIn each Google Cloud step, set the service account to impersonate (Octopus.Action.GoogleCloud.ServiceAccountEmails) to:\n  {email}\n"
+                ));
+                json["google_service_account"] = json!(email);
+            }
             if let Some(snippet) = &applied.snippet {
                 text.push_str("\nAdd this to your pipeline to sign in to Octopus:\n\n");
                 text.push_str(snippet);

@@ -62,6 +62,9 @@ pub fn run(args: Args) -> ExitCode {
                 TeardownResult::NotRun => "not run".to_string(),
             };
             text.push_str(&format!("  {} {}: {line}\n", item.kind.as_str(), item.name));
+            if let Some(note) = &item.note {
+                text.push_str(&format!("    note: {note}\n"));
+            }
         }
         let exit = match &report.problem {
             Some(p) => {

@@ -538,5 +538,6 @@ fn api_routes() -> Router<AppState> {
             "/api/_sandbox/deployment-tokens",
             post(tasks::deployment_token),
         )
+        .route("/api/_sandbox/oidc-tokens", post(issuer::mint_endpoint))
         .fallback(|| async { OctopusError::not_found() })
 }

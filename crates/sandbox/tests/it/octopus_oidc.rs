@@ -849,3 +849,33 @@ async fn state_survives_a_restart() {
     assert_ne!(next["Id"], account["Id"], "id counters continue");
     second.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn tokens_with_exactly_the_asked_claims_for_verify() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    let (status, minted) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/oidc-tokens",
+        Some(json!({"Subject": "space:default:project:nowhere", "Audience": "//iam.googleapis.com/x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(minted["Issuer"], issuer.as_str());
+    let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
+    let claims = validator
+        .verify(minted["Token"].as_str().unwrap(), &issuer)
+        .await
+        .unwrap();
+    assert_eq!(claims["sub"], "space:default:project:nowhere");
+    assert_eq!(claims["aud"], "//iam.googleapis.com/x");
+    let (status, body) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/oidc-tokens",
+        Some(json!({"Subject": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

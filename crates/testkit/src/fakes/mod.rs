@@ -24,11 +24,13 @@ use octo_oidc_core::{ErrorCode, Problem};
 use serde_json::Value;
 
 mod entra;
+mod gcp;
 mod iam;
 mod octopus;
 mod rbac;
 
 pub use entra::FakeEntraApps;
+pub use gcp::{FAKE_EXPIRE_TIME, FakeGoogleCloud};
 pub use iam::FakeIam;
 pub use octopus::FakeOctopus;
 pub use rbac::FakeAzureRbac;
