@@ -90,11 +90,32 @@ pub enum FormField {
     /// GitHub: the optional team granting the service account its permissions.
     #[serde(rename = "github.team")]
     GithubTeam,
+    /// Google Cloud: the project id.
+    #[serde(rename = "gcp.project")]
+    GcpProject,
+    /// Google Cloud: the workload identity pool id.
+    #[serde(rename = "gcp.pool")]
+    GcpPool,
+    /// Google Cloud: the pool's OIDC provider id.
+    #[serde(rename = "gcp.provider")]
+    GcpProvider,
+    /// Google Cloud: the service account (an id, or an existing one's email).
+    #[serde(rename = "gcp.service_account")]
+    GcpServiceAccount,
+    /// Google Cloud: project roles for the service account.
+    #[serde(rename = "gcp.roles")]
+    GcpRoles,
+    /// Google Cloud: the account's token lifetime in seconds.
+    #[serde(rename = "gcp.token_lifetime")]
+    GcpTokenLifetime,
+    /// Google Cloud: a credentials file (default: Application Default Credentials).
+    #[serde(rename = "gcp.credentials_file")]
+    GcpCredentialsFile,
 }
 
 impl FormField {
     /// Every form field.
-    pub const ALL: [FormField; 26] = [
+    pub const ALL: [FormField; 33] = [
         FormField::OctopusServerUrl,
         FormField::OctopusApiKey,
         FormField::SetupName,
@@ -121,6 +142,13 @@ impl FormField {
         FormField::GithubFilter,
         FormField::GithubServiceAccount,
         FormField::GithubTeam,
+        FormField::GcpProject,
+        FormField::GcpPool,
+        FormField::GcpProvider,
+        FormField::GcpServiceAccount,
+        FormField::GcpRoles,
+        FormField::GcpTokenLifetime,
+        FormField::GcpCredentialsFile,
     ];
 
     /// The field id, exactly as serialized (e.g. `octopus.server_url`).
@@ -152,6 +180,13 @@ impl FormField {
             FormField::GithubFilter => "github.filter",
             FormField::GithubServiceAccount => "github.service_account",
             FormField::GithubTeam => "github.team",
+            FormField::GcpProject => "gcp.project",
+            FormField::GcpPool => "gcp.pool",
+            FormField::GcpProvider => "gcp.provider",
+            FormField::GcpServiceAccount => "gcp.service_account",
+            FormField::GcpRoles => "gcp.roles",
+            FormField::GcpTokenLifetime => "gcp.token_lifetime",
+            FormField::GcpCredentialsFile => "gcp.credentials_file",
         }
     }
 

@@ -29,6 +29,7 @@ export type {
   ErrorCode,
   FieldError,
   FormField,
+  GcpTrustPreview,
   IssuerVerdict,
   KeychainStatus,
   MatrixLine,
