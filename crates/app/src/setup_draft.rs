@@ -27,8 +27,8 @@ use octo_oidc_engine::desired::{
 use octo_oidc_engine::observed::ObservedState;
 use octo_oidc_engine::plan::plan;
 use octo_oidc_engine::setup_file::{
-    self, AccountTable, AwsTable, AzureTable, GcpTable, GitHubTable, OctopusTable, ScopeTable, Setup,
-    SetupFile, SubjectKeysTable, TargetSpec,
+    self, AccountTable, AwsTable, AzureTable, GcpTable, GitHubTable, OctopusTable, ScopeTable,
+    Setup, SetupFile, SubjectKeysTable, TargetSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,13 @@ pub struct DraftGithub {
     pub service_account: String,
     /// Optional team.
     pub team: String,
+    /// Another issuer than GitHub.com: GitHub Enterprise Server (`https://HOST/_services/token`),
+    /// GitLab, Buildkite, TeamCity or any https issuer; empty = GitHub.com.
+    pub issuer: String,
+    /// With another CI issuer: the exact or wildcard (`*`, `?`) subject.
+    pub subject: String,
+    /// Which CI's snippet: `github`, `gitlab`, `buildkite`, `teamcity`, `other`; empty = inferred.
+    pub ci: String,
 }
 
 /// The Google Cloud side (empty strings are "not set": the engine's defaults).
@@ -305,9 +312,16 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
             filter: opt(&draft.github.filter),
             service_account: draft.github.service_account.trim().to_string(),
             team: opt(&draft.github.team),
-            issuer: None,
-            subject: None,
-            ci: None,
+            issuer: opt(&draft.github.issuer),
+            subject: opt(&draft.github.subject),
+            ci: match draft.github.ci.trim() {
+                "github" => Some(setup_file::CiSystem::Github),
+                "gitlab" => Some(setup_file::CiSystem::Gitlab),
+                "buildkite" => Some(setup_file::CiSystem::Buildkite),
+                "teamcity" => Some(setup_file::CiSystem::Teamcity),
+                "other" => Some(setup_file::CiSystem::Other),
+                _ => None,
+            },
         }),
         gcp: (draft.target == DraftTarget::Gcp).then(|| GcpTable {
             project: draft.gcp.project.trim().to_string(),
@@ -664,9 +678,10 @@ fn gcp_preview(desired: &DesiredState, facts: &SpaceFacts) -> Option<GcpTrustPre
                     service_account_email: String::new(),
                     creates_service_account: false,
                     bindings: Vec::new(),
-                    project_number_known: facts.gcp_project.as_ref().is_some_and(|p| {
-                        p.project_number != PLACEHOLDER_GCP_PROJECT_NUMBER
-                    }),
+                    project_number_known: facts
+                        .gcp_project
+                        .as_ref()
+                        .is_some_and(|p| p.project_number != PLACEHOLDER_GCP_PROJECT_NUMBER),
                 });
             }
             DesiredResource::GcpServiceAccount { email, spec } => {

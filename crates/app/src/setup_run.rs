@@ -244,18 +244,15 @@ impl SetupRun {
             )
         })?;
         let parsed = parse_setup(&text)?;
-        self.adopt(parsed.setup, parsed.warnings, path)
+        let mut loaded = self.adopt(parsed.setup, path)?;
+        loaded.warnings = parsed.warnings;
+        Ok(loaded)
     }
 
-    /// Takes a validated setup (read from `path`, or drafted in the window) with its
-    /// warnings into this run: with a sandbox a GitHub setup trusts the sandbox's issuer;
-    /// without one the setup must name its Octopus Server.
-    pub fn adopt(
-        &self,
-        mut setup: Setup,
-        warnings: Vec<octo_oidc_core::validate::FieldWarning>,
-        path: &Path,
-    ) -> Result<LoadedSetup, Problem> {
+    /// Takes a validated setup (read from `path`, or drafted in the window) into this run:
+    /// with a sandbox a GitHub setup trusts the sandbox's issuer; without one the setup must
+    /// name its Octopus Server.
+    pub fn adopt(&self, mut setup: Setup, path: &Path) -> Result<LoadedSetup, Problem> {
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -272,7 +269,7 @@ impl SetupRun {
         Ok(LoadedSetup {
             path: path.to_path_buf(),
             setup,
-            warnings,
+            warnings: Vec::new(),
         })
     }
 

@@ -101,7 +101,7 @@ impl Session {
                 let server_url = self.draft_server_url(run);
                 let (setup, check) = setup_draft::check(draft, server_url.as_deref())?;
                 let path = PathBuf::from(format!("{}.toml", setup.name));
-                Ok((run.adopt(setup, Vec::new(), &path)?, check.setup_file))
+                Ok((run.adopt(setup, &path)?, check.setup_file))
             }
             SetupSource::File { path } => {
                 let loaded = run.load(Path::new(path))?;

@@ -215,6 +215,29 @@ pub async fn prepare(run: &SetupRun, loaded: &LoadedSetup) -> Result<Prepared, S
         .map_err(|p| SetupOutcome::failed(&p))
 }
 
+/// The frame of the five setup commands: an async runtime, then per setup file of the batch
+/// ([`run_batch`]) `each(prepared, loaded)` once the setup is loaded and observed
+/// ([`prepare`]; a setup that cannot be is reported without calling `each`).
+pub fn run_prepared<F, Fut>(args: &SetupArgs, each: F) -> std::process::ExitCode
+where
+    F: Fn(Prepared, LoadedSetup) -> Fut,
+    Fut: std::future::Future<Output = SetupOutcome>,
+{
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let each = &each;
+    rt.block_on(run_batch(args, |run, loaded| async move {
+        // Boxed: observing a setup nests too deep for the compiler's layout of the batch.
+        match Box::pin(prepare(&run, &loaded)).await {
+            Ok(prepared) => each(prepared, loaded).await,
+            Err(outcome) => outcome,
+        }
+    }))
+    .into()
+}
+
 /// Step progress as plain lines on stderr (silent with `--json`).
 pub struct StepLines {
     quiet: bool,

@@ -81,18 +81,11 @@ pub const ACCOUNT_TYPE: &str = "GoogleCloudOidcAccount";
 /// The IAM service host in full resource names.
 const IAM_HOST: &str = "iam.googleapis.com";
 
-/// The subject keys that become `attribute.*` mappings (every key Octopus puts in a token).
-const ATTRIBUTE_KEYS: [SubjectKey; 9] = [
-    SubjectKey::Space,
-    SubjectKey::ProjectGroup,
-    SubjectKey::Project,
-    SubjectKey::Runbook,
-    SubjectKey::Tenant,
-    SubjectKey::Environment,
-    SubjectKey::Target,
-    SubjectKey::Account,
-    SubjectKey::Type,
-];
+/// Whether a subject key becomes an `attribute.*` mapping: every key Octopus puts in a
+/// deployment, runbook or health token (the feed key only appears in feed tokens).
+fn mapped_to_attribute(key: &SubjectKey) -> bool {
+    *key != SubjectKey::Feed
+}
 
 /// Why no spec can be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -334,7 +327,7 @@ pub fn attribute_name(key: SubjectKey) -> String {
 /// The attribute mapping: `google.subject` plus one `attribute.*` per Octopus claim.
 pub fn attribute_mapping(subject: SubjectMapping) -> Vec<(String, String)> {
     let mut out = vec![("google.subject".to_string(), subject.expression())];
-    for key in ATTRIBUTE_KEYS {
+    for key in SubjectKey::ALL.into_iter().filter(mapped_to_attribute) {
         let claim = format!("{OCTOPUS_CLAIM_PREFIX}{}", key.claim_name());
         out.push((
             format!("attribute.{}", attribute_name(key)),

@@ -251,7 +251,10 @@ async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_s
     );
     let sandbox = session.start_sandbox().await.unwrap();
     session.connect_sandbox_octopus().await.unwrap();
-    let gcp_project = sandbox.gcp_project_id.clone().expect("the sandbox runs Google");
+    let gcp_project = sandbox
+        .gcp_project_id
+        .clone()
+        .expect("the sandbox runs Google");
     let project = first_project(&session).await;
     let draft = gcp_draft(&project, &gcp_project);
 

@@ -23,18 +23,7 @@ fn provider_spec(url: &str, setup: &str) -> OidcProviderSpec {
 }
 
 fn role_spec(name: &str, provider_arn: &str, subjects: &[&str]) -> RoleSpec {
-    RoleSpec {
-        name: name.to_string(),
-        trust_policy: trust_policy(provider_arn, AUD, subjects),
-        max_session_duration: 3600,
-        description: Some("Octopus OIDC".into()),
-        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-        inline_policies: BTreeMap::from([(
-            "octo-read".to_string(),
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.to_string(),
-        )]),
-        tags: BTreeMap::from([("octo-oidc:setup".to_string(), "s1".to_string())]),
-    }
+    octo_oidc_testkit::aws::role_spec(name, trust_policy(provider_arn, AUD, subjects), "s1")
 }
 
 async fn caller_identity(backend: Backend) {
@@ -407,3 +396,26 @@ async fn lookups_return_tags_and_policies_for_drift(backend: Backend) {
 }
 
 on_both_backends!(lookups_return_tags_and_policies_for_drift);
+
+async fn managed_policies_are_listed_across_pages_with_paths_and_sorted(backend: Backend) {
+    let client = backend.client().await;
+    let policies = client.list_policies().await.unwrap();
+    let read_only = policies
+        .iter()
+        .find(|p| p.arn == "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .expect("ReadOnlyAccess is listed");
+    assert_eq!(read_only.name, "ReadOnlyAccess");
+    assert!(read_only.aws_managed);
+    assert!(
+        policies
+            .iter()
+            .any(|p| p.arn == "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
+        "policies under a path are listed"
+    );
+    assert!(
+        policies.windows(2).all(|w| w[0].name <= w[1].name),
+        "sorted by name"
+    );
+}
+
+on_both_backends!(managed_policies_are_listed_across_pages_with_paths_and_sorted);

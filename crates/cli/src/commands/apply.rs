@@ -11,10 +11,7 @@ use octo_oidc_engine::render::{plan_json, plan_text};
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, prepare, run_batch, runtime, shell_word,
-    StepLines,
-};
+use crate::setup_batch::{SetupArgs, SetupOutcome, confirm, interactive, shell_word, StepLines, run_prepared};
 
 /// Arguments of `octo-oidc apply`.
 #[derive(Debug, clap::Args)]
@@ -29,20 +26,12 @@ pub struct Args {
 
 /// Applies every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let yes = args.yes;
     let json_out = args.setup.json;
     let sandbox_flag = args.setup.sandbox_flag();
-    rt.block_on(run_batch(&args.setup, |run, loaded| {
+    run_prepared(&args.setup, |prepared, loaded| {
         let sandbox_flag = sandbox_flag.clone();
         async move {
-            let prepared = match prepare(&run, &loaded).await {
-                Ok(p) => p,
-                Err(o) => return o,
-            };
             let plan = prepared.plan();
             let mut text = plan_text(plan);
             if plan.has_changes() && !yes {
@@ -119,6 +108,5 @@ pub fn run(args: Args) -> ExitCode {
                 text,
             }
         }
-    }))
-    .into()
+    })
 }

@@ -9,10 +9,7 @@ use octo_oidc_engine::teardown::TeardownResult;
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{
-    SetupArgs, SetupOutcome, StepLines, confirm, interactive, prepare, problem_text, run_batch,
-    runtime,
-};
+use crate::setup_batch::{SetupArgs, SetupOutcome, StepLines, confirm, interactive, problem_text, run_prepared};
 
 /// Arguments of `octo-oidc teardown`.
 #[derive(Debug, clap::Args)]
@@ -27,17 +24,9 @@ pub struct Args {
 
 /// Tears down every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let yes = args.yes;
     let json_out = args.setup.json;
-    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
-        let prepared = match prepare(&run, &loaded).await {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
+    run_prepared(&args.setup, |prepared, loaded| async move {
         let name = loaded.setup.name.clone();
         let accepted = yes
             || (interactive()
@@ -78,6 +67,5 @@ pub fn run(args: Args) -> ExitCode {
             json: json!({ "report": report }),
             text,
         }
-    }))
-    .into()
+    })
 }

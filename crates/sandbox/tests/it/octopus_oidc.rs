@@ -16,7 +16,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, wait_for_task};
+use crate::octopus_support::{api, first_error, task_log, wait_for_task};
 
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -263,12 +263,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        err["Errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("no-such-project")
-    );
+    assert!(first_error(&err).contains("no-such-project"), "{err}");
 }
 
 /// The token an account test mints for `account` (slug `slug`) in the default space.
@@ -326,19 +321,7 @@ async fn account_test_task_fails_with_entras_reason_for_an_unknown_application()
         done["ErrorMessage"].as_str().unwrap().contains("AADSTS"),
         "{done}"
     );
-    let (_, details) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    let log: Vec<String> = details["ActivityLogs"][0]["LogElements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["MessageText"].as_str().unwrap().to_string())
-        .collect();
+    let log = task_log(&sandbox, &task).await;
     assert!(
         log.iter()
             .any(|l| l.contains("space:default:account:azure-prod")),

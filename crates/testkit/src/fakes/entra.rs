@@ -4,7 +4,7 @@
 //! (at most 20 per app, each issuer + subject pair once). Deleting an app deletes its
 //! service principal.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use octo_oidc_core::ports::{
     ApplicationSpec, Applied, EntraApplication, EntraApps, FederatedCredential, PortResult,
@@ -12,7 +12,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::{ErrorCode, Problem};
 
-use super::{Recorder, conflict, guid, not_found};
+use super::{Recorder, conflict, guid, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
     "find_application",
@@ -55,20 +55,10 @@ impl State {
     }
 }
 
-/// The Entra apps port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeEntraApps {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-}
-
-super::recorded_fake!(FakeEntraApps);
-
-impl Default for FakeEntraApps {
-    fn default() -> Self {
-        FakeEntraApps::new()
-    }
-}
+super::recorded_fake!(
+    /// The Entra apps port in memory.
+    FakeEntraApps
+);
 
 impl FakeEntraApps {
     /// A tenant with no applications.
@@ -156,11 +146,9 @@ impl EntraApps for FakeEntraApps {
 
     async fn delete_application(&self, object_id: &str) -> PortResult<()> {
         self.recorder.begin("delete_application", object_id)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.apps.len();
-        state.apps.retain(|a| a.app.object_id != object_id);
-        let changed = state.apps.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().apps, |a| {
+            a.app.object_id == object_id
+        });
         self.recorder
             .end("delete_application", object_id, Ok(((), changed)))
     }
@@ -272,11 +260,7 @@ impl EntraApps for FakeEntraApps {
         self.recorder.begin("delete_federated_credential", name)?;
         let mut state = self.state.lock().unwrap();
         let changed = match state.by_object_id(app_object_id) {
-            Ok(app) => {
-                let before = app.credentials.len();
-                app.credentials.retain(|c| c.name != name);
-                app.credentials.len() != before
-            }
+            Ok(app) => remove_where(&mut app.credentials, |c| c.name == name),
             Err(_) => false,
         };
         drop(state);

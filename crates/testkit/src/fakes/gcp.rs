@@ -61,20 +61,10 @@ struct State {
     next_id: u64,
 }
 
-/// The Google Cloud port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeGoogleCloud {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-}
-
-super::recorded_fake!(FakeGoogleCloud);
-
-impl Default for FakeGoogleCloud {
-    fn default() -> Self {
-        FakeGoogleCloud::new("octopus-sandbox", "123456789012")
-    }
-}
+super::recorded_fake!(
+    /// The Google Cloud port in memory.
+    FakeGoogleCloud
+);
 
 fn key(target: &GcpPolicyTarget) -> String {
     match target {
@@ -119,8 +109,13 @@ fn listed_subjects(condition: &str) -> Option<Vec<String>> {
 }
 
 impl FakeGoogleCloud {
+    /// A fake with the project `octopus-sandbox` (number `123456789012`).
+    pub fn new() -> FakeGoogleCloud {
+        FakeGoogleCloud::with_project("octopus-sandbox", "123456789012")
+    }
+
     /// A fake with one project.
-    pub fn new(project_id: &str, project_number: &str) -> FakeGoogleCloud {
+    pub fn with_project(project_id: &str, project_number: &str) -> FakeGoogleCloud {
         FakeGoogleCloud {
             state: Arc::new(Mutex::new(State {
                 project: GcpProject {

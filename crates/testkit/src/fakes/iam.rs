@@ -18,7 +18,7 @@ use octo_oidc_core::ports::{
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde_json::Value;
 
-use super::{Recorder, audiences, claims, matches_pattern};
+use super::{Recorder, audiences, claims, matches_pattern, remove_where, strings};
 
 const OPERATIONS: &[&str] = &[
     "caller_identity",
@@ -39,20 +39,10 @@ struct State {
     roles: Vec<IamRole>,
 }
 
-/// The IAM/STS port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeIam {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-}
-
-super::recorded_fake!(FakeIam);
-
-impl Default for FakeIam {
-    fn default() -> Self {
-        FakeIam::new()
-    }
-}
+super::recorded_fake!(
+    /// The IAM/STS port in memory.
+    FakeIam
+);
 
 fn same_json(a: &str, b: &str) -> bool {
     match (
@@ -61,17 +51,6 @@ fn same_json(a: &str, b: &str) -> bool {
     ) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
-    }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -369,11 +348,7 @@ impl Iam for FakeIam {
 
     async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
         self.recorder.begin("delete_oidc_provider", arn)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.providers.len();
-        state.providers.retain(|p| p.arn != arn);
-        let changed = state.providers.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().providers, |p| p.arn == arn);
         self.recorder
             .end("delete_oidc_provider", arn, Ok(((), changed)))
     }
@@ -392,11 +367,7 @@ impl Iam for FakeIam {
 
     async fn delete_role(&self, name: &str) -> PortResult<()> {
         self.recorder.begin("delete_role", name)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.roles.len();
-        state.roles.retain(|r| r.name != name);
-        let changed = state.roles.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().roles, |r| r.name == name);
         self.recorder.end("delete_role", name, Ok(((), changed)))
     }
 

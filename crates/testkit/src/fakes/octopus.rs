@@ -16,7 +16,9 @@ use octo_oidc_core::ports::{
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde_json::{Map, Value};
 
-use super::{Recorder, audiences, claims, conflict, guid, matches_pattern, not_found};
+use super::{
+    Recorder, audiences, claims, conflict, guid, matches_pattern, not_found, remove_where,
+};
 
 const OPERATIONS: &[&str] = &[
     "server_info",
@@ -65,20 +67,10 @@ impl State {
     }
 }
 
-/// The Octopus port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeOctopus {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-}
-
-super::recorded_fake!(FakeOctopus);
-
-impl Default for FakeOctopus {
-    fn default() -> Self {
-        FakeOctopus::new()
-    }
-}
+super::recorded_fake!(
+    /// The Octopus port in memory.
+    FakeOctopus
+);
 
 fn slug(name: &str) -> String {
     let mut slug = String::new();
@@ -331,9 +323,7 @@ impl Octopus for FakeOctopus {
         self.recorder.begin("delete_account", account_id)?;
         let mut state = self.state.lock().unwrap();
         let accounts = state.accounts.entry(space_id.to_string()).or_default();
-        let before = accounts.len();
-        accounts.retain(|a| a.id != account_id);
-        let changed = accounts.len() != before;
+        let changed = remove_where(accounts, |a| a.id == account_id);
         drop(state);
         self.recorder
             .end("delete_account", account_id, Ok(((), changed)))
@@ -405,11 +395,9 @@ impl Octopus for FakeOctopus {
     async fn delete_service_account(&self, service_account_id: &str) -> PortResult<()> {
         self.recorder
             .begin("delete_service_account", service_account_id)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.users.len();
-        state.users.retain(|u| u.account.id != service_account_id);
-        let changed = state.users.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().users, |u| {
+            u.account.id == service_account_id
+        });
         self.recorder.end(
             "delete_service_account",
             service_account_id,
@@ -512,11 +500,7 @@ impl Octopus for FakeOctopus {
         self.recorder.begin("delete_oidc_identity", identity_id)?;
         let mut state = self.state.lock().unwrap();
         let changed = match state.user_mut(service_account_id) {
-            Ok(user) => {
-                let before = user.identities.len();
-                user.identities.retain(|i| i.id != identity_id);
-                user.identities.len() != before
-            }
+            Ok(user) => remove_where(&mut user.identities, |i| i.id == identity_id),
             Err(_) => false,
         };
         drop(state);

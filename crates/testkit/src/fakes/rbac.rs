@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 
-use super::{Recorder, conflict, not_found};
+use super::{Recorder, conflict, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
     "role_definition_id",
@@ -22,20 +22,10 @@ struct State {
     assignments: Vec<RoleAssignment>,
 }
 
-/// The Azure RBAC port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeAzureRbac {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-}
-
-super::recorded_fake!(FakeAzureRbac);
-
-impl Default for FakeAzureRbac {
-    fn default() -> Self {
-        FakeAzureRbac::new()
-    }
-}
+super::recorded_fake!(
+    /// The Azure RBAC port in memory.
+    FakeAzureRbac
+);
 
 fn same_scope(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
@@ -165,14 +155,9 @@ impl AzureRbac for FakeAzureRbac {
     async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> PortResult<()> {
         self.recorder
             .begin("delete_role_assignment", &assignment.name)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.assignments.len();
-        state.assignments.retain(|a| {
-            !(a.name.eq_ignore_ascii_case(&assignment.name)
-                && same_scope(&a.scope, &assignment.scope))
+        let changed = remove_where(&mut self.state.lock().unwrap().assignments, |a| {
+            a.name.eq_ignore_ascii_case(&assignment.name) && same_scope(&a.scope, &assignment.scope)
         });
-        let changed = state.assignments.len() != before;
-        drop(state);
         self.recorder.end(
             "delete_role_assignment",
             &assignment.name,
