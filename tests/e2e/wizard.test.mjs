@@ -337,7 +337,12 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await browser.$('#azure-tenant-id').setValue('not-a-guid');
     const note = await browser.$('#azure-tenant-id-note');
     await note.waitUntil(async () => (await note.getText()).length > 0, { timeout: 5000, timeoutMsg: 'no tenant id error' });
-    assert.match(await browser.$('#next-reason').getText(), /^Tenant id: /);
+    // The note and the reason come from the same check but render in separate updates.
+    const reason = await browser.$('#next-reason');
+    await reason.waitUntil(async () => /^Tenant id: /.test(await reason.getText()), {
+      timeout: 5000,
+      timeoutMsg: 'Continue does not name the tenant id',
+    });
     // The sandbox's own tenant and subscription.
     await browser.$('#azure-tenant-id').setValue('72f988bf-86f1-41af-91ab-2d7cd011db47');
     await browser.$('#azure-subscription-id').setValue('0b1f6471-1bf0-4dda-aec3-cb9272f09590');
