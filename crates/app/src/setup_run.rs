@@ -12,14 +12,19 @@
 //!
 //! [`SetupRun::load`] reads and validates the file (no remote call; every field error at
 //! once). [`SetupRun::prepare`] connects and observes ([`Prepared`]: the clients, the
-//! observation and the setup's [`FileJournal`]); its methods carry out the use cases.
+//! observation, the preflight — what the signed-in identities may do and the issuer checks,
+//! read before any write — and the setup's [`FileJournal`]); its methods carry out the use
+//! cases, and apply refuses to start on a blocking preflight gap unless the run ignores it.
 //!
 //! Deliberately absent: rendering (the faces do it) and prompting (the CLI asks).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use octo_oidc_aws::connect::{AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION};
+use octo_oidc_aws::connect::{
+    AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION, ProfileFilePaths,
+    configured_region,
+};
 use octo_oidc_aws::iam::SdkIam;
 use octo_oidc_azure::arm::ArmRbac;
 use octo_oidc_azure::auth::{AuthorityConfig, AzureSession};
@@ -32,6 +37,7 @@ use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
 use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
 use octo_oidc_engine::plan::Plan;
+use octo_oidc_engine::preflight::{Preflight, preflight, refusal};
 use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
 use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
 use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
@@ -53,6 +59,7 @@ pub struct SetupRun {
     env: EnvReader,
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
+    ignore_preflight: bool,
 }
 
 impl std::fmt::Debug for SetupRun {
@@ -87,6 +94,9 @@ pub struct Prepared {
     sandbox: bool,
     /// What observe found and the plan made from it.
     pub observation: Observation,
+    /// What the signed-in identities may do, and the issuer checks (read before any write).
+    pub preflight: Preflight,
+    ignore_preflight: bool,
     journal: FileJournal,
 }
 
@@ -154,6 +164,7 @@ impl SetupRun {
             env: Arc::new(|n| std::env::var(n).ok()),
             sandbox: None,
             aws_default_chain,
+            ignore_preflight: false,
         }
     }
 
@@ -163,6 +174,13 @@ impl SetupRun {
             sandbox: Some(env),
             ..SetupRun::real(false)
         }
+    }
+
+    /// Lets apply start even when the preflight finds missing permissions or a blocking
+    /// issuer problem (the user's explicit choice, `--ignore-preflight`).
+    pub fn ignoring_preflight(mut self, ignore: bool) -> SetupRun {
+        self.ignore_preflight = ignore;
+        self
     }
 
     /// Whether this run uses a sandbox.
@@ -261,6 +279,7 @@ impl SetupRun {
                     .region
                     .clone()
                     .unwrap_or_else(|| DEFAULT_REGION.to_string());
+                // `prepare` has resolved an unset region already (see `resolve_region`).
                 let mut options = match &self.sandbox {
                     Some(env) => ConnectOptions::new(CredentialSource::AccessKey {
                         access_key_id: env.require("AWS_ACCESS_KEY_ID")?.to_string(),
@@ -341,9 +360,48 @@ impl SetupRun {
         }
     }
 
+    /// An AWS setup without `aws.region` takes the region the AWS configuration names
+    /// (`AWS_REGION`, the profile's `region`; the SDK's whole chain only with
+    /// `--aws-default-chain`); a sandbox run without one uses the sandbox's `AWS_REGION`
+    /// or us-east-1. None found is a field error on `aws.region`, before any remote call.
+    async fn resolve_region(&self, setup: &mut Setup) -> Result<(), Problem> {
+        let TargetSpec::Aws(aws) = &mut setup.spec else {
+            return Ok(());
+        };
+        if aws.region.is_some() {
+            return Ok(());
+        }
+        let found = match &self.sandbox {
+            Some(env) => Some(env.get("AWS_REGION").unwrap_or(DEFAULT_REGION).to_string()),
+            None => {
+                let env = self.env.clone();
+                configured_region(
+                    aws.profile.as_deref(),
+                    &ProfileFilePaths::default(),
+                    &move |n| env(n),
+                    self.aws_default_chain,
+                )
+                .await?
+            }
+        };
+        match found {
+            Some(region) => {
+                aws.region = Some(region);
+                Ok(())
+            }
+            None => Err(field(
+                "aws.region",
+                "is not set, and neither AWS_REGION nor the AWS profile names a region",
+                "Add region = \"eu-west-1\" (your region) under [aws], or set region in the profile (aws configure set region …)",
+            )),
+        }
+    }
+
     /// Connects the clients `setup` needs and observes it (lookups only; nothing changes).
     pub async fn prepare(&self, loaded: &LoadedSetup) -> Result<Prepared, Problem> {
-        let setup = &loaded.setup;
+        let mut setup = loaded.setup.clone();
+        self.resolve_region(&mut setup).await?;
+        let setup = &setup;
         let octopus = self.octopus(setup).await?;
         let cloud = self.cloud(setup).await?;
         let spaces = octopus.spaces().await?;
@@ -356,6 +414,15 @@ impl SetupRun {
             ports
         )
         .await)?;
+        let issuer = issuer_facts(&octopus).await.ok();
+        let real_cloud = self.sandbox.is_none();
+        let preflight = with_ports!(&octopus, &cloud, |ports| preflight(
+            &observation,
+            issuer.as_ref(),
+            real_cloud,
+            ports
+        )
+        .await);
         let env = self.env.clone();
         let journal = FileJournal::for_setup(&data_dir(&|n| env(n))?, &setup.name);
         Ok(Prepared {
@@ -363,6 +430,8 @@ impl SetupRun {
             cloud,
             sandbox: self.sandbox.is_some(),
             observation,
+            preflight,
+            ignore_preflight: self.ignore_preflight,
             journal,
         })
     }
@@ -388,8 +457,18 @@ impl Prepared {
         self.journal.path()
     }
 
-    /// Applies the plan, reporting each step to `events`.
+    /// Applies the plan, reporting each step to `events`. Refused before any call
+    /// (`permission_denied`, every step `not_run`) when the preflight found a blocking gap,
+    /// unless the run ignores the preflight.
     pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
+        if !self.ignore_preflight
+            && let Some(problem) = refusal(&self.preflight)
+        {
+            return Applied {
+                report: ApplyReport::not_started(&self.observation, Some(problem)),
+                snippet: None,
+            };
+        }
         let octopus = self.octopus.reporting_to(events.clone());
         let report = with_ports!(&octopus, &self.cloud, |ports| {
             octo_oidc_engine::apply::apply(
@@ -424,17 +503,7 @@ impl Prepared {
     /// Verifies the trust as it exists now (issuer, cloud side, simulation, the account
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
-        let issuer = self.octopus.check_issuer().await?;
-        let facts = IssuerFacts {
-            usable_keys: issuer.keys.iter().filter(|k| k.usable).count(),
-            issuer: issuer.issuer,
-            is_https: issuer.is_https,
-            has_trailing_slash: issuer.has_trailing_slash,
-            not_public: match issuer.reachability {
-                Reachability::LooksPublic => None,
-                Reachability::NotPublic { reason } => Some(reason),
-            },
-        };
+        let facts = issuer_facts(&self.octopus).await?;
         let options = VerifyOptions {
             real_cloud: !self.sandbox,
             ..VerifyOptions::default()
@@ -473,6 +542,22 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the
+/// engine's [`IssuerFacts`].
+async fn issuer_facts(octopus: &RestOctopus) -> Result<IssuerFacts, Problem> {
+    let issuer = octopus.check_issuer().await?;
+    Ok(IssuerFacts {
+        usable_keys: issuer.keys.iter().filter(|k| k.usable).count(),
+        issuer: issuer.issuer,
+        is_https: issuer.is_https,
+        has_trailing_slash: issuer.has_trailing_slash,
+        not_public: match issuer.reachability {
+            Reachability::LooksPublic => None,
+            Reachability::NotPublic { reason } => Some(reason),
+        },
+    })
 }
 
 /// `init`'s check of a drafted setup file: its text as the engine's writer writes it, or

@@ -395,6 +395,14 @@ impl AzureSession {
         }
     }
 
+    /// The client id when this is an app-only (service principal) sign-in.
+    pub fn app_only_client_id(&self) -> Option<&str> {
+        match &self.inner.credential {
+            Credential::ServicePrincipal { .. } => Some(&self.inner.authority.client_id),
+            _ => None,
+        }
+    }
+
     /// Who is signed in; for service principals and developer-tools logins, known after the
     /// first token.
     pub fn account(&self) -> Option<SignedInAccount> {

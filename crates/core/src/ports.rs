@@ -338,6 +338,16 @@ pub trait Octopus: Send + Sync {
         external_id: &str,
         id_token: &Secret,
     ) -> impl Future<Output = PortResult<ExchangedToken>> + Send;
+    /// Preflight: the permissions the API key's user holds in `space_id` and system-wide
+    /// (`/api/users/{id}/permissions`). Adapters that cannot read them keep the default,
+    /// which says so (preflight then warns instead of deciding).
+    fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> impl Future<Output = PortResult<crate::preflight::OctopusPermissions>> + Send {
+        let message = format!("this Octopus client cannot read permissions in {space_id}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
 }
 
 /// An Entra application registration.
@@ -457,6 +467,18 @@ pub trait EntraApps: Send + Sync {
         app_object_id: &str,
         name: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Preflight: who the caller is and what would let it register applications (its
+    /// directory roles or app permissions, the tenant's app-creation policy).
+    fn app_creation_rights(
+        &self,
+    ) -> impl Future<Output = PortResult<crate::preflight::AppCreationRights>> + Send {
+        async {
+            Err(Problem::new(
+                crate::ErrorCode::Internal,
+                "this Entra client cannot read app-creation rights",
+            ))
+        }
+    }
 }
 
 /// An Azure role assignment, named by a deterministic GUID.
@@ -496,6 +518,15 @@ pub trait AzureRbac: Send + Sync {
         &self,
         assignment: &RoleAssignment,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Preflight: the caller's permissions at `scope` (ARM
+    /// `{scope}/providers/Microsoft.Authorization/permissions`).
+    fn caller_permissions(
+        &self,
+        scope: &str,
+    ) -> impl Future<Output = PortResult<Vec<crate::preflight::RbacPermission>>> + Send {
+        let message = format!("this Azure RBAC client cannot read permissions at {scope}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
 }
 
 /// An IAM OIDC identity provider.
@@ -622,6 +653,16 @@ pub trait Iam: Send + Sync {
         token: &Secret,
         session_name: &str,
     ) -> impl Future<Output = PortResult<AssumedRole>> + Send;
+    /// Preflight: `SimulatePrincipalPolicy` for `principal_arn` on each `(action, resource)`.
+    fn simulate_principal_policy(
+        &self,
+        principal_arn: &str,
+        requests: &[(String, String)],
+    ) -> impl Future<Output = PortResult<Vec<crate::preflight::IamDecision>>> + Send {
+        let message = format!("this IAM client cannot simulate the policies of {principal_arn}");
+        let _ = requests;
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
 }
 
 #[cfg(test)]

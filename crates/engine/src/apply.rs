@@ -123,6 +123,30 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// The report of an apply that did not start (every step `not_run`), stopped by
+    /// `problem` (e.g. the preflight's refusal).
+    pub fn not_started(observation: &Observation, problem: Option<Problem>) -> ApplyReport {
+        let plan = &observation.plan;
+        ApplyReport {
+            setup: plan.setup.clone(),
+            steps: plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(index, s)| StepReport {
+                    index,
+                    kind: s.kind,
+                    name: s.name.clone(),
+                    action: s.action,
+                    wave: 0,
+                    result: StepResult::NotRun,
+                })
+                .collect(),
+            problem,
+            outputs: BTreeMap::new(),
+        }
+    }
+
     /// Whether every step ran to its end.
     pub fn is_complete(&self) -> bool {
         self.problem.is_none()
@@ -160,24 +184,7 @@ where
     I: Iam,
 {
     let plan = &observation.plan;
-    let mut report = ApplyReport {
-        setup: plan.setup.clone(),
-        steps: plan
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(index, s)| StepReport {
-                index,
-                kind: s.kind,
-                name: s.name.clone(),
-                action: s.action,
-                wave: 0,
-                result: StepResult::NotRun,
-            })
-            .collect(),
-        problem: None,
-        outputs: BTreeMap::new(),
-    };
+    let mut report = ApplyReport::not_started(observation, None);
     if plan.has_conflicts() {
         let names: Vec<String> = plan
             .steps

@@ -210,6 +210,14 @@ fn problem(error: OctopusError) -> Problem {
 }
 
 impl Octopus for RestOctopus {
+    async fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
+        RestOctopus::caller_permissions(self, space_id)
+            .await
+            .map_err(problem)
+    }
     async fn server_info(&self) -> PortResult<ServerInfo> {
         let version = self.server_version().await.map_err(problem)?;
         let issuer = self.discover_issuer().await.map_err(problem)?;

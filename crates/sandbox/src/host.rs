@@ -180,6 +180,12 @@ pub const SANDBOX_AWS_ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE00";
 /// The made-up secret access key that goes with it.
 pub const SANDBOX_AWS_SECRET_ACCESS_KEY: &str = "sandbox-made-up-secret-access-key";
 
+/// The access key id of the sandbox's read-only AWS user ([`SANDBOX_AWS_READONLY_USER`]:
+/// IAM reads and the simulator only), for rehearsing a preflight denial.
+pub const SANDBOX_AWS_READONLY_ACCESS_KEY_ID: &str = "AKIASANDBOXREADONLY0";
+/// The user name behind [`SANDBOX_AWS_READONLY_ACCESS_KEY_ID`].
+pub const SANDBOX_AWS_READONLY_USER: &str = "sandbox-readonly";
+
 /// A fresh `API-` key of 26 upper-case letters and digits, like Octopus's.
 pub fn generate_api_key() -> Secret {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -343,6 +349,11 @@ impl Sandbox {
             ),
         };
         let github = GithubIssuer::new(github_url, github_key);
+        aws.add_principal(
+            SANDBOX_AWS_READONLY_ACCESS_KEY_ID,
+            SANDBOX_AWS_READONLY_USER,
+            vec![crate::aws::identity_policy::READ_ONLY_POLICY.to_string()],
+        );
         let azure_admin = entra
             .administrator_app(crate::entra::DEFAULT_TENANT_ID)
             .ok()
@@ -524,6 +535,10 @@ impl Sandbox {
             vars.push((
                 "AWS_SECRET_ACCESS_KEY",
                 SANDBOX_AWS_SECRET_ACCESS_KEY.to_string(),
+            ));
+            vars.push((
+                "AWS_READONLY_ACCESS_KEY_ID",
+                SANDBOX_AWS_READONLY_ACCESS_KEY_ID.to_string(),
             ));
         }
         if let Some(gcp) = &u.gcp {

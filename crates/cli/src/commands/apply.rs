@@ -1,12 +1,14 @@
 //! `octo-oidc apply FILE…`: shows each setup's plan, then carries it out (with `--yes`, or
 //! after a yes on the terminal). Without `--yes` and not on a terminal it shows the plan and
-//! exits 2. After a successful apply it prints the equivalent non-interactive command and,
+//! exits 2. When the preflight finds a missing permission or a blocking issuer problem, apply
+//! does not start and exits 3 naming each (`--ignore-preflight` starts anyway). After a
+//! successful apply it prints the equivalent non-interactive command and,
 //! for CI targets, the pipeline's sign-in snippet.
 
 use std::process::ExitCode;
 
 use octo_oidc_engine::apply::NotCancelled;
-use octo_oidc_engine::render::{plan_json, plan_text};
+use octo_oidc_engine::render::{plan_json, plan_text, preflight_json, preflight_text};
 use serde_json::json;
 
 use crate::exit_code::Exit;
@@ -24,6 +26,10 @@ pub struct Args {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     yes: bool,
+    /// Start even when the preflight finds missing permissions or a blocking issuer problem
+    /// (apply then fails where the service refuses).
+    #[arg(long)]
+    ignore_preflight: bool,
 }
 
 /// Applies every setup.
@@ -33,18 +39,21 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
     };
     let yes = args.yes;
+    let ignore_preflight = args.ignore_preflight;
     let json_out = args.setup.json;
     let sandbox_flag = args.setup.sandbox_flag();
     rt.block_on(run_batch(&args.setup, |run, loaded| {
         let sandbox_flag = sandbox_flag.clone();
         async move {
+            let run = run.ignoring_preflight(ignore_preflight);
             let prepared = match prepare(&run, &loaded).await {
                 Ok(p) => p,
                 Err(o) => return o,
             };
             let plan = prepared.plan();
-            let mut text = plan_text(plan);
-            if plan.has_changes() && !yes {
+            let mut text = format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight));
+            let refused = !ignore_preflight && prepared.preflight.blocks_apply();
+            if plan.has_changes() && !yes && !refused {
                 let accepted = interactive() && !json_out && {
                     eprint!("{text}");
                     text.clear();
@@ -69,6 +78,7 @@ pub fn run(args: Args) -> ExitCode {
             let report = &applied.report;
             let mut json = json!({
                 "plan": plan_json(plan),
+                "preflight": preflight_json(&prepared.preflight),
                 "applied": report.is_complete(),
                 "report": report,
                 "journal": prepared.journal_path().display().to_string(),

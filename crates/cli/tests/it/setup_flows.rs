@@ -692,3 +692,99 @@ fn the_env_file_is_0600_and_names_the_sandbox_credentials() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_write() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("aws.toml", AWS);
+    let file = file.to_str().unwrap();
+    // The same sandbox, signed in as its read-only AWS user.
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let readonly = env.replace(
+        &format!("AWS_ACCESS_KEY_ID={}", sandbox.vars["AWS_ACCESS_KEY_ID"]),
+        &format!(
+            "AWS_ACCESS_KEY_ID={}",
+            sandbox.vars["AWS_READONLY_ACCESS_KEY_ID"]
+        ),
+    );
+    assert_ne!(readonly, env);
+    let readonly = sandbox.write("readonly.env", &readonly);
+    let as_readonly = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(readonly.display().to_string());
+        run(&all, &sandbox.data())
+    };
+
+    let plan = as_readonly(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let preflight = &plan.json()["preflight"];
+    assert_eq!(preflight["blocks_apply"], true, "{preflight}");
+    let missing: Vec<String> = preflight["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "missing")
+        .map(|c| c["permission"].as_str().unwrap().to_string())
+        .collect();
+    for action in [
+        "iam:CreateOpenIDConnectProvider",
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:AttachRolePolicy",
+    ] {
+        assert!(
+            missing.contains(&action.to_string()),
+            "{action}: {missing:?}"
+        );
+    }
+    assert!(
+        preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "missing")
+            .all(|c| c["who_can_grant"]
+                .as_str()
+                .is_some_and(|w| w.contains("IAM administrator"))
+                && c["caller"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with(":user/sandbox-readonly"))),
+        "{preflight}"
+    );
+    // The Octopus side is allowed: the sandbox's key is an administrator's.
+    assert!(
+        preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["permission"] == "AccountCreate" && c["outcome"] == "granted"),
+        "{preflight}"
+    );
+
+    sandbox.clear_requests();
+    let apply = as_readonly(&["apply", "--yes", file]);
+    assert_eq!(apply.code, 3, "{}\n{}", apply.stdout, apply.stderr);
+    let out = format!("{}{}", apply.stdout, apply.stderr);
+    assert!(out.contains("iam:CreateRole"), "{out}");
+    assert!(out.contains("who can grant it"), "{out}");
+    assert!(out.contains("IAM administrator of AWS account"), "{out}");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r["operation"] == "SimulatePrincipalPolicy"),
+        "the preflight asked IAM"
+    );
+
+    // With the flag, apply starts and IAM itself refuses the first write.
+    let forced = as_readonly(&["apply", "--yes", "--ignore-preflight", file]);
+    assert_eq!(forced.code, 3, "{}\n{}", forced.stdout, forced.stderr);
+    assert!(
+        format!("{}{}", forced.stdout, forced.stderr).contains("AccessDenied"),
+        "{}{}",
+        forced.stdout,
+        forced.stderr
+    );
+}

@@ -15,6 +15,7 @@ use octo_oidc_core::{ErrorCode, Problem};
 use super::{Recorder, conflict, guid, not_found};
 
 const OPERATIONS: &[&str] = &[
+    "app_creation_rights",
     "find_application",
     "ensure_application",
     "delete_application",
@@ -60,6 +61,7 @@ impl State {
 pub struct FakeEntraApps {
     state: Arc<Mutex<State>>,
     recorder: Recorder,
+    grants: Arc<Mutex<Option<octo_oidc_core::preflight::AppCreationRights>>>,
 }
 
 super::recorded_fake!(FakeEntraApps);
@@ -76,6 +78,7 @@ impl FakeEntraApps {
         FakeEntraApps {
             state: Arc::default(),
             recorder: Recorder::new("FakeEntraApps", OPERATIONS),
+            grants: Arc::default(),
         }
     }
 
@@ -105,7 +108,29 @@ impl FakeEntraApps {
     }
 }
 
+impl FakeEntraApps {
+    /// What `app_creation_rights` answers (default: an app-only caller with
+    /// `Application.ReadWrite.All`).
+    pub fn set_app_creation_rights(&self, rights: octo_oidc_core::preflight::AppCreationRights) {
+        *self.grants.lock().unwrap() = Some(rights);
+    }
+}
+
 impl EntraApps for FakeEntraApps {
+    async fn app_creation_rights(
+        &self,
+    ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
+        self.recorder.begin("app_creation_rights", "")?;
+        Ok(self.grants.lock().unwrap().clone().unwrap_or_else(|| {
+            octo_oidc_core::preflight::AppCreationRights {
+                caller: "fake-automation".into(),
+                app_only: true,
+                directory_roles: Vec::new(),
+                app_roles: vec!["Application.ReadWrite.All".into()],
+                users_may_create_apps: None,
+            }
+        }))
+    }
     async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
         self.recorder.begin("find_application", unique_name)?;
         let state = self.state.lock().unwrap();

@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::{Recorder, audiences, claims, matches_pattern};
 
 const OPERATIONS: &[&str] = &[
+    "simulate_principal_policy",
     "caller_identity",
     "find_oidc_provider",
     "ensure_oidc_provider",
@@ -44,6 +45,7 @@ struct State {
 pub struct FakeIam {
     state: Arc<Mutex<State>>,
     recorder: Recorder,
+    grants: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 super::recorded_fake!(FakeIam);
@@ -143,6 +145,7 @@ impl FakeIam {
                 roles: Vec::new(),
             })),
             recorder: Recorder::new("FakeIam", OPERATIONS),
+            grants: Arc::default(),
         }
     }
 
@@ -342,7 +345,40 @@ impl FakeIam {
     }
 }
 
+impl FakeIam {
+    /// Makes `simulate_principal_policy` answer `implicitDeny` for `action` (e.g.
+    /// `iam:CreateRole`); every other action is allowed.
+    pub fn deny_action(&self, action: &str) {
+        self.grants
+            .lock()
+            .unwrap()
+            .insert(action.to_ascii_lowercase());
+    }
+}
+
 impl Iam for FakeIam {
+    async fn simulate_principal_policy(
+        &self,
+        principal_arn: &str,
+        requests: &[(String, String)],
+    ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
+        self.recorder
+            .begin("simulate_principal_policy", principal_arn)?;
+        let denied = self.grants.lock().unwrap().clone();
+        Ok(requests
+            .iter()
+            .map(
+                |(action, resource)| octo_oidc_core::preflight::IamDecision {
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: match denied.contains(&action.to_ascii_lowercase()) {
+                        true => "implicitDeny".into(),
+                        false => "allowed".into(),
+                    },
+                },
+            )
+            .collect())
+    }
     async fn caller_identity(&self) -> PortResult<(String, String)> {
         self.recorder.begin("caller_identity", "")?;
         let account = self.account();

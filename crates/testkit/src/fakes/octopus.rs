@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use super::{Recorder, audiences, claims, conflict, guid, matches_pattern, not_found};
 
 const OPERATIONS: &[&str] = &[
+    "caller_permissions",
     "server_info",
     "inventory",
     "find_account",
@@ -70,6 +71,7 @@ impl State {
 pub struct FakeOctopus {
     state: Arc<Mutex<State>>,
     recorder: Recorder,
+    grants: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 super::recorded_fake!(FakeOctopus);
@@ -150,6 +152,7 @@ impl FakeOctopus {
                 counter: 0,
             })),
             recorder: Recorder::new("FakeOctopus", OPERATIONS),
+            grants: Arc::default(),
         }
     }
 
@@ -284,7 +287,45 @@ impl FakeOctopus {
     }
 }
 
+/// The permissions the fake's API key user holds unless withheld.
+pub const FAKE_OCTOPUS_PERMISSIONS: &[&str] = &[
+    "AccountCreate",
+    "AccountDelete",
+    "AccountEdit",
+    "AccountView",
+    "TaskCreate",
+    "TaskView",
+    "TeamEdit",
+    "TeamView",
+    "UserEdit",
+    "UserView",
+];
+
+impl FakeOctopus {
+    /// Withholds a permission (space and system) from the API key's user.
+    pub fn withhold_permission(&self, permission: &str) {
+        self.grants.lock().unwrap().insert(permission.to_string());
+    }
+}
+
 impl Octopus for FakeOctopus {
+    async fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
+        self.recorder.begin("caller_permissions", space_id)?;
+        let withheld = self.grants.lock().unwrap().clone();
+        let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
+            .iter()
+            .filter(|p| !withheld.contains(**p))
+            .map(|p| p.to_string())
+            .collect();
+        Ok(octo_oidc_core::preflight::OctopusPermissions {
+            user: "Users-1 (fake-admin)".into(),
+            space: held.clone(),
+            system: held,
+        })
+    }
     async fn server_info(&self) -> PortResult<ServerInfo> {
         self.recorder.begin("server_info", "")?;
         let server = self.state.lock().unwrap().server.clone();

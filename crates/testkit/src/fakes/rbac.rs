@@ -10,6 +10,7 @@ use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use super::{Recorder, conflict, not_found};
 
 const OPERATIONS: &[&str] = &[
+    "caller_permissions",
     "role_definition_id",
     "find_role_assignment",
     "ensure_role_assignment",
@@ -27,6 +28,7 @@ struct State {
 pub struct FakeAzureRbac {
     state: Arc<Mutex<State>>,
     recorder: Recorder,
+    grants: Arc<Mutex<Option<Vec<octo_oidc_core::preflight::RbacPermission>>>>,
 }
 
 super::recorded_fake!(FakeAzureRbac);
@@ -72,6 +74,7 @@ impl FakeAzureRbac {
                 assignments: Vec::new(),
             })),
             recorder: Recorder::new("FakeAzureRbac", OPERATIONS),
+            grants: Arc::default(),
         }
     }
 
@@ -87,7 +90,29 @@ impl FakeAzureRbac {
     }
 }
 
+impl FakeAzureRbac {
+    /// What `caller_permissions` answers at every scope (default: Owner's `*`).
+    pub fn set_caller_permissions(
+        &self,
+        permissions: Vec<octo_oidc_core::preflight::RbacPermission>,
+    ) {
+        *self.grants.lock().unwrap() = Some(permissions);
+    }
+}
+
 impl AzureRbac for FakeAzureRbac {
+    async fn caller_permissions(
+        &self,
+        scope: &str,
+    ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
+        self.recorder.begin("caller_permissions", scope)?;
+        Ok(self.grants.lock().unwrap().clone().unwrap_or_else(|| {
+            vec![octo_oidc_core::preflight::RbacPermission {
+                actions: vec!["*".into()],
+                not_actions: Vec::new(),
+            }]
+        }))
+    }
     async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
         self.recorder.begin("role_definition_id", role_name)?;
         let state = self.state.lock().unwrap();
