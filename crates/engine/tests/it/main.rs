@@ -5,10 +5,12 @@ mod apply;
 mod architecture;
 mod corpus;
 mod plan;
+mod preflight;
 mod resume;
 mod schema;
 mod support;
 mod teardown;
+mod tenants;
 mod valid;
 mod verify;
 
