@@ -170,6 +170,8 @@ pub struct Sandbox {
     state_file: Option<PathBuf>,
     /// The seeded automation administrator's client id and secret (Entra's default tenant).
     azure_admin: Option<(String, Secret)>,
+    /// The seeded read-only automation identity's client id and secret.
+    azure_reader: Option<(String, Secret)>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     tls_handles: Vec<axum_server::Handle<SocketAddr>>,
@@ -358,6 +360,10 @@ impl Sandbox {
             .administrator_app(crate::entra::DEFAULT_TENANT_ID)
             .ok()
             .map(|(client_id, secret)| (client_id, Secret::new(secret)));
+        let azure_reader = entra
+            .reader_app(crate::entra::DEFAULT_TENANT_ID)
+            .ok()
+            .map(|(client_id, secret)| (client_id, Secret::new(secret)));
 
         let (stop, _) = watch::channel(false);
         let mut sandbox = Sandbox {
@@ -374,6 +380,7 @@ impl Sandbox {
             gcp: gcp.clone(),
             state_file: options.state_file.clone(),
             azure_admin,
+            azure_reader,
             stop,
             servers: Vec::new(),
             tls_handles: Vec::new(),
@@ -529,6 +536,10 @@ impl Sandbox {
             ));
             vars.push(("AZURE_CLIENT_ID", client_id.clone()));
             vars.push(("AZURE_CLIENT_SECRET", secret.expose().to_string()));
+        }
+        if let Some((client_id, secret)) = &self.azure_reader {
+            vars.push(("AZURE_READER_CLIENT_ID", client_id.clone()));
+            vars.push(("AZURE_READER_CLIENT_SECRET", secret.expose().to_string()));
         }
         if u.aws.is_some() {
             vars.push(("AWS_ACCESS_KEY_ID", SANDBOX_AWS_ACCESS_KEY_ID.to_string()));

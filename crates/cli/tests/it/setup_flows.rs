@@ -788,3 +788,87 @@ fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_writ
         forced.stderr
     );
 }
+
+#[test]
+fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_nothing() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("azure.toml", AZURE);
+    let file = file.to_str().unwrap();
+    // The admin's plan: every permission granted (Graph app permission, Owner).
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let preflight = &plan.json()["preflight"];
+    assert_eq!(preflight["blocks_apply"], false, "{preflight}");
+    let granted: Vec<&str> = preflight["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "granted")
+        .map(|c| c["permission"].as_str().unwrap())
+        .collect();
+    assert!(
+        granted.contains(&"microsoft.directory/applications/create")
+            && granted.contains(&"Microsoft.Authorization/roleAssignments/write"),
+        "{preflight}"
+    );
+    // The seeded reader: Reader and Application.Read.All.
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let reader = env
+        .replace(
+            &format!("AZURE_CLIENT_ID={}", sandbox.vars["AZURE_CLIENT_ID"]),
+            &format!("AZURE_CLIENT_ID={}", sandbox.vars["AZURE_READER_CLIENT_ID"]),
+        )
+        .replace(
+            &format!(
+                "AZURE_CLIENT_SECRET={}",
+                sandbox.vars["AZURE_CLIENT_SECRET"]
+            ),
+            &format!(
+                "AZURE_CLIENT_SECRET={}",
+                sandbox.vars["AZURE_READER_CLIENT_SECRET"]
+            ),
+        );
+    let reader = sandbox.write("reader.env", &reader);
+    sandbox.clear_requests();
+    let apply = run(
+        &[
+            "apply".into(),
+            "--yes".into(),
+            "--json".into(),
+            file.into(),
+            "--sandbox".into(),
+            reader.display().to_string(),
+        ],
+        &sandbox.data(),
+    );
+    assert_eq!(apply.code, 3, "{}\n{}", apply.stdout, apply.stderr);
+    let out = apply.json();
+    let missing: Vec<(&str, &str)> = out["preflight"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "missing")
+        .map(|c| {
+            (
+                c["permission"].as_str().unwrap(),
+                c["who_can_grant"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(missing.len(), 2, "{missing:?}");
+    assert_eq!(missing[0].0, "microsoft.directory/applications/create");
+    assert!(
+        missing[0].1.contains("Application Developer"),
+        "{missing:?}"
+    );
+    assert_eq!(
+        missing[1].0,
+        "Microsoft.Authorization/roleAssignments/write"
+    );
+    assert!(
+        missing[1].1.contains("User Access Administrator"),
+        "{missing:?}"
+    );
+    assert_eq!(out["error"]["code"], "permission_denied", "{out}");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+}
