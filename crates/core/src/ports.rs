@@ -266,6 +266,25 @@ pub struct ExchangedToken {
     pub expires_in: Option<u64>,
 }
 
+/// An Octopus team (of a space, or a system team) and its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OctopusTeam {
+    /// `Teams-N` (or a built-in id such as `teams-administrators`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The team's space; `None` = a system team.
+    pub space_id: Option<String>,
+    /// Member user ids.
+    pub member_user_ids: Vec<String>,
+    /// Whether members can be changed (not for "Everyone").
+    pub can_change_members: bool,
+}
+
+fn unsupported<T>(what: String) -> impl Future<Output = PortResult<T>> + Send {
+    async move { Err(Problem::new(crate::ErrorCode::Internal, what)) }
+}
+
 /// The Octopus side of a setup.
 pub trait Octopus: Send + Sync {
     /// Server version and issuer.
@@ -347,6 +366,38 @@ pub trait Octopus: Send + Sync {
     ) -> impl Future<Output = PortResult<crate::preflight::OctopusPermissions>> + Send {
         let message = format!("this Octopus client cannot read permissions in {space_id}");
         async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
+    /// Finds the team named `name` (case-insensitive) among the space's teams and the system
+    /// teams.
+    fn find_team(
+        &self,
+        space_id: &str,
+        name: &str,
+    ) -> impl Future<Output = PortResult<Option<OctopusTeam>>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot look up team '{name}' in {space_id}"
+        ))
+    }
+    /// Adds a user to a team: `Created` when the membership was added, `Unchanged` when the
+    /// user was a member already; a team whose members cannot change is a conflict.
+    fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = PortResult<Applied<OctopusTeam>>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot add {user_id} to team {team_id}"
+        ))
+    }
+    /// Removes a user from a team; a user who is not a member is success.
+    fn remove_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot remove {user_id} from team {team_id}"
+        ))
     }
 }
 

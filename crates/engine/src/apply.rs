@@ -603,13 +603,28 @@ where
                 Learned::Nothing,
             )
         }
-        DesiredResource::TeamMembership { team, .. } => {
-            return Err(Problem::new(
-                ErrorCode::Internal,
-                format!(
-                    "adding the service account to team '{team}' needs an Octopus teams port, which does not exist yet"
-                ),
-            ));
+        DesiredResource::TeamMembership {
+            team,
+            service_account,
+        } => {
+            let sa = known
+                .service_account_id
+                .as_deref()
+                .ok_or_else(|| missing("service account", service_account))?;
+            let team_id = step.id.as_deref().ok_or_else(|| missing("team", team))?;
+            let applied = ports.octopus.add_team_member(team_id, sa).await?;
+            let outcome = match applied {
+                Applied::Created(_) => Outcome::Created,
+                _ => Outcome::Updated,
+            };
+            (
+                outcome,
+                vec![
+                    ("team_id", team_id.to_string()),
+                    ("user_id", sa.to_string()),
+                ],
+                Learned::Nothing,
+            )
         }
     };
     let mut done = record(Phase::Done).outcome(outcome);

@@ -872,3 +872,47 @@ fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_
     assert_eq!(out["error"]["code"], "permission_denied", "{out}");
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 }
+
+#[test]
+fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write(
+        "github-team.toml",
+        &format!("{GITHUB}team = \"Space Managers\"\n"),
+    );
+    let file = file.to_str().unwrap();
+    let team_path = "/api/teams/teams-spacemanagers-Spaces-1";
+    let members = || {
+        let (status, body) = sandbox.octopus("GET", team_path);
+        assert_eq!(status, 200, "{body}");
+        let team: Value = serde_json::from_str(&body).unwrap();
+        team["MemberUserIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = members();
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        steps(&plan.json()).last().unwrap(),
+        &("create".to_string(), "team_membership".to_string())
+    );
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let sa = apply.json()["report"]["outputs"]["service_account.id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut expected = before.clone();
+    expected.push(sa.clone());
+    assert_eq!(members(), expected);
+    sandbox.clear_requests();
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    assert_eq!(members(), before);
+}

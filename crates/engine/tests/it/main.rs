@@ -9,6 +9,7 @@ mod preflight;
 mod resume;
 mod schema;
 mod support;
+mod teams;
 mod teardown;
 mod tenants;
 mod valid;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use octo_oidc_core::ports::{
-    Applied, ExchangedToken, Octopus, OctopusAccount, OidcIdentities, OidcIdentity,
+    Applied, ExchangedToken, Octopus, OctopusAccount, OctopusTeam, OidcIdentities, OidcIdentity,
     OidcIdentityIds, OidcIdentitySpec, PortResult, ServerInfo, ServiceAccount, SpaceInventory,
     TaskResult,
 };
@@ -19,6 +19,9 @@ use serde_json::{Map, Value};
 use super::{Recorder, audiences, claims, conflict, guid, matches_pattern, not_found};
 
 const OPERATIONS: &[&str] = &[
+    "find_team",
+    "add_team_member",
+    "remove_team_member",
     "caller_permissions",
     "server_info",
     "inventory",
@@ -72,6 +75,7 @@ pub struct FakeOctopus {
     state: Arc<Mutex<State>>,
     recorder: Recorder,
     grants: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    teams: Arc<Mutex<Vec<OctopusTeam>>>,
 }
 
 super::recorded_fake!(FakeOctopus);
@@ -153,6 +157,7 @@ impl FakeOctopus {
             })),
             recorder: Recorder::new("FakeOctopus", OPERATIONS),
             grants: Arc::default(),
+            teams: Arc::default(),
         }
     }
 
@@ -302,6 +307,25 @@ pub const FAKE_OCTOPUS_PERMISSIONS: &[&str] = &[
 ];
 
 impl FakeOctopus {
+    /// Adds a team (of `space_id`, or a system team) with these members; returns its id.
+    pub fn add_team(&self, space_id: Option<&str>, name: &str, members: &[&str]) -> String {
+        let mut teams = self.teams.lock().unwrap();
+        let id = format!("Teams-{}", teams.len() + 1);
+        teams.push(OctopusTeam {
+            id: id.clone(),
+            name: name.to_string(),
+            space_id: space_id.map(str::to_string),
+            member_user_ids: members.iter().map(|m| m.to_string()).collect(),
+            can_change_members: true,
+        });
+        id
+    }
+
+    /// Every team as it is now.
+    pub fn teams(&self) -> Vec<OctopusTeam> {
+        self.teams.lock().unwrap().clone()
+    }
+
     /// Withholds a permission (space and system) from the API key's user.
     pub fn withhold_permission(&self, permission: &str) {
         self.grants.lock().unwrap().insert(permission.to_string());
@@ -309,6 +333,57 @@ impl FakeOctopus {
 }
 
 impl Octopus for FakeOctopus {
+    async fn find_team(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusTeam>> {
+        self.recorder.begin("find_team", name)?;
+        let found = self
+            .teams
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+            .cloned();
+        self.recorder.end("find_team", name, Ok((found, false)))
+    }
+
+    async fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> PortResult<Applied<OctopusTeam>> {
+        self.recorder.begin("add_team_member", team_id)?;
+        let result = {
+            let mut teams = self.teams.lock().unwrap();
+            match teams.iter_mut().find(|t| t.id == team_id) {
+                None => Err(not_found(format!("team {team_id}"))),
+                Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
+                    Ok((Applied::Unchanged(team.clone()), false))
+                }
+                Some(team) => {
+                    team.member_user_ids.push(user_id.to_string());
+                    Ok((Applied::Created(team.clone()), true))
+                }
+            }
+        };
+        self.recorder.end("add_team_member", team_id, result)
+    }
+
+    async fn remove_team_member(&self, team_id: &str, user_id: &str) -> PortResult<()> {
+        self.recorder.begin("remove_team_member", team_id)?;
+        let changed = {
+            let mut teams = self.teams.lock().unwrap();
+            match teams.iter_mut().find(|t| t.id == team_id) {
+                Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
+                    team.member_user_ids.retain(|m| m != user_id);
+                    true
+                }
+                _ => false,
+            }
+        };
+        self.recorder
+            .end("remove_team_member", team_id, Ok(((), changed)))
+    }
+
     async fn caller_permissions(
         &self,
         space_id: &str,
