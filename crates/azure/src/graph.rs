@@ -383,6 +383,21 @@ fn service_principal_from(body: &Value, app_id: &str) -> Result<ServicePrincipal
 }
 
 impl EntraApps for GraphEntraApps {
+    async fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &octo_oidc_core::Secret,
+    ) -> PortResult<()> {
+        let tenant = self
+            .tenant
+            .clone()
+            .unwrap_or_else(|| "organizations".to_owned());
+        self.session
+            .exchange_federated_token(&tenant, client_id, assertion)
+            .await
+            .map_err(Into::into)
+    }
+
     /// App-only: the Graph application permissions of the app. A user: `/me`, its directory
     /// roles and the tenant's app-creation policy.
     async fn app_creation_rights(

@@ -518,6 +518,18 @@ pub trait EntraApps: Send + Sync {
         app_object_id: &str,
         name: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Verify: trades `assertion` (an Octopus OIDC token) for a token of the app `client_id`
+    /// at the authority (`client_assertion` jwt-bearer), as Octopus does. Entra's refusal is
+    /// [`crate::ErrorCode::TrustRejected`] with its `AADSTS` code in the message.
+    fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &Secret,
+    ) -> impl Future<Output = PortResult<()>> + Send {
+        let _ = assertion;
+        let message = format!("this Entra client cannot trade tokens for app {client_id}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
     /// Preflight: who the caller is and what would let it register applications (its
     /// directory roles or app permissions, the tenant's app-creation policy).
     fn app_creation_rights(

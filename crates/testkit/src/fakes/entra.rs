@@ -15,6 +15,7 @@ use octo_oidc_core::{ErrorCode, Problem};
 use super::{Recorder, conflict, guid, not_found};
 
 const OPERATIONS: &[&str] = &[
+    "exchange_federated_token",
     "app_creation_rights",
     "find_application",
     "ensure_application",
@@ -117,6 +118,64 @@ impl FakeEntraApps {
 }
 
 impl EntraApps for FakeEntraApps {
+    /// Entra's federated match by the fake's own check: the app's credentials, exact
+    /// issuer, then subject, then audience (AADSTS700211 / 700213 / 70021).
+    async fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &octo_oidc_core::Secret,
+    ) -> PortResult<()> {
+        self.recorder.begin("exchange_federated_token", client_id)?;
+        let refused = |code: &str, what: &str| {
+            Err(Problem::new(
+                ErrorCode::TrustRejected,
+                format!("{code}: {what}"),
+            ))
+        };
+        let result = {
+            let state = self.state.lock().unwrap();
+            let claims = super::claims(assertion.expose()).unwrap_or_default();
+            let text = |k: &str| claims[k].as_str().unwrap_or_default().to_string();
+            let (iss, sub, aud) = (text("iss"), text("sub"), super::audiences(&claims));
+            match state.apps.iter().find(|a| a.app.app_id == client_id) {
+                None => refused("AADSTS700016", "application not found"),
+                Some(app) => {
+                    let by_issuer: Vec<&FederatedCredential> =
+                        app.credentials.iter().filter(|c| c.issuer == iss).collect();
+                    let by_subject: Vec<&&FederatedCredential> =
+                        by_issuer.iter().filter(|c| c.subject == sub).collect();
+                    if by_issuer.is_empty() {
+                        refused(
+                            "AADSTS700211",
+                            &format!(
+                                "No matching federated identity record found for presented assertion issuer '{iss}'."
+                            ),
+                        )
+                    } else if by_subject.is_empty() {
+                        refused(
+                            "AADSTS700213",
+                            &format!(
+                                "No matching federated identity record found for presented assertion subject '{sub}'."
+                            ),
+                        )
+                    } else if !by_subject
+                        .iter()
+                        .any(|c| c.audiences.iter().any(|a| aud.contains(a)))
+                    {
+                        refused(
+                            "AADSTS70021",
+                            "No matching federated identity record found for presented assertion audience.",
+                        )
+                    } else {
+                        Ok(((), false))
+                    }
+                }
+            }
+        };
+        self.recorder
+            .end("exchange_federated_token", client_id, result)
+    }
+
     async fn app_creation_rights(
         &self,
     ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
