@@ -32,6 +32,8 @@ use octo_oidc_azure::graph::GraphEntraApps;
 use octo_oidc_azure::transport::Transport;
 use octo_oidc_core::error::FieldError;
 use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::scope::RunLabel;
+use octo_oidc_core::simulate::TokenClaims;
 use octo_oidc_core::{ErrorCode, Problem, Secret, ServerUrl};
 use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
@@ -40,7 +42,9 @@ use octo_oidc_engine::plan::Plan;
 use octo_oidc_engine::preflight::{Preflight, preflight, refusal};
 use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
 use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
-use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
+use octo_oidc_engine::verify::{
+    IssuerFacts, MintedToken, NoTokens, TokenSource, VerifyOptions, VerifyReport,
+};
 use octo_oidc_octopus::issuer::Reachability;
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeyStore};
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
@@ -81,6 +85,7 @@ pub struct LoadedSetup {
 }
 
 /// The clients of one setup's target.
+#[derive(Clone)]
 enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
@@ -504,19 +509,55 @@ impl Prepared {
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
         let facts = issuer_facts(&self.octopus).await?;
+        // In the sandbox, its Octopus mints real tokens for runs in and near the scope, and
+        // verify trades them with the cloud (STS, Entra).
+        let cloud_target = matches!(
+            self.observation.setup.spec,
+            TargetSpec::Aws(_) | TargetSpec::Azure(_)
+        );
         let options = VerifyOptions {
             real_cloud: !self.sandbox,
+            token_trades: self.sandbox && cloud_target,
             ..VerifyOptions::default()
         };
-        Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
-            octo_oidc_engine::verify::verify(
-                &self.observation,
-                Some(&facts),
-                options,
-                ports,
-                &NoTokens,
-            )
-            .await
+        let minted = SandboxTokens {
+            octopus: &self.octopus,
+            space_id: &self.observation.facts.space.id,
+        };
+        // A refused trade is an answer here, not IAM propagation to wait out: STS's
+        // AccessDenied is not retried while verify trades.
+        let cloud = match (&self.cloud, options.token_trades) {
+            (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
+                octo_oidc_core::retry::RetryPolicy {
+                    max_retries: 0,
+                    ..octo_oidc_core::retry::RetryPolicy::fast()
+                },
+            )),
+            (other, _) => other.clone(),
+        };
+        Ok(with_ports!(&self.octopus, &cloud, |ports| {
+            match options.token_trades {
+                true => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        &minted,
+                    )
+                    .await
+                }
+                false => {
+                    octo_oidc_engine::verify::verify(
+                        &self.observation,
+                        Some(&facts),
+                        options,
+                        ports,
+                        &NoTokens,
+                    )
+                    .await
+                }
+            }
         }))
     }
 
@@ -541,6 +582,39 @@ impl Prepared {
     /// What exists now, with the journal's last word per resource.
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
+    }
+}
+
+/// Tokens for verify's trades from the sandbox Octopus (`/api/_sandbox/deployment-tokens`):
+/// runs only, with the subject Octopus builds; arbitrary claims are refused.
+struct SandboxTokens<'a> {
+    octopus: &'a RestOctopus,
+    space_id: &'a str,
+}
+
+impl TokenSource for SandboxTokens<'_> {
+    async fn token(&self, _: &TokenClaims) -> Result<Secret, Problem> {
+        Err(Problem::new(
+            ErrorCode::Internal,
+            "the sandbox mints tokens for runs, not for arbitrary claims",
+        ))
+    }
+
+    async fn run_token(
+        &self,
+        account_id: &str,
+        run: &RunLabel,
+    ) -> Result<Option<MintedToken>, Problem> {
+        let minted = self
+            .octopus
+            .sandbox_run_token(self.space_id, account_id, run)
+            .await?;
+        Ok(Some(MintedToken {
+            token: minted.token,
+            issuer: minted.issuer,
+            subject: minted.subject,
+            audience: minted.audience,
+        }))
     }
 }
 

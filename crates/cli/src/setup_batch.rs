@@ -3,18 +3,16 @@
 //! setup after another (one failure does not stop the others), and rendering a
 //! [`Problem`] as text or JSON.
 //!
-//! Output: text on stdout (progress on stderr: plain lines); with `--json`, one JSON object
-//! per setup per line on stdout (`{"file", "setup", "exit_code", ...}`; a failure has
+//! Output: text on stdout (progress on stderr: [`crate::progress`]); with `--json`, one JSON
+//! object per setup per line on stdout (`{"file", "setup", "exit_code", ...}`; a failure has
 //! `error` = the problem with `code`, `message`, `hint`, `field_errors`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use octo_oidc_app::sandbox_env::{SANDBOX_ENV_VAR, SandboxEnv};
 use octo_oidc_app::setup_run::{LoadedSetup, Prepared, SetupRun};
 use octo_oidc_core::Problem;
-use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
 use serde_json::{Value, json};
 
 use crate::exit_code::Exit;
@@ -201,58 +199,6 @@ pub async fn prepare(run: &SetupRun, loaded: &LoadedSetup) -> Result<Prepared, S
     run.prepare(loaded)
         .await
         .map_err(|p| SetupOutcome::failed(&p))
-}
-
-/// Step progress as plain lines on stderr (silent with `--json`).
-pub struct StepLines {
-    quiet: bool,
-}
-
-impl StepLines {
-    /// A sink; `quiet` prints nothing.
-    pub fn new(quiet: bool) -> Arc<StepLines> {
-        Arc::new(StepLines { quiet })
-    }
-}
-
-impl ProgressSink for StepLines {
-    fn emit(&self, event: ProgressEvent) {
-        if self.quiet {
-            return;
-        }
-        match event {
-            ProgressEvent::Step {
-                resource,
-                name,
-                action,
-                status,
-                detail,
-                ..
-            } => {
-                if action == "unchanged" {
-                    return;
-                }
-                let status = match status {
-                    StepStatus::Started => "started",
-                    StepStatus::Done => "done",
-                    StepStatus::Failed => "failed",
-                };
-                let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
-                eprintln!("  {status:>7} {action} {resource} {name}{detail}");
-            }
-            ProgressEvent::Retrying {
-                service,
-                operation,
-                attempt,
-                wait_ms,
-                reason,
-                ..
-            } => eprintln!(
-                "  retrying {service} {operation} (attempt {attempt}, in {wait_ms} ms): {reason}"
-            ),
-            _ => {}
-        }
-    }
 }
 
 /// Whether stdin and stdout are a terminal (a person can answer).

@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::exit_code::Exit;
 use crate::setup_batch::{
     SetupArgs, SetupOutcome, confirm, interactive, prepare, run_batch, runtime, shell_word,
-    StepLines,
 };
 
 /// Arguments of `octo-oidc apply`.
@@ -73,7 +72,7 @@ pub fn run(args: Args) -> ExitCode {
                 }
             }
             let applied = prepared
-                .apply(StepLines::new(json_out), &NotCancelled)
+                .apply(crate::progress::StepProgress::new(json_out), &NotCancelled)
                 .await;
             let report = &applied.report;
             let mut json = json!({

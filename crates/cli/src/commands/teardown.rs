@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{
-    SetupArgs, SetupOutcome, StepLines, confirm, interactive, prepare, problem_text, run_batch,
+    SetupArgs, SetupOutcome, confirm, interactive, prepare, problem_text, run_batch,
     runtime,
 };
 
@@ -51,7 +51,7 @@ pub fn run(args: Args) -> ExitCode {
             };
         }
         let report = prepared
-            .teardown(StepLines::new(json_out), &NotCancelled)
+            .teardown(crate::progress::StepProgress::new(json_out), &NotCancelled)
             .await;
         let mut text = format!("Teardown of setup '{}':\n", report.setup);
         for item in &report.items {

@@ -916,3 +916,102 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
     assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
     assert_eq!(members(), before);
 }
+
+fn trade_checks(verify: &Run) -> Vec<Value> {
+    let json = verify.json();
+    json["report"]["checks"]
+        .as_array()
+        .or_else(|| json["checks"].as_array())
+        .unwrap_or_else(|| panic!("{}", verify.stdout))
+        .iter()
+        .filter(|c| c["area"] == "token_trade")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cause() {
+    let sandbox = SandboxProcess::start();
+    // AWS: the provider loses the audience → STS refuses every token (InvalidIdentityToken).
+    let aws = sandbox.write("aws.toml", AWS);
+    let aws = aws.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", "--json", aws]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let provider_arn = apply.json()["report"]["outputs"]["oidc_provider.arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verify = sandbox.cli(&["verify", "--json", aws]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades = trade_checks(&verify);
+    assert!(
+        trades.iter().any(|c| c["message"] == "in scope: accepted")
+            && trades.iter().any(|c| c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("outside the scope: rejected")),
+        "{trades:#?}"
+    );
+    let host = provider_arn.rsplit('/').next().unwrap();
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "RemoveClientIDFromOpenIDConnectProvider"),
+            ("OpenIDConnectProviderArn", &provider_arn),
+            ("ClientID", host),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", aws]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains("InvalidIdentityToken"),
+        "{}",
+        broken.stdout
+    );
+    assert!(broken.stdout.contains("aud token:"), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .contains("STS did not accept the token itself"),
+        "{}",
+        broken.stdout
+    );
+
+    // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
+    let azure = sandbox.write("azure.toml", AZURE);
+    let azure = azure.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", "--json", azure]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let verify = sandbox.cli(&["verify", "--json", azure]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        trade_checks(&verify)
+            .iter()
+            .any(|c| c["message"] == "in scope: accepted"),
+        "{}",
+        verify.stdout
+    );
+    let plan = sandbox.cli(&["plan", "--json", azure]).json();
+    let app_object_id = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "app_registration")
+        .and_then(|s| s["id"].as_str())
+        .unwrap()
+        .to_string();
+    let name = first_credential_named(&plan, "production");
+    delete_credential(&sandbox, &app_object_id, &name);
+    let broken = sandbox.cli(&["verify", azure]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(broken.stdout.contains("AADSTS700213"), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL TokenTrade") && l.contains("in scope but rejected")),
+        "{}",
+        broken.stdout
+    );
+}
