@@ -168,8 +168,8 @@ mod tests {
             detail: Some("AccessDenied".into()),
         };
         assert_eq!(
-            StepProgress::line(&step).unwrap(),
-            "   failed create iam_role octopus-shop (AccessDenied)"
+            StepProgress::line(&step).as_deref(),
+            Some("   failed create iam_role octopus-shop (AccessDenied)")
         );
         let retry = ProgressEvent::Retrying {
             service: "iam".into(),
@@ -180,8 +180,8 @@ mod tests {
             reason: "Throttling".into(),
         };
         assert_eq!(
-            StepProgress::line(&retry).unwrap(),
-            "  retrying iam CreateRole (attempt 2, in 400 ms): Throttling"
+            StepProgress::line(&retry).as_deref(),
+            Some("  retrying iam CreateRole (attempt 2, in 400 ms): Throttling")
         );
         let unchanged = ProgressEvent::Step {
             index: 0,

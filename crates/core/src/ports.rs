@@ -281,8 +281,8 @@ pub struct OctopusTeam {
     pub can_change_members: bool,
 }
 
-fn unsupported<T>(what: String) -> impl Future<Output = PortResult<T>> + Send {
-    async move { Err(Problem::new(crate::ErrorCode::Internal, what)) }
+async fn unsupported<T>(what: String) -> PortResult<T> {
+    Err(Problem::new(crate::ErrorCode::Internal, what))
 }
 
 /// The Octopus side of a setup.

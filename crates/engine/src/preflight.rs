@@ -563,7 +563,7 @@ async fn octopus<O: Octopus, E, R, I>(
                     .iter()
                     .chain(&held.space)
                     .any(|p| *p == n.permission),
-                _ => held.space.iter().any(|p| *p == n.permission),
+                _ => held.space.contains(&n.permission),
             };
             let outcome = match granted {
                 true => Outcome::Granted { by: None },
