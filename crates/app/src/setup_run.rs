@@ -27,7 +27,7 @@ use octo_oidc_aws::connect::{
 };
 use octo_oidc_aws::iam::SdkIam;
 use octo_oidc_azure::arm::ArmRbac;
-use octo_oidc_azure::auth::{AuthorityConfig, AzureSession};
+use octo_oidc_azure::auth::{AuthorityConfig, AzureSession, Resource};
 use octo_oidc_azure::graph::GraphEntraApps;
 use octo_oidc_azure::transport::Transport;
 use octo_oidc_core::error::FieldError;
@@ -64,6 +64,7 @@ pub struct SetupRun {
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
     ignore_preflight: bool,
+    deadline: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for SetupRun {
@@ -71,6 +72,7 @@ impl std::fmt::Debug for SetupRun {
         f.debug_struct("SetupRun")
             .field("sandbox", &self.sandbox)
             .field("aws_default_chain", &self.aws_default_chain)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +92,21 @@ enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
     None,
+}
+
+impl Cloud {
+    /// The same clients reporting their retries (throttling, 5xx, propagation waits) to
+    /// `events`, the sink of the steps they run for.
+    fn reporting_to(&self, events: Arc<dyn ProgressSink>) -> Cloud {
+        match self {
+            Cloud::Aws(iam) => Cloud::Aws(iam.reporting_to(events)),
+            Cloud::Azure(entra, rbac) => Cloud::Azure(
+                entra.reporting_to(events.clone()),
+                rbac.reporting_to(events),
+            ),
+            Cloud::None => Cloud::None,
+        }
+    }
 }
 
 /// A connected, observed setup.
@@ -170,7 +187,16 @@ impl SetupRun {
             sandbox: None,
             aws_default_chain,
             ignore_preflight: false,
+            deadline: None,
         }
+    }
+
+    /// The same run with every remote call of the clients (retries and waits included)
+    /// limited to `deadline` instead of the clients' defaults (5 minutes; 60 s for a
+    /// sandbox's Octopus). A call past it fails with code `timeout`, or with its last failure.
+    pub fn with_deadline(mut self, deadline: std::time::Duration) -> SetupRun {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Only the sandbox of this env file.
@@ -260,6 +286,9 @@ impl SetupRun {
             config.resolve = env.resolve();
             config.deadline = std::time::Duration::from_secs(60);
         }
+        if let Some(deadline) = self.deadline {
+            config.deadline = deadline;
+        }
         Ok(RestOctopus::new(config, key)?)
     }
 
@@ -273,7 +302,11 @@ impl SetupRun {
             ..Default::default()
         })
         .map_err(|e| internal("cannot build the HTTP client", e))?;
-        Ok(Transport::new(http))
+        let transport = Transport::new(http);
+        Ok(match self.deadline {
+            Some(deadline) => transport.with_deadline(deadline),
+            None => transport,
+        })
     }
 
     async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
@@ -318,7 +351,11 @@ impl SetupRun {
                 };
                 options.region = Some(region);
                 let connection = AwsConnection::connect(options).await?;
-                Ok(Cloud::Aws(SdkIam::new(&connection)))
+                let iam = SdkIam::new(&connection);
+                Ok(Cloud::Aws(match self.deadline {
+                    Some(deadline) => iam.with_deadline(deadline),
+                    None => iam,
+                }))
             }
             TargetSpec::Azure(azure) => {
                 let transport = self.azure_transport()?;
@@ -357,6 +394,13 @@ impl SetupRun {
                     }
                     _ => AzureSession::developer_tools(transport)?,
                 };
+                // Both tokens at once, now: each call would otherwise fetch its own on first use,
+                // one after the other (a sign-in failure surfaces here, before any lookup).
+                let tenant = Some(azure.tenant_id.as_str());
+                tokio::try_join!(
+                    session.access_token(Resource::Graph, tenant),
+                    session.access_token(Resource::Arm, tenant)
+                )?;
                 let graph =
                     GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
                 let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
@@ -408,8 +452,10 @@ impl SetupRun {
         self.resolve_region(&mut setup).await?;
         let setup = &setup;
         let octopus = self.octopus(setup).await?;
-        let cloud = self.cloud(setup).await?;
-        let spaces = octopus.spaces().await?;
+        // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
+        let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
+            Ok::<_, Problem>(octopus.spaces().await?)
+        })?;
         let space = resolve_space(&spaces, &setup.space)?.id.clone();
         let server_url = octopus.server_url().as_key();
         let observation = with_ports!(&octopus, &cloud, |ports| observe(
@@ -475,7 +521,8 @@ impl Prepared {
             };
         }
         let octopus = self.octopus.reporting_to(events.clone());
-        let report = with_ports!(&octopus, &self.cloud, |ports| {
+        let cloud = self.cloud.reporting_to(events.clone());
+        let report = with_ports!(&octopus, &cloud, |ports| {
             octo_oidc_engine::apply::apply(
                 &self.observation,
                 ports,
@@ -567,7 +614,9 @@ impl Prepared {
         events: Arc<dyn ProgressSink>,
         cancel: &dyn Cancellation,
     ) -> TeardownReport {
-        with_ports!(&self.octopus, &self.cloud, |ports| {
+        let octopus = self.octopus.reporting_to(events.clone());
+        let cloud = self.cloud.reporting_to(events.clone());
+        with_ports!(&octopus, &cloud, |ports| {
             octo_oidc_engine::teardown::teardown(
                 &self.observation,
                 ports,

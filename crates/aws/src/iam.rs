@@ -748,9 +748,23 @@ impl Iam for SdkIam {
         Ok(decisions)
     }
 
+    /// `GetCallerIdentity` through the same retry loop as every IAM call (throttling, 5xx
+    /// and dropped connections are retried; credential failures are not).
     async fn caller_identity(&self) -> PortResult<(String, String)> {
-        let identity = self.connection.caller_identity().await?;
-        Ok((identity.account, identity.arn))
+        let sts = aws_sdk_sts::Client::new(self.connection.sdk_config());
+        self.call("sts", "GetCallerIdentity", transient_only, || async {
+            let out = sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| call_failure("sts", "GetCallerIdentity", &e))?;
+            Ok((
+                out.account().unwrap_or_default().to_string(),
+                out.arn().unwrap_or_default().to_string(),
+            ))
+        })
+        .await
+        .map_err(|failure| self.connection.credentials_problem(failure))
     }
 
     /// `ListRoles` (every page), keeping the names of roles whose trust policy names

@@ -34,6 +34,11 @@ pub struct SetupArgs {
     /// endpoint) when the setup names no profile and no access key is exported.
     #[arg(long)]
     pub aws_default_chain: bool,
+    /// The longest one remote call may take, retries and waits included (default: 300;
+    /// 60 for the sandbox's Octopus); a call past it fails with exit 3 and a journal the
+    /// next apply resumes from.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline: Option<u64>,
 }
 
 impl SetupArgs {
@@ -61,10 +66,14 @@ impl SetupArgs {
 
     /// Where credentials come from.
     pub fn run(&self) -> Result<SetupRun, Problem> {
-        match &self.sandbox {
-            Some(path) => Ok(SetupRun::sandbox(SandboxEnv::read(path)?)),
-            None => Ok(SetupRun::real(self.aws_default_chain)),
-        }
+        let run = match &self.sandbox {
+            Some(path) => SetupRun::sandbox(SandboxEnv::read(path)?),
+            None => SetupRun::real(self.aws_default_chain),
+        };
+        Ok(match self.deadline {
+            Some(secs) => run.with_deadline(std::time::Duration::from_secs(secs)),
+            None => run,
+        })
     }
 
     /// The sandbox part of the equivalent command line.

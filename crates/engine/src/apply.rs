@@ -355,13 +355,32 @@ fn desired_for<'a>(
         .desired
         .resources
         .iter()
-        .find(|r| r.kind() == step.kind && r.name() == step.name)
+        .find(|r| {
+            r.kind() == step.kind
+                && r.name() == step.name
+                && match (app_of_resource(r), step.app()) {
+                    (Some(ours), Some(wanted)) => ours == wanted,
+                    _ => true,
+                }
+        })
         .ok_or_else(|| {
             Problem::new(
                 ErrorCode::Internal,
                 format!("no desired {} named '{}'", step.kind.as_str(), step.name),
             )
         })
+}
+
+/// The app registration a resource belongs to. With `split_apps` several apps have
+/// resources of the same kind and name (each app's role assignment is "ROLE on SCOPE"), so a
+/// step finds its desired resource by its app too.
+fn app_of_resource(resource: &DesiredResource) -> Option<&str> {
+    match resource {
+        DesiredResource::ServicePrincipal { app }
+        | DesiredResource::FederatedCredential { app, .. }
+        | DesiredResource::RoleAssignment { app, .. } => Some(app),
+        _ => None,
+    }
 }
 
 fn outcome_of<T>(applied: &Applied<T>) -> Outcome {

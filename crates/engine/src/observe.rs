@@ -116,9 +116,26 @@ where
     R: AzureRbac,
     I: Iam,
 {
-    let (server, inventory) = futures::try_join!(
+    // The cloud's fact needs nothing from Octopus: all three are read at once.
+    let cloud_fact = async {
+        match &setup.spec {
+            TargetSpec::Aws(_) => Ok((Some(ports.iam.caller_identity().await?.0), None)),
+            TargetSpec::Azure(azure) => Ok((
+                None,
+                Some(
+                    ports
+                        .rbac
+                        .role_definition_id(&azure.assignment_scope(), &azure.role)
+                        .await?,
+                ),
+            )),
+            TargetSpec::Ci(_) => Ok::<_, Problem>((None, None)),
+        }
+    };
+    let (server, inventory, (aws_account_id, azure_role_definition_id)) = futures::try_join!(
         ports.octopus.server_info(),
-        ports.octopus.inventory(space_id)
+        ports.octopus.inventory(space_id),
+        cloud_fact
     )?;
     let space = inventory.space.clone().ok_or_else(|| {
         Problem::new(
@@ -126,20 +143,6 @@ where
             format!("space {space_id} was not found"),
         )
     })?;
-    let mut aws_account_id = None;
-    let mut azure_role_definition_id = None;
-    match &setup.spec {
-        TargetSpec::Aws(_) => aws_account_id = Some(ports.iam.caller_identity().await?.0),
-        TargetSpec::Azure(azure) => {
-            azure_role_definition_id = Some(
-                ports
-                    .rbac
-                    .role_definition_id(&azure.assignment_scope(), &azure.role)
-                    .await?,
-            )
-        }
-        TargetSpec::Ci(_) => {}
-    }
     Ok(SpaceFacts {
         server,
         server_url: server_url.to_string(),
@@ -164,103 +167,118 @@ where
     I: Iam,
 {
     let space_id = facts.space.id.as_str();
-    let mut observed = ObservedState::default();
+    // Independent lookups run at once: the accounts, the AWS provider and role, and the
+    // rest (an app before its role assignment, a service account before its identities).
     let accounts = desired.resources.iter().filter_map(|r| match r {
         DesiredResource::OctopusAccount { name, .. } => {
             Some(ports.octopus.find_account(space_id, name))
         }
         _ => None,
     });
-    observed.octopus_accounts = try_join_all(accounts)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    for resource in &desired.resources {
-        match resource {
-            DesiredResource::OidcProvider { spec, .. } => {
-                observed.oidc_provider = ports
+    let provider = async {
+        for r in &desired.resources {
+            if let DesiredResource::OidcProvider { spec, .. } = r {
+                return Ok(ports
                     .iam
                     .find_oidc_provider(&spec.url)
                     .await?
-                    .map(observed_provider);
+                    .map(observed_provider));
             }
-            DesiredResource::IamRole { spec, .. } => {
-                observed.iam_role = ports.iam.find_role(&spec.name).await?.map(observed_role);
+        }
+        Ok::<_, Problem>(None)
+    };
+    let role = async {
+        for r in &desired.resources {
+            if let DesiredResource::IamRole { spec, .. } = r {
+                return Ok(ports.iam.find_role(&spec.name).await?.map(observed_role));
             }
-            DesiredResource::AppRegistration { unique_name, .. } => {
-                if let Some(app) = ports.entra.find_application(unique_name).await? {
-                    observed
-                        .apps
-                        .push(observe_app(app, unique_name, ports).await?);
-                }
-            }
-            DesiredResource::RoleAssignment {
-                app,
-                scope,
-                role_definition_id: Some(def),
-                ..
-            } => {
-                let principal = observed
-                    .apps
-                    .iter()
-                    .find(|a| &a.unique_name == app)
-                    .and_then(|a| a.service_principal.as_ref());
-                if let Some(sp) = principal {
-                    let wanted = role_assignment(scope, def, &sp.object_id);
-                    if let Some(found) =
-                        ports.rbac.find_role_assignment(scope, &wanted.name).await?
-                    {
-                        observed.role_assignments.push(found);
+        }
+        Ok::<_, Problem>(None)
+    };
+    let rest = async {
+        let mut observed = ObservedState::default();
+        for resource in &desired.resources {
+            match resource {
+                DesiredResource::AppRegistration { unique_name, .. } => {
+                    if let Some(app) = ports.entra.find_application(unique_name).await? {
+                        observed
+                            .apps
+                            .push(observe_app(app, unique_name, ports).await?);
                     }
                 }
-            }
-            DesiredResource::ServiceAccount { username, .. } => {
-                if let Some(sa) = ports.octopus.find_service_account(username).await? {
-                    let identities = match sa.is_service {
-                        true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
-                        false => None,
-                    };
-                    observed.oidc_identities = identities
-                        .as_ref()
-                        .map(|ids| {
-                            ids.identities
-                                .iter()
-                                .map(|i| ObservedIdentity {
-                                    id: i.id.clone(),
-                                    name: i.spec.name.clone(),
-                                    issuer: i.spec.issuer.clone(),
-                                    subject: i.spec.subject.clone(),
-                                    audience: i.spec.audience.clone(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    observed.service_account = Some(ObservedServiceAccount {
-                        created_by: ownership::setup_of_display_name(&sa.display_name)
-                            .map(str::to_string),
-                        id: sa.id,
-                        username: sa.username,
-                        display_name: sa.display_name,
-                        external_id: identities.map(|i| i.external_id),
-                    });
+                DesiredResource::RoleAssignment {
+                    app,
+                    scope,
+                    role_definition_id: Some(def),
+                    ..
+                } => {
+                    let principal = observed
+                        .apps
+                        .iter()
+                        .find(|a| &a.unique_name == app)
+                        .and_then(|a| a.service_principal.as_ref());
+                    if let Some(sp) = principal {
+                        let wanted = role_assignment(scope, def, &sp.object_id);
+                        if let Some(found) =
+                            ports.rbac.find_role_assignment(scope, &wanted.name).await?
+                        {
+                            observed.role_assignments.push(found);
+                        }
+                    }
                 }
-            }
-            DesiredResource::TeamMembership { team, .. } => {
-                observed.team =
-                    ports
-                        .octopus
-                        .find_team(space_id, team)
-                        .await?
-                        .map(|t| ObservedTeam {
-                            id: t.id,
-                            name: t.name,
-                            member_user_ids: t.member_user_ids,
+                DesiredResource::ServiceAccount { username, .. } => {
+                    if let Some(sa) = ports.octopus.find_service_account(username).await? {
+                        let identities = match sa.is_service {
+                            true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
+                            false => None,
+                        };
+                        observed.oidc_identities = identities
+                            .as_ref()
+                            .map(|ids| {
+                                ids.identities
+                                    .iter()
+                                    .map(|i| ObservedIdentity {
+                                        id: i.id.clone(),
+                                        name: i.spec.name.clone(),
+                                        issuer: i.spec.issuer.clone(),
+                                        subject: i.spec.subject.clone(),
+                                        audience: i.spec.audience.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        observed.service_account = Some(ObservedServiceAccount {
+                            created_by: ownership::setup_of_display_name(&sa.display_name)
+                                .map(str::to_string),
+                            id: sa.id,
+                            username: sa.username,
+                            display_name: sa.display_name,
+                            external_id: identities.map(|i| i.external_id),
                         });
+                    }
+                }
+                DesiredResource::TeamMembership { team, .. } => {
+                    observed.team =
+                        ports
+                            .octopus
+                            .find_team(space_id, team)
+                            .await?
+                            .map(|t| ObservedTeam {
+                                id: t.id,
+                                name: t.name,
+                                member_user_ids: t.member_user_ids,
+                            });
+                }
+                _ => {}
             }
-            _ => {}
         }
-    }
+        Ok::<_, Problem>(observed)
+    };
+    let (accounts, oidc_provider, iam_role, mut observed) =
+        futures::try_join!(try_join_all(accounts), provider, role, rest)?;
+    observed.octopus_accounts = accounts.into_iter().flatten().collect();
+    observed.oidc_provider = oidc_provider;
+    observed.iam_role = iam_role;
     Ok(observed)
 }
 

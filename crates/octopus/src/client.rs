@@ -249,8 +249,9 @@ impl Octopus for RestOctopus {
             .map_err(problem)
     }
     async fn server_info(&self) -> PortResult<ServerInfo> {
-        let version = self.server_version().await.map_err(problem)?;
-        let issuer = self.discover_issuer().await.map_err(problem)?;
+        // Independent reads: the version from /api, the issuer from the discovery document.
+        let (version, issuer) =
+            futures::try_join!(self.server_version(), self.discover_issuer()).map_err(problem)?;
         Ok(ServerInfo {
             version: version.version,
             issuer: issuer.issuer,

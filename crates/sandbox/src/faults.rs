@@ -134,6 +134,7 @@ struct FaultState {
     settings: FaultSettings,
     rng: StdRng,
     requests: Vec<RequestRecord>,
+    started: std::time::Instant,
 }
 
 /// One request a service saw, as it named it to [`Faults::before`] (the request log).
@@ -147,10 +148,13 @@ pub struct RequestRecord {
     /// `/token/v1` exchange excepted), or an AWS action that is not a `Get`/`List`/
     /// `Simulate` one or an STS call.
     pub mutating: bool,
+    /// When it arrived, in milliseconds since the sandbox started (before any injected
+    /// latency): what the benchmarks read the client's concurrency from.
+    pub at_ms: u64,
 }
 
 impl RequestRecord {
-    fn new(service: &str, operation: &str) -> RequestRecord {
+    fn new(service: &str, operation: &str, at_ms: u64) -> RequestRecord {
         let method = operation.split_whitespace().next().unwrap_or("");
         let mutating = match service {
             "sts" => false,
@@ -168,6 +172,7 @@ impl RequestRecord {
             service: service.to_string(),
             operation: operation.to_string(),
             mutating,
+            at_ms,
         }
     }
 }
@@ -197,6 +202,7 @@ impl Faults {
                 settings: FaultSettings::default(),
                 rng: StdRng::seed_from_u64(seed),
                 requests: Vec::new(),
+                started: std::time::Instant::now(),
             })),
         }
     }
@@ -276,8 +282,10 @@ impl Faults {
             settings,
             rng,
             requests,
+            started,
         } = &mut *state;
-        requests.push(RequestRecord::new(service, operation));
+        let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        requests.push(RequestRecord::new(service, operation, at_ms));
         let mut latency_ms = 0u64;
         let mut fault = None;
         for rule in settings

@@ -1,0 +1,172 @@
+//! Azure over Entra's 20-credentials-per-app limit through the CLI: a scope needing 23
+//! credentials (2 projects × 11 environments + the account test) is refused with the
+//! alternatives when the file keeps `one_app`, and the strategy chosen in the file is applied.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+
+use crate::support::SandboxProcess;
+
+const OVER: &str = r#"version = 1
+name = "limit-azure"
+target = "azure"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal", "order-portal"]
+environments = ["development", "test", "qa", "staging", "production", "uat", "integration",
+  "performance", "pre-production", "disaster-recovery", "sandbox"]
+
+[subject_keys]
+deployment = ["space", "project", "environment"]
+
+[account]
+name = "Azure limit (OIDC)"
+
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+role = "Contributor"
+credential_strategy = "STRATEGY"
+"#;
+
+fn kinds(plan: &Value, kind: &str) -> usize {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == kind)
+        .count()
+}
+
+#[test]
+fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
+    let sandbox = SandboxProcess::start();
+    let one = sandbox.write("one.toml", &OVER.replace("STRATEGY", "one_app"));
+    let refused = sandbox.cli(&["plan", one.to_str().unwrap()]);
+    // `limit_exceeded` (found once the scope is expanded against the inventory) → exit 3.
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("azure.credential_strategy:"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("coarser_keys") && refused.stderr.contains("split_apps"),
+        "the alternatives are listed: {}",
+        refused.stderr
+    );
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    let coarser = sandbox.write(
+        "coarser.toml",
+        &OVER
+            .replace("STRATEGY", "coarser_keys")
+            .replace("limit-azure", "limit-coarse")
+            .replace("Azure limit", "Azure coarse"),
+    );
+    let plan = sandbox.cli(&["plan", "--json", coarser.to_str().unwrap()]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = plan.json();
+    assert_eq!(kinds(&plan, "app_registration"), 1, "{plan}");
+    assert!(kinds(&plan, "federated_credential") <= 20, "{plan}");
+    let apply = sandbox.cli(&["apply", "--yes", coarser.to_str().unwrap()]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+}
+
+#[test]
+fn split_apps_applies_two_app_registrations_and_converges() {
+    let sandbox = SandboxProcess::start();
+    let split = sandbox.write("split.toml", &OVER.replace("STRATEGY", "split_apps"));
+    let split = split.to_str().unwrap();
+    let plan = sandbox.cli(&["plan", "--json", split]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = plan.json();
+    assert_eq!(kinds(&plan, "app_registration"), 2, "{plan}");
+    assert_eq!(kinds(&plan, "octopus_account"), 2, "{plan}");
+    assert!(kinds(&plan, "federated_credential") >= 23, "{plan}");
+    let apply = sandbox.cli(&["apply", "--yes", split]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    let again = sandbox.cli(&["plan", "--detailed-exitcode", split]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let apps = sandbox.graph_get("applications");
+    let ours = apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["uniqueName"]
+                .as_str()
+                .is_some_and(|n| n.contains("limit-azure"))
+        })
+        .count();
+    assert_eq!(ours, 2, "two app registrations: {apps}");
+}
+
+#[test]
+fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal() {
+    let sandbox = SandboxProcess::start();
+    let out = sandbox.dir.path().join("init.toml");
+    let missing = crate::support::run(
+        &[
+            "init".into(),
+            "--output".into(),
+            out.display().to_string(),
+            "--name".into(),
+            "init-gh".into(),
+            "--target".into(),
+            "github".into(),
+            "--space".into(),
+            "Default".into(),
+            "--repository".into(),
+            "acme/shop".into(),
+            "--filter".into(),
+            "branch:main".into(),
+        ],
+        &sandbox.data(),
+    );
+    assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
+    assert!(
+        missing.stderr.contains("github.service_account") && missing.stderr.contains("fix:"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!out.exists(), "nothing written for an incomplete setup");
+    let written = crate::support::run(
+        &[
+            "init".into(),
+            "--output".into(),
+            out.display().to_string(),
+            "--name".into(),
+            "init-gh".into(),
+            "--target".into(),
+            "github".into(),
+            "--space".into(),
+            "Default".into(),
+            "--repository".into(),
+            "acme/shop".into(),
+            "--filter".into(),
+            "branch:main".into(),
+            "--service-account".into(),
+            "github-init".into(),
+        ],
+        &sandbox.data(),
+    );
+    assert_eq!(written.code, 0, "{}{}", written.stdout, written.stderr);
+    let plan = sandbox.cli(&["plan", "--detailed-exitcode", out.to_str().unwrap()]);
+    assert_eq!(
+        plan.code, 4,
+        "the written file plans: {}{}",
+        plan.stdout, plan.stderr
+    );
+    let apply = sandbox.cli(&["apply", "--yes", out.to_str().unwrap()]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains("Equivalent non-interactive command:")
+            && apply.stdout.contains("octo-oidc apply --yes --sandbox"),
+        "{}",
+        apply.stdout
+    );
+}

@@ -1,0 +1,370 @@
+//! What the CLI flow tests share: an `octo-oidc sandbox --env-file` process (killed on
+//! drop), running the real binary against it, and plain HTTP to the sandbox's admin
+//! endpoints (`/_sandbox/requests`, `/_sandbox/faults`) and its IAM.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_octo-oidc");
+
+/// A sandbox process with its env file; killed on drop.
+pub struct SandboxProcess {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SandboxProcess {
+    pub fn start() -> SandboxProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("sandbox.env");
+        let child = Command::new(BIN)
+            .args(["sandbox", "--env-file"])
+            .arg(&env)
+            .arg("--ca-file")
+            .arg(dir.path().join("ca.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !env.exists() || std::fs::read_to_string(&env).unwrap().is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no env file");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text = std::fs::read_to_string(&env).unwrap();
+        let vars = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SandboxProcess { child, dir, vars }
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.dir.path().join("sandbox.env")
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `octo-oidc ARGS --sandbox ENV` with stdin closed (not a terminal).
+    pub fn cli(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(self.env_file().display().to_string());
+        run(&all, &self.data())
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn octopus(&self, method: &str, path: &str) -> (u16, String) {
+        http(
+            &self.vars["OCTOPUS_URL"],
+            method,
+            path,
+            Some(&self.vars["OCTOPUS_API_KEY"]),
+        )
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        let (status, body) = self.octopus("GET", "/_sandbox/requests");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<Value>>(&body).unwrap()
+    }
+
+    pub fn clear_requests(&self) {
+        let (status, _) = self.octopus("DELETE", "/_sandbox/requests");
+        assert_eq!(status, 204);
+    }
+
+    pub fn mutating_requests(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["mutating"] == Value::Bool(true))
+            .map(|r| format!("{} {}", r["service"], r["operation"]))
+            .collect()
+    }
+}
+
+impl SandboxProcess {
+    /// Replaces the sandbox's fault rules and consistency windows (`PUT /_sandbox/faults`).
+    pub fn set_faults(&self, settings: &Value) {
+        let (status, body) = http_with_body(
+            &self.vars["OCTOPUS_URL"],
+            "PUT",
+            "/_sandbox/faults",
+            Some(&self.vars["OCTOPUS_API_KEY"]),
+            Some(&settings.to_string()),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Removes every fault rule and window.
+    pub fn clear_faults(&self) {
+        let (status, body) = self.octopus("DELETE", "/_sandbox/faults");
+        assert_eq!(status, 204, "{body}");
+    }
+
+    /// The fault rules still active (a rule with `times` left shows it).
+    pub fn faults(&self) -> Value {
+        let (status, body) = self.octopus("GET", "/_sandbox/faults");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// `octo-oidc ARGS --sandbox ENV` started, not waited for (stdin closed, stdout and
+    /// stderr piped), with this sandbox's data folder.
+    pub fn spawn_cli(&self, args: &[&str]) -> Child {
+        Command::new(BIN)
+            .args(args)
+            .arg("--sandbox")
+            .arg(self.env_file())
+            .env("XDG_DATA_HOME", self.data())
+            .env_remove("OCTOPUS_API_KEY")
+            .env_remove("OCTO_OIDC_SANDBOX")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The setup's journal file (JSON lines).
+    pub fn journal_path(&self, setup: &str) -> PathBuf {
+        self.data()
+            .join("octo-oidc/journal")
+            .join(format!("{setup}.jsonl"))
+    }
+
+    /// The setup's journal records (a torn last line is skipped, as the CLI does).
+    pub fn journal(&self, setup: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.journal_path(setup))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The journal folded per resource: (kind, name) → (last phase, ids of the last `done`).
+    pub fn journal_entries(&self, setup: &str) -> BTreeMap<(String, String), (String, Value)> {
+        let mut out: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
+        for r in self.journal(setup) {
+            let key = (
+                r["kind"].as_str().unwrap().to_string(),
+                r["name"].as_str().unwrap().to_string(),
+            );
+            let entry = out.entry(key).or_insert((String::new(), Value::Null));
+            entry.0 = r["phase"].as_str().unwrap().to_string();
+            if r["phase"] == "done" {
+                entry.1 = r["ids"].clone();
+            }
+        }
+        out
+    }
+
+    /// The Octopus accounts of the default space with this name (the sandbox's REST API).
+    pub fn accounts_named(&self, name: &str) -> Vec<Value> {
+        let (status, body) = self.octopus("GET", "/api/Spaces-1/accounts/all");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<Value>>(&body)
+            .unwrap()
+            .into_iter()
+            .filter(|a| a["Name"] == name)
+            .collect()
+    }
+
+    /// A Graph v1.0 GET as the sandbox's administrator (the Azure side's live state).
+    pub fn graph_get(&self, path: &str) -> Value {
+        let v = self.vars.clone();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
+            let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
+                ca_bundle_pem: Some(ca),
+                ..Default::default()
+            })
+            .unwrap();
+            let session = octo_oidc_azure::auth::AzureSession::service_principal(
+                octo_oidc_azure::transport::Transport::new(http.clone()),
+                octo_oidc_azure::auth::AuthorityConfig {
+                    authority_url: v["AZURE_AUTHORITY"].clone(),
+                    tenant: v["AZURE_TENANT_ID"].clone(),
+                    client_id: v["AZURE_CLIENT_ID"].clone(),
+                },
+                octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
+            )
+            .unwrap();
+            let token = session
+                .access_token(octo_oidc_azure::auth::Resource::Graph, None)
+                .await
+                .unwrap();
+            let url = format!("{}/v1.0/{path}", v["GRAPH_URL"]);
+            let reply = http
+                .get(url)
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .unwrap();
+            assert!(reply.status().is_success(), "{path}: {}", reply.status());
+            serde_json::from_str(&reply.text().await.unwrap()).unwrap()
+        })
+    }
+
+    /// The IAM roles with this name and the OIDC providers (the AWS side's live state).
+    pub fn iam_roles_named(&self, name: &str) -> usize {
+        let (status, body) = iam(self, &[("Action", "ListRoles")]);
+        assert_eq!(status, 200, "{body}");
+        body.matches(&format!("<RoleName>{name}</RoleName>"))
+            .count()
+    }
+
+    /// How many IAM OIDC providers exist.
+    pub fn iam_providers(&self) -> usize {
+        let (status, body) = iam(self, &[("Action", "ListOpenIDConnectProviders")]);
+        assert_eq!(status, 200, "{body}");
+        body.matches("<Arn>").count()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        let line = self.stdout.lines().next().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+pub fn run(args: &[String], data: &Path) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .env_remove("OCTOPUS_API_KEY")
+        .env_remove("OCTO_OIDC_SANDBOX")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn http(base: &str, method: &str, path: &str, key: Option<&str>) -> (u16, String) {
+    http_with_body(base, method, path, key, None)
+}
+
+/// One plain-HTTP request (`Connection: close`), with an optional JSON body.
+pub fn http_with_body(
+    base: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    json: Option<&str>,
+) -> (u16, String) {
+    let authority = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let key = key
+        .map(|k| format!("X-Octopus-ApiKey: {k}\r\n"))
+        .unwrap_or_default();
+    let body = json.unwrap_or("");
+    let content_type = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    // Chunked bodies: keep the JSON between the first '[' / '{' and the last ']' / '}'.
+    let start = body.find(['[', '{']).unwrap_or(0);
+    let end = body.rfind([']', '}']).map(|e| e + 1).unwrap_or(body.len());
+    (status, body.get(start..end).unwrap_or("").to_string())
+}
+
+/// An AWS query-protocol call to the sandbox's IAM (the sandbox wants an `Authorization`
+/// header, not a valid signature).
+pub fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
+    let base = &sandbox.vars["AWS_ENDPOINT_URL"];
+    let authority = base.trim_start_matches("http://");
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body = params
+        .iter()
+        .chain([("Version", "2010-05-08")].iter())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
