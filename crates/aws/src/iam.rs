@@ -709,7 +709,9 @@ fn trusts_federated(policy: &str, provider_arn: &str) -> bool {
 }
 
 impl Iam for SdkIam {
-    /// `SimulatePrincipalPolicy`, one call per resource ARN with every action on it.
+    /// `SimulatePrincipalPolicy`, one call per resource ARN with every action on it. Asked
+    /// once, never retried: the preflight is advice, and a failure (no permission to simulate,
+    /// a service that lacks the call — moto answers 500) makes its answers unknown, not late.
     async fn simulate_principal_policy(
         &self,
         principal_arn: &str,
@@ -725,17 +727,22 @@ impl Iam for SdkIam {
         let mut decisions = Vec::new();
         for (resource, actions) in by_resource {
             let out = self
-                .call("iam", "SimulatePrincipalPolicy", transient_only, || async {
-                    self.iam
-                        .simulate_principal_policy()
-                        .policy_source_arn(principal_arn)
-                        .set_action_names(Some(actions.clone()))
-                        .resource_arns(resource)
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
-                })
+                .call(
+                    "iam",
+                    "SimulatePrincipalPolicy",
+                    |_| Retry::Never,
+                    || async {
+                        self.iam
+                            .simulate_principal_policy()
+                            .policy_source_arn(principal_arn)
+                            .set_action_names(Some(actions.clone()))
+                            .resource_arns(resource)
+                            .max_items(1000)
+                            .send()
+                            .await
+                            .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
+                    },
+                )
                 .await?;
             decisions.extend(out.evaluation_results().iter().map(|r| {
                 octo_oidc_core::preflight::IamDecision {
