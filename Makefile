@@ -125,9 +125,15 @@ e2e: tests/node_modules/.installed
 deb: ui/node_modules/.installed
 	npm --prefix ui run tauri -- build --bundles deb
 
-# Refreshes the README screenshot from the last E2E run.
+# Refreshes the README screenshots from the last E2E run.
 screenshot-readme:
 	cp target/e2e-screenshots/aws-01-welcome.png docs/screenshot.png
+	mkdir -p docs/screenshots
+	cp target/e2e-screenshots/aws-09-trust-preview.png docs/screenshots/trust-preview.png
+	cp target/e2e-screenshots/aws-10-review-plan.png docs/screenshots/review-plan.png
+	cp target/e2e-screenshots/azure-08-apply-failed.png docs/screenshots/apply-failed.png
+	cp target/e2e-screenshots/aws-12-verify.png docs/screenshots/verify.png
+	cp target/e2e-screenshots/github-09-done.png docs/screenshots/done.png
 
 # ---- benchmarks (print figures; not part of make test) --------------------------------------
 

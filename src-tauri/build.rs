@@ -20,6 +20,13 @@ const COMMANDS: &[&str] = &[
     "scope_choices",
     "validate_setup",
     "preview_setup",
+    "plan_setup",
+    "apply_setup",
+    "cancel_run",
+    "verify_setup",
+    "teardown_setup",
+    "save_setup_file",
+    "open_setup_file",
 ];
 
 fn main() {

@@ -11,7 +11,13 @@ use octo_oidc_app::{
     AppInfo, ConnectForm, IssuerVerdict, OctopusConnectionSummary, OctopusTarget, SandboxSummary,
     Session, SetupCheck, SetupDraft, SetupPreview, SignedOut, connect_form, setup_draft,
 };
+use std::sync::Arc;
+
+use octo_oidc_app::run_report::{ApplyOutcome, PlanView, RunEvent, TeardownOutcome, VerifyView};
+use octo_oidc_app::setup_session::{SetupFileInfo, SetupSource};
+use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 use tauri::State;
+use tauri::ipc::Channel;
 
 use crate::ui_error::UiError;
 
@@ -133,4 +139,84 @@ pub async fn preview_setup(
     session: State<'_, Session>,
 ) -> Result<SetupPreview, UiError> {
     Ok(session.preview_setup(&draft).await?)
+}
+
+/// The engine's plan of a setup (the wizard's draft or a saved file) against what exists now.
+#[tauri::command]
+#[specta::specta]
+pub async fn plan_setup(
+    source: SetupSource,
+    session: State<'_, Session>,
+) -> Result<PlanView, UiError> {
+    Ok(session.plan_setup(&source).await?)
+}
+
+/// Forwards the engine's progress events to the window's channel.
+fn to_channel(channel: Channel<RunEvent>) -> Arc<dyn ProgressSink> {
+    Arc::new(move |event: ProgressEvent| {
+        // A closed window drops the events; the run itself goes on to its end.
+        let _ = channel.send(RunEvent::from(event));
+    })
+}
+
+/// Applies a setup, streaming each step's progress (and each retry) to `on_event`.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_setup(
+    source: SetupSource,
+    on_event: Channel<RunEvent>,
+    session: State<'_, Session>,
+) -> Result<ApplyOutcome, UiError> {
+    Ok(session.apply_setup(&source, to_channel(on_event)).await?)
+}
+
+/// Stops the running apply or teardown before its next step; false if none runs.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_run(session: State<'_, Session>) -> bool {
+    session.cancel_run()
+}
+
+/// Verifies a setup's trust as it exists now (issuer, cloud side, matrix, account test).
+#[tauri::command]
+#[specta::specta]
+pub async fn verify_setup(
+    source: SetupSource,
+    session: State<'_, Session>,
+) -> Result<VerifyView, UiError> {
+    Ok(session.verify_setup(&source).await?)
+}
+
+/// Removes what a setup created, streaming progress to `on_event`.
+#[tauri::command]
+#[specta::specta]
+pub async fn teardown_setup(
+    source: SetupSource,
+    on_event: Channel<RunEvent>,
+    session: State<'_, Session>,
+) -> Result<TeardownOutcome, UiError> {
+    Ok(session
+        .teardown_setup(&source, to_channel(on_event))
+        .await?)
+}
+
+/// Writes the wizard's setup file (no secret) to `path`.
+#[tauri::command]
+#[specta::specta]
+pub fn save_setup_file(
+    draft: SetupDraft,
+    path: String,
+    session: State<'_, Session>,
+) -> Result<SetupFileInfo, UiError> {
+    Ok(session.save_setup_file(&draft, &path)?)
+}
+
+/// Reads and validates a saved setup file (no request is made).
+#[tauri::command]
+#[specta::specta]
+pub fn open_setup_file(
+    path: String,
+    session: State<'_, Session>,
+) -> Result<SetupFileInfo, UiError> {
+    Ok(session.open_setup_file(&path)?)
 }

@@ -41,6 +41,13 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::scope_choices,
             commands::validate_setup,
             commands::preview_setup,
+            commands::plan_setup,
+            commands::apply_setup,
+            commands::cancel_run,
+            commands::verify_setup,
+            commands::teardown_setup,
+            commands::save_setup_file,
+            commands::open_setup_file,
         ])
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
@@ -112,6 +119,11 @@ mod tests {
             "scopeChoices",
             "checkIssuer",
             "SUBJECT_KEYS",
+            "planSetup",
+            "applySetup",
+            "RunEvent",
+            "verifySetup",
+            "teardownSetup",
         ] {
             assert!(text.contains(name), "bindings lack {name}");
         }
@@ -388,5 +400,55 @@ mod tests {
             ),
             _ => panic!("neither trust nor a reason: {preview}"),
         }
+    }
+
+    #[test]
+    fn plan_setup_plans_the_draft_against_the_sandbox_and_refuses_a_missing_file() {
+        let (_app, webview) = mock_webview();
+        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
+        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
+        let choices = invoke(
+            &webview,
+            "scope_choices",
+            json!({"space": "Default", "refresh": false}),
+        )
+        .expect("choices");
+        let mut draft = aws_draft("octopus-ipc")["draft"].clone();
+        draft["scope"]["projects"] = json!([choices["projects"][0]["slug"]]);
+        let plan = invoke(
+            &webview,
+            "plan_setup",
+            json!({"source": {"kind": "draft", "draft": draft}}),
+        )
+        .expect("plans");
+        assert_eq!(plan["hasChanges"], true, "{plan}");
+        let kinds: Vec<&str> = plan["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["oidc_provider", "iam_role", "octopus_account"],
+            "{plan}"
+        );
+        assert!(
+            !plan.to_string().contains("API-"),
+            "a key crossed IPC: {plan}"
+        );
+
+        let error = invoke(
+            &webview,
+            "open_setup_file",
+            json!({"path": "/nonexistent/octo-oidc/setup.toml"}),
+        )
+        .expect_err("no such file");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        assert_eq!(error["fieldErrors"][0]["field"], "(file)", "{error}");
+        assert_eq!(
+            invoke(&webview, "cancel_run", json!({})).expect("answers"),
+            false
+        );
     }
 }

@@ -1,11 +1,21 @@
-// End-to-end tests of the real desktop window, driven through WebDriver: the welcome screen and
-// its choices, Connect Octopus with bad input, then the AWS path in the built-in Sandbox through
-// Connect AWS, Scope and the trust preview (with one bad-input test per form on the way).
+// End-to-end tests of the real desktop window, driven through WebDriver against the in-app
+// Sandbox: the welcome screen and its choices, Connect Octopus with bad input, then for AWS,
+// Azure and GitHub Actions the whole flow (connect, cloud, scope, preview, plan, apply, verify,
+// done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
+// sandbox fault and resumes; a rerun of a saved setup that shows "no changes"; and the GitHub
+// flow at 1024×700 with the controls reachable on every screen.
 // Screenshots of every screen go to target/e2e-screenshots/<flow>-<nn>-<screen>.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openApp, screenshot } from './harness.mjs';
+
+// The app's journals go to a folder of this run, never the user's own data folder.
+const WORK = mkdtempSync(path.join(tmpdir(), 'octo-oidc-e2e-'));
+process.env.XDG_DATA_HOME = path.join(WORK, 'data');
 
 describe('the wizard window', () => {
   let app;
@@ -210,6 +220,9 @@ describe('the wizard window', () => {
     await projectsAll.click();
     await browser.$('#projects-rows input[type="checkbox"]').click();
     assert.match(await browser.$('#projects-count').getText(), /^1 of \d+ selected/);
+    // The runbook in the deployment subject: runbook runs no longer share the deployments' subjects.
+    await browser.$('#key-deployment-runbook').scrollIntoView({ block: 'center' });
+    await browser.$('#key-deployment-runbook').click();
     const count = await browser.$('#subject-count');
     await count.waitUntil(async () => /\(\d+\)/.test(await count.getText()) && !/\(0\)/.test(await count.getText()), {
       timeout: 15000,
@@ -248,17 +261,51 @@ describe('the wizard window', () => {
     }
     await browser.$('#trust-policy').scrollIntoView({ block: 'center' });
     await screenshot(browser, 'aws-09-trust-preview');
-    if (await browser.$('#continue').isEnabled()) {
-      await browser.$('#continue').click();
-      await waitTitle(browser, 'Review the plan');
-      const plan = await browser.$('#plan').getText();
-      assert.match(plan, /IAM OIDC provider/);
-      assert.match(plan, /IAM role/);
-      assert.match(plan, /Octopus account/);
-      await screenshot(browser, 'aws-10-review-plan');
-    }
+    assert.ok(await browser.$('#continue').isEnabled(), 'the trust preview must allow the plan');
+  });
+
+  it('Review the plan → Apply → Verify → Done with the engine, then saves the setup file', async () => {
+    await browser.$('#continue').click();
+    await reviewPlan(browser, 'aws-10-review-plan', [/IAM OIDC provider/, /IAM role/, /Octopus account/]);
+    await applyPlan(browser, 'aws-11-apply');
+    // The runbook key makes the trust exactly the scope: a clear pass, with the account test's log.
+    await verifyTrust(browser, 'aws-12-verify', { mustPass: true });
+    assert.match(await browser.$('#verify-checks').getText(), /Account test/);
+    assert.ok(await browser.$('.account-test-log').isExisting(), 'the account test shows its log');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Done');
+    const resources = await browser.$('#resources').getText();
+    assert.match(resources, /arn:aws:iam::\d{12}:role\/octopus-e2e/);
+    assert.match(resources, /console\.aws\.amazon\.com/);
+    assert.match(resources, /Accounts-\d+/);
+    await browser.$('#save-path').scrollIntoView({ block: 'center' });
+    await browser.$('#save-path').setValue(SAVED_AWS);
+    await browser.$('#save-setup').click();
+    const command = await browser.$('#repeat-command');
+    await command.waitForDisplayed({ timeout: 10000, timeoutMsg: 'the setup file was not saved' });
+    assert.equal(await command.getText(), `octo-oidc apply --yes --sandbox sandbox.env ${SAVED_AWS}`);
+    await screenshot(browser, 'aws-13-done');
+  });
+
+  it('reruns the saved setup from Welcome: the plan shows no changes', async () => {
+    await browser.$('#finish').click();
+    await waitTitle(browser, 'What do you want to set up?');
+    await browser.$('#open-path').setValue(SAVED_AWS);
+    await browser.$('#open-setup').click();
+    const opened = await browser.$('#opened-setup');
+    await opened.waitForDisplayed({ timeout: 15000, timeoutMsg: 'the saved setup did not open' });
+    assert.match(await opened.getText(), /octopus-aws \(aws\)/);
+    await screenshot(browser, 'rerun-01-welcome');
+    await browser.$('#open-plan').click();
+    await waitTitle(browser, 'Review the plan');
+    const none = await browser.$('#no-changes');
+    await none.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the rerun did not show "no changes"' });
+    assert.match(await browser.$('#plan-counts').getText(), /0 to create\s+0 to update\s+\d+ unchanged/);
+    await screenshot(browser, 'rerun-02-review-plan');
   });
 });
+
+const SAVED_AWS = path.join(WORK, 'saved', 'octopus-aws.toml');
 
 describe('the Azure path in the Sandbox, in the same window', () => {
   let app;
@@ -273,6 +320,8 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await app?.close();
   });
 
+  let octopusUrl;
+
   it('walks Welcome → Sandbox → Connect Azure → Scope → Trust preview (over 20, then narrowed) → plan', async () => {
     await browser.$('#target-azure').click();
     await browser.$('#mode-sandbox').click();
@@ -281,6 +330,7 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await waitTitle(browser, 'The built-in Sandbox');
     await browser.$('#start-sandbox').click();
     await waitEnabled(browser, '#continue', 'the Sandbox did not start and connect');
+    octopusUrl = await browser.$('#endpoint-octopus').getText();
     await screenshot(browser, 'azure-02-sandbox');
     await browser.$('#continue').click();
     await waitTitle(browser, 'Connect Azure');
@@ -288,8 +338,9 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     const note = await browser.$('#azure-tenant-id-note');
     await note.waitUntil(async () => (await note.getText()).length > 0, { timeout: 5000, timeoutMsg: 'no tenant id error' });
     assert.match(await browser.$('#next-reason').getText(), /^Tenant id: /);
-    await browser.$('#azure-tenant-id').setValue('11111111-2222-3333-4444-555555555555');
-    await browser.$('#azure-subscription-id').setValue('66666666-7777-8888-9999-000000000000');
+    // The sandbox's own tenant and subscription.
+    await browser.$('#azure-tenant-id').setValue('72f988bf-86f1-41af-91ab-2d7cd011db47');
+    await browser.$('#azure-subscription-id').setValue('0b1f6471-1bf0-4dda-aec3-cb9272f09590');
     await waitEnabled(browser, '#continue', 'valid Azure ids did not enable Continue');
     await screenshot(browser, 'azure-03-connect-cloud');
     await browser.$('#continue').click();
@@ -333,13 +384,49 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await browser.$('#accept-differences').click();
     await waitEnabled(browser, '#continue', 'accepting the differences did not enable Continue');
     await browser.$('#continue').click();
-    await waitTitle(browser, 'Review the plan');
-    const plan = await browser.$('#plan').getText();
-    assert.match(plan, /App registration/);
-    assert.match(plan, /Federated credential/);
-    assert.match(plan, /Octopus account/);
-    assert.equal(await browser.$('#continue').isEnabled(), false, 'apply is not in this build');
-    await screenshot(browser, 'azure-07-review-plan');
+    await reviewPlan(browser, 'azure-07-review-plan', [/App registration/, /Federated credential/, /Role assignment/, /Octopus account/]);
+  });
+
+  it('fails halfway on a sandbox fault (the Octopus account is refused) and resumes', async () => {
+    // The Octopus account is the last step: everything on the Azure side is made before it fails.
+    for (const route of ['/api/{space}/accounts', '/api/spaces/{space}/accounts']) {
+      const rule = { service: 'octopus', operation: `POST ${route}`, fault: { kind: 'server_error', status: 403 }, times: 1 };
+      const response = await fetch(`${octopusUrl}/_sandbox/faults/rules`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(rule),
+      });
+      assert.equal(response.status, 201);
+    }
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Apply');
+    await browser.$('#apply-start').click();
+    const failure = await browser.$('#apply-failure');
+    await failure.waitForDisplayed({ timeout: 60000, timeoutMsg: 'apply did not stop at the fault' });
+    assert.match(await browser.$('#apply-failure-message').getText(), /\S/);
+    assert.ok(await browser.$('#apply-failure-fix').isExisting(), 'the failure names a fix');
+    const statuses = await stepStatuses(browser, '#apply-steps');
+    assert.ok(statuses.includes('done'), `some steps were done before the fault: ${statuses}`);
+    assert.ok(statuses.includes('failed'), `the account step failed: ${statuses}`);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'a failed apply cannot continue');
+    await screenshot(browser, 'azure-08-apply-failed');
+    await fetch(`${octopusUrl}/_sandbox/faults`, { method: 'DELETE' });
+    await browser.$('#apply-retry').click();
+    const done = await browser.$('#apply-done');
+    await done.waitForDisplayed({ timeout: 60000, timeoutMsg: 'the resumed apply did not finish' });
+    assert.match(await done.getText(), /resumed/);
+    assert.deepEqual([...new Set(await stepStatuses(browser, '#apply-steps'))].filter((s) => s !== 'done' && s !== 'unchanged'), []);
+    await screenshot(browser, 'azure-09-apply');
+  });
+
+  it('verifies and shows what exists, with the Azure portal link', async () => {
+    await verifyTrust(browser, 'azure-10-verify');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Done');
+    const resources = await browser.$('#resources').getText();
+    assert.match(resources, /portal\.azure\.com/);
+    assert.match(resources, /Accounts-\d+/);
+    await screenshot(browser, 'azure-11-done');
   });
 });
 
@@ -356,7 +443,12 @@ describe('the GitHub Actions path in the Sandbox', () => {
     await app?.close();
   });
 
-  it('walks Welcome → Sandbox → repository and service account → space → identity → plan', async () => {
+  it('walks Welcome → Sandbox → repository and service account → space → identity → plan at 1024×700', async () => {
+    await browser.setWindowSize(1024, 700);
+    await browser.$('#target-github').waitForDisplayed({ timeout: 10000 });
+    const size = await browser.execute(() => [window.innerWidth, window.innerHeight]);
+    assert.ok(size[0] <= 1024 && size[1] <= 700, `the window is ${size}`);
+    await assertReachable(browser, ['#target-github', '#mode-sandbox', '#continue', '#open-setup']);
     await browser.$('#target-github').click();
     await browser.$('#mode-sandbox').click();
     await screenshot(browser, 'github-01-welcome');
@@ -386,11 +478,103 @@ describe('the GitHub Actions path in the Sandbox', () => {
     await waitEnabled(browser, '#continue', 'the identity preview did not enable Continue');
     await screenshot(browser, 'github-05-trust-preview');
     await browser.$('#continue').click();
-    await waitTitle(browser, 'Review the plan');
-    assert.match(await browser.$('#plan').getText(), /OIDC identity/);
-    await screenshot(browser, 'github-06-review-plan');
+    await reviewPlan(browser, 'github-06-review-plan', [/Service account/, /OIDC identity/]);
+    await assertReachable(browser, ['#back', '#continue']);
+  });
+
+  it('applies, verifies, shows the workflow snippet, and tears down after confirmation', async () => {
+    await applyPlan(browser, 'github-07-apply');
+    await assertReachable(browser, ['#back', '#continue']);
+    await verifyTrust(browser, 'github-08-verify');
+    await assertReachable(browser, ['#back', '#continue']);
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Done');
+    const snippet = await browser.$('#ci-snippet').getText();
+    assert.match(snippet, /OctopusDeploy\/login/);
+    assert.match(snippet, /id-token: write/);
+    await screenshot(browser, 'github-09-done');
+    await browser.$('#teardown').scrollIntoView({ block: 'center' });
+    await assertReachable(browser, ['#teardown']);
+    await browser.$('#teardown').click();
+    await browser.$('#teardown-confirm').click();
+    const result = await browser.$('#teardown-result');
+    await result.waitForDisplayed({ timeout: 60000, timeoutMsg: 'teardown did not finish' });
+    assert.match(await result.getText(), /Torn down\. [1-9]\d* resources? removed/);
+    await browser.$('#finish').scrollIntoView({ block: 'center' });
+    await assertReachable(browser, ['#finish', '#back']);
   });
 });
+
+/** Review the plan: the engine's observed plan, with the given steps, and Continue enabled. */
+async function reviewPlan(browser, name, expected) {
+  await waitTitle(browser, 'Review the plan');
+  const plan = await browser.$('#plan');
+  await plan.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the engine did not plan' });
+  const text = await plan.getText();
+  for (const pattern of expected) assert.match(text, pattern);
+  assert.match(await browser.$('#plan-counts').getText(), /[1-9]\d* to create/);
+  await waitEnabled(browser, '#continue', 'the plan did not allow apply');
+  await screenshot(browser, name);
+}
+
+/** Apply: runs the plan, every step ends done, Continue opens. */
+async function applyPlan(browser, name) {
+  await browser.$('#continue').click();
+  await waitTitle(browser, 'Apply');
+  assert.equal(await browser.$('#continue').isEnabled(), false, 'Continue waits for apply');
+  await browser.$('#apply-start').click();
+  const done = await browser.$('#apply-done');
+  await done.waitForDisplayed({ timeout: 60000, timeoutMsg: 'apply did not finish' });
+  const statuses = await stepStatuses(browser, '#apply-steps');
+  assert.ok(statuses.length > 0 && statuses.every((s) => s === 'done' || s === 'unchanged'), `${statuses}`);
+  await waitEnabled(browser, '#continue', 'a finished apply did not allow verify');
+  await screenshot(browser, name);
+}
+
+/** Verify: the engine's checks ran, including the account test; a pass, or failures accepted. */
+async function verifyTrust(browser, name, { mustPass = false } = {}) {
+  await browser.$('#continue').click();
+  await waitTitle(browser, 'Verify');
+  const verdict = await browser.$('#verify-verdict');
+  await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+  const checks = await browser.$('#verify-checks').getText();
+  assert.match(checks, /Issuer/);
+  if (!mustPass && /Problems found/.test(await verdict.getText())) {
+    // Listed failures may be accepted; the reason is on screen.
+    assert.equal(await browser.$('#continue').isEnabled(), false);
+    await screenshot(browser, name);
+    await browser.$('#accept-failures').click();
+  } else {
+    assert.match(await verdict.getText(), /Passed/);
+    await screenshot(browser, name);
+  }
+  await waitEnabled(browser, '#continue', 'verify did not offer Done');
+}
+
+async function stepStatuses(browser, selector) {
+  return browser.execute(
+    (s) => [...document.querySelectorAll(`${s} li`)].map((li) => li.getAttribute('data-status')),
+    selector,
+  );
+}
+
+/** Each control is inside the window (scrolling its own area if needed) and not covered. */
+async function assertReachable(browser, selectors) {
+  for (const selector of selectors) {
+    const element = await browser.$(selector);
+    await element.scrollIntoView({ block: 'nearest' });
+    const box = await browser.execute((s) => {
+      const e = document.querySelector(s);
+      if (e === null) return null;
+      const r = e.getBoundingClientRect();
+      const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return { r: [r.left, r.top, r.right, r.bottom], w: window.innerWidth, h: window.innerHeight, hit: top !== null && (e === top || e.contains(top)) };
+    }, selector);
+    assert.ok(box !== null, `${selector} exists`);
+    assert.ok(box.r[0] >= 0 && box.r[1] >= 0 && box.r[2] <= box.w && box.r[3] <= box.h, `${selector} is inside the ${box.w}×${box.h} window: ${box.r}`);
+    assert.ok(box.hit, `${selector} is not covered`);
+  }
+}
 
 async function waitTitle(browser, text) {
   const title = await browser.$('#screen-title');

@@ -13,7 +13,12 @@
 //! [`setup_run`] (a setup file's plan / apply / verify /
 //! teardown / status over the engine, with the real adapters or a sandbox env file),
 //! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
-//! [`sandbox_env`] (the sandbox switch: its env file written and read).
+//! [`sandbox_env`] (the sandbox switch: its env file written and read), [`sandbox_tokens`]
+//! (verify's token source in the sandbox), [`setup_session`]
+//! (the window's setup use cases on the session: a draft or a saved file planned, applied
+//! with progress, verified, torn down, saved, opened — through [`setup_run`]),
+//! [`run_report`] (the views of plans, applies, verifies and teardowns, progress events,
+//! console links and the repeat command).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -34,11 +39,14 @@ pub mod form_field;
 pub mod inventory;
 pub mod keychain;
 pub mod octopus_connection;
+pub mod run_report;
 pub mod sandbox;
 pub mod sandbox_env;
+pub mod sandbox_tokens;
 pub mod session;
 pub mod setup_draft;
 pub mod setup_run;
+pub mod setup_session;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};

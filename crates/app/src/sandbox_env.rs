@@ -26,6 +26,8 @@ pub const SANDBOX_FIELD: &str = "--sandbox";
 pub struct SandboxEnv {
     path: PathBuf,
     vars: BTreeMap<String, String>,
+    /// The CA itself, for a sandbox running in this process (no CA file).
+    ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SandboxEnv {
@@ -69,6 +71,17 @@ impl SandboxEnv {
         SandboxEnv {
             path: path.to_path_buf(),
             vars,
+            ca: None,
+        }
+    }
+
+    /// The variables of a sandbox running in this process (the desktop's built-in one), with
+    /// its CA in memory instead of a file.
+    pub fn in_process(vars: Vec<(&'static str, String)>, ca_pem: &str) -> SandboxEnv {
+        SandboxEnv {
+            path: PathBuf::from("the built-in Sandbox"),
+            vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            ca: Some(ca_pem.as_bytes().to_vec()),
         }
     }
 
@@ -106,8 +119,51 @@ impl SandboxEnv {
             .collect()
     }
 
-    /// The sandbox's CA certificate (PEM), from `SANDBOX_CA_FILE`.
+    /// A made-up Google service-account key for the sandbox's Google APIs (they accept any
+    /// bearer token; `google-cloud-auth` signs a self-signed JWT with the key, so no token
+    /// endpoint is called). Fresh per call, never written anywhere.
+    pub fn gcp_credentials(&self) -> Result<Secret, Problem> {
+        use aws_lc_rs::encoding::AsDer;
+        use base64::Engine as _;
+        let project = self.require("GCP_PROJECT_ID")?;
+        let failed = |e: String| {
+            Problem::new(
+                ErrorCode::Internal,
+                format!("cannot make the sandbox's Google key: {e}"),
+            )
+        };
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|e| failed(e.to_string()))?;
+        let der = pair.as_der().map_err(|e| failed(e.to_string()))?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        Ok(Secret::new(
+            serde_json::json!({
+                "type": "service_account",
+                "project_id": project,
+                "private_key_id": "sandbox",
+                "private_key": pem,
+                "client_email": format!("octo-oidc@{project}.iam.gserviceaccount.com"),
+                "client_id": "100000000000000000001",
+                "token_uri": "https://127.0.0.1:1/token",
+            })
+            .to_string(),
+        ))
+    }
+
+    /// The sandbox's CA certificate (PEM): the in-process one, or from `SANDBOX_CA_FILE`.
     pub fn ca_pem(&self) -> Result<Vec<u8>, Problem> {
+        if let Some(ca) = &self.ca {
+            return Ok(ca.clone());
+        }
         let file = self.require("SANDBOX_CA_FILE")?;
         std::fs::read(file).map_err(|e| {
             Problem::new(

@@ -121,6 +121,8 @@ pub struct Session {
     sandbox: Mutex<Option<RunningSandbox>>,
     sandbox_gate: tokio::sync::Mutex<()>,
     sandbox_starts: AtomicU64,
+    /// The cancel switch of the apply or teardown in progress, if any.
+    run: Mutex<Option<octo_oidc_core::retry::CancelToken>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -188,6 +190,7 @@ impl Session {
             sandbox_gate: tokio::sync::Mutex::new(()),
             read_space: Mutex::new(None),
             sandbox_starts: AtomicU64::new(0),
+            run: Mutex::new(None),
         }
     }
 
@@ -388,6 +391,7 @@ impl Session {
             targets,
             aws_account_id: None,
             azure_role_definition_id: None,
+            gcp_project: None,
         };
         *lock(&self.read_space) = Some(ReadSpace {
             server_url,
@@ -433,6 +437,36 @@ impl Session {
         let mut facts = self.space_facts(&draft.space, false).await?;
         facts.aws_account_id = Some(self.aws_account_id());
         setup_draft::preview(&setup, check, &facts)
+    }
+
+    /// The slot of the run in progress (see `setup_session`).
+    pub(crate) fn run_slot(&self) -> MutexGuard<'_, Option<octo_oidc_core::retry::CancelToken>> {
+        lock(&self.run)
+    }
+
+    /// An environment variable as this session reads them.
+    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+    }
+
+    /// How this session reads environment variables.
+    pub(crate) fn env_reader(&self) -> EnvReader {
+        self.env.clone()
+    }
+
+    /// The built-in Sandbox's variables and CA, when its Octopus is the connected one.
+    pub(crate) fn connected_sandbox_env(&self) -> Option<(Vec<(&'static str, String)>, String)> {
+        let sandbox_connected = lock(&self.octopus)
+            .as_ref()
+            .and_then(|c| c.sandbox_generation);
+        let sandbox = lock(&self.sandbox);
+        match sandbox.as_ref() {
+            Some(running) if sandbox_connected == Some(running.generation) => Some((
+                running.sandbox.env_vars(),
+                running.sandbox.ca_pem().to_string(),
+            )),
+            _ => None,
+        }
     }
 
     /// The AWS account the preview uses: the Sandbox's when its Octopus is the connected one,

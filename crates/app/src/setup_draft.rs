@@ -283,6 +283,7 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
             subject: None,
             ci: None,
         }),
+        gcp: None,
     }
 }
 
@@ -667,6 +668,10 @@ pub fn preview(
         ),
         TargetSpec::Azure(azure) => Some(
             resolve_scope(&azure.scope, facts, &slugify(&azure.scope.account_name))
+                .map_err(on_form_fields)?,
+        ),
+        TargetSpec::Gcp(gcp) => Some(
+            resolve_scope(&gcp.scope, facts, &slugify(&gcp.scope.account_name))
                 .map_err(on_form_fields)?,
         ),
         TargetSpec::Ci(_) => None,

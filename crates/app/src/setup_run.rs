@@ -5,7 +5,8 @@
 //! `OCTOPUS_API_KEY`, else the OS keychain; Azure from `AZURE_TENANT_ID` / `AZURE_CLIENT_ID`
 //! / `AZURE_CLIENT_SECRET`, else the Azure CLI / azd login; AWS from the setup's `profile`,
 //! else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, else — only when asked — the SDK's
-//! default chain), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
+//! default chain; Google from the setup's `credentials_file`, else Application Default
+//! Credentials), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
 //! CA are then the only ones used. No credential chain that probes a metadata endpoint (AWS
 //! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
 //! always given, so the SDK never asks IMDS for one.
@@ -32,19 +33,18 @@ use octo_oidc_azure::graph::GraphEntraApps;
 use octo_oidc_azure::transport::Transport;
 use octo_oidc_core::error::FieldError;
 use octo_oidc_core::events::ProgressSink;
-use octo_oidc_core::scope::RunLabel;
-use octo_oidc_core::simulate::TokenClaims;
 use octo_oidc_core::{ErrorCode, Problem, Secret, ServerUrl};
 use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
 use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
 use octo_oidc_engine::plan::Plan;
 use octo_oidc_engine::preflight::{Preflight, preflight, refusal};
-use octo_oidc_engine::setup_file::{CiSystem, FILE_FIELD, Setup, TargetSpec, parse_setup};
-use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
-use octo_oidc_engine::verify::{
-    IssuerFacts, MintedToken, NoTokens, TokenSource, VerifyOptions, VerifyReport,
+use octo_oidc_engine::setup_file::{
+    CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
 };
+use octo_oidc_engine::teardown::{StatusItem, TeardownReport};
+use octo_oidc_engine::verify::{IssuerFacts, NoTokens, VerifyOptions, VerifyReport};
+use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_octopus::issuer::Reachability;
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeyStore};
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
@@ -52,6 +52,7 @@ use octo_oidc_octopus::{OctopusClientConfig, RestOctopus};
 use crate::file_journal::{FileJournal, data_dir};
 use crate::inventory::resolve_space;
 use crate::sandbox_env::SandboxEnv;
+use crate::sandbox_tokens::SandboxTokens;
 
 /// Reads an environment variable.
 pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -64,6 +65,9 @@ pub struct SetupRun {
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
     ignore_preflight: bool,
+    /// A client the face already signed in with (the desktop's session), used for setups on
+    /// its server instead of a key from the environment or the keychain.
+    connected: Option<RestOctopus>,
     deadline: Option<std::time::Duration>,
 }
 
@@ -84,6 +88,8 @@ pub struct LoadedSetup {
     pub path: PathBuf,
     /// The validated setup (for a sandbox run, GitHub's issuer is the sandbox's).
     pub setup: Setup,
+    /// Remarks that do not block (e.g. a Google token lifetime that needs an org policy).
+    pub warnings: Vec<octo_oidc_core::validate::FieldWarning>,
 }
 
 /// The clients of one setup's target.
@@ -91,6 +97,7 @@ pub struct LoadedSetup {
 enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
+    Gcp(RestGoogleCloud),
     None,
 }
 
@@ -104,6 +111,7 @@ impl Cloud {
                 entra.reporting_to(events.clone()),
                 rbac.reporting_to(events),
             ),
+            Cloud::Gcp(gcp) => Cloud::Gcp(gcp.reporting_to(events)),
             Cloud::None => Cloud::None,
         }
     }
@@ -113,7 +121,7 @@ impl Cloud {
 pub struct Prepared {
     octopus: RestOctopus,
     cloud: Cloud,
-    sandbox: bool,
+    sandbox_env: Option<SandboxEnv>,
     /// What observe found and the plan made from it.
     pub observation: Observation,
     /// What the signed-in identities may do, and the issuer checks (read before any write).
@@ -141,6 +149,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -150,6 +159,17 @@ macro_rules! with_ports {
                     entra,
                     rbac,
                     iam: &Absent,
+                    gcp: &Absent,
+                };
+                $body
+            }
+            Cloud::Gcp(gcp) => {
+                let $ports = Ports {
+                    octopus: $octopus,
+                    entra: &Absent,
+                    rbac: &Absent,
+                    iam: &Absent,
+                    gcp,
                 };
                 $body
             }
@@ -159,6 +179,7 @@ macro_rules! with_ports {
                     entra: &Absent,
                     rbac: &Absent,
                     iam: &Absent,
+                    gcp: &Absent,
                 };
                 $body
             }
@@ -187,8 +208,21 @@ impl SetupRun {
             sandbox: None,
             aws_default_chain,
             ignore_preflight: false,
+            connected: None,
             deadline: None,
         }
+    }
+
+    /// Reads environment variables (credentials, the journal's folder) through `env`.
+    pub fn with_env(mut self, env: EnvReader) -> SetupRun {
+        self.env = env;
+        self
+    }
+
+    /// Uses `client` (already signed in) for setups on its server.
+    pub fn with_octopus(mut self, client: RestOctopus) -> SetupRun {
+        self.connected = Some(client);
+        self
     }
 
     /// The same run with every remote call of the clients (retries and waits included)
@@ -228,7 +262,16 @@ impl SetupRun {
                 "Give the path of a setup file (octo-oidc init writes one)",
             )
         })?;
-        let mut setup = parse_setup(&text)?.setup;
+        let parsed = parse_setup(&text)?;
+        let mut loaded = self.adopt(parsed.setup, path)?;
+        loaded.warnings = parsed.warnings;
+        Ok(loaded)
+    }
+
+    /// Takes a validated setup (read from `path`, or drafted in the window) into this run:
+    /// with a sandbox a GitHub setup trusts the sandbox's issuer; without one the setup must
+    /// name its Octopus Server.
+    pub fn adopt(&self, mut setup: Setup, path: &Path) -> Result<LoadedSetup, Problem> {
         if let Some(env) = &self.sandbox {
             if let TargetSpec::Ci(ci) = &mut setup.spec
                 && ci.ci == CiSystem::Github
@@ -245,6 +288,7 @@ impl SetupRun {
         Ok(LoadedSetup {
             path: path.to_path_buf(),
             setup,
+            warnings: Vec::new(),
         })
     }
 
@@ -263,6 +307,11 @@ impl SetupRun {
                 let url = setup.octopus_url.clone().unwrap_or_default();
                 let server = ServerUrl::parse(&url)
                     .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
+                if let Some(client) = &self.connected
+                    && client.server_url() == &server
+                {
+                    return Ok(client.clone());
+                }
                 let key = match self.var(API_KEY_ENV_VAR) {
                     Some(k) => Secret::new(k),
                     None => {
@@ -309,9 +358,51 @@ impl SetupRun {
         })
     }
 
+    fn google(&self, gcp: &GcpSetup) -> Result<RestGoogleCloud, Problem> {
+        let (sign_in, endpoints, ca) = match &self.sandbox {
+            Some(env) => (
+                GoogleSignIn::from_json(&env.gcp_credentials()?)?,
+                GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
+                Some(env.ca_pem()?),
+            ),
+            None => {
+                let sign_in = match &gcp.credentials_file {
+                    Some(path) => GoogleSignIn::from_file(Path::new(path)).map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            e.to_string(),
+                            "Give the path of a service-account key, an authorized-user or an external-account file, or remove it to use Application Default Credentials",
+                        )
+                    })?,
+                    None => GoogleSignIn::application_default().map_err(|e| {
+                        field(
+                            "gcp.credentials_file",
+                            format!("no Google credentials were found: {e}"),
+                            "Run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or set credentials_file under [gcp]",
+                        )
+                    })?,
+                };
+                (sign_in, GcpEndpoints::google(), None)
+            }
+        };
+        let settings = octo_oidc_http::ClientSettings {
+            ca_bundle_pem: ca,
+            ..Default::default()
+        };
+        let client = RestGoogleCloud::new(sign_in, endpoints, &settings)?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_retry(octo_oidc_core::retry::RetrySettings {
+                deadline,
+                ..Default::default()
+            }),
+            None => client,
+        })
+    }
+
     async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
         match &setup.spec {
             TargetSpec::Ci(_) => Ok(Cloud::None),
+            TargetSpec::Gcp(gcp) => Ok(Cloud::Gcp(self.google(gcp)?)),
             TargetSpec::Aws(aws) => {
                 let region = aws
                     .region
@@ -479,7 +570,7 @@ impl SetupRun {
         Ok(Prepared {
             octopus,
             cloud,
-            sandbox: self.sandbox.is_some(),
+            sandbox_env: self.sandbox.clone(),
             observation,
             preflight,
             ignore_preflight: self.ignore_preflight,
@@ -495,6 +586,9 @@ pub struct Applied {
     pub report: ApplyReport,
     /// The pipeline's sign-in snippet (CI targets), with the service account's id.
     pub snippet: Option<String>,
+    /// Google Cloud: the service account each step impersonates (set on the step as
+    /// `Octopus.Action.GoogleCloud.ServiceAccountEmails`, not on the account).
+    pub google_service_account: Option<String>,
 }
 
 impl Prepared {
@@ -518,6 +612,7 @@ impl Prepared {
             return Applied {
                 report: ApplyReport::not_started(&self.observation, Some(problem)),
                 snippet: None,
+                google_service_account: None,
             };
         }
         let octopus = self.octopus.reporting_to(events.clone());
@@ -533,7 +628,14 @@ impl Prepared {
             .await
         });
         let snippet = self.snippet(&report);
-        Applied { report, snippet }
+        let google_service_account =
+            octo_oidc_engine::google::service_account_of(&self.observation.desired)
+                .map(str::to_string);
+        Applied {
+            report,
+            snippet,
+            google_service_account,
+        }
     }
 
     fn snippet(&self, report: &ApplyReport) -> Option<String> {
@@ -556,20 +658,20 @@ impl Prepared {
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
         let facts = issuer_facts(&self.octopus).await?;
-        // In the sandbox, its Octopus mints real tokens for runs in and near the scope, and
-        // verify trades them with the cloud (STS, Entra).
-        let cloud_target = matches!(
-            self.observation.setup.spec,
-            TargetSpec::Aws(_) | TargetSpec::Azure(_)
-        );
-        let options = VerifyOptions {
-            real_cloud: !self.sandbox,
-            token_trades: self.sandbox && cloud_target,
-            ..VerifyOptions::default()
+        // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
+        // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
+        // trades them with the cloud (STS, Entra, Google STS).
+        let tokens = match (&self.sandbox_env, &self.cloud) {
+            (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
+                SandboxTokens::new(env)?
+                    .minting_runs(self.octopus.clone(), &self.observation.facts.space.id),
+            ),
+            _ => None,
         };
-        let minted = SandboxTokens {
-            octopus: &self.octopus,
-            space_id: &self.observation.facts.space.id,
+        let options = VerifyOptions {
+            real_cloud: self.sandbox_env.is_none(),
+            token_trades: tokens.is_some(),
+            ..VerifyOptions::default()
         };
         // A refused trade is an answer here, not IAM propagation to wait out: STS's
         // AccessDenied is not retried while verify trades.
@@ -583,18 +685,18 @@ impl Prepared {
             (other, _) => other.clone(),
         };
         Ok(with_ports!(&self.octopus, &cloud, |ports| {
-            match options.token_trades {
-                true => {
+            match &tokens {
+                Some(tokens) => {
                     octo_oidc_engine::verify::verify(
                         &self.observation,
                         Some(&facts),
                         options,
                         ports,
-                        &minted,
+                        tokens,
                     )
                     .await
                 }
-                false => {
+                None => {
                     octo_oidc_engine::verify::verify(
                         &self.observation,
                         Some(&facts),
@@ -631,39 +733,6 @@ impl Prepared {
     /// What exists now, with the journal's last word per resource.
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
-    }
-}
-
-/// Tokens for verify's trades from the sandbox Octopus (`/api/_sandbox/deployment-tokens`):
-/// runs only, with the subject Octopus builds; arbitrary claims are refused.
-struct SandboxTokens<'a> {
-    octopus: &'a RestOctopus,
-    space_id: &'a str,
-}
-
-impl TokenSource for SandboxTokens<'_> {
-    async fn token(&self, _: &TokenClaims) -> Result<Secret, Problem> {
-        Err(Problem::new(
-            ErrorCode::Internal,
-            "the sandbox mints tokens for runs, not for arbitrary claims",
-        ))
-    }
-
-    async fn run_token(
-        &self,
-        account_id: &str,
-        run: &RunLabel,
-    ) -> Result<Option<MintedToken>, Problem> {
-        let minted = self
-            .octopus
-            .sandbox_run_token(self.space_id, account_id, run)
-            .await?;
-        Ok(Some(MintedToken {
-            token: minted.token,
-            issuer: minted.issuer,
-            subject: minted.subject,
-            audience: minted.audience,
-        }))
     }
 }
 

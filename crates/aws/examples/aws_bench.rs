@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use octo_oidc_aws::{AwsConnection, ConnectOptions, CredentialSource, SdkIam};
 use octo_oidc_core::Secret;
-use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
+use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec};
 use octo_oidc_sandbox::aws::{AwsConfig, AwsSandbox};
 use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use octo_oidc_testkit::aws::{role_spec, trust_policy};
 use serde_json::json;
 
 const ISSUER: &str = "https://issuer.bench.test";
@@ -22,6 +23,30 @@ const AUD: &str = "octo.example.com";
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
+}
+
+/// Runs `call(task, i)` for `i` in `0..total / concurrency` in each of `concurrency` tasks at
+/// once; the time until all are done.
+async fn concurrently<F, Fut>(concurrency: usize, total: usize, call: F) -> Duration
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                for i in 0..total / concurrency {
+                    call(task, i).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    t.elapsed()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -61,26 +86,12 @@ async fn main() {
         .await
         .unwrap()
         .into_inner();
-    let key_prefix = "issuer.bench.test";
-    let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
-        "Principal":{"Federated": provider.arn},"Action":"sts:AssumeRoleWithWebIdentity",
-        "Condition":{"StringEquals":{format!("{key_prefix}:aud"): AUD},
-        "StringLike":{format!("{key_prefix}:sub"): ["space:default:project:web:*","space:default:account:aws"]}}}]})
-    .to_string();
-    let spec = |name: String| {
-        RoleSpec {
-        name,
-        trust_policy: trust.clone(),
-        max_session_duration: 3600,
-        description: Some("bench".into()),
-        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-        inline_policies: BTreeMap::from([(
-            "read".into(),
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.into(),
-        )]),
-        tags: BTreeMap::from([("octo-oidc:setup".into(), "bench".into())]),
-    }
-    };
+    let trust = trust_policy(
+        &provider.arn,
+        AUD,
+        &["space:default:project:web:*", "space:default:account:aws"],
+    );
+    let spec = |name: String| role_spec(&name, trust.clone(), "bench");
     let runs = 50;
     let (mut first, mut second) = (Vec::new(), Vec::new());
     for i in 0..runs {
@@ -124,24 +135,17 @@ async fn main() {
     let iam = aws_sdk_iam::Client::new(connection.sdk_config());
     let total = 4000;
     let concurrency = 16;
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..concurrency {
+    let elapsed = concurrently(concurrency, total, move |task, i| {
         let iam = iam.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..total / concurrency {
-                iam.get_role()
-                    .role_name(format!("bench-role-{}", (c + i) % runs))
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let elapsed = t.elapsed();
+        async move {
+            iam.get_role()
+                .role_name(format!("bench-role-{}", (task + i) % runs))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
     println!(
         "IAM GetRole via aws-sdk-iam: {total} requests, {concurrency} concurrent, {:.0} req/s",
         total as f64 / elapsed.as_secs_f64()
@@ -154,28 +158,19 @@ async fn main() {
         issuer.token(json!({"aud": AUD, "sub": "space:default:project:web:environment:dev"}));
     let sts = aws_sdk_sts::Client::new(connection.sdk_config());
     let total = 2000;
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let sts = sts.clone();
-        let role_arn = role_arn.clone();
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..total / concurrency {
-                sts.assume_role_with_web_identity()
-                    .role_arn(&role_arn)
-                    .role_session_name("bench")
-                    .web_identity_token(&token)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let elapsed = t.elapsed();
+    let elapsed = concurrently(concurrency, total, move |_, _| {
+        let (sts, role_arn, token) = (sts.clone(), role_arn.clone(), token.clone());
+        async move {
+            sts.assume_role_with_web_identity()
+                .role_arn(&role_arn)
+                .role_session_name("bench")
+                .web_identity_token(&token)
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
     println!(
         "STS AssumeRoleWithWebIdentity (PS256 signature + trust policy): {total} requests, {concurrency} concurrent, {:.0} req/s",
         total as f64 / elapsed.as_secs_f64()

@@ -7,6 +7,7 @@
 //!
 //! Run: `cargo run --release -p octo-oidc-azure --example setup_bench`
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use octo_oidc_azure::{
@@ -24,6 +25,42 @@ use serde_json::json;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// 16 concurrent workers send what `request` builds (each answer must be 200) for 3 seconds;
+/// prints the requests per second.
+async fn per_second(
+    label: &str,
+    request: impl Fn() -> reqwest::RequestBuilder + Send + Sync + 'static,
+) {
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3);
+    let workers: Vec<_> = (0..16)
+        .map(|_| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                while Instant::now() < deadline {
+                    let response = request().send().await.expect("request");
+                    assert_eq!(response.status(), 200);
+                    ok += 1;
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("worker");
+    }
+    // Divide by the time the workers really took (the last request ends after the deadline).
+    let measured = started.elapsed();
+    println!(
+        "{label}: {:.0} /s ({total} in {:.2} s)",
+        total as f64 / measured.as_secs_f64(),
+        measured.as_secs_f64()
+    );
 }
 
 async fn setup(
@@ -158,51 +195,23 @@ async fn main() {
         "aud": "api://AzureADTokenExchange",
     }));
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(3);
-    let mut workers = Vec::new();
-    for _ in 0..16 {
-        let (http, url, app_id, assertion) = (
-            http.clone(),
-            token_url.clone(),
-            app_id.clone(),
-            assertion.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut ok = 0u64;
-            while Instant::now() < deadline {
-                let response = http
-                    .post(&url)
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_id", app_id.as_str()),
-                        (
-                            "client_assertion_type",
-                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                        ),
-                        ("client_assertion", assertion.as_str()),
-                        ("scope", "https://management.azure.com/.default"),
-                    ])
-                    .send()
-                    .await
-                    .expect("exchange");
-                assert_eq!(response.status(), 200);
-                ok += 1;
-            }
-            ok
-        }));
-    }
-    let mut total = 0;
-    for worker in workers {
-        total += worker.await.expect("worker");
-    }
-    // Divide by the time the workers really took (the last request ends after the deadline).
-    let measured = started.elapsed();
-    println!(
-        "client-assertion exchanges (16 concurrent, verified via JWKS): {:.0} /s ({total} in {:.2} s)",
-        total as f64 / measured.as_secs_f64(),
-        measured.as_secs_f64()
-    );
+    let graph_http = http.clone();
+    per_second(
+        "client-assertion exchanges (16 concurrent, verified via JWKS)",
+        move || {
+            http.post(&token_url).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", app_id.as_str()),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", assertion.as_str()),
+                ("scope", "https://management.azure.com/.default"),
+            ])
+        },
+    )
+    .await;
 
     // Graph GET /me per second.
     let token = session
@@ -210,29 +219,10 @@ async fn main() {
         .await
         .expect("token");
     let me_url = format!("{graph_url}/v1.0/me");
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(3);
-    let mut workers = Vec::new();
-    for _ in 0..16 {
-        let (http, url, token) = (http.clone(), me_url.clone(), token.expose().to_owned());
-        workers.push(tokio::spawn(async move {
-            let mut ok = 0u64;
-            while Instant::now() < deadline {
-                let response = http.get(&url).bearer_auth(&token).send().await.expect("me");
-                assert_eq!(response.status(), 200);
-                ok += 1;
-            }
-            ok
-        }));
-    }
-    let mut total = 0;
-    for worker in workers {
-        total += worker.await.expect("worker");
-    }
-    let measured = started.elapsed();
-    println!(
-        "Graph GET /me (16 concurrent, RS256 bearer check): {:.0} /s ({total} in {:.2} s)",
-        total as f64 / measured.as_secs_f64(),
-        measured.as_secs_f64()
-    );
+    let token = token.expose().to_owned();
+    per_second(
+        "Graph GET /me (16 concurrent, RS256 bearer check)",
+        move || graph_http.get(&me_url).bearer_auth(&token),
+    )
+    .await;
 }

@@ -149,6 +149,18 @@ impl GraphEntraApps {
         }
     }
 
+    /// `DELETE path`; an object that is already gone is success.
+    async fn delete(&self, path: &str) -> PortResult<()> {
+        match self
+            .call(Method::DELETE, path, None, false, Propagation::None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -618,26 +630,12 @@ impl EntraApps for GraphEntraApps {
             Self::credentials_path(app_object_id),
             encode_segment(name)
         );
-        match self
-            .call(Method::DELETE, &path, None, false, Propagation::None)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.delete(&path).await
     }
 
     async fn delete_application(&self, object_id: &str) -> PortResult<()> {
         let path = format!("applications/{}", encode_segment(object_id));
-        match self
-            .call(Method::DELETE, &path, None, false, Propagation::None)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.delete(&path).await
     }
 }
 

@@ -161,6 +161,9 @@ where
         let outcome = match run.load(file) {
             Ok(loaded) => {
                 let name = loaded.setup.name.clone();
+                for w in &loaded.warnings {
+                    eprintln!("warning: {}: {}", w.field, w.message);
+                }
                 let o = each(run.clone(), loaded).await;
                 print_outcome(args, Some(file), Some(&name), &o);
                 o
@@ -208,6 +211,45 @@ pub async fn prepare(run: &SetupRun, loaded: &LoadedSetup) -> Result<Prepared, S
     run.prepare(loaded)
         .await
         .map_err(|p| SetupOutcome::failed(&p))
+}
+
+/// The frame of the five setup commands: an async runtime, then per setup file of the batch
+/// ([`run_batch`]) `each(prepared, loaded)` once the setup is loaded and observed
+/// ([`prepare`]; a setup that cannot be is reported without calling `each`).
+pub fn run_prepared<F, Fut>(args: &SetupArgs, each: F) -> std::process::ExitCode
+where
+    F: Fn(Prepared, LoadedSetup) -> Fut,
+    Fut: std::future::Future<Output = SetupOutcome>,
+{
+    run_prepared_with(args, |run| run, each)
+}
+
+/// [`run_prepared`] with the run adjusted before each setup is prepared (apply's
+/// `--ignore-preflight`).
+pub fn run_prepared_with<C, F, Fut>(
+    args: &SetupArgs,
+    configure: C,
+    each: F,
+) -> std::process::ExitCode
+where
+    C: Fn(SetupRun) -> SetupRun,
+    F: Fn(Prepared, LoadedSetup) -> Fut,
+    Fut: std::future::Future<Output = SetupOutcome>,
+{
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let (each, configure) = (&each, &configure);
+    rt.block_on(run_batch(args, |run, loaded| async move {
+        let run = configure(run);
+        // Boxed: observing a setup nests too deep for the compiler's layout of the batch.
+        match Box::pin(prepare(&run, &loaded)).await {
+            Ok(prepared) => each(prepared, loaded).await,
+            Err(outcome) => outcome,
+        }
+    }))
+    .into()
 }
 
 /// Whether stdin and stdout are a terminal (a person can answer).

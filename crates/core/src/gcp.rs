@@ -81,18 +81,11 @@ pub const ACCOUNT_TYPE: &str = "GoogleCloudOidcAccount";
 /// The IAM service host in full resource names.
 const IAM_HOST: &str = "iam.googleapis.com";
 
-/// The subject keys that become `attribute.*` mappings (every key Octopus puts in a token).
-const ATTRIBUTE_KEYS: [SubjectKey; 9] = [
-    SubjectKey::Space,
-    SubjectKey::ProjectGroup,
-    SubjectKey::Project,
-    SubjectKey::Runbook,
-    SubjectKey::Tenant,
-    SubjectKey::Environment,
-    SubjectKey::Target,
-    SubjectKey::Account,
-    SubjectKey::Type,
-];
+/// Whether a subject key becomes an `attribute.*` mapping: every key Octopus puts in a
+/// deployment, runbook or health token (the feed key only appears in feed tokens).
+fn mapped_to_attribute(key: &SubjectKey) -> bool {
+    *key != SubjectKey::Feed
+}
 
 /// Why no spec can be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,6 +133,102 @@ pub fn is_project_number(number: &str) -> bool {
         && number.len() <= 20
         && number.chars().all(|c| c.is_ascii_digit())
         && !number.starts_with('0')
+}
+
+/// Whether `id` is a project id: 6–30 of `[a-z0-9-]`, starting with a letter, not ending
+/// with `-`.
+pub fn is_project_id(id: &str) -> bool {
+    (6..=30).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && !id.ends_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Whether `id` is a service account's account id (the part before `@`): 6–30 of
+/// `[a-z0-9-]`, starting with a letter, not ending with `-`.
+pub fn is_service_account_id(id: &str) -> bool {
+    is_project_id(id)
+}
+
+/// Whether `email` is a service account's email (`id@project.iam.gserviceaccount.com`, or
+/// another `*.gserviceaccount.com` domain Google uses for default accounts).
+pub fn is_service_account_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && domain.ends_with(".gserviceaccount.com")
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        }
+        None => false,
+    }
+}
+
+/// Whether `role` names an IAM role a project policy can bind: `roles/NAME` (predefined or
+/// basic) or a custom `projects/P/roles/NAME` / `organizations/O/roles/NAME`.
+pub fn is_role_name(role: &str) -> bool {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    };
+    let parts: Vec<&str> = role.split('/').collect();
+    match parts.as_slice() {
+        ["roles", name] => name_ok(name),
+        ["projects" | "organizations", owner, "roles", name] => !owner.is_empty() && name_ok(name),
+        _ => false,
+    }
+}
+
+/// Checks the names of a Google Cloud setup into the caller's [`Validator`]: `gcp.project`
+/// (an id or a number), `gcp.service_account` (an account id or an email), each of
+/// `gcp.roles[i]` (role names, no duplicates).
+pub fn check_names(v: &mut Validator, project: &str, service_account: &str, roles: &[String]) {
+    if !(is_project_id(project) || is_project_number(project)) {
+        v.error(
+            "gcp.project",
+            format!("'{project}' is not a project id"),
+            "Use the project id (6 to 30 lowercase letters, digits or hyphens, starting with a letter, e.g. \"shop-prod\") or its number.",
+        );
+    }
+    if !(is_service_account_id(service_account) || is_service_account_email(service_account)) {
+        v.error(
+            "gcp.service_account",
+            format!("'{service_account}' is neither a service account id nor an email"),
+            "Use an account id (6 to 30 lowercase letters, digits or hyphens, starting with a letter) or an email like name@project.iam.gserviceaccount.com.",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, role) in roles.iter().enumerate() {
+        let field = format!("gcp.roles[{i}]");
+        if !is_role_name(role) {
+            v.error(
+                &field,
+                format!("'{role}' is not an IAM role name"),
+                "Write roles/NAME (e.g. \"roles/storage.objectViewer\") or projects/PROJECT/roles/NAME for a custom role.",
+            );
+        } else if role == WORKLOAD_IDENTITY_USER {
+            v.error(
+                &field,
+                format!("'{role}' on the project would let the federated principals impersonate every service account in it"),
+                "Remove it: the setup grants it on its own service account only.",
+            );
+        }
+        if !seen.insert(role.as_str()) {
+            v.error(
+                &field,
+                format!("'{role}' is listed twice"),
+                "Remove the duplicate.",
+            );
+        }
+    }
 }
 
 /// A workload identity pool provider by project number, pool id and provider id.
@@ -238,7 +327,7 @@ pub fn attribute_name(key: SubjectKey) -> String {
 /// The attribute mapping: `google.subject` plus one `attribute.*` per Octopus claim.
 pub fn attribute_mapping(subject: SubjectMapping) -> Vec<(String, String)> {
     let mut out = vec![("google.subject".to_string(), subject.expression())];
-    for key in ATTRIBUTE_KEYS {
+    for key in SubjectKey::ALL.into_iter().filter(mapped_to_attribute) {
         let claim = format!("{OCTOPUS_CLAIM_PREFIX}{}", key.claim_name());
         out.push((
             format!("attribute.{}", attribute_name(key)),
@@ -422,6 +511,26 @@ pub fn validate_input(
             "Use the project NUMBER (digits, e.g. 123456789012) that `gcloud projects describe` shows, not the project id.",
         );
     }
+    check_input(
+        &mut v,
+        pool_id,
+        provider_id,
+        allowed_audiences,
+        token_lifetime_secs,
+    );
+    v.finish()
+}
+
+/// The checks of [`validate_input`] without the project number, into the caller's
+/// [`Validator`] (fields `gcp.pool`, `gcp.provider`, `gcp.allowed_audiences`,
+/// `gcp.token_lifetime`): the setup file's meaning check uses it.
+pub fn check_input(
+    v: &mut Validator,
+    pool_id: &str,
+    provider_id: &str,
+    allowed_audiences: &[String],
+    token_lifetime_secs: u32,
+) {
     let id_fix = "Use 4 to 32 lowercase letters, digits or hyphens, not starting with gcp-.";
     for (field, id) in [("gcp.pool", pool_id), ("gcp.provider", provider_id)] {
         if !is_valid_resource_id(id) {
@@ -466,7 +575,6 @@ pub fn validate_input(
             ),
         );
     }
-    v.finish()
 }
 
 /// A `GoogleCloudOidcAccount`.

@@ -561,6 +561,18 @@ mod loop_tests {
         }
     }
 
+    /// An operation `s op` with these settings on this timer, no progress, no cancellation.
+    fn operation<'a>(settings: &'a RetrySettings, timer: &'a VirtualTimer) -> Operation<'a> {
+        Operation {
+            service: "s",
+            name: "op",
+            settings,
+            timer,
+            progress: &crate::events::NoProgress,
+            cancel: None,
+        }
+    }
+
     fn block_on<T>(future: impl Future<Output = T>) -> T {
         let mut future = pin!(future);
         let mut cx = std::task::Context::from_waker(Waker::noop());
@@ -590,10 +602,8 @@ mod loop_tests {
         let op = Operation {
             service: "octopus",
             name: "GET /api",
-            settings: &settings,
-            timer: &timer,
             progress: &sink,
-            cancel: None,
+            ..operation(&settings, &timer)
         };
         let result: Result<u32, TestError> = block_on(run(
             op,
@@ -622,14 +632,7 @@ mod loop_tests {
         let settings = RetrySettings::default();
         for (class, expected) in [(Retry::Never, 1), (Retry::Once, 2), (Retry::Transient, 9)] {
             let calls = AtomicU32::new(0);
-            let op = Operation {
-                service: "s",
-                name: "op",
-                settings: &settings,
-                timer: &timer,
-                progress: &crate::events::NoProgress,
-                cancel: None,
-            };
+            let op = operation(&settings, &timer);
             let result: Result<(), TestError> = block_on(run(
                 op,
                 |_| class,
@@ -653,10 +656,7 @@ mod loop_tests {
         let op = Operation {
             service: "graph",
             name: "GET applications",
-            settings: &settings,
-            timer: &timer,
-            progress: &crate::events::NoProgress,
-            cancel: None,
+            ..operation(&settings, &timer)
         };
         let result: Result<(), TestError> = block_on(run(
             op,
@@ -682,14 +682,7 @@ mod loop_tests {
             ..RetrySettings::default()
         };
         let calls = AtomicU32::new(0);
-        let op = Operation {
-            service: "s",
-            name: "op",
-            settings: &settings,
-            timer: &timer,
-            progress: &crate::events::NoProgress,
-            cancel: None,
-        };
+        let op = operation(&settings, &timer);
         let result: Result<(), TestError> = block_on(run(
             op,
             |_| Retry::Transient,
@@ -711,10 +704,8 @@ mod loop_tests {
         let op = Operation {
             service: "iam",
             name: "CreateRole",
-            settings: &settings,
-            timer: &timer,
-            progress: &crate::events::NoProgress,
             cancel: Some(&token),
+            ..operation(&settings, &timer)
         };
         // The sleep of the deadline would complete at once on the virtual clock, so the
         // attempt cancels before it is first pending.

@@ -502,31 +502,16 @@ impl<'a> CompiledScope<'a> {
     pub fn for_each_run(&self, mut f: impl FnMut(&RunRef)) {
         let inv = &self.scope.inventory;
         let n_env = inv.environments.len();
-        for p in 0..inv.projects.len() {
+        // Deployments of every project, then every runbook's runs in its project.
+        let deployments = (0..inv.projects.len()).map(|p| (Context::Deployment, p, None));
+        let runbook_runs = (self.runbook_project.iter().enumerate())
+            .map(|(r, &p)| (Context::RunbookRun, p, Some(r)));
+        for (context, p, runbook) in deployments.chain(runbook_runs) {
             for e in 0..n_env {
                 let mut run = RunRef {
-                    context: Context::Deployment,
+                    context,
                     project: Some(p),
-                    runbook: None,
-                    tenant: None,
-                    environment: Some(e),
-                    target: None,
-                };
-                f(&run);
-                for (t, envs) in &self.tenants_of[p] {
-                    if envs[e] {
-                        run.tenant = Some(*t);
-                        f(&run);
-                    }
-                }
-            }
-        }
-        for (r, &p) in self.runbook_project.iter().enumerate() {
-            for e in 0..n_env {
-                let mut run = RunRef {
-                    context: Context::RunbookRun,
-                    project: Some(p),
-                    runbook: Some(r),
+                    runbook,
                     tenant: None,
                     environment: Some(e),
                     target: None,

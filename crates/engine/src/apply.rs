@@ -31,8 +31,8 @@ use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
 use octo_oidc_core::ports::{
-    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential, Iam,
-    Octopus, RoleAssignment, ServicePrincipal,
+    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential,
+    GcpPolicyTarget, GoogleCloud, Iam, Octopus, RoleAssignment, ServicePrincipal,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -170,9 +170,9 @@ enum Learned {
 }
 
 /// Applies the plan of `observation`. Refuses a plan with conflicts (nothing is sent).
-pub async fn apply<O, E, R, I>(
+pub async fn apply<O, E, R, I, G>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
     cancel: &dyn Cancellation,
@@ -182,6 +182,7 @@ where
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let plan = &observation.plan;
     let mut report = ApplyReport::not_started(observation, None);
@@ -227,6 +228,14 @@ where
         .service_account
         .as_ref()
         .map(|s| s.id.clone());
+    // Preflight: the Google identity holds every permission the plan's changes use.
+    if let Some(project) = &observation.facts.gcp_project
+        && plan.has_changes()
+        && let Err(problem) = crate::google::preflight(plan, &project.project_id, ports.gcp).await
+    {
+        report.problem = Some(problem);
+        return report;
+    }
     // A change cut short by a crash (intent without done) whose resource now exists as the
     // setup wants it: record what exists, so the journal matches live state again.
     if let Err(problem) = close_interrupted(observation, journal) {
@@ -390,11 +399,20 @@ fn outcome_of<T>(applied: &Applied<T>) -> Outcome {
     }
 }
 
-async fn run_step<O, E, R, I>(
+/// A policy change reports `updated` even when it adds a binding: a planned create that
+/// changed the policy is journaled as created (teardown removes what the setup added).
+fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
+    match (step.action, applied.changed()) {
+        (Action::Create, true) => Outcome::Created,
+        _ => outcome_of(applied),
+    }
+}
+
+async fn run_step<O, E, R, I, G>(
     observation: &Observation,
     index: usize,
     known: &Known,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
 ) -> Result<(StepResult, Learned), Problem>
@@ -403,6 +421,7 @@ where
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let step = &observation.plan.steps[index];
     if matches!(step.action, Action::Unchanged | Action::Conflict) {
@@ -428,11 +447,11 @@ where
     result
 }
 
-async fn act<O, E, R, I>(
+async fn act<O, E, R, I, G>(
     observation: &Observation,
     step: &PlanStep,
     known: &Known,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     journal: &dyn Journal,
 ) -> Result<(StepResult, Learned), Problem>
 where
@@ -440,6 +459,7 @@ where
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let setup = observation.plan.setup.as_str();
     let record = |phase| JournalRecord::new(setup, phase, step.kind, &step.name);
@@ -457,6 +477,14 @@ where
                 let assignment: RoleAssignment = serde_json::from_value(step.details.clone())
                     .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?;
                 ports.rbac.delete_role_assignment(&assignment).await?;
+            }
+            ResourceKind::ProjectRoleBinding => {
+                let (project, change) = crate::google::project_role_change(&step.details, true)
+                    .ok_or_else(|| missing("project role binding", &step.name))?;
+                ports
+                    .gcp
+                    .change_policy(&GcpPolicyTarget::Project(project), &change)
+                    .await?;
             }
             other => {
                 return Err(Problem::new(
@@ -619,6 +647,76 @@ where
                     ("identity_id", applied.value().identity_id.clone()),
                     ("external_id", applied.value().external_id.clone()),
                 ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::WorkloadIdentityPool { spec } => {
+            let applied = ports.gcp.ensure_pool(spec).await?;
+            (
+                outcome_of(&applied),
+                vec![("name", applied.value().name.clone())],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::WorkloadIdentityProvider { spec, .. } => {
+            let applied = ports.gcp.ensure_provider(spec).await?;
+            (
+                outcome_of(&applied),
+                vec![
+                    ("name", applied.value().name.clone()),
+                    ("audience", spec.provider.default_audience()),
+                ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::GcpServiceAccount { email, spec } => {
+            let spec = spec
+                .as_ref()
+                .ok_or_else(|| missing("service account", email))?;
+            let applied = ports.gcp.ensure_service_account(spec).await?;
+            (
+                outcome_of(&applied),
+                vec![
+                    ("email", applied.value().email.clone()),
+                    ("unique_id", applied.value().unique_id.clone()),
+                ],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::WorkloadIdentityBinding {
+            service_account,
+            role,
+            members,
+            pool,
+        } => {
+            let change = crate::google::binding_change(
+                role,
+                members,
+                pool,
+                &observation.observed.gcp.service_account_bindings,
+            );
+            let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
+            let applied = ports.gcp.change_policy(&target, &change).await?;
+            (
+                binding_outcome(step, &applied),
+                vec![("service_account", service_account.clone())],
+                Learned::Nothing,
+            )
+        }
+        DesiredResource::ProjectRoleBinding {
+            project,
+            role,
+            member,
+        } => {
+            let change = octo_oidc_core::ports::GcpPolicyChange {
+                add: BTreeMap::from([(role.clone(), vec![member.clone()])]),
+                ..Default::default()
+            };
+            let target = GcpPolicyTarget::Project(project.clone());
+            let applied = ports.gcp.change_policy(&target, &change).await?;
+            (
+                binding_outcome(step, &applied),
+                vec![("role", role.clone()), ("member", member.clone())],
                 Learned::Nothing,
             )
         }

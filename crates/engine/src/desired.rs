@@ -25,8 +25,8 @@ use octo_oidc_core::azure::{
 };
 use octo_oidc_core::error::{ErrorCode, FieldError};
 use octo_oidc_core::ports::{
-    FederatedCredential, OctopusResource, OidcIdentitySpec, OidcProviderSpec, RoleSpec, ServerInfo,
-    SpaceInventory,
+    FederatedCredential, GcpPoolSpec, GcpProject, GcpProviderSpec, GcpServiceAccountSpec,
+    OctopusResource, OidcIdentitySpec, OidcProviderSpec, RoleSpec, ServerInfo, SpaceInventory,
 };
 use octo_oidc_core::scope::{Inventory, Scope, ScopeError, ScopeSelection, Selection};
 use octo_oidc_core::subject::Context;
@@ -57,6 +57,8 @@ pub struct SpaceFacts {
     pub aws_account_id: Option<String>,
     /// The role's full definition id (`AzureRbac::role_definition_id`); azure only.
     pub azure_role_definition_id: Option<String>,
+    /// The Google Cloud project, its id and NUMBER (`GoogleCloud::project`); gcp only.
+    pub gcp_project: Option<GcpProject>,
 }
 
 /// The kinds of resource a setup manages (the plan's `kind`).
@@ -83,6 +85,16 @@ pub enum ResourceKind {
     OidcIdentity,
     /// Membership of the service account in a team.
     TeamMembership,
+    /// Google Cloud workload identity pool.
+    WorkloadIdentityPool,
+    /// OIDC provider of a workload identity pool.
+    WorkloadIdentityProvider,
+    /// Google Cloud service account.
+    GcpServiceAccount,
+    /// `roles/iam.workloadIdentityUser` on the service account for the pool's principals.
+    WorkloadIdentityBinding,
+    /// A project role granted to the service account.
+    ProjectRoleBinding,
 }
 
 impl ResourceKind {
@@ -99,6 +111,11 @@ impl ResourceKind {
             ResourceKind::ServiceAccount => "service_account",
             ResourceKind::OidcIdentity => "oidc_identity",
             ResourceKind::TeamMembership => "team_membership",
+            ResourceKind::WorkloadIdentityPool => "workload_identity_pool",
+            ResourceKind::WorkloadIdentityProvider => "workload_identity_provider",
+            ResourceKind::GcpServiceAccount => "gcp_service_account",
+            ResourceKind::WorkloadIdentityBinding => "workload_identity_binding",
+            ResourceKind::ProjectRoleBinding => "project_role_binding",
         }
     }
 }
@@ -191,6 +208,46 @@ pub enum DesiredResource {
         /// The service account's username.
         service_account: String,
     },
+    /// A workload identity pool (its description carries the setup's mark).
+    WorkloadIdentityPool {
+        /// What it must look like.
+        spec: GcpPoolSpec,
+    },
+    /// The pool's OIDC provider: issuer, audiences, mapping, condition.
+    WorkloadIdentityProvider {
+        /// What it must look like.
+        spec: GcpProviderSpec,
+        /// The exact subjects the condition admits.
+        subjects: Vec<String>,
+    },
+    /// The service account Octopus impersonates.
+    GcpServiceAccount {
+        /// Its email.
+        email: String,
+        /// What to create when missing; `None` = the setup names an existing account by
+        /// email (reused, never created).
+        spec: Option<GcpServiceAccountSpec>,
+    },
+    /// `roles/iam.workloadIdentityUser` on the service account for the pool's principals.
+    WorkloadIdentityBinding {
+        /// The service account's email.
+        service_account: String,
+        /// The role.
+        role: String,
+        /// The members (`principal://…/subject/…`), sorted.
+        members: Vec<String>,
+        /// The pool's resource name: members under it that are not wanted are removed.
+        pool: String,
+    },
+    /// A project role for the service account.
+    ProjectRoleBinding {
+        /// The project id.
+        project: String,
+        /// The role.
+        role: String,
+        /// `serviceAccount:<email>`.
+        member: String,
+    },
 }
 
 impl DesiredResource {
@@ -207,6 +264,15 @@ impl DesiredResource {
             DesiredResource::ServiceAccount { .. } => ResourceKind::ServiceAccount,
             DesiredResource::OidcIdentity { .. } => ResourceKind::OidcIdentity,
             DesiredResource::TeamMembership { .. } => ResourceKind::TeamMembership,
+            DesiredResource::WorkloadIdentityPool { .. } => ResourceKind::WorkloadIdentityPool,
+            DesiredResource::WorkloadIdentityProvider { .. } => {
+                ResourceKind::WorkloadIdentityProvider
+            }
+            DesiredResource::GcpServiceAccount { .. } => ResourceKind::GcpServiceAccount,
+            DesiredResource::WorkloadIdentityBinding { .. } => {
+                ResourceKind::WorkloadIdentityBinding
+            }
+            DesiredResource::ProjectRoleBinding { .. } => ResourceKind::ProjectRoleBinding,
         }
     }
 
@@ -227,6 +293,22 @@ impl DesiredResource {
                 service_account,
             } => {
                 format!("{service_account} in {team}")
+            }
+            DesiredResource::WorkloadIdentityPool { spec } => {
+                format!(
+                    "projects/{}/locations/global/workloadIdentityPools/{}",
+                    spec.project_number, spec.pool_id
+                )
+            }
+            DesiredResource::WorkloadIdentityProvider { spec, .. } => spec.provider.provider_name(),
+            DesiredResource::GcpServiceAccount { email, .. } => email.clone(),
+            DesiredResource::WorkloadIdentityBinding {
+                service_account,
+                role,
+                ..
+            } => format!("{role} on {service_account}"),
+            DesiredResource::ProjectRoleBinding { project, role, .. } => {
+                crate::google::project_binding_name(project, role)
             }
         }
     }
@@ -311,7 +393,7 @@ fn numbered(base: &str, n: usize, with_parens: bool) -> String {
     }
 }
 
-fn internal(message: impl Into<String>) -> Problem {
+pub(crate) fn internal(message: impl Into<String>) -> Problem {
     Problem::new(ErrorCode::Internal, message)
 }
 
@@ -477,7 +559,7 @@ pub fn resolve_scope(
     })
 }
 
-fn scope_problem(e: ScopeError) -> Problem {
+pub(crate) fn scope_problem(e: ScopeError) -> Problem {
     Problem::invalid_input(vec![FieldError {
         field: "scope".into(),
         problem: e.to_string(),
@@ -508,11 +590,12 @@ pub fn desired_state(setup: &Setup, facts: &SpaceFacts) -> Result<DesiredState, 
         TargetSpec::Aws(aws) => desired_aws(setup, aws, facts, &mut state)?,
         TargetSpec::Azure(azure) => desired_azure(setup, azure, facts, &mut state)?,
         TargetSpec::Ci(ci) => desired_ci(ci, facts, &mut state),
+        TargetSpec::Gcp(gcp) => crate::google::desired(setup, gcp, facts, &mut state)?,
     }
     Ok(state)
 }
 
-fn common(setup: &Setup, name: &str, slug: &str, facts: &SpaceFacts) -> AccountCommon {
+pub(crate) fn common(setup: &Setup, name: &str, slug: &str, facts: &SpaceFacts) -> AccountCommon {
     AccountCommon {
         name: name.to_string(),
         description: ownership::octopus_description(&setup.name),

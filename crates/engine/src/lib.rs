@@ -10,7 +10,8 @@
 //! the callers do what the plan needs, and is the issuer usable, before any write); [`apply`] (the plan
 //! walked through the ports in concurrent waves, journaled); [`journal`] (the record format
 //! and the crash-safety invariant); [`teardown`] (exactly what the setup created, and
-//! status); [`verify`] (issuer, drift, simulator matrix, account test, token trades).
+//! status); [`verify`] (issuer, drift, simulator matrix, account test, token trades);
+//! [`google`] (the Google Cloud target's part of each layer).
 //!
 //! Pure like the core: no IO, no async runtime (`futures` only). Effects go through the
 //! core's ports and the [`journal::Journal`] port.
@@ -21,6 +22,7 @@
 pub mod apply;
 pub mod ci_snippet;
 pub mod desired;
+pub mod google;
 pub mod journal;
 pub mod observe;
 pub mod observed;

@@ -7,9 +7,10 @@
 //! assignment GUID, service account username, identity name, team name) into an [`ObservedState`], and
 //! plans. Lookups only: nothing is changed, so `plan` is safe to run at any time.
 //!
-//! [`Ports`] bundles the four ports a setup may use; a target that does not need a cloud
+//! [`Ports`] bundles the five ports a setup may use; a target that does not need a cloud
 //! passes [`Absent`] for it, which refuses every call (so a GitHub setup provably never
-//! talks to Azure or AWS).
+//! talks to Azure, AWS or Google Cloud). A gcp setup also reads its project (id → number)
+//! and the service account's and project's allow policies.
 //!
 //! The team of a CI setup (`github.team`) is looked up by name among the space's and the
 //! system teams (`Octopus::find_team`).
@@ -20,24 +21,27 @@
 use futures::future::try_join_all;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
+use octo_oidc_core::gcp::ProviderRef;
 use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
-    FederatedCredential, Iam, IamRole, Octopus, OidcProvider, OidcProviderSpec, PortResult,
-    RoleAssignment, RoleSpec, ServicePrincipal,
+    FederatedCredential, GcpAccessToken, GcpBinding, GcpPolicyChange, GcpPolicyTarget, GcpPool,
+    GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
+    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OidcProvider, OidcProviderSpec,
+    PortResult, RoleAssignment, RoleSpec, ServicePrincipal,
 };
 use octo_oidc_core::{Problem, Secret};
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
 use crate::observed::{
-    ObservedApp, ObservedIdentity, ObservedOidcProvider, ObservedRole, ObservedServiceAccount,
-    ObservedState, ObservedTeam,
+    ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
+    ObservedServiceAccount, ObservedState, ObservedTeam,
 };
 use crate::ownership;
 use crate::plan::{Plan, plan};
 use crate::setup_file::{Setup, TargetSpec};
 
 /// The ports a setup may use. Borrowed: the caller owns the clients.
-pub struct Ports<'a, O, E, R, I> {
+pub struct Ports<'a, O, E, R, I, G> {
     /// Octopus (every target).
     pub octopus: &'a O,
     /// Entra app registrations (Azure).
@@ -46,16 +50,18 @@ pub struct Ports<'a, O, E, R, I> {
     pub rbac: &'a R,
     /// IAM and STS (AWS).
     pub iam: &'a I,
+    /// Google Cloud (gcp).
+    pub gcp: &'a G,
 }
 
-impl<O, E, R, I> Clone for Ports<'_, O, E, R, I> {
+impl<O, E, R, I, G> Clone for Ports<'_, O, E, R, I, G> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<O, E, R, I> Copy for Ports<'_, O, E, R, I> {}
+impl<O, E, R, I, G> Copy for Ports<'_, O, E, R, I, G> {}
 
-impl<O, E, R, I> std::fmt::Debug for Ports<'_, O, E, R, I> {
+impl<O, E, R, I, G> std::fmt::Debug for Ports<'_, O, E, R, I, G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ports").finish_non_exhaustive()
     }
@@ -78,17 +84,18 @@ pub struct Observation {
 
 /// Reads the facts, the desired state and the live state of `setup` in space `space_id`,
 /// and plans.
-pub async fn observe<O, E, R, I>(
+pub async fn observe<O, E, R, I, G>(
     setup: &Setup,
     space_id: &str,
     server_url: &str,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<Observation, Problem>
 where
     O: Octopus,
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let facts = read_facts(setup, space_id, server_url, ports).await?;
     let desired = desired_state(setup, &facts)?;
@@ -104,22 +111,23 @@ where
 }
 
 /// The facts the desired state needs.
-pub async fn read_facts<O, E, R, I>(
+pub async fn read_facts<O, E, R, I, G>(
     setup: &Setup,
     space_id: &str,
     server_url: &str,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<SpaceFacts, Problem>
 where
     O: Octopus,
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     // The cloud's fact needs nothing from Octopus: all three are read at once.
     let cloud_fact = async {
         match &setup.spec {
-            TargetSpec::Aws(_) => Ok((Some(ports.iam.caller_identity().await?.0), None)),
+            TargetSpec::Aws(_) => Ok((Some(ports.iam.caller_identity().await?.0), None, None)),
             TargetSpec::Azure(azure) => Ok((
                 None,
                 Some(
@@ -128,11 +136,13 @@ where
                         .role_definition_id(&azure.assignment_scope(), &azure.role)
                         .await?,
                 ),
+                None,
             )),
-            TargetSpec::Ci(_) => Ok::<_, Problem>((None, None)),
+            TargetSpec::Gcp(gcp) => Ok((None, None, Some(ports.gcp.project(&gcp.project).await?))),
+            TargetSpec::Ci(_) => Ok::<_, Problem>((None, None, None)),
         }
     };
-    let (server, inventory, (aws_account_id, azure_role_definition_id)) = futures::try_join!(
+    let (server, inventory, (aws_account_id, azure_role_definition_id, gcp_project)) = futures::try_join!(
         ports.octopus.server_info(),
         ports.octopus.inventory(space_id),
         cloud_fact
@@ -151,20 +161,22 @@ where
         inventory,
         aws_account_id,
         azure_role_definition_id,
+        gcp_project,
     })
 }
 
 /// Looks up every desired resource by its name.
-pub async fn read_observed<O, E, R, I>(
+pub async fn read_observed<O, E, R, I, G>(
     desired: &DesiredState,
     facts: &SpaceFacts,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<ObservedState, Problem>
 where
     O: Octopus,
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let space_id = facts.space.id.as_str();
     // Independent lookups run at once: the accounts, the AWS provider and role, and the
@@ -274,12 +286,82 @@ where
         }
         Ok::<_, Problem>(observed)
     };
-    let (accounts, oidc_provider, iam_role, mut observed) =
-        futures::try_join!(try_join_all(accounts), provider, role, rest)?;
+    let gcp = read_gcp(desired, facts, ports);
+    let (accounts, oidc_provider, iam_role, mut observed, gcp) =
+        futures::try_join!(try_join_all(accounts), provider, role, rest, gcp)?;
+    observed.gcp = gcp;
     observed.octopus_accounts = accounts.into_iter().flatten().collect();
     observed.oidc_provider = oidc_provider;
     observed.iam_role = iam_role;
     Ok(observed)
+}
+
+/// The Google Cloud resources, each looked up at once (the service account's policy after
+/// the account itself).
+async fn read_gcp<O, E, R, I, G>(
+    desired: &DesiredState,
+    facts: &SpaceFacts,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> Result<ObservedGcp, Problem>
+where
+    G: GoogleCloud,
+{
+    let mut pool_ref = None;
+    let mut provider_ref = None;
+    let mut email = None;
+    for r in &desired.resources {
+        match r {
+            DesiredResource::WorkloadIdentityPool { spec } => pool_ref = Some(spec),
+            DesiredResource::WorkloadIdentityProvider { spec, .. } => {
+                provider_ref = Some(&spec.provider)
+            }
+            DesiredResource::GcpServiceAccount { email: e, .. } => email = Some(e.clone()),
+            _ => {}
+        }
+    }
+    let Some(project) = facts.gcp_project.as_ref() else {
+        return Ok(ObservedGcp::default());
+    };
+    let pool = async {
+        match pool_ref {
+            Some(spec) => {
+                ports
+                    .gcp
+                    .find_pool(&spec.project_number, &spec.pool_id)
+                    .await
+            }
+            None => Ok(None),
+        }
+    };
+    let provider = async {
+        match provider_ref {
+            Some(p) => ports.gcp.find_provider(p).await,
+            None => Ok(None),
+        }
+    };
+    let service_account = async {
+        let Some(email) = email else {
+            return Ok((None, Vec::new()));
+        };
+        match ports.gcp.find_service_account(&email).await? {
+            None => Ok((None, Vec::new())),
+            Some(sa) => {
+                let target = GcpPolicyTarget::ServiceAccount(email);
+                Ok::<_, Problem>((Some(sa), ports.gcp.policy_bindings(&target).await?))
+            }
+        }
+    };
+    let project_target = GcpPolicyTarget::Project(project.project_id.clone());
+    let project_bindings = ports.gcp.policy_bindings(&project_target);
+    let (pool, provider, (service_account, service_account_bindings), project_bindings) =
+        futures::try_join!(pool, provider, service_account, project_bindings)?;
+    Ok(ObservedGcp {
+        pool,
+        provider,
+        service_account,
+        service_account_bindings,
+        project_bindings,
+    })
 }
 
 fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
@@ -298,10 +380,10 @@ fn observed_role(role: IamRole) -> ObservedRole {
     }
 }
 
-async fn observe_app<O, E, R, I>(
+async fn observe_app<O, E, R, I, G>(
     app: EntraApplication,
     unique_name: &str,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<ObservedApp, Problem>
 where
     E: EntraApps,
@@ -415,5 +497,71 @@ impl Iam for Absent {
         _: &str,
     ) -> PortResult<AssumedRole> {
         absent("AWS")
+    }
+}
+
+impl GoogleCloud for Absent {
+    async fn project(&self, _: &str) -> PortResult<GcpProject> {
+        absent("Google Cloud")
+    }
+    async fn granted_permissions(&self, _: &str, _: &[String]) -> PortResult<Vec<String>> {
+        absent("Google Cloud")
+    }
+    async fn find_pool(&self, _: &str, _: &str) -> PortResult<Option<GcpPool>> {
+        absent("Google Cloud")
+    }
+    async fn ensure_pool(&self, _: &GcpPoolSpec) -> PortResult<Applied<GcpPool>> {
+        absent("Google Cloud")
+    }
+    async fn delete_pool(&self, _: &str, _: &str) -> PortResult<GcpRemoval> {
+        absent("Google Cloud")
+    }
+    async fn undelete_pool(&self, _: &str, _: &str) -> PortResult<Applied<GcpPool>> {
+        absent("Google Cloud")
+    }
+    async fn find_provider(&self, _: &ProviderRef) -> PortResult<Option<GcpProvider>> {
+        absent("Google Cloud")
+    }
+    async fn ensure_provider(&self, _: &GcpProviderSpec) -> PortResult<Applied<GcpProvider>> {
+        absent("Google Cloud")
+    }
+    async fn delete_provider(&self, _: &ProviderRef) -> PortResult<GcpRemoval> {
+        absent("Google Cloud")
+    }
+    async fn undelete_provider(&self, _: &ProviderRef) -> PortResult<Applied<GcpProvider>> {
+        absent("Google Cloud")
+    }
+    async fn find_service_account(&self, _: &str) -> PortResult<Option<GcpServiceAccount>> {
+        absent("Google Cloud")
+    }
+    async fn ensure_service_account(
+        &self,
+        _: &GcpServiceAccountSpec,
+    ) -> PortResult<Applied<GcpServiceAccount>> {
+        absent("Google Cloud")
+    }
+    async fn delete_service_account(&self, _: &str) -> PortResult<GcpRemoval> {
+        absent("Google Cloud")
+    }
+    async fn policy_bindings(&self, _: &GcpPolicyTarget) -> PortResult<Vec<GcpBinding>> {
+        absent("Google Cloud")
+    }
+    async fn change_policy(
+        &self,
+        _: &GcpPolicyTarget,
+        _: &GcpPolicyChange,
+    ) -> PortResult<Applied<Vec<GcpBinding>>> {
+        absent("Google Cloud")
+    }
+    async fn exchange_token(&self, _: &str, _: &Secret) -> PortResult<Secret> {
+        absent("Google Cloud")
+    }
+    async fn generate_access_token(
+        &self,
+        _: &Secret,
+        _: &str,
+        _: u32,
+    ) -> PortResult<GcpAccessToken> {
+        absent("Google Cloud")
     }
 }

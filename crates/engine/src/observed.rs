@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use octo_oidc_core::ports::{
-    EntraApplication, FederatedCredential, IamRole, OctopusAccount, OidcProvider, RoleAssignment,
-    ServicePrincipal,
+    EntraApplication, FederatedCredential, GcpBinding, GcpPool, GcpProvider, GcpServiceAccount,
+    IamRole, OctopusAccount, OidcProvider, RoleAssignment, ServicePrincipal,
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,29 @@ pub struct ObservedState {
     /// The Octopus team named by the setup.
     #[serde(default)]
     pub team: Option<ObservedTeam>,
+    /// The Google Cloud side (gcp targets).
+    #[serde(default)]
+    pub gcp: ObservedGcp,
+}
+
+/// The Google Cloud resources of a setup, found by the ids the setup gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedGcp {
+    /// The workload identity pool, active or soft-deleted (its description carries the mark).
+    #[serde(default)]
+    pub pool: Option<GcpPool>,
+    /// The pool's provider, active or soft-deleted.
+    #[serde(default)]
+    pub provider: Option<GcpProvider>,
+    /// The service account.
+    #[serde(default)]
+    pub service_account: Option<GcpServiceAccount>,
+    /// The service account's allow-policy bindings.
+    #[serde(default)]
+    pub service_account_bindings: Vec<GcpBinding>,
+    /// The project's allow-policy bindings.
+    #[serde(default)]
+    pub project_bindings: Vec<GcpBinding>,
 }
 
 /// An IAM OIDC provider with its tags.

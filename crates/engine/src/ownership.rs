@@ -1,7 +1,8 @@
 //! What marks a remote resource as created by a setup, in one place, over the core's
 //! [`SETUP_TAG`] / [`setup_mark`]: the AWS tag `octo-oidc:setup = <name>`, the Entra app
 //! registration's tag and notes `octo-oidc:setup=<name>`, the marker `octo-oidc:setup=<name>`
-//! at the end of an Octopus account's description and in a service account's display name.
+//! at the end of an Octopus account's description and in a service account's display name,
+//! and in the description of a Google Cloud pool, provider and service account.
 //! Drift detection, the plan's conflicts and teardown read these, so they do not depend on
 //! the journal alone.
 
@@ -61,6 +62,17 @@ pub fn setup_of_description(description: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The description of a Google Cloud pool, provider or service account the setup creates
+/// (≤ 256 characters), ending with the marker.
+pub fn gcp_description(setup: &str) -> String {
+    format!("Managed by octo-oidc. {}", setup_mark(setup))
+}
+
+/// The setup a Google Cloud description names, if any.
+pub fn setup_of_gcp_description(description: &str) -> Option<&str> {
+    marked_setup(description)
+}
+
 /// Who a resource belongs to, relative to one setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner<'a> {
@@ -99,6 +111,11 @@ mod tests {
             Some("shop")
         );
         assert_eq!(entra_tag("shop"), "octo-oidc:setup=shop");
+        assert_eq!(
+            setup_of_gcp_description(&gcp_description("shop-gcp")),
+            Some("shop-gcp")
+        );
+        assert!(gcp_description(&"a".repeat(40)).len() <= 256);
         assert_eq!(owner(Some("a"), "a"), Owner::This);
         assert_eq!(owner(Some("b"), "a"), Owner::OtherSetup("b"));
         assert_eq!(owner(None, "a"), Owner::Foreign);

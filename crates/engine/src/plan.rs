@@ -143,7 +143,12 @@ impl Plan {
     }
 }
 
-fn step(action: Action, kind: ResourceKind, name: impl Into<String>, details: Value) -> PlanStep {
+pub(crate) fn step(
+    action: Action,
+    kind: ResourceKind,
+    name: impl Into<String>,
+    details: Value,
+) -> PlanStep {
     PlanStep {
         action,
         kind,
@@ -163,11 +168,15 @@ impl PlanStep {
         self.group.as_deref()
     }
 
-    fn id(mut self, id: impl Into<String>) -> Self {
+    pub(crate) fn action(mut self, action: Action) -> Self {
+        self.action = action;
+        self
+    }
+    pub(crate) fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
-    fn reason(mut self, reason: impl Into<String>) -> Self {
+    pub(crate) fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
     }
@@ -175,7 +184,7 @@ impl PlanStep {
         self.group = Some(app.to_string());
         self
     }
-    fn changes(mut self, changes: Vec<FieldChange>) -> Self {
+    pub(crate) fn changes(mut self, changes: Vec<FieldChange>) -> Self {
         self.action = if changes.is_empty() {
             Action::Unchanged
         } else {
@@ -194,7 +203,7 @@ fn details(resource: &DesiredResource) -> Value {
     v
 }
 
-fn change(field: &str, from: impl Serialize, to: impl Serialize) -> FieldChange {
+pub(crate) fn change(field: &str, from: impl Serialize, to: impl Serialize) -> FieldChange {
     FieldChange {
         field: field.to_string(),
         from: serde_json::to_value(from).unwrap_or(Value::Null),
@@ -234,7 +243,7 @@ pub fn json_changes(prefix: &str, from: &Value, to: &Value, out: &mut Vec<FieldC
     }
 }
 
-fn sorted(v: &[String]) -> Vec<String> {
+pub(crate) fn sorted(v: &[String]) -> Vec<String> {
     let mut v = v.to_vec();
     v.sort();
     v
@@ -396,6 +405,13 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                     step(Action::Unchanged, kind, name, d).id(&i.id).changes(changes)
                 }
             }),
+            DesiredResource::WorkloadIdentityPool { .. }
+            | DesiredResource::WorkloadIdentityProvider { .. }
+            | DesiredResource::GcpServiceAccount { .. }
+            | DesiredResource::WorkloadIdentityBinding { .. }
+            | DesiredResource::ProjectRoleBinding { .. } => {
+                crate::google::plan_steps(desired, resource, &observed.gcp, d, &mut steps)
+            }
             DesiredResource::TeamMembership { team, .. } => steps.push(match &observed.team {
                 None => step(Action::Conflict, kind, name, d).reason(format!(
                     "the team '{team}' does not exist in Octopus; create it with the permissions the pipeline needs, or remove github.team"
@@ -662,7 +678,8 @@ fn account_step(setup: &str, existing: &OctopusAccount, body: &Value, d: Value) 
 
 /// Fills `depends_on`: provider → role → account (AWS); app → service principal,
 /// credentials → role assignment → account (Azure, per app); service account → identity,
-/// team membership (CI). Deletes of stale credentials come before the app's creates.
+/// team membership (CI); pool → provider, pool + service account → workload identity
+/// binding, service account → project roles, provider + binding → account (Google Cloud). Deletes of stale credentials come before the app's creates.
 fn link(steps: &mut [PlanStep]) {
     use ResourceKind::*;
     let index = |steps: &[PlanStep], kind: ResourceKind, group: &Option<String>| -> Vec<usize> {
@@ -707,9 +724,22 @@ fn link(steps: &mut [PlanStep]) {
                     d.extend(index(steps, RoleAssignment, &group));
                     d
                 }
-                None => index(steps, IamRole, &None),
+                None => {
+                    let mut d = index(steps, IamRole, &None);
+                    d.extend(index(steps, WorkloadIdentityProvider, &None));
+                    d.extend(index(steps, WorkloadIdentityBinding, &None));
+                    d
+                }
             },
             OidcIdentity | TeamMembership => index(steps, ServiceAccount, &None),
+            WorkloadIdentityPool | GcpServiceAccount => Vec::new(),
+            WorkloadIdentityProvider => index(steps, WorkloadIdentityPool, &None),
+            WorkloadIdentityBinding => {
+                let mut d = index(steps, WorkloadIdentityPool, &None);
+                d.extend(index(steps, GcpServiceAccount, &None));
+                d
+            }
+            ProjectRoleBinding => index(steps, GcpServiceAccount, &None),
         };
         steps[i].depends_on = deps.into_iter().filter(|&d| d != i).collect();
     }

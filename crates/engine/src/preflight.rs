@@ -385,11 +385,11 @@ fn unknown(needed: Vec<NeededPermission>, caller: &str, why: &str) -> Vec<Permis
 /// Asks the services about every permission the plan needs, and runs the issuer checks when
 /// the host passes `issuer` (`real_cloud`: a non-public issuer host is then blocking).
 /// Lookups only.
-pub async fn preflight<O, E, R, I>(
+pub async fn preflight<O, E, R, I, G>(
     observation: &Observation,
     issuer: Option<&IssuerFacts>,
     real_cloud: bool,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Preflight
 where
     O: Octopus,
@@ -429,9 +429,9 @@ where
     }
 }
 
-async fn aws<O, E, R, I: Iam>(
+async fn aws<O, E, R, I: Iam, G>(
     needed: Vec<NeededPermission>,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
     let caller = match ports.iam.caller_identity().await {
         Ok((_, arn)) => arn,
@@ -477,9 +477,9 @@ async fn aws<O, E, R, I: Iam>(
         .collect()
 }
 
-async fn entra<O, E: EntraApps, R, I>(
+async fn entra<O, E: EntraApps, R, I, G>(
     needed: Vec<NeededPermission>,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
     let rights = match ports.entra.app_creation_rights().await {
         Ok(r) => r,
@@ -513,10 +513,10 @@ fn list_or_none(v: &[String]) -> String {
     }
 }
 
-async fn rbac<O, E, R: AzureRbac, I>(
+async fn rbac<O, E, R: AzureRbac, I, G>(
     needed: Vec<NeededPermission>,
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
     let caller = match &observation.setup.spec {
         TargetSpec::Azure(_) => "the signed-in Azure identity".to_string(),
@@ -544,10 +544,10 @@ async fn rbac<O, E, R: AzureRbac, I>(
     out
 }
 
-async fn octopus<O: Octopus, E, R, I>(
+async fn octopus<O: Octopus, E, R, I, G>(
     needed: Vec<NeededPermission>,
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
     let space = &observation.facts.space;
     let held = match ports.octopus.caller_permissions(&space.id).await {

@@ -6,6 +6,8 @@
 //! IAM role (policies detached by the port) → OIDC provider, only if ours and no other role
 //! trusts it; the service account's team membership, only if this setup's journal added
 //! it; OIDC identity → service account, only if ours and it has no other identity;
+//! project roles → workload identity binding → provider → pool (only if ours; Google keeps
+//! both soft-deleted for 30 days, which the report says) → service account (only if ours);
 //! then the Octopus account. Everything it leaves is listed with the reason. Each delete is
 //! journaled (`delete_intent` → `deleted`) and reported as a step event.
 //!
@@ -15,7 +17,10 @@
 use futures::future::BoxFuture;
 use octo_oidc_core::Problem;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
-use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus};
+use octo_oidc_core::ports::{
+    AzureRbac, EntraApps, GcpLifecycle, GcpPolicyChange, GcpPolicyTarget, GcpRemoval, GoogleCloud,
+    Iam, Octopus,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,6 +43,9 @@ pub struct TeardownItem {
     /// Deleted, left (with why), or failed.
     #[serde(flatten)]
     pub result: TeardownResult,
+    /// What else the user should know (e.g. a pool Google keeps soft-deleted for 30 days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How one resource ended.
@@ -85,7 +93,30 @@ impl TeardownReport {
     }
 }
 
-type Delete<'f> = BoxFuture<'f, Result<(), Problem>>;
+/// A delete call; its `Some(note)` is shown with the item (e.g. Google's soft delete).
+type Delete<'f> = BoxFuture<'f, Result<Option<String>, Problem>>;
+
+/// A delete call with nothing to add.
+fn plain<'f>(
+    call: impl std::future::Future<Output = Result<(), Problem>> + Send + 'f,
+) -> Delete<'f> {
+    Box::pin(async move { call.await.map(|()| None) })
+}
+
+/// The note of a Google delete: soft-deleted resources stay for 30 days.
+fn soft_delete_note(what: &str, removal: &GcpRemoval) -> Option<String> {
+    let until = match removal {
+        GcpRemoval::SoftDeleted { expire_time } => expire_time.clone(),
+        GcpRemoval::AlreadyGone {
+            lifecycle: Some(GcpLifecycle::SoftDeleted { expire_time }),
+        } => expire_time.clone(),
+        _ => return None,
+    };
+    Some(format!(
+        "Google keeps the {what} soft-deleted for 30 days{}; its id cannot be reused until then unless it is undeleted (apply of this setup undeletes it)",
+        until.map(|t| format!(" (until {t})")).unwrap_or_default()
+    ))
+}
 
 /// A decided item: delete with this call, or leave with a reason.
 enum Decision<'f> {
@@ -94,9 +125,9 @@ enum Decision<'f> {
 }
 
 /// Tears down what `observation` shows this setup created.
-pub async fn teardown<O, E, R, I>(
+pub async fn teardown<O, E, R, I, G>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
     cancel: &dyn Cancellation,
@@ -106,6 +137,7 @@ where
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
 {
     let setup = observation.plan.setup.as_str();
     let observed = &observation.observed;
@@ -122,6 +154,7 @@ where
         ($kind:expr, $name:expr, $id:expr, $decision:expr) => {{
             let (kind, name, id): (ResourceKind, String, String) =
                 ($kind, $name.to_string(), $id.to_string());
+            let mut note = None;
             let result = if stopped {
                 TeardownResult::NotRun
             } else if cancel.is_cancelled() {
@@ -153,14 +186,16 @@ where
                                 kind,
                                 &name,
                             ))?;
-                            call.await?;
+                            let said = call.await?;
                             journal.append(
                                 &JournalRecord::new(setup, Phase::Deleted, kind, &name)
                                     .id("id", &id),
-                            )
+                            )?;
+                            Ok::<_, Problem>(said)
                         };
                         match run.await {
-                            Ok(()) => {
+                            Ok(said) => {
+                                note = said;
                                 event(StepStatus::Done, Some(id.clone()));
                                 TeardownResult::Deleted
                             }
@@ -181,6 +216,7 @@ where
                 name,
                 id,
                 result,
+                note,
             });
             deleted
         }};
@@ -211,7 +247,7 @@ where
                     ResourceKind::RoleAssignment,
                     assignment_name(observation, &app.unique_name, a),
                     a.name,
-                    Decision::Delete(Box::pin(async move {
+                    Decision::Delete(plain(async move {
                         ports.rbac.delete_role_assignment(&a2).await
                     }))
                 );
@@ -225,7 +261,7 @@ where
                     ResourceKind::FederatedCredential,
                     c.name,
                     c.name,
-                    Decision::Delete(Box::pin(async move {
+                    Decision::Delete(plain(async move {
                         ports.entra.delete_federated_credential(&obj, &name).await
                     }))
                 );
@@ -245,9 +281,9 @@ where
         let decision = match foreign.is_empty() {
             true => {
                 let obj = object_id.clone();
-                Decision::Delete(Box::pin(async move {
-                    ports.entra.delete_application(&obj).await
-                }))
+                Decision::Delete(plain(
+                    async move { ports.entra.delete_application(&obj).await },
+                ))
             }
             false => Decision::Leave(format!(
                 "it still holds credentials this setup did not create ({}); delete them first or delete the app in the Entra portal",
@@ -281,7 +317,7 @@ where
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&role.tags), setup) {
             Owner::This => {
                 let name = role.role.name.clone();
-                Decision::Delete(Box::pin(async move { ports.iam.delete_role(&name).await }))
+                Decision::Delete(plain(async move { ports.iam.delete_role(&name).await }))
             }
             _ => Decision::Leave(format!(
                 "no {}={setup} tag: not created by this setup",
@@ -312,7 +348,7 @@ where
                             .collect();
                         if others.is_empty() {
                             let arn = p.provider.arn.clone();
-                            Decision::Delete(Box::pin(async move {
+                            Decision::Delete(plain(async move {
                                 ports.iam.delete_oidc_provider(&arn).await
                             }))
                         } else {
@@ -364,7 +400,11 @@ where
             true => {
                 let (team_id, user_id) = (team.id.clone(), sa.id.clone());
                 Decision::Delete(Box::pin(async move {
-                    ports.octopus.remove_team_member(&team_id, &user_id).await
+                    ports
+                        .octopus
+                        .remove_team_member(&team_id, &user_id)
+                        .await
+                        .map(|_| None)
                 }))
             }
             false => Decision::Leave(
@@ -383,7 +423,7 @@ where
                     ResourceKind::OidcIdentity,
                     i.name,
                     i.id,
-                    Decision::Delete(Box::pin(async move {
+                    Decision::Delete(plain(async move {
                         ports.octopus.delete_oidc_identity(&sa_id, &id).await
                     }))
                 );
@@ -400,11 +440,154 @@ where
             ))
         } else {
             let id = sa.id.clone();
-            Decision::Delete(Box::pin(async move {
+            Decision::Delete(plain(async move {
                 ports.octopus.delete_service_account(&id).await
             }))
         };
         handle!(ResourceKind::ServiceAccount, sa.username, sa.id, decision);
+    }
+
+    // Google Cloud: project roles → workload identity binding → provider → pool → service
+    // account.
+    let gcp = &observed.gcp;
+    let folded = journal.records().map(|r| entries(&r)).unwrap_or_default();
+    let added_by_us = |kind: ResourceKind, name: &str| {
+        folded
+            .iter()
+            .any(|e| e.kind == kind && e.name == name && e.created_by_setup)
+    };
+    let marked = |description: &str| {
+        ownership::owner(ownership::setup_of_gcp_description(description), setup) == Owner::This
+    };
+    if let Some(sa) = &gcp.service_account {
+        let sa_ours = marked(&sa.description);
+        let member = crate::google::service_account_member(&sa.email);
+        let project = observation
+            .facts
+            .gcp_project
+            .as_ref()
+            .map(|p| p.project_id.clone())
+            .unwrap_or_default();
+        for b in gcp
+            .project_bindings
+            .iter()
+            .filter(|b| b.members.contains(&member))
+        {
+            let name = crate::google::project_binding_name(&project, &b.role);
+            let decision = if sa_ours || added_by_us(ResourceKind::ProjectRoleBinding, &name) {
+                let change = GcpPolicyChange {
+                    remove: [(b.role.clone(), vec![member.clone()])].into(),
+                    ..Default::default()
+                };
+                let target = GcpPolicyTarget::Project(project.clone());
+                Decision::Delete(Box::pin(async move {
+                    ports
+                        .gcp
+                        .change_policy(&target, &change)
+                        .await
+                        .map(|_| None)
+                }))
+            } else {
+                Decision::Leave(
+                    "the service account is not this setup's and the journal does not show that the setup granted this role".into(),
+                )
+            };
+            handle!(ResourceKind::ProjectRoleBinding, name, b.role, decision);
+        }
+    }
+    let pool_ours = gcp.pool.as_ref().is_some_and(|p| marked(&p.description));
+    for r in &observation.desired.resources {
+        let crate::desired::DesiredResource::WorkloadIdentityBinding {
+            service_account,
+            role,
+            pool,
+            ..
+        } = r
+        else {
+            continue;
+        };
+        let change = crate::google::binding_change(role, &[], pool, &gcp.service_account_bindings);
+        if change.remove.is_empty() {
+            continue;
+        }
+        let decision = if pool_ours || added_by_us(r.kind(), &r.name()) {
+            let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
+            Decision::Delete(Box::pin(async move {
+                ports
+                    .gcp
+                    .change_policy(&target, &change)
+                    .await
+                    .map(|_| None)
+            }))
+        } else {
+            Decision::Leave("the pool is not this setup's, so neither are its principals".into())
+        };
+        handle!(r.kind(), r.name(), service_account, decision);
+    }
+    let provider_ref = crate::google::provider_of(&observation.desired);
+    if let (Some(p), Some(provider)) = (&gcp.provider, provider_ref) {
+        let decision = match (marked(&p.description), &p.lifecycle) {
+            (false, _) => Decision::Leave(
+                "not created by this setup (no octo-oidc:setup mark in its description)".into(),
+            ),
+            (true, GcpLifecycle::SoftDeleted { .. }) => {
+                Decision::Leave("already soft-deleted".into())
+            }
+            (true, GcpLifecycle::Active) => {
+                let provider = provider.clone();
+                Decision::Delete(Box::pin(async move {
+                    let removal = ports.gcp.delete_provider(&provider).await?;
+                    Ok(soft_delete_note("provider", &removal))
+                }))
+            }
+        };
+        handle!(
+            ResourceKind::WorkloadIdentityProvider,
+            p.name,
+            p.name,
+            decision
+        );
+    }
+    if let (Some(p), Some(provider)) = (&gcp.pool, provider_ref) {
+        let decision = match (pool_ours, &p.lifecycle) {
+            (false, _) => Decision::Leave(
+                "not created by this setup (no octo-oidc:setup mark in its description)".into(),
+            ),
+            (true, GcpLifecycle::SoftDeleted { expire_time }) => Decision::Leave(format!(
+                "already soft-deleted; Google purges it 30 days after its deletion{}",
+                expire_time
+                    .as_ref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
+            )),
+            (true, GcpLifecycle::Active) => {
+                let (number, pool) = (provider.project_number.clone(), provider.pool_id.clone());
+                Decision::Delete(Box::pin(async move {
+                    let removal = ports.gcp.delete_pool(&number, &pool).await?;
+                    Ok(soft_delete_note("pool", &removal))
+                }))
+            }
+        };
+        handle!(ResourceKind::WorkloadIdentityPool, p.name, p.name, decision);
+    }
+    if let Some(sa) = &gcp.service_account {
+        let decision = match marked(&sa.description) {
+            true => {
+                let email = sa.email.clone();
+                Decision::Delete(Box::pin(async move {
+                    ports.gcp.delete_service_account(&email).await.map(|_| None)
+                }))
+            }
+            false => {
+                Decision::Leave("existed before this setup (reused, not created by it)".into())
+            }
+        };
+        handle!(
+            ResourceKind::GcpServiceAccount,
+            sa.email,
+            sa.unique_id,
+            decision
+        );
     }
 
     // Octopus accounts.
@@ -423,7 +606,7 @@ where
         let decision = match ownership::owner(ownership::setup_of_description(description), setup) {
             Owner::This => {
                 let (space, id) = (space_id.clone(), a.id.clone());
-                Decision::Delete(Box::pin(async move {
+                Decision::Delete(plain(async move {
                     ports.octopus.delete_account(&space, &id).await
                 }))
             }

@@ -25,7 +25,7 @@
 
 use std::future::Future;
 
-use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus, PortResult};
+use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus, PortResult};
 use octo_oidc_core::scope::{RunLabel, RunRef};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
@@ -299,7 +299,7 @@ pub fn explain(message: &str) -> Option<(String, String)> {
 
 /// [`explain`] for the services' error codes only.
 pub fn explain_code(message: &str) -> Option<(String, String)> {
-    let pairs: [(&str, &str, &str); 6] = [
+    let pairs: &[(&str, &str, &str)] = &[
         (
             "AADSTS700211",
             "Entra has no federated credential for the token's issuer (iss): it must equal the credential's issuer exactly, trailing slash included",
@@ -326,6 +326,41 @@ pub fn explain_code(message: &str) -> Option<(String, String)> {
             "Run octo-oidc apply to restore the trust policy's sub/aud conditions, or widen the setup's scope to include the run",
         ),
         (
+            "does not match the expected audience",
+            "Google STS refused the token's audience (aud): without allowedAudiences it must be the provider's full resource name //iam.googleapis.com/projects/NUMBER/…/providers/ID (the project NUMBER, not its id)",
+            "Set the Octopus account's Audience to the provider's resource name (octo-oidc apply does), or add the audience to the provider's allowedAudiences (gcp.allowed_audiences)",
+        ),
+        (
+            "does not match the expected ISSUER",
+            "Google STS refused the token's issuer (iss): it must equal the provider's oidc.issuerUri character by character",
+            "Copy the issuer verbatim from the Octopus server's /.well-known/openid-configuration into the provider (octo-oidc apply does)",
+        ),
+        (
+            "rejected by the attribute condition",
+            "Google STS accepted the token but the provider's attributeCondition rejects its subject (sub): the run is outside the setup's scope, or the condition was changed",
+            "Add the run to the setup's scope, or run octo-oidc apply to restore the condition",
+        ),
+        (
+            "unauthorized_client",
+            "Google STS refused the credential: the provider's attributeCondition rejects it, or the provider or pool is disabled",
+            "Run octo-oidc apply to restore the provider, then check the run is in the setup's scope",
+        ),
+        (
+            "google.subject exceeds",
+            "the mapped google.subject is over Google's 127-byte limit",
+            "Run octo-oidc apply: the setup maps long subjects to a shorter <space>:<account> subject",
+        ),
+        (
+            "iam.serviceAccounts.getAccessToken",
+            "the federated principal may not impersonate the service account: it lacks roles/iam.workloadIdentityUser on it",
+            "Run octo-oidc apply to restore the service account's workloadIdentityUser binding for the pool's principals",
+        ),
+        (
+            "invalid_grant",
+            "Google STS refused the token itself (issuer, audience, signature or expiry)",
+            "Compare the token's iss and aud with the provider's issuerUri and audience below; check that Google can fetch the issuer's JWKS",
+        ),
+        (
             "TrustRejected",
             "Octopus refused the token: no OIDC identity on the service account matches its issuer, subject and audience",
             "Check the identity's issuer and subject against the CI's token (the audience is the service account's id unless set), then run octo-oidc apply",
@@ -338,11 +373,11 @@ pub fn explain_code(message: &str) -> Option<(String, String)> {
 }
 
 /// Verifies the setup's trust as it exists now.
-pub async fn verify<O, E, R, I, T>(
+pub async fn verify<O, E, R, I, G, T>(
     observation: &Observation,
     issuer: Option<&IssuerFacts>,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     tokens: &T,
 ) -> VerifyReport
 where
@@ -350,6 +385,7 @@ where
     E: EntraApps,
     R: AzureRbac,
     I: Iam,
+    G: GoogleCloud,
     T: TokenSource,
 {
     let mut checks = Vec::new();
@@ -359,6 +395,7 @@ where
     }
     cloud_checks(observation, &mut checks);
     simulation_checks(observation, &mut checks);
+    gcp_simulation_checks(observation, &mut checks);
     if options.account_test {
         account_tests(observation, ports, &mut checks).await;
     }
@@ -387,7 +424,7 @@ pub fn issuer_checks(
     out.push(match facts.is_https {
         true => Check::pass(a, "https", format!("the issuer {} is https", facts.issuer)),
         false => Check::fail(a, "https", format!("the issuer {} is not https", facts.issuer)).because(
-            "Azure and AWS only trust https issuers",
+            "Azure, AWS and Google Cloud only trust https issuers",
             "Give the Octopus server an https Server URI (Configuration → Nodes / Server URI) with a publicly trusted certificate",
         ),
     });
@@ -421,7 +458,7 @@ pub fn issuer_checks(
     });
     if let Some(reason) = &facts.not_public {
         let c = Check::fail(a, "reachable by the cloud", format!("the issuer's host is a {reason}")).because(
-            "Azure and AWS fetch the discovery document and keys from the internet themselves",
+            "Azure, AWS and Google Cloud fetch the discovery document and keys from the internet themselves",
             "Publish the Octopus server (or just its /.well-known/openid-configuration and JWKS) under a public https host name",
         );
         out.push(if real_cloud { c } else { c.warning() });
@@ -542,7 +579,7 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     let cloud_scope = match &observation.setup.spec {
         TargetSpec::Aws(a) => &a.scope,
         TargetSpec::Azure(a) => &a.scope,
-        TargetSpec::Ci(_) => return,
+        TargetSpec::Ci(_) | TargetSpec::Gcp(_) => return,
     };
     let iss = observation.facts.server.issuer.as_str();
     for (name, slug, trust) in trusts(observation) {
@@ -659,9 +696,9 @@ fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn account_tests<O, E, R, I>(
+async fn account_tests<O, E, R, I, G>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     out: &mut Vec<Check>,
 ) where
     O: Octopus,
@@ -809,7 +846,7 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     let cloud = match &observation.setup.spec {
         TargetSpec::Aws(aws) => &aws.scope,
         TargetSpec::Azure(azure) => &azure.scope,
-        TargetSpec::Ci(_) => return Vec::new(),
+        TargetSpec::Ci(_) | TargetSpec::Gcp(_) => return Vec::new(),
     };
     let Ok(scope) = resolve_scope(
         cloud,
@@ -851,16 +888,17 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     out
 }
 
-async fn token_trades<O, E, R, I, T>(
+async fn token_trades<O, E, R, I, G, T>(
     observation: &Observation,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I>,
+    ports: Ports<'_, O, E, R, I, G>,
     tokens: &T,
     out: &mut Vec<Check>,
 ) where
     O: Octopus,
     E: EntraApps,
     I: Iam,
+    G: GoogleCloud,
     T: TokenSource,
 {
     let iss = observation.facts.server.issuer.clone();
@@ -1011,6 +1049,69 @@ async fn token_trades<O, E, R, I, T>(
                 ));
             }
         }
+        TargetSpec::Gcp(g) => {
+            let (Some(provider), Some(email)) = (
+                crate::google::provider_of(&observation.desired),
+                crate::google::service_account_of(&observation.desired),
+            ) else {
+                return;
+            };
+            let Some(runs) = gcp_runs(observation, &g.scope) else {
+                return;
+            };
+            let aud = gcp_audience(observation);
+            let trusted = gcp_trusted(observation, provider);
+            let near: Vec<String> = runs.intended.iter().take(1).map(|s| near_miss(s)).collect();
+            let mut cases: Vec<(String, bool)> = runs
+                .intended
+                .into_iter()
+                .take(options.max_trades)
+                .map(|s| (s, true))
+                .collect();
+            cases.extend(
+                runs.outside
+                    .into_iter()
+                    .take(5)
+                    .chain(near)
+                    .map(|s| (s, false)),
+            );
+            for (sub, expected) in cases {
+                let claims = TokenClaims {
+                    iss: iss.clone(),
+                    aud: aud.clone(),
+                    sub: sub.clone(),
+                };
+                let result = match tokens.token(&claims).await {
+                    Ok(t) => {
+                        match ports
+                            .gcp
+                            .exchange_token(&provider.default_audience(), &t)
+                            .await
+                        {
+                            Ok(federated) => ports
+                                .gcp
+                                .generate_access_token(&federated, email, g.token_lifetime)
+                                .await
+                                .map(|_| ()),
+                            Err(p) => Err(p),
+                        }
+                    }
+                    Err(p) => {
+                        out.push(Check::fail(
+                            Area::TokenTrade,
+                            &sub,
+                            format!("no token: {}", p.message),
+                        ));
+                        continue;
+                    }
+                };
+                let mut c = trade_check(&sub, expected, result, &trusted.subjects);
+                if expected && !c.passed {
+                    c.comparison = Some(trusted.compare(&c.message, &claims));
+                }
+                out.push(c);
+            }
+        }
     }
 }
 
@@ -1066,6 +1167,239 @@ fn trade_check(
     }
 }
 
+/// The runs of a gcp setup's scope as subjects: intended and outside (for trades).
+struct GcpRuns {
+    intended: Vec<String>,
+    outside: Vec<String>,
+}
+
+fn gcp_runs(observation: &Observation, scope: &crate::setup_file::CloudScope) -> Option<GcpRuns> {
+    let scope = resolve_scope(
+        scope,
+        &observation.facts,
+        &crate::desired::slugify(&scope.account_name),
+    )
+    .ok()?;
+    let compiled = scope.compile().ok()?;
+    let mut runs = GcpRuns {
+        intended: Vec::new(),
+        outside: Vec::new(),
+    };
+    let mut buf = String::new();
+    compiled.for_each_run(|run| {
+        compiled.write_run_subject(run, &mut buf);
+        match compiled.is_intended(run) {
+            true => runs.intended.push(buf.clone()),
+            false => runs.outside.push(buf.clone()),
+        }
+    });
+    Some(runs)
+}
+
+/// The audience the Octopus account sends: the existing account's `Audience`, else the
+/// setup's.
+fn gcp_audience(observation: &Observation) -> String {
+    let from = |body: &Value| {
+        body.get("Audience")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    observation
+        .observed
+        .octopus_accounts
+        .iter()
+        .find_map(|a| from(&a.body))
+        .or_else(|| {
+            observation.desired.resources.iter().find_map(|r| match r {
+                DesiredResource::OctopusAccount { body, .. } => from(body),
+                _ => None,
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// What the Google side trusts now: issuer, audiences and the condition's subjects.
+struct GcpTrusted {
+    issuer: String,
+    audiences: Vec<String>,
+    subjects: Vec<String>,
+}
+
+impl GcpTrusted {
+    /// The claim Google's refusal is about, beside what it trusts.
+    fn compare(&self, message: &str, claims: &TokenClaims) -> ClaimComparison {
+        if message.contains("audience") {
+            ClaimComparison::closest("aud", &claims.aud, &self.audiences)
+        } else if message.contains("ISSUER") || message.contains("issuer") {
+            ClaimComparison::closest("iss", &claims.iss, std::slice::from_ref(&self.issuer))
+        } else {
+            ClaimComparison::closest("sub", &claims.sub, &self.subjects)
+        }
+    }
+}
+
+fn gcp_trusted(
+    observation: &Observation,
+    provider: &octo_oidc_core::gcp::ProviderRef,
+) -> GcpTrusted {
+    let p = observation.observed.gcp.provider.as_ref();
+    let audiences = match p.map(|p| p.allowed_audiences.clone()) {
+        Some(a) if !a.is_empty() => a,
+        _ => vec![provider.default_audience()],
+    };
+    GcpTrusted {
+        issuer: p.map(|p| p.issuer_uri.clone()).unwrap_or_default(),
+        audiences,
+        subjects: p
+            .and_then(|p| p.attribute_condition.as_deref())
+            .map(cel_string_literals)
+            .unwrap_or_default(),
+    }
+}
+
+/// The single-quoted string literals of a CEL expression (the subjects an
+/// `assertion.sub in [...]` condition lists), unescaped.
+pub fn cel_string_literals(expression: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = expression.chars();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(e) = chars.next() {
+                        s.push(match e {
+                            'n' => '\n',
+                            'r' => '\r',
+                            other => other,
+                        });
+                    }
+                }
+                '\'' => break,
+                c => s.push(c),
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The Google trust that exists now against the scope: every run simulated with the core's
+/// CEL evaluator, each over- and under-permission listed.
+fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
+    let TargetSpec::Gcp(g) = &observation.setup.spec else {
+        return;
+    };
+    let Some(provider) = crate::google::provider_of(&observation.desired) else {
+        return;
+    };
+    let name = g.scope.account_name.clone();
+    let slug = crate::desired::slugify(&name);
+    let mut scope = match resolve_scope(&g.scope, &observation.facts, &slug) {
+        Ok(s) => s,
+        Err(p) => {
+            out.push(Check::fail(Area::Simulation, &name, p.message));
+            return;
+        }
+    };
+    scope.inventory.account.name = name.clone();
+    let Some(trust) = crate::google::existing_trust(provider, &observation.observed.gcp) else {
+        out.push(
+            Check::fail(
+                Area::Simulation,
+                &name,
+                "no active workload identity provider: every run would be rejected",
+            )
+            .because(
+                "the provider is missing, disabled or soft-deleted",
+                "Run octo-oidc apply to create or undelete it",
+            ),
+        );
+        return;
+    };
+    let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(e), _) => {
+            out.push(Check::fail(Area::Simulation, &name, e.to_string()));
+            return;
+        }
+        (_, Err(e)) => {
+            out.push(Check::fail(Area::Simulation, &name, e.to_string()).because(
+                "Google would not accept this provider's CEL",
+                "Run octo-oidc apply to restore the mapping and condition",
+            ));
+            return;
+        }
+    };
+    let iss = observation.facts.server.issuer.as_str();
+    let aud = gcp_audience(observation);
+    let trusted = gcp_trusted(observation, provider);
+    let (mut runs, mut intended) = (0usize, 0usize);
+    let mut findings: Vec<(String, bool, octo_oidc_core::gcp::GcpVerdict)> = Vec::new();
+    let mut buf = String::new();
+    compiled_scope.for_each_run(|run| {
+        compiled_scope.write_run_subject(run, &mut buf);
+        let wanted = compiled_scope.is_intended(run);
+        runs += 1;
+        intended += usize::from(wanted);
+        let verdict = compiled_trust.evaluate(&crate::google::run_claims(iss, &aud, &buf, &scope));
+        if verdict.accepted != wanted {
+            findings.push((buf.clone(), wanted, verdict));
+        }
+    });
+    if findings.is_empty() {
+        out.push(Check::pass(
+            Area::Simulation,
+            &name,
+            format!("{runs} runs simulated against the provider's CEL condition and the service account's binding: the {intended} intended are accepted, no other"),
+        ));
+    }
+    for (sub, wanted, verdict) in findings.into_iter().take(50) {
+        let service = verdict
+            .error
+            .as_ref()
+            .map(|e| format!(" ({e}: {})", verdict.reason))
+            .unwrap_or_default();
+        let mut c = match wanted {
+            true => Check::fail(
+                Area::Simulation,
+                &name,
+                format!("{sub}: in the scope but rejected{service}"),
+            )
+            .because(
+                "the provider's condition, mapping or the service account's binding lacks this run",
+                "Run octo-oidc apply to restore them",
+            ),
+            false => Check::fail(
+                Area::Simulation,
+                &name,
+                format!("{sub}: accepted but outside the scope"),
+            )
+            .because(
+                "the provider's attributeCondition (or the binding) is wider than the setup",
+                "Run octo-oidc apply to narrow the condition back to the setup's subjects",
+            ),
+        };
+        if wanted {
+            c.comparison = Some(ClaimComparison::closest("sub", &sub, &trusted.subjects));
+        }
+        out.push(c);
+    }
+    if let Some(w) = crate::google::lifetime_warning(g.token_lifetime) {
+        out.push(
+            Check::fail(Area::Cloud, "token lifetime", w)
+                .because(
+                    "Google caps service-account tokens at one hour unless an organization policy extends it",
+                    "Ask an organization admin to list the service account in constraints/iam.allowServiceAccountCredentialLifetimeExtension, or use gcp.token_lifetime = 3600",
+                )
+                .warning(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1115,5 +1449,32 @@ mod tests {
                 .contains("issuer")
         );
         assert!(explain("all fine").is_none());
+    }
+
+    #[test]
+    fn googles_refusals_name_the_claim_at_fault() {
+        let cause = |m: &str| explain(m).unwrap().0;
+        assert!(cause("invalid_grant: The audience in ID Token [x] does not match the expected audience //iam.googleapis.com/p.").contains("(aud)"));
+        assert!(
+            cause("invalid_grant: The issuer in ID Token a does not match the expected ISSUER b.")
+                .contains("(iss)")
+        );
+        assert!(
+            cause(
+                "unauthorized_client: The given credential is rejected by the attribute condition."
+            )
+            .contains("(sub)")
+        );
+        assert!(
+            cause("PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied")
+                .contains("workloadIdentityUser")
+        );
+        assert!(
+            cause("invalid_grant: Invalid JWT signature.").contains("refused the token itself")
+        );
+        assert_eq!(
+            cel_string_literals(r"assertion.sub in ['a:b', 'it\'s', 'x\\y']"),
+            ["a:b", "it's", r"x\y"]
+        );
     }
 }

@@ -133,6 +133,19 @@ fn string(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_owned()
 }
 
+/// The strings of the array at `key` (none when it is missing).
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn pool_from(v: &Value) -> GcpPool {
     GcpPool {
         name: string(v, "name"),
@@ -152,15 +165,7 @@ fn provider_from(v: &Value) -> GcpProvider {
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
         issuer_uri: string(oidc, "issuerUri"),
-        allowed_audiences: oidc["allowedAudiences"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        allowed_audiences: strings(oidc, "allowedAudiences"),
         jwks_json: oidc["jwksJson"]
             .as_str()
             .filter(|j| !j.is_empty())
@@ -189,18 +194,35 @@ fn service_account_from(v: &Value) -> GcpServiceAccount {
     }
 }
 
-/// The fields of a provider that differ from the spec, as `updateMask` paths.
-pub fn provider_drift(current: &GcpProvider, spec: &GcpProviderSpec) -> Vec<&'static str> {
+/// What pools and providers share: `displayName` and `description` that differ from the
+/// spec's, and `disabled` when set (the wizard's objects are enabled).
+fn named_drift(
+    (display_name, description, disabled): (&str, &str, bool),
+    (spec_display_name, spec_description): (&str, &str),
+) -> Vec<&'static str> {
     let mut mask = Vec::new();
-    if current.display_name != spec.display_name {
+    if display_name != spec_display_name {
         mask.push("displayName");
     }
-    if current.description != spec.description {
+    if description != spec_description {
         mask.push("description");
     }
-    if current.disabled {
+    if disabled {
         mask.push("disabled");
     }
+    mask
+}
+
+/// The fields of a provider that differ from the spec, as `updateMask` paths.
+pub fn provider_drift(current: &GcpProvider, spec: &GcpProviderSpec) -> Vec<&'static str> {
+    let mut mask = named_drift(
+        (
+            &current.display_name,
+            &current.description,
+            current.disabled,
+        ),
+        (&spec.display_name, &spec.description),
+    );
     if current.issuer_uri != spec.issuer_uri {
         mask.push("oidc.issuerUri");
     }
@@ -307,15 +329,7 @@ fn bindings_of(policy: &Value) -> Vec<GcpBinding> {
             a.iter()
                 .map(|b| GcpBinding {
                     role: string(b, "role"),
-                    members: b["members"]
-                        .as_array()
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    members: strings(b, "members"),
                 })
                 .collect()
         })
@@ -624,15 +638,7 @@ impl GoogleCloud for RestGoogleCloud {
                 Some(&json!({"permissions": permissions})),
             )
             .await?;
-        Ok(v["permissions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(strings(&v, "permissions"))
     }
 
     async fn find_pool(&self, project_number: &str, pool_id: &str) -> PortResult<Option<GcpPool>> {
@@ -671,16 +677,14 @@ impl GoogleCloud for RestGoogleCloud {
             }
             Some(p) => p,
         };
-        let mut mask = Vec::new();
-        if current.display_name != spec.display_name {
-            mask.push("displayName");
-        }
-        if current.description != spec.description {
-            mask.push("description");
-        }
-        if current.disabled {
-            mask.push("disabled");
-        }
+        let mask = named_drift(
+            (
+                &current.display_name,
+                &current.description,
+                current.disabled,
+            ),
+            (&spec.display_name, &spec.description),
+        );
         if mask.is_empty() {
             return Ok(if revived {
                 Applied::Updated(current)

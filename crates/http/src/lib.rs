@@ -116,28 +116,29 @@ pub struct ClientSettings {
     pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
+/// How a `Debug` impl shows a CA bundle: its size, not its text.
+pub fn debug_ca_bundle(pem: &Option<Vec<u8>>) -> Option<String> {
+    pem.as_ref().map(|p| format!("{} bytes", p.len()))
+}
+
+/// How a `Debug` impl shows a name resolver: `custom` or `system`.
+pub fn debug_dns_resolver(resolver: &Option<Arc<dyn reqwest::dns::Resolve>>) -> &'static str {
+    if resolver.is_some() {
+        "custom"
+    } else {
+        "system"
+    }
+}
+
 impl std::fmt::Debug for ClientSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientSettings")
-            .field(
-                "ca_bundle_pem",
-                &self
-                    .ca_bundle_pem
-                    .as_ref()
-                    .map(|p| format!("{} bytes", p.len())),
-            )
+            .field("ca_bundle_pem", &debug_ca_bundle(&self.ca_bundle_pem))
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("follow_redirects", &self.follow_redirects)
             .field("resolve", &self.resolve)
-            .field(
-                "dns_resolver",
-                &if self.dns_resolver.is_some() {
-                    "custom"
-                } else {
-                    "system"
-                },
-            )
+            .field("dns_resolver", &debug_dns_resolver(&self.dns_resolver))
             .finish()
     }
 }

@@ -48,6 +48,17 @@ struct LeanAccount {
     account_type: Option<String>,
 }
 
+impl From<LeanAccount> for AccountSummary {
+    fn from(a: LeanAccount) -> Self {
+        AccountSummary {
+            id: a.id,
+            name: a.name,
+            slug: a.slug.unwrap_or_default(),
+            account_type: a.account_type.unwrap_or_default(),
+        }
+    }
+}
+
 /// Fields the server owns; never compared, never taken from the desired body.
 const READ_ONLY_FIELDS: &[&str] = &["Id", "Links", "LastModifiedBy", "LastModifiedOn"];
 
@@ -121,16 +132,8 @@ pub(crate) fn differing_fields(desired: &Map<String, Value>, existing: &Value) -
 impl RestOctopus {
     /// Every account of a space (summaries).
     pub async fn accounts(&self, space_id: &str) -> Result<Vec<AccountSummary>, OctopusError> {
-        let items: Vec<LeanAccount> = self.list_all(&format!("api/{space_id}/accounts")).await?;
-        Ok(items
-            .into_iter()
-            .map(|a| AccountSummary {
-                id: a.id,
-                name: a.name,
-                slug: a.slug.unwrap_or_default(),
-                account_type: a.account_type.unwrap_or_default(),
-            })
-            .collect())
+        self.list_into::<LeanAccount, _>(&format!("api/{space_id}/accounts"))
+            .await
     }
 
     /// One account by id; `None` when it does not exist.

@@ -18,10 +18,11 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::retry::{CancelToken, RetryPolicy};
 use octo_oidc_core::{ErrorCode, Problem, Secret};
+use octo_oidc_http::{debug_ca_bundle, debug_dns_resolver};
 
 use crate::error::OctopusError;
 use crate::server_url::ServerUrl;
-use crate::transport::{Credential, HttpSettings, Transport, build_http_client};
+use crate::transport::{Credential, Transport, build_http_client};
 
 /// How to reach and talk to an Octopus server.
 #[derive(Clone)]
@@ -64,13 +65,7 @@ impl std::fmt::Debug for OctopusClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OctopusClientConfig")
             .field("server_url", &self.server_url.as_key())
-            .field(
-                "ca_bundle_pem",
-                &self
-                    .ca_bundle_pem
-                    .as_ref()
-                    .map(|p| format!("{} bytes", p.len())),
-            )
+            .field("ca_bundle_pem", &debug_ca_bundle(&self.ca_bundle_pem))
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
@@ -81,14 +76,7 @@ impl std::fmt::Debug for OctopusClientConfig {
             .field("task_timeout", &self.task_timeout)
             .field("page_size", &self.page_size)
             .field("page_concurrency", &self.page_concurrency)
-            .field(
-                "dns_resolver",
-                &if self.dns_resolver.is_some() {
-                    "custom"
-                } else {
-                    "system"
-                },
-            )
+            .field("dns_resolver", &debug_dns_resolver(&self.dns_resolver))
             .field("resolve", &self.resolve)
             .finish()
     }
@@ -156,13 +144,7 @@ impl RestOctopus {
                 problem: "the API key is empty".into(),
             });
         }
-        let http = build_http_client(&HttpSettings {
-            ca_bundle_pem: config.ca_bundle_pem.clone(),
-            request_timeout: config.request_timeout,
-            connect_timeout: config.connect_timeout,
-            dns_resolver: config.dns_resolver.clone(),
-            resolve: config.resolve.clone(),
-        })?;
+        let http = build_http_client(&config)?;
         let transport = Transport::new(
             http,
             config.server_url.root().clone(),

@@ -48,6 +48,17 @@ struct LeanSpace {
     is_default: bool,
 }
 
+impl From<LeanSpace> for SpaceSummary {
+    fn from(s: LeanSpace) -> Self {
+        SpaceSummary {
+            id: s.id,
+            name: s.name,
+            slug: s.slug.unwrap_or_default(),
+            is_default: s.is_default,
+        }
+    }
+}
+
 /// Id, name and slug; older servers have no slug on some resources (project groups before
 /// 2025.3), which becomes an empty string.
 #[derive(Debug, Deserialize)]
@@ -233,18 +244,21 @@ impl RestOctopus {
         Ok(items)
     }
 
+    /// [`Self::list_all`] in the lean wire shape `L`, converted to what callers get.
+    pub(crate) async fn list_into<L, T>(
+        &self,
+        collection_path: &str,
+    ) -> Result<Vec<T>, OctopusError>
+    where
+        L: DeserializeOwned + Send + Into<T>,
+    {
+        let items: Vec<L> = self.list_all(collection_path).await?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
     /// All spaces the user can see.
     pub async fn spaces(&self) -> Result<Vec<SpaceSummary>, OctopusError> {
-        let spaces: Vec<LeanSpace> = self.list_all("api/spaces").await?;
-        Ok(spaces
-            .into_iter()
-            .map(|s| SpaceSummary {
-                id: s.id,
-                name: s.name,
-                slug: s.slug.unwrap_or_default(),
-                is_default: s.is_default,
-            })
-            .collect())
+        self.list_into::<LeanSpace, _>("api/spaces").await
     }
 
     /// One space by id.
@@ -258,10 +272,8 @@ impl RestOctopus {
 
     /// Environments of a space.
     pub async fn environments(&self, space_id: &str) -> Result<Vec<OctopusResource>, OctopusError> {
-        let items: Vec<LeanNamed> = self
-            .list_all(&format!("api/{space_id}/environments"))
-            .await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanNamed, _>(&format!("api/{space_id}/environments"))
+            .await
     }
 
     /// Project groups of a space.
@@ -269,28 +281,26 @@ impl RestOctopus {
         &self,
         space_id: &str,
     ) -> Result<Vec<OctopusResource>, OctopusError> {
-        let items: Vec<LeanNamed> = self
-            .list_all(&format!("api/{space_id}/projectgroups"))
-            .await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanNamed, _>(&format!("api/{space_id}/projectgroups"))
+            .await
     }
 
     /// Projects of a space.
     pub async fn projects(&self, space_id: &str) -> Result<Vec<OctopusProject>, OctopusError> {
-        let items: Vec<LeanProject> = self.list_all(&format!("api/{space_id}/projects")).await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanProject, _>(&format!("api/{space_id}/projects"))
+            .await
     }
 
     /// Tenants of a space with their project/environment connections.
     pub async fn tenants(&self, space_id: &str) -> Result<Vec<OctopusTenant>, OctopusError> {
-        let items: Vec<LeanTenant> = self.list_all(&format!("api/{space_id}/tenants")).await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanTenant, _>(&format!("api/{space_id}/tenants"))
+            .await
     }
 
     /// Runbooks of a space.
     pub async fn runbooks(&self, space_id: &str) -> Result<Vec<OctopusRunbook>, OctopusError> {
-        let items: Vec<LeanRunbook> = self.list_all(&format!("api/{space_id}/runbooks")).await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanRunbook, _>(&format!("api/{space_id}/runbooks"))
+            .await
     }
 
     /// Deployment targets of a space (for health-check subjects, `target:<slug>`), from
@@ -299,10 +309,8 @@ impl RestOctopus {
         &self,
         space_id: &str,
     ) -> Result<Vec<OctopusResource>, OctopusError> {
-        let items: Vec<LeanNamed> = self
-            .list_all(&format!("api/spaces/{space_id}/machines"))
-            .await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        self.list_into::<LeanNamed, _>(&format!("api/spaces/{space_id}/machines"))
+            .await
     }
 
     /// Everything scope selection needs in one space, loaded concurrently.

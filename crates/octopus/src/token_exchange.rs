@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::client::{OctopusClientConfig, RestOctopus};
 use crate::error::OctopusError;
-use crate::transport::{Credential, HttpSettings, Transport, build_http_client};
+use crate::transport::{Credential, Transport, build_http_client};
 
 const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -49,13 +49,7 @@ pub async fn exchange_id_token(
     service_account_id: &str,
     id_token: &Secret,
 ) -> Result<AccessToken, OctopusError> {
-    let http = build_http_client(&HttpSettings {
-        ca_bundle_pem: config.ca_bundle_pem.clone(),
-        request_timeout: config.request_timeout,
-        connect_timeout: config.connect_timeout,
-        dns_resolver: config.dns_resolver.clone(),
-        resolve: config.resolve.clone(),
-    })?;
+    let http = build_http_client(config)?;
     let transport = Transport::new(
         http,
         config.server_url.root().clone(),

@@ -34,6 +34,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::client::OctopusClientConfig;
 use crate::error::{OctopusError, server_message};
 
 /// The service name used in progress events and fault rules.
@@ -52,29 +53,18 @@ pub enum Credential {
     AccessToken(Secret),
 }
 
-/// How the HTTP client is built.
-#[derive(Clone)]
-pub(crate) struct HttpSettings {
-    /// Extra trusted roots (PEM bundle) for servers behind a private CA; merged with the
-    /// platform's roots.
-    pub ca_bundle_pem: Option<Vec<u8>>,
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
-    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-    /// Host names resolved to fixed addresses instead of through DNS.
-    pub resolve: Vec<(String, std::net::SocketAddr)>,
-}
-
 /// Builds the shared reqwest client ([`octo_oidc_http::build_client`]; no redirects: Octopus
 /// redirects are not part of the API, and one to another host must not get the API key).
-pub(crate) fn build_http_client(settings: &HttpSettings) -> Result<reqwest::Client, OctopusError> {
+pub(crate) fn build_http_client(
+    config: &OctopusClientConfig,
+) -> Result<reqwest::Client, OctopusError> {
     octo_oidc_http::build_client(&ClientSettings {
-        ca_bundle_pem: settings.ca_bundle_pem.clone(),
-        request_timeout: settings.request_timeout,
-        connect_timeout: settings.connect_timeout,
+        ca_bundle_pem: config.ca_bundle_pem.clone(),
+        request_timeout: config.request_timeout,
+        connect_timeout: config.connect_timeout,
         follow_redirects: false,
-        dns_resolver: settings.dns_resolver.clone(),
-        resolve: settings.resolve.clone(),
+        dns_resolver: config.dns_resolver.clone(),
+        resolve: config.resolve.clone(),
     })
     .map_err(|e| OctopusError::InvalidConfig {
         field: "octopus.ca_bundle",

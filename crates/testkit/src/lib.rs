@@ -5,6 +5,7 @@
 //!   ARNs as the services do, keep ensure operations idempotent, record every call in a
 //!   [`CallLog`](fakes::CallLog) (so a test can assert "the second apply changed nothing") and
 //!   fail on demand per operation. For engine and core tests that need no whole sandbox.
+//! - [`aws::trust_policy`]: the trust-policy fixture of the AWS and sandbox tests.
 //! - [`RecordingProgress`]: a progress sink that keeps every event.
 //! - [`serve`]: an axum router on `127.0.0.1:0`, served in the background.
 //! - [`TestIssuer`] and [`TestKey`]: an OIDC issuer (RSA key, discovery + JWKS over HTTP or
@@ -20,12 +21,13 @@
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod aws;
 pub mod fakes;
 mod issuer;
 mod progress;
 mod serve;
 
-pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 pub use issuer::{TestIssuer, TestKey};
 pub use progress::{RecordingProgress, Retried};
 pub use serve::serve;

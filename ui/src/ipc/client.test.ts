@@ -2,9 +2,20 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const invoke = vi.hoisted(() => vi.fn());
-vi.mock('@tauri-apps/api/core', () => ({ invoke }));
+// A stand-in for Tauri's Channel: the desktop app delivers each message to `onmessage`.
+const FakeChannel = vi.hoisted(
+  () =>
+    class FakeChannel<T> {
+      id = 42;
+      onmessage: (message: T) => void = () => {};
+      toJSON(): string {
+        return `__CHANNEL__:${this.id}`;
+      }
+    },
+);
+vi.mock('@tauri-apps/api/core', () => ({ invoke, Channel: FakeChannel }));
 
-import { call, ERROR_CODES, isUiError, type UiError } from './client';
+import { call, ERROR_CODES, eventChannel, isUiError, type RunEvent, type UiError } from './client';
 
 const invalid: UiError = {
   code: 'invalid_input',
@@ -65,5 +76,47 @@ describe('isUiError', () => {
     expect(isUiError({ code: 'internal', message: 'm' })).toBe(false);
     expect(isUiError(null)).toBe(false);
     expect(isUiError('internal')).toBe(false);
+  });
+});
+
+describe('eventChannel', () => {
+  beforeEach(() => invoke.mockReset());
+
+  it('is passed to a streaming command, whose events reach the handler in order', async () => {
+    const seen: RunEvent[] = [];
+    const channel = eventChannel<RunEvent>((event) => seen.push(event));
+    const deliver = (channel as unknown as { onmessage: (m: RunEvent) => void }).onmessage;
+    invoke.mockImplementationOnce(async () => {
+      deliver({ kind: 'info', message: 'one' });
+      deliver({ kind: 'step', index: 0, resource: 'iam_role', name: 'r', action: 'create', status: 'started', detail: null });
+      return { complete: true };
+    });
+    const outcome = await call('applySetup', { kind: 'file', path: '/tmp/s.toml' }, channel);
+    expect(outcome).toEqual({ ok: true, value: { complete: true } });
+    expect(invoke).toHaveBeenCalledWith('apply_setup', { source: { kind: 'file', path: '/tmp/s.toml' }, onEvent: channel });
+    expect(seen.map((e) => e.kind)).toEqual(['info', 'step']);
+  });
+
+  it('keeps delivering after a handler throws', () => {
+    const seen: string[] = [];
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const channel = eventChannel<string>((event) => {
+      if (event === 'bad') throw new Error('boom');
+      seen.push(event);
+    });
+    const deliver = (channel as unknown as { onmessage: (m: string) => void }).onmessage;
+    deliver('bad');
+    deliver('good');
+    expect(seen).toEqual(['good']);
+    expect(errors).toHaveBeenCalledOnce();
+    errors.mockRestore();
+  });
+
+  it('a failed streaming command is a UiError like any other', async () => {
+    invoke.mockRejectedValueOnce({ code: 'conflict', message: 'Another apply is still running.', hint: null, fieldErrors: [] });
+    const outcome = await call('teardownSetup', { kind: 'file', path: 'x' }, eventChannel(() => {}));
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.code).toBe('conflict');
   });
 });

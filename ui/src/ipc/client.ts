@@ -5,12 +5,25 @@
 // command needs no wrapper here. Anything that rejects without being a `UiError` (no Tauri host,
 // an ACL denial, a badly typed argument, a bug) becomes an `internal` UiError, so screens handle
 // exactly one error shape.
+import { Channel } from '@tauri-apps/api/core';
 import { commands, ERROR_CODES } from './bindings';
 import type { UiError } from './bindings';
 
 export { ERROR_CODES, FORM_FIELDS, SUBJECT_KEYS } from './bindings';
 export type {
   ApiKeyKept,
+  ApplyOutcome,
+  CheckView,
+  FailureView,
+  PlanStepView,
+  PlanView,
+  ResourceView,
+  RunEvent,
+  SetupFileInfo,
+  SetupSource,
+  StepOutcome,
+  TeardownOutcome,
+  VerifyView,
   AppInfo,
   ConnectForm,
   ErrorCode,
@@ -88,4 +101,21 @@ export async function call<K extends CommandName>(
   } catch (thrown) {
     return { ok: false, error: internal(thrown) };
   }
+}
+
+/** What a streaming command's channel is (screens only pass it on to `call`). */
+export type EventChannel<T> = Channel<T>;
+
+/** A channel for a command that streams events while it runs (apply, teardown): each event
+ *  reaches `onEvent` once, in the order sent. A handler that throws loses that event only. */
+export function eventChannel<T>(onEvent: (event: T) => void): EventChannel<T> {
+  const channel = new Channel<T>();
+  channel.onmessage = (event: T) => {
+    try {
+      onEvent(event);
+    } catch (thrown) {
+      console.error('a progress handler failed', thrown);
+    }
+  };
+  return channel;
 }

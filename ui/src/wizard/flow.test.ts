@@ -92,13 +92,13 @@ describe('moving through the nine screens', () => {
     expect(reduce(ok, { type: 'continue' }).screen).toBe('connect-cloud');
   });
 
-  it('walks to the trust preview and on to the plan review, which cannot apply yet', () => {
+  it('walks to the trust preview and on to the plan review, which waits for the engine\'s plan', () => {
     const preview = toTrustPreview();
     expect(preview.screen).toBe('trust-preview');
     const review = run(preview, { type: 'block', screen: 'trust-preview', reason: null }, { type: 'continue' });
     expect(review.screen).toBe('review-plan');
     expect(canContinue(review)).toBe(false);
-    expect(blockedReason(review)).toMatch(/not part of this build/);
+    expect(blockedReason(review)).toMatch(/Waiting for the plan/);
   });
 
   it('goes back one screen at a time and keeps what was complete', () => {
@@ -174,5 +174,78 @@ describe('the step list', () => {
   it('marks the screens before the current one as done', () => {
     const list = steps(toTrustPreview());
     expect(list.map((s) => s.status).slice(0, 6)).toEqual(['done', 'done', 'done', 'done', 'current', 'upcoming']);
+  });
+});
+
+describe('apply, verify and done', () => {
+  function toDone(): WizardState {
+    return run(
+      toTrustPreview(),
+      { type: 'block', screen: 'trust-preview', reason: null },
+      { type: 'continue' },
+      { type: 'block', screen: 'review-plan', reason: null },
+      { type: 'continue' },
+      { type: 'block', screen: 'apply', reason: null },
+      { type: 'continue' },
+      { type: 'block', screen: 'verify', reason: null },
+      { type: 'continue' },
+    );
+  }
+
+  it('waits for the plan, then for apply, then for verify', () => {
+    const plan = run(toTrustPreview(), { type: 'block', screen: 'trust-preview', reason: null }, { type: 'continue' });
+    expect(plan.screen).toBe('review-plan');
+    expect(blockedReason(plan)).toMatch(/plan/);
+    const apply = run(plan, { type: 'block', screen: 'review-plan', reason: null }, { type: 'continue' });
+    expect(apply.screen).toBe('apply');
+    expect(canContinue(apply)).toBe(false);
+    expect(blockedReason(apply)).toMatch(/Apply/);
+    expect(toDone().screen).toBe('done');
+    expect(canContinue(toDone())).toBe(false);
+  });
+
+  it('keeps the window on its screen while apply runs, but lets the screen report', () => {
+    const applying = run(
+      toTrustPreview(),
+      { type: 'block', screen: 'trust-preview', reason: null },
+      { type: 'continue' },
+      { type: 'block', screen: 'review-plan', reason: null },
+      { type: 'continue' },
+      { type: 'busy', busy: true },
+    );
+    expect(applying.busy).toBe(true);
+    for (const action of [{ type: 'back' }, { type: 'go-to', screen: 'scope' }, { type: 'start-over' }] as const) {
+      expect(reduce(applying, action)).toBe(applying);
+    }
+    const applied = run(applying, { type: 'block', screen: 'apply', reason: null });
+    expect(reduce(applied, { type: 'continue' })).toBe(applied);
+    const free = run(applied, { type: 'busy', busy: false }, { type: 'continue' });
+    expect(free.screen).toBe('verify');
+  });
+
+  it('a new plan after going back makes apply and verify incomplete again', () => {
+    const back = run(toDone(), { type: 'go-to', screen: 'review-plan' }, { type: 'block', screen: 'review-plan', reason: 'Waiting for the plan.' });
+    expect(back.blocks.apply).not.toBeNull();
+    expect(back.blocks.verify).not.toBeNull();
+    expect(isReachable(back, 'done')).toBe(false);
+  });
+
+  it('opens a saved setup on its plan, its verify or Done, with the screens before complete', () => {
+    for (const screen of ['review-plan', 'verify', 'done'] as const) {
+      const opened = reduce({ ...INITIAL_STATE, mode: 'sandbox' }, { type: 'open-setup', target: 'github', screen });
+      expect(opened.screen).toBe(screen);
+      expect(opened.target).toBe('github');
+      expect(opened.mode).toBe('sandbox');
+      for (const before of SCREENS.slice(0, SCREENS.indexOf(screen))) expect(opened.blocks[before]).toBeNull();
+      expect(isReachable(opened, 'welcome')).toBe(true);
+    }
+    // Only from the welcome screen.
+    const later = toTrustPreview();
+    expect(reduce(later, { type: 'open-setup', target: 'aws', screen: 'verify' })).toBe(later);
+  });
+
+  it('starts over on the welcome screen, keeping real or Sandbox', () => {
+    const again = reduce(toDone(), { type: 'start-over' });
+    expect(again).toEqual({ ...INITIAL_STATE, mode: 'sandbox' });
   });
 });

@@ -38,6 +38,8 @@ export interface WizardState {
   /** The furthest screen reached (the step list lets the user jump back to any up to it). */
   readonly reached: Screen;
   readonly blocks: Blocks;
+  /** Long work (apply, teardown) is running: navigation waits for it. */
+  readonly busy: boolean;
 }
 
 export type WizardAction =
@@ -46,7 +48,13 @@ export type WizardAction =
   | { readonly type: 'continue' }
   | { readonly type: 'back' }
   | { readonly type: 'go-to'; readonly screen: Screen }
-  | { readonly type: 'block'; readonly screen: Screen; readonly reason: string | null };
+  | { readonly type: 'block'; readonly screen: Screen; readonly reason: string | null }
+  | { readonly type: 'busy'; readonly busy: boolean }
+  | { readonly type: 'open-setup'; readonly target: Target; readonly screen: OpenScreen }
+  | { readonly type: 'start-over' };
+
+/** Where a saved setup file opens: its plan (to repeat it), its verify, or Done (teardown). */
+export type OpenScreen = 'review-plan' | 'verify' | 'done';
 
 export interface TargetOption {
   readonly id: Target;
@@ -87,9 +95,9 @@ export const INITIAL_BLOCKS: Blocks = {
   'connect-cloud': 'Fill in the settings to continue.',
   scope: 'Choose what may use the trust to continue.',
   'trust-preview': 'Waiting for the trust preview.',
-  'review-plan': 'Applying the plan is not part of this build yet: the engine’s apply step is still being finished.',
-  apply: 'Apply has not run.',
-  verify: 'Verify has not run.',
+  'review-plan': 'Waiting for the plan.',
+  apply: 'Apply the plan to continue.',
+  verify: 'Waiting for verify.',
   done: 'This is the last step.',
 };
 
@@ -99,6 +107,7 @@ export const INITIAL_STATE: WizardState = {
   mode: 'real',
   reached: 'welcome',
   blocks: INITIAL_BLOCKS,
+  busy: false,
 };
 
 /** The position of a screen in the flow. */
@@ -130,7 +139,19 @@ function earlier(a: Screen, b: Screen): Screen {
 
 /** The next state after an action; actions that do not apply leave the state unchanged. */
 export function reduce(state: WizardState, action: WizardAction): WizardState {
+  if (state.busy && action.type !== 'busy' && action.type !== 'block') return state;
   switch (action.type) {
+    case 'busy':
+      return state.busy === action.busy ? state : { ...state, busy: action.busy };
+    case 'open-setup': {
+      if (state.screen !== 'welcome') return state;
+      // Everything before the chosen screen came from the file: complete.
+      const blocks: Record<Screen, string | null> = { ...INITIAL_BLOCKS };
+      for (const screen of SCREENS.slice(0, indexOf(action.screen))) blocks[screen] = null;
+      return { ...state, target: action.target, screen: action.screen, reached: action.screen, blocks };
+    }
+    case 'start-over':
+      return { ...INITIAL_STATE, mode: state.mode };
     case 'choose-target': {
       if (state.screen !== 'welcome' || state.target === action.target) return state;
       const blocks = resetFrom({ ...state.blocks, welcome: null }, 'connect-cloud');

@@ -11,4 +11,5 @@ mod keychain;
 mod locks;
 mod sandbox_mode;
 mod setup_preview;
+mod setup_session;
 mod support;

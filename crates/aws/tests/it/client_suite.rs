@@ -23,18 +23,7 @@ fn provider_spec(url: &str, setup: &str) -> OidcProviderSpec {
 }
 
 fn role_spec(name: &str, provider_arn: &str, subjects: &[&str]) -> RoleSpec {
-    RoleSpec {
-        name: name.to_string(),
-        trust_policy: trust_policy(provider_arn, AUD, subjects),
-        max_session_duration: 3600,
-        description: Some("Octopus OIDC".into()),
-        managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-        inline_policies: BTreeMap::from([(
-            "octo-read".to_string(),
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.to_string(),
-        )]),
-        tags: BTreeMap::from([("octo-oidc:setup".to_string(), "s1".to_string())]),
-    }
+    octo_oidc_testkit::aws::role_spec(name, trust_policy(provider_arn, AUD, subjects), "s1")
 }
 
 async fn caller_identity(backend: Backend) {

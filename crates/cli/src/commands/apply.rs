@@ -3,7 +3,8 @@
 //! exits 2. When the preflight finds a missing permission or a blocking issuer problem, apply
 //! does not start and exits 3 naming each (`--ignore-preflight` starts anyway). After a
 //! successful apply it prints the equivalent non-interactive command and,
-//! for CI targets, the pipeline's sign-in snippet.
+//! for CI targets, the pipeline's sign-in snippet; for Google Cloud, the service account each
+//! step impersonates.
 
 use std::process::ExitCode;
 
@@ -13,7 +14,7 @@ use serde_json::json;
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, prepare, run_batch, runtime, shell_word,
+    SetupArgs, SetupOutcome, confirm, interactive, run_prepared_with, shell_word,
 };
 
 /// Arguments of `octo-oidc apply`.
@@ -33,22 +34,14 @@ pub struct Args {
 
 /// Applies every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let yes = args.yes;
     let ignore_preflight = args.ignore_preflight;
     let json_out = args.setup.json;
     let sandbox_flag = args.setup.sandbox_flag();
-    rt.block_on(run_batch(&args.setup, |run, loaded| {
+    let configure = move |run: octo_oidc_app::setup_run::SetupRun| run.ignoring_preflight(ignore_preflight);
+    run_prepared_with(&args.setup, configure, |prepared, loaded| {
         let sandbox_flag = sandbox_flag.clone();
         async move {
-            let run = run.ignoring_preflight(ignore_preflight);
-            let prepared = match prepare(&run, &loaded).await {
-                Ok(p) => p,
-                Err(o) => return o,
-            };
             let plan = prepared.plan();
             let mut text = format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight));
             let refused = !ignore_preflight && prepared.preflight.blocks_apply();
@@ -110,6 +103,12 @@ pub fn run(args: Args) -> ExitCode {
             );
             text.push_str(&format!("Equivalent non-interactive command:\n  {command}\n"));
             json["command"] = json!(command);
+            if let Some(email) = &applied.google_service_account {
+                text.push_str(&format!(
+                    "\nIn each Google Cloud step, set the service account to impersonate (Octopus.Action.GoogleCloud.ServiceAccountEmails) to:\n  {email}\n"
+                ));
+                json["google_service_account"] = json!(email);
+            }
             if let Some(snippet) = &applied.snippet {
                 text.push_str("\nAdd this to your pipeline to sign in to Octopus:\n\n");
                 text.push_str(snippet);
@@ -121,6 +120,5 @@ pub fn run(args: Args) -> ExitCode {
                 text,
             }
         }
-    }))
-    .into()
+    })
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use octo_oidc_app::setup_run::check_draft;
 use octo_oidc_engine::setup_file::{
-    AccountTable, AwsTable, AzureTable, GitHubTable, OctopusTable, SETUP_FILE_VERSION,
+    AccountTable, AwsTable, AzureTable, GcpTable, GitHubTable, OctopusTable, SETUP_FILE_VERSION,
     ScopeTable, SetupFile, Target,
 };
 
@@ -70,9 +70,13 @@ pub struct Args {
     /// GitHub: branch:NAME | tag:PATTERN | environment:NAME | pull_request.
     #[arg(long)]
     filter: Option<String>,
-    /// GitHub: the Octopus service account's username.
+    /// GitHub: the Octopus service account's username; Google Cloud: the service account
+    /// (id or email) Octopus impersonates (default derived from the name).
     #[arg(long)]
     service_account: Option<String>,
+    /// Google Cloud: the project id.
+    #[arg(long)]
+    project: Option<String>,
 }
 
 fn ask(prompt: &str) -> Option<String> {
@@ -105,13 +109,14 @@ pub fn run(args: Args) -> ExitCode {
         ));
     }
     let name = or_ask(args.name, "Setup name ([a-z0-9-])").unwrap_or_default();
-    let target = match or_ask(args.target, "Target (aws, azure, github)").as_deref() {
+    let target = match or_ask(args.target, "Target (aws, azure, gcp, github)").as_deref() {
         Some("aws") => Target::Aws,
         Some("azure") => Target::Azure,
+        Some("gcp") => Target::Gcp,
         Some("github") => Target::Github,
         other => {
             return crate::fail(format!(
-                "--target must be aws, azure or github (got {})",
+                "--target must be aws, azure, gcp or github (got {})",
                 other.unwrap_or("nothing")
             ));
         }
@@ -131,6 +136,7 @@ pub fn run(args: Args) -> ExitCode {
         aws: None,
         azure: None,
         github: None,
+        gcp: None,
     };
     if target != Target::Github {
         file.scope = Some(ScopeTable {
@@ -167,7 +173,19 @@ pub fn run(args: Args) -> ExitCode {
                 credential_strategy: None,
             })
         }
-        Target::Github | Target::Gcp => {
+        Target::Gcp => {
+            file.gcp = Some(GcpTable {
+                project: or_ask(args.project, "Google Cloud project id").unwrap_or_default(),
+                pool: None,
+                provider: None,
+                service_account: args.service_account,
+                roles: Vec::new(),
+                token_lifetime: None,
+                allowed_audiences: Vec::new(),
+                credentials_file: None,
+            })
+        }
+        Target::Github => {
             file.github = Some(GitHubTable {
                 repository: or_ask(args.repository, "GitHub repository (owner/name)"),
                 filter: or_ask(args.filter, "Filter (branch:main, environment:NAME, …)"),

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use octo_oidc_engine::render::{plan_json, plan_text, preflight_json, preflight_text};
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{SetupArgs, SetupOutcome, prepare, run_batch, runtime};
+use crate::setup_batch::{SetupArgs, SetupOutcome, run_prepared};
 
 /// Arguments of `octo-oidc plan`.
 #[derive(Debug, clap::Args)]
@@ -24,16 +24,8 @@ pub struct Args {
 
 /// Plans every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let detailed = args.detailed_exitcode;
-    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
-        let prepared = match prepare(&run, &loaded).await {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
+    run_prepared(&args.setup, |prepared, _| async move {
         let plan = prepared.plan();
         let exit = match (detailed, plan.has_changes()) {
             (true, true) => Exit::ChangesPending,
@@ -46,6 +38,5 @@ pub fn run(args: Args) -> ExitCode {
             json,
             text: format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight)),
         }
-    }))
-    .into()
+    })
 }

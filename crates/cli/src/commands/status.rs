@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{SetupArgs, SetupOutcome, prepare, run_batch, runtime};
+use crate::setup_batch::{SetupArgs, SetupOutcome, run_prepared};
 
 /// Arguments of `octo-oidc status`.
 #[derive(Debug, clap::Args)]
@@ -18,15 +18,7 @@ pub struct Args {
 
 /// Reports every setup's status.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
-    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
-        let prepared = match prepare(&run, &loaded).await {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
+    run_prepared(&args.setup, |prepared, loaded| async move {
         let items = match prepared.status() {
             Ok(i) => i,
             Err(p) => return SetupOutcome::failed(&p),
@@ -52,6 +44,5 @@ pub fn run(args: Args) -> ExitCode {
             json: json!({ "items": items, "journal": prepared.journal_path().display().to_string() }),
             text,
         }
-    }))
-    .into()
+    })
 }

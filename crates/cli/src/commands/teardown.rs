@@ -10,8 +10,7 @@ use serde_json::json;
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, prepare, problem_text, run_batch,
-    runtime,
+    SetupArgs, SetupOutcome, confirm, interactive, problem_text, run_prepared,
 };
 
 /// Arguments of `octo-oidc teardown`.
@@ -27,17 +26,9 @@ pub struct Args {
 
 /// Tears down every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
     let yes = args.yes;
     let json_out = args.setup.json;
-    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
-        let prepared = match prepare(&run, &loaded).await {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
+    run_prepared(&args.setup, |prepared, loaded| async move {
         let name = loaded.setup.name.clone();
         let accepted = yes
             || (interactive()
@@ -62,6 +53,9 @@ pub fn run(args: Args) -> ExitCode {
                 TeardownResult::NotRun => "not run".to_string(),
             };
             text.push_str(&format!("  {} {}: {line}\n", item.kind.as_str(), item.name));
+            if let Some(note) = &item.note {
+                text.push_str(&format!("    note: {note}\n"));
+            }
         }
         let exit = match &report.problem {
             Some(p) => {
@@ -75,6 +69,5 @@ pub fn run(args: Args) -> ExitCode {
             json: json!({ "report": report }),
             text,
         }
-    }))
-    .into()
+    })
 }

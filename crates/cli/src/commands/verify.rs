@@ -8,7 +8,7 @@ use octo_oidc_engine::verify::{Check, VerifyVerdict};
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{SetupArgs, SetupOutcome, prepare, run_batch, runtime};
+use crate::setup_batch::{SetupArgs, SetupOutcome, run_prepared};
 
 /// Arguments of `octo-oidc verify`.
 #[derive(Debug, clap::Args)]
@@ -46,15 +46,7 @@ fn check_text(c: &Check, out: &mut String) {
 
 /// Verifies every setup.
 pub fn run(args: Args) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
-    };
-    rt.block_on(run_batch(&args.setup, |run, loaded| async move {
-        let prepared = match prepare(&run, &loaded).await {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
+    run_prepared(&args.setup, |prepared, _| async move {
         let report = match prepared.verify().await {
             Ok(r) => r,
             Err(p) => return SetupOutcome::failed(&p),
@@ -81,6 +73,5 @@ pub fn run(args: Args) -> ExitCode {
             json: json!({ "verdict": report.verdict, "checks": report.checks }),
             text,
         }
-    }))
-    .into()
+    })
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Run, SandboxProcess, iam, run};
+use crate::support::{Run, SandboxProcess, http_with_body, iam, run};
 
 const AWS: &str = r#"version = 1
 name = "shop-aws"
@@ -813,5 +813,269 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
             .any(|l| l.starts_with("FAIL TokenTrade") && l.contains("in scope but rejected")),
         "{}",
         broken.stdout
+    );
+}
+
+fn gcp_setup(project: &str) -> String {
+    format!(
+        r#"version = 1
+name = "shop-gcp"
+target = "gcp"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal"]
+environments = ["production"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "Google shop (OIDC)"
+
+[gcp]
+project = "{project}"
+roles = ["roles/storage.objectViewer"]
+"#
+    )
+}
+
+/// The sandbox's Google APIs through the real client, signed in like `--sandbox` runs are
+/// (what someone with `gcloud` would do behind the setup's back).
+fn google(sandbox: &SandboxProcess) -> octo_oidc_gcp::RestGoogleCloud {
+    let env = octo_oidc_app::sandbox_env::SandboxEnv::read(&sandbox.env_file()).unwrap();
+    let sign_in = octo_oidc_gcp::GoogleSignIn::from_json(&env.gcp_credentials().unwrap()).unwrap();
+    octo_oidc_gcp::RestGoogleCloud::new(
+        sign_in,
+        octo_oidc_gcp::GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
+        &octo_oidc_http::ClientSettings {
+            ca_bundle_pem: Some(env.ca_pem().unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// `POST /api/_sandbox/deployment-tokens`: mints a deployment's token for the account and
+/// trades it with Google (STS, then `generateAccessToken` for `email`).
+fn deployment_trade(
+    sandbox: &SandboxProcess,
+    account_id: &str,
+    environment: &str,
+    email: &str,
+) -> Value {
+    let body = serde_json::json!({
+        "AccountId": account_id,
+        "ProjectId": "customer-portal",
+        "EnvironmentId": environment,
+        "ServiceAccountEmail": email,
+    })
+    .to_string();
+    let (status, answer) = http_with_body(
+        &sandbox.vars["OCTOPUS_URL"],
+        "POST",
+        "/api/_sandbox/deployment-tokens",
+        Some(&sandbox.vars["OCTOPUS_API_KEY"]),
+        Some(&body),
+    );
+    assert_eq!(status, 200, "{answer}");
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+#[test]
+fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
+    use octo_oidc_core::ports::{GcpLifecycle, GcpPolicyTarget, GoogleCloud};
+    let sandbox = SandboxProcess::start();
+    let project = sandbox.vars["GCP_PROJECT_ID"].clone();
+    let number = sandbox.vars["GCP_PROJECT_NUMBER"].clone();
+    let file = sandbox.write("gcp.toml", &gcp_setup(&project));
+    let file = file.to_str().unwrap();
+
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let kinds: Vec<(String, String)> = steps(&plan.json());
+    let create = |k: &str| ("create".to_string(), k.to_string());
+    // Over an hour needs an organization policy: a warning, not an error.
+    let long = sandbox.write(
+        "gcp-long.toml",
+        &gcp_setup(&project).replace("roles = [", "token_lifetime = 7200\nroles = ["),
+    );
+    let warned = sandbox.cli(&["plan", long.to_str().unwrap()]);
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains("warning: gcp.token_lifetime:")
+            && warned
+                .stderr
+                .contains("iam.allowServiceAccountCredentialLifetimeExtension"),
+        "{}",
+        warned.stderr
+    );
+    assert_eq!(
+        kinds,
+        [
+            create("workload_identity_pool"),
+            create("workload_identity_provider"),
+            create("gcp_service_account"),
+            create("workload_identity_binding"),
+            create("project_role_binding"),
+            create("octopus_account"),
+        ]
+    );
+
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let applied = apply.json();
+    let email = applied["google_service_account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        email,
+        format!("octo-shop-gcp@{project}.iam.gserviceaccount.com")
+    );
+    let account_id = applied["report"]["outputs"]["octopus_account.id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status = sandbox.cli(&["status", "--json", file]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let items = status.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 6, "{items:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["exists"] == true && i["journal"] == "done" && i["action"] == "unchanged"),
+        "{items:?}"
+    );
+
+    let verify = sandbox.cli(&["verify", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    // Token trades through the sandbox's Google STS + generateAccessToken: the run in scope
+    // is accepted, a near miss refused by the attribute condition.
+    assert!(
+        verify.stdout.contains(
+            "TokenTrade space:default:project:customer-portal:environment:production:type:deployment: in scope: accepted"
+        ) && verify.stdout.contains("outside the scope: rejected")
+            && verify.stdout.contains("rejected by the attribute condition"),
+        "{}",
+        verify.stdout
+    );
+    assert_eq!(
+        sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
+        0,
+        "second plan: no changes"
+    );
+    sandbox.clear_requests();
+    let rerun = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r["service"].as_str().is_some_and(|s| s.starts_with("gcp"))),
+        "the rerun looked at Google: {:?}",
+        sandbox.requests()
+    );
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+
+    // A deployment in scope gets a Google access token; one outside is refused by Google.
+    let inside = deployment_trade(&sandbox, &account_id, "production", &email);
+    assert_eq!(inside["Exchange"]["Succeeded"], true, "{inside}");
+    assert_eq!(
+        inside["Exchange"]["Service"], "gcp-iamcredentials",
+        "{inside}"
+    );
+    let outside = deployment_trade(&sandbox, &account_id, "staging", &email);
+    assert_eq!(outside["Exchange"]["Succeeded"], false, "{outside}");
+    let refusal = outside["Exchange"]["Message"].as_str().unwrap();
+    assert!(
+        refusal.contains("unauthorized_client")
+            && refusal.contains("rejected by the attribute condition"),
+        "{refusal}"
+    );
+
+    // Tamper: the provider's condition admits every run of the server.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _in_runtime = rt.enter();
+    let client = google(&sandbox);
+    let provider = octo_oidc_core::gcp::ProviderRef {
+        project_number: number.clone(),
+        pool_id: "octo-shop-gcp".into(),
+        provider_id: "octopus".into(),
+    };
+    rt.block_on(async {
+        let p = client.find_provider(&provider).await.unwrap().unwrap();
+        let spec = octo_oidc_core::ports::GcpProviderSpec {
+            provider: provider.clone(),
+            display_name: p.display_name,
+            description: p.description,
+            issuer_uri: p.issuer_uri,
+            allowed_audiences: p.allowed_audiences,
+            jwks_json: p.jwks_json,
+            attribute_mapping: p.attribute_mapping,
+            attribute_condition: Some("assertion.sub.startsWith('space:')".into()),
+        };
+        assert!(client.ensure_provider(&spec).await.unwrap().changed());
+    });
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains("workload_identity_provider")
+            && broken.stdout.contains("drifted: attribute_condition")
+            && broken.stdout.contains("startsWith"),
+        "{}",
+        broken.stdout
+    );
+    // The loosened condition lets Google STS accept the run; the binding (the second fence)
+    // still refuses to impersonate the service account for it.
+    let loose = deployment_trade(&sandbox, &account_id, "staging", &email);
+    assert_eq!(loose["Exchange"]["Succeeded"], false, "{loose}");
+    assert_eq!(
+        loose["Exchange"]["Service"], "gcp-iamcredentials",
+        "{loose}"
+    );
+    let repair = sandbox.cli(&["apply", "--yes", file]);
+    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+    let again = deployment_trade(&sandbox, &account_id, "staging", &email);
+    assert_eq!(again["Exchange"]["Succeeded"], false, "repaired: {again}");
+
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    assert!(
+        teardown.stdout.contains("soft-deleted for 30 days"),
+        "{}",
+        teardown.stdout
+    );
+    rt.block_on(async {
+        let pool = client.find_pool(&number, "octo-shop-gcp").await.unwrap();
+        assert!(
+            matches!(
+                pool.map(|p| p.lifecycle),
+                Some(GcpLifecycle::SoftDeleted { .. })
+            ),
+            "the pool is soft-deleted"
+        );
+        assert_eq!(client.find_service_account(&email).await.unwrap(), None);
+        let bindings = client
+            .policy_bindings(&GcpPolicyTarget::Project(project.clone()))
+            .await
+            .unwrap();
+        assert!(
+            bindings
+                .iter()
+                .all(|b| !b.members.iter().any(|m| m.contains(&email))),
+            "{bindings:?}"
+        );
+    });
+    let after = sandbox.cli(&["plan", "--json", file]);
+    let left = steps(&after.json());
+    assert!(
+        left.iter()
+            .all(|(a, k)| a == "create" || k.starts_with("workload_identity_p")),
+        "nothing of ours left but the soft-deleted pool and provider: {}",
+        after.stdout
     );
 }

@@ -22,7 +22,9 @@ use octo_oidc_core::validate::{FieldWarning, Validator, looks_like_secret};
 
 use structure::FieldPath;
 pub use types::*;
-pub use validate::{AwsSetup, AzureSetup, CiSetup, CloudScope, Setup, SlugSelection, TargetSpec};
+pub use validate::{
+    AwsSetup, AzureSetup, CiSetup, CloudScope, GcpSetup, Setup, SlugSelection, TargetSpec,
+};
 
 /// A setup file that parsed and validated, with its non-blocking warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,13 +29,13 @@ pub struct SetupFile {
     pub target: Target,
     /// The Octopus server and space.
     pub octopus: OctopusTable,
-    /// Which Octopus runs the account may be used for (aws and azure targets).
+    /// Which Octopus runs the account may be used for (aws, azure and gcp targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeTable>,
     /// The account's subject keys per context; Octopus's defaults when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_keys: Option<SubjectKeysTable>,
-    /// The Octopus OIDC account (aws and azure targets).
+    /// The Octopus OIDC account (aws, azure and gcp targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountTable>,
     /// The AWS side (target = "aws").
@@ -47,6 +47,9 @@ pub struct SetupFile {
     /// GitHub Actions or another CI issuer → Octopus (target = "github").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GitHubTable>,
+    /// The Google Cloud side (target = "gcp").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<GcpTable>,
 }
 
 /// What a setup establishes.
@@ -60,7 +63,9 @@ pub enum Target {
     Azure,
     /// GitHub Actions (or another CI issuer) → Octopus: service account and OIDC identity.
     Github,
-    /// Reserved for Google Cloud (not yet supported).
+    /// Octopus → Google Cloud: workload identity pool and provider, service account with
+    /// `roles/iam.workloadIdentityUser` for the federated principals, project roles, Octopus
+    /// Google Cloud OIDC account.
     Gcp,
 }
 
@@ -188,6 +193,41 @@ pub struct AzureTable {
     /// app registration); default `one_app` (the plan fails and lists the alternatives).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_strategy: Option<CredentialStrategy>,
+}
+
+/// `[gcp]`: the Google Cloud side (workload identity federation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GcpTable {
+    /// The project id (e.g. `shop-prod`; its number is looked up).
+    pub project: String,
+    /// The workload identity pool id (4-32 of `[a-z0-9-]`, not `gcp-…`); default
+    /// `octo-<name>` (cut to 32 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// The pool's OIDC provider id (same rules); default `octopus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The service account Octopus impersonates: an account id (created in the project if
+    /// missing) or the email of an existing one; default `octo-<name>` (cut to 30 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// Project roles granted to the service account (e.g. `roles/storage.objectViewer`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The account's `TokenLifetimeSeconds` (600-43200); default 3600. Above 3600 needs the
+    /// organization policy `iam.allowServiceAccountCredentialLifetimeExtension`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime: Option<u32>,
+    /// The provider's `allowedAudiences` (at most 10); default none: the audience is the
+    /// provider's resource name.
+    #[serde(default)]
+    pub allowed_audiences: Vec<String>,
+    /// A credentials file to sign in with (service-account key, authorized user or external
+    /// account); default: Application Default Credentials (`gcloud auth application-default
+    /// login`, `GOOGLE_APPLICATION_CREDENTIALS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
 }
 
 /// How the credentials of an Azure setup are laid out.

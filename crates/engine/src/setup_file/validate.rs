@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use octo_oidc_core::gcp::DEFAULT_TOKEN_LIFETIME_SECS;
 use octo_oidc_core::github::{GITHUB_ISSUER, GitHubFilter, GitHubRepo};
 use octo_oidc_core::scope::SubjectKeyConfig;
 use octo_oidc_core::subject::{Context, KeySet, SubjectKey};
@@ -57,6 +58,20 @@ pub enum TargetSpec {
     Azure(AzureSetup),
     /// A CI issuer (GitHub Actions or another) → Octopus.
     Ci(CiSetup),
+    /// Octopus → Google Cloud.
+    Gcp(GcpSetup),
+}
+
+impl TargetSpec {
+    /// The scope and account of a cloud target (`None` for CI targets).
+    pub fn cloud_scope(&self) -> Option<&CloudScope> {
+        match self {
+            TargetSpec::Aws(a) => Some(&a.scope),
+            TargetSpec::Azure(a) => Some(&a.scope),
+            TargetSpec::Gcp(g) => Some(&g.scope),
+            TargetSpec::Ci(_) => None,
+        }
+    }
 }
 
 /// All, or exactly these slugs.
@@ -145,6 +160,60 @@ impl AzureSetup {
             None => format!("/subscriptions/{}", self.subscription_id),
         }
     }
+}
+
+/// A validated Google Cloud setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcpSetup {
+    /// Scope and account.
+    pub scope: CloudScope,
+    /// The project id (or number) as written.
+    pub project: String,
+    /// Workload identity pool id.
+    pub pool: String,
+    /// Provider id.
+    pub provider: String,
+    /// The service account: an account id, or an email.
+    pub service_account: String,
+    /// Project roles for the service account.
+    pub roles: Vec<String>,
+    /// `TokenLifetimeSeconds`.
+    pub token_lifetime: u32,
+    /// `allowedAudiences`.
+    pub allowed_audiences: Vec<String>,
+    /// A credentials file to sign in with (default: Application Default Credentials).
+    pub credentials_file: Option<String>,
+}
+
+impl GcpSetup {
+    /// The service account's email: as written, or `<id>@<project id>.iam.gserviceaccount.com`.
+    pub fn service_account_email(&self, project_id: &str) -> String {
+        match self.service_account.contains('@') {
+            true => self.service_account.clone(),
+            false => format!(
+                "{}@{project_id}.iam.gserviceaccount.com",
+                self.service_account
+            ),
+        }
+    }
+}
+
+/// The default pool id of setup `name`: `octo-<name>`, cut to 32 characters.
+pub fn default_gcp_pool(name: &str) -> String {
+    cut_id(&format!("octo-{name}"), 32)
+}
+
+/// The default provider id.
+pub const DEFAULT_GCP_PROVIDER: &str = "octopus";
+
+/// The default service account id of setup `name`: `octo-<name>`, cut to 30 characters.
+pub fn default_gcp_service_account(name: &str) -> String {
+    cut_id(&format!("octo-{name}"), 30)
+}
+
+fn cut_id(id: &str, max: usize) -> String {
+    let cut: String = id.chars().take(max).collect();
+    cut.trim_end_matches('-').to_string()
 }
 
 /// A validated CI → Octopus setup.
@@ -264,18 +333,29 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
         .and_then(|u| octopus_server_url(v, "octopus.url", u));
     v.name("octopus.space", &file.octopus.space, 200);
 
+    if removed.contains("target") {
+        // The target is unreadable (already reported): its checks would guess.
+        return None;
+    }
     let spec = match file.target {
         Target::Gcp => {
-            v.error(
-                "target",
-                "\"gcp\" (Google Cloud) is not yet supported",
-                "Use target = \"aws\", \"azure\" or \"github\"; Google Cloud setups come in a later version.",
-            );
-            None
+            not_for(v, "aws", file.aws.is_some(), Target::Gcp);
+            not_for(v, "azure", file.azure.is_some(), Target::Gcp);
+            not_for(v, "github", file.github.is_some(), Target::Gcp);
+            let scope = cloud_scope(file, removed, v, Target::Gcp);
+            let gcp = required(v, removed, "gcp", file.gcp.as_ref(), Target::Gcp);
+            match (scope, gcp.map(|g| gcp_setup(&file.name, g, v))) {
+                (Some(scope), Some(mut gcp)) => {
+                    gcp.scope = scope;
+                    Some(TargetSpec::Gcp(gcp))
+                }
+                _ => None,
+            }
         }
         Target::Aws => {
             not_for(v, "azure", file.azure.is_some(), Target::Aws);
             not_for(v, "github", file.github.is_some(), Target::Aws);
+            not_for(v, "gcp", file.gcp.is_some(), Target::Aws);
             let scope = cloud_scope(file, removed, v, Target::Aws);
             let aws = required(v, removed, "aws", file.aws.as_ref(), Target::Aws);
             match (scope, aws.map(|a| aws_setup(a, v))) {
@@ -289,6 +369,7 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
         Target::Azure => {
             not_for(v, "aws", file.aws.is_some(), Target::Azure);
             not_for(v, "github", file.github.is_some(), Target::Azure);
+            not_for(v, "gcp", file.gcp.is_some(), Target::Azure);
             let scope = cloud_scope(file, removed, v, Target::Azure);
             let azure = required(v, removed, "azure", file.azure.as_ref(), Target::Azure);
             match (scope, azure.map(|a| azure_setup(&file.name, a, v))) {
@@ -317,6 +398,7 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
         Target::Github => {
             not_for(v, "aws", file.aws.is_some(), Target::Github);
             not_for(v, "azure", file.azure.is_some(), Target::Github);
+            not_for(v, "gcp", file.gcp.is_some(), Target::Github);
             not_for(v, "scope", file.scope.is_some(), Target::Github);
             not_for(
                 v,
@@ -556,6 +638,35 @@ fn aws_setup(a: &AwsTable, v: &mut Validator) -> AwsSetup {
         managed_policies: a.managed_policies.clone(),
         profile: a.profile.clone(),
         trust_policy_quota: a.trust_policy_quota.map(|q| q as usize),
+    }
+}
+
+fn gcp_setup(name: &str, g: &GcpTable, v: &mut Validator) -> GcpSetup {
+    let pool = g.pool.clone().unwrap_or_else(|| default_gcp_pool(name));
+    let provider = g
+        .provider
+        .clone()
+        .unwrap_or_else(|| DEFAULT_GCP_PROVIDER.to_string());
+    let service_account = g
+        .service_account
+        .clone()
+        .unwrap_or_else(|| default_gcp_service_account(name));
+    let token_lifetime = g.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS);
+    octo_oidc_core::gcp::check_names(v, &g.project, &service_account, &g.roles);
+    octo_oidc_core::gcp::check_input(v, &pool, &provider, &g.allowed_audiences, token_lifetime);
+    if let Some(f) = &g.credentials_file {
+        v.name("gcp.credentials_file", f, 4096);
+    }
+    GcpSetup {
+        scope: empty_scope(),
+        project: g.project.clone(),
+        pool,
+        provider,
+        service_account,
+        roles: g.roles.clone(),
+        token_lifetime,
+        allowed_audiences: g.allowed_audiences.clone(),
+        credentials_file: g.credentials_file.clone(),
     }
 }
 

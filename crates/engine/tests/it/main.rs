@@ -4,6 +4,7 @@
 mod apply;
 mod architecture;
 mod corpus;
+mod gcp;
 mod plan;
 mod preflight;
 mod resume;

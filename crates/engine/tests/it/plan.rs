@@ -86,6 +86,10 @@ fn facts() -> SpaceFacts {
         azure_role_definition_id: Some(
             "/subscriptions/11111111-2222-3333-4444-555555555555/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c".into(),
         ),
+        gcp_project: Some(octo_oidc_core::ports::GcpProject {
+            project_id: "shop-prod".into(),
+            project_number: "123456789012".into(),
+        }),
     }
 }
 
@@ -107,6 +111,9 @@ fn setup(name: &str, edits: &[(&str, &str)]) -> Setup {
 /// What the remote side looks like after a perfect apply of `desired` (written the way the
 /// services return it: the trust policy pretty-printed, ids assigned).
 fn as_applied(desired: &DesiredState) -> ObservedState {
+    use octo_oidc_core::ports::{
+        GcpBinding, GcpLifecycle, GcpPool, GcpProvider, GcpServiceAccount,
+    };
     let mut o = ObservedState::default();
     let mut app_ids = BTreeMap::new();
     for (n, r) in desired.resources.iter().enumerate() {
@@ -240,6 +247,55 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     id: "Teams-2".into(),
                     name: team.clone(),
                     member_user_ids: vec!["Users-7".into()],
+                })
+            }
+            DesiredResource::WorkloadIdentityPool { spec } => {
+                o.gcp.pool = Some(GcpPool {
+                    name: r.name(),
+                    display_name: spec.display_name.clone(),
+                    description: spec.description.clone(),
+                    disabled: false,
+                    lifecycle: GcpLifecycle::Active,
+                })
+            }
+            DesiredResource::WorkloadIdentityProvider { spec, .. } => {
+                o.gcp.provider = Some(GcpProvider {
+                    name: r.name(),
+                    display_name: spec.display_name.clone(),
+                    description: spec.description.clone(),
+                    disabled: false,
+                    lifecycle: GcpLifecycle::Active,
+                    issuer_uri: spec.issuer_uri.clone(),
+                    allowed_audiences: spec.allowed_audiences.clone(),
+                    jwks_json: None,
+                    attribute_mapping: spec.attribute_mapping.clone(),
+                    attribute_condition: spec.attribute_condition.clone(),
+                })
+            }
+            DesiredResource::GcpServiceAccount { email, spec } => {
+                // A setup naming an email reuses an account made by hand.
+                let (display_name, description) = spec
+                    .clone()
+                    .map_or(("Deployer".into(), String::new()), |s| {
+                        (s.display_name, s.description)
+                    });
+                o.gcp.service_account = Some(GcpServiceAccount {
+                    email: email.clone(),
+                    unique_id: "100000000000000000042".into(),
+                    display_name,
+                    description,
+                })
+            }
+            DesiredResource::WorkloadIdentityBinding { role, members, .. } => {
+                o.gcp.service_account_bindings.push(GcpBinding {
+                    role: role.clone(),
+                    members: members.iter().rev().cloned().collect(),
+                })
+            }
+            DesiredResource::ProjectRoleBinding { role, member, .. } => {
+                o.gcp.project_bindings.push(GcpBinding {
+                    role: role.clone(),
+                    members: vec!["user:owner@example.com".into(), member.clone()],
                 })
             }
         }

@@ -10,7 +10,7 @@ use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
 use octo_oidc_engine::teardown::{TeardownReport, teardown};
-use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeIam, FakeOctopus};
+use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 
 pub const ISSUER: &str = "https://octopus.example.com";
 
@@ -105,6 +105,23 @@ filter = "branch:main"
 service_account = "github-shop"
 "#;
 
+pub const GCP: &str = r#"
+version = 1
+name = "shop-gcp"
+target = "gcp"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[scope]
+projects = ["web", "api"]
+environments = ["staging", "production"]
+[account]
+name = "Google production (OIDC)"
+[gcp]
+project = "octopus-sandbox"
+roles = ["roles/storage.objectViewer", "roles/run.developer"]
+"#;
+
 pub fn setup(text: &str) -> Setup {
     parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
 }
@@ -116,6 +133,7 @@ pub struct World {
     pub entra: FakeEntraApps,
     pub rbac: FakeAzureRbac,
     pub iam: FakeIam,
+    pub gcp: FakeGoogleCloud,
     pub journal: MemoryJournal,
 }
 
@@ -127,12 +145,15 @@ impl World {
         w
     }
 
-    pub fn ports(&self) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam> {
+    pub fn ports(
+        &self,
+    ) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam, FakeGoogleCloud> {
         Ports {
             octopus: &self.octopus,
             entra: &self.entra,
             rbac: &self.rbac,
             iam: &self.iam,
+            gcp: &self.gcp,
         }
     }
 
@@ -159,6 +180,7 @@ impl World {
             self.entra.log(),
             self.rbac.log(),
             self.iam.log(),
+            self.gcp.log(),
         ]
         .iter()
         .flat_map(|l| l.changes())
@@ -172,6 +194,7 @@ impl World {
             self.entra.log(),
             self.rbac.log(),
             self.iam.log(),
+            self.gcp.log(),
         ] {
             l.clear();
         }

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
 
-fn good_issuer() -> IssuerFacts {
+pub(crate) fn good_issuer() -> IssuerFacts {
     IssuerFacts {
         issuer: ISSUER.into(),
         is_https: true,
@@ -28,7 +28,7 @@ fn good_issuer() -> IssuerFacts {
 }
 
 /// Unsigned JWTs with exactly the claims asked for (the fakes read claims, not signatures).
-struct Minted;
+pub(crate) struct Minted;
 
 impl TokenSource for Minted {
     async fn token(&self, c: &TokenClaims) -> PortResult<Secret> {
@@ -41,7 +41,7 @@ impl TokenSource for Minted {
     }
 }
 
-async fn run(world: &World, o: &Observation, options: VerifyOptions) -> VerifyReport {
+pub(crate) async fn run(world: &World, o: &Observation, options: VerifyOptions) -> VerifyReport {
     if options.token_trades {
         verify(o, Some(&good_issuer()), options, world.ports(), &Minted).await
     } else {
@@ -49,7 +49,7 @@ async fn run(world: &World, o: &Observation, options: VerifyOptions) -> VerifyRe
     }
 }
 
-fn problems(r: &VerifyReport) -> Vec<String> {
+pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
     r.problems()
         .iter()
         .map(|c| format!("{:?} {}: {}", c.area, c.name, c.message))

@@ -38,6 +38,11 @@ async fn call(
     v
 }
 
+/// A `POST` of `body` through [`call`].
+async fn post(sandbox: &Sandbox, base: &str, path: &str, body: Value) -> Value {
+    call(sandbox, base, Method::POST, path, Some(body)).await
+}
+
 #[tokio::test]
 async fn the_cores_google_account_applies_once_and_its_tokens_are_traded_with_google_sts() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
@@ -111,49 +116,44 @@ async fn the_cores_google_account_applies_once_and_its_tokens_are_traded_with_go
     )
     .unwrap();
     let pools = format!("/v1/projects/{number}/locations/global/workloadIdentityPools");
-    call(
+    post(
         &sandbox,
         &gcp,
-        Method::POST,
         &format!("{pools}?workloadIdentityPoolId=octopus"),
-        Some(json!({})),
+        json!({}),
     )
     .await;
-    call(
+    post(
         &sandbox,
         &gcp,
-        Method::POST,
         &format!("{pools}/octopus/providers?workloadIdentityPoolProviderId=octopus-prod"),
-        Some(trust.provider_body()),
+        trust.provider_body(),
     )
     .await;
     let project_id = sandbox.gcp().project_id();
-    let sa = call(
+    let sa = post(
         &sandbox,
         &gcp,
-        Method::POST,
         &format!("/v1/projects/{project_id}/serviceAccounts"),
-        Some(json!({"accountId": "octopus-deployer"})),
+        json!({"accountId": "octopus-deployer"}),
     )
     .await;
     let email = sa["email"].as_str().unwrap().to_string();
     let sa_path = format!("/v1/projects/{project_id}/serviceAccounts/{email}");
-    let policy = call(
+    let policy = post(
         &sandbox,
         &gcp,
-        Method::POST,
         &format!("{sa_path}:getIamPolicy"),
-        Some(json!({})),
+        json!({}),
     )
     .await;
-    call(
+    post(
         &sandbox,
         &gcp,
-        Method::POST,
         &format!("{sa_path}:setIamPolicy"),
-        Some(json!({"policy": {"etag": policy["etag"], "bindings": [
+        json!({"policy": {"etag": policy["etag"], "bindings": [
             {"role": trust.binding.role, "members": trust.binding.members}
-        ]}})),
+        ]}}),
     )
     .await;
 
@@ -194,33 +194,18 @@ async fn the_cores_google_account_applies_once_and_its_tokens_are_traded_with_go
 
     // A deployment in scope impersonates the service account; one out of scope is refused.
     let octopus = sandbox.urls().octopus.clone();
-    let minted = call(
-        &sandbox,
-        &octopus,
-        Method::POST,
-        "/api/_sandbox/deployment-tokens",
-        Some(
-            json!({"AccountId": account.id, "ProjectId": "customer-portal",
-                    "EnvironmentId": "production", "ServiceAccountEmail": email}),
-        ),
-    )
-    .await;
+    let deployment_token = |environment: &'static str| {
+        let body = json!({"AccountId": account.id, "ProjectId": "customer-portal",
+            "EnvironmentId": environment, "ServiceAccountEmail": email});
+        post(&sandbox, &octopus, "/api/_sandbox/deployment-tokens", body)
+    };
+    let minted = deployment_token("production").await;
     assert_eq!(minted["Exchange"]["Succeeded"], true, "{minted}");
     assert_eq!(
         minted["Exchange"]["Service"], "gcp-iamcredentials",
         "{minted}"
     );
-    let other = call(
-        &sandbox,
-        &octopus,
-        Method::POST,
-        "/api/_sandbox/deployment-tokens",
-        Some(
-            json!({"AccountId": account.id, "ProjectId": "customer-portal",
-                    "EnvironmentId": "staging", "ServiceAccountEmail": email}),
-        ),
-    )
-    .await;
+    let other = deployment_token("staging").await;
     assert_eq!(other["Exchange"]["Succeeded"], false, "{other}");
     let message = other["Exchange"]["Message"].as_str().unwrap();
     assert!(message.contains("unauthorized_client"), "{message}");

@@ -308,6 +308,22 @@ fn readable_scope(
     Ok((scope, tenant))
 }
 
+/// [`readable_scope`] for a change: the caller needs a role that may write role
+/// assignments at `scope`.
+fn writable_scope(
+    sandbox: &EntraSandbox,
+    caller: &Caller,
+    scope: &str,
+    action: &str,
+) -> Result<(Scope, Tenant), Response> {
+    let scope = parse_scope(scope)?;
+    let tenant = tenant_for_scope(sandbox, caller, &scope)?;
+    if !holds_role(&tenant, caller, &scope.text, RBAC_WRITER_ROLES) {
+        return Err(authorization_failed(caller, action, &scope.text));
+    }
+    Ok((scope, tenant))
+}
+
 fn require_read(
     tenant: &Tenant,
     caller: &Caller,
@@ -678,21 +694,15 @@ fn put_role_assignment(
         );
     };
     let principal_type = properties["principalType"].as_str();
-    let scope = match parse_scope(scope_text) {
-        Ok(s) => s,
+    let (scope, tenant) = match writable_scope(
+        sandbox,
+        caller,
+        scope_text,
+        "Microsoft.Authorization/roleAssignments/write",
+    ) {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !holds_role(&tenant, caller, &scope.text, RBAC_WRITER_ROLES) {
-        return authorization_failed(
-            caller,
-            "Microsoft.Authorization/roleAssignments/write",
-            &scope.text,
-        );
-    }
     let role_guid = role_definition_id.rsplit('/').next().unwrap_or_default();
     let role_path_ok = role_definition_id
         .to_ascii_lowercase()
@@ -820,21 +830,15 @@ fn delete_role_assignment(
     scope_text: &str,
     name: &str,
 ) -> Response {
-    let scope = match parse_scope(scope_text) {
-        Ok(s) => s,
+    let (scope, tenant) = match writable_scope(
+        sandbox,
+        caller,
+        scope_text,
+        "Microsoft.Authorization/roleAssignments/delete",
+    ) {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !holds_role(&tenant, caller, &scope.text, RBAC_WRITER_ROLES) {
-        return authorization_failed(
-            caller,
-            "Microsoft.Authorization/roleAssignments/delete",
-            &scope.text,
-        );
-    }
     match find_assignment(&tenant, &scope, name) {
         Some(ra) => {
             let json = role_assignment_json(ra);

@@ -864,6 +864,25 @@ fn application_item(
 }
 
 /// Finds a visible (replicated) application, or the 404 Graph gives.
+/// The application `key` names, visible (replicated) in the caller's tenant, once the caller
+/// may read it, or with `manage` change it.
+fn visible_app(
+    sandbox: &EntraSandbox,
+    caller: &Caller,
+    key: AppKey<'_>,
+    manage: bool,
+) -> Result<Application, Response> {
+    let tenant = tenant_snapshot(sandbox, caller)?;
+    let app = find_visible(sandbox, &tenant, key)?;
+    let need = if manage {
+        Need::ManageApplication(&app)
+    } else {
+        Need::Read
+    };
+    authorize(sandbox, &tenant, caller, need)?;
+    Ok(app)
+}
+
 fn find_visible(
     sandbox: &EntraSandbox,
     tenant: &Tenant,
@@ -977,17 +996,10 @@ fn patch_application(
 }
 
 fn delete_application(sandbox: &EntraSandbox, caller: &Caller, key: AppKey<'_>) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let app = match find_visible(sandbox, &tenant, key) {
+    let app = match visible_app(sandbox, caller, key, true) {
         Ok(app) => app,
         Err(r) => return r,
     };
-    if let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(&app)) {
-        return r;
-    }
     let _ = with_tenant(sandbox, caller, |t| {
         t.applications.remove(&app.id);
         t.service_principals.retain(|_, sp| sp.app_id != app.app_id);
@@ -1010,17 +1022,10 @@ fn add_password_route(
         .and_then(|p| p.get("displayName"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let app = match find_visible(sandbox, &tenant, key) {
+    let app = match visible_app(sandbox, caller, key, true) {
         Ok(app) => app,
         Err(r) => return r,
     };
-    if let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(&app)) {
-        return r;
-    }
     let credential = with_tenant(sandbox, caller, |t| {
         t.applications
             .get_mut(&app.id)
@@ -1139,23 +1144,11 @@ fn federated_credentials(
     app_key: AppKey<'_>,
     fic_key: Option<FicKey>,
 ) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let app = match find_visible(sandbox, &tenant, app_key) {
+    let needs_write = req.method != Method::GET;
+    let app = match visible_app(sandbox, caller, app_key, needs_write) {
         Ok(app) => app,
         Err(r) => return r,
     };
-    let needs_write = req.method != Method::GET;
-    let need = if needs_write {
-        Need::ManageApplication(&app)
-    } else {
-        Need::Read
-    };
-    if let Err(r) = authorize(sandbox, &tenant, caller, need) {
-        return r;
-    }
     let find = |key: &FicKey| -> Option<FederatedCredential> {
         app.federated_credentials
             .iter()

@@ -305,76 +305,41 @@ fn iam_target(number: &str, path: &[String]) -> Option<Target> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     let pool_op =
         |pool: &str, op: &str| format!("{}/operations/{op}", iam::pool_name(number, pool));
-    Some(match p.as_slice() {
-        ["v1", "projects", _, "serviceAccounts"] => Target::ServiceAccounts,
-        ["v1", "projects", _, "serviceAccounts", sa] => Target::ServiceAccount(sa.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-        ] => Target::Pools,
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-        ] => Target::Pool(pool.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "operations",
-            op,
-        ] => Target::Operation(pool_op(pool, op)),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-        ] => Target::Providers(pool.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-            prov,
-        ] => Target::Provider(pool.to_string(), prov.to_string()),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            pool,
-            "providers",
-            prov,
-            "operations",
-            op,
-        ] => Target::Operation(format!(
+    let pools = match p.as_slice() {
+        ["v1", "projects", _, "serviceAccounts"] => return Some(Target::ServiceAccounts),
+        ["v1", "projects", _, "serviceAccounts", sa] => {
+            return Some(Target::ServiceAccount(sa.to_string()));
+        }
+        _ => below_pools(&p)?,
+    };
+    Some(match pools {
+        [] => Target::Pools,
+        [pool] => Target::Pool(pool.to_string()),
+        [pool, "operations", op] => Target::Operation(pool_op(pool, op)),
+        [pool, "providers"] => Target::Providers(pool.to_string()),
+        [pool, "providers", prov] => Target::Provider(pool.to_string(), prov.to_string()),
+        [pool, "providers", prov, "operations", op] => Target::Operation(format!(
             "{}/providers/{prov}/operations/{op}",
             iam::pool_name(number, pool)
         )),
         _ => return None,
     })
+}
+
+/// What follows `v1/projects/{p}/locations/global/workloadIdentityPools` in a path.
+fn below_pools<'p, 'a>(p: &'p [&'a str]) -> Option<&'p [&'a str]> {
+    match p {
+        [
+            "v1",
+            "projects",
+            _,
+            "locations",
+            "global",
+            "workloadIdentityPools",
+            rest @ ..,
+        ] => Some(rest),
+        _ => None,
+    }
 }
 
 /// Which API a path belongs to, and the REST method name for faults.
@@ -391,6 +356,16 @@ fn classify(method: &str, path: &[String], verb: Option<&str>) -> Option<(Api, S
         };
         format!("{resource}.{action}")
     };
+    if let Some(rest) = below_pools(&p) {
+        let resource = if rest.contains(&"operations") {
+            "operations"
+        } else if rest.len() >= 2 {
+            "providers"
+        } else {
+            "workloadIdentityPools"
+        };
+        return Some((Api::Iam, op(resource)));
+    }
     match p.as_slice() {
         ["v1", "token"] => Some((Api::Sts, "token".into())),
         ["v1", "projects", "-", "serviceAccounts", _] if verb == Some("generateAccessToken") => {
@@ -398,24 +373,6 @@ fn classify(method: &str, path: &[String], verb: Option<&str>) -> Option<(Api, S
         }
         ["v1" | "v3", "projects", _] => Some((Api::Crm, op("projects"))),
         ["v1", "projects", _, "serviceAccounts", ..] => Some((Api::Iam, op("serviceAccounts"))),
-        [
-            "v1",
-            "projects",
-            _,
-            "locations",
-            "global",
-            "workloadIdentityPools",
-            rest @ ..,
-        ] => {
-            let resource = if rest.contains(&"operations") {
-                "operations"
-            } else if rest.len() >= 2 {
-                "providers"
-            } else {
-                "workloadIdentityPools"
-            };
-            Some((Api::Iam, op(resource)))
-        }
         _ => None,
     }
 }

@@ -177,3 +177,41 @@ pub fn mint_for_account(
         audience,
     })
 }
+
+/// `POST /api/_sandbox/oidc-tokens` (sandbox only): a token of this issuer with exactly the
+/// given `Subject` and `Audience` (and no Octopus claims), for verify's token trades of
+/// subjects no run of the space has (near misses). Body `{"Subject", "Audience"}`; answers
+/// `{"Token", "Issuer"}`.
+pub async fn mint_endpoint(
+    State(app): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, super::errors::OctopusError> {
+    use super::errors::OctopusError;
+    let body = super::accounts::parse_json(&body)?;
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    };
+    let (Some(subject), Some(audience)) = (field("Subject"), field("Audience")) else {
+        return Err(OctopusError::validation(vec![
+            "Subject and Audience are required.".into(),
+        ]));
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({
+        "iss": app.config.issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME_SECS,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    let jwt = app
+        .signing_key()
+        .mint(Algorithm::PS256, &claims)
+        .map_err(|e| OctopusError::bad_request(format!("Could not sign the token: {e}")))?;
+    Ok(axum::Json(json!({ "Token": jwt, "Issuer": app.config.issuer })).into_response())
+}

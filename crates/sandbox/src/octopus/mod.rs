@@ -481,56 +481,54 @@ fn api_routes() -> Router<AppState> {
         .route("/api/spaces", get(inv::spaces_page))
         .route("/api/spaces/all", get(inv::spaces_all))
         .route("/api/spaces/{space}", get(inv::space_get));
-    r = both(
-        r,
-        "/users/{id}/permissions",
-        get(permissions::user_permissions_in_space),
-    );
-    r = both(
-        r,
-        "/users/{id}/permissions/configuration",
-        get(permissions::user_permissions_in_space),
-    );
-    r = both(r, "/environments", get(inv::environments_page));
-    r = both(r, "/environments/all", get(inv::environments_all));
-    r = both(r, "/environments/{id}", get(inv::environment_get));
-    r = both(r, "/projectgroups", get(inv::project_groups_page));
-    r = both(r, "/projectgroups/all", get(inv::project_groups_all));
-    r = both(r, "/projectgroups/{id}", get(inv::project_group_get));
-    r = both(r, "/projects", get(inv::projects_page));
-    r = both(r, "/projects/all", get(inv::projects_all));
-    r = both(r, "/projects/{id}", get(inv::project_get));
-    r = both(
-        r,
-        "/projects/{id}/runbooks",
-        get(inv::project_runbooks_page),
-    );
-    r = both(
-        r,
-        "/projects/{id}/runbooks/all",
-        get(inv::project_runbooks_all),
-    );
-    r = both(r, "/tenants", get(inv::tenants_page));
-    r = both(r, "/tenants/all", get(inv::tenants_all));
-    r = both(r, "/tenants/{id}", get(inv::tenant_get));
-    r = both(r, "/runbooks", get(inv::runbooks_page));
-    r = both(r, "/runbooks/all", get(inv::runbooks_all));
-    r = both(r, "/runbooks/{id}", get(inv::runbook_get));
-    r = both(r, "/machines", get(inv::deployment_targets_page));
-    r = both(r, "/machines/all", get(inv::deployment_targets_all));
-    r = both(r, "/machines/{id}", get(inv::deployment_target_get));
-    r = both(r, "/accounts", get(accounts::list).post(accounts::create));
-    r = both(r, "/accounts/all", get(accounts::all));
-    r = both(
-        r,
-        "/accounts/{id}",
-        get(accounts::get)
-            .put(accounts::modify)
-            .delete(accounts::delete),
-    );
-    r = both(r, "/tasks", get(tasks::list).post(tasks::create_scoped));
-    r = both(r, "/tasks/{id}", get(tasks::get_scoped));
-    r = both(r, "/tasks/{id}/details", get(tasks::details_scoped));
+    // Every space-scoped route, under both `/api/{space}/…` and `/api/spaces/{space}/…`.
+    let space_scoped = [
+        (
+            "/users/{id}/permissions",
+            get(permissions::user_permissions_in_space),
+        ),
+        (
+            "/users/{id}/permissions/configuration",
+            get(permissions::user_permissions_in_space),
+        ),
+        ("/environments", get(inv::environments_page)),
+        ("/environments/all", get(inv::environments_all)),
+        ("/environments/{id}", get(inv::environment_get)),
+        ("/projectgroups", get(inv::project_groups_page)),
+        ("/projectgroups/all", get(inv::project_groups_all)),
+        ("/projectgroups/{id}", get(inv::project_group_get)),
+        ("/projects", get(inv::projects_page)),
+        ("/projects/all", get(inv::projects_all)),
+        ("/projects/{id}", get(inv::project_get)),
+        ("/projects/{id}/runbooks", get(inv::project_runbooks_page)),
+        (
+            "/projects/{id}/runbooks/all",
+            get(inv::project_runbooks_all),
+        ),
+        ("/tenants", get(inv::tenants_page)),
+        ("/tenants/all", get(inv::tenants_all)),
+        ("/tenants/{id}", get(inv::tenant_get)),
+        ("/runbooks", get(inv::runbooks_page)),
+        ("/runbooks/all", get(inv::runbooks_all)),
+        ("/runbooks/{id}", get(inv::runbook_get)),
+        ("/machines", get(inv::deployment_targets_page)),
+        ("/machines/all", get(inv::deployment_targets_all)),
+        ("/machines/{id}", get(inv::deployment_target_get)),
+        ("/accounts", get(accounts::list).post(accounts::create)),
+        ("/accounts/all", get(accounts::all)),
+        (
+            "/accounts/{id}",
+            get(accounts::get)
+                .put(accounts::modify)
+                .delete(accounts::delete),
+        ),
+        ("/tasks", get(tasks::list).post(tasks::create_scoped)),
+        ("/tasks/{id}", get(tasks::get_scoped)),
+        ("/tasks/{id}/details", get(tasks::details_scoped)),
+    ];
+    for (suffix, method) in space_scoped {
+        r = both(r, suffix, method);
+    }
     r.route("/api/tasks", get(tasks::list).post(tasks::create_unscoped))
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/details", get(tasks::details))
@@ -538,5 +536,6 @@ fn api_routes() -> Router<AppState> {
             "/api/_sandbox/deployment-tokens",
             post(tasks::deployment_token),
         )
+        .route("/api/_sandbox/oidc-tokens", post(issuer::mint_endpoint))
         .fallback(|| async { OctopusError::not_found() })
 }

@@ -294,6 +294,7 @@ mod tests {
                 Some("UserEdit"),
             ),
             (Method::POST, "/api/_sandbox/deployment-tokens", None),
+            (Method::POST, "/api/_sandbox/oidc-tokens", None),
         ];
         for (method, route, expected) in cases {
             assert_eq!(

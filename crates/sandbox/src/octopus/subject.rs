@@ -234,24 +234,31 @@ mod tests {
 
     #[test]
     fn the_documented_examples() {
-        let keys = ["space", "project", "runbook", "type"];
-        assert_eq!(
-            build_subject(Context::Deployment, &keys, &run()).expect("subject"),
-            "space:default:project:deploy-web-app:type:deployment"
-        );
-        assert_eq!(
-            build_subject(Context::RunbookRun, &keys, &run()).expect("subject"),
-            "space:default:project:deploy-web-app:runbook:restart:type:runbook"
-        );
-        let none: [&str; 0] = [];
-        assert_eq!(
-            build_subject(Context::Deployment, &none, &run()).expect("subject"),
-            "space:default:project:deploy-web-app:environment:production"
-        );
-        assert_eq!(
-            build_subject(Context::AccountTest, &none, &run()).expect("subject"),
-            "space:default:account:aws-prod"
-        );
+        let keys: &[&str] = &["space", "project", "runbook", "type"];
+        let none: &[&str] = &[];
+        for (context, keys, expected) in [
+            (
+                Context::Deployment,
+                keys,
+                "space:default:project:deploy-web-app:type:deployment",
+            ),
+            (
+                Context::RunbookRun,
+                keys,
+                "space:default:project:deploy-web-app:runbook:restart:type:runbook",
+            ),
+            (
+                Context::Deployment,
+                none,
+                "space:default:project:deploy-web-app:environment:production",
+            ),
+            (Context::AccountTest, none, "space:default:account:aws-prod"),
+        ] {
+            assert_eq!(
+                build_subject(context, keys, &run()).expect("subject"),
+                expected
+            );
+        }
     }
 
     #[test]

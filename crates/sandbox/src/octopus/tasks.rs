@@ -38,6 +38,26 @@ pub struct TradeOutcome {
     pub message: String,
 }
 
+impl TradeOutcome {
+    /// The cloud accepted the token.
+    fn accepted(service: &'static str, message: String) -> TradeOutcome {
+        TradeOutcome {
+            succeeded: true,
+            service,
+            message,
+        }
+    }
+
+    /// The cloud (or the sandbox before asking it) refused the token.
+    fn refused(service: &'static str, message: String) -> TradeOutcome {
+        TradeOutcome {
+            succeeded: false,
+            service,
+            message,
+        }
+    }
+}
+
 fn str_field<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
     m.get(k).and_then(Value::as_str).unwrap_or("")
 }
@@ -62,11 +82,7 @@ pub async fn trade(
         AZURE_OIDC => trade_with_entra(app, account, token).await,
         AWS_OIDC => trade_with_sts(app, account, token).await,
         GOOGLE_OIDC => trade_with_google(app, account, token, service_account).await,
-        other => TradeOutcome {
-            succeeded: false,
-            service: "none",
-            message: format!("Account type '{other}' cannot be tested."),
-        },
+        other => TradeOutcome::refused("none", format!("Account type '{other}' cannot be tested.")),
     }
 }
 
@@ -75,11 +91,7 @@ async fn trade_with_entra(
     account: &Map<String, Value>,
     token: &MintedToken,
 ) -> TradeOutcome {
-    let fail = |message: String| TradeOutcome {
-        succeeded: false,
-        service: "entra",
-        message,
-    };
+    let fail = |message: String| TradeOutcome::refused("entra", message);
     let Some(authority) = app.config.entra_authority.as_deref() else {
         return fail(
             "The sandbox has no Entra authority configured to test Azure accounts against.".into(),
@@ -112,13 +124,12 @@ async fn trade_with_entra(
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() && body.get("access_token").is_some() {
-        TradeOutcome {
-            succeeded: true,
-            service: "entra",
-            message: format!(
+        TradeOutcome::accepted(
+            "entra",
+            format!(
                 "Entra ID issued an access token to application {client_id} in tenant {tenant}."
             ),
-        }
+        )
     } else {
         let description = body
             .get("error_description")
@@ -137,11 +148,7 @@ async fn trade_with_sts(
     account: &Map<String, Value>,
     token: &MintedToken,
 ) -> TradeOutcome {
-    let fail = |message: String| TradeOutcome {
-        succeeded: false,
-        service: "sts",
-        message,
-    };
+    let fail = |message: String| TradeOutcome::refused("sts", message);
     let Some(endpoint) = app.config.aws_endpoint.as_deref() else {
         return fail(
             "The sandbox has no AWS endpoint configured to test AWS accounts against.".into(),
@@ -175,11 +182,10 @@ async fn trade_with_sts(
     let body = response.text().await.unwrap_or_default();
     if status.is_success() && body.contains("AssumeRoleWithWebIdentityResult") {
         let arn = xml_text(&body, "Arn").unwrap_or("the role");
-        TradeOutcome {
-            succeeded: true,
-            service: "sts",
-            message: format!("AWS STS issued temporary credentials for {arn}."),
-        }
+        TradeOutcome::accepted(
+            "sts",
+            format!("AWS STS issued temporary credentials for {arn}."),
+        )
     } else {
         let code = xml_text(&body, "Code").unwrap_or("UnknownError");
         let message = xml_text(&body, "Message").unwrap_or("no message");
@@ -197,11 +203,7 @@ async fn trade_with_google(
     token: &MintedToken,
     service_account: Option<&str>,
 ) -> TradeOutcome {
-    let fail = |service: &'static str, message: String| TradeOutcome {
-        succeeded: false,
-        service,
-        message,
-    };
+    let fail = TradeOutcome::refused;
     let Some(endpoint) = app.config.gcp_endpoint.as_deref() else {
         return fail(
             "gcp-sts",
@@ -258,12 +260,10 @@ async fn trade_with_google(
         );
     };
     let Some(email) = service_account.filter(|e| !e.trim().is_empty()) else {
-        return TradeOutcome {
-            succeeded: true,
-            service: "gcp-sts",
-            message: "Google STS issued a federated access token for the workload identity pool."
-                .into(),
-        };
+        return TradeOutcome::accepted(
+            "gcp-sts",
+            "Google STS issued a federated access token for the workload identity pool.".into(),
+        );
     };
     let lifetime = match str_field(account, "TokenLifetimeSeconds") {
         "" => "3600",
@@ -293,11 +293,10 @@ async fn trade_with_google(
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() && body.get("accessToken").is_some() {
-        TradeOutcome {
-            succeeded: true,
-            service: "gcp-iamcredentials",
-            message: format!("Google issued an access token for service account {email}."),
-        }
+        TradeOutcome::accepted(
+            "gcp-iamcredentials",
+            format!("Google issued an access token for service account {email}."),
+        )
     } else {
         let status_code = body["error"]["status"].as_str().unwrap_or("UNKNOWN");
         let message = body["error"]["message"]

@@ -14,19 +14,6 @@ fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build().unwrap()
 }
 
-async fn provider(env: &AwsEnv, url: &str, aud: &str) -> String {
-    env.iam
-        .create_open_id_connect_provider()
-        .url(url)
-        .client_id_list(aud)
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn oidc_provider_lifecycle() {
     let env = start().await;
@@ -224,12 +211,12 @@ async fn oidc_provider_rejections() {
     assert_eq!(code(&err), "LimitExceeded");
     assert!(message(&err).contains("ClientIdsPerOpenIdConnectProvider: 100"));
 
-    provider(&env, "https://octo.example.com", "aud").await;
+    env.provider("https://octo.example.com", "aud").await;
     let err = create("https://octo.example.com").send().await.unwrap_err();
     assert_eq!(code(&err), "EntityAlreadyExists");
     assert_eq!(status(&err), 409);
     // Trailing slash and case make distinct URLs, as in IAM.
-    provider(&env, "https://octo.example.com/", "aud").await;
+    env.provider("https://octo.example.com/", "aud").await;
 
     let err = env
         .iam
@@ -247,7 +234,7 @@ async fn oidc_provider_rejections() {
 #[tokio::test]
 async fn role_lifecycle_with_policies_and_tags() {
     let env = start().await;
-    let arn = provider(&env, ISSUER, "octo").await;
+    let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["space:default:*"]);
     let role = env
         .iam
@@ -477,7 +464,7 @@ async fn role_lifecycle_with_policies_and_tags() {
 #[tokio::test]
 async fn role_rejections_moto_lets_through() {
     let env = start().await;
-    let arn = provider(&env, ISSUER, "octo").await;
+    let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["space:default:*"]);
     let create = |name: &str, doc: &str| {
         env.iam
@@ -557,7 +544,7 @@ async fn new_provider_is_invisible_to_create_role_during_the_propagation_window(
     let env = start().await;
     env.sandbox
         .set_propagation_window(Duration::from_millis(400));
-    let arn = provider(&env, ISSUER, "octo").await;
+    let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["x"]);
     let err = env
         .iam
@@ -646,7 +633,7 @@ async fn faults_render_as_aws_errors() {
 #[tokio::test]
 async fn state_survives_snapshot_and_restore() {
     let env = start().await;
-    let arn = provider(&env, ISSUER, "octo").await;
+    let arn = env.provider(ISSUER, "octo").await;
     env.iam
         .create_role()
         .role_name("r")
@@ -716,7 +703,7 @@ async fn state_survives_snapshot_and_restore() {
 #[tokio::test]
 async fn list_roles_pages_with_marker() {
     let env = start().await;
-    let arn = provider(&env, ISSUER, "octo").await;
+    let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["x"]);
     for i in 0..5 {
         env.iam

@@ -16,17 +16,7 @@ const SUB: &str = "space:default:project:web:environment:dev";
 
 /// A provider for the test issuer and a role trusting `space:default:project:web:*`.
 async fn setup(env: &AwsEnv, provider_url: &str) -> String {
-    let arn = env
-        .iam
-        .create_open_id_connect_provider()
-        .url(provider_url)
-        .client_id_list(AUD)
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let arn = env.provider(provider_url, AUD).await;
     let policy = trust_policy(
         &arn,
         AUD,
@@ -217,17 +207,7 @@ async fn an_issuer_without_discovery_is_an_idp_communication_error() {
     let env = start().await;
     // Same loopback host, but nothing is served under this path (no DNS, no outside traffic).
     let url = &format!("{ISSUER}/no-discovery-here");
-    let arn = env
-        .iam
-        .create_open_id_connect_provider()
-        .url(url)
-        .client_id_list(AUD)
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let arn = env.provider(url, AUD).await;
     let role = env
         .iam
         .create_role()

@@ -8,7 +8,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, wait_for_task};
+use crate::octopus_support::{api, task_log, wait_for_task};
 
 /// One IAM query-protocol call (the sandbox checks that an Authorization header is present,
 /// not the signature).
@@ -118,14 +118,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     assert_eq!(task["State"], "Failed");
     let message = task["ErrorMessage"].as_str().unwrap();
     assert!(message.contains("AccessDenied"), "{message}");
-    let (_, details) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    let log = details["ActivityLogs"][0]["LogElements"].to_string();
+    let log = task_log(&sandbox, &task).await.join("\n");
     assert!(
         log.contains("space:default:account:aws-wrong") && log.contains("AccessDenied"),
         "{log}"

@@ -16,7 +16,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, wait_for_task};
+use crate::octopus_support::{api, first_error, task_log, wait_for_task};
 
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -263,12 +263,7 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        err["Errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("no-such-project")
-    );
+    assert!(first_error(&err).contains("no-such-project"), "{err}");
 }
 
 /// The token an account test mints for `account` (slug `slug`) in the default space.
@@ -326,19 +321,7 @@ async fn account_test_task_fails_with_entras_reason_for_an_unknown_application()
         done["ErrorMessage"].as_str().unwrap().contains("AADSTS"),
         "{done}"
     );
-    let (_, details) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        &format!("/api/tasks/{}/details", task["Id"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    let log: Vec<String> = details["ActivityLogs"][0]["LogElements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["MessageText"].as_str().unwrap().to_string())
-        .collect();
+    let log = task_log(&sandbox, &task).await;
     assert!(
         log.iter()
             .any(|l| l.contains("space:default:account:azure-prod")),
@@ -848,4 +831,34 @@ async fn state_survives_a_restart() {
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(next["Id"], account["Id"], "id counters continue");
     second.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_with_exactly_the_asked_claims_for_verify() {
+    let sandbox = start(IssuerStyle::Https).await;
+    let issuer = sandbox.urls().octopus_issuer.clone();
+    let (status, minted) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/oidc-tokens",
+        Some(json!({"Subject": "space:default:project:nowhere", "Audience": "//iam.googleapis.com/x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(minted["Issuer"], issuer.as_str());
+    let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
+    let claims = validator
+        .verify(minted["Token"].as_str().unwrap(), &issuer)
+        .await
+        .unwrap();
+    assert_eq!(claims["sub"], "space:default:project:nowhere");
+    assert_eq!(claims["aud"], "//iam.googleapis.com/x");
+    let (status, body) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/api/_sandbox/oidc-tokens",
+        Some(json!({"Subject": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

@@ -4,7 +4,7 @@
 //! (at most 20 per app, each issuer + subject pair once). Deleting an app deletes its
 //! service principal.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use octo_oidc_core::ports::{
     ApplicationSpec, Applied, EntraApplication, EntraApps, FederatedCredential, PortResult,
@@ -12,7 +12,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::{ErrorCode, Problem};
 
-use super::{Recorder, conflict, guid, not_found};
+use super::{Recorder, conflict, guid, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
     "exchange_federated_token",
@@ -41,6 +41,8 @@ struct App {
 struct State {
     apps: Vec<App>,
     counter: u64,
+    /// What `app_creation_rights` answers (None: app-only with `Application.ReadWrite.All`).
+    app_creation_rights: Option<octo_oidc_core::preflight::AppCreationRights>,
 }
 
 impl State {
@@ -57,21 +59,10 @@ impl State {
     }
 }
 
-/// The Entra apps port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeEntraApps {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-    grants: Arc<Mutex<Option<octo_oidc_core::preflight::AppCreationRights>>>,
-}
-
-super::recorded_fake!(FakeEntraApps);
-
-impl Default for FakeEntraApps {
-    fn default() -> Self {
-        FakeEntraApps::new()
-    }
-}
+super::recorded_fake!(
+    /// The Entra apps port in memory.
+    FakeEntraApps
+);
 
 impl FakeEntraApps {
     /// A tenant with no applications.
@@ -79,7 +70,6 @@ impl FakeEntraApps {
         FakeEntraApps {
             state: Arc::default(),
             recorder: Recorder::new("FakeEntraApps", OPERATIONS),
-            grants: Arc::default(),
         }
     }
 
@@ -113,7 +103,7 @@ impl FakeEntraApps {
     /// What `app_creation_rights` answers (default: an app-only caller with
     /// `Application.ReadWrite.All`).
     pub fn set_app_creation_rights(&self, rights: octo_oidc_core::preflight::AppCreationRights) {
-        *self.grants.lock().unwrap() = Some(rights);
+        self.state.lock().unwrap().app_creation_rights = Some(rights);
     }
 }
 
@@ -180,15 +170,19 @@ impl EntraApps for FakeEntraApps {
         &self,
     ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
         self.recorder.begin("app_creation_rights", "")?;
-        Ok(self.grants.lock().unwrap().clone().unwrap_or_else(|| {
-            octo_oidc_core::preflight::AppCreationRights {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .app_creation_rights
+            .clone()
+            .unwrap_or_else(|| octo_oidc_core::preflight::AppCreationRights {
                 caller: "fake-automation".into(),
                 app_only: true,
                 directory_roles: Vec::new(),
                 app_roles: vec!["Application.ReadWrite.All".into()],
                 users_may_create_apps: None,
-            }
-        }))
+            }))
     }
     async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
         self.recorder.begin("find_application", unique_name)?;
@@ -240,11 +234,9 @@ impl EntraApps for FakeEntraApps {
 
     async fn delete_application(&self, object_id: &str) -> PortResult<()> {
         self.recorder.begin("delete_application", object_id)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.apps.len();
-        state.apps.retain(|a| a.app.object_id != object_id);
-        let changed = state.apps.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().apps, |a| {
+            a.app.object_id == object_id
+        });
         self.recorder
             .end("delete_application", object_id, Ok(((), changed)))
     }
@@ -356,11 +348,7 @@ impl EntraApps for FakeEntraApps {
         self.recorder.begin("delete_federated_credential", name)?;
         let mut state = self.state.lock().unwrap();
         let changed = match state.by_object_id(app_object_id) {
-            Ok(app) => {
-                let before = app.credentials.len();
-                app.credentials.retain(|c| c.name != name);
-                app.credentials.len() != before
-            }
+            Ok(app) => remove_where(&mut app.credentials, |c| c.name == name),
             Err(_) => false,
         };
         drop(state);

@@ -18,7 +18,7 @@ use octo_oidc_core::ports::{
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde_json::Value;
 
-use super::{Recorder, audiences, claims, matches_pattern};
+use super::{Recorder, audiences, claims, matches_pattern, remove_where, strings};
 
 const OPERATIONS: &[&str] = &[
     "simulate_principal_policy",
@@ -38,23 +38,14 @@ struct State {
     account: String,
     providers: Vec<OidcProvider>,
     roles: Vec<IamRole>,
+    /// Actions `simulate_principal_policy` answers `implicitDeny` for (lower case).
+    denied_actions: std::collections::BTreeSet<String>,
 }
 
-/// The IAM/STS port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeIam {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-    grants: Arc<Mutex<std::collections::BTreeSet<String>>>,
-}
-
-super::recorded_fake!(FakeIam);
-
-impl Default for FakeIam {
-    fn default() -> Self {
-        FakeIam::new()
-    }
-}
+super::recorded_fake!(
+    /// The IAM/STS port in memory.
+    FakeIam
+);
 
 fn same_json(a: &str, b: &str) -> bool {
     match (
@@ -63,17 +54,6 @@ fn same_json(a: &str, b: &str) -> bool {
     ) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
-    }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -143,9 +123,9 @@ impl FakeIam {
                 account: "123456789012".into(),
                 providers: Vec::new(),
                 roles: Vec::new(),
+                denied_actions: Default::default(),
             })),
             recorder: Recorder::new("FakeIam", OPERATIONS),
-            grants: Arc::default(),
         }
     }
 
@@ -349,9 +329,10 @@ impl FakeIam {
     /// Makes `simulate_principal_policy` answer `implicitDeny` for `action` (e.g.
     /// `iam:CreateRole`); every other action is allowed.
     pub fn deny_action(&self, action: &str) {
-        self.grants
+        self.state
             .lock()
             .unwrap()
+            .denied_actions
             .insert(action.to_ascii_lowercase());
     }
 }
@@ -364,7 +345,7 @@ impl Iam for FakeIam {
     ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
         self.recorder
             .begin("simulate_principal_policy", principal_arn)?;
-        let denied = self.grants.lock().unwrap().clone();
+        let denied = self.state.lock().unwrap().denied_actions.clone();
         Ok(requests
             .iter()
             .map(
@@ -405,11 +386,7 @@ impl Iam for FakeIam {
 
     async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
         self.recorder.begin("delete_oidc_provider", arn)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.providers.len();
-        state.providers.retain(|p| p.arn != arn);
-        let changed = state.providers.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().providers, |p| p.arn == arn);
         self.recorder
             .end("delete_oidc_provider", arn, Ok(((), changed)))
     }
@@ -428,11 +405,7 @@ impl Iam for FakeIam {
 
     async fn delete_role(&self, name: &str) -> PortResult<()> {
         self.recorder.begin("delete_role", name)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.roles.len();
-        state.roles.retain(|r| r.name != name);
-        let changed = state.roles.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().roles, |r| r.name == name);
         self.recorder.end("delete_role", name, Ok(((), changed)))
     }
 

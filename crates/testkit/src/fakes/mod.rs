@@ -24,11 +24,13 @@ use octo_oidc_core::{ErrorCode, Problem};
 use serde_json::Value;
 
 mod entra;
+mod gcp;
 mod iam;
 mod octopus;
 mod rbac;
 
 pub use entra::FakeEntraApps;
+pub use gcp::{FAKE_EXPIRE_TIME, FakeGoogleCloud};
 pub use iam::FakeIam;
 pub use octopus::FakeOctopus;
 pub use rbac::FakeAzureRbac;
@@ -181,8 +183,23 @@ impl Recorder {
 }
 
 /// Defines `log`, `fail_next`, `fail_always` and `heal` on a fake with a `recorder` field.
+/// Declares a fake: its struct (shared `State` behind a lock, and a [`Recorder`]),
+/// `Default` (= `new()`), and the call-log and failure-injection methods.
 macro_rules! recorded_fake {
-    ($fake:ty) => {
+    ($(#[$doc:meta])* $fake:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $fake {
+            state: std::sync::Arc<std::sync::Mutex<State>>,
+            recorder: $crate::fakes::Recorder,
+        }
+
+        impl Default for $fake {
+            fn default() -> Self {
+                $fake::new()
+            }
+        }
+
         impl $fake {
             /// Every port call this fake (and its clones) received.
             pub fn log(&self) -> &$crate::fakes::CallLog {
@@ -248,9 +265,21 @@ pub(crate) fn matches_pattern(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Removes every item that `doomed` picks; whether any was removed.
+pub(crate) fn remove_where<T>(items: &mut Vec<T>, doomed: impl Fn(&T) -> bool) -> bool {
+    let before = items.len();
+    items.retain(|item| !doomed(item));
+    items.len() != before
+}
+
 /// The `aud` claim as a list (a string or an array).
 pub(crate) fn audiences(claims: &Value) -> Vec<String> {
-    match &claims["aud"] {
+    strings(&claims["aud"])
+}
+
+/// A JSON string or array of strings as a list (anything else: empty).
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    match value {
         Value::String(a) => vec![a.clone()],
         Value::Array(a) => a
             .iter()

@@ -16,7 +16,9 @@ use octo_oidc_core::ports::{
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde_json::{Map, Value};
 
-use super::{Recorder, audiences, claims, conflict, guid, matches_pattern, not_found};
+use super::{
+    Recorder, audiences, claims, conflict, guid, matches_pattern, not_found, remove_where,
+};
 
 const OPERATIONS: &[&str] = &[
     "find_team",
@@ -53,6 +55,9 @@ struct State {
     users: Vec<User>,
     account_test: TaskResult,
     counter: u64,
+    /// Permissions withheld from the API key's user.
+    withheld: std::collections::BTreeSet<String>,
+    teams: Vec<OctopusTeam>,
 }
 
 impl State {
@@ -69,22 +74,10 @@ impl State {
     }
 }
 
-/// The Octopus port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeOctopus {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-    grants: Arc<Mutex<std::collections::BTreeSet<String>>>,
-    teams: Arc<Mutex<Vec<OctopusTeam>>>,
-}
-
-super::recorded_fake!(FakeOctopus);
-
-impl Default for FakeOctopus {
-    fn default() -> Self {
-        FakeOctopus::new()
-    }
-}
+super::recorded_fake!(
+    /// The Octopus port in memory.
+    FakeOctopus
+);
 
 fn slug(name: &str) -> String {
     let mut slug = String::new();
@@ -154,10 +147,10 @@ impl FakeOctopus {
                     log: vec!["The account test succeeded.".into()],
                 },
                 counter: 0,
+                withheld: Default::default(),
+                teams: Vec::new(),
             })),
             recorder: Recorder::new("FakeOctopus", OPERATIONS),
-            grants: Arc::default(),
-            teams: Arc::default(),
         }
     }
 
@@ -309,7 +302,8 @@ pub const FAKE_OCTOPUS_PERMISSIONS: &[&str] = &[
 impl FakeOctopus {
     /// Adds a team (of `space_id`, or a system team) with these members; returns its id.
     pub fn add_team(&self, space_id: Option<&str>, name: &str, members: &[&str]) -> String {
-        let mut teams = self.teams.lock().unwrap();
+        let mut state = self.state.lock().unwrap();
+        let teams = &mut state.teams;
         let id = format!("Teams-{}", teams.len() + 1);
         teams.push(OctopusTeam {
             id: id.clone(),
@@ -323,12 +317,16 @@ impl FakeOctopus {
 
     /// Every team as it is now.
     pub fn teams(&self) -> Vec<OctopusTeam> {
-        self.teams.lock().unwrap().clone()
+        self.state.lock().unwrap().teams.clone()
     }
 
     /// Withholds a permission (space and system) from the API key's user.
     pub fn withhold_permission(&self, permission: &str) {
-        self.grants.lock().unwrap().insert(permission.to_string());
+        self.state
+            .lock()
+            .unwrap()
+            .withheld
+            .insert(permission.to_string());
     }
 }
 
@@ -336,9 +334,10 @@ impl Octopus for FakeOctopus {
     async fn find_team(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusTeam>> {
         self.recorder.begin("find_team", name)?;
         let found = self
-            .teams
+            .state
             .lock()
             .unwrap()
+            .teams
             .iter()
             .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
             .find(|t| t.name.eq_ignore_ascii_case(name))
@@ -353,7 +352,8 @@ impl Octopus for FakeOctopus {
     ) -> PortResult<Applied<OctopusTeam>> {
         self.recorder.begin("add_team_member", team_id)?;
         let result = {
-            let mut teams = self.teams.lock().unwrap();
+            let mut state = self.state.lock().unwrap();
+            let teams = &mut state.teams;
             match teams.iter_mut().find(|t| t.id == team_id) {
                 None => Err(not_found(format!("team {team_id}"))),
                 Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
@@ -371,7 +371,8 @@ impl Octopus for FakeOctopus {
     async fn remove_team_member(&self, team_id: &str, user_id: &str) -> PortResult<()> {
         self.recorder.begin("remove_team_member", team_id)?;
         let changed = {
-            let mut teams = self.teams.lock().unwrap();
+            let mut state = self.state.lock().unwrap();
+            let teams = &mut state.teams;
             match teams.iter_mut().find(|t| t.id == team_id) {
                 Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
                     team.member_user_ids.retain(|m| m != user_id);
@@ -389,7 +390,7 @@ impl Octopus for FakeOctopus {
         space_id: &str,
     ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
         self.recorder.begin("caller_permissions", space_id)?;
-        let withheld = self.grants.lock().unwrap().clone();
+        let withheld = self.state.lock().unwrap().withheld.clone();
         let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
             .iter()
             .filter(|p| !withheld.contains(**p))
@@ -447,9 +448,7 @@ impl Octopus for FakeOctopus {
         self.recorder.begin("delete_account", account_id)?;
         let mut state = self.state.lock().unwrap();
         let accounts = state.accounts.entry(space_id.to_string()).or_default();
-        let before = accounts.len();
-        accounts.retain(|a| a.id != account_id);
-        let changed = accounts.len() != before;
+        let changed = remove_where(accounts, |a| a.id == account_id);
         drop(state);
         self.recorder
             .end("delete_account", account_id, Ok(((), changed)))
@@ -521,11 +520,9 @@ impl Octopus for FakeOctopus {
     async fn delete_service_account(&self, service_account_id: &str) -> PortResult<()> {
         self.recorder
             .begin("delete_service_account", service_account_id)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.users.len();
-        state.users.retain(|u| u.account.id != service_account_id);
-        let changed = state.users.len() != before;
-        drop(state);
+        let changed = remove_where(&mut self.state.lock().unwrap().users, |u| {
+            u.account.id == service_account_id
+        });
         self.recorder.end(
             "delete_service_account",
             service_account_id,
@@ -628,11 +625,7 @@ impl Octopus for FakeOctopus {
         self.recorder.begin("delete_oidc_identity", identity_id)?;
         let mut state = self.state.lock().unwrap();
         let changed = match state.user_mut(service_account_id) {
-            Ok(user) => {
-                let before = user.identities.len();
-                user.identities.retain(|i| i.id != identity_id);
-                user.identities.len() != before
-            }
+            Ok(user) => remove_where(&mut user.identities, |i| i.id == identity_id),
             Err(_) => false,
         };
         drop(state);

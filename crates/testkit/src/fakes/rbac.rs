@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 
-use super::{Recorder, conflict, not_found};
+use super::{Recorder, conflict, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
     "caller_permissions",
@@ -21,23 +21,14 @@ const OPERATIONS: &[&str] = &[
 struct State {
     roles: Vec<(String, String)>,
     assignments: Vec<RoleAssignment>,
+    /// What `caller_permissions` answers (None: Owner's `*`).
+    caller_permissions: Option<Vec<octo_oidc_core::preflight::RbacPermission>>,
 }
 
-/// The Azure RBAC port in memory.
-#[derive(Debug, Clone)]
-pub struct FakeAzureRbac {
-    state: Arc<Mutex<State>>,
-    recorder: Recorder,
-    grants: Arc<Mutex<Option<Vec<octo_oidc_core::preflight::RbacPermission>>>>,
-}
-
-super::recorded_fake!(FakeAzureRbac);
-
-impl Default for FakeAzureRbac {
-    fn default() -> Self {
-        FakeAzureRbac::new()
-    }
-}
+super::recorded_fake!(
+    /// The Azure RBAC port in memory.
+    FakeAzureRbac
+);
 
 fn same_scope(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
@@ -72,9 +63,9 @@ impl FakeAzureRbac {
             state: Arc::new(Mutex::new(State {
                 roles,
                 assignments: Vec::new(),
+                caller_permissions: None,
             })),
             recorder: Recorder::new("FakeAzureRbac", OPERATIONS),
-            grants: Arc::default(),
         }
     }
 
@@ -96,7 +87,7 @@ impl FakeAzureRbac {
         &self,
         permissions: Vec<octo_oidc_core::preflight::RbacPermission>,
     ) {
-        *self.grants.lock().unwrap() = Some(permissions);
+        self.state.lock().unwrap().caller_permissions = Some(permissions);
     }
 }
 
@@ -106,12 +97,18 @@ impl AzureRbac for FakeAzureRbac {
         scope: &str,
     ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
         self.recorder.begin("caller_permissions", scope)?;
-        Ok(self.grants.lock().unwrap().clone().unwrap_or_else(|| {
-            vec![octo_oidc_core::preflight::RbacPermission {
-                actions: vec!["*".into()],
-                not_actions: Vec::new(),
-            }]
-        }))
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .caller_permissions
+            .clone()
+            .unwrap_or_else(|| {
+                vec![octo_oidc_core::preflight::RbacPermission {
+                    actions: vec!["*".into()],
+                    not_actions: Vec::new(),
+                }]
+            }))
     }
     async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
         self.recorder.begin("role_definition_id", role_name)?;
@@ -190,14 +187,9 @@ impl AzureRbac for FakeAzureRbac {
     async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> PortResult<()> {
         self.recorder
             .begin("delete_role_assignment", &assignment.name)?;
-        let mut state = self.state.lock().unwrap();
-        let before = state.assignments.len();
-        state.assignments.retain(|a| {
-            !(a.name.eq_ignore_ascii_case(&assignment.name)
-                && same_scope(&a.scope, &assignment.scope))
+        let changed = remove_where(&mut self.state.lock().unwrap().assignments, |a| {
+            a.name.eq_ignore_ascii_case(&assignment.name) && same_scope(&a.scope, &assignment.scope)
         });
-        let changed = state.assignments.len() != before;
-        drop(state);
         self.recorder.end(
             "delete_role_assignment",
             &assignment.name,

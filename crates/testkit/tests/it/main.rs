@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod entra;
+mod gcp;
 mod iam;
 mod kit;
 mod octopus;

@@ -201,23 +201,7 @@ pub async fn moto_endpoint() -> &'static str {
     .await
 }
 
-/// A trust policy for a provider ARN, audience and subject patterns (as the wizard writes it).
-pub fn trust_policy(provider_arn: &str, aud: &str, subjects: &[&str]) -> String {
-    let key = provider_arn.split("oidc-provider/").nth(1).unwrap();
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {format!("{key}:aud"): aud},
-                "StringLike": {format!("{key}:sub"): subjects},
-            }
-        }]
-    })
-    .to_string()
-}
+pub use octo_oidc_testkit::aws::trust_policy;
 
 /// Generates `sandbox` and `moto` tests running the same async body.
 #[macro_export]

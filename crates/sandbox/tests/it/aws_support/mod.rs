@@ -10,7 +10,6 @@ use aws_config::retry::RetryConfig;
 use octo_oidc_sandbox::aws::{AwsConfig, AwsSandbox};
 use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
-use serde_json::json;
 
 pub const ISSUER_HOST: &str = "issuer.sandbox.test";
 pub const ISSUER: &str = "https://issuer.sandbox.test";
@@ -34,6 +33,22 @@ pub struct AwsEnv {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub issuer: TestIssuer,
+}
+
+impl AwsEnv {
+    /// Creates an OIDC provider for `url` with one client id; its ARN.
+    pub async fn provider(&self, url: &str, aud: &str) -> String {
+        self.iam
+            .create_open_id_connect_provider()
+            .url(url)
+            .client_id_list(aud)
+            .send()
+            .await
+            .unwrap()
+            .open_id_connect_provider_arn()
+            .unwrap()
+            .to_string()
+    }
 }
 
 pub async fn start() -> AwsEnv {
@@ -73,23 +88,7 @@ pub async fn start_with(discovered_issuer: &str, config: AwsConfig) -> AwsEnv {
     }
 }
 
-/// The trust policy the wizard writes for a provider ARN and subject patterns.
-pub fn trust_policy(provider_arn: &str, aud: &str, subjects: &[&str]) -> String {
-    let key = provider_arn.split("oidc-provider/").nth(1).unwrap();
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {format!("{key}:aud"): aud},
-                "StringLike": {format!("{key}:sub"): subjects},
-            }
-        }]
-    })
-    .to_string()
-}
+pub use octo_oidc_testkit::aws::trust_policy;
 
 /// The AWS error code of an SDK error.
 pub fn code<E: aws_sdk_iam::error::ProvideErrorMetadata>(error: &E) -> String {

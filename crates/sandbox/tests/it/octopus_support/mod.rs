@@ -1,5 +1,5 @@
-//! What the Octopus API tests share: one authenticated call to the sandbox Octopus, and waiting
-//! for a server task to finish.
+//! What the Octopus API tests share: one authenticated call to the sandbox Octopus, waiting
+//! for a server task to finish, its log, and the first validation error of a 400 body.
 
 use std::time::Duration;
 
@@ -43,4 +43,27 @@ pub async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("task {id} did not finish");
+}
+
+/// The message texts of a server task's activity log (`GET /api/tasks/{id}/details`).
+pub async fn task_log(sandbox: &Sandbox, task: &Value) -> Vec<String> {
+    let id = task["Id"].as_str().unwrap();
+    let (_, details) = api(
+        sandbox,
+        reqwest::Method::GET,
+        &format!("/api/tasks/{id}/details"),
+        None,
+    )
+    .await;
+    details["ActivityLogs"][0]["LogElements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["MessageText"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The first of the `Errors` Octopus lists in a validation failure's body.
+pub fn first_error(body: &Value) -> &str {
+    body["Errors"][0].as_str().unwrap()
 }

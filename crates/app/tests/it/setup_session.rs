@@ -1,0 +1,227 @@
+//! The window's setup use cases on the session, in the built-in Sandbox: the engine's plan of
+//! a draft, apply with progress events, a second plan with no changes, verify, the setup file
+//! saved and opened again, teardown, and cancellation.
+
+use std::sync::{Arc, Mutex};
+
+use octo_oidc_app::run_report::RunEvent;
+use octo_oidc_app::setup_draft::{self, DraftTarget, SetupDraft};
+use octo_oidc_app::setup_session::SetupSource;
+use octo_oidc_core::ErrorCode;
+use octo_oidc_core::events::{ProgressEvent, ProgressSink};
+
+use crate::support::{session_with_env, test_service};
+
+fn aws_draft(project: &str) -> SetupDraft {
+    SetupDraft {
+        name: "wizard-aws".into(),
+        target: DraftTarget::Aws,
+        space: "Default".into(),
+        account_name: "Wizard AWS (OIDC)".into(),
+        scope: setup_draft::DraftScope {
+            projects: vec![project.into()],
+            environments: vec!["*".into()],
+            ..Default::default()
+        },
+        subject_keys: setup_draft::DraftSubjectKeys {
+            deployment: Some(vec![
+                "space".into(),
+                "project".into(),
+                "runbook".into(),
+                "tenant".into(),
+                "environment".into(),
+            ]),
+            ..Default::default()
+        },
+        aws: setup_draft::DraftAws {
+            role_name: "octopus-wizard".into(),
+            region: "eu-west-1".into(),
+            session_duration: Some(3600),
+            managed_policies: vec![],
+            profile: String::new(),
+        },
+        azure: Default::default(),
+        github: Default::default(),
+    }
+}
+
+/// One project of the demo space (all of them would not fit IAM's trust-policy quota).
+async fn first_project(session: &octo_oidc_app::Session) -> String {
+    let choices = session.scope_choices("Default", false).await.unwrap();
+    choices.projects[0].slug.clone()
+}
+
+/// Keeps every event as the window's channel would carry it.
+#[derive(Default)]
+struct Events(Mutex<Vec<RunEvent>>);
+
+impl ProgressSink for Events {
+    fn emit(&self, event: ProgressEvent) {
+        self.0.lock().unwrap().push(RunEvent::from(event));
+    }
+}
+
+#[tokio::test]
+async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
+    let data = std::env::temp_dir().join(format!("{}-data", test_service()));
+    let session = session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
+    );
+    session.start_sandbox().await.unwrap();
+    session.connect_sandbox_octopus().await.unwrap();
+    let project = first_project(&session).await;
+    let source = SetupSource::Draft {
+        draft: Box::new(aws_draft(&project)),
+    };
+
+    let plan = session.plan_setup(&source).await.unwrap();
+    assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
+    let kinds: Vec<&str> = plan.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["oidc_provider", "iam_role", "octopus_account"]);
+    assert!(plan.steps.iter().all(|s| s.action == "create"));
+    assert!(plan.setup_file.contains("role_name = \"octopus-wizard\""));
+    assert!(
+        !plan.setup_file.contains("url ="),
+        "a sandbox file names no port"
+    );
+
+    let events = Arc::new(Events::default());
+    let applied = session.apply_setup(&source, events.clone()).await.unwrap();
+    assert!(applied.complete, "{applied:#?}");
+    assert!(applied.journal.starts_with(&data.display().to_string()));
+    let steps: Vec<(u32, String)> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Step { index, status, .. } => Some((*index, status.clone())),
+            _ => None,
+        })
+        .collect();
+    for index in 0..3 {
+        assert!(steps.contains(&(index, "started".into())), "{steps:?}");
+        assert!(steps.contains(&(index, "done".into())), "{steps:?}");
+    }
+    let role = applied
+        .resources
+        .iter()
+        .find(|r| r.kind == "iam_role")
+        .unwrap();
+    assert!(
+        role.id
+            .as_deref()
+            .is_some_and(|id| id.ends_with(":role/octopus-wizard"))
+    );
+    assert!(
+        role.link
+            .as_deref()
+            .is_some_and(|l| l.contains("console.aws.amazon.com"))
+    );
+    let account = applied
+        .resources
+        .iter()
+        .find(|r| r.kind == "octopus_account")
+        .unwrap();
+    assert!(
+        account
+            .link
+            .as_deref()
+            .is_some_and(|l| l.contains("/app#/Spaces-1/infrastructure/accounts/Accounts-")),
+        "{account:?}"
+    );
+
+    let again = session.plan_setup(&source).await.unwrap();
+    assert!(!again.has_changes, "{again:#?}");
+    assert_eq!(again.counts.unchanged, 3);
+
+    let verified = session.verify_setup(&source).await.unwrap();
+    assert!(verified.passed, "{verified:#?}");
+    assert!(
+        verified
+            .checks
+            .iter()
+            .any(|c| c.area == "account_test" && c.passed && !c.log.is_empty()),
+        "{verified:#?}"
+    );
+
+    let path = data.join("saved").join("wizard-aws.toml");
+    let saved = session
+        .save_setup_file(&aws_draft(&project), &path.display().to_string())
+        .unwrap();
+    assert_eq!(
+        saved.command,
+        format!(
+            "octo-oidc apply --yes --sandbox sandbox.env {}",
+            path.display()
+        )
+    );
+    let opened = session.open_setup_file(&saved.path).unwrap();
+    assert_eq!(
+        (opened.name.as_str(), opened.target.as_str()),
+        ("wizard-aws", "aws")
+    );
+    let file = SetupSource::File { path: opened.path };
+    let rerun = session.plan_setup(&file).await.unwrap();
+    assert!(!rerun.has_changes, "{rerun:#?}");
+
+    let torn = session
+        .teardown_setup(&file, Arc::new(Events::default()))
+        .await
+        .unwrap();
+    assert!(torn.complete, "{torn:#?}");
+    assert_eq!(
+        torn.items.iter().filter(|i| i.result == "deleted").count(),
+        3,
+        "{torn:#?}"
+    );
+    let after = session.plan_setup(&file).await.unwrap();
+    assert_eq!(after.counts.create, 3, "{after:#?}");
+
+    assert!(!session.cancel_run(), "nothing runs now");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
+    let data = std::env::temp_dir().join(format!("{}-data", test_service()));
+    let session = Arc::new(session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
+    ));
+    session.start_sandbox().await.unwrap();
+    session.connect_sandbox_octopus().await.unwrap();
+    let mut draft = aws_draft(&first_project(&session).await);
+    draft.name = "wizard-cancel".into();
+    draft.aws.role_name = "octopus-cancel".into();
+    let source = SetupSource::Draft {
+        draft: Box::new(draft),
+    };
+    // Cancel as soon as the first step starts: the engine stops after that wave.
+    let cancelling = session.clone();
+    let sink = Arc::new(move |event: ProgressEvent| {
+        if matches!(event, ProgressEvent::Step { .. }) {
+            cancelling.cancel_run();
+        }
+    });
+    let applied = session.apply_setup(&source, sink).await.unwrap();
+    assert!(applied.cancelled && !applied.complete, "{applied:#?}");
+    let failure = applied.failure.as_ref().unwrap();
+    assert_eq!(failure.code, ErrorCode::Cancelled);
+    assert!(
+        applied.steps.iter().any(|s| s.result == "not_run"),
+        "{applied:#?}"
+    );
+
+    let resumed = session
+        .apply_setup(&source, Arc::new(Events::default()))
+        .await
+        .unwrap();
+    assert!(resumed.complete, "{resumed:#?}");
+    assert!(
+        resumed.steps.iter().any(|s| s.result == "done"),
+        "the rerun made the rest: {resumed:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
