@@ -34,12 +34,13 @@ export CARGO_INCREMENTAL := 0
 endif
 
 .PHONY: help run test deps-run deps-test fmt clippy cargo-test bindings ui-check core-deps \
-        ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli
+        ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli bench-startup
 
 help:
 	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
 	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, app build, E2E"
 	@echo "make deb    build the .deb installer with the Tauri CLI (target/release/bundle/deb/)"
+	@echo "make bench-startup   start-up time and memory of the release app vs a bare Tauri window"
 
 # `make run` without a display: one line, before anything is installed or built.
 ifneq ($(filter run,$(MAKECMDGOALS)),)
@@ -119,6 +120,19 @@ e2e: tests/node_modules/.installed
 	@test -x $(E2E_BIN) || { echo "no app build at $(E2E_BIN); run make test" >&2; exit 1; }
 	rm -rf target/e2e-screenshots
 	APP_BIN=$(E2E_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
+
+# Start-up and memory: the release app against a bare Tauri window of the same tauri version
+# (benches/bare-window, same workspace, lock file and target dir, so one release build of the
+# dependencies serves both), under Xvfb. Prints the medians and the ratios (goal <= 1.2x time,
+# <= 1.15x memory).
+BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+BENCH_RUNS ?= 5
+bench-startup: ui/node_modules/.installed
+	@$(MAKE) --no-print-directory ui/dist/index.html
+	cargo build --release --locked -p $(APP) -p octo-oidc-bare-window \
+	  --features $(APP)/custom-protocol,octo-oidc-bare-window/custom-protocol
+	xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' python3 benches/startup.py \
+	  --app $(BENCH_TARGET)/release/$(APP) --bare $(BENCH_TARGET)/release/octo-oidc-bare-window --runs $(BENCH_RUNS)
 
 # ---- installers and docs -------------------------------------------------------------------
 

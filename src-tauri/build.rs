@@ -7,6 +7,7 @@
 /// The app's IPC commands (the names in `src-tauri/src/commands.rs`).
 const COMMANDS: &[&str] = &[
     "app_info",
+    "ui_ready",
     "check_connect_form",
     "start_sandbox",
     "sandbox_status",
@@ -20,6 +21,15 @@ const COMMANDS: &[&str] = &[
     "scope_choices",
     "validate_setup",
     "preview_setup",
+    "sign_in_azure",
+    "azure_subscriptions",
+    "azure_resource_groups",
+    "azure_roles",
+    "aws_profiles",
+    "connect_aws",
+    "aws_policies",
+    "octopus_service_accounts",
+    "octopus_teams",
     "plan_setup",
     "apply_setup",
     "cancel_run",

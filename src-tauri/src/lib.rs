@@ -28,6 +28,7 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .disable_serde_phases()
         .commands(tauri_specta::collect_commands![
             commands::app_info,
+            commands::ui_ready,
             commands::check_connect_form,
             commands::start_sandbox,
             commands::sandbox_status,
@@ -41,6 +42,15 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::scope_choices,
             commands::validate_setup,
             commands::preview_setup,
+            commands::sign_in_azure,
+            commands::azure_subscriptions,
+            commands::azure_resource_groups,
+            commands::azure_roles,
+            commands::aws_profiles,
+            commands::connect_aws,
+            commands::aws_policies,
+            commands::octopus_service_accounts,
+            commands::octopus_teams,
             commands::plan_setup,
             commands::apply_setup,
             commands::cancel_run,
@@ -332,7 +342,7 @@ mod tests {
                     "managedPolicies": [], "profile": ""},
             "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": "",
                       "credentialStrategy": null},
-            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": ""}
+            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": "", "issuer": "", "subject": "", "ci": ""}
         }})
     }
 

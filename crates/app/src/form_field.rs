@@ -90,11 +90,32 @@ pub enum FormField {
     /// GitHub: the optional team granting the service account its permissions.
     #[serde(rename = "github.team")]
     GithubTeam,
+    /// CI issuers: the issuer URL (empty: GitHub.com).
+    #[serde(rename = "github.issuer")]
+    GithubIssuer,
+    /// CI issuers: the exact or wildcard subject (other issuers than GitHub).
+    #[serde(rename = "github.subject")]
+    GithubSubject,
+    /// CI issuers: which CI's snippet.
+    #[serde(rename = "github.ci")]
+    GithubCi,
+    /// Azure sign-in: a service principal's client id (not part of the setup file).
+    #[serde(rename = "azure.sign_in.client_id")]
+    AzureSignInClientId,
+    /// Azure sign-in: a service principal's client secret (memory only, never in a file).
+    #[serde(rename = "azure.sign_in.client_secret")]
+    AzureSignInClientSecret,
+    /// AWS sign-in: a typed access key id (not part of the setup file).
+    #[serde(rename = "aws.sign_in.access_key_id")]
+    AwsSignInAccessKeyId,
+    /// AWS sign-in: a typed secret access key (memory only, never in a file).
+    #[serde(rename = "aws.sign_in.secret_access_key")]
+    AwsSignInSecretAccessKey,
 }
 
 impl FormField {
     /// Every form field.
-    pub const ALL: [FormField; 26] = [
+    pub const ALL: [FormField; 33] = [
         FormField::OctopusServerUrl,
         FormField::OctopusApiKey,
         FormField::SetupName,
@@ -121,6 +142,13 @@ impl FormField {
         FormField::GithubFilter,
         FormField::GithubServiceAccount,
         FormField::GithubTeam,
+        FormField::GithubIssuer,
+        FormField::GithubSubject,
+        FormField::GithubCi,
+        FormField::AzureSignInClientId,
+        FormField::AzureSignInClientSecret,
+        FormField::AwsSignInAccessKeyId,
+        FormField::AwsSignInSecretAccessKey,
     ];
 
     /// The field id, exactly as serialized (e.g. `octopus.server_url`).
@@ -152,6 +180,13 @@ impl FormField {
             FormField::GithubFilter => "github.filter",
             FormField::GithubServiceAccount => "github.service_account",
             FormField::GithubTeam => "github.team",
+            FormField::GithubIssuer => "github.issuer",
+            FormField::GithubSubject => "github.subject",
+            FormField::GithubCi => "github.ci",
+            FormField::AzureSignInClientId => "azure.sign_in.client_id",
+            FormField::AzureSignInClientSecret => "azure.sign_in.client_secret",
+            FormField::AwsSignInAccessKeyId => "aws.sign_in.access_key_id",
+            FormField::AwsSignInSecretAccessKey => "aws.sign_in.secret_access_key",
         }
     }
 

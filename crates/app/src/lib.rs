@@ -14,7 +14,11 @@
 //! teardown / status over the engine, with the real adapters or a sandbox env file),
 //! [`file_journal`] (the engine's journal as JSON lines in the user's data folder),
 //! [`sandbox_env`] (the sandbox switch: its env file written and read), [`sandbox_tokens`]
-//! (verify's token source in the sandbox), [`setup_session`]
+//! (verify's token source in the sandbox), [`cloud_connect`]
+//! ("Connect the cloud": Azure and AWS sign-in and the pickers' lists — tenants,
+//! subscriptions, resource groups, roles, the AWS account, profiles, managed policies,
+//! Octopus service accounts and teams),
+//! [`setup_session`]
 //! (the window's setup use cases on the session: a draft or a saved file planned, applied
 //! with progress, verified, torn down, saved, opened — through [`setup_run`]),
 //! [`run_report`] (the views of plans, applies, verifies and teardowns, progress events,
@@ -33,6 +37,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_info;
+pub mod cloud_connect;
 pub mod connect_form;
 pub mod file_journal;
 pub mod form_field;

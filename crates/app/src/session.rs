@@ -25,6 +25,7 @@ use octo_oidc_sandbox::SandboxOptions;
 use serde::Serialize;
 
 use crate::app_info::{AppInfo, PRODUCT_NAME};
+use crate::cloud_connect::{ConnectedAws, ConnectedAzure};
 use crate::connect_form::{self, ConnectForm};
 use crate::inventory::resolve_space;
 use crate::keychain::{KeychainStatus, probe};
@@ -36,11 +37,11 @@ use crate::setup_draft::{self, PLACEHOLDER_AWS_ACCOUNT, SetupDraft, SetupPreview
 type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The connected Octopus client and what the faces were told about it.
-struct Connected {
+pub(crate) struct Connected {
     client: RestOctopus,
     summary: OctopusConnectionSummary,
     /// The sandbox start it belongs to, when it is the sandbox's Octopus.
-    sandbox_generation: Option<u64>,
+    pub(crate) sandbox_generation: Option<u64>,
 }
 
 /// What was read about one space, kept so the scope screen's live previews make no request.
@@ -117,8 +118,12 @@ pub struct Session {
     read_space: Mutex<Option<ReadSpace>>,
     keys: ApiKeyStore,
     env: EnvReader,
-    octopus: Mutex<Option<Connected>>,
-    sandbox: Mutex<Option<RunningSandbox>>,
+    pub(crate) octopus: Mutex<Option<Connected>>,
+    pub(crate) sandbox: Mutex<Option<RunningSandbox>>,
+    /// The Azure sign-in of the "Connect the cloud" screen (`cloud_connect`).
+    pub(crate) azure: Mutex<Option<ConnectedAzure>>,
+    /// The AWS connection of the "Connect the cloud" screen (`cloud_connect`).
+    pub(crate) aws: Mutex<Option<ConnectedAws>>,
     sandbox_gate: tokio::sync::Mutex<()>,
     sandbox_starts: AtomicU64,
     /// The cancel switch of the apply or teardown in progress, if any.
@@ -142,7 +147,7 @@ impl Default for Session {
 }
 
 /// Locks a slot; a panic elsewhere while holding it does not make the slot unusable.
-fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -187,6 +192,8 @@ impl Session {
             env: Arc::new(env),
             octopus: Mutex::new(None),
             sandbox: Mutex::new(None),
+            azure: Mutex::new(None),
+            aws: Mutex::new(None),
             sandbox_gate: tokio::sync::Mutex::new(()),
             read_space: Mutex::new(None),
             sandbox_starts: AtomicU64::new(0),
@@ -469,9 +476,12 @@ impl Session {
         }
     }
 
-    /// The AWS account the preview uses: the Sandbox's when its Octopus is the connected one,
-    /// else a placeholder until AWS is connected.
+    /// The AWS account the preview uses: the connected AWS account's (screen 3), else the
+    /// Sandbox's when its Octopus is the connected one, else a placeholder.
     fn aws_account_id(&self) -> String {
+        if let Some(account) = self.connected_aws_account_id() {
+            return account;
+        }
         let sandbox_connected = lock(&self.octopus)
             .as_ref()
             .and_then(|c| c.sandbox_generation);

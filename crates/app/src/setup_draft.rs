@@ -137,6 +137,13 @@ pub struct DraftGithub {
     pub service_account: String,
     /// Optional team.
     pub team: String,
+    /// Another issuer than GitHub.com: GitHub Enterprise Server (`https://HOST/_services/token`),
+    /// GitLab, Buildkite, TeamCity or any https issuer; empty = GitHub.com.
+    pub issuer: String,
+    /// With another CI issuer: the exact or wildcard (`*`, `?`) subject.
+    pub subject: String,
+    /// Which CI's snippet: `github`, `gitlab`, `buildkite`, `teamcity`, `other`; empty = inferred.
+    pub ci: String,
 }
 
 /// Everything the wizard has collected so far. Only the chosen target's section is used.
@@ -279,9 +286,16 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
             filter: opt(&draft.github.filter),
             service_account: draft.github.service_account.trim().to_string(),
             team: opt(&draft.github.team),
-            issuer: None,
-            subject: None,
-            ci: None,
+            issuer: opt(&draft.github.issuer),
+            subject: opt(&draft.github.subject),
+            ci: match draft.github.ci.trim() {
+                "github" => Some(setup_file::CiSystem::Github),
+                "gitlab" => Some(setup_file::CiSystem::Gitlab),
+                "buildkite" => Some(setup_file::CiSystem::Buildkite),
+                "teamcity" => Some(setup_file::CiSystem::Teamcity),
+                "other" => Some(setup_file::CiSystem::Other),
+                _ => None,
+            },
         }),
         gcp: None,
     }

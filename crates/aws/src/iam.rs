@@ -129,6 +129,17 @@ impl RoleDiff {
     }
 }
 
+/// A managed policy a role may attach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    /// Its name, e.g. `ReadOnlyAccess`.
+    pub name: String,
+    /// Its ARN, what the setup file names.
+    pub arn: String,
+    /// AWS managed (`arn:aws:iam::aws:policy/…`) rather than the account's own.
+    pub aws_managed: bool,
+}
+
 /// IAM and STS through the AWS SDK.
 #[derive(Clone)]
 pub struct SdkIam {
@@ -598,6 +609,48 @@ impl SdkIam {
             changed = true;
         }
         Ok(changed)
+    }
+
+    /// The managed policies a role may attach (`ListPolicies`, every page): AWS managed and
+    /// customer managed (`Scope=All`, attachable only), sorted by name, for the wizard's
+    /// policy picker.
+    pub async fn list_policies(&self) -> PortResult<Vec<ManagedPolicy>> {
+        let listed = self
+            .call("iam", "ListPolicies", transient_only, || async {
+                let mut out = Vec::new();
+                let mut marker: Option<String> = None;
+                loop {
+                    let page = self
+                        .iam
+                        .list_policies()
+                        .scope(aws_sdk_iam::types::PolicyScopeType::All)
+                        .max_items(1000)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| call_failure("iam", "ListPolicies", &e))?;
+                    for policy in page.policies() {
+                        if !policy.is_attachable() {
+                            continue;
+                        }
+                        let arn = policy.arn().unwrap_or_default().to_string();
+                        out.push(ManagedPolicy {
+                            aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
+                                || arn.contains(":iam::aws:policy/"),
+                            name: policy.policy_name().unwrap_or_default().to_string(),
+                            arn,
+                        });
+                    }
+                    match (page.is_truncated(), page.marker()) {
+                        (true, Some(next)) => marker = Some(next.to_string()),
+                        _ => return Ok(out),
+                    }
+                }
+            })
+            .await;
+        let mut policies = listed.map_err(|f| f.into_problem())?;
+        policies.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
+        Ok(policies)
     }
 
     /// What [`Iam::ensure_role`] would change, without changing anything.

@@ -9,7 +9,7 @@
 //!
 //! `caller_permissions` reads ARM's permission list at a scope for the preflight.
 //!
-//! Left out: management-group scopes in listings, custom role definitions, deny assignments.
+//! Left out: management-group scopes in listings, deny assignments.
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use octo_oidc_core::{ErrorCode, Problem};
@@ -68,6 +68,26 @@ pub struct RoleDefinition {
     pub name: String,
     /// E.g. `Contributor`.
     pub role_name: String,
+    /// `BuiltInRole` or `CustomRole`.
+    pub role_type: String,
+    /// What the role allows, in Azure's words.
+    pub description: String,
+}
+
+fn definition_from(d: &Value) -> RoleDefinition {
+    let property = |name: &str| {
+        d["properties"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    RoleDefinition {
+        id: text(d, "id"),
+        name: text(d, "name"),
+        role_name: property("roleName"),
+        role_type: property("type"),
+        description: property("description"),
+    }
 }
 
 /// ARM for one tenant (each tenant needs its own token).
@@ -258,14 +278,7 @@ impl ArmRbac {
             .await?;
         let found: Vec<RoleDefinition> = items
             .iter()
-            .map(|d| RoleDefinition {
-                id: text(d, "id"),
-                name: text(d, "name"),
-                role_name: d["properties"]["roleName"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            })
+            .map(definition_from)
             .filter(|d| d.role_name.eq_ignore_ascii_case(role_name))
             .collect();
         match found.as_slice() {
@@ -281,6 +294,23 @@ impl ArmRbac {
             )
             .with_hint("Give the role definition id instead of its name.")),
         }
+    }
+
+    /// Every role definition assignable at `scope` (built-in and custom; every page), sorted
+    /// by name, for the wizard's role picker.
+    pub async fn list_role_definitions(&self, scope: &str) -> Result<Vec<RoleDefinition>, Problem> {
+        let items = self
+            .list(
+                &format!(
+                    "{}/providers/Microsoft.Authorization/roleDefinitions?api-version={AUTHORIZATION_API}",
+                    scope.trim_end_matches('/')
+                ),
+                "GET roleDefinitions",
+            )
+            .await?;
+        let mut roles: Vec<RoleDefinition> = items.iter().map(definition_from).collect();
+        roles.sort_by_key(|r| r.role_name.to_lowercase());
+        Ok(roles)
     }
 
     /// Role assignments at, above or below `scope` for one principal.

@@ -8,6 +8,12 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	/**  The product name and version, and whether the OS keychain is reachable. */
 	appInfo: () => typedError<AppInfo, UiError>(__TAURI_INVOKE("app_info")),
+	/**
+	 *  The first screen is shown and answers input (the UI calls this once, after its first
+	 *  frame). With `OCTO_OIDC_READY_MARKER` set it prints `octo-oidc-ready` on stdout, the line the
+	 *  start-up benchmark (`benches/startup.py`) times; otherwise it does nothing.
+	 */
+	uiReady: () => typedError<null, UiError>(__TAURI_INVOKE("ui_ready")),
 	/**  Checks the "Connect to Octopus" form; returns the normalized server, or every field error. */
 	checkConnectForm: (form: ConnectForm) => typedError<OctopusTarget, UiError>(__TAURI_INVOKE("check_connect_form", { form })),
 	/**  Starts the built-in Sandbox (or returns the running one) and says where it listens. */
@@ -40,6 +46,32 @@ export const commands = {
 	validateSetup: (draft: SetupDraft) => typedError<SetupCheck, UiError>(__TAURI_INVOKE("validate_setup", { draft })),
 	/**  The exact subjects, the trust, the simulator's matrix and the plan of the wizard's setup. */
 	previewSetup: (draft: SetupDraft) => typedError<SetupPreview, UiError>(__TAURI_INVOKE("preview_setup", { draft })),
+	/**
+	 *  Signs in to Azure (browser, Azure CLI or service principal; the Sandbox's in Sandbox mode)
+	 *  and lists the tenants. The browser sign-in opens exactly the authorize address the Azure
+	 *  client built, with `tauri-plugin-opener` called from Rust: the window is granted no opener
+	 *  permission, so nothing else can be opened.
+	 */
+	signInAzure: (signIn: AzureSignIn) => typedError<AzureConnection, UiError>(__TAURI_INVOKE("sign_in_azure", { signIn })),
+	/**  The subscriptions of a tenant of the Azure sign-in. */
+	azureSubscriptions: (tenantId: string) => typedError<PickerItem[], UiError>(__TAURI_INVOKE("azure_subscriptions", { tenantId })),
+	/**  The resource groups of a subscription. */
+	azureResourceGroups: (tenantId: string, subscriptionId: string) => typedError<PickerItem[], UiError>(__TAURI_INVOKE("azure_resource_groups", { tenantId, subscriptionId })),
+	/**  Every role definition (built-in and custom) assignable in a subscription. */
+	azureRoles: (tenantId: string, subscriptionId: string) => typedError<PickerItem[], UiError>(__TAURI_INVOKE("azure_roles", { tenantId, subscriptionId })),
+	/**  The AWS profiles of `~/.aws/config` and `~/.aws/credentials` (none in Sandbox mode). */
+	awsProfiles: () => typedError<AwsProfile[], UiError>(__TAURI_INVOKE("aws_profiles")),
+	/**
+	 *  Connects to AWS (profile or typed key; the Sandbox's in Sandbox mode) and says which
+	 *  account it is.
+	 */
+	connectAws: (signIn: AwsSignIn, region: string) => typedError<AwsAccount, UiError>(__TAURI_INVOKE("connect_aws", { signIn, region })),
+	/**  The managed policies a role may attach, in the connected AWS account. */
+	awsPolicies: () => typedError<PickerItem[], UiError>(__TAURI_INVOKE("aws_policies")),
+	/**  The service accounts on the connected Octopus Server. */
+	octopusServiceAccounts: () => typedError<PickerItem[], UiError>(__TAURI_INVOKE("octopus_service_accounts")),
+	/**  The teams of a space (and the system teams) that can take members. */
+	octopusTeams: (space: string) => typedError<PickerItem[], UiError>(__TAURI_INVOKE("octopus_teams", { space })),
 	/**  The engine's plan of a setup (the wizard's draft or a saved file) against what exists now. */
 	planSetup: (source: SetupSource) => typedError<PlanView, UiError>(__TAURI_INVOKE("plan_setup", { source })),
 	/**  Applies a setup, streaming each step's progress (and each retry) to `on_event`. */
@@ -59,7 +91,7 @@ export const commands = {
 /* Constants */
 export const ERROR_CODES = ["invalid_input","unauthenticated","permission_denied","not_found","conflict","rate_limited","remote_unavailable","timeout","propagation_pending","limit_exceeded","unsupported_version","keychain_unavailable","issuer_invalid","trust_rejected","task_failed","cancelled","internal"] as const;
 
-export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","githubFilter":"github.filter","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
+export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","awsSignInAccessKeyId":"aws.sign_in.access_key_id","awsSignInSecretAccessKey":"aws.sign_in.secret_access_key","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSignInClientId":"azure.sign_in.client_id","azureSignInClientSecret":"azure.sign_in.client_secret","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","githubCi":"github.ci","githubFilter":"github.filter","githubIssuer":"github.issuer","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubSubject":"github.subject","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
 
 export const SUBJECT_KEYS = {"account_test":{"allowed":["space","account","type"],"defaults":["space","account"]},"deployment":{"allowed":["space","project-group","project","runbook","tenant","environment","account","type"],"defaults":["space","project","tenant","environment"]},"health_check":{"allowed":["space","target","account","type"],"defaults":["space","target"]}} as const;
 
@@ -99,6 +131,43 @@ export type ApplyOutcome = {
 	journal: string,
 };
 
+/**  The AWS account behind the credentials. */
+export type AwsAccount = {
+	/**  12-digit account id. */
+	accountId: string,
+	/**  The caller's ARN. */
+	arn: string,
+	/**  The SSO profile in use, if any. */
+	ssoProfile: string | null,
+	/**  Whether this is the built-in Sandbox's AWS. */
+	sandbox: boolean,
+};
+
+/**  An AWS profile the user can pick. */
+export type AwsProfile = {
+	/**  The profile's name. */
+	name: string,
+	/**  `static_keys`, `sso`, `assume_role`, `web_identity`, `credential_process` or `other`. */
+	kind: string,
+	/**  Its region, if it has one. */
+	region: string | null,
+};
+
+/**  How the wizard signs in to AWS. */
+export type AwsSignIn = 
+/**  A profile from `~/.aws/config` / `~/.aws/credentials` (SSO included). */
+{ method: "profile"; 
+/**  The profile's name. */
+name: string } | 
+/**  A typed access key, kept in memory only (in the Sandbox: its made-up keys). */
+{ method: "accessKey"; 
+/**  `AKIA…` / `ASIA…`. */
+accessKeyId: string; 
+/**  The secret access key. */
+secretAccessKey: string; 
+/**  A session token, for temporary keys. */
+sessionToken: string | null };
+
 /**  The AWS side of a preview. */
 export type AwsTrustPreview = {
 	/**  The role's ARN. */
@@ -118,6 +187,18 @@ export type AwsTrustPreview = {
 	accountIdKnown: boolean,
 };
 
+/**  Who the wizard is signed in to Azure as, and the tenants it can pick from. */
+export type AzureConnection = {
+	/**  `browser`, `azureCli` or `servicePrincipal`. */
+	method: string,
+	/**  The user or app signed in, when known. */
+	signedInAs: string | null,
+	/**  Whether this is the built-in Sandbox's Azure. */
+	sandbox: boolean,
+	/**  The tenants of the sign-in. */
+	tenants: PickerItem[],
+};
+
 /**  One way to fit Azure's 20 credentials per app registration. */
 export type AzureOption = {
 	/**  `coarser_keys` or `split_apps`. */
@@ -129,6 +210,27 @@ export type AzureOption = {
 	/**  Whether it fits. */
 	fits: boolean,
 };
+
+/**  How the wizard signs in to Azure. */
+export type AzureSignIn = 
+/**
+ *  The system browser: auth code + PKCE on a loopback redirect (in the Sandbox, the
+ *  Sandbox's authorize page).
+ */
+{ method: "browser" } | 
+/**  Reuse the Azure CLI / azd login (`az login`). */
+{ method: "azureCli" } | 
+/**
+ *  An app registration with a client secret (in the Sandbox: its automation app, whatever
+ *  is typed).
+ */
+{ method: "servicePrincipal"; 
+/**  The tenant the app registration lives in. */
+tenantId: string; 
+/**  The app's client (application) id. */
+clientId: string; 
+/**  The client secret's value. */
+clientSecret: string };
 
 /**  The Azure side of a preview. */
 export type AzureTrustPreview = {
@@ -261,6 +363,15 @@ export type DraftGithub = {
 	serviceAccount: string,
 	/**  Optional team. */
 	team: string,
+	/**
+	 *  Another issuer than GitHub.com: GitHub Enterprise Server (`https://HOST/_services/token`),
+	 *  GitLab, Buildkite, TeamCity or any https issuer; empty = GitHub.com.
+	 */
+	issuer: string,
+	/**  With another CI issuer: the exact or wildcard (`*`, `?`) subject. */
+	subject: string,
+	/**  Which CI's snippet: `github`, `gitlab`, `buildkite`, `teamcity`, `other`; empty = inferred. */
+	ci: string,
 };
 
 /**  The scope by slug (`*` = all). */
@@ -417,7 +528,21 @@ export type FormField =
 /**  GitHub: the Octopus service account. */
 "github.service_account" | 
 /**  GitHub: the optional team granting the service account its permissions. */
-"github.team";
+"github.team" | 
+/**  CI issuers: the issuer URL (empty: GitHub.com). */
+"github.issuer" | 
+/**  CI issuers: the exact or wildcard subject (other issuers than GitHub). */
+"github.subject" | 
+/**  CI issuers: which CI's snippet. */
+"github.ci" | 
+/**  Azure sign-in: a service principal's client id (not part of the setup file). */
+"azure.sign_in.client_id" | 
+/**  Azure sign-in: a service principal's client secret (memory only, never in a file). */
+"azure.sign_in.client_secret" | 
+/**  AWS sign-in: a typed access key id (not part of the setup file). */
+"aws.sign_in.access_key_id" | 
+/**  AWS sign-in: a typed secret access key (memory only, never in a file). */
+"aws.sign_in.secret_access_key";
 
 /**  The issuer check as the Connect screen shows it. */
 export type IssuerVerdict = {
@@ -502,6 +627,16 @@ export type OctopusConnectionSummary = {
 export type OctopusTarget = {
 	/**  The normalized server URL: scheme and host lower-cased, no trailing slash. */
 	serverUrl: string,
+};
+
+/**  One entry of a picker: the value the setup stores, what the user reads, and a detail line. */
+export type PickerItem = {
+	/**  What the setup file stores (a tenant or subscription id, a group or role name, an ARN). */
+	value: string,
+	/**  The name people know it by. */
+	label: string,
+	/**  A second line (domain, state, location, role type, path), may be empty. */
+	detail: string,
 };
 
 /**  How many steps of each action a plan has. */

@@ -1,7 +1,7 @@
 // Unit tests of the draft helpers: per-screen field errors, the Next reason, GitHub filters.
 import { describe, expect, it } from 'vitest';
 import { FORM_FIELDS, type UiError } from '../ipc/client';
-import { cloudFields, errorsOn, initialDraft, joinFilter, reasonFrom, splitFilter, SCOPE_FIELDS } from './draft';
+import { CI_ISSUERS, ciIssuerFor, cloudFields, errorsOn, initialDraft, issuerUrl, joinFilter, reasonFrom, splitFilter, SCOPE_FIELDS } from './draft';
 
 const error: UiError = {
   code: 'invalid_input',
@@ -37,5 +37,38 @@ describe('the draft', () => {
     expect(splitFilter('tag:v*')).toEqual({ kind: 'tag', value: 'v*' });
     expect(joinFilter('environment', 'prod')).toBe('environment:prod');
     expect(joinFilter('pull_request', 'ignored')).toBe('pull_request');
+  });
+});
+
+describe('CI issuers', () => {
+  it('builds GitHub Enterprise Server’s issuer from its host, however it was pasted', () => {
+    expect(issuerUrl('ghes', 'github.example.com')).toBe('https://github.example.com/_services/token');
+    expect(issuerUrl('ghes', ' https://github.example.com/ ')).toBe('https://github.example.com/_services/token');
+  });
+
+  it('uses the fixed issuers and keeps typed ones as typed', () => {
+    expect(issuerUrl('github', 'ignored')).toBe('');
+    expect(issuerUrl('gitlab', '')).toBe('https://gitlab.com');
+    expect(issuerUrl('buildkite', '')).toBe('https://agent.buildkite.com');
+    expect(issuerUrl('teamcity', ' https://teamcity.example.com ')).toBe('https://teamcity.example.com');
+    expect(issuerUrl('custom', 'http://not-https.example.com')).toBe('http://not-https.example.com');
+  });
+
+  it('reads a saved issuer back into the same choice', () => {
+    for (const choice of CI_ISSUERS) {
+      const typed = choice.kind === 'ghes' ? 'ghe.acme.test' : 'https://ci.acme.test';
+      const back = ciIssuerFor(issuerUrl(choice.kind, typed), choice.ci);
+      expect(back.kind).toBe(choice.kind);
+      if (choice.kind === 'ghes') expect(back.host).toBe('ghe.acme.test');
+    }
+    expect(ciIssuerFor('https://token.actions.githubusercontent.com').kind).toBe('github');
+  });
+
+  it('shows the issuer, subject and CI fields on the GitHub screen', () => {
+    const fields: readonly string[] = cloudFields('github');
+    for (const field of [FORM_FIELDS.githubIssuer, FORM_FIELDS.githubSubject, FORM_FIELDS.githubCi]) {
+      expect(fields).toContain(field);
+    }
+    expect(initialDraft('github').github).toMatchObject({ issuer: '', subject: '', ci: '' });
   });
 });

@@ -15,7 +15,7 @@ export function initialDraft(target: Target): SetupDraft {
     subjectKeys: { deployment: null, healthCheck: null, accountTest: null },
     aws: { roleName: 'octopus-deploy', region: 'us-east-1', sessionDuration: 3600, managedPolicies: [], profile: '' },
     azure: { tenantId: '', subscriptionId: '', resourceGroup: '', role: 'Contributor', credentialStrategy: null },
-    github: { repository: '', filter: 'branch:main', serviceAccount: 'github-actions', team: '' },
+    github: { repository: '', filter: 'branch:main', serviceAccount: 'github-actions', team: '', issuer: '', subject: '', ci: '' },
   };
 }
 
@@ -29,7 +29,7 @@ export function cloudFields(target: Target): readonly FormField[] {
     case 'azure':
       return [F.name, F.accountName, F.azureTenantId, F.azureSubscriptionId, F.azureResourceGroup, F.azureRole];
     case 'github':
-      return [F.name, F.githubRepository, F.githubFilter, F.githubServiceAccount, F.githubTeam];
+      return [F.name, F.githubIssuer, F.githubRepository, F.githubFilter, F.githubSubject, F.githubServiceAccount, F.githubTeam, F.githubCi];
   }
 }
 
@@ -76,4 +76,48 @@ export function splitFilter(filter: string): { kind: FilterKind; value: string }
 
 export function joinFilter(kind: FilterKind, value: string): string {
   return kind === 'pull_request' ? 'pull_request' : `${kind}:${value}`;
+}
+
+/** Where CI tokens come from: GitHub.com, GitHub Enterprise Server, or another issuer. */
+export type CiIssuerKind = 'github' | 'ghes' | 'gitlab' | 'buildkite' | 'teamcity' | 'custom';
+
+export interface CiIssuerChoice {
+  readonly kind: CiIssuerKind;
+  readonly label: string;
+  /** The setup file's `ci` (which snippet); empty: inferred from the issuer. */
+  readonly ci: string;
+  /** The fixed issuer, or null when the user types it (a host or a URL). */
+  readonly issuer: string | null;
+}
+
+/** The issuers the setup file allows, in the order the screen offers them. */
+export const CI_ISSUERS: readonly CiIssuerChoice[] = [
+  { kind: 'github', label: 'GitHub Actions on GitHub.com', ci: '', issuer: '' },
+  { kind: 'ghes', label: 'GitHub Actions on GitHub Enterprise Server', ci: 'github', issuer: null },
+  { kind: 'gitlab', label: 'GitLab.com CI/CD', ci: 'gitlab', issuer: 'https://gitlab.com' },
+  { kind: 'buildkite', label: 'Buildkite', ci: 'buildkite', issuer: 'https://agent.buildkite.com' },
+  { kind: 'teamcity', label: 'TeamCity (OctopusDeploy OIDC plugin)', ci: 'teamcity', issuer: null },
+  { kind: 'custom', label: 'Another https issuer', ci: 'other', issuer: null },
+];
+
+/** The issuer URL a choice stands for: GitHub Enterprise Server's is `https://HOST/_services/token`
+ *  (`typed` is the host), TeamCity's and a custom one are typed as URLs, GitHub.com's is empty
+ *  (the setup file's default). */
+export function issuerUrl(kind: CiIssuerKind, typed: string): string {
+  const fixed = CI_ISSUERS.find((choice) => choice.kind === kind)?.issuer ?? null;
+  if (fixed !== null) return fixed;
+  const value = typed.trim();
+  if (kind === 'ghes') return `https://${value.replace(/^https?:\/\//, '').replace(/\/+$/, '')}/_services/token`;
+  return value;
+}
+
+/** The choice (and GHES host) a saved issuer and `ci` stand for. */
+export function ciIssuerFor(issuer: string, ci = ''): { kind: CiIssuerKind; host: string } {
+  const value = issuer.trim();
+  if (value === '' || value === 'https://token.actions.githubusercontent.com') return { kind: 'github', host: '' };
+  const ghes = /^https:\/\/([^/]+)\/_services\/token$/.exec(value);
+  if (ghes !== null) return { kind: 'ghes', host: ghes[1] ?? '' };
+  const fixed = CI_ISSUERS.find((choice) => choice.issuer === value);
+  if (fixed !== undefined) return { kind: fixed.kind, host: '' };
+  return { kind: ci === 'teamcity' ? 'teamcity' : 'custom', host: '' };
 }

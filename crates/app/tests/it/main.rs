@@ -6,6 +6,7 @@
 //! kept for the session only. Both are checked, whichever the machine offers.
 #![allow(clippy::unwrap_used)]
 
+mod cloud_connect;
 mod connect_octopus;
 mod keychain;
 mod locks;

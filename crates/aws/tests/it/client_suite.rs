@@ -396,3 +396,26 @@ async fn lookups_return_tags_and_policies_for_drift(backend: Backend) {
 }
 
 on_both_backends!(lookups_return_tags_and_policies_for_drift);
+
+async fn managed_policies_are_listed_across_pages_with_paths_and_sorted(backend: Backend) {
+    let client = backend.client().await;
+    let policies = client.list_policies().await.unwrap();
+    let read_only = policies
+        .iter()
+        .find(|p| p.arn == "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .expect("ReadOnlyAccess is listed");
+    assert_eq!(read_only.name, "ReadOnlyAccess");
+    assert!(read_only.aws_managed);
+    assert!(
+        policies
+            .iter()
+            .any(|p| p.arn == "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
+        "policies under a path are listed"
+    );
+    assert!(
+        policies.windows(2).all(|w| w[0].name <= w[1].name),
+        "sorted by name"
+    );
+}
+
+on_both_backends!(managed_policies_are_listed_across_pages_with_paths_and_sorted);

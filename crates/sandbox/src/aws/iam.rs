@@ -254,6 +254,7 @@ impl IamState {
             "TagRole" => self.tag_role(params),
             "UntagRole" => self.untag_role(params),
             "ListRoleTags" => self.list_role_tags(params),
+            "ListPolicies" => list_policies(params),
             "GetAccountSummary" => Ok(Some(self.account_summary())),
             "SimulatePrincipalPolicy" => self.simulate(params),
             other => Err(AwsError::sender(
@@ -1130,9 +1131,114 @@ pub fn iso8601(at: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// `ListPolicies`: the AWS managed policies of the catalogue (`Scope` `All` or `AWS`; `Local`,
+/// the customer managed ones, is empty here), filtered by `PathPrefix`, paged by `Marker` /
+/// `MaxItems` (1–1000, default 100) with `IsTruncated`, as IAM answers it.
+fn list_policies(params: &Params) -> Result<Option<Xml>, AwsError> {
+    let scope = params.get("Scope").unwrap_or("All");
+    if !matches!(scope, "All" | "AWS" | "Local") {
+        return Err(AwsError::sender(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
+            ),
+        ));
+    }
+    let prefix = params.get("PathPrefix").unwrap_or("/");
+    let max_items =
+        usize::try_from(params.integer("MaxItems")?.unwrap_or(100).clamp(1, 1000)).unwrap_or(100);
+    let start = match params.get("Marker") {
+        Some(marker) => marker
+            .parse::<usize>()
+            .map_err(|_| AwsError::invalid_input("Invalid Marker."))?,
+        None => 0,
+    };
+    let matching: Vec<(usize, &str, &str)> = if scope == "Local" {
+        Vec::new()
+    } else {
+        super::managed_policies::catalogue()
+            .enumerate()
+            .filter(|(_, (path, _))| path.starts_with(prefix))
+            .map(|(i, (path, name))| (i, path, name))
+            .collect()
+    };
+    let mut members = Xml::new();
+    for (index, path, name) in matching.iter().skip(start).take(max_items) {
+        let mut policy = Xml::new();
+        policy
+            .text("PolicyName", name)
+            .text("DefaultVersionId", "v1")
+            .text("PolicyId", &format!("ANPAJ{index:016}"))
+            .text("Path", path)
+            .text("Arn", &format!("arn:aws:iam::aws:policy{path}{name}"))
+            .text("AttachmentCount", "0")
+            .text("PermissionsBoundaryUsageCount", "0")
+            .text("IsAttachable", "true")
+            .text("CreateDate", "2015-02-06T18:39:46Z")
+            .text("UpdateDate", "2015-02-06T18:39:46Z");
+        members.element("member", &policy);
+    }
+    let next = start + max_items;
+    let mut result = Xml::new();
+    result.element("Policies", &members);
+    if next < matching.len() {
+        result
+            .text("IsTruncated", "true")
+            .text("Marker", &next.to_string());
+    } else {
+        result.text("IsTruncated", "false");
+    }
+    Ok(Some(result))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn params(encoded: &str) -> Params {
+        let mut params = Params::default();
+        params.parse_into(encoded);
+        params
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn list_policies_pages_with_marker_and_honours_scope_and_path() {
+        let first = list_policies(&params("Scope=AWS&MaxItems=5"))
+            .unwrap()
+            .unwrap();
+        let text = first.as_str();
+        assert_eq!(text.matches("<member>").count(), 5, "{text}");
+        assert!(
+            text.contains("<IsTruncated>true</IsTruncated><Marker>5</Marker>"),
+            "{text}"
+        );
+        let rest = list_policies(&params("Scope=All&Marker=5&MaxItems=1000"))
+            .unwrap()
+            .unwrap();
+        assert!(rest.as_str().contains("<IsTruncated>false</IsTruncated>"));
+        assert_eq!(
+            5 + rest.as_str().matches("<member>").count(),
+            super::super::managed_policies::catalogue().count()
+        );
+        let local = list_policies(&params("Scope=Local")).unwrap().unwrap();
+        assert_eq!(
+            local.as_str().matches("<member>").count(),
+            0,
+            "no customer policies"
+        );
+        let path = list_policies(&params("PathPrefix=%2Fjob-function%2F"))
+            .unwrap()
+            .unwrap();
+        assert!(
+            path.as_str()
+                .contains("<Arn>arn:aws:iam::aws:policy/job-function/ViewOnlyAccess</Arn>")
+        );
+        assert_eq!(path.as_str().matches("<member>").count(), 1);
+        let bad = list_policies(&params("Scope=Mine")).unwrap_err();
+        assert_eq!(bad.code, "ValidationError");
+    }
 
     #[test]
     fn provider_urls_follow_the_iam_rules() {

@@ -38,6 +38,11 @@ pub fn policy_name(arn: &str) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// `(path, name)` of every policy in the catalogue, in a fixed order (`ListPolicies`).
+pub fn catalogue() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CATALOGUE.iter().copied()
+}
+
 /// Every ARN in the catalogue.
 pub fn arns() -> impl Iterator<Item = String> {
     CATALOGUE

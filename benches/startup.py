@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Start-up and memory benchmark: the release wizard against a bare Tauri window.
+
+Both binaries come from one workspace (the same tauri, WebKitGTK and release profile; the bare
+window is `benches/bare-window`). Each is launched with `OCTO_OIDC_READY_MARKER=1`; its page calls
+the `ui_ready` command after its first frame, which prints `octo-oidc-ready` on stdout. Measured
+per launch:
+
+- time: process start -> that line (launch to first screen interactive);
+- memory: after the window has settled, the resident memory of the process and every descendant
+  (WebKitWebProcess, WebKitNetworkProcess, bubblewrap helpers), as the sum of PSS (shared pages
+  split between the processes that map them: the fair total) and the sum of RSS (shared pages
+  counted in each process: an upper bound).
+
+Launches alternate (bare, app, bare, app, ...) after one discarded warm-up launch of each, each
+with fresh, empty XDG folders, and the medians are printed with the ratios against the goals
+(<= 1.2x the bare window's time, <= 1.15x its memory). The figures are printed, not asserted:
+the exit status is 0 unless a launch fails.
+
+Run it under a display, e.g. `xvfb-run -a python3 benches/startup.py --app ... --bare ...`;
+`make bench-startup` builds both binaries and does that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+MARKER = "octo-oidc-ready"
+GOAL_TIME = 1.2
+GOAL_MEMORY = 1.15
+
+
+@dataclass
+class Launch:
+    seconds: float
+    pss_kib: int
+    rss_kib: int
+    processes: int
+
+
+def children_by_parent() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: split after the last ')'.
+        fields = text[text.rindex(")") + 2 :].split()
+        tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def process_tree(root: int) -> list[int]:
+    tree = children_by_parent()
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(tree.get(pid, []))
+    return found
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) of one process in KiB, from smaps_rollup; (0, 0) if it is gone."""
+    pss = rss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        return 0, 0
+    return pss, rss
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Ends the launched process group (the app and the WebKit processes it started)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def launch(binary: str, settle: float, timeout: float) -> Launch:
+    with tempfile.TemporaryDirectory(prefix="octo-oidc-bench-") as home:
+        env = dict(os.environ)
+        env["OCTO_OIDC_READY_MARKER"] = "1"
+        for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+            env[name] = os.path.join(home, name.lower())
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [binary],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            assert process.stdout is not None
+            deadline = started + timeout
+            buffered = ""
+            while MARKER not in buffered:
+                left = deadline - time.monotonic()
+                if left <= 0 or process.poll() is not None:
+                    raise RuntimeError(f"{binary} did not print '{MARKER}' within {timeout:.0f} s")
+                ready, _, _ = select.select([process.stdout], [], [], left)
+                if ready:
+                    chunk = os.read(process.stdout.fileno(), 4096).decode("utf-8", "replace")
+                    if chunk == "":
+                        raise RuntimeError(f"{binary} closed its stdout before '{MARKER}'")
+                    buffered += chunk
+            seconds = time.monotonic() - started
+            time.sleep(settle)
+            pids = process_tree(process.pid)
+            pss = rss = 0
+            for pid in pids:
+                one_pss, one_rss = memory_kib(pid)
+                pss += one_pss
+                rss += one_rss
+            return Launch(seconds, pss, rss, len(pids))
+        finally:
+            stop(process)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", required=True, help="the release wizard binary")
+    parser.add_argument("--bare", required=True, help="the release bare-window binary")
+    parser.add_argument("--runs", type=int, default=5, help="measured launches of each (default 5)")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds after ready before memory is read")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a launch may take to be ready")
+    args = parser.parse_args()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("no display: run this under xvfb-run (make bench-startup does)", file=sys.stderr)
+        return 2
+    for binary in (args.app, args.bare):
+        if not os.access(binary, os.X_OK):
+            print(f"not an executable: {binary}", file=sys.stderr)
+            return 2
+
+    results: dict[str, list[Launch]] = {"bare": [], "app": []}
+    binaries = {"bare": args.bare, "app": args.app}
+    for name in ("bare", "app"):
+        launch(binaries[name], 0.2, args.timeout)  # warm-up: page cache, fontconfig
+    for run in range(args.runs):
+        for name in ("bare", "app"):
+            one = launch(binaries[name], args.settle, args.timeout)
+            results[name].append(one)
+            print(
+                f"run {run + 1}/{args.runs} {name:4}: ready {one.seconds * 1000:7.1f} ms, "
+                f"PSS {one.pss_kib / 1024:6.1f} MiB, RSS {one.rss_kib / 1024:6.1f} MiB, "
+                f"{one.processes} processes",
+                flush=True,
+            )
+
+    summary = {}
+    for name, launches in results.items():
+        summary[name] = (
+            median([l.seconds for l in launches]),
+            median([l.pss_kib for l in launches]),
+            median([l.rss_kib for l in launches]),
+        )
+    bare_t, bare_pss, bare_rss = summary["bare"]
+    app_t, app_pss, app_rss = summary["app"]
+    time_ratio = app_t / bare_t
+    pss_ratio = app_pss / bare_pss
+    rss_ratio = app_rss / bare_rss
+    print()
+    print(f"medians of {args.runs} launches each       ready (ms)   PSS (MiB)   RSS (MiB)")
+    print(f"  bare Tauri window                  {bare_t * 1000:10.1f} {bare_pss / 1024:11.1f} {bare_rss / 1024:11.1f}")
+    print(f"  Octopus OIDC Wizard                {app_t * 1000:10.1f} {app_pss / 1024:11.1f} {app_rss / 1024:11.1f}")
+    print(
+        f"  ratio (goal <= {GOAL_TIME}x time, <= {GOAL_MEMORY}x memory) {time_ratio:7.2f}x {pss_ratio:10.2f}x {rss_ratio:10.2f}x"
+    )
+    met = time_ratio <= GOAL_TIME and pss_ratio <= GOAL_MEMORY
+    print(f"  goal {'met' if met else 'missed'} (time and PSS)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
