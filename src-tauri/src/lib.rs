@@ -342,7 +342,9 @@ mod tests {
                     "managedPolicies": [], "profile": ""},
             "azure": {"tenantId": "", "subscriptionId": "", "resourceGroup": "", "role": "",
                       "credentialStrategy": null},
-            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": "", "issuer": "", "subject": "", "ci": ""}
+            "github": {"repository": "", "filter": "", "serviceAccount": "", "team": "", "issuer": "", "subject": "", "ci": ""},
+            "gcp": {"project": "", "pool": "", "provider": "", "serviceAccount": "", "roles": [],
+                    "tokenLifetime": null, "credentialsFile": ""}
         }})
     }
 

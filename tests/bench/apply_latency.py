@@ -106,7 +106,8 @@ def bench(name, text):
         for i, group in enumerate(groups, 1):
             ops = ", ".join(f"{r['service']} {r['operation']}{' *' if r['mutating'] else ''}"
                             for r in group)
-            print(f"    round {i:2}: {ops}")
+            start = group[0]["at_ms"] - requests[0]["at_ms"]
+            print(f"    round {i:2} (+{start:4} ms): {ops}")
         return seconds / minimum
     finally:
         sandbox.close()

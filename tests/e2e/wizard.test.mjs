@@ -1,6 +1,6 @@
 // End-to-end tests of the real desktop window, driven through WebDriver against the in-app
 // Sandbox: the welcome screen and its choices, Connect Octopus with bad input, then for AWS,
-// Azure and GitHub Actions the whole flow (connect, cloud, scope, preview, plan, apply, verify,
+// Azure, GitHub Actions and Google Cloud the whole flow (connect, cloud, scope, preview, plan, apply, verify,
 // done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
 // sandbox fault and resumes; a rerun of a saved setup that shows "no changes"; and the GitHub
 // flow at 1024×700 with the controls reachable on every screen.
@@ -46,15 +46,15 @@ describe('the wizard window', () => {
     assert.equal(accent, '#1f6feb');
   });
 
-  it('offers Azure, AWS and GitHub Actions → Octopus, and real or Sandbox', async () => {
+  it('offers Azure, AWS, GitHub Actions → Octopus and Google Cloud, and real or Sandbox', async () => {
     assert.equal(await browser.$('#screen-title').getText(), 'What do you want to set up?');
     const titles = [];
-    for (const id of ['azure', 'aws', 'github']) {
+    for (const id of ['azure', 'aws', 'github', 'gcp']) {
       const card = await browser.$(`#target-${id}`);
       assert.ok(await card.isDisplayed(), `#target-${id} is shown`);
       titles.push(await card.$('.title').getText());
     }
-    assert.deepEqual(titles, ['Azure', 'AWS', 'GitHub Actions']);
+    assert.deepEqual(titles, ['Azure', 'AWS', 'GitHub Actions', 'Google Cloud']);
     assert.match(await browser.$('#target-github').getText(), /GitHub Actions → Octopus/);
     assert.ok(await browser.$('#mode-real').isDisplayed());
     assert.ok(await browser.$('#mode-sandbox').isDisplayed());
@@ -502,6 +502,93 @@ describe('the GitHub Actions path in the Sandbox', () => {
     assert.match(await result.getText(), /Torn down\. [1-9]\d* resources? removed/);
     await browser.$('#finish').scrollIntoView({ block: 'center' });
     await assertReachable(browser, ['#finish', '#back']);
+  });
+});
+
+describe('the Google Cloud path in the Sandbox', () => {
+  let app;
+  let browser;
+
+  before(async () => {
+    app = await openApp();
+    browser = app.browser;
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  it('walks Welcome → Sandbox → Connect Google Cloud → Scope → Trust preview (CEL condition, bindings) → plan', async () => {
+    await browser.$('#target-gcp').waitForDisplayed({ timeout: 10000 });
+    await browser.$('#target-gcp').click();
+    await browser.$('#mode-sandbox').click();
+    await screenshot(browser, 'gcp-01-welcome');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'The built-in Sandbox');
+    assert.match(await browser.$('.stand-ins').getText(), /Google STS/);
+    await browser.$('#start-sandbox').click();
+    await waitEnabled(browser, '#continue', 'the Sandbox did not start and connect');
+    assert.match(await browser.$('#endpoint-gcp').getText(), /^https?:\/\/127\.0\.0\.1:\d+/);
+    await screenshot(browser, 'gcp-02-sandbox-intro');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Connect Google Cloud');
+    // The sandbox's seeded project fills the form.
+    const project = await browser.$('#gcp-project');
+    await project.waitUntil(async () => (await project.getValue()).length > 0, { timeout: 10000, timeoutMsg: 'the sandbox project was not filled in' });
+    assert.match(await browser.$('#gcp-sandbox-note').getText(), new RegExp(await project.getValue()));
+    // Bad input: the core's message on the pool id, Continue names it.
+    await browser.$('#gcp-pool').setValue('gcp-reserved');
+    const poolNote = await browser.$('#gcp-pool-note');
+    await poolNote.waitUntil(async () => !/^4–32/.test(await poolNote.getText()), { timeout: 5000, timeoutMsg: 'no pool id error' });
+    assert.match(await browser.$('#next-reason').getText(), /^Pool id: /);
+    // Over an hour: the organization-policy warning.
+    await browser.$('#gcp-token-lifetime').setValue('7200');
+    await (await browser.$('#gcp-lifetime-warning')).waitForDisplayed({ timeout: 5000 });
+    assert.match(await browser.$('#gcp-lifetime-warning').getText(), /iam\.allowServiceAccountCredentialLifetimeExtension/);
+    await screenshot(browser, 'gcp-03-connect-cloud-errors');
+    await browser.$('#gcp-pool').setValue('octo-e2e');
+    await browser.$('#gcp-token-lifetime').setValue('3600');
+    await browser.$('#gcp-roles').setValue('roles/storage.objectViewer');
+    await waitEnabled(browser, '#continue', 'valid Google Cloud settings did not enable Continue');
+    await screenshot(browser, 'gcp-04-connect-cloud');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'What may use the trust');
+    const projectsAll = await browser.$('#projects-all');
+    await projectsAll.waitForExist({ timeout: 15000, timeoutMsg: 'the space inventory did not load' });
+    await browser.$('#environments-all').click();
+    await browser.$('#projects-rows input[type="checkbox"]').click();
+    await browser.$('#key-deployment-runbook').scrollIntoView({ block: 'center' });
+    await browser.$('#key-deployment-runbook').click();
+    await waitEnabled(browser, '#continue', 'a chosen scope did not enable Continue');
+    await screenshot(browser, 'gcp-05-scope');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Trust preview');
+    const condition = await browser.$('#gcp-attribute-condition');
+    await condition.waitForDisplayed({ timeout: 20000, timeoutMsg: 'no Google trust previewed' });
+    assert.match(await condition.getText(), /^assertion\.sub in \[/);
+    assert.match(await browser.$('#gcp-attribute-mapping').getText(), /google\.subject/);
+    const bindings = await browser.$('#gcp-bindings').getText();
+    assert.match(bindings, /roles\/iam\.workloadIdentityUser/);
+    assert.match(bindings, /principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/octo-e2e\/subject\//);
+    assert.match(bindings, /roles\/storage\.objectViewer/);
+    assert.match(await browser.$('#gcp-audience').getText(), /^\/\/iam\.googleapis\.com\/projects\/\d+\/.*\/providers\//);
+    await waitEnabled(browser, '#continue', 'the Google trust preview did not enable Continue');
+    await condition.scrollIntoView({ block: 'center' });
+    await screenshot(browser, 'gcp-06-trust-preview');
+    await browser.$('#continue').click();
+    await reviewPlan(browser, 'gcp-07-review-plan', [/Workload identity pool/, /Workload identity provider/, /Google service account/, /Octopus account/]);
+  });
+
+  it('applies, verifies, and shows the service account email for the step', async () => {
+    await applyPlan(browser, 'gcp-08-apply');
+    await verifyTrust(browser, 'gcp-09-verify', { mustPass: true });
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Done');
+    const email = await browser.$('#gcp-service-account-value').getText();
+    assert.match(email, /^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/);
+    assert.match(await browser.$('#gcp-step').getText(), /Octopus\.Action\.GoogleCloud\.ServiceAccountEmails/);
+    await browser.$('#gcp-step').scrollIntoView({ block: 'center' });
+    await screenshot(browser, 'gcp-10-done');
   });
 });
 

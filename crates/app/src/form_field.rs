@@ -111,11 +111,32 @@ pub enum FormField {
     /// AWS sign-in: a typed secret access key (memory only, never in a file).
     #[serde(rename = "aws.sign_in.secret_access_key")]
     AwsSignInSecretAccessKey,
+    /// Google Cloud: the project id.
+    #[serde(rename = "gcp.project")]
+    GcpProject,
+    /// Google Cloud: the workload identity pool id.
+    #[serde(rename = "gcp.pool")]
+    GcpPool,
+    /// Google Cloud: the pool's OIDC provider id.
+    #[serde(rename = "gcp.provider")]
+    GcpProvider,
+    /// Google Cloud: the service account (an id, or an existing one's email).
+    #[serde(rename = "gcp.service_account")]
+    GcpServiceAccount,
+    /// Google Cloud: project roles for the service account.
+    #[serde(rename = "gcp.roles")]
+    GcpRoles,
+    /// Google Cloud: the account's token lifetime in seconds.
+    #[serde(rename = "gcp.token_lifetime")]
+    GcpTokenLifetime,
+    /// Google Cloud: a credentials file (default: Application Default Credentials).
+    #[serde(rename = "gcp.credentials_file")]
+    GcpCredentialsFile,
 }
 
 impl FormField {
     /// Every form field.
-    pub const ALL: [FormField; 33] = [
+    pub const ALL: [FormField; 40] = [
         FormField::OctopusServerUrl,
         FormField::OctopusApiKey,
         FormField::SetupName,
@@ -149,6 +170,13 @@ impl FormField {
         FormField::AzureSignInClientSecret,
         FormField::AwsSignInAccessKeyId,
         FormField::AwsSignInSecretAccessKey,
+        FormField::GcpProject,
+        FormField::GcpPool,
+        FormField::GcpProvider,
+        FormField::GcpServiceAccount,
+        FormField::GcpRoles,
+        FormField::GcpTokenLifetime,
+        FormField::GcpCredentialsFile,
     ];
 
     /// The field id, exactly as serialized (e.g. `octopus.server_url`).
@@ -187,6 +215,13 @@ impl FormField {
             FormField::AzureSignInClientSecret => "azure.sign_in.client_secret",
             FormField::AwsSignInAccessKeyId => "aws.sign_in.access_key_id",
             FormField::AwsSignInSecretAccessKey => "aws.sign_in.secret_access_key",
+            FormField::GcpProject => "gcp.project",
+            FormField::GcpPool => "gcp.pool",
+            FormField::GcpProvider => "gcp.provider",
+            FormField::GcpServiceAccount => "gcp.service_account",
+            FormField::GcpRoles => "gcp.roles",
+            FormField::GcpTokenLifetime => "gcp.token_lifetime",
+            FormField::GcpCredentialsFile => "gcp.credentials_file",
         }
     }
 

@@ -35,6 +35,10 @@ pub struct SandboxSummary {
     pub arm_url: Option<String>,
     /// The AWS endpoint serving IAM and STS, if running.
     pub aws_endpoint_url: Option<String>,
+    /// The endpoint serving the Google Cloud APIs, if running.
+    pub gcp_url: Option<String>,
+    /// The seeded Google Cloud project's id (a Google Cloud setup names it).
+    pub gcp_project_id: Option<String>,
 }
 
 pub(crate) fn summarize(sandbox: &Sandbox, profile: &str) -> SandboxSummary {
@@ -48,6 +52,8 @@ pub(crate) fn summarize(sandbox: &Sandbox, profile: &str) -> SandboxSummary {
         graph_url: urls.graph.clone(),
         arm_url: urls.arm.clone(),
         aws_endpoint_url: urls.aws.clone(),
+        gcp_url: urls.gcp.clone(),
+        gcp_project_id: urls.gcp.is_some().then(|| sandbox.gcp().project_id()),
     }
 }
 

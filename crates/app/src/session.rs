@@ -443,6 +443,7 @@ impl Session {
         let (setup, check) = setup_draft::check(draft, server_url.as_deref())?;
         let mut facts = self.space_facts(&draft.space, false).await?;
         facts.aws_account_id = Some(self.aws_account_id());
+        facts.gcp_project = Some(self.gcp_project(&draft.gcp.project));
         setup_draft::preview(&setup, check, &facts)
     }
 
@@ -491,6 +492,28 @@ impl Session {
                 running.sandbox.aws().account_id().to_string()
             }
             _ => PLACEHOLDER_AWS_ACCOUNT.to_string(),
+        }
+    }
+
+    /// The Google Cloud project the preview uses: the Sandbox's when its Octopus is the
+    /// connected one, else `project` with a placeholder number (the number is looked up when
+    /// the plan observes).
+    fn gcp_project(&self, project: &str) -> octo_oidc_core::ports::GcpProject {
+        let sandbox_connected = lock(&self.octopus)
+            .as_ref()
+            .and_then(|c| c.sandbox_generation);
+        let sandbox = lock(&self.sandbox);
+        match sandbox.as_ref() {
+            Some(running) if sandbox_connected == Some(running.generation) => {
+                octo_oidc_core::ports::GcpProject {
+                    project_id: running.sandbox.gcp().project_id(),
+                    project_number: running.sandbox.gcp().project_number(),
+                }
+            }
+            _ => octo_oidc_core::ports::GcpProject {
+                project_id: project.trim().to_string(),
+                project_number: setup_draft::PLACEHOLDER_GCP_PROJECT_NUMBER.to_string(),
+            },
         }
     }
 

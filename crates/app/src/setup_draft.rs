@@ -27,8 +27,8 @@ use octo_oidc_engine::desired::{
 use octo_oidc_engine::observed::ObservedState;
 use octo_oidc_engine::plan::plan;
 use octo_oidc_engine::setup_file::{
-    self, AccountTable, AwsTable, AzureTable, GitHubTable, OctopusTable, ScopeTable, Setup,
-    SetupFile, SubjectKeysTable, TargetSpec,
+    self, AccountTable, AwsTable, AzureTable, GcpTable, GitHubTable, OctopusTable, ScopeTable,
+    Setup, SetupFile, SubjectKeysTable, TargetSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,8 @@ pub enum DraftTarget {
     Azure,
     /// GitHub Actions → Octopus.
     Github,
+    /// Octopus → Google Cloud.
+    Gcp,
 }
 
 /// The scope by slug (`*` = all).
@@ -146,6 +148,27 @@ pub struct DraftGithub {
     pub ci: String,
 }
 
+/// The Google Cloud side (empty strings are "not set": the engine's defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct DraftGcp {
+    /// The project id.
+    pub project: String,
+    /// The workload identity pool id (default `octo-<name>`).
+    pub pool: String,
+    /// The pool's OIDC provider id (default `octopus`).
+    pub provider: String,
+    /// The service account: an id (created when missing) or an existing one's email.
+    pub service_account: String,
+    /// Project roles granted to the service account.
+    pub roles: Vec<String>,
+    /// The account's token lifetime in seconds (default 3600).
+    pub token_lifetime: Option<u32>,
+    /// A credentials file (default: Application Default Credentials).
+    pub credentials_file: String,
+}
+
 /// Everything the wizard has collected so far. Only the chosen target's section is used.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -169,6 +192,8 @@ pub struct SetupDraft {
     pub azure: DraftAzure,
     /// GitHub.
     pub github: DraftGithub,
+    /// Google Cloud.
+    pub gcp: DraftGcp,
 }
 
 /// The subject keys a context allows and the ones Octopus uses by default (the core's).
@@ -232,6 +257,7 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
         DraftTarget::Aws => setup_file::Target::Aws,
         DraftTarget::Azure => setup_file::Target::Azure,
         DraftTarget::Github => setup_file::Target::Github,
+        DraftTarget::Gcp => setup_file::Target::Gcp,
     };
     let cloud = draft.target != DraftTarget::Github;
     let keys = &draft.subject_keys;
@@ -297,7 +323,16 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
                 _ => None,
             },
         }),
-        gcp: None,
+        gcp: (draft.target == DraftTarget::Gcp).then(|| GcpTable {
+            project: draft.gcp.project.trim().to_string(),
+            pool: opt(&draft.gcp.pool),
+            provider: opt(&draft.gcp.provider),
+            service_account: opt(&draft.gcp.service_account),
+            roles: trimmed(&draft.gcp.roles),
+            token_lifetime: draft.gcp.token_lifetime,
+            allowed_audiences: Vec::new(),
+            credentials_file: opt(&draft.gcp.credentials_file),
+        }),
     }
 }
 
@@ -442,6 +477,63 @@ pub struct CiTrustPreview {
     pub subject: String,
 }
 
+/// One `attributeMapping` entry: Google attribute ← CEL expression over the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeMappingLine {
+    /// `google.subject`, `attribute.space`, …
+    pub attribute: String,
+    /// The CEL expression.
+    pub expression: String,
+}
+
+/// One IAM binding: a role for members on a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct IamBindingLine {
+    /// Where (`serviceAccounts/EMAIL`, `projects/ID`).
+    pub resource: String,
+    /// The role.
+    pub role: String,
+    /// Its members.
+    pub members: Vec<String>,
+}
+
+/// The Google Cloud side of a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct GcpTrustPreview {
+    /// The pool's resource name.
+    pub pool: String,
+    /// The provider's resource name.
+    pub provider: String,
+    /// `oidc.issuerUri`.
+    pub issuer_uri: String,
+    /// The audience the Octopus account sends.
+    pub audience: String,
+    /// `attributeMapping`.
+    pub attribute_mapping: Vec<AttributeMappingLine>,
+    /// `attributeCondition` (CEL).
+    pub attribute_condition: String,
+    /// Its length against Google's limit.
+    pub condition_length: u32,
+    /// Google's limit on `attributeCondition`.
+    pub condition_limit: u32,
+    /// The service account Octopus impersonates (the step's
+    /// `Octopus.Action.GoogleCloud.ServiceAccountEmails`).
+    pub service_account_email: String,
+    /// Whether the service account is created (false: an existing one is reused).
+    pub creates_service_account: bool,
+    /// The IAM bindings: `roles/iam.workloadIdentityUser` on the service account, project roles.
+    pub bindings: Vec<IamBindingLine>,
+    /// Whether the project number is the project's (false: a placeholder until Google Cloud
+    /// is connected).
+    pub project_number_known: bool,
+}
+
 /// One row of the simulator's matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -530,6 +622,8 @@ pub struct SetupPreview {
     pub azure: Option<AzureTrustPreview>,
     /// GitHub Actions → Octopus.
     pub ci: Option<CiTrustPreview>,
+    /// Google Cloud.
+    pub gcp: Option<GcpTrustPreview>,
     /// The simulator's matrix (cloud targets).
     pub matrix: Option<MatrixPreview>,
     /// Set when the trust (and so the matrix and the plan) could not be computed.
@@ -547,6 +641,82 @@ pub struct SetupPreview {
 
 /// The AWS account id used when none is connected: previews show it as a placeholder.
 pub const PLACEHOLDER_AWS_ACCOUNT: &str = "000000000000";
+
+/// The Google Cloud project number used when none is looked up: previews show it as a
+/// placeholder.
+pub const PLACEHOLDER_GCP_PROJECT_NUMBER: &str = "000000000000";
+
+/// The Google side of the desired resources, as the trust preview shows it.
+fn gcp_preview(desired: &DesiredState, facts: &SpaceFacts) -> Option<GcpTrustPreview> {
+    let mut preview: Option<GcpTrustPreview> = None;
+    let mut service_account = None;
+    let mut bindings = Vec::new();
+    for resource in &desired.resources {
+        match resource {
+            DesiredResource::WorkloadIdentityProvider { spec, .. } => {
+                let condition = spec.attribute_condition.clone().unwrap_or_default();
+                preview = Some(GcpTrustPreview {
+                    pool: spec.provider.pool_name(),
+                    provider: spec.provider.provider_name(),
+                    issuer_uri: spec.issuer_uri.clone(),
+                    audience: spec
+                        .allowed_audiences
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| spec.provider.default_audience()),
+                    attribute_mapping: spec
+                        .attribute_mapping
+                        .iter()
+                        .map(|(attribute, expression)| AttributeMappingLine {
+                            attribute: attribute.clone(),
+                            expression: expression.clone(),
+                        })
+                        .collect(),
+                    condition_length: count(condition.chars().count()),
+                    condition_limit: count(octo_oidc_core::gcp::MAX_CONDITION_CHARS),
+                    attribute_condition: condition,
+                    service_account_email: String::new(),
+                    creates_service_account: false,
+                    bindings: Vec::new(),
+                    project_number_known: facts
+                        .gcp_project
+                        .as_ref()
+                        .is_some_and(|p| p.project_number != PLACEHOLDER_GCP_PROJECT_NUMBER),
+                });
+            }
+            DesiredResource::GcpServiceAccount { email, spec } => {
+                service_account = Some((email.clone(), spec.is_some()));
+            }
+            DesiredResource::WorkloadIdentityBinding {
+                service_account,
+                role,
+                members,
+                ..
+            } => bindings.push(IamBindingLine {
+                resource: format!("serviceAccounts/{service_account}"),
+                role: role.clone(),
+                members: members.clone(),
+            }),
+            DesiredResource::ProjectRoleBinding {
+                project,
+                role,
+                member,
+            } => bindings.push(IamBindingLine {
+                resource: format!("projects/{project}"),
+                role: role.clone(),
+                members: vec![member.clone()],
+            }),
+            _ => {}
+        }
+    }
+    let mut preview = preview?;
+    if let Some((email, creates)) = service_account {
+        preview.service_account_email = email;
+        preview.creates_service_account = creates;
+    }
+    preview.bindings = bindings;
+    Some(preview)
+}
 
 fn count(n: impl TryInto<u32>) -> u32 {
     n.try_into().unwrap_or(u32::MAX)
@@ -731,6 +901,7 @@ pub fn preview(
                 aws: None,
                 azure,
                 ci: None,
+                gcp: None,
                 matrix: None,
                 trust_blocked: Some(TrustBlocked {
                     code: problem.code,
@@ -838,6 +1009,7 @@ pub fn preview(
         aws,
         azure,
         ci,
+        gcp: gcp_preview(&desired, facts),
         matrix,
         trust_blocked: None,
         plan,

@@ -653,6 +653,38 @@ impl SdkIam {
         Ok(policies)
     }
 
+    /// `CreateRole` (tagged, retried while the provider its trust policy names is not yet
+    /// visible), then the spec's policies. `EntityAlreadyExists` comes back as it is.
+    async fn create_role_with_policies(&self, spec: &RoleSpec) -> Result<IamRole, CallFailure> {
+        let tags = tags(&spec.tags)?;
+        let out = self
+            .with_trust_propagation("CreateRole", &spec.trust_policy, || async {
+                self.iam
+                    .create_role()
+                    .role_name(&spec.name)
+                    .assume_role_policy_document(&spec.trust_policy)
+                    .max_session_duration(duration_i32(spec.max_session_duration))
+                    .set_description(spec.description.clone())
+                    .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()))
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "CreateRole", &e))
+            })
+            .await?;
+        let mut role = IamRole {
+            arn: out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
+            name: spec.name.clone(),
+            trust_policy: spec.trust_policy.clone(),
+            max_session_duration: spec.max_session_duration,
+            description: spec.description.clone(),
+            tags: spec.tags.clone(),
+            managed_policy_arns: Vec::new(),
+            inline_policies: BTreeMap::new(),
+        };
+        self.converge_policies(spec, &mut role).await?;
+        Ok(role)
+    }
+
     /// What [`Iam::ensure_role`] would change, without changing anything.
     pub async fn role_diff(&self, spec: &RoleSpec) -> PortResult<RoleDiff> {
         validate_role_spec(spec)?;
@@ -951,6 +983,27 @@ impl Iam for SdkIam {
         })
     }
 
+    async fn create_oidc_provider(
+        &self,
+        spec: &OidcProviderSpec,
+    ) -> PortResult<Applied<OidcProvider>> {
+        validate_provider_spec(spec)?;
+        match self.create_provider(spec).await {
+            Ok(arn) => Ok(Applied::Created(OidcProvider {
+                arn,
+                url: spec.url.clone(),
+                client_ids: spec.client_ids.clone(),
+                thumbprints: spec.thumbprints.clone(),
+                tags: spec.tags.clone(),
+            })),
+            // It exists after all (a race, a resumed crash): converge it as ensure does.
+            Err(failure) if failure.is("EntityAlreadyExists") => {
+                self.ensure_oidc_provider(spec).await
+            }
+            Err(failure) => Err(failure.into_problem()),
+        }
+    }
+
     async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
         let deleted = self
             .call(
@@ -975,6 +1028,16 @@ impl Iam for SdkIam {
         }
     }
 
+    async fn create_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
+        validate_role_spec(spec)?;
+        match self.create_role_with_policies(spec).await {
+            Ok(role) => Ok(Applied::Created(role)),
+            // It exists after all (a race, a resumed crash): converge it as ensure does.
+            Err(failure) if failure.is("EntityAlreadyExists") => self.ensure_role(spec).await,
+            Err(failure) => Err(failure.into_problem()),
+        }
+    }
+
     async fn find_role(&self, name: &str) -> PortResult<Option<IamRole>> {
         Ok(self.describe_role(name).await?)
     }
@@ -983,44 +1046,14 @@ impl Iam for SdkIam {
         validate_role_spec(spec)?;
         let existing = match self.describe_role(&spec.name).await? {
             Some(role) => role,
-            None => {
-                let tags = tags(&spec.tags)?;
-                let created = self
-                    .with_trust_propagation("CreateRole", &spec.trust_policy, || async {
-                        self.iam
-                            .create_role()
-                            .role_name(&spec.name)
-                            .assume_role_policy_document(&spec.trust_policy)
-                            .max_session_duration(duration_i32(spec.max_session_duration))
-                            .set_description(spec.description.clone())
-                            .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()))
-                            .send()
-                            .await
-                            .map_err(|e| call_failure("iam", "CreateRole", &e))
-                    })
-                    .await;
-                match created {
-                    Ok(out) => {
-                        let mut role = IamRole {
-                            arn: out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
-                            name: spec.name.clone(),
-                            trust_policy: spec.trust_policy.clone(),
-                            max_session_duration: spec.max_session_duration,
-                            description: spec.description.clone(),
-                            tags: spec.tags.clone(),
-                            managed_policy_arns: Vec::new(),
-                            inline_policies: BTreeMap::new(),
-                        };
-                        self.converge_policies(spec, &mut role).await?;
-                        return Ok(Applied::Created(role));
-                    }
-                    Err(failure) if failure.is("EntityAlreadyExists") => self
-                        .describe_role(&spec.name)
-                        .await?
-                        .ok_or_else(|| failure.into_problem())?,
-                    Err(failure) => return Err(failure.into_problem()),
-                }
-            }
+            None => match self.create_role_with_policies(spec).await {
+                Ok(role) => return Ok(Applied::Created(role)),
+                Err(failure) if failure.is("EntityAlreadyExists") => self
+                    .describe_role(&spec.name)
+                    .await?
+                    .ok_or_else(|| failure.into_problem())?,
+                Err(failure) => return Err(failure.into_problem()),
+            },
         };
 
         let mut changed = false;

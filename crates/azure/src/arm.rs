@@ -464,38 +464,21 @@ impl AzureRbac for ArmRbac {
             Err(AzureError::Api { status: 404, .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let body = json!({
-            "properties": {
-                "roleDefinitionId": assignment.role_definition_id,
-                "principalId": assignment.principal_id,
-                "principalType": "ServicePrincipal",
-            }
-        });
-        match self
-            .call(
-                Method::PUT,
-                &path,
-                Some(&body),
-                "PUT roleAssignments",
-                Propagation::ArmPrincipal,
-            )
-            .await
-        {
-            Ok(_) => Ok(Applied::Created(assignment.clone())),
-            Err(AzureError::Api { code, .. }) if code == "RoleAssignmentExists" => {
-                let existing = self
-                    .list_role_assignments(&assignment.scope, &assignment.principal_id)
-                    .await?;
-                match existing.into_iter().find(|e| same_grant(e, assignment)) {
-                    Some(found) => Ok(Applied::Unchanged(found)),
-                    None => Err(Problem::new(
-                        ErrorCode::Conflict,
-                        "ARM says the role assignment exists, but no matching assignment is listed",
-                    )
-                    .with_hint("Wait a minute (ARM caches role assignments) and run again.")),
-                }
-            }
-            Err(e) => Err(e.into()),
+        let put = self.put_assignment(assignment).await;
+        self.created(assignment, put).await
+    }
+
+    async fn create_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+    ) -> PortResult<Applied<RoleAssignment>> {
+        match self.put_assignment(assignment).await {
+            // Its name is taken by another grant (e.g. a deleted principal's): the reading
+            // ensure says whose.
+            Err(AzureError::Api {
+                status: 409, code, ..
+            }) if code != "RoleAssignmentExists" => self.ensure_role_assignment(assignment).await,
+            put => self.created(assignment, put).await,
         }
     }
 
@@ -511,6 +494,53 @@ impl AzureRbac for ArmRbac {
             .await
         {
             Ok(_) | Err(AzureError::Api { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl ArmRbac {
+    /// `PUT` the assignment (retrying while the principal is not yet visible to ARM).
+    async fn put_assignment(&self, assignment: &RoleAssignment) -> Result<Reply, AzureError> {
+        let body = json!({
+            "properties": {
+                "roleDefinitionId": assignment.role_definition_id,
+                "principalId": assignment.principal_id,
+                "principalType": "ServicePrincipal",
+            }
+        });
+        self.call(
+            Method::PUT,
+            &Self::assignment_path(&assignment.scope, &assignment.name),
+            Some(&body),
+            "PUT roleAssignments",
+            Propagation::ArmPrincipal,
+        )
+        .await
+    }
+
+    /// What a `PUT` of `assignment` did: created, or (`RoleAssignmentExists`: the same grant
+    /// under another name) the existing grant, found by listing.
+    async fn created(
+        &self,
+        assignment: &RoleAssignment,
+        put: Result<Reply, AzureError>,
+    ) -> PortResult<Applied<RoleAssignment>> {
+        match put {
+            Ok(_) => Ok(Applied::Created(assignment.clone())),
+            Err(AzureError::Api { code, .. }) if code == "RoleAssignmentExists" => {
+                let existing = self
+                    .list_role_assignments(&assignment.scope, &assignment.principal_id)
+                    .await?;
+                match existing.into_iter().find(|e| same_grant(e, assignment)) {
+                    Some(found) => Ok(Applied::Unchanged(found)),
+                    None => Err(Problem::new(
+                        ErrorCode::Conflict,
+                        "ARM says the role assignment exists, but no matching assignment is listed",
+                    )
+                    .with_hint("Wait a minute (ARM caches role assignments) and run again.")),
+                }
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -333,6 +333,25 @@ impl GraphEntraApps {
         )
     }
 
+    /// The upsert address of one credential (`PATCH …(name='…')` with `create-if-missing`).
+    fn credential_upsert_path(app_object_id: &str, name: &str) -> String {
+        format!(
+            "{}(name='{}')",
+            Self::credentials_path(app_object_id),
+            encode_segment(&quote(name))
+        )
+    }
+
+    /// What a create or update of `credential` sends.
+    fn credential_body(credential: &FederatedCredential) -> Value {
+        json!({
+            "issuer": credential.issuer,
+            "subject": credential.subject,
+            "audiences": credential.audiences,
+            "description": credential.description,
+        })
+    }
+
     /// Deletes the credentials whose description contains `setup_marker` and whose name is not
     /// in `keep`; credentials made by anyone else are never touched. Returns the deleted names.
     pub async fn remove_setup_credentials_except(
@@ -467,7 +486,15 @@ impl EntraApps for GraphEntraApps {
                 ..existing
             }));
         }
-        let mut create = json!({ "displayName": display_name });
+        self.create_application(spec).await
+    }
+
+    async fn create_application(
+        &self,
+        spec: &ApplicationSpec,
+    ) -> PortResult<Applied<EntraApplication>> {
+        let path = application_path(&spec.unique_name);
+        let mut create = json!({ "displayName": spec.display_name });
         if let Some(notes) = &spec.notes {
             create["notes"] = json!(notes);
         }
@@ -480,7 +507,7 @@ impl EntraApps for GraphEntraApps {
         if reply.status == 201 {
             return Ok(Applied::Created(application_from(&reply.body)?));
         }
-        // 204: someone created it between our GET and PATCH (and our PATCH set its display
+        // 204: it existed after all (created since the lookup; our PATCH set its display
         // name, notes and tags); read it back (it may still be replicating).
         let app = self
             .get_application(&path, Propagation::GraphReplication)
@@ -513,6 +540,14 @@ impl EntraApps for GraphEntraApps {
         if let Some(existing) = self.find_service_principal(app_id).await? {
             return Ok(Applied::Unchanged(existing));
         }
+        self.create_service_principal(app_id).await
+    }
+
+    async fn create_service_principal(
+        &self,
+        app_id: &str,
+    ) -> PortResult<Applied<ServicePrincipal>> {
+        // An upsert: 201 created, 204 it existed (then read it back).
         let path = service_principal_path(app_id);
         let sp_from = |body: &Value| service_principal_from(body, app_id);
         let reply = self
@@ -559,12 +594,7 @@ impl EntraApps for GraphEntraApps {
     ) -> PortResult<Applied<FederatedCredential>> {
         let existing = self.list_federated_credentials(app_object_id).await?;
         let base = Self::credentials_path(app_object_id);
-        let body = json!({
-            "issuer": credential.issuer,
-            "subject": credential.subject,
-            "audiences": credential.audiences,
-            "description": credential.description,
-        });
+        let body = Self::credential_body(credential);
         if let Some(current) = existing.iter().find(|c| c.name == credential.name) {
             if current == credential {
                 return Ok(Applied::Unchanged(current.clone()));
@@ -608,10 +638,7 @@ impl EntraApps for GraphEntraApps {
         let reply = self
             .call(
                 Method::PATCH,
-                &format!(
-                    "{base}(name='{}')",
-                    encode_segment(&quote(&credential.name))
-                ),
+                &Self::credential_upsert_path(app_object_id, &credential.name),
                 Some(&body),
                 true,
                 Propagation::GraphReplication,
@@ -621,6 +648,36 @@ impl EntraApps for GraphEntraApps {
             Ok(Applied::Created(credential_from(&reply.body)))
         } else {
             Ok(Applied::Updated(credential.clone()))
+        }
+    }
+
+    async fn create_federated_credential(
+        &self,
+        app_object_id: &str,
+        credential: &FederatedCredential,
+    ) -> PortResult<Applied<FederatedCredential>> {
+        let upsert = self
+            .call(
+                Method::PATCH,
+                &Self::credential_upsert_path(app_object_id, &credential.name),
+                Some(&Self::credential_body(credential)),
+                true,
+                Propagation::GraphReplication,
+            )
+            .await;
+        match upsert {
+            Ok(reply) if reply.status == 201 => Ok(Applied::Created(credential_from(&reply.body))),
+            // 204: one of that name existed after all, and now has our settings.
+            Ok(_) => Ok(Applied::Updated(credential.clone())),
+            // Refused (the issuer + subject pair is another credential's, the app is full):
+            // the reading ensure says which, with its fix.
+            Err(AzureError::Api { status, code, .. })
+                if status == 400 || status == 409 || code == "Directory_ResourceSizeExceeded" =>
+            {
+                self.ensure_federated_credential(app_object_id, credential)
+                    .await
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

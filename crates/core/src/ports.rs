@@ -9,6 +9,11 @@
 //!   drift (tags, notes, descriptions, attached policies); a missing object is `Ok(None)`;
 //! - **ensures** (`ensure_*`): idempotent; each says what it did through [`Applied`], so a
 //!   rerun of a setup observes "unchanged" and sends nothing;
+//! - **creates** (`create_*`): the same contract as the matching `ensure_*`, for an object a
+//!   lookup has just found absent, so the adapter may create it without looking again. The
+//!   default is the `ensure_*`; an adapter that overrides it sends the create directly and,
+//!   when the service refuses it (the object exists after all: a race, a resumed crash),
+//!   falls back to its `ensure_*`, so idempotency and resume stay exactly those of `ensure_*`;
 //! - **deletes** (`delete_*`): a missing object is success, so a teardown can be rerun.
 //!
 //! Verify also trades tokens through the ports: [`Octopus::exchange_id_token`] (`/token/v1`)
@@ -303,6 +308,15 @@ pub trait Octopus: Send + Sync {
         space_id: &str,
         body: &serde_json::Value,
     ) -> impl Future<Output = PortResult<Applied<OctopusAccount>>> + Send;
+    /// [`Octopus::ensure_account`] for an account a lookup has just found absent (see the
+    /// module's "creates"); the default is `ensure_account`.
+    fn create_account(
+        &self,
+        space_id: &str,
+        body: &serde_json::Value,
+    ) -> impl Future<Output = PortResult<Applied<OctopusAccount>>> + Send {
+        self.ensure_account(space_id, body)
+    }
     /// Deletes an account; a missing one is success.
     fn delete_account(
         &self,
@@ -488,6 +502,14 @@ pub trait EntraApps: Send + Sync {
         &self,
         spec: &ApplicationSpec,
     ) -> impl Future<Output = PortResult<Applied<EntraApplication>>> + Send;
+    /// [`EntraApps::ensure_application`] for an app a lookup has just found absent (see the
+    /// module's "creates"); the default is `ensure_application`.
+    fn create_application(
+        &self,
+        spec: &ApplicationSpec,
+    ) -> impl Future<Output = PortResult<Applied<EntraApplication>>> + Send {
+        self.ensure_application(spec)
+    }
     /// Deletes an app registration by object id (its service principal goes with it); a
     /// missing one is success.
     fn delete_application(&self, object_id: &str) -> impl Future<Output = PortResult<()>> + Send;
@@ -501,6 +523,14 @@ pub trait EntraApps: Send + Sync {
         &self,
         app_id: &str,
     ) -> impl Future<Output = PortResult<Applied<ServicePrincipal>>> + Send;
+    /// [`EntraApps::ensure_service_principal`] for a principal a lookup has just found
+    /// absent (see the module's "creates"); the default is `ensure_service_principal`.
+    fn create_service_principal(
+        &self,
+        app_id: &str,
+    ) -> impl Future<Output = PortResult<Applied<ServicePrincipal>>> + Send {
+        self.ensure_service_principal(app_id)
+    }
     /// Lists the federated credentials of an app (by object id).
     fn list_federated_credentials(
         &self,
@@ -512,6 +542,16 @@ pub trait EntraApps: Send + Sync {
         app_object_id: &str,
         credential: &FederatedCredential,
     ) -> impl Future<Output = PortResult<Applied<FederatedCredential>>> + Send;
+    /// [`EntraApps::ensure_federated_credential`] for a credential a lookup has just found
+    /// absent by name (see the module's "creates"); the default is
+    /// `ensure_federated_credential`.
+    fn create_federated_credential(
+        &self,
+        app_object_id: &str,
+        credential: &FederatedCredential,
+    ) -> impl Future<Output = PortResult<Applied<FederatedCredential>>> + Send {
+        self.ensure_federated_credential(app_object_id, credential)
+    }
     /// Deletes one federated credential by name; a missing one is success.
     fn delete_federated_credential(
         &self,
@@ -576,6 +616,14 @@ pub trait AzureRbac: Send + Sync {
         &self,
         assignment: &RoleAssignment,
     ) -> impl Future<Output = PortResult<Applied<RoleAssignment>>> + Send;
+    /// [`AzureRbac::ensure_role_assignment`] for an assignment a lookup has just found
+    /// absent (see the module's "creates"); the default is `ensure_role_assignment`.
+    fn create_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+    ) -> impl Future<Output = PortResult<Applied<RoleAssignment>>> + Send {
+        self.ensure_role_assignment(assignment)
+    }
     /// Deletes the assignment; a missing one is success.
     fn delete_role_assignment(
         &self,
@@ -686,6 +734,14 @@ pub trait Iam: Send + Sync {
         &self,
         spec: &OidcProviderSpec,
     ) -> impl Future<Output = PortResult<Applied<OidcProvider>>> + Send;
+    /// [`Iam::ensure_oidc_provider`] for a provider a lookup has just found absent (see the
+    /// module's "creates"); the default is `ensure_oidc_provider`.
+    fn create_oidc_provider(
+        &self,
+        spec: &OidcProviderSpec,
+    ) -> impl Future<Output = PortResult<Applied<OidcProvider>>> + Send {
+        self.ensure_oidc_provider(spec)
+    }
     /// Deletes a provider; a missing one is success.
     fn delete_oidc_provider(&self, arn: &str) -> impl Future<Output = PortResult<()>> + Send;
     /// Finds a role by name, with its tags and policies.
@@ -695,6 +751,14 @@ pub trait Iam: Send + Sync {
         &self,
         spec: &RoleSpec,
     ) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send;
+    /// [`Iam::ensure_role`] for a role a lookup has just found absent (see the module's
+    /// "creates"); the default is `ensure_role`.
+    fn create_role(
+        &self,
+        spec: &RoleSpec,
+    ) -> impl Future<Output = PortResult<Applied<IamRole>>> + Send {
+        self.ensure_role(spec)
+    }
     /// Detaches/deletes the role's policies, then deletes the role; a missing one is success.
     fn delete_role(&self, name: &str) -> impl Future<Output = PortResult<()>> + Send;
     /// The names of every role whose trust policy names the provider `provider_arn` as a

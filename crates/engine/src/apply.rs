@@ -2,17 +2,20 @@
 //! independent steps run concurrently (`futures::join_all` over each wave of ready steps:
 //! e.g. an Azure app's service principal and all its credentials together).
 //!
-//! Each acting step: journal `intent` → the port's idempotent `ensure_*` / `delete_*` →
-//! journal `done` / `deleted` ([`crate::journal`]), with a [`ProgressEvent::Step`] when it
-//! starts and when it ends (retries are reported by the clients through the same sink).
+//! Each acting step: journal `intent` → the port's idempotent `ensure_*` / `delete_*` (for a
+//! `create` step, the port's `create_*`: the same contract, without looking again for what
+//! observe has just found absent) → journal `done` / `deleted` ([`crate::journal`]), with
+//! a [`ProgressEvent::Step`] when it starts and when it ends (retries are reported by the
+//! clients through the same sink).
 //! `unchanged` steps send nothing; their ids come from the observed state. Cancellation is
 //! checked between waves; a failed step stops the apply after its wave (steps already
 //! running finish and are journaled), leaving a journal a rerun resumes from.
 //!
-//! Propagation: a step starts only when the steps it depends on are done (the service
-//! principal before its role assignment, the role before the account that assumes it); the
-//! clients retry the clouds' propagation errors (`PrincipalNotFound`, a provider or role not
-//! yet visible) inside the port call with the core's one loop (`retry::run`, propagation
+//! Propagation: a step starts only when the steps it depends on are done (the provider
+//! before the role, the service principal before its role assignment; the account, which
+//! needs only ids known earlier, beside the role or the service principal); the clients
+//! retry the clouds' propagation errors (`PrincipalNotFound`, a provider or role not yet
+//! visible) inside the port call with the core's one loop (`retry::run`, propagation
 //! policy, per-call deadline), so the engine adds no loop of its own. A fault that outlasts
 //! the deadline surfaces as the step's `timeout` problem with the journal left resumable.
 //! Cancellation: anything that is a [`Cancellation`], e.g. the core's `CancelToken` (the same
@@ -504,9 +507,15 @@ where
     let desired = desired_for(observation, step)?;
     journal.append(&record(Phase::Intent))?;
     let space_id = observation.facts.space.id.as_str();
+    // Observe has just looked this resource up and found it absent: the port may create it
+    // without looking again (it falls back to its `ensure_*` if it exists after all).
+    let create = step.action == Action::Create;
     let (outcome, ids, learned): (Outcome, Vec<(&str, String)>, Learned) = match desired {
         DesiredResource::OidcProvider { spec, .. } => {
-            let applied = ports.iam.ensure_oidc_provider(spec).await?;
+            let applied = match create {
+                true => ports.iam.create_oidc_provider(spec).await?,
+                false => ports.iam.ensure_oidc_provider(spec).await?,
+            };
             (
                 outcome_of(&applied),
                 vec![("arn", applied.value().arn.clone())],
@@ -514,7 +523,10 @@ where
             )
         }
         DesiredResource::IamRole { spec, .. } => {
-            let applied = ports.iam.ensure_role(spec).await?;
+            let applied = match create {
+                true => ports.iam.create_role(spec).await?,
+                false => ports.iam.ensure_role(spec).await?,
+            };
             (
                 outcome_of(&applied),
                 vec![("arn", applied.value().arn.clone())],
@@ -527,7 +539,10 @@ where
             ..
         } => {
             let spec = ApplicationSpec::named(unique_name, display_name).marked(setup);
-            let applied = ports.entra.ensure_application(&spec).await?;
+            let applied = match create {
+                true => ports.entra.create_application(&spec).await?,
+                false => ports.entra.ensure_application(&spec).await?,
+            };
             let outcome = outcome_of(&applied);
             let app = applied.into_inner();
             (
@@ -544,10 +559,20 @@ where
                 .apps
                 .get(app)
                 .ok_or_else(|| missing("app registration", app))?;
-            let applied = ports
-                .entra
-                .ensure_service_principal(&application.app_id)
-                .await?;
+            let applied = match create {
+                true => {
+                    ports
+                        .entra
+                        .create_service_principal(&application.app_id)
+                        .await?
+                }
+                false => {
+                    ports
+                        .entra
+                        .ensure_service_principal(&application.app_id)
+                        .await?
+                }
+            };
             let outcome = outcome_of(&applied);
             let sp = applied.into_inner();
             (
@@ -561,10 +586,20 @@ where
                 .apps
                 .get(app)
                 .ok_or_else(|| missing("app registration", app))?;
-            let applied: Applied<FederatedCredential> = ports
-                .entra
-                .ensure_federated_credential(&application.object_id, credential)
-                .await?;
+            let applied: Applied<FederatedCredential> = match create {
+                true => {
+                    ports
+                        .entra
+                        .create_federated_credential(&application.object_id, credential)
+                        .await?
+                }
+                false => {
+                    ports
+                        .entra
+                        .ensure_federated_credential(&application.object_id, credential)
+                        .await?
+                }
+            };
             (
                 outcome_of(&applied),
                 vec![
@@ -588,7 +623,10 @@ where
                 .as_deref()
                 .ok_or_else(|| missing("role definition", scope))?;
             let wanted = role_assignment(scope, def, &sp.object_id);
-            let applied = ports.rbac.ensure_role_assignment(&wanted).await?;
+            let applied = match create {
+                true => ports.rbac.create_role_assignment(&wanted).await?,
+                false => ports.rbac.ensure_role_assignment(&wanted).await?,
+            };
             (
                 outcome_of(&applied),
                 vec![
@@ -609,7 +647,10 @@ where
                     .ok_or_else(|| missing("app registration", app))?;
                 o.insert("ClientId".into(), json!(application.app_id));
             }
-            let applied = ports.octopus.ensure_account(space_id, &body).await?;
+            let applied = match create {
+                true => ports.octopus.create_account(space_id, &body).await?,
+                false => ports.octopus.ensure_account(space_id, &body).await?,
+            };
             (
                 outcome_of(&applied),
                 vec![("id", applied.value().id.clone())],

@@ -676,10 +676,11 @@ fn account_step(setup: &str, existing: &OctopusAccount, body: &Value, d: Value) 
     s.changes(changes)
 }
 
-/// Fills `depends_on`: provider → role → account (AWS); app → service principal,
-/// credentials → role assignment → account (Azure, per app); service account → identity,
-/// team membership (CI); pool → provider, pool + service account → workload identity
-/// binding, service account → project roles, provider + binding → account (Google Cloud). Deletes of stale credentials come before the app's creates.
+/// Fills `depends_on`: provider → role and account (AWS); app → service principal,
+/// credentials and account, service principal → role assignment (Azure, per app); service
+/// account → identity, team membership (CI); pool → provider, pool + service account →
+/// workload identity binding, service account → project roles, provider + binding → account
+/// (Google Cloud). Deletes of stale credentials come before the app's creates.
 fn link(steps: &mut [PlanStep]) {
     use ResourceKind::*;
     let index = |steps: &[PlanStep], kind: ResourceKind, group: &Option<String>| -> Vec<usize> {
@@ -717,15 +718,14 @@ fn link(steps: &mut [PlanStep]) {
             }
             FederatedCredential => index(steps, AppRegistration, &group),
             RoleAssignment => index(steps, ServicePrincipal, &group),
+            // The account needs only ids known before: the app's client id (Azure), the role
+            // ARN, which the account id and role name give (AWS). So it goes beside the
+            // service principal, or beside the role (after the provider it trusts); Google
+            // Cloud's after its provider and binding.
             OctopusAccount => match &group {
-                Some(_) => {
-                    let mut d = index(steps, AppRegistration, &group);
-                    d.extend(index(steps, FederatedCredential, &group));
-                    d.extend(index(steps, RoleAssignment, &group));
-                    d
-                }
+                Some(_) => index(steps, AppRegistration, &group),
                 None => {
-                    let mut d = index(steps, IamRole, &None);
+                    let mut d = index(steps, OidcProvider, &None);
                     d.extend(index(steps, WorkloadIdentityProvider, &None));
                     d.extend(index(steps, WorkloadIdentityBinding, &None));
                     d

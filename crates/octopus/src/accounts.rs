@@ -201,6 +201,51 @@ impl RestOctopus {
         }
     }
 
+    /// [`Self::apply_account`] for an account a lookup has just found absent: `POST`s it
+    /// without looking again. A refused create (the name is taken after all: a race, a
+    /// resumed crash) falls back to `apply_account` when an account of that name exists.
+    pub async fn create_absent_account(
+        &self,
+        space_id: &str,
+        desired: &Value,
+    ) -> Result<Applied<OctopusAccount>, OctopusError> {
+        let Some(body) = desired.as_object() else {
+            return self.apply_account(space_id, desired).await;
+        };
+        match self.post_account(space_id, body).await {
+            Ok(created) => Ok(Applied::Created(created)),
+            Err(
+                refused @ OctopusError::Http {
+                    status: 400 | 409, ..
+                },
+            ) => {
+                let name = body.get("Name").and_then(Value::as_str).unwrap_or_default();
+                match self.find_account_by_name(space_id, name.trim()).await? {
+                    Some(_) => self.apply_account(space_id, desired).await,
+                    None => Err(refused),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn post_account(
+        &self,
+        space_id: &str,
+        desired: &Map<String, Value>,
+    ) -> Result<OctopusAccount, OctopusError> {
+        let mut body = desired.clone();
+        body.entry("SpaceId")
+            .or_insert_with(|| Value::String(space_id.to_string()));
+        let created: Value = self
+            .transport
+            .send_json(Method::POST, &format!("api/{space_id}/accounts"), &body)
+            .await?;
+        let created = account_from_resource(created)?;
+        tracing::info!(account = %created.id, "created Octopus account");
+        Ok(created)
+    }
+
     /// Creates the account, or updates only what differs (see the module docs).
     pub async fn apply_account(
         &self,
@@ -226,16 +271,10 @@ impl RestOctopus {
             .ok_or_else(|| invalid("the account body needs an AccountType"))?;
 
         let Some(existing) = self.find_account_by_name(space_id, name).await? else {
-            let mut body = desired.clone();
-            body.entry("SpaceId")
-                .or_insert_with(|| Value::String(space_id.to_string()));
-            let created: Value = self
-                .transport
-                .send_json(Method::POST, &format!("api/{space_id}/accounts"), &body)
-                .await?;
-            let created = account_from_resource(created)?;
-            tracing::info!(account = %created.id, "created Octopus account");
-            return Ok(Applied::Created(created));
+            return self
+                .post_account(space_id, desired)
+                .await
+                .map(Applied::Created);
         };
 
         let existing_type = existing

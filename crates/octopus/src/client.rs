@@ -258,6 +258,16 @@ impl Octopus for RestOctopus {
         self.apply_account(space_id, body).await.map_err(problem)
     }
 
+    async fn create_account(
+        &self,
+        space_id: &str,
+        body: &serde_json::Value,
+    ) -> PortResult<Applied<OctopusAccount>> {
+        self.create_absent_account(space_id, body)
+            .await
+            .map_err(problem)
+    }
+
     async fn delete_account(&self, space_id: &str, account_id: &str) -> PortResult<()> {
         self.remove_account(space_id, account_id)
             .await

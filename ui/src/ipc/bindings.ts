@@ -91,7 +91,7 @@ export const commands = {
 /* Constants */
 export const ERROR_CODES = ["invalid_input","unauthenticated","permission_denied","not_found","conflict","rate_limited","remote_unavailable","timeout","propagation_pending","limit_exceeded","unsupported_version","keychain_unavailable","issuer_invalid","trust_rejected","task_failed","cancelled","internal"] as const;
 
-export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","awsSignInAccessKeyId":"aws.sign_in.access_key_id","awsSignInSecretAccessKey":"aws.sign_in.secret_access_key","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSignInClientId":"azure.sign_in.client_id","azureSignInClientSecret":"azure.sign_in.client_secret","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","githubCi":"github.ci","githubFilter":"github.filter","githubIssuer":"github.issuer","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubSubject":"github.subject","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
+export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"aws.managed_policies","awsProfile":"aws.profile","awsRegion":"aws.region","awsRoleName":"aws.role_name","awsSessionDuration":"aws.session_duration","awsSignInAccessKeyId":"aws.sign_in.access_key_id","awsSignInSecretAccessKey":"aws.sign_in.secret_access_key","azureResourceGroup":"azure.resource_group","azureRole":"azure.role","azureSignInClientId":"azure.sign_in.client_id","azureSignInClientSecret":"azure.sign_in.client_secret","azureSubscriptionId":"azure.subscription_id","azureTenantId":"azure.tenant_id","gcpCredentialsFile":"gcp.credentials_file","gcpPool":"gcp.pool","gcpProject":"gcp.project","gcpProvider":"gcp.provider","gcpRoles":"gcp.roles","gcpServiceAccount":"gcp.service_account","gcpTokenLifetime":"gcp.token_lifetime","githubCi":"github.ci","githubFilter":"github.filter","githubIssuer":"github.issuer","githubRepository":"github.repository","githubServiceAccount":"github.service_account","githubSubject":"github.subject","githubTeam":"github.team","name":"name","octopusApiKey":"octopus.api_key","octopusServerUrl":"octopus.server_url","octopusSpace":"octopus.space","scopeEnvironments":"scope.environments","scopeHealthCheckTargets":"scope.health_check_targets","scopeProjects":"scope.projects","scopeRunbooks":"scope.runbooks","scopeTenants":"scope.tenants","subjectKeysAccountTest":"subject_keys.account_test","subjectKeysDeployment":"subject_keys.deployment","subjectKeysHealthCheck":"subject_keys.health_check"} as const;
 
 export const SUBJECT_KEYS = {"account_test":{"allowed":["space","account","type"],"defaults":["space","account"]},"deployment":{"allowed":["space","project-group","project","runbook","tenant","environment","account","type"],"defaults":["space","project","tenant","environment"]},"health_check":{"allowed":["space","target","account","type"],"defaults":["space","target"]}} as const;
 
@@ -129,6 +129,14 @@ export type ApplyOutcome = {
 	snippet: string | null,
 	/**  Where the journal is (a rerun resumes from it). */
 	journal: string,
+};
+
+/**  One `attributeMapping` entry: Google attribute ← CEL expression over the token. */
+export type AttributeMappingLine = {
+	/**  `google.subject`, `attribute.space`, … */
+	attribute: string,
+	/**  The CEL expression. */
+	expression: string,
 };
 
 /**  The AWS account behind the credentials. */
@@ -353,6 +361,24 @@ export type DraftCredentialStrategy =
 /**  Several app registrations, one Octopus account each. */
 "split_apps";
 
+/**  The Google Cloud side (empty strings are "not set": the engine's defaults). */
+export type DraftGcp = {
+	/**  The project id. */
+	project: string,
+	/**  The workload identity pool id (default `octo-<name>`). */
+	pool: string,
+	/**  The pool's OIDC provider id (default `octopus`). */
+	provider: string,
+	/**  The service account: an id (created when missing) or an existing one's email. */
+	serviceAccount: string,
+	/**  Project roles granted to the service account. */
+	roles: string[],
+	/**  The account's token lifetime in seconds (default 3600). */
+	tokenLifetime: number | null,
+	/**  A credentials file (default: Application Default Credentials). */
+	credentialsFile: string,
+};
+
 /**  The GitHub Actions side (empty strings are "not set"). */
 export type DraftGithub = {
 	/**  `owner/name`. */
@@ -405,7 +431,9 @@ export type DraftTarget =
 /**  Octopus → Azure. */
 "azure" | 
 /**  GitHub Actions → Octopus. */
-"github";
+"github" | 
+/**  Octopus → Google Cloud. */
+"gcp";
 
 /**
  *  A stable, machine-readable classification of a failure.
@@ -542,7 +570,65 @@ export type FormField =
 /**  AWS sign-in: a typed access key id (not part of the setup file). */
 "aws.sign_in.access_key_id" | 
 /**  AWS sign-in: a typed secret access key (memory only, never in a file). */
-"aws.sign_in.secret_access_key";
+"aws.sign_in.secret_access_key" | 
+/**  Google Cloud: the project id. */
+"gcp.project" | 
+/**  Google Cloud: the workload identity pool id. */
+"gcp.pool" | 
+/**  Google Cloud: the pool's OIDC provider id. */
+"gcp.provider" | 
+/**  Google Cloud: the service account (an id, or an existing one's email). */
+"gcp.service_account" | 
+/**  Google Cloud: project roles for the service account. */
+"gcp.roles" | 
+/**  Google Cloud: the account's token lifetime in seconds. */
+"gcp.token_lifetime" | 
+/**  Google Cloud: a credentials file (default: Application Default Credentials). */
+"gcp.credentials_file";
+
+/**  The Google Cloud side of a preview. */
+export type GcpTrustPreview = {
+	/**  The pool's resource name. */
+	pool: string,
+	/**  The provider's resource name. */
+	provider: string,
+	/**  `oidc.issuerUri`. */
+	issuerUri: string,
+	/**  The audience the Octopus account sends. */
+	audience: string,
+	/**  `attributeMapping`. */
+	attributeMapping: AttributeMappingLine[],
+	/**  `attributeCondition` (CEL). */
+	attributeCondition: string,
+	/**  Its length against Google's limit. */
+	conditionLength: number,
+	/**  Google's limit on `attributeCondition`. */
+	conditionLimit: number,
+	/**
+	 *  The service account Octopus impersonates (the step's
+	 *  `Octopus.Action.GoogleCloud.ServiceAccountEmails`).
+	 */
+	serviceAccountEmail: string,
+	/**  Whether the service account is created (false: an existing one is reused). */
+	createsServiceAccount: boolean,
+	/**  The IAM bindings: `roles/iam.workloadIdentityUser` on the service account, project roles. */
+	bindings: IamBindingLine[],
+	/**
+	 *  Whether the project number is the project's (false: a placeholder until Google Cloud
+	 *  is connected).
+	 */
+	projectNumberKnown: boolean,
+};
+
+/**  One IAM binding: a role for members on a resource. */
+export type IamBindingLine = {
+	/**  Where (`serviceAccounts/EMAIL`, `projects/ID`). */
+	resource: string,
+	/**  The role. */
+	role: string,
+	/**  Its members. */
+	members: string[],
+};
 
 /**  The issuer check as the Connect screen shows it. */
 export type IssuerVerdict = {
@@ -778,6 +864,10 @@ export type SandboxSummary = {
 	armUrl: string | null,
 	/**  The AWS endpoint serving IAM and STS, if running. */
 	awsEndpointUrl: string | null,
+	/**  The endpoint serving the Google Cloud APIs, if running. */
+	gcpUrl: string | null,
+	/**  The seeded Google Cloud project's id (a Google Cloud setup names it). */
+	gcpProjectId: string | null,
 };
 
 /**  What the scope screen chooses from in one space. */
@@ -834,6 +924,8 @@ export type SetupDraft = {
 	azure: DraftAzure,
 	/**  GitHub. */
 	github: DraftGithub,
+	/**  Google Cloud. */
+	gcp: DraftGcp,
 };
 
 /**  A setup file that was saved or opened. */
@@ -864,6 +956,8 @@ export type SetupPreview = {
 	azure: AzureTrustPreview | null,
 	/**  GitHub Actions → Octopus. */
 	ci: CiTrustPreview | null,
+	/**  Google Cloud. */
+	gcp: GcpTrustPreview | null,
 	/**  The simulator's matrix (cloud targets). */
 	matrix: MatrixPreview | null,
 	/**  Set when the trust (and so the matrix and the plan) could not be computed. */

@@ -35,6 +35,7 @@ export type {
   ErrorCode,
   FieldError,
   FormField,
+  GcpTrustPreview,
   IssuerVerdict,
   KeychainStatus,
   MatrixLine,

@@ -4,18 +4,26 @@
 import { FORM_FIELDS, type FieldError, type FormField, type SetupDraft, type UiError } from '../ipc/client';
 import type { Target } from './flow';
 
+const ACCOUNT_NAMES: Readonly<Record<Target, string>> = {
+  aws: 'AWS (OIDC)',
+  azure: 'Azure (OIDC)',
+  github: '',
+  gcp: 'Google Cloud (OIDC)',
+};
+
 /** A fresh draft for a target, with the names a first-time user can keep. */
 export function initialDraft(target: Target): SetupDraft {
   return {
     name: `octopus-${target}`,
     target,
     space: '',
-    accountName: target === 'aws' ? 'AWS (OIDC)' : target === 'azure' ? 'Azure (OIDC)' : '',
+    accountName: ACCOUNT_NAMES[target],
     scope: { projects: [], environments: [], tenants: [], runbooks: [], healthCheckTargets: [] },
     subjectKeys: { deployment: null, healthCheck: null, accountTest: null },
     aws: { roleName: 'octopus-deploy', region: 'us-east-1', sessionDuration: 3600, managedPolicies: [], profile: '' },
     azure: { tenantId: '', subscriptionId: '', resourceGroup: '', role: 'Contributor', credentialStrategy: null },
     github: { repository: '', filter: 'branch:main', serviceAccount: 'github-actions', team: '', issuer: '', subject: '', ci: '' },
+    gcp: { project: '', pool: '', provider: '', serviceAccount: '', roles: [], tokenLifetime: 3600, credentialsFile: '' },
   };
 }
 
@@ -30,6 +38,18 @@ export function cloudFields(target: Target): readonly FormField[] {
       return [F.name, F.accountName, F.azureTenantId, F.azureSubscriptionId, F.azureResourceGroup, F.azureRole];
     case 'github':
       return [F.name, F.githubIssuer, F.githubRepository, F.githubFilter, F.githubSubject, F.githubServiceAccount, F.githubTeam, F.githubCi];
+    case 'gcp':
+      return [
+        F.name,
+        F.accountName,
+        F.gcpProject,
+        F.gcpPool,
+        F.gcpProvider,
+        F.gcpServiceAccount,
+        F.gcpRoles,
+        F.gcpTokenLifetime,
+        F.gcpCredentialsFile,
+      ];
   }
 }
 

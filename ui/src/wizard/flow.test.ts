@@ -43,8 +43,9 @@ describe('the welcome screen', () => {
     expect(blockedReason(INITIAL_STATE)).toMatch(/Choose what to set up/);
   });
 
-  it('offers exactly Azure, AWS and GitHub Actions', () => {
-    expect(TARGETS.map((t) => t.title)).toEqual(['Azure', 'AWS', 'GitHub Actions']);
+  it('offers exactly Azure, AWS, GitHub Actions and Google Cloud', () => {
+    expect(TARGETS.map((t) => t.title)).toEqual(['Azure', 'AWS', 'GitHub Actions', 'Google Cloud']);
+    expect(targetOption('gcp').direction).toBe('Octopus → Google Cloud');
     expect(targetOption('github').direction).toBe('GitHub Actions → Octopus');
   });
 

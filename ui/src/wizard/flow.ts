@@ -8,7 +8,7 @@
 // screens after the choice incomplete again.
 
 /** What the user sets up trust for. */
-export type Target = 'azure' | 'aws' | 'github';
+export type Target = 'azure' | 'aws' | 'github' | 'gcp';
 
 /** Real Octopus and cloud accounts, or the built-in local Sandbox. */
 export type Mode = 'real' | 'sandbox';
@@ -63,7 +63,7 @@ export interface TargetOption {
   readonly summary: string;
 }
 
-/** The three things the wizard sets up, in the order the first screen shows them. */
+/** The four things the wizard sets up, in the order the first screen shows them. */
 export const TARGETS: readonly TargetOption[] = [
   {
     id: 'azure',
@@ -85,6 +85,13 @@ export const TARGETS: readonly TargetOption[] = [
     direction: 'GitHub Actions → Octopus',
     summary:
       'Workflows sign in to Octopus with an OIDC identity on a service account, instead of an API key stored in GitHub.',
+  },
+  {
+    id: 'gcp',
+    title: 'Google Cloud',
+    direction: 'Octopus → Google Cloud',
+    summary:
+      'Octopus impersonates a service account with no JSON key: a workload identity pool and provider trust tokens issued by your Octopus Server.',
   },
 ];
 
@@ -216,6 +223,8 @@ function cloudStepLabel(target: Target | null): string {
       return 'Connect AWS';
     case 'github':
       return 'Repository & service account';
+    case 'gcp':
+      return 'Connect Google Cloud';
     case null:
       return 'Connect the cloud';
   }

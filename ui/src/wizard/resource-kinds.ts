@@ -10,6 +10,11 @@ export const KIND_LABELS: Readonly<Record<string, string>> = {
   service_account: 'Service account',
   oidc_identity: 'OIDC identity',
   team_membership: 'Team membership',
+  workload_identity_pool: 'Workload identity pool',
+  workload_identity_provider: 'Workload identity provider',
+  gcp_service_account: 'Google service account',
+  workload_identity_binding: 'Workload Identity User binding',
+  project_role_binding: 'Project role binding',
 };
 
 /** A kind's label, or the kind itself. */

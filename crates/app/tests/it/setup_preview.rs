@@ -35,6 +35,7 @@ fn draft(target: DraftTarget) -> SetupDraft {
             credential_strategy: None,
         },
         github: Default::default(),
+        gcp: Default::default(),
     }
 }
 

@@ -42,6 +42,7 @@ fn aws_draft(project: &str) -> SetupDraft {
         },
         azure: Default::default(),
         github: Default::default(),
+        gcp: Default::default(),
     }
 }
 
@@ -223,5 +224,93 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
         resumed.steps.iter().any(|s| s.result == "done"),
         "the rerun made the rest: {resumed:#?}"
     );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+fn gcp_draft(project: &str, gcp_project: &str) -> SetupDraft {
+    SetupDraft {
+        name: "wizard-gcp".into(),
+        target: DraftTarget::Gcp,
+        gcp: setup_draft::DraftGcp {
+            project: gcp_project.into(),
+            roles: vec!["roles/storage.objectViewer".into()],
+            token_lifetime: Some(3600),
+            ..Default::default()
+        },
+        account_name: "Wizard GCP (OIDC)".into(),
+        ..aws_draft(project)
+    }
+}
+
+#[tokio::test]
+async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_sandbox() {
+    let data = std::env::temp_dir().join(format!("{}-gcp-data", test_service()));
+    let session = session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
+    );
+    let sandbox = session.start_sandbox().await.unwrap();
+    session.connect_sandbox_octopus().await.unwrap();
+    let gcp_project = sandbox
+        .gcp_project_id
+        .clone()
+        .expect("the sandbox runs Google");
+    let project = first_project(&session).await;
+    let draft = gcp_draft(&project, &gcp_project);
+
+    let preview = session.preview_setup(&draft).await.unwrap();
+    let gcp = preview.gcp.as_ref().expect("a Google trust preview");
+    assert!(gcp.project_number_known, "{gcp:#?}");
+    assert!(
+        gcp.attribute_condition.starts_with("assertion.sub in ["),
+        "{gcp:#?}"
+    );
+    assert!(gcp.audience.starts_with("//iam.googleapis.com/projects/"));
+    assert!(
+        gcp.attribute_mapping
+            .iter()
+            .any(|m| m.attribute == "google.subject"),
+        "{gcp:#?}"
+    );
+    assert!(
+        gcp.bindings
+            .iter()
+            .any(|b| b.role == "roles/iam.workloadIdentityUser"
+                && b.members.iter().all(|m| m.starts_with("principal://"))),
+        "{gcp:#?}"
+    );
+    assert!(
+        gcp.bindings
+            .iter()
+            .any(|b| b.role == "roles/storage.objectViewer"),
+        "{gcp:#?}"
+    );
+    assert!(
+        gcp.service_account_email
+            .ends_with(&format!("@{gcp_project}.iam.gserviceaccount.com")),
+        "{gcp:#?}"
+    );
+
+    let source = SetupSource::Draft {
+        draft: Box::new(draft),
+    };
+    let plan = session.plan_setup(&source).await.unwrap();
+    assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
+    let applied = session
+        .apply_setup(&source, Arc::new(Events::default()))
+        .await
+        .unwrap();
+    assert!(applied.complete, "{applied:#?}");
+    let account = applied
+        .resources
+        .iter()
+        .find(|r| r.kind == "gcp_service_account")
+        .expect("the service account for the step");
+    assert_eq!(account.name, gcp.service_account_email);
+
+    let again = session.plan_setup(&source).await.unwrap();
+    assert!(!again.has_changes, "{again:#?}");
+    let verified = session.verify_setup(&source).await.unwrap();
+    assert!(verified.passed, "{verified:#?}");
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -419,3 +419,49 @@ async fn managed_policies_are_listed_across_pages_with_paths_and_sorted(backend:
 }
 
 on_both_backends!(managed_policies_are_listed_across_pages_with_paths_and_sorted);
+
+/// The `create_*` paths (sent without a lookup, for what observe found absent) meet a
+/// provider and a role that exist after all (a race, a resumed crash): each converges as
+/// its `ensure_*` would (`EntityAlreadyExists` → the reading ensure), with no duplicate.
+async fn creates_of_objects_that_exist_after_all_converge(backend: Backend) {
+    let client = backend.client().await;
+    let url = format!("https://{}.example.com", unique("race"));
+    let created = client
+        .create_oidc_provider(&provider_spec(&url, "s1"))
+        .await
+        .unwrap();
+    let Applied::Created(provider) = created else {
+        panic!("an absent provider is created: {created:?}")
+    };
+    let again = client
+        .create_oidc_provider(&provider_spec(&url, "s1"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Applied::Unchanged(ref p) if p.arn == provider.arn),
+        "{again:?}"
+    );
+
+    let name = unique("race-role");
+    let spec = role_spec(&name, &provider.arn, &["space:default:project:web"]);
+    let created = client.create_role(&spec).await.unwrap();
+    assert!(matches!(created, Applied::Created(_)), "{created:?}");
+    assert_eq!(
+        created.value().managed_policy_arns,
+        spec.managed_policy_arns
+    );
+    let again = client.create_role(&spec).await.unwrap();
+    assert!(!again.changed(), "{again:?}");
+    assert_eq!(again.value().arn, created.value().arn);
+    let mut widened = spec.clone();
+    widened.max_session_duration = 7200;
+    let updated = client.create_role(&widened).await.unwrap();
+    assert!(matches!(updated, Applied::Updated(_)), "{updated:?}");
+    let found = client.find_role(&name).await.unwrap().unwrap();
+    assert_eq!(found.max_session_duration, 7200);
+
+    client.delete_role(&name).await.unwrap();
+    client.delete_oidc_provider(&provider.arn).await.unwrap();
+}
+
+on_both_backends!(creates_of_objects_that_exist_after_all_converge);

@@ -1022,3 +1022,96 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         "user access token in the log"
     );
 }
+
+/// The `create_*` paths (sent without a lookup, for what observe found absent) meet objects
+/// that exist after all (a race, a resumed crash): each converges as its `ensure_*` would,
+/// with no duplicate, and a refused credential is explained as `ensure_*` explains it.
+#[tokio::test]
+async fn creates_of_objects_that_exist_after_all_converge_without_duplicates() {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    let graph = env.graph(&session);
+    let spec = ApplicationSpec::named("octo-oidc-race", "Race");
+    let app = graph
+        .ensure_application(&spec)
+        .await
+        .expect("app")
+        .into_inner();
+    let again = graph.create_application(&spec).await.expect("app again");
+    assert!(matches!(again, Applied::Updated(_)), "{again:?}");
+    assert_eq!(again.value().object_id, app.object_id);
+
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp")
+        .into_inner();
+    let sp_again = graph
+        .create_service_principal(&app.app_id)
+        .await
+        .expect("sp again");
+    assert_eq!(sp_again, Applied::Unchanged(sp.clone()));
+
+    let prod = credential(
+        "prod-web",
+        "space:default:project:web:environment:production",
+    );
+    let created = graph
+        .create_federated_credential(&app.object_id, &prod)
+        .await
+        .expect("credential");
+    assert!(matches!(created, Applied::Created(_)), "{created:?}");
+    let again = graph
+        .create_federated_credential(&app.object_id, &prod)
+        .await
+        .expect("credential again");
+    assert_eq!(again, Applied::Updated(prod.clone()));
+    let same_subject = graph
+        .create_federated_credential(&app.object_id, &credential("other", &prod.subject))
+        .await
+        .expect_err("the pair is prod-web's");
+    assert_eq!(same_subject.code, ErrorCode::Conflict);
+    assert!(
+        same_subject.message.contains("prod-web"),
+        "{same_subject:?}"
+    );
+    for i in 1..20 {
+        graph
+            .create_federated_credential(
+                &app.object_id,
+                &credential(&format!("fic-{i}"), &format!("s-{i}")),
+            )
+            .await
+            .expect("within the limit");
+    }
+    let full = graph
+        .create_federated_credential(&app.object_id, &credential("fic-20", "s-20"))
+        .await
+        .expect_err("the app is full");
+    assert_eq!(full.code, ErrorCode::LimitExceeded);
+    let listed = graph
+        .list_federated_credentials(&app.object_id)
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 20);
+
+    let arm = env.arm(&session);
+    let role = arm
+        .role_definition_id(&rg_scope(), "Contributor")
+        .await
+        .expect("role");
+    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    arm.create_role_assignment(&assignment)
+        .await
+        .expect("assignment");
+    let again = arm
+        .create_role_assignment(&assignment)
+        .await
+        .expect("assignment again");
+    assert_eq!(again.value().name, assignment.name);
+    let grants = arm
+        .list_role_assignments(&rg_scope(), &sp.object_id)
+        .await
+        .expect("list");
+    assert_eq!(grants.len(), 1, "{grants:#?}");
+}

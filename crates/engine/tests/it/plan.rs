@@ -579,7 +579,9 @@ fn json_steps_carry_action_kind_and_name() {
             ("create", "octopus_account", "AWS production (OIDC)"),
         ]
     );
-    assert_eq!(steps[2]["depends_on"], json!([1]));
+    // The account needs only the role ARN, known before the role exists: it goes beside
+    // the role, after the provider.
+    assert_eq!(steps[2]["depends_on"], json!([0]));
 }
 
 #[test]

@@ -1309,3 +1309,45 @@ async fn the_aws_account_test_succeeds_when_the_trust_matches_and_fails_with_sts
     assert_eq!(problem.code, ErrorCode::TaskFailed);
     assert!(problem.message.contains("AccessDenied"));
 }
+
+/// `create_account` (sent without a lookup, for an account observe found absent) meets one
+/// of that name after all (a race, a resumed crash): it converges as `ensure_account` would,
+/// with no duplicate; a create refused for another reason keeps the server's refusal.
+#[tokio::test]
+async fn create_account_of_an_existing_name_converges_without_a_duplicate() {
+    let h = Harness::start().await;
+    let client = h.client();
+    let desired = azure_account("Azure OIDC (race)");
+    let created = client.create_account("Spaces-1", &desired).await.unwrap();
+    let Applied::Created(account) = created else {
+        panic!("an absent account is created: {created:?}")
+    };
+    let again = client.create_account("Spaces-1", &desired).await.unwrap();
+    assert_eq!(again, Applied::Unchanged(account.clone()));
+    let mut changed = desired.clone();
+    changed["DeploymentSubjectKeys"] = json!(["space", "environment"]);
+    let updated = client.create_account("Spaces-1", &changed).await.unwrap();
+    assert!(
+        matches!(&updated, Applied::Updated(a) if a.id == account.id),
+        "{updated:?}"
+    );
+    let found = client
+        .find_account("Spaces-1", "Azure OIDC (race)")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, account.id);
+
+    // Octopus 2026 refuses an AWS account without a region (400, its validation body).
+    let mut refused = aws_account("Refused on create");
+    refused.as_object_mut().unwrap().remove("Region");
+    let (_, message) = code(client.create_account("Spaces-1", &refused).await);
+    assert!(message.contains("region is required"), "{message}");
+    assert!(
+        client
+            .find_account("Spaces-1", "Refused on create")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
