@@ -122,12 +122,16 @@ pub struct PlanView {
     pub steps: Vec<PlanStepView>,
     /// The setup file (no secret).
     pub setup_file: String,
-    /// The plan as the CLI prints it.
+    /// The plan as the CLI prints it, with the preflight's findings.
     pub text: String,
 }
 
-/// The plan as a view.
-pub fn plan_view(plan: &Plan, setup_file: String) -> PlanView {
+/// The plan as a view (its text followed by the preflight's findings).
+pub fn plan_view(
+    plan: &Plan,
+    preflight: &octo_oidc_engine::preflight::Preflight,
+    setup_file: String,
+) -> PlanView {
     let s = &plan.summary;
     PlanView {
         setup: plan.setup.clone(),
@@ -165,7 +169,11 @@ pub fn plan_view(plan: &Plan, setup_file: String) -> PlanView {
             })
             .collect(),
         setup_file,
-        text: octo_oidc_engine::render::plan_text(plan),
+        text: format!(
+            "{}{}",
+            octo_oidc_engine::render::plan_text(plan),
+            octo_oidc_engine::render::preflight_text(preflight)
+        ),
     }
 }
 

@@ -13,14 +13,19 @@
 //!
 //! [`SetupRun::load`] reads and validates the file (no remote call; every field error at
 //! once). [`SetupRun::prepare`] connects and observes ([`Prepared`]: the clients, the
-//! observation and the setup's [`FileJournal`]); its methods carry out the use cases.
+//! observation, the preflight — what the signed-in identities may do and the issuer checks,
+//! read before any write — and the setup's [`FileJournal`]); its methods carry out the use
+//! cases, and apply refuses to start on a blocking preflight gap unless the run ignores it.
 //!
 //! Deliberately absent: rendering (the faces do it) and prompting (the CLI asks).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use octo_oidc_aws::connect::{AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION};
+use octo_oidc_aws::connect::{
+    AwsConnection, ConnectOptions, CredentialSource, DEFAULT_REGION, ProfileFilePaths,
+    configured_region,
+};
 use octo_oidc_aws::iam::SdkIam;
 use octo_oidc_azure::arm::ArmRbac;
 use octo_oidc_azure::auth::{AuthorityConfig, AzureSession, Resource};
@@ -33,6 +38,7 @@ use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
 use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
 use octo_oidc_engine::plan::Plan;
+use octo_oidc_engine::preflight::{Preflight, preflight, refusal};
 use octo_oidc_engine::setup_file::{
     CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
 };
@@ -58,6 +64,7 @@ pub struct SetupRun {
     env: EnvReader,
     sandbox: Option<SandboxEnv>,
     aws_default_chain: bool,
+    ignore_preflight: bool,
     /// A client the face already signed in with (the desktop's session), used for setups on
     /// its server instead of a key from the environment or the keychain.
     connected: Option<RestOctopus>,
@@ -86,6 +93,7 @@ pub struct LoadedSetup {
 }
 
 /// The clients of one setup's target.
+#[derive(Clone)]
 enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
@@ -116,6 +124,9 @@ pub struct Prepared {
     sandbox_env: Option<SandboxEnv>,
     /// What observe found and the plan made from it.
     pub observation: Observation,
+    /// What the signed-in identities may do, and the issuer checks (read before any write).
+    pub preflight: Preflight,
+    ignore_preflight: bool,
     journal: FileJournal,
 }
 
@@ -196,6 +207,7 @@ impl SetupRun {
             env: Arc::new(|n| std::env::var(n).ok()),
             sandbox: None,
             aws_default_chain,
+            ignore_preflight: false,
             connected: None,
             deadline: None,
         }
@@ -227,6 +239,13 @@ impl SetupRun {
             sandbox: Some(env),
             ..SetupRun::real(false)
         }
+    }
+
+    /// Lets apply start even when the preflight finds missing permissions or a blocking
+    /// issuer problem (the user's explicit choice, `--ignore-preflight`).
+    pub fn ignoring_preflight(mut self, ignore: bool) -> SetupRun {
+        self.ignore_preflight = ignore;
+        self
     }
 
     /// Whether this run uses a sandbox.
@@ -389,6 +408,7 @@ impl SetupRun {
                     .region
                     .clone()
                     .unwrap_or_else(|| DEFAULT_REGION.to_string());
+                // `prepare` has resolved an unset region already (see `resolve_region`).
                 let mut options = match &self.sandbox {
                     Some(env) => ConnectOptions::new(CredentialSource::AccessKey {
                         access_key_id: env.require("AWS_ACCESS_KEY_ID")?.to_string(),
@@ -480,9 +500,48 @@ impl SetupRun {
         }
     }
 
+    /// An AWS setup without `aws.region` takes the region the AWS configuration names
+    /// (`AWS_REGION`, the profile's `region`; the SDK's whole chain only with
+    /// `--aws-default-chain`); a sandbox run without one uses the sandbox's `AWS_REGION`
+    /// or us-east-1. None found is a field error on `aws.region`, before any remote call.
+    async fn resolve_region(&self, setup: &mut Setup) -> Result<(), Problem> {
+        let TargetSpec::Aws(aws) = &mut setup.spec else {
+            return Ok(());
+        };
+        if aws.region.is_some() {
+            return Ok(());
+        }
+        let found = match &self.sandbox {
+            Some(env) => Some(env.get("AWS_REGION").unwrap_or(DEFAULT_REGION).to_string()),
+            None => {
+                let env = self.env.clone();
+                configured_region(
+                    aws.profile.as_deref(),
+                    &ProfileFilePaths::default(),
+                    &move |n| env(n),
+                    self.aws_default_chain,
+                )
+                .await?
+            }
+        };
+        match found {
+            Some(region) => {
+                aws.region = Some(region);
+                Ok(())
+            }
+            None => Err(field(
+                "aws.region",
+                "is not set, and neither AWS_REGION nor the AWS profile names a region",
+                "Add region = \"eu-west-1\" (your region) under [aws], or set region in the profile (aws configure set region …)",
+            )),
+        }
+    }
+
     /// Connects the clients `setup` needs and observes it (lookups only; nothing changes).
     pub async fn prepare(&self, loaded: &LoadedSetup) -> Result<Prepared, Problem> {
-        let setup = &loaded.setup;
+        let mut setup = loaded.setup.clone();
+        self.resolve_region(&mut setup).await?;
+        let setup = &setup;
         let octopus = self.octopus(setup).await?;
         // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
         let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
@@ -497,6 +556,15 @@ impl SetupRun {
             ports
         )
         .await)?;
+        let issuer = issuer_facts(&octopus).await.ok();
+        let real_cloud = self.sandbox.is_none();
+        let preflight = with_ports!(&octopus, &cloud, |ports| preflight(
+            &observation,
+            issuer.as_ref(),
+            real_cloud,
+            ports
+        )
+        .await);
         let env = self.env.clone();
         let journal = FileJournal::for_setup(&data_dir(&|n| env(n))?, &setup.name);
         Ok(Prepared {
@@ -504,6 +572,8 @@ impl SetupRun {
             cloud,
             sandbox_env: self.sandbox.clone(),
             observation,
+            preflight,
+            ignore_preflight: self.ignore_preflight,
             journal,
         })
     }
@@ -532,8 +602,19 @@ impl Prepared {
         self.journal.path()
     }
 
-    /// Applies the plan, reporting each step to `events`.
+    /// Applies the plan, reporting each step to `events`. Refused before any call
+    /// (`permission_denied`, every step `not_run`) when the preflight found a blocking gap,
+    /// unless the run ignores the preflight.
     pub async fn apply(&self, events: Arc<dyn ProgressSink>, cancel: &dyn Cancellation) -> Applied {
+        if !self.ignore_preflight
+            && let Some(problem) = refusal(&self.preflight)
+        {
+            return Applied {
+                report: ApplyReport::not_started(&self.observation, Some(problem)),
+                snippet: None,
+                google_service_account: None,
+            };
+        }
         let octopus = self.octopus.reporting_to(events.clone());
         let cloud = self.cloud.reporting_to(events.clone());
         let report = with_ports!(&octopus, &cloud, |ports| {
@@ -576,21 +657,15 @@ impl Prepared {
     /// Verifies the trust as it exists now (issuer, cloud side, simulation, the account
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
-        let issuer = self.octopus.check_issuer().await?;
-        let facts = IssuerFacts {
-            usable_keys: issuer.keys.iter().filter(|k| k.usable).count(),
-            issuer: issuer.issuer,
-            is_https: issuer.is_https,
-            has_trailing_slash: issuer.has_trailing_slash,
-            not_public: match issuer.reachability {
-                Reachability::LooksPublic => None,
-                Reachability::NotPublic { reason } => Some(reason),
-            },
-        };
-        // Token trades: in the sandbox, whose Octopus signs any claims; Google Cloud only
-        // for now (the other targets' trades are another lane's).
+        let facts = issuer_facts(&self.octopus).await?;
+        // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
+        // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
+        // trades them with the cloud (STS, Entra, Google STS).
         let tokens = match (&self.sandbox_env, &self.cloud) {
-            (Some(env), Cloud::Gcp(_)) => Some(SandboxTokens::new(env)?),
+            (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
+                SandboxTokens::new(env)?
+                    .minting_runs(self.octopus.clone(), &self.observation.facts.space.id),
+            ),
             _ => None,
         };
         let options = VerifyOptions {
@@ -598,7 +673,18 @@ impl Prepared {
             token_trades: tokens.is_some(),
             ..VerifyOptions::default()
         };
-        Ok(with_ports!(&self.octopus, &self.cloud, |ports| {
+        // A refused trade is an answer here, not IAM propagation to wait out: STS's
+        // AccessDenied is not retried while verify trades.
+        let cloud = match (&self.cloud, options.token_trades) {
+            (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
+                octo_oidc_core::retry::RetryPolicy {
+                    max_retries: 0,
+                    ..octo_oidc_core::retry::RetryPolicy::fast()
+                },
+            )),
+            (other, _) => other.clone(),
+        };
+        Ok(with_ports!(&self.octopus, &cloud, |ports| {
             match &tokens {
                 Some(tokens) => {
                     octo_oidc_engine::verify::verify(
@@ -648,6 +734,22 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the
+/// engine's [`IssuerFacts`].
+async fn issuer_facts(octopus: &RestOctopus) -> Result<IssuerFacts, Problem> {
+    let issuer = octopus.check_issuer().await?;
+    Ok(IssuerFacts {
+        usable_keys: issuer.keys.iter().filter(|k| k.usable).count(),
+        issuer: issuer.issuer,
+        is_https: issuer.is_https,
+        has_trailing_slash: issuer.has_trailing_slash,
+        not_public: match issuer.reachability {
+            Reachability::LooksPublic => None,
+            Reachability::NotPublic { reason } => Some(reason),
+        },
+    })
 }
 
 /// `init`'s check of a drafted setup file: its text as the engine's writer writes it, or

@@ -132,7 +132,11 @@ impl Session {
     /// The engine's plan of a setup against what exists now (lookups only).
     pub async fn plan_setup(&self, source: &SetupSource) -> Result<PlanView, Problem> {
         let (prepared, text) = self.prepared(source).await?;
-        Ok(run_report::plan_view(prepared.plan(), text))
+        Ok(run_report::plan_view(
+            prepared.plan(),
+            &prepared.preflight,
+            text,
+        ))
     }
 
     /// Starts a run that [`Session::cancel_run`] can stop between steps; only one at a time.

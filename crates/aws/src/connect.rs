@@ -195,6 +195,43 @@ pub async fn list_profiles(files: &ProfileFilePaths) -> Result<Vec<ProfileInfo>,
     Ok(profiles)
 }
 
+/// The region the SDK's configuration names without asking the instance metadata endpoint:
+/// `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the `region` of the profile (`profile`, else
+/// `AWS_PROFILE`, else `default`) in the shared files. With `default_chain` (the user chose
+/// the SDK's default chain), aws-config's whole region chain is asked last, which may include
+/// IMDS. `None` when nothing names one.
+pub async fn configured_region(
+    profile: Option<&str>,
+    files: &ProfileFilePaths,
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    default_chain: bool,
+) -> Result<Option<String>, Problem> {
+    let named = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(region) = named("AWS_REGION").or_else(|| named("AWS_DEFAULT_REGION")) {
+        return Ok(Some(region));
+    }
+    let profile = profile
+        .map(str::to_string)
+        .or_else(|| named("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".to_string());
+    let from_profile = list_profiles(files)
+        .await?
+        .into_iter()
+        .find(|p| p.name == profile)
+        .and_then(|p| p.region)
+        .filter(|r| !r.trim().is_empty());
+    if from_profile.is_some() || !default_chain {
+        return Ok(from_profile);
+    }
+    Ok(
+        aws_config::default_provider::region::DefaultRegionChain::builder()
+            .build()
+            .region()
+            .await
+            .map(|r| r.to_string()),
+    )
+}
+
 /// The identity behind the credentials in use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallerIdentity {

@@ -794,6 +794,52 @@ fn trusts_federated(policy: &str, provider_arn: &str) -> bool {
 }
 
 impl Iam for SdkIam {
+    /// `SimulatePrincipalPolicy`, one call per resource ARN with every action on it. Asked
+    /// once, never retried: the preflight is advice, and a failure (no permission to simulate,
+    /// a service that lacks the call — moto answers 500) makes its answers unknown, not late.
+    async fn simulate_principal_policy(
+        &self,
+        principal_arn: &str,
+        requests: &[(String, String)],
+    ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
+        let mut by_resource: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (action, resource) in requests {
+            by_resource
+                .entry(resource.as_str())
+                .or_default()
+                .push(action.clone());
+        }
+        let mut decisions = Vec::new();
+        for (resource, actions) in by_resource {
+            let out = self
+                .call(
+                    "iam",
+                    "SimulatePrincipalPolicy",
+                    |_| Retry::Never,
+                    || async {
+                        self.iam
+                            .simulate_principal_policy()
+                            .policy_source_arn(principal_arn)
+                            .set_action_names(Some(actions.clone()))
+                            .resource_arns(resource)
+                            .max_items(1000)
+                            .send()
+                            .await
+                            .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
+                    },
+                )
+                .await?;
+            decisions.extend(out.evaluation_results().iter().map(|r| {
+                octo_oidc_core::preflight::IamDecision {
+                    action: r.eval_action_name().to_string(),
+                    resource: r.eval_resource_name().unwrap_or(resource).to_string(),
+                    decision: r.eval_decision().as_str().to_string(),
+                }
+            }));
+        }
+        Ok(decisions)
+    }
+
     /// `GetCallerIdentity` through the same retry loop as every IAM call (throttling, 5xx
     /// and dropped connections are retried; credential failures are not).
     async fn caller_identity(&self) -> PortResult<(String, String)> {

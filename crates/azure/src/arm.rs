@@ -7,6 +7,8 @@
 //! `RoleAssignmentExists` (the same grant under another name) is success once a list
 //! confirms it. `find_role_assignment` reads one assignment by scope and name (404 → `None`). `PrincipalNotFound` is waited out by the transport's propagation policy.
 //!
+//! `caller_permissions` reads ARM's permission list at a scope for the preflight.
+//!
 //! Left out: management-group scopes in listings, deny assignments.
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
@@ -375,6 +377,35 @@ fn same_grant(a: &RoleAssignment, b: &RoleAssignment) -> bool {
 }
 
 impl AzureRbac for ArmRbac {
+    /// `GET {scope}/providers/Microsoft.Authorization/permissions`: the caller's effective
+    /// actions and not-actions at the scope (every page).
+    async fn caller_permissions(
+        &self,
+        scope: &str,
+    ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}",
+            scope.trim_end_matches('/')
+        );
+        let items = self.list(&path, "GET permissions").await?;
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(items
+            .iter()
+            .map(|p| octo_oidc_core::preflight::RbacPermission {
+                actions: strings(&p["actions"]),
+                not_actions: strings(&p["notActions"]),
+            })
+            .collect())
+    }
+
     async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
         Ok(self.role_definition_by_name(scope, role_name).await?.id)
     }

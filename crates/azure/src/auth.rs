@@ -395,6 +395,30 @@ impl AzureSession {
         }
     }
 
+    /// Trades a federated token (`assertion`, e.g. an Octopus OIDC token) for an ARM token of
+    /// the app `client_id` in `tenant`, as Octopus does for an Azure OIDC account; the token is
+    /// dropped (verify only proves that Entra accepts the assertion). Entra's refusals are
+    /// [`AzureError::Token`] with their `AADSTS` number.
+    pub async fn exchange_federated_token(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        assertion: &Secret,
+    ) -> Result<(), AzureError> {
+        Endpoints::new(&self.inner.authority.authority_url, tenant, client_id)
+            .client_assertion(&self.transport, assertion, Resource::Arm.default_scope())
+            .await
+            .map(|_| ())
+    }
+
+    /// The client id when this is an app-only (service principal) sign-in.
+    pub fn app_only_client_id(&self) -> Option<&str> {
+        match &self.inner.credential {
+            Credential::ServicePrincipal { .. } => Some(&self.inner.authority.client_id),
+            _ => None,
+        }
+    }
+
     /// Who is signed in; for service principals and developer-tools logins, known after the
     /// first token.
     pub fn account(&self) -> Option<SignedInAccount> {

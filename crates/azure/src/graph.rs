@@ -11,6 +11,9 @@
 //! right after creating an app (404 / `NoBackingApplicationObject`) is waited out by the
 //! transport's propagation policy.
 //!
+//! `app_creation_rights` (the preflight) reads `appRoleAssignments` for an app-only caller, or
+//! `/me`, its directory roles and `policies/authorizationPolicy` for a user.
+//!
 //! Left out: owners, certificates, app roles/permissions, soft-deleted app recovery.
 
 use octo_oidc_core::ports::{
@@ -24,6 +27,9 @@ use serde_json::{Value, json};
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
 use crate::transport::{Propagation, Reply};
+
+/// Microsoft Graph's own application id (the resource of Graph app permissions).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// Federated credentials an app registration can hold.
 pub const MAX_FEDERATED_CREDENTIALS: usize = 20;
@@ -243,6 +249,62 @@ impl GraphEntraApps {
             .collect())
     }
 
+    /// The Graph application permissions (by name) granted to the app-only caller
+    /// `client_id`: its service principal's `appRoleAssignments` on Microsoft Graph, named by
+    /// Graph's own `appRoles`.
+    pub async fn app_permissions(&self, client_id: &str) -> Result<Vec<String>, Problem> {
+        let sp = format!(
+            "servicePrincipals(appId='{}')",
+            encode_segment(&quote(client_id))
+        );
+        let assignments = self
+            .list(&format!("{sp}/appRoleAssignments"), Propagation::None)
+            .await?;
+        let graph = self
+            .call(
+                Method::GET,
+                &format!("servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles"),
+                None,
+                false,
+                Propagation::None,
+            )
+            .await?;
+        let graph_sp = graph.body["id"].as_str().unwrap_or_default();
+        let roles = graph.body["appRoles"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(assignments
+            .iter()
+            .filter(|a| a["resourceId"].as_str() == Some(graph_sp))
+            .filter_map(|a| {
+                let id = a["appRoleId"].as_str()?;
+                roles
+                    .iter()
+                    .find(|r| r["id"].as_str() == Some(id))
+                    .and_then(|r| r["value"].as_str().map(str::to_owned))
+            })
+            .collect())
+    }
+
+    /// The tenant's `authorizationPolicy.defaultUserRolePermissions.allowedToCreateApps`.
+    pub async fn users_may_create_apps(&self) -> Result<Option<bool>, Problem> {
+        let reply = self
+            .call(
+                Method::GET,
+                "policies/authorizationPolicy",
+                None,
+                false,
+                Propagation::None,
+            )
+            .await?;
+        let policy = match reply.body["value"].as_array() {
+            Some(items) => items.first().cloned().unwrap_or_default(),
+            None => reply.body.clone(),
+        };
+        Ok(policy["defaultUserRolePermissions"]["allowedToCreateApps"].as_bool())
+    }
+
     /// Finds an app registration by client id (to reuse an app the user names).
     pub async fn find_application_by_app_id(
         &self,
@@ -352,6 +414,49 @@ fn service_principal_from(body: &Value, app_id: &str) -> Result<ServicePrincipal
 }
 
 impl EntraApps for GraphEntraApps {
+    async fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &octo_oidc_core::Secret,
+    ) -> PortResult<()> {
+        let tenant = self
+            .tenant
+            .clone()
+            .unwrap_or_else(|| "organizations".to_owned());
+        self.session
+            .exchange_federated_token(&tenant, client_id, assertion)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// App-only: the Graph application permissions of the app. A user: `/me`, its directory
+    /// roles and the tenant's app-creation policy.
+    async fn app_creation_rights(
+        &self,
+    ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
+        if let Some(client_id) = self.session.app_only_client_id() {
+            let client_id = client_id.to_owned();
+            let app_roles = self.app_permissions(&client_id).await?;
+            return Ok(octo_oidc_core::preflight::AppCreationRights {
+                caller: format!("the app {client_id}"),
+                app_only: true,
+                directory_roles: Vec::new(),
+                app_roles,
+                users_may_create_apps: None,
+            });
+        }
+        let me = self.me().await?;
+        let directory_roles = self.my_directory_roles().await?;
+        let users_may_create_apps = self.users_may_create_apps().await.ok().flatten();
+        Ok(octo_oidc_core::preflight::AppCreationRights {
+            caller: me.user_principal_name,
+            app_only: false,
+            directory_roles,
+            app_roles: Vec::new(),
+            users_may_create_apps,
+        })
+    }
+
     async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
         Ok(self
             .get_application(&application_path(unique_name), Propagation::None)

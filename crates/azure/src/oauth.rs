@@ -225,6 +225,31 @@ impl Endpoints {
             .map_err(|e| endpoint.failure(e, entra_error))
     }
 
+    /// An app-only token for `scope` with a federated client assertion (`client_assertion_type`
+    /// jwt-bearer): the workload identity federation exchange Octopus makes.
+    pub(crate) async fn client_assertion(
+        &self,
+        transport: &Transport,
+        assertion: &Secret,
+        scope: &str,
+    ) -> Result<Tokens, AzureError> {
+        let client = self.token_client()?;
+        let endpoint =
+            TokenEndpoint::new(transport, "token client_assertion", Resend::WhenTransient);
+        client
+            .exchange_client_credentials()
+            .add_scope(Scope::new(scope.to_owned()))
+            .add_extra_param(
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            )
+            .add_extra_param("client_assertion", assertion.expose().to_owned())
+            .request_async(&endpoint)
+            .await
+            .map(Tokens::from)
+            .map_err(|e| endpoint.failure(e, entra_error))
+    }
+
     /// Starts a device-code sign-in: the code to show and what to poll with.
     pub(crate) async fn start_device_code(
         &self,

@@ -33,6 +33,7 @@ macro_rules! commands {
 }
 
 mod exit_code;
+mod progress;
 mod setup_batch;
 
 commands! {

@@ -3,18 +3,16 @@
 //! setup after another (one failure does not stop the others), and rendering a
 //! [`Problem`] as text or JSON.
 //!
-//! Output: text on stdout (progress on stderr: plain lines); with `--json`, one JSON object
-//! per setup per line on stdout (`{"file", "setup", "exit_code", ...}`; a failure has
+//! Output: text on stdout (progress on stderr: [`crate::progress`]); with `--json`, one JSON
+//! object per setup per line on stdout (`{"file", "setup", "exit_code", ...}`; a failure has
 //! `error` = the problem with `code`, `message`, `hint`, `field_errors`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use octo_oidc_app::sandbox_env::{SANDBOX_ENV_VAR, SandboxEnv};
 use octo_oidc_app::setup_run::{LoadedSetup, Prepared, SetupRun};
 use octo_oidc_core::Problem;
-use octo_oidc_core::events::{ProgressEvent, ProgressSink, StepStatus};
 use serde_json::{Value, json};
 
 use crate::exit_code::Exit;
@@ -223,12 +221,28 @@ where
     F: Fn(Prepared, LoadedSetup) -> Fut,
     Fut: std::future::Future<Output = SetupOutcome>,
 {
+    run_prepared_with(args, |run| run, each)
+}
+
+/// [`run_prepared`] with the run adjusted before each setup is prepared (apply's
+/// `--ignore-preflight`).
+pub fn run_prepared_with<C, F, Fut>(
+    args: &SetupArgs,
+    configure: C,
+    each: F,
+) -> std::process::ExitCode
+where
+    C: Fn(SetupRun) -> SetupRun,
+    F: Fn(Prepared, LoadedSetup) -> Fut,
+    Fut: std::future::Future<Output = SetupOutcome>,
+{
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return crate::fail(format!("cannot start the async runtime: {e}")),
     };
-    let each = &each;
+    let (each, configure) = (&each, &configure);
     rt.block_on(run_batch(args, |run, loaded| async move {
+        let run = configure(run);
         // Boxed: observing a setup nests too deep for the compiler's layout of the batch.
         match Box::pin(prepare(&run, &loaded)).await {
             Ok(prepared) => each(prepared, loaded).await,
@@ -236,58 +250,6 @@ where
         }
     }))
     .into()
-}
-
-/// Step progress as plain lines on stderr (silent with `--json`).
-pub struct StepLines {
-    quiet: bool,
-}
-
-impl StepLines {
-    /// A sink; `quiet` prints nothing.
-    pub fn new(quiet: bool) -> Arc<StepLines> {
-        Arc::new(StepLines { quiet })
-    }
-}
-
-impl ProgressSink for StepLines {
-    fn emit(&self, event: ProgressEvent) {
-        if self.quiet {
-            return;
-        }
-        match event {
-            ProgressEvent::Step {
-                resource,
-                name,
-                action,
-                status,
-                detail,
-                ..
-            } => {
-                if action == "unchanged" {
-                    return;
-                }
-                let status = match status {
-                    StepStatus::Started => "started",
-                    StepStatus::Done => "done",
-                    StepStatus::Failed => "failed",
-                };
-                let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
-                eprintln!("  {status:>7} {action} {resource} {name}{detail}");
-            }
-            ProgressEvent::Retrying {
-                service,
-                operation,
-                attempt,
-                wait_ms,
-                reason,
-                ..
-            } => eprintln!(
-                "  retrying {service} {operation} (attempt {attempt}, in {wait_ms} ms): {reason}"
-            ),
-            _ => {}
-        }
-    }
 }
 
 /// Whether stdin and stdout are a terminal (a person can answer).

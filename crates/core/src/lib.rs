@@ -10,7 +10,8 @@
 //! role-assignment names), [`aws`] (trust policy model and IAM evaluation, provider and role
 //! plan), [`gcp`] (workload identity pool provider, CEL condition, bindings, account),
 //! [`accounts`] (Octopus account bodies), [`github`] (GitHub Actions → Octopus),
-//! [`simulate`] (the trust simulator and scope matrix), [`validate`] (all field errors at
+//! [`simulate`] (the trust simulator and scope matrix), [`preflight`] (what callers may
+//! do, read before any write), [`validate`] (all field errors at
 //! once), [`wildcard`] (the shared `*`/`?` matcher), [`server_url`] (the one rule for the
 //! Octopus Server address and the endpoints it advertises).
 //!
@@ -31,6 +32,7 @@ pub mod events;
 pub mod gcp;
 pub mod github;
 pub mod ports;
+pub mod preflight;
 pub mod retry;
 pub mod scope;
 pub mod secret;

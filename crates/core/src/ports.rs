@@ -271,6 +271,25 @@ pub struct ExchangedToken {
     pub expires_in: Option<u64>,
 }
 
+/// An Octopus team (of a space, or a system team) and its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OctopusTeam {
+    /// `Teams-N` (or a built-in id such as `teams-administrators`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The team's space; `None` = a system team.
+    pub space_id: Option<String>,
+    /// Member user ids.
+    pub member_user_ids: Vec<String>,
+    /// Whether members can be changed (not for "Everyone").
+    pub can_change_members: bool,
+}
+
+async fn unsupported<T>(what: String) -> PortResult<T> {
+    Err(Problem::new(crate::ErrorCode::Internal, what))
+}
+
 /// The Octopus side of a setup.
 pub trait Octopus: Send + Sync {
     /// Server version and issuer.
@@ -352,6 +371,48 @@ pub trait Octopus: Send + Sync {
         external_id: &str,
         id_token: &Secret,
     ) -> impl Future<Output = PortResult<ExchangedToken>> + Send;
+    /// Preflight: the permissions the API key's user holds in `space_id` and system-wide
+    /// (`/api/users/{id}/permissions`). Adapters that cannot read them keep the default,
+    /// which says so (preflight then warns instead of deciding).
+    fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> impl Future<Output = PortResult<crate::preflight::OctopusPermissions>> + Send {
+        let message = format!("this Octopus client cannot read permissions in {space_id}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
+    /// Finds the team named `name` (case-insensitive) among the space's teams and the system
+    /// teams.
+    fn find_team(
+        &self,
+        space_id: &str,
+        name: &str,
+    ) -> impl Future<Output = PortResult<Option<OctopusTeam>>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot look up team '{name}' in {space_id}"
+        ))
+    }
+    /// Adds a user to a team: `Created` when the membership was added, `Unchanged` when the
+    /// user was a member already; a team whose members cannot change is a conflict.
+    fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = PortResult<Applied<OctopusTeam>>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot add {user_id} to team {team_id}"
+        ))
+    }
+    /// Removes a user from a team; a user who is not a member is success.
+    fn remove_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send {
+        unsupported(format!(
+            "this Octopus client cannot remove {user_id} from team {team_id}"
+        ))
+    }
 }
 
 /// An Entra application registration.
@@ -497,6 +558,30 @@ pub trait EntraApps: Send + Sync {
         app_object_id: &str,
         name: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Verify: trades `assertion` (an Octopus OIDC token) for a token of the app `client_id`
+    /// at the authority (`client_assertion` jwt-bearer), as Octopus does. Entra's refusal is
+    /// [`crate::ErrorCode::TrustRejected`] with its `AADSTS` code in the message.
+    fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &Secret,
+    ) -> impl Future<Output = PortResult<()>> + Send {
+        let _ = assertion;
+        let message = format!("this Entra client cannot trade tokens for app {client_id}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
+    /// Preflight: who the caller is and what would let it register applications (its
+    /// directory roles or app permissions, the tenant's app-creation policy).
+    fn app_creation_rights(
+        &self,
+    ) -> impl Future<Output = PortResult<crate::preflight::AppCreationRights>> + Send {
+        async {
+            Err(Problem::new(
+                crate::ErrorCode::Internal,
+                "this Entra client cannot read app-creation rights",
+            ))
+        }
+    }
 }
 
 /// An Azure role assignment, named by a deterministic GUID.
@@ -544,6 +629,15 @@ pub trait AzureRbac: Send + Sync {
         &self,
         assignment: &RoleAssignment,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Preflight: the caller's permissions at `scope` (ARM
+    /// `{scope}/providers/Microsoft.Authorization/permissions`).
+    fn caller_permissions(
+        &self,
+        scope: &str,
+    ) -> impl Future<Output = PortResult<Vec<crate::preflight::RbacPermission>>> + Send {
+        let message = format!("this Azure RBAC client cannot read permissions at {scope}");
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
 }
 
 /// An IAM OIDC identity provider.
@@ -686,6 +780,16 @@ pub trait Iam: Send + Sync {
         token: &Secret,
         session_name: &str,
     ) -> impl Future<Output = PortResult<AssumedRole>> + Send;
+    /// Preflight: `SimulatePrincipalPolicy` for `principal_arn` on each `(action, resource)`.
+    fn simulate_principal_policy(
+        &self,
+        principal_arn: &str,
+        requests: &[(String, String)],
+    ) -> impl Future<Output = PortResult<Vec<crate::preflight::IamDecision>>> + Send {
+        let message = format!("this IAM client cannot simulate the policies of {principal_arn}");
+        let _ = requests;
+        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    }
 }
 
 #[cfg(test)]

@@ -126,6 +126,30 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// The report of an apply that did not start (every step `not_run`), stopped by
+    /// `problem` (e.g. the preflight's refusal).
+    pub fn not_started(observation: &Observation, problem: Option<Problem>) -> ApplyReport {
+        let plan = &observation.plan;
+        ApplyReport {
+            setup: plan.setup.clone(),
+            steps: plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(index, s)| StepReport {
+                    index,
+                    kind: s.kind,
+                    name: s.name.clone(),
+                    action: s.action,
+                    wave: 0,
+                    result: StepResult::NotRun,
+                })
+                .collect(),
+            problem,
+            outputs: BTreeMap::new(),
+        }
+    }
+
     /// Whether every step ran to its end.
     pub fn is_complete(&self) -> bool {
         self.problem.is_none()
@@ -164,24 +188,7 @@ where
     G: GoogleCloud,
 {
     let plan = &observation.plan;
-    let mut report = ApplyReport {
-        setup: plan.setup.clone(),
-        steps: plan
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(index, s)| StepReport {
-                index,
-                kind: s.kind,
-                name: s.name.clone(),
-                action: s.action,
-                wave: 0,
-                result: StepResult::NotRun,
-            })
-            .collect(),
-        problem: None,
-        outputs: BTreeMap::new(),
-    };
+    let mut report = ApplyReport::not_started(observation, None);
     if plan.has_conflicts() {
         let names: Vec<String> = plan
             .steps
@@ -754,13 +761,28 @@ where
                 Learned::Nothing,
             )
         }
-        DesiredResource::TeamMembership { team, .. } => {
-            return Err(Problem::new(
-                ErrorCode::Internal,
-                format!(
-                    "adding the service account to team '{team}' needs an Octopus teams port, which does not exist yet"
-                ),
-            ));
+        DesiredResource::TeamMembership {
+            team,
+            service_account,
+        } => {
+            let sa = known
+                .service_account_id
+                .as_deref()
+                .ok_or_else(|| missing("service account", service_account))?;
+            let team_id = step.id.as_deref().ok_or_else(|| missing("team", team))?;
+            let applied = ports.octopus.add_team_member(team_id, sa).await?;
+            let outcome = match applied {
+                Applied::Created(_) => Outcome::Created,
+                _ => Outcome::Updated,
+            };
+            (
+                outcome,
+                vec![
+                    ("team_id", team_id.to_string()),
+                    ("user_id", sa.to_string()),
+                ],
+                Learned::Nothing,
+            )
         }
     };
     let mut done = record(Phase::Done).outcome(outcome);

@@ -6,7 +6,8 @@
 //! [`plan`] (create / update / unchanged / delete / conflict per resource, in dependency
 //! order); [`render`] (text and JSON); [`ownership`] (the marks that make a resource a
 //! setup's); [`ci_snippet`] (what a CI pipeline needs to sign in to Octopus); [`observe`]
-//! (facts, desired and live state through the ports, then the plan); [`apply`] (the plan
+//! (facts, desired and live state through the ports, then the plan); [`preflight`] (may
+//! the callers do what the plan needs, and is the issuer usable, before any write); [`apply`] (the plan
 //! walked through the ports in concurrent waves, journaled); [`journal`] (the record format
 //! and the crash-safety invariant); [`teardown`] (exactly what the setup created, and
 //! status); [`verify`] (issuer, drift, simulator matrix, account test, token trades);
@@ -27,6 +28,7 @@ pub mod observe;
 pub mod observed;
 pub mod ownership;
 pub mod plan;
+pub mod preflight;
 pub mod render;
 pub mod setup_file;
 pub mod teardown;

@@ -4,7 +4,7 @@
 //! space's inventory with its deployment targets, the AWS account id or the Azure role's
 //! definition id), computes the [`DesiredState`], then looks up every desired resource by
 //! the name the setup gives it (account name, provider URL, role name, app unique name,
-//! assignment GUID, service account username, identity name) into an [`ObservedState`], and
+//! assignment GUID, service account username, identity name, team name) into an [`ObservedState`], and
 //! plans. Lookups only: nothing is changed, so `plan` is safe to run at any time.
 //!
 //! [`Ports`] bundles the five ports a setup may use; a target that does not need a cloud
@@ -12,8 +12,11 @@
 //! talks to Azure, AWS or Google Cloud). A gcp setup also reads its project (id → number)
 //! and the service account's and project's allow policies.
 //!
+//! The team of a CI setup (`github.team`) is looked up by name among the space's and the
+//! system teams (`Octopus::find_team`).
+//!
 //! Deliberately absent: resolving a space name to its id (the Octopus port has no space
-//! listing; the caller resolves it with the connection check) and team lookups (no port yet).
+//! listing; the caller resolves it with the connection check).
 
 use futures::future::try_join_all;
 use octo_oidc_core::azure::role_assignment;
@@ -31,7 +34,7 @@ use octo_oidc_core::{Problem, Secret};
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
 use crate::observed::{
     ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
-    ObservedServiceAccount, ObservedState,
+    ObservedServiceAccount, ObservedState, ObservedTeam,
 };
 use crate::ownership;
 use crate::plan::{Plan, plan};
@@ -265,6 +268,18 @@ where
                             external_id: identities.map(|i| i.external_id),
                         });
                     }
+                }
+                DesiredResource::TeamMembership { team, .. } => {
+                    observed.team =
+                        ports
+                            .octopus
+                            .find_team(space_id, team)
+                            .await?
+                            .map(|t| ObservedTeam {
+                                id: t.id,
+                                name: t.name,
+                                member_user_ids: t.member_user_ids,
+                            });
                 }
                 _ => {}
             }

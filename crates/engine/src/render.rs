@@ -1,6 +1,7 @@
 //! Plans as people and scripts read them: aligned text (one line per step, indented field
 //! changes and reasons, a summary) and JSON (`steps`, each with `action`, `kind`, `name`,
-//! plus `id`, `changes`, `reason`, `depends_on`, `details`).
+//! plus `id`, `changes`, `reason`, `depends_on`, `details`); the preflight as text
+//! ([`preflight_text`]: every gap with who can grant it) and JSON ([`preflight_json`]).
 
 use std::fmt::Write;
 
@@ -8,6 +9,7 @@ use serde_json::Value;
 
 use crate::desired::ResourceKind;
 use crate::plan::{Action, Plan};
+use crate::preflight::{Outcome, Preflight};
 
 fn sign(action: Action) -> char {
     match action {
@@ -136,4 +138,74 @@ pub fn plan_text(plan: &Plan) -> String {
 /// The plan as JSON (the `--json` form).
 pub fn plan_json(plan: &Plan) -> Value {
     serde_json::to_value(plan).unwrap_or(Value::Null)
+}
+
+/// The preflight as text: a summary line, then every missing or unknown permission with
+/// what needs it and who can grant it, then failed issuer checks.
+pub fn preflight_text(preflight: &Preflight) -> String {
+    let mut out = String::new();
+    let total = preflight.permissions.len();
+    let missing = preflight
+        .permissions
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Missing { .. }))
+        .count();
+    let unknown = preflight
+        .permissions
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Unknown { .. }))
+        .count();
+    let _ = writeln!(
+        out,
+        "Preflight: {total} permission(s) checked, {missing} missing, {unknown} not checkable{}",
+        if preflight.blocks_apply() {
+            " — apply will not start"
+        } else {
+            ""
+        }
+    );
+    for c in &preflight.permissions {
+        let (mark, what) = match &c.outcome {
+            Outcome::Granted { .. } => continue,
+            Outcome::Missing { detail } => (
+                if c.needed.blocking {
+                    "✗ missing"
+                } else {
+                    "! missing (warning)"
+                },
+                detail.as_str(),
+            ),
+            Outcome::Unknown { reason } => ("? unknown", reason.as_str()),
+        };
+        let _ = writeln!(
+            out,
+            "  {mark}: {} on {} for {} ({what})",
+            c.needed.permission, c.needed.resource, c.caller
+        );
+        let _ = writeln!(out, "      needed for: {}", c.needed.needed_for.join("; "));
+        if let Some(who) = &c.who_can_grant {
+            let _ = writeln!(out, "      who can grant it: {who}");
+        }
+    }
+    for c in preflight.issuer.iter().filter(|c| !c.passed) {
+        let _ = writeln!(
+            out,
+            "  {} issuer: {}",
+            if c.blocking { "✗" } else { "!" },
+            c.message
+        );
+        if let Some(fix) = &c.fix {
+            let _ = writeln!(out, "      what to do: {fix}");
+        }
+    }
+    out
+}
+
+/// The preflight as JSON (`permissions[]` with `service`, `permission`, `resource`,
+/// `needed_for`, `blocking`, `caller`, `outcome`, `who_can_grant`; `issuer[]`;
+/// `blocks_apply`).
+pub fn preflight_json(preflight: &Preflight) -> Value {
+    let mut v = serde_json::to_value(preflight).unwrap_or(Value::Null);
+    v["blocks_apply"] = Value::Bool(preflight.blocks_apply());
+    v
 }

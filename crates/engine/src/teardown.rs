@@ -4,7 +4,8 @@
 //! the ownership marks (never the journal alone), in reverse dependency order: role
 //! assignment → credentials → app registration (its service principal goes with it);
 //! IAM role (policies detached by the port) → OIDC provider, only if ours and no other role
-//! trusts it; OIDC identity → service account, only if ours and it has no other identity;
+//! trusts it; the service account's team membership, only if this setup's journal added
+//! it; OIDC identity → service account, only if ours and it has no other identity;
 //! project roles → workload identity binding → provider → pool (only if ours; Google keeps
 //! both soft-deleted for 30 days, which the report says) → service account (only if ours);
 //! then the Octopus account. Everything it leaves is listed with the reason. Each delete is
@@ -375,7 +376,43 @@ where
         );
     }
 
-    // CI: identity → service account.
+    // CI: team membership (only one this setup added, as its journal says) → identity →
+    // service account.
+    if let (Some(sa), Some(team)) = (&observed.service_account, &observed.team)
+        && team.member_user_ids.contains(&sa.id)
+    {
+        let name = observation
+            .plan
+            .steps
+            .iter()
+            .find(|s| s.kind == ResourceKind::TeamMembership)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| format!("{} in {}", sa.username, team.name));
+        let added_by_us = journal
+            .records()
+            .map(|r| entries(&r))
+            .unwrap_or_default()
+            .iter()
+            .any(|e| {
+                e.kind == ResourceKind::TeamMembership && e.name == name && e.created_by_setup
+            });
+        let decision = match added_by_us {
+            true => {
+                let (team_id, user_id) = (team.id.clone(), sa.id.clone());
+                Decision::Delete(Box::pin(async move {
+                    ports
+                        .octopus
+                        .remove_team_member(&team_id, &user_id)
+                        .await
+                        .map(|_| None)
+                }))
+            }
+            false => Decision::Leave(
+                "the membership existed before this setup (its journal did not add it)".into(),
+            ),
+        };
+        handle!(ResourceKind::TeamMembership, name, team.id, decision);
+    }
     if let Some(sa) = &observed.service_account {
         let ours_name = identity_name(setup);
         let mut others = Vec::new();

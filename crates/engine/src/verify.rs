@@ -26,6 +26,7 @@
 use std::future::Future;
 
 use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus, PortResult};
+use octo_oidc_core::scope::{RunLabel, RunRef};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
 };
@@ -54,11 +55,35 @@ pub struct IssuerFacts {
     pub not_public: Option<String>,
 }
 
+/// A token Octopus minted for a run, with the claims it carries.
+#[derive(Debug, Clone)]
+pub struct MintedToken {
+    /// The signed token.
+    pub token: Secret,
+    /// Its `iss`.
+    pub issuer: String,
+    /// Its `sub`, as Octopus built it.
+    pub subject: String,
+    /// Its `aud`.
+    pub audience: String,
+}
+
 /// Where tokens for trades come from (the sandbox mints them; a real server cannot be asked
 /// for arbitrary subjects, so real runs pass none).
 pub trait TokenSource: Send + Sync {
     /// A signed ID token carrying exactly these claims.
     fn token(&self, claims: &TokenClaims) -> impl Future<Output = PortResult<Secret>> + Send;
+    /// The token Octopus mints for `run` (a deployment or runbook run) with the account
+    /// `account_id`; `Ok(None)` when this source mints claims, not runs (verify then asks
+    /// [`TokenSource::token`] with the subject the core computes).
+    fn run_token(
+        &self,
+        account_id: &str,
+        run: &RunLabel,
+    ) -> impl Future<Output = PortResult<Option<MintedToken>>> + Send {
+        let _ = (account_id, run);
+        async { Ok(None) }
+    }
 }
 
 /// No token source: verify makes no trades.
@@ -731,6 +756,138 @@ fn near_miss(subject: &str) -> String {
     s.into_iter().collect()
 }
 
+/// One cloud trade's target: which account mints, and whom the cloud trusts.
+struct TradeTarget {
+    /// The Octopus account id (for minting run tokens).
+    account_id: String,
+    /// The subjects of this account's trust (Azure: its credentials' subjects).
+    subjects: Vec<String>,
+    /// AWS role ARN, or the Entra app's client id.
+    trade_with: String,
+    /// What the cloud trusts: issuers, audiences, subjects (for the claim comparison).
+    trusted: TrustedClaims,
+}
+
+#[derive(Default)]
+struct TrustedClaims {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    subjects: Vec<String>,
+}
+
+fn cloud_targets(observation: &Observation) -> Vec<TradeTarget> {
+    let o = &observation.observed;
+    let account_id = |name: &str| {
+        o.octopus_accounts
+            .iter()
+            .find(|a| a.body.get("Name").and_then(Value::as_str) == Some(name))
+            .map(|a| a.id.clone())
+    };
+    let mut out = Vec::new();
+    for r in &observation.desired.resources {
+        let DesiredResource::OctopusAccount {
+            name,
+            subjects,
+            client_id_of,
+            ..
+        } = r
+        else {
+            continue;
+        };
+        let Some(account) = account_id(name) else {
+            continue;
+        };
+        match (&observation.setup.spec, client_id_of) {
+            (TargetSpec::Aws(_), _) => {
+                let (Some(role), Some(provider)) = (&o.iam_role, &o.oidc_provider) else {
+                    continue;
+                };
+                out.push(TradeTarget {
+                    account_id: account,
+                    subjects: subjects.clone(),
+                    trade_with: role.role.arn.clone(),
+                    trusted: TrustedClaims {
+                        issuers: vec![provider.provider.url.clone()],
+                        audiences: provider.provider.client_ids.clone(),
+                        subjects: trusted_subjects(&TrustConfig::Aws {
+                            role_arn: String::new(),
+                            providers: vec![],
+                            trust_policy: role.role.trust_policy.clone(),
+                        }),
+                    },
+                });
+            }
+            (TargetSpec::Azure(_), Some(app)) => {
+                let Some(found) = o.apps.iter().find(|a| &a.unique_name == app) else {
+                    continue;
+                };
+                let creds = &found.federated_credentials;
+                out.push(TradeTarget {
+                    account_id: account,
+                    subjects: subjects.clone(),
+                    trade_with: found.application.app_id.clone(),
+                    trusted: TrustedClaims {
+                        issuers: creds.iter().map(|c| c.issuer.clone()).collect(),
+                        audiences: creds.iter().flat_map(|c| c.audiences.clone()).collect(),
+                        subjects: creds.iter().map(|c| c.subject.clone()).collect(),
+                    },
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The runs to trade: intended deployment / runbook runs (up to `max`), then runs of the
+/// space outside the scope (up to 5, nearest first: same project, another environment or
+/// tenant), each with the subject the core computes.
+fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String, bool)> {
+    let cloud = match &observation.setup.spec {
+        TargetSpec::Aws(aws) => &aws.scope,
+        TargetSpec::Azure(azure) => &azure.scope,
+        TargetSpec::Ci(_) | TargetSpec::Gcp(_) => return Vec::new(),
+    };
+    let Ok(scope) = resolve_scope(
+        cloud,
+        &observation.facts,
+        &crate::desired::slugify(&cloud.account_name),
+    ) else {
+        return Vec::new();
+    };
+    let Ok(compiled) = scope.compile() else {
+        return Vec::new();
+    };
+    let mut intended: Vec<RunRef> = Vec::new();
+    let mut outside: Vec<RunRef> = Vec::new();
+    compiled.for_each_run(|run| {
+        if !matches!(
+            run.context,
+            octo_oidc_core::Context::Deployment | octo_oidc_core::Context::RunbookRun
+        ) {
+            return;
+        }
+        match compiled.is_intended(run) {
+            true => intended.push(*run),
+            false => outside.push(*run),
+        }
+    });
+    let near = |r: &RunRef| intended.iter().any(|i| i.project == r.project);
+    outside.sort_by_key(|r| !near(r));
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    for (run, expected) in intended
+        .iter()
+        .take(max)
+        .map(|r| (r, true))
+        .chain(outside.iter().take(5).map(|r| (r, false)))
+    {
+        compiled.write_run_subject(run, &mut buf);
+        out.push((compiled.label(run), buf.clone(), expected));
+    }
+    out
+}
+
 async fn token_trades<O, E, R, I, G, T>(
     observation: &Observation,
     options: VerifyOptions,
@@ -739,61 +896,157 @@ async fn token_trades<O, E, R, I, G, T>(
     out: &mut Vec<Check>,
 ) where
     O: Octopus,
+    E: EntraApps,
     I: Iam,
     G: GoogleCloud,
     T: TokenSource,
 {
     let iss = observation.facts.server.issuer.clone();
     let o = &observation.observed;
-    // (subject, expected to be accepted)
-    let mut cases: Vec<(String, bool)> = Vec::new();
     match &observation.setup.spec {
-        TargetSpec::Aws(scope_setup) => {
-            let Some(role) = &o.iam_role else { return };
-            let Ok(scope) = resolve_scope(&scope_setup.scope, &observation.facts, &crate::desired::slugify(&scope_setup.scope.account_name)) else { return };
-            let trust = TrustConfig::Aws { role_arn: role.role.arn.clone(), providers: vec![], trust_policy: String::new() };
-            let aud = trust.default_audience(&iss);
-            let Ok(compiled) = scope.compile() else { return };
-            let mut intended = Vec::new();
-            let mut outside = Vec::new();
-            let mut buf = String::new();
-            compiled.for_each_run(|run| {
-                compiled.write_run_subject(run, &mut buf);
-                match compiled.is_intended(run) {
-                    true => intended.push(buf.clone()),
-                    false => outside.push(buf.clone()),
+        TargetSpec::Aws(_) | TargetSpec::Azure(_) => {
+            let targets = cloud_targets(observation);
+            let Some(first) = targets.first() else { return };
+            let azure = matches!(observation.setup.spec, TargetSpec::Azure(_));
+            let default_aud = match azure {
+                true => octo_oidc_core::azure::AZURE_AUDIENCE.to_string(),
+                false => TrustConfig::Aws {
+                    role_arn: String::new(),
+                    providers: vec![],
+                    trust_policy: String::new(),
                 }
-            });
-            let near: Vec<String> = intended.iter().take(1).map(|s| near_miss(s)).collect();
-            cases.extend(intended.into_iter().take(options.max_trades).map(|s| (s, true)));
-            cases.extend(outside.into_iter().take(5).chain(near).map(|s| (s, false)));
-            for (sub, expected) in cases {
-                let claims = TokenClaims { iss: iss.clone(), aud: aud.clone(), sub: sub.clone() };
-                let result = match tokens.token(&claims).await {
-                    Ok(t) => ports.iam.assume_role_with_web_identity(&role.role.arn, &t, "octo-oidc-verify").await.map(|_| ()),
-                    Err(p) => {
-                        out.push(Check::fail(Area::TokenTrade, &sub, format!("no token: {}", p.message)));
-                        continue;
+                .default_audience(&iss),
+            };
+            let runs = runs_to_trade(observation, options.max_trades);
+            // A claims-only source (no Octopus to mint runs) also trades a near miss of the
+            // first subject: one character off.
+            let near = runs
+                .first()
+                .filter(|(_, _, intended)| *intended)
+                .map(|(label, sub, _)| (label.clone(), near_miss(sub), false, true));
+            let cases = runs
+                .into_iter()
+                .map(|(l, s, e)| (l, s, e, false))
+                .chain(near);
+            let mut minted_runs = false;
+            for (label, computed, expected, claims_only) in cases {
+                let target = targets
+                    .iter()
+                    .find(|t| t.subjects.iter().any(|s| s == &computed))
+                    .unwrap_or(first);
+                let minted = match claims_only {
+                    true if minted_runs => continue,
+                    true => None,
+                    false => match tokens.run_token(&target.account_id, &label).await {
+                        Ok(m) => m,
+                        Err(p) => {
+                            out.push(Check::fail(
+                                Area::TokenTrade,
+                                &computed,
+                                format!("no token: {}", p.message),
+                            ));
+                            continue;
+                        }
+                    },
+                };
+                let (token, claims) = match minted {
+                    Some(m) => {
+                        minted_runs = true;
+                        let claims = TokenClaims {
+                            iss: m.issuer,
+                            sub: m.subject,
+                            aud: m.audience,
+                        };
+                        (m.token, claims)
+                    }
+                    None => {
+                        let claims = TokenClaims {
+                            iss: iss.clone(),
+                            aud: default_aud.clone(),
+                            sub: computed.clone(),
+                        };
+                        match tokens.token(&claims).await {
+                            Ok(t) => (t, claims),
+                            Err(p) => {
+                                out.push(Check::fail(
+                                    Area::TokenTrade,
+                                    &computed,
+                                    format!("no token: {}", p.message),
+                                ));
+                                continue;
+                            }
+                        }
                     }
                 };
-                out.push(trade_check(&sub, expected, result, &trusted_subjects(&TrustConfig::Aws { role_arn: String::new(), providers: vec![], trust_policy: role.role.trust_policy.clone() })));
+                let result = match azure {
+                    true => {
+                        ports
+                            .entra
+                            .exchange_federated_token(&target.trade_with, &token)
+                            .await
+                    }
+                    false => ports
+                        .iam
+                        .assume_role_with_web_identity(
+                            &target.trade_with,
+                            &token,
+                            "octo-oidc-verify",
+                        )
+                        .await
+                        .map(|_| ()),
+                };
+                out.push(cloud_trade_check(
+                    &claims,
+                    expected,
+                    result,
+                    &target.trusted,
+                ));
             }
         }
         TargetSpec::Ci(ci) => {
-            let (Some(sa), Some(identity)) = (&o.service_account, o.oidc_identities.iter().find(|i| i.name == crate::desired::identity_name(&observation.plan.setup))) else { return };
-            let Some(external_id) = &sa.external_id else { return };
-            let aud = identity.audience.clone().unwrap_or_else(|| external_id.clone());
+            let (Some(sa), Some(identity)) = (
+                &o.service_account,
+                o.oidc_identities
+                    .iter()
+                    .find(|i| i.name == crate::desired::identity_name(&observation.plan.setup)),
+            ) else {
+                return;
+            };
+            let Some(external_id) = &sa.external_id else {
+                return;
+            };
+            let aud = identity
+                .audience
+                .clone()
+                .unwrap_or_else(|| external_id.clone());
             let sub = ci.subject.replace('*', "main").replace('?', "x");
             for (sub, expected) in [(sub.clone(), true), (near_miss(&format!("{sub}/")), false)] {
-                let claims = TokenClaims { iss: identity.issuer.clone(), aud: aud.clone(), sub: sub.clone() };
+                let claims = TokenClaims {
+                    iss: identity.issuer.clone(),
+                    aud: aud.clone(),
+                    sub: sub.clone(),
+                };
                 let result = match tokens.token(&claims).await {
-                    Ok(t) => ports.octopus.exchange_id_token(external_id, &t).await.map(|_| ()),
+                    Ok(t) => ports
+                        .octopus
+                        .exchange_id_token(external_id, &t)
+                        .await
+                        .map(|_| ()),
                     Err(p) => {
-                        out.push(Check::fail(Area::TokenTrade, &sub, format!("no token: {}", p.message)));
+                        out.push(Check::fail(
+                            Area::TokenTrade,
+                            &sub,
+                            format!("no token: {}", p.message),
+                        ));
                         continue;
                     }
                 };
-                out.push(trade_check(&sub, expected, result, std::slice::from_ref(&identity.subject)));
+                out.push(trade_check(
+                    &sub,
+                    expected,
+                    result,
+                    std::slice::from_ref(&identity.subject),
+                ));
             }
         }
         TargetSpec::Gcp(g) => {
@@ -815,7 +1068,13 @@ async fn token_trades<O, E, R, I, G, T>(
                 .take(options.max_trades)
                 .map(|s| (s, true))
                 .collect();
-            cases.extend(runs.outside.into_iter().take(5).chain(near).map(|s| (s, false)));
+            cases.extend(
+                runs.outside
+                    .into_iter()
+                    .take(5)
+                    .chain(near)
+                    .map(|s| (s, false)),
+            );
             for (sub, expected) in cases {
                 let claims = TokenClaims {
                     iss: iss.clone(),
@@ -853,15 +1112,29 @@ async fn token_trades<O, E, R, I, G, T>(
                 out.push(c);
             }
         }
-        TargetSpec::Azure(_) => out.push(
-            Check::fail(
-                Area::TokenTrade,
-                "azure",
-                "token trades against Entra need an Entra token-exchange port, which does not exist yet",
-            )
-            .warning(),
-        ),
     }
+}
+
+/// A cloud trade's check: the claim that differs from what the cloud trusts (issuer, then
+/// audience, then subject) is shown beside the closest trusted value.
+fn cloud_trade_check(
+    claims: &TokenClaims,
+    expected: bool,
+    result: Result<(), Problem>,
+    trusted: &TrustedClaims,
+) -> Check {
+    let mut c = trade_check(&claims.sub, expected, result, &trusted.subjects);
+    if !c.passed && expected {
+        let aud = claims.aud.clone();
+        c.comparison = Some(if !trusted.issuers.contains(&claims.iss) {
+            ClaimComparison::closest("iss", &claims.iss, &trusted.issuers)
+        } else if !trusted.audiences.contains(&aud) {
+            ClaimComparison::closest("aud", &aud, &trusted.audiences)
+        } else {
+            ClaimComparison::closest("sub", &claims.sub, &trusted.subjects)
+        });
+    }
+    c
 }
 
 fn trade_check(

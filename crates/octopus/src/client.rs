@@ -192,6 +192,44 @@ fn problem(error: OctopusError) -> Problem {
 }
 
 impl Octopus for RestOctopus {
+    async fn find_team(
+        &self,
+        space_id: &str,
+        name: &str,
+    ) -> PortResult<Option<octo_oidc_core::ports::OctopusTeam>> {
+        let teams = self.teams(space_id).await.map_err(problem)?;
+        Ok(teams
+            .into_iter()
+            .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+            .map(port_team))
+    }
+    async fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> PortResult<Applied<octo_oidc_core::ports::OctopusTeam>> {
+        let applied = RestOctopus::add_team_member(self, team_id, user_id)
+            .await
+            .map_err(problem)?;
+        Ok(match applied {
+            Applied::Unchanged(t) => Applied::Unchanged(port_team(t)),
+            Applied::Created(t) | Applied::Updated(t) => Applied::Created(port_team(t)),
+        })
+    }
+    async fn remove_team_member(&self, team_id: &str, user_id: &str) -> PortResult<()> {
+        RestOctopus::remove_team_member(self, team_id, user_id)
+            .await
+            .map_err(problem)
+    }
+    async fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
+        RestOctopus::caller_permissions(self, space_id)
+            .await
+            .map_err(problem)
+    }
     async fn server_info(&self) -> PortResult<ServerInfo> {
         // Independent reads: the version from /api, the issuer from the discovery document.
         let (version, issuer) =
@@ -327,5 +365,15 @@ impl Octopus for RestOctopus {
             }
             Err(error) => Err(problem(error)),
         }
+    }
+}
+
+fn port_team(t: crate::service_accounts::TeamSummary) -> octo_oidc_core::ports::OctopusTeam {
+    octo_oidc_core::ports::OctopusTeam {
+        id: t.id,
+        name: t.name,
+        space_id: t.space_id,
+        member_user_ids: t.member_user_ids,
+        can_change_members: t.can_change_members,
     }
 }

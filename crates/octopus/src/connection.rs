@@ -269,6 +269,34 @@ impl RestOctopus {
         Ok(set.missing(space_ids))
     }
 
+    /// The API key's user's permissions in `space_id` (space permissions granted there or in
+    /// every space) and system-wide, from `GET /api/users/{id}/permissions`.
+    pub async fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> Result<octo_oidc_core::preflight::OctopusPermissions, OctopusError> {
+        let user = self.current_user().await?;
+        let set: PermissionSet = self
+            .transport
+            .get_json(&format!("api/users/{}/permissions", user.id), &[])
+            .await?;
+        let space = set
+            .space_permissions
+            .iter()
+            .filter(|(_, grants)| {
+                grants
+                    .iter()
+                    .any(|g| g.space_id.as_deref().is_none_or(|s| s == space_id))
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        Ok(octo_oidc_core::preflight::OctopusPermissions {
+            user: format!("{} ({})", user.username, user.id),
+            space,
+            system: set.system_permissions,
+        })
+    }
+
     /// The whole connection check: version (fails below 2024.1), user (fails on a bad key),
     /// then missing permissions in every space the user can see (reported, not failed).
     pub async fn check_connection(&self) -> Result<ConnectionReport, OctopusError> {

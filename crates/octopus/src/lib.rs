@@ -27,6 +27,7 @@ pub mod inventory;
 pub mod issuer;
 pub mod keychain;
 pub mod login;
+pub mod sandbox_tokens;
 pub mod server_url;
 pub mod service_accounts;
 pub mod tasks;

@@ -338,6 +338,37 @@ impl RestOctopus {
         Ok(Applied::Updated(updated.into()))
     }
 
+    /// Removes a user from a team (`GET`/`PUT /api/teams/{id}`); not a member = success.
+    pub async fn remove_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> Result<(), OctopusError> {
+        let path = format!("api/teams/{team_id}");
+        let mut team: serde_json::Value = self.transport.get_json(&path, &[]).await?;
+        let lean: LeanTeam =
+            serde_json::from_value(team.clone()).map_err(|e| OctopusError::UnexpectedResponse {
+                operation: format!("GET /{path}"),
+                detail: e.to_string(),
+            })?;
+        if !lean.member_user_ids.iter().any(|m| m == user_id) {
+            return Ok(());
+        }
+        let members: Vec<&String> = lean
+            .member_user_ids
+            .iter()
+            .filter(|m| *m != user_id)
+            .collect();
+        team["MemberUserIds"] = serde_json::json!(members);
+        let _: LeanTeam = self.transport.send_json(Method::PUT, &path, &team).await?;
+        tracing::info!(
+            team = team_id,
+            user = user_id,
+            "removed the service account from a team"
+        );
+        Ok(())
+    }
+
     /// All OIDC identities of a service account and its ExternalId.
     pub async fn oidc_identities(
         &self,

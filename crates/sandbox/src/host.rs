@@ -170,6 +170,8 @@ pub struct Sandbox {
     state_file: Option<PathBuf>,
     /// The seeded automation administrator's client id and secret (Entra's default tenant).
     azure_admin: Option<(String, Secret)>,
+    /// The seeded read-only automation identity's client id and secret.
+    azure_reader: Option<(String, Secret)>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     tls_handles: Vec<axum_server::Handle<SocketAddr>>,
@@ -179,6 +181,12 @@ pub struct Sandbox {
 pub const SANDBOX_AWS_ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE00";
 /// The made-up secret access key that goes with it.
 pub const SANDBOX_AWS_SECRET_ACCESS_KEY: &str = "sandbox-made-up-secret-access-key";
+
+/// The access key id of the sandbox's read-only AWS user ([`SANDBOX_AWS_READONLY_USER`]:
+/// IAM reads and the simulator only), for rehearsing a preflight denial.
+pub const SANDBOX_AWS_READONLY_ACCESS_KEY_ID: &str = "AKIASANDBOXREADONLY0";
+/// The user name behind [`SANDBOX_AWS_READONLY_ACCESS_KEY_ID`].
+pub const SANDBOX_AWS_READONLY_USER: &str = "sandbox-readonly";
 
 /// A fresh `API-` key of 26 upper-case letters and digits, like Octopus's.
 pub fn generate_api_key() -> Secret {
@@ -343,8 +351,17 @@ impl Sandbox {
             ),
         };
         let github = GithubIssuer::new(github_url, github_key);
+        aws.add_principal(
+            SANDBOX_AWS_READONLY_ACCESS_KEY_ID,
+            SANDBOX_AWS_READONLY_USER,
+            vec![crate::aws::identity_policy::READ_ONLY_POLICY.to_string()],
+        );
         let azure_admin = entra
             .administrator_app(crate::entra::DEFAULT_TENANT_ID)
+            .ok()
+            .map(|(client_id, secret)| (client_id, Secret::new(secret)));
+        let azure_reader = entra
+            .reader_app(crate::entra::DEFAULT_TENANT_ID)
             .ok()
             .map(|(client_id, secret)| (client_id, Secret::new(secret)));
 
@@ -363,6 +380,7 @@ impl Sandbox {
             gcp: gcp.clone(),
             state_file: options.state_file.clone(),
             azure_admin,
+            azure_reader,
             stop,
             servers: Vec::new(),
             tls_handles: Vec::new(),
@@ -519,11 +537,19 @@ impl Sandbox {
             vars.push(("AZURE_CLIENT_ID", client_id.clone()));
             vars.push(("AZURE_CLIENT_SECRET", secret.expose().to_string()));
         }
+        if let Some((client_id, secret)) = &self.azure_reader {
+            vars.push(("AZURE_READER_CLIENT_ID", client_id.clone()));
+            vars.push(("AZURE_READER_CLIENT_SECRET", secret.expose().to_string()));
+        }
         if u.aws.is_some() {
             vars.push(("AWS_ACCESS_KEY_ID", SANDBOX_AWS_ACCESS_KEY_ID.to_string()));
             vars.push((
                 "AWS_SECRET_ACCESS_KEY",
                 SANDBOX_AWS_SECRET_ACCESS_KEY.to_string(),
+            ));
+            vars.push((
+                "AWS_READONLY_ACCESS_KEY_ID",
+                SANDBOX_AWS_READONLY_ACCESS_KEY_ID.to_string(),
             ));
         }
         if let Some(gcp) = &u.gcp {

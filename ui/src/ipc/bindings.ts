@@ -789,7 +789,7 @@ export type PlanView = {
 	steps: PlanStepView[],
 	/**  The setup file (no secret). */
 	setupFile: string,
-	/**  The plan as the CLI prints it. */
+	/**  The plan as the CLI prints it, with the preflight's findings. */
 	text: string,
 };
 

@@ -1,17 +1,21 @@
 //! `octo-oidc apply FILE…`: shows each setup's plan, then carries it out (with `--yes`, or
 //! after a yes on the terminal). Without `--yes` and not on a terminal it shows the plan and
-//! exits 2. After a successful apply it prints the equivalent non-interactive command and,
+//! exits 2. When the preflight finds a missing permission or a blocking issuer problem, apply
+//! does not start and exits 3 naming each (`--ignore-preflight` starts anyway). After a
+//! successful apply it prints the equivalent non-interactive command and,
 //! for CI targets, the pipeline's sign-in snippet; for Google Cloud, the service account each
 //! step impersonates.
 
 use std::process::ExitCode;
 
 use octo_oidc_engine::apply::NotCancelled;
-use octo_oidc_engine::render::{plan_json, plan_text};
+use octo_oidc_engine::render::{plan_json, plan_text, preflight_json, preflight_text};
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{SetupArgs, SetupOutcome, confirm, interactive, shell_word, StepLines, run_prepared};
+use crate::setup_batch::{
+    SetupArgs, SetupOutcome, confirm, interactive, run_prepared_with, shell_word,
+};
 
 /// Arguments of `octo-oidc apply`.
 #[derive(Debug, clap::Args)]
@@ -22,19 +26,26 @@ pub struct Args {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     yes: bool,
+    /// Start even when the preflight finds missing permissions or a blocking issuer problem
+    /// (apply then fails where the service refuses).
+    #[arg(long)]
+    ignore_preflight: bool,
 }
 
 /// Applies every setup.
 pub fn run(args: Args) -> ExitCode {
     let yes = args.yes;
+    let ignore_preflight = args.ignore_preflight;
     let json_out = args.setup.json;
     let sandbox_flag = args.setup.sandbox_flag();
-    run_prepared(&args.setup, |prepared, loaded| {
+    let configure = move |run: octo_oidc_app::setup_run::SetupRun| run.ignoring_preflight(ignore_preflight);
+    run_prepared_with(&args.setup, configure, |prepared, loaded| {
         let sandbox_flag = sandbox_flag.clone();
         async move {
             let plan = prepared.plan();
-            let mut text = plan_text(plan);
-            if plan.has_changes() && !yes {
+            let mut text = format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight));
+            let refused = !ignore_preflight && prepared.preflight.blocks_apply();
+            if plan.has_changes() && !yes && !refused {
                 let accepted = interactive() && !json_out && {
                     eprint!("{text}");
                     text.clear();
@@ -54,11 +65,12 @@ pub fn run(args: Args) -> ExitCode {
                 }
             }
             let applied = prepared
-                .apply(StepLines::new(json_out), &NotCancelled)
+                .apply(crate::progress::StepProgress::new(json_out), &NotCancelled)
                 .await;
             let report = &applied.report;
             let mut json = json!({
                 "plan": plan_json(plan),
+                "preflight": preflight_json(&prepared.preflight),
                 "applied": report.is_complete(),
                 "report": report,
                 "journal": prepared.journal_path().display().to_string(),

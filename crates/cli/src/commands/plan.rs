@@ -1,11 +1,12 @@
 //! `octo-oidc plan FILE…`: what apply would do, per setup (lookups only; nothing changes).
 //!
-//! Text: the engine's aligned plan. `--json`: the engine's plan JSON (`steps`, each with
-//! `action`, `kind`, `name`). `--detailed-exitcode`: 0 no changes, 4 changes pending.
+//! Text: the engine's aligned plan, then the preflight (every missing permission with who
+//! can grant it, failed issuer checks). `--json`: the engine's plan JSON (`steps`, each with
+//! `action`, `kind`, `name`) with `preflight` (`permissions[]`, `issuer[]`, `blocks_apply`). `--detailed-exitcode`: 0 no changes, 4 changes pending.
 
 use std::process::ExitCode;
 
-use octo_oidc_engine::render::{plan_json, plan_text};
+use octo_oidc_engine::render::{plan_json, plan_text, preflight_json, preflight_text};
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{SetupArgs, SetupOutcome, run_prepared};
@@ -30,10 +31,12 @@ pub fn run(args: Args) -> ExitCode {
             (true, true) => Exit::ChangesPending,
             _ => Exit::Ok,
         };
+        let mut json = plan_json(plan);
+        json["preflight"] = preflight_json(&prepared.preflight);
         SetupOutcome {
             exit,
-            json: plan_json(plan),
-            text: plan_text(plan),
+            json,
+            text: format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight)),
         }
     })
 }

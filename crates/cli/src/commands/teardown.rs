@@ -9,7 +9,9 @@ use octo_oidc_engine::teardown::TeardownResult;
 use serde_json::json;
 
 use crate::exit_code::Exit;
-use crate::setup_batch::{SetupArgs, SetupOutcome, StepLines, confirm, interactive, problem_text, run_prepared};
+use crate::setup_batch::{
+    SetupArgs, SetupOutcome, confirm, interactive, problem_text, run_prepared,
+};
 
 /// Arguments of `octo-oidc teardown`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +42,7 @@ pub fn run(args: Args) -> ExitCode {
             };
         }
         let report = prepared
-            .teardown(StepLines::new(json_out), &NotCancelled)
+            .teardown(crate::progress::StepProgress::new(json_out), &NotCancelled)
             .await;
         let mut text = format!("Teardown of setup '{}':\n", report.setup);
         for item in &report.items {

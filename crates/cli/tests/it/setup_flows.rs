@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{SandboxProcess, http_with_body, iam, run};
+use crate::support::{Run, SandboxProcess, http_with_body, iam, run};
 
 const AWS: &str = r#"version = 1
 name = "shop-aws"
@@ -491,6 +491,329 @@ fn the_env_file_is_0600_and_names_the_sandbox_credentials() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+#[test]
+fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_write() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("aws.toml", AWS);
+    let file = file.to_str().unwrap();
+    // The same sandbox, signed in as its read-only AWS user.
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let readonly = env.replace(
+        &format!("AWS_ACCESS_KEY_ID={}", sandbox.vars["AWS_ACCESS_KEY_ID"]),
+        &format!(
+            "AWS_ACCESS_KEY_ID={}",
+            sandbox.vars["AWS_READONLY_ACCESS_KEY_ID"]
+        ),
+    );
+    assert_ne!(readonly, env);
+    let readonly = sandbox.write("readonly.env", &readonly);
+    let as_readonly = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(readonly.display().to_string());
+        run(&all, &sandbox.data())
+    };
+
+    let plan = as_readonly(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let preflight = &plan.json()["preflight"];
+    assert_eq!(preflight["blocks_apply"], true, "{preflight}");
+    let missing: Vec<String> = preflight["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "missing")
+        .map(|c| c["permission"].as_str().unwrap().to_string())
+        .collect();
+    for action in [
+        "iam:CreateOpenIDConnectProvider",
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:AttachRolePolicy",
+    ] {
+        assert!(
+            missing.contains(&action.to_string()),
+            "{action}: {missing:?}"
+        );
+    }
+    assert!(
+        preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "missing")
+            .all(|c| c["who_can_grant"]
+                .as_str()
+                .is_some_and(|w| w.contains("IAM administrator"))
+                && c["caller"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with(":user/sandbox-readonly"))),
+        "{preflight}"
+    );
+    // The Octopus side is allowed: the sandbox's key is an administrator's.
+    assert!(
+        preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["permission"] == "AccountCreate" && c["outcome"] == "granted"),
+        "{preflight}"
+    );
+
+    sandbox.clear_requests();
+    let apply = as_readonly(&["apply", "--yes", file]);
+    assert_eq!(apply.code, 3, "{}\n{}", apply.stdout, apply.stderr);
+    let out = format!("{}{}", apply.stdout, apply.stderr);
+    assert!(out.contains("iam:CreateRole"), "{out}");
+    assert!(out.contains("who can grant it"), "{out}");
+    assert!(out.contains("IAM administrator of AWS account"), "{out}");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .any(|r| r["operation"] == "SimulatePrincipalPolicy"),
+        "the preflight asked IAM"
+    );
+
+    // With the flag, apply starts and IAM itself refuses the first write.
+    let forced = as_readonly(&["apply", "--yes", "--ignore-preflight", file]);
+    assert_eq!(forced.code, 3, "{}\n{}", forced.stdout, forced.stderr);
+    assert!(
+        format!("{}{}", forced.stdout, forced.stderr).contains("AccessDenied"),
+        "{}{}",
+        forced.stdout,
+        forced.stderr
+    );
+}
+
+#[test]
+fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_nothing() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write("azure.toml", AZURE);
+    let file = file.to_str().unwrap();
+    // The admin's plan: every permission granted (Graph app permission, Owner).
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let preflight = &plan.json()["preflight"];
+    assert_eq!(preflight["blocks_apply"], false, "{preflight}");
+    let granted: Vec<&str> = preflight["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "granted")
+        .map(|c| c["permission"].as_str().unwrap())
+        .collect();
+    assert!(
+        granted.contains(&"microsoft.directory/applications/create")
+            && granted.contains(&"Microsoft.Authorization/roleAssignments/write"),
+        "{preflight}"
+    );
+    // The seeded reader: Reader and Application.Read.All.
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let reader = env
+        .replace(
+            &format!("AZURE_CLIENT_ID={}", sandbox.vars["AZURE_CLIENT_ID"]),
+            &format!("AZURE_CLIENT_ID={}", sandbox.vars["AZURE_READER_CLIENT_ID"]),
+        )
+        .replace(
+            &format!(
+                "AZURE_CLIENT_SECRET={}",
+                sandbox.vars["AZURE_CLIENT_SECRET"]
+            ),
+            &format!(
+                "AZURE_CLIENT_SECRET={}",
+                sandbox.vars["AZURE_READER_CLIENT_SECRET"]
+            ),
+        );
+    let reader = sandbox.write("reader.env", &reader);
+    sandbox.clear_requests();
+    let apply = run(
+        &[
+            "apply".into(),
+            "--yes".into(),
+            "--json".into(),
+            file.into(),
+            "--sandbox".into(),
+            reader.display().to_string(),
+        ],
+        &sandbox.data(),
+    );
+    assert_eq!(apply.code, 3, "{}\n{}", apply.stdout, apply.stderr);
+    let out = apply.json();
+    let missing: Vec<(&str, &str)> = out["preflight"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "missing")
+        .map(|c| {
+            (
+                c["permission"].as_str().unwrap(),
+                c["who_can_grant"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(missing.len(), 2, "{missing:?}");
+    assert_eq!(missing[0].0, "microsoft.directory/applications/create");
+    assert!(
+        missing[0].1.contains("Application Developer"),
+        "{missing:?}"
+    );
+    assert_eq!(
+        missing[1].0,
+        "Microsoft.Authorization/roleAssignments/write"
+    );
+    assert!(
+        missing[1].1.contains("User Access Administrator"),
+        "{missing:?}"
+    );
+    assert_eq!(out["error"]["code"], "permission_denied", "{out}");
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+}
+
+#[test]
+fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
+    let sandbox = SandboxProcess::start();
+    let file = sandbox.write(
+        "github-team.toml",
+        &format!("{GITHUB}team = \"Space Managers\"\n"),
+    );
+    let file = file.to_str().unwrap();
+    let team_path = "/api/teams/teams-spacemanagers-Spaces-1";
+    let members = || {
+        let (status, body) = sandbox.octopus("GET", team_path);
+        assert_eq!(status, 200, "{body}");
+        let team: Value = serde_json::from_str(&body).unwrap();
+        team["MemberUserIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = members();
+    let plan = sandbox.cli(&["plan", "--json", file]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        steps(&plan.json()).last().unwrap(),
+        &("create".to_string(), "team_membership".to_string())
+    );
+    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let sa = apply.json()["report"]["outputs"]["service_account.id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut expected = before.clone();
+    expected.push(sa.clone());
+    assert_eq!(members(), expected);
+    sandbox.clear_requests();
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
+    let teardown = sandbox.cli(&["teardown", "--yes", file]);
+    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    assert_eq!(members(), before);
+}
+
+fn trade_checks(verify: &Run) -> Vec<Value> {
+    let json = verify.json();
+    json["report"]["checks"]
+        .as_array()
+        .or_else(|| json["checks"].as_array())
+        .unwrap_or_else(|| panic!("{}", verify.stdout))
+        .iter()
+        .filter(|c| c["area"] == "token_trade")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cause() {
+    let sandbox = SandboxProcess::start();
+    // AWS: the provider loses the audience → STS refuses every token (InvalidIdentityToken).
+    let aws = sandbox.write("aws.toml", AWS);
+    let aws = aws.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", "--json", aws]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let provider_arn = apply.json()["report"]["outputs"]["oidc_provider.arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verify = sandbox.cli(&["verify", "--json", aws]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades = trade_checks(&verify);
+    assert!(
+        trades.iter().any(|c| c["message"] == "in scope: accepted")
+            && trades.iter().any(|c| c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("outside the scope: rejected")),
+        "{trades:#?}"
+    );
+    let host = provider_arn.rsplit('/').next().unwrap();
+    let (status, body) = iam(
+        &sandbox,
+        &[
+            ("Action", "RemoveClientIDFromOpenIDConnectProvider"),
+            ("OpenIDConnectProviderArn", &provider_arn),
+            ("ClientID", host),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", aws]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(
+        broken.stdout.contains("InvalidIdentityToken"),
+        "{}",
+        broken.stdout
+    );
+    assert!(broken.stdout.contains("aud token:"), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .contains("STS did not accept the token itself"),
+        "{}",
+        broken.stdout
+    );
+
+    // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
+    let azure = sandbox.write("azure.toml", AZURE);
+    let azure = azure.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", "--json", azure]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let verify = sandbox.cli(&["verify", "--json", azure]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        trade_checks(&verify)
+            .iter()
+            .any(|c| c["message"] == "in scope: accepted"),
+        "{}",
+        verify.stdout
+    );
+    let plan = sandbox.cli(&["plan", "--json", azure]).json();
+    let app_object_id = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "app_registration")
+        .and_then(|s| s["id"].as_str())
+        .unwrap()
+        .to_string();
+    let name = first_credential_named(&plan, "production");
+    delete_credential(&sandbox, &app_object_id, &name);
+    let broken = sandbox.cli(&["verify", azure]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(broken.stdout.contains("AADSTS700213"), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL TokenTrade") && l.contains("in scope but rejected")),
+        "{}",
+        broken.stdout
+    );
 }
 
 fn gcp_setup(project: &str) -> String {

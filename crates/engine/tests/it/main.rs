@@ -6,10 +6,13 @@ mod architecture;
 mod corpus;
 mod gcp;
 mod plan;
+mod preflight;
 mod resume;
 mod schema;
 mod support;
+mod teams;
 mod teardown;
+mod tenants;
 mod valid;
 mod verify;
 

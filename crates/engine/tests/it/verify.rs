@@ -67,7 +67,7 @@ async fn verify_passes_after_apply_for_every_target() {
             &world,
             &o,
             VerifyOptions {
-                token_trades: name != "azure",
+                token_trades: true,
                 ..VerifyOptions::default()
             },
         )
@@ -322,4 +322,55 @@ async fn a_failed_account_test_is_explained_from_its_log() {
         .unwrap();
     assert!(c.cause.as_deref().unwrap().contains("issuer"), "{c:#?}");
     assert_eq!(c.log.len(), 2);
+}
+
+#[tokio::test]
+async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts700213() {
+    let world = World::new();
+    let s = setup(AZURE);
+    assert!(world.apply(&s).await.is_complete());
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    let o = world.observe(&s).await;
+    let r = run(&world, &o, options).await;
+    let trades: Vec<&octo_oidc_engine::verify::Check> = r
+        .checks
+        .iter()
+        .filter(|c| c.area == Area::TokenTrade)
+        .collect();
+    assert!(trades.len() >= 3, "{trades:#?}");
+    assert!(trades.iter().all(|c| c.passed), "{trades:#?}");
+    let app = world.entra.applications()[0].clone();
+    let gone = world
+        .entra
+        .list_federated_credentials(&app.object_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.subject.contains(":environment:production"))
+        .unwrap();
+    world
+        .entra
+        .delete_federated_credential(&app.object_id, &gone.name)
+        .await
+        .unwrap();
+    let o = world.observe(&s).await;
+    let r = run(&world, &o, options).await;
+    let refused = r
+        .problems()
+        .into_iter()
+        .find(|c| c.area == Area::TokenTrade && c.name == gone.subject)
+        .unwrap_or_else(|| panic!("gone {gone:?}: {:#?}", r.problems()));
+    assert!(
+        refused.message.contains("AADSTS700213"),
+        "{}",
+        refused.message
+    );
+    assert!(refused.cause.as_deref().unwrap().contains("subject"));
+    let cmp = refused.comparison.as_ref().unwrap();
+    assert_eq!(cmp.claim, "sub");
+    assert_eq!(cmp.token, gone.subject);
+    assert!(cmp.first_difference.is_some());
 }

@@ -101,6 +101,11 @@ pub struct IamSettings {
     pub trust_policy_size_quota: usize,
     /// Actions (e.g. `iam:CreateRole`) that SimulatePrincipalPolicy reports as `implicitDeny`.
     pub simulation_denials: BTreeSet<String>,
+    /// Identity-based policy documents per principal ARN. A principal listed here is judged
+    /// by them ([`super::identity_policy::decide`]) in `SimulatePrincipalPolicy` and on every
+    /// IAM call it makes; others are allowed everything (but `simulation_denials`).
+    #[serde(default)]
+    pub principal_policies: BTreeMap<String, Vec<String>>,
     /// How long a new provider or a changed trust policy stays invisible to STS and to
     /// role validation (IAM's eventual consistency).
     #[serde(with = "millis")]
@@ -167,6 +172,52 @@ impl IamState {
         self.roles
             .get_mut(&name.to_ascii_lowercase())
             .ok_or_else(|| no_such_role(name))
+    }
+
+    /// The resource ARN an IAM request acts on (for the caller's identity policies).
+    pub fn request_resource(&self, params: &Params) -> String {
+        if let Some(role) = params.get("RoleName") {
+            return format!("arn:aws:iam::{}:role/{role}", self.account_id);
+        }
+        if let Some(arn) = params.get("OpenIDConnectProviderArn") {
+            return arn.to_string();
+        }
+        if let Some(url) = params.get("Url") {
+            let host_path = url.strip_prefix("https://").unwrap_or(url);
+            return format!("arn:aws:iam::{}:oidc-provider/{host_path}", self.account_id);
+        }
+        "*".to_string()
+    }
+
+    /// `AccessDenied` when `caller_arn` has identity policies that do not allow `iam:ACTION`
+    /// on the request's resource (IAM's message).
+    pub fn authorize(
+        &self,
+        caller_arn: &str,
+        action: &str,
+        params: &Params,
+    ) -> Result<(), AwsError> {
+        let Some(policies) = self.settings.principal_policies.get(caller_arn) else {
+            return Ok(());
+        };
+        let resource = self.request_resource(params);
+        let full = format!("iam:{action}");
+        match super::identity_policy::decide(policies, &full, &resource) {
+            super::identity_policy::Decision::Allowed => Ok(()),
+            decision => Err(AwsError::sender(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {caller_arn} is not authorized to perform: {full} on resource: {resource} because {}",
+                    match decision {
+                        super::identity_policy::Decision::ExplicitDeny => format!(
+                            "an explicit deny in an identity-based policy denies the {full} action"
+                        ),
+                        _ => format!("no identity-based policy allows the {full} action"),
+                    }
+                ),
+            )),
+        }
     }
 
     /// Runs one IAM action. `window` is the fault layer's consistency window for `iam`.
@@ -737,6 +788,7 @@ impl IamState {
             resources.push("*".to_string());
         }
         let mut members = Xml::new();
+        let policies = self.settings.principal_policies.get(source);
         for action in &actions {
             let denied = self
                 .settings
@@ -744,14 +796,18 @@ impl IamState {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(action));
             for resource in &resources {
+                let decision = match (denied, policies) {
+                    (true, _) => "implicitDeny",
+                    (false, Some(p)) => {
+                        super::identity_policy::decide(p, action, resource).as_str()
+                    }
+                    (false, None) => "allowed",
+                };
                 let mut entry = Xml::new();
                 entry
                     .text("EvalActionName", action)
                     .text("EvalResourceName", resource)
-                    .text(
-                        "EvalDecision",
-                        if denied { "implicitDeny" } else { "allowed" },
-                    )
+                    .text("EvalDecision", decision)
                     .members("MatchedStatements", &[])
                     .members("MissingContextValues", &[]);
                 members.element("member", &entry);

@@ -17,11 +17,13 @@
 //! Deliberately absent: SigV4 verification, other AWS services, multiple accounts, regions.
 
 pub mod iam;
+pub mod identity_policy;
 pub mod managed_policies;
 pub mod sts;
 pub mod trust;
 pub mod wire;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -100,6 +102,8 @@ const STS_ACTIONS: &[&str] = &[
 struct Inner {
     state: Mutex<IamState>,
     caller: sts::CallerIdentity,
+    /// Further principals by access key id (`Credential=AKID/…` of the signature).
+    principals: Mutex<BTreeMap<String, sts::CallerIdentity>>,
     faults: Faults,
     issuers: RemoteIssuers,
 }
@@ -124,6 +128,7 @@ impl AwsSandbox {
         let settings = IamSettings {
             trust_policy_size_quota: config.trust_policy_size_quota,
             simulation_denials: Default::default(),
+            principal_policies: Default::default(),
             propagation_window: config.propagation_window,
         };
         let caller = sts::CallerIdentity {
@@ -138,6 +143,7 @@ impl AwsSandbox {
             inner: Arc::new(Inner {
                 state: Mutex::new(IamState::new(&config.account_id, settings)),
                 caller,
+                principals: Mutex::new(BTreeMap::new()),
                 faults,
                 issuers,
             }),
@@ -198,6 +204,48 @@ impl AwsSandbox {
         self.state().settings.trust_policy_size_quota = quota;
     }
 
+    /// Adds a principal that signs with `access_key_id` (it is `arn`, a user of this account,
+    /// for `GetCallerIdentity`) and is judged by these identity-based `policies` (JSON) in
+    /// `SimulatePrincipalPolicy` and on its IAM calls.
+    pub fn add_principal(&self, access_key_id: &str, user_name: &str, policies: Vec<String>) {
+        let arn = format!(
+            "arn:aws:iam::{}:user/{user_name}",
+            self.inner.caller.account
+        );
+        self.state()
+            .settings
+            .principal_policies
+            .insert(arn.clone(), policies);
+        self.inner
+            .principals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                access_key_id.to_string(),
+                sts::CallerIdentity {
+                    arn,
+                    account: self.inner.caller.account.clone(),
+                    user_id: iam::random_id("AIDA"),
+                },
+            );
+    }
+
+    fn caller_for(&self, headers: &HeaderMap) -> sts::CallerIdentity {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(wire::access_key_id);
+        key.and_then(|k| {
+            self.inner
+                .principals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(k)
+                .cloned()
+        })
+        .unwrap_or_else(|| self.inner.caller.clone())
+    }
+
     /// The OIDC provider registered for exactly this URL, if any.
     pub fn provider(&self, url: &str) -> Option<iam::Provider> {
         self.state().provider_by_url(url).cloned()
@@ -239,12 +287,17 @@ impl AwsSandbox {
         service: Service,
         action: &str,
         params: &Params,
+        caller: &sts::CallerIdentity,
     ) -> Result<Option<wire::Xml>, AwsError> {
         let window = self.inner.faults.consistency_window(service.name());
         match service {
-            Service::Iam => self.state().handle(action, params, window),
+            Service::Iam => {
+                let mut state = self.state();
+                state.authorize(&caller.arn, action, params)?;
+                state.handle(action, params, window)
+            }
             Service::Sts => match action {
-                "GetCallerIdentity" => Ok(Some(sts::get_caller_identity(&self.inner.caller))),
+                "GetCallerIdentity" => Ok(Some(sts::get_caller_identity(caller))),
                 "AssumeRoleWithWebIdentity" => sts::assume_role_with_web_identity(
                     &self.inner.state,
                     &self.inner.issuers,
@@ -312,7 +365,8 @@ async fn handle(
     if let Some(fault) = sandbox.inner.faults.before(service.name(), &action).await {
         return render_fault(service, fault, &request_id);
     }
-    match sandbox.dispatch(service, &action, &params).await {
+    let caller = sandbox.caller_for(&headers);
+    match sandbox.dispatch(service, &action, &params, &caller).await {
         Ok(result) => wire::success(service.xmlns(), &action, result.as_ref(), &request_id),
         Err(error) => {
             tracing::debug!(service = service.name(), %action, code = %error.code, "aws request rejected");

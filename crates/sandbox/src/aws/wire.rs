@@ -355,6 +355,14 @@ impl AwsError {
     }
 }
 
+/// The access key id of a SigV4 `Authorization` header (`Credential=AKID/date/…`).
+pub fn access_key_id(authorization: &str) -> Option<&str> {
+    let credential = authorization
+        .split([',', ' '])
+        .find_map(|part| part.trim().strip_prefix("Credential="))?;
+    credential.split('/').next().filter(|k| !k.is_empty())
+}
+
 /// The service named in a SigV4 `Authorization` header's credential scope
 /// (`Credential=AKID/20260101/us-east-1/iam/aws4_request` → `iam`).
 pub fn signed_service(authorization: &str) -> Option<&str> {

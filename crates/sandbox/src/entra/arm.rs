@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 
 use super::EntraSandbox;
 use super::model::{
-    BUILT_IN_ROLES, RBAC_WRITER_ROLES, RoleAssignment, Tenant, now_ms, scope_within,
+    BUILT_IN_ROLES, RBAC_WRITER_ROLES, RoleAssignment, Tenant, now_ms, role_permissions,
+    scope_within,
 };
 use super::wire::{
     BearerRejection, Caller, Envelope, Resource, arm_error, base_url, injected_fault,
@@ -146,6 +147,9 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
                 if kind.eq_ignore_ascii_case("roleDefinitions") && req.method == Method::GET =>
             {
                 get_role_definition(sandbox, caller, scope, id)
+            }
+            [kind] if kind.eq_ignore_ascii_case("permissions") && req.method == Method::GET => {
+                list_permissions(sandbox, caller, req, scope)
             }
             [kind] if kind.eq_ignore_ascii_case("roleAssignments") && req.method == Method::GET => {
                 list_role_assignments(sandbox, caller, req, scope)
@@ -552,7 +556,7 @@ fn role_definition_json(
             "type": "BuiltInRole",
             "description": description,
             "assignableScopes": ["/"],
-            "permissions": [{ "actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": [] }],
+            "permissions": [{ "actions": role_permissions(guid).0, "notActions": role_permissions(guid).1, "dataActions": [], "notDataActions": [] }],
             "createdOn": "2015-02-02T21:55:09.8806423Z",
             "updatedOn": "2021-11-11T20:13:47.8628684Z",
             "createdBy": null,
@@ -906,6 +910,37 @@ fn list_role_assignments(
                     .is_none_or(|p| ra.principal_id.eq_ignore_ascii_case(p))
         })
         .map(role_assignment_json)
+        .collect();
+    arm_page(sandbox, req, items, None)
+}
+
+// ---- permissions -------------------------------------------------------------------------
+
+/// `GET {scope}/providers/Microsoft.Authorization/permissions`: one entry per role the caller
+/// holds at or above the scope (its actions and not-actions); no role, no entry. Which action
+/// the entries allow is the caller's to work out, as with ARM.
+fn list_permissions(
+    sandbox: &EntraSandbox,
+    caller: &Caller,
+    req: &Request,
+    scope_text: &str,
+) -> Response {
+    let scope = match parse_scope(scope_text) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let items: Vec<Value> = tenant
+        .role_assignments
+        .values()
+        .filter(|ra| ra.principal_id == caller.object_id && scope_within(&scope.text, &ra.scope))
+        .map(|ra| {
+            let (actions, not_actions) = role_permissions(ra.role_guid());
+            json!({ "actions": actions, "notActions": not_actions, "dataActions": [], "notDataActions": [] })
+        })
         .collect();
     arm_page(sandbox, req, items, None)
 }

@@ -235,11 +235,149 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
         ("serviceprincipals", None, 2) => {
             service_principal_item(sandbox, caller, req, SpKey::Id(segs[1]))
         }
+        ("policies", None, 2)
+            if segs[1].eq_ignore_ascii_case("authorizationPolicy") && req.method == Method::GET =>
+        {
+            authorization_policy(sandbox, caller, req)
+        }
+        ("serviceprincipals", Some((key, value)), 1)
+            if key == "appId" && value == GRAPH_APP_ID && req.method == Method::GET =>
+        {
+            graph_service_principal(sandbox, caller)
+        }
+        ("serviceprincipals", Some((key, value)), 2)
+            if key == "appId"
+                && segs[1].eq_ignore_ascii_case("appRoleAssignments")
+                && req.method == Method::GET =>
+        {
+            app_role_assignments(sandbox, caller, req, value)
+        }
         ("serviceprincipals", Some((key, value)), 1) if key == "appId" => {
             service_principal_item(sandbox, caller, req, SpKey::AppId(value))
         }
         _ => no_route(&req.method, &req.path),
     }
+}
+
+// ---- preflight: the tenant's app-creation policy, app permissions -------------------------
+
+/// Microsoft Graph's application id (the resource of Graph app permissions).
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// Graph application permissions the sandbox knows: (value, app role id), the ids from the
+/// Microsoft Graph permissions reference.
+const GRAPH_APP_ROLES: &[(&str, &str)] = &[
+    (
+        "Application.Read.All",
+        "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    ),
+    (
+        "Application.ReadWrite.All",
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    ),
+    (
+        "Application.ReadWrite.OwnedBy",
+        "18a4783c-866b-4cc7-a460-3d5e5662c884",
+    ),
+    ("Directory.Read.All", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+];
+
+fn graph_sp_id(tenant_id: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{tenant_id}:{GRAPH_APP_ID}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// `GET /policies/authorizationPolicy`: the tenant's default user permissions
+/// (`allowedToCreateApps` = whether users may register applications).
+fn authorization_policy(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
+    let tenant = match tenant_snapshot(sandbox, caller) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    axum::Json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#policies/authorizationPolicy/$entity", req.base),
+        "id": "authorizationPolicy",
+        "displayName": "Authorization Policy",
+        "allowInvitesFrom": "everyone",
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": tenant.users_can_register_apps,
+            "allowedToCreateSecurityGroups": true,
+            "allowedToCreateTenants": true,
+            "allowedToReadOtherUsers": true,
+        },
+    }))
+    .into_response()
+}
+
+/// `GET /servicePrincipals(appId='00000003-…')`: Microsoft Graph's own service principal
+/// with the app roles (application permissions) it defines.
+fn graph_service_principal(sandbox: &EntraSandbox, caller: &Caller) -> Response {
+    let tenant = match tenant_snapshot(sandbox, caller) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let roles: Vec<Value> = GRAPH_APP_ROLES
+        .iter()
+        .map(|(value, id)| json!({ "id": id, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": true }))
+        .collect();
+    axum::Json(json!({
+        "id": graph_sp_id(&tenant.id),
+        "appId": GRAPH_APP_ID,
+        "displayName": "Microsoft Graph",
+        "appRoles": roles,
+    }))
+    .into_response()
+}
+
+/// `GET /servicePrincipals(appId='…')/appRoleAssignments`: the Graph application permissions
+/// granted to an app's service principal.
+fn app_role_assignments(
+    sandbox: &EntraSandbox,
+    caller: &Caller,
+    req: &Request,
+    app_id: &str,
+) -> Response {
+    let tenant = match tenant_snapshot(sandbox, caller) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Some(sp) = tenant
+        .service_principals
+        .values()
+        .find(|sp| sp.app_id == app_id)
+    else {
+        return not_found(app_id);
+    };
+    let granted = tenant
+        .applications
+        .values()
+        .find(|a| a.app_id == app_id)
+        .map(|a| a.graph_app_roles.clone())
+        .unwrap_or_default();
+    let resource = graph_sp_id(&tenant.id);
+    let items: Vec<Value> = granted
+        .iter()
+        .filter_map(|name| GRAPH_APP_ROLES.iter().find(|(v, _)| v == name))
+        .map(|(_, role_id)| {
+            json!({
+                "id": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{}:{role_id}", sp.id).as_bytes()).to_string(),
+                "appRoleId": role_id,
+                "principalId": sp.id,
+                "principalType": "ServicePrincipal",
+                "principalDisplayName": sp.display_name,
+                "resourceId": resource,
+                "resourceDisplayName": "Microsoft Graph",
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals('{}')/appRoleAssignments", req.base, sp.id),
+        "value": items,
+    }))
+    .into_response()
 }
 
 // ---- /me, /organization ------------------------------------------------------------------

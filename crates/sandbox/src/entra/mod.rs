@@ -342,6 +342,13 @@ impl EntraSandbox {
         self.state().ensure_administrator_app(tenant_id)
     }
 
+    /// The read-only automation identity (Reader, `Application.Read.All`: it may observe but
+    /// not register apps or assign roles), created on first use; its client id and a fresh
+    /// client secret.
+    pub fn reader_app(&self, tenant_id: &str) -> Result<(String, String), EntraAdminError> {
+        self.state().ensure_reader_app(tenant_id)
+    }
+
     /// Every sign-in secret the authority has handed out or received: authorization codes,
     /// refresh tokens and the PKCE verifiers codes were redeemed with (for tests that prove
     /// none of them reaches a log).

@@ -17,6 +17,8 @@ use crate::signing::SigningKey;
 
 /// The unique name of the seeded automation administrator app (client-secret sign-in).
 pub const ADMIN_APP_UNIQUE_NAME: &str = "octo-oidc-sandbox-admin";
+/// The unique name of the seeded read-only automation app (Reader, `Application.Read.All`).
+pub const READER_APP_UNIQUE_NAME: &str = "octo-oidc-sandbox-reader";
 /// The tenant every seed has.
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /// A second tenant in the demo seed, where the admin is a guest.
@@ -74,6 +76,61 @@ pub const BUILT_IN_ROLES: &[(&str, &str, &str)] = &[
         "Manage the web plans for websites. Does not allow you to assign roles in Azure RBAC.",
     ),
 ];
+
+/// The `permissions` of a built-in role by its GUID (actions, not-actions), as Azure's
+/// built-in roles reference lists them.
+pub fn role_permissions(guid: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+    match guid {
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" => (vec!["*"], vec![]),
+        "b24988ac-6180-42a0-ab88-20f7382dd24c" => (
+            vec!["*"],
+            vec![
+                "Microsoft.Authorization/*/Delete",
+                "Microsoft.Authorization/*/Write",
+                "Microsoft.Authorization/elevateAccess/Action",
+                "Microsoft.Blueprint/blueprintAssignments/write",
+                "Microsoft.Blueprint/blueprintAssignments/delete",
+                "Microsoft.Compute/galleries/share/action",
+                "Microsoft.Purview/consents/write",
+                "Microsoft.Purview/consents/delete",
+                "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+                "Microsoft.Subscription/cancel/action",
+                "Microsoft.Subscription/enable/action",
+            ],
+        ),
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7" => (vec!["*/read"], vec![]),
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9" => (
+            vec!["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
+            vec![],
+        ),
+        "f58310d9-a9f6-439a-9e8d-f62e7b41a168" => (
+            vec![
+                "Microsoft.Authorization/roleAssignments/write",
+                "Microsoft.Authorization/roleAssignments/delete",
+                "*/read",
+                "Microsoft.Support/*",
+            ],
+            vec![],
+        ),
+        "de139f84-1756-47ae-9be6-808fbbe84772" => (
+            vec![
+                "Microsoft.Authorization/*/read",
+                "Microsoft.Web/sites/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ],
+            vec![],
+        ),
+        "2cc479cb-7b4d-49a8-b449-8c00fd0f0a4b" => (
+            vec![
+                "Microsoft.Authorization/*/read",
+                "Microsoft.Web/serverFarms/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ],
+            vec![],
+        ),
+        _ => (vec![], vec![]),
+    }
+}
 
 /// Roles whose holders may write role assignments.
 pub const RBAC_WRITER_ROLES: &[&str] = &[
@@ -523,6 +580,39 @@ impl DirectoryState {
         &mut self,
         tenant_id: &str,
     ) -> Result<(String, String), EntraAdminError> {
+        self.ensure_automation_app(
+            tenant_id,
+            ADMIN_APP_UNIQUE_NAME,
+            "octo-oidc sandbox administrator",
+            "Application.ReadWrite.All",
+            "Owner",
+        )
+    }
+
+    /// The seeded read-only automation identity of `tenant_id` (unique name
+    /// [`READER_APP_UNIQUE_NAME`]): `Application.Read.All` and Reader on every subscription,
+    /// so it can observe but neither register apps nor assign roles (a preflight denial).
+    pub fn ensure_reader_app(
+        &mut self,
+        tenant_id: &str,
+    ) -> Result<(String, String), EntraAdminError> {
+        self.ensure_automation_app(
+            tenant_id,
+            READER_APP_UNIQUE_NAME,
+            "octo-oidc sandbox reader",
+            "Application.Read.All",
+            "Reader",
+        )
+    }
+
+    fn ensure_automation_app(
+        &mut self,
+        tenant_id: &str,
+        unique_name: &str,
+        display_name: &str,
+        graph_role: &str,
+        arm_role: &str,
+    ) -> Result<(String, String), EntraAdminError> {
         let tenant = self
             .tenants
             .get_mut(tenant_id)
@@ -530,7 +620,7 @@ impl DirectoryState {
         let existing = tenant
             .applications
             .values()
-            .find(|a| a.unique_name.as_deref() == Some(ADMIN_APP_UNIQUE_NAME))
+            .find(|a| a.unique_name.as_deref() == Some(unique_name))
             .map(|a| a.app_id.clone());
         let app_id = match existing {
             Some(app_id) => app_id,
@@ -541,8 +631,8 @@ impl DirectoryState {
                     Application {
                         id,
                         app_id: app_id.clone(),
-                        display_name: "octo-oidc sandbox administrator".to_owned(),
-                        unique_name: Some(ADMIN_APP_UNIQUE_NAME.to_owned()),
+                        display_name: display_name.to_owned(),
+                        unique_name: Some(unique_name.to_owned()),
                         description: None,
                         notes: None,
                         tags: Vec::new(),
@@ -551,7 +641,7 @@ impl DirectoryState {
                         owners: Vec::new(),
                         federated_credentials: Vec::new(),
                         password_credentials: Vec::new(),
-                        graph_app_roles: vec!["Application.ReadWrite.All".to_owned()],
+                        graph_app_roles: vec![graph_role.to_owned()],
                     },
                 );
                 tenant.service_principals.insert(
@@ -559,14 +649,14 @@ impl DirectoryState {
                     ServicePrincipal {
                         id: sp_id.clone(),
                         app_id: app_id.clone(),
-                        display_name: "octo-oidc sandbox administrator".to_owned(),
+                        display_name: display_name.to_owned(),
                         created_ms: 0,
                         tags: Vec::new(),
                     },
                 );
                 let subscriptions: Vec<String> = tenant.subscriptions.keys().cloned().collect();
                 for sub in subscriptions {
-                    self.grant_arm_role(&format!("/subscriptions/{sub}"), "Owner", &sp_id)?;
+                    self.grant_arm_role(&format!("/subscriptions/{sub}"), arm_role, &sp_id)?;
                 }
                 app_id
             }

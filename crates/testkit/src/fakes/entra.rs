@@ -15,6 +15,8 @@ use octo_oidc_core::{ErrorCode, Problem};
 use super::{Recorder, conflict, guid, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
+    "exchange_federated_token",
+    "app_creation_rights",
     "find_application",
     "ensure_application",
     "delete_application",
@@ -39,6 +41,8 @@ struct App {
 struct State {
     apps: Vec<App>,
     counter: u64,
+    /// What `app_creation_rights` answers (None: app-only with `Application.ReadWrite.All`).
+    app_creation_rights: Option<octo_oidc_core::preflight::AppCreationRights>,
 }
 
 impl State {
@@ -95,7 +99,91 @@ impl FakeEntraApps {
     }
 }
 
+impl FakeEntraApps {
+    /// What `app_creation_rights` answers (default: an app-only caller with
+    /// `Application.ReadWrite.All`).
+    pub fn set_app_creation_rights(&self, rights: octo_oidc_core::preflight::AppCreationRights) {
+        self.state.lock().unwrap().app_creation_rights = Some(rights);
+    }
+}
+
 impl EntraApps for FakeEntraApps {
+    /// Entra's federated match by the fake's own check: the app's credentials, exact
+    /// issuer, then subject, then audience (AADSTS700211 / 700213 / 70021).
+    async fn exchange_federated_token(
+        &self,
+        client_id: &str,
+        assertion: &octo_oidc_core::Secret,
+    ) -> PortResult<()> {
+        self.recorder.begin("exchange_federated_token", client_id)?;
+        let refused = |code: &str, what: &str| {
+            Err(Problem::new(
+                ErrorCode::TrustRejected,
+                format!("{code}: {what}"),
+            ))
+        };
+        let result = {
+            let state = self.state.lock().unwrap();
+            let claims = super::claims(assertion.expose()).unwrap_or_default();
+            let text = |k: &str| claims[k].as_str().unwrap_or_default().to_string();
+            let (iss, sub, aud) = (text("iss"), text("sub"), super::audiences(&claims));
+            match state.apps.iter().find(|a| a.app.app_id == client_id) {
+                None => refused("AADSTS700016", "application not found"),
+                Some(app) => {
+                    let by_issuer: Vec<&FederatedCredential> =
+                        app.credentials.iter().filter(|c| c.issuer == iss).collect();
+                    let by_subject: Vec<&&FederatedCredential> =
+                        by_issuer.iter().filter(|c| c.subject == sub).collect();
+                    if by_issuer.is_empty() {
+                        refused(
+                            "AADSTS700211",
+                            &format!(
+                                "No matching federated identity record found for presented assertion issuer '{iss}'."
+                            ),
+                        )
+                    } else if by_subject.is_empty() {
+                        refused(
+                            "AADSTS700213",
+                            &format!(
+                                "No matching federated identity record found for presented assertion subject '{sub}'."
+                            ),
+                        )
+                    } else if !by_subject
+                        .iter()
+                        .any(|c| c.audiences.iter().any(|a| aud.contains(a)))
+                    {
+                        refused(
+                            "AADSTS70021",
+                            "No matching federated identity record found for presented assertion audience.",
+                        )
+                    } else {
+                        Ok(((), false))
+                    }
+                }
+            }
+        };
+        self.recorder
+            .end("exchange_federated_token", client_id, result)
+    }
+
+    async fn app_creation_rights(
+        &self,
+    ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
+        self.recorder.begin("app_creation_rights", "")?;
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .app_creation_rights
+            .clone()
+            .unwrap_or_else(|| octo_oidc_core::preflight::AppCreationRights {
+                caller: "fake-automation".into(),
+                app_only: true,
+                directory_roles: Vec::new(),
+                app_roles: vec!["Application.ReadWrite.All".into()],
+                users_may_create_apps: None,
+            }))
+    }
     async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
         self.recorder.begin("find_application", unique_name)?;
         let state = self.state.lock().unwrap();

@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::{Recorder, audiences, claims, matches_pattern, remove_where, strings};
 
 const OPERATIONS: &[&str] = &[
+    "simulate_principal_policy",
     "caller_identity",
     "find_oidc_provider",
     "ensure_oidc_provider",
@@ -37,6 +38,8 @@ struct State {
     account: String,
     providers: Vec<OidcProvider>,
     roles: Vec<IamRole>,
+    /// Actions `simulate_principal_policy` answers `implicitDeny` for (lower case).
+    denied_actions: std::collections::BTreeSet<String>,
 }
 
 super::recorded_fake!(
@@ -120,6 +123,7 @@ impl FakeIam {
                 account: "123456789012".into(),
                 providers: Vec::new(),
                 roles: Vec::new(),
+                denied_actions: Default::default(),
             })),
             recorder: Recorder::new("FakeIam", OPERATIONS),
         }
@@ -321,7 +325,41 @@ impl FakeIam {
     }
 }
 
+impl FakeIam {
+    /// Makes `simulate_principal_policy` answer `implicitDeny` for `action` (e.g.
+    /// `iam:CreateRole`); every other action is allowed.
+    pub fn deny_action(&self, action: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .denied_actions
+            .insert(action.to_ascii_lowercase());
+    }
+}
+
 impl Iam for FakeIam {
+    async fn simulate_principal_policy(
+        &self,
+        principal_arn: &str,
+        requests: &[(String, String)],
+    ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
+        self.recorder
+            .begin("simulate_principal_policy", principal_arn)?;
+        let denied = self.state.lock().unwrap().denied_actions.clone();
+        Ok(requests
+            .iter()
+            .map(
+                |(action, resource)| octo_oidc_core::preflight::IamDecision {
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: match denied.contains(&action.to_ascii_lowercase()) {
+                        true => "implicitDeny".into(),
+                        false => "allowed".into(),
+                    },
+                },
+            )
+            .collect())
+    }
     async fn caller_identity(&self) -> PortResult<(String, String)> {
         self.recorder.begin("caller_identity", "")?;
         let account = self.account();

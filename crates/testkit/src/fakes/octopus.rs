@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use octo_oidc_core::ports::{
-    Applied, ExchangedToken, Octopus, OctopusAccount, OidcIdentities, OidcIdentity,
+    Applied, ExchangedToken, Octopus, OctopusAccount, OctopusTeam, OidcIdentities, OidcIdentity,
     OidcIdentityIds, OidcIdentitySpec, PortResult, ServerInfo, ServiceAccount, SpaceInventory,
     TaskResult,
 };
@@ -21,6 +21,10 @@ use super::{
 };
 
 const OPERATIONS: &[&str] = &[
+    "find_team",
+    "add_team_member",
+    "remove_team_member",
+    "caller_permissions",
     "server_info",
     "inventory",
     "find_account",
@@ -51,6 +55,9 @@ struct State {
     users: Vec<User>,
     account_test: TaskResult,
     counter: u64,
+    /// Permissions withheld from the API key's user.
+    withheld: std::collections::BTreeSet<String>,
+    teams: Vec<OctopusTeam>,
 }
 
 impl State {
@@ -140,6 +147,8 @@ impl FakeOctopus {
                     log: vec!["The account test succeeded.".into()],
                 },
                 counter: 0,
+                withheld: Default::default(),
+                teams: Vec::new(),
             })),
             recorder: Recorder::new("FakeOctopus", OPERATIONS),
         }
@@ -276,7 +285,123 @@ impl FakeOctopus {
     }
 }
 
+/// The permissions the fake's API key user holds unless withheld.
+pub const FAKE_OCTOPUS_PERMISSIONS: &[&str] = &[
+    "AccountCreate",
+    "AccountDelete",
+    "AccountEdit",
+    "AccountView",
+    "TaskCreate",
+    "TaskView",
+    "TeamEdit",
+    "TeamView",
+    "UserEdit",
+    "UserView",
+];
+
+impl FakeOctopus {
+    /// Adds a team (of `space_id`, or a system team) with these members; returns its id.
+    pub fn add_team(&self, space_id: Option<&str>, name: &str, members: &[&str]) -> String {
+        let mut state = self.state.lock().unwrap();
+        let teams = &mut state.teams;
+        let id = format!("Teams-{}", teams.len() + 1);
+        teams.push(OctopusTeam {
+            id: id.clone(),
+            name: name.to_string(),
+            space_id: space_id.map(str::to_string),
+            member_user_ids: members.iter().map(|m| m.to_string()).collect(),
+            can_change_members: true,
+        });
+        id
+    }
+
+    /// Every team as it is now.
+    pub fn teams(&self) -> Vec<OctopusTeam> {
+        self.state.lock().unwrap().teams.clone()
+    }
+
+    /// Withholds a permission (space and system) from the API key's user.
+    pub fn withhold_permission(&self, permission: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .withheld
+            .insert(permission.to_string());
+    }
+}
+
 impl Octopus for FakeOctopus {
+    async fn find_team(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusTeam>> {
+        self.recorder.begin("find_team", name)?;
+        let found = self
+            .state
+            .lock()
+            .unwrap()
+            .teams
+            .iter()
+            .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+            .cloned();
+        self.recorder.end("find_team", name, Ok((found, false)))
+    }
+
+    async fn add_team_member(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> PortResult<Applied<OctopusTeam>> {
+        self.recorder.begin("add_team_member", team_id)?;
+        let result = {
+            let mut state = self.state.lock().unwrap();
+            let teams = &mut state.teams;
+            match teams.iter_mut().find(|t| t.id == team_id) {
+                None => Err(not_found(format!("team {team_id}"))),
+                Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
+                    Ok((Applied::Unchanged(team.clone()), false))
+                }
+                Some(team) => {
+                    team.member_user_ids.push(user_id.to_string());
+                    Ok((Applied::Created(team.clone()), true))
+                }
+            }
+        };
+        self.recorder.end("add_team_member", team_id, result)
+    }
+
+    async fn remove_team_member(&self, team_id: &str, user_id: &str) -> PortResult<()> {
+        self.recorder.begin("remove_team_member", team_id)?;
+        let changed = {
+            let mut state = self.state.lock().unwrap();
+            let teams = &mut state.teams;
+            match teams.iter_mut().find(|t| t.id == team_id) {
+                Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
+                    team.member_user_ids.retain(|m| m != user_id);
+                    true
+                }
+                _ => false,
+            }
+        };
+        self.recorder
+            .end("remove_team_member", team_id, Ok(((), changed)))
+    }
+
+    async fn caller_permissions(
+        &self,
+        space_id: &str,
+    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
+        self.recorder.begin("caller_permissions", space_id)?;
+        let withheld = self.state.lock().unwrap().withheld.clone();
+        let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
+            .iter()
+            .filter(|p| !withheld.contains(**p))
+            .map(|p| p.to_string())
+            .collect();
+        Ok(octo_oidc_core::preflight::OctopusPermissions {
+            user: "Users-1 (fake-admin)".into(),
+            space: held.clone(),
+            system: held,
+        })
+    }
     async fn server_info(&self) -> PortResult<ServerInfo> {
         self.recorder.begin("server_info", "")?;
         let server = self.state.lock().unwrap().server.clone();

@@ -10,6 +10,7 @@ use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use super::{Recorder, conflict, not_found, remove_where};
 
 const OPERATIONS: &[&str] = &[
+    "caller_permissions",
     "role_definition_id",
     "find_role_assignment",
     "ensure_role_assignment",
@@ -20,6 +21,8 @@ const OPERATIONS: &[&str] = &[
 struct State {
     roles: Vec<(String, String)>,
     assignments: Vec<RoleAssignment>,
+    /// What `caller_permissions` answers (None: Owner's `*`).
+    caller_permissions: Option<Vec<octo_oidc_core::preflight::RbacPermission>>,
 }
 
 super::recorded_fake!(
@@ -60,6 +63,7 @@ impl FakeAzureRbac {
             state: Arc::new(Mutex::new(State {
                 roles,
                 assignments: Vec::new(),
+                caller_permissions: None,
             })),
             recorder: Recorder::new("FakeAzureRbac", OPERATIONS),
         }
@@ -77,7 +81,35 @@ impl FakeAzureRbac {
     }
 }
 
+impl FakeAzureRbac {
+    /// What `caller_permissions` answers at every scope (default: Owner's `*`).
+    pub fn set_caller_permissions(
+        &self,
+        permissions: Vec<octo_oidc_core::preflight::RbacPermission>,
+    ) {
+        self.state.lock().unwrap().caller_permissions = Some(permissions);
+    }
+}
+
 impl AzureRbac for FakeAzureRbac {
+    async fn caller_permissions(
+        &self,
+        scope: &str,
+    ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
+        self.recorder.begin("caller_permissions", scope)?;
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .caller_permissions
+            .clone()
+            .unwrap_or_else(|| {
+                vec![octo_oidc_core::preflight::RbacPermission {
+                    actions: vec!["*".into()],
+                    not_actions: Vec::new(),
+                }]
+            }))
+    }
     async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
         self.recorder.begin("role_definition_id", role_name)?;
         let state = self.state.lock().unwrap();
