@@ -401,19 +401,42 @@ where
     for n in needed_permissions(observation) {
         by_service.entry(n.service).or_default().push(n);
     }
-    let mut permissions = Vec::new();
-    if let Some(needed) = by_service.remove(&Service::Aws) {
-        permissions.extend(aws(needed, ports).await);
-    }
-    if let Some(needed) = by_service.remove(&Service::Entra) {
-        permissions.extend(entra(needed, ports).await);
-    }
-    if let Some(needed) = by_service.remove(&Service::AzureRbac) {
-        permissions.extend(rbac(needed, observation, ports).await);
-    }
-    if let Some(needed) = by_service.remove(&Service::Octopus) {
-        permissions.extend(octopus(needed, observation, ports).await);
-    }
+    // The services are asked at once (each is its own chain of lookups); the answers are
+    // listed in a fixed order.
+    let aws_needed = by_service.remove(&Service::Aws);
+    let entra_needed = by_service.remove(&Service::Entra);
+    let rbac_needed = by_service.remove(&Service::AzureRbac);
+    let octopus_needed = by_service.remove(&Service::Octopus);
+    let (aws_checks, entra_checks, rbac_checks, octopus_checks) = futures::join!(
+        async {
+            match aws_needed {
+                Some(needed) => aws(needed, ports).await,
+                None => Vec::new(),
+            }
+        },
+        async {
+            match entra_needed {
+                Some(needed) => entra(needed, ports).await,
+                None => Vec::new(),
+            }
+        },
+        async {
+            match rbac_needed {
+                Some(needed) => rbac(needed, observation, ports).await,
+                None => Vec::new(),
+            }
+        },
+        async {
+            match octopus_needed {
+                Some(needed) => octopus(needed, observation, ports).await,
+                None => Vec::new(),
+            }
+        },
+    );
+    let permissions: Vec<PermissionCheck> = [aws_checks, entra_checks, rbac_checks, octopus_checks]
+        .into_iter()
+        .flatten()
+        .collect();
     let mut issuer_results = Vec::new();
     if let Some(facts) = issuer {
         issuer_checks(
