@@ -10,65 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::SandboxProcess;
-
-const AWS: &str = r#"version = 1
-name = "crash-aws"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production"]
-
-[account]
-name = "AWS crash (OIDC)"
-
-[aws]
-role_name = "octopus-crash"
-region = "eu-west-1"
-managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-"#;
-
-const AZURE: &str = r#"version = 1
-name = "crash-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production", "staging"]
-
-[account]
-name = "Azure crash (OIDC)"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-resource_group = "rg-web-prod"
-role = "Contributor"
-"#;
-
-const GITHUB: &str = r#"version = 1
-name = "crash-gh"
-target = "github"
-
-[octopus]
-space = "Default"
-
-[github]
-repository = "acme/shop"
-filter = "branch:main"
-service_account = "github-crash"
-"#;
+use crate::support::{SandboxProcess, aws_setup, azure_setup, github_setup};
 
 /// One target's setup and how to count its resources in the sandbox.
 struct Target {
-    file: &'static str,
+    /// The setup file, named by its label (`crash`).
+    file: fn(&str) -> String,
     setup: &'static str,
     /// The mutating operation slowed down for the kill inside a remote call.
     slow_operation: (&'static str, &'static str),
@@ -175,19 +122,19 @@ fn github_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
 
 const TARGETS: [Target; 3] = [
     Target {
-        file: AWS,
+        file: aws_setup,
         setup: "crash-aws",
         slow_operation: ("iam", "CreateRole"),
         live: aws_live,
     },
     Target {
-        file: AZURE,
+        file: azure_setup,
         setup: "crash-azure",
         slow_operation: ("graph", "PATCH /applications"),
         live: azure_live,
     },
     Target {
-        file: GITHUB,
+        file: github_setup,
         setup: "crash-gh",
         slow_operation: ("octopus", "POST /api/users"),
         live: github_live,
@@ -260,7 +207,7 @@ fn killed_at_every_journal_boundary(target: &Target) {
     // A clean run says how many records a whole apply writes.
     let total = {
         let sandbox = SandboxProcess::start();
-        let file = sandbox.write("setup.toml", target.file);
+        let file = sandbox.write("setup.toml", &(target.file)("crash"));
         let out = sandbox.cli(&["apply", "--yes", file.to_str().unwrap()]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         sandbox.journal(target.setup).len()
@@ -268,7 +215,7 @@ fn killed_at_every_journal_boundary(target: &Target) {
     assert!(total >= 4, "{total} records");
     for n in 1..total {
         let sandbox = SandboxProcess::start();
-        let file = sandbox.write("setup.toml", target.file);
+        let file = sandbox.write("setup.toml", &(target.file)("crash"));
         let file = file.to_str().unwrap();
         slow_everything(&sandbox, 150);
         let mut child = sandbox.spawn_cli(&["apply", "--yes", file]);
@@ -296,7 +243,7 @@ fn killed_at_every_journal_boundary(target: &Target) {
 
 fn killed_inside_a_slow_call(target: &Target) {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("setup.toml", target.file);
+    let file = sandbox.write("setup.toml", &(target.file)("crash"));
     let file = file.to_str().unwrap();
     let (service, operation) = target.slow_operation;
     sandbox.set_faults(&json!({ "rules": [

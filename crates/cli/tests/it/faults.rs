@@ -10,67 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::SandboxProcess;
-
-const AWS: &str = r#"version = 1
-name = "faults-aws"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "AWS faults (OIDC)"
-
-[aws]
-role_name = "octopus-faults"
-region = "eu-west-1"
-managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-"#;
-
-const AZURE: &str = r#"version = 1
-name = "faults-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production", "staging"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Azure faults (OIDC)"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-resource_group = "rg-web-prod"
-role = "Contributor"
-"#;
-
-const GITHUB: &str = r#"version = 1
-name = "faults-gh"
-target = "github"
-
-[octopus]
-space = "Default"
-
-[github]
-repository = "acme/shop"
-filter = "branch:main"
-service_account = "github-faults"
-"#;
+use crate::support::{SandboxProcess, aws_setup, azure_setup, github_setup};
 
 /// Every (service, operation) a clean apply of `file` sends, in first-seen order.
 fn operations_of(file: &str) -> Vec<(String, String)> {
@@ -164,24 +104,24 @@ fn every_fault_kind(file: &str) {
 
 #[test]
 fn aws_apply_converges_through_latency_throttling_5xx_and_dropped_connections() {
-    every_fault_kind(AWS);
+    every_fault_kind(&aws_setup("faults"));
 }
 
 #[test]
 fn azure_apply_converges_through_latency_throttling_5xx_and_dropped_connections() {
-    every_fault_kind(AZURE);
+    every_fault_kind(&azure_setup("faults"));
 }
 
 #[test]
 fn github_apply_converges_through_latency_throttling_5xx_and_dropped_connections() {
-    every_fault_kind(GITHUB);
+    every_fault_kind(&github_setup("faults"));
 }
 
 #[test]
 fn propagation_windows_new_principal_provider_and_role_are_waited_out() {
-    for file in [AZURE, AWS] {
+    for file in [azure_setup("faults"), aws_setup("faults")] {
         let sandbox = SandboxProcess::start();
-        let path = sandbox.write("setup.toml", file);
+        let path = sandbox.write("setup.toml", &file);
         let path = path.to_str().unwrap();
         sandbox.set_faults(&json!({
             "rules": [],
@@ -203,16 +143,22 @@ fn propagation_windows_new_principal_provider_and_role_are_waited_out() {
 #[test]
 fn a_fault_outlasting_the_deadline_is_exit_3_and_the_rerun_resumes() {
     for (file, setup, service, operation, kind) in [
-        (AWS, "faults-aws", "iam", "CreateRole", "iam_role"),
         (
-            AZURE,
+            aws_setup("faults"),
+            "faults-aws",
+            "iam",
+            "CreateRole",
+            "iam_role",
+        ),
+        (
+            azure_setup("faults"),
             "faults-azure",
             "arm",
             "PUT roleAssignments",
             "role_assignment",
         ),
         (
-            GITHUB,
+            github_setup("faults"),
             "faults-gh",
             "octopus",
             "POST /api/serviceaccounts/{sa}/oidcidentities/create/v1",
@@ -220,7 +166,7 @@ fn a_fault_outlasting_the_deadline_is_exit_3_and_the_rerun_resumes() {
         ),
     ] {
         let sandbox = SandboxProcess::start();
-        let path = sandbox.write("setup.toml", file);
+        let path = sandbox.write("setup.toml", &file);
         let path = path.to_str().unwrap();
         sandbox.set_faults(&json!({ "rules": [
             { "service": service, "operation": operation,

@@ -368,3 +368,81 @@ pub fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
         .unwrap_or(0);
     (status, response)
 }
+
+/// The AWS setup the crash and fault tests apply, its names derived from `label`
+/// (`<label>-aws`, the account `AWS <label> (OIDC)`, the role `octopus-<label>`).
+pub fn aws_setup(label: &str) -> String {
+    format!(
+        r#"version = 1
+name = "{label}-aws"
+target = "aws"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal"]
+environments = ["production"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "AWS {label} (OIDC)"
+
+[aws]
+role_name = "octopus-{label}"
+region = "eu-west-1"
+managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+"#
+    )
+}
+
+/// The Azure setup of the crash and fault tests (`<label>-azure`, the account
+/// `Azure <label> (OIDC)`), in the sandbox's tenant and subscription.
+pub fn azure_setup(label: &str) -> String {
+    format!(
+        r#"version = 1
+name = "{label}-azure"
+target = "azure"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal"]
+environments = ["production", "staging"]
+
+[subject_keys]
+deployment = ["space", "project", "tenant", "environment", "type"]
+
+[account]
+name = "Azure {label} (OIDC)"
+
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+resource_group = "rg-web-prod"
+role = "Contributor"
+"#
+    )
+}
+
+/// The GitHub setup of the crash and fault tests (`<label>-gh`, the service account
+/// `github-<label>`).
+pub fn github_setup(label: &str) -> String {
+    format!(
+        r#"version = 1
+name = "{label}-gh"
+target = "github"
+
+[octopus]
+space = "Default"
+
+[github]
+repository = "acme/shop"
+filter = "branch:main"
+service_account = "github-{label}"
+"#
+    )
+}
