@@ -1,7 +1,7 @@
 // End-to-end tests of the real desktop window, driven through WebDriver against the in-app
 // Sandbox: the welcome screen and its choices, Connect Octopus with bad input, then for AWS,
-// Azure, GitHub Actions and Google Cloud the whole flow (connect, cloud, scope, preview, plan, apply, verify,
-// done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
+// Azure, GitHub Actions and Google Cloud the whole flow (connect, cloud — Azure by browser sign-in through
+// the Sandbox's authorize page —, scope, preview, plan, apply, verify, done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
 // sandbox fault and resumes; a rerun of a saved setup that shows "no changes"; and the GitHub
 // flow at 1024×700 with the controls reachable on every screen.
 // Screenshots of every screen go to target/e2e-screenshots/<flow>-<nn>-<screen>.png.
@@ -11,6 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readSignInAddress, signInOnAuthorizePage } from './authorize-page.mjs';
 import { openApp, screenshot } from './harness.mjs';
 
 // The app's journals go to a folder of this run, never the user's own data folder.
@@ -307,12 +308,21 @@ describe('the wizard window', () => {
 
 const SAVED_AWS = path.join(WORK, 'saved', 'octopus-aws.toml');
 
+// The Azure path signs in with the browser: the app writes the authorize address to this file
+// instead of opening a browser (Sandbox mode only), and authorize-page.mjs plays the browser.
+const SIGN_IN_URL_FILE = path.join(WORK, 'azure-sign-in-url');
+
 describe('the Azure path in the Sandbox, in the same window', () => {
   let app;
   let browser;
 
   before(async () => {
-    app = await openApp();
+    process.env.OCTO_OIDC_SIGN_IN_URL_FILE = SIGN_IN_URL_FILE;
+    try {
+      app = await openApp();
+    } finally {
+      delete process.env.OCTO_OIDC_SIGN_IN_URL_FILE;
+    }
     browser = app.browser;
   });
 
@@ -342,6 +352,21 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await reason.waitUntil(async () => /^Tenant id: /.test(await reason.getText()), {
       timeout: 5000,
       timeoutMsg: 'Continue does not name the tenant id',
+    });
+    // Browser sign-in (auth code + PKCE) on the Sandbox's authorize page, as a user would.
+    assert.equal(await browser.$('input[name="azure-sign-in"][value="browser"]').isSelected(), true, 'the browser is the default');
+    await browser.$('#azure-sign-in').click();
+    const address = await readSignInAddress(SIGN_IN_URL_FILE);
+    assert.equal(address.protocol, 'https:');
+    assert.match(address.pathname, /\/oauth2\/v2\.0\/authorize$/);
+    assert.match(await browser.$('#azure-sign-in').getText(), /Signing in/);
+    await screenshot(browser, 'azure-03-connect-cloud-signing-in');
+    const ca = await (await fetch(`${octopusUrl}/_sandbox/ca.pem`)).text();
+    const { user } = await signInOnAuthorizePage(address, ca);
+    const status = await browser.$('#azure-signed-in');
+    await status.waitUntil(async () => (await status.getText()).includes(`Signed in as ${user}`), {
+      timeout: 20000,
+      timeoutMsg: 'the app did not show the browser sign-in',
     });
     // The sandbox's own tenant and subscription.
     await browser.$('#azure-tenant-id').setValue('72f988bf-86f1-41af-91ab-2d7cd011db47');

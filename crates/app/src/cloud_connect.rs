@@ -12,6 +12,7 @@
 //! The connected clients live in the [`Session`] (one Azure sign-in and one AWS connection per
 //! run); a sign-in replaces the previous one. No lock is held across a call.
 
+use std::path::Path;
 use std::time::Duration;
 
 use octo_oidc_aws::connect::{
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::form_field::FormField;
 use crate::session::{Session, lock, octopus_not_connected};
+use crate::sign_in_address_file::{SIGN_IN_URL_FILE, write_sign_in_address};
 
 /// The Azure CLI's public client id: the well-known first-party client the browser sign-in
 /// uses in real mode (it accepts `http://localhost` redirects).
@@ -155,29 +157,6 @@ pub(crate) struct ConnectedAws {
     sandbox_generation: Option<u64>,
 }
 
-/// What signing in to the Sandbox's clouds needs, copied out of its slot.
-struct SandboxClouds {
-    generation: u64,
-    ca_pem: String,
-    vars: Vec<(&'static str, String)>,
-}
-
-impl SandboxClouds {
-    fn var(&self, name: &str) -> Result<String, Problem> {
-        self.vars
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                Problem::new(
-                    ErrorCode::Internal,
-                    format!("the Sandbox does not serve {name}"),
-                )
-                .with_hint("This is a bug in the wizard; please report it.")
-            })
-    }
-}
-
 fn field(field: FormField, problem: &str, fix: &str) -> Problem {
     Problem::invalid_input(vec![FieldError {
         field: field.id().into(),
@@ -221,37 +200,24 @@ fn kind_name(kind: ProfileKind) -> &'static str {
 }
 
 impl Session {
-    /// The Sandbox's cloud endpoints and credentials when its Octopus is the connected one.
-    fn sandbox_clouds(&self) -> Option<SandboxClouds> {
-        let connected = lock(&self.octopus)
-            .as_ref()
-            .and_then(|c| c.sandbox_generation)?;
-        let sandbox = lock(&self.sandbox);
-        let running = sandbox.as_ref().filter(|r| r.generation == connected)?;
-        Some(SandboxClouds {
-            generation: running.generation,
-            ca_pem: running.sandbox.ca_pem().to_string(),
-            vars: running.sandbox.env_vars(),
-        })
-    }
-
     /// A client is still usable: it belongs to the running Sandbox, or to no Sandbox while
     /// the connected Octopus is not the Sandbox's.
     fn same_world(&self, generation: Option<u64>) -> bool {
-        self.sandbox_clouds().map(|s| s.generation) == generation
+        self.connected_sandbox_env().map(|s| s.generation) == generation
     }
 
     // ---- Azure ----------------------------------------------------------------------------
 
     /// Signs in to Azure (browser, Azure CLI or service principal; the Sandbox's when its
     /// Octopus is connected) and lists the tenants, which proves the sign-in works.
-    /// `open_browser` opens the sign-in address (the face's opener, used for nothing else).
+    /// `open_browser` opens the sign-in address (the face's opener, used for nothing else; in
+    /// the Sandbox with [`SIGN_IN_URL_FILE`] set, the address goes to that file instead).
     pub async fn sign_in_azure(
         &self,
         sign_in: AzureSignIn,
         open_browser: impl FnOnce(&str) -> Result<(), String>,
     ) -> Result<AzureConnection, Problem> {
-        let sandbox = self.sandbox_clouds();
+        let sandbox = self.connected_sandbox_env();
         let ca = sandbox.as_ref().map(|s| s.ca_pem.as_str());
         let (authority_url, arm_url) = match &sandbox {
             Some(s) => (s.var("AZURE_AUTHORITY")?, s.var("ARM_URL")?),
@@ -271,6 +237,15 @@ impl Session {
                     Some(_) => octo_oidc_sandbox::entra::WIZARD_CLIENT_ID,
                     None => AZURE_CLI_CLIENT_ID,
                 };
+                // In the Sandbox only, the E2E tests may take the address instead of a browser.
+                let address_file = sandbox
+                    .as_ref()
+                    .and_then(|_| self.env_var(SIGN_IN_URL_FILE))
+                    .filter(|path| !path.trim().is_empty());
+                let open = move |url: &str| match address_file {
+                    Some(path) => write_sign_in_address(Path::new(&path), url),
+                    None => open_browser(url),
+                };
                 AzureSession::sign_in_interactive(
                     transport(ca)?,
                     AuthorityConfig {
@@ -278,7 +253,7 @@ impl Session {
                         tenant: "organizations".into(),
                         client_id: client_id.into(),
                     },
-                    open_browser,
+                    open,
                     BROWSER_SIGN_IN_TIMEOUT,
                 )
                 .await?
@@ -346,7 +321,7 @@ impl Session {
         Ok(AzureConnection {
             method: method.into(),
             signed_in_as,
-            sandbox: self.sandbox_clouds().is_some(),
+            sandbox: self.connected_sandbox_env().is_some(),
             tenants: tenants
                 .into_iter()
                 .map(|t| PickerItem {
@@ -450,7 +425,7 @@ impl Session {
 
     /// The profiles in `~/.aws/config` and `~/.aws/credentials` (none in the Sandbox).
     pub async fn aws_profiles(&self) -> Result<Vec<AwsProfile>, Problem> {
-        if self.sandbox_clouds().is_some() {
+        if self.connected_sandbox_env().is_some() {
             return Ok(Vec::new());
         }
         let profiles = octo_oidc_aws::connect::list_profiles(&ProfileFilePaths::default()).await?;
@@ -472,7 +447,7 @@ impl Session {
         sign_in: AwsSignIn,
         region: &str,
     ) -> Result<AwsAccount, Problem> {
-        let sandbox = self.sandbox_clouds();
+        let sandbox = self.connected_sandbox_env();
         let region = region.trim();
         let mut check = Validator::new();
         check.required_aws_region(FormField::AwsRegion.id(), region);

@@ -22,7 +22,8 @@
 //! (the window's setup use cases on the session: a draft or a saved file planned, applied
 //! with progress, verified, torn down, saved, opened — through [`setup_run`]),
 //! [`run_report`] (the views of plans, applies, verifies and teardowns, progress events,
-//! console links and the repeat command).
+//! console links and the repeat command), [`sign_in_address_file`] (the E2E tests' stand-in
+//! for the browser in the Sandbox's Azure sign-in, active only when its variable is set).
 //!
 //! Every failure is an [`octo_oidc_core::Problem`]; secrets (typed keys, the sandbox's key and
 //! CA) stay in here as `Secret`s and never appear in a result.
@@ -52,6 +53,7 @@ pub mod session;
 pub mod setup_draft;
 pub mod setup_run;
 pub mod setup_session;
+pub mod sign_in_address_file;
 
 pub use app_info::AppInfo;
 pub use connect_form::{ConnectForm, OctopusTarget};

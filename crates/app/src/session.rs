@@ -44,6 +44,34 @@ pub(crate) struct Connected {
     pub(crate) sandbox_generation: Option<u64>,
 }
 
+/// The built-in Sandbox whose Octopus is the connected one: which start it is, its
+/// variables (endpoints and made-up credentials) and its CA, copied out of its slot.
+pub(crate) struct ConnectedSandbox {
+    /// Which start of the Sandbox (a stop or restart changes it).
+    pub(crate) generation: u64,
+    /// Its `NAME=value` variables, as `octo-oidc sandbox` prints them.
+    pub(crate) vars: Vec<(&'static str, String)>,
+    /// Its test CA.
+    pub(crate) ca_pem: String,
+}
+
+impl ConnectedSandbox {
+    /// One of its variables; a missing one is a bug.
+    pub(crate) fn var(&self, name: &str) -> Result<String, Problem> {
+        self.vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::Internal,
+                    format!("the Sandbox does not serve {name}"),
+                )
+                .with_hint("This is a bug in the wizard; please report it.")
+            })
+    }
+}
+
 /// What was read about one space, kept so the scope screen's live previews make no request.
 #[derive(Clone)]
 struct ReadSpace {
@@ -462,19 +490,26 @@ impl Session {
         self.env.clone()
     }
 
-    /// The built-in Sandbox's variables and CA, when its Octopus is the connected one.
-    pub(crate) fn connected_sandbox_env(&self) -> Option<(Vec<(&'static str, String)>, String)> {
-        let sandbox_connected = lock(&self.octopus)
+    /// `read` of the built-in Sandbox whose Octopus is the connected one, if it is: the one
+    /// place that decides whether this session is in the Sandbox.
+    fn with_connected_sandbox<T>(&self, read: impl FnOnce(&RunningSandbox) -> T) -> Option<T> {
+        let connected = lock(&self.octopus)
             .as_ref()
-            .and_then(|c| c.sandbox_generation);
+            .and_then(|c| c.sandbox_generation)?;
         let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => Some((
-                running.sandbox.env_vars(),
-                running.sandbox.ca_pem().to_string(),
-            )),
-            _ => None,
-        }
+        sandbox
+            .as_ref()
+            .filter(|running| running.generation == connected)
+            .map(read)
+    }
+
+    /// The built-in Sandbox's start, variables and CA, when its Octopus is the connected one.
+    pub(crate) fn connected_sandbox_env(&self) -> Option<ConnectedSandbox> {
+        self.with_connected_sandbox(|running| ConnectedSandbox {
+            generation: running.generation,
+            vars: running.sandbox.env_vars(),
+            ca_pem: running.sandbox.ca_pem().to_string(),
+        })
     }
 
     /// The AWS account the preview uses: the connected AWS account's (screen 3), else the
@@ -483,38 +518,22 @@ impl Session {
         if let Some(account) = self.connected_aws_account_id() {
             return account;
         }
-        let sandbox_connected = lock(&self.octopus)
-            .as_ref()
-            .and_then(|c| c.sandbox_generation);
-        let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => {
-                running.sandbox.aws().account_id().to_string()
-            }
-            _ => PLACEHOLDER_AWS_ACCOUNT.to_string(),
-        }
+        self.with_connected_sandbox(|running| running.sandbox.aws().account_id().to_string())
+            .unwrap_or_else(|| PLACEHOLDER_AWS_ACCOUNT.to_string())
     }
 
     /// The Google Cloud project the preview uses: the Sandbox's when its Octopus is the
     /// connected one, else `project` with a placeholder number (the number is looked up when
     /// the plan observes).
     fn gcp_project(&self, project: &str) -> octo_oidc_core::ports::GcpProject {
-        let sandbox_connected = lock(&self.octopus)
-            .as_ref()
-            .and_then(|c| c.sandbox_generation);
-        let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => {
-                octo_oidc_core::ports::GcpProject {
-                    project_id: running.sandbox.gcp().project_id(),
-                    project_number: running.sandbox.gcp().project_number(),
-                }
-            }
-            _ => octo_oidc_core::ports::GcpProject {
-                project_id: project.trim().to_string(),
-                project_number: setup_draft::PLACEHOLDER_GCP_PROJECT_NUMBER.to_string(),
-            },
-        }
+        self.with_connected_sandbox(|running| octo_oidc_core::ports::GcpProject {
+            project_id: running.sandbox.gcp().project_id(),
+            project_number: running.sandbox.gcp().project_number(),
+        })
+        .unwrap_or_else(|| octo_oidc_core::ports::GcpProject {
+            project_id: project.trim().to_string(),
+            project_number: setup_draft::PLACEHOLDER_GCP_PROJECT_NUMBER.to_string(),
+        })
     }
 
     // ---- the built-in Sandbox -------------------------------------------------------------

@@ -80,8 +80,9 @@ impl Session {
     /// the connected one, else the real adapters with the signed-in Octopus client.
     fn setup_run(&self) -> SetupRun {
         let env = self.env_reader();
-        if let Some((vars, ca)) = self.connected_sandbox_env() {
-            return SetupRun::sandbox(SandboxEnv::in_process(vars, &ca)).with_env(env);
+        if let Some(sandbox) = self.connected_sandbox_env() {
+            return SetupRun::sandbox(SandboxEnv::in_process(sandbox.vars, &sandbox.ca_pem))
+                .with_env(env);
         }
         let run = SetupRun::real(false).with_env(env);
         match self.octopus_client() {

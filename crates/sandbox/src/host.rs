@@ -385,7 +385,10 @@ impl Sandbox {
             servers: Vec::new(),
             tls_handles: Vec::new(),
         };
-        let octopus_app = octopus.router().merge(admin_router(faults));
+        let octopus_app = octopus
+            .router()
+            .merge(admin_router(faults))
+            .merge(ca_router(sandbox.ca.ca_pem()));
         sandbox.serve_http(octopus_http, octopus_app.clone())?;
         sandbox.serve_https(octopus_https, octopus_app)?;
         sandbox.serve_https(github_listener, github.router())?;
@@ -612,4 +615,23 @@ impl Sandbox {
             None => Ok(()),
         }
     }
+}
+
+/// `GET /_sandbox/ca.pem`: the test CA's certificate (public, never its key), so a process
+/// that did not start the sandbox (the E2E tests' stand-in browser) can verify its HTTPS
+/// listeners instead of switching verification off.
+fn ca_router(ca_pem: &str) -> Router {
+    let pem = ca_pem.to_string();
+    Router::new().route(
+        "/_sandbox/ca.pem",
+        axum::routing::get(move || {
+            let pem = pem.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
+                    pem,
+                )
+            }
+        }),
+    )
 }

@@ -198,3 +198,196 @@ async fn bad_sign_in_input_is_refused_with_every_field_before_any_call() {
         "{no_octopus:?}"
     );
 }
+
+/// A fresh file path in the system's temp folder (nothing is created).
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("octo-oidc-{name}-{}-{nanos}", std::process::id()))
+}
+
+/// What a browser sends back from the sign-in page: its form's action and fields.
+fn sign_in_form(page: &str) -> (String, Vec<(String, String)>) {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    };
+    let form = page.split("<form").nth(1).expect("a sign-in form");
+    let action = attribute(form, "action").expect("the form's action");
+    let fields = form
+        .split("<input")
+        .skip(1)
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .map(|tag| {
+            (
+                attribute(tag, "name").unwrap(),
+                attribute(tag, "value").unwrap(),
+            )
+        })
+        .collect();
+    (action, fields)
+}
+
+#[tokio::test]
+async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_address_file() {
+    use octo_oidc_app::sign_in_address_file::{SIGN_IN_URL_FILE, SIGN_IN_URL_VAR};
+    use octo_oidc_sandbox::entra::{DEFAULT_PASSWORD, DEFAULT_USER};
+
+    let file = temp_path("sign-in-url");
+    let session = std::sync::Arc::new(crate::support::session_with_env(
+        &crate::support::test_service(),
+        &[(SIGN_IN_URL_FILE, file.display().to_string())],
+    ));
+    let started = session.start_sandbox().await.expect("starts");
+    session.connect_sandbox_octopus().await.expect("connects");
+
+    let signing_in = tokio::spawn({
+        let session = session.clone();
+        async move {
+            session
+                .sign_in_azure(AzureSignIn::Browser, |_: &str| {
+                    panic!("the address file replaces the browser in the Sandbox")
+                })
+                .await
+        }
+    });
+    // The address arrives in the file, 0600.
+    let mut line = String::new();
+    for _ in 0..200 {
+        line = std::fs::read_to_string(&file).unwrap_or_default();
+        if line.ends_with('\n') {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let address = line
+        .trim_end()
+        .strip_prefix(&format!("{SIGN_IN_URL_VAR}="))
+        .unwrap_or_else(|| panic!("one AZURE_SIGN_IN_URL line: {line:?}"))
+        .to_string();
+    let authority = started
+        .azure_authority
+        .clone()
+        .expect("the Sandbox's Entra");
+    assert!(address.starts_with(&authority), "{address}");
+    assert!(address.contains("code_challenge_method=S256"), "{address}");
+    assert!(address.contains("state="), "{address}");
+    assert!(!address.contains("code_verifier"), "{address}");
+
+    // The stand-in browser: the page (trusting the CA the Sandbox serves), the form, the
+    // redirect to the app's loopback listener.
+    let ca = reqwest::get(format!("{}/_sandbox/ca.pem", started.octopus_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(&address).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let (action, mut fields) = sign_in_form(&page.text().await.unwrap());
+    fields.push(("username".into(), DEFAULT_USER.into()));
+    fields.push(("password".into(), DEFAULT_PASSWORD.into()));
+    let submitted = browser
+        .post(format!("{authority}{action}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 302);
+    let location = submitted.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(location.starts_with("http://localhost:"), "{location}");
+    // A redirect with another state is not this sign-in's: ignored, the listener waits on.
+    let forged = with_forged_state(&location);
+    let _ = browser
+        .get(forged.replace("localhost", "127.0.0.1"))
+        .send()
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !signing_in.is_finished(),
+        "a forged state must not finish the sign-in"
+    );
+    let landed = browser
+        .get(location.replace("localhost", "127.0.0.1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landed.status(), 200);
+
+    let connection = signing_in.await.unwrap().expect("signed in");
+    assert_eq!(connection.method, "browser");
+    assert!(connection.sandbox);
+    assert_eq!(connection.signed_in_as.as_deref(), Some(DEFAULT_USER));
+    assert!(!connection.tenants.is_empty(), "{connection:?}");
+    let _ = std::fs::remove_file(&file);
+}
+
+/// The redirect with its `state` changed (the code kept).
+fn with_forged_state(location: &str) -> String {
+    let (base, query) = location.split_once('?').unwrap();
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("state", _)) => "state=forged".to_string(),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+#[tokio::test]
+async fn the_address_file_is_ignored_outside_the_sandbox() {
+    use octo_oidc_app::sign_in_address_file::SIGN_IN_URL_FILE;
+
+    let file = temp_path("real-sign-in-url");
+    let session = std::sync::Arc::new(crate::support::session_with_env(
+        &crate::support::test_service(),
+        &[(SIGN_IN_URL_FILE, file.display().to_string())],
+    ));
+    let (opened, mut was_opened) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let signing_in = tokio::spawn({
+        let session = session.clone();
+        async move {
+            session
+                .sign_in_azure(AzureSignIn::Browser, move |url: &str| {
+                    opened.send(url.to_string()).unwrap();
+                    Ok(())
+                })
+                .await
+        }
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(10), was_opened.recv())
+        .await
+        .expect("the face's opener is called")
+        .unwrap();
+    signing_in.abort();
+    assert!(
+        url.starts_with("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?"),
+        "{url}"
+    );
+    assert!(!file.exists(), "nothing written for the real Azure");
+}

@@ -246,12 +246,15 @@ fn login_form(tenant: &str, params: &BTreeMap<String, String>, error: Option<&st
         .unwrap_or_default();
     Html(format!(
         "<!doctype html><title>Sign in to your account (sandbox)</title><h1>Sign in</h1>{error}\
+         <p id=\"sandbox-user\">Sandbox user: <code>{user}</code>, password <code>{password}</code></p>\
          <form method=\"post\" action=\"/{tenant}/oauth2/v2.0/authorize\">{hidden}\
          <label>Email <input name=\"username\" value=\"{}\"></label>\
          <label>Password <input name=\"password\" type=\"password\"></label>\
          <button type=\"submit\">Sign in</button></form>",
         html_escape(login_hint),
         tenant = html_escape(tenant),
+        user = html_escape(super::DEFAULT_USER),
+        password = html_escape(super::DEFAULT_PASSWORD),
     ))
     .into_response()
 }

@@ -1199,3 +1199,43 @@ async fn custom_claims_round_trip_on_azure_and_aws_accounts() {
         assert_eq!(got["CustomClaims"], json!({"team": "payments"}));
     }
 }
+
+#[tokio::test]
+async fn the_ca_certificate_is_served_and_verifies_the_https_listeners() {
+    let api = Api::start().await;
+    let r = reqwest::Client::new()
+        .get(api.url("/_sandbox/ca.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-pem-file");
+    let pem = r.text().await.unwrap();
+    assert_eq!(pem, api.sandbox.ca_pem());
+    assert!(!pem.contains("PRIVATE KEY"), "never the key");
+    // That certificate alone verifies the authority's HTTPS listener.
+    let trusted = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let authority = api.sandbox.urls().azure_authority.clone().unwrap();
+    let discovery = trusted
+        .get(format!(
+            "{authority}/organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), StatusCode::OK);
+    // Without it, the listener is not trusted.
+    let untrusted = reqwest::Client::builder()
+        .tls_certs_only([])
+        .build()
+        .unwrap()
+        .get(format!(
+            "{authority}/organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await;
+    assert!(untrusted.is_err());
+}
