@@ -488,6 +488,13 @@ describe('the GitHub Actions path in the Sandbox', () => {
     await waitEnabled(browser, '#continue', 'the Sandbox did not start and connect');
     await browser.$('#continue').click();
     await waitTitle(browser, 'Repository and service account');
+    // The Sandbox's own GitHub-style issuer is chosen first, so the whole sign-in is rehearsed.
+    assert.equal(await browser.$('#github-issuer-kind').getValue(), 'sandbox');
+    const issuerNote = await browser.$('#github-issuer-note');
+    await issuerNote.waitUntil(async () => /https:\/\/github\.sandbox\.localhost/.test(await issuerNote.getText()), {
+      timeout: 10000,
+      timeoutMsg: 'the Sandbox issuer was not named',
+    });
     await browser.$('#github-repository').setValue('not a repo');
     const note = await browser.$('#github-repository-note');
     await note.waitUntil(async () => (await note.getText()).length > 0, { timeout: 5000, timeoutMsg: 'no repository error' });
@@ -505,6 +512,7 @@ describe('the GitHub Actions path in the Sandbox', () => {
     const identity = await browser.$('#ci-identity');
     await identity.waitForDisplayed({ timeout: 20000, timeoutMsg: 'no identity previewed' });
     assert.match(await identity.getText(), /repo:acme\/shop:ref:refs\/heads\/main/);
+    assert.match(await identity.getText(), /https:\/\/github\.sandbox\.localhost/);
     await waitEnabled(browser, '#continue', 'the identity preview did not enable Continue');
     await screenshot(browser, 'github-05-trust-preview');
     await browser.$('#continue').click();

@@ -1,7 +1,7 @@
 // Unit tests of the draft helpers: per-screen field errors, the Next reason, GitHub filters.
 import { describe, expect, it } from 'vitest';
 import { FORM_FIELDS, type UiError } from '../ipc/client';
-import { CI_ISSUERS, ciIssuerFor, cloudFields, errorsOn, initialDraft, issuerUrl, joinFilter, reasonFrom, splitFilter, SCOPE_FIELDS } from './draft';
+import { CI_ISSUERS, ciIssuerChoices, ciIssuerFor, cloudFields, errorsOn, initialDraft, issuerUrl, joinFilter, reasonFrom, splitFilter, SCOPE_FIELDS } from './draft';
 
 const error: UiError = {
   code: 'invalid_input',
@@ -62,6 +62,24 @@ describe('CI issuers', () => {
       if (choice.kind === 'ghes') expect(back.host).toBe('ghe.acme.test');
     }
     expect(ciIssuerFor('https://token.actions.githubusercontent.com').kind).toBe('github');
+  });
+
+  it('offers the Sandbox\'s own GitHub issuer first in Sandbox mode only, and reads it back', () => {
+    expect(ciIssuerChoices(false)).toEqual(CI_ISSUERS);
+    const sandbox = ciIssuerChoices(true);
+    expect(sandbox[0]).toMatchObject({ kind: 'sandbox', ci: 'github', issuer: null });
+    expect(sandbox.slice(1)).toEqual(CI_ISSUERS);
+    // Its URL is the running Sandbox's, as given.
+    expect(issuerUrl('sandbox', ' https://github.sandbox.localhost ')).toBe('https://github.sandbox.localhost');
+    // A fresh draft in Sandbox mode starts on it; a saved one reads back to it.
+    expect(ciIssuerFor('', '', true).kind).toBe('sandbox');
+    expect(ciIssuerFor('https://github.sandbox.localhost', 'github', true).kind).toBe('sandbox');
+    // Other issuers keep their choice in Sandbox mode too.
+    expect(ciIssuerFor('https://github.example.com/_services/token', 'github', true)).toEqual({ kind: 'ghes', host: 'github.example.com' });
+    expect(ciIssuerFor('https://gitlab.com', 'gitlab', true).kind).toBe('gitlab');
+    expect(ciIssuerFor('https://token.actions.githubusercontent.com', 'github', true).kind).toBe('github');
+    // Outside the Sandbox an unset issuer is GitHub.com's.
+    expect(ciIssuerFor('', '', false).kind).toBe('github');
   });
 
   it('shows the issuer, subject and CI fields on the GitHub screen', () => {

@@ -98,8 +98,9 @@ export function joinFilter(kind: FilterKind, value: string): string {
   return kind === 'pull_request' ? 'pull_request' : `${kind}:${value}`;
 }
 
-/** Where CI tokens come from: GitHub.com, GitHub Enterprise Server, or another issuer. */
-export type CiIssuerKind = 'github' | 'ghes' | 'gitlab' | 'buildkite' | 'teamcity' | 'custom';
+/** Where CI tokens come from: GitHub.com, GitHub Enterprise Server, another issuer, or (in
+ *  Sandbox mode) the Sandbox's own GitHub Actions-style issuer. */
+export type CiIssuerKind = 'sandbox' | 'github' | 'ghes' | 'gitlab' | 'buildkite' | 'teamcity' | 'custom';
 
 export interface CiIssuerChoice {
   readonly kind: CiIssuerKind;
@@ -120,9 +121,23 @@ export const CI_ISSUERS: readonly CiIssuerChoice[] = [
   { kind: 'custom', label: 'Another https issuer', ci: 'other', issuer: null },
 ];
 
+/** The Sandbox's GitHub Actions-style issuer, offered (and chosen first) in Sandbox mode only:
+ *  its URL is the running Sandbox's (`SandboxSummary.githubIssuer`), its runs are GitHub's. */
+export const SANDBOX_CI_ISSUER: CiIssuerChoice = {
+  kind: 'sandbox',
+  label: 'The Sandbox’s GitHub Actions issuer',
+  ci: 'github',
+  issuer: null,
+};
+
+/** The choices the screen offers: the Sandbox's issuer first in Sandbox mode, then the rest. */
+export function ciIssuerChoices(sandbox: boolean): readonly CiIssuerChoice[] {
+  return sandbox ? [SANDBOX_CI_ISSUER, ...CI_ISSUERS] : CI_ISSUERS;
+}
+
 /** The issuer URL a choice stands for: GitHub Enterprise Server's is `https://HOST/_services/token`
- *  (`typed` is the host), TeamCity's and a custom one are typed as URLs, GitHub.com's is empty
- *  (the setup file's default). */
+ *  (`typed` is the host), TeamCity's, a custom one and the Sandbox's (`typed` is the Sandbox's
+ *  issuer) are URLs as given, GitHub.com's is empty (the setup file's default). */
 export function issuerUrl(kind: CiIssuerKind, typed: string): string {
   const fixed = CI_ISSUERS.find((choice) => choice.kind === kind)?.issuer ?? null;
   if (fixed !== null) return fixed;
@@ -131,11 +146,14 @@ export function issuerUrl(kind: CiIssuerKind, typed: string): string {
   return value;
 }
 
-/** The choice (and GHES host) a saved issuer and `ci` stand for. */
-export function ciIssuerFor(issuer: string, ci = ''): { kind: CiIssuerKind; host: string } {
+/** The choice (and GHES host) a saved issuer and `ci` stand for. In Sandbox mode an unset issuer
+ *  is the Sandbox's, and so is a GitHub (`ci`) issuer that is neither GitHub.com's nor a GHES one. */
+export function ciIssuerFor(issuer: string, ci = '', sandbox = false): { kind: CiIssuerKind; host: string } {
   const value = issuer.trim();
-  if (value === '' || value === 'https://token.actions.githubusercontent.com') return { kind: 'github', host: '' };
   const ghes = /^https:\/\/([^/]+)\/_services\/token$/.exec(value);
+  const githubCom = value === 'https://token.actions.githubusercontent.com';
+  if (sandbox && (value === '' || (ci === 'github' && ghes === null && !githubCom))) return { kind: 'sandbox', host: '' };
+  if (value === '' || githubCom) return { kind: 'github', host: '' };
   if (ghes !== null) return { kind: 'ghes', host: ghes[1] ?? '' };
   const fixed = CI_ISSUERS.find((choice) => choice.issuer === value);
   if (fixed !== undefined) return { kind: fixed.kind, host: '' };
