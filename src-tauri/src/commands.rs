@@ -272,15 +272,19 @@ fn to_channel(channel: Channel<RunEvent>) -> Arc<dyn ProgressSink> {
     })
 }
 
-/// Applies a setup, streaming each step's progress (and each retry) to `on_event`.
+/// Applies a setup, streaming each step's progress (and each retry) to `on_event`; a blocking
+/// preflight gap stops it before any change unless `ignore_preflight` (the user proceeds anyway).
 #[tauri::command]
 #[specta::specta]
 pub async fn apply_setup(
     source: SetupSource,
+    ignore_preflight: bool,
     on_event: Channel<RunEvent>,
     session: State<'_, Session>,
 ) -> Result<ApplyOutcome, UiError> {
-    Ok(session.apply_setup(&source, to_channel(on_event)).await?)
+    Ok(session
+        .apply_setup(&source, ignore_preflight, to_channel(on_event))
+        .await?)
 }
 
 /// Stops the running apply or teardown before its next step; false if none runs.

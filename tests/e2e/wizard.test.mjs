@@ -371,6 +371,19 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     // The sandbox's own tenant and subscription.
     await browser.$('#azure-tenant-id').setValue('72f988bf-86f1-41af-91ab-2d7cd011db47');
     await browser.$('#azure-subscription-id').setValue('0b1f6471-1bf0-4dda-aec3-cb9272f09590');
+    // A custom role (the Sandbox's ARM seeds CustomRole definitions), found by search.
+    const role = await browser.$('#azure-role');
+    await role.click();
+    await role.setValue('Deployer');
+    const firstRole = await browser.$('#azure-role-option-0');
+    await firstRole.waitForExist({ timeout: 15000, timeoutMsg: 'the role picker found no custom role' });
+    assert.match(await firstRole.getText(), /Octopus Web App Deployer[\s\S]*Custom role/);
+    await browser.keys(['ArrowDown']);
+    await browser.keys(['Enter']);
+    await role.waitUntil(async () => (await role.getValue()) === 'Octopus Web App Deployer', {
+      timeout: 5000,
+      timeoutMsg: 'the custom role was not chosen',
+    });
     await waitEnabled(browser, '#continue', 'valid Azure ids did not enable Continue');
     await screenshot(browser, 'azure-03-connect-cloud');
     await browser.$('#continue').click();
@@ -413,8 +426,36 @@ describe('the Azure path in the Sandbox, in the same window', () => {
     await screenshot(browser, 'azure-06-trust-preview');
     await browser.$('#accept-differences').click();
     await waitEnabled(browser, '#continue', 'accepting the differences did not enable Continue');
+    // Preflight: the Sandbox's Octopus withholds AccountCreate, so the plan names the gap.
+    const withheld = `${octopusUrl}/_sandbox/octopus/withheld-permissions/AccountCreate`;
+    assert.equal((await fetch(withheld, { method: 'PUT' })).status, 204);
     await browser.$('#continue').click();
-    await reviewPlan(browser, 'azure-07-review-plan', [/App registration/, /Federated credential/, /Role assignment/, /Octopus account/]);
+    await waitTitle(browser, 'Review the plan');
+    const preflight = await browser.$('#preflight');
+    await preflight.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the preflight findings were not listed' });
+    const gap = await browser.$('#preflight li[data-permission="AccountCreate"]');
+    assert.equal(await gap.getAttribute('data-status'), 'missing');
+    assert.match(await gap.getText(), /Octopus/);
+    assert.match(await gap.getText(), /Needed to create octopus_account/);
+    assert.match(await gap.getText(), /Who can grant it: \S/);
+    assert.match(await browser.$('#preflight-blocks').getText(), /AccountCreate/);
+    const preflightReason = await browser.$('#next-reason');
+    await preflightReason.waitUntil(async () => /^Preflight found 1 missing permission/.test(await preflightReason.getText()), {
+      timeout: 5000,
+      timeoutMsg: 'Continue does not name the preflight gap',
+    });
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'a blocking preflight disables Apply');
+    await gap.scrollIntoView({ block: 'center' });
+    await screenshot(browser, 'azure-07-review-plan-preflight');
+    // Proceeding anyway is an explicit choice (--ignore-preflight)...
+    await browser.$('#proceed-despite-preflight').click();
+    await waitEnabled(browser, '#continue', 'proceeding anyway did not enable Continue');
+    // ...and once the permission is granted again, checking again shows nothing blocking.
+    assert.equal((await fetch(withheld, { method: 'DELETE' })).status, 204);
+    await browser.$('#plan-again-preflight').click();
+    await browser.$('#preflight-blocks').waitForExist({ reverse: true, timeout: 30000, timeoutMsg: 'the preflight still blocks' });
+    assert.equal(await browser.$('#preflight li[data-permission="AccountCreate"]').isExisting(), false, 'AccountCreate granted');
+    await reviewPlan(browser, 'azure-07-review-plan', [/App registration/, /Federated credential/, /Role assignment/, /Octopus Web App Deployer/, /Octopus account/]);
   });
 
   it('fails halfway on a sandbox fault (the Octopus account is refused) and resumes', async () => {
@@ -622,6 +663,11 @@ describe('the Google Cloud path in the Sandbox', () => {
     await verifyTrust(browser, 'gcp-09-verify', { mustPass: true });
     await browser.$('#continue').click();
     await waitTitle(browser, 'Done');
+    // The Google Cloud console's pages, from the app layer.
+    const resources = await browser.$('#resources').getText();
+    assert.match(resources, /https:\/\/console\.cloud\.google\.com\/iam-admin\/workload-identity-pools\/pool\/octo-e2e\?project=/);
+    assert.match(resources, /https:\/\/console\.cloud\.google\.com\/iam-admin\/serviceaccounts\/details\//);
+    assert.match(resources, /https:\/\/console\.cloud\.google\.com\/iam-admin\/iam\?project=/);
     const email = await browser.$('#gcp-service-account-value').getText();
     assert.match(email, /^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/);
     assert.match(await browser.$('#gcp-step').getText(), /Octopus\.Action\.GoogleCloud\.ServiceAccountEmails/);

@@ -122,8 +122,115 @@ pub struct PlanView {
     pub steps: Vec<PlanStepView>,
     /// The setup file (no secret).
     pub setup_file: String,
+    /// What preflight found: every permission apply needs, and the issuer's problems.
+    pub preflight: PreflightView,
     /// The plan as the CLI prints it, with the preflight's findings.
     pub text: String,
+}
+
+/// What the service said about one permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionStatus {
+    /// Granted.
+    Granted,
+    /// Not granted: apply's step would be refused.
+    Missing,
+    /// The service could not be asked (apply may still fail).
+    Unknown,
+}
+
+/// One permission the plan's changes need, and whether the caller has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionView {
+    /// The service that decides (`AWS IAM`, `Microsoft Entra ID`, `Azure RBAC`, `Octopus`).
+    pub service: String,
+    /// The permission, i.e. the action (`iam:CreateRole`, `AccountCreate`, …).
+    pub permission: String,
+    /// What it is on (an ARN, an ARM scope, a space).
+    pub resource: String,
+    /// The caller asked about.
+    pub caller: String,
+    /// The plan steps that need it (`create iam_role 'x'`).
+    pub needed_for: Vec<String>,
+    /// Whether lacking it stops apply (false: a warning).
+    pub blocking: bool,
+    /// Granted, missing or unknown.
+    pub status: PermissionStatus,
+    /// The service's answer (what granted it, why it is missing, why it could not be asked).
+    pub detail: Option<String>,
+    /// Who can grant it (missing and unknown permissions).
+    pub who_can_grant: Option<String>,
+}
+
+/// What preflight found before anything is changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightView {
+    /// Whether apply refuses to start (a blocking permission missing, or a blocking issuer
+    /// problem) unless the user proceeds anyway (the CLI's `--ignore-preflight`).
+    pub blocks_apply: bool,
+    /// Why apply would not start, as apply says it (`None` when it would start).
+    pub refusal: Option<String>,
+    /// Every permission checked, in the order apply needs them.
+    pub permissions: Vec<PermissionView>,
+    /// The issuer checks that failed.
+    pub issuer_problems: Vec<CheckView>,
+}
+
+fn service_name(service: octo_oidc_engine::preflight::Service) -> &'static str {
+    use octo_oidc_engine::preflight::Service;
+    match service {
+        Service::Aws => "AWS IAM",
+        Service::Entra => "Microsoft Entra ID",
+        Service::AzureRbac => "Azure RBAC",
+        Service::Octopus => "Octopus",
+    }
+}
+
+/// The preflight as a view.
+pub fn preflight_view(preflight: &octo_oidc_engine::preflight::Preflight) -> PreflightView {
+    use octo_oidc_engine::preflight::Outcome;
+    PreflightView {
+        blocks_apply: preflight.blocks_apply(),
+        refusal: octo_oidc_engine::preflight::refusal(preflight).map(|p| p.message),
+        permissions: preflight
+            .permissions
+            .iter()
+            .map(|c| {
+                let (status, detail) = match &c.outcome {
+                    Outcome::Granted { by } => (PermissionStatus::Granted, by.clone()),
+                    Outcome::Missing { detail } => {
+                        (PermissionStatus::Missing, Some(detail.clone()))
+                    }
+                    Outcome::Unknown { reason } => {
+                        (PermissionStatus::Unknown, Some(reason.clone()))
+                    }
+                };
+                PermissionView {
+                    service: service_name(c.needed.service).into(),
+                    permission: c.needed.permission.clone(),
+                    resource: c.needed.resource.clone(),
+                    caller: c.caller.clone(),
+                    needed_for: c.needed.needed_for.clone(),
+                    blocking: c.needed.blocking,
+                    status,
+                    detail,
+                    who_can_grant: c.who_can_grant.clone(),
+                }
+            })
+            .collect(),
+        issuer_problems: preflight
+            .issuer
+            .iter()
+            .filter(|c| !c.passed)
+            .map(CheckView::from)
+            .collect(),
+    }
 }
 
 /// The plan as a view (its text followed by the preflight's findings).
@@ -169,6 +276,7 @@ pub fn plan_view(
             })
             .collect(),
         setup_file,
+        preflight: preflight_view(preflight),
         text: format!(
             "{}{}",
             octo_oidc_engine::render::plan_text(plan),
@@ -301,29 +409,81 @@ pub struct ConsoleLinks {
     pub octopus_url: String,
     /// The space id.
     pub space_id: String,
+    /// The Google Cloud project id (Google Cloud setups; the console's `?project=`).
+    pub gcp_project_id: Option<String>,
+}
+
+/// The Google Cloud console.
+const GCP_CONSOLE: &str = "https://console.cloud.google.com";
+
+/// `projects/N/locations/global/workloadIdentityPools/POOL[/providers/PROVIDER]` → the pool
+/// id and the provider id, if any.
+fn pool_and_provider(name: &str) -> Option<(&str, Option<&str>)> {
+    let rest = name.split("/workloadIdentityPools/").nth(1)?;
+    match rest.split_once("/providers/") {
+        Some((pool, provider)) => Some((pool, Some(provider))),
+        None => Some((rest, None)),
+    }
+}
+
+/// A path segment or query value as the console's URLs need it.
+fn url_part(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl ConsoleLinks {
-    /// The page of one resource, if it has one.
-    pub fn link(&self, kind: ResourceKind, name: &str, id: &str) -> Option<String> {
+    /// The page of one resource, if it has one (`id`: its remote id, when known).
+    pub fn link(&self, kind: ResourceKind, name: &str, id: Option<&str>) -> Option<String> {
         let octopus = self.octopus_url.trim_end_matches('/');
         match kind {
             ResourceKind::OctopusAccount => Some(format!(
-                "{octopus}/app#/{}/infrastructure/accounts/{id}",
-                self.space_id
+                "{octopus}/app#/{}/infrastructure/accounts/{}",
+                self.space_id, id?
             )),
             ResourceKind::ServiceAccount => {
-                Some(format!("{octopus}/app#/configuration/users/{id}"))
+                Some(format!("{octopus}/app#/configuration/users/{}", id?))
             }
-            ResourceKind::IamRole => Some(format!(
-                "https://console.aws.amazon.com/iam/home#/roles/details/{name}"
-            )),
+            ResourceKind::IamRole => {
+                id.map(|_| format!("https://console.aws.amazon.com/iam/home#/roles/details/{name}"))
+            }
             ResourceKind::OidcProvider => Some(format!(
                 "https://console.aws.amazon.com/iam/home#/identity_providers/details/OPENID/{}",
-                id.replace('/', "%2F").replace(':', "%3A")
+                id?.replace('/', "%2F").replace(':', "%3A")
             )),
             ResourceKind::AppRegistration => Some(format!(
-                "https://portal.azure.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/{id}"
+                "https://portal.azure.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/{}",
+                id?
+            )),
+            ResourceKind::WorkloadIdentityPool | ResourceKind::WorkloadIdentityProvider => {
+                let project = url_part(self.gcp_project_id.as_deref()?);
+                match pool_and_provider(name)? {
+                    (pool, None) => Some(format!(
+                        "{GCP_CONSOLE}/iam-admin/workload-identity-pools/pool/{}?project={project}",
+                        url_part(pool)
+                    )),
+                    (pool, Some(provider)) => Some(format!(
+                        "{GCP_CONSOLE}/iam-admin/workload-identity-pools/pool/{}/provider/{}?project={project}",
+                        url_part(pool),
+                        url_part(provider)
+                    )),
+                }
+            }
+            // By its unique id when known, else its email.
+            ResourceKind::GcpServiceAccount => Some(format!(
+                "{GCP_CONSOLE}/iam-admin/serviceaccounts/details/{}?project={}",
+                url_part(id.unwrap_or(name)),
+                url_part(self.gcp_project_id.as_deref()?)
+            )),
+            ResourceKind::ProjectRoleBinding => Some(format!(
+                "{GCP_CONSOLE}/iam-admin/iam?project={}",
+                url_part(self.gcp_project_id.as_deref()?)
             )),
             _ => None,
         }
@@ -390,19 +550,20 @@ pub fn apply_outcome(
                     .or_else(|| step.id.clone()),
                 _ => step.id.clone(),
             };
-            // An app registration's page is by client id.
+            // An app registration's page is by client id, a service account's by unique id.
             let id = match (&ran.result, step.kind) {
                 (StepResult::Done { ids }, ResourceKind::AppRegistration) => {
                     ids.get("app_id").cloned().or(id)
+                }
+                (StepResult::Done { ids }, ResourceKind::GcpServiceAccount) => {
+                    ids.get("unique_id").cloned().or(id)
                 }
                 _ => id,
             };
             ResourceView {
                 kind: step.kind.as_str().to_string(),
                 name: step.name.clone(),
-                link: id
-                    .as_deref()
-                    .and_then(|id| links.link(step.kind, &step.name, id)),
+                link: links.link(step.kind, &step.name, id.as_deref()),
                 id,
             }
         })
@@ -498,29 +659,31 @@ pub fn verify_view(report: &VerifyReport) -> VerifyView {
     VerifyView {
         setup: report.setup.clone(),
         passed: report.verdict == VerifyVerdict::Passed,
-        checks: report
-            .checks
-            .iter()
-            .map(|c| CheckView {
-                area: serde_json::to_value(c.area)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                name: c.name.clone(),
-                passed: c.passed,
-                blocking: c.blocking,
-                message: c.message.clone(),
-                cause: c.cause.clone(),
-                fix: c.fix.clone(),
-                comparison: c.comparison.as_ref().map(|k| ComparisonView {
-                    claim: k.claim.clone(),
-                    token: k.token.clone(),
-                    trusted: k.trusted.clone(),
-                    first_difference: k.first_difference.map(count),
-                }),
-                log: c.log.clone(),
-            })
-            .collect(),
+        checks: report.checks.iter().map(CheckView::from).collect(),
+    }
+}
+
+impl From<&octo_oidc_engine::verify::Check> for CheckView {
+    fn from(c: &octo_oidc_engine::verify::Check) -> Self {
+        CheckView {
+            area: serde_json::to_value(c.area)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            name: c.name.clone(),
+            passed: c.passed,
+            blocking: c.blocking,
+            message: c.message.clone(),
+            cause: c.cause.clone(),
+            fix: c.fix.clone(),
+            comparison: c.comparison.as_ref().map(|k| ComparisonView {
+                claim: k.claim.clone(),
+                token: k.token.clone(),
+                trusted: k.trusted.clone(),
+                first_difference: k.first_difference.map(count),
+            }),
+            log: c.log.clone(),
+        }
     }
 }
 
@@ -639,10 +802,11 @@ mod tests {
         let links = ConsoleLinks {
             octopus_url: "https://octopus.example.com/".into(),
             space_id: "Spaces-1".into(),
+            gcp_project_id: None,
         };
         assert_eq!(
             links
-                .link(ResourceKind::OctopusAccount, "x", "Accounts-3")
+                .link(ResourceKind::OctopusAccount, "x", Some("Accounts-3"))
                 .as_deref(),
             Some("https://octopus.example.com/app#/Spaces-1/infrastructure/accounts/Accounts-3")
         );
@@ -651,12 +815,96 @@ mod tests {
                 .link(
                     ResourceKind::IamRole,
                     "octopus-shop",
-                    "arn:aws:iam::1:role/octopus-shop"
+                    Some("arn:aws:iam::1:role/octopus-shop")
                 )
                 .is_some_and(|l| l.ends_with("/roles/details/octopus-shop"))
         );
         assert_eq!(
-            links.link(ResourceKind::FederatedCredential, "c", "i"),
+            links.link(ResourceKind::FederatedCredential, "c", Some("i")),
+            None
+        );
+        assert_eq!(
+            links.link(ResourceKind::OctopusAccount, "x", None),
+            None,
+            "no id, no page"
+        );
+        // No Google Cloud project known: no Google Cloud link.
+        assert_eq!(
+            links.link(ResourceKind::ProjectRoleBinding, "b", None),
+            None
+        );
+    }
+
+    #[test]
+    fn google_cloud_links_name_the_pool_provider_service_account_and_iam_page() {
+        let links = ConsoleLinks {
+            octopus_url: "https://octopus.example.com".into(),
+            space_id: "Spaces-1".into(),
+            gcp_project_id: Some("shop-prod".into()),
+        };
+        let pool = "projects/123456789012/locations/global/workloadIdentityPools/octo-shop";
+        assert_eq!(
+            links
+                .link(ResourceKind::WorkloadIdentityPool, pool, Some(pool))
+                .as_deref(),
+            Some(
+                "https://console.cloud.google.com/iam-admin/workload-identity-pools/pool/octo-shop?project=shop-prod"
+            )
+        );
+        let provider = format!("{pool}/providers/octopus");
+        assert_eq!(
+            links
+                .link(
+                    ResourceKind::WorkloadIdentityProvider,
+                    &provider,
+                    Some(&provider)
+                )
+                .as_deref(),
+            Some(
+                "https://console.cloud.google.com/iam-admin/workload-identity-pools/pool/octo-shop/provider/octopus?project=shop-prod"
+            )
+        );
+        let email = "octo-shop@shop-prod.iam.gserviceaccount.com";
+        assert_eq!(
+            links
+                .link(
+                    ResourceKind::GcpServiceAccount,
+                    email,
+                    Some("112233445566778899001")
+                )
+                .as_deref(),
+            Some(
+                "https://console.cloud.google.com/iam-admin/serviceaccounts/details/112233445566778899001?project=shop-prod"
+            )
+        );
+        assert_eq!(
+            links
+                .link(ResourceKind::GcpServiceAccount, email, None)
+                .as_deref(),
+            Some(
+                "https://console.cloud.google.com/iam-admin/serviceaccounts/details/octo-shop%40shop-prod.iam.gserviceaccount.com?project=shop-prod"
+            )
+        );
+        assert_eq!(
+            links
+                .link(
+                    ResourceKind::ProjectRoleBinding,
+                    "roles/storage.objectViewer on shop-prod",
+                    None
+                )
+                .as_deref(),
+            Some("https://console.cloud.google.com/iam-admin/iam?project=shop-prod")
+        );
+        assert_eq!(
+            links.link(ResourceKind::WorkloadIdentityBinding, "b", Some("i")),
+            None
+        );
+        assert_eq!(
+            links.link(
+                ResourceKind::WorkloadIdentityPool,
+                "not-a-resource-name",
+                None
+            ),
             None
         );
     }

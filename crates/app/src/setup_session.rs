@@ -122,7 +122,14 @@ impl Session {
     }
 
     async fn prepared(&self, source: &SetupSource) -> Result<(Prepared, String), Problem> {
-        let run = self.setup_run();
+        self.prepared_with(self.setup_run(), source).await
+    }
+
+    async fn prepared_with(
+        &self,
+        run: SetupRun,
+        source: &SetupSource,
+    ) -> Result<(Prepared, String), Problem> {
         let (loaded, text) = self.load_source(&run, source)?;
         // Boxed: connecting and observing is a deep future, and the window's commands wrap it
         // in more (rustc's layout queries would overflow their depth limit).
@@ -174,19 +181,29 @@ impl Session {
         ConsoleLinks {
             octopus_url: prepared.observation.facts.server_url.clone(),
             space_id: prepared.observation.facts.space.id.clone(),
+            gcp_project_id: prepared
+                .observation
+                .facts
+                .gcp_project
+                .as_ref()
+                .map(|p| p.project_id.clone()),
         }
     }
 
     /// Observes, then applies the plan, reporting each step (and each retry) to `events`.
-    /// Running it again resumes: the engine converges from the journal and live state.
+    /// Running it again resumes: the engine converges from the journal and live state. A
+    /// blocking preflight gap stops it before any change unless `ignore_preflight` (the user
+    /// chose to proceed anyway, as with the CLI's `--ignore-preflight`).
     pub async fn apply_setup(
         &self,
         source: &SetupSource,
+        ignore_preflight: bool,
         events: Arc<dyn ProgressSink>,
     ) -> Result<ApplyOutcome, Problem> {
         let token = self.begin_run()?;
         let result = async {
-            let (prepared, _) = self.prepared(source).await?;
+            let run = self.setup_run().ignoring_preflight(ignore_preflight);
+            let (prepared, _) = self.prepared_with(run, source).await?;
             let applied = prepared.apply(events, &token).await;
             Ok(run_report::apply_outcome(
                 prepared.plan(),

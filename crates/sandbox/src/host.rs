@@ -388,7 +388,8 @@ impl Sandbox {
         let octopus_app = octopus
             .router()
             .merge(admin_router(faults))
-            .merge(ca_router(sandbox.ca.ca_pem()));
+            .merge(ca_router(sandbox.ca.ca_pem()))
+            .merge(withheld_permissions_router(octopus.clone()));
         sandbox.serve_http(octopus_http, octopus_app.clone())?;
         sandbox.serve_https(octopus_https, octopus_app)?;
         sandbox.serve_https(github_listener, github.router())?;
@@ -615,6 +616,31 @@ impl Sandbox {
             None => Ok(()),
         }
     }
+}
+
+/// `PUT` / `DELETE /_sandbox/octopus/withheld-permissions/{permission}`: withholds an Octopus
+/// permission from every user, or gives it back ([`OctopusSandbox::withhold_permission`] for
+/// a process that did not start the sandbox, e.g. the E2E tests' preflight denial).
+fn withheld_permissions_router(octopus: OctopusSandbox) -> Router {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    Router::new()
+        .route(
+            "/_sandbox/octopus/withheld-permissions/{permission}",
+            axum::routing::put(
+                |State(o): State<OctopusSandbox>, Path(permission): Path<String>| async move {
+                    o.withhold_permission(&permission);
+                    StatusCode::NO_CONTENT
+                },
+            )
+            .delete(
+                |State(o): State<OctopusSandbox>, Path(permission): Path<String>| async move {
+                    o.grant_permission(&permission);
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .with_state(octopus)
 }
 
 /// `GET /_sandbox/ca.pem`: the test CA's certificate (public, never its key), so a process

@@ -74,8 +74,11 @@ export const commands = {
 	octopusTeams: (space: string) => typedError<PickerItem[], UiError>(__TAURI_INVOKE("octopus_teams", { space })),
 	/**  The engine's plan of a setup (the wizard's draft or a saved file) against what exists now. */
 	planSetup: (source: SetupSource) => typedError<PlanView, UiError>(__TAURI_INVOKE("plan_setup", { source })),
-	/**  Applies a setup, streaming each step's progress (and each retry) to `on_event`. */
-	applySetup: (source: SetupSource, onEvent: Channel<RunEvent>) => typedError<ApplyOutcome, UiError>(__TAURI_INVOKE("apply_setup", { source, onEvent })),
+	/**
+	 *  Applies a setup, streaming each step's progress (and each retry) to `on_event`; a blocking
+	 *  preflight gap stops it before any change unless `ignore_preflight` (the user proceeds anyway).
+	 */
+	applySetup: (source: SetupSource, ignorePreflight: boolean, onEvent: Channel<RunEvent>) => typedError<ApplyOutcome, UiError>(__TAURI_INVOKE("apply_setup", { source, ignorePreflight, onEvent })),
 	/**  Stops the running apply or teardown before its next step; false if none runs. */
 	cancelRun: () => __TAURI_INVOKE<boolean>("cancel_run"),
 	/**  Verifies a setup's trust as it exists now (issuer, cloud side, matrix, account test). */
@@ -715,6 +718,37 @@ export type OctopusTarget = {
 	serverUrl: string,
 };
 
+/**  What the service said about one permission. */
+export type PermissionStatus = 
+/**  Granted. */
+"granted" | 
+/**  Not granted: apply's step would be refused. */
+"missing" | 
+/**  The service could not be asked (apply may still fail). */
+"unknown";
+
+/**  One permission the plan's changes need, and whether the caller has it. */
+export type PermissionView = {
+	/**  The service that decides (`AWS IAM`, `Microsoft Entra ID`, `Azure RBAC`, `Octopus`). */
+	service: string,
+	/**  The permission, i.e. the action (`iam:CreateRole`, `AccountCreate`, …). */
+	permission: string,
+	/**  What it is on (an ARN, an ARM scope, a space). */
+	resource: string,
+	/**  The caller asked about. */
+	caller: string,
+	/**  The plan steps that need it (`create iam_role 'x'`). */
+	neededFor: string[],
+	/**  Whether lacking it stops apply (false: a warning). */
+	blocking: boolean,
+	/**  Granted, missing or unknown. */
+	status: PermissionStatus,
+	/**  The service's answer (what granted it, why it is missing, why it could not be asked). */
+	detail: string | null,
+	/**  Who can grant it (missing and unknown permissions). */
+	whoCanGrant: string | null,
+};
+
 /**  One entry of a picker: the value the setup stores, what the user reads, and a detail line. */
 export type PickerItem = {
 	/**  What the setup file stores (a tenant or subscription id, a group or role name, an ARN). */
@@ -789,8 +823,25 @@ export type PlanView = {
 	steps: PlanStepView[],
 	/**  The setup file (no secret). */
 	setupFile: string,
+	/**  What preflight found: every permission apply needs, and the issuer's problems. */
+	preflight: PreflightView,
 	/**  The plan as the CLI prints it, with the preflight's findings. */
 	text: string,
+};
+
+/**  What preflight found before anything is changed. */
+export type PreflightView = {
+	/**
+	 *  Whether apply refuses to start (a blocking permission missing, or a blocking issuer
+	 *  problem) unless the user proceeds anyway (the CLI's `--ignore-preflight`).
+	 */
+	blocksApply: boolean,
+	/**  Why apply would not start, as apply says it (`None` when it would start). */
+	refusal: string | null,
+	/**  Every permission checked, in the order apply needs them. */
+	permissions: PermissionView[],
+	/**  The issuer checks that failed. */
+	issuerProblems: CheckView[],
 };
 
 /**  One id, ARN or name a resource has, with where to see it. */

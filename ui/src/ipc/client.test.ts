@@ -91,9 +91,13 @@ describe('eventChannel', () => {
       deliver({ kind: 'step', index: 0, resource: 'iam_role', name: 'r', action: 'create', status: 'started', detail: null });
       return { complete: true };
     });
-    const outcome = await call('applySetup', { kind: 'file', path: '/tmp/s.toml' }, channel);
+    const outcome = await call('applySetup', { kind: 'file', path: '/tmp/s.toml' }, true, channel);
     expect(outcome).toEqual({ ok: true, value: { complete: true } });
-    expect(invoke).toHaveBeenCalledWith('apply_setup', { source: { kind: 'file', path: '/tmp/s.toml' }, onEvent: channel });
+    expect(invoke).toHaveBeenCalledWith('apply_setup', {
+      source: { kind: 'file', path: '/tmp/s.toml' },
+      ignorePreflight: true,
+      onEvent: channel,
+    });
     expect(seen.map((e) => e.kind)).toEqual(['info', 'step']);
   });
 

@@ -16,6 +16,7 @@ const plan: PlanView = {
     { index: 2, action: 'create', kind: 'octopus_account', name: 'AWS', id: null, reason: null, changes: [] },
   ],
   setupFile: '',
+  preflight: { blocksApply: false, refusal: null, permissions: [], issuerProblems: [] },
   text: '',
 };
 

@@ -69,6 +69,12 @@ async fn the_sandbox_fills_every_picker_from_its_live_services() {
         roles.iter().any(|r| !r.detail.is_empty()),
         "descriptions shown"
     );
+    // The Sandbox's custom roles are listed beside the built-in ones, marked as custom.
+    let custom = roles
+        .iter()
+        .find(|r| r.value == "Octopus Web App Deployer")
+        .unwrap_or_else(|| panic!("the custom role is listed: {names:?}"));
+    assert!(custom.detail.starts_with("Custom role · "), "{custom:?}");
 
     // AWS: the Sandbox's account and its managed policies.
     let account = session
@@ -208,6 +214,21 @@ fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("octo-oidc-{name}-{}-{nanos}", std::process::id()))
 }
 
+/// A session whose environment names a fresh sign-in address file.
+fn session_with_address_file(
+    name: &str,
+) -> (std::path::PathBuf, std::sync::Arc<octo_oidc_app::Session>) {
+    let file = temp_path(name);
+    let session = crate::support::session_with_env(
+        &crate::support::test_service(),
+        &[(
+            octo_oidc_app::sign_in_address_file::SIGN_IN_URL_FILE,
+            file.display().to_string(),
+        )],
+    );
+    (file, std::sync::Arc::new(session))
+}
+
 /// What a browser sends back from the sign-in page: its form's action and fields.
 fn sign_in_form(page: &str) -> (String, Vec<(String, String)>) {
     let unescape = |s: &str| {
@@ -240,14 +261,10 @@ fn sign_in_form(page: &str) -> (String, Vec<(String, String)>) {
 
 #[tokio::test]
 async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_address_file() {
-    use octo_oidc_app::sign_in_address_file::{SIGN_IN_URL_FILE, SIGN_IN_URL_VAR};
+    use octo_oidc_app::sign_in_address_file::SIGN_IN_URL_VAR;
     use octo_oidc_sandbox::entra::{DEFAULT_PASSWORD, DEFAULT_USER};
 
-    let file = temp_path("sign-in-url");
-    let session = std::sync::Arc::new(crate::support::session_with_env(
-        &crate::support::test_service(),
-        &[(SIGN_IN_URL_FILE, file.display().to_string())],
-    ));
+    let (file, session) = session_with_address_file("sign-in-url");
     let started = session.start_sandbox().await.expect("starts");
     session.connect_sandbox_octopus().await.expect("connects");
 
@@ -361,13 +378,7 @@ fn with_forged_state(location: &str) -> String {
 
 #[tokio::test]
 async fn the_address_file_is_ignored_outside_the_sandbox() {
-    use octo_oidc_app::sign_in_address_file::SIGN_IN_URL_FILE;
-
-    let file = temp_path("real-sign-in-url");
-    let session = std::sync::Arc::new(crate::support::session_with_env(
-        &crate::support::test_service(),
-        &[(SIGN_IN_URL_FILE, file.display().to_string())],
-    ));
+    let (file, session) = session_with_address_file("real-sign-in-url");
     let (opened, mut was_opened) = tokio::sync::mpsc::unbounded_channel::<String>();
     let signing_in = tokio::spawn({
         let session = session.clone();

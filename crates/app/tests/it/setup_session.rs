@@ -46,6 +46,25 @@ fn aws_draft(project: &str) -> SetupDraft {
     }
 }
 
+/// A session with a data folder of its own (returned, to remove), connected to its started
+/// Sandbox (whose summary is returned).
+async fn sandbox_session(
+    tag: &str,
+) -> (
+    std::path::PathBuf,
+    Arc<octo_oidc_app::Session>,
+    octo_oidc_app::SandboxSummary,
+) {
+    let data = std::env::temp_dir().join(format!("{}-{tag}", test_service()));
+    let session = Arc::new(session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
+    ));
+    let sandbox = session.start_sandbox().await.unwrap();
+    session.connect_sandbox_octopus().await.unwrap();
+    (data, session, sandbox)
+}
+
 /// One project of the demo space (all of them would not fit IAM's trust-policy quota).
 async fn first_project(session: &octo_oidc_app::Session) -> String {
     let choices = session.scope_choices("Default", false).await.unwrap();
@@ -64,13 +83,7 @@ impl ProgressSink for Events {
 
 #[tokio::test]
 async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
-    let data = std::env::temp_dir().join(format!("{}-data", test_service()));
-    let session = session_with_env(
-        &test_service(),
-        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
-    );
-    session.start_sandbox().await.unwrap();
-    session.connect_sandbox_octopus().await.unwrap();
+    let (data, session, _) = sandbox_session("data").await;
     let project = first_project(&session).await;
     let source = SetupSource::Draft {
         draft: Box::new(aws_draft(&project)),
@@ -88,7 +101,10 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
     );
 
     let events = Arc::new(Events::default());
-    let applied = session.apply_setup(&source, events.clone()).await.unwrap();
+    let applied = session
+        .apply_setup(&source, false, events.clone())
+        .await
+        .unwrap();
     assert!(applied.complete, "{applied:#?}");
     assert!(applied.journal.starts_with(&data.display().to_string()));
     let steps: Vec<(u32, String)> = events
@@ -186,13 +202,7 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
 
 #[tokio::test]
 async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
-    let data = std::env::temp_dir().join(format!("{}-data", test_service()));
-    let session = Arc::new(session_with_env(
-        &test_service(),
-        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
-    ));
-    session.start_sandbox().await.unwrap();
-    session.connect_sandbox_octopus().await.unwrap();
+    let (data, session, _) = sandbox_session("cancel-data").await;
     let mut draft = aws_draft(&first_project(&session).await);
     draft.name = "wizard-cancel".into();
     draft.aws.role_name = "octopus-cancel".into();
@@ -206,7 +216,7 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
             cancelling.cancel_run();
         }
     });
-    let applied = session.apply_setup(&source, sink).await.unwrap();
+    let applied = session.apply_setup(&source, false, sink).await.unwrap();
     assert!(applied.cancelled && !applied.complete, "{applied:#?}");
     let failure = applied.failure.as_ref().unwrap();
     assert_eq!(failure.code, ErrorCode::Cancelled);
@@ -216,7 +226,7 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
     );
 
     let resumed = session
-        .apply_setup(&source, Arc::new(Events::default()))
+        .apply_setup(&source, false, Arc::new(Events::default()))
         .await
         .unwrap();
     assert!(resumed.complete, "{resumed:#?}");
@@ -244,13 +254,7 @@ fn gcp_draft(project: &str, gcp_project: &str) -> SetupDraft {
 
 #[tokio::test]
 async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_sandbox() {
-    let data = std::env::temp_dir().join(format!("{}-gcp-data", test_service()));
-    let session = session_with_env(
-        &test_service(),
-        &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
-    );
-    let sandbox = session.start_sandbox().await.unwrap();
-    session.connect_sandbox_octopus().await.unwrap();
+    let (data, session, sandbox) = sandbox_session("gcp-data").await;
     let gcp_project = sandbox
         .gcp_project_id
         .clone()
@@ -297,7 +301,7 @@ async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_s
     let plan = session.plan_setup(&source).await.unwrap();
     assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
     let applied = session
-        .apply_setup(&source, Arc::new(Events::default()))
+        .apply_setup(&source, false, Arc::new(Events::default()))
         .await
         .unwrap();
     assert!(applied.complete, "{applied:#?}");
@@ -307,10 +311,132 @@ async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_s
         .find(|r| r.kind == "gcp_service_account")
         .expect("the service account for the step");
     assert_eq!(account.name, gcp.service_account_email);
+    // The Google Cloud console's pages, built in the app layer.
+    let link = |kind: &str| {
+        applied
+            .resources
+            .iter()
+            .find(|r| r.kind == kind)
+            .and_then(|r| r.link.clone())
+            .unwrap_or_else(|| panic!("no {kind} link: {applied:#?}"))
+    };
+    let console = "https://console.cloud.google.com/iam-admin";
+    let project_query = format!("?project={gcp_project}");
+    assert!(
+        link("workload_identity_pool")
+            .starts_with(&format!("{console}/workload-identity-pools/pool/"))
+    );
+    assert!(link("workload_identity_provider").contains("/provider/"));
+    assert!(
+        link("gcp_service_account").starts_with(&format!("{console}/serviceaccounts/details/"))
+    );
+    assert_eq!(
+        link("project_role_binding"),
+        format!("{console}/iam{project_query}")
+    );
+    for kind in [
+        "workload_identity_pool",
+        "workload_identity_provider",
+        "gcp_service_account",
+    ] {
+        assert!(
+            link(kind).ends_with(&project_query),
+            "{kind}: {}",
+            link(kind)
+        );
+    }
 
     let again = session.plan_setup(&source).await.unwrap();
     assert!(!again.has_changes, "{again:#?}");
     let verified = session.verify_setup(&source).await.unwrap();
     assert!(verified.passed, "{verified:#?}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn the_plan_carries_the_preflight_and_apply_stops_on_a_gap_unless_the_user_proceeds() {
+    use octo_oidc_app::run_report::PermissionStatus;
+
+    let (data, session, sandbox) = sandbox_session("preflight-data").await;
+    let project = first_project(&session).await;
+    let source = SetupSource::Draft {
+        draft: Box::new(aws_draft(&project)),
+    };
+
+    // Everything granted: the permissions are listed, nothing blocks.
+    let plan = session.plan_setup(&source).await.unwrap();
+    let preflight = &plan.preflight;
+    assert!(
+        !preflight.blocks_apply && preflight.refusal.is_none(),
+        "{preflight:#?}"
+    );
+    assert!(
+        preflight
+            .permissions
+            .iter()
+            .any(|p| p.permission == "iam:CreateRole" && p.status == PermissionStatus::Granted),
+        "{preflight:#?}"
+    );
+
+    // The Sandbox's Octopus withholds AccountCreate: a blocking gap, named with who grants it.
+    let withheld = format!(
+        "{}/_sandbox/octopus/withheld-permissions/AccountCreate",
+        sandbox.octopus_url
+    );
+    let r = reqwest::Client::new().put(&withheld).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let plan = session.plan_setup(&source).await.unwrap();
+    let preflight = &plan.preflight;
+    assert!(preflight.blocks_apply, "{preflight:#?}");
+    let gap = preflight
+        .permissions
+        .iter()
+        .find(|p| p.status == PermissionStatus::Missing)
+        .expect("a missing permission");
+    assert_eq!(gap.permission, "AccountCreate");
+    assert_eq!(gap.service, "Octopus");
+    assert!(gap.blocking);
+    assert!(
+        gap.needed_for.iter().any(|s| s.contains("octopus_account")),
+        "{gap:#?}"
+    );
+    assert!(
+        gap.who_can_grant.as_deref().is_some_and(|w| !w.is_empty()),
+        "{gap:#?}"
+    );
+    assert!(
+        preflight
+            .refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("AccountCreate")),
+        "{preflight:#?}"
+    );
+    assert!(plan.text.contains("AccountCreate"), "the text keeps it too");
+
+    // Apply refuses before any change...
+    let refused = session
+        .apply_setup(&source, false, Arc::new(Events::default()))
+        .await
+        .unwrap();
+    assert!(!refused.complete, "{refused:#?}");
+    assert_eq!(
+        refused.failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::PermissionDenied),
+        "{refused:#?}"
+    );
+    assert!(
+        refused.steps.iter().all(|s| s.result == "not_run"),
+        "{refused:#?}"
+    );
+    // ...and starts when the user proceeds anyway (the account step then fails on the gap).
+    let tried = session
+        .apply_setup(&source, true, Arc::new(Events::default()))
+        .await
+        .unwrap();
+    assert!(
+        tried.steps.iter().any(|s| s.result == "done"),
+        "the cloud steps ran: {tried:#?}"
+    );
+    assert!(!tried.complete, "{tried:#?}");
     let _ = std::fs::remove_dir_all(&data);
 }

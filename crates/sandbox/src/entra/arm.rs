@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 
 use super::EntraSandbox;
 use super::model::{
-    BUILT_IN_ROLES, RBAC_WRITER_ROLES, RoleAssignment, Tenant, now_ms, role_permissions,
-    scope_within,
+    DEFAULT_SUBSCRIPTION_ID, RBAC_WRITER_ROLES, RoleAssignment, SECOND_SUBSCRIPTION_ID, Tenant,
+    now_ms, role_definitions, role_permissions, role_type, scope_within,
 };
 use super::wire::{
     BearerRejection, Caller, Envelope, Resource, arm_error, base_url, injected_fault,
@@ -547,15 +547,25 @@ fn role_definition_json(
     subscription_id: &str,
     (name, guid, description): &(&str, &str, &str),
 ) -> Value {
+    let role_type = role_type(guid);
+    // A built-in role is assignable everywhere; a custom one where its definition says.
+    let assignable: Vec<String> = if role_type == "CustomRole" {
+        [DEFAULT_SUBSCRIPTION_ID, SECOND_SUBSCRIPTION_ID]
+            .iter()
+            .map(|s| format!("/subscriptions/{s}"))
+            .collect()
+    } else {
+        vec!["/".to_string()]
+    };
     json!({
         "id": format!("/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
         "type": "Microsoft.Authorization/roleDefinitions",
         "name": guid,
         "properties": {
             "roleName": name,
-            "type": "BuiltInRole",
+            "type": role_type,
             "description": description,
-            "assignableScopes": ["/"],
+            "assignableScopes": assignable,
             "permissions": [{ "actions": role_permissions(guid).0, "notActions": role_permissions(guid).1, "dataActions": [], "notDataActions": [] }],
             "createdOn": "2015-02-02T21:55:09.8806423Z",
             "updatedOn": "2021-11-11T20:13:47.8628684Z",
@@ -598,12 +608,11 @@ fn list_role_definitions(
             }
         },
     };
-    let items: Vec<Value> = BUILT_IN_ROLES
-        .iter()
-        .filter(|(name, _, _)| {
+    let items: Vec<Value> = role_definitions()
+        .filter(|(name, guid, _)| {
             clauses.iter().all(|c| match c.property.as_str() {
                 "roleName" => name.eq_ignore_ascii_case(&c.value),
-                _ => c.value == "BuiltInRole",
+                _ => c.value == role_type(guid),
             })
         })
         .map(|role| role_definition_json(&scope.subscription_id, role))
@@ -619,10 +628,7 @@ fn get_role_definition(sandbox: &EntraSandbox, caller: &Caller, scope: &str, id:
     if let Err(r) = tenant_for_scope(sandbox, caller, &scope) {
         return r;
     }
-    match BUILT_IN_ROLES
-        .iter()
-        .find(|(_, guid, _)| guid.eq_ignore_ascii_case(id))
-    {
+    match role_definitions().find(|(_, guid, _)| guid.eq_ignore_ascii_case(id)) {
         Some(role) => {
             axum::Json(role_definition_json(&scope.subscription_id, role)).into_response()
         }
@@ -707,11 +713,7 @@ fn put_role_assignment(
     let role_path_ok = role_definition_id
         .to_ascii_lowercase()
         .contains("/providers/microsoft.authorization/roledefinitions/");
-    if !role_path_ok
-        || !BUILT_IN_ROLES
-            .iter()
-            .any(|(_, g, _)| g.eq_ignore_ascii_case(role_guid))
-    {
+    if !role_path_ok || !role_definitions().any(|(_, g, _)| g.eq_ignore_ascii_case(role_guid)) {
         return arm_error(
             StatusCode::BAD_REQUEST,
             "RoleDefinitionDoesNotExist",

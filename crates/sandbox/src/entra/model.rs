@@ -77,8 +77,42 @@ pub const BUILT_IN_ROLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The `permissions` of a built-in role by its GUID (actions, not-actions), as Azure's
-/// built-in roles reference lists them.
+/// The seeded custom roles (ARM `type` `CustomRole`): (name, role definition GUID,
+/// description). Assignable in the seeded subscriptions, like a custom role whose
+/// `assignableScopes` name them.
+pub const CUSTOM_ROLES: &[(&str, &str, &str)] = &[
+    (
+        "Octopus Web App Deployer",
+        "7b3f2c1a-4d5e-4f60-9a8b-1c2d3e4f5a6b",
+        "Deploys web apps and their ARM deployments from Octopus; cannot assign roles.",
+    ),
+    (
+        "Storage Blob Uploader",
+        "c5a1e2d3-6b7f-4a80-9c1d-2e3f4a5b6c7d",
+        "Reads storage accounts and manages blob containers (for package uploads).",
+    ),
+];
+
+/// The `type` of a role definition ARM reports.
+pub fn role_type(guid: &str) -> &'static str {
+    if CUSTOM_ROLES
+        .iter()
+        .any(|(_, g, _)| g.eq_ignore_ascii_case(guid))
+    {
+        "CustomRole"
+    } else {
+        "BuiltInRole"
+    }
+}
+
+/// Every role definition the sandbox's ARM knows: the built-in roles, then the custom ones.
+pub fn role_definitions()
+-> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    BUILT_IN_ROLES.iter().chain(CUSTOM_ROLES.iter())
+}
+
+/// The `permissions` of a role by its GUID (actions, not-actions): the built-in ones as
+/// Azure's built-in roles reference lists them, the custom ones as seeded.
 pub fn role_permissions(guid: &str) -> (Vec<&'static str>, Vec<&'static str>) {
     match guid {
         "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" => (vec!["*"], vec![]),
@@ -125,6 +159,22 @@ pub fn role_permissions(guid: &str) -> (Vec<&'static str>, Vec<&'static str>) {
                 "Microsoft.Authorization/*/read",
                 "Microsoft.Web/serverFarms/*",
                 "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ],
+            vec![],
+        ),
+        "7b3f2c1a-4d5e-4f60-9a8b-1c2d3e4f5a6b" => (
+            vec![
+                "Microsoft.Web/sites/*",
+                "Microsoft.Web/serverFarms/read",
+                "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ],
+            vec![],
+        ),
+        "c5a1e2d3-6b7f-4a80-9c1d-2e3f4a5b6c7d" => (
+            vec![
+                "Microsoft.Storage/storageAccounts/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/*",
             ],
             vec![],
         ),
@@ -531,8 +581,7 @@ impl DirectoryState {
         role_name: &str,
         principal_id: &str,
     ) -> Result<(), EntraAdminError> {
-        let (_, guid, _) = BUILT_IN_ROLES
-            .iter()
+        let (_, guid, _) = role_definitions()
             .find(|(name, _, _)| name.eq_ignore_ascii_case(role_name))
             .ok_or_else(|| EntraAdminError::NotFound(format!("role {role_name}")))?;
         let subscription = scope

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use entra_support::*;
 use octo_oidc_sandbox::entra::{
-    DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER,
+    CUSTOM_ROLES, DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, DEFAULT_USER, LIMITED_USER,
 };
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
 use reqwest::Method;
@@ -583,6 +583,104 @@ async fn role_definitions_by_name() {
         format!(
             "/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
         )
+    );
+}
+
+#[tokio::test]
+async fn custom_roles_are_listed_filtered_by_type_and_name_and_assignable() {
+    let h = start().await;
+    let graph = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
+    let arm = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
+    let definitions = format!(
+        "/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions"
+    );
+    let list = |filter: &str| format!("{definitions}?$filter={filter}&{API}");
+
+    // `type eq 'CustomRole'`: only the custom roles, with their assignable scopes.
+    let (status, custom, _) = h
+        .arm_call(Method::GET, &arm, &list("type%20eq%20'CustomRole'"), None)
+        .await;
+    assert_eq!(status, 200, "{custom}");
+    let names: Vec<&str> = custom["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["properties"]["roleName"].as_str().unwrap())
+        .collect();
+    let seeded: Vec<&str> = CUSTOM_ROLES.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(names, seeded);
+    for definition in custom["value"].as_array().unwrap() {
+        assert_eq!(definition["properties"]["type"], "CustomRole");
+        assert_eq!(
+            definition["properties"]["assignableScopes"][0],
+            format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}")
+        );
+    }
+    // `type eq 'BuiltInRole'` leaves them out; no filter lists both.
+    let (_, built_in, _) = h
+        .arm_call(Method::GET, &arm, &list("type%20eq%20'BuiltInRole'"), None)
+        .await;
+    assert!(
+        built_in["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["properties"]["type"] == "BuiltInRole"),
+        "{built_in}"
+    );
+    let (_, all, _) = h
+        .arm_call(Method::GET, &arm, &format!("{definitions}?{API}"), None)
+        .await;
+    let all = all["value"].as_array().unwrap().len();
+    assert_eq!(
+        all,
+        built_in["value"].as_array().unwrap().len() + seeded.len()
+    );
+
+    // By name, and by id.
+    let (_, by_name, _) = h
+        .arm_call(
+            Method::GET,
+            &arm,
+            &list("roleName%20eq%20'Octopus%20Web%20App%20Deployer'"),
+            None,
+        )
+        .await;
+    let found = &by_name["value"][0];
+    assert_eq!(found["properties"]["type"], "CustomRole", "{by_name}");
+    let guid = found["name"].as_str().unwrap().to_string();
+    let (status, one, _) = h
+        .arm_call(
+            Method::GET,
+            &arm,
+            &format!("{definitions}/{guid}?{API}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["properties"]["roleName"], "Octopus Web App Deployer");
+
+    // Assignable like a built-in role.
+    let (_, _, sp_id) = h.app_with_sp(&graph, "custom-deployer").await;
+    let scope = format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod");
+    let (status, created, _) = h
+        .arm_call(
+            Method::PUT,
+            &arm,
+            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e?{API}"),
+            Some(json!({"properties": {
+                "roleDefinitionId": format!("{definitions}/{guid}"),
+                "principalId": sp_id,
+                "principalType": "ServicePrincipal"
+            }})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(
+        created["properties"]["roleDefinitionId"]
+            .as_str()
+            .unwrap()
+            .ends_with(&guid)
     );
 }
 

@@ -1239,3 +1239,22 @@ async fn the_ca_certificate_is_served_and_verifies_the_https_listeners() {
         .await;
     assert!(untrusted.is_err());
 }
+
+#[tokio::test]
+async fn permissions_are_withheld_and_given_back_over_the_admin_endpoint() {
+    let api = Api::start().await;
+    let admin = reqwest::Client::new();
+    let url = api.url("/_sandbox/octopus/withheld-permissions/AccountCreate");
+    let r = admin.put(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // (What a withheld permission does is the test above's.)
+    let (_, set) = api.get("/api/users/Users-1/permissions").await;
+    assert_eq!(grant_spaces(&set, "AccountCreate"), Vec::<String>::new());
+    let r = admin.delete(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, set) = api.get("/api/users/Users-1/permissions").await;
+    assert_eq!(
+        grant_spaces(&set, "AccountCreate"),
+        vec!["Spaces-1", "Spaces-2", "Spaces-3"]
+    );
+}
