@@ -73,7 +73,7 @@ async fn the_sandbox_fills_every_picker_from_its_live_services() {
     let custom = roles
         .iter()
         .find(|r| r.value == "Octopus Web App Deployer")
-        .unwrap_or_else(|| panic!("the custom role is listed: {names:?}"));
+        .unwrap_or_else(|| panic!("the custom role is listed: {roles:#?} in {subscription}"));
     assert!(custom.detail.starts_with("Custom role · "), "{custom:?}");
 
     // AWS: the Sandbox's account and its managed policies.
