@@ -2,7 +2,7 @@
 //! timeouts), the `X-Octopus-ApiKey` header, Octopus error bodies, and retries.
 //!
 //! Retries go through the core's one loop ([`octo_oidc_core::retry::run`], driven by
-//! [`TokioTimer`]): exponential backoff with jitter, `Retry-After` (seconds or HTTP-date),
+//! [`octo_oidc_http::TokioTimer`]): exponential backoff with jitter, `Retry-After` (seconds or HTTP-date),
 //! a bounded total wait and an overall deadline per call; each retry is reported on the
 //! transport's progress sink (replace it per use with [`Transport::reporting_to`]). Only
 //! transient failures are retried, and a request that may already have changed something on
@@ -26,9 +26,9 @@ use bytes::Bytes;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{
-    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
+    CancelToken, Interrupted, Retry, RetryPolicy, RetrySettings, RetryableFailure,
 };
-use octo_oidc_http::{BodyError, ClientSettings, DEFAULT_BODY_CAP, TokioTimer};
+use octo_oidc_http::{CallLoop, ClientSettings, DEFAULT_BODY_CAP, ExchangeError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
@@ -81,11 +81,8 @@ pub(crate) struct Transport {
     /// `None` for a transport that only makes anonymous requests.
     credential: Option<Credential>,
     timeout: Duration,
-    retry: RetrySettings,
-    progress: Arc<dyn ProgressSink>,
-    cancel: Option<CancelToken>,
+    calls: CallLoop,
     body_cap: usize,
-    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
@@ -129,20 +126,18 @@ impl Transport {
             base,
             credential,
             timeout,
-            retry: RetrySettings {
+            calls: CallLoop::new(RetrySettings {
                 transient: retry,
                 ..RetrySettings::default()
-            },
-            progress,
-            cancel: None,
+            })
+            .reporting_to(progress),
             body_cap: DEFAULT_BODY_CAP,
-            timer: TokioTimer::default(),
         }
     }
 
     /// The overall deadline of one call (all attempts and waits).
     pub(crate) fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.retry.deadline = deadline;
+        self.calls.settings.deadline = deadline;
         self
     }
 
@@ -154,16 +149,18 @@ impl Transport {
 
     /// The same transport reporting retries to `progress`.
     pub(crate) fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
+        let calls = self.calls.reporting_to(progress);
         Transport {
-            progress,
+            calls,
             ..self.clone()
         }
     }
 
     /// The same transport ending its calls when `cancel` fires.
     pub(crate) fn cancelled_by(&self, cancel: CancelToken) -> Self {
+        let calls = self.calls.cancelled_by(cancel);
         Transport {
-            cancel: Some(cancel),
+            calls,
             ..self.clone()
         }
     }
@@ -187,20 +184,14 @@ impl Transport {
     /// Sends the call with retries; returns the successful response body.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<(StatusCode, Bytes), OctopusError> {
         let operation = format!("{} {}", call.method, call.url.path());
-        let run = Operation {
-            service: SERVICE,
-            name: &operation,
-            settings: &self.retry,
-            timer: &self.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
-            cancel: self.cancel.as_ref(),
-        };
-        retry::run(
-            run,
-            |error| classify(&call.method, error),
-            || self.send_once(&call, &operation),
-        )
-        .await
+        self.calls
+            .run(
+                SERVICE,
+                &operation,
+                |error| classify(&call.method, error),
+                || self.send_once(&call, &operation),
+            )
+            .await
     }
 
     async fn send_once(
@@ -243,26 +234,17 @@ impl Transport {
                 .body(body.clone());
         }
         tracing::trace!(%operation, "sending Octopus request");
-        let response = request
-            .send()
+        let answer = octo_oidc_http::exchange(request, self.body_cap)
             .await
-            .map_err(|e| self.transport_error(operation, &e))?;
-        let status = response.status();
-        let retry_after = octo_oidc_http::retry_after(response.headers());
-        let location = response
-            .headers()
+            .map_err(|e| self.exchange_error(operation, e))?;
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let retry_after = octo_oidc_http::retry_after(&answer.headers);
+        let location = answer
+            .headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = octo_oidc_http::read_body(response, self.body_cap)
-            .await
-            .map_err(|e| match e {
-                BodyError::Transport(e) => self.transport_error(operation, &e),
-                too_large @ BodyError::TooLarge { .. } => OctopusError::UnexpectedResponse {
-                    operation: operation.to_string(),
-                    detail: too_large.to_string(),
-                },
-            })?;
+        let body = answer.body;
         tracing::debug!(%operation, status = status.as_u16(), bytes = body.len(), "Octopus response");
         if status.is_success() {
             return Ok((status, body));
@@ -289,18 +271,29 @@ impl Transport {
         })
     }
 
-    fn transport_error(&self, operation: &str, error: &reqwest::Error) -> OctopusError {
-        if error.is_timeout() {
-            return OctopusError::Timeout {
+    fn exchange_error(&self, operation: &str, error: ExchangeError) -> OctopusError {
+        match error {
+            ExchangeError::Transport {
+                timed_out: true, ..
+            } => OctopusError::Timeout {
                 operation: operation.to_string(),
                 timeout: self.timeout,
-            };
-        }
-        OctopusError::Unreachable {
-            operation: operation.to_string(),
-            detail: octo_oidc_http::describe_error_chain(error),
-            before_sending: error.is_connect(),
-            name_not_resolved: octo_oidc_http::is_name_resolution_failure(error),
+            },
+            ExchangeError::Transport {
+                message,
+                before_sending,
+                name_not_resolved,
+                ..
+            } => OctopusError::Unreachable {
+                operation: operation.to_string(),
+                detail: message,
+                before_sending,
+                name_not_resolved,
+            },
+            ExchangeError::TooLarge(detail) => OctopusError::UnexpectedResponse {
+                operation: operation.to_string(),
+                detail,
+            },
         }
     }
 
