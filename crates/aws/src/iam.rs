@@ -187,18 +187,16 @@ impl SdkIam {
     /// The same clients reporting retries to `progress` (cheap: the SDK clients are shared):
     /// at construction, or so a connected client reports on the channel of a later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
-        let calls = self.calls.reporting_to(progress);
         SdkIam {
-            calls,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
 
     /// The same clients whose calls end (with `cancelled`) once `cancel` fires.
     pub fn cancelled_by(&self, cancel: CancelToken) -> Self {
-        let calls = self.calls.cancelled_by(cancel);
         SdkIam {
-            calls,
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }

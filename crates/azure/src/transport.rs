@@ -114,18 +114,16 @@ impl Transport {
     /// The same transport reporting retries (and notices) to `progress`: at construction, or
     /// for a connected client's later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
-        let calls = self.calls.reporting_to(progress);
         Transport {
-            calls,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
 
     /// The same transport whose calls end (with `cancelled`) once `cancel` fires.
     pub fn cancelled_by(&self, cancel: CancelToken) -> Transport {
-        let calls = self.calls.cancelled_by(cancel);
         Transport {
-            calls,
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }

@@ -149,18 +149,16 @@ impl Transport {
 
     /// The same transport reporting retries to `progress`.
     pub(crate) fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
-        let calls = self.calls.reporting_to(progress);
         Transport {
-            calls,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
 
     /// The same transport ending its calls when `cancel` fires.
     pub(crate) fn cancelled_by(&self, cancel: CancelToken) -> Self {
-        let calls = self.calls.cancelled_by(cancel);
         Transport {
-            calls,
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }
@@ -297,23 +295,35 @@ impl Transport {
         }
     }
 
+    /// One call with a JSON answer, decoded.
+    async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        authenticated: bool,
+    ) -> Result<T, OctopusError> {
+        let (_, answer) = self
+            .send(Call {
+                method: method.clone(),
+                url: url.clone(),
+                query,
+                body,
+                authenticated,
+            })
+            .await?;
+        decode(&method, &url, &answer)
+    }
+
     /// GET with the API key, JSON-decoded.
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, OctopusError> {
-        let url = self.url(path);
-        let (_, body) = self
-            .send(Call {
-                method: Method::GET,
-                url: url.clone(),
-                query,
-                body: None,
-                authenticated: true,
-            })
-            .await?;
-        decode(&Method::GET, &url, &body)
+        self.call_json(Method::GET, self.url(path), query, None, true)
+            .await
     }
 
     /// A request with a JSON body and the API key, JSON-decoded answer.
@@ -323,21 +333,9 @@ impl Transport {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, OctopusError> {
-        let url = self.url(path);
-        let body = serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
-            field: "request",
-            problem: format!("could not encode the request: {e}"),
-        })?;
-        let (_, answer) = self
-            .send(Call {
-                method: method.clone(),
-                url: url.clone(),
-                query: &[],
-                body: Some(body),
-                authenticated: true,
-            })
-            .await?;
-        decode(&method, &url, &answer)
+        let body = encode(body)?;
+        self.call_json(method, self.url(path), &[], Some(body), true)
+            .await
     }
 
     /// DELETE with the API key; the body is ignored.
@@ -359,20 +357,9 @@ impl Transport {
         url: Url,
         body: &impl Serialize,
     ) -> Result<T, OctopusError> {
-        let body = serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
-            field: "request",
-            problem: format!("could not encode the request: {e}"),
-        })?;
-        let (_, answer) = self
-            .send(Call {
-                method: Method::POST,
-                url: url.clone(),
-                query: &[],
-                body: Some(body),
-                authenticated: false,
-            })
-            .await?;
-        decode(&Method::POST, &url, &answer)
+        let body = encode(body)?;
+        self.call_json(Method::POST, url, &[], Some(body), false)
+            .await
     }
 
     /// An anonymous GET of any URL (discovery documents, JWKS), JSON-decoded.
@@ -380,18 +367,16 @@ impl Transport {
         &self,
         url: Url,
     ) -> Result<T, OctopusError> {
-        let authenticated = false;
-        let (_, body) = self
-            .send(Call {
-                method: Method::GET,
-                url: url.clone(),
-                query: &[],
-                body: None,
-                authenticated,
-            })
-            .await?;
-        decode(&Method::GET, &url, &body)
+        self.call_json(Method::GET, url, &[], None, false).await
     }
+}
+
+/// A request body as JSON.
+fn encode(body: &impl Serialize) -> Result<Vec<u8>, OctopusError> {
+    serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
+        field: "request",
+        problem: format!("could not encode the request: {e}"),
+    })
 }
 
 /// Decodes a JSON body, naming the request in the error.
