@@ -21,7 +21,7 @@ describe('verify an existing account in the Sandbox', () => {
 
   before(async () => {
     mkdirSync(WORK, { recursive: true });
-    // Every project in production, untenanted: exactly what its account can be used for.
+    // Every project (and runbook) in production, untenanted: exactly what its account can be used for.
     writeFileSync(
       SETUP,
       `version = 1
@@ -34,6 +34,7 @@ space = "Default"
 [scope]
 projects = ["*"]
 environments = ["production"]
+runbooks = ["*"]
 
 [subject_keys]
 deployment = ["space", "tenant", "environment"]
@@ -72,7 +73,9 @@ region = "eu-west-1"
     await waitEnabled(browser, '#continue', 'apply did not allow verify');
     await browser.$('#continue').click();
     await waitTitle(browser, 'Verify');
-    await browser.$('#verify-verdict').waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+    const verdict = await browser.$('#verify-verdict');
+    await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+    assert.match(await verdict.getText(), /Passed/, await browser.$('#verify-checks').getText());
     await waitEnabled(browser, '#continue', 'verify did not offer Done');
     await browser.$('#continue').click();
     await waitTitle(browser, 'Done');
