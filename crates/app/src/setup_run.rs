@@ -297,44 +297,34 @@ impl SetupRun {
     }
 
     async fn octopus(&self, setup: &Setup) -> Result<RestOctopus, Problem> {
-        let (url, key, ca) = match &self.sandbox {
-            Some(env) => (
-                env.require("OCTOPUS_URL")?.to_string(),
-                env.secret("OCTOPUS_API_KEY")?,
-                Some(env.ca_pem()?),
-            ),
-            None => {
-                let url = setup.octopus_url.clone().unwrap_or_default();
-                let server = ServerUrl::parse(&url)
-                    .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-                if let Some(client) = &self.connected
-                    && client.server_url() == &server
-                {
-                    return Ok(client.clone());
-                }
-                let key = match self.var(API_KEY_ENV_VAR) {
-                    Some(k) => Secret::new(k),
-                    None => {
-                        let keys = self.keys.clone();
-                        let env = self.env.clone();
-                        let s = server.clone();
-                        tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
-                            .await
-                            .map_err(|e| internal("the keychain call did not complete", e))??
-                            .key
-                    }
-                };
-                (url, key, None::<Vec<u8>>)
+        if let Some(env) = &self.sandbox {
+            let (mut config, key) = sandbox_octopus_config(env, "OCTOPUS_URL")?;
+            if let Some(deadline) = self.deadline {
+                config.deadline = deadline;
             }
-        };
+            return Ok(RestOctopus::new(config, key)?);
+        }
+        let url = setup.octopus_url.clone().unwrap_or_default();
         let server = ServerUrl::parse(&url)
             .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-        let mut config = OctopusClientConfig::new(server);
-        config.ca_bundle_pem = ca;
-        if let Some(env) = &self.sandbox {
-            config.resolve = env.resolve();
-            config.deadline = std::time::Duration::from_secs(60);
+        if let Some(client) = &self.connected
+            && client.server_url() == &server
+        {
+            return Ok(client.clone());
         }
+        let key = match self.var(API_KEY_ENV_VAR) {
+            Some(k) => Secret::new(k),
+            None => {
+                let keys = self.keys.clone();
+                let env = self.env.clone();
+                let s = server.clone();
+                tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
+                    .await
+                    .map_err(|e| internal("the keychain call did not complete", e))??
+                    .key
+            }
+        };
+        let mut config = OctopusClientConfig::new(server);
         if let Some(deadline) = self.deadline {
             config.deadline = deadline;
         }
@@ -660,13 +650,14 @@ impl Prepared {
         let facts = issuer_facts(&self.octopus).await?;
         // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
         // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
-        // trades them with the cloud (STS, Entra, Google STS).
-        let tokens = match (&self.sandbox_env, &self.cloud) {
-            (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
+        // trades them with the cloud (STS, Entra, Google STS); for CI targets its GitHub-style
+        // issuer mints workflow tokens, traded at the sandbox Octopus's /token/v1.
+        let tokens = match &self.sandbox_env {
+            Some(env) => Some(
                 SandboxTokens::new(env)?
                     .minting_runs(self.octopus.clone(), &self.observation.facts.space.id),
             ),
-            _ => None,
+            None => None,
         };
         let options = VerifyOptions {
             real_cloud: self.sandbox_env.is_none(),
@@ -684,7 +675,18 @@ impl Prepared {
             )),
             (other, _) => other.clone(),
         };
-        Ok(with_ports!(&self.octopus, &cloud, |ports| {
+        // A CI runner signs in at the server's public URL, whose discovery document names the
+        // token endpoint; in the sandbox that is OCTOPUS_PUBLIC_URL, not the loopback listener.
+        let public;
+        let octopus = match (&self.sandbox_env, &self.cloud) {
+            (Some(env), Cloud::None) => {
+                let (config, key) = sandbox_octopus_config(env, "OCTOPUS_PUBLIC_URL")?;
+                public = RestOctopus::new(config, key)?;
+                &public
+            }
+            _ => &self.octopus,
+        };
+        Ok(with_ports!(octopus, &cloud, |ports| {
             match &tokens {
                 Some(tokens) => {
                     octo_oidc_engine::verify::verify(
@@ -734,6 +736,22 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// The sandbox Octopus's client settings at the env file's `url_var` (`OCTOPUS_URL`, the
+/// loopback listener; `OCTOPUS_PUBLIC_URL`, its issuer's origin), with its CA and host names.
+fn sandbox_octopus_config(
+    env: &SandboxEnv,
+    url_var: &str,
+) -> Result<(OctopusClientConfig, Secret), Problem> {
+    let url = env.require(url_var)?;
+    let server = ServerUrl::parse(url)
+        .map_err(|e| Problem::new(ErrorCode::InvalidInput, format!("{url_var}: {e}")))?;
+    let mut config = OctopusClientConfig::new(server);
+    config.ca_bundle_pem = Some(env.ca_pem()?);
+    config.resolve = env.resolve();
+    config.deadline = std::time::Duration::from_secs(60);
+    Ok((config, env.secret("OCTOPUS_API_KEY")?))
 }
 
 /// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the

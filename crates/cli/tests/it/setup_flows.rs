@@ -339,15 +339,89 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     assert!(snippet.contains(external_id), "{snippet}");
     assert!(snippet.contains(&sandbox.vars["OCTOPUS_URL"]), "{snippet}");
 
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+    // Verify trades workflow tokens of the sandbox's GitHub-style issuer at /token/v1: the
+    // filter's branch is accepted, another branch, another repository and a pull request not.
+    let verify = sandbox.cli(&["verify", "--json", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades: Vec<(String, String)> = trade_checks(&verify)
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap();
+            let message = c["message"].as_str().unwrap();
+            (
+                name.split(' ').next().unwrap().to_string(),
+                message.to_string(),
+            )
+        })
+        .collect();
+    let subjects: Vec<&str> = trades.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "repo:acme/shop:ref:refs/heads/main",
+            "repo:acme/shop:ref:refs/heads/develop",
+            "repo:acme/shop-fork:ref:refs/heads/main",
+            "repo:acme/shop:pull_request",
+        ],
+        "{trades:#?}"
+    );
+    assert_eq!(trades[0].1, "in scope: accepted", "{trades:#?}");
+    assert!(
+        trades[1..]
+            .iter()
+            .all(|(_, m)| m.starts_with("outside the scope: rejected")),
+        "{trades:#?}"
+    );
     assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 0);
     sandbox.clear_requests();
     assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 
-    // Tamper: the identity is deleted in Octopus.
+    // Tamper: the identity's subject is changed in Octopus → the in-scope run is refused,
+    // its sub shown beside the identity's with the first difference marked.
     let sa = outputs["service_account.id"].as_str().unwrap();
     let id = outputs["oidc_identity.identity_id"].as_str().unwrap();
+    let path = format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1");
+    let (status, body) = sandbox.octopus("GET", &path);
+    assert_eq!(status, 200, "{body}");
+    let mut identity: Value = serde_json::from_str(&body).unwrap();
+    identity["Subject"] = "repo:acme/shop:ref:refs/heads/mainline".into();
+    identity["ServiceAccountId"] = sa.into();
+    let (status, body) = http_with_body(
+        &sandbox.vars["OCTOPUS_URL"],
+        "PUT",
+        &path,
+        Some(&sandbox.vars["OCTOPUS_API_KEY"]),
+        Some(&identity.to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let out = &broken.stdout;
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "FAIL TokenTrade repo:acme/shop:ref:refs/heads/main (push to main): in scope but rejected"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("the OIDC identity's subject does not match the run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("sub token:   repo:acme/shop:ref:refs/heads/main\n")
+            && out.contains("trusted: repo:acme/shop:ref:refs/heads/mainline\n"),
+        "{out}"
+    );
+    let marker = format!(
+        "{}^",
+        " ".repeat(16 + "repo:acme/shop:ref:refs/heads/main".len())
+    );
+    assert!(out.lines().any(|l| l == marker), "{out}");
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    // Tamper: the identity is deleted in Octopus.
     let (status, body) = sandbox.octopus(
         "DELETE",
         &format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1"),
