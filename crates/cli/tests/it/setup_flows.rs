@@ -444,6 +444,66 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
 }
 
 #[test]
+fn another_ci_issuers_trust_is_traded_exactly_and_an_issuer_the_sandbox_does_not_host_is_a_warning()
+{
+    let sandbox = SandboxProcess::start();
+    // "Other issuer" with the sandbox's GitHub-style issuer: an exact subject is minted.
+    let setup = |name: &str, issuer: &str| {
+        format!(
+            "version = 1\nname = \"{name}\"\ntarget = \"github\"\n\n[octopus]\nspace = \"Default\"\n\n\
+             [github]\nissuer = \"{issuer}\"\nsubject = \"build:tools:deploy-*\"\nci = \"other\"\n\
+             service_account = \"{name}\"\n"
+        )
+    };
+    let hosted = sandbox.write(
+        "other.toml",
+        &setup("tools-ci", &sandbox.vars["GITHUB_ISSUER"]),
+    );
+    let hosted = hosted.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", hosted]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let verify = sandbox.cli(&["verify", "--json", hosted]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades: Vec<(String, String)> = trade_checks(&verify)
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(trades.len(), 2, "{trades:#?}");
+    assert!(
+        trades[0].0.starts_with("build:tools:deploy-1 ") && trades[0].1 == "in scope: accepted",
+        "{trades:#?}"
+    );
+    assert!(
+        trades[1].0.starts_with("build:tools:deployx1 ")
+            && trades[1].1.starts_with("outside the scope: rejected"),
+        "{trades:#?}"
+    );
+
+    // An issuer the sandbox does not host: nothing to trade, said as a warning.
+    let foreign = sandbox.write("gitlab.toml", &setup("tools-gitlab", "https://gitlab.com"));
+    let foreign = foreign.to_str().unwrap();
+    assert_eq!(sandbox.cli(&["apply", "--yes", foreign]).code, 0);
+    let verify = sandbox.cli(&["verify", foreign]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        verify
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("warn TokenTrade")
+                && l.contains(
+                    "not traded: the sandbox signs CI tokens only for its GitHub-style issuer"
+                )),
+        "{}",
+        verify.stdout
+    );
+}
+
+#[test]
 fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
     let sandbox = SandboxProcess::start();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/it/corpus");
