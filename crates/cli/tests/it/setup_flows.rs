@@ -724,6 +724,91 @@ fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_writ
 }
 
 #[test]
+fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_write() {
+    let sandbox = SandboxProcess::start();
+    // The same sandbox, with the key of its seeded "deployer" (role Project deployer in
+    // Spaces-1: no AccountCreate, no system UserEdit).
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let deployer = env.replace(
+        &format!("OCTOPUS_API_KEY={}\n", sandbox.vars["OCTOPUS_API_KEY"]),
+        &format!(
+            "OCTOPUS_API_KEY={}\n",
+            sandbox.vars["OCTOPUS_DEPLOYER_API_KEY"]
+        ),
+    );
+    assert_ne!(deployer, env);
+    let deployer = sandbox.write("deployer.env", &deployer);
+    let as_deployer = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(deployer.display().to_string());
+        run(&all, &sandbox.data())
+    };
+    for (name, text, permission, grantor) in [
+        (
+            "aws.toml",
+            AWS,
+            "AccountCreate",
+            "a Space Manager of Spaces-1 (Default) or an Octopus administrator",
+        ),
+        (
+            "github.toml",
+            GITHUB,
+            "UserEdit",
+            "an Octopus administrator (a member of Octopus Administrators)",
+        ),
+    ] {
+        let file = sandbox.write(name, text);
+        let file = file.to_str().unwrap();
+        let plan = as_deployer(&["plan", "--json", file]);
+        assert_eq!(plan.code, 0, "{name}: {}", plan.stderr);
+        let preflight = &plan.json()["preflight"];
+        assert_eq!(preflight["blocks_apply"], true, "{name}: {preflight}");
+        let gap = preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["permission"] == permission)
+            .unwrap_or_else(|| panic!("{name}: {preflight}"));
+        assert_eq!(gap["outcome"], "missing", "{name}: {gap}");
+        assert!(
+            gap["caller"]
+                .as_str()
+                .unwrap()
+                .starts_with("deployer (Users-"),
+            "{name}: {gap}"
+        );
+
+        sandbox.clear_requests();
+        let apply = as_deployer(&["apply", "--yes", file]);
+        assert_eq!(apply.code, 3, "{name}: {}\n{}", apply.stdout, apply.stderr);
+        let out = format!("{}{}", apply.stdout, apply.stderr);
+        assert!(out.contains(permission), "{name}: {out}");
+        assert!(out.contains("who can grant it"), "{name}: {out}");
+        assert!(out.contains(grantor), "{name}: {out}");
+        assert_eq!(sandbox.mutating_requests(), Vec::<String>::new(), "{name}");
+        assert!(
+            sandbox.requests().iter().any(|r| r["operation"]
+                .as_str()
+                .is_some_and(|o| o.contains("/permissions"))),
+            "{name}: the preflight asked Octopus"
+        );
+    }
+
+    // With the flag, apply starts and the sandbox Octopus itself refuses the first write.
+    let file = sandbox.write("aws.toml", AWS);
+    let forced = as_deployer(&[
+        "apply",
+        "--yes",
+        "--ignore-preflight",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(forced.code, 3, "{}\n{}", forced.stdout, forced.stderr);
+    let out = format!("{}{}", forced.stdout, forced.stderr);
+    assert!(out.contains("Missing permission: AccountCreate"), "{out}");
+}
+
+#[test]
 fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_nothing() {
     let sandbox = SandboxProcess::start();
     let file = sandbox.write("azure.toml", AZURE);
