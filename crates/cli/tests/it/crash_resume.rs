@@ -204,6 +204,11 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 fn killed_at_every_journal_boundary(target: &Target) {
+    killed_at_journal_boundaries(target, |total| (1..total).collect());
+}
+
+/// Killed after each record count `at(total)` chooses (of a clean run's `total`).
+fn killed_at_journal_boundaries(target: &Target, at: fn(usize) -> Vec<usize>) {
     // A clean run says how many records a whole apply writes.
     let total = {
         let sandbox = SandboxProcess::start();
@@ -213,7 +218,7 @@ fn killed_at_every_journal_boundary(target: &Target) {
         sandbox.journal(target.setup).len()
     };
     assert!(total >= 4, "{total} records");
-    for n in 1..total {
+    for n in at(total) {
         let sandbox = SandboxProcess::start();
         let file = sandbox.write("setup.toml", &(target.file)("crash"));
         let file = file.to_str().unwrap();
@@ -290,6 +295,90 @@ fn azure_apply_killed_at_every_boundary_resumes_without_duplicates() {
 #[test]
 fn github_apply_killed_at_every_boundary_resumes_without_duplicates() {
     killed_at_every_journal_boundary(&TARGETS[2]);
+}
+
+/// Two app registrations (`split_apps`, 2 projects × 11 environments): each app with one
+/// service principal and no duplicate credential, two Octopus accounts.
+fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+    let apps = sandbox.graph_get("applications");
+    let ours: Vec<&Value> = apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["uniqueName"]
+                .as_str()
+                .is_some_and(|n| n.contains("crash-split"))
+        })
+        .collect();
+    assert_eq!(ours.len(), 2, "two app registrations: {apps}");
+    for app in &ours {
+        let app_id = app["appId"].as_str().unwrap();
+        let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));
+        assert_eq!(
+            sps["value"].as_array().unwrap().len(),
+            1,
+            "one SP per app: {sps}"
+        );
+        let fics = sandbox.graph_get(&format!(
+            "applications/{}/federatedIdentityCredentials",
+            app["id"].as_str().unwrap()
+        ));
+        let mut names: Vec<&str> = fics["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "no duplicate credential");
+        assert!(count <= 20, "{count} credentials on one app");
+    }
+    assert_eq!(sandbox.accounts_named("Azure split (OIDC)").len(), 1);
+    assert_eq!(sandbox.accounts_named("Azure split (OIDC) (2)").len(), 1);
+    Vec::new()
+}
+
+fn split_setup(_label: &str) -> String {
+    r#"version = 1
+name = "crash-split"
+target = "azure"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["customer-portal", "order-portal"]
+environments = ["development", "test", "qa", "staging", "production", "uat", "integration",
+  "performance", "pre-production", "disaster-recovery", "sandbox"]
+
+[subject_keys]
+deployment = ["space", "project", "environment"]
+
+[account]
+name = "Azure split (OIDC)"
+
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+role = "Contributor"
+credential_strategy = "split_apps"
+"#
+    .to_string()
+}
+
+#[test]
+fn split_apps_killed_between_the_two_apps_resume_without_duplicates() {
+    let split = Target {
+        file: split_setup,
+        setup: "crash-split",
+        slow_operation: ("graph", "PATCH /applications"),
+        live: split_live,
+    };
+    // Early (one app's records only), half way, and near the end.
+    killed_at_journal_boundaries(&split, |total| vec![2, total / 2, total - 2]);
 }
 
 #[test]
