@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::support::SandboxProcess;
 
-const OVER: &str = r#"version = 1
+/// 2 projects × 11 environments + the account test = 23 credentials (`STRATEGY` to fill in).
+pub(crate) const OVER: &str = r#"version = 1
 name = "limit-azure"
 target = "azure"
 

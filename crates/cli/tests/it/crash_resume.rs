@@ -45,19 +45,25 @@ fn aws_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+/// The sandbox's app registrations whose unique name contains `fragment`.
+fn apps_named(sandbox: &SandboxProcess, fragment: &str) -> Vec<Value> {
     let apps = sandbox.graph_get("applications");
-    let ours: Vec<&Value> = apps["value"]
+    apps["value"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| {
             a["uniqueName"]
                 .as_str()
-                .is_some_and(|n| n.contains("crash-azure"))
+                .is_some_and(|n| n.contains(fragment))
         })
-        .collect();
-    assert_eq!(ours.len(), 1, "one app registration: {apps}");
+        .cloned()
+        .collect()
+}
+
+fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+    let ours = apps_named(sandbox, "crash-azure");
+    assert_eq!(ours.len(), 1, "one app registration: {ours:?}");
     let app_id = ours[0]["appId"].as_str().unwrap();
     let object_id = ours[0]["id"].as_str().unwrap().to_string();
     let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));
@@ -300,18 +306,8 @@ fn github_apply_killed_at_every_boundary_resumes_without_duplicates() {
 /// Two app registrations (`split_apps`, 2 projects × 11 environments): each app with one
 /// service principal and no duplicate credential, two Octopus accounts.
 fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
-    let apps = sandbox.graph_get("applications");
-    let ours: Vec<&Value> = apps["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["uniqueName"]
-                .as_str()
-                .is_some_and(|n| n.contains("crash-split"))
-        })
-        .collect();
-    assert_eq!(ours.len(), 2, "two app registrations: {apps}");
+    let ours = apps_named(sandbox, "crash-split");
+    assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
     for app in &ours {
         let app_id = app["appId"].as_str().unwrap();
         let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));
@@ -342,31 +338,10 @@ fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
 }
 
 fn split_setup(_label: &str) -> String {
-    r#"version = 1
-name = "crash-split"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal", "order-portal"]
-environments = ["development", "test", "qa", "staging", "production", "uat", "integration",
-  "performance", "pre-production", "disaster-recovery", "sandbox"]
-
-[subject_keys]
-deployment = ["space", "project", "environment"]
-
-[account]
-name = "Azure split (OIDC)"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-role = "Contributor"
-credential_strategy = "split_apps"
-"#
-    .to_string()
+    crate::azure_limit::OVER
+        .replace("STRATEGY", "split_apps")
+        .replace("limit-azure", "crash-split")
+        .replace("Azure limit", "Azure split")
 }
 
 #[test]

@@ -49,6 +49,21 @@ pub(crate) async fn run(world: &World, o: &Observation, options: VerifyOptions) 
     }
 }
 
+/// Applies `s`, observes it again and verifies with token trades.
+pub(crate) async fn apply_and_verify_trading(
+    world: &World,
+    s: &octo_oidc_engine::setup_file::Setup,
+) -> (Observation, VerifyReport) {
+    assert!(world.apply(s).await.is_complete());
+    let o = world.observe(s).await;
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    let r = run(world, &o, options).await;
+    (o, r)
+}
+
 pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
     r.problems()
         .iter()
@@ -61,17 +76,7 @@ async fn verify_passes_after_apply_for_every_target() {
     for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
         let world = World::new();
         let s = setup(text);
-        assert!(world.apply(&s).await.is_complete());
-        let o = world.observe(&s).await;
-        let r = run(
-            &world,
-            &o,
-            VerifyOptions {
-                token_trades: true,
-                ..VerifyOptions::default()
-            },
-        )
-        .await;
+        let (_, r) = apply_and_verify_trading(&world, &s).await;
         assert_eq!(
             r.verdict,
             VerifyVerdict::Passed,
@@ -408,13 +413,11 @@ async fn set_identity_subject(world: &World, o: &Observation, subject: &str) {
 async fn a_github_trust_is_traded_in_the_filter_and_refused_for_near_misses() {
     let world = World::new();
     let s = setup(GITHUB);
-    assert!(world.apply(&s).await.is_complete());
-    let o = world.observe(&s).await;
+    let (o, r) = apply_and_verify_trading(&world, &s).await;
     let options = VerifyOptions {
         token_trades: true,
         ..VerifyOptions::default()
     };
-    let r = run(&world, &o, options).await;
     assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
     let got = trades(&r);
     let subjects: Vec<&str> = got
@@ -507,17 +510,7 @@ subject = "project:Shop:build_type:Shop_Deploy*"
 service_account = "teamcity-shop"
 "#,
     );
-    assert!(world.apply(&s).await.is_complete());
-    let o = world.observe(&s).await;
-    let r = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
+    let (_, r) = apply_and_verify_trading(&world, &s).await;
     assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
     let got = trades(&r);
     assert_eq!(got.len(), 2, "{got:#?}");
