@@ -185,6 +185,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn grants_narrow_to_a_space_where_they_are_granted_or_everywhere() {
+        let grants = OctopusGrants {
+            user: "Users-1 (ops)".into(),
+            space: [
+                (
+                    "AccountCreate".to_string(),
+                    vec![Some("Spaces-2".to_string())],
+                ),
+                ("AccountEdit".to_string(), vec![None]),
+                ("TaskCreate".to_string(), vec![Some("Spaces-1".to_string())]),
+            ]
+            .into_iter()
+            .collect(),
+            system: vec!["UserEdit".into()],
+        };
+        let one = grants.in_space("Spaces-1");
+        assert_eq!(one.space, ["AccountEdit", "TaskCreate"]);
+        assert_eq!(one.system, ["UserEdit"]);
+        assert_eq!(
+            grants.in_space("Spaces-2").space,
+            ["AccountCreate", "AccountEdit"]
+        );
+        assert!(!grants.granted_in("AccountCreate", "Spaces-1"));
+        assert!(
+            !grants.granted_in("UserEdit", "Spaces-1"),
+            "system, not space"
+        );
+    }
+
+    #[test]
     fn assumed_role_sessions_are_simulated_as_their_role() {
         assert_eq!(
             policy_source_arn("arn:aws:sts::123456789012:assumed-role/Deployer/alice@example.com"),

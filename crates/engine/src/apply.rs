@@ -1,15 +1,21 @@
 //! Apply: walks an [`Observation`]'s plan through the ports, in dependency order, with
-//! independent steps run concurrently (`futures::join_all` over each wave of ready steps:
-//! e.g. an Azure app's service principal and all its credentials together).
+//! independent steps run concurrently: a step starts as soon as the steps it depends on are
+//! done (`FuturesUnordered`; e.g. an Azure app's service principal and all its credentials
+//! together, and the role assignment as soon as the service principal is done, not after
+//! the credentials). A step's wave is its depth in the dependency order.
 //!
 //! Each acting step: journal `intent` → the port's idempotent `ensure_*` / `delete_*` (for a
 //! `create` step, the port's `create_*`: the same contract, without looking again for what
 //! observe has just found absent) → journal `done` / `deleted` ([`crate::journal`]), with
 //! a [`ProgressEvent::Step`] when it starts and when it ends (retries are reported by the
-//! clients through the same sink).
+//! clients through the same sink). The intents of the steps that become ready together are
+//! appended with one [`Journal::append_all`] before any of them calls, and so are the
+//! records closing the steps that have finished by the time one is closed (one sync each
+//! instead of one per step); a step whose record could not be appended is failed, before its
+//! call or after it.
 //! `unchanged` steps send nothing; their ids come from the observed state. Cancellation is
-//! checked between waves; a failed step stops the apply after its wave (steps already
-//! running finish and are journaled), leaving a journal a rerun resumes from.
+//! checked before any step starts; a failed step stops the apply (steps already running
+//! finish and are journaled, no new one starts), leaving a journal a rerun resumes from.
 //!
 //! Propagation: a step starts only when the steps it depends on are done (the provider
 //! before the role, the service principal before its role assignment; the account, which

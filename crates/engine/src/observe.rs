@@ -7,6 +7,15 @@
 //! assignment GUID, service account username, identity name, team name) into an [`ObservedState`], and
 //! plans. Lookups only: nothing is changed, so `plan` is safe to run at any time.
 //!
+//! Every read starts as soon as what it needs is in, not when a whole phase is: the reads
+//! later ones build on (the space's id, `server_info`, the AWS caller, the cloud's sign-in)
+//! are made once and shared ([`Early`]); the lookups keyed by what the setup names (the
+//! role, the provider by the issuer's URL, the first app registration with its service
+//! principal and credentials, the account) run beside the facts, and only what the
+//! desired state adds (numbered `split_apps` apps and accounts, role assignments, the CI
+//! resources) is looked up after it. [`crate::preflight::observe_with_preflight`] runs
+//! the preflight's reads beside all of it.
+//!
 //! [`Ports`] bundles the five ports a setup may use; a target that does not need a cloud
 //! passes [`Absent`] for it, which refuses every call (so a GitHub setup provably never
 //! talks to Azure, AWS or Google Cloud). A gcp setup also reads its project (id → number)
@@ -16,7 +25,8 @@
 //! system teams (`Octopus::find_team`).
 //!
 //! Deliberately absent: resolving a space name to its id (the Octopus port has no space
-//! listing; the caller resolves it with the connection check).
+//! listing; the caller resolves it with its listing, and may hand observe the id while it
+//! is still being read).
 
 use std::future::Future;
 

@@ -22,6 +22,14 @@
 //! the issuer checks (verify's [`crate::verify::issuer_checks`], when the host passes
 //! [`IssuerFacts`]). [`Preflight::blocking_gaps`] is what makes apply refuse to start.
 //!
+//! [`observe_with_preflight`] asks the services before the plan is known, beside observe:
+//! Octopus's permissions (the user's, in every space), IAM's `SimulatePrincipalPolicy` for
+//! every action a step on the provider and the role may need (one call; the provider and
+//! role ARNs follow from the account, the issuer and the role name), Entra's app-creation
+//! rights and ARM's permissions at the assignment's scope. The plan then picks the answers
+//! that count, exactly as [`preflight`] would; a permission on a resource not asked about
+//! (an existing role with a path) is asked afterwards.
+//!
 //! Deliberately absent: any write, and permissions of teardown (it removes only what this
 //! setup created, with the rights that created it).
 
@@ -269,11 +277,12 @@ fn iam_actions_of(
     }
 }
 
-/// Every IAM action a step on `kind` may need, whatever the plan turns out to be (what
-/// preflight asks before the plan is known).
+/// Every IAM action a step of apply on `kind` may need, whatever the plan turns out to be
+/// (what preflight asks before the plan is known; apply creates and updates providers and
+/// roles, it never deletes them).
 fn possible_iam_actions(kind: ResourceKind) -> Vec<&'static str> {
     let mut all: Vec<&'static str> = Vec::new();
-    for action in [Action::Create, Action::Update, Action::Delete] {
+    for action in [Action::Create, Action::Update] {
         for a in iam_actions_of(kind, action, &|_| true, true, true) {
             if !all.contains(&a) {
                 all.push(a);
