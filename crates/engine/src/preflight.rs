@@ -498,11 +498,13 @@ where
     F: Future<Output = Option<IssuerFacts>>,
 {
     let early = Early::start(setup, host.space, host.signed_in, ports);
-    // Boxed: these futures are large, and a debug build's stack is not.
-    let (observation, rights, issuer) = futures::join!(
-        Box::pin(observe_from(setup, &early, server_url, ports)),
+    // Boxed: these futures are large, and a debug build's stack is not. Polled first: the
+    // Octopus reads, whose first poll is quick, before the cloud's (a first TLS handshake
+    // runs inside the poll that starts it).
+    let (issuer, rights, observation) = futures::join!(
+        host.issuer,
         Box::pin(read_rights(setup, &early, ports)),
-        host.issuer
+        Box::pin(observe_from(setup, &early, server_url, ports)),
     );
     let observation = observation?;
     let preflight = Box::pin(judge(
@@ -624,7 +626,7 @@ where
                 .map_err(|e| e.message),
         )
     };
-    let (aws, entra, rbac, octopus) = futures::join!(aws, entra, rbac, octopus);
+    let (octopus, aws, entra, rbac) = futures::join!(octopus, aws, entra, rbac);
     CallerRights {
         aws,
         entra,
