@@ -97,7 +97,7 @@ pub struct LoadedSetup {
 
 /// The clients of one setup's target.
 #[derive(Clone)]
-enum Cloud {
+pub(crate) enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
     Gcp(RestGoogleCloud),
@@ -189,6 +189,8 @@ macro_rules! with_ports {
         }
     };
 }
+
+pub(crate) use with_ports;
 
 fn field(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem::invalid_input(vec![FieldError {
@@ -295,49 +297,62 @@ impl SetupRun {
         })
     }
 
+    /// The sandbox of this run, if it uses one.
+    pub(crate) fn sandbox_env(&self) -> Option<&SandboxEnv> {
+        self.sandbox.as_ref()
+    }
+
+    /// The Octopus server a request names: `url`, else the signed-in client's; neither is a
+    /// field error on `octopus.url` (no request made).
+    pub(crate) fn octopus_url_for(&self, url: Option<&str>) -> Result<String, Problem> {
+        match (
+            url.map(str::trim).filter(|u| !u.is_empty()),
+            &self.connected,
+        ) {
+            (Some(u), _) => Ok(u.to_string()),
+            (None, Some(client)) => Ok(client.server_url().to_string()),
+            (None, None) => Err(field(
+                "octopus.url",
+                "no Octopus server was given",
+                "Pass --octopus-url https://your-octopus (or --sandbox PATH)",
+            )),
+        }
+    }
+
     fn var(&self, name: &str) -> Option<String> {
         (self.env)(name).filter(|v| !v.trim().is_empty())
     }
 
-    async fn octopus(&self, setup: &Setup) -> Result<RestOctopus, Problem> {
-        let (url, key, ca) = match &self.sandbox {
-            Some(env) => (
-                env.require("OCTOPUS_URL")?.to_string(),
-                env.secret("OCTOPUS_API_KEY")?,
-                Some(env.ca_pem()?),
-            ),
-            None => {
-                let url = setup.octopus_url.clone().unwrap_or_default();
-                let server = ServerUrl::parse(&url)
-                    .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-                if let Some(client) = &self.connected
-                    && client.server_url() == &server
-                {
-                    return Ok(client.clone());
-                }
-                let key = match self.var(API_KEY_ENV_VAR) {
-                    Some(k) => Secret::new(k),
-                    None => {
-                        let keys = self.keys.clone();
-                        let env = self.env.clone();
-                        let s = server.clone();
-                        tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
-                            .await
-                            .map_err(|e| internal("the keychain call did not complete", e))??
-                            .key
-                    }
-                };
-                (url, key, None::<Vec<u8>>)
+    /// The Octopus client for the server at `octopus_url` (the sandbox's with a sandbox).
+    pub(crate) async fn octopus(&self, octopus_url: Option<&str>) -> Result<RestOctopus, Problem> {
+        if let Some(env) = &self.sandbox {
+            let (mut config, key) = sandbox_octopus_config(env, "OCTOPUS_URL")?;
+            if let Some(deadline) = self.deadline {
+                config.deadline = deadline;
             }
-        };
+            return Ok(RestOctopus::new(config, key)?);
+        }
+        let url = octopus_url.unwrap_or_default().to_string();
         let server = ServerUrl::parse(&url)
             .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-        let mut config = OctopusClientConfig::new(server);
-        config.ca_bundle_pem = ca;
-        if let Some(env) = &self.sandbox {
-            config.resolve = env.resolve();
-            config.deadline = std::time::Duration::from_secs(60);
+        if let Some(client) = &self.connected
+            && client.server_url() == &server
+        {
+            return Ok(client.clone());
         }
+        let key = match self.var(API_KEY_ENV_VAR) {
+            Some(k) => Secret::new(k),
+            None => {
+                let keys = self.keys.clone();
+                let env = self.env.clone();
+                let s = server.clone();
+                tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
+                    .await
+                    .map_err(|e| internal("the keychain call did not complete", e))??
+                    .key
+            }
+        };
+        let mut config = OctopusClientConfig::new(server);
         if let Some(deadline) = self.deadline {
             config.deadline = deadline;
         }
@@ -405,7 +420,7 @@ impl SetupRun {
     /// The clients of `setup`'s target, and their sign-in still to make (Azure: both tokens;
     /// nothing for the others): observe runs it beside its first Octopus reads, and every
     /// cloud read waits for it.
-    async fn cloud(&self, setup: &Setup) -> Result<(Cloud, SignIn), Problem> {
+    pub(crate) async fn cloud(&self, setup: &Setup) -> Result<(Cloud, SignIn), Problem> {
         let signed_in: SignIn = Box::pin(std::future::ready(Ok(())));
         match &setup.spec {
             TargetSpec::Ci(_) => Ok((Cloud::None, signed_in)),
@@ -554,7 +569,7 @@ impl SetupRun {
         let mut setup = loaded.setup.clone();
         self.resolve_region(&mut setup).await?;
         let setup = &setup;
-        let octopus = self.octopus(setup).await?;
+        let octopus = self.octopus(setup.octopus_url.as_deref()).await?;
         let (cloud, signed_in) = self.cloud(setup).await?;
         let server_url = octopus.server_url().as_key();
         // The engine starts every read as soon as what it needs is in: the space listing,
@@ -673,57 +688,13 @@ impl Prepared {
     /// Verifies the trust as it exists now (issuer, cloud side, simulation, the account
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
-        let facts = issuer_facts(&self.octopus).await?;
-        // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
-        // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
-        // trades them with the cloud (STS, Entra, Google STS).
-        let tokens = match (&self.sandbox_env, &self.cloud) {
-            (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
-                SandboxTokens::new(env)?
-                    .minting_runs(self.octopus.clone(), &self.observation.facts.space.id),
-            ),
-            _ => None,
-        };
-        let options = VerifyOptions {
-            real_cloud: self.sandbox_env.is_none(),
-            token_trades: tokens.is_some(),
-            ..VerifyOptions::default()
-        };
-        // A refused trade is an answer here, not IAM propagation to wait out: STS's
-        // AccessDenied is not retried while verify trades.
-        let cloud = match (&self.cloud, options.token_trades) {
-            (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
-                octo_oidc_core::retry::RetryPolicy {
-                    max_retries: 0,
-                    ..octo_oidc_core::retry::RetryPolicy::fast()
-                },
-            )),
-            (other, _) => other.clone(),
-        };
-        Ok(with_ports!(&self.octopus, &cloud, |ports| {
-            match &tokens {
-                Some(tokens) => {
-                    octo_oidc_engine::verify::verify(
-                        &self.observation,
-                        Some(&facts),
-                        options,
-                        ports,
-                        tokens,
-                    )
-                    .await
-                }
-                None => {
-                    octo_oidc_engine::verify::verify(
-                        &self.observation,
-                        Some(&facts),
-                        options,
-                        ports,
-                        &NoTokens,
-                    )
-                    .await
-                }
-            }
-        }))
+        verify_observation(
+            &self.octopus,
+            &self.cloud,
+            self.sandbox_env.as_ref(),
+            &self.observation,
+        )
+        .await
     }
 
     /// Removes what this setup created.
@@ -750,6 +721,89 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// Verify over an observation with the clients of its target: issuer, cloud side,
+/// simulation, the account test; in the sandbox also the token trades (a setup's, or an
+/// existing account's, see [`crate::existing_account`]).
+pub(crate) async fn verify_observation(
+    octopus: &RestOctopus,
+    cloud: &Cloud,
+    sandbox_env: Option<&SandboxEnv>,
+    observation: &Observation,
+) -> Result<VerifyReport, Problem> {
+    let facts = issuer_facts(octopus).await?;
+    // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
+    // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
+    // trades them with the cloud (STS, Entra, Google STS); for CI targets its GitHub-style
+    // issuer mints workflow tokens, traded at the sandbox Octopus's /token/v1.
+    let tokens = match sandbox_env {
+        Some(env) => Some(
+            SandboxTokens::new(env)?.minting_runs(octopus.clone(), &observation.facts.space.id),
+        ),
+        None => None,
+    };
+    let options = VerifyOptions {
+        real_cloud: sandbox_env.is_none(),
+        token_trades: tokens.is_some(),
+        ..VerifyOptions::default()
+    };
+    // A refused trade is an answer here, not IAM propagation to wait out: STS's
+    // AccessDenied is not retried while verify trades.
+    let cloud = match (cloud, options.token_trades) {
+        (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
+            octo_oidc_core::retry::RetryPolicy {
+                max_retries: 0,
+                ..octo_oidc_core::retry::RetryPolicy::fast()
+            },
+        )),
+        (other, _) => other.clone(),
+    };
+    // A CI runner signs in at the server's public URL, whose discovery document names the
+    // token endpoint; in the sandbox that is OCTOPUS_PUBLIC_URL, not the loopback listener.
+    let public;
+    let octopus = match (sandbox_env, &cloud) {
+        (Some(env), Cloud::None) => {
+            let (config, key) = sandbox_octopus_config(env, "OCTOPUS_PUBLIC_URL")?;
+            public = RestOctopus::new(config, key)?;
+            &public
+        }
+        _ => octopus,
+    };
+    Ok(with_ports!(octopus, &cloud, |ports| {
+        match &tokens {
+            Some(tokens) => {
+                octo_oidc_engine::verify::verify(observation, Some(&facts), options, ports, tokens)
+                    .await
+            }
+            None => {
+                octo_oidc_engine::verify::verify(
+                    observation,
+                    Some(&facts),
+                    options,
+                    ports,
+                    &NoTokens,
+                )
+                .await
+            }
+        }
+    }))
+}
+
+/// The sandbox Octopus's client settings at the env file's `url_var` (`OCTOPUS_URL`, the
+/// loopback listener; `OCTOPUS_PUBLIC_URL`, its issuer's origin), with its CA and host names.
+fn sandbox_octopus_config(
+    env: &SandboxEnv,
+    url_var: &str,
+) -> Result<(OctopusClientConfig, Secret), Problem> {
+    let url = env.require(url_var)?;
+    let server = ServerUrl::parse(url)
+        .map_err(|e| Problem::new(ErrorCode::InvalidInput, format!("{url_var}: {e}")))?;
+    let mut config = OctopusClientConfig::new(server);
+    config.ca_bundle_pem = Some(env.ca_pem()?);
+    config.resolve = env.resolve();
+    config.deadline = std::time::Duration::from_secs(60);
+    Ok((config, env.secret("OCTOPUS_API_KEY")?))
 }
 
 /// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the
