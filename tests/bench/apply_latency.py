@@ -10,6 +10,10 @@ else can run beside them):
   Azure: token → lookups in the space / tenant (plan complete) → create the app registration
          → its service principal (beside it: every credential and the Octopus account, which
          need only the app's ids) → the role assignment (needs the principal's id)      = 5
+The preflight and issuer reads fit beside these chains, so they add no step: the Octopus
+user's permissions (users/me, then its permissions) and the issuer check (discovery, then
+its JWKS) are two-request chains that start in the first round, and SimulatePrincipalPolicy
+needs only the caller (GetCallerIdentity) and the issuer, both first-round reads.
 The engine's own sequence is printed as rounds (requests that arrived within 50 ms of each
 other), which shows where it waits when it need not.
 Run: make bench-apply-latency (a release build), or OCTO_OIDC=path python3 tests/bench/apply_latency.py

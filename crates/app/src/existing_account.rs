@@ -185,7 +185,8 @@ impl SetupRun {
                     .and_then(|e| e.get("AWS_REGION").map(str::to_string));
             }
         }
-        let cloud = self.cloud(&setup).await?;
+        let (cloud, signed_in) = self.cloud(&setup).await?;
+        signed_in.await?;
         let server_url = octopus.server_url().as_key();
         let found = with_ports!(&octopus, &cloud, |ports| {
             observe_account(&account, &space.id, &server_url, octopus_url.clone(), ports).await

@@ -79,6 +79,25 @@ fn torn(file: &mut std::fs::File) -> bool {
 
 impl Journal for FileJournal {
     fn append(&self, record: &JournalRecord) -> Result<(), Problem> {
+        self.write(std::slice::from_ref(record))
+    }
+
+    fn append_all(&self, records: &[JournalRecord]) -> Vec<Result<(), Problem>> {
+        if records.is_empty() {
+            return Vec::new();
+        }
+        let written = self.write(records);
+        records.iter().map(|_| written.clone()).collect()
+    }
+
+    fn records(&self) -> Result<Vec<JournalRecord>, Problem> {
+        self.read()
+    }
+}
+
+impl FileJournal {
+    /// Appends `records` as lines with one write and one sync.
+    fn write(&self, records: &[JournalRecord]) -> Result<(), Problem> {
         let _one_at_a_time = self
             .writing
             .lock()
@@ -110,17 +129,19 @@ impl Journal for FileJournal {
             // A crash cut the last record short: end it, so this one starts a line.
             line.push('\n');
         }
-        line.push_str(
-            &serde_json::to_string(record)
-                .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?,
-        );
-        line.push('\n');
+        for record in records {
+            line.push_str(
+                &serde_json::to_string(record)
+                    .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?,
+            );
+            line.push('\n');
+        }
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| io_problem(&self.path, "write", e))
     }
 
-    fn records(&self) -> Result<Vec<JournalRecord>, Problem> {
+    fn read(&self) -> Result<Vec<JournalRecord>, Problem> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

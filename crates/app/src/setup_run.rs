@@ -36,9 +36,9 @@ use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::{ErrorCode, Problem, Secret, ServerUrl};
 use octo_oidc_engine::apply::{ApplyReport, Cancellation};
 use octo_oidc_engine::ci_snippet::ci_snippet;
-use octo_oidc_engine::observe::{Absent, Observation, Ports, observe};
+use octo_oidc_engine::observe::{Absent, Observation, Ports};
 use octo_oidc_engine::plan::Plan;
-use octo_oidc_engine::preflight::{Preflight, preflight, refusal};
+use octo_oidc_engine::preflight::{HostReads, Preflight, observe_with_preflight, refusal};
 use octo_oidc_engine::setup_file::{
     CiSystem, FILE_FIELD, GcpSetup, Setup, TargetSpec, parse_setup,
 };
@@ -53,6 +53,9 @@ use crate::file_journal::{FileJournal, data_dir};
 use crate::inventory::resolve_space;
 use crate::sandbox_env::SandboxEnv;
 use crate::sandbox_tokens::SandboxTokens;
+
+/// A cloud's sign-in still to make.
+type SignIn = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Problem>> + Send>>;
 
 /// Reads an environment variable.
 pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -414,10 +417,14 @@ impl SetupRun {
         })
     }
 
-    pub(crate) async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
+    /// The clients of `setup`'s target, and their sign-in still to make (Azure: both tokens;
+    /// nothing for the others): observe runs it beside its first Octopus reads, and every
+    /// cloud read waits for it.
+    pub(crate) async fn cloud(&self, setup: &Setup) -> Result<(Cloud, SignIn), Problem> {
+        let signed_in: SignIn = Box::pin(std::future::ready(Ok(())));
         match &setup.spec {
-            TargetSpec::Ci(_) => Ok(Cloud::None),
-            TargetSpec::Gcp(gcp) => Ok(Cloud::Gcp(self.google(gcp)?)),
+            TargetSpec::Ci(_) => Ok((Cloud::None, signed_in)),
+            TargetSpec::Gcp(gcp) => Ok((Cloud::Gcp(self.google(gcp)?), signed_in)),
             TargetSpec::Aws(aws) => {
                 let region = aws
                     .region
@@ -458,10 +465,11 @@ impl SetupRun {
                 options.region = Some(region);
                 let connection = AwsConnection::connect(options).await?;
                 let iam = SdkIam::new(&connection);
-                Ok(Cloud::Aws(match self.deadline {
+                let iam = match self.deadline {
                     Some(deadline) => iam.with_deadline(deadline),
                     None => iam,
-                }))
+                };
+                Ok((Cloud::Aws(iam), signed_in))
             }
             TargetSpec::Azure(azure) => {
                 let transport = self.azure_transport()?;
@@ -500,17 +508,21 @@ impl SetupRun {
                     }
                     _ => AzureSession::developer_tools(transport)?,
                 };
-                // Both tokens at once, now: each call would otherwise fetch its own on first use,
-                // one after the other (a sign-in failure surfaces here, before any lookup).
-                let tenant = Some(azure.tenant_id.as_str());
-                tokio::try_join!(
-                    session.access_token(Resource::Graph, tenant),
-                    session.access_token(Resource::Arm, tenant)
-                )?;
                 let graph =
                     GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
-                let arm = ArmRbac::new(session, &arm_url).in_tenant(&azure.tenant_id);
-                Ok(Cloud::Azure(graph, arm))
+                let arm = ArmRbac::new(session.clone(), &arm_url).in_tenant(&azure.tenant_id);
+                // Both tokens at once, before any Azure read (each read would otherwise fetch
+                // its own on first use; a sign-in failure surfaces before any lookup).
+                let tenant = azure.tenant_id.clone();
+                let signed_in: SignIn = Box::pin(async move {
+                    let tenant = Some(tenant.as_str());
+                    tokio::try_join!(
+                        session.access_token(Resource::Graph, tenant),
+                        session.access_token(Resource::Arm, tenant)
+                    )?;
+                    Ok(())
+                });
+                Ok((Cloud::Azure(graph, arm), signed_in))
             }
         }
     }
@@ -558,28 +570,32 @@ impl SetupRun {
         self.resolve_region(&mut setup).await?;
         let setup = &setup;
         let octopus = self.octopus(setup.octopus_url.as_deref()).await?;
-        // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
-        let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
-            Ok::<_, Problem>(octopus.spaces().await?)
-        })?;
-        let space = resolve_space(&spaces, &setup.space)?.id.clone();
+        let (cloud, signed_in) = self.cloud(setup).await?;
         let server_url = octopus.server_url().as_key();
-        let observation = with_ports!(&octopus, &cloud, |ports| observe(
-            setup,
-            &space,
-            &server_url,
-            ports
-        )
-        .await)?;
-        let issuer = issuer_facts(&octopus).await.ok();
+        // The engine starts every read as soon as what it needs is in: the space listing,
+        // the cloud's sign-in and the issuer check (discovery, then its keys) run at once
+        // with its first Octopus reads.
+        let space = async {
+            let spaces = octopus.spaces().await?;
+            Ok(resolve_space(&spaces, &setup.space)?.id.clone())
+        };
+        let issuer = async { issuer_facts(&octopus).await.ok() };
         let real_cloud = self.sandbox.is_none();
-        let preflight = with_ports!(&octopus, &cloud, |ports| preflight(
-            &observation,
-            issuer.as_ref(),
-            real_cloud,
-            ports
-        )
-        .await);
+        let (observation, preflight) = with_ports!(&octopus, &cloud, |ports| {
+            // Boxed: the reads' future is deep, and every face awaits `prepare`.
+            Box::pin(observe_with_preflight(
+                setup,
+                HostReads {
+                    space,
+                    signed_in,
+                    issuer,
+                },
+                &server_url,
+                real_cloud,
+                ports,
+            ))
+            .await
+        })?;
         let env = self.env.clone();
         let journal = FileJournal::for_setup(&data_dir(&|n| env(n))?, &setup.name);
         Ok(Prepared {

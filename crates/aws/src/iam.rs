@@ -780,49 +780,80 @@ fn trusts_federated(policy: &str, provider_arn: &str) -> bool {
 }
 
 impl Iam for SdkIam {
-    /// `SimulatePrincipalPolicy`, one call per resource ARN with every action on it. Asked
-    /// once, never retried: the preflight is advice, and a failure (no permission to simulate,
-    /// a service that lacks the call — moto answers 500) makes its answers unknown, not late.
+    /// `SimulatePrincipalPolicy`, one call with every action and every resource ARN asked
+    /// about (IAM evaluates each action on each resource; pairs nobody asked about are left
+    /// out of the answer). Decisions are read per resource from `ResourceSpecificResults`
+    /// (IAM's current answer: one result per action), else from the result's own resource
+    /// (one result per pair); an aggregate without either stands for every resource asked
+    /// (it is the most restrictive of them, so it never grants too much). Asked once, never
+    /// retried: the preflight is advice, and a failure (no permission to simulate, a service
+    /// that lacks the call — moto answers 500) makes its answers unknown, not late.
     async fn simulate_principal_policy(
         &self,
         principal_arn: &str,
         requests: &[(String, String)],
     ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
-        let mut by_resource: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut actions: Vec<String> = Vec::new();
+        let mut resources: Vec<String> = Vec::new();
         for (action, resource) in requests {
-            by_resource
-                .entry(resource.as_str())
-                .or_default()
-                .push(action.clone());
+            if !actions.contains(action) {
+                actions.push(action.clone());
+            }
+            if !resources.contains(resource) {
+                resources.push(resource.clone());
+            }
         }
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .call(
+                "iam",
+                "SimulatePrincipalPolicy",
+                |_| Retry::Never,
+                || async {
+                    self.iam
+                        .simulate_principal_policy()
+                        .policy_source_arn(principal_arn)
+                        .set_action_names(Some(actions.clone()))
+                        .set_resource_arns(Some(resources.clone()))
+                        .max_items(1000)
+                        .send()
+                        .await
+                        .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
+                },
+            )
+            .await?;
+        let asked = |action: &str, resource: &str| {
+            requests
+                .iter()
+                .any(|(a, r)| a.eq_ignore_ascii_case(action) && r == resource)
+        };
         let mut decisions = Vec::new();
-        for (resource, actions) in by_resource {
-            let out = self
-                .call(
-                    "iam",
-                    "SimulatePrincipalPolicy",
-                    |_| Retry::Never,
-                    || async {
-                        self.iam
-                            .simulate_principal_policy()
-                            .policy_source_arn(principal_arn)
-                            .set_action_names(Some(actions.clone()))
-                            .resource_arns(resource)
-                            .max_items(1000)
-                            .send()
-                            .await
-                            .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
-                    },
-                )
-                .await?;
-            decisions.extend(out.evaluation_results().iter().map(|r| {
-                octo_oidc_core::preflight::IamDecision {
-                    action: r.eval_action_name().to_string(),
-                    resource: r.eval_resource_name().unwrap_or(resource).to_string(),
-                    decision: r.eval_decision().as_str().to_string(),
-                }
-            }));
+        for r in out.evaluation_results() {
+            let action = r.eval_action_name();
+            let decision =
+                |resource: &str, decision: &str| octo_oidc_core::preflight::IamDecision {
+                    action: action.to_string(),
+                    resource: resource.to_string(),
+                    decision: decision.to_string(),
+                };
+            let specific = r.resource_specific_results();
+            if !specific.is_empty() {
+                decisions.extend(specific.iter().map(|s| {
+                    decision(s.eval_resource_name(), s.eval_resource_decision().as_str())
+                }));
+            } else if let Some(resource) = r.eval_resource_name() {
+                decisions.push(decision(resource, r.eval_decision().as_str()));
+            } else {
+                decisions.extend(
+                    resources
+                        .iter()
+                        .map(|resource| decision(resource, r.eval_decision().as_str())),
+                );
+            }
         }
+        decisions.retain(|d| asked(&d.action, &d.resource) || d.resource == "*");
         Ok(decisions)
     }
 

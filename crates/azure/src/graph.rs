@@ -249,18 +249,13 @@ impl GraphEntraApps {
             "servicePrincipals(appId='{}')",
             encode_segment(&quote(client_id))
         );
-        let assignments = self
-            .list(&format!("{sp}/appRoleAssignments"), Propagation::None)
-            .await?;
-        let graph = self
-            .call(
-                Method::GET,
-                &format!("servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles"),
-                None,
-                false,
-                Propagation::None,
-            )
-            .await?;
+        // Independent reads: the caller's assignments and Graph's own app roles, at once.
+        let assignments_path = format!("{sp}/appRoleAssignments");
+        let graph_path = format!("servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles");
+        let (assignments, graph) = tokio::try_join!(
+            self.list(&assignments_path, Propagation::None),
+            self.call(Method::GET, &graph_path, None, false, Propagation::None),
+        )?;
         let graph_sp = graph.body["id"].as_str().unwrap_or_default();
         let roles = graph.body["appRoles"]
             .as_array()
@@ -437,9 +432,14 @@ impl EntraApps for GraphEntraApps {
                 users_may_create_apps: None,
             });
         }
-        let me = self.me().await?;
-        let directory_roles = self.my_directory_roles().await?;
-        let users_may_create_apps = self.users_may_create_apps().await.ok().flatten();
+        // Three independent reads, at once.
+        let (me, directory_roles, users_may_create_apps) = tokio::join!(
+            self.me(),
+            self.my_directory_roles(),
+            self.users_may_create_apps()
+        );
+        let (me, directory_roles) = (me?, directory_roles?);
+        let users_may_create_apps = users_may_create_apps.ok().flatten();
         Ok(octo_oidc_core::preflight::AppCreationRights {
             caller: me.user_principal_name,
             app_only: false,

@@ -371,15 +371,19 @@ pub trait Octopus: Send + Sync {
         external_id: &str,
         id_token: &Secret,
     ) -> impl Future<Output = PortResult<ExchangedToken>> + Send;
-    /// Preflight: the permissions the API key's user holds in `space_id` and system-wide
-    /// (`/api/users/{id}/permissions`). Adapters that cannot read them keep the default,
-    /// which says so (preflight then warns instead of deciding).
+    /// Preflight: every permission the API key's user holds, per space and system-wide
+    /// (`/api/users/{id}/permissions`; needs no space, so it is read beside the space's
+    /// lookup). Adapters that cannot read them keep the default, which says so (preflight
+    /// then warns instead of deciding).
     fn caller_permissions(
         &self,
-        space_id: &str,
-    ) -> impl Future<Output = PortResult<crate::preflight::OctopusPermissions>> + Send {
-        let message = format!("this Octopus client cannot read permissions in {space_id}");
-        async move { Err(Problem::new(crate::ErrorCode::Internal, message)) }
+    ) -> impl Future<Output = PortResult<crate::preflight::OctopusGrants>> + Send {
+        async move {
+            Err(Problem::new(
+                crate::ErrorCode::Internal,
+                "this Octopus client cannot read the user's permissions",
+            ))
+        }
     }
     /// Finds the team named `name` (case-insensitive) among the space's teams and the system
     /// teams.

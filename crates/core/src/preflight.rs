@@ -3,7 +3,8 @@
 //! The ports report what each service says about its caller ([`IamDecision`] from
 //! `iam:SimulatePrincipalPolicy`, [`RbacPermission`] from ARM's
 //! `…/providers/Microsoft.Authorization/permissions`, [`AppCreationRights`] from Microsoft
-//! Graph, [`OctopusPermissions`] from `/api/users/{id}/permissions`); the rules that turn
+//! Graph, [`OctopusGrants`] from `/api/users/{id}/permissions`, narrowed to a space by
+//! [`OctopusGrants::in_space`]); the rules that turn
 //! those answers into "allowed or not" live here, once:
 //!
 //! - [`policy_source_arn`]: the principal to simulate for a caller ARN (an assumed-role
@@ -65,7 +66,45 @@ pub struct AppCreationRights {
     pub users_may_create_apps: Option<bool>,
 }
 
-/// The Octopus permissions of the API key's user.
+/// Everything the API key's user holds, as `/api/users/{id}/permissions` reports it (read
+/// without knowing the space: [`OctopusGrants::in_space`] narrows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OctopusGrants {
+    /// The user (`Users-N`, with its username).
+    pub user: String,
+    /// Each space permission with the spaces it is granted in (`None`: every space).
+    pub space: std::collections::BTreeMap<String, Vec<Option<String>>>,
+    /// System permissions.
+    pub system: Vec<String>,
+}
+
+impl OctopusGrants {
+    /// Whether the space permission `permission` is granted in `space_id` (there, or in
+    /// every space).
+    pub fn granted_in(&self, permission: &str, space_id: &str) -> bool {
+        self.space.get(permission).is_some_and(|spaces| {
+            spaces
+                .iter()
+                .any(|s| s.as_deref().is_none_or(|s| s == space_id))
+        })
+    }
+
+    /// The permissions held in `space_id` and system-wide.
+    pub fn in_space(&self, space_id: &str) -> OctopusPermissions {
+        OctopusPermissions {
+            user: self.user.clone(),
+            space: self
+                .space
+                .keys()
+                .filter(|p| self.granted_in(p, space_id))
+                .cloned()
+                .collect(),
+            system: self.system.clone(),
+        }
+    }
+}
+
+/// The Octopus permissions of the API key's user in one space.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OctopusPermissions {
     /// The user (`Users-N`, with its username).
@@ -144,6 +183,36 @@ pub fn may_create_applications(rights: &AppCreationRights) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_narrow_to_a_space_where_they_are_granted_or_everywhere() {
+        let grants = OctopusGrants {
+            user: "Users-1 (ops)".into(),
+            space: [
+                (
+                    "AccountCreate".to_string(),
+                    vec![Some("Spaces-2".to_string())],
+                ),
+                ("AccountEdit".to_string(), vec![None]),
+                ("TaskCreate".to_string(), vec![Some("Spaces-1".to_string())]),
+            ]
+            .into_iter()
+            .collect(),
+            system: vec!["UserEdit".into()],
+        };
+        let one = grants.in_space("Spaces-1");
+        assert_eq!(one.space, ["AccountEdit", "TaskCreate"]);
+        assert_eq!(one.system, ["UserEdit"]);
+        assert_eq!(
+            grants.in_space("Spaces-2").space,
+            ["AccountCreate", "AccountEdit"]
+        );
+        assert!(!grants.granted_in("AccountCreate", "Spaces-1"));
+        assert!(
+            !grants.granted_in("UserEdit", "Spaces-1"),
+            "system, not space"
+        );
+    }
 
     #[test]
     fn assumed_role_sessions_are_simulated_as_their_role() {

@@ -1,15 +1,21 @@
 //! Apply: walks an [`Observation`]'s plan through the ports, in dependency order, with
-//! independent steps run concurrently (`futures::join_all` over each wave of ready steps:
-//! e.g. an Azure app's service principal and all its credentials together).
+//! independent steps run concurrently: a step starts as soon as the steps it depends on are
+//! done (`FuturesUnordered`; e.g. an Azure app's service principal and all its credentials
+//! together, and the role assignment as soon as the service principal is done, not after
+//! the credentials). A step's wave is its depth in the dependency order.
 //!
 //! Each acting step: journal `intent` → the port's idempotent `ensure_*` / `delete_*` (for a
 //! `create` step, the port's `create_*`: the same contract, without looking again for what
 //! observe has just found absent) → journal `done` / `deleted` ([`crate::journal`]), with
 //! a [`ProgressEvent::Step`] when it starts and when it ends (retries are reported by the
-//! clients through the same sink).
+//! clients through the same sink). The intents of the steps that become ready together are
+//! appended with one [`Journal::append_all`] before any of them calls, and so are the
+//! records closing the steps that have finished by the time one is closed (one sync each
+//! instead of one per step); a step whose record could not be appended is failed, before its
+//! call or after it.
 //! `unchanged` steps send nothing; their ids come from the observed state. Cancellation is
-//! checked between waves; a failed step stops the apply after its wave (steps already
-//! running finish and are journaled), leaving a journal a rerun resumes from.
+//! checked before any step starts; a failed step stops the apply (steps already running
+//! finish and are journaled, no new one starts), leaving a journal a rerun resumes from.
 //!
 //! Propagation: a step starts only when the steps it depends on are done (the provider
 //! before the role, the service principal before its role assignment; the account, which
@@ -28,7 +34,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::future::join_all;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use octo_oidc_core::Problem;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
@@ -246,79 +253,165 @@ where
         return report;
     }
 
+    // Each step starts as soon as the steps it depends on are done (not when a whole wave
+    // of them is): its wave number is its depth in the dependency order. The intents of the
+    // steps that become ready together are journaled in one append before any of them calls.
     let mut finished: BTreeSet<usize> = BTreeSet::new();
-    let mut wave_number = 0;
+    let mut started: BTreeSet<usize> = BTreeSet::new();
+    let mut running = FuturesUnordered::new();
     loop {
-        let ready: Vec<usize> = (0..plan.steps.len())
-            .filter(|i| !finished.contains(i))
-            .filter(|i| {
-                plan.steps[*i]
-                    .depends_on
-                    .iter()
-                    .all(|d| finished.contains(d))
-            })
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        if cancel.is_cancelled() {
-            report.problem = Some(
-                Problem::new(
-                    ErrorCode::Cancelled,
-                    "the apply was cancelled between steps",
-                )
-                .with_hint(
-                    "Run apply again to finish: it resumes from the journal and what exists.",
-                ),
-            );
-            break;
-        }
-        wave_number += 1;
-        for &i in &ready {
-            report.steps[i].wave = wave_number;
-        }
-        let wave = join_all(
-            ready
-                .iter()
-                .map(|&i| run_step(observation, i, &known, ports, journal, events)),
-        )
-        .await;
-        let mut failed = None;
-        for (i, outcome) in ready.into_iter().zip(wave) {
-            match outcome {
-                Ok((result, learned)) => {
-                    match learned {
-                        Learned::Nothing => {}
-                        Learned::App(name, app) => {
-                            known.apps.insert(name, app);
-                        }
-                        Learned::ServicePrincipal(name, sp) => {
-                            known.service_principals.insert(name, sp);
-                        }
-                        Learned::ServiceAccount(id) => known.service_account_id = Some(id),
-                    }
-                    if let StepResult::Done { ids } = &result {
-                        for (k, v) in ids {
-                            report
-                                .outputs
-                                .insert(format!("{}.{k}", plan.steps[i].kind.as_str()), v.clone());
-                        }
-                    }
-                    report.steps[i].result = result;
-                    finished.insert(i);
+        if report.problem.is_none() {
+            let ready: Vec<usize> = (0..plan.steps.len())
+                .filter(|i| !started.contains(i))
+                .filter(|i| {
+                    plan.steps[*i]
+                        .depends_on
+                        .iter()
+                        .all(|d| finished.contains(d))
+                })
+                .collect();
+            if !ready.is_empty() && cancel.is_cancelled() {
+                report.problem = Some(
+                    Problem::new(
+                        ErrorCode::Cancelled,
+                        "the apply was cancelled between steps",
+                    )
+                    .with_hint(
+                        "Run apply again to finish: it resumes from the journal and what exists.",
+                    ),
+                );
+            } else if !ready.is_empty() {
+                for &i in &ready {
+                    started.insert(i);
+                    report.steps[i].wave = 1 + plan.steps[i]
+                        .depends_on
+                        .iter()
+                        .map(|d| report.steps[*d].wave)
+                        .max()
+                        .unwrap_or(0);
                 }
-                Err(problem) => {
-                    failed.get_or_insert_with(|| problem.clone());
-                    report.steps[i].result = StepResult::Failed { problem };
+                let acting: Vec<usize> = ready
+                    .iter()
+                    .copied()
+                    .filter(|i| acts(&plan.steps[*i]))
+                    .collect();
+                for &i in &acting {
+                    emit(events, i, &plan.steps[i], StepStatus::Started, None);
+                }
+                let intents: Vec<JournalRecord> = acting
+                    .iter()
+                    .map(|&i| intent(&plan.steps[i], &plan.setup))
+                    .collect();
+                let mut written = journal.append_all(&intents).into_iter();
+                for i in ready {
+                    // A step whose intent could not be journaled does not call anything.
+                    if acts(&plan.steps[i])
+                        && let Some(Err(problem)) = written.next()
+                    {
+                        fail(&mut report, events, i, &plan.steps[i], problem);
+                        continue;
+                    }
+                    let known = known.clone();
+                    running.push(async move {
+                        let outcome = run_step(observation, i, &known, ports).await;
+                        (i, outcome)
+                    });
                 }
             }
         }
-        if let Some(problem) = failed {
-            report.problem = Some(problem);
+        let Some(first) = running.next().await else {
             break;
+        };
+        // Every step that has finished by now is closed with one append.
+        let mut batch = vec![first];
+        while let Some(Some(next)) = running.next().now_or_never() {
+            batch.push(next);
+        }
+        let closing: Vec<JournalRecord> = batch
+            .iter()
+            .filter_map(|(_, outcome)| match outcome {
+                Ok(Some((record, _))) => Some(record.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut written = journal.append_all(&closing).into_iter();
+        for (i, outcome) in batch {
+            let step = &plan.steps[i];
+            match outcome {
+                Ok(None) => {
+                    emit(events, i, step, StepStatus::Done, step.id.clone());
+                    report.steps[i].result = StepResult::Unchanged;
+                    finished.insert(i);
+                }
+                Ok(Some((record, learned))) => match written.next().unwrap_or(Ok(())) {
+                    Ok(()) => {
+                        match learned {
+                            Learned::Nothing => {}
+                            Learned::App(name, app) => {
+                                known.apps.insert(name, app);
+                            }
+                            Learned::ServicePrincipal(name, sp) => {
+                                known.service_principals.insert(name, sp);
+                            }
+                            Learned::ServiceAccount(id) => known.service_account_id = Some(id),
+                        }
+                        for (k, v) in &record.ids {
+                            report
+                                .outputs
+                                .insert(format!("{}.{k}", step.kind.as_str()), v.clone());
+                        }
+                        emit(
+                            events,
+                            i,
+                            step,
+                            StepStatus::Done,
+                            record.ids.values().next().cloned(),
+                        );
+                        report.steps[i].result = StepResult::Done { ids: record.ids };
+                        finished.insert(i);
+                    }
+                    // The change was made but not journaled: a rerun finds it by name.
+                    Err(problem) => fail(&mut report, events, i, step, problem),
+                },
+                Err(problem) => fail(&mut report, events, i, step, problem),
+            }
         }
     }
     report
+}
+
+/// Step `i` failed: the first failure stops the apply (steps already running finish, no new
+/// one starts).
+fn fail(
+    report: &mut ApplyReport,
+    events: &dyn ProgressSink,
+    i: usize,
+    step: &PlanStep,
+    problem: Problem,
+) {
+    emit(
+        events,
+        i,
+        step,
+        StepStatus::Failed,
+        Some(problem.message.clone()),
+    );
+    report.problem.get_or_insert_with(|| problem.clone());
+    report.steps[i].result = StepResult::Failed { problem };
+}
+
+/// Whether a step changes something (and so is journaled).
+fn acts(step: &PlanStep) -> bool {
+    !matches!(step.action, Action::Unchanged | Action::Conflict)
+}
+
+/// The record a step journals before its call.
+fn intent(step: &PlanStep, setup: &str) -> JournalRecord {
+    let phase = match step.action {
+        Action::Delete => Phase::DeleteIntent,
+        _ => Phase::Intent,
+    };
+    JournalRecord::for_step(setup, phase, step)
 }
 
 fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result<(), Problem> {
@@ -408,14 +501,15 @@ fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
     }
 }
 
+/// Runs one step's call (nothing for unchanged and conflicting steps); the record that
+/// closes it (`done`, `deleted`) is journaled by the caller, with those of the steps that
+/// finished with it.
 async fn run_step<O, E, R, I, G>(
     observation: &Observation,
     index: usize,
     known: &Known,
     ports: Ports<'_, O, E, R, I, G>,
-    journal: &dyn Journal,
-    events: &dyn ProgressSink,
-) -> Result<(StepResult, Learned), Problem>
+) -> Result<Option<(JournalRecord, Learned)>, Problem>
 where
     O: Octopus,
     E: EntraApps,
@@ -424,27 +518,10 @@ where
     G: GoogleCloud,
 {
     let step = &observation.plan.steps[index];
-    if matches!(step.action, Action::Unchanged | Action::Conflict) {
-        emit(events, index, step, StepStatus::Done, step.id.clone());
-        return Ok((StepResult::Unchanged, Learned::Nothing));
+    if !acts(step) {
+        return Ok(None);
     }
-    emit(events, index, step, StepStatus::Started, None);
-    let result = act(observation, step, known, ports, journal).await;
-    match &result {
-        Ok((StepResult::Done { ids }, _)) => {
-            let detail = ids.values().next().cloned();
-            emit(events, index, step, StepStatus::Done, detail)
-        }
-        Ok(_) => emit(events, index, step, StepStatus::Done, None),
-        Err(p) => emit(
-            events,
-            index,
-            step,
-            StepStatus::Failed,
-            Some(p.message.clone()),
-        ),
-    }
-    result
+    act(observation, step, known, ports).await.map(Some)
 }
 
 async fn act<O, E, R, I, G>(
@@ -452,8 +529,7 @@ async fn act<O, E, R, I, G>(
     step: &PlanStep,
     known: &Known,
     ports: Ports<'_, O, E, R, I, G>,
-    journal: &dyn Journal,
-) -> Result<(StepResult, Learned), Problem>
+) -> Result<(JournalRecord, Learned), Problem>
 where
     O: Octopus,
     E: EntraApps,
@@ -464,7 +540,6 @@ where
     let setup = observation.plan.setup.as_str();
     let record = |phase| JournalRecord::for_step(setup, phase, step);
     if step.action == Action::Delete {
-        journal.append(&record(Phase::DeleteIntent))?;
         match step.kind {
             ResourceKind::FederatedCredential => {
                 let app = app_of(known, step)?;
@@ -493,16 +568,9 @@ where
                 ));
             }
         }
-        journal.append(&record(Phase::Deleted))?;
-        return Ok((
-            StepResult::Done {
-                ids: BTreeMap::new(),
-            },
-            Learned::Nothing,
-        ));
+        return Ok((record(Phase::Deleted), Learned::Nothing));
     }
     let desired = desired_for(observation, step)?;
-    journal.append(&record(Phase::Intent))?;
     let space_id = observation.facts.space.id.as_str();
     // Observe has just looked this resource up and found it absent: the port may create it
     // without looking again (it falls back to its `ensure_*` if it exists after all).
@@ -786,8 +854,7 @@ where
     for (k, v) in &ids {
         done = done.id(k, v);
     }
-    journal.append(&done)?;
-    Ok((StepResult::Done { ids: done.ids }, learned))
+    Ok((done, learned))
 }
 
 fn app_of<'a>(known: &'a Known, step: &PlanStep) -> Result<&'a EntraApplication, Problem> {

@@ -621,7 +621,7 @@ fn desired_aws(
     let mut role = plan.role;
     role.managed_policy_arns = aws.managed_policies.clone();
     role.tags = tags.clone();
-    let role_arn = format!("arn:aws:iam::{account_id}:role/{}", aws.role_name);
+    let role_arn = role_arn(account_id, &aws.role_name);
     let body = aws_oidc_account_body(
         &AwsOidcAccount {
             common: common(setup, &aws.scope.account_name, &slug, facts),
@@ -656,6 +656,11 @@ fn desired_aws(
         },
     ];
     Ok(())
+}
+
+/// The ARN of the role `name` (path `/`) in AWS account `account_id`.
+pub(crate) fn role_arn(account_id: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account_id}:role/{name}")
 }
 
 fn aws_problem(e: AwsError) -> Problem {

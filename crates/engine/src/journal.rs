@@ -127,6 +127,12 @@ impl JournalRecord {
 pub trait Journal: Send + Sync {
     /// Appends one record.
     fn append(&self, record: &JournalRecord) -> Result<(), Problem>;
+    /// Appends several records in order, one result per record (by default each is its own
+    /// append; the file implementation writes them with one sync, so they succeed or fail
+    /// together).
+    fn append_all(&self, records: &[JournalRecord]) -> Vec<Result<(), Problem>> {
+        records.iter().map(|r| self.append(r)).collect()
+    }
     /// Every record, oldest first.
     fn records(&self) -> Result<Vec<JournalRecord>, Problem>;
 }

@@ -7,6 +7,15 @@
 //! assignment GUID, service account username, identity name, team name) into an [`ObservedState`], and
 //! plans. Lookups only: nothing is changed, so `plan` is safe to run at any time.
 //!
+//! Every read starts as soon as what it needs is in, not when a whole phase is: the reads
+//! later ones build on (the space's id, `server_info`, the AWS caller, the cloud's sign-in)
+//! are made once and shared ([`Early`]); the lookups keyed by what the setup names (the
+//! role, the provider by the issuer's URL, the first app registration with its service
+//! principal and credentials, the account) run beside the facts, and only what the
+//! desired state adds (numbered `split_apps` apps and accounts, role assignments, the CI
+//! resources) is looked up after it. [`crate::preflight::observe_with_preflight`] runs
+//! the preflight's reads beside all of it.
+//!
 //! [`Ports`] bundles the five ports a setup may use; a target that does not need a cloud
 //! passes [`Absent`] for it, which refuses every call (so a GitHub setup provably never
 //! talks to Azure, AWS or Google Cloud). A gcp setup also reads its project (id → number)
@@ -16,9 +25,14 @@
 //! system teams (`Octopus::find_team`).
 //!
 //! Deliberately absent: resolving a space name to its id (the Octopus port has no space
-//! listing; the caller resolves it with the connection check).
+//! listing; the caller resolves it with its listing, and may hand observe the id while it
+//! is still being read).
 
-use futures::future::try_join_all;
+use std::future::Future;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared, try_join_all};
+use octo_oidc_core::aws::AwsProvider;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::error::ErrorCode;
 use octo_oidc_core::gcp::ProviderRef;
@@ -26,12 +40,12 @@ use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
     FederatedCredential, GcpAccessToken, GcpBinding, GcpPolicyChange, GcpPolicyTarget, GcpPool,
     GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
-    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OidcProvider, OidcProviderSpec,
-    PortResult, RoleAssignment, RoleSpec, ServicePrincipal,
+    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OctopusAccount, OidcProvider,
+    OidcProviderSpec, PortResult, RoleAssignment, RoleSpec, ServerInfo, ServicePrincipal,
 };
 use octo_oidc_core::{Problem, Secret};
 
-use crate::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
+use crate::desired::{DesiredResource, DesiredState, SpaceFacts, app_unique_name, desired_state};
 use crate::observed::{
     ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
     ObservedServiceAccount, ObservedState, ObservedTeam,
@@ -97,9 +111,94 @@ where
     I: Iam,
     G: GoogleCloud,
 {
-    let facts = read_facts(setup, space_id, server_url, ports).await?;
+    let early = Early::start(
+        setup,
+        futures::future::ready(Ok(space_id.to_string())),
+        futures::future::ready(Ok(())),
+        ports,
+    );
+    observe_from(setup, &early, server_url, ports).await
+}
+
+/// A read several later reads build on, started once and awaited by each of them.
+pub(crate) type SharedRead<'a, T> = Shared<BoxFuture<'a, Result<T, Problem>>>;
+
+/// The reads every later one builds on (the space's id, the server's issuer, the AWS
+/// caller, the cloud's sign-in), each made once and shared, so that a read waits only for
+/// what it needs: the name-keyed lookups start beside the inventory, the preflight's reads
+/// beside observe.
+pub(crate) struct Early<'a> {
+    /// The space's id (the host may still be resolving it).
+    pub(crate) space: SharedRead<'a, String>,
+    /// `Octopus::server_info`: version and issuer.
+    pub(crate) server: SharedRead<'a, ServerInfo>,
+    /// The cloud's sign-in: every cloud read waits for it, Octopus's do not.
+    pub(crate) signed_in: SharedRead<'a, ()>,
+    /// AWS only: `Iam::caller_identity` (account, caller ARN), after the sign-in.
+    pub(crate) aws_caller: SharedRead<'a, (String, String)>,
+}
+
+impl<'a> Early<'a> {
+    /// The shared reads; nothing is sent until one is awaited.
+    pub(crate) fn start<O, E, R, I, G>(
+        setup: &Setup,
+        space: impl Future<Output = Result<String, Problem>> + Send + 'a,
+        signed_in: impl Future<Output = Result<(), Problem>> + Send + 'a,
+        ports: Ports<'a, O, E, R, I, G>,
+    ) -> Early<'a>
+    where
+        O: Octopus,
+        E: EntraApps,
+        R: AzureRbac,
+        I: Iam,
+        G: GoogleCloud,
+    {
+        let signed_in = signed_in.boxed().shared();
+        let aws = matches!(setup.spec, TargetSpec::Aws(_));
+        let ready = signed_in.clone();
+        Early {
+            space: space.boxed().shared(),
+            server: ports.octopus.server_info().boxed().shared(),
+            aws_caller: async move {
+                if !aws {
+                    return Err(Problem::new(
+                        ErrorCode::Internal,
+                        "the AWS caller was asked for a setup that does not use AWS",
+                    ));
+                }
+                ready.await?;
+                ports.iam.caller_identity().await
+            }
+            .boxed()
+            .shared(),
+            signed_in,
+        }
+    }
+}
+
+/// [`observe`] over reads already started: the facts and the lookups keyed by what the
+/// setup names (role, provider URL, the first app's unique name, the account name) at once;
+/// after the desired state, the lookups of whatever else it holds.
+pub(crate) async fn observe_from<O, E, R, I, G>(
+    setup: &Setup,
+    early: &Early<'_>,
+    server_url: &str,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> Result<Observation, Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+    G: GoogleCloud,
+{
+    let (facts, prefetched) = futures::join!(
+        Box::pin(read_facts(setup, early, server_url, ports)),
+        Box::pin(prefetch(setup, early, ports))
+    );
+    let facts = facts?;
     let desired = desired_state(setup, &facts)?;
-    let observed = read_observed(&desired, &facts, ports).await?;
+    let observed = Box::pin(read_observed(&desired, &facts, prefetched, ports)).await?;
     let plan = plan(&desired, &observed);
     Ok(Observation {
         setup: setup.clone(),
@@ -111,9 +210,9 @@ where
 }
 
 /// The facts the desired state needs.
-pub async fn read_facts<O, E, R, I, G>(
+async fn read_facts<O, E, R, I, G>(
     setup: &Setup,
-    space_id: &str,
+    early: &Early<'_>,
     server_url: &str,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<SpaceFacts, Problem>
@@ -127,26 +226,29 @@ where
     // The cloud's fact needs nothing from Octopus: all three are read at once.
     let cloud_fact = async {
         match &setup.spec {
-            TargetSpec::Aws(_) => Ok((Some(ports.iam.caller_identity().await?.0), None, None)),
-            TargetSpec::Azure(azure) => Ok((
-                None,
-                Some(
-                    ports
-                        .rbac
-                        .role_definition_id(&azure.assignment_scope(), &azure.role)
-                        .await?,
-                ),
-                None,
-            )),
-            TargetSpec::Gcp(gcp) => Ok((None, None, Some(ports.gcp.project(&gcp.project).await?))),
+            TargetSpec::Aws(_) => Ok((Some(early.aws_caller.clone().await?.0), None, None)),
+            TargetSpec::Azure(azure) => {
+                early.signed_in.clone().await?;
+                let id = ports
+                    .rbac
+                    .role_definition_id(&azure.assignment_scope(), &azure.role)
+                    .await?;
+                Ok((None, Some(id), None))
+            }
+            TargetSpec::Gcp(gcp) => {
+                early.signed_in.clone().await?;
+                Ok((None, None, Some(ports.gcp.project(&gcp.project).await?)))
+            }
             TargetSpec::Ci(_) => Ok::<_, Problem>((None, None, None)),
         }
     };
-    let (server, inventory, (aws_account_id, azure_role_definition_id, gcp_project)) = futures::try_join!(
-        ports.octopus.server_info(),
-        ports.octopus.inventory(space_id),
-        cloud_fact
-    )?;
+    let inventory = async {
+        let space_id = early.space.clone().await?;
+        let inventory = ports.octopus.inventory(&space_id).await?;
+        Ok::<_, Problem>((space_id, inventory))
+    };
+    let (server, (space_id, inventory), (aws_account_id, azure_role_definition_id, gcp_project)) =
+        futures::try_join!(early.server.clone(), inventory, cloud_fact)?;
     let space = inventory.space.clone().ok_or_else(|| {
         Problem::new(
             ErrorCode::NotFound,
@@ -165,10 +267,102 @@ where
     })
 }
 
-/// Looks up every desired resource by its name.
-pub async fn read_observed<O, E, R, I, G>(
+/// A lookup made before the desired state was known, keyed by what it looked up; its
+/// failure counts only if the desired state needs that key.
+type Looked<T> = Option<(String, PortResult<Option<T>>)>;
+
+/// The lookups keyed by names the setup gives, made beside the facts.
+#[derive(Default)]
+struct Prefetched {
+    provider: Looked<OidcProvider>,
+    role: Looked<IamRole>,
+    app: Looked<ObservedApp>,
+    account: Looked<OctopusAccount>,
+}
+
+fn take<T>(looked: &mut Looked<T>, key: &str) -> Option<PortResult<Option<T>>> {
+    match looked {
+        Some((k, _)) if k == key => looked.take().map(|(_, r)| r),
+        _ => None,
+    }
+}
+
+/// Looks up, beside the facts, what the setup names without the inventory: the role by its
+/// name, the provider by the issuer's URL, the first app registration by its unique name
+/// (with its service principal and credentials), the account by its name.
+async fn prefetch<O, E, R, I, G>(
+    setup: &Setup,
+    early: &Early<'_>,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> Prefetched
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+    G: GoogleCloud,
+{
+    let account_name = match &setup.spec {
+        TargetSpec::Aws(a) => Some(a.scope.account_name.clone()),
+        TargetSpec::Azure(a) => Some(a.scope.account_name.clone()),
+        TargetSpec::Gcp(_) | TargetSpec::Ci(_) => None,
+    };
+    let account = async {
+        let name = account_name?;
+        let found = match early.space.clone().await {
+            Ok(space) => ports.octopus.find_account(&space, &name).await,
+            Err(e) => Err(e),
+        };
+        Some((name, found))
+    };
+    let role = async {
+        let TargetSpec::Aws(aws) = &setup.spec else {
+            return None;
+        };
+        let found = match early.signed_in.clone().await {
+            Ok(()) => ports.iam.find_role(&aws.role_name).await,
+            Err(e) => Err(e),
+        };
+        Some((aws.role_name.clone(), found))
+    };
+    let provider = async {
+        if !matches!(setup.spec, TargetSpec::Aws(_)) {
+            return None;
+        }
+        let (server, caller) = futures::join!(early.server.clone(), early.aws_caller.clone());
+        // Without them observe fails on its own; a bad issuer is desired_state's problem.
+        let provider = AwsProvider::from_issuer(&server.ok()?.issuer, &caller.ok()?.0).ok()?;
+        let found = ports.iam.find_oidc_provider(&provider.url).await;
+        Some((provider.url, found))
+    };
+    let app = async {
+        if !matches!(setup.spec, TargetSpec::Azure(_)) {
+            return None;
+        }
+        let name = app_unique_name(&setup.name, 1);
+        let found = match early.signed_in.clone().await {
+            Ok(()) => match ports.entra.find_application(&name).await {
+                Ok(Some(app)) => observe_app(app, &name, ports).await.map(Some),
+                other => other.map(|_| None),
+            },
+            Err(e) => Err(e),
+        };
+        Some((name, found))
+    };
+    let (account, role, provider, app) = futures::join!(account, role, provider, app);
+    Prefetched {
+        provider,
+        role,
+        app,
+        account,
+    }
+}
+
+/// Looks up every desired resource by its name (taking what was prefetched).
+async fn read_observed<O, E, R, I, G>(
     desired: &DesiredState,
     facts: &SpaceFacts,
+    prefetched: Prefetched,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<ObservedState, Problem>
 where
@@ -179,44 +373,77 @@ where
     G: GoogleCloud,
 {
     let space_id = facts.space.id.as_str();
+    let Prefetched {
+        mut provider,
+        mut role,
+        mut app,
+        mut account,
+    } = prefetched;
+    let mut looked_accounts = Vec::new();
+    for r in &desired.resources {
+        if let DesiredResource::OctopusAccount { name, .. } = r {
+            looked_accounts.push((name, take(&mut account, name)));
+        }
+    }
+    let mut looked_provider = None;
+    let mut looked_role = None;
+    let mut looked_apps = Vec::new();
+    for r in &desired.resources {
+        match r {
+            DesiredResource::OidcProvider { spec, .. } => {
+                looked_provider = Some((spec, take(&mut provider, &spec.url)))
+            }
+            DesiredResource::IamRole { spec, .. } => {
+                looked_role = Some((spec, take(&mut role, &spec.name)))
+            }
+            DesiredResource::AppRegistration { unique_name, .. } => {
+                looked_apps.push(take(&mut app, unique_name))
+            }
+            _ => {}
+        }
+    }
     // Independent lookups run at once: the accounts, the AWS provider and role, and the
     // rest (an app before its role assignment, a service account before its identities).
-    let accounts = desired.resources.iter().filter_map(|r| match r {
-        DesiredResource::OctopusAccount { name, .. } => {
-            Some(ports.octopus.find_account(space_id, name))
-        }
-        _ => None,
-    });
-    let provider = async {
-        for r in &desired.resources {
-            if let DesiredResource::OidcProvider { spec, .. } = r {
-                return Ok(ports
-                    .iam
-                    .find_oidc_provider(&spec.url)
-                    .await?
-                    .map(observed_provider));
+    let accounts = looked_accounts
+        .into_iter()
+        .map(|(name, looked)| async move {
+            match looked {
+                Some(found) => found,
+                None => ports.octopus.find_account(space_id, name).await,
             }
+        });
+    let provider = async {
+        match looked_provider {
+            Some((_, Some(found))) => Ok(found?.map(observed_provider)),
+            Some((spec, None)) => Ok(ports
+                .iam
+                .find_oidc_provider(&spec.url)
+                .await?
+                .map(observed_provider)),
+            None => Ok::<_, Problem>(None),
         }
-        Ok::<_, Problem>(None)
     };
     let role = async {
-        for r in &desired.resources {
-            if let DesiredResource::IamRole { spec, .. } = r {
-                return Ok(ports.iam.find_role(&spec.name).await?.map(observed_role));
-            }
+        match looked_role {
+            Some((_, Some(found))) => Ok(found?.map(observed_role)),
+            Some((spec, None)) => Ok(ports.iam.find_role(&spec.name).await?.map(observed_role)),
+            None => Ok::<_, Problem>(None),
         }
-        Ok::<_, Problem>(None)
     };
     let rest = async {
         let mut observed = ObservedState::default();
+        let mut looked_apps = looked_apps.into_iter();
         for resource in &desired.resources {
             match resource {
                 DesiredResource::AppRegistration { unique_name, .. } => {
-                    if let Some(app) = ports.entra.find_application(unique_name).await? {
-                        observed
-                            .apps
-                            .push(observe_app(app, unique_name, ports).await?);
-                    }
+                    let found = match looked_apps.next().flatten() {
+                        Some(found) => found?,
+                        None => match ports.entra.find_application(unique_name).await? {
+                            Some(app) => Some(observe_app(app, unique_name, ports).await?),
+                            None => None,
+                        },
+                    };
+                    observed.apps.extend(found);
                 }
                 DesiredResource::RoleAssignment {
                     app,

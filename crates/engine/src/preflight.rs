@@ -22,19 +22,34 @@
 //! the issuer checks (verify's [`crate::verify::issuer_checks`], when the host passes
 //! [`IssuerFacts`]). [`Preflight::blocking_gaps`] is what makes apply refuse to start.
 //!
+//! [`observe_with_preflight`] asks the services before the plan is known, beside observe:
+//! Octopus's permissions (the user's, in every space), IAM's `SimulatePrincipalPolicy` for
+//! every action a step on the provider and the role may need (one call; the provider and
+//! role ARNs follow from the account, the issuer and the role name), Entra's app-creation
+//! rights and ARM's permissions at the assignment's scope. The plan then picks the answers
+//! that count, exactly as [`preflight`] would; a permission on a resource not asked about
+//! (an existing role with a path) is asked afterwards.
+//!
 //! Deliberately absent: any write, and permissions of teardown (it removes only what this
 //! setup created, with the rights that created it).
 
 use std::collections::BTreeMap;
 
-use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus};
-use octo_oidc_core::preflight::{may_create_applications, policy_source_arn, rbac_allows};
+use std::future::Future;
+
+use octo_oidc_core::Problem;
+use octo_oidc_core::aws::AwsProvider;
+use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus};
+use octo_oidc_core::preflight::{
+    AppCreationRights, IamDecision, OctopusGrants, RbacPermission, may_create_applications,
+    policy_source_arn, rbac_allows,
+};
 use serde::Serialize;
 
-use crate::desired::{DesiredResource, ResourceKind};
-use crate::observe::{Observation, Ports};
+use crate::desired::{DesiredResource, ResourceKind, role_arn};
+use crate::observe::{Early, Observation, Ports, observe_from};
 use crate::plan::{Action, PlanStep};
-use crate::setup_file::TargetSpec;
+use crate::setup_file::{Setup, TargetSpec};
 use crate::verify::{Check, IssuerFacts, issuer_checks};
 
 /// Which service is asked.
@@ -199,7 +214,26 @@ impl Needs {
 
 fn iam_actions(step: &PlanStep, desired: Option<&DesiredResource>) -> Vec<&'static str> {
     let changed = |field: &str| step.changes.iter().any(|c| c.field.starts_with(field));
-    match (step.kind, step.action) {
+    let (managed, inline) = match desired {
+        Some(DesiredResource::IamRole { spec, .. }) => (
+            !spec.managed_policy_arns.is_empty(),
+            !spec.inline_policies.is_empty(),
+        ),
+        _ => (false, false),
+    };
+    iam_actions_of(step.kind, step.action, &changed, managed, inline)
+}
+
+/// The IAM actions of one step: its kind and action, which fields an update changes, and
+/// whether the role has managed and inline policies.
+fn iam_actions_of(
+    kind: ResourceKind,
+    action: Action,
+    changed: &dyn Fn(&str) -> bool,
+    managed: bool,
+    inline: bool,
+) -> Vec<&'static str> {
+    match (kind, action) {
         (ResourceKind::OidcProvider, Action::Create) => vec![
             "iam:CreateOpenIDConnectProvider",
             "iam:TagOpenIDConnectProvider",
@@ -210,13 +244,11 @@ fn iam_actions(step: &PlanStep, desired: Option<&DesiredResource>) -> Vec<&'stat
         (ResourceKind::OidcProvider, Action::Delete) => vec!["iam:DeleteOpenIDConnectProvider"],
         (ResourceKind::IamRole, Action::Create) => {
             let mut v = vec!["iam:CreateRole", "iam:TagRole"];
-            if let Some(DesiredResource::IamRole { spec, .. }) = desired {
-                if !spec.managed_policy_arns.is_empty() {
-                    v.push("iam:AttachRolePolicy");
-                }
-                if !spec.inline_policies.is_empty() {
-                    v.push("iam:PutRolePolicy");
-                }
+            if managed {
+                v.push("iam:AttachRolePolicy");
+            }
+            if inline {
+                v.push("iam:PutRolePolicy");
             }
             v
         }
@@ -243,6 +275,21 @@ fn iam_actions(step: &PlanStep, desired: Option<&DesiredResource>) -> Vec<&'stat
         ],
         _ => Vec::new(),
     }
+}
+
+/// Every IAM action a step of apply on `kind` may need, whatever the plan turns out to be
+/// (what preflight asks before the plan is known; apply creates and updates providers and
+/// roles, it never deletes them).
+fn possible_iam_actions(kind: ResourceKind) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = Vec::new();
+    for action in [Action::Create, Action::Update] {
+        for a in iam_actions_of(kind, action, &|_| true, true, true) {
+            if !all.contains(&a) {
+                all.push(a);
+            }
+        }
+    }
+    all
 }
 
 fn desired_of<'a>(observation: &'a Observation, step: &PlanStep) -> Option<&'a DesiredResource> {
@@ -397,6 +444,212 @@ where
     R: AzureRbac,
     I: Iam,
 {
+    judge(
+        observation,
+        CallerRights::default(),
+        issuer,
+        real_cloud,
+        ports,
+    )
+    .await
+}
+
+/// What the host reads beside observe and hands to it while reading: the space's id (from
+/// its space listing), the cloud's sign-in (every cloud read waits for it, Octopus's do
+/// not) and the issuer check (`None` when it could not be made).
+pub struct HostReads<S, C, F> {
+    /// The setup's space id.
+    pub space: S,
+    /// The cloud's sign-in (e.g. Azure's tokens); ready at once when there is none.
+    pub signed_in: C,
+    /// The issuer check, for preflight.
+    pub issuer: F,
+}
+
+impl<S, C, F> std::fmt::Debug for HostReads<S, C, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostReads").finish_non_exhaustive()
+    }
+}
+
+/// Observes `setup` and runs its preflight, with every read as early as what it needs
+/// allows: the Octopus reads beside the space's resolution and the cloud's sign-in, the
+/// lookups keyed by the setup's names beside the inventory, and what the services say about
+/// their callers (Octopus's permissions, IAM's simulation of every action a step on the
+/// provider and role may need, Entra's app-creation rights, ARM's permissions at the
+/// assignment's scope) beside observe. The plan then decides which of those answers
+/// count; a permission the plan needs that was not asked (an existing role with a path) is
+/// asked afterwards. Lookups only.
+pub async fn observe_with_preflight<'a, O, E, R, I, G, S, C, F>(
+    setup: &Setup,
+    host: HostReads<S, C, F>,
+    server_url: &str,
+    real_cloud: bool,
+    ports: Ports<'a, O, E, R, I, G>,
+) -> Result<(Observation, Preflight), Problem>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+    G: GoogleCloud,
+    S: Future<Output = Result<String, Problem>> + Send + 'a,
+    C: Future<Output = Result<(), Problem>> + Send + 'a,
+    F: Future<Output = Option<IssuerFacts>>,
+{
+    let early = Early::start(setup, host.space, host.signed_in, ports);
+    // Boxed: these futures are large, and a debug build's stack is not. Polled first: the
+    // Octopus reads, whose first poll is quick, before the cloud's (a first TLS handshake
+    // runs inside the poll that starts it).
+    let (issuer, rights, observation) = futures::join!(
+        host.issuer,
+        Box::pin(read_rights(setup, &early, ports)),
+        Box::pin(observe_from(setup, &early, server_url, ports)),
+    );
+    let observation = observation?;
+    let preflight = Box::pin(judge(
+        &observation,
+        rights,
+        issuer.as_ref(),
+        real_cloud,
+        ports,
+    ))
+    .await;
+    Ok((observation, preflight))
+}
+
+/// What the services said about their callers before the plan was known (`Err`: why they
+/// could not be asked).
+#[derive(Default)]
+struct CallerRights {
+    aws: Option<AwsRights>,
+    entra: Option<Result<AppCreationRights, String>>,
+    rbac: BTreeMap<String, Result<Vec<RbacPermission>, String>>,
+    octopus: Option<Result<OctopusGrants, String>>,
+}
+
+/// IAM's answers: the principal simulated and its decisions on the pairs asked.
+struct AwsRights {
+    principal: Result<String, String>,
+    asked: Vec<(String, String)>,
+    decisions: Result<Vec<IamDecision>, String>,
+}
+
+fn simulate_failed(principal: &str, e: &Problem) -> String {
+    format!(
+        "iam:SimulatePrincipalPolicy for {principal} failed ({}); allow it to the caller to get a preflight",
+        e.message
+    )
+}
+
+/// Reads what the services say about their callers, beside observe.
+async fn read_rights<O, E, R, I, G>(
+    setup: &Setup,
+    early: &Early<'_>,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> CallerRights
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
+    let aws = async {
+        let TargetSpec::Aws(aws) = &setup.spec else {
+            return None;
+        };
+        let (account, caller) = match early.aws_caller.clone().await {
+            Ok(c) => c,
+            Err(e) => {
+                return Some(AwsRights {
+                    principal: Err(e.message.clone()),
+                    asked: Vec::new(),
+                    decisions: Ok(Vec::new()),
+                });
+            }
+        };
+        let principal = policy_source_arn(&caller);
+        let mut asked: Vec<(String, String)> = Vec::new();
+        let mut ask = |kind, arn: &str| {
+            asked.extend(
+                possible_iam_actions(kind)
+                    .into_iter()
+                    .map(|a| (a.to_string(), arn.to_string())),
+            )
+        };
+        ask(ResourceKind::IamRole, &role_arn(&account, &aws.role_name));
+        if let Ok(server) = early.server.clone().await
+            && let Ok(provider) = AwsProvider::from_issuer(&server.issuer, &account)
+        {
+            ask(ResourceKind::OidcProvider, &provider.arn);
+        }
+        let decisions = ports
+            .iam
+            .simulate_principal_policy(&principal, &asked)
+            .await
+            .map_err(|e| simulate_failed(&principal, &e));
+        Some(AwsRights {
+            principal: Ok(principal),
+            asked,
+            decisions,
+        })
+    };
+    let azure = match &setup.spec {
+        TargetSpec::Azure(azure) => Some(azure.assignment_scope()),
+        _ => None,
+    };
+    let entra = async {
+        azure.as_ref()?;
+        let rights = match early.signed_in.clone().await {
+            Ok(()) => ports.entra.app_creation_rights().await,
+            Err(e) => Err(e),
+        };
+        Some(rights.map_err(|e| e.message))
+    };
+    let rbac = async {
+        let mut out = BTreeMap::new();
+        if let Some(scope) = &azure {
+            let permissions = match early.signed_in.clone().await {
+                Ok(()) => ports.rbac.caller_permissions(scope).await,
+                Err(e) => Err(e),
+            };
+            out.insert(scope.clone(), permissions.map_err(|e| e.message));
+        }
+        out
+    };
+    let octopus = async {
+        Some(
+            ports
+                .octopus
+                .caller_permissions()
+                .await
+                .map_err(|e| e.message),
+        )
+    };
+    let (octopus, aws, entra, rbac) = futures::join!(octopus, aws, entra, rbac);
+    CallerRights {
+        aws,
+        entra,
+        rbac,
+        octopus,
+    }
+}
+
+/// Decides every permission the plan needs on what the services said (`known`), asking them
+/// for whatever `known` does not answer.
+async fn judge<O, E, R, I, G>(
+    observation: &Observation,
+    known: CallerRights,
+    issuer: Option<&IssuerFacts>,
+    real_cloud: bool,
+    ports: Ports<'_, O, E, R, I, G>,
+) -> Preflight
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+{
     let mut by_service: BTreeMap<Service, Vec<NeededPermission>> = BTreeMap::new();
     for n in needed_permissions(observation) {
         by_service.entry(n.service).or_default().push(n);
@@ -407,28 +660,34 @@ where
     let entra_needed = by_service.remove(&Service::Entra);
     let rbac_needed = by_service.remove(&Service::AzureRbac);
     let octopus_needed = by_service.remove(&Service::Octopus);
+    let CallerRights {
+        aws: aws_known,
+        entra: entra_known,
+        rbac: rbac_known,
+        octopus: octopus_known,
+    } = known;
     let (aws_checks, entra_checks, rbac_checks, octopus_checks) = futures::join!(
         async {
             match aws_needed {
-                Some(needed) => aws(needed, ports).await,
+                Some(needed) => aws(needed, aws_known, ports).await,
                 None => Vec::new(),
             }
         },
         async {
             match entra_needed {
-                Some(needed) => entra(needed, ports).await,
+                Some(needed) => entra(needed, entra_known, ports).await,
                 None => Vec::new(),
             }
         },
         async {
             match rbac_needed {
-                Some(needed) => rbac(needed, observation, ports).await,
+                Some(needed) => rbac(needed, rbac_known, observation, ports).await,
                 None => Vec::new(),
             }
         },
         async {
             match octopus_needed {
-                Some(needed) => octopus(needed, observation, ports).await,
+                Some(needed) => octopus(needed, octopus_known, observation, ports).await,
                 None => Vec::new(),
             }
         },
@@ -454,31 +713,46 @@ where
 
 async fn aws<O, E, R, I: Iam, G>(
     needed: Vec<NeededPermission>,
+    known: Option<AwsRights>,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
-    let caller = match ports.iam.caller_identity().await {
-        Ok((_, arn)) => arn,
-        Err(e) => return unknown(needed, "the AWS caller", &e.message),
+    let (principal, asked, decisions) = match known {
+        Some(k) => (k.principal, k.asked, k.decisions),
+        None => {
+            let principal = ports
+                .iam
+                .caller_identity()
+                .await
+                .map(|(_, arn)| policy_source_arn(&arn))
+                .map_err(|e| e.message);
+            (principal, Vec::new(), Ok(Vec::new()))
+        }
     };
-    let principal = policy_source_arn(&caller);
+    let principal = match principal {
+        Ok(p) => p,
+        Err(why) => return unknown(needed, "the AWS caller", &why),
+    };
+    let mut decisions = match decisions {
+        Ok(d) => d,
+        Err(why) => return unknown(needed, &principal, &why),
+    };
+    // What the plan needs that was not asked yet (nothing, unless a step's resource differs
+    // from the ARNs asked about beforehand), in one more call.
     let requests: Vec<(String, String)> = needed
         .iter()
         .map(|n| (n.permission.clone(), n.resource.clone()))
+        .filter(|pair| !asked.contains(pair))
         .collect();
-    let decisions = match ports
-        .iam
-        .simulate_principal_policy(&principal, &requests)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => {
-            let why = format!(
-                "iam:SimulatePrincipalPolicy for {principal} failed ({}); allow it to the caller to get a preflight",
-                e.message
-            );
-            return unknown(needed, &principal, &why);
+    if !requests.is_empty() {
+        match ports
+            .iam
+            .simulate_principal_policy(&principal, &requests)
+            .await
+        {
+            Ok(d) => decisions.extend(d),
+            Err(e) => return unknown(needed, &principal, &simulate_failed(&principal, &e)),
         }
-    };
+    }
     needed
         .into_iter()
         .map(|n| {
@@ -502,11 +776,20 @@ async fn aws<O, E, R, I: Iam, G>(
 
 async fn entra<O, E: EntraApps, R, I, G>(
     needed: Vec<NeededPermission>,
+    known: Option<Result<AppCreationRights, String>>,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
-    let rights = match ports.entra.app_creation_rights().await {
+    let rights = match known {
+        Some(r) => r,
+        None => ports
+            .entra
+            .app_creation_rights()
+            .await
+            .map_err(|e| e.message),
+    };
+    let rights = match rights {
         Ok(r) => r,
-        Err(e) => return unknown(needed, "the Entra caller", &e.message),
+        Err(why) => return unknown(needed, "the Entra caller", &why),
     };
     let outcome = match may_create_applications(&rights) {
         Some(by) => Outcome::Granted { by: Some(by) },
@@ -538,6 +821,7 @@ fn list_or_none(v: &[String]) -> String {
 
 async fn rbac<O, E, R: AzureRbac, I, G>(
     needed: Vec<NeededPermission>,
+    mut known: BTreeMap<String, Result<Vec<RbacPermission>, String>>,
     observation: &Observation,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
@@ -551,7 +835,15 @@ async fn rbac<O, E, R: AzureRbac, I, G>(
         by_scope.entry(n.resource.clone()).or_default().push(n);
     }
     for (scope, needed) in by_scope {
-        match ports.rbac.caller_permissions(&scope).await {
+        let permissions = match known.remove(&scope) {
+            Some(p) => p,
+            None => ports
+                .rbac
+                .caller_permissions(&scope)
+                .await
+                .map_err(|e| e.message),
+        };
+        match permissions {
             Ok(permissions) => out.extend(needed.into_iter().map(|n| {
                 let outcome = match rbac_allows(&permissions, &n.permission) {
                     true => Outcome::Granted { by: None },
@@ -561,7 +853,7 @@ async fn rbac<O, E, R: AzureRbac, I, G>(
                 };
                 check(n, &caller, outcome)
             })),
-            Err(e) => out.extend(unknown(needed, &caller, &e.message)),
+            Err(why) => out.extend(unknown(needed, &caller, &why)),
         }
     }
     out
@@ -569,13 +861,22 @@ async fn rbac<O, E, R: AzureRbac, I, G>(
 
 async fn octopus<O: Octopus, E, R, I, G>(
     needed: Vec<NeededPermission>,
+    known: Option<Result<OctopusGrants, String>>,
     observation: &Observation,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Vec<PermissionCheck> {
     let space = &observation.facts.space;
-    let held = match ports.octopus.caller_permissions(&space.id).await {
-        Ok(p) => p,
-        Err(e) => return unknown(needed, "the API key's user", &e.message),
+    let grants = match known {
+        Some(g) => g,
+        None => ports
+            .octopus
+            .caller_permissions()
+            .await
+            .map_err(|e| e.message),
+    };
+    let held = match grants {
+        Ok(g) => g.in_space(&space.id),
+        Err(why) => return unknown(needed, "the API key's user", &why),
     };
     needed
         .into_iter()

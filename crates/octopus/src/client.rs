@@ -222,13 +222,8 @@ impl Octopus for RestOctopus {
             .await
             .map_err(problem)
     }
-    async fn caller_permissions(
-        &self,
-        space_id: &str,
-    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
-        RestOctopus::caller_permissions(self, space_id)
-            .await
-            .map_err(problem)
+    async fn caller_permissions(&self) -> PortResult<octo_oidc_core::preflight::OctopusGrants> {
+        RestOctopus::caller_permissions(self).await.map_err(problem)
     }
     async fn server_info(&self) -> PortResult<ServerInfo> {
         // Independent reads: the version from /api, the issuer from the discovery document.

@@ -189,18 +189,24 @@ struct PermissionRestriction {
 }
 
 impl PermissionSet {
-    fn missing(&self, space_ids: &[String]) -> Vec<MissingPermission> {
+    fn grants(self, user: String) -> octo_oidc_core::preflight::OctopusGrants {
+        octo_oidc_core::preflight::OctopusGrants {
+            user,
+            space: self
+                .space_permissions
+                .into_iter()
+                .map(|(p, grants)| (p, grants.into_iter().map(|g| g.space_id).collect()))
+                .collect(),
+            system: self.system_permissions,
+        }
+    }
+
+    fn missing(self, space_ids: &[String]) -> Vec<MissingPermission> {
         let mut missing = Vec::new();
+        let grants = self.grants(String::new());
         for space in space_ids {
             for (permission, needed_for) in SPACE_PERMISSIONS_NEEDED {
-                let granted = self
-                    .space_permissions
-                    .get(*permission)
-                    .is_some_and(|grants| {
-                        grants
-                            .iter()
-                            .any(|g| g.space_id.as_deref().is_none_or(|s| s == space))
-                    });
+                let granted = grants.granted_in(permission, space);
                 if !granted {
                     missing.push(MissingPermission {
                         permission: permission.to_string(),
@@ -211,8 +217,8 @@ impl PermissionSet {
             }
         }
         for (permission, needed_for) in SYSTEM_PERMISSIONS_NEEDED {
-            let granted = self.system_permissions.iter().any(|p| p == permission)
-                || self.space_permissions.contains_key(*permission);
+            let granted = grants.system.iter().any(|p| p == permission)
+                || grants.space.contains_key(*permission);
             if !granted {
                 missing.push(MissingPermission {
                     permission: permission.to_string(),
@@ -269,32 +275,17 @@ impl RestOctopus {
         Ok(set.missing(space_ids))
     }
 
-    /// The API key's user's permissions in `space_id` (space permissions granted there or in
-    /// every space) and system-wide, from `GET /api/users/{id}/permissions`.
+    /// Every permission of the API key's user (space permissions with the spaces they are
+    /// granted in, and system permissions), from `GET /api/users/{id}/permissions`.
     pub async fn caller_permissions(
         &self,
-        space_id: &str,
-    ) -> Result<octo_oidc_core::preflight::OctopusPermissions, OctopusError> {
+    ) -> Result<octo_oidc_core::preflight::OctopusGrants, OctopusError> {
         let user = self.current_user().await?;
         let set: PermissionSet = self
             .transport
             .get_json(&format!("api/users/{}/permissions", user.id), &[])
             .await?;
-        let space = set
-            .space_permissions
-            .iter()
-            .filter(|(_, grants)| {
-                grants
-                    .iter()
-                    .any(|g| g.space_id.as_deref().is_none_or(|s| s == space_id))
-            })
-            .map(|(p, _)| p.clone())
-            .collect();
-        Ok(octo_oidc_core::preflight::OctopusPermissions {
-            user: format!("{} ({})", user.username, user.id),
-            space,
-            system: set.system_permissions,
-        })
+        Ok(set.grants(format!("{} ({})", user.username, user.id)))
     }
 
     /// The whole connection check: version (fails below 2024.1), user (fails on a bad key),

@@ -3,7 +3,9 @@
 
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::preflight::{AppCreationRights, RbacPermission};
-use octo_oidc_engine::preflight::{Outcome, Service, needed_permissions, preflight, refusal};
+use octo_oidc_engine::preflight::{
+    HostReads, Outcome, Service, needed_permissions, observe_with_preflight, preflight, refusal,
+};
 use octo_oidc_engine::render::{preflight_json, preflight_text};
 use octo_oidc_engine::verify::IssuerFacts;
 
@@ -221,4 +223,37 @@ async fn a_non_public_issuer_blocks_for_real_clouds_only() {
     let sandbox = preflight(&o, Some(&facts), false, w.ports()).await;
     assert!(!sandbox.blocks_apply(), "{}", preflight_text(&sandbox));
     assert!(preflight_text(&sandbox).contains("! issuer:"));
+}
+
+#[tokio::test]
+async fn asked_beside_observe_it_decides_as_after_it_with_one_simulation() {
+    for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
+        let w = World::new();
+        w.iam.deny_action("iam:CreateRole");
+        w.octopus.withhold_permission("AccountCreate");
+        w.octopus.withhold_permission("UserEdit");
+        let s = setup(text);
+        let o = w.observe(&s).await;
+        let after = preflight(&o, Some(&issuer(None)), true, w.ports()).await;
+        w.iam.log().clear();
+        let host = HostReads {
+            space: async { Ok("Spaces-1".to_string()) },
+            signed_in: async { Ok(()) },
+            issuer: async { Some(issuer(None)) },
+        };
+        let (beside_o, beside) = observe_with_preflight(&s, host, ISSUER, true, w.ports())
+            .await
+            .unwrap_or_else(|p| panic!("{name}: {p:#?}"));
+        assert_eq!(beside_o.plan, o.plan, "{name}");
+        assert_eq!(beside, after, "{name}: {}", preflight_text(&beside));
+        assert!(beside.blocks_apply(), "{name}: {}", preflight_text(&beside));
+        let simulations = w
+            .iam
+            .log()
+            .operations()
+            .iter()
+            .filter(|op| *op == "simulate_principal_policy")
+            .count();
+        assert_eq!(simulations, usize::from(name == "aws"), "{name}");
+    }
 }

@@ -165,7 +165,10 @@ async fn status_shows_what_exists_and_an_interrupted_change() {
 
     let world = World::new();
     let s = setup(AWS);
-    world.journal.fail_at_append(4); // the role's "done": the role exists, the journal says intent
+    // Appends: the provider's intent and done, the role's and the account's intents (made
+    // ready together, journaled together), then the role's "done" (5): the role exists, the
+    // journal says intent.
+    world.journal.fail_at_append(5);
     assert!(world.apply(&s).await.problem.is_some());
     let o = world.observe(&s).await;
     let st = status(&o, &world.journal).unwrap();

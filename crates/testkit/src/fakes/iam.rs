@@ -346,7 +346,7 @@ impl Iam for FakeIam {
         self.recorder
             .begin("simulate_principal_policy", principal_arn)?;
         let denied = self.state.lock().unwrap().denied_actions.clone();
-        Ok(requests
+        let decisions = requests
             .iter()
             .map(
                 |(action, resource)| octo_oidc_core::preflight::IamDecision {
@@ -358,7 +358,12 @@ impl Iam for FakeIam {
                     },
                 },
             )
-            .collect())
+            .collect();
+        self.recorder.end(
+            "simulate_principal_policy",
+            principal_arn,
+            Ok((decisions, false)),
+        )
     }
     async fn caller_identity(&self) -> PortResult<(String, String)> {
         self.recorder.begin("caller_identity", "")?;

@@ -385,20 +385,18 @@ impl Octopus for FakeOctopus {
             .end("remove_team_member", team_id, Ok(((), changed)))
     }
 
-    async fn caller_permissions(
-        &self,
-        space_id: &str,
-    ) -> PortResult<octo_oidc_core::preflight::OctopusPermissions> {
-        self.recorder.begin("caller_permissions", space_id)?;
+    async fn caller_permissions(&self) -> PortResult<octo_oidc_core::preflight::OctopusGrants> {
+        self.recorder.begin("caller_permissions", "")?;
         let withheld = self.state.lock().unwrap().withheld.clone();
         let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
             .iter()
             .filter(|p| !withheld.contains(**p))
             .map(|p| p.to_string())
             .collect();
-        Ok(octo_oidc_core::preflight::OctopusPermissions {
+        Ok(octo_oidc_core::preflight::OctopusGrants {
             user: "Users-1 (fake-admin)".into(),
-            space: held.clone(),
+            // Granted in every space.
+            space: held.iter().map(|p| (p.clone(), vec![None])).collect(),
             system: held,
         })
     }
