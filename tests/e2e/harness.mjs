@@ -127,3 +127,18 @@ export async function screenshot(browser, name) {
   await browser.saveScreenshot(file);
   return file;
 }
+
+/** Waits until the screen titled `text` is shown. */
+export async function waitTitle(browser, text, timeout = 15000) {
+  const title = await browser.$('#screen-title');
+  await title.waitUntil(async () => (await title.getText()) === text, {
+    timeout,
+    timeoutMsg: `the screen "${text}" did not open`,
+  });
+}
+
+/** Waits until the control `selector` is enabled. */
+export async function waitEnabled(browser, selector, message, timeout = 20000) {
+  const element = await browser.$(selector);
+  await element.waitUntil(async () => element.isEnabled(), { timeout, timeoutMsg: message });
+}
