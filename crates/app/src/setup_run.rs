@@ -322,44 +322,34 @@ impl SetupRun {
 
     /// The Octopus client for the server at `octopus_url` (the sandbox's with a sandbox).
     pub(crate) async fn octopus(&self, octopus_url: Option<&str>) -> Result<RestOctopus, Problem> {
-        let (url, key, ca) = match &self.sandbox {
-            Some(env) => (
-                env.require("OCTOPUS_URL")?.to_string(),
-                env.secret("OCTOPUS_API_KEY")?,
-                Some(env.ca_pem()?),
-            ),
-            None => {
-                let url = octopus_url.unwrap_or_default().to_string();
-                let server = ServerUrl::parse(&url)
-                    .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-                if let Some(client) = &self.connected
-                    && client.server_url() == &server
-                {
-                    return Ok(client.clone());
-                }
-                let key = match self.var(API_KEY_ENV_VAR) {
-                    Some(k) => Secret::new(k),
-                    None => {
-                        let keys = self.keys.clone();
-                        let env = self.env.clone();
-                        let s = server.clone();
-                        tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
-                            .await
-                            .map_err(|e| internal("the keychain call did not complete", e))??
-                            .key
-                    }
-                };
-                (url, key, None::<Vec<u8>>)
+        if let Some(env) = &self.sandbox {
+            let (mut config, key) = sandbox_octopus_config(env, "OCTOPUS_URL")?;
+            if let Some(deadline) = self.deadline {
+                config.deadline = deadline;
             }
-        };
+            return Ok(RestOctopus::new(config, key)?);
+        }
+        let url = octopus_url.unwrap_or_default().to_string();
         let server = ServerUrl::parse(&url)
             .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
-        let mut config = OctopusClientConfig::new(server);
-        config.ca_bundle_pem = ca;
-        if let Some(env) = &self.sandbox {
-            config.resolve = env.resolve();
-            config.deadline = std::time::Duration::from_secs(60);
+        if let Some(client) = &self.connected
+            && client.server_url() == &server
+        {
+            return Ok(client.clone());
         }
+        let key = match self.var(API_KEY_ENV_VAR) {
+            Some(k) => Secret::new(k),
+            None => {
+                let keys = self.keys.clone();
+                let env = self.env.clone();
+                let s = server.clone();
+                tokio::task::spawn_blocking(move || keys.resolve(&s, |n| env(n)))
+                    .await
+                    .map_err(|e| internal("the keychain call did not complete", e))??
+                    .key
+            }
+        };
+        let mut config = OctopusClientConfig::new(server);
         if let Some(deadline) = self.deadline {
             config.deadline = deadline;
         }
@@ -729,12 +719,13 @@ pub(crate) async fn verify_observation(
     let facts = issuer_facts(octopus).await?;
     // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
     // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
-    // trades them with the cloud (STS, Entra, Google STS).
-    let tokens = match (&sandbox_env, cloud) {
-        (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
+    // trades them with the cloud (STS, Entra, Google STS); for CI targets its GitHub-style
+    // issuer mints workflow tokens, traded at the sandbox Octopus's /token/v1.
+    let tokens = match sandbox_env {
+        Some(env) => Some(
             SandboxTokens::new(env)?.minting_runs(octopus.clone(), &observation.facts.space.id),
         ),
-        _ => None,
+        None => None,
     };
     let options = VerifyOptions {
         real_cloud: sandbox_env.is_none(),
@@ -751,6 +742,17 @@ pub(crate) async fn verify_observation(
             },
         )),
         (other, _) => other.clone(),
+    };
+    // A CI runner signs in at the server's public URL, whose discovery document names the
+    // token endpoint; in the sandbox that is OCTOPUS_PUBLIC_URL, not the loopback listener.
+    let public;
+    let octopus = match (sandbox_env, &cloud) {
+        (Some(env), Cloud::None) => {
+            let (config, key) = sandbox_octopus_config(env, "OCTOPUS_PUBLIC_URL")?;
+            public = RestOctopus::new(config, key)?;
+            &public
+        }
+        _ => octopus,
     };
     Ok(with_ports!(octopus, &cloud, |ports| {
         match &tokens {
@@ -770,6 +772,22 @@ pub(crate) async fn verify_observation(
             }
         }
     }))
+}
+
+/// The sandbox Octopus's client settings at the env file's `url_var` (`OCTOPUS_URL`, the
+/// loopback listener; `OCTOPUS_PUBLIC_URL`, its issuer's origin), with its CA and host names.
+fn sandbox_octopus_config(
+    env: &SandboxEnv,
+    url_var: &str,
+) -> Result<(OctopusClientConfig, Secret), Problem> {
+    let url = env.require(url_var)?;
+    let server = ServerUrl::parse(url)
+        .map_err(|e| Problem::new(ErrorCode::InvalidInput, format!("{url_var}: {e}")))?;
+    let mut config = OctopusClientConfig::new(server);
+    config.ca_bundle_pem = Some(env.ca_pem()?);
+    config.resolve = env.resolve();
+    config.deadline = std::time::Duration::from_secs(60);
+    Ok((config, env.secret("OCTOPUS_API_KEY")?))
 }
 
 /// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the

@@ -324,16 +324,13 @@ where
 fn close_interrupted(observation: &Observation, journal: &dyn Journal) -> Result<(), Problem> {
     let folded = entries(&journal.records()?);
     for step in &observation.plan.steps {
-        let Some(entry) = folded
-            .iter()
-            .find(|e| e.kind == step.kind && e.name == step.name)
-        else {
+        let Some(entry) = folded.iter().find(|e| e.is_for(step)) else {
             continue;
         };
         let ours = step.action == Action::Unchanged && step.reason.is_none();
         if let (Phase::Intent, true, Some(id)) = (entry.last, ours, &step.id) {
             journal.append(
-                &JournalRecord::new(&observation.plan.setup, Phase::Done, step.kind, &step.name)
+                &JournalRecord::for_step(&observation.plan.setup, Phase::Done, step)
                     .outcome(Outcome::Created)
                     .id("id", id),
             )?;
@@ -465,7 +462,7 @@ where
     G: GoogleCloud,
 {
     let setup = observation.plan.setup.as_str();
-    let record = |phase| JournalRecord::new(setup, phase, step.kind, &step.name);
+    let record = |phase| JournalRecord::for_step(setup, phase, step);
     if step.action == Action::Delete {
         journal.append(&record(Phase::DeleteIntent))?;
         match step.kind {

@@ -70,6 +70,11 @@ pub struct JournalRecord {
     pub kind: ResourceKind,
     /// The resource's name (as in the plan).
     pub name: String,
+    /// The app registration (unique name) an Azure resource belongs to: with `split_apps`
+    /// each app has its own service principal, credentials and a role assignment of the same
+    /// name, so kind + name + app identify one resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// For `done`: created or updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
@@ -87,9 +92,21 @@ impl JournalRecord {
             phase,
             kind,
             name: name.to_string(),
+            app: None,
             outcome: None,
             ids: BTreeMap::new(),
         }
+    }
+
+    /// The record of a plan step (its kind, name and app).
+    pub fn for_step(setup: &str, phase: Phase, step: &crate::plan::PlanStep) -> JournalRecord {
+        JournalRecord::new(setup, phase, step.kind, &step.name).in_app(app_of(step))
+    }
+
+    /// The same record for a resource of the app registration `app`.
+    pub fn in_app(mut self, app: Option<&str>) -> JournalRecord {
+        self.app = app.map(str::to_string);
+        self
     }
 
     /// The same record with an outcome.
@@ -121,6 +138,9 @@ pub struct JournalEntry {
     pub kind: ResourceKind,
     /// The name.
     pub name: String,
+    /// The app registration it belongs to (Azure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// The last phase recorded.
     pub last: Phase,
     /// Whether this setup created it (a `done` with outcome `created` since the last delete).
@@ -134,21 +154,36 @@ impl JournalEntry {
     pub fn interrupted(&self) -> bool {
         matches!(self.last, Phase::Intent | Phase::DeleteIntent)
     }
+
+    /// Whether this entry is about the plan step `step` (kind, name and app).
+    pub fn is_for(&self, step: &crate::plan::PlanStep) -> bool {
+        self.kind == step.kind && self.name == step.name && self.app.as_deref() == app_of(step)
+    }
 }
 
-/// Folds records into one entry per resource (kind, name), in first-seen order.
+/// The app registration a step's resource lives in, as journaled: the app itself, its service
+/// principal, credentials and role assignment (the Octopus account, named apart, has none).
+fn app_of(step: &crate::plan::PlanStep) -> Option<&str> {
+    match step.kind {
+        crate::desired::ResourceKind::OctopusAccount => None,
+        _ => step.app(),
+    }
+}
+
+/// Folds records into one entry per resource (kind, name, app), in first-seen order.
 pub fn entries(records: &[JournalRecord]) -> Vec<JournalEntry> {
     let mut out: Vec<JournalEntry> = Vec::new();
     for r in records {
         let at = match out
             .iter()
-            .position(|e| e.kind == r.kind && e.name == r.name)
+            .position(|e| e.kind == r.kind && e.name == r.name && e.app == r.app)
         {
             Some(at) => at,
             None => {
                 out.push(JournalEntry {
                     kind: r.kind,
                     name: r.name.clone(),
+                    app: r.app.clone(),
                     last: r.phase,
                     created_by_setup: false,
                     ids: BTreeMap::new(),

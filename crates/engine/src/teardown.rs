@@ -150,6 +150,8 @@ where
     };
     let mut stopped = false;
     let mut index = 0usize;
+    // The app registration whose resources are being handled (journaled with them).
+    let mut in_app: Option<String>;
     macro_rules! handle {
         ($kind:expr, $name:expr, $id:expr, $decision:expr) => {{
             let (kind, name, id): (ResourceKind, String, String) =
@@ -180,15 +182,14 @@ where
                         };
                         event(StepStatus::Started, None);
                         let run = async {
-                            journal.append(&JournalRecord::new(
-                                setup,
-                                Phase::DeleteIntent,
-                                kind,
-                                &name,
-                            ))?;
+                            journal.append(
+                                &JournalRecord::new(setup, Phase::DeleteIntent, kind, &name)
+                                    .in_app(in_app.as_deref()),
+                            )?;
                             let said = call.await?;
                             journal.append(
                                 &JournalRecord::new(setup, Phase::Deleted, kind, &name)
+                                    .in_app(in_app.as_deref())
                                     .id("id", &id),
                             )?;
                             Ok::<_, Problem>(said)
@@ -224,6 +225,7 @@ where
 
     // Azure: per app, role assignments → credentials → the app (with its SP).
     for app in &observed.apps {
+        in_app = Some(app.unique_name.clone());
         let ours =
             ownership::owner(ownership::setup_of_entra_tags(&app.tags), setup) == Owner::This;
         let object_id = app.application.object_id.clone();
@@ -303,13 +305,15 @@ where
                 Phase::Deleted,
                 ResourceKind::ServicePrincipal,
                 &app.unique_name,
-            );
+            )
+            .in_app(Some(&app.unique_name));
             if let Err(problem) = journal.append(&record) {
                 stopped = true;
                 report.problem = Some(problem);
             }
         }
     }
+    in_app = None;
 
     // AWS: role → provider.
     let mut our_role_deleted = None;
@@ -637,7 +641,8 @@ where
             .filter(|e| (e.last == Phase::DeleteIntent || orphan_sp(e)) && !handled(e))
             .collect();
         for e in gone {
-            let record = JournalRecord::new(setup, Phase::Deleted, e.kind, &e.name);
+            let record =
+                JournalRecord::new(setup, Phase::Deleted, e.kind, &e.name).in_app(e.app.as_deref());
             if let Err(problem) = journal.append(&record) {
                 report.problem = Some(problem);
                 break;

@@ -14,8 +14,9 @@
 //!   exists, with every over- and under-permission listed;
 //! - **account test**: the Octopus account test run for real, with its log;
 //! - **token trade** (optional, through a [`TokenSource`]): a real exchange per subject in
-//!   scope and for near-miss subjects outside it (STS `AssumeRoleWithWebIdentity`, Octopus
-//!   `/token/v1`).
+//!   scope and for near-miss subjects outside it (STS `AssumeRoleWithWebIdentity`, Entra,
+//!   Google STS; for CI targets a token from the CI's issuer per run in and near the filter,
+//!   traded at Octopus's `/token/v1`, in `ci_trades`).
 //!
 //! Every failure is explained by [`explain`] (AADSTS700211/700213/70021,
 //! `InvalidIdentityToken`, `AccessDenied`, Octopus task errors → cause and fix) and, where a
@@ -38,6 +39,9 @@ use crate::desired::{DesiredResource, resolve_scope};
 use crate::observe::{Observation, Ports};
 use crate::plan::Action;
 use crate::setup_file::TargetSpec;
+
+mod ci_trades;
+pub use ci_trades::CiRun;
 
 /// What the host's issuer check found (e.g. from the Octopus client's `IssuerReport`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +86,20 @@ pub trait TokenSource: Send + Sync {
         run: &RunLabel,
     ) -> impl Future<Output = PortResult<Option<MintedToken>>> + Send {
         let _ = (account_id, run);
+        async { Ok(None) }
+    }
+    /// A CI token from `issuer` for `run` with the audience `audience` (the service account's
+    /// ExternalId), as that CI would mint it; `Ok(None)` when this source mints claims, not
+    /// runs (verify then asks [`TokenSource::token`] with the subject the core writes for the
+    /// run); an error coded `not_found` when it cannot sign for `issuer` (verify then warns
+    /// that the CI trust was not traded).
+    fn ci_token(
+        &self,
+        issuer: &str,
+        audience: &str,
+        run: &CiRun,
+    ) -> impl Future<Output = PortResult<Option<MintedToken>>> + Send {
+        let _ = (issuer, audience, run);
         async { Ok(None) }
     }
 }
@@ -902,7 +920,6 @@ async fn token_trades<O, E, R, I, G, T>(
     T: TokenSource,
 {
     let iss = observation.facts.server.issuer.clone();
-    let o = &observation.observed;
     match &observation.setup.spec {
         TargetSpec::Aws(_) | TargetSpec::Azure(_) => {
             let targets = cloud_targets(observation);
@@ -1004,50 +1021,7 @@ async fn token_trades<O, E, R, I, G, T>(
             }
         }
         TargetSpec::Ci(ci) => {
-            let (Some(sa), Some(identity)) = (
-                &o.service_account,
-                o.oidc_identities
-                    .iter()
-                    .find(|i| i.name == crate::desired::identity_name(&observation.plan.setup)),
-            ) else {
-                return;
-            };
-            let Some(external_id) = &sa.external_id else {
-                return;
-            };
-            let aud = identity
-                .audience
-                .clone()
-                .unwrap_or_else(|| external_id.clone());
-            let sub = ci.subject.replace('*', "main").replace('?', "x");
-            for (sub, expected) in [(sub.clone(), true), (near_miss(&format!("{sub}/")), false)] {
-                let claims = TokenClaims {
-                    iss: identity.issuer.clone(),
-                    aud: aud.clone(),
-                    sub: sub.clone(),
-                };
-                let result = match tokens.token(&claims).await {
-                    Ok(t) => ports
-                        .octopus
-                        .exchange_id_token(external_id, &t)
-                        .await
-                        .map(|_| ()),
-                    Err(p) => {
-                        out.push(Check::fail(
-                            Area::TokenTrade,
-                            &sub,
-                            format!("no token: {}", p.message),
-                        ));
-                        continue;
-                    }
-                };
-                out.push(trade_check(
-                    &sub,
-                    expected,
-                    result,
-                    std::slice::from_ref(&identity.subject),
-                ));
-            }
+            ci_trades::ci_token_trades(observation, ci, ports.octopus, tokens, out).await;
         }
         TargetSpec::Gcp(g) => {
             let (Some(provider), Some(email)) = (

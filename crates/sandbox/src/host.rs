@@ -519,6 +519,9 @@ impl Sandbox {
             ("GITHUB_ISSUER", u.github_issuer.clone()),
             ("SANDBOX_RESOLVE", self.resolve_spec()),
         ];
+        if let Some(key) = self.octopus.deployer_api_key() {
+            vars.push(("OCTOPUS_DEPLOYER_API_KEY", key.expose().to_string()));
+        }
         for (name, value) in [
             ("AZURE_AUTHORITY", &u.azure_authority),
             ("GRAPH_URL", &u.graph),

@@ -1,13 +1,16 @@
 //! Azure over Entra's 20-credentials-per-app limit through the CLI: a scope needing 23
 //! credentials (2 projects × 11 environments + the account test) is refused with the
-//! alternatives when the file keeps `one_app`, and the strategy chosen in the file is applied.
+//! alternatives when the file keeps `one_app` — from the file alone (exit 2, no request) when
+//! the listed slugs already count over, by the plan against the inventory (exit 3) when only
+//! live state tells (`*`) —, and the strategy chosen in the file is applied.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 
 use crate::support::SandboxProcess;
 
-const OVER: &str = r#"version = 1
+/// 2 projects × 11 environments + the account test = 23 credentials (`STRATEGY` to fill in).
+pub(crate) const OVER: &str = r#"version = 1
 name = "limit-azure"
 target = "azure"
 
@@ -44,18 +47,42 @@ fn kinds(plan: &Value, kind: &str) -> usize {
 #[test]
 fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
     let sandbox = SandboxProcess::start();
+    // 2 projects × 11 environments, untenanted: over the limit by the file alone → exit 2
+    // naming the field and the alternatives, with no request at all.
     let one = sandbox.write("one.toml", &OVER.replace("STRATEGY", "one_app"));
+    sandbox.clear_requests();
     let refused = sandbox.cli(&["plan", one.to_str().unwrap()]);
-    // `limit_exceeded` (found once the scope is expanded against the inventory) → exit 3.
-    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
     assert!(
-        refused.stderr.contains("azure.credential_strategy:"),
+        refused.stderr.contains("azure.credential_strategy:")
+            && refused.stderr.contains("at least 23 federated credentials"),
         "{}",
         refused.stderr
     );
     assert!(
         refused.stderr.contains("coarser_keys") && refused.stderr.contains("split_apps"),
         "the alternatives are listed: {}",
+        refused.stderr
+    );
+    assert_eq!(sandbox.requests(), Vec::<Value>::new(), "no request");
+
+    // With every environment (`*`) the count needs the inventory: refused by the plan
+    // (`limit_exceeded`, exit 3), still before any write, with each alternative's count.
+    let live = sandbox.write(
+        "live.toml",
+        &OVER.replace("STRATEGY", "one_app").replace(
+            r#"environments = ["development", "test", "qa", "staging", "production", "uat", "integration",
+  "performance", "pre-production", "disaster-recovery", "sandbox"]"#,
+            r#"environments = ["*"]"#,
+        ),
+    );
+    let refused = sandbox.cli(&["plan", live.to_str().unwrap()]);
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("azure.credential_strategy:")
+            && refused.stderr.contains("coarser_keys with deployment =")
+            && refused.stderr.contains("split_apps:"),
+        "{}",
         refused.stderr
     );
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());

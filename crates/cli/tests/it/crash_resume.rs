@@ -45,19 +45,25 @@ fn aws_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+/// The sandbox's app registrations whose unique name contains `fragment`.
+fn apps_named(sandbox: &SandboxProcess, fragment: &str) -> Vec<Value> {
     let apps = sandbox.graph_get("applications");
-    let ours: Vec<&Value> = apps["value"]
+    apps["value"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| {
             a["uniqueName"]
                 .as_str()
-                .is_some_and(|n| n.contains("crash-azure"))
+                .is_some_and(|n| n.contains(fragment))
         })
-        .collect();
-    assert_eq!(ours.len(), 1, "one app registration: {apps}");
+        .cloned()
+        .collect()
+}
+
+fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+    let ours = apps_named(sandbox, "crash-azure");
+    assert_eq!(ours.len(), 1, "one app registration: {ours:?}");
     let app_id = ours[0]["appId"].as_str().unwrap();
     let object_id = ours[0]["id"].as_str().unwrap().to_string();
     let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));
@@ -204,6 +210,11 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 fn killed_at_every_journal_boundary(target: &Target) {
+    killed_at_journal_boundaries(target, |total| (1..total).collect());
+}
+
+/// Killed after each record count `at(total)` chooses (of a clean run's `total`).
+fn killed_at_journal_boundaries(target: &Target, at: fn(usize) -> Vec<usize>) {
     // A clean run says how many records a whole apply writes.
     let total = {
         let sandbox = SandboxProcess::start();
@@ -213,7 +224,7 @@ fn killed_at_every_journal_boundary(target: &Target) {
         sandbox.journal(target.setup).len()
     };
     assert!(total >= 4, "{total} records");
-    for n in 1..total {
+    for n in at(total) {
         let sandbox = SandboxProcess::start();
         let file = sandbox.write("setup.toml", &(target.file)("crash"));
         let file = file.to_str().unwrap();
@@ -290,6 +301,59 @@ fn azure_apply_killed_at_every_boundary_resumes_without_duplicates() {
 #[test]
 fn github_apply_killed_at_every_boundary_resumes_without_duplicates() {
     killed_at_every_journal_boundary(&TARGETS[2]);
+}
+
+/// Two app registrations (`split_apps`, 2 projects × 11 environments): each app with one
+/// service principal and no duplicate credential, two Octopus accounts.
+fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
+    let ours = apps_named(sandbox, "crash-split");
+    assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
+    for app in &ours {
+        let app_id = app["appId"].as_str().unwrap();
+        let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));
+        assert_eq!(
+            sps["value"].as_array().unwrap().len(),
+            1,
+            "one SP per app: {sps}"
+        );
+        let fics = sandbox.graph_get(&format!(
+            "applications/{}/federatedIdentityCredentials",
+            app["id"].as_str().unwrap()
+        ));
+        let mut names: Vec<&str> = fics["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "no duplicate credential");
+        assert!(count <= 20, "{count} credentials on one app");
+    }
+    assert_eq!(sandbox.accounts_named("Azure split (OIDC)").len(), 1);
+    assert_eq!(sandbox.accounts_named("Azure split (OIDC) (2)").len(), 1);
+    Vec::new()
+}
+
+fn split_setup(_label: &str) -> String {
+    crate::azure_limit::OVER
+        .replace("STRATEGY", "split_apps")
+        .replace("limit-azure", "crash-split")
+        .replace("Azure limit", "Azure split")
+}
+
+#[test]
+fn split_apps_killed_between_the_two_apps_resume_without_duplicates() {
+    let split = Target {
+        file: split_setup,
+        setup: "crash-split",
+        slow_operation: ("graph", "PATCH /applications"),
+        live: split_live,
+    };
+    // Early (one app's records only), half way, and near the end.
+    killed_at_journal_boundaries(&split, |total| vec![2, total / 2, total - 2]);
 }
 
 #[test]

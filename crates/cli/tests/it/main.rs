@@ -5,6 +5,7 @@ mod azure_limit;
 mod cli;
 mod crash_resume;
 mod faults;
+mod init_terminal;
 mod login_batch;
 mod sandbox_command;
 mod setup_flows;

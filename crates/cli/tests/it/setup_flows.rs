@@ -339,15 +339,89 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     assert!(snippet.contains(external_id), "{snippet}");
     assert!(snippet.contains(&sandbox.vars["OCTOPUS_URL"]), "{snippet}");
 
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+    // Verify trades workflow tokens of the sandbox's GitHub-style issuer at /token/v1: the
+    // filter's branch is accepted, another branch, another repository and a pull request not.
+    let verify = sandbox.cli(&["verify", "--json", file]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades: Vec<(String, String)> = trade_checks(&verify)
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap();
+            let message = c["message"].as_str().unwrap();
+            (
+                name.split(' ').next().unwrap().to_string(),
+                message.to_string(),
+            )
+        })
+        .collect();
+    let subjects: Vec<&str> = trades.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "repo:acme/shop:ref:refs/heads/main",
+            "repo:acme/shop:ref:refs/heads/develop",
+            "repo:acme/shop-fork:ref:refs/heads/main",
+            "repo:acme/shop:pull_request",
+        ],
+        "{trades:#?}"
+    );
+    assert_eq!(trades[0].1, "in scope: accepted", "{trades:#?}");
+    assert!(
+        trades[1..]
+            .iter()
+            .all(|(_, m)| m.starts_with("outside the scope: rejected")),
+        "{trades:#?}"
+    );
     assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 0);
     sandbox.clear_requests();
     assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 
-    // Tamper: the identity is deleted in Octopus.
+    // Tamper: the identity's subject is changed in Octopus → the in-scope run is refused,
+    // its sub shown beside the identity's with the first difference marked.
     let sa = outputs["service_account.id"].as_str().unwrap();
     let id = outputs["oidc_identity.identity_id"].as_str().unwrap();
+    let path = format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1");
+    let (status, body) = sandbox.octopus("GET", &path);
+    assert_eq!(status, 200, "{body}");
+    let mut identity: Value = serde_json::from_str(&body).unwrap();
+    identity["Subject"] = "repo:acme/shop:ref:refs/heads/mainline".into();
+    identity["ServiceAccountId"] = sa.into();
+    let (status, body) = http_with_body(
+        &sandbox.vars["OCTOPUS_URL"],
+        "PUT",
+        &path,
+        Some(&sandbox.vars["OCTOPUS_API_KEY"]),
+        Some(&identity.to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let broken = sandbox.cli(&["verify", file]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let out = &broken.stdout;
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "FAIL TokenTrade repo:acme/shop:ref:refs/heads/main (push to main): in scope but rejected"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("the OIDC identity's subject does not match the run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("sub token:   repo:acme/shop:ref:refs/heads/main\n")
+            && out.contains("trusted: repo:acme/shop:ref:refs/heads/mainline\n"),
+        "{out}"
+    );
+    let marker = format!(
+        "{}^",
+        " ".repeat(16 + "repo:acme/shop:ref:refs/heads/main".len())
+    );
+    assert!(out.lines().any(|l| l == marker), "{out}");
+    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
+    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
+
+    // Tamper: the identity is deleted in Octopus.
     let (status, body) = sandbox.octopus(
         "DELETE",
         &format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1"),
@@ -366,6 +440,66 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
         steps(&after.json()).iter().all(|(a, _)| a == "create"),
         "{}",
         after.stdout
+    );
+}
+
+#[test]
+fn another_ci_issuers_trust_is_traded_exactly_and_an_issuer_the_sandbox_does_not_host_is_a_warning()
+{
+    let sandbox = SandboxProcess::start();
+    // "Other issuer" with the sandbox's GitHub-style issuer: an exact subject is minted.
+    let setup = |name: &str, issuer: &str| {
+        format!(
+            "version = 1\nname = \"{name}\"\ntarget = \"github\"\n\n[octopus]\nspace = \"Default\"\n\n\
+             [github]\nissuer = \"{issuer}\"\nsubject = \"build:tools:deploy-*\"\nci = \"other\"\n\
+             service_account = \"{name}\"\n"
+        )
+    };
+    let hosted = sandbox.write(
+        "other.toml",
+        &setup("tools-ci", &sandbox.vars["GITHUB_ISSUER"]),
+    );
+    let hosted = hosted.to_str().unwrap();
+    let apply = sandbox.cli(&["apply", "--yes", hosted]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let verify = sandbox.cli(&["verify", "--json", hosted]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let trades: Vec<(String, String)> = trade_checks(&verify)
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(trades.len(), 2, "{trades:#?}");
+    assert!(
+        trades[0].0.starts_with("build:tools:deploy-1 ") && trades[0].1 == "in scope: accepted",
+        "{trades:#?}"
+    );
+    assert!(
+        trades[1].0.starts_with("build:tools:deployx1 ")
+            && trades[1].1.starts_with("outside the scope: rejected"),
+        "{trades:#?}"
+    );
+
+    // An issuer the sandbox does not host: nothing to trade, said as a warning.
+    let foreign = sandbox.write("gitlab.toml", &setup("tools-gitlab", "https://gitlab.com"));
+    let foreign = foreign.to_str().unwrap();
+    assert_eq!(sandbox.cli(&["apply", "--yes", foreign]).code, 0);
+    let verify = sandbox.cli(&["verify", foreign]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        verify
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("warn TokenTrade")
+                && l.contains(
+                    "not traded: the sandbox signs CI tokens only for its GitHub-style issuer"
+                )),
+        "{}",
+        verify.stdout
     );
 }
 
@@ -587,6 +721,91 @@ fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_writ
         forced.stdout,
         forced.stderr
     );
+}
+
+#[test]
+fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_write() {
+    let sandbox = SandboxProcess::start();
+    // The same sandbox, with the key of its seeded "deployer" (role Project deployer in
+    // Spaces-1: no AccountCreate, no system UserEdit).
+    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
+    let deployer = env.replace(
+        &format!("OCTOPUS_API_KEY={}\n", sandbox.vars["OCTOPUS_API_KEY"]),
+        &format!(
+            "OCTOPUS_API_KEY={}\n",
+            sandbox.vars["OCTOPUS_DEPLOYER_API_KEY"]
+        ),
+    );
+    assert_ne!(deployer, env);
+    let deployer = sandbox.write("deployer.env", &deployer);
+    let as_deployer = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--sandbox".into());
+        all.push(deployer.display().to_string());
+        run(&all, &sandbox.data())
+    };
+    for (name, text, permission, grantor) in [
+        (
+            "aws.toml",
+            AWS,
+            "AccountCreate",
+            "a Space Manager of Spaces-1 (Default) or an Octopus administrator",
+        ),
+        (
+            "github.toml",
+            GITHUB,
+            "UserEdit",
+            "an Octopus administrator (a member of Octopus Administrators)",
+        ),
+    ] {
+        let file = sandbox.write(name, text);
+        let file = file.to_str().unwrap();
+        let plan = as_deployer(&["plan", "--json", file]);
+        assert_eq!(plan.code, 0, "{name}: {}", plan.stderr);
+        let preflight = &plan.json()["preflight"];
+        assert_eq!(preflight["blocks_apply"], true, "{name}: {preflight}");
+        let gap = preflight["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["permission"] == permission)
+            .unwrap_or_else(|| panic!("{name}: {preflight}"));
+        assert_eq!(gap["outcome"], "missing", "{name}: {gap}");
+        assert!(
+            gap["caller"]
+                .as_str()
+                .unwrap()
+                .starts_with("deployer (Users-"),
+            "{name}: {gap}"
+        );
+
+        sandbox.clear_requests();
+        let apply = as_deployer(&["apply", "--yes", file]);
+        assert_eq!(apply.code, 3, "{name}: {}\n{}", apply.stdout, apply.stderr);
+        let out = format!("{}{}", apply.stdout, apply.stderr);
+        assert!(out.contains(permission), "{name}: {out}");
+        assert!(out.contains("who can grant it"), "{name}: {out}");
+        assert!(out.contains(grantor), "{name}: {out}");
+        assert_eq!(sandbox.mutating_requests(), Vec::<String>::new(), "{name}");
+        assert!(
+            sandbox.requests().iter().any(|r| r["operation"]
+                .as_str()
+                .is_some_and(|o| o.contains("/permissions"))),
+            "{name}: the preflight asked Octopus"
+        );
+    }
+
+    // With the flag, apply starts and the sandbox Octopus itself refuses the first write.
+    let file = sandbox.write("aws.toml", AWS);
+    let forced = as_deployer(&[
+        "apply",
+        "--yes",
+        "--ignore-preflight",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(forced.code, 3, "{}\n{}", forced.stdout, forced.stderr);
+    let out = format!("{}{}", forced.stdout, forced.stderr);
+    assert!(out.contains("Missing permission: AccountCreate"), "{out}");
 }
 
 #[test]

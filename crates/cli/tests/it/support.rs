@@ -169,16 +169,34 @@ impl SandboxProcess {
 
     /// The journal folded per resource: (kind, name) → (last phase, ids of the last `done`).
     pub fn journal_entries(&self, setup: &str) -> BTreeMap<(String, String), (String, Value)> {
-        let mut out: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
+        // The last phase and ids per resource (kind, name, app: `split_apps` gives each app
+        // a role assignment of the same name), then per (kind, name): "done" only when every
+        // app's resource is, with the ids of all of them.
+        let mut each: BTreeMap<(String, String, String), (String, Value)> = BTreeMap::new();
         for r in self.journal(setup) {
             let key = (
                 r["kind"].as_str().unwrap().to_string(),
                 r["name"].as_str().unwrap().to_string(),
+                r["app"].as_str().unwrap_or_default().to_string(),
             );
-            let entry = out.entry(key).or_insert((String::new(), Value::Null));
+            let entry = each.entry(key).or_insert((String::new(), Value::Null));
             entry.0 = r["phase"].as_str().unwrap().to_string();
             if r["phase"] == "done" {
                 entry.1 = r["ids"].clone();
+            }
+        }
+        let mut out: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
+        for ((kind, name, app), (phase, ids)) in each {
+            let entry = out
+                .entry((kind, name))
+                .or_insert((phase.clone(), Value::Object(Default::default())));
+            if phase != "done" {
+                entry.0 = phase;
+            }
+            if let (Value::Object(all), Value::Object(these)) = (&mut entry.1, ids) {
+                for (k, v) in these {
+                    all.insert(format!("{app}/{k}"), v);
+                }
             }
         }
         out

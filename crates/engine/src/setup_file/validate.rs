@@ -388,6 +388,9 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
                             "Remove \"account\" from subject_keys.deployment and subject_keys.health_check, or use \"coarser_keys\".",
                         );
                     }
+                    if azure.credential_strategy == CredentialStrategy::OneApp {
+                        over_one_app(&scope, v);
+                    }
                     azure.scope = scope;
                     Some(TargetSpec::Azure(azure))
                 }
@@ -635,6 +638,54 @@ fn aws_setup(a: &AwsTable, v: &mut Validator) -> AwsSetup {
         profile: a.profile.clone(),
         trust_policy_quota: a.trust_policy_quota.map(|q| q as usize),
     }
+}
+
+/// The federated credentials a scope needs at least, from the file alone: its untenanted
+/// deployments (every listed project × every listed environment, as far as the deployment
+/// keys tell them apart; `["*"]` counts as one) plus the account test's own credential when
+/// the deployment subjects name a project or environment (so they cannot coincide with it).
+/// Tenanted runs, runbooks, targets and `*` need the inventory: the plan counts those, and
+/// the credentials already on the app, against the live state.
+pub fn credentials_known_from_file(scope: &CloudScope) -> usize {
+    let Ok(keys) = scope.keys.resolve(Context::Deployment) else {
+        return 0;
+    };
+    let distinct = |selection: &SlugSelection, key: SubjectKey| match selection {
+        SlugSelection::Only(slugs) if keys.contains(key) => {
+            slugs.iter().collect::<BTreeSet<_>>().len()
+        }
+        SlugSelection::Only(slugs) => usize::from(!slugs.is_empty()),
+        SlugSelection::All => 1,
+    };
+    if !scope.untenanted {
+        return 0;
+    }
+    let deployments = distinct(&scope.projects, SubjectKey::Project)
+        * distinct(&scope.environments, SubjectKey::Environment);
+    let account_test =
+        usize::from(keys.contains(SubjectKey::Project) || keys.contains(SubjectKey::Environment));
+    deployments + account_test
+}
+
+/// `one_app` with a scope that needs more than one app registration's credentials already by
+/// the file: a field error on `azure.credential_strategy` naming the alternatives (exit 2,
+/// before any remote call).
+fn over_one_app(scope: &CloudScope, v: &mut Validator) {
+    let limit = octo_oidc_core::azure::MAX_CREDENTIALS_PER_APP;
+    let needed = credentials_known_from_file(scope);
+    if needed <= limit {
+        return;
+    }
+    v.error(
+        "azure.credential_strategy",
+        format!(
+            "is \"one_app\", but the scope needs at least {needed} federated credentials and an app registration holds at most {limit}"
+        ),
+        format!(
+            "Set [azure] credential_strategy = \"coarser_keys\" (coarser deployment subject keys that fit one app) or \"split_apps\" (about {} app registrations, each with its own Octopus account), or narrow the scope; octo-oidc plan shows the counts of each.",
+            needed.div_ceil(limit - 1)
+        ),
+    );
 }
 
 fn gcp_setup(name: &str, g: &GcpTable, v: &mut Validator) -> GcpSetup {

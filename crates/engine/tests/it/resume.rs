@@ -309,3 +309,82 @@ async fn a_teardown_cut_at_every_journal_boundary_finishes_on_rerun() {
         }
     }
 }
+
+/// A split-apps setup: two app registrations, each with its service principal, credentials
+/// and role assignment.
+fn split_apps() -> octo_oidc_engine::setup_file::Setup {
+    crate::support::setup(
+        &crate::support::AZURE
+            .replace(
+                "environments = [\"staging\", \"production\"]",
+                "environments = [\"*\"]",
+            )
+            .replace(
+                "role = \"Contributor\"",
+                "role = \"Contributor\"\ncredential_strategy = \"split_apps\"",
+            ),
+    )
+}
+
+#[tokio::test]
+async fn split_apps_journal_every_resource_under_its_own_identity() {
+    use std::collections::BTreeMap;
+    let world = crate::support::World::new();
+    // 2 projects × 12 environments: more than one app's 20 credentials.
+    let mut inventory = crate::support::inventory();
+    for i in 4..=12 {
+        inventory
+            .environments
+            .push(octo_oidc_core::ports::OctopusResource {
+                id: format!("Environments-{i}"),
+                name: format!("env-{i}"),
+                slug: format!("env-{i}"),
+            });
+    }
+    world.octopus.set_inventory("Spaces-1", inventory);
+    let s = split_apps();
+    let o = world.observe(&s).await;
+    let apps = o
+        .plan
+        .steps
+        .iter()
+        .filter(|st| st.kind == octo_oidc_engine::desired::ResourceKind::AppRegistration)
+        .count();
+    assert_eq!(apps, 2, "{:#?}", o.plan.steps);
+    // Kind and name alone do not tell the two apps' role assignments apart.
+    let mut names: Vec<(String, &str)> = o
+        .plan
+        .steps
+        .iter()
+        .map(|st| (format!("{:?}", st.kind), st.name.as_str()))
+        .collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert!(
+        names.len() < before,
+        "the scenario has steps sharing kind and name"
+    );
+    assert!(world.apply(&s).await.is_complete());
+    let records = octo_oidc_engine::journal::Journal::records(&world.journal).unwrap();
+    let mut done: BTreeMap<String, usize> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.phase == octo_oidc_engine::journal::Phase::Done)
+    {
+        *done
+            .entry(serde_json::to_string(&(&r.kind, &r.name, &r.app)).unwrap())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = done.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "records that do not identify one resource: {twice:#?}"
+    );
+    let entries = octo_oidc_engine::journal::entries(&records);
+    assert_eq!(
+        entries.len(),
+        o.plan.steps.len(),
+        "one journal entry per plan step"
+    );
+}

@@ -49,6 +49,21 @@ pub(crate) async fn run(world: &World, o: &Observation, options: VerifyOptions) 
     }
 }
 
+/// Applies `s`, observes it again and verifies with token trades.
+pub(crate) async fn apply_and_verify_trading(
+    world: &World,
+    s: &octo_oidc_engine::setup_file::Setup,
+) -> (Observation, VerifyReport) {
+    assert!(world.apply(s).await.is_complete());
+    let o = world.observe(s).await;
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    let r = run(world, &o, options).await;
+    (o, r)
+}
+
 pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
     r.problems()
         .iter()
@@ -61,17 +76,7 @@ async fn verify_passes_after_apply_for_every_target() {
     for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
         let world = World::new();
         let s = setup(text);
-        assert!(world.apply(&s).await.is_complete());
-        let o = world.observe(&s).await;
-        let r = run(
-            &world,
-            &o,
-            VerifyOptions {
-                token_trades: true,
-                ..VerifyOptions::default()
-            },
-        )
-        .await;
+        let (_, r) = apply_and_verify_trading(&world, &s).await;
         assert_eq!(
             r.verdict,
             VerifyVerdict::Passed,
@@ -373,4 +378,145 @@ async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts7
     assert_eq!(cmp.claim, "sub");
     assert_eq!(cmp.token, gone.subject);
     assert!(cmp.first_difference.is_some());
+}
+
+fn trades(r: &VerifyReport) -> Vec<(String, bool, String)> {
+    r.checks
+        .iter()
+        .filter(|c| c.area == Area::TokenTrade)
+        .map(|c| (c.name.clone(), c.passed, c.message.clone()))
+        .collect()
+}
+
+/// Changes the subject of the setup's OIDC identity behind the setup's back.
+async fn set_identity_subject(world: &World, o: &Observation, subject: &str) {
+    use octo_oidc_core::ports::Octopus;
+    let sa = o.observed.service_account.as_ref().unwrap();
+    let mut spec = o
+        .desired
+        .resources
+        .iter()
+        .find_map(|r| match r {
+            DesiredResource::OidcIdentity { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .unwrap();
+    spec.subject = subject.to_string();
+    world
+        .octopus
+        .ensure_oidc_identity(&sa.id, &spec)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_github_trust_is_traded_in_the_filter_and_refused_for_near_misses() {
+    let world = World::new();
+    let s = setup(GITHUB);
+    let (o, r) = apply_and_verify_trading(&world, &s).await;
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
+    let got = trades(&r);
+    let subjects: Vec<&str> = got
+        .iter()
+        .map(|(n, _, _)| n.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "repo:acme/shop:ref:refs/heads/main",
+            "repo:acme/shop:ref:refs/heads/develop",
+            "repo:acme/shop-fork:ref:refs/heads/main",
+            "repo:acme/shop:pull_request",
+        ],
+        "{got:#?}"
+    );
+    assert_eq!(got[0].2, "in scope: accepted", "{got:#?}");
+    assert!(
+        got[1..]
+            .iter()
+            .all(|(_, passed, m)| *passed && m.starts_with("outside the scope: rejected")),
+        "{got:#?}"
+    );
+
+    // The identity now trusts another branch: the in-scope run is refused, its sub marked.
+    set_identity_subject(&world, &o, "repo:acme/shop:ref:refs/heads/mainline").await;
+    let o = world.observe(&s).await;
+    let r = run(&world, &o, options).await;
+    assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
+    let refused = r
+        .problems()
+        .into_iter()
+        .find(|c| c.area == Area::TokenTrade)
+        .unwrap_or_else(|| panic!("{:#?}", r.problems()));
+    assert!(
+        refused
+            .name
+            .starts_with("repo:acme/shop:ref:refs/heads/main "),
+        "{refused:#?}"
+    );
+    assert!(
+        refused.message.starts_with("in scope but rejected"),
+        "{refused:#?}"
+    );
+    let cmp = refused.comparison.as_ref().unwrap();
+    assert_eq!(cmp.claim, "sub");
+    assert_eq!(cmp.trusted, "repo:acme/shop:ref:refs/heads/mainline");
+    assert_eq!(
+        cmp.first_difference,
+        Some("repo:acme/shop:ref:refs/heads/main".len())
+    );
+    assert!(
+        refused.cause.as_deref().unwrap().contains("subject"),
+        "{refused:#?}"
+    );
+
+    // A widened identity accepts the near misses of its own repository.
+    set_identity_subject(&world, &o, "repo:acme/shop:*").await;
+    let o = world.observe(&s).await;
+    let r = run(&world, &o, options).await;
+    let wide: Vec<String> = r
+        .problems()
+        .into_iter()
+        .filter(|c| c.area == Area::TokenTrade)
+        .map(|c| format!("{}: {}", c.name, c.message))
+        .collect();
+    assert_eq!(wide.len(), 2, "{wide:#?}");
+    assert!(
+        wide.iter()
+            .all(|w| w.contains("outside the scope but accepted")
+                && w.starts_with("repo:acme/shop:")),
+        "{wide:#?}"
+    );
+}
+
+#[tokio::test]
+async fn another_ci_issuers_subject_is_traded_exactly_and_one_character_off() {
+    let world = World::new();
+    let s = setup(
+        r#"
+version = 1
+name = "shop-teamcity"
+target = "github"
+[octopus]
+url = "https://octopus.example.com"
+space = "Default"
+[github]
+issuer = "https://teamcity.example.com"
+subject = "project:Shop:build_type:Shop_Deploy*"
+service_account = "teamcity-shop"
+"#,
+    );
+    let (_, r) = apply_and_verify_trading(&world, &s).await;
+    assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
+    let got = trades(&r);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].2, "in scope: accepted", "{got:#?}");
+    assert!(
+        got[1].2.starts_with("outside the scope: rejected"),
+        "{got:#?}"
+    );
 }

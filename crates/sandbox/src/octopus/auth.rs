@@ -1,12 +1,14 @@
 //! Authentication of API calls: `X-Octopus-ApiKey` (or the `apikey` query parameter) for the
-//! built-in administrator, `Authorization: Bearer` for access tokens issued by `/token/v1`.
+//! built-in administrator or a user with a key of its own (`OctopusState::api_keys`, e.g. the
+//! seeded less-privileged "deployer"), `Authorization: Bearer` for access tokens issued by
+//! `/token/v1`.
 //!
 //! Anything else is 401 in Octopus's error format. A service account that is in no
 //! permission-granting team may call `/api/users/me` and nothing else (403), as on a real server
 //! where a new service account has no permissions until added to a team.
-//! A permission withheld with `OctopusSandbox::withhold_permission` is refused (403 naming it)
-//! on the routes that need it.
-//! Deliberately absent: per-team permission differences (one team grants everything).
+//! Every route's permission ([`permissions::required_permission`]) is decided by
+//! [`permissions::holds`] for the caller in the route's space (403 naming it), so a withheld
+//! permission or a team role without it is refused before the handler runs.
 
 use std::time::Instant;
 
@@ -66,6 +68,12 @@ fn presented_bearer(request: &Request) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The space a request names: the path segment where `route` has `{space}`.
+fn space_of(path: &str, route: &str) -> Option<String> {
+    let at = route.split('/').position(|part| part == "{space}")?;
+    path.split('/').nth(at).map(str::to_string)
+}
+
 /// The authentication middleware for everything under `/api` except the root document.
 pub async fn require_caller(
     State(app): State<AppState>,
@@ -73,16 +81,18 @@ pub async fn require_caller(
     next: Next,
 ) -> Response {
     let caller = if let Some(key) = presented_api_key(&request) {
-        if key != app.api_key.expose() {
-            return OctopusError::unauthenticated("Invalid API key.").into_response();
-        }
         let state = app.read();
-        let admin = state.user(super::ADMIN_USER_ID);
+        let user_id = match state.api_keys.get(&key) {
+            _ if key == app.api_key.expose() => super::ADMIN_USER_ID.to_string(),
+            Some(user_id) => user_id.clone(),
+            None => return OctopusError::unauthenticated("Invalid API key.").into_response(),
+        };
+        let Some(user) = state.user(&user_id).filter(|u| u.is_active) else {
+            return OctopusError::unauthenticated("Invalid API key.").into_response();
+        };
         Caller {
-            user_id: super::ADMIN_USER_ID.to_string(),
-            username: admin
-                .map(|u| u.username.clone())
-                .unwrap_or_else(|| "admin".into()),
+            user_id,
+            username: user.username.clone(),
         }
     } else if let Some(token) = presented_bearer(&request) {
         let user_id = {
@@ -117,14 +127,17 @@ pub async fn require_caller(
     } else {
         return OctopusError::unauthenticated(NOT_LOGGED_IN).into_response();
     };
-    let needed = request
+    let route = request
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|route| permissions::required_permission(request.method(), route.as_str()));
-    if let Some(permission) = needed
-        && app.read().withheld_permissions.contains(permission)
+        .map(|r| r.as_str().to_string());
+    if let Some(route) = route
+        && let Some(permission) = permissions::required_permission(request.method(), &route)
     {
-        return OctopusError::forbidden(permission).into_response();
+        let space = space_of(request.uri().path(), &route).and_then(|s| app.resolve_space(&s).ok());
+        if !permissions::holds(&app.read(), &caller.user_id, permission, space.as_deref()) {
+            return OctopusError::forbidden(permission).into_response();
+        }
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

@@ -205,6 +205,7 @@ fn ensure_builtins(state: &mut OctopusState) {
             member_user_ids: members,
             can_change_members: change,
             grants_permissions: grants,
+            role: None,
         };
         state.teams = vec![
             team(
@@ -235,7 +236,49 @@ fn ensure_builtins(state: &mut OctopusState) {
         ];
     }
     state.sync_counters();
+    ensure_deployer(state);
 }
+
+/// The seeded less-privileged user: "deployer", with an API key of its own, a member of the
+/// "Project deployers" team of Spaces-1 whose role ("Project deployer") may see and deploy but
+/// not create accounts, run tasks or edit teams, and with no system permission (no `UserEdit`).
+fn ensure_deployer(state: &mut OctopusState) {
+    if state.users.iter().any(|u| u.username == DEPLOYER_USERNAME)
+        || state.space("Spaces-1").is_none()
+    {
+        return;
+    }
+    let user_id = state.next_id("Users");
+    state.users.push(User {
+        id: user_id.clone(),
+        username: DEPLOYER_USERNAME.into(),
+        display_name: "Sandbox Deployer".into(),
+        email_address: Some("deployer@sandbox.invalid".into()),
+        is_service: false,
+        is_active: true,
+        external_id: None,
+        created: now_rfc3339(),
+    });
+    let team_id = state.next_id("Teams");
+    state.teams.push(Team {
+        id: team_id,
+        name: "Project deployers".into(),
+        slug: "project-deployers".into(),
+        description: "Sandbox: the deployer's team (role Project deployer in Spaces-1)".into(),
+        space_id: Some("Spaces-1".into()),
+        member_user_ids: vec![user_id.clone()],
+        can_change_members: true,
+        grants_permissions: true,
+        role: Some("Project deployer".into()),
+    });
+    state.api_keys.insert(
+        crate::host::generate_api_key().expose().to_string(),
+        user_id,
+    );
+}
+
+/// The username of the seeded less-privileged user.
+pub const DEPLOYER_USERNAME: &str = "deployer";
 
 impl OctopusSandbox {
     /// A sandbox with a freshly seeded state and a new issuer key.
@@ -318,6 +361,21 @@ impl OctopusSandbox {
     /// Gives back a permission withheld with [`OctopusSandbox::withhold_permission`].
     pub fn grant_permission(&self, permission: &str) {
         self.shared.write().withheld_permissions.remove(permission);
+    }
+
+    /// The API key of the seeded less-privileged user ([`DEPLOYER_USERNAME`]).
+    pub fn deployer_api_key(&self) -> Option<Secret> {
+        let state = self.shared.read();
+        let id = &state
+            .users
+            .iter()
+            .find(|u| u.username == DEPLOYER_USERNAME)?
+            .id;
+        state
+            .api_keys
+            .iter()
+            .find(|(_, user)| *user == id)
+            .map(|(key, _)| Secret::new(key.clone()))
     }
 
     /// The configuration.

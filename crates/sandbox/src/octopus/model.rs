@@ -285,6 +285,11 @@ pub struct Team {
     pub can_change_members: bool,
     /// Whether the team grants permissions (false for "Everyone" in the sandbox's model).
     pub grants_permissions: bool,
+    /// The user role the team grants in its space, by name (see
+    /// [`super::permissions::USER_ROLES`]); `None` = every permission of
+    /// [`super::permissions::TEAM_SPACE_PERMISSIONS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Team {

@@ -279,6 +279,7 @@ pub async fn create_team(
         member_user_ids: members,
         can_change_members: true,
         grants_permissions: true,
+        role: None,
     };
     let resource = team.resource();
     state.teams.push(team);

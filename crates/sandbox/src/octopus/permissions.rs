@@ -5,7 +5,10 @@
 //! The sandbox's permission model is per team: a member of a permission-granting system team
 //! (space `None`, e.g. "Octopus Administrators") holds [`TEAM_SPACE_PERMISSIONS`] in every
 //! space and [`TEAM_SYSTEM_PERMISSIONS`] system-wide; a member of a space team holds
-//! [`TEAM_SPACE_PERMISSIONS`] in that space only; "Everyone" grants nothing. Permissions
+//! [`TEAM_SPACE_PERMISSIONS`] in that space only, or the permissions of the team's user role
+//! ([`USER_ROLES`], e.g. the seeded "Project deployers" team's "Project deployer"); "Everyone"
+//! grants nothing. Every authenticated request is decided by [`holds`] over the same grants
+//! (403 naming the missing permission); `me` stands for the caller in the permission routes. Permissions
 //! named in [`OctopusState::withheld_permissions`](super::state::OctopusState) are withheld
 //! from everyone (set from Rust with [`OctopusSandbox::withhold_permission`](super::OctopusSandbox::withhold_permission)),
 //! so tests can reproduce a user who lacks one; the endpoints that need a withheld permission
@@ -69,13 +72,57 @@ pub const TEAM_SYSTEM_PERMISSIONS: &[&str] = &[
     "UserView",
 ];
 
-/// The `UserPermissionSetResource` of `user_id`; `only_space` limits the space permissions
-/// (and the teams) to one space, as the space-scoped URL forms do.
-pub fn permission_set(state: &OctopusState, user_id: &str, only_space: Option<&str>) -> Value {
+/// The built-in user roles a space team may grant instead of the full
+/// [`TEAM_SPACE_PERMISSIONS`] (Octopus's "Project deployer": see and deploy, but no account,
+/// task or team changes).
+pub const USER_ROLES: &[(&str, &[&str])] = &[(
+    "Project deployer",
+    &[
+        "AccountView",
+        "DeploymentCreate",
+        "DeploymentView",
+        "EnvironmentView",
+        "LifecycleView",
+        "MachineView",
+        "ProcessView",
+        "ProjectGroupView",
+        "ProjectView",
+        "RunbookView",
+        "SpaceView",
+        "TaskView",
+        "TeamView",
+        "TenantView",
+        "UserView",
+        "VariableView",
+    ],
+)];
+
+/// What a team's role grants in its space(s).
+fn role_permissions(role: Option<&str>) -> &'static [&'static str] {
+    match role {
+        None => TEAM_SPACE_PERMISSIONS,
+        Some(name) => USER_ROLES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[], |(_, p)| *p),
+    }
+}
+
+/// A user's effective permissions: per space permission the spaces it holds it in, the
+/// system permissions, and the teams (wire form) they come from.
+struct Grants {
+    space: BTreeMap<&'static str, BTreeSet<String>>,
+    system: BTreeSet<&'static str>,
+    teams: Vec<Value>,
+}
+
+fn grants(state: &OctopusState, user_id: &str, only_space: Option<&str>) -> Grants {
     let withheld = &state.withheld_permissions;
-    let mut space_permissions: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    let mut system_permissions: BTreeSet<&str> = BTreeSet::new();
-    let mut teams = Vec::new();
+    let mut out = Grants {
+        space: BTreeMap::new(),
+        system: BTreeSet::new(),
+        teams: Vec::new(),
+    };
     for team in &state.teams {
         let member = team.member_user_ids.iter().any(|m| m == user_id);
         let everyone = team.id == "teams-everyone";
@@ -87,7 +134,7 @@ pub fn permission_set(state: &OctopusState, user_id: &str, only_space: Option<&s
         {
             continue;
         }
-        teams.push(json!({
+        out.teams.push(json!({
             "Id": team.id, "Name": team.name, "SpaceId": team.space_id,
             "ExternalSecurityGroups": [], "IsDirectlyAssigned": member,
         }));
@@ -107,35 +154,70 @@ pub fn permission_set(state: &OctopusState, user_id: &str, only_space: Option<&s
             .into_iter()
             .filter(|s| only_space.is_none_or(|o| o == *s))
         {
-            for permission in TEAM_SPACE_PERMISSIONS {
-                if withheld.contains(*permission) {
-                    continue;
-                }
-                let grants = space_permissions.entry(permission).or_default();
-                if !grants.iter().any(|g| g["SpaceId"] == space) {
-                    grants.push(json!({
-                        "SpaceId": space,
-                        "RestrictedToEnvironmentIds": [],
-                        "RestrictedToProjectIds": [],
-                        "RestrictedToProjectGroupIds": [],
-                        "RestrictedToTenantIds": [],
-                    }));
+            for permission in role_permissions(team.role.as_deref()) {
+                if !withheld.contains(*permission) {
+                    out.space
+                        .entry(permission)
+                        .or_default()
+                        .insert(space.to_string());
                 }
             }
         }
-        if team.space_id.is_none() {
-            system_permissions.extend(
+        if team.space_id.is_none() && team.role.is_none() {
+            out.system.extend(
                 TEAM_SYSTEM_PERMISSIONS
                     .iter()
                     .filter(|p| !withheld.contains(**p)),
             );
         }
     }
+    out
+}
+
+/// Whether `user_id` holds `permission`: system-wide, or in `space_id` (a space's route), or
+/// in some space (a route without one). Decided from the same grants the permissions
+/// endpoints answer with.
+pub fn holds(
+    state: &OctopusState,
+    user_id: &str,
+    permission: &str,
+    space_id: Option<&str>,
+) -> bool {
+    let g = grants(state, user_id, None);
+    g.system.contains(permission)
+        || g.space
+            .get(permission)
+            .is_some_and(|spaces| space_id.is_none_or(|s| spaces.contains(s)))
+}
+
+/// The `UserPermissionSetResource` of `user_id`; `only_space` limits the space permissions
+/// (and the teams) to one space, as the space-scoped URL forms do.
+pub fn permission_set(state: &OctopusState, user_id: &str, only_space: Option<&str>) -> Value {
+    let g = grants(state, user_id, only_space);
+    let space_permissions: BTreeMap<&str, Vec<Value>> = g
+        .space
+        .into_iter()
+        .map(|(permission, spaces)| {
+            let restrictions = spaces
+                .into_iter()
+                .map(|space| {
+                    json!({
+                        "SpaceId": space,
+                        "RestrictedToEnvironmentIds": [],
+                        "RestrictedToProjectIds": [],
+                        "RestrictedToProjectGroupIds": [],
+                        "RestrictedToTenantIds": [],
+                    })
+                })
+                .collect();
+            (permission, restrictions)
+        })
+        .collect();
     json!({
         "Id": user_id,
         "SpacePermissions": space_permissions,
-        "SystemPermissions": system_permissions,
-        "Teams": teams,
+        "SystemPermissions": g.system,
+        "Teams": g.teams,
         "IsPermissionsComplete": true,
         "IsTeamsComplete": true,
         "LastModifiedBy": null,
@@ -174,6 +256,11 @@ pub async fn user_permissions(
     Path(id): Path<String>,
     caller: Caller,
 ) -> Result<Response, OctopusError> {
+    let id = if id == "me" {
+        caller.user_id.clone()
+    } else {
+        id
+    };
     answer(&app, &caller, &id, None)
 }
 
@@ -184,6 +271,11 @@ pub async fn user_permissions_in_space(
     caller: Caller,
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
+    let id = if id == "me" {
+        caller.user_id.clone()
+    } else {
+        id
+    };
     answer(&app, &caller, &id, Some(&space_id))
 }
 

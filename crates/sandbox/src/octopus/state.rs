@@ -62,6 +62,10 @@ pub struct OctopusState {
     /// [`super::permissions`].
     #[serde(default)]
     pub withheld_permissions: BTreeSet<String>,
+    /// API keys of users other than the built-in administrator (whose key is the
+    /// configuration's): key → `Users-N`.
+    #[serde(default)]
+    pub api_keys: BTreeMap<String, String>,
 }
 
 impl OctopusState {

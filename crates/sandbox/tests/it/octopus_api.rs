@@ -1199,3 +1199,106 @@ async fn custom_claims_round_trip_on_azure_and_aws_accounts() {
         assert_eq!(got["CustomClaims"], json!({"team": "payments"}));
     }
 }
+
+#[tokio::test]
+async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams() {
+    let api = Api::start().await;
+    let key = api
+        .sandbox
+        .env_vars()
+        .into_iter()
+        .find(|(n, _)| *n == "OCTOPUS_DEPLOYER_API_KEY")
+        .map(|(_, v)| v)
+        .expect("the env vars carry the deployer's key");
+    assert_ne!(key, api.sandbox.api_key().expose());
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = api
+            .http
+            .request(method, format!("{}{path}", api.sandbox.urls().octopus))
+            .header("X-Octopus-ApiKey", &key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, me) = call(reqwest::Method::GET, "/api/users/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["Username"], "deployer");
+    let (status, set) = call(reqwest::Method::GET, "/api/users/me/permissions", None).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["Id"], me["Id"]);
+    assert_eq!(grant_spaces(&set, "ProjectView"), vec!["Spaces-1"]);
+    assert_eq!(grant_spaces(&set, "AccountView"), vec!["Spaces-1"]);
+    for lacking in ["AccountCreate", "AccountEdit", "TaskCreate", "TeamEdit"] {
+        assert!(
+            set["SpacePermissions"].get(lacking).is_none(),
+            "{lacking}: {set}"
+        );
+    }
+    assert_eq!(set["SystemPermissions"], json!([]));
+    assert!(
+        set["Teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Name"] == "Project deployers" && t["SpaceId"] == "Spaces-1"),
+        "{set}"
+    );
+
+    // Reads its role allows answer; writes it lacks are refused in Octopus's error shape.
+    let (status, _) = call(reqwest::Method::GET, "/api/Spaces-1/accounts/all", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(reqwest::Method::GET, "/api/Spaces-2/accounts/all", None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "another space is not the team's"
+    );
+    let before = api.get("/api/Spaces-1/accounts/all").await.1;
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/Spaces-1/accounts",
+        Some(json!({"AccountType": "AzureOidc", "Name": "refused"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        first_error(&body).contains("Missing permission: AccountCreate"),
+        "{body}"
+    );
+    assert!(
+        body["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("AccountCreate")
+    );
+    assert_eq!(
+        api.get("/api/Spaces-1/accounts/all").await.1,
+        before,
+        "nothing created"
+    );
+    let (_, team) = api.get("/api/teams/teams-spacemanagers-Spaces-1").await;
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        "/api/teams/teams-spacemanagers-Spaces-1",
+        Some(team),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(first_error(&body).contains("TeamEdit"), "{body}");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/users",
+        Some(json!({"Username": "sneaky", "DisplayName": "x", "IsService": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(first_error(&body).contains("UserEdit"), "{body}");
+    // The administrator still may.
+    let (status, _) = api.get("/api/users/Users-1/permissions").await;
+    assert_eq!(status, StatusCode::OK);
+}
