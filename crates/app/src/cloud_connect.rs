@@ -298,14 +298,12 @@ impl Session {
                         let mut check = Validator::new();
                         check
                             .guid(FormField::AzureTenantId.id(), tenant_id.trim())
-                            .guid(FormField::AzureSignInClientId.id(), client_id.trim());
-                        if client_secret.is_blank() {
-                            check.error(
+                            .guid(FormField::AzureSignInClientId.id(), client_id.trim())
+                            .filled(
                                 FormField::AzureSignInClientSecret.id(),
-                                "is empty",
+                                client_secret.expose(),
                                 "Paste the client secret's value (not its id).",
                             );
-                        }
                         check.finish()?;
                         (
                             tenant_id.trim().to_string(),
@@ -487,20 +485,17 @@ impl Session {
                 },
             ) => {
                 let mut check = Validator::new();
-                if access_key_id.trim().is_empty() {
-                    check.error(
+                check
+                    .filled(
                         FormField::AwsSignInAccessKeyId.id(),
-                        "is empty",
+                        &access_key_id,
                         "Paste the access key id (AKIA… or ASIA…).",
-                    );
-                }
-                if secret_access_key.is_blank() {
-                    check.error(
+                    )
+                    .filled(
                         FormField::AwsSignInSecretAccessKey.id(),
-                        "is empty",
+                        secret_access_key.expose(),
                         "Paste the secret access key that belongs to the key id.",
                     );
-                }
                 check.finish()?;
                 ConnectOptions::new(CredentialSource::AccessKey {
                     access_key_id: access_key_id.trim().to_string(),

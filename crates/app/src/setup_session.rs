@@ -148,22 +148,31 @@ impl Session {
     }
 
     /// Starts a run that [`Session::cancel_run`] can stop between steps; only one at a time.
-    fn begin_run(&self) -> Result<CancelToken, Problem> {
-        let mut slot = self.run_slot();
-        if slot.as_ref().is_some_and(|t| !t.is_cancelled()) {
-            return Err(Problem::new(
-                ErrorCode::Conflict,
-                "Another apply or teardown is still running.",
-            )
-            .with_hint("Wait for it to finish, or cancel it first."));
-        }
-        let token = CancelToken::new();
-        *slot = Some(token.clone());
-        Ok(token)
-    }
-
-    fn end_run(&self) {
+    /// Runs `body` as the one apply or teardown of this session, with the token that cancels
+    /// it; refused while another one runs. The slot is free again when `body` ends.
+    async fn exclusive_run<T, Fut>(
+        &self,
+        body: impl FnOnce(CancelToken) -> Fut,
+    ) -> Result<T, Problem>
+    where
+        Fut: std::future::Future<Output = Result<T, Problem>>,
+    {
+        let token = {
+            let mut slot = self.run_slot();
+            if slot.as_ref().is_some_and(|t| !t.is_cancelled()) {
+                return Err(Problem::new(
+                    ErrorCode::Conflict,
+                    "Another apply or teardown is still running.",
+                )
+                .with_hint("Wait for it to finish, or cancel it first."));
+            }
+            let token = CancelToken::new();
+            *slot = Some(token.clone());
+            token
+        };
+        let result = body(token).await;
         *self.run_slot() = None;
+        result
     }
 
     /// Asks the running apply or teardown to stop before its next step; false if none runs.
@@ -200,8 +209,7 @@ impl Session {
         ignore_preflight: bool,
         events: Arc<dyn ProgressSink>,
     ) -> Result<ApplyOutcome, Problem> {
-        let token = self.begin_run()?;
-        let result = async {
+        self.exclusive_run(|token| async move {
             let run = self.setup_run().ignoring_preflight(ignore_preflight);
             let (prepared, _) = self.prepared_with(run, source).await?;
             let applied = prepared.apply(events, &token).await;
@@ -212,10 +220,8 @@ impl Session {
                 prepared.journal_path().display().to_string(),
                 &self.links(&prepared),
             ))
-        }
-        .await;
-        self.end_run();
-        result
+        })
+        .await
     }
 
     /// Verifies the trust as it exists now: issuer, cloud side, the simulator's matrix, the
@@ -231,16 +237,13 @@ impl Session {
         source: &SetupSource,
         events: Arc<dyn ProgressSink>,
     ) -> Result<TeardownOutcome, Problem> {
-        let token = self.begin_run()?;
-        let result = async {
+        self.exclusive_run(|token| async move {
             let (prepared, _) = self.prepared(source).await?;
             Ok(run_report::teardown_outcome(
                 &prepared.teardown(events, &token).await,
             ))
-        }
-        .await;
-        self.end_run();
-        result
+        })
+        .await
     }
 
     fn file_info(

@@ -50,6 +50,14 @@ impl Validator {
         self
     }
 
+    /// Records that `field` "is empty", with `fix`, when `value` is blank (empty once trimmed).
+    pub fn filled(&mut self, field: &str, value: &str, fix: &str) -> &mut Self {
+        if value.trim().is_empty() {
+            self.error(field, "is empty", fix);
+        }
+        self
+    }
+
     /// Records a warning.
     pub fn warn(&mut self, field: &str, message: impl Into<String>) -> &mut Self {
         self.warnings.push(FieldWarning {

@@ -894,6 +894,17 @@ fn over_limit(needed: usize, alternatives: &[AzureAlternative]) -> Problem {
     }
 }
 
+/// The subjects of `scope` that only the account test uses, in the scope's order.
+fn account_test_subjects(scope: &Scope) -> Result<Vec<String>, Problem> {
+    Ok(scope
+        .subjects()
+        .map_err(scope_problem)?
+        .into_iter()
+        .filter(|s| s.contexts.iter().all(|c| *c == Context::AccountTest))
+        .map(|s| s.subject)
+        .collect())
+}
+
 /// Spreads the credentials over several apps: each app holds up to 19 of the scope's
 /// non-account-test credentials plus the account test of its own Octopus account.
 fn split_apps(
@@ -903,13 +914,7 @@ fn split_apps(
     slug: &str,
     issuer: &str,
 ) -> Result<Vec<AppLayout>, Problem> {
-    let own_test: BTreeSet<String> = scope
-        .subjects()
-        .map_err(scope_problem)?
-        .into_iter()
-        .filter(|s| s.contexts.iter().all(|c| *c == Context::AccountTest))
-        .map(|s| s.subject)
-        .collect();
+    let own_test: BTreeSet<String> = account_test_subjects(scope)?.into_iter().collect();
     let shared: Vec<&FederatedCredential> = all
         .iter()
         .filter(|c| !own_test.contains(&c.subject))
@@ -922,13 +927,7 @@ fn split_apps(
         let mut app_scope = scope.clone();
         app_scope.inventory.account.slug = account_slug.clone();
         app_scope.inventory.account.name = numbered(account_name, n, true);
-        let test_subjects: Vec<String> = app_scope
-            .subjects()
-            .map_err(scope_problem)?
-            .into_iter()
-            .filter(|s| s.contexts.iter().all(|c| *c == Context::AccountTest))
-            .map(|s| s.subject)
-            .collect();
+        let test_subjects = account_test_subjects(&app_scope)?;
         let mut credentials: Vec<FederatedCredential> =
             chunk.iter().map(|c| (*c).clone()).collect();
         let taken: BTreeSet<String> = credentials.iter().map(|c| c.name.clone()).collect();

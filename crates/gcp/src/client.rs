@@ -429,6 +429,17 @@ impl RestGoogleCloud {
         }
     }
 
+    /// Starts an IAM long-running operation and follows it to its end; returns its `response`.
+    async fn iam_operation(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&Value>,
+    ) -> Result<Value, GcpError> {
+        let operation = self.call(Service::Iam, method, url, body).await?;
+        self.wait(operation).await
+    }
+
     /// Follows a long-running operation to its end; returns its `response`.
     async fn wait(&self, operation: Value) -> Result<Value, GcpError> {
         let name = string(&operation, "name");
@@ -500,10 +511,9 @@ impl RestGoogleCloud {
 
     async fn undelete_pool_raw(&self, number: &str, pool: &str) -> Result<GcpPool, GcpError> {
         let url = format!("{}:undelete", self.pool_url(number, pool));
-        let op = self
-            .call(Service::Iam, Method::POST, url, Some(&json!({})))
+        let response = self
+            .iam_operation(Method::POST, url, Some(&json!({})))
             .await?;
-        let response = self.wait(op).await?;
         match self.find_pool_raw(number, pool).await? {
             Some(p) => Ok(p),
             None => Ok(pool_from(&response)),
@@ -519,10 +529,9 @@ impl RestGoogleCloud {
 
     async fn undelete_provider_raw(&self, p: &ProviderRef) -> Result<GcpProvider, GcpError> {
         let url = format!("{}:undelete", self.provider_url(p));
-        let op = self
-            .call(Service::Iam, Method::POST, url, Some(&json!({})))
+        let response = self
+            .iam_operation(Method::POST, url, Some(&json!({})))
             .await?;
-        let response = self.wait(op).await?;
         match self.find_provider_raw(p).await? {
             Some(found) => Ok(found),
             None => Ok(provider_from(&response)),
@@ -530,8 +539,7 @@ impl RestGoogleCloud {
     }
 
     async fn delete_raw(&self, url: String) -> Result<GcpRemoval, GcpError> {
-        let op = self.call(Service::Iam, Method::DELETE, url, None).await?;
-        let response = self.wait(op).await?;
+        let response = self.iam_operation(Method::DELETE, url, None).await?;
         Ok(GcpRemoval::SoftDeleted {
             expire_time: response["expireTime"].as_str().map(str::to_owned),
         })
@@ -653,10 +661,7 @@ impl GoogleCloud for RestGoogleCloud {
                 );
                 let body =
                     json!({"displayName": spec.display_name, "description": spec.description});
-                let op = self
-                    .call(Service::Iam, Method::POST, url, Some(&body))
-                    .await?;
-                self.wait(op).await?;
+                self.iam_operation(Method::POST, url, Some(&body)).await?;
                 let created = self
                     .find_pool_raw(number, &spec.pool_id)
                     .await?
@@ -694,10 +699,7 @@ impl GoogleCloud for RestGoogleCloud {
             mask.join(",")
         );
         let body = json!({"displayName": spec.display_name, "description": spec.description, "disabled": false});
-        let op = self
-            .call(Service::Iam, Method::PATCH, url, Some(&body))
-            .await?;
-        self.wait(op).await?;
+        self.iam_operation(Method::PATCH, url, Some(&body)).await?;
         let patched = self
             .find_pool_raw(number, &spec.pool_id)
             .await?
@@ -755,10 +757,8 @@ impl GoogleCloud for RestGoogleCloud {
                     self.pool_url(&p.project_number, &p.pool_id),
                     p.provider_id
                 );
-                let op = self
-                    .call(Service::Iam, Method::POST, url, Some(&provider_body(spec)))
+                self.iam_operation(Method::POST, url, Some(&provider_body(spec)))
                     .await?;
-                self.wait(op).await?;
                 let created =
                     self.find_provider_raw(p)
                         .await?
@@ -785,10 +785,8 @@ impl GoogleCloud for RestGoogleCloud {
             });
         }
         let url = format!("{}?updateMask={}", self.provider_url(p), mask.join(","));
-        let op = self
-            .call(Service::Iam, Method::PATCH, url, Some(&provider_body(spec)))
+        self.iam_operation(Method::PATCH, url, Some(&provider_body(spec)))
             .await?;
-        self.wait(op).await?;
         let patched = self.find_provider_raw(p).await?.unwrap_or(current);
         Ok(Applied::Updated(patched))
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::managed_policies;
 use super::trust;
-use super::wire::{AwsError, Params, Xml, url_encode_document};
+use super::wire::{AwsError, Params, Xml, constraint, url_encode_document, value_in_range};
 
 /// Providers per account (not adjustable).
 const MAX_PROVIDERS: usize = 100;
@@ -824,12 +824,6 @@ fn no_such_inline_policy(name: &str) -> AwsError {
     AwsError::no_such_entity(format!("The role policy with name {name} cannot be found."))
 }
 
-fn constraint(value: &str, field: &str, rule: &str) -> AwsError {
-    AwsError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
-    ))
-}
-
 /// IAM names: `[\w+=,.@-]+` (ASCII word characters), 1..=max.
 fn validate_name(name: &str, field: &str, max: usize) -> Result<(), AwsError> {
     if name.is_empty() || name.chars().count() > max {
@@ -874,20 +868,7 @@ fn validate_description(description: Option<&str>) -> Result<(), AwsError> {
 }
 
 fn validate_max_session_duration(value: i64) -> Result<u32, AwsError> {
-    if value < 3600 {
-        return Err(constraint(
-            &value.to_string(),
-            "maxSessionDuration",
-            "Member must have value greater than or equal to 3600",
-        ));
-    }
-    if value > 43200 {
-        return Err(constraint(
-            &value.to_string(),
-            "maxSessionDuration",
-            "Member must have value less than or equal to 43200",
-        ));
-    }
+    value_in_range(value, "maxSessionDuration", 3600, 43_200)?;
     u32::try_from(value).map_err(|_| AwsError::validation("MaxSessionDuration out of range"))
 }
 

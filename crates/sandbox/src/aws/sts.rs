@@ -23,7 +23,7 @@ use crate::token_validation::{RemoteIssuers, TokenRejection};
 
 use super::iam::{IamState, iso8601, random_id};
 use super::trust;
-use super::wire::{AwsError, Params, Xml};
+use super::wire::{AwsError, Params, Xml, constraint, value_in_range};
 
 /// Who `GetCallerIdentity` says the caller is.
 #[derive(Debug, Clone)]
@@ -86,12 +86,6 @@ fn rejection_error(rejection: TokenRejection) -> AwsError {
     }
 }
 
-fn constraint(value: &str, field: &str, rule: &str) -> AwsError {
-    AwsError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
-    ))
-}
-
 /// What the request asked for, once its constraints are checked.
 struct Request<'a> {
     role_arn: &'a str,
@@ -134,20 +128,7 @@ fn parse_request(params: &Params) -> Result<Request<'_>, AwsError> {
         ));
     }
     let duration = params.integer("DurationSeconds")?.unwrap_or(3600);
-    if duration < 900 {
-        return Err(constraint(
-            &duration.to_string(),
-            "durationSeconds",
-            "Member must have value greater than or equal to 900",
-        ));
-    }
-    if duration > 43_200 {
-        return Err(constraint(
-            &duration.to_string(),
-            "durationSeconds",
-            "Member must have value less than or equal to 43200",
-        ));
-    }
+    value_in_range(duration, "durationSeconds", 900, 43_200)?;
     if let Some(policy) = params.get("Policy")
         && policy.len() > 2048
     {

@@ -263,6 +263,26 @@ pub struct AwsError {
     pub retry_after_secs: Option<u64>,
 }
 
+/// `ValidationError` in AWS's words for a broken model constraint: `value` at `field` breaks
+/// `rule`.
+pub fn constraint(value: &str, field: &str, rule: &str) -> AwsError {
+    AwsError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+    ))
+}
+
+/// The model constraint on a number: `value` at `field` lies in `min..=max`.
+pub fn value_in_range(value: i64, field: &str, min: i64, max: i64) -> Result<(), AwsError> {
+    let rule = if value < min {
+        format!("Member must have value greater than or equal to {min}")
+    } else if value > max {
+        format!("Member must have value less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(constraint(&value.to_string(), field, &rule))
+}
+
 impl AwsError {
     /// A client error with a code, status and message.
     pub fn sender(status: StatusCode, code: &str, message: impl Into<String>) -> Self {

@@ -338,20 +338,12 @@ pub async fn injected_fault(
                 ),
                 Envelope::Graph => graph_error(
                     status,
-                    if status == StatusCode::SERVICE_UNAVAILABLE {
-                        "serviceNotAvailable"
-                    } else {
-                        "generalException"
-                    },
+                    server_error_code(status, "serviceNotAvailable", "generalException"),
                     "The service is temporarily unavailable.",
                 ),
                 Envelope::Arm => arm_error(
                     status,
-                    if status == StatusCode::SERVICE_UNAVAILABLE {
-                        "ServiceUnavailable"
-                    } else {
-                        "InternalServerError"
-                    },
+                    server_error_code(status, "ServiceUnavailable", "InternalServerError"),
                     "The server encountered an internal error. Please retry the request.",
                 ),
             }
@@ -556,6 +548,19 @@ pub fn split_key_segment(segment: &str) -> (&str, Option<(String, String)>) {
         return (&segment[..open], Some((String::new(), inner.to_owned())));
     }
     (segment, None)
+}
+
+/// A server error's code: `unavailable` for a 503, `other` for any other status.
+fn server_error_code(
+    status: StatusCode,
+    unavailable: &'static str,
+    other: &'static str,
+) -> &'static str {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        unavailable
+    } else {
+        other
+    }
 }
 
 #[cfg(test)]
