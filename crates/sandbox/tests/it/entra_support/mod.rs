@@ -174,6 +174,26 @@ impl Harness {
             .await
     }
 
+    /// `DELETE` in Graph.
+    pub async fn graph_delete(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.graph_call(reqwest::Method::DELETE, token, path, None, false)
+            .await
+    }
+
+    /// `GET` from ARM.
+    pub async fn arm_get(
+        &self,
+        token: &str,
+        path_and_query: &str,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.arm_call(reqwest::Method::GET, token, path_and_query, None)
+            .await
+    }
+
     pub async fn arm_call(
         &self,
         method: reqwest::Method,
