@@ -6,7 +6,7 @@ use octo_oidc_core::ports::{EntraApps, Iam, Octopus};
 use octo_oidc_engine::desired::ResourceKind;
 use octo_oidc_engine::plan::Action;
 
-use crate::support::{AWS, AZURE, GITHUB, World, setup};
+use crate::support::{AWS, AZURE, GITHUB, World, setup, step};
 
 #[tokio::test]
 async fn every_target_converges_and_a_second_apply_changes_nothing() {
@@ -139,12 +139,7 @@ async fn a_widened_trust_policy_is_planned_as_an_update_and_repaired() {
     widened.trust_policy = policy.to_string();
     world.iam.ensure_role(&widened).await.unwrap();
     let tampered = world.observe(&s).await;
-    let step = tampered
-        .plan
-        .steps
-        .iter()
-        .find(|st| st.kind == ResourceKind::IamRole)
-        .unwrap();
+    let step = step(&tampered, "iam_role");
     assert_eq!(step.action, Action::Update, "{step:#?}");
     assert!(
         step.changes.iter().any(|c| c.field.contains(":sub")),

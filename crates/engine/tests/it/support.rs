@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use octo_oidc_core::events::NoProgress;
 use octo_oidc_core::ports::{OctopusProject, OctopusResource, OctopusTenant, SpaceInventory};
-use octo_oidc_engine::apply::{ApplyReport, NotCancelled, apply};
+use octo_oidc_engine::apply::{ApplyReport, NotCancelled, StepReport, apply};
 use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
+use octo_oidc_engine::plan::PlanStep;
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
-use octo_oidc_engine::teardown::{TeardownReport, teardown};
+use octo_oidc_engine::teardown::{TeardownItem, TeardownReport, teardown};
+use octo_oidc_testkit::fakes::CallLog;
 use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 
 pub const ISSUER: &str = "https://octopus.example.com";
@@ -122,6 +124,33 @@ project = "octopus-sandbox"
 roles = ["roles/storage.objectViewer", "roles/run.developer"]
 "#;
 
+/// The plan step of `kind` (e.g. `iam_role`) in `o`.
+pub fn step<'a>(o: &'a Observation, kind: &str) -> &'a PlanStep {
+    o.plan
+        .steps
+        .iter()
+        .find(|st| st.kind.as_str() == kind)
+        .unwrap_or_else(|| panic!("no {kind} step in {:#?}", o.plan.steps))
+}
+
+/// The step of the object `name` in an apply report.
+pub fn step_named<'a>(report: &'a ApplyReport, name: &str) -> &'a StepReport {
+    report
+        .steps
+        .iter()
+        .find(|st| st.name == name)
+        .unwrap_or_else(|| panic!("no step of {name} in {:#?}", report.steps))
+}
+
+/// The teardown item of `kind` in `report`.
+pub fn item<'a>(report: &'a TeardownReport, kind: &str) -> &'a TeardownItem {
+    report
+        .items
+        .iter()
+        .find(|i| i.kind.as_str() == kind)
+        .unwrap_or_else(|| panic!("no {kind} item in {:#?}", report.items))
+}
+
 pub fn setup(text: &str) -> Setup {
     parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
 }
@@ -175,6 +204,21 @@ impl World {
 
     /// Every state-changing call the fakes received.
     pub fn changes(&self) -> Vec<String> {
+        self.logs()
+            .iter()
+            .flat_map(|l| l.changes())
+            .map(|c| format!("{} {}", c.operation, c.target))
+            .collect()
+    }
+
+    pub fn clear_logs(&self) {
+        for l in self.logs() {
+            l.clear();
+        }
+    }
+
+    /// The call log of every fake.
+    fn logs(&self) -> [&CallLog; 5] {
         [
             self.octopus.log(),
             self.entra.log(),
@@ -182,22 +226,6 @@ impl World {
             self.iam.log(),
             self.gcp.log(),
         ]
-        .iter()
-        .flat_map(|l| l.changes())
-        .map(|c| format!("{} {}", c.operation, c.target))
-        .collect()
-    }
-
-    pub fn clear_logs(&self) {
-        for l in [
-            self.octopus.log(),
-            self.entra.log(),
-            self.rbac.log(),
-            self.iam.log(),
-            self.gcp.log(),
-        ] {
-            l.clear();
-        }
     }
 
     /// How many objects of ours exist, per kind (what "no duplicates" compares).

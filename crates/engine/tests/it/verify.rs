@@ -11,7 +11,8 @@ use octo_oidc_core::simulate::TokenClaims;
 use octo_oidc_engine::desired::DesiredResource;
 use octo_oidc_engine::observe::Observation;
 use octo_oidc_engine::verify::{
-    Area, IssuerFacts, NoTokens, TokenSource, VerifyOptions, VerifyReport, VerifyVerdict, verify,
+    Area, Check, IssuerFacts, NoTokens, TokenSource, VerifyOptions, VerifyReport, VerifyVerdict,
+    verify,
 };
 use serde_json::json;
 
@@ -49,6 +50,33 @@ pub(crate) async fn run(world: &World, o: &Observation, options: VerifyOptions) 
     }
 }
 
+/// [`run`] with token trades (the minted tokens), as `octo-oidc verify` runs it.
+pub(crate) async fn run_trading(world: &World, o: &Observation) -> VerifyReport {
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    run(world, o, options).await
+}
+
+/// Asserts that `r` passed, listing its problems (after `context`) if not.
+pub(crate) fn assert_passed(r: &VerifyReport, context: &str) {
+    assert_eq!(
+        r.verdict,
+        VerifyVerdict::Passed,
+        "{context}: {:#?}",
+        problems(r)
+    );
+}
+
+/// The token-trade checks of `r`.
+pub(crate) fn trades(r: &VerifyReport) -> Vec<&Check> {
+    r.checks
+        .iter()
+        .filter(|c| c.area == Area::TokenTrade)
+        .collect()
+}
+
 pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
     r.problems()
         .iter()
@@ -63,21 +91,8 @@ async fn verify_passes_after_apply_for_every_target() {
         let s = setup(text);
         assert!(world.apply(&s).await.is_complete());
         let o = world.observe(&s).await;
-        let r = run(
-            &world,
-            &o,
-            VerifyOptions {
-                token_trades: true,
-                ..VerifyOptions::default()
-            },
-        )
-        .await;
-        assert_eq!(
-            r.verdict,
-            VerifyVerdict::Passed,
-            "{name}: {:#?}",
-            problems(&r)
-        );
+        let r = run_trading(&world, &o).await;
+        assert_passed(&r, name);
         assert!(
             r.checks.iter().any(|c| c.area == Area::Cloud && c.passed),
             "{name}"
@@ -97,11 +112,7 @@ async fn verify_passes_after_apply_for_every_target() {
             );
         }
         if name != "azure" {
-            let trades: Vec<_> = r
-                .checks
-                .iter()
-                .filter(|c| c.area == Area::TokenTrade)
-                .collect();
+            let trades = trades(&r);
             assert!(
                 trades
                     .iter()
@@ -147,15 +158,7 @@ async fn a_dropped_sub_condition_is_drift_and_over_permission() {
     spec.trust_policy = policy.to_string();
     world.iam.ensure_role(&spec).await.unwrap();
     let o = world.observe(&s).await;
-    let r = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
+    let r = run_trading(&world, &o).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
     let p = problems(&r);
     assert!(
@@ -262,12 +265,7 @@ async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
         &NoTokens,
     )
     .await;
-    assert_eq!(
-        sandbox.verdict,
-        VerifyVerdict::Passed,
-        "{:#?}",
-        problems(&sandbox)
-    );
+    assert_passed(&sandbox, "");
     assert!(
         sandbox
             .checks
@@ -329,17 +327,9 @@ async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts7
     let world = World::new();
     let s = setup(AZURE);
     assert!(world.apply(&s).await.is_complete());
-    let options = VerifyOptions {
-        token_trades: true,
-        ..VerifyOptions::default()
-    };
     let o = world.observe(&s).await;
-    let r = run(&world, &o, options).await;
-    let trades: Vec<&octo_oidc_engine::verify::Check> = r
-        .checks
-        .iter()
-        .filter(|c| c.area == Area::TokenTrade)
-        .collect();
+    let r = run_trading(&world, &o).await;
+    let trades = trades(&r);
     assert!(trades.len() >= 3, "{trades:#?}");
     assert!(trades.iter().all(|c| c.passed), "{trades:#?}");
     let app = world.entra.applications()[0].clone();
@@ -357,7 +347,7 @@ async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts7
         .await
         .unwrap();
     let o = world.observe(&s).await;
-    let r = run(&world, &o, options).await;
+    let r = run_trading(&world, &o).await;
     let refused = r
         .problems()
         .into_iter()
