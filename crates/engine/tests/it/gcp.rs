@@ -109,9 +109,7 @@ async fn apply_creates_everything_and_a_rerun_sends_nothing() {
 
 #[tokio::test]
 async fn a_loosened_condition_and_a_dropped_member_are_drift_that_apply_repairs() {
-    let world = World::new();
-    let s = setup(GCP);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(GCP).await;
     world.gcp.set_condition(
         &provider(&world),
         Some("assertion.sub.startsWith('space:')"),
@@ -158,9 +156,7 @@ async fn a_loosened_condition_and_a_dropped_member_are_drift_that_apply_repairs(
 
 #[tokio::test]
 async fn verify_trades_tokens_in_scope_and_explains_googles_refusals() {
-    let world = World::new();
-    let s = setup(GCP);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(GCP).await;
     let o = world.observe(&s).await;
     let report = run_trading(&world, &o).await;
     assert_passed(&report, "");

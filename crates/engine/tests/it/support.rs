@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 
 use octo_oidc_core::events::NoProgress;
-use octo_oidc_core::ports::{OctopusProject, OctopusResource, OctopusTenant, SpaceInventory};
+use octo_oidc_core::ports::{
+    EntraApps, FederatedCredential, Iam, OctopusProject, OctopusResource, OctopusTenant, RoleSpec,
+    SpaceInventory,
+};
 use octo_oidc_engine::apply::{ApplyReport, NotCancelled, StepReport, apply};
+use octo_oidc_engine::desired::DesiredResource;
 use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
 use octo_oidc_engine::plan::PlanStep;
@@ -124,6 +128,18 @@ project = "octopus-sandbox"
 roles = ["roles/storage.objectViewer", "roles/run.developer"]
 "#;
 
+/// The IAM role the setup of `o` wants.
+pub fn desired_role(o: &Observation) -> RoleSpec {
+    o.desired
+        .resources
+        .iter()
+        .find_map(|r| match r {
+            DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("an IAM role in the desired state")
+}
+
 /// The plan step of `kind` (e.g. `iam_role`) in `o`.
 pub fn step<'a>(o: &'a Observation, kind: &str) -> &'a PlanStep {
     o.plan
@@ -174,6 +190,15 @@ impl World {
         w
     }
 
+    /// A new world in which the setup `text` was applied completely.
+    pub async fn applied(text: &str) -> (World, Setup) {
+        let world = World::new();
+        let s = setup(text);
+        let report = world.apply(&s).await;
+        assert!(report.is_complete(), "{:#?}", report.problem);
+        (world, s)
+    }
+
     pub fn ports(
         &self,
     ) -> Ports<'_, FakeOctopus, FakeEntraApps, FakeAzureRbac, FakeIam, FakeGoogleCloud> {
@@ -200,6 +225,41 @@ impl World {
     pub async fn teardown(&self, setup: &Setup) -> TeardownReport {
         let o = self.observe(setup).await;
         teardown(&o, self.ports(), &self.journal, &NoProgress, &NotCancelled).await
+    }
+
+    /// Drops every `:sub` condition from the trust policy of the setup's IAM role, as someone
+    /// widening it by hand would.
+    pub async fn drop_sub_conditions(&self, setup: &Setup) {
+        let mut role = desired_role(&self.observe(setup).await);
+        let mut policy: serde_json::Value = serde_json::from_str(&role.trust_policy).unwrap();
+        let condition = policy["Statement"][0]["Condition"].as_object_mut().unwrap();
+        for (_, tests) in condition.iter_mut() {
+            tests
+                .as_object_mut()
+                .unwrap()
+                .retain(|k, _| !k.ends_with(":sub"));
+        }
+        role.trust_policy = policy.to_string();
+        self.iam.ensure_role(&role).await.unwrap();
+    }
+
+    /// Deletes the first app's federated credential whose subject contains `subject_part`;
+    /// returns it.
+    pub async fn delete_credential(&self, subject_part: &str) -> FederatedCredential {
+        let app = self.entra.applications()[0].clone();
+        let gone = self
+            .entra
+            .list_federated_credentials(&app.object_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.subject.contains(subject_part))
+            .unwrap();
+        self.entra
+            .delete_federated_credential(&app.object_id, &gone.name)
+            .await
+            .unwrap();
+        gone
     }
 
     /// Every state-changing call the fakes received.

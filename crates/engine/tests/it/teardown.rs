@@ -112,9 +112,7 @@ async fn a_reused_service_account_and_a_foreign_credential_are_left() {
             .is_empty()
     );
 
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     let app = world.entra.applications()[0].clone();
     let foreign = octo_oidc_core::ports::FederatedCredential {
         name: "gitlab-main".into(),

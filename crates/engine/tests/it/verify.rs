@@ -6,9 +6,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use octo_oidc_core::Secret;
-use octo_oidc_core::ports::{EntraApps, Iam, PortResult, TaskResult};
+use octo_oidc_core::ports::{PortResult, TaskResult};
 use octo_oidc_core::simulate::TokenClaims;
-use octo_oidc_engine::desired::DesiredResource;
 use octo_oidc_engine::observe::Observation;
 use octo_oidc_engine::verify::{
     Area, Check, IssuerFacts, NoTokens, TokenSource, VerifyOptions, VerifyReport, VerifyVerdict,
@@ -16,7 +15,7 @@ use octo_oidc_engine::verify::{
 };
 use serde_json::json;
 
-use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
+use crate::support::{AWS, AZURE, GITHUB, ISSUER, World};
 
 pub(crate) fn good_issuer() -> IssuerFacts {
     IssuerFacts {
@@ -87,9 +86,7 @@ pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
 #[tokio::test]
 async fn verify_passes_after_apply_for_every_target() {
     for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
-        let world = World::new();
-        let s = setup(text);
-        assert!(world.apply(&s).await.is_complete());
+        let (world, s) = World::applied(text).await;
         let o = world.observe(&s).await;
         let r = run_trading(&world, &o).await;
         assert_passed(&r, name);
@@ -131,32 +128,8 @@ async fn verify_passes_after_apply_for_every_target() {
 
 #[tokio::test]
 async fn a_dropped_sub_condition_is_drift_and_over_permission() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
-    let o = world.observe(&s).await;
-    let mut spec = o
-        .desired
-        .resources
-        .iter()
-        .find_map(|r| match r {
-            DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let mut policy: serde_json::Value = serde_json::from_str(&spec.trust_policy).unwrap();
-    for (_, tests) in policy["Statement"][0]["Condition"]
-        .as_object_mut()
-        .unwrap()
-        .iter_mut()
-    {
-        tests
-            .as_object_mut()
-            .unwrap()
-            .retain(|k, _| !k.ends_with(":sub"));
-    }
-    spec.trust_policy = policy.to_string();
-    world.iam.ensure_role(&spec).await.unwrap();
+    let (world, s) = World::applied(AWS).await;
+    world.drop_sub_conditions(&s).await;
     let o = world.observe(&s).await;
     let r = run_trading(&world, &o).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
@@ -187,25 +160,8 @@ async fn a_dropped_sub_condition_is_drift_and_over_permission() {
 
 #[tokio::test]
 async fn a_deleted_credential_is_missing_and_under_permission_with_the_difference_marked() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
-    let app = world.entra.applications()[0].clone();
-    let creds = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
-    let gone = creds
-        .iter()
-        .find(|c| c.subject.contains("production"))
-        .unwrap()
-        .clone();
-    world
-        .entra
-        .delete_federated_credential(&app.object_id, &gone.name)
-        .await
-        .unwrap();
+    let (world, s) = World::applied(AZURE).await;
+    let gone = world.delete_credential("production").await;
     let o = world.observe(&s).await;
     let r = run(&world, &o, VerifyOptions::default()).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
@@ -231,9 +187,7 @@ async fn a_deleted_credential_is_missing_and_under_permission_with_the_differenc
 
 #[tokio::test]
 async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AWS).await;
     let o = world.observe(&s).await;
     let local = IssuerFacts {
         not_public: Some("loopback address".into()),
@@ -298,9 +252,7 @@ async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
 
 #[tokio::test]
 async fn a_failed_account_test_is_explained_from_its_log() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     world.octopus.set_account_test_result(TaskResult {
         task_id: "ServerTasks-9".into(),
         state: "Failed".into(),
@@ -324,28 +276,13 @@ async fn a_failed_account_test_is_explained_from_its_log() {
 
 #[tokio::test]
 async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts700213() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     let o = world.observe(&s).await;
     let r = run_trading(&world, &o).await;
     let trades = trades(&r);
     assert!(trades.len() >= 3, "{trades:#?}");
     assert!(trades.iter().all(|c| c.passed), "{trades:#?}");
-    let app = world.entra.applications()[0].clone();
-    let gone = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.subject.contains(":environment:production"))
-        .unwrap();
-    world
-        .entra
-        .delete_federated_credential(&app.object_id, &gone.name)
-        .await
-        .unwrap();
+    let gone = world.delete_credential(":environment:production").await;
     let o = world.observe(&s).await;
     let r = run_trading(&world, &o).await;
     let refused = r
