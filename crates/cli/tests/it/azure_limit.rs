@@ -91,42 +91,36 @@ fn split_apps_applies_two_app_registrations_and_converges() {
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     let again = sandbox.cli(&["plan", "--detailed-exitcode", split]);
     assert_eq!(again.code, 0, "{}", again.stdout);
-    let apps = sandbox.graph_get("applications");
-    let ours = apps["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["uniqueName"]
-                .as_str()
-                .is_some_and(|n| n.contains("limit-azure"))
-        })
-        .count();
-    assert_eq!(ours, 2, "two app registrations: {apps}");
+    let ours = sandbox.apps_of("limit-azure");
+    assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
 }
 
 #[test]
 fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal() {
     let sandbox = SandboxProcess::start();
     let out = sandbox.dir.path().join("init.toml");
-    let missing = crate::support::run(
-        &[
-            "init".into(),
-            "--output".into(),
-            out.display().to_string(),
-            "--name".into(),
-            "init-gh".into(),
-            "--target".into(),
-            "github".into(),
-            "--space".into(),
-            "Default".into(),
-            "--repository".into(),
-            "acme/shop".into(),
-            "--filter".into(),
-            "branch:main".into(),
-        ],
-        &sandbox.data(),
-    );
+    let init = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "init",
+            "--output",
+            out.to_str().unwrap(),
+            "--name",
+            "init-gh",
+            "--target",
+            "github",
+            "--space",
+            "Default",
+            "--repository",
+            "acme/shop",
+            "--filter",
+            "branch:main",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        crate::support::run(&args, &sandbox.data())
+    };
+    let missing = init(&[]);
     assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
     assert!(
         missing.stderr.contains("github.service_account") && missing.stderr.contains("fix:"),
@@ -134,26 +128,7 @@ fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal
         missing.stderr
     );
     assert!(!out.exists(), "nothing written for an incomplete setup");
-    let written = crate::support::run(
-        &[
-            "init".into(),
-            "--output".into(),
-            out.display().to_string(),
-            "--name".into(),
-            "init-gh".into(),
-            "--target".into(),
-            "github".into(),
-            "--space".into(),
-            "Default".into(),
-            "--repository".into(),
-            "acme/shop".into(),
-            "--filter".into(),
-            "branch:main".into(),
-            "--service-account".into(),
-            "github-init".into(),
-        ],
-        &sandbox.data(),
-    );
+    let written = init(&["--service-account", "github-init"]);
     assert_eq!(written.code, 0, "{}{}", written.stdout, written.stderr);
     let plan = sandbox.cli(&["plan", "--detailed-exitcode", out.to_str().unwrap()]);
     assert_eq!(

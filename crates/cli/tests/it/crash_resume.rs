@@ -46,18 +46,8 @@ fn aws_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
 }
 
 fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
-    let apps = sandbox.graph_get("applications");
-    let ours: Vec<&Value> = apps["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["uniqueName"]
-                .as_str()
-                .is_some_and(|n| n.contains("crash-azure"))
-        })
-        .collect();
-    assert_eq!(ours.len(), 1, "one app registration: {apps}");
+    let ours = sandbox.apps_of("crash-azure");
+    assert_eq!(ours.len(), 1, "one app registration: {ours:?}");
     let app_id = ours[0]["appId"].as_str().unwrap();
     let object_id = ours[0]["id"].as_str().unwrap().to_string();
     let sps = sandbox.graph_get(&format!("servicePrincipals?$filter=appId eq '{app_id}'"));

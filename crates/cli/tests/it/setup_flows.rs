@@ -7,30 +7,25 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Run, SandboxProcess, http_with_body, iam, run};
+use crate::support::{
+    Run, SandboxProcess, azure_setup, github_setup, http_with_body, iam, run, scoped_setup, steps,
+};
 
-const AWS: &str = r#"version = 1
-name = "shop-aws"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal", "order-portal"]
-environments = ["production"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "AWS shop (OIDC)"
-
-[aws]
+/// The AWS setup of the flow tests: two projects, so the role trusts two subjects.
+fn shop_aws() -> String {
+    scoped_setup(
+        "shop-aws",
+        "aws",
+        &["customer-portal", "order-portal"],
+        &["production"],
+        "AWS shop (OIDC)",
+        r#"[aws]
 role_name = "octopus-shop"
 region = "eu-west-1"
 managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-"#;
+"#,
+    )
+}
 
 #[test]
 fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
@@ -46,7 +41,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let file = sandbox.write("aws.toml", AWS);
+    let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
 
     let plan = sandbox.cli(&["plan", "--json", file]);
@@ -111,18 +106,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         "{}",
         broken.stdout
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "nothing of ours left: {}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
     let (status, body) = iam(
         &sandbox,
         &[("Action", "GetRole"), ("RoleName", "unrelated-role")],
@@ -130,83 +114,16 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     assert_eq!(status, 200, "the unrelated role is still there: {body}");
 }
 
-const AZURE: &str = r#"version = 1
-name = "shop-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production", "staging"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Azure shop (OIDC)"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-resource_group = "rg-web-prod"
-role = "Contributor"
-"#;
-
-const GITHUB: &str = r#"version = 1
-name = "shop-gh"
-target = "github"
-
-[octopus]
-space = "Default"
-
-[github]
-repository = "acme/shop"
-filter = "branch:main"
-service_account = "github-shop"
-"#;
-
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            assert!(s["name"].is_string());
-            (
-                s["action"].as_str().unwrap().to_string(),
-                s["kind"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Deletes a federated credential the way someone in the portal would: through Graph as
 /// the sandbox's administrator.
 fn delete_credential(sandbox: &SandboxProcess, app_object_id: &str, name: &str) {
-    let v = &sandbox.vars;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use octo_oidc_core::ports::EntraApps;
-        let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
-        let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
-            ca_bundle_pem: Some(ca),
-            ..Default::default()
-        })
-        .unwrap();
-        let session = octo_oidc_azure::auth::AzureSession::service_principal(
-            octo_oidc_azure::transport::Transport::new(http),
-            octo_oidc_azure::auth::AuthorityConfig {
-                authority_url: v["AZURE_AUTHORITY"].clone(),
-                tenant: v["AZURE_TENANT_ID"].clone(),
-                client_id: v["AZURE_CLIENT_ID"].clone(),
-            },
-            octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
-        )
-        .unwrap();
-        let graph = octo_oidc_azure::graph::GraphEntraApps::new(session, &v["GRAPH_URL"])
-            .in_tenant(&v["AZURE_TENANT_ID"]);
+        let (_, session) = sandbox.azure_admin();
+        let graph =
+            octo_oidc_azure::graph::GraphEntraApps::new(session, &sandbox.vars["GRAPH_URL"])
+                .in_tenant(&sandbox.vars["AZURE_TENANT_ID"]);
         graph
             .delete_federated_credential(app_object_id, name)
             .await
@@ -217,7 +134,7 @@ fn delete_credential(sandbox: &SandboxProcess, app_object_id: &str, name: &str) 
 #[test]
 fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("azure.toml", AZURE);
+    let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
 
     let plan = sandbox.cli(&["plan", "--json", file]);
@@ -278,18 +195,7 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
         "{}",
         broken.stdout
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "nothing of ours left: {}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
     // The sandbox's own administrator app (not ours) is untouched.
     let status = sandbox.cli(&["status", file]);
     assert_eq!(status.code, 0);
@@ -315,7 +221,7 @@ fn first_credential_named(plan: &Value, fragment: &str) -> String {
 fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     let sandbox = SandboxProcess::start();
     // A service account that is not ours, with an identity of its own: left untouched.
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     let file = file.to_str().unwrap();
     let plan = sandbox.cli(&["plan", "--json", file]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
@@ -356,17 +262,7 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     let broken = sandbox.cli(&["verify", file]);
     assert_eq!(broken.code, 1, "{}", broken.stdout);
     assert!(broken.stdout.contains("oidc_identity"), "{}", broken.stdout);
-    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "{}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
 }
 
 #[test]
@@ -404,7 +300,7 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
     }
     assert_eq!(sandbox.requests(), Vec::<Value>::new(), "no request at all");
     // A batch: one failure does not stop the others, and the worst code wins.
-    let good = sandbox.write("github.toml", GITHUB);
+    let good = sandbox.write("github.toml", &github_setup("shop"));
     let batch = sandbox.cli(&[
         "plan",
         "--json",
@@ -426,7 +322,7 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
 #[test]
 fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     sandbox.clear_requests();
     let out = sandbox.cli(&["apply", file.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
@@ -442,7 +338,7 @@ fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
 #[test]
 fn a_sandbox_that_is_down_is_a_remote_failure_exit_3() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
@@ -496,7 +392,7 @@ fn the_env_file_is_0600_and_names_the_sandbox_credentials() {
 #[test]
 fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_write() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("aws.toml", AWS);
+    let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
     // The same sandbox, signed in as its read-only AWS user.
     let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
@@ -592,7 +488,7 @@ fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_writ
 #[test]
 fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_nothing() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("azure.toml", AZURE);
+    let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
     // The admin's plan: every permission granted (Graph app permission, Owner).
     let plan = sandbox.cli(&["plan", "--json", file]);
@@ -678,7 +574,7 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
     let sandbox = SandboxProcess::start();
     let file = sandbox.write(
         "github-team.toml",
-        &format!("{GITHUB}team = \"Space Managers\"\n"),
+        &format!("{}team = \"Space Managers\"\n", github_setup("shop")),
     );
     let file = file.to_str().unwrap();
     let team_path = "/api/teams/teams-spacemanagers-Spaces-1";
@@ -733,7 +629,7 @@ fn trade_checks(verify: &Run) -> Vec<Value> {
 fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cause() {
     let sandbox = SandboxProcess::start();
     // AWS: the provider loses the audience → STS refuses every token (InvalidIdentityToken).
-    let aws = sandbox.write("aws.toml", AWS);
+    let aws = sandbox.write("aws.toml", &shop_aws());
     let aws = aws.to_str().unwrap();
     let apply = sandbox.cli(&["apply", "--yes", "--json", aws]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
@@ -779,7 +675,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     );
 
     // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
-    let azure = sandbox.write("azure.toml", AZURE);
+    let azure = sandbox.write("azure.toml", &azure_setup("shop"));
     let azure = azure.to_str().unwrap();
     let apply = sandbox.cli(&["apply", "--yes", "--json", azure]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
@@ -817,28 +713,18 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
 }
 
 fn gcp_setup(project: &str) -> String {
-    format!(
-        r#"version = 1
-name = "shop-gcp"
-target = "gcp"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Google shop (OIDC)"
-
-[gcp]
+    scoped_setup(
+        "shop-gcp",
+        "gcp",
+        &["customer-portal"],
+        &["production"],
+        "Google shop (OIDC)",
+        &format!(
+            r#"[gcp]
 project = "{project}"
 roles = ["roles/storage.objectViewer"]
 "#
+        ),
     )
 }
 

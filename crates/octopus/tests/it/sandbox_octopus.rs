@@ -1199,60 +1199,17 @@ async fn a_name_differing_only_in_case_is_the_same_account() {
 /// and a role trusting exactly `subject`; returns the role ARN.
 async fn aws_role_trusting(sandbox: &Sandbox, role: &str, subject: &str) -> String {
     let issuer = sandbox.urls().octopus_issuer.clone();
-    let host = issuer
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
-    let audience = host.split(':').next().unwrap().to_string();
-    let iam = |params: Vec<(&'static str, String)>| {
-        let http = sandbox.http_client().unwrap();
-        let url = format!("{}/", sandbox.urls().aws.as_deref().unwrap());
-        async move {
-            let mut form = vec![("Version", "2010-05-08".to_string())];
-            form.extend(params);
-            let response = http
-                .post(url)
-                .header(
-                    "Authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
-                )
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.text().await.unwrap())
-        }
-    };
-    let (status, body) = iam(vec![
-        ("Action", "CreateOpenIDConnectProvider".into()),
-        ("Url", issuer.clone()),
-        ("ClientIDList.member.1", audience.clone()),
-    ])
-    .await;
-    assert!(
-        status.is_success() || body.contains("EntityAlreadyExists"),
-        "{body}"
-    );
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                format!("{host}:aud"): audience,
-                format!("{host}:sub"): subject,
-            }},
-        }],
-    });
-    let (status, body) = iam(vec![
-        ("Action", "CreateRole".into()),
-        ("RoleName", role.into()),
-        ("AssumeRolePolicyDocument", policy.to_string()),
-    ])
-    .await;
-    assert!(status.is_success(), "{body}");
-    format!("arn:aws:iam::123456789012:role/{role}")
+    let host = issuer.trim_start_matches("https://").trim_end_matches('/');
+    let audience = host.split(':').next().unwrap();
+    octo_oidc_testkit::aws::role_trusting(
+        &sandbox.http_client().unwrap(),
+        sandbox.urls().aws.as_deref().unwrap(),
+        &issuer,
+        audience,
+        role,
+        subject,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -10,69 +10,17 @@ use serde_json::{Value, json};
 
 use crate::octopus_support::{api, task_log, wait_for_task};
 
-/// One IAM query-protocol call (the sandbox checks that an Authorization header is present,
-/// not the signature).
-async fn iam(sandbox: &Sandbox, params: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut form = vec![("Version", "2010-05-08")];
-    form.extend_from_slice(params);
-    let r = sandbox
-        .http_client()
-        .unwrap()
-        .post(format!("{}/", sandbox.urls().aws.as_deref().unwrap()))
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
-
 /// Creates the IAM OIDC provider for the Octopus issuer and a role trusting `subject`.
 async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
-    let issuer = sandbox.urls().octopus_issuer.clone();
-    let host = issuer
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
-    let audience = octo_oidc_sandbox::tls::OCTOPUS_HOST;
-    let (status, body) = iam(
-        sandbox,
-        &[
-            ("Action", "CreateOpenIDConnectProvider"),
-            ("Url", issuer.as_str()),
-            ("ClientIDList.member.1", audience),
-        ],
+    octo_oidc_testkit::aws::role_trusting(
+        &sandbox.http_client().unwrap(),
+        sandbox.urls().aws.as_deref().unwrap(),
+        &sandbox.urls().octopus_issuer,
+        octo_oidc_sandbox::tls::OCTOPUS_HOST,
+        role,
+        subject,
     )
-    .await;
-    assert!(
-        status.is_success() || body.contains("EntityAlreadyExists"),
-        "{body}"
-    );
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {format!("{host}:aud"): audience, format!("{host}:sub"): subject}},
-        }],
-    })
-    .to_string();
-    let (status, body) = iam(
-        sandbox,
-        &[
-            ("Action", "CreateRole"),
-            ("RoleName", role),
-            ("AssumeRolePolicyDocument", policy.as_str()),
-        ],
-    )
-    .await;
-    assert!(status.is_success(), "{body}");
-    format!("arn:aws:iam::123456789012:role/{role}")
+    .await
 }
 
 async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
