@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { remote } from 'webdriverio';
 
@@ -126,4 +127,34 @@ export async function screenshot(browser, name) {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await browser.saveScreenshot(file);
   return file;
+}
+
+/**
+ * Opens the app before the tests of the enclosing `describe` (handing its browser to `opened`)
+ * and closes it after them.
+ */
+export function openAppForSuite(opened) {
+  let app;
+  before(async () => {
+    app = await openApp();
+    opened(app.browser);
+  });
+  after(async () => {
+    await app?.close();
+  });
+}
+
+/** Waits until the screen titled `text` is open. */
+export async function waitTitle(browser, text) {
+  const title = await browser.$('#screen-title');
+  await title.waitUntil(async () => (await title.getText()) === text, {
+    timeout: 10000,
+    timeoutMsg: `the screen "${text}" did not open`,
+  });
+}
+
+/** Waits until the element at `selector` is enabled; fails with `message` otherwise. */
+export async function waitEnabled(browser, selector, message) {
+  const element = await browser.$(selector);
+  await element.waitUntil(async () => element.isEnabled(), { timeout: 15000, timeoutMsg: message });
 }
