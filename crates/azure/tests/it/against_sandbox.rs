@@ -168,7 +168,7 @@ async fn rg_assignment(arm: &ArmRbac, name: &str, principal_id: &str) -> RoleAss
     octo_oidc_core::azure::role_assignment(&rg_scope(), &rg_role(arm, name).await, principal_id)
 }
 
-/// A new app registration `name` and its service principal.
+/// A new app registration `name` and its service principal (asserted created).
 async fn app_with_sp(
     graph: &GraphEntraApps,
     name: &str,
@@ -182,8 +182,10 @@ async fn app_with_sp(
     let sp = graph
         .ensure_service_principal(&app.app_id)
         .await
-        .expect("sp")
-        .into_inner();
+        .expect("sp");
+    let Applied::Created(sp) = sp else {
+        panic!("the service principal was not created: {sp:?}")
+    };
     (app, sp)
 }
 
@@ -551,16 +553,7 @@ async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
     env.faults
         .set_consistency_window("graph", Duration::from_millis(300));
     let graph = env.graph(&session);
-    let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-fresh", "Fresh"))
-        .await
-        .expect("app")
-        .into_inner();
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp");
-    assert!(matches!(sp, Applied::Created(_)));
+    let (app, _) = app_with_sp(&graph, "octo-oidc-fresh", "Fresh").await;
     graph
         .ensure_federated_credential(&app.object_id, &credential("fic-1", "s-1"))
         .await
@@ -996,21 +989,12 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 async fn creates_of_objects_that_exist_after_all_converge_without_duplicates() {
     let (env, session) = signed_in().await;
     let graph = env.graph(&session);
+    let (app, sp) = app_with_sp(&graph, "octo-oidc-race", "Race").await;
     let spec = ApplicationSpec::named("octo-oidc-race", "Race");
-    let app = graph
-        .ensure_application(&spec)
-        .await
-        .expect("app")
-        .into_inner();
     let again = graph.create_application(&spec).await.expect("app again");
     assert!(matches!(again, Applied::Updated(_)), "{again:?}");
     assert_eq!(again.value().object_id, app.object_id);
 
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp")
-        .into_inner();
     let sp_again = graph
         .create_service_principal(&app.app_id)
         .await
