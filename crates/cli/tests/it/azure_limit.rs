@@ -67,13 +67,15 @@ fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
             .replace("limit-azure", "limit-coarse")
             .replace("Azure limit", "Azure coarse"),
     );
-    let plan = sandbox.cli(&["plan", "--json", coarser.to_str().unwrap()]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox
+        .cli(&["plan", "--json", coarser.to_str().unwrap()])
+        .expect_code(0);
     let plan = plan.json();
     assert_eq!(kinds(&plan, "app_registration"), 1, "{plan}");
     assert!(kinds(&plan, "federated_credential") <= 20, "{plan}");
-    let apply = sandbox.cli(&["apply", "--yes", coarser.to_str().unwrap()]);
-    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    sandbox
+        .cli(&["apply", "--yes", coarser.to_str().unwrap()])
+        .expect_code(0);
 }
 
 #[test]
@@ -81,16 +83,15 @@ fn split_apps_applies_two_app_registrations_and_converges() {
     let sandbox = SandboxProcess::start();
     let split = sandbox.write("split.toml", &OVER.replace("STRATEGY", "split_apps"));
     let split = split.to_str().unwrap();
-    let plan = sandbox.cli(&["plan", "--json", split]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", split]).expect_code(0);
     let plan = plan.json();
     assert_eq!(kinds(&plan, "app_registration"), 2, "{plan}");
     assert_eq!(kinds(&plan, "octopus_account"), 2, "{plan}");
     assert!(kinds(&plan, "federated_credential") >= 23, "{plan}");
-    let apply = sandbox.cli(&["apply", "--yes", split]);
-    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
-    let again = sandbox.cli(&["plan", "--detailed-exitcode", split]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    sandbox.cli(&["apply", "--yes", split]).expect_code(0);
+    sandbox
+        .cli(&["plan", "--detailed-exitcode", split])
+        .expect_code(0);
     let ours = sandbox.apps_of("limit-azure");
     assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
 }
@@ -136,8 +137,9 @@ fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal
         "the written file plans: {}{}",
         plan.stdout, plan.stderr
     );
-    let apply = sandbox.cli(&["apply", "--yes", out.to_str().unwrap()]);
-    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", out.to_str().unwrap()])
+        .expect_code(0);
     assert!(
         apply.stdout.contains("Equivalent non-interactive command:")
             && apply.stdout.contains("octo-oidc apply --yes --sandbox"),

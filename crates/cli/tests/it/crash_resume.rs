@@ -198,8 +198,9 @@ fn killed_at_every_journal_boundary(target: &Target) {
     let total = {
         let sandbox = SandboxProcess::start();
         let file = sandbox.write("setup.toml", &(target.file)("crash"));
-        let out = sandbox.cli(&["apply", "--yes", file.to_str().unwrap()]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
+        sandbox
+            .cli(&["apply", "--yes", file.to_str().unwrap()])
+            .expect_code(0);
         sandbox.journal(target.setup).len()
     };
     assert!(total >= 4, "{total} records");
@@ -256,8 +257,7 @@ fn killed_inside_a_slow_call(target: &Target) {
         "the slow change is journaled as an intent: {entries:?}"
     );
     // The rerun may race the slow request, which the sandbox still completes.
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     std::thread::sleep(Duration::from_millis(3000));
     assert_converged(
         &sandbox,

@@ -125,10 +125,11 @@ fn a_folder_batch_applies_every_good_setup_past_a_broken_and_a_failing_one() {
     );
     assert_eq!(lines[1]["applied"], true);
     assert_eq!(lines[3]["applied"], true);
-    let again = sandbox.cli(&[
-        "plan",
-        "--detailed-exitcode",
-        folder.join("d-aws.toml").to_str().unwrap(),
-    ]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    sandbox
+        .cli(&[
+            "plan",
+            "--detailed-exitcode",
+            folder.join("d-aws.toml").to_str().unwrap(),
+        ])
+        .expect_code(0);
 }

@@ -44,8 +44,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let first = steps(&plan.json());
     assert_eq!(
         first,
@@ -57,8 +56,9 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     );
     assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 4);
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let provider_arn = applied["report"]["outputs"]["oidc_provider.arn"]
         .as_str()
@@ -66,8 +66,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         .to_string();
     assert!(applied["command"].as_str().unwrap().contains("apply --yes"));
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    sandbox.cli(&["verify", file]).expect_code(0);
     assert_eq!(
         sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
         0,
@@ -98,8 +97,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains("iam_role 'octopus-shop' drifted")
             && broken.stdout.contains("accepted but outside the scope"),
@@ -137,8 +135,7 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let first = steps(&plan.json());
     assert!(first.iter().all(|(a, _)| a == "create"), "{first:?}");
     for kind in [
@@ -150,11 +147,13 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     ] {
         assert!(first.iter().any(|(_, k)| k == kind), "{kind} in {first:?}");
     }
-    let pending = sandbox.cli(&["plan", "--detailed-exitcode", file]);
-    assert_eq!(pending.code, 4, "{}", pending.stderr);
+    sandbox
+        .cli(&["plan", "--detailed-exitcode", file])
+        .expect_code(4);
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     assert!(
         applied["command"]
@@ -167,29 +166,27 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
         .unwrap()
         .to_string();
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", file]).expect_code(0);
     assert!(
         verify.stdout.contains("Verify passed."),
         "{}",
         verify.stdout
     );
 
-    let again = sandbox.cli(&["plan", "--detailed-exitcode", "--json", file]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    let again = sandbox
+        .cli(&["plan", "--detailed-exitcode", "--json", file])
+        .expect_code(0);
     assert!(steps(&again.json()).iter().all(|(a, _)| a == "unchanged"));
 
     sandbox.clear_requests();
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert!(!sandbox.requests().is_empty(), "the rerun observed");
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 
     // Tamper: someone deletes the production credential in the portal.
     let credential = first_credential_named(&again.json(), "project");
     delete_credential(&sandbox, &app_object_id, &credential);
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains(&credential) && broken.stdout.contains("missing"),
         "{}",
@@ -197,8 +194,7 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     );
     sandbox.assert_repaired_then_torn_down(file);
     // The sandbox's own administrator app (not ours) is untouched.
-    let status = sandbox.cli(&["status", file]);
-    assert_eq!(status.code, 0);
+    sandbox.cli(&["status", file]).expect_code(0);
     let admin_still_signs_in = {
         let v = &sandbox.vars;
         !v["AZURE_CLIENT_ID"].is_empty()
@@ -223,8 +219,7 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     // A service account that is not ours, with an identity of its own: left untouched.
     let file = sandbox.write("github.toml", &github_setup("shop"));
     let file = file.to_str().unwrap();
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let kinds: Vec<String> = steps(&plan.json()).into_iter().map(|(_, k)| k).collect();
     assert_eq!(kinds, ["service_account", "oidc_identity"]);
     let identity = &plan.json()["steps"][1]["details"]["spec"];
@@ -234,8 +229,9 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
         "a GitHub setup trusts the sandbox's GitHub-style issuer"
     );
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let outputs = &applied["report"]["outputs"];
     let external_id = outputs["oidc_identity.external_id"].as_str().unwrap();
@@ -259,8 +255,7 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
         &format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1"),
     );
     assert!(status < 300, "{status} {body}");
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(broken.stdout.contains("oidc_identity"), "{}", broken.stdout);
     sandbox.assert_repaired_then_torn_down(file);
 }
@@ -301,13 +296,14 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
     assert_eq!(sandbox.requests(), Vec::<Value>::new(), "no request at all");
     // A batch: one failure does not stop the others, and the worst code wins.
     let good = sandbox.write("github.toml", &github_setup("shop"));
-    let batch = sandbox.cli(&[
-        "plan",
-        "--json",
-        files[0].to_str().unwrap(),
-        good.to_str().unwrap(),
-    ]);
-    assert_eq!(batch.code, 2);
+    let batch = sandbox
+        .cli(&[
+            "plan",
+            "--json",
+            files[0].to_str().unwrap(),
+            good.to_str().unwrap(),
+        ])
+        .expect_code(2);
     let lines: Vec<Value> = batch
         .stdout
         .lines()
@@ -324,8 +320,9 @@ fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
     let sandbox = SandboxProcess::start();
     let file = sandbox.write("github.toml", &github_setup("shop"));
     sandbox.clear_requests();
-    let out = sandbox.cli(&["apply", file.to_str().unwrap()]);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let out = sandbox
+        .cli(&["apply", file.to_str().unwrap()])
+        .expect_code(2);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
         all.contains("create") && all.contains("oidc_identity"),
@@ -491,8 +488,7 @@ fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_
     let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
     // The admin's plan: every permission granted (Graph app permission, Owner).
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let preflight = &plan.json()["preflight"];
     assert_eq!(preflight["blocks_apply"], false, "{preflight}");
     let granted: Vec<&str> = preflight["permissions"]
@@ -590,14 +586,14 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
             .collect::<Vec<_>>()
     };
     let before = members();
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     assert_eq!(
         steps(&plan.json()).last().unwrap(),
         &("create".to_string(), "team_membership".to_string())
     );
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let sa = apply.json()["report"]["outputs"]["service_account.id"]
         .as_str()
         .unwrap()
@@ -608,8 +604,7 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
     sandbox.clear_requests();
     assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    sandbox.cli(&["teardown", "--yes", file]).expect_code(0);
     assert_eq!(members(), before);
 }
 
@@ -631,14 +626,14 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     // AWS: the provider loses the audience → STS refuses every token (InvalidIdentityToken).
     let aws = sandbox.write("aws.toml", &shop_aws());
     let aws = aws.to_str().unwrap();
-    let apply = sandbox.cli(&["apply", "--yes", "--json", aws]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", aws])
+        .expect_code(0);
     let provider_arn = apply.json()["report"]["outputs"]["oidc_provider.arn"]
         .as_str()
         .unwrap()
         .to_string();
-    let verify = sandbox.cli(&["verify", "--json", aws]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", "--json", aws]).expect_code(0);
     let trades = trade_checks(&verify);
     assert!(
         trades.iter().any(|c| c["message"] == "in scope: accepted")
@@ -658,8 +653,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let broken = sandbox.cli(&["verify", aws]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", aws]).expect_code(1);
     assert!(
         broken.stdout.contains("InvalidIdentityToken"),
         "{}",
@@ -677,10 +671,10 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
     let azure = sandbox.write("azure.toml", &azure_setup("shop"));
     let azure = azure.to_str().unwrap();
-    let apply = sandbox.cli(&["apply", "--yes", "--json", azure]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    let verify = sandbox.cli(&["verify", "--json", azure]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    sandbox
+        .cli(&["apply", "--yes", "--json", azure])
+        .expect_code(0);
+    let verify = sandbox.cli(&["verify", "--json", azure]).expect_code(0);
     assert!(
         trade_checks(&verify)
             .iter()
@@ -699,8 +693,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
         .to_string();
     let name = first_credential_named(&plan, "production");
     delete_credential(&sandbox, &app_object_id, &name);
-    let broken = sandbox.cli(&["verify", azure]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", azure]).expect_code(1);
     assert!(broken.stdout.contains("AADSTS700213"), "{}", broken.stdout);
     assert!(
         broken
@@ -779,8 +772,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     let file = sandbox.write("gcp.toml", &gcp_setup(&project));
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let kinds: Vec<(String, String)> = steps(&plan.json());
     let create = |k: &str| ("create".to_string(), k.to_string());
     // Over an hour needs an organization policy: a warning, not an error.
@@ -788,8 +780,9 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "gcp-long.toml",
         &gcp_setup(&project).replace("roles = [", "token_lifetime = 7200\nroles = ["),
     );
-    let warned = sandbox.cli(&["plan", long.to_str().unwrap()]);
-    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    let warned = sandbox
+        .cli(&["plan", long.to_str().unwrap()])
+        .expect_code(0);
     assert!(
         warned.stderr.contains("warning: gcp.token_lifetime:")
             && warned
@@ -810,8 +803,9 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         ]
     );
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let email = applied["google_service_account"]
         .as_str()
@@ -825,8 +819,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         .as_str()
         .unwrap()
         .to_string();
-    let status = sandbox.cli(&["status", "--json", file]);
-    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status = sandbox.cli(&["status", "--json", file]).expect_code(0);
     let items = status.json()["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 6, "{items:?}");
     assert!(
@@ -836,8 +829,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "{items:?}"
     );
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", file]).expect_code(0);
     // Token trades through the sandbox's Google STS + generateAccessToken: the run in scope
     // is accepted, a near miss refused by the attribute condition.
     assert!(
@@ -854,8 +846,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "second plan: no changes"
     );
     sandbox.clear_requests();
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert!(
         sandbox
             .requests()
@@ -905,8 +896,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         };
         assert!(client.ensure_provider(&spec).await.unwrap().changed());
     });
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains("workload_identity_provider")
             && broken.stdout.contains("drifted: attribute_condition")
@@ -922,14 +912,12 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         loose["Exchange"]["Service"], "gcp-iamcredentials",
         "{loose}"
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert_eq!(sandbox.cli(&["verify", file]).code, 0);
     let again = deployment_trade(&sandbox, &account_id, "staging", &email);
     assert_eq!(again["Exchange"]["Succeeded"], false, "repaired: {again}");
 
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let teardown = sandbox.cli(&["teardown", "--yes", file]).expect_code(0);
     assert!(
         teardown.stdout.contains("soft-deleted for 30 days"),
         "{}",

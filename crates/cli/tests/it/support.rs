@@ -306,6 +306,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts that the run exited with `code` (showing its output if not); returns it.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> Value {
         let line = self.stdout.lines().next().unwrap_or_default();
         serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
@@ -343,10 +353,6 @@ pub fn http_with_body(
     json: Option<&str>,
 ) -> (u16, String) {
     let authority = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let key = key
         .map(|k| format!("X-Octopus-ApiKey: {k}\r\n"))
         .unwrap_or_default();
@@ -356,19 +362,14 @@ pub fn http_with_body(
     } else {
         ""
     };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let (status, response) = exchange(
+        authority,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        Duration::from_secs(30),
+    );
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
@@ -400,16 +401,22 @@ pub fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
         .map(|(k, v)| format!("{k}={}", enc(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    exchange(
+        authority,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        Duration::from_secs(10),
     )
-    .unwrap();
+}
+
+/// Sends one raw HTTP/1.1 `request` (with `Connection: close`) to `authority` and reads the
+/// whole response; returns its status (0 if unreadable) and the response text.
+fn exchange(authority: &str, request: &str, timeout: Duration) -> (u16, String) {
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
