@@ -12,6 +12,7 @@ use octo_oidc_engine::plan::Action;
 use octo_oidc_engine::teardown::TeardownResult;
 use octo_oidc_engine::verify::{Area, VerifyVerdict};
 use octo_oidc_testkit::FakeGoogleCloud;
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::{GCP, World, setup, step};
 use crate::verify::{assert_passed, problems, run_trading, trades};
@@ -228,12 +229,15 @@ async fn the_preflight_names_missing_permissions_before_any_write() {
     world.clear_logs();
     let report = world.apply(&s).await;
     let problem = report.problem.expect("refused");
-    assert_eq!(problem.code, ErrorCode::PermissionDenied);
+    assert_problem(
+        &problem,
+        ErrorCode::PermissionDenied,
+        "iam.workloadIdentityPools.create",
+    );
     assert!(
-        problem.message.contains("iam.workloadIdentityPools.create")
-            && problem
-                .message
-                .contains("resourcemanager.projects.setIamPolicy"),
+        problem
+            .message
+            .contains("resourcemanager.projects.setIamPolicy"),
         "{}",
         problem.message
     );

@@ -9,6 +9,7 @@ use octo_oidc_engine::preflight::{
 };
 use octo_oidc_engine::render::{preflight_json, preflight_text};
 use octo_oidc_engine::verify::IssuerFacts;
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
 
@@ -111,12 +112,7 @@ async fn an_iam_denial_blocks_apply_naming_the_action_and_who_grants_it() {
         "{who}"
     );
     let problem = refusal(&p).expect("refused");
-    assert_eq!(problem.code, ErrorCode::PermissionDenied);
-    assert!(
-        problem.message.contains("iam:CreateRole"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::PermissionDenied, "iam:CreateRole");
     let text = preflight_text(&p);
     assert!(text.contains("✗ missing: iam:CreateRole"), "{text}");
     assert!(text.contains("who can grant it:"), "{text}");
