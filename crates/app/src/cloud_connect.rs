@@ -12,6 +12,7 @@
 //! The connected clients live in the [`Session`] (one Azure sign-in and one AWS connection per
 //! run); a sign-in replaces the previous one. No lock is held across a call.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use octo_oidc_aws::connect::{
@@ -241,6 +242,22 @@ impl Session {
         self.sandbox_clouds().map(|s| s.generation) == generation
     }
 
+    /// The connection in `slot` if it is still current (made against the Sandbox now
+    /// running, or against the real cloud with no Sandbox); a stale one is dropped.
+    fn current<T: Clone>(
+        &self,
+        slot: &Mutex<Option<T>>,
+        generation: impl Fn(&T) -> Option<u64>,
+        cloud: &str,
+    ) -> Result<T, Problem> {
+        let connected = lock(slot).clone().ok_or_else(|| not_signed_in(cloud))?;
+        if !self.same_world(generation(&connected)) {
+            *lock(slot) = None;
+            return Err(not_signed_in(cloud));
+        }
+        Ok(connected)
+    }
+
     // ---- Azure ----------------------------------------------------------------------------
 
     /// Signs in to Azure (browser, Azure CLI or service principal; the Sandbox's when its
@@ -363,35 +380,41 @@ impl Session {
     }
 
     fn arm(&self, tenant_id: &str) -> Result<ArmRbac, Problem> {
-        let connected = lock(&self.azure)
-            .clone()
-            .ok_or_else(|| not_signed_in("Azure"))?;
-        if !self.same_world(connected.sandbox_generation) {
-            *lock(&self.azure) = None;
-            return Err(not_signed_in("Azure"));
-        }
+        let connected = self.current(&self.azure, |c| c.sandbox_generation, "Azure")?;
         let mut check = Validator::new();
         check.guid(FormField::AzureTenantId.id(), tenant_id.trim());
         check.finish()?;
         Ok(ArmRbac::new(connected.session, &connected.arm_url).in_tenant(tenant_id.trim()))
     }
 
+    /// [`Self::arm`] for a tenant, and the subscription id (trimmed, checked to be a GUID).
+    fn subscription_arm(
+        &self,
+        tenant_id: &str,
+        subscription_id: &str,
+    ) -> Result<(ArmRbac, String), Problem> {
+        let arm = self.arm(tenant_id)?;
+        let subscription = subscription_id.trim();
+        let mut check = Validator::new();
+        check.guid(FormField::AzureSubscriptionId.id(), subscription);
+        check.finish()?;
+        Ok((arm, subscription.to_owned()))
+    }
+
     /// The enabled subscriptions of a tenant, by name.
     pub async fn azure_subscriptions(&self, tenant_id: &str) -> Result<Vec<PickerItem>, Problem> {
         let arm = self.arm(tenant_id)?;
-        let mut items: Vec<PickerItem> = arm
-            .list_subscriptions()
-            .await?
-            .into_iter()
-            .filter(|s| s.tenant_id.is_empty() || s.tenant_id.eq_ignore_ascii_case(tenant_id))
-            .map(|s| PickerItem {
-                label: s.display_name,
-                detail: format!("{} · {}", s.subscription_id, s.state),
-                value: s.subscription_id,
-            })
-            .collect();
-        items.sort_by_key(|i| i.label.to_lowercase());
-        Ok(items)
+        let subscriptions = arm.list_subscriptions().await?;
+        Ok(by_label(
+            subscriptions
+                .into_iter()
+                .filter(|s| s.tenant_id.is_empty() || s.tenant_id.eq_ignore_ascii_case(tenant_id))
+                .map(|s| PickerItem {
+                    label: s.display_name,
+                    detail: format!("{} · {}", s.subscription_id, s.state),
+                    value: s.subscription_id,
+                }),
+        ))
     }
 
     /// The resource groups of a subscription, by name.
@@ -400,23 +423,13 @@ impl Session {
         tenant_id: &str,
         subscription_id: &str,
     ) -> Result<Vec<PickerItem>, Problem> {
-        let arm = self.arm(tenant_id)?;
-        let subscription = subscription_id.trim();
-        let mut check = Validator::new();
-        check.guid(FormField::AzureSubscriptionId.id(), subscription);
-        check.finish()?;
-        let mut items: Vec<PickerItem> = arm
-            .list_resource_groups(subscription)
-            .await?
-            .into_iter()
-            .map(|g| PickerItem {
-                value: g.name.clone(),
-                label: g.name,
-                detail: g.location,
-            })
-            .collect();
-        items.sort_by_key(|i| i.label.to_lowercase());
-        Ok(items)
+        let (arm, subscription) = self.subscription_arm(tenant_id, subscription_id)?;
+        let groups = arm.list_resource_groups(&subscription).await?;
+        Ok(by_label(groups.into_iter().map(|g| PickerItem {
+            value: g.name.clone(),
+            label: g.name,
+            detail: g.location,
+        })))
     }
 
     /// Every role definition (built-in and custom) assignable in a subscription, by name.
@@ -425,11 +438,7 @@ impl Session {
         tenant_id: &str,
         subscription_id: &str,
     ) -> Result<Vec<PickerItem>, Problem> {
-        let arm = self.arm(tenant_id)?;
-        let subscription = subscription_id.trim();
-        let mut check = Validator::new();
-        check.guid(FormField::AzureSubscriptionId.id(), subscription);
-        check.finish()?;
+        let (arm, subscription) = self.subscription_arm(tenant_id, subscription_id)?;
         Ok(arm
             .list_role_definitions(&format!("/subscriptions/{subscription}"))
             .await?
@@ -544,13 +553,7 @@ impl Session {
 
     /// The managed policies (AWS managed and the account's own) a role may attach.
     pub async fn aws_policies(&self) -> Result<Vec<PickerItem>, Problem> {
-        let connected = lock(&self.aws)
-            .clone()
-            .ok_or_else(|| not_signed_in("AWS"))?;
-        if !self.same_world(connected.sandbox_generation) {
-            *lock(&self.aws) = None;
-            return Err(not_signed_in("AWS"));
-        }
+        let connected = self.current(&self.aws, |c| c.sandbox_generation, "AWS")?;
         let iam = SdkIam::new(&connected.connection);
         Ok(iam
             .list_policies()
@@ -581,19 +584,14 @@ impl Session {
     /// The service accounts on the connected Octopus Server, by username.
     pub async fn octopus_service_accounts(&self) -> Result<Vec<PickerItem>, Problem> {
         let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
-        let mut items: Vec<PickerItem> = client
-            .find_users("", true)
-            .await?
-            .into_iter()
-            .filter(|u| u.is_service)
-            .map(|u| PickerItem {
+        let users = client.find_users("", true).await?;
+        Ok(by_label(users.into_iter().filter(|u| u.is_service).map(
+            |u| PickerItem {
                 value: u.username.clone(),
                 label: u.username,
                 detail: u.display_name,
-            })
-            .collect();
-        items.sort_by_key(|i| i.label.to_lowercase());
-        Ok(items)
+            },
+        )))
     }
 
     /// The teams of a space (and the system teams) that can take members, by name; an empty
@@ -606,22 +604,27 @@ impl Session {
             Some(default) if space.trim().is_empty() => default.clone(),
             _ => crate::inventory::resolve_space(&spaces, space)?.clone(),
         };
-        let mut items: Vec<PickerItem> = client
-            .teams(&space.id)
-            .await?
-            .into_iter()
-            .filter(|t| t.can_change_members)
-            .map(|t| PickerItem {
-                value: t.name.clone(),
-                label: t.name,
-                detail: if t.space_id.is_some() {
-                    format!("Team in {}", space.name)
-                } else {
-                    "System team".into()
-                },
-            })
-            .collect();
-        items.sort_by_key(|i| i.label.to_lowercase());
-        Ok(items)
+        let teams = client.teams(&space.id).await?;
+        Ok(by_label(
+            teams
+                .into_iter()
+                .filter(|t| t.can_change_members)
+                .map(|t| PickerItem {
+                    value: t.name.clone(),
+                    label: t.name,
+                    detail: if t.space_id.is_some() {
+                        format!("Team in {}", space.name)
+                    } else {
+                        "System team".into()
+                    },
+                }),
+        ))
     }
+}
+
+/// Picker items sorted by label, ignoring case.
+fn by_label(items: impl IntoIterator<Item = PickerItem>) -> Vec<PickerItem> {
+    let mut items: Vec<PickerItem> = items.into_iter().collect();
+    items.sort_by_key(|i| i.label.to_lowercase());
+    items
 }

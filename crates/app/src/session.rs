@@ -462,19 +462,24 @@ impl Session {
         self.env.clone()
     }
 
-    /// The built-in Sandbox's variables and CA, when its Octopus is the connected one.
-    pub(crate) fn connected_sandbox_env(&self) -> Option<(Vec<(&'static str, String)>, String)> {
+    /// `read` of the built-in Sandbox, when its Octopus is the connected one.
+    fn with_connected_sandbox<T>(
+        &self,
+        read: impl FnOnce(&octo_oidc_sandbox::Sandbox) -> T,
+    ) -> Option<T> {
         let sandbox_connected = lock(&self.octopus)
             .as_ref()
             .and_then(|c| c.sandbox_generation);
         let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => Some((
-                running.sandbox.env_vars(),
-                running.sandbox.ca_pem().to_string(),
-            )),
-            _ => None,
-        }
+        sandbox
+            .as_ref()
+            .filter(|running| sandbox_connected == Some(running.generation))
+            .map(|running| read(&running.sandbox))
+    }
+
+    /// The built-in Sandbox's variables and CA, when its Octopus is the connected one.
+    pub(crate) fn connected_sandbox_env(&self) -> Option<(Vec<(&'static str, String)>, String)> {
+        self.with_connected_sandbox(|sandbox| (sandbox.env_vars(), sandbox.ca_pem().to_string()))
     }
 
     /// The AWS account the preview uses: the connected AWS account's (screen 3), else the
@@ -483,38 +488,22 @@ impl Session {
         if let Some(account) = self.connected_aws_account_id() {
             return account;
         }
-        let sandbox_connected = lock(&self.octopus)
-            .as_ref()
-            .and_then(|c| c.sandbox_generation);
-        let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => {
-                running.sandbox.aws().account_id().to_string()
-            }
-            _ => PLACEHOLDER_AWS_ACCOUNT.to_string(),
-        }
+        self.with_connected_sandbox(|sandbox| sandbox.aws().account_id().to_string())
+            .unwrap_or_else(|| PLACEHOLDER_AWS_ACCOUNT.to_string())
     }
 
     /// The Google Cloud project the preview uses: the Sandbox's when its Octopus is the
     /// connected one, else `project` with a placeholder number (the number is looked up when
     /// the plan observes).
     fn gcp_project(&self, project: &str) -> octo_oidc_core::ports::GcpProject {
-        let sandbox_connected = lock(&self.octopus)
-            .as_ref()
-            .and_then(|c| c.sandbox_generation);
-        let sandbox = lock(&self.sandbox);
-        match sandbox.as_ref() {
-            Some(running) if sandbox_connected == Some(running.generation) => {
-                octo_oidc_core::ports::GcpProject {
-                    project_id: running.sandbox.gcp().project_id(),
-                    project_number: running.sandbox.gcp().project_number(),
-                }
-            }
-            _ => octo_oidc_core::ports::GcpProject {
-                project_id: project.trim().to_string(),
-                project_number: setup_draft::PLACEHOLDER_GCP_PROJECT_NUMBER.to_string(),
-            },
-        }
+        self.with_connected_sandbox(|sandbox| octo_oidc_core::ports::GcpProject {
+            project_id: sandbox.gcp().project_id(),
+            project_number: sandbox.gcp().project_number(),
+        })
+        .unwrap_or_else(|| octo_oidc_core::ports::GcpProject {
+            project_id: project.trim().to_string(),
+            project_number: setup_draft::PLACEHOLDER_GCP_PROJECT_NUMBER.to_string(),
+        })
     }
 
     // ---- the built-in Sandbox -------------------------------------------------------------

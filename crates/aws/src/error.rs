@@ -41,11 +41,9 @@ impl CallFailure {
 
     /// The user-facing problem, with a hint for the codes a person can act on.
     pub fn into_problem(self) -> Problem {
-        let hint = hint_for(self.code, self.aws_code.as_deref(), self.operation);
-        let problem = Problem::new(self.code, self.to_string());
-        match hint {
-            Some(hint) => problem.with_hint(hint),
-            None => problem,
+        Problem {
+            hint: hint_for(self.code, self.aws_code.as_deref(), self.operation),
+            ..Problem::new(self.code, self.to_string())
         }
     }
 }

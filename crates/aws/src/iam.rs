@@ -10,7 +10,7 @@
 //! and inline policy documents (`ListRolePolicies` + `GetRolePolicy`).
 //!
 //! Retries go through the core's one loop ([`octo_oidc_core::retry::run`] on
-//! [`TokioTimer`], with an overall deadline per call and cancellation): transient failures
+//! [`octo_oidc_http::TokioTimer`], with an overall deadline per call and cancellation): transient failures
 //! (throttling, 5xx, timeouts) with the transient policy; IAM's propagation errors
 //! (`MalformedPolicyDocument` naming a provider that exists but is not yet visible,
 //! `AccessDenied` on the first assume after a trust change) with the patient propagation
@@ -30,17 +30,15 @@ use aws_sdk_iam::types::Tag;
 use octo_oidc_core::aws::TrustPolicy;
 use octo_oidc_core::aws::policy::PrincipalSpec;
 use octo_oidc_core::error::FieldError;
-use octo_oidc_core::events::{NoProgress, ProgressSink};
+use octo_oidc_core::events::ProgressSink;
 pub use octo_oidc_core::ports::AssumedRole;
 use octo_oidc_core::ports::{
     Applied, Iam, IamRole, OidcProvider, OidcProviderSpec, PortResult, RoleSpec,
 };
-use octo_oidc_core::retry::{
-    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
-};
+use octo_oidc_core::retry::{CancelToken, Interrupted, Retry, RetryPolicy, RetryableFailure};
 use octo_oidc_core::validate::Validator;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
-use octo_oidc_http::TokioTimer;
+use octo_oidc_http::CallLoop;
 use serde::{Deserialize, Serialize};
 
 use crate::connect::AwsConnection;
@@ -146,16 +144,13 @@ pub struct SdkIam {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     connection: AwsConnection,
-    retry: RetrySettings,
-    progress: Arc<dyn ProgressSink>,
-    cancel: Option<CancelToken>,
-    timer: TokioTimer,
+    calls: CallLoop,
 }
 
 impl std::fmt::Debug for SdkIam {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SdkIam")
-            .field("retry", &self.retry)
+            .field("calls", &self.calls)
             .finish_non_exhaustive()
     }
 }
@@ -167,28 +162,25 @@ impl SdkIam {
             iam: aws_sdk_iam::Client::new(connection.sdk_config()),
             sts: aws_sdk_sts::Client::new(connection.sdk_config()),
             connection: connection.clone(),
-            retry: RetrySettings::default(),
-            progress: Arc::new(NoProgress),
-            cancel: None,
-            timer: TokioTimer::default(),
+            calls: CallLoop::default(),
         }
     }
 
     /// Replaces the policy for transient failures.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry.transient = policy;
+        self.calls.settings.transient = policy;
         self
     }
 
     /// Replaces the policy for IAM propagation errors.
     pub fn with_propagation_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry.propagation = policy;
+        self.calls.settings.propagation = policy;
         self
     }
 
     /// The overall deadline of one call (all attempts and waits).
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.retry.deadline = deadline;
+        self.calls.settings.deadline = deadline;
         self
     }
 
@@ -196,7 +188,7 @@ impl SdkIam {
     /// at construction, or so a connected client reports on the channel of a later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
         SdkIam {
-            progress,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
@@ -204,7 +196,7 @@ impl SdkIam {
     /// The same clients whose calls end (with `cancelled`) once `cancel` fires.
     pub fn cancelled_by(&self, cancel: CancelToken) -> Self {
         SdkIam {
-            cancel: Some(cancel),
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }
@@ -221,23 +213,17 @@ impl SdkIam {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, CallFailure>>,
     {
-        let run = Operation {
-            service,
-            name: operation,
-            settings: &self.retry,
-            timer: &self.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
-            cancel: self.cancel.as_ref(),
-        };
         let classify = |attempted: &Attempted| match attempted {
             Attempted::Failed(failure) => classify(failure),
             Attempted::Interrupted(_) => Retry::Never,
         };
-        let result = retry::run(run, classify, || {
-            let attempt = send();
-            async move { attempt.await.map_err(Attempted::Failed) }
-        })
-        .await;
+        let result = self
+            .calls
+            .run(service, operation, classify, || {
+                let attempt = send();
+                async move { attempt.await.map_err(Attempted::Failed) }
+            })
+            .await;
         result.map_err(|attempted| match attempted {
             Attempted::Failed(failure) => failure,
             Attempted::Interrupted(interrupted) => CallFailure {

@@ -179,25 +179,16 @@ impl ArmRbac {
         };
         let api = url::Url::parse(&self.arm_url)
             .map_err(|e| refused(format!("the ARM URL is not a URL: {e}")))?;
-        let mut links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
-        let mut items = Vec::new();
-        let mut next = Some(path_and_query.to_owned());
-        while let Some(page) = next {
-            let reply = self
-                .call(Method::GET, &page, None, operation, Propagation::None)
-                .await?;
-            items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
-            next = match reply.body["nextLink"].as_str().filter(|s| !s.is_empty()) {
-                Some(link) => Some(
-                    links
-                        .follow(link)
-                        .map_err(|e| refused(e.to_string()))?
-                        .into(),
-                ),
-                None => None,
-            };
-        }
-        Ok(items)
+        let links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
+        let fetch = |page: String| async move {
+            self.call(Method::GET, &page, None, operation, Propagation::None)
+                .await
+                .map(|reply| reply.body)
+        };
+        let first = path_and_query.to_owned();
+        links
+            .read_all(first, "nextLink", fetch, |e| refused(e.to_string()))
+            .await
     }
 
     /// Tenants the signed-in identity belongs to.

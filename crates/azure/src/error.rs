@@ -237,12 +237,9 @@ impl AzureError {
 
 impl From<AzureError> for Problem {
     fn from(error: AzureError) -> Problem {
-        let code = error.code();
-        let hint = error.hint();
-        let problem = Problem::new(code, error.to_string());
-        match hint {
-            Some(hint) => problem.with_hint(hint),
-            None => problem,
+        Problem {
+            hint: error.hint(),
+            ..Problem::new(error.code(), error.to_string())
         }
     }
 }

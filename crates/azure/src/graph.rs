@@ -21,6 +21,7 @@ use octo_oidc_core::ports::{
     ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_http::NextLinkRefused;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -201,25 +202,16 @@ impl GraphEntraApps {
     async fn list(&self, path: &str, propagation: Propagation) -> Result<Vec<Value>, AzureError> {
         let api = url::Url::parse(&self.graph_url)
             .map_err(|e| unexpected("list", &format!("the Graph URL is not a URL: {e}")))?;
-        let mut links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
-        let mut items = Vec::new();
-        let mut next = Some(path.to_owned());
-        while let Some(page) = next {
-            let reply = self
-                .call(Method::GET, &page, None, false, propagation)
-                .await?;
-            items.extend(reply.body["value"].as_array().cloned().unwrap_or_default());
-            next = match reply.body["@odata.nextLink"].as_str() {
-                Some(link) => Some(
-                    links
-                        .follow(link)
-                        .map_err(|refused| unexpected(path, &refused.to_string()))?
-                        .into(),
-                ),
-                None => None,
-            };
-        }
-        Ok(items)
+        let links = octo_oidc_http::NextLinks::new(&api, octo_oidc_http::DEFAULT_MAX_PAGES);
+        let fetch = |page: String| async move {
+            self.call(Method::GET, &page, None, false, propagation)
+                .await
+                .map(|reply| reply.body)
+        };
+        let refused = |refused: NextLinkRefused| unexpected(path, &refused.to_string());
+        links
+            .read_all(path.to_owned(), "@odata.nextLink", fetch, refused)
+            .await
     }
 
     /// The signed-in user (`/me`).

@@ -1,5 +1,5 @@
 //! One HTTP call to Entra, Graph or ARM through the core's one retry loop
-//! ([`octo_oidc_core::retry::run`] on [`TokioTimer`]): throttling (429 with `Retry-After`,
+//! ([`octo_oidc_core::retry::run`] on [`octo_oidc_http::TokioTimer`]): throttling (429 with `Retry-After`,
 //! seconds or HTTP-date), 5xx, dropped connections and timeouts are retried with backoff and
 //! jitter inside a bounded total wait and an overall deadline per call, and so are the known
 //! propagation errors a call opts into (Graph 404 / `NoBackingApplicationObject` right after
@@ -20,11 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use octo_oidc_core::ErrorCode;
-use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
-use octo_oidc_core::retry::{
-    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
-};
-use octo_oidc_http::{BodyError, DEFAULT_BODY_CAP, TokioTimer};
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::retry::{CancelToken, Interrupted, Retry, RetryPolicy, RetryableFailure};
+use octo_oidc_http::{Answer, CallLoop, DEFAULT_BODY_CAP, ExchangeError};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -55,18 +53,15 @@ pub struct Reply {
 #[derive(Clone)]
 pub struct Transport {
     pub(crate) http: reqwest::Client,
-    retry: RetrySettings,
+    calls: CallLoop,
     request_timeout: Duration,
     body_cap: usize,
-    progress: Arc<dyn ProgressSink>,
-    cancel: Option<CancelToken>,
-    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
-            .field("retry", &self.retry)
+            .field("calls", &self.calls)
             .field("request_timeout", &self.request_timeout)
             .field("body_cap", &self.body_cap)
             .finish_non_exhaustive()
@@ -80,30 +75,27 @@ impl Default for Transport {
 }
 
 impl Transport {
-    /// Default policies and deadline (see [`RetrySettings::default`]), a 30-second request
-    /// timeout, the default body cap and no progress reporting.
+    /// Default policies and deadline (see [`octo_oidc_core::retry::RetrySettings::default`]),
+    /// a 30-second request timeout, the default body cap and no progress reporting.
     pub fn new(http: reqwest::Client) -> Transport {
         Transport {
             http,
-            retry: RetrySettings::default(),
+            calls: CallLoop::default(),
             request_timeout: Duration::from_secs(30),
             body_cap: DEFAULT_BODY_CAP,
-            progress: Arc::new(NoProgress),
-            cancel: None,
-            timer: TokioTimer::default(),
         }
     }
 
     /// Replaces the retry policies (transient failures, propagation errors).
     pub fn with_policies(mut self, retry: RetryPolicy, propagation: RetryPolicy) -> Transport {
-        self.retry.transient = retry;
-        self.retry.propagation = propagation;
+        self.calls.settings.transient = retry;
+        self.calls.settings.propagation = propagation;
         self
     }
 
     /// Sets the overall deadline of one call (all attempts and waits).
     pub fn with_deadline(mut self, deadline: Duration) -> Transport {
-        self.retry.deadline = deadline;
+        self.calls.settings.deadline = deadline;
         self
     }
 
@@ -123,7 +115,7 @@ impl Transport {
     /// for a connected client's later step.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
         Transport {
-            progress,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
@@ -131,14 +123,14 @@ impl Transport {
     /// The same transport whose calls end (with `cancelled`) once `cancel` fires.
     pub fn cancelled_by(&self, cancel: CancelToken) -> Transport {
         Transport {
-            cancel: Some(cancel),
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }
 
     /// Shows a notice to the user on the progress channel (e.g. an address to open by hand).
     pub(crate) fn notify(&self, message: String) {
-        self.progress.emit(ProgressEvent::Info { message });
+        self.calls.notify(message);
     }
 
     /// Sends the request built by `build` (called again for each attempt) and retries what
@@ -166,32 +158,11 @@ impl Transport {
         classify: impl Fn(&AzureError) -> Retry,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, AzureError> {
-        self.run_with(operation, service, classify, || {
-            self.attempt(service, operation, build)
-        })
-        .await
-    }
-
-    /// The core's loop over `attempt` with this transport's settings, sink and cancel token.
-    async fn run_with<T, F>(
-        &self,
-        operation: &str,
-        service: Service,
-        classify: impl Fn(&AzureError) -> Retry,
-        attempt: impl FnMut() -> F,
-    ) -> Result<T, AzureError>
-    where
-        F: std::future::Future<Output = Result<T, AzureError>>,
-    {
-        let run = Operation {
-            service: service.as_str(),
-            name: operation,
-            settings: &self.retry,
-            timer: &self.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
-            cancel: self.cancel.as_ref(),
-        };
-        retry::run(run, classify, attempt).await
+        self.calls
+            .run(service.as_str(), operation, classify, || {
+                self.attempt(service, operation, build)
+            })
+            .await
     }
 
     async fn attempt(
@@ -201,7 +172,7 @@ impl Transport {
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Reply, AzureError> {
         let answer = self.exchange(service, operation, build).await?;
-        let body = json_body(&answer.body);
+        let body = octo_oidc_http::json_body(&answer.body);
         if (200..300).contains(&answer.status) {
             return Ok(Reply {
                 status: answer.status,
@@ -224,35 +195,28 @@ impl Transport {
         operation: &str,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, AzureError> {
-        let transport_error = |e: reqwest::Error| AzureError::Transport {
-            service,
-            operation: operation.to_owned(),
-            message: octo_oidc_http::describe_error_chain(&e),
-            timed_out: e.is_timeout(),
-            name_not_resolved: octo_oidc_http::is_name_resolution_failure(&e),
-        };
-        let response = build(&self.http)
-            .timeout(self.request_timeout)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = octo_oidc_http::read_body(response, self.body_cap)
+        let request = build(&self.http).timeout(self.request_timeout);
+        octo_oidc_http::exchange(request, self.body_cap)
             .await
             .map_err(|e| match e {
-                BodyError::Transport(e) => transport_error(e),
-                too_large @ BodyError::TooLarge { .. } => AzureError::Unexpected {
+                ExchangeError::Transport {
+                    message,
+                    timed_out,
+                    name_not_resolved,
+                    ..
+                } => AzureError::Transport {
                     service,
                     operation: operation.to_owned(),
-                    message: too_large.to_string(),
+                    message,
+                    timed_out,
+                    name_not_resolved,
                 },
-            })?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+                ExchangeError::TooLarge(message) => AzureError::Unexpected {
+                    service,
+                    operation: operation.to_owned(),
+                    message,
+                },
+            })
     }
 
     /// Sends a request the `oauth2` crate built to the Entra token endpoint, through the same
@@ -275,29 +239,31 @@ impl Transport {
             Resend::Never => Retry::Never,
             Resend::WhenTransient => classify(error, Propagation::None),
         };
-        self.run_with(operation, Service::Entra, classify_oauth, || async {
-            let answer = self.exchange(Service::Entra, operation, &build).await?;
-            if !(200..300).contains(&answer.status) {
-                let error = parse_error(
-                    Service::Entra,
-                    operation,
-                    answer.status,
-                    &answer.headers,
-                    json_body(&answer.body),
-                );
-                let oauth_answer = matches!(error, AzureError::Token { .. })
-                    && classify(&error, Propagation::None) == Retry::Never;
-                if !oauth_answer {
-                    return Err(error);
+        let entra = Service::Entra.as_str();
+        self.calls
+            .run(entra, operation, classify_oauth, || async {
+                let answer = self.exchange(Service::Entra, operation, &build).await?;
+                if !(200..300).contains(&answer.status) {
+                    let error = parse_error(
+                        Service::Entra,
+                        operation,
+                        answer.status,
+                        &answer.headers,
+                        octo_oidc_http::json_body(&answer.body),
+                    );
+                    let oauth_answer = matches!(error, AzureError::Token { .. })
+                        && classify(&error, Propagation::None) == Retry::Never;
+                    if !oauth_answer {
+                        return Err(error);
+                    }
                 }
-            }
-            let mut response = oauth2::HttpResponse::new(answer.body.to_vec());
-            *response.status_mut() = oauth2::http::StatusCode::from_u16(answer.status)
-                .unwrap_or(oauth2::http::StatusCode::BAD_GATEWAY);
-            *response.headers_mut() = answer.headers;
-            Ok(response)
-        })
-        .await
+                let mut response = oauth2::HttpResponse::new(answer.body.to_vec());
+                *response.status_mut() = oauth2::http::StatusCode::from_u16(answer.status)
+                    .unwrap_or(oauth2::http::StatusCode::BAD_GATEWAY);
+                *response.headers_mut() = answer.headers;
+                Ok(response)
+            })
+            .await
     }
 }
 
@@ -308,23 +274,6 @@ pub(crate) enum Resend {
     WhenTransient,
     /// The authorization-code redemption: the code is single-use.
     Never,
-}
-
-/// A response as read: status, headers, the capped body.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: bytes::Bytes,
-}
-
-/// The JSON body (`Null` when empty, a string when not JSON).
-fn json_body(bytes: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(bytes);
-    if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
-    }
 }
 
 /// How a failed attempt is retried: known propagation errors the call opted into under the
@@ -362,16 +311,10 @@ impl RetryableFailure for AzureError {
 
 impl From<Interrupted> for AzureError {
     fn from(interrupted: Interrupted) -> Self {
-        let hint = match interrupted {
-            Interrupted::DeadlineExceeded { .. } => {
-                "Azure did not answer in time; check the network and try again."
-            }
-            Interrupted::Cancelled { .. } => "Start the step again when you are ready.",
-        };
         AzureError::Refused {
             code: interrupted.code(),
             message: interrupted.to_string(),
-            hint: hint.to_owned(),
+            hint: octo_oidc_http::interrupted_hint(&interrupted, "Azure"),
         }
     }
 }
@@ -420,21 +363,14 @@ pub(crate) fn parse_error(
                 .and_then(|d| d.get("code"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            message: octo_oidc_http::server_text(
-                error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
+            message: octo_oidc_http::error_text(&body["error"], "message"),
             retry_after,
         },
         Value::String(error) => AzureError::Token {
             status,
             error: octo_oidc_http::server_text(error),
             aadsts: body["error_codes"].get(0).and_then(Value::as_u64),
-            description: octo_oidc_http::server_text(
-                body["error_description"].as_str().unwrap_or_default(),
-            ),
+            description: octo_oidc_http::error_text(&body, "error_description"),
             retry_after,
         },
         _ => AzureError::Api {
@@ -443,11 +379,7 @@ pub(crate) fn parse_error(
             status,
             code: format!("HTTP{status}"),
             detail_code: None,
-            message: match body {
-                Value::String(text) => octo_oidc_http::server_text(&text),
-                Value::Null => String::new(),
-                other => octo_oidc_http::server_text(&other.to_string()),
-            },
+            message: octo_oidc_http::body_text(body),
             retry_after,
         },
     }

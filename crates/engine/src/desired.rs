@@ -412,14 +412,18 @@ fn items_of(
     }
 }
 
+/// The ids for the slugs `sel` lists in `scope.{list}` (one of [`items_of`]'s lists); each
+/// unknown slug is a field error naming a `what`.
 fn resolve(
-    field: &str,
+    list: &str,
     what: &str,
     sel: &SlugSelection,
-    items: &[(String, String)],
-    space: &str,
+    facts: &SpaceFacts,
     errors: &mut Vec<FieldError>,
 ) -> Selection {
+    let field = format!("scope.{list}");
+    let items = items_of(&facts.inventory, &facts.targets, list);
+    let space = facts.space.name.as_str();
     match sel {
         SlugSelection::All => Selection::All,
         SlugSelection::Only(slugs) => Selection::Only(
@@ -458,36 +462,20 @@ pub fn resolve_scope(
     let inv = &facts.inventory;
     let space = facts.space.name.as_str();
     let mut errors = Vec::new();
-    let projects = resolve(
-        "scope.projects",
-        "project",
-        &scope.projects,
-        &items_of(inv, &facts.targets, "projects"),
-        space,
-        &mut errors,
-    );
+    let projects = resolve("projects", "project", &scope.projects, facts, &mut errors);
     let environments = resolve(
-        "scope.environments",
+        "environments",
         "environment",
         &scope.environments,
-        &items_of(inv, &facts.targets, "environments"),
-        space,
+        facts,
         &mut errors,
     );
-    let tenants = resolve(
-        "scope.tenants",
-        "tenant",
-        &scope.tenants,
-        &items_of(inv, &facts.targets, "tenants"),
-        space,
-        &mut errors,
-    );
+    let tenants = resolve("tenants", "tenant", &scope.tenants, facts, &mut errors);
     let targets = resolve(
-        "scope.health_check_targets",
+        "health_check_targets",
         "deployment target",
         &scope.targets,
-        &items_of(inv, &facts.targets, "health_check_targets"),
-        space,
+        facts,
         &mut errors,
     );
     let runbook_items: Vec<(String, String)> = inv

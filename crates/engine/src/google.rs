@@ -222,13 +222,21 @@ fn common_changes(
     if disabled {
         changes.push(change("disabled", true, false));
     }
-    if display_name != want_display {
-        changes.push(change("display_name", display_name, want_display));
-    }
-    if description != want_description {
-        changes.push(change("description", description, want_description));
-    }
+    differs(&mut changes, "display_name", display_name, want_display);
+    differs(&mut changes, "description", description, want_description);
     changes
+}
+
+/// Adds the change of `field` from `observed` to `desired` when they differ.
+fn differs<T: PartialEq + serde::Serialize + ?Sized>(
+    changes: &mut Vec<FieldChange>,
+    field: &str,
+    observed: &T,
+    desired: &T,
+) {
+    if observed != desired {
+        changes.push(change(field, observed, desired));
+    }
 }
 
 fn not_ours(what: &str, field: &str, owner: Owner<'_>, lifecycle: &GcpLifecycle) -> String {
@@ -349,32 +357,26 @@ pub(crate) fn plan_steps(
                             &spec.display_name,
                             &spec.description,
                         );
-                        if p.issuer_uri != spec.issuer_uri {
-                            changes.push(change("issuer_uri", &p.issuer_uri, &spec.issuer_uri));
-                        }
-                        if p.allowed_audiences != spec.allowed_audiences {
-                            changes.push(change(
-                                "allowed_audiences",
-                                &p.allowed_audiences,
-                                &spec.allowed_audiences,
-                            ));
-                        }
-                        if p.jwks_json != spec.jwks_json {
-                            changes.push(change("jwks_json", &p.jwks_json, &spec.jwks_json));
-                        }
+                        differs(&mut changes, "issuer_uri", &p.issuer_uri, &spec.issuer_uri);
+                        differs(
+                            &mut changes,
+                            "allowed_audiences",
+                            &p.allowed_audiences,
+                            &spec.allowed_audiences,
+                        );
+                        differs(&mut changes, "jwks_json", &p.jwks_json, &spec.jwks_json);
                         json_changes(
                             "attribute_mapping",
                             &json!(p.attribute_mapping),
                             &json!(spec.attribute_mapping),
                             &mut changes,
                         );
-                        if p.attribute_condition != spec.attribute_condition {
-                            changes.push(change(
-                                "attribute_condition",
-                                &p.attribute_condition,
-                                &spec.attribute_condition,
-                            ));
-                        }
+                        differs(
+                            &mut changes,
+                            "attribute_condition",
+                            &p.attribute_condition,
+                            &spec.attribute_condition,
+                        );
                         let s = step(Action::Unchanged, kind, name, d).id(&p.name);
                         let s = match soft_deleted_until(&p.lifecycle) {
                             Some(until) => s.reason(format!(
@@ -399,20 +401,8 @@ pub(crate) fn plan_steps(
                 (Some(sa), spec) => match (owner_of(&sa.description, setup), spec) {
                     (Owner::This, Some(spec)) => {
                         let mut changes = Vec::new();
-                        if sa.display_name != spec.display_name {
-                            changes.push(change(
-                                "display_name",
-                                &sa.display_name,
-                                &spec.display_name,
-                            ));
-                        }
-                        if sa.description != spec.description {
-                            changes.push(change(
-                                "description",
-                                &sa.description,
-                                &spec.description,
-                            ));
-                        }
+                        differs(&mut changes, "display_name", &sa.display_name, &spec.display_name);
+                        differs(&mut changes, "description", &sa.description, &spec.description);
                         step(Action::Unchanged, kind, name, d)
                             .id(&sa.unique_id)
                             .changes(changes)

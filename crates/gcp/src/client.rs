@@ -26,7 +26,7 @@ use octo_oidc_core::ports::{
     GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
     GcpServiceAccountSpec, GoogleCloud, PortResult,
 };
-use octo_oidc_core::retry::{self, CancelToken, Operation, Retry, RetryPolicy, RetrySettings};
+use octo_oidc_core::retry::{CancelToken, Retry, RetryPolicy, RetrySettings};
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_http::ClientSettings;
 use reqwest::Method;
@@ -433,47 +433,43 @@ impl RestGoogleCloud {
     async fn wait(&self, operation: Value) -> Result<Value, GcpError> {
         let name = string(&operation, "name");
         let first = std::sync::Mutex::new(Some(operation));
-        let run = Operation {
-            service: Service::Iam.as_str(),
-            name: &name,
-            settings: &self.polling,
-            timer: &self.transport.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.transport.progress.as_ref()),
-            cancel: self.transport.cancel.as_ref(),
-        };
-        retry::run(run, interrupted_retry, || {
-            let known = first.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let name = name.clone();
-            async move {
-                let op = match known {
-                    Some(op) => op,
-                    None => {
-                        let url = format!("{}/v1/{name}", self.endpoints.iam);
-                        self.call(Service::Iam, Method::GET, url, None).await?
+        let mut polling = self.transport.calls.clone();
+        polling.settings = self.polling;
+        let iam = Service::Iam.as_str();
+        polling
+            .run(iam, &name, interrupted_retry, || {
+                let known = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let name = name.clone();
+                async move {
+                    let op = match known {
+                        Some(op) => op,
+                        None => {
+                            let url = format!("{}/v1/{name}", self.endpoints.iam);
+                            self.call(Service::Iam, Method::GET, url, None).await?
+                        }
+                    };
+                    if op["done"].as_bool() != Some(true) {
+                        return Err(GcpError::OperationPending {
+                            service: Service::Iam,
+                            name,
+                        });
                     }
-                };
-                if op["done"].as_bool() != Some(true) {
-                    return Err(GcpError::OperationPending {
-                        service: Service::Iam,
-                        name,
-                    });
+                    if let Some(error) = op.get("error") {
+                        return Err(GcpError::Api {
+                            service: Service::Iam,
+                            operation: format!("operation {name}"),
+                            http: 200,
+                            status: canonical(error["code"].as_i64().unwrap_or(13)).to_owned(),
+                            message: octo_oidc_http::server_text(
+                                error["message"].as_str().unwrap_or_default(),
+                            ),
+                            retry_after: None,
+                        });
+                    }
+                    Ok(op.get("response").cloned().unwrap_or(Value::Null))
                 }
-                if let Some(error) = op.get("error") {
-                    return Err(GcpError::Api {
-                        service: Service::Iam,
-                        operation: format!("operation {name}"),
-                        http: 200,
-                        status: canonical(error["code"].as_i64().unwrap_or(13)).to_owned(),
-                        message: octo_oidc_http::server_text(
-                            error["message"].as_str().unwrap_or_default(),
-                        ),
-                        retry_after: None,
-                    });
-                }
-                Ok(op.get("response").cloned().unwrap_or(Value::Null))
-            }
-        })
-        .await
+            })
+            .await
     }
 
     fn pools_url(&self, project_number: &str) -> String {
@@ -903,16 +899,9 @@ impl GoogleCloud for RestGoogleCloud {
             GcpPolicyTarget::ServiceAccount(e) => format!("setIamPolicy serviceAccounts/{e}"),
             GcpPolicyTarget::Project(p) => format!("setIamPolicy projects/{p}"),
         };
-        let run = Operation {
-            service: match target {
-                GcpPolicyTarget::ServiceAccount(_) => Service::Iam.as_str(),
-                GcpPolicyTarget::Project(_) => Service::ResourceManager.as_str(),
-            },
-            name: &name,
-            settings: &self.transport.retry,
-            timer: &self.transport.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.transport.progress.as_ref()),
-            cancel: self.transport.cancel.as_ref(),
+        let service = match target {
+            GcpPolicyTarget::ServiceAccount(_) => Service::Iam,
+            GcpPolicyTarget::Project(_) => Service::ResourceManager,
         };
         // A concurrent writer changed the policy after our read (`ABORTED`): read and apply
         // again. Everything else already went through the transport's retries.
@@ -923,7 +912,12 @@ impl GoogleCloud for RestGoogleCloud {
                 Retry::Never
             }
         };
-        Ok(retry::run(run, aborted, || self.change_policy_once(target, change)).await?)
+        let calls = &self.transport.calls;
+        Ok(calls
+            .run(service.as_str(), &name, aborted, || {
+                self.change_policy_once(target, change)
+            })
+            .await?)
     }
 
     async fn exchange_token(&self, audience: &str, subject_token: &Secret) -> PortResult<Secret> {

@@ -235,28 +235,19 @@ impl RetryableFailure for GcpError {
 
 impl From<Interrupted> for GcpError {
     fn from(interrupted: Interrupted) -> Self {
-        let hint = match interrupted {
-            Interrupted::DeadlineExceeded { .. } => {
-                "Google Cloud did not answer in time; check the network and try again."
-            }
-            Interrupted::Cancelled { .. } => "Start the step again when you are ready.",
-        };
         GcpError::Refused {
             code: interrupted.code(),
             message: interrupted.to_string(),
-            hint: hint.to_owned(),
+            hint: octo_oidc_http::interrupted_hint(&interrupted, "Google Cloud"),
         }
     }
 }
 
 impl From<GcpError> for Problem {
     fn from(error: GcpError) -> Problem {
-        let code = error.code();
-        let hint = error.hint();
-        let problem = Problem::new(code, error.to_string());
-        match hint {
-            Some(hint) => problem.with_hint(hint),
-            None => problem,
+        Problem {
+            hint: error.hint(),
+            ..Problem::new(error.code(), error.to_string())
         }
     }
 }

@@ -1,5 +1,5 @@
 //! One HTTP call to a Google API through the core's one retry loop
-//! ([`octo_oidc_core::retry::run`] on [`TokioTimer`]): `RESOURCE_EXHAUSTED` / 429 (with
+//! ([`octo_oidc_core::retry::run`] on [`octo_oidc_http::TokioTimer`]): `RESOURCE_EXHAUSTED` / 429 (with
 //! `Retry-After`), 5xx, dropped connections and timeouts are retried with backoff inside the
 //! call's deadline; a host name that does not resolve is tried once more at most. Each attempt asks the sign-in for the
 //! current access token, so a refreshed token is used on a retry. Every call here is safe to
@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use octo_oidc_core::Secret;
-use octo_oidc_core::events::{NoProgress, ProgressSink};
-use octo_oidc_core::retry::{self, CancelToken, Operation, Retry, RetrySettings};
-use octo_oidc_http::{BodyError, DEFAULT_BODY_CAP, TokioTimer};
+use octo_oidc_core::events::ProgressSink;
+use octo_oidc_core::retry::{CancelToken, Retry, RetrySettings};
+use octo_oidc_http::{CallLoop, DEFAULT_BODY_CAP, ExchangeError};
 use serde_json::Value;
 
 use crate::auth::GoogleSignIn;
@@ -41,18 +41,15 @@ pub enum Auth<'a> {
 pub struct Transport {
     http: reqwest::Client,
     sign_in: Option<GoogleSignIn>,
-    pub(crate) retry: RetrySettings,
+    pub(crate) calls: CallLoop,
     request_timeout: Duration,
     body_cap: usize,
-    pub(crate) progress: Arc<dyn ProgressSink>,
-    pub(crate) cancel: Option<CancelToken>,
-    pub(crate) timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
-            .field("retry", &self.retry)
+            .field("calls", &self.calls)
             .field("request_timeout", &self.request_timeout)
             .field("body_cap", &self.body_cap)
             .field(
@@ -69,18 +66,15 @@ impl Transport {
         Transport {
             http,
             sign_in,
-            retry: RetrySettings::default(),
+            calls: CallLoop::default(),
             request_timeout: Duration::from_secs(30),
             body_cap: DEFAULT_BODY_CAP,
-            progress: Arc::new(NoProgress),
-            cancel: None,
-            timer: TokioTimer::default(),
         }
     }
 
     /// Replaces the retry settings (policies and the deadline of one call).
     pub fn with_retry(mut self, retry: RetrySettings) -> Transport {
-        self.retry = retry;
+        self.calls.settings = retry;
         self
     }
 
@@ -99,7 +93,7 @@ impl Transport {
     /// The same transport reporting retries to `progress`.
     pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
         Transport {
-            progress,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
@@ -107,7 +101,7 @@ impl Transport {
     /// The same transport whose calls end (with `cancelled`) once `cancel` fires.
     pub fn cancelled_by(&self, cancel: CancelToken) -> Transport {
         Transport {
-            cancel: Some(cancel),
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }
@@ -120,18 +114,11 @@ impl Transport {
         auth: Auth<'_>,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Value, GcpError> {
-        let run = Operation {
-            service: service.as_str(),
-            name: operation,
-            settings: &self.retry,
-            timer: &self.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
-            cancel: self.cancel.as_ref(),
-        };
-        retry::run(run, classify, || {
-            self.attempt(service, operation, auth, &build)
-        })
-        .await
+        self.calls
+            .run(service.as_str(), operation, classify, || {
+                self.attempt(service, operation, auth, &build)
+            })
+            .await
     }
 
     async fn attempt(
@@ -154,32 +141,30 @@ impl Transport {
             Auth::Bearer(token) => request = request.bearer_auth(token.expose()),
             Auth::None => {}
         }
-        let transport_error = |e: reqwest::Error| GcpError::Transport {
-            service,
-            operation: operation.to_owned(),
-            message: octo_oidc_http::describe_error_chain(&e),
-            timed_out: e.is_timeout(),
-            name_not_resolved: octo_oidc_http::is_name_resolution_failure(&e),
-        };
-        let response = request.send().await.map_err(transport_error)?;
-        let status = response.status().as_u16();
-        let retry_after = octo_oidc_http::retry_after(response.headers());
-        let bytes = octo_oidc_http::read_body(response, self.body_cap)
+        let answer = octo_oidc_http::exchange(request, self.body_cap)
             .await
             .map_err(|e| match e {
-                BodyError::Transport(e) => transport_error(e),
-                too_large @ BodyError::TooLarge { .. } => GcpError::Unexpected {
+                ExchangeError::Transport {
+                    message,
+                    timed_out,
+                    name_not_resolved,
+                    ..
+                } => GcpError::Transport {
                     service,
                     operation: operation.to_owned(),
-                    message: too_large.to_string(),
+                    message,
+                    timed_out,
+                    name_not_resolved,
+                },
+                ExchangeError::TooLarge(message) => GcpError::Unexpected {
+                    service,
+                    operation: operation.to_owned(),
+                    message,
                 },
             })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let body = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
-        };
+        let status = answer.status;
+        let retry_after = octo_oidc_http::retry_after(&answer.headers);
+        let body = octo_oidc_http::json_body(&answer.body);
         if (200..300).contains(&status) {
             return Ok(body);
         }
@@ -223,20 +208,13 @@ fn parse_error(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            message: octo_oidc_http::server_text(
-                error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
+            message: octo_oidc_http::error_text(&body["error"], "message"),
             retry_after,
         },
         Value::String(error) => GcpError::OAuth {
             http,
             error: octo_oidc_http::server_text(error),
-            description: octo_oidc_http::server_text(
-                body["error_description"].as_str().unwrap_or_default(),
-            ),
+            description: octo_oidc_http::error_text(&body, "error_description"),
             retry_after,
         },
         _ => GcpError::Api {
@@ -244,11 +222,7 @@ fn parse_error(
             operation: operation.to_owned(),
             http,
             status: String::new(),
-            message: match body {
-                Value::String(text) => octo_oidc_http::server_text(&text),
-                Value::Null => String::new(),
-                other => octo_oidc_http::server_text(&other.to_string()),
-            },
+            message: octo_oidc_http::body_text(body),
             retry_after,
         },
     }

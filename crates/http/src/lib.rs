@@ -3,6 +3,12 @@
 //!
 //! - [`TokioTimer`]: the tokio clock, sleep and jitter source the core's retry loop
 //!   ([`octo_oidc_core::retry::run`]) is driven with;
+//! - [`CallLoop`]: one client's retry settings, progress sink, cancel token and timer, and
+//!   the core's loop run with them (every client's `reporting_to` / `cancelled_by`);
+//! - [`exchange`]: one request sent and its body read up to the cap, transport failures as
+//!   [`ExchangeError`] for the client to put in its own error type; [`json_body`] for the
+//!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
+//! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
 //! - [`build_client`]: the reqwest client (rustls, optional private CA bundle merged with the
 //!   platform roots, timeouts, no redirects unless asked; certificate checks never off);
 //! - [`retry_after`]: `Retry-After` in its seconds and HTTP-date forms;
@@ -25,8 +31,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use octo_oidc_core::events::{ProgressEvent, ProgressSink};
-use octo_oidc_core::retry::Timer;
+use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
+use octo_oidc_core::retry::{
+    self, CancelToken, Interrupted, Operation, Retry, RetrySettings, RetryableFailure, Timer,
+};
+use serde_json::Value;
 use url::Url;
 
 /// The largest response body a client reads unless it says otherwise: 8 MiB.
@@ -91,6 +100,191 @@ impl ProgressSink for LoggedProgress<'_> {
             tracing::debug!(%service, %operation, attempt, wait_ms, %code, %reason, "retrying");
         }
         self.0.emit(event);
+    }
+}
+
+/// The core's retry loop as one client runs it: its settings (policies, deadline), the sink its
+/// retries are reported on, the token that cancels its calls, and the tokio timer. Cheap to
+/// clone; a connected client gets a new sink or token per step.
+#[derive(Clone)]
+pub struct CallLoop {
+    /// Policies and the deadline of one call.
+    pub settings: RetrySettings,
+    progress: Arc<dyn ProgressSink>,
+    cancel: Option<CancelToken>,
+    timer: TokioTimer,
+}
+
+impl std::fmt::Debug for CallLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallLoop")
+            .field("settings", &self.settings)
+            .field("cancellable", &self.cancel.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CallLoop {
+    fn default() -> Self {
+        CallLoop::new(RetrySettings::default())
+    }
+}
+
+impl CallLoop {
+    /// `settings`, no progress reporting, no cancellation.
+    pub fn new(settings: RetrySettings) -> CallLoop {
+        CallLoop {
+            settings,
+            progress: Arc::new(NoProgress),
+            cancel: None,
+            timer: TokioTimer::default(),
+        }
+    }
+
+    /// The same loop reporting retries (and notices) to `progress`.
+    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> CallLoop {
+        CallLoop {
+            progress,
+            ..self.clone()
+        }
+    }
+
+    /// The same loop whose calls end (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(&self, cancel: CancelToken) -> CallLoop {
+        CallLoop {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// Shows a notice to the user on the progress channel (e.g. an address to open by hand).
+    pub fn notify(&self, message: String) {
+        self.progress.emit(ProgressEvent::Info { message });
+    }
+
+    /// [`retry::run`] over `attempt` with this loop's settings, sink (logged) and token.
+    pub async fn run<T, E, Fut>(
+        &self,
+        service: &str,
+        name: &str,
+        classify: impl Fn(&E) -> Retry,
+        attempt: impl FnMut() -> Fut,
+    ) -> Result<T, E>
+    where
+        E: RetryableFailure + From<Interrupted>,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let operation = Operation {
+            service,
+            name,
+            settings: &self.settings,
+            timer: &self.timer,
+            progress: &LoggedProgress(self.progress.as_ref()),
+            cancel: self.cancel.as_ref(),
+        };
+        // Boxed: the loop's state (attempt, waits, deadline race) lives on the heap, so a
+        // use case awaiting many calls in a row does not grow its stack with each client layer.
+        Box::pin(retry::run(operation, classify, attempt)).await
+    }
+}
+
+/// What to tell the user when a call to `service` (e.g. `Azure`) was interrupted.
+pub fn interrupted_hint(interrupted: &Interrupted, service: &str) -> String {
+    match interrupted {
+        Interrupted::DeadlineExceeded { .. } => {
+            format!("{service} did not answer in time; check the network and try again.")
+        }
+        Interrupted::Cancelled { .. } => "Start the step again when you are ready.".to_owned(),
+    }
+}
+
+/// A response as read by [`exchange`]: status, headers, the capped body.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body, at most the cap.
+    pub body: Bytes,
+}
+
+/// Why [`exchange`] got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout).
+    #[error("{message}")]
+    Transport {
+        /// The error and its sources in one line.
+        message: String,
+        /// Whether the request timed out.
+        timed_out: bool,
+        /// Whether the connection was never made (nothing reached the server).
+        before_sending: bool,
+        /// Whether the host name did not resolve.
+        name_not_resolved: bool,
+    },
+    /// The body is larger than the cap.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl From<reqwest::Error> for ExchangeError {
+    fn from(error: reqwest::Error) -> Self {
+        ExchangeError::Transport {
+            message: describe_error_chain(&error),
+            timed_out: error.is_timeout(),
+            before_sending: error.is_connect(),
+            name_not_resolved: is_name_resolution_failure(&error),
+        }
+    }
+}
+
+/// Sends `request` and reads its body up to `cap` bytes; any status is an [`Answer`].
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+    cap: usize,
+) -> Result<Answer, ExchangeError> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = read_body(response, cap).await.map_err(|e| match e {
+        BodyError::Transport(e) => ExchangeError::from(e),
+        too_large @ BodyError::TooLarge { .. } => ExchangeError::TooLarge(too_large.to_string()),
+    })?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A body as JSON: `Null` when empty, a string when not JSON.
+pub fn json_body(bytes: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+    }
+}
+
+/// The string member `key` of an error envelope, cut by [`server_text`] (empty when absent).
+pub fn error_text(envelope: &Value, key: &str) -> String {
+    server_text(
+        envelope
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+}
+
+/// The message of an error body that is no known envelope: its text, cut by [`server_text`].
+pub fn body_text(body: Value) -> String {
+    match body {
+        Value::String(text) => server_text(&text),
+        Value::Null => String::new(),
+        other => server_text(&other.to_string()),
     }
 }
 
@@ -321,6 +515,34 @@ impl NextLinks {
         }
         self.pages += 1;
         Ok(url)
+    }
+}
+
+impl NextLinks {
+    /// Every item of a paged listing: `fetch` reads a page (`first`, then each next link
+    /// [`NextLinks::follow`] allows); a page's items are its `value` array and its next link
+    /// the string member `link_key` (absent or empty on the last page).
+    pub async fn read_all<E, Fut>(
+        mut self,
+        first: String,
+        link_key: &str,
+        mut fetch: impl FnMut(String) -> Fut,
+        refused: impl Fn(NextLinkRefused) -> E,
+    ) -> Result<Vec<Value>, E>
+    where
+        Fut: Future<Output = Result<Value, E>>,
+    {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(page) = next {
+            let body = fetch(page).await?;
+            items.extend(body["value"].as_array().cloned().unwrap_or_default());
+            next = match body[link_key].as_str().filter(|link| !link.is_empty()) {
+                Some(link) => Some(self.follow(link).map_err(&refused)?.into()),
+                None => None,
+            };
+        }
+        Ok(items)
     }
 }
 

@@ -206,13 +206,9 @@ pub fn code_for_status(status: u16) -> ErrorCode {
 
 impl From<OctopusError> for Problem {
     fn from(error: OctopusError) -> Self {
-        let code = error.code();
-        let hint = error.hint();
-        let message = error.to_string();
-        let problem = Problem::new(code, message);
-        match hint {
-            Some(hint) => problem.with_hint(hint),
-            None => problem,
+        Problem {
+            hint: error.hint(),
+            ..Problem::new(error.code(), error.to_string())
         }
     }
 }

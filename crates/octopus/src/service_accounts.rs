@@ -303,6 +303,17 @@ impl RestOctopus {
         Ok(teams.into_iter().map(Into::into).collect())
     }
 
+    /// A team as stored (to send back whole with a change) and as read.
+    async fn team(&self, path: &str) -> Result<(serde_json::Value, LeanTeam), OctopusError> {
+        let team: serde_json::Value = self.transport.get_json(path, &[]).await?;
+        let lean: LeanTeam =
+            serde_json::from_value(team.clone()).map_err(|e| OctopusError::UnexpectedResponse {
+                operation: format!("GET /{path}"),
+                detail: e.to_string(),
+            })?;
+        Ok((team, lean))
+    }
+
     /// Adds a user to a team (`GET`/`PUT /api/teams/{id}`, where teams of every space live);
     /// `Unchanged` when already a member.
     pub async fn add_team_member(
@@ -311,12 +322,7 @@ impl RestOctopus {
         user_id: &str,
     ) -> Result<Applied<TeamSummary>, OctopusError> {
         let path = format!("api/teams/{team_id}");
-        let mut team: serde_json::Value = self.transport.get_json(&path, &[]).await?;
-        let lean: LeanTeam =
-            serde_json::from_value(team.clone()).map_err(|e| OctopusError::UnexpectedResponse {
-                operation: format!("GET /{path}"),
-                detail: e.to_string(),
-            })?;
+        let (mut team, lean) = self.team(&path).await?;
         if lean.member_user_ids.iter().any(|m| m == user_id) {
             return Ok(Applied::Unchanged(lean.into()));
         }
@@ -345,12 +351,7 @@ impl RestOctopus {
         user_id: &str,
     ) -> Result<(), OctopusError> {
         let path = format!("api/teams/{team_id}");
-        let mut team: serde_json::Value = self.transport.get_json(&path, &[]).await?;
-        let lean: LeanTeam =
-            serde_json::from_value(team.clone()).map_err(|e| OctopusError::UnexpectedResponse {
-                operation: format!("GET /{path}"),
-                detail: e.to_string(),
-            })?;
+        let (mut team, lean) = self.team(&path).await?;
         if !lean.member_user_ids.iter().any(|m| m == user_id) {
             return Ok(());
         }

@@ -2,7 +2,7 @@
 //! timeouts), the `X-Octopus-ApiKey` header, Octopus error bodies, and retries.
 //!
 //! Retries go through the core's one loop ([`octo_oidc_core::retry::run`], driven by
-//! [`TokioTimer`]): exponential backoff with jitter, `Retry-After` (seconds or HTTP-date),
+//! [`octo_oidc_http::TokioTimer`]): exponential backoff with jitter, `Retry-After` (seconds or HTTP-date),
 //! a bounded total wait and an overall deadline per call; each retry is reported on the
 //! transport's progress sink (replace it per use with [`Transport::reporting_to`]). Only
 //! transient failures are retried, and a request that may already have changed something on
@@ -26,9 +26,9 @@ use bytes::Bytes;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{
-    self, CancelToken, Interrupted, Operation, Retry, RetryPolicy, RetrySettings, RetryableFailure,
+    CancelToken, Interrupted, Retry, RetryPolicy, RetrySettings, RetryableFailure,
 };
-use octo_oidc_http::{BodyError, ClientSettings, DEFAULT_BODY_CAP, TokioTimer};
+use octo_oidc_http::{CallLoop, ClientSettings, DEFAULT_BODY_CAP, ExchangeError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
@@ -81,11 +81,8 @@ pub(crate) struct Transport {
     /// `None` for a transport that only makes anonymous requests.
     credential: Option<Credential>,
     timeout: Duration,
-    retry: RetrySettings,
-    progress: Arc<dyn ProgressSink>,
-    cancel: Option<CancelToken>,
+    calls: CallLoop,
     body_cap: usize,
-    timer: TokioTimer,
 }
 
 impl std::fmt::Debug for Transport {
@@ -129,20 +126,18 @@ impl Transport {
             base,
             credential,
             timeout,
-            retry: RetrySettings {
+            calls: CallLoop::new(RetrySettings {
                 transient: retry,
                 ..RetrySettings::default()
-            },
-            progress,
-            cancel: None,
+            })
+            .reporting_to(progress),
             body_cap: DEFAULT_BODY_CAP,
-            timer: TokioTimer::default(),
         }
     }
 
     /// The overall deadline of one call (all attempts and waits).
     pub(crate) fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.retry.deadline = deadline;
+        self.calls.settings.deadline = deadline;
         self
     }
 
@@ -155,7 +150,7 @@ impl Transport {
     /// The same transport reporting retries to `progress`.
     pub(crate) fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Self {
         Transport {
-            progress,
+            calls: self.calls.reporting_to(progress),
             ..self.clone()
         }
     }
@@ -163,7 +158,7 @@ impl Transport {
     /// The same transport ending its calls when `cancel` fires.
     pub(crate) fn cancelled_by(&self, cancel: CancelToken) -> Self {
         Transport {
-            cancel: Some(cancel),
+            calls: self.calls.cancelled_by(cancel),
             ..self.clone()
         }
     }
@@ -187,20 +182,14 @@ impl Transport {
     /// Sends the call with retries; returns the successful response body.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<(StatusCode, Bytes), OctopusError> {
         let operation = format!("{} {}", call.method, call.url.path());
-        let run = Operation {
-            service: SERVICE,
-            name: &operation,
-            settings: &self.retry,
-            timer: &self.timer,
-            progress: &octo_oidc_http::LoggedProgress(self.progress.as_ref()),
-            cancel: self.cancel.as_ref(),
-        };
-        retry::run(
-            run,
-            |error| classify(&call.method, error),
-            || self.send_once(&call, &operation),
-        )
-        .await
+        self.calls
+            .run(
+                SERVICE,
+                &operation,
+                |error| classify(&call.method, error),
+                || self.send_once(&call, &operation),
+            )
+            .await
     }
 
     async fn send_once(
@@ -243,26 +232,17 @@ impl Transport {
                 .body(body.clone());
         }
         tracing::trace!(%operation, "sending Octopus request");
-        let response = request
-            .send()
+        let answer = octo_oidc_http::exchange(request, self.body_cap)
             .await
-            .map_err(|e| self.transport_error(operation, &e))?;
-        let status = response.status();
-        let retry_after = octo_oidc_http::retry_after(response.headers());
-        let location = response
-            .headers()
+            .map_err(|e| self.exchange_error(operation, e))?;
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let retry_after = octo_oidc_http::retry_after(&answer.headers);
+        let location = answer
+            .headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = octo_oidc_http::read_body(response, self.body_cap)
-            .await
-            .map_err(|e| match e {
-                BodyError::Transport(e) => self.transport_error(operation, &e),
-                too_large @ BodyError::TooLarge { .. } => OctopusError::UnexpectedResponse {
-                    operation: operation.to_string(),
-                    detail: too_large.to_string(),
-                },
-            })?;
+        let body = answer.body;
         tracing::debug!(%operation, status = status.as_u16(), bytes = body.len(), "Octopus response");
         if status.is_success() {
             return Ok((status, body));
@@ -289,19 +269,51 @@ impl Transport {
         })
     }
 
-    fn transport_error(&self, operation: &str, error: &reqwest::Error) -> OctopusError {
-        if error.is_timeout() {
-            return OctopusError::Timeout {
+    fn exchange_error(&self, operation: &str, error: ExchangeError) -> OctopusError {
+        match error {
+            ExchangeError::Transport {
+                timed_out: true, ..
+            } => OctopusError::Timeout {
                 operation: operation.to_string(),
                 timeout: self.timeout,
-            };
+            },
+            ExchangeError::Transport {
+                message,
+                before_sending,
+                name_not_resolved,
+                ..
+            } => OctopusError::Unreachable {
+                operation: operation.to_string(),
+                detail: message,
+                before_sending,
+                name_not_resolved,
+            },
+            ExchangeError::TooLarge(detail) => OctopusError::UnexpectedResponse {
+                operation: operation.to_string(),
+                detail,
+            },
         }
-        OctopusError::Unreachable {
-            operation: operation.to_string(),
-            detail: octo_oidc_http::describe_error_chain(error),
-            before_sending: error.is_connect(),
-            name_not_resolved: octo_oidc_http::is_name_resolution_failure(error),
-        }
+    }
+
+    /// One call with a JSON answer, decoded.
+    async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        authenticated: bool,
+    ) -> Result<T, OctopusError> {
+        let (_, answer) = self
+            .send(Call {
+                method: method.clone(),
+                url: url.clone(),
+                query,
+                body,
+                authenticated,
+            })
+            .await?;
+        decode(&method, &url, &answer)
     }
 
     /// GET with the API key, JSON-decoded.
@@ -310,17 +322,8 @@ impl Transport {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, OctopusError> {
-        let url = self.url(path);
-        let (_, body) = self
-            .send(Call {
-                method: Method::GET,
-                url: url.clone(),
-                query,
-                body: None,
-                authenticated: true,
-            })
-            .await?;
-        decode(&Method::GET, &url, &body)
+        self.call_json(Method::GET, self.url(path), query, None, true)
+            .await
     }
 
     /// A request with a JSON body and the API key, JSON-decoded answer.
@@ -330,21 +333,9 @@ impl Transport {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, OctopusError> {
-        let url = self.url(path);
-        let body = serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
-            field: "request",
-            problem: format!("could not encode the request: {e}"),
-        })?;
-        let (_, answer) = self
-            .send(Call {
-                method: method.clone(),
-                url: url.clone(),
-                query: &[],
-                body: Some(body),
-                authenticated: true,
-            })
-            .await?;
-        decode(&method, &url, &answer)
+        let body = encode(body)?;
+        self.call_json(method, self.url(path), &[], Some(body), true)
+            .await
     }
 
     /// DELETE with the API key; the body is ignored.
@@ -366,20 +357,9 @@ impl Transport {
         url: Url,
         body: &impl Serialize,
     ) -> Result<T, OctopusError> {
-        let body = serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
-            field: "request",
-            problem: format!("could not encode the request: {e}"),
-        })?;
-        let (_, answer) = self
-            .send(Call {
-                method: Method::POST,
-                url: url.clone(),
-                query: &[],
-                body: Some(body),
-                authenticated: false,
-            })
-            .await?;
-        decode(&Method::POST, &url, &answer)
+        let body = encode(body)?;
+        self.call_json(Method::POST, url, &[], Some(body), false)
+            .await
     }
 
     /// An anonymous GET of any URL (discovery documents, JWKS), JSON-decoded.
@@ -387,18 +367,16 @@ impl Transport {
         &self,
         url: Url,
     ) -> Result<T, OctopusError> {
-        let authenticated = false;
-        let (_, body) = self
-            .send(Call {
-                method: Method::GET,
-                url: url.clone(),
-                query: &[],
-                body: None,
-                authenticated,
-            })
-            .await?;
-        decode(&Method::GET, &url, &body)
+        self.call_json(Method::GET, url, &[], None, false).await
     }
+}
+
+/// A request body as JSON.
+fn encode(body: &impl Serialize) -> Result<Vec<u8>, OctopusError> {
+    serde_json::to_vec(body).map_err(|e| OctopusError::InvalidConfig {
+        field: "request",
+        problem: format!("could not encode the request: {e}"),
+    })
 }
 
 /// Decodes a JSON body, naming the request in the error.

@@ -337,39 +337,38 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
         // The target is unreadable (already reported): its checks would guess.
         return None;
     }
+    // A cloud section the target does not use is an error (it would be silently ignored).
+    let sections = [
+        ("aws", file.aws.is_some(), Target::Aws),
+        ("azure", file.azure.is_some(), Target::Azure),
+        ("github", file.github.is_some(), Target::Github),
+        ("gcp", file.gcp.is_some(), Target::Gcp),
+    ];
+    for (section, present, owner) in sections {
+        if owner != file.target {
+            not_for(v, section, present, file.target);
+        }
+    }
     let spec = match file.target {
         Target::Gcp => {
-            not_for(v, "aws", file.aws.is_some(), Target::Gcp);
-            not_for(v, "azure", file.azure.is_some(), Target::Gcp);
-            not_for(v, "github", file.github.is_some(), Target::Gcp);
             let scope = cloud_scope(file, removed, v, Target::Gcp);
             let gcp = required(v, removed, "gcp", file.gcp.as_ref(), Target::Gcp);
-            match (scope, gcp.map(|g| gcp_setup(&file.name, g, v))) {
-                (Some(scope), Some(mut gcp)) => {
-                    gcp.scope = scope;
-                    Some(TargetSpec::Gcp(gcp))
-                }
-                _ => None,
-            }
+            let gcp = gcp.map(|g| gcp_setup(&file.name, g, v));
+            scope.zip(gcp).map(|(scope, mut gcp)| {
+                gcp.scope = scope;
+                TargetSpec::Gcp(gcp)
+            })
         }
         Target::Aws => {
-            not_for(v, "azure", file.azure.is_some(), Target::Aws);
-            not_for(v, "github", file.github.is_some(), Target::Aws);
-            not_for(v, "gcp", file.gcp.is_some(), Target::Aws);
             let scope = cloud_scope(file, removed, v, Target::Aws);
             let aws = required(v, removed, "aws", file.aws.as_ref(), Target::Aws);
-            match (scope, aws.map(|a| aws_setup(a, v))) {
-                (Some(scope), Some(mut aws)) => {
-                    aws.scope = scope;
-                    Some(TargetSpec::Aws(aws))
-                }
-                _ => None,
-            }
+            let aws = aws.map(|a| aws_setup(a, v));
+            scope.zip(aws).map(|(scope, mut aws)| {
+                aws.scope = scope;
+                TargetSpec::Aws(aws)
+            })
         }
         Target::Azure => {
-            not_for(v, "aws", file.aws.is_some(), Target::Azure);
-            not_for(v, "github", file.github.is_some(), Target::Azure);
-            not_for(v, "gcp", file.gcp.is_some(), Target::Azure);
             let scope = cloud_scope(file, removed, v, Target::Azure);
             let azure = required(v, removed, "azure", file.azure.as_ref(), Target::Azure);
             match (scope, azure.map(|a| azure_setup(&file.name, a, v))) {
@@ -396,9 +395,6 @@ pub fn check(file: &SetupFile, removed: &BTreeSet<String>, v: &mut Validator) ->
             }
         }
         Target::Github => {
-            not_for(v, "aws", file.aws.is_some(), Target::Github);
-            not_for(v, "azure", file.azure.is_some(), Target::Github);
-            not_for(v, "gcp", file.gcp.is_some(), Target::Github);
             not_for(v, "scope", file.scope.is_some(), Target::Github);
             not_for(
                 v,

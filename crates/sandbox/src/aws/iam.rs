@@ -395,34 +395,22 @@ impl IamState {
     }
 
     fn tag_provider(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let tags = params.tags("Tags");
-        if tags.is_empty() {
-            params.required("Tags")?;
-        }
-        validate_tags(&tags, "tags")?;
+        let tags = requested_tags(params)?;
         let provider = self.provider_mut(params)?;
-        let merged = merge_tags(provider.tags.clone(), tags);
-        check_tag_quota(&merged)?;
-        provider.tags = merged;
+        add_tags(&mut provider.tags, tags)?;
         Ok(None)
     }
 
     fn untag_provider(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
         let keys = params.list("TagKeys");
         let provider = self.provider_mut(params)?;
-        provider
-            .tags
-            .retain(|(k, _)| !keys.iter().any(|key| key.eq_ignore_ascii_case(k)));
+        remove_tags(&mut provider.tags, &keys);
         Ok(None)
     }
 
     fn list_provider_tags(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
         let provider = self.provider(params)?;
-        let mut result = Xml::new();
-        result
-            .tags("Tags", provider.tags.iter().map(|(k, v)| (k, v)))
-            .text("IsTruncated", "false");
-        Ok(Some(result))
+        Ok(Some(tags_xml(&provider.tags)))
     }
 
     // ---- roles ---------------------------------------------------------------------------
@@ -521,17 +509,12 @@ impl IamState {
         for role in matching.iter().skip(start).take(max_items) {
             members.element("member", &role_xml(role, false));
         }
-        let next = start + max_items;
-        let mut result = Xml::new();
-        result.element("Roles", &members);
-        if next < matching.len() {
-            result
-                .text("IsTruncated", "true")
-                .text("Marker", &next.to_string());
-        } else {
-            result.text("IsTruncated", "false");
-        }
-        Ok(Some(result))
+        Ok(Some(page_xml(
+            "Roles",
+            &members,
+            start + max_items,
+            matching.len(),
+        )))
     }
 
     fn update_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
@@ -715,15 +698,9 @@ impl IamState {
 
     fn tag_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
         let name = params.required("RoleName")?;
-        let tags = params.tags("Tags");
-        if tags.is_empty() {
-            params.required("Tags")?;
-        }
-        validate_tags(&tags, "tags")?;
+        let tags = requested_tags(params)?;
         let role = self.role_mut(name)?;
-        let merged = merge_tags(role.tags.clone(), tags);
-        check_tag_quota(&merged)?;
-        role.tags = merged;
+        add_tags(&mut role.tags, tags)?;
         Ok(None)
     }
 
@@ -731,19 +708,14 @@ impl IamState {
         let name = params.required("RoleName")?;
         let keys = params.list("TagKeys");
         let role = self.role_mut(name)?;
-        role.tags
-            .retain(|(k, _)| !keys.iter().any(|key| key.eq_ignore_ascii_case(k)));
+        remove_tags(&mut role.tags, &keys);
         Ok(None)
     }
 
     fn list_role_tags(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
         let name = params.required("RoleName")?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
-        let mut result = Xml::new();
-        result
-            .tags("Tags", role.tags.iter().map(|(k, v)| (k, v)))
-            .text("IsTruncated", "false");
-        Ok(Some(result))
+        Ok(Some(tags_xml(&role.tags)))
     }
 
     // ---- account ---------------------------------------------------------------------------
@@ -1040,6 +1012,41 @@ fn validate_tags(tags: &[(String, String)], field: &str) -> Result<(), AwsError>
     check_tag_quota(tags)
 }
 
+/// The `Tags` of a `Tag*` request: required (at least one) and valid.
+fn requested_tags(params: &Params) -> Result<Vec<(String, String)>, AwsError> {
+    let tags = params.tags("Tags");
+    if tags.is_empty() {
+        params.required("Tags")?;
+    }
+    validate_tags(&tags, "tags")?;
+    Ok(tags)
+}
+
+/// `Tag*`: `tags` merged into a resource's, within the quota.
+fn add_tags(
+    existing: &mut Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+) -> Result<(), AwsError> {
+    let merged = merge_tags(existing.clone(), tags);
+    check_tag_quota(&merged)?;
+    *existing = merged;
+    Ok(())
+}
+
+/// `Untag*`: the tags with these keys (any case) removed.
+fn remove_tags(existing: &mut Vec<(String, String)>, keys: &[String]) {
+    existing.retain(|(k, _)| !keys.iter().any(|key| key.eq_ignore_ascii_case(k)));
+}
+
+/// `List*Tags`: every tag, one page.
+fn tags_xml(tags: &[(String, String)]) -> Xml {
+    let mut result = Xml::new();
+    result
+        .tags("Tags", tags.iter().map(|(k, v)| (k, v)))
+        .text("IsTruncated", "false");
+    result
+}
+
 fn check_tag_quota(tags: &[(String, String)]) -> Result<(), AwsError> {
     if tags.len() > MAX_TAGS {
         return Err(AwsError::limit_exceeded(format!(
@@ -1179,17 +1186,27 @@ fn list_policies(params: &Params) -> Result<Option<Xml>, AwsError> {
             .text("UpdateDate", "2015-02-06T18:39:46Z");
         members.element("member", &policy);
     }
-    let next = start + max_items;
+    Ok(Some(page_xml(
+        "Policies",
+        &members,
+        start + max_items,
+        matching.len(),
+    )))
+}
+
+/// One page of a `List*` answer: the page's `members` under `list`, and `IsTruncated` with the
+/// `Marker` of the page after it (`next`) while fewer than `total` items were listed.
+fn page_xml(list: &str, members: &Xml, next: usize, total: usize) -> Xml {
     let mut result = Xml::new();
-    result.element("Policies", &members);
-    if next < matching.len() {
+    result.element(list, members);
+    if next < total {
         result
             .text("IsTruncated", "true")
             .text("Marker", &next.to_string());
     } else {
         result.text("IsTruncated", "false");
     }
-    Ok(Some(result))
+    result
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::errors::OctopusError;
+use super::inventory::Listed;
 use super::model::{is_valid_slug, now_rfc3339, slugify};
 use super::paging::{QueryParams, matches_partial_name, page};
 use super::state::OctopusState;
@@ -307,29 +308,17 @@ pub fn validate_account(
     );
 
     let environment_ids = string_list(&body, "EnvironmentIds", &mut errors);
-    for id in &environment_ids {
-        if !state
-            .inventory
-            .environments
-            .iter()
-            .any(|e| e.space_id == space_id && e.id == *id)
-        {
-            errors.push(format!(
-                "The environment '{id}' does not exist in this space."
-            ));
-        }
-    }
+    let environments = &state.inventory.environments;
+    not_in_space(
+        environments,
+        space_id,
+        &environment_ids,
+        "environment",
+        &mut errors,
+    );
     let tenant_ids = string_list(&body, "TenantIds", &mut errors);
-    for id in &tenant_ids {
-        if !state
-            .inventory
-            .tenants
-            .iter()
-            .any(|t| t.space_id == space_id && t.id == *id)
-        {
-            errors.push(format!("The tenant '{id}' does not exist in this space."));
-        }
-    }
+    let tenants = &state.inventory.tenants;
+    not_in_space(tenants, space_id, &tenant_ids, "tenant", &mut errors);
     let tenant_tags = string_list(&body, "TenantTags", &mut errors);
     let participation = match string_field(&body, "TenantedDeploymentParticipation") {
         None | Some("") => "Untenanted".to_string(),
@@ -434,14 +423,7 @@ pub fn validate_account(
         out.insert("ActiveDirectoryEndpointBaseUri".into(), json!(ad));
         out.insert("ResourceManagementEndpointBaseUri".into(), json!(rm));
         let audience = text(&body, "Audience");
-        out.insert(
-            "Audience".into(),
-            if audience.is_empty() {
-                Value::Null
-            } else {
-                json!(audience)
-            },
-        );
+        out.insert("Audience".into(), text_or_null(audience));
     } else {
         let role_arn = text(&body, "RoleArn");
         if role_arn.is_empty() {
@@ -451,29 +433,9 @@ pub fn validate_account(
                 "RoleArn must be an IAM role ARN like arn:aws:iam::123456789012:role/name; '{role_arn}' is not."
             ));
         }
-        let duration = match body.get("SessionDuration") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(_) => {
-                errors.push("SessionDuration must be a number of seconds.".into());
-                None
-            }
-        };
-        if let Some(d) = &duration {
-            match d.parse::<u32>() {
-                Ok(secs) if (900..=43200).contains(&secs) => {}
-                _ => errors.push(format!(
-                    "SessionDuration must be a whole number of seconds between 900 and 43200; '{d}' is not."
-                )),
-            }
-        }
+        let duration = seconds_field(&body, "SessionDuration", 900..=43200, &mut errors);
         out.insert("RoleArn".into(), json!(role_arn));
-        out.insert(
-            "SessionDuration".into(),
-            json!(duration.unwrap_or_else(|| "3600".into())),
-        );
+        out.insert("SessionDuration".into(), json!(duration));
         let region = text(&body, "Region");
         let audience = text(&body, "Audience");
         let required = requires_aws_region(version);
@@ -492,14 +454,7 @@ pub fn validate_account(
             );
         }
         out.insert("Region".into(), json!(region));
-        out.insert(
-            "Audience".into(),
-            if audience.is_empty() {
-                Value::Null
-            } else {
-                json!(audience)
-            },
-        );
+        out.insert("Audience".into(), text_or_null(audience));
     }
 
     if !errors.is_empty() {
@@ -525,29 +480,67 @@ fn google_fields(
                 .into(),
         );
     }
-    let lifetime = match body.get("TokenLifetimeSeconds") {
+    let lifetime = seconds_field(body, "TokenLifetimeSeconds", 600..=43200, errors);
+    out.insert("Audience".into(), json!(audience));
+    out.insert("TokenLifetimeSeconds".into(), json!(lifetime));
+}
+
+/// A duration field in seconds as Octopus keeps it (a string): a string or number within
+/// `range`, `"3600"` when absent or blank; a value of another type or out of range is an error.
+fn seconds_field(
+    body: &Map<String, Value>,
+    key: &str,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Vec<String>,
+) -> String {
+    let value = match body.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(s.trim().to_string()),
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
-            errors.push("TokenLifetimeSeconds must be a number of seconds.".into());
+            errors.push(format!("{key} must be a number of seconds."));
             None
         }
     };
-    if let Some(l) = &lifetime {
-        match l.parse::<u32>() {
-            Ok(secs) if (600..=43200).contains(&secs) => {}
+    if let Some(v) = &value {
+        match v.parse::<u32>() {
+            Ok(secs) if range.contains(&secs) => {}
             _ => errors.push(format!(
-                "TokenLifetimeSeconds must be a whole number of seconds between 600 and 43200; '{l}' is not."
+                "{key} must be a whole number of seconds between {} and {}; '{v}' is not.",
+                range.start(),
+                range.end()
             )),
         }
     }
-    out.insert("Audience".into(), json!(audience));
-    out.insert(
-        "TokenLifetimeSeconds".into(),
-        json!(lifetime.unwrap_or_else(|| "3600".into())),
-    );
+    value.unwrap_or_else(|| "3600".into())
+}
+
+/// An error for each of `ids` that names no `what` in the space.
+fn not_in_space<T: Listed>(
+    items: &[T],
+    space_id: &str,
+    ids: &[String],
+    what: &str,
+    errors: &mut Vec<String>,
+) {
+    for id in ids {
+        if !items
+            .iter()
+            .any(|i| i.space_id() == space_id && i.id() == id)
+        {
+            errors.push(format!("The {what} '{id}' does not exist in this space."));
+        }
+    }
+}
+
+/// A text field as Octopus keeps an optional one: `null` when empty.
+fn text_or_null(text: String) -> Value {
+    if text.is_empty() {
+        Value::Null
+    } else {
+        json!(text)
+    }
 }
 
 fn with_links(mut account: Map<String, Value>) -> Value {

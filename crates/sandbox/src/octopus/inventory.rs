@@ -30,8 +30,10 @@ pub trait Listed {
     fn resource(&self) -> Value;
 }
 
+/// `Listed` for a model type; `$space` is the field holding its space id (a space's own id
+/// for a space).
 macro_rules! listed {
-    ($t:ty) => {
+    ($t:ty, $space:ident) => {
         impl Listed for $t {
             fn id(&self) -> &str {
                 &self.id
@@ -40,7 +42,7 @@ macro_rules! listed {
                 &self.name
             }
             fn space_id(&self) -> &str {
-                &self.space_id
+                &self.$space
             }
             fn resource(&self) -> Value {
                 <$t>::resource(self)
@@ -48,27 +50,13 @@ macro_rules! listed {
         }
     };
 }
-listed!(Environment);
-listed!(ProjectGroup);
-listed!(Project);
-listed!(Tenant);
-listed!(Runbook);
-listed!(DeploymentTarget);
-
-impl Listed for Space {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn space_id(&self) -> &str {
-        &self.id
-    }
-    fn resource(&self) -> Value {
-        Space::resource(self)
-    }
-}
+listed!(Environment, space_id);
+listed!(ProjectGroup, space_id);
+listed!(Project, space_id);
+listed!(Tenant, space_id);
+listed!(Runbook, space_id);
+listed!(DeploymentTarget, space_id);
+listed!(Space, id);
 
 /// A JSON response from pre-serialized bytes.
 pub fn json_bytes(bytes: Bytes) -> Response {
