@@ -34,6 +34,8 @@ const COMMANDS: &[&str] = &[
     "apply_setup",
     "cancel_run",
     "verify_setup",
+    "list_oidc_accounts",
+    "verify_account",
     "teardown_setup",
     "save_setup_file",
     "open_setup_file",

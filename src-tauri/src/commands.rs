@@ -9,6 +9,7 @@
 use octo_oidc_app::cloud_connect::{
     AwsAccount, AwsProfile, AwsSignIn, AzureConnection, AzureSignIn, PickerItem,
 };
+use octo_oidc_app::existing_account::{AccountRequest, OidcAccountItem};
 use octo_oidc_app::session::{ScopeChoices, ScopeItem};
 use octo_oidc_app::{
     AppInfo, ConnectForm, IssuerVerdict, OctopusConnectionSummary, OctopusTarget, SandboxSummary,
@@ -298,6 +299,28 @@ pub async fn verify_setup(
     session: State<'_, Session>,
 ) -> Result<VerifyView, UiError> {
     Ok(session.verify_setup(&source).await?)
+}
+
+/// The OIDC accounts of a space (default: the default space), for "Verify an existing
+/// account".
+#[tauri::command]
+#[specta::specta]
+pub async fn list_oidc_accounts(
+    space: Option<String>,
+    session: State<'_, Session>,
+) -> Result<Vec<OidcAccountItem>, UiError> {
+    Ok(session.oidc_accounts(space).await?)
+}
+
+/// Verifies an existing Octopus OIDC account (issuer, what it points at, matrix over the
+/// scope it can be used for, account test).
+#[tauri::command]
+#[specta::specta]
+pub async fn verify_account(
+    request: AccountRequest,
+    session: State<'_, Session>,
+) -> Result<VerifyView, UiError> {
+    Ok(session.verify_account(&request).await?)
 }
 
 /// Removes what a setup created, streaming progress to `on_event`.

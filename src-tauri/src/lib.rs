@@ -55,6 +55,8 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::apply_setup,
             commands::cancel_run,
             commands::verify_setup,
+            commands::list_oidc_accounts,
+            commands::verify_account,
             commands::teardown_setup,
             commands::save_setup_file,
             commands::open_setup_file,
@@ -412,6 +414,34 @@ mod tests {
             ),
             _ => panic!("neither trust nor a reason: {preview}"),
         }
+    }
+
+    #[test]
+    fn existing_accounts_are_listed_and_an_unknown_one_is_a_field_error() {
+        let (_app, webview) = mock_webview();
+        let error = invoke(&webview, "list_oidc_accounts", json!({"space": null}))
+            .expect_err("not connected");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("No Octopus"),
+            "{error}"
+        );
+        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
+        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
+        let accounts =
+            invoke(&webview, "list_oidc_accounts", json!({"space": "Default"})).expect("lists");
+        assert!(accounts.is_array(), "{accounts}");
+        let error = invoke(
+            &webview,
+            "verify_account",
+            json!({"request": {"account": "No such account", "space": "Default"}}),
+        )
+        .expect_err("unknown account");
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        assert_eq!(error["fieldErrors"][0]["field"], "account", "{error}");
     }
 
     #[test]

@@ -144,17 +144,17 @@ export function openAppForSuite(opened) {
   });
 }
 
-/** Waits until the screen titled `text` is open. */
-export async function waitTitle(browser, text) {
+/** Waits until the screen titled `text` is shown. */
+export async function waitTitle(browser, text, timeout = 15000) {
   const title = await browser.$('#screen-title');
   await title.waitUntil(async () => (await title.getText()) === text, {
-    timeout: 10000,
+    timeout,
     timeoutMsg: `the screen "${text}" did not open`,
   });
 }
 
-/** Waits until the element at `selector` is enabled; fails with `message` otherwise. */
-export async function waitEnabled(browser, selector, message) {
+/** Waits until the control `selector` is enabled. */
+export async function waitEnabled(browser, selector, message, timeout = 20000) {
   const element = await browser.$(selector);
-  await element.waitUntil(async () => element.isEnabled(), { timeout: 15000, timeoutMsg: message });
+  await element.waitUntil(async () => element.isEnabled(), { timeout, timeoutMsg: message });
 }

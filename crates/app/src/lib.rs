@@ -21,6 +21,8 @@
 //! [`setup_session`]
 //! (the window's setup use cases on the session: a draft or a saved file planned, applied
 //! with progress, verified, torn down, saved, opened — through [`setup_run`]),
+//! [`existing_account`] (QA's verify of an Octopus OIDC account that exists, by name or id,
+//! and the picker's list of a space's OIDC accounts),
 //! [`run_report`] (the views of plans, applies, verifies and teardowns, progress events,
 //! console links and the repeat command).
 //!
@@ -39,6 +41,7 @@
 pub mod app_info;
 pub mod cloud_connect;
 pub mod connect_form;
+pub mod existing_account;
 pub mod file_journal;
 pub mod form_field;
 pub mod inventory;

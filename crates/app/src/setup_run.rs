@@ -94,7 +94,7 @@ pub struct LoadedSetup {
 
 /// The clients of one setup's target.
 #[derive(Clone)]
-enum Cloud {
+pub(crate) enum Cloud {
     Aws(SdkIam),
     Azure(GraphEntraApps, ArmRbac),
     Gcp(RestGoogleCloud),
@@ -186,6 +186,8 @@ macro_rules! with_ports {
         }
     };
 }
+
+pub(crate) use with_ports;
 
 fn field(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem::invalid_input(vec![FieldError {
@@ -292,11 +294,34 @@ impl SetupRun {
         })
     }
 
+    /// The sandbox of this run, if it uses one.
+    pub(crate) fn sandbox_env(&self) -> Option<&SandboxEnv> {
+        self.sandbox.as_ref()
+    }
+
+    /// The Octopus server a request names: `url`, else the signed-in client's; neither is a
+    /// field error on `octopus.url` (no request made).
+    pub(crate) fn octopus_url_for(&self, url: Option<&str>) -> Result<String, Problem> {
+        match (
+            url.map(str::trim).filter(|u| !u.is_empty()),
+            &self.connected,
+        ) {
+            (Some(u), _) => Ok(u.to_string()),
+            (None, Some(client)) => Ok(client.server_url().to_string()),
+            (None, None) => Err(field(
+                "octopus.url",
+                "no Octopus server was given",
+                "Pass --octopus-url https://your-octopus (or --sandbox PATH)",
+            )),
+        }
+    }
+
     fn var(&self, name: &str) -> Option<String> {
         (self.env)(name).filter(|v| !v.trim().is_empty())
     }
 
-    async fn octopus(&self, setup: &Setup) -> Result<RestOctopus, Problem> {
+    /// The Octopus client for the server at `octopus_url` (the sandbox's with a sandbox).
+    pub(crate) async fn octopus(&self, octopus_url: Option<&str>) -> Result<RestOctopus, Problem> {
         let (url, key, ca) = match &self.sandbox {
             Some(env) => (
                 env.require("OCTOPUS_URL")?.to_string(),
@@ -304,7 +329,7 @@ impl SetupRun {
                 Some(env.ca_pem()?),
             ),
             None => {
-                let url = setup.octopus_url.clone().unwrap_or_default();
+                let url = octopus_url.unwrap_or_default().to_string();
                 let server = ServerUrl::parse(&url)
                     .map_err(|e| field("octopus.url", e.to_string(), "Give the server's URL"))?;
                 if let Some(client) = &self.connected
@@ -399,7 +424,7 @@ impl SetupRun {
         })
     }
 
-    async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
+    pub(crate) async fn cloud(&self, setup: &Setup) -> Result<Cloud, Problem> {
         match &setup.spec {
             TargetSpec::Ci(_) => Ok(Cloud::None),
             TargetSpec::Gcp(gcp) => Ok(Cloud::Gcp(self.google(gcp)?)),
@@ -542,7 +567,7 @@ impl SetupRun {
         let mut setup = loaded.setup.clone();
         self.resolve_region(&mut setup).await?;
         let setup = &setup;
-        let octopus = self.octopus(setup).await?;
+        let octopus = self.octopus(setup.octopus_url.as_deref()).await?;
         // The cloud's sign-in (Azure: both tokens) runs beside the first Octopus read.
         let (cloud, spaces) = tokio::try_join!(self.cloud(setup), async {
             Ok::<_, Problem>(octopus.spaces().await?)
@@ -657,57 +682,13 @@ impl Prepared {
     /// Verifies the trust as it exists now (issuer, cloud side, simulation, the account
     /// test).
     pub async fn verify(&self) -> Result<VerifyReport, Problem> {
-        let facts = issuer_facts(&self.octopus).await?;
-        // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
-        // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
-        // trades them with the cloud (STS, Entra, Google STS).
-        let tokens = match (&self.sandbox_env, &self.cloud) {
-            (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
-                SandboxTokens::new(env)?
-                    .minting_runs(self.octopus.clone(), &self.observation.facts.space.id),
-            ),
-            _ => None,
-        };
-        let options = VerifyOptions {
-            real_cloud: self.sandbox_env.is_none(),
-            token_trades: tokens.is_some(),
-            ..VerifyOptions::default()
-        };
-        // A refused trade is an answer here, not IAM propagation to wait out: STS's
-        // AccessDenied is not retried while verify trades.
-        let cloud = match (&self.cloud, options.token_trades) {
-            (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
-                octo_oidc_core::retry::RetryPolicy {
-                    max_retries: 0,
-                    ..octo_oidc_core::retry::RetryPolicy::fast()
-                },
-            )),
-            (other, _) => other.clone(),
-        };
-        Ok(with_ports!(&self.octopus, &cloud, |ports| {
-            match &tokens {
-                Some(tokens) => {
-                    octo_oidc_engine::verify::verify(
-                        &self.observation,
-                        Some(&facts),
-                        options,
-                        ports,
-                        tokens,
-                    )
-                    .await
-                }
-                None => {
-                    octo_oidc_engine::verify::verify(
-                        &self.observation,
-                        Some(&facts),
-                        options,
-                        ports,
-                        &NoTokens,
-                    )
-                    .await
-                }
-            }
-        }))
+        verify_observation(
+            &self.octopus,
+            &self.cloud,
+            self.sandbox_env.as_ref(),
+            &self.observation,
+        )
+        .await
     }
 
     /// Removes what this setup created.
@@ -734,6 +715,61 @@ impl Prepared {
     pub fn status(&self) -> Result<Vec<StatusItem>, Problem> {
         octo_oidc_engine::teardown::status(&self.observation, &self.journal)
     }
+}
+
+/// Verify over an observation with the clients of its target: issuer, cloud side,
+/// simulation, the account test; in the sandbox also the token trades (a setup's, or an
+/// existing account's, see [`crate::existing_account`]).
+pub(crate) async fn verify_observation(
+    octopus: &RestOctopus,
+    cloud: &Cloud,
+    sandbox_env: Option<&SandboxEnv>,
+    observation: &Observation,
+) -> Result<VerifyReport, Problem> {
+    let facts = issuer_facts(octopus).await?;
+    // Token trades, in the sandbox only: its Octopus mints real tokens for runs in and near
+    // the scope (AWS, Azure) and signs any claims (Google Cloud's near misses); verify
+    // trades them with the cloud (STS, Entra, Google STS).
+    let tokens = match (&sandbox_env, cloud) {
+        (Some(env), Cloud::Aws(_) | Cloud::Azure(..) | Cloud::Gcp(_)) => Some(
+            SandboxTokens::new(env)?.minting_runs(octopus.clone(), &observation.facts.space.id),
+        ),
+        _ => None,
+    };
+    let options = VerifyOptions {
+        real_cloud: sandbox_env.is_none(),
+        token_trades: tokens.is_some(),
+        ..VerifyOptions::default()
+    };
+    // A refused trade is an answer here, not IAM propagation to wait out: STS's
+    // AccessDenied is not retried while verify trades.
+    let cloud = match (cloud, options.token_trades) {
+        (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
+            octo_oidc_core::retry::RetryPolicy {
+                max_retries: 0,
+                ..octo_oidc_core::retry::RetryPolicy::fast()
+            },
+        )),
+        (other, _) => other.clone(),
+    };
+    Ok(with_ports!(octopus, &cloud, |ports| {
+        match &tokens {
+            Some(tokens) => {
+                octo_oidc_engine::verify::verify(observation, Some(&facts), options, ports, tokens)
+                    .await
+            }
+            None => {
+                octo_oidc_engine::verify::verify(
+                    observation,
+                    Some(&facts),
+                    options,
+                    ports,
+                    &NoTokens,
+                )
+                .await
+            }
+        }
+    }))
 }
 
 /// The issuer check (discovery + JWKS fetched anonymously, the reachability rule) as the

@@ -78,7 +78,7 @@ const SANDBOX_ENV_HINT: &str = "sandbox.env";
 impl Session {
     /// Where this session's credentials come from: the built-in Sandbox when its Octopus is
     /// the connected one, else the real adapters with the signed-in Octopus client.
-    fn setup_run(&self) -> SetupRun {
+    pub(crate) fn setup_run(&self) -> SetupRun {
         let env = self.env_reader();
         if let Some((vars, ca)) = self.connected_sandbox_env() {
             return SetupRun::sandbox(SandboxEnv::in_process(vars, &ca)).with_env(env);

@@ -455,6 +455,13 @@ impl EntraApps for GraphEntraApps {
             .await?)
     }
 
+    async fn find_application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> PortResult<Option<EntraApplication>> {
+        self.find_application_by_app_id(client_id).await
+    }
+
     async fn ensure_application(
         &self,
         spec: &ApplicationSpec,

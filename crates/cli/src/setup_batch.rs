@@ -23,6 +23,21 @@ pub struct SetupArgs {
     /// Setup files, or folders (every `*.toml` in them, sorted); several = a batch.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Where credentials come from, and the output.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl std::ops::Deref for SetupArgs {
+    type Target = RunArgs;
+    fn deref(&self) -> &RunArgs {
+        &self.run
+    }
+}
+
+/// Where credentials come from and how the output looks (every remote command).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
     /// Use only the sandbox described by this env file (written by
     /// `octo-oidc sandbox --env-file PATH`): its endpoints, credentials and CA.
     #[arg(long, value_name = "PATH", env = SANDBOX_ENV_VAR)]
@@ -63,7 +78,9 @@ impl SetupArgs {
         }
         out
     }
+}
 
+impl RunArgs {
     /// Where credentials come from.
     pub fn run(&self) -> Result<SetupRun, Problem> {
         let run = match &self.sandbox {
@@ -180,23 +197,34 @@ where
 }
 
 fn print_outcome(args: &SetupArgs, file: Option<&Path>, setup: Option<&str>, o: &SetupOutcome) {
-    if args.json {
-        let mut line = json!({
-            "file": file.map(|f| f.display().to_string()),
-            "setup": setup,
-            "exit_code": o.exit.code(),
-        });
-        if let (Some(obj), Value::Object(extra)) = (line.as_object_mut(), &o.json) {
-            for (k, v) in extra {
-                obj.insert(k.clone(), v.clone());
+    let header = file
+        .filter(|_| args.expand().len() > 1)
+        .map(|f| format!("== {}", f.display()));
+    let head = json!({
+        "file": file.map(|f| f.display().to_string()),
+        "setup": setup,
+    });
+    print_result(args.json, header.as_deref(), head, o);
+}
+
+/// Prints one outcome: with `json` one line of `head`'s fields, `exit_code` and the
+/// outcome's fields; else `header` (if any) and the text (stdout for results, stderr for
+/// failures).
+pub fn print_result(json: bool, header: Option<&str>, head: Value, o: &SetupOutcome) {
+    if json {
+        let mut line = head;
+        if let Some(obj) = line.as_object_mut() {
+            obj.insert("exit_code".into(), json!(o.exit.code()));
+            if let Value::Object(extra) = &o.json {
+                for (k, v) in extra {
+                    obj.insert(k.clone(), v.clone());
+                }
             }
         }
         println!("{line}");
     } else {
-        if let Some(f) = file
-            && args.expand().len() > 1
-        {
-            println!("== {}", f.display());
+        if let Some(h) = header {
+            println!("{h}");
         }
         if o.exit == Exit::Ok || o.exit == Exit::ChangesPending || o.exit == Exit::ProblemsFound {
             print!("{}", o.text);

@@ -243,6 +243,37 @@ pub struct ProviderRef {
 }
 
 impl ProviderRef {
+    /// The provider a default audience names (`//iam.googleapis.com/projects/{number}/
+    /// locations/global/workloadIdentityPools/{pool}/providers/{provider}`, with or without
+    /// `https:`); `None` for any other audience (e.g. one of `allowedAudiences`).
+    pub fn from_audience(audience: &str) -> Option<ProviderRef> {
+        let rest = audience.strip_prefix("https:").unwrap_or(audience);
+        let rest = rest.strip_prefix("//")?.strip_prefix(IAM_HOST)?;
+        let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        match parts.as_slice() {
+            [
+                "projects",
+                number,
+                "locations",
+                "global",
+                "workloadIdentityPools",
+                pool,
+                "providers",
+                provider,
+            ] if is_project_number(number)
+                && is_valid_resource_id(pool)
+                && is_valid_resource_id(provider) =>
+            {
+                Some(ProviderRef {
+                    project_number: number.to_string(),
+                    pool_id: pool.to_string(),
+                    provider_id: provider.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// `projects/{number}/locations/global/workloadIdentityPools/{pool}`.
     pub fn pool_name(&self) -> String {
         format!(
@@ -902,6 +933,33 @@ impl CompiledGcpTrust<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_default_audience_names_its_provider() {
+        let p = ProviderRef {
+            project_number: "123456789012".into(),
+            pool_id: "octo-pool".into(),
+            provider_id: "octopus".into(),
+        };
+        assert_eq!(
+            ProviderRef::from_audience(&p.default_audience()),
+            Some(p.clone())
+        );
+        assert_eq!(
+            ProviderRef::from_audience(&format!("https:{}", p.default_audience())),
+            Some(p)
+        );
+        assert_eq!(
+            ProviderRef::from_audience("api://AzureADTokenExchange"),
+            None
+        );
+        assert_eq!(
+            ProviderRef::from_audience(
+                "//iam.googleapis.com/projects/my-proj/locations/global/workloadIdentityPools/octo-pool/providers/octopus"
+            ),
+            None
+        );
+    }
 
     fn provider() -> ProviderRef {
         ProviderRef {

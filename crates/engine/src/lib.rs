@@ -11,7 +11,8 @@
 //! walked through the ports in concurrent waves, journaled); [`journal`] (the record format
 //! and the crash-safety invariant); [`teardown`] (exactly what the setup created, and
 //! status); [`verify`] (issuer, drift, simulator matrix, account test, token trades);
-//! [`google`] (the Google Cloud target's part of each layer).
+//! [`google`] (the Google Cloud target's part of each layer); [`existing_account`] (verify
+//! for an Octopus OIDC account that exists, read from the account, not a setup file).
 //!
 //! Pure like the core: no IO, no async runtime (`futures` only). Effects go through the
 //! core's ports and the [`journal::Journal`] port.
@@ -22,6 +23,7 @@
 pub mod apply;
 pub mod ci_snippet;
 pub mod desired;
+pub mod existing_account;
 pub mod google;
 pub mod journal;
 pub mod observe;

@@ -364,14 +364,14 @@ where
     })
 }
 
-fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
+pub(crate) fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
     ObservedOidcProvider {
         tags: provider.tags.clone(),
         provider,
     }
 }
 
-fn observed_role(role: IamRole) -> ObservedRole {
+pub(crate) fn observed_role(role: IamRole) -> ObservedRole {
     ObservedRole {
         description: role.description.clone(),
         tags: role.tags.clone(),
@@ -380,7 +380,7 @@ fn observed_role(role: IamRole) -> ObservedRole {
     }
 }
 
-async fn observe_app<O, E, R, I, G>(
+pub(crate) async fn observe_app<O, E, R, I, G>(
     app: EntraApplication,
     unique_name: &str,
     ports: Ports<'_, O, E, R, I, G>,

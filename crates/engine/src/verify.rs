@@ -213,7 +213,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
+    pub(crate) fn pass(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
         Check {
             area,
             name: name.into(),
@@ -227,7 +227,7 @@ impl Check {
         }
     }
 
-    fn fail(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
+    pub(crate) fn fail(area: Area, name: impl Into<String>, message: impl Into<String>) -> Check {
         let mut c = Check::pass(area, name, message);
         c.passed = false;
         if let Some((cause, fix)) = explain(&c.message) {
@@ -237,12 +237,12 @@ impl Check {
         c
     }
 
-    fn warning(mut self) -> Check {
+    pub(crate) fn warning(mut self) -> Check {
         self.blocking = false;
         self
     }
 
-    fn because(mut self, cause: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub(crate) fn because(mut self, cause: impl Into<String>, fix: impl Into<String>) -> Check {
         self.cause = Some(cause.into());
         self.fix = Some(fix.into());
         self

@@ -80,6 +80,16 @@ export const commands = {
 	cancelRun: () => __TAURI_INVOKE<boolean>("cancel_run"),
 	/**  Verifies a setup's trust as it exists now (issuer, cloud side, matrix, account test). */
 	verifySetup: (source: SetupSource) => typedError<VerifyView, UiError>(__TAURI_INVOKE("verify_setup", { source })),
+	/**
+	 *  The OIDC accounts of a space (default: the default space), for "Verify an existing
+	 *  account".
+	 */
+	listOidcAccounts: (space: string | null) => typedError<OidcAccountItem[], UiError>(__TAURI_INVOKE("list_oidc_accounts", { space })),
+	/**
+	 *  Verifies an existing Octopus OIDC account (issuer, what it points at, matrix over the
+	 *  scope it can be used for, account test).
+	 */
+	verifyAccount: (request: AccountRequest) => typedError<VerifyView, UiError>(__TAURI_INVOKE("verify_account", { request })),
 	/**  Removes what a setup created, streaming progress to `on_event`. */
 	teardownSetup: (source: SetupSource, onEvent: Channel<RunEvent>) => typedError<TeardownOutcome, UiError>(__TAURI_INVOKE("teardown_setup", { source, onEvent })),
 	/**  Writes the wizard's setup file (no secret) to `path`. */
@@ -96,6 +106,23 @@ export const FORM_FIELDS = {"accountName":"account.name","awsManagedPolicies":"a
 export const SUBJECT_KEYS = {"account_test":{"allowed":["space","account","type"],"defaults":["space","account"]},"deployment":{"allowed":["space","project-group","project","runbook","tenant","environment","account","type"],"defaults":["space","project","tenant","environment"]},"health_check":{"allowed":["space","target","account","type"],"defaults":["space","target"]}} as const;
 
 /* Types */
+/**  Which account to verify, and what the account itself does not say. */
+export type AccountRequest = {
+	/**  The Octopus server (ignored with a sandbox; the signed-in one in the window). */
+	octopusUrl?: string | null,
+	/**  The space: name, slug or `Spaces-N`; the default space when empty. */
+	space?: string | null,
+	/**  The account's name or `Accounts-N`. */
+	account: string,
+	/**  Google Cloud: the service account the account's steps impersonate. */
+	gcpServiceAccount?: string | null,
+	/**
+	 *  AWS: the shared-config profile to sign in with (default: exported keys, or the
+	 *  default chain when the run allows it).
+	 */
+	awsProfile?: string | null,
+};
+
 /**  Where the API key of the connection is kept. */
 export type ApiKeyKept = 
 /**  In the OS keychain, for the next run. */
@@ -713,6 +740,18 @@ export type OctopusConnectionSummary = {
 export type OctopusTarget = {
 	/**  The normalized server URL: scheme and host lower-cased, no trailing slash. */
 	serverUrl: string,
+};
+
+/**  One OIDC account of a space, for the wizard's picker. */
+export type OidcAccountItem = {
+	/**  `Accounts-N`. */
+	id: string,
+	/**  Its name. */
+	name: string,
+	/**  `AccountType`, e.g. `AzureOidc`. */
+	accountType: string,
+	/**  What the type is called: `AWS OIDC`, `Azure OIDC`, `Google Cloud OIDC`. */
+	typeLabel: string,
 };
 
 /**  One entry of a picker: the value the setup stores, what the user reads, and a detail line. */

@@ -11,6 +11,7 @@ import type { UiError } from './bindings';
 
 export { ERROR_CODES, FORM_FIELDS, SUBJECT_KEYS } from './bindings';
 export type {
+  AccountRequest,
   ApiKeyKept,
   ApplyOutcome,
   CheckView,
@@ -47,6 +48,7 @@ export type {
   SetupPreview,
   OctopusConnectionSummary,
   OctopusTarget,
+  OidcAccountItem,
   SandboxSummary,
   SignedOut,
   UiError,

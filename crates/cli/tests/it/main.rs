@@ -9,3 +9,4 @@ mod login_batch;
 mod sandbox_command;
 mod setup_flows;
 mod support;
+mod verify_account;

@@ -197,6 +197,12 @@ impl SandboxProcess {
 
     /// A Graph v1.0 GET as the sandbox's administrator (the Azure side's live state).
     pub fn graph_get(&self, path: &str) -> Value {
+        self.graph("GET", path, None)
+    }
+
+    /// A Graph v1.0 call as the sandbox's administrator, with an optional JSON body; a
+    /// non-success status fails the test.
+    pub fn graph(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let (http, session) = self.azure_admin();
@@ -205,14 +211,21 @@ impl SandboxProcess {
                 .await
                 .unwrap();
             let url = format!("{}/v1.0/{path}", self.vars["GRAPH_URL"]);
-            let reply = http
-                .get(url)
-                .bearer_auth(token.expose())
-                .send()
-                .await
-                .unwrap();
-            assert!(reply.status().is_success(), "{path}: {}", reply.status());
-            serde_json::from_str(&reply.text().await.unwrap()).unwrap()
+            let request = match method {
+                "POST" => http.post(url),
+                "PATCH" => http.patch(url),
+                "DELETE" => http.delete(url),
+                _ => http.get(url),
+            };
+            let mut request = request.bearer_auth(token.expose());
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let reply = request.send().await.unwrap();
+            let status = reply.status();
+            let text = reply.text().await.unwrap();
+            assert!(status.is_success(), "{path}: {status} {text}");
+            serde_json::from_str(&text).unwrap_or(Value::Null)
         })
     }
 
@@ -265,6 +278,35 @@ impl SandboxProcess {
             "nothing of ours left: {}",
             after.stdout
         );
+    }
+
+    /// A JSON request to the sandbox's Octopus API as its administrator; a non-success
+    /// status fails the test.
+    pub fn octopus_json(&self, method: &str, path: &str, body: &Value) -> Value {
+        let (status, text) = http_with_body(
+            &self.vars["OCTOPUS_URL"],
+            method,
+            path,
+            Some(&self.vars["OCTOPUS_API_KEY"]),
+            Some(&body.to_string()),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// The id of the default space's environment with this slug.
+    pub fn environment_id(&self, slug: &str) -> String {
+        let (status, body) = self.octopus("GET", "/api/Spaces-1/environments/all");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<Value>>(&body)
+            .unwrap()
+            .into_iter()
+            .find(|e| e["Slug"] == slug)
+            .and_then(|e| e["Id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no environment {slug}"))
     }
 
     /// The IAM roles with this name and the OIDC providers (the AWS side's live state).

@@ -9,6 +9,9 @@
 //! reported versions accept both absent. `CustomClaims` (string values) round-trip on both
 //! account types.
 //!
+//! `UsernamePassword` accounts are kept too (username, whether a password is set), the one
+//! non-OIDC type, so tools can be shown an account with no trust to verify.
+//!
 //! Deliberately absent: the other account types (a clear 400 says the sandbox does not model
 //! them), `usages`, and the legacy unscoped `/api/accounts` routes.
 
@@ -33,10 +36,13 @@ pub const AWS_OIDC: &str = "AmazonWebServicesOidcAccount";
 /// `AccountType` of Google Cloud OIDC accounts.
 pub const GOOGLE_OIDC: &str = "GoogleCloudOidcAccount";
 
+/// `AccountType` of username/password accounts (the one non-OIDC type the sandbox keeps, so
+/// tools can be shown an account that has no trust to verify).
+pub const USERNAME_PASSWORD: &str = "UsernamePassword";
+
 /// Account types a real server knows but the sandbox does not model.
-const OTHER_TYPES: [&str; 10] = [
+const OTHER_TYPES: [&str; 9] = [
     "None",
-    "UsernamePassword",
     "SshKeyPair",
     "AzureSubscription",
     "AzureServicePrincipal",
@@ -208,10 +214,10 @@ pub fn validate_account(
             "The account type cannot be changed once the account has been created.".into(),
         ]));
     }
-    if ![AZURE_OIDC, AWS_OIDC, GOOGLE_OIDC].contains(&account_type.as_str()) {
+    if ![AZURE_OIDC, AWS_OIDC, GOOGLE_OIDC, USERNAME_PASSWORD].contains(&account_type.as_str()) {
         let message = if OTHER_TYPES.contains(&account_type.as_str()) {
             format!(
-                "The sandbox does not model '{account_type}' accounts; only {AZURE_OIDC}, {AWS_OIDC} and {GOOGLE_OIDC}."
+                "The sandbox does not model '{account_type}' accounts; only {AZURE_OIDC}, {AWS_OIDC}, {GOOGLE_OIDC} and {USERNAME_PASSWORD}."
             )
         } else {
             format!("'{account_type}' is not a valid account type.")
@@ -356,7 +362,28 @@ pub fn validate_account(
     out.insert("AccountTestSubjectKeys".into(), test);
     out.insert("CustomClaims".into(), custom_claims);
 
-    if account_type == GOOGLE_OIDC {
+    if account_type == USERNAME_PASSWORD {
+        let username = text(&body, "Username");
+        if username.is_empty() {
+            errors.push("Please provide a username.".into());
+        }
+        out.insert("Username".into(), json!(username));
+        // A sensitive value: stored as whether it is set, never returned.
+        let has_password = match body.get("Password") {
+            Some(Value::Object(p)) => {
+                p.get("NewValue")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| !v.is_empty())
+                    || p.get("HasValue") == Some(&Value::Bool(true))
+            }
+            Some(Value::String(v)) => !v.is_empty(),
+            _ => false,
+        };
+        out.insert(
+            "Password".into(),
+            json!({"HasValue": has_password, "NewValue": null}),
+        );
+    } else if account_type == GOOGLE_OIDC {
         google_fields(&body, &mut out, &mut errors);
     } else if account_type == AZURE_OIDC {
         let guid = |field: &str, missing: &str, errors: &mut Vec<String>| {

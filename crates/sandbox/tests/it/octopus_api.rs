@@ -422,7 +422,7 @@ async fn account_validation_rejections() {
         ),
         (
             "unmodelled type",
-            with(azure_account("x"), "AccountType", json!("UsernamePassword")),
+            with(azure_account("x"), "AccountType", json!("SshKeyPair")),
             "does not model",
         ),
         (

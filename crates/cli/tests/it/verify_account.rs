@@ -1,0 +1,349 @@
+//! `octo-oidc verify --account`: an Octopus OIDC account that exists, verified from the
+//! account itself — one made by `apply`, and ones made by hand through the sandbox's own
+//! HTTP APIs (Octopus, IAM, Graph), never by the engine — with exit codes 0 / 1 / 2.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+
+use crate::support::{SandboxProcess, iam};
+
+/// The account of the sandbox's issuer host (`https://octopus.sandbox.localhost`).
+const HOST: &str = "octopus.sandbox.localhost";
+const AWS_ACCOUNT: &str = "123456789012";
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const SUBSCRIPTION: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+
+/// A setup whose scope is exactly what its account can be used for: every project in
+/// `environments`, untenanted (the tenant key keeps tenanted runs apart).
+fn setup(target: &str, label: &str, environments: &str, cloud: &str) -> String {
+    format!(
+        r#"version = 1
+name = "{label}"
+target = "{target}"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["*"]
+environments = [{environments}]
+
+[subject_keys]
+deployment = ["space", "tenant", "environment"]
+
+[account]
+name = "{label} (OIDC)"
+
+{cloud}
+"#
+    )
+}
+
+fn checks(out: &Value) -> Vec<Value> {
+    out["checks"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn accounts_made_by_apply_verify_by_name_and_by_id() {
+    let sb = SandboxProcess::start();
+    let aws = sb.write(
+        "aws.toml",
+        &setup(
+            "aws",
+            "qa-aws",
+            r#""production""#,
+            "[aws]\nrole_name = \"octopus-qa\"\nregion = \"eu-west-1\"",
+        ),
+    );
+    let azure = sb.write(
+        "azure.toml",
+        &setup(
+            "azure",
+            "qa-azure",
+            r#""production", "staging""#,
+            &format!(
+                "[azure]\ntenant_id = \"{TENANT}\"\nsubscription_id = \"{SUBSCRIPTION}\"\nrole = \"Contributor\""
+            ),
+        ),
+    );
+    for file in [&aws, &azure] {
+        let applied = sb.cli(&["apply", "--yes", file.to_str().unwrap()]);
+        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    }
+
+    let by_name = sb.cli(&["verify", "--account", "qa-aws (OIDC)"]);
+    assert_eq!(by_name.code, 0, "{}{}", by_name.stdout, by_name.stderr);
+    assert!(
+        by_name.stdout.contains("Verify passed."),
+        "{}",
+        by_name.stdout
+    );
+    assert!(
+        by_name
+            .stdout
+            .contains("info Cloud ownership: role octopus-qa: role octopus-qa carries the mark of the octo-oidc setup 'qa-aws'"),
+        "{}",
+        by_name.stdout
+    );
+    assert!(
+        by_name
+            .stdout
+            .contains("ok   AccountTest qa-aws (OIDC): the account test")
+    );
+
+    let id = sb.accounts_named("qa-azure (OIDC)")[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_id = sb.cli(&["verify", "--account", &id, "--space", "Default", "--json"]);
+    assert_eq!(by_id.code, 0, "{}{}", by_id.stdout, by_id.stderr);
+    let out = by_id.json();
+    assert_eq!(out["exit_code"], 0);
+    assert_eq!(out["verdict"], "passed");
+    assert_eq!(out["account_id"], id.as_str());
+    assert_eq!(out["account_type"], "AzureOidc");
+    let all = checks(&out);
+    let area = |a: &str| all.iter().filter(|c| c["area"] == a).count();
+    assert!(
+        area("simulation") >= 1 && area("account_test") == 1,
+        "{out}"
+    );
+    assert!(
+        all.iter()
+            .any(|c| c["area"] == "token_trade" && c["passed"] == true),
+        "in the sandbox the account's runs are traded with Entra: {out}"
+    );
+}
+
+#[test]
+fn a_hand_made_aws_account_whose_trust_is_too_wide_exits_1_naming_it() {
+    let sb = SandboxProcess::start();
+    let issuer = sb.vars["OCTOPUS_ISSUER"].clone();
+    let (status, body) = iam(
+        &sb,
+        &[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Url", &issuer),
+            ("ClientIDList.member.1", HOST),
+            (
+                "ThumbprintList.member.1",
+                "0000000000000000000000000000000000000000",
+            ),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/{HOST}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {format!("{HOST}:aud"): HOST},
+                "StringLike": {format!("{HOST}:sub"): "space:default:*"}
+            }
+        }]
+    });
+    let (status, body) = iam(
+        &sb,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "hand-made-deployer"),
+            ("AssumeRolePolicyDocument", &policy.to_string()),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let production = sb.environment_id("production");
+    sb.octopus_json(
+        "POST",
+        "/api/Spaces-1/accounts",
+        &json!({
+            "AccountType": "AmazonWebServicesOidcAccount",
+            "Name": "Hand-made AWS",
+            "RoleArn": format!("arn:aws:iam::{AWS_ACCOUNT}:role/hand-made-deployer"),
+            "Audience": HOST,
+            "Region": "eu-west-1",
+            "SessionDuration": "3600",
+            "EnvironmentIds": [production],
+            "TenantedDeploymentParticipation": "Untenanted",
+            "DeploymentSubjectKeys": ["space", "tenant", "environment"],
+        }),
+    );
+
+    let run = sb.cli(&["verify", "--account", "Hand-made AWS"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let out = &run.stdout;
+    assert!(
+        out.contains("FAIL Simulation Hand-made AWS: space:default:environment:staging: accepted but outside the scope"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: Narrow the role's trust policy (its sub condition) to the account's environments and tenants"),
+        "{out}"
+    );
+    assert!(
+        out.contains("role hand-made-deployer has no octo-oidc mark"),
+        "{out}"
+    );
+    assert!(out.contains("ok   AccountTest Hand-made AWS"), "{out}");
+    assert!(
+        !out.contains("octo-oidc apply"),
+        "no apply fix for an account not ours: {out}"
+    );
+    assert!(out.contains("Verify found"), "{out}");
+}
+
+#[test]
+fn a_hand_made_azure_account_missing_a_credential_exits_1_naming_it() {
+    let sb = SandboxProcess::start();
+    let issuer = sb.vars["OCTOPUS_ISSUER"].clone();
+    let app = sb.graph(
+        "POST",
+        "applications",
+        Some(json!({"displayName": "hand-made-deployer"})),
+    );
+    let (object_id, client_id) = (
+        app["id"].as_str().unwrap().to_string(),
+        app["appId"].as_str().unwrap().to_string(),
+    );
+    sb.graph(
+        "POST",
+        "servicePrincipals",
+        Some(json!({"appId": client_id})),
+    );
+    // Production and the account test only: the account may also deploy to staging.
+    for (name, subject) in [
+        ("production", "space:default:environment:production"),
+        ("test", "space:default:account:hand-made-azure"),
+    ] {
+        sb.graph(
+            "POST",
+            &format!("applications/{object_id}/federatedIdentityCredentials"),
+            Some(json!({
+                "name": name,
+                "issuer": issuer,
+                "subject": subject,
+                "audiences": ["api://AzureADTokenExchange"],
+            })),
+        );
+    }
+    let environments = [
+        sb.environment_id("production"),
+        sb.environment_id("staging"),
+    ];
+    sb.octopus_json(
+        "POST",
+        "/api/Spaces-1/accounts",
+        &json!({
+            "AccountType": "AzureOidc",
+            "Name": "Hand-made Azure",
+            "Slug": "hand-made-azure",
+            "SubscriptionNumber": SUBSCRIPTION,
+            "ClientId": client_id,
+            "TenantId": TENANT,
+            "Audience": "api://AzureADTokenExchange",
+            "EnvironmentIds": environments,
+            "TenantedDeploymentParticipation": "Untenanted",
+            "DeploymentSubjectKeys": ["space", "tenant", "environment"],
+        }),
+    );
+
+    let run = sb.cli(&["verify", "--account", "Hand-made Azure", "--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let out = run.json();
+    assert_eq!(out["verdict"], "problems_found");
+    let all = checks(&out);
+    let failed: Vec<&Value> = all
+        .iter()
+        .filter(|c| c["passed"] == false && c["blocking"] == true)
+        .collect();
+    assert!(
+        failed.iter().any(|c| c["area"] == "simulation"
+            && c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("space:default:environment:staging: in the scope but rejected")),
+        "{out}"
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|c| c["message"].as_str().unwrap().contains("staging")),
+        "only staging is missing: {out}"
+    );
+    let missing = failed.iter().find(|c| c["area"] == "simulation").unwrap();
+    assert_eq!(
+        missing["comparison"]["trusted"],
+        "space:default:environment:production"
+    );
+    assert!(
+        missing["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Add the run's subject to the app's federated credentials"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_and_non_oidc_accounts_exit_2_before_any_cloud_call() {
+    let sb = SandboxProcess::start();
+    sb.octopus_json(
+        "POST",
+        "/api/Spaces-1/accounts",
+        &json!({
+            "AccountType": "UsernamePassword",
+            "Name": "Legacy login",
+            "Username": "deployer",
+            "Password": {"HasValue": true, "NewValue": "not-a-real-password"},
+        }),
+    );
+    sb.clear_requests();
+
+    let unknown = sb.cli(&["verify", "--account", "No such account"]);
+    assert_eq!(unknown.code, 2, "{}{}", unknown.stdout, unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("account: no account named or with id 'No such account' in space Default"),
+        "{}",
+        unknown.stderr
+    );
+
+    let legacy = sb.cli(&["verify", "--account", "Legacy login", "--json"]);
+    assert_eq!(legacy.code, 2, "{}{}", legacy.stdout, legacy.stderr);
+    let out = legacy.json();
+    let field = &out["error"]["field_errors"][0];
+    assert_eq!(field["field"], "account");
+    assert!(
+        field["problem"]
+            .as_str()
+            .unwrap()
+            .contains("type UsernamePassword, not an OIDC account"),
+        "{out}"
+    );
+    assert!(
+        field["fix"].as_str().unwrap().contains("AzureOidc"),
+        "{out}"
+    );
+    assert!(!out.to_string().contains("not-a-real-password"));
+
+    let services: Vec<String> = sb
+        .requests()
+        .into_iter()
+        .map(|r| r["service"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        services.iter().all(|s| s == "octopus"),
+        "only Octopus was asked: {services:?}"
+    );
+    assert!(sb.mutating_requests().is_empty());
+
+    let both = sb.cli(&["verify", "setup.toml", "--account", "Legacy login"]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

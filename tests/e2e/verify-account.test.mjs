@@ -1,0 +1,141 @@
+// End-to-end test of "Verify an existing account" (QA's flow from Welcome) in the real window
+// against the in-app Sandbox: an AWS account is created first in the same Sandbox (a saved setup
+// opened from Welcome, planned, applied), then Welcome → "Verify an existing account" → the
+// Sandbox → pick the account from the space's OIDC accounts (type shown) → the Verify screen
+// passes, with the account test. Screenshots: target/e2e-screenshots/verify-<nn>-<screen>.png.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openApp, screenshot, waitEnabled, waitTitle } from './harness.mjs';
+
+const WORK = mkdtempSync(path.join(tmpdir(), 'octo-oidc-e2e-verify-'));
+process.env.XDG_DATA_HOME = path.join(WORK, 'data');
+const ACCOUNT = 'QA existing (OIDC)';
+const SETUP = path.join(WORK, 'qa-existing.toml');
+
+describe('verify an existing account in the Sandbox', () => {
+  let app;
+  let browser;
+
+  before(async () => {
+    mkdirSync(WORK, { recursive: true });
+    // Every project (and runbook) in production, untenanted: exactly what its account can be used for.
+    writeFileSync(
+      SETUP,
+      `version = 1
+name = "qa-existing"
+target = "aws"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["*"]
+environments = ["production"]
+runbooks = ["*"]
+
+[subject_keys]
+deployment = ["space", "tenant", "environment"]
+
+[account]
+name = "${ACCOUNT}"
+
+[aws]
+role_name = "octopus-qa-existing"
+region = "eu-west-1"
+`,
+    );
+    app = await openApp();
+    browser = app.browser;
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  it('creates an account in the Sandbox first (a saved setup opened, planned and applied)', async () => {
+    await waitTitle(browser, 'What do you want to set up?');
+    await browser.$('#mode-sandbox').click();
+    await browser.$('#open-path').setValue(SETUP);
+    await browser.$('#open-setup').click();
+    const opened = await browser.$('#opened-setup');
+    await opened.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the setup did not open' });
+    await browser.$('#open-plan').click();
+    await waitTitle(browser, 'Review the plan');
+    await browser.$('#plan').waitForDisplayed({ timeout: 30000, timeoutMsg: 'the engine did not plan' });
+    await waitEnabled(browser, '#continue', 'the plan did not allow apply');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Apply');
+    await browser.$('#apply-start').click();
+    await browser.$('#apply-done').waitForDisplayed({ timeout: 60000, timeoutMsg: 'apply did not finish' });
+    await waitEnabled(browser, '#continue', 'apply did not allow verify');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Verify');
+    const verdict = await browser.$('#verify-verdict');
+    await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+    assert.match(await verdict.getText(), /Passed/, await browser.$('#verify-checks').getText());
+    await waitEnabled(browser, '#continue', 'verify did not offer Done');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Done');
+    await browser.$('#finish').click();
+    await waitTitle(browser, 'What do you want to set up?');
+  });
+
+  it('Welcome offers "Verify an existing account"; it starts with the Sandbox, already running', async () => {
+    const choice = await browser.$('#verify-existing');
+    await choice.scrollIntoView({ block: 'center' });
+    assert.ok(await choice.isDisplayed());
+    await screenshot(browser, 'verify-01-welcome');
+    await choice.click();
+    await waitTitle(browser, 'The built-in Sandbox');
+    assert.match(await browser.$('[aria-current="step"]').getText(), /Start the Sandbox/);
+    const labels = await browser.execute(() => [...document.querySelectorAll('nav[aria-label="Setup steps"] .label')].map((e) => e.textContent));
+    assert.deepEqual(labels, ['Welcome', 'Start the Sandbox', 'Pick the account', 'Verify']);
+    await waitEnabled(browser, '#continue', 'the running Sandbox did not complete the step');
+    await screenshot(browser, 'verify-02-sandbox');
+  });
+
+  it('lists the space\'s OIDC accounts with their type; Continue waits for a pick', async () => {
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Which account?');
+    const list = await browser.$('#oidc-accounts');
+    await list.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the accounts did not load' });
+    const text = await list.getText();
+    assert.match(text, new RegExp(`${ACCOUNT.replace(/[()]/g, '\\$&')}\\s+AWS OIDC\\s+Accounts-\\d+`));
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'Continue waits for a pick');
+    assert.match(await browser.$('#next-reason').getText(), /Pick an OIDC account/);
+    const account = await browser.$(`//button[@role="radio"][.//span[contains(@class,"name") and text()="${ACCOUNT}"]]`);
+    await account.click();
+    assert.equal(await account.getAttribute('aria-checked'), 'true');
+    await waitEnabled(browser, '#continue', 'picking the account did not enable Continue');
+    await screenshot(browser, 'verify-03-pick-account');
+  });
+
+  it('verifies the account: a clear pass with the account test, read from the account', async () => {
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Verify');
+    assert.match(await browser.$('#verify-subject').getText(), new RegExp(`${ACCOUNT.replace(/[()]/g, '\\$&')} \\(AWS OIDC, Accounts-\\d+\\)`));
+    const verdict = await browser.$('#verify-verdict');
+    await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+    assert.match(await verdict.getText(), /Passed/);
+    const checks = await browser.$('#verify-checks').getText();
+    assert.match(checks, /Account test/);
+    assert.match(checks, /the role arn:aws:iam::\d{12}:role\/octopus-qa-existing exists/);
+    assert.match(checks, /carries the mark of the octo-oidc setup 'qa-existing'/);
+    assert.equal(await browser.$('#continue').isEnabled(), false, 'Verify is the last step here');
+    await screenshot(browser, 'verify-04-verify');
+  });
+
+  it('Back walks the flow back to Welcome', async () => {
+    await browser.$('#back').click();
+    await waitTitle(browser, 'Which account?');
+    await browser.$('#back').click();
+    await waitTitle(browser, 'The built-in Sandbox');
+    await browser.$('#back').click();
+    await waitTitle(browser, 'What do you want to set up?');
+    assert.ok(await browser.$('#verify-existing').isDisplayed());
+  });
+});
+
