@@ -4,21 +4,14 @@
 // issuer choice, service account and team pickers from the Sandbox's Octopus. One bad-input
 // check per form. Screenshots: target/e2e-screenshots/<flow>-<nn>-connect-cloud-<what>.png.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { openApp, screenshot } from './harness.mjs';
+import { openAppForSuite, screenshot, waitEnabled, waitTitle } from './harness.mjs';
 
 describe('Connect Azure in the Sandbox: sign in, then pick from the live account', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('refuses a bad tenant id as typed, then signs in and picks tenant, subscription and role by keyboard', async () => {
@@ -56,16 +49,9 @@ describe('Connect Azure in the Sandbox: sign in, then pick from the live account
 });
 
 describe('Connect AWS in the Sandbox: the account id and the managed policies from the account', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('refuses a bad region as typed, then connects, shows the account id and searches a policy', async () => {
@@ -96,16 +82,9 @@ describe('Connect AWS in the Sandbox: the account id and the managed policies fr
 });
 
 describe('Repository and service account in the Sandbox: issuers, service accounts and teams from Octopus', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('refuses a bad Enterprise Server host, then picks a team from Octopus by keyboard', async () => {
@@ -166,17 +145,4 @@ async function waitNote(browser, selector, pattern, message) {
     timeout: 5000,
     timeoutMsg: message,
   });
-}
-
-async function waitTitle(browser, text) {
-  const title = await browser.$('#screen-title');
-  await title.waitUntil(async () => (await title.getText()) === text, {
-    timeout: 10000,
-    timeoutMsg: `the screen "${text}" did not open`,
-  });
-}
-
-async function waitEnabled(browser, selector, message) {
-  const element = await browser.$(selector);
-  await element.waitUntil(async () => element.isEnabled(), { timeout: 15000, timeoutMsg: message });
 }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { remote } from 'webdriverio';
 
@@ -126,6 +127,31 @@ export async function screenshot(browser, name) {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await browser.saveScreenshot(file);
   return file;
+}
+
+/**
+ * Opens the app before the tests of the enclosing `describe` (handing its browser to `opened`)
+ * and closes it after them; `env` is added to the app's environment for its launch.
+ */
+export function openAppForSuite(opened, env = {}) {
+  let app;
+  before(async () => {
+    // `env` is set for the app's launch only (it inherits this process's environment).
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      app = await openApp();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    opened(app.browser);
+  });
+  after(async () => {
+    await app?.close();
+  });
 }
 
 /** Waits until the screen titled `text` is shown. */

@@ -10,25 +10,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readSignInAddress, signInOnAuthorizePage } from './authorize-page.mjs';
-import { openApp, screenshot } from './harness.mjs';
+import { openAppForSuite, screenshot, waitEnabled, waitTitle } from './harness.mjs';
 
 // The app's journals go to a folder of this run, never the user's own data folder.
 const WORK = mkdtempSync(path.join(tmpdir(), 'octo-oidc-e2e-'));
 process.env.XDG_DATA_HOME = path.join(WORK, 'data');
 
 describe('the wizard window', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('opens titled "Octopus OIDC Wizard" with the product styles applied', async () => {
@@ -313,22 +306,13 @@ const SAVED_AWS = path.join(WORK, 'saved', 'octopus-aws.toml');
 const SIGN_IN_URL_FILE = path.join(WORK, 'azure-sign-in-url');
 
 describe('the Azure path in the Sandbox, in the same window', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    process.env.OCTO_OIDC_SIGN_IN_URL_FILE = SIGN_IN_URL_FILE;
-    try {
-      app = await openApp();
-    } finally {
-      delete process.env.OCTO_OIDC_SIGN_IN_URL_FILE;
-    }
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
-  });
+  openAppForSuite(
+    (opened) => {
+      browser = opened;
+    },
+    { OCTO_OIDC_SIGN_IN_URL_FILE: SIGN_IN_URL_FILE },
+  );
 
   let octopusUrl;
 
@@ -502,16 +486,9 @@ describe('the Azure path in the Sandbox, in the same window', () => {
 });
 
 describe('the GitHub Actions path in the Sandbox', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('walks Welcome → Sandbox → repository and service account → space → identity → plan at 1024×700', async () => {
@@ -585,16 +562,9 @@ describe('the GitHub Actions path in the Sandbox', () => {
 });
 
 describe('the Google Cloud path in the Sandbox', () => {
-  let app;
   let browser;
-
-  before(async () => {
-    app = await openApp();
-    browser = app.browser;
-  });
-
-  after(async () => {
-    await app?.close();
+  openAppForSuite((opened) => {
+    browser = opened;
   });
 
   it('walks Welcome → Sandbox → Connect Google Cloud → Scope → Trust preview (CEL condition, bindings) → plan', async () => {
@@ -745,17 +715,4 @@ async function assertReachable(browser, selectors) {
     assert.ok(box.r[0] >= 0 && box.r[1] >= 0 && box.r[2] <= box.w && box.r[3] <= box.h, `${selector} is inside the ${box.w}×${box.h} window: ${box.r}`);
     assert.ok(box.hit, `${selector} is not covered`);
   }
-}
-
-async function waitTitle(browser, text) {
-  const title = await browser.$('#screen-title');
-  await title.waitUntil(async () => (await title.getText()) === text, {
-    timeout: 10000,
-    timeoutMsg: `the screen "${text}" did not open`,
-  });
-}
-
-async function waitEnabled(browser, selector, message) {
-  const element = await browser.$(selector);
-  await element.waitUntil(async () => element.isEnabled(), { timeout: 15000, timeoutMsg: message });
 }

@@ -20,6 +20,7 @@ use octo_oidc_sandbox::entra::{
 };
 use octo_oidc_sandbox::faults::Faults;
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use octo_oidc_testkit::misbehaving::browse_in_background;
 use octo_oidc_testkit::{TestIssuer, serve};
 use serde_json::json;
 
@@ -139,10 +140,7 @@ async fn main() {
             client_id: WIZARD_CLIENT_ID.into(),
         },
         |url| {
-            let url = url.to_owned();
-            tokio::spawn(async move {
-                let _ = reqwest::get(&url).await;
-            });
+            browse_in_background(url);
             Ok(())
         },
         Duration::from_secs(10),

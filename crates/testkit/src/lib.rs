@@ -7,7 +7,10 @@
 //!   fail on demand per operation. For engine and core tests that need no whole sandbox.
 //! - [`aws::trust_policy`]: the trust-policy fixture of the AWS and sandbox tests.
 //! - [`RecordingProgress`]: a progress sink that keeps every event.
+//! - [`assert_problem`]: a `Problem`'s code and a part of its message, asserted at once.
 //! - [`serve`]: an axum router on `127.0.0.1:0`, served in the background.
+//! - [`misbehaving`]: a listener that never answers, a resolver for which no name exists, a
+//!   handler unavailable once, a background "browser".
 //! - [`TestIssuer`] and [`TestKey`]: an OIDC issuer (RSA key, discovery + JWKS over HTTP or
 //!   HTTPS with its own CA) that mints tokens.
 //!
@@ -24,10 +27,13 @@
 pub mod aws;
 pub mod fakes;
 mod issuer;
+pub mod misbehaving;
+mod problem;
 mod progress;
 mod serve;
 
 pub use fakes::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 pub use issuer::{TestIssuer, TestKey};
-pub use progress::{RecordingProgress, Retried};
+pub use problem::assert_problem;
+pub use progress::{RecordingProgress, Retried, assert_retries_went_to};
 pub use serve::serve;

@@ -65,6 +65,21 @@ impl RecordingProgress {
     }
 }
 
+/// Asserts that the retries of a call were reported on `later_step` (the sink given for the
+/// call) and none on `at_connect` (the sink the client was built with).
+pub fn assert_retries_went_to(later_step: &RecordingProgress, at_connect: &RecordingProgress) {
+    assert_eq!(
+        later_step.retries().len(),
+        1,
+        "the later step's sink saw the retry"
+    );
+    assert_eq!(
+        at_connect.retries().len(),
+        0,
+        "the sink given at connect time did not"
+    );
+}
+
 impl ProgressSink for RecordingProgress {
     fn emit(&self, event: ProgressEvent) {
         self.0.lock().unwrap().push(event);

@@ -3,6 +3,7 @@
 
 use octo_oidc_app::cloud_connect::{AwsSignIn, AzureSignIn};
 use octo_oidc_core::{ErrorCode, Secret};
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::session;
 
@@ -196,8 +197,11 @@ async fn bad_sign_in_input_is_refused_with_every_field_before_any_call() {
         )
         .await
         .unwrap_err();
-    assert_eq!(not_signed_in.code, ErrorCode::InvalidInput);
-    assert!(not_signed_in.message.contains("not signed in to Azure"));
+    assert_problem(
+        &not_signed_in,
+        ErrorCode::InvalidInput,
+        "not signed in to Azure",
+    );
     let no_octopus = session.octopus_service_accounts().await.unwrap_err();
     assert!(
         no_octopus.message.contains("No Octopus Server"),

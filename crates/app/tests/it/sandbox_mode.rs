@@ -1,6 +1,7 @@
 //! The built-in Sandbox in a session: start once, status, its Octopus, stop.
 
 use octo_oidc_core::ErrorCode;
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::session;
 
@@ -12,11 +13,7 @@ async fn the_sandbox_starts_once_connects_its_octopus_and_stops() {
         .connect_sandbox_octopus()
         .await
         .expect_err("not running");
-    assert_eq!(early.code, ErrorCode::InvalidInput);
-    assert!(
-        early.message.contains("Sandbox is not running"),
-        "{early:?}"
-    );
+    assert_problem(&early, ErrorCode::InvalidInput, "Sandbox is not running");
 
     let started = session.start_sandbox().await.expect("starts");
     assert_eq!(started.profile, "demo");

@@ -11,18 +11,13 @@ use octo_oidc_core::ErrorCode;
 use octo_oidc_core::ports::{Iam, OidcProviderSpec};
 use octo_oidc_core::retry::RetryPolicy;
 
+use octo_oidc_testkit::misbehaving::silent_listener;
+
 use crate::support::options;
 
 #[tokio::test]
 async fn a_hung_call_ends_at_its_deadline_with_a_timeout_naming_it() {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            held.push(stream);
-        }
-    });
+    let endpoint = format!("http://{}", silent_listener().await);
     let mut connect = options(&endpoint);
     connect.attempt_timeout = Duration::from_secs(60);
     let connection = AwsConnection::connect(connect).await.unwrap();

@@ -2,6 +2,7 @@
 //! operation, idempotent second runs, and the error mapping both backends agree on. Where
 //! moto differs from IAM (unimplemented AddClientID) the test states what each does.
 #![allow(clippy::unwrap_used)]
+use octo_oidc_testkit::assert_problem;
 
 use crate::support;
 
@@ -307,12 +308,7 @@ async fn missing_things_map_to_not_found(backend: Backend) {
     let mut spec = role_spec(&unique("nf-role"), &provider.arn, &["x"]);
     spec.managed_policy_arns = vec!["arn:aws:iam::aws:policy/NoSuchPolicyAnywhere".into()];
     let problem = client.ensure_role(&spec).await.unwrap_err();
-    assert_eq!(problem.code, ErrorCode::NotFound, "{problem:?}");
-    assert!(
-        problem.message.contains("NoSuchEntity"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::NotFound, "NoSuchEntity");
     client.delete_role(&spec.name).await.unwrap();
 }
 

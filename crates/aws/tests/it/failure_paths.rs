@@ -3,6 +3,7 @@
 //! timeout, IAM propagation, quota limits — each retried or reported with the right code, and
 //! every retry visible as a progress event.
 #![allow(clippy::unwrap_used)]
+use octo_oidc_testkit::assert_problem;
 
 use crate::support;
 
@@ -112,12 +113,7 @@ async fn persistent_throttling_gives_up_as_rate_limited() {
         .find_oidc_provider("https://x.example.com")
         .await
         .unwrap_err();
-    assert_eq!(problem.code, ErrorCode::RateLimited);
-    assert!(
-        problem.message.contains("Throttling"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::RateLimited, "Throttling");
     assert!(problem.hint.is_some());
     assert_eq!(retries(&backend.events()).len(), 3);
 }
@@ -173,12 +169,7 @@ async fn server_errors_and_dropped_connections_are_retried() {
     );
     let client = backend.client().await.with_retry_policy(tiny_policy());
     let problem = client.find_role("r").await.unwrap_err();
-    assert_eq!(problem.code, ErrorCode::RemoteUnavailable);
-    assert!(
-        problem.message.contains("ServiceFailure"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::RemoteUnavailable, "ServiceFailure");
 }
 
 #[tokio::test]
@@ -258,8 +249,7 @@ async fn a_just_created_provider_is_waited_for() {
         .ensure_role(&role_spec("orphan", &missing, &["x"]))
         .await
         .unwrap_err();
-    assert_eq!(problem.code, ErrorCode::InvalidInput);
-    assert!(problem.message.contains("MalformedPolicyDocument"));
+    assert_problem(&problem, ErrorCode::InvalidInput, "MalformedPolicyDocument");
     assert_eq!(backend.events().len(), before);
 }
 
@@ -277,12 +267,7 @@ async fn trust_policy_over_quota_is_limit_exceeded() {
         .ensure_role(&role_spec("long", &arn, &subjects))
         .await
         .unwrap_err();
-    assert_eq!(problem.code, ErrorCode::LimitExceeded);
-    assert!(
-        problem.message.contains("ACLSizePerRole: 2048"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::LimitExceeded, "ACLSizePerRole: 2048");
     assert!(problem.hint.unwrap().contains("quota"));
     backend.aws_sandbox().set_trust_policy_size_quota(4096);
     assert_eq!(client.trust_policy_size_quota().await.unwrap(), 4096);

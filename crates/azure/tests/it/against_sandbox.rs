@@ -9,7 +9,10 @@ use std::time::Duration;
 use octo_oidc_azure::{
     ArmRbac, AuthorityConfig, AzureSession, GraphEntraApps, Resource, Transport,
 };
-use octo_oidc_core::ports::{ApplicationSpec, Applied, AzureRbac, EntraApps, FederatedCredential};
+use octo_oidc_core::ports::{
+    ApplicationSpec, Applied, AzureRbac, EntraApplication, EntraApps, FederatedCredential,
+    RoleAssignment, ServicePrincipal,
+};
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_sandbox::entra::{
@@ -18,6 +21,8 @@ use octo_oidc_sandbox::entra::{
 };
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule, Faults};
 use octo_oidc_sandbox::token_validation::RemoteIssuers;
+use octo_oidc_testkit::assert_problem;
+use octo_oidc_testkit::misbehaving::browse_in_background;
 use octo_oidc_testkit::{RecordingProgress, serve};
 
 struct Env {
@@ -56,6 +61,13 @@ async fn env() -> Env {
     }
 }
 
+/// A fresh sandbox and the default user's interactive sign-in.
+async fn signed_in() -> (Env, AzureSession) {
+    let env = env().await;
+    let session = env.sign_in(DEFAULT_USER).await;
+    (env, session)
+}
+
 impl Env {
     fn authority(&self, tenant: &str, client_id: &str) -> AuthorityConfig {
         AuthorityConfig {
@@ -68,23 +80,55 @@ impl Env {
     /// The interactive sign-in, with a "browser" that follows the sandbox's auto-approve
     /// redirect into the client's loopback listener.
     async fn sign_in(&self, user: &str) -> AzureSession {
+        self.sign_in_through(self.transport.clone(), user).await
+    }
+
+    /// [`Env::sign_in`] through another transport.
+    async fn sign_in_through(&self, transport: Transport, user: &str) -> AzureSession {
         self.sandbox.set_auto_approve_user(Some(user));
         AzureSession::sign_in_interactive(
-            self.transport.clone(),
+            transport,
             self.authority("organizations", WIZARD_CLIENT_ID),
             |url| {
-                let url = url.to_owned();
-                tokio::spawn(async move {
-                    let browser = reqwest::Client::new();
-                    let page = browser.get(&url).send().await.expect("browser");
-                    assert_eq!(page.status(), 200, "the loopback page answers");
-                });
+                browse_in_background(url);
                 Ok(())
             },
             Duration::from_secs(10),
         )
         .await
         .expect("interactive sign-in")
+    }
+
+    /// Gives the app `app_id` a client secret and consent to `Application.ReadWrite.All`;
+    /// returns the secret.
+    fn consented_secret(&self, app_id: &str) -> String {
+        let secret = self
+            .sandbox
+            .add_client_secret(DEFAULT_TENANT_ID, app_id)
+            .expect("secret");
+        self.sandbox
+            .grant_graph_app_role(DEFAULT_TENANT_ID, app_id, "Application.ReadWrite.All")
+            .expect("consent");
+        secret
+    }
+
+    /// A session of the app `app_id` signing in with `secret`.
+    fn service_principal(&self, app_id: &str, secret: &str) -> AzureSession {
+        AzureSession::service_principal(
+            self.transport.clone(),
+            self.authority(DEFAULT_TENANT_ID, app_id),
+            Secret::new(secret.to_owned()),
+        )
+        .expect("session")
+    }
+
+    /// The next `times` calls to `service` are answered 429 with `Retry-After: retry_after_secs`.
+    fn throttle(&self, service: &str, retry_after_secs: u64, times: u32) {
+        self.faults.add(
+            FaultRule::for_service(service)
+                .fault(FaultKind::Throttle { retry_after_secs })
+                .times(times),
+        );
     }
 
     fn graph(&self, session: &AzureSession) -> GraphEntraApps {
@@ -113,10 +157,85 @@ fn rg_scope() -> String {
     format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod")
 }
 
+/// The id of the role `name` at the resource group.
+async fn rg_role(arm: &ArmRbac, name: &str) -> String {
+    arm.role_definition_id(&rg_scope(), name)
+        .await
+        .expect("role")
+}
+
+/// The assignment of the role `name` at the resource group to `principal_id`.
+async fn rg_assignment(arm: &ArmRbac, name: &str, principal_id: &str) -> RoleAssignment {
+    octo_oidc_core::azure::role_assignment(&rg_scope(), &rg_role(arm, name).await, principal_id)
+}
+
+/// A new app registration `name` and its service principal (asserted created).
+async fn app_with_sp(
+    graph: &GraphEntraApps,
+    name: &str,
+    display_name: &str,
+) -> (EntraApplication, ServicePrincipal) {
+    let app = graph
+        .ensure_application(&ApplicationSpec::named(name, display_name))
+        .await
+        .expect("app")
+        .into_inner();
+    let sp = graph
+        .ensure_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    let Applied::Created(sp) = sp else {
+        panic!("the service principal was not created: {sp:?}")
+    };
+    (app, sp)
+}
+
+/// Which call adds a federated credential.
+#[derive(Clone, Copy)]
+enum Adding {
+    Ensure,
+    Create,
+}
+
+/// Adds the credentials `fic-N` (subject `s-N`) for N in `from..20` to the app through `how`,
+/// then the 21st, and returns why that one was refused.
+async fn fill_to_the_limit(
+    graph: &GraphEntraApps,
+    how: Adding,
+    object_id: &str,
+    from: usize,
+) -> octo_oidc_core::Problem {
+    let add = |n: usize| {
+        let fic = credential(&format!("fic-{n}"), &format!("s-{n}"));
+        async move {
+            match how {
+                Adding::Ensure => graph.ensure_federated_credential(object_id, &fic).await,
+                Adding::Create => graph.create_federated_credential(object_id, &fic).await,
+            }
+        }
+    };
+    for n in from..20 {
+        add(n).await.expect("within the limit");
+    }
+    let full = add(20).await.expect_err("the app is full");
+    assert_eq!(full.code, ErrorCode::LimitExceeded);
+    full
+}
+
+/// Asserts that a retry of an operation containing `operation` was reported for `code`.
+fn assert_retried(progress: &RecordingProgress, operation: &str, code: ErrorCode) {
+    let retries = progress.retries();
+    assert!(
+        retries
+            .iter()
+            .any(|r| r.operation.contains(operation) && r.code == code),
+        "no retry of {operation} for {code:?}: {retries:?}"
+    );
+}
+
 #[tokio::test]
 async fn interactive_sign_in_lists_tenants_subscriptions_groups_and_roles() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let account = session.account().expect("account");
     assert_eq!(account.tenant_id, DEFAULT_TENANT_ID);
     assert_eq!(account.user_principal_name.as_deref(), Some(DEFAULT_USER));
@@ -142,10 +261,7 @@ async fn interactive_sign_in_lists_tenants_subscriptions_groups_and_roles() {
         .await
         .expect("groups");
     assert_eq!(groups.len(), 4, "every page followed");
-    let contributor = arm
-        .role_definition_id(&rg_scope(), "Contributor")
-        .await
-        .expect("role");
+    let contributor = rg_role(&arm, "Contributor").await;
     assert!(contributor.ends_with("/b24988ac-6180-42a0-ab88-20f7382dd24c"));
     let missing = arm
         .role_definition_id(&rg_scope(), "No Such Role")
@@ -226,12 +342,7 @@ async fn apply_setup(env: &Env, session: &AzureSession) -> Vec<bool> {
             .expect("credential");
         changed.push(fic.changed());
     }
-    let role = arm
-        .role_definition_id(&rg_scope(), "Contributor")
-        .await
-        .expect("role");
-    let assignment =
-        octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.into_inner().object_id);
+    let assignment = rg_assignment(&arm, "Contributor", &sp.into_inner().object_id).await;
     let applied = arm
         .ensure_role_assignment(&assignment)
         .await
@@ -242,8 +353,7 @@ async fn apply_setup(env: &Env, session: &AzureSession) -> Vec<bool> {
 
 #[tokio::test]
 async fn a_full_setup_then_a_second_run_that_changes_nothing() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let first = apply_setup(&env, &session).await;
     assert!(first.iter().all(|c| *c), "everything created: {first:?}");
     let apps = env.sandbox.applications(DEFAULT_TENANT_ID);
@@ -327,8 +437,7 @@ async fn a_full_setup_then_a_second_run_that_changes_nothing() {
 
 #[tokio::test]
 async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let graph = env.graph(&session);
     let arm = env.arm(&session);
     assert_eq!(
@@ -385,10 +494,7 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
         Some(sp.clone())
     );
 
-    let role = arm
-        .role_definition_id(&rg_scope(), "Reader")
-        .await
-        .expect("role");
+    let role = rg_role(&arm, "Reader").await;
     let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
     assert_eq!(
         arm.find_role_assignment(&rg_scope(), &assignment.name)
@@ -444,46 +550,26 @@ async fn found_app_id(graph: &GraphEntraApps) -> String {
 
 #[tokio::test]
 async fn replication_errors_after_creating_the_app_are_retried_and_reported() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     env.faults
         .set_consistency_window("graph", Duration::from_millis(300));
     let graph = env.graph(&session);
-    let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-fresh", "Fresh"))
-        .await
-        .expect("app")
-        .into_inner();
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp");
-    assert!(matches!(sp, Applied::Created(_)));
+    let (app, _) = app_with_sp(&graph, "octo-oidc-fresh", "Fresh").await;
     graph
         .ensure_federated_credential(&app.object_id, &credential("fic-1", "s-1"))
         .await
         .expect("fic");
-    let retries = env.progress.retries();
-    assert!(
-        retries
-            .iter()
-            .any(|r| r.operation.contains("servicePrincipals")
-                && r.code == ErrorCode::PropagationPending),
-        "{retries:?}"
+    assert_retried(
+        &env.progress,
+        "servicePrincipals",
+        ErrorCode::PropagationPending,
     );
 }
 
 #[tokio::test]
 async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
-    env.faults.add(
-        FaultRule::for_service("graph")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 1,
-            })
-            .times(2),
-    );
+    let (env, session) = signed_in().await;
+    env.throttle("graph", 1, 2);
     env.graph(&session)
         .ensure_application(&ApplicationSpec::named("octo-oidc-throttled", "Throttled"))
         .await
@@ -520,19 +606,12 @@ async fn throttling_5xx_timeouts_and_dropped_connections_are_retried() {
             .len(),
         2
     );
-    let retries = env.progress.retries();
-    assert!(
-        retries
-            .iter()
-            .any(|r| r.operation == "GET subscriptions" && r.code == ErrorCode::RemoteUnavailable),
-        "{retries:?}"
+    assert_retried(
+        &env.progress,
+        "GET subscriptions",
+        ErrorCode::RemoteUnavailable,
     );
-    assert!(
-        retries
-            .iter()
-            .any(|r| r.operation == "GET tenants" && r.code == ErrorCode::RemoteUnavailable),
-        "{retries:?}"
-    );
+    assert_retried(&env.progress, "GET tenants", ErrorCode::RemoteUnavailable);
 }
 
 #[tokio::test]
@@ -548,23 +627,14 @@ async fn a_timeout_is_reported_as_timeout_when_retries_run_out() {
         max_retries: 0,
         ..RetryPolicy::fast()
     };
-    env.sandbox.set_auto_approve_user(Some(DEFAULT_USER));
-    let slow = AzureSession::sign_in_interactive(
-        Transport::new(reqwest::Client::new())
-            .with_policies(slow_policy, slow_policy)
-            .with_request_timeout(Duration::from_millis(200)),
-        env.authority("organizations", WIZARD_CLIENT_ID),
-        |url| {
-            let url = url.to_owned();
-            tokio::spawn(async move {
-                let _ = reqwest::get(&url).await;
-            });
-            Ok(())
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("sign-in");
+    let slow = env
+        .sign_in_through(
+            Transport::new(reqwest::Client::new())
+                .with_policies(slow_policy, slow_policy)
+                .with_request_timeout(Duration::from_millis(200)),
+            DEFAULT_USER,
+        )
+        .await;
     let error = env
         .arm(&slow)
         .list_subscriptions()
@@ -575,34 +645,19 @@ async fn a_timeout_is_reported_as_timeout_when_retries_run_out() {
 
 #[tokio::test]
 async fn limits_and_duplicate_subjects_are_refused_before_calling_graph() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let graph = env.graph(&session);
     let app = graph
         .ensure_application(&ApplicationSpec::named("octo-oidc-limits", "Limits"))
         .await
         .expect("app")
         .into_inner();
-    for i in 0..20 {
-        graph
-            .ensure_federated_credential(
-                &app.object_id,
-                &credential(&format!("fic-{i}"), &format!("s-{i}")),
-            )
-            .await
-            .expect("within the limit");
-    }
-    let full = graph
-        .ensure_federated_credential(&app.object_id, &credential("fic-20", "s-20"))
-        .await
-        .expect_err("limit");
-    assert_eq!(full.code, ErrorCode::LimitExceeded);
+    fill_to_the_limit(&graph, Adding::Ensure, &app.object_id, 0).await;
     let duplicate = graph
         .ensure_federated_credential(&app.object_id, &credential("other-name", "s-3"))
         .await
         .expect_err("duplicate");
-    assert_eq!(duplicate.code, ErrorCode::Conflict);
-    assert!(duplicate.message.contains("fic-3"));
+    assert_problem(&duplicate, ErrorCode::Conflict, "fic-3");
 }
 
 #[tokio::test]
@@ -617,61 +672,34 @@ async fn permission_problems_carry_the_service_message() {
         .ensure_application(&ApplicationSpec::named("octo-oidc-denied", "Denied"))
         .await
         .expect_err("403");
-    assert_eq!(denied.code, ErrorCode::PermissionDenied);
-    assert!(
-        denied.message.contains("Authorization_RequestDenied"),
-        "{}",
-        denied.message
+    assert_problem(
+        &denied,
+        ErrorCode::PermissionDenied,
+        "Authorization_RequestDenied",
     );
     assert!(denied.hint.is_some());
 
     let admin = env.sign_in(DEFAULT_USER).await;
-    let graph = env.graph(&admin);
-    let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-ra", "RA"))
-        .await
-        .expect("app")
-        .into_inner();
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp")
-        .into_inner();
-    let role = env
-        .arm(&admin)
-        .role_definition_id(&rg_scope(), "Reader")
-        .await
-        .expect("role");
-    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    let (_, sp) = app_with_sp(&env.graph(&admin), "octo-oidc-ra", "RA").await;
+    let assignment = rg_assignment(&env.arm(&admin), "Reader", &sp.object_id).await;
     let arm_denied = env
         .arm(&limited)
         .ensure_role_assignment(&assignment)
         .await
         .expect_err("403");
-    assert_eq!(arm_denied.code, ErrorCode::PermissionDenied);
-    assert!(arm_denied.message.contains("AuthorizationFailed"));
+    assert_problem(
+        &arm_denied,
+        ErrorCode::PermissionDenied,
+        "AuthorizationFailed",
+    );
 }
 
 #[tokio::test]
 async fn an_existing_grant_under_another_name_counts_as_done() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
-    let graph = env.graph(&session);
-    let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-409", "409"))
-        .await
-        .expect("app")
-        .into_inner();
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp")
-        .into_inner();
+    let (env, session) = signed_in().await;
+    let (_, sp) = app_with_sp(&env.graph(&session), "octo-oidc-409", "409").await;
     let arm = env.arm(&session);
-    let role = arm
-        .role_definition_id(&rg_scope(), "Contributor")
-        .await
-        .expect("role");
+    let role = rg_role(&arm, "Contributor").await;
     // Someone granted the same role by hand, under a random name.
     let token = session
         .access_token(Resource::Arm, None)
@@ -703,27 +731,18 @@ async fn an_existing_grant_under_another_name_counts_as_done() {
 
 #[tokio::test]
 async fn a_principal_that_never_appears_ends_as_propagation_pending() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let arm = env.arm(&session);
-    let role = arm
-        .role_definition_id(&rg_scope(), "Reader")
-        .await
-        .expect("role");
-    let ghost = octo_oidc_core::azure::role_assignment(
-        &rg_scope(),
-        &role,
-        "7a1b2c3d-0000-4000-8000-000000000042",
-    );
+    let ghost = rg_assignment(&arm, "Reader", "7a1b2c3d-0000-4000-8000-000000000042").await;
     let error = arm
         .ensure_role_assignment(&ghost)
         .await
         .expect_err("never visible");
     assert_eq!(error.code, ErrorCode::PropagationPending);
-    assert!(
-        env.progress.retries().iter().any(
-            |r| r.operation == "PUT roleAssignments" && r.code == ErrorCode::PropagationPending
-        )
+    assert_retried(
+        &env.progress,
+        "PUT roleAssignments",
+        ErrorCode::PropagationPending,
     );
 }
 
@@ -731,31 +750,9 @@ async fn a_principal_that_never_appears_ends_as_propagation_pending() {
 async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     let env = env().await;
     let admin = env.sign_in(DEFAULT_USER).await;
-    let graph = env.graph(&admin);
-    let automation = graph
-        .ensure_application(&ApplicationSpec::named(
-            "octo-oidc-automation",
-            "Automation",
-        ))
-        .await
-        .expect("app")
-        .into_inner();
-    let sp = graph
-        .ensure_service_principal(&automation.app_id)
-        .await
-        .expect("sp")
-        .into_inner();
-    let secret = env
-        .sandbox
-        .add_client_secret(DEFAULT_TENANT_ID, &automation.app_id)
-        .expect("secret");
-    env.sandbox
-        .grant_graph_app_role(
-            DEFAULT_TENANT_ID,
-            &automation.app_id,
-            "Application.ReadWrite.All",
-        )
-        .expect("consent");
+    let (automation, sp) =
+        app_with_sp(&env.graph(&admin), "octo-oidc-automation", "Automation").await;
+    let secret = env.consented_secret(&automation.app_id);
     env.sandbox
         .grant_arm_role(
             &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}"),
@@ -764,12 +761,7 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
         )
         .expect("owner");
 
-    let session = AzureSession::service_principal(
-        env.transport.clone(),
-        env.authority(DEFAULT_TENANT_ID, &automation.app_id),
-        Secret::new(secret),
-    )
-    .expect("session");
+    let session = env.service_principal(&automation.app_id, &secret);
     assert!(
         !format!("{session:?}").contains("8Q~"),
         "no secret in Debug"
@@ -777,19 +769,13 @@ async fn a_service_principal_with_a_client_secret_automates_the_setup() {
     let changed = apply_setup(&env, &session).await;
     assert!(changed.iter().all(|c| *c), "{changed:?}");
 
-    let wrong = AzureSession::service_principal(
-        env.transport.clone(),
-        env.authority(DEFAULT_TENANT_ID, &automation.app_id),
-        Secret::new("not-the-secret"),
-    )
-    .expect("session");
+    let wrong = env.service_principal(&automation.app_id, "not-the-secret");
     let error = env
         .graph(&wrong)
         .ensure_application(&ApplicationSpec::named("x-app", "x"))
         .await
         .expect_err("401");
-    assert_eq!(error.code, ErrorCode::Unauthenticated);
-    assert!(error.message.contains("AADSTS7000215"), "{}", error.message);
+    assert_problem(&error, ErrorCode::Unauthenticated, "AADSTS7000215");
 }
 
 /// Stands in for the `az` CLI: answers `az account get-access-token` with tokens the sandbox
@@ -952,36 +938,10 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 
     let env = env().await;
     let admin = env.sign_in(DEFAULT_USER).await;
-    let graph = env.graph(&admin);
-    let app = graph
-        .ensure_application(&ApplicationSpec::named("octo-oidc-logs", "Logs"))
-        .await
-        .expect("app")
-        .into_inner();
-    graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp");
-    let secret = env
-        .sandbox
-        .add_client_secret(DEFAULT_TENANT_ID, &app.app_id)
-        .expect("secret");
-    env.sandbox
-        .grant_graph_app_role(DEFAULT_TENANT_ID, &app.app_id, "Application.ReadWrite.All")
-        .expect("consent");
-    let session = AzureSession::service_principal(
-        env.transport.clone(),
-        env.authority(DEFAULT_TENANT_ID, &app.app_id),
-        Secret::new(secret.clone()),
-    )
-    .expect("session");
-    env.faults.add(
-        FaultRule::for_service("graph")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 0,
-            })
-            .times(1),
-    );
+    let (app, _) = app_with_sp(&env.graph(&admin), "octo-oidc-logs", "Logs").await;
+    let secret = env.consented_secret(&app.app_id);
+    let session = env.service_principal(&app.app_id, &secret);
+    env.throttle("graph", 0, 1);
     env.graph(&session)
         .ensure_application(&ApplicationSpec::named("octo-oidc-logs-2", "Logs 2"))
         .await
@@ -1028,24 +988,14 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 /// with no duplicate, and a refused credential is explained as `ensure_*` explains it.
 #[tokio::test]
 async fn creates_of_objects_that_exist_after_all_converge_without_duplicates() {
-    let env = env().await;
-    let session = env.sign_in(DEFAULT_USER).await;
+    let (env, session) = signed_in().await;
     let graph = env.graph(&session);
+    let (app, sp) = app_with_sp(&graph, "octo-oidc-race", "Race").await;
     let spec = ApplicationSpec::named("octo-oidc-race", "Race");
-    let app = graph
-        .ensure_application(&spec)
-        .await
-        .expect("app")
-        .into_inner();
     let again = graph.create_application(&spec).await.expect("app again");
     assert!(matches!(again, Applied::Updated(_)), "{again:?}");
     assert_eq!(again.value().object_id, app.object_id);
 
-    let sp = graph
-        .ensure_service_principal(&app.app_id)
-        .await
-        .expect("sp")
-        .into_inner();
     let sp_again = graph
         .create_service_principal(&app.app_id)
         .await
@@ -1070,25 +1020,8 @@ async fn creates_of_objects_that_exist_after_all_converge_without_duplicates() {
         .create_federated_credential(&app.object_id, &credential("other", &prod.subject))
         .await
         .expect_err("the pair is prod-web's");
-    assert_eq!(same_subject.code, ErrorCode::Conflict);
-    assert!(
-        same_subject.message.contains("prod-web"),
-        "{same_subject:?}"
-    );
-    for i in 1..20 {
-        graph
-            .create_federated_credential(
-                &app.object_id,
-                &credential(&format!("fic-{i}"), &format!("s-{i}")),
-            )
-            .await
-            .expect("within the limit");
-    }
-    let full = graph
-        .create_federated_credential(&app.object_id, &credential("fic-20", "s-20"))
-        .await
-        .expect_err("the app is full");
-    assert_eq!(full.code, ErrorCode::LimitExceeded);
+    assert_problem(&same_subject, ErrorCode::Conflict, "prod-web");
+    fill_to_the_limit(&graph, Adding::Create, &app.object_id, 1).await;
     let listed = graph
         .list_federated_credentials(&app.object_id)
         .await
@@ -1096,11 +1029,7 @@ async fn creates_of_objects_that_exist_after_all_converge_without_duplicates() {
     assert_eq!(listed.len(), 20);
 
     let arm = env.arm(&session);
-    let role = arm
-        .role_definition_id(&rg_scope(), "Contributor")
-        .await
-        .expect("role");
-    let assignment = octo_oidc_core::azure::role_assignment(&rg_scope(), &role, &sp.object_id);
+    let assignment = rg_assignment(&arm, "Contributor", &sp.object_id).await;
     arm.create_role_assignment(&assignment)
         .await
         .expect("assignment");

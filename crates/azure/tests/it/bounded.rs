@@ -3,7 +3,6 @@
 //! answers, a token endpoint that always fails, host names that never resolve; and the sign-in
 //! listener ignoring a redirect with the wrong `state`.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +15,8 @@ use octo_oidc_azure::{AuthorityConfig, AzureSession, GraphEntraApps, Transport};
 use octo_oidc_core::ports::EntraApps;
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Problem, Secret};
-use octo_oidc_testkit::{RecordingProgress, serve};
+use octo_oidc_testkit::misbehaving::{NoSuchHost, silent_listener, unavailable_once};
+use octo_oidc_testkit::{RecordingProgress, assert_retries_went_to, serve};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
@@ -127,17 +127,7 @@ async fn an_oversized_body_is_refused_naming_the_cap() {
 
 #[tokio::test]
 async fn a_hung_call_ends_at_its_deadline_with_a_timeout_naming_it() {
-    // Accepts connections and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let silent_addr: SocketAddr = silent.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            held.push(stream);
-        }
-    });
+    let silent_addr = silent_listener().await;
     let authority = serve(token_routes()).await;
     let transport = fast_transport()
         .with_request_timeout(Duration::from_secs(60))
@@ -162,28 +152,9 @@ async fn a_hung_call_ends_at_its_deadline_with_a_timeout_naming_it() {
 
 #[tokio::test]
 async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let graph = {
-        let calls = calls.clone();
-        serve(token_routes().route(
-            "/v1.0/me",
-            get(move || {
-                let calls = calls.clone();
-                async move {
-                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                        (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
-                    } else {
-                        (
-                            StatusCode::OK,
-                            r#"{"id":"u","userPrincipalName":"a@b.c","displayName":"A"}"#
-                                .to_owned(),
-                        )
-                    }
-                }
-            }),
-        ))
-        .await
-    };
+    let (me, calls) =
+        unavailable_once(r#"{"id":"u","userPrincipalName":"a@b.c","displayName":"A"}"#);
+    let graph = serve(token_routes().route("/v1.0/me", me)).await;
     let at_connect = RecordingProgress::new();
     let transport = fast_transport().reporting_to(Arc::new(at_connect.clone()));
     let connected = GraphEntraApps::new(session(transport, &graph), &graph);
@@ -194,30 +165,8 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         .await
         .expect("the retry succeeds");
     assert_eq!(user.id, "u");
-    assert_eq!(
-        later_step.retries().len(),
-        1,
-        "the later step's sink saw the retry"
-    );
-    assert_eq!(
-        at_connect.retries().len(),
-        0,
-        "the sink given at connect time did not"
-    );
-}
-
-/// A resolver for which no name exists, counting lookups (nothing leaves the machine).
-#[derive(Clone, Default)]
-struct NoSuchHost(Arc<AtomicUsize>);
-
-impl reqwest::dns::Resolve for NoSuchHost {
-    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Err::<reqwest::dns::Addrs, _>(Box::new(std::io::Error::other("no such host"))
-                as Box<dyn std::error::Error + Send + Sync>)
-        })
-    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_retries_went_to(&later_step, &at_connect);
 }
 
 #[tokio::test]
@@ -237,11 +186,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
     );
     let problem = apps.me().await.expect_err("nothing resolves");
     assert_eq!(problem.code, ErrorCode::RemoteUnavailable);
-    let lookups = resolver.0.load(Ordering::SeqCst);
-    assert!(
-        (1..=2).contains(&lookups),
-        "looked up {lookups} times; a DNS failure is retried once at most"
-    );
+    resolver.assert_tried_at_most_twice();
     assert!(events.retries().len() <= 1);
 }
 
@@ -264,11 +209,7 @@ async fn the_authorization_code_redemption_is_never_retried() {
     };
     let result = AzureSession::sign_in_interactive(
         fast_transport(),
-        AuthorityConfig {
-            authority_url: authority,
-            tenant: "organizations".into(),
-            client_id: "wizard".into(),
-        },
+        wizard_authority(authority),
         |url| {
             let (redirect, state) = redirect_and_state(url);
             tokio::spawn(async move {
@@ -323,11 +264,7 @@ async fn a_redirect_with_the_wrong_state_is_ignored_and_the_right_one_completes(
     let seen = wrong_status.clone();
     let session = AzureSession::sign_in_interactive(
         fast_transport(),
-        AuthorityConfig {
-            authority_url: authority,
-            tenant: "organizations".into(),
-            client_id: "wizard".into(),
-        },
+        wizard_authority(authority),
         move |url| {
             let (redirect, state) = redirect_and_state(url);
             tokio::spawn(async move {
@@ -348,6 +285,15 @@ async fn a_redirect_with_the_wrong_state_is_ignored_and_the_right_one_completes(
     assert_eq!(session.account().expect("account").tenant_id, "t-1");
     assert_eq!(*wrong_status.lock().expect("lock"), Some(400));
     assert_eq!(token_calls.load(Ordering::SeqCst), 1);
+}
+
+/// The wizard's multi-tenant sign-in at `authority_url`.
+fn wizard_authority(authority_url: String) -> AuthorityConfig {
+    AuthorityConfig {
+        authority_url,
+        tenant: "organizations".into(),
+        client_id: "wizard".into(),
+    }
 }
 
 /// The loopback redirect URI (as 127.0.0.1) and the `state` of an authorize URL.

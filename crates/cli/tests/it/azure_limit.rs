@@ -94,13 +94,15 @@ fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
             .replace("limit-azure", "limit-coarse")
             .replace("Azure limit", "Azure coarse"),
     );
-    let plan = sandbox.cli(&["plan", "--json", coarser.to_str().unwrap()]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox
+        .cli(&["plan", "--json", coarser.to_str().unwrap()])
+        .expect_code(0);
     let plan = plan.json();
     assert_eq!(kinds(&plan, "app_registration"), 1, "{plan}");
     assert!(kinds(&plan, "federated_credential") <= 20, "{plan}");
-    let apply = sandbox.cli(&["apply", "--yes", coarser.to_str().unwrap()]);
-    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    sandbox
+        .cli(&["apply", "--yes", coarser.to_str().unwrap()])
+        .expect_code(0);
 }
 
 #[test]
@@ -108,52 +110,45 @@ fn split_apps_applies_two_app_registrations_and_converges() {
     let sandbox = SandboxProcess::start();
     let split = sandbox.write("split.toml", &OVER.replace("STRATEGY", "split_apps"));
     let split = split.to_str().unwrap();
-    let plan = sandbox.cli(&["plan", "--json", split]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", split]).expect_code(0);
     let plan = plan.json();
     assert_eq!(kinds(&plan, "app_registration"), 2, "{plan}");
     assert_eq!(kinds(&plan, "octopus_account"), 2, "{plan}");
     assert!(kinds(&plan, "federated_credential") >= 23, "{plan}");
-    let apply = sandbox.cli(&["apply", "--yes", split]);
-    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
-    let again = sandbox.cli(&["plan", "--detailed-exitcode", split]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
-    let apps = sandbox.graph_get("applications");
-    let ours = apps["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["uniqueName"]
-                .as_str()
-                .is_some_and(|n| n.contains("limit-azure"))
-        })
-        .count();
-    assert_eq!(ours, 2, "two app registrations: {apps}");
+    sandbox.cli(&["apply", "--yes", split]).expect_code(0);
+    sandbox
+        .cli(&["plan", "--detailed-exitcode", split])
+        .expect_code(0);
+    let ours = sandbox.apps_of("limit-azure");
+    assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
 }
 
 #[test]
 fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal() {
     let sandbox = SandboxProcess::start();
     let out = sandbox.dir.path().join("init.toml");
-    let missing = crate::support::run(
-        &[
-            "init".into(),
-            "--output".into(),
-            out.display().to_string(),
-            "--name".into(),
-            "init-gh".into(),
-            "--target".into(),
-            "github".into(),
-            "--space".into(),
-            "Default".into(),
-            "--repository".into(),
-            "acme/shop".into(),
-            "--filter".into(),
-            "branch:main".into(),
-        ],
-        &sandbox.data(),
-    );
+    let init = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "init",
+            "--output",
+            out.to_str().unwrap(),
+            "--name",
+            "init-gh",
+            "--target",
+            "github",
+            "--space",
+            "Default",
+            "--repository",
+            "acme/shop",
+            "--filter",
+            "branch:main",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        crate::support::run(&args, &sandbox.data())
+    };
+    let missing = init(&[]);
     assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
     assert!(
         missing.stderr.contains("github.service_account") && missing.stderr.contains("fix:"),
@@ -161,26 +156,7 @@ fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal
         missing.stderr
     );
     assert!(!out.exists(), "nothing written for an incomplete setup");
-    let written = crate::support::run(
-        &[
-            "init".into(),
-            "--output".into(),
-            out.display().to_string(),
-            "--name".into(),
-            "init-gh".into(),
-            "--target".into(),
-            "github".into(),
-            "--space".into(),
-            "Default".into(),
-            "--repository".into(),
-            "acme/shop".into(),
-            "--filter".into(),
-            "branch:main".into(),
-            "--service-account".into(),
-            "github-init".into(),
-        ],
-        &sandbox.data(),
-    );
+    let written = init(&["--service-account", "github-init"]);
     assert_eq!(written.code, 0, "{}{}", written.stdout, written.stderr);
     let plan = sandbox.cli(&["plan", "--detailed-exitcode", out.to_str().unwrap()]);
     assert_eq!(
@@ -188,8 +164,9 @@ fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal
         "the written file plans: {}{}",
         plan.stdout, plan.stderr
     );
-    let apply = sandbox.cli(&["apply", "--yes", out.to_str().unwrap()]);
-    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", out.to_str().unwrap()])
+        .expect_code(0);
     assert!(
         apply.stdout.contains("Equivalent non-interactive command:")
             && apply.stdout.contains("octo-oidc apply --yes --sandbox"),

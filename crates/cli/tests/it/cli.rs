@@ -11,6 +11,13 @@ fn octo(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `octo-oidc simulate --config CONFIG --iss ISS ARGS`.
+fn simulate(config: &str, iss: &str, args: &[&str]) -> Output {
+    let mut all = vec!["simulate", "--config", config, "--iss", iss];
+    all.extend_from_slice(args);
+    octo(&all)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -120,27 +127,18 @@ const AZURE: &str = r#"{"kind":"azure","credentials":[{"name":"prod","issuer":"h
 fn simulate_one_token_against_azure() {
     let cfg = file(AZURE);
     let path = cfg.path().to_str().unwrap();
-    let o = octo(&[
-        "simulate",
-        "--config",
+    let o = simulate(
         path,
-        "--iss",
         "https://example.octopus.app/",
-        "--sub",
-        "space:default:project:web:environment:production",
-    ]);
+        &["--sub", "space:default:project:web:environment:production"],
+    );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).starts_with("accepted: matches federated credential 'prod'"));
-    let o = octo(&[
-        "simulate",
-        "--config",
+    let o = simulate(
         path,
-        "--iss",
         "https://example.octopus.app",
-        "--sub",
-        "x",
-        "--json",
-    ]);
+        &["--sub", "x", "--json"],
+    );
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["error"]["code"], "AADSTS700211");
@@ -159,42 +157,28 @@ fn simulate_aws_policy_given_as_object() {
                        "StringLike":{"example.octopus.app:sub":["space:default:project:web:*","space:default:account:aws"]}}}]}}"#,
     );
     let path = cfg.path().to_str().unwrap();
-    let ok = octo(&[
-        "simulate",
-        "--config",
+    let ok = simulate(
         path,
-        "--iss",
         "https://example.octopus.app",
-        "--sub",
-        "space:default:account:aws",
-    ]);
+        &["--sub", "space:default:account:aws"],
+    );
     assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
-    let denied = octo(&[
-        "simulate",
-        "--config",
+    let denied = simulate(
         path,
-        "--iss",
         "https://example.octopus.app",
-        "--sub",
-        "space:default:project:api:environment:dev",
-    ]);
+        &["--sub", "space:default:project:api:environment:dev"],
+    );
     assert_eq!(denied.status.code(), Some(1));
     assert!(
         stdout(&denied).contains("service error: AccessDenied"),
         "{}",
         stdout(&denied)
     );
-    let bad_aud = octo(&[
-        "simulate",
-        "--config",
+    let bad_aud = simulate(
         path,
-        "--iss",
         "https://example.octopus.app",
-        "--aud",
-        "sts.amazonaws.com",
-        "--sub",
-        "x",
-    ]);
+        &["--aud", "sts.amazonaws.com", "--sub", "x"],
+    );
     assert!(stdout(&bad_aud).contains("Incorrect token audience"));
 }
 

@@ -45,24 +45,8 @@ fn aws_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The sandbox's app registrations whose unique name contains `fragment`.
-fn apps_named(sandbox: &SandboxProcess, fragment: &str) -> Vec<Value> {
-    let apps = sandbox.graph_get("applications");
-    apps["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["uniqueName"]
-                .as_str()
-                .is_some_and(|n| n.contains(fragment))
-        })
-        .cloned()
-        .collect()
-}
-
 fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
-    let ours = apps_named(sandbox, "crash-azure");
+    let ours = sandbox.apps_of("crash-azure");
     assert_eq!(ours.len(), 1, "one app registration: {ours:?}");
     let app_id = ours[0]["appId"].as_str().unwrap();
     let object_id = ours[0]["id"].as_str().unwrap().to_string();
@@ -219,8 +203,9 @@ fn killed_at_journal_boundaries(target: &Target, at: fn(usize) -> Vec<usize>) {
     let total = {
         let sandbox = SandboxProcess::start();
         let file = sandbox.write("setup.toml", &(target.file)("crash"));
-        let out = sandbox.cli(&["apply", "--yes", file.to_str().unwrap()]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
+        sandbox
+            .cli(&["apply", "--yes", file.to_str().unwrap()])
+            .expect_code(0);
         sandbox.journal(target.setup).len()
     };
     assert!(total >= 4, "{total} records");
@@ -277,8 +262,7 @@ fn killed_inside_a_slow_call(target: &Target) {
         "the slow change is journaled as an intent: {entries:?}"
     );
     // The rerun may race the slow request, which the sandbox still completes.
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     std::thread::sleep(Duration::from_millis(3000));
     assert_converged(
         &sandbox,
@@ -306,7 +290,7 @@ fn github_apply_killed_at_every_boundary_resumes_without_duplicates() {
 /// Two app registrations (`split_apps`, 2 projects × 11 environments): each app with one
 /// service principal and no duplicate credential, two Octopus accounts.
 fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
-    let ours = apps_named(sandbox, "crash-split");
+    let ours = sandbox.apps_of("crash-split");
     assert_eq!(ours.len(), 2, "two app registrations: {ours:?}");
     for app in &ours {
         let app_id = app["appId"].as_str().unwrap();

@@ -17,8 +17,9 @@ fn operations_of(file: &str) -> Vec<(String, String)> {
     let sandbox = SandboxProcess::start();
     let path = sandbox.write("setup.toml", file);
     sandbox.clear_requests();
-    let out = sandbox.cli(&["apply", "--yes", path.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    sandbox
+        .cli(&["apply", "--yes", path.to_str().unwrap()])
+        .expect_code(0);
     let mut seen = BTreeSet::new();
     sandbox
         .requests()
@@ -127,8 +128,7 @@ fn propagation_windows_new_principal_provider_and_role_are_waited_out() {
             "rules": [],
             "consistency_windows_ms": { "graph": 2000, "arm": 2000, "iam": 2000, "sts": 2000 }
         }));
-        let apply = sandbox.cli(&["apply", "--yes", path]);
-        assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+        let apply = sandbox.cli(&["apply", "--yes", path]).expect_code(0);
         assert!(
             apply.stderr.contains("retrying"),
             "a propagation error was retried: {}",

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{BIN, SandboxProcess, run};
+use crate::support::{BIN, SandboxProcess, aws_setup, github_setup, run};
 
 #[test]
 fn login_keeps_the_key_in_the_keychain_and_plan_uses_it() {
@@ -52,14 +52,12 @@ fn login_keeps_the_key_in_the_keychain_and_plan_uses_it() {
             "version = 1\nname = \"login-gh\"\ntarget = \"github\"\n\n[octopus]\nurl = \"{url}\"\nspace = \"Default\"\n\n[github]\nrepository = \"acme/shop\"\nfilter = \"branch:main\"\nservice_account = \"github-login\"\n"
         ),
     );
-    let plan = run(
-        &[
-            "plan".into(),
-            "--detailed-exitcode".into(),
-            file.display().to_string(),
-        ],
-        &sandbox.data(),
-    );
+    // Not through `--sandbox`: only the keychain has the key.
+    let plan_for_real = || {
+        let args = ["plan", "--detailed-exitcode", file.to_str().unwrap()];
+        run(&args.map(String::from), &sandbox.data())
+    };
+    let plan = plan_for_real();
     assert_eq!(plan.code, 4, "{}{}", plan.stdout, plan.stderr);
 
     // A wrong key is refused by the server and exit 3; nothing replaces the kept key.
@@ -71,48 +69,9 @@ fn login_keeps_the_key_in_the_keychain_and_plan_uses_it() {
         .output()
         .unwrap();
     assert_ne!(wrong.status.code(), Some(0));
-    let again = run(
-        &[
-            "plan".into(),
-            "--detailed-exitcode".into(),
-            file.display().to_string(),
-        ],
-        &sandbox.data(),
-    );
+    let again = plan_for_real();
     assert_eq!(again.code, 4, "{}{}", again.stdout, again.stderr);
 }
-
-const GOOD_GH: &str = r#"version = 1
-name = "batch-gh"
-target = "github"
-
-[octopus]
-space = "Default"
-
-[github]
-repository = "acme/shop"
-filter = "branch:main"
-service_account = "github-batch"
-"#;
-
-const GOOD_AWS: &str = r#"version = 1
-name = "batch-aws"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production"]
-
-[account]
-name = "AWS batch (OIDC)"
-
-[aws]
-role_name = "octopus-batch"
-region = "eu-west-1"
-"#;
 
 #[test]
 fn a_folder_batch_applies_every_good_setup_past_a_broken_and_a_failing_one() {
@@ -124,16 +83,16 @@ fn a_folder_batch_applies_every_good_setup_past_a_broken_and_a_failing_one() {
         "version = 1\nname = \"Bad Name\"\n",
     )
     .unwrap();
-    std::fs::write(folder.join("b-github.toml"), GOOD_GH).unwrap();
+    std::fs::write(folder.join("b-github.toml"), github_setup("batch")).unwrap();
     // A remote failure: the space does not exist.
     std::fs::write(
         folder.join("c-missing-space.toml"),
-        GOOD_GH
+        github_setup("batch")
             .replace("batch-gh", "batch-nospace")
             .replace("\"Default\"", "\"Nowhere\""),
     )
     .unwrap();
-    std::fs::write(folder.join("d-aws.toml"), GOOD_AWS).unwrap();
+    std::fs::write(folder.join("d-aws.toml"), aws_setup("batch")).unwrap();
     std::fs::write(folder.join("notes.txt"), "not a setup").unwrap();
     let out = sandbox.cli(&["apply", "--yes", "--json", folder.to_str().unwrap()]);
     let lines: Vec<Value> = out
@@ -166,10 +125,11 @@ fn a_folder_batch_applies_every_good_setup_past_a_broken_and_a_failing_one() {
     );
     assert_eq!(lines[1]["applied"], true);
     assert_eq!(lines[3]["applied"], true);
-    let again = sandbox.cli(&[
-        "plan",
-        "--detailed-exitcode",
-        folder.join("d-aws.toml").to_str().unwrap(),
-    ]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    sandbox
+        .cli(&[
+            "plan",
+            "--detailed-exitcode",
+            folder.join("d-aws.toml").to_str().unwrap(),
+        ])
+        .expect_code(0);
 }

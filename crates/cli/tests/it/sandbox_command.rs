@@ -8,6 +8,26 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `octo-oidc sandbox --profile empty --state STATE`, stdout piped.
+fn start_empty_sandbox(state: &std::path::Path, stderr: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
+        .args(["sandbox", "--profile", "empty", "--state"])
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGTERM to `child`.
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM {}", child.id());
+}
+
 fn http_get(base: &str, path: &str) -> String {
     http_get_with(base, path, "")
 }
@@ -34,13 +54,7 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
-        .args(["sandbox", "--profile", "empty", "--state"])
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_empty_sandbox(&state, Stdio::piped());
     let mut vars = BTreeMap::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
@@ -106,11 +120,7 @@ fn sandbox_prints_its_endpoints_serves_and_stops_on_sigterm() {
     );
     assert!(unauthorized.starts_with("HTTP/1.1 401"), "{unauthorized}");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&child);
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful stop: {exit:?}");
     let saved = std::fs::read_to_string(&state).unwrap();
@@ -163,13 +173,7 @@ fn without_a_state_file_the_ca_goes_to_a_fresh_private_folder_removed_at_exit() 
             .unwrap()
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!dir.exists(), "the private folder is removed at exit");
 }
@@ -188,24 +192,14 @@ fn sandbox_rejects_an_unknown_profile() {
 fn sigterm_right_after_the_endpoints_still_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_octo-oidc"))
-        .args(["sandbox", "--profile", "empty", "--state"])
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_empty_sandbox(&state, Stdio::null());
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines {
         if line.unwrap().starts_with("SANDBOX_CA_FILE=") {
             break;
         }
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&child);
     let exit = child.wait().unwrap();
     assert!(
         exit.success(),

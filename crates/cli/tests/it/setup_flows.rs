@@ -7,30 +7,25 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Run, SandboxProcess, http_with_body, iam, run};
+use crate::support::{
+    Run, SandboxProcess, azure_setup, github_setup, http_with_body, iam, run, scoped_setup, steps,
+};
 
-const AWS: &str = r#"version = 1
-name = "shop-aws"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal", "order-portal"]
-environments = ["production"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "AWS shop (OIDC)"
-
-[aws]
+/// The AWS setup of the flow tests: two projects, so the role trusts two subjects.
+fn shop_aws() -> String {
+    scoped_setup(
+        "shop-aws",
+        "aws",
+        &["customer-portal", "order-portal"],
+        &["production"],
+        "AWS shop (OIDC)",
+        r#"[aws]
 role_name = "octopus-shop"
 region = "eu-west-1"
 managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-"#;
+"#,
+    )
+}
 
 #[test]
 fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
@@ -46,11 +41,10 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let file = sandbox.write("aws.toml", AWS);
+    let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let first = steps(&plan.json());
     assert_eq!(
         first,
@@ -62,8 +56,9 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     );
     assert_eq!(sandbox.cli(&["plan", "--detailed-exitcode", file]).code, 4);
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let provider_arn = applied["report"]["outputs"]["oidc_provider.arn"]
         .as_str()
@@ -71,8 +66,7 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         .to_string();
     assert!(applied["command"].as_str().unwrap().contains("apply --yes"));
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    sandbox.cli(&["verify", file]).expect_code(0);
     assert_eq!(
         sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
         0,
@@ -103,26 +97,14 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains("iam_role 'octopus-shop' drifted")
             && broken.stdout.contains("accepted but outside the scope"),
         "{}",
         broken.stdout
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "nothing of ours left: {}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
     let (status, body) = iam(
         &sandbox,
         &[("Action", "GetRole"), ("RoleName", "unrelated-role")],
@@ -130,83 +112,16 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     assert_eq!(status, 200, "the unrelated role is still there: {body}");
 }
 
-const AZURE: &str = r#"version = 1
-name = "shop-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production", "staging"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Azure shop (OIDC)"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-resource_group = "rg-web-prod"
-role = "Contributor"
-"#;
-
-const GITHUB: &str = r#"version = 1
-name = "shop-gh"
-target = "github"
-
-[octopus]
-space = "Default"
-
-[github]
-repository = "acme/shop"
-filter = "branch:main"
-service_account = "github-shop"
-"#;
-
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            assert!(s["name"].is_string());
-            (
-                s["action"].as_str().unwrap().to_string(),
-                s["kind"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Deletes a federated credential the way someone in the portal would: through Graph as
 /// the sandbox's administrator.
 fn delete_credential(sandbox: &SandboxProcess, app_object_id: &str, name: &str) {
-    let v = &sandbox.vars;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use octo_oidc_core::ports::EntraApps;
-        let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
-        let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
-            ca_bundle_pem: Some(ca),
-            ..Default::default()
-        })
-        .unwrap();
-        let session = octo_oidc_azure::auth::AzureSession::service_principal(
-            octo_oidc_azure::transport::Transport::new(http),
-            octo_oidc_azure::auth::AuthorityConfig {
-                authority_url: v["AZURE_AUTHORITY"].clone(),
-                tenant: v["AZURE_TENANT_ID"].clone(),
-                client_id: v["AZURE_CLIENT_ID"].clone(),
-            },
-            octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
-        )
-        .unwrap();
-        let graph = octo_oidc_azure::graph::GraphEntraApps::new(session, &v["GRAPH_URL"])
-            .in_tenant(&v["AZURE_TENANT_ID"]);
+        let (_, session) = sandbox.azure_admin();
+        let graph =
+            octo_oidc_azure::graph::GraphEntraApps::new(session, &sandbox.vars["GRAPH_URL"])
+                .in_tenant(&sandbox.vars["AZURE_TENANT_ID"]);
         graph
             .delete_federated_credential(app_object_id, name)
             .await
@@ -217,11 +132,10 @@ fn delete_credential(sandbox: &SandboxProcess, app_object_id: &str, name: &str) 
 #[test]
 fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("azure.toml", AZURE);
+    let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let first = steps(&plan.json());
     assert!(first.iter().all(|(a, _)| a == "create"), "{first:?}");
     for kind in [
@@ -233,11 +147,13 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     ] {
         assert!(first.iter().any(|(_, k)| k == kind), "{kind} in {first:?}");
     }
-    let pending = sandbox.cli(&["plan", "--detailed-exitcode", file]);
-    assert_eq!(pending.code, 4, "{}", pending.stderr);
+    sandbox
+        .cli(&["plan", "--detailed-exitcode", file])
+        .expect_code(4);
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     assert!(
         applied["command"]
@@ -250,49 +166,35 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
         .unwrap()
         .to_string();
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", file]).expect_code(0);
     assert!(
         verify.stdout.contains("Verify passed."),
         "{}",
         verify.stdout
     );
 
-    let again = sandbox.cli(&["plan", "--detailed-exitcode", "--json", file]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    let again = sandbox
+        .cli(&["plan", "--detailed-exitcode", "--json", file])
+        .expect_code(0);
     assert!(steps(&again.json()).iter().all(|(a, _)| a == "unchanged"));
 
     sandbox.clear_requests();
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert!(!sandbox.requests().is_empty(), "the rerun observed");
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
 
     // Tamper: someone deletes the production credential in the portal.
     let credential = first_credential_named(&again.json(), "project");
     delete_credential(&sandbox, &app_object_id, &credential);
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains(&credential) && broken.stdout.contains("missing"),
         "{}",
         broken.stdout
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "nothing of ours left: {}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
     // The sandbox's own administrator app (not ours) is untouched.
-    let status = sandbox.cli(&["status", file]);
-    assert_eq!(status.code, 0);
+    sandbox.cli(&["status", file]).expect_code(0);
     let admin_still_signs_in = {
         let v = &sandbox.vars;
         !v["AZURE_CLIENT_ID"].is_empty()
@@ -315,10 +217,9 @@ fn first_credential_named(plan: &Value, fragment: &str) -> String {
 fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     let sandbox = SandboxProcess::start();
     // A service account that is not ours, with an identity of its own: left untouched.
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     let file = file.to_str().unwrap();
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let kinds: Vec<String> = steps(&plan.json()).into_iter().map(|(_, k)| k).collect();
     assert_eq!(kinds, ["service_account", "oidc_identity"]);
     let identity = &plan.json()["steps"][1]["details"]["spec"];
@@ -328,8 +229,9 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
         "a GitHub setup trusts the sandbox's GitHub-style issuer"
     );
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let outputs = &applied["report"]["outputs"];
     let external_id = outputs["oidc_identity.external_id"].as_str().unwrap();
@@ -427,20 +329,9 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
         &format!("/api/serviceaccounts/{sa}/oidcidentities/{id}/v1"),
     );
     assert!(status < 300, "{status} {body}");
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(broken.stdout.contains("oidc_identity"), "{}", broken.stdout);
-    assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
-    assert_eq!(sandbox.cli(&["verify", file]).code, 0);
-
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
-    let after = sandbox.cli(&["plan", "--json", file]);
-    assert!(
-        steps(&after.json()).iter().all(|(a, _)| a == "create"),
-        "{}",
-        after.stdout
-    );
+    sandbox.assert_repaired_then_torn_down(file);
 }
 
 #[test]
@@ -538,14 +429,15 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
     }
     assert_eq!(sandbox.requests(), Vec::<Value>::new(), "no request at all");
     // A batch: one failure does not stop the others, and the worst code wins.
-    let good = sandbox.write("github.toml", GITHUB);
-    let batch = sandbox.cli(&[
-        "plan",
-        "--json",
-        files[0].to_str().unwrap(),
-        good.to_str().unwrap(),
-    ]);
-    assert_eq!(batch.code, 2);
+    let good = sandbox.write("github.toml", &github_setup("shop"));
+    let batch = sandbox
+        .cli(&[
+            "plan",
+            "--json",
+            files[0].to_str().unwrap(),
+            good.to_str().unwrap(),
+        ])
+        .expect_code(2);
     let lines: Vec<Value> = batch
         .stdout
         .lines()
@@ -560,10 +452,11 @@ fn every_broken_setup_file_exits_2_naming_field_and_fix_with_no_request() {
 #[test]
 fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     sandbox.clear_requests();
-    let out = sandbox.cli(&["apply", file.to_str().unwrap()]);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let out = sandbox
+        .cli(&["apply", file.to_str().unwrap()])
+        .expect_code(2);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
         all.contains("create") && all.contains("oidc_identity"),
@@ -576,7 +469,7 @@ fn apply_without_yes_off_a_terminal_shows_the_plan_and_exits_2() {
 #[test]
 fn a_sandbox_that_is_down_is_a_remote_failure_exit_3() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("github.toml", GITHUB);
+    let file = sandbox.write("github.toml", &github_setup("shop"));
     let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
@@ -630,7 +523,7 @@ fn the_env_file_is_0600_and_names_the_sandbox_credentials() {
 #[test]
 fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_write() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("aws.toml", AWS);
+    let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
     // The same sandbox, signed in as its read-only AWS user.
     let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
@@ -747,18 +640,18 @@ fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_
     for (name, text, permission, grantor) in [
         (
             "aws.toml",
-            AWS,
+            shop_aws(),
             "AccountCreate",
             "a Space Manager of Spaces-1 (Default) or an Octopus administrator",
         ),
         (
             "github.toml",
-            GITHUB,
+            github_setup("shop"),
             "UserEdit",
             "an Octopus administrator (a member of Octopus Administrators)",
         ),
     ] {
-        let file = sandbox.write(name, text);
+        let file = sandbox.write(name, &text);
         let file = file.to_str().unwrap();
         let plan = as_deployer(&["plan", "--json", file]);
         assert_eq!(plan.code, 0, "{name}: {}", plan.stderr);
@@ -796,7 +689,7 @@ fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_
     }
 
     // With the flag, apply starts and the sandbox Octopus itself refuses the first write.
-    let file = sandbox.write("aws.toml", AWS);
+    let file = sandbox.write("aws.toml", &shop_aws());
     let forced = as_deployer(&[
         "apply",
         "--yes",
@@ -811,11 +704,10 @@ fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_
 #[test]
 fn azure_preflight_names_app_registration_and_role_assignment_rights_and_writes_nothing() {
     let sandbox = SandboxProcess::start();
-    let file = sandbox.write("azure.toml", AZURE);
+    let file = sandbox.write("azure.toml", &azure_setup("shop"));
     let file = file.to_str().unwrap();
     // The admin's plan: every permission granted (Graph app permission, Owner).
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let preflight = &plan.json()["preflight"];
     assert_eq!(preflight["blocks_apply"], false, "{preflight}");
     let granted: Vec<&str> = preflight["permissions"]
@@ -897,7 +789,7 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
     let sandbox = SandboxProcess::start();
     let file = sandbox.write(
         "github-team.toml",
-        &format!("{GITHUB}team = \"Space Managers\"\n"),
+        &format!("{}team = \"Space Managers\"\n", github_setup("shop")),
     );
     let file = file.to_str().unwrap();
     let team_path = "/api/teams/teams-spacemanagers-Spaces-1";
@@ -913,14 +805,14 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
             .collect::<Vec<_>>()
     };
     let before = members();
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     assert_eq!(
         steps(&plan.json()).last().unwrap(),
         &("create".to_string(), "team_membership".to_string())
     );
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let sa = apply.json()["report"]["outputs"]["service_account.id"]
         .as_str()
         .unwrap()
@@ -931,8 +823,7 @@ fn github_team_membership_is_added_once_and_teardown_removes_only_it() {
     sandbox.clear_requests();
     assert_eq!(sandbox.cli(&["apply", "--yes", file]).code, 0);
     assert_eq!(sandbox.mutating_requests(), Vec::<String>::new());
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    sandbox.cli(&["teardown", "--yes", file]).expect_code(0);
     assert_eq!(members(), before);
 }
 
@@ -952,16 +843,16 @@ fn trade_checks(verify: &Run) -> Vec<Value> {
 fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cause() {
     let sandbox = SandboxProcess::start();
     // AWS: the provider loses the audience → STS refuses every token (InvalidIdentityToken).
-    let aws = sandbox.write("aws.toml", AWS);
+    let aws = sandbox.write("aws.toml", &shop_aws());
     let aws = aws.to_str().unwrap();
-    let apply = sandbox.cli(&["apply", "--yes", "--json", aws]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", aws])
+        .expect_code(0);
     let provider_arn = apply.json()["report"]["outputs"]["oidc_provider.arn"]
         .as_str()
         .unwrap()
         .to_string();
-    let verify = sandbox.cli(&["verify", "--json", aws]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", "--json", aws]).expect_code(0);
     let trades = trade_checks(&verify);
     assert!(
         trades.iter().any(|c| c["message"] == "in scope: accepted")
@@ -981,8 +872,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
         ],
     );
     assert_eq!(status, 200, "{body}");
-    let broken = sandbox.cli(&["verify", aws]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", aws]).expect_code(1);
     assert!(
         broken.stdout.contains("InvalidIdentityToken"),
         "{}",
@@ -998,12 +888,12 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     );
 
     // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
-    let azure = sandbox.write("azure.toml", AZURE);
+    let azure = sandbox.write("azure.toml", &azure_setup("shop"));
     let azure = azure.to_str().unwrap();
-    let apply = sandbox.cli(&["apply", "--yes", "--json", azure]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    let verify = sandbox.cli(&["verify", "--json", azure]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    sandbox
+        .cli(&["apply", "--yes", "--json", azure])
+        .expect_code(0);
+    let verify = sandbox.cli(&["verify", "--json", azure]).expect_code(0);
     assert!(
         trade_checks(&verify)
             .iter()
@@ -1022,8 +912,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
         .to_string();
     let name = first_credential_named(&plan, "production");
     delete_credential(&sandbox, &app_object_id, &name);
-    let broken = sandbox.cli(&["verify", azure]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", azure]).expect_code(1);
     assert!(broken.stdout.contains("AADSTS700213"), "{}", broken.stdout);
     assert!(
         broken
@@ -1036,28 +925,18 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
 }
 
 fn gcp_setup(project: &str) -> String {
-    format!(
-        r#"version = 1
-name = "shop-gcp"
-target = "gcp"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Google shop (OIDC)"
-
-[gcp]
+    scoped_setup(
+        "shop-gcp",
+        "gcp",
+        &["customer-portal"],
+        &["production"],
+        "Google shop (OIDC)",
+        &format!(
+            r#"[gcp]
 project = "{project}"
 roles = ["roles/storage.objectViewer"]
 "#
+        ),
     )
 }
 
@@ -1112,8 +991,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     let file = sandbox.write("gcp.toml", &gcp_setup(&project));
     let file = file.to_str().unwrap();
 
-    let plan = sandbox.cli(&["plan", "--json", file]);
-    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let plan = sandbox.cli(&["plan", "--json", file]).expect_code(0);
     let kinds: Vec<(String, String)> = steps(&plan.json());
     let create = |k: &str| ("create".to_string(), k.to_string());
     // Over an hour needs an organization policy: a warning, not an error.
@@ -1121,8 +999,9 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "gcp-long.toml",
         &gcp_setup(&project).replace("roles = [", "token_lifetime = 7200\nroles = ["),
     );
-    let warned = sandbox.cli(&["plan", long.to_str().unwrap()]);
-    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    let warned = sandbox
+        .cli(&["plan", long.to_str().unwrap()])
+        .expect_code(0);
     assert!(
         warned.stderr.contains("warning: gcp.token_lifetime:")
             && warned
@@ -1143,8 +1022,9 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         ]
     );
 
-    let apply = sandbox.cli(&["apply", "--yes", "--json", file]);
-    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let apply = sandbox
+        .cli(&["apply", "--yes", "--json", file])
+        .expect_code(0);
     let applied = apply.json();
     let email = applied["google_service_account"]
         .as_str()
@@ -1158,8 +1038,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         .as_str()
         .unwrap()
         .to_string();
-    let status = sandbox.cli(&["status", "--json", file]);
-    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status = sandbox.cli(&["status", "--json", file]).expect_code(0);
     let items = status.json()["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 6, "{items:?}");
     assert!(
@@ -1169,8 +1048,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "{items:?}"
     );
 
-    let verify = sandbox.cli(&["verify", file]);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    let verify = sandbox.cli(&["verify", file]).expect_code(0);
     // Token trades through the sandbox's Google STS + generateAccessToken: the run in scope
     // is accepted, a near miss refused by the attribute condition.
     assert!(
@@ -1187,8 +1065,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "second plan: no changes"
     );
     sandbox.clear_requests();
-    let rerun = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert!(
         sandbox
             .requests()
@@ -1238,8 +1115,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         };
         assert!(client.ensure_provider(&spec).await.unwrap().changed());
     });
-    let broken = sandbox.cli(&["verify", file]);
-    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains("workload_identity_provider")
             && broken.stdout.contains("drifted: attribute_condition")
@@ -1255,14 +1131,12 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         loose["Exchange"]["Service"], "gcp-iamcredentials",
         "{loose}"
     );
-    let repair = sandbox.cli(&["apply", "--yes", file]);
-    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    sandbox.cli(&["apply", "--yes", file]).expect_code(0);
     assert_eq!(sandbox.cli(&["verify", file]).code, 0);
     let again = deployment_trade(&sandbox, &account_id, "staging", &email);
     assert_eq!(again["Exchange"]["Succeeded"], false, "repaired: {again}");
 
-    let teardown = sandbox.cli(&["teardown", "--yes", file]);
-    assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+    let teardown = sandbox.cli(&["teardown", "--yes", file]).expect_code(0);
     assert!(
         teardown.stdout.contains("soft-deleted for 30 days"),
         "{}",

@@ -221,33 +221,15 @@ impl SandboxProcess {
     /// A Graph v1.0 call as the sandbox's administrator, with an optional JSON body; a
     /// non-success status fails the test.
     pub fn graph(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let v = self.vars.clone();
-        let method = method.to_string();
-        let path = path.to_string();
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
-            let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
-                ca_bundle_pem: Some(ca),
-                ..Default::default()
-            })
-            .unwrap();
-            let session = octo_oidc_azure::auth::AzureSession::service_principal(
-                octo_oidc_azure::transport::Transport::new(http.clone()),
-                octo_oidc_azure::auth::AuthorityConfig {
-                    authority_url: v["AZURE_AUTHORITY"].clone(),
-                    tenant: v["AZURE_TENANT_ID"].clone(),
-                    client_id: v["AZURE_CLIENT_ID"].clone(),
-                },
-                octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
-            )
-            .unwrap();
+        rt.block_on(async {
+            let (http, session) = self.azure_admin();
             let token = session
                 .access_token(octo_oidc_azure::auth::Resource::Graph, None)
                 .await
                 .unwrap();
-            let url = format!("{}/v1.0/{path}", v["GRAPH_URL"]);
-            let request = match method.as_str() {
+            let url = format!("{}/v1.0/{path}", self.vars["GRAPH_URL"]);
+            let request = match method {
                 "POST" => http.post(url),
                 "PATCH" => http.patch(url),
                 "DELETE" => http.delete(url),
@@ -263,6 +245,57 @@ impl SandboxProcess {
             assert!(status.is_success(), "{path}: {status} {text}");
             serde_json::from_str(&text).unwrap_or(Value::Null)
         })
+    }
+
+    /// An HTTP client trusting the sandbox's CA and a session of the sandbox's Azure
+    /// administrator (a service principal with a client secret).
+    pub fn azure_admin(&self) -> (reqwest::Client, octo_oidc_azure::auth::AzureSession) {
+        let v = &self.vars;
+        let ca = std::fs::read(&v["SANDBOX_CA_FILE"]).unwrap();
+        let http = octo_oidc_http::build_client(&octo_oidc_http::ClientSettings {
+            ca_bundle_pem: Some(ca),
+            ..Default::default()
+        })
+        .unwrap();
+        let session = octo_oidc_azure::auth::AzureSession::service_principal(
+            octo_oidc_azure::transport::Transport::new(http.clone()),
+            octo_oidc_azure::auth::AuthorityConfig {
+                authority_url: v["AZURE_AUTHORITY"].clone(),
+                tenant: v["AZURE_TENANT_ID"].clone(),
+                client_id: v["AZURE_CLIENT_ID"].clone(),
+            },
+            octo_oidc_core::Secret::new(v["AZURE_CLIENT_SECRET"].clone()),
+        )
+        .unwrap();
+        (http, session)
+    }
+
+    /// The app registrations whose unique name contains `setup` (ours for that setup).
+    pub fn apps_of(&self, setup: &str) -> Vec<Value> {
+        let apps = self.graph_get("applications");
+        apps["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["uniqueName"].as_str().is_some_and(|n| n.contains(setup)))
+            .cloned()
+            .collect()
+    }
+
+    /// After a tamper: `apply --yes` repairs `file` (verify passes again), then `teardown
+    /// --yes` leaves nothing of ours (a new plan creates everything).
+    pub fn assert_repaired_then_torn_down(&self, file: &str) {
+        let repair = self.cli(&["apply", "--yes", file]);
+        assert_eq!(repair.code, 0, "{}", repair.stderr);
+        assert_eq!(self.cli(&["verify", file]).code, 0);
+        let teardown = self.cli(&["teardown", "--yes", file]);
+        assert_eq!(teardown.code, 0, "{}\n{}", teardown.stdout, teardown.stderr);
+        let after = self.cli(&["plan", "--json", file]);
+        assert!(
+            steps(&after.json()).iter().all(|(a, _)| a == "create"),
+            "nothing of ours left: {}",
+            after.stdout
+        );
     }
 
     /// A JSON request to the sandbox's Octopus API as its administrator; a non-success
@@ -310,6 +343,22 @@ impl SandboxProcess {
     }
 }
 
+/// The (action, kind) of every step of a `plan --json` line.
+pub fn steps(plan: &Value) -> Vec<(String, String)> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(s["name"].is_string());
+            (
+                s["action"].as_str().unwrap().to_string(),
+                s["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -317,6 +366,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts that the run exited with `code` (showing its output if not); returns it.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> Value {
         let line = self.stdout.lines().next().unwrap_or_default();
         serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
@@ -354,10 +413,6 @@ pub fn http_with_body(
     json: Option<&str>,
 ) -> (u16, String) {
     let authority = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let key = key
         .map(|k| format!("X-Octopus-ApiKey: {k}\r\n"))
         .unwrap_or_default();
@@ -367,19 +422,14 @@ pub fn http_with_body(
     } else {
         ""
     };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let (status, response) = exchange(
+        authority,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{key}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        Duration::from_secs(30),
+    );
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
@@ -411,16 +461,22 @@ pub fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
         .map(|(k, v)| format!("{k}={}", enc(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    exchange(
+        authority,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: {authority}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIASANDBOXEXAMPLE00/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        Duration::from_secs(10),
     )
-    .unwrap();
+}
+
+/// Sends one raw HTTP/1.1 `request` (with `Connection: close`) to `authority` and reads the
+/// whole response; returns its status (0 if unreadable) and the response text.
+fn exchange(authority: &str, request: &str, timeout: Duration) -> (u16, String) {
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
@@ -431,62 +487,82 @@ pub fn iam(sandbox: &SandboxProcess, params: &[(&str, &str)]) -> (u16, String) {
     (status, response)
 }
 
-/// The AWS setup the crash and fault tests apply, its names derived from `label`
-/// (`<label>-aws`, the account `AWS <label> (OIDC)`, the role `octopus-<label>`).
-pub fn aws_setup(label: &str) -> String {
+/// A setup file in the default space for `projects` × `environments` (deployment subjects with
+/// every key), with the Octopus account `account` and the target's own section
+/// (`[aws]`, `[azure]`, `[gcp]` with its lines).
+pub fn scoped_setup(
+    name: &str,
+    target: &str,
+    projects: &[&str],
+    environments: &[&str],
+    account: &str,
+    target_section: &str,
+) -> String {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| format!("\"{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!(
         r#"version = 1
-name = "{label}-aws"
-target = "aws"
+name = "{name}"
+target = "{target}"
 
 [octopus]
 space = "Default"
 
 [scope]
-projects = ["customer-portal"]
-environments = ["production"]
+projects = [{}]
+environments = [{}]
 
 [subject_keys]
 deployment = ["space", "project", "tenant", "environment", "type"]
 
 [account]
-name = "AWS {label} (OIDC)"
+name = "{account}"
 
-[aws]
+{target_section}"#,
+        list(projects),
+        list(environments)
+    )
+}
+
+/// The AWS setup the crash and fault tests apply, its names derived from `label`
+/// (`<label>-aws`, the account `AWS <label> (OIDC)`, the role `octopus-<label>`).
+pub fn aws_setup(label: &str) -> String {
+    scoped_setup(
+        &format!("{label}-aws"),
+        "aws",
+        &["customer-portal"],
+        &["production"],
+        &format!("AWS {label} (OIDC)"),
+        &format!(
+            r#"[aws]
 role_name = "octopus-{label}"
 region = "eu-west-1"
 managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
 "#
+        ),
     )
 }
 
 /// The Azure setup of the crash and fault tests (`<label>-azure`, the account
 /// `Azure <label> (OIDC)`), in the sandbox's tenant and subscription.
 pub fn azure_setup(label: &str) -> String {
-    format!(
-        r#"version = 1
-name = "{label}-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["customer-portal"]
-environments = ["production", "staging"]
-
-[subject_keys]
-deployment = ["space", "project", "tenant", "environment", "type"]
-
-[account]
-name = "Azure {label} (OIDC)"
-
-[azure]
+    scoped_setup(
+        &format!("{label}-azure"),
+        "azure",
+        &["customer-portal"],
+        &["production", "staging"],
+        &format!("Azure {label} (OIDC)"),
+        r#"[azure]
 tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 resource_group = "rg-web-prod"
 role = "Contributor"
-"#
+"#,
     )
 }
 

@@ -6,7 +6,7 @@ use octo_oidc_core::ports::{EntraApps, Iam, Octopus};
 use octo_oidc_engine::desired::ResourceKind;
 use octo_oidc_engine::plan::Action;
 
-use crate::support::{AWS, AZURE, GITHUB, World, setup};
+use crate::support::{AWS, AZURE, GITHUB, World, desired_role, setup, step};
 
 #[tokio::test]
 async fn every_target_converges_and_a_second_apply_changes_nothing() {
@@ -67,9 +67,7 @@ async fn every_target_converges_and_a_second_apply_changes_nothing() {
 
 #[tokio::test]
 async fn azure_client_id_reaches_the_account_and_resources_carry_the_mark() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, _) = World::applied(AZURE).await;
     let apps = world.entra.applications();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0].tags, ["octo-oidc:setup=shop-azure"]);
@@ -93,9 +91,7 @@ async fn azure_client_id_reaches_the_account_and_resources_carry_the_mark() {
 
 #[tokio::test]
 async fn aws_resources_are_tagged_and_the_account_names_the_role() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, _) = World::applied(AWS).await;
     let role = world.iam.find_role("octopus-shop").await.unwrap().unwrap();
     assert_eq!(
         role.tags.get("octo-oidc:setup").map(String::as_str),
@@ -114,37 +110,10 @@ async fn aws_resources_are_tagged_and_the_account_names_the_role() {
 
 #[tokio::test]
 async fn a_widened_trust_policy_is_planned_as_an_update_and_repaired() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
-    let o = world.observe(&s).await;
-    let spec = o
-        .desired
-        .resources
-        .iter()
-        .find_map(|r| match r {
-            octo_oidc_engine::desired::DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let mut widened = spec.clone();
-    let mut policy: serde_json::Value = serde_json::from_str(&spec.trust_policy).unwrap();
-    let condition = policy["Statement"][0]["Condition"].as_object_mut().unwrap();
-    for (_, tests) in condition.iter_mut() {
-        tests
-            .as_object_mut()
-            .unwrap()
-            .retain(|k, _| !k.ends_with(":sub"));
-    }
-    widened.trust_policy = policy.to_string();
-    world.iam.ensure_role(&widened).await.unwrap();
+    let (world, s) = World::applied(AWS).await;
+    world.drop_sub_conditions(&s).await;
     let tampered = world.observe(&s).await;
-    let step = tampered
-        .plan
-        .steps
-        .iter()
-        .find(|st| st.kind == ResourceKind::IamRole)
-        .unwrap();
+    let step = step(&tampered, "iam_role");
     assert_eq!(step.action, Action::Update, "{step:#?}");
     assert!(
         step.changes.iter().any(|c| c.field.contains(":sub")),
@@ -159,9 +128,7 @@ async fn a_widened_trust_policy_is_planned_as_an_update_and_repaired() {
 
 #[tokio::test]
 async fn a_deleted_credential_is_planned_and_recreated() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     let app = world.entra.applications()[0].clone();
     let before = world
         .entra
@@ -203,16 +170,7 @@ async fn a_conflicting_role_is_refused_before_any_call() {
     let world = World::new();
     let s = setup(AWS);
     let o = world.observe(&s).await;
-    let spec = o
-        .desired
-        .resources
-        .iter()
-        .find_map(|r| match r {
-            octo_oidc_engine::desired::DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let mut foreign = spec;
+    let mut foreign = desired_role(&o);
     foreign.tags.clear();
     world.iam.add_role(&foreign);
     world.clear_logs();

@@ -10,11 +10,12 @@ use octo_oidc_core::gcp::{ProviderRef, WORKLOAD_IDENTITY_USER};
 use octo_oidc_core::ports::{GcpLifecycle, GcpPolicyTarget};
 use octo_oidc_engine::plan::Action;
 use octo_oidc_engine::teardown::TeardownResult;
-use octo_oidc_engine::verify::{Area, VerifyOptions, VerifyVerdict};
+use octo_oidc_engine::verify::{Area, VerifyVerdict};
 use octo_oidc_testkit::FakeGoogleCloud;
+use octo_oidc_testkit::assert_problem;
 
-use crate::support::{GCP, World, setup};
-use crate::verify::{problems, run};
+use crate::support::{GCP, World, setup, step};
+use crate::verify::{assert_passed, problems, run_trading, trades};
 
 const EMAIL: &str = "octo-shop-gcp@octopus-sandbox.iam.gserviceaccount.com";
 
@@ -109,9 +110,7 @@ async fn apply_creates_everything_and_a_rerun_sends_nothing() {
 
 #[tokio::test]
 async fn a_loosened_condition_and_a_dropped_member_are_drift_that_apply_repairs() {
-    let world = World::new();
-    let s = setup(GCP);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(GCP).await;
     world.gcp.set_condition(
         &provider(&world),
         Some("assertion.sub.startsWith('space:')"),
@@ -131,31 +130,13 @@ async fn a_loosened_condition_and_a_dropped_member_are_drift_that_apply_repairs(
         world.gcp.change_policy(&sa, &change).await.unwrap();
     }
     let o = world.observe(&s).await;
-    let provider_step = o
-        .plan
-        .steps
-        .iter()
-        .find(|st| st.kind.as_str() == "workload_identity_provider")
-        .unwrap();
+    let provider_step = step(&o, "workload_identity_provider");
     assert_eq!(provider_step.action, Action::Update);
     assert_eq!(provider_step.changes[0].field, "attribute_condition");
-    let binding = o
-        .plan
-        .steps
-        .iter()
-        .find(|st| st.kind.as_str() == "workload_identity_binding")
-        .unwrap();
+    let binding = step(&o, "workload_identity_binding");
     assert_eq!(binding.action, Action::Update);
 
-    let report = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
+    let report = run_trading(&world, &o).await;
     assert_eq!(report.verdict, VerifyVerdict::ProblemsFound);
     let found = problems(&report).join("\n");
     assert!(found.contains("drifted: attribute_condition"), "{found}");
@@ -170,49 +151,17 @@ async fn a_loosened_condition_and_a_dropped_member_are_drift_that_apply_repairs(
     assert!(members.contains(&member) && !members.iter().any(|m| m == stranger));
     let fixed = world.observe(&s).await;
     assert!(!fixed.plan.has_changes(), "{:#?}", fixed.plan.steps);
-    let report = run(
-        &world,
-        &fixed,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
-    assert_eq!(
-        report.verdict,
-        VerifyVerdict::Passed,
-        "{:#?}",
-        problems(&report)
-    );
+    let report = run_trading(&world, &fixed).await;
+    assert_passed(&report, "");
 }
 
 #[tokio::test]
 async fn verify_trades_tokens_in_scope_and_explains_googles_refusals() {
-    let world = World::new();
-    let s = setup(GCP);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(GCP).await;
     let o = world.observe(&s).await;
-    let report = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
-    assert_eq!(
-        report.verdict,
-        VerifyVerdict::Passed,
-        "{:#?}",
-        problems(&report)
-    );
-    let trades: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.area == Area::TokenTrade)
-        .collect();
+    let report = run_trading(&world, &o).await;
+    assert_passed(&report, "");
+    let trades = trades(&report);
     assert!(trades.iter().any(|c| c.message == "in scope: accepted"));
     let refused: Vec<_> = trades
         .iter()
@@ -242,15 +191,7 @@ async fn verify_trades_tokens_in_scope_and_explains_googles_refusals() {
         Some("assertion.sub in ['space:default:project:web:environment:productio']"),
     );
     let o = world.observe(&s).await;
-    let report = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
+    let report = run_trading(&world, &o).await;
     let failed = report
         .checks
         .iter()
@@ -288,12 +229,15 @@ async fn the_preflight_names_missing_permissions_before_any_write() {
     world.clear_logs();
     let report = world.apply(&s).await;
     let problem = report.problem.expect("refused");
-    assert_eq!(problem.code, ErrorCode::PermissionDenied);
+    assert_problem(
+        &problem,
+        ErrorCode::PermissionDenied,
+        "iam.workloadIdentityPools.create",
+    );
     assert!(
-        problem.message.contains("iam.workloadIdentityPools.create")
-            && problem
-                .message
-                .contains("resourcemanager.projects.setIamPolicy"),
+        problem
+            .message
+            .contains("resourcemanager.projects.setIamPolicy"),
         "{}",
         problem.message
     );
@@ -342,12 +286,7 @@ async fn teardown_leaves_what_it_did_not_create_and_reports_the_soft_deleted_poo
         .seed_binding(&project, "roles/viewer", &format!("serviceAccount:{EMAIL}"));
     let s = setup(GCP);
     let o = world.observe(&s).await;
-    let sa_step = o
-        .plan
-        .steps
-        .iter()
-        .find(|st| st.kind.as_str() == "gcp_service_account")
-        .unwrap();
+    let sa_step = step(&o, "gcp_service_account");
     assert_eq!(sa_step.action, Action::Unchanged);
     assert!(sa_step.reason.as_deref().unwrap().contains("reused"));
     assert!(

@@ -312,6 +312,25 @@ struct Scenario {
     counts: [usize; 5],
 }
 
+/// The Azure setup widened to every environment of both projects (over the credential limit),
+/// with `strategy` as its `credential_strategy` line, against an empty tenant.
+fn azure_over_limit(name: &'static str, strategy: &'static str, counts: [usize; 5]) -> Scenario {
+    Scenario {
+        name,
+        file: "azure",
+        edits: vec![
+            ("projects = [\"web\"]", "projects = [\"web\", \"api\"]"),
+            (
+                "environments = [\"staging\", \"production\"]",
+                "environments = [\"*\"]",
+            ),
+            ("credential_strategy = \"one_app\"", strategy),
+        ],
+        observed: nothing,
+        counts,
+    }
+}
+
 fn nothing(_: &DesiredState) -> ObservedState {
     ObservedState::default()
 }
@@ -435,40 +454,16 @@ fn scenarios() -> Vec<Scenario> {
             },
             counts: [2, 1, 10, 0, 0],
         },
-        Scenario {
-            name: "azure-over-limit-coarser-keys",
-            file: "azure",
-            edits: vec![
-                ("projects = [\"web\"]", "projects = [\"web\", \"api\"]"),
-                (
-                    "environments = [\"staging\", \"production\"]",
-                    "environments = [\"*\"]",
-                ),
-                (
-                    "credential_strategy = \"one_app\"",
-                    "credential_strategy = \"coarser_keys\"",
-                ),
-            ],
-            observed: nothing,
-            counts: [22, 0, 0, 0, 0],
-        },
-        Scenario {
-            name: "azure-over-limit-split-apps",
-            file: "azure",
-            edits: vec![
-                ("projects = [\"web\"]", "projects = [\"web\", \"api\"]"),
-                (
-                    "environments = [\"staging\", \"production\"]",
-                    "environments = [\"*\"]",
-                ),
-                (
-                    "credential_strategy = \"one_app\"",
-                    "credential_strategy = \"split_apps\"",
-                ),
-            ],
-            observed: nothing,
-            counts: [32, 0, 0, 0, 0],
-        },
+        azure_over_limit(
+            "azure-over-limit-coarser-keys",
+            "credential_strategy = \"coarser_keys\"",
+            [22, 0, 0, 0, 0],
+        ),
+        azure_over_limit(
+            "azure-over-limit-split-apps",
+            "credential_strategy = \"split_apps\"",
+            [32, 0, 0, 0, 0],
+        ),
         Scenario {
             name: "github-first-run",
             file: "github",

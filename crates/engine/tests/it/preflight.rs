@@ -3,11 +3,14 @@
 
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::preflight::{AppCreationRights, RbacPermission};
+use octo_oidc_engine::observe::Observation;
 use octo_oidc_engine::preflight::{
-    HostReads, Outcome, Service, needed_permissions, observe_with_preflight, preflight, refusal,
+    HostReads, Outcome, PermissionCheck, Preflight, Service, needed_permissions,
+    observe_with_preflight, preflight, refusal,
 };
 use octo_oidc_engine::render::{preflight_json, preflight_text};
 use octo_oidc_engine::verify::IssuerFacts;
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
 
@@ -19,6 +22,21 @@ fn issuer(not_public: Option<&str>) -> IssuerFacts {
         usable_keys: 1,
         not_public: not_public.map(str::to_string),
     }
+}
+
+/// The plan of `text` in `w` and its preflight, against a real cloud with no issuer facts.
+async fn preflight_of(w: &World, text: &str) -> (Observation, Preflight) {
+    let o = w.observe(&setup(text)).await;
+    let p = preflight(&o, None, true, w.ports()).await;
+    (o, p)
+}
+
+/// The blocking gaps of `p`, asserting there is exactly one, for `permission`.
+fn one_gap<'a>(p: &'a Preflight, permission: &str) -> Vec<&'a PermissionCheck> {
+    let gaps = p.blocking_gaps();
+    assert_eq!(gaps.len(), 1, "{}", preflight_text(p));
+    assert_eq!(gaps[0].needed.permission, permission);
+    gaps
 }
 
 #[tokio::test]
@@ -77,11 +95,8 @@ async fn everything_granted_passes_and_a_second_plan_needs_only_the_account_test
 async fn an_iam_denial_blocks_apply_naming_the_action_and_who_grants_it() {
     let w = World::new();
     w.iam.deny_action("iam:CreateRole");
-    let o = w.observe(&setup(AWS)).await;
-    let p = preflight(&o, None, true, w.ports()).await;
-    let gaps = p.blocking_gaps();
-    assert_eq!(gaps.len(), 1, "{}", preflight_text(&p));
-    assert_eq!(gaps[0].needed.permission, "iam:CreateRole");
+    let (_, p) = preflight_of(&w, AWS).await;
+    let gaps = one_gap(&p, "iam:CreateRole");
     assert_eq!(
         gaps[0].caller,
         "arn:aws:iam::123456789012:user/octo-oidc-test"
@@ -98,12 +113,7 @@ async fn an_iam_denial_blocks_apply_naming_the_action_and_who_grants_it() {
         "{who}"
     );
     let problem = refusal(&p).expect("refused");
-    assert_eq!(problem.code, ErrorCode::PermissionDenied);
-    assert!(
-        problem.message.contains("iam:CreateRole"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::PermissionDenied, "iam:CreateRole");
     let text = preflight_text(&p);
     assert!(text.contains("✗ missing: iam:CreateRole"), "{text}");
     assert!(text.contains("who can grant it:"), "{text}");
@@ -117,8 +127,7 @@ async fn a_simulator_that_cannot_be_asked_is_unknown_not_a_block() {
         "simulate_principal_policy",
         octo_oidc_core::Problem::new(ErrorCode::PermissionDenied, "AccessDenied"),
     );
-    let o = w.observe(&setup(AWS)).await;
-    let p = preflight(&o, None, true, w.ports()).await;
+    let (_, p) = preflight_of(&w, AWS).await;
     assert!(!p.blocks_apply());
     assert!(
         p.permissions
@@ -146,8 +155,7 @@ async fn azure_needs_app_creation_and_role_assignment_write_at_the_scope() {
         app_roles: vec![],
         users_may_create_apps: Some(false),
     });
-    let o = w.observe(&setup(AZURE)).await;
-    let p = preflight(&o, None, true, w.ports()).await;
+    let (o, p) = preflight_of(&w, AZURE).await;
     let gaps: Vec<(&str, &str)> = p
         .blocking_gaps()
         .iter()
@@ -191,11 +199,8 @@ async fn azure_needs_app_creation_and_role_assignment_write_at_the_scope() {
 async fn github_needs_user_edit_and_a_missing_one_names_an_octopus_administrator() {
     let w = World::new();
     w.octopus.withhold_permission("UserEdit");
-    let o = w.observe(&setup(GITHUB)).await;
-    let p = preflight(&o, None, true, w.ports()).await;
-    let gaps = p.blocking_gaps();
-    assert_eq!(gaps.len(), 1, "{}", preflight_text(&p));
-    assert_eq!(gaps[0].needed.permission, "UserEdit");
+    let (_, p) = preflight_of(&w, GITHUB).await;
+    let gaps = one_gap(&p, "UserEdit");
     assert_eq!(gaps[0].needed.resource, "system");
     assert_eq!(
         gaps[0].needed.needed_for.len(),

@@ -13,7 +13,7 @@ use octo_oidc_engine::journal::{Phase, entries};
 use octo_oidc_engine::plan::Action;
 use octo_oidc_engine::teardown::status;
 
-use crate::support::{AWS, AZURE, GITHUB, World, setup};
+use crate::support::{AWS, AZURE, GITHUB, World, setup, step_named};
 
 #[tokio::test]
 async fn a_crash_at_every_journal_boundary_resumes_without_duplicates() {
@@ -85,20 +85,12 @@ async fn a_fault_outlasting_the_deadline_fails_clearly_and_leaves_a_resumable_jo
     let report = world.apply(&s).await;
     let problem = report.problem.clone().unwrap();
     assert_eq!(problem.code, ErrorCode::Timeout);
-    let role = report
-        .steps
-        .iter()
-        .find(|st| st.name == "octopus-shop")
-        .unwrap();
+    let role = step_named(&report, "octopus-shop");
     assert!(
         matches!(role.result, StepResult::Failed { .. }),
         "{role:#?}"
     );
-    let account = report
-        .steps
-        .iter()
-        .find(|st| st.name == "AWS production (OIDC)")
-        .unwrap();
+    let account = step_named(&report, "AWS production (OIDC)");
     // The account runs beside the role (it needs only the role's ARN) and is made.
     assert!(
         matches!(account.result, StepResult::Done { .. }),

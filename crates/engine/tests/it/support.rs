@@ -4,12 +4,18 @@
 use std::collections::BTreeMap;
 
 use octo_oidc_core::events::NoProgress;
-use octo_oidc_core::ports::{OctopusProject, OctopusResource, OctopusTenant, SpaceInventory};
-use octo_oidc_engine::apply::{ApplyReport, NotCancelled, apply};
+use octo_oidc_core::ports::{
+    EntraApps, FederatedCredential, Iam, OctopusProject, OctopusResource, OctopusTenant, RoleSpec,
+    SpaceInventory,
+};
+use octo_oidc_engine::apply::{ApplyReport, NotCancelled, StepReport, apply};
+use octo_oidc_engine::desired::DesiredResource;
 use octo_oidc_engine::journal::MemoryJournal;
 use octo_oidc_engine::observe::{Observation, Ports, observe};
+use octo_oidc_engine::plan::PlanStep;
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
-use octo_oidc_engine::teardown::{TeardownReport, teardown};
+use octo_oidc_engine::teardown::{TeardownItem, TeardownReport, teardown};
+use octo_oidc_testkit::fakes::CallLog;
 use octo_oidc_testkit::{FakeAzureRbac, FakeEntraApps, FakeGoogleCloud, FakeIam, FakeOctopus};
 
 pub const ISSUER: &str = "https://octopus.example.com";
@@ -122,6 +128,45 @@ project = "octopus-sandbox"
 roles = ["roles/storage.objectViewer", "roles/run.developer"]
 "#;
 
+/// The IAM role the setup of `o` wants.
+pub fn desired_role(o: &Observation) -> RoleSpec {
+    o.desired
+        .resources
+        .iter()
+        .find_map(|r| match r {
+            DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("an IAM role in the desired state")
+}
+
+/// The plan step of `kind` (e.g. `iam_role`) in `o`.
+pub fn step<'a>(o: &'a Observation, kind: &str) -> &'a PlanStep {
+    o.plan
+        .steps
+        .iter()
+        .find(|st| st.kind.as_str() == kind)
+        .unwrap_or_else(|| panic!("no {kind} step in {:#?}", o.plan.steps))
+}
+
+/// The step of the object `name` in an apply report.
+pub fn step_named<'a>(report: &'a ApplyReport, name: &str) -> &'a StepReport {
+    report
+        .steps
+        .iter()
+        .find(|st| st.name == name)
+        .unwrap_or_else(|| panic!("no step of {name} in {:#?}", report.steps))
+}
+
+/// The teardown item of `kind` in `report`.
+pub fn item<'a>(report: &'a TeardownReport, kind: &str) -> &'a TeardownItem {
+    report
+        .items
+        .iter()
+        .find(|i| i.kind.as_str() == kind)
+        .unwrap_or_else(|| panic!("no {kind} item in {:#?}", report.items))
+}
+
 pub fn setup(text: &str) -> Setup {
     parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
 }
@@ -143,6 +188,15 @@ impl World {
         w.octopus.set_server("2025.4.1", ISSUER);
         w.octopus.set_inventory("Spaces-1", inventory());
         w
+    }
+
+    /// A new world in which the setup `text` was applied completely.
+    pub async fn applied(text: &str) -> (World, Setup) {
+        let world = World::new();
+        let s = setup(text);
+        let report = world.apply(&s).await;
+        assert!(report.is_complete(), "{:#?}", report.problem);
+        (world, s)
     }
 
     pub fn ports(
@@ -173,8 +227,58 @@ impl World {
         teardown(&o, self.ports(), &self.journal, &NoProgress, &NotCancelled).await
     }
 
+    /// Drops every `:sub` condition from the trust policy of the setup's IAM role, as someone
+    /// widening it by hand would.
+    pub async fn drop_sub_conditions(&self, setup: &Setup) {
+        let mut role = desired_role(&self.observe(setup).await);
+        let mut policy: serde_json::Value = serde_json::from_str(&role.trust_policy).unwrap();
+        let condition = policy["Statement"][0]["Condition"].as_object_mut().unwrap();
+        for (_, tests) in condition.iter_mut() {
+            tests
+                .as_object_mut()
+                .unwrap()
+                .retain(|k, _| !k.ends_with(":sub"));
+        }
+        role.trust_policy = policy.to_string();
+        self.iam.ensure_role(&role).await.unwrap();
+    }
+
+    /// Deletes the first app's federated credential whose subject contains `subject_part`;
+    /// returns it.
+    pub async fn delete_credential(&self, subject_part: &str) -> FederatedCredential {
+        let app = self.entra.applications()[0].clone();
+        let gone = self
+            .entra
+            .list_federated_credentials(&app.object_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.subject.contains(subject_part))
+            .unwrap();
+        self.entra
+            .delete_federated_credential(&app.object_id, &gone.name)
+            .await
+            .unwrap();
+        gone
+    }
+
     /// Every state-changing call the fakes received.
     pub fn changes(&self) -> Vec<String> {
+        self.logs()
+            .iter()
+            .flat_map(|l| l.changes())
+            .map(|c| format!("{} {}", c.operation, c.target))
+            .collect()
+    }
+
+    pub fn clear_logs(&self) {
+        for l in self.logs() {
+            l.clear();
+        }
+    }
+
+    /// The call log of every fake.
+    fn logs(&self) -> [&CallLog; 5] {
         [
             self.octopus.log(),
             self.entra.log(),
@@ -182,22 +286,6 @@ impl World {
             self.iam.log(),
             self.gcp.log(),
         ]
-        .iter()
-        .flat_map(|l| l.changes())
-        .map(|c| format!("{} {}", c.operation, c.target))
-        .collect()
-    }
-
-    pub fn clear_logs(&self) {
-        for l in [
-            self.octopus.log(),
-            self.entra.log(),
-            self.rbac.log(),
-            self.iam.log(),
-            self.gcp.log(),
-        ] {
-            l.clear();
-        }
     }
 
     /// How many objects of ours exist, per kind (what "no duplicates" compares).

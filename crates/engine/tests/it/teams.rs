@@ -5,7 +5,7 @@
 use octo_oidc_engine::plan::Action;
 use octo_oidc_engine::teardown::TeardownResult;
 
-use crate::support::{GITHUB, World, setup};
+use crate::support::{GITHUB, World, item, setup, step};
 
 fn with_team(team: &str) -> String {
     format!("{GITHUB}team = \"{team}\"\n")
@@ -20,12 +20,7 @@ async fn apply_adds_the_service_account_to_the_team_once_and_teardown_removes_it
         .add_team(Some("Spaces-1"), "Deployers", &["Users-99"]);
     let s = setup(&with_team("deployers"));
     let o = w.observe(&s).await;
-    let step = o
-        .plan
-        .steps
-        .iter()
-        .find(|s| s.kind.as_str() == "team_membership")
-        .unwrap();
+    let step = step(&o, "team_membership");
     assert_eq!(step.action, Action::Create);
     assert_eq!(
         step.id.as_deref(),
@@ -55,11 +50,7 @@ async fn apply_adds_the_service_account_to_the_team_once_and_teardown_removes_it
 
     let down = w.teardown(&s).await;
     assert!(down.problem.is_none(), "{:?}", down.problem);
-    let membership = down
-        .items
-        .iter()
-        .find(|i| i.kind.as_str() == "team_membership")
-        .unwrap();
+    let membership = item(&down, "team_membership");
     assert_eq!(membership.result, TeardownResult::Deleted);
     assert_eq!(members(&team), ["Users-99".to_string()]);
 }
@@ -82,19 +73,10 @@ async fn a_membership_that_existed_before_is_left_by_teardown() {
         .await
         .unwrap();
     let o = fresh.observe(&s).await;
-    let step = o
-        .plan
-        .steps
-        .iter()
-        .find(|s| s.kind.as_str() == "team_membership")
-        .unwrap();
+    let step = step(&o, "team_membership");
     assert_eq!(step.action, Action::Unchanged);
     let down = fresh.teardown(&s).await;
-    let membership = down
-        .items
-        .iter()
-        .find(|i| i.kind.as_str() == "team_membership")
-        .unwrap();
+    let membership = item(&down, "team_membership");
     assert!(
         matches!(&membership.result, TeardownResult::Left { reason } if reason.contains("existed before")),
         "{membership:?}"

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use octo_oidc_core::ports::{ApplicationSpec, EntraApps, Iam, Octopus, OidcProviderSpec, RoleSpec};
+use octo_oidc_core::ports::{
+    ApplicationSpec, EntraApps, Iam, Octopus, OidcProviderSpec, RoleSpec, ServiceAccount,
+};
 use octo_oidc_engine::teardown::TeardownResult;
 
 use crate::support::{AWS, AZURE, GITHUB, ISSUER, World, setup};
@@ -53,15 +55,7 @@ async fn teardown_removes_ours_and_leaves_the_rest() {
         assert_eq!(world.entra.applications().len(), 1, "{name}");
         assert!(world.rbac.assignments().is_empty(), "{name}");
         assert!(world.octopus.accounts("Spaces-1").is_empty(), "{name}");
-        assert!(
-            world
-                .octopus
-                .find_service_account("github-shop")
-                .await
-                .unwrap()
-                .is_none(),
-            "{name}"
-        );
+        assert!(github_shop(&world).await.is_none(), "{name}");
         let again = world.teardown(&s).await;
         assert!(
             again.items.is_empty(),
@@ -105,20 +99,9 @@ async fn a_reused_service_account_and_a_foreign_credential_are_left() {
     assert!(world.apply(&s).await.is_complete());
     let report = world.teardown(&s).await;
     assert_eq!(report.left().len(), 1, "{report:#?}");
-    assert!(
-        world
-            .octopus
-            .find_service_account("github-shop")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let sa = world
-        .octopus
-        .find_service_account("github-shop")
+    let sa = github_shop(&world)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("the service account made by hand is kept");
     assert!(
         world
             .octopus
@@ -129,9 +112,7 @@ async fn a_reused_service_account_and_a_foreign_credential_are_left() {
             .is_empty()
     );
 
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     let app = world.entra.applications()[0].clone();
     let foreign = octo_oidc_core::ports::FederatedCredential {
         name: "gitlab-main".into(),
@@ -200,4 +181,13 @@ async fn status_shows_what_exists_and_an_interrupted_change() {
             .all(|i| !i.exists && i.journal == Some(Phase::Deleted)),
         "{st:#?}"
     );
+}
+
+/// The Octopus service account `github-shop`, if it exists.
+async fn github_shop(world: &World) -> Option<ServiceAccount> {
+    world
+        .octopus
+        .find_service_account("github-shop")
+        .await
+        .unwrap()
 }

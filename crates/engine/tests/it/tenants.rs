@@ -36,30 +36,23 @@ fn with_tenants(base: &str, extra: &str) -> String {
 
 const ACME_WEB_PRODUCTION: &str = "space:default:project:web:tenant:acme:environment:production";
 
-fn untenanted() -> Vec<String> {
+/// The subject `subject(project, environment)` of every project and environment in the scope,
+/// sorted.
+fn per_project_environment(subject: impl Fn(&str, &str) -> String) -> Vec<String> {
     let mut v: Vec<String> = ["api", "web"]
         .iter()
-        .flat_map(|p| {
-            ["production", "staging"]
-                .iter()
-                .map(move |e| format!("space:default:project:{p}:environment:{e}"))
-        })
+        .flat_map(|p| ["production", "staging"].iter().map(|e| subject(p, e)))
         .collect();
     v.sort();
     v
 }
 
+fn untenanted() -> Vec<String> {
+    per_project_environment(|p, e| format!("space:default:project:{p}:environment:{e}"))
+}
+
 fn tenant_patterns() -> Vec<String> {
-    let mut v: Vec<String> = ["api", "web"]
-        .iter()
-        .flat_map(|p| {
-            ["production", "staging"]
-                .iter()
-                .map(move |e| format!("space:default:project:{p}:tenant:*:environment:{e}"))
-        })
-        .collect();
-    v.sort();
-    v
+    per_project_environment(|p, e| format!("space:default:project:{p}:tenant:*:environment:{e}"))
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

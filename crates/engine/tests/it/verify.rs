@@ -6,12 +6,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use octo_oidc_core::Secret;
-use octo_oidc_core::ports::{EntraApps, Iam, PortResult, TaskResult};
+use octo_oidc_core::ports::{PortResult, TaskResult};
 use octo_oidc_core::simulate::TokenClaims;
 use octo_oidc_engine::desired::DesiredResource;
 use octo_oidc_engine::observe::Observation;
 use octo_oidc_engine::verify::{
-    Area, IssuerFacts, NoTokens, TokenSource, VerifyOptions, VerifyReport, VerifyVerdict, verify,
+    Area, Check, IssuerFacts, NoTokens, TokenSource, VerifyOptions, VerifyReport, VerifyVerdict,
+    verify,
 };
 use serde_json::json;
 
@@ -49,6 +50,33 @@ pub(crate) async fn run(world: &World, o: &Observation, options: VerifyOptions) 
     }
 }
 
+/// [`run`] with token trades (the minted tokens), as `octo-oidc verify` runs it.
+pub(crate) async fn run_trading(world: &World, o: &Observation) -> VerifyReport {
+    let options = VerifyOptions {
+        token_trades: true,
+        ..VerifyOptions::default()
+    };
+    run(world, o, options).await
+}
+
+/// Asserts that `r` passed, listing its problems (after `context`) if not.
+pub(crate) fn assert_passed(r: &VerifyReport, context: &str) {
+    assert_eq!(
+        r.verdict,
+        VerifyVerdict::Passed,
+        "{context}: {:#?}",
+        problems(r)
+    );
+}
+
+/// The token-trade checks of `r`.
+pub(crate) fn trades(r: &VerifyReport) -> Vec<&Check> {
+    r.checks
+        .iter()
+        .filter(|c| c.area == Area::TokenTrade)
+        .collect()
+}
+
 /// Applies `s`, observes it again and verifies with token trades.
 pub(crate) async fn apply_and_verify_trading(
     world: &World,
@@ -56,11 +84,7 @@ pub(crate) async fn apply_and_verify_trading(
 ) -> (Observation, VerifyReport) {
     assert!(world.apply(s).await.is_complete());
     let o = world.observe(s).await;
-    let options = VerifyOptions {
-        token_trades: true,
-        ..VerifyOptions::default()
-    };
-    let r = run(world, &o, options).await;
+    let r = run_trading(world, &o).await;
     (o, r)
 }
 
@@ -74,15 +98,10 @@ pub(crate) fn problems(r: &VerifyReport) -> Vec<String> {
 #[tokio::test]
 async fn verify_passes_after_apply_for_every_target() {
     for (name, text) in [("aws", AWS), ("azure", AZURE), ("github", GITHUB)] {
-        let world = World::new();
-        let s = setup(text);
-        let (_, r) = apply_and_verify_trading(&world, &s).await;
-        assert_eq!(
-            r.verdict,
-            VerifyVerdict::Passed,
-            "{name}: {:#?}",
-            problems(&r)
-        );
+        let (world, s) = World::applied(text).await;
+        let o = world.observe(&s).await;
+        let r = run_trading(&world, &o).await;
+        assert_passed(&r, name);
         assert!(
             r.checks.iter().any(|c| c.area == Area::Cloud && c.passed),
             "{name}"
@@ -102,11 +121,7 @@ async fn verify_passes_after_apply_for_every_target() {
             );
         }
         if name != "azure" {
-            let trades: Vec<_> = r
-                .checks
-                .iter()
-                .filter(|c| c.area == Area::TokenTrade)
-                .collect();
+            let trades = trades(&r);
             assert!(
                 trades
                     .iter()
@@ -125,42 +140,10 @@ async fn verify_passes_after_apply_for_every_target() {
 
 #[tokio::test]
 async fn a_dropped_sub_condition_is_drift_and_over_permission() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AWS).await;
+    world.drop_sub_conditions(&s).await;
     let o = world.observe(&s).await;
-    let mut spec = o
-        .desired
-        .resources
-        .iter()
-        .find_map(|r| match r {
-            DesiredResource::IamRole { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let mut policy: serde_json::Value = serde_json::from_str(&spec.trust_policy).unwrap();
-    for (_, tests) in policy["Statement"][0]["Condition"]
-        .as_object_mut()
-        .unwrap()
-        .iter_mut()
-    {
-        tests
-            .as_object_mut()
-            .unwrap()
-            .retain(|k, _| !k.ends_with(":sub"));
-    }
-    spec.trust_policy = policy.to_string();
-    world.iam.ensure_role(&spec).await.unwrap();
-    let o = world.observe(&s).await;
-    let r = run(
-        &world,
-        &o,
-        VerifyOptions {
-            token_trades: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .await;
+    let r = run_trading(&world, &o).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
     let p = problems(&r);
     assert!(
@@ -189,25 +172,8 @@ async fn a_dropped_sub_condition_is_drift_and_over_permission() {
 
 #[tokio::test]
 async fn a_deleted_credential_is_missing_and_under_permission_with_the_difference_marked() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
-    let app = world.entra.applications()[0].clone();
-    let creds = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
-    let gone = creds
-        .iter()
-        .find(|c| c.subject.contains("production"))
-        .unwrap()
-        .clone();
-    world
-        .entra
-        .delete_federated_credential(&app.object_id, &gone.name)
-        .await
-        .unwrap();
+    let (world, s) = World::applied(AZURE).await;
+    let gone = world.delete_credential("production").await;
     let o = world.observe(&s).await;
     let r = run(&world, &o, VerifyOptions::default()).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
@@ -233,9 +199,7 @@ async fn a_deleted_credential_is_missing_and_under_permission_with_the_differenc
 
 #[tokio::test]
 async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
-    let world = World::new();
-    let s = setup(AWS);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AWS).await;
     let o = world.observe(&s).await;
     let local = IssuerFacts {
         not_public: Some("loopback address".into()),
@@ -267,12 +231,7 @@ async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
         &NoTokens,
     )
     .await;
-    assert_eq!(
-        sandbox.verdict,
-        VerifyVerdict::Passed,
-        "{:#?}",
-        problems(&sandbox)
-    );
+    assert_passed(&sandbox, "");
     assert!(
         sandbox
             .checks
@@ -305,9 +264,7 @@ async fn issuer_rules_block_for_real_clouds_and_warn_for_the_sandbox() {
 
 #[tokio::test]
 async fn a_failed_account_test_is_explained_from_its_log() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
+    let (world, s) = World::applied(AZURE).await;
     world.octopus.set_account_test_result(TaskResult {
         task_id: "ServerTasks-9".into(),
         state: "Failed".into(),
@@ -331,38 +288,15 @@ async fn a_failed_account_test_is_explained_from_its_log() {
 
 #[tokio::test]
 async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts700213() {
-    let world = World::new();
-    let s = setup(AZURE);
-    assert!(world.apply(&s).await.is_complete());
-    let options = VerifyOptions {
-        token_trades: true,
-        ..VerifyOptions::default()
-    };
+    let (world, s) = World::applied(AZURE).await;
     let o = world.observe(&s).await;
-    let r = run(&world, &o, options).await;
-    let trades: Vec<&octo_oidc_engine::verify::Check> = r
-        .checks
-        .iter()
-        .filter(|c| c.area == Area::TokenTrade)
-        .collect();
+    let r = run_trading(&world, &o).await;
+    let trades = trades(&r);
     assert!(trades.len() >= 3, "{trades:#?}");
     assert!(trades.iter().all(|c| c.passed), "{trades:#?}");
-    let app = world.entra.applications()[0].clone();
-    let gone = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.subject.contains(":environment:production"))
-        .unwrap();
-    world
-        .entra
-        .delete_federated_credential(&app.object_id, &gone.name)
-        .await
-        .unwrap();
+    let gone = world.delete_credential(":environment:production").await;
     let o = world.observe(&s).await;
-    let r = run(&world, &o, options).await;
+    let r = run_trading(&world, &o).await;
     let refused = r
         .problems()
         .into_iter()
@@ -380,7 +314,7 @@ async fn an_azure_trade_of_a_deleted_credentials_subject_is_refused_with_aadsts7
     assert!(cmp.first_difference.is_some());
 }
 
-fn trades(r: &VerifyReport) -> Vec<(String, bool, String)> {
+fn trade_results(r: &VerifyReport) -> Vec<(String, bool, String)> {
     r.checks
         .iter()
         .filter(|c| c.area == Area::TokenTrade)
@@ -419,7 +353,7 @@ async fn a_github_trust_is_traded_in_the_filter_and_refused_for_near_misses() {
         ..VerifyOptions::default()
     };
     assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
-    let got = trades(&r);
+    let got = trade_results(&r);
     let subjects: Vec<&str> = got
         .iter()
         .map(|(n, _, _)| n.split(' ').next().unwrap())
@@ -512,7 +446,7 @@ service_account = "teamcity-shop"
     );
     let (_, r) = apply_and_verify_trading(&world, &s).await;
     assert_eq!(r.verdict, VerifyVerdict::Passed, "{:#?}", problems(&r));
-    let got = trades(&r);
+    let got = trade_results(&r);
     assert_eq!(got.len(), 2, "{got:#?}");
     assert_eq!(got[0].2, "in scope: accepted", "{got:#?}");
     assert!(

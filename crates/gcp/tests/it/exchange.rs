@@ -4,6 +4,7 @@
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::ports::{GcpPolicyChange, GcpPolicyTarget, GcpServiceAccountSpec, GoogleCloud};
 use octo_oidc_gcp::client::role_members;
+use octo_oidc_testkit::assert_problem;
 
 use crate::support::{Gcp, IN_SCOPE, OUT_OF_SCOPE};
 
@@ -82,12 +83,7 @@ async fn out_of_scope_token_is_refused_with_googles_error() {
         .exchange_token(&audience, &gcp.token(OUT_OF_SCOPE, &audience))
         .await
         .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::TrustRejected, "{refused:?}");
-    assert!(
-        refused.message.contains("unauthorized_client"),
-        "{}",
-        refused.message
-    );
+    assert_problem(&refused, ErrorCode::TrustRejected, "unauthorized_client");
     assert!(
         refused.message.contains("attribute condition"),
         "{}",
@@ -99,12 +95,7 @@ async fn out_of_scope_token_is_refused_with_googles_error() {
         .exchange_token(&audience, &gcp.token(IN_SCOPE, "api://somewhere-else"))
         .await
         .unwrap_err();
-    assert_eq!(wrong_audience.code, ErrorCode::TrustRejected);
-    assert!(
-        wrong_audience.message.contains("invalid_grant"),
-        "{}",
-        wrong_audience.message
-    );
+    assert_problem(&wrong_audience, ErrorCode::TrustRejected, "invalid_grant");
 
     let no_provider = gcp
         .client

@@ -4,6 +4,7 @@
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::ports::{Applied, GcpLifecycle, GcpRemoval, GoogleCloud};
 use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
+use octo_oidc_testkit::assert_problem;
 use reqwest::Method;
 use serde_json::json;
 
@@ -195,8 +196,7 @@ async fn googles_validation_errors_become_invalid_input_problems() {
     let mut spec = gcp.provider_spec("octopus", "octopus-prod");
     spec.attribute_condition = Some(format!("assertion.sub in ['{IN_SCOPE}'"));
     let p = gcp.client.ensure_provider(&spec).await.unwrap_err();
-    assert_eq!(p.code, ErrorCode::InvalidInput, "{p:?}");
-    assert!(p.message.contains("INVALID_ARGUMENT"), "{}", p.message);
+    assert_problem(&p, ErrorCode::InvalidInput, "INVALID_ARGUMENT");
 
     let mut bad = gcp.pool_spec("gcp-reserved");
     bad.pool_id = "gcp-reserved".into();

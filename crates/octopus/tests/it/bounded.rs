@@ -3,7 +3,6 @@
 //! listener that never answers, a host name that never resolves; and retries reported on the
 //! sink a connected client is given later.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,7 +14,8 @@ use octo_oidc_core::ErrorCode;
 use octo_oidc_core::Secret;
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_octopus::{OctopusClientConfig, RestOctopus, ServerUrl};
-use octo_oidc_testkit::{RecordingProgress, serve};
+use octo_oidc_testkit::misbehaving::{NoSuchHost, silent_listener, unavailable_once};
+use octo_oidc_testkit::{RecordingProgress, assert_retries_went_to, serve};
 
 fn config(server: &str) -> OctopusClientConfig {
     let mut config = OctopusClientConfig::new(ServerUrl::parse(server).expect("server URL"));
@@ -96,17 +96,7 @@ async fn a_total_that_needs_too_many_pages_is_refused_after_the_first_page() {
 
 #[tokio::test]
 async fn a_hung_call_ends_at_its_deadline_with_a_timeout_naming_it() {
-    // Accepts connections and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let silent_addr: SocketAddr = silent.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            held.push(stream);
-        }
-    });
+    let silent_addr = silent_listener().await;
     let mut config = config(&format!("http://{silent_addr}"));
     config.request_timeout = Duration::from_secs(60);
     config.deadline = Duration::from_millis(400);
@@ -126,20 +116,6 @@ async fn a_hung_call_ends_at_its_deadline_with_a_timeout_naming_it() {
     );
 }
 
-/// A resolver for which no name exists, counting lookups (nothing leaves the machine).
-#[derive(Clone, Default)]
-struct NoSuchHost(Arc<AtomicUsize>);
-
-impl reqwest::dns::Resolve for NoSuchHost {
-    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Err::<reqwest::dns::Addrs, _>(Box::new(std::io::Error::other("no such host"))
-                as Box<dyn std::error::Error + Send + Sync>)
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
     let resolver = NoSuchHost::default();
@@ -152,11 +128,7 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
         .await
         .expect_err("nothing resolves");
     assert_eq!(error.code(), ErrorCode::RemoteUnavailable);
-    let lookups = resolver.0.load(Ordering::SeqCst);
-    assert!(
-        (1..=2).contains(&lookups),
-        "looked up {lookups} times; a DNS failure is retried once at most"
-    );
+    resolver.assert_tried_at_most_twice();
     assert!(
         events.retries().len() <= 1,
         "{} retries reported",
@@ -166,24 +138,8 @@ async fn a_name_that_does_not_resolve_is_tried_at_most_twice() {
 
 #[tokio::test]
 async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let server = {
-        let calls = calls.clone();
-        serve(Router::new().route(
-            "/api",
-            get(move || {
-                let calls = calls.clone();
-                async move {
-                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                        (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
-                    } else {
-                        (StatusCode::OK, r#"{"Version":"2025.3.1234"}"#.to_owned())
-                    }
-                }
-            }),
-        ))
-        .await
-    };
+    let (api, calls) = unavailable_once(r#"{"Version":"2025.3.1234"}"#);
+    let server = serve(Router::new().route("/api", api)).await;
     let at_connect = RecordingProgress::new();
     let connected = client(config(&server)).reporting_to(Arc::new(at_connect.clone()));
     let later_step = RecordingProgress::new();
@@ -194,14 +150,5 @@ async fn retries_are_reported_on_the_sink_given_to_the_connected_client() {
         .expect("the retry succeeds");
     assert_eq!(version.version, "2025.3.1234");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        later_step.retries().len(),
-        1,
-        "the later step's sink saw the retry"
-    );
-    assert_eq!(
-        at_connect.retries().len(),
-        0,
-        "the sink given at connect time did not"
-    );
+    assert_retries_went_to(&later_step, &at_connect);
 }

@@ -18,6 +18,7 @@ use octo_oidc_sandbox::octopus::IssuerStyle;
 use octo_oidc_sandbox::octopus::github::WorkflowTokenRequest;
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use octo_oidc_testkit::RecordingProgress;
+use octo_oidc_testkit::assert_problem;
 use serde_json::{Value, json};
 
 struct Harness {
@@ -197,12 +198,7 @@ async fn old_servers_are_refused_with_a_hint() {
     })
     .await;
     let problem = Problem::from(h.client().check_connection().await.unwrap_err());
-    assert_eq!(problem.code, ErrorCode::UnsupportedVersion);
-    assert!(
-        problem.message.contains("2023.4.8077"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::UnsupportedVersion, "2023.4.8077");
     assert!(problem.hint.unwrap().contains("2024.1"));
 }
 
@@ -212,12 +208,7 @@ async fn a_wrong_api_key_is_unauthenticated_with_the_servers_message() {
     let client =
         RestOctopus::new(h.config(), Secret::new("API-WRONGWRONGWRONGWRONGWRONG1")).unwrap();
     let problem = Problem::from(client.check_connection().await.unwrap_err());
-    assert_eq!(problem.code, ErrorCode::Unauthenticated);
-    assert!(
-        problem.message.contains("Invalid API key"),
-        "{}",
-        problem.message
-    );
+    assert_problem(&problem, ErrorCode::Unauthenticated, "Invalid API key");
     assert!(problem.hint.is_some());
     assert!(h.retries().is_empty(), "401 is not retried");
 }
@@ -672,8 +663,7 @@ async fn server_validation_errors_come_back_with_every_message() {
         .ensure_account("Spaces-1", &bad)
         .await
         .unwrap_err();
-    assert_eq!(problem.code, ErrorCode::InvalidInput);
-    assert!(problem.message.contains("HTTP 400"), "{}", problem.message);
+    assert_problem(&problem, ErrorCode::InvalidInput, "HTTP 400");
     assert!(
         problem.message.to_lowercase().contains("subscription"),
         "{}",
@@ -863,11 +853,10 @@ async fn service_account_team_and_identity_are_idempotent_and_the_trust_works() 
     assert_eq!(as_service_account.current_user().await.unwrap().id, user_id);
     // ...but the account has no permissions until it is in a team: 403.
     let problem = as_service_account.inventory("Spaces-1").await.unwrap_err();
-    assert_eq!(problem.code, ErrorCode::PermissionDenied, "{problem:?}");
-    assert!(
-        problem.message.contains("not a member of any team"),
-        "{}",
-        problem.message
+    assert_problem(
+        &problem,
+        ErrorCode::PermissionDenied,
+        "not a member of any team",
     );
 
     let teams = client.teams("Spaces-1").await.unwrap();
@@ -1199,60 +1188,17 @@ async fn a_name_differing_only_in_case_is_the_same_account() {
 /// and a role trusting exactly `subject`; returns the role ARN.
 async fn aws_role_trusting(sandbox: &Sandbox, role: &str, subject: &str) -> String {
     let issuer = sandbox.urls().octopus_issuer.clone();
-    let host = issuer
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
-    let audience = host.split(':').next().unwrap().to_string();
-    let iam = |params: Vec<(&'static str, String)>| {
-        let http = sandbox.http_client().unwrap();
-        let url = format!("{}/", sandbox.urls().aws.as_deref().unwrap());
-        async move {
-            let mut form = vec![("Version", "2010-05-08".to_string())];
-            form.extend(params);
-            let response = http
-                .post(url)
-                .header(
-                    "Authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
-                )
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.text().await.unwrap())
-        }
-    };
-    let (status, body) = iam(vec![
-        ("Action", "CreateOpenIDConnectProvider".into()),
-        ("Url", issuer.clone()),
-        ("ClientIDList.member.1", audience.clone()),
-    ])
-    .await;
-    assert!(
-        status.is_success() || body.contains("EntityAlreadyExists"),
-        "{body}"
-    );
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                format!("{host}:aud"): audience,
-                format!("{host}:sub"): subject,
-            }},
-        }],
-    });
-    let (status, body) = iam(vec![
-        ("Action", "CreateRole".into()),
-        ("RoleName", role.into()),
-        ("AssumeRolePolicyDocument", policy.to_string()),
-    ])
-    .await;
-    assert!(status.is_success(), "{body}");
-    format!("arn:aws:iam::123456789012:role/{role}")
+    let host = issuer.trim_start_matches("https://").trim_end_matches('/');
+    let audience = host.split(':').next().unwrap();
+    octo_oidc_testkit::aws::role_trusting(
+        &sandbox.http_client().unwrap(),
+        sandbox.urls().aws.as_deref().unwrap(),
+        &issuer,
+        audience,
+        role,
+        subject,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -1306,8 +1252,7 @@ async fn the_aws_account_test_succeeds_when_the_trust_matches_and_fails_with_sts
         result.log
     );
     let problem = octo_oidc_octopus::tasks::task_failure(&result).unwrap();
-    assert_eq!(problem.code, ErrorCode::TaskFailed);
-    assert!(problem.message.contains("AccessDenied"));
+    assert_problem(&problem, ErrorCode::TaskFailed, "AccessDenied");
 }
 
 /// `create_account` (sent without a lookup, for an account observe found absent) meets one

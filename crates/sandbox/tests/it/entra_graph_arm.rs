@@ -145,15 +145,7 @@ async fn applications_create_get_list_page_delete() {
         (400, "Request_UnsupportedQuery")
     );
 
-    let (status, _, _) = h
-        .graph_call(
-            Method::DELETE,
-            &token,
-            &format!("applications/{id}"),
-            None,
-            false,
-        )
-        .await;
+    let (status, _, _) = h.graph_delete(&token, &format!("applications/{id}")).await;
     assert_eq!(status, 204);
     let (status, body, _) = h.graph_get(&token, &format!("applications/{id}")).await;
     assert_eq!(
@@ -410,25 +402,9 @@ async fn federated_credentials_validation_limits_and_upserts() {
     );
 
     // Delete by name, then it is gone.
-    let (status, _, _) = h
-        .graph_call(
-            Method::DELETE,
-            &token,
-            &format!("{base}/prod-web"),
-            None,
-            false,
-        )
-        .await;
+    let (status, _, _) = h.graph_delete(&token, &format!("{base}/prod-web")).await;
     assert_eq!(status, 204);
-    let (status, _, _) = h
-        .graph_call(
-            Method::DELETE,
-            &token,
-            &format!("{base}/prod-web"),
-            None,
-            false,
-        )
-        .await;
+    let (status, _, _) = h.graph_delete(&token, &format!("{base}/prod-web")).await;
     assert_eq!(status, 404);
 }
 
@@ -468,24 +444,15 @@ async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
 async fn tenants_subscriptions_and_paged_resource_groups() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
-    let (status, body, _) = h
-        .arm_call(Method::GET, &token, "/subscriptions", None)
-        .await;
+    let (status, body, _) = h.arm_get(&token, "/subscriptions").await;
     assert_eq!(
         (status, arm_code(&body)),
         (400, "MissingApiVersionParameter")
     );
-    let (_, tenants, _) = h
-        .arm_call(Method::GET, &token, "/tenants?api-version=2022-12-01", None)
-        .await;
+    let (_, tenants, _) = h.arm_get(&token, "/tenants?api-version=2022-12-01").await;
     assert_eq!(tenants["value"].as_array().expect("v").len(), 2);
     let (_, subs, _) = h
-        .arm_call(
-            Method::GET,
-            &token,
-            "/subscriptions?api-version=2022-12-01",
-            None,
-        )
+        .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;
     let subs = subs["value"].as_array().expect("v").clone();
     assert_eq!(subs.len(), 2);
@@ -497,7 +464,7 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
         "/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourcegroups?api-version=2021-04-01"
     ));
     while let Some(url) = next {
-        let (status, page, _) = h.arm_call(Method::GET, &token, &url, None).await;
+        let (status, page, _) = h.arm_get(&token, &url).await;
         assert_eq!(status, 200, "{page}");
         names.extend(
             page["value"]
@@ -510,13 +477,13 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
     }
     assert_eq!(names.len(), 4, "{names:?}");
     let (status, body, _) = h
-        .arm_call(Method::GET, &token, "/subscriptions/00000000-0000-0000-0000-000000000009/resourcegroups?api-version=2021-04-01", None)
+        .arm_get(&token, "/subscriptions/00000000-0000-0000-0000-000000000009/resourcegroups?api-version=2021-04-01")
         .await;
     assert_eq!((status, arm_code(&body)), (404, "SubscriptionNotFound"));
 
     // A subscription of the other tenant needs a token from that tenant.
     let (status, body, _) = h
-        .arm_call(Method::GET, &token, "/subscriptions/9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a/resourcegroups?api-version=2021-04-01", None)
+        .arm_get(&token, "/subscriptions/9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a/resourcegroups?api-version=2021-04-01")
         .await;
     assert_eq!(
         (status, arm_code(&body)),
@@ -526,22 +493,15 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
     // The limited user sees no subscriptions and may not read resource groups.
     let limited = h.user_token(LIMITED_USER, ARM_DEFAULT).await;
     let (_, subs, _) = h
-        .arm_call(
-            Method::GET,
-            &limited,
-            "/subscriptions?api-version=2022-12-01",
-            None,
-        )
+        .arm_get(&limited, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!(subs["value"], json!([]));
     let (status, body, _) = h
-        .arm_call(
-            Method::GET,
+        .arm_get(
             &limited,
             &format!(
                 "/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourcegroups?api-version=2021-04-01"
             ),
-            None,
         )
         .await;
     assert_eq!((status, arm_code(&body)), (403, "AuthorizationFailed"));
@@ -549,12 +509,7 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
     // Graph tokens are not ARM tokens.
     let graph = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (status, body, _) = h
-        .arm_call(
-            Method::GET,
-            &graph,
-            "/subscriptions?api-version=2022-12-01",
-            None,
-        )
+        .arm_get(&graph, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!(
         (status, arm_code(&body)),
@@ -567,12 +522,7 @@ async fn role_definitions_by_name() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
     let (status, defs, _) = h
-        .arm_call(
-            Method::GET,
-            &token,
-            &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20'Contributor'&{API}"),
-            None,
-        )
+        .arm_get(&token, &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20'Contributor'&{API}"))
         .await;
     assert_eq!(status, 200, "{defs}");
     let value = defs["value"].as_array().expect("v");
@@ -778,12 +728,7 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
 
     // List by principal, from the subscription (assignments below are included).
     let (_, listed, _) = h
-        .arm_call(
-            Method::GET,
-            &arm,
-            &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20'{sp_id}'&{API}"),
-            None,
-        )
+        .arm_get(&arm, &format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId%20eq%20'{sp_id}'&{API}"))
         .await;
     assert_eq!(listed["value"].as_array().expect("v").len(), 1);
     assert_eq!(listed["value"][0]["name"], name);
@@ -804,7 +749,7 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
     assert_eq!((status, deleted["name"].as_str()), (200, Some(name)));
     let (status, _, _) = h.arm_call(Method::DELETE, &arm, &url(name), None).await;
     assert_eq!(status, 204);
-    let (status, err, _) = h.arm_call(Method::GET, &arm, &url(name), None).await;
+    let (status, err, _) = h.arm_get(&arm, &url(name)).await;
     assert_eq!((status, arm_code(&err)), (404, "RoleAssignmentNotFound"));
 }
 
@@ -821,22 +766,12 @@ async fn arm_throttling_uses_the_cloud_error_envelope() {
             .times(1),
     );
     let (status, body, headers) = h
-        .arm_call(
-            Method::GET,
-            &token,
-            "/subscriptions?api-version=2022-12-01",
-            None,
-        )
+        .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!((status, arm_code(&body)), (429, "TooManyRequests"));
     assert_eq!(headers["retry-after"], "2");
     let (status, _, _) = h
-        .arm_call(
-            Method::GET,
-            &token,
-            "/subscriptions?api-version=2022-12-01",
-            None,
-        )
+        .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!(status, 200);
 }

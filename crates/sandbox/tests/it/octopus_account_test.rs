@@ -8,82 +8,29 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, task_log, wait_for_task};
-
-/// One IAM query-protocol call (the sandbox checks that an Authorization header is present,
-/// not the signature).
-async fn iam(sandbox: &Sandbox, params: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut form = vec![("Version", "2010-05-08")];
-    form.extend_from_slice(params);
-    let r = sandbox
-        .http_client()
-        .unwrap()
-        .post(format!("{}/", sandbox.urls().aws.as_deref().unwrap()))
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
+use crate::octopus_support::{api_post, task_log, wait_for_task};
 
 /// Creates the IAM OIDC provider for the Octopus issuer and a role trusting `subject`.
 async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
-    let issuer = sandbox.urls().octopus_issuer.clone();
-    let host = issuer
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
-    let audience = octo_oidc_sandbox::tls::OCTOPUS_HOST;
-    let (status, body) = iam(
-        sandbox,
-        &[
-            ("Action", "CreateOpenIDConnectProvider"),
-            ("Url", issuer.as_str()),
-            ("ClientIDList.member.1", audience),
-        ],
+    octo_oidc_testkit::aws::role_trusting(
+        &sandbox.http_client().unwrap(),
+        sandbox.urls().aws.as_deref().unwrap(),
+        &sandbox.urls().octopus_issuer,
+        octo_oidc_sandbox::tls::OCTOPUS_HOST,
+        role,
+        subject,
     )
-    .await;
-    assert!(
-        status.is_success() || body.contains("EntityAlreadyExists"),
-        "{body}"
-    );
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{host}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {format!("{host}:aud"): audience, format!("{host}:sub"): subject}},
-        }],
-    })
-    .to_string();
-    let (status, body) = iam(
-        sandbox,
-        &[
-            ("Action", "CreateRole"),
-            ("RoleName", role),
-            ("AssumeRolePolicyDocument", policy.as_str()),
-        ],
-    )
-    .await;
-    assert!(status.is_success(), "{body}");
-    format!("arn:aws:iam::123456789012:role/{role}")
+    .await
 }
 
 async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
-    let (status, task) = api(
+    let (status, task) = api_post(
         sandbox,
-        reqwest::Method::POST,
         "/api/tasks",
-        Some(json!({
+        json!({
             "Name": "TestAccount", "Description": "Test account", "SpaceId": "Spaces-1",
             "Arguments": {"AccountId": account_id},
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -94,26 +41,19 @@ async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
 async fn aws_account_test_succeeds_and_fails_for_real() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let good_role = trust(&sandbox, "octopus-good", "space:default:account:aws-good").await;
-    let (status, good) = api(
-        &sandbox,
-        reqwest::Method::POST,
-        "/api/Spaces-1/accounts",
-        Some(json!({
+    let (status, good) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Good", "RoleArn": good_role,
             "SessionDuration": "3600",
-        })),
-    )
-    .await;
+        })).await;
     assert_eq!(status, StatusCode::CREATED, "{good}");
     let task = run_test(&sandbox, good["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Success", "{task}");
     assert_eq!(task["FinishedSuccessfully"], true);
 
     // The trust policy expects another subject: STS says AccessDenied and the task says so.
-    let (_, wrong) = api(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (_, wrong) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Wrong", "RoleArn": good_role,
-    })))
-    .await;
+    })).await;
     let task = run_test(&sandbox, wrong["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Failed");
     let message = task["ErrorMessage"].as_str().unwrap();
@@ -126,16 +66,10 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
 
     // Longer than the role's maximum session (3600 by default): STS ValidationError.
     let long_role = trust(&sandbox, "octopus-long", "space:default:account:aws-long").await;
-    let (_, long) = api(
-        &sandbox,
-        reqwest::Method::POST,
-        "/api/Spaces-1/accounts",
-        Some(json!({
+    let (_, long) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Long",
             "RoleArn": long_role, "SessionDuration": "7200",
-        })),
-    )
-    .await;
+        })).await;
     let task = run_test(&sandbox, long["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Failed");
     assert!(
@@ -153,24 +87,21 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
         "space:default:project:customer-portal:environment:production",
     )
     .await;
-    let (_, deployer) = api(&sandbox, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (_, deployer) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Deploy", "RoleArn": deploy_role,
         "DeploymentSubjectKeys": ["space", "project", "environment"],
-    })))
-    .await;
-    let (status, minted) = api(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
+    })).await;
+    let (status, minted) = api_post(&sandbox, "/api/_sandbox/deployment-tokens", json!({
         "AccountId": deployer["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production",
-    })))
-    .await;
+    })).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(minted["Exchange"]["Succeeded"], true, "{minted}");
-    let (_, other_env) = api(
+    let (_, other_env) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/_sandbox/deployment-tokens",
-        Some(json!({
+        json!({
             "AccountId": deployer["Id"], "ProjectId": "customer-portal", "EnvironmentId": "staging",
-        })),
+        }),
     )
     .await;
     assert_eq!(other_env["Exchange"]["Succeeded"], false);
@@ -284,25 +215,13 @@ async fn azure_account_test_succeeds_and_fails_for_real() {
             "ClientId": app["appId"], "TenantId": DEFAULT_TENANT_ID,
         })
     };
-    let (status, ok) = api(
-        &sandbox,
-        reqwest::Method::POST,
-        "/api/Spaces-1/accounts",
-        Some(account("Azure OK")),
-    )
-    .await;
+    let (status, ok) = api_post(&sandbox, "/api/Spaces-1/accounts", account("Azure OK")).await;
     assert_eq!(status, StatusCode::CREATED, "{ok}");
     let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Success", "{task}");
 
     // No federated credential for this account's subject: Entra's own AADSTS error.
-    let (_, other) = api(
-        &sandbox,
-        reqwest::Method::POST,
-        "/api/Spaces-1/accounts",
-        Some(account("Azure Other")),
-    )
-    .await;
+    let (_, other) = api_post(&sandbox, "/api/Spaces-1/accounts", account("Azure Other")).await;
     let task = run_test(&sandbox, other["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Failed");
     let message = task["ErrorMessage"].as_str().unwrap();
@@ -338,14 +257,13 @@ async fn an_aws_account_saved_without_a_region_fails_the_2026_account_test() {
     .await
     .unwrap();
     let role = trust(&old, "octopus-legacy", "space:default:account:aws-legacy").await;
-    let (status, legacy) = api(
+    let (status, legacy) = api_post(
         &old,
-        reqwest::Method::POST,
         "/api/Spaces-1/accounts",
-        Some(json!({
+        json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Legacy",
             "RoleArn": role, "SessionDuration": "3600",
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{legacy}");

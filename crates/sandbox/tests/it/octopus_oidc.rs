@@ -16,7 +16,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, first_error, task_log, wait_for_task};
+use crate::octopus_support::{api, api_get, api_post, first_error, task_log, wait_for_task};
 
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -130,16 +130,15 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 
     // A validator configured with the issuer without the slash refuses the discovery document.
     let validator = RemoteIssuers::new(slash.http_client().unwrap());
-    let (_, account) = api(
+    let (_, account) = api_post(
         &slash,
-        reqwest::Method::POST,
         "/api/Spaces-1/accounts",
-        Some(json!({
+        json!({
             "AccountType": "AzureOidc", "Name": "A",
             "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
             "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
             "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        })),
+        }),
     )
     .await;
     let token = account_test_token(&slash, &account, "a");
@@ -162,30 +161,23 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 #[tokio::test]
 async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, azure) = api(
+    let (_, azure) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/Spaces-1/accounts",
-        Some(json!({
+        json!({
             "AccountType": "AzureOidc", "Name": "Azure Prod",
             "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
             "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
             "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
             "DeploymentSubjectKeys": ["environment", "space", "tenant", "project"],
             "CustomClaims": {"team": "platform"},
-        })),
+        }),
     )
     .await;
-    let (_, aws) = api(
-        &sandbox,
-        reqwest::Method::POST,
-        "/api/Spaces-1/accounts",
-        Some(json!({
+    let (_, aws) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Prod",
             "RoleArn": "arn:aws:iam::123456789012:role/octopus",
-        })),
-    )
-    .await;
+        })).await;
     let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
     let issuer = sandbox.urls().octopus_issuer.clone();
 
@@ -208,9 +200,9 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     );
 
     // Deployment tokens through the sandbox endpoint: fixed order, untenanted drops tenant.
-    let (status, minted) = api(&sandbox, reqwest::Method::POST, "/api/_sandbox/deployment-tokens", Some(json!({
+    let (status, minted) = api_post(&sandbox, "/api/_sandbox/deployment-tokens", json!({
         "AccountId": azure["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production", "Trade": false,
-    }))).await;
+    })).await;
     assert_eq!(status, StatusCode::OK, "{minted}");
     assert_eq!(
         minted["Subject"],
@@ -227,22 +219,15 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
         "customer-portal"
     );
 
-    let (_, tenants) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        "/api/Spaces-1/tenants/all",
-        None,
-    )
-    .await;
+    let (_, tenants) = api_get(&sandbox, "/api/Spaces-1/tenants/all").await;
     let tenant = &tenants[0];
-    let (_, minted) = api(
+    let (_, minted) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/_sandbox/deployment-tokens",
-        Some(json!({
+        json!({
             "AccountId": azure["Id"], "ProjectId": "customer-portal", "EnvironmentId": "production",
             "TenantId": tenant["Id"], "Trade": false,
-        })),
+        }),
     )
     .await;
     assert_eq!(
@@ -253,13 +238,12 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
         )
         .as_str()
     );
-    let (status, err) = api(
+    let (status, err) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/_sandbox/deployment-tokens",
-        Some(json!({
+        json!({
             "AccountId": azure["Id"], "ProjectId": "no-such-project",
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -286,26 +270,24 @@ fn account_test_token(sandbox: &Sandbox, account: &Value, slug: &str) -> MintedT
 #[tokio::test]
 async fn account_test_task_fails_with_entras_reason_for_an_unknown_application() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, account) = api(
+    let (_, account) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/Spaces-1/accounts",
-        Some(json!({
+        json!({
             "AccountType": "AzureOidc", "Name": "Azure Prod",
             "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
             "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
             "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        })),
+        }),
     )
     .await;
-    let (status, task) = api(
+    let (status, task) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/Spaces-1/tasks",
-        Some(json!({
+        json!({
             "Name": "TestAccount", "Description": "Test account", "SpaceId": "Spaces-1",
             "Arguments": {"AccountId": account["Id"]},
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{task}");
@@ -328,27 +310,20 @@ async fn account_test_task_fails_with_entras_reason_for_an_unknown_application()
         "{log:?}"
     );
 
-    let (status, _) = api(
+    let (status, _) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/tasks",
-        Some(json!({
+        json!({
             "Name": "Backup", "Description": "x",
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = api(&sandbox, reqwest::Method::POST, "/api/tasks", Some(json!({
+    let (status, _) = api_post(&sandbox, "/api/tasks", json!({
         "Name": "TestAccount", "Description": "Test", "Arguments": {"AccountId": "Accounts-999"},
-    }))).await;
+    })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        "/api/tasks/ServerTasks-999",
-        None,
-    )
-    .await;
+    let (status, _) = api_get(&sandbox, "/api/tasks/ServerTasks-999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -363,13 +338,12 @@ async fn github_identity(
     subject: &str,
     audience: Option<&str>,
 ) -> GithubSetup {
-    let (_, sa) = api(
+    let (_, sa) = api_post(
         sandbox,
-        reqwest::Method::POST,
         "/api/users",
-        Some(json!({
+        json!({
             "Username": format!("gh-{}", uuid_like()), "DisplayName": "GitHub", "IsService": true,
-        })),
+        }),
     )
     .await;
     let sa_id = sa["Id"].as_str().unwrap().to_string();
@@ -378,19 +352,16 @@ async fn github_identity(
     if let Some(a) = audience {
         body["Audience"] = json!(a);
     }
-    let (status, _) = api(
+    let (status, _) = api_post(
         sandbox,
-        reqwest::Method::POST,
         &format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1"),
-        Some(body),
+        body,
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, listed) = api(
+    let (_, listed) = api_get(
         sandbox,
-        reqwest::Method::GET,
         &format!("/api/serviceaccounts/{sa_id}/oidcidentities/v1?skip=0&take=1"),
-        None,
     )
     .await;
     GithubSetup {
@@ -475,13 +446,7 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no team, no permissions");
-    let (_, mut team) = api(
-        &sandbox,
-        reqwest::Method::GET,
-        "/api/teams/teams-managers",
-        None,
-    )
-    .await;
+    let (_, mut team) = api_get(&sandbox, "/api/teams/teams-managers").await;
     team["MemberUserIds"] = json!([setup.sa_id]);
     api(
         &sandbox,
@@ -759,9 +724,9 @@ async fn state_survives_a_restart() {
         ..SandboxOptions::default()
     };
     let first = Sandbox::start(options.clone()).await.unwrap();
-    let (status, account) = api(&first, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (status, account) = api_post(&first, "/api/Spaces-1/accounts", json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
-    }))).await;
+    })).await;
     assert_eq!(status, StatusCode::CREATED);
     let jwks_before: Value = first
         .http_client()
@@ -801,11 +766,9 @@ async fn state_survives_a_restart() {
     assert_eq!(second.api_key().expose(), key, "same API key");
     assert_eq!(second.ca_pem(), ca, "same CA");
     assert_eq!(second.urls(), &urls, "same ports, so the same issuer");
-    let (status, kept) = api(
+    let (status, kept) = api_get(
         &second,
-        reqwest::Method::GET,
         &format!("/api/Spaces-1/accounts/{}", account["Id"].as_str().unwrap()),
-        None,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -825,9 +788,9 @@ async fn state_survives_a_restart() {
         second.aws().provider(&urls.octopus_issuer).is_some(),
         "the AWS sandbox's state survives too"
     );
-    let (status, next) = api(&second, reqwest::Method::POST, "/api/Spaces-1/accounts", Some(json!({
+    let (status, next) = api_post(&second, "/api/Spaces-1/accounts", json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
-    }))).await;
+    })).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(next["Id"], account["Id"], "id counters continue");
     second.shutdown().await.unwrap();
@@ -837,11 +800,10 @@ async fn state_survives_a_restart() {
 async fn tokens_with_exactly_the_asked_claims_for_verify() {
     let sandbox = start(IssuerStyle::Https).await;
     let issuer = sandbox.urls().octopus_issuer.clone();
-    let (status, minted) = api(
+    let (status, minted) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/_sandbox/oidc-tokens",
-        Some(json!({"Subject": "space:default:project:nowhere", "Audience": "//iam.googleapis.com/x"})),
+        json!({"Subject": "space:default:project:nowhere", "Audience": "//iam.googleapis.com/x"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{minted}");
@@ -853,11 +815,10 @@ async fn tokens_with_exactly_the_asked_claims_for_verify() {
         .unwrap();
     assert_eq!(claims["sub"], "space:default:project:nowhere");
     assert_eq!(claims["aud"], "//iam.googleapis.com/x");
-    let (status, body) = api(
+    let (status, body) = api_post(
         &sandbox,
-        reqwest::Method::POST,
         "/api/_sandbox/oidc-tokens",
-        Some(json!({"Subject": "x"})),
+        json!({"Subject": "x"}),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

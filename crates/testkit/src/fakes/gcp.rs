@@ -248,6 +248,54 @@ fn apply_change(bindings: &mut Vec<GcpBinding>, change: &GcpPolicyChange) -> boo
     changed
 }
 
+/// The lifecycle of a deleted pool or provider, with the fake's expiry.
+fn soft_deleted() -> GcpLifecycle {
+    GcpLifecycle::SoftDeleted {
+        expire_time: Some(FAKE_EXPIRE_TIME.into()),
+    }
+}
+
+/// Deletes a pool or provider (given its lifecycle) as Google does: soft, for 30 days; what is
+/// missing or already deleted is gone already. The flag says whether anything changed.
+fn soft_delete(lifecycle: Option<&mut GcpLifecycle>) -> (GcpRemoval, bool) {
+    match lifecycle {
+        None => (GcpRemoval::AlreadyGone { lifecycle: None }, false),
+        Some(l) if *l != GcpLifecycle::Active => (
+            GcpRemoval::AlreadyGone {
+                lifecycle: Some(l.clone()),
+            },
+            false,
+        ),
+        Some(l) => {
+            *l = soft_deleted();
+            (
+                GcpRemoval::SoftDeleted {
+                    expire_time: Some(FAKE_EXPIRE_TIME.into()),
+                },
+                true,
+            )
+        }
+    }
+}
+
+/// Undeletes the pool or provider `name` (`entry`, whose lifecycle `lifecycle` reaches):
+/// unchanged when active, `NOT_FOUND` when missing. The flag says whether anything changed.
+fn undelete<T: Clone>(
+    entry: Option<&mut T>,
+    lifecycle: fn(&mut T) -> &mut GcpLifecycle,
+    name: &str,
+) -> PortResult<(Applied<T>, bool)> {
+    let Some(e) = entry else {
+        return Err(not_found(format!("NOT_FOUND: {name}")));
+    };
+    let l = lifecycle(e);
+    if *l == GcpLifecycle::Active {
+        return Ok((Applied::Unchanged(e.clone()), false));
+    }
+    *l = GcpLifecycle::Active;
+    Ok((Applied::Updated(e.clone()), true))
+}
+
 fn pool_name(number: &str, pool: &str) -> String {
     format!("projects/{number}/locations/global/workloadIdentityPools/{pool}")
 }
@@ -325,36 +373,18 @@ impl GoogleCloud for FakeGoogleCloud {
         let name = pool_name(number, pool);
         self.recorder.begin("delete_pool", &name)?;
         let mut s = self.state.lock().unwrap();
-        let r = match s.pools.get_mut(&name) {
-            None => (GcpRemoval::AlreadyGone { lifecycle: None }, false),
-            Some(p) if p.lifecycle != GcpLifecycle::Active => (
-                GcpRemoval::AlreadyGone {
-                    lifecycle: Some(p.lifecycle.clone()),
-                },
-                false,
-            ),
-            Some(p) => {
-                p.lifecycle = GcpLifecycle::SoftDeleted {
-                    expire_time: Some(FAKE_EXPIRE_TIME.into()),
-                };
-                let prefix = format!("{name}/providers/");
-                for (_, provider) in s
-                    .providers
-                    .iter_mut()
-                    .filter(|(k, _)| k.starts_with(&prefix))
-                {
-                    provider.lifecycle = GcpLifecycle::SoftDeleted {
-                        expire_time: Some(FAKE_EXPIRE_TIME.into()),
-                    };
-                }
-                (
-                    GcpRemoval::SoftDeleted {
-                        expire_time: Some(FAKE_EXPIRE_TIME.into()),
-                    },
-                    true,
-                )
+        let r = soft_delete(s.pools.get_mut(&name).map(|p| &mut p.lifecycle));
+        if r.1 {
+            // The pool's providers go with it.
+            let prefix = format!("{name}/providers/");
+            for (_, provider) in s
+                .providers
+                .iter_mut()
+                .filter(|(k, _)| k.starts_with(&prefix))
+            {
+                provider.lifecycle = soft_deleted();
             }
-        };
+        }
         drop(s);
         self.recorder.end("delete_pool", &name, Ok(r))
     }
@@ -363,16 +393,7 @@ impl GoogleCloud for FakeGoogleCloud {
         let name = pool_name(number, pool);
         self.recorder.begin("undelete_pool", &name)?;
         let mut s = self.state.lock().unwrap();
-        let r = match s.pools.get_mut(&name) {
-            None => Err(not_found(format!("NOT_FOUND: {name}"))),
-            Some(p) if p.lifecycle == GcpLifecycle::Active => {
-                Ok((Applied::Unchanged(p.clone()), false))
-            }
-            Some(p) => {
-                p.lifecycle = GcpLifecycle::Active;
-                Ok((Applied::Updated(p.clone()), true))
-            }
-        };
+        let r = undelete(s.pools.get_mut(&name), |p| &mut p.lifecycle, &name);
         drop(s);
         self.recorder.end("undelete_pool", &name, r)
     }
@@ -427,26 +448,7 @@ impl GoogleCloud for FakeGoogleCloud {
         let name = provider.provider_name();
         self.recorder.begin("delete_provider", &name)?;
         let mut s = self.state.lock().unwrap();
-        let r = match s.providers.get_mut(&name) {
-            None => (GcpRemoval::AlreadyGone { lifecycle: None }, false),
-            Some(p) if p.lifecycle != GcpLifecycle::Active => (
-                GcpRemoval::AlreadyGone {
-                    lifecycle: Some(p.lifecycle.clone()),
-                },
-                false,
-            ),
-            Some(p) => {
-                p.lifecycle = GcpLifecycle::SoftDeleted {
-                    expire_time: Some(FAKE_EXPIRE_TIME.into()),
-                };
-                (
-                    GcpRemoval::SoftDeleted {
-                        expire_time: Some(FAKE_EXPIRE_TIME.into()),
-                    },
-                    true,
-                )
-            }
-        };
+        let r = soft_delete(s.providers.get_mut(&name).map(|p| &mut p.lifecycle));
         drop(s);
         self.recorder.end("delete_provider", &name, Ok(r))
     }
@@ -455,16 +457,7 @@ impl GoogleCloud for FakeGoogleCloud {
         let name = provider.provider_name();
         self.recorder.begin("undelete_provider", &name)?;
         let mut s = self.state.lock().unwrap();
-        let r = match s.providers.get_mut(&name) {
-            None => Err(not_found(format!("NOT_FOUND: {name}"))),
-            Some(p) if p.lifecycle == GcpLifecycle::Active => {
-                Ok((Applied::Unchanged(p.clone()), false))
-            }
-            Some(p) => {
-                p.lifecycle = GcpLifecycle::Active;
-                Ok((Applied::Updated(p.clone()), true))
-            }
-        };
+        let r = undelete(s.providers.get_mut(&name), |p| &mut p.lifecycle, &name);
         drop(s);
         self.recorder.end("undelete_provider", &name, r)
     }

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 pub use octo_oidc_testkit::{TestIssuer, serve};
 
+/// A response: status, JSON body (`Null` when empty) and headers.
+pub type Reply = (u16, Value, reqwest::header::HeaderMap);
+
 pub struct Harness {
     pub sandbox: EntraSandbox,
     pub faults: Faults,
@@ -137,7 +140,7 @@ impl Harness {
         path: &str,
         body: Option<Value>,
         prefer_create: bool,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
+    ) -> Reply {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -154,23 +157,26 @@ impl Harness {
     }
 
     /// `POST` of a JSON body to Graph (no `Prefer` header).
-    pub async fn graph_post(
-        &self,
-        token: &str,
-        path: &str,
-        body: Value,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
+    pub async fn graph_post(&self, token: &str, path: &str, body: Value) -> Reply {
         self.graph_call(reqwest::Method::POST, token, path, Some(body), false)
             .await
     }
 
     /// `GET` from Graph.
-    pub async fn graph_get(
-        &self,
-        token: &str,
-        path: &str,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
+    pub async fn graph_get(&self, token: &str, path: &str) -> Reply {
         self.graph_call(reqwest::Method::GET, token, path, None, false)
+            .await
+    }
+
+    /// `DELETE` in Graph.
+    pub async fn graph_delete(&self, token: &str, path: &str) -> Reply {
+        self.graph_call(reqwest::Method::DELETE, token, path, None, false)
+            .await
+    }
+
+    /// `GET` from ARM.
+    pub async fn arm_get(&self, token: &str, path_and_query: &str) -> Reply {
+        self.arm_call(reqwest::Method::GET, token, path_and_query, None)
             .await
     }
 
@@ -180,7 +186,7 @@ impl Harness {
         token: &str,
         path_and_query: &str,
         body: Option<Value>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
+    ) -> Reply {
         let url = if path_and_query.starts_with("http") {
             path_and_query.to_owned()
         } else {
@@ -235,7 +241,7 @@ pub fn aadsts_code(body: &Value) -> u64 {
 }
 
 /// Sends a request; returns status, the JSON body (`Null` when empty) and the headers.
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value, reqwest::header::HeaderMap) {
+async fn send(request: reqwest::RequestBuilder) -> Reply {
     let response = request.send().await.expect("request");
     let status = response.status().as_u16();
     let headers = response.headers().clone();

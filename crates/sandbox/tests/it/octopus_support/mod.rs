@@ -1,4 +1,5 @@
-//! What the Octopus API tests share: one authenticated call to the sandbox Octopus, waiting
+//! What the Octopus API tests share: one authenticated call to the sandbox Octopus (and its
+//! `GET` / `POST` forms), waiting
 //! for a server task to finish, its log, and the first validation error of a 400 body.
 
 use std::time::Duration;
@@ -27,16 +28,20 @@ pub async fn api(
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// `GET path` from the sandbox Octopus.
+pub async fn api_get(sandbox: &Sandbox, path: &str) -> (StatusCode, Value) {
+    api(sandbox, reqwest::Method::GET, path, None).await
+}
+
+/// `POST path` of a JSON `body` to the sandbox Octopus.
+pub async fn api_post(sandbox: &Sandbox, path: &str, body: Value) -> (StatusCode, Value) {
+    api(sandbox, reqwest::Method::POST, path, Some(body)).await
+}
+
 /// Polls a server task until it completes (at most 10 s) and returns it.
 pub async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
     for _ in 0..400 {
-        let (_, task) = api(
-            sandbox,
-            reqwest::Method::GET,
-            &format!("/api/tasks/{id}"),
-            None,
-        )
-        .await;
+        let (_, task) = api_get(sandbox, &format!("/api/tasks/{id}")).await;
         if task["IsCompleted"] == true {
             return task;
         }
@@ -48,13 +53,7 @@ pub async fn wait_for_task(sandbox: &Sandbox, id: &str) -> Value {
 /// The message texts of a server task's activity log (`GET /api/tasks/{id}/details`).
 pub async fn task_log(sandbox: &Sandbox, task: &Value) -> Vec<String> {
     let id = task["Id"].as_str().unwrap();
-    let (_, details) = api(
-        sandbox,
-        reqwest::Method::GET,
-        &format!("/api/tasks/{id}/details"),
-        None,
-    )
-    .await;
+    let (_, details) = api_get(sandbox, &format!("/api/tasks/{id}/details")).await;
     details["ActivityLogs"][0]["LogElements"]
         .as_array()
         .unwrap()
