@@ -7,13 +7,20 @@
 //!
 //! Deliberately absent: key rotation schedules (a caller that wants to rotate adds a key and
 //! publishes both, see [`Jwks`]) and any non-RSA algorithm.
+//!
+//! The parsed key pair is kept: tokens are signed with it directly (RS256 = RSASSA-PKCS1-v1_5,
+//! PS256 = RSASSA-PSS, both SHA-256), because re-parsing the private key for every token (what
+//! an encoding key built from PEM does) costs tens of milliseconds per token endpoint call.
 
 use aws_lc_rs::encoding::AsDer;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
@@ -23,16 +30,17 @@ pub enum SigningError {
     /// aws-lc-rs refused to generate or parse the key.
     #[error("RSA key error: {0}")]
     Key(String),
-    /// jsonwebtoken failed to encode or sign.
+    /// The header or claims could not be encoded, the algorithm is not RS256/PS256, or
+    /// aws-lc-rs failed to sign.
     #[error("could not sign the token: {0}")]
-    Sign(#[from] jsonwebtoken::errors::Error),
+    Sign(String),
 }
 
 /// An RSA 2048 signing key with its key id and public JWK.
 pub struct SigningKey {
     kid: String,
     pkcs8: Vec<u8>,
-    encoding: EncodingKey,
+    pair: Arc<KeyPair>,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
 }
@@ -47,8 +55,13 @@ impl std::fmt::Debug for SigningKey {
 
 impl Clone for SigningKey {
     fn clone(&self) -> Self {
-        Self::from_pkcs8(self.kid.clone(), &self.pkcs8)
-            .expect("a key that parsed once parses again")
+        SigningKey {
+            kid: self.kid.clone(),
+            pkcs8: self.pkcs8.clone(),
+            pair: Arc::clone(&self.pair),
+            modulus: self.modulus.clone(),
+            exponent: self.exponent.clone(),
+        }
     }
 }
 
@@ -70,15 +83,10 @@ impl SigningKey {
         let public = pair.public_key();
         let modulus = public.modulus().big_endian_without_leading_zero().to_vec();
         let exponent = public.exponent().big_endian_without_leading_zero().to_vec();
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            STANDARD.encode(pkcs8)
-        );
-        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes())?;
         Ok(SigningKey {
             kid,
             pkcs8: pkcs8.to_vec(),
-            encoding,
+            pair: Arc::new(pair),
             modulus,
             exponent,
         })
@@ -101,11 +109,37 @@ impl SigningKey {
         })
     }
 
-    /// Signs `claims` as a JWT with this key (`kid` in the header).
+    /// Signs `claims` as a JWT with this key (`kid` in the header); `alg` is RS256 or PS256.
     pub fn mint(&self, alg: Algorithm, claims: &impl Serialize) -> Result<String, SigningError> {
+        let padding: &'static dyn RsaEncoding = match alg {
+            Algorithm::RS256 => &RSA_PKCS1_SHA256,
+            Algorithm::PS256 => &RSA_PSS_SHA256,
+            other => return Err(SigningError::Sign(format!("{other:?} is not supported"))),
+        };
         let mut header = Header::new(alg);
         header.kid = Some(self.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+        let encoded = |json: serde_json::Result<Vec<u8>>| {
+            json.map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+                .map_err(|e| SigningError::Sign(e.to_string()))
+        };
+        let signing_input = format!(
+            "{}.{}",
+            encoded(serde_json::to_vec(&header))?,
+            encoded(serde_json::to_vec(claims))?
+        );
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                padding,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|e| SigningError::Sign(e.to_string()))?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 }
 
