@@ -186,10 +186,17 @@ impl SetupRun {
             }
         }
         let (cloud, signed_in) = self.cloud(&setup).await?;
-        signed_in.await?;
         let server_url = octopus.server_url().as_key();
         let found = with_ports!(&octopus, &cloud, |ports| {
-            observe_account(&account, &space.id, &server_url, octopus_url.clone(), ports).await
+            observe_account(
+                &account,
+                &space.id,
+                &server_url,
+                octopus_url.clone(),
+                signed_in,
+                ports,
+            )
+            .await
         })?;
         Ok(PreparedAccount {
             octopus,

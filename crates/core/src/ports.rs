@@ -500,15 +500,11 @@ pub trait EntraApps: Send + Sync {
         unique_name: &str,
     ) -> impl Future<Output = PortResult<Option<EntraApplication>>> + Send;
     /// Finds the app registration with this client id (`appId`), e.g. the one an existing
-    /// Octopus account names; the default says the client cannot.
+    /// Octopus account names.
     fn find_application_by_client_id(
         &self,
         client_id: &str,
-    ) -> impl Future<Output = PortResult<Option<EntraApplication>>> + Send {
-        unsupported(format!(
-            "this Entra client cannot look up the app registration {client_id} by client id"
-        ))
-    }
+    ) -> impl Future<Output = PortResult<Option<EntraApplication>>> + Send;
     /// Creates the app registration (with the spec's notes and tags), or finds it by unique
     /// name and brings its display name to the spec. An existing app keeps its own notes and
     /// tags.

@@ -563,12 +563,15 @@ pub struct AccountObservation {
     pub notes: Vec<String>,
 }
 
-/// Reads the facts and what `account` points at (lookups only, independent ones at once).
+/// Reads the facts and what `account` points at (lookups only, independent ones at once):
+/// the Octopus reads start at once, the cloud's after `signed_in` (the cloud sign-in the host
+/// may still be completing).
 pub async fn observe_account<O, E, R, I, G>(
     account: &ExistingAccount,
     space_id: &str,
     server_url: &str,
     octopus_url: Option<String>,
+    signed_in: impl Future<Output = Result<(), Problem>>,
     ports: Ports<'_, O, E, R, I, G>,
 ) -> Result<AccountObservation, Problem>
 where
@@ -583,6 +586,7 @@ where
         ..ObservedState::default()
     };
     let cloud = async {
+        signed_in.await?;
         let mut found = ObservedState::default();
         match &account.cloud {
             AccountCloud::Aws { role_name, .. } => {

@@ -644,6 +644,9 @@ impl EntraApps for Absent {
     async fn find_application(&self, _: &str) -> PortResult<Option<EntraApplication>> {
         absent("Entra")
     }
+    async fn find_application_by_client_id(&self, _: &str) -> PortResult<Option<EntraApplication>> {
+        absent("Entra")
+    }
     async fn ensure_application(
         &self,
         _: &ApplicationSpec,

@@ -197,6 +197,26 @@ impl EntraApps for FakeEntraApps {
             .end("find_application", unique_name, Ok((found, false)))
     }
 
+    async fn find_application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> PortResult<Option<EntraApplication>> {
+        self.recorder
+            .begin("find_application_by_client_id", client_id)?;
+        let state = self.state.lock().unwrap();
+        let found = state
+            .apps
+            .iter()
+            .find(|a| a.app.app_id == client_id)
+            .map(|a| a.app.clone());
+        drop(state);
+        self.recorder.end(
+            "find_application_by_client_id",
+            client_id,
+            Ok((found, false)),
+        )
+    }
+
     async fn ensure_application(
         &self,
         spec: &ApplicationSpec,
