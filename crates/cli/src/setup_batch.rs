@@ -114,6 +114,12 @@ pub fn shell_word(s: &str) -> String {
     }
 }
 
+/// The ` (in app NAME)` after a resource that lives in an app registration (`split_apps`
+/// has several, whose role assignments share a name), or nothing.
+pub fn in_app(app: Option<&str>) -> String {
+    app.map(|a| format!(" (in app {a})")).unwrap_or_default()
+}
+
 /// What one setup's command printed and how it ended.
 pub struct SetupOutcome {
     /// Its exit.

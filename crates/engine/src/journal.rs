@@ -169,7 +169,7 @@ impl JournalEntry {
 
 /// The app registration a step's resource lives in, as journaled: the app itself, its service
 /// principal, credentials and role assignment (the Octopus account, named apart, has none).
-fn app_of(step: &crate::plan::PlanStep) -> Option<&str> {
+pub fn app_of(step: &crate::plan::PlanStep) -> Option<&str> {
     match step.kind {
         crate::desired::ResourceKind::OctopusAccount => None,
         _ => step.app(),

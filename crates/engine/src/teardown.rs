@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::apply::Cancellation;
 use crate::desired::{ResourceKind, identity_name};
-use crate::journal::{Journal, JournalEntry, JournalRecord, Phase, entries};
+use crate::journal::{Journal, JournalEntry, JournalRecord, Phase, app_of as journal_app, entries};
 use crate::observe::{Observation, Ports};
 use crate::ownership::{self, Owner};
 use crate::plan::Action;
@@ -38,6 +38,10 @@ pub struct TeardownItem {
     pub kind: ResourceKind,
     /// Name.
     pub name: String,
+    /// The app registration (unique name) an Azure resource lives in: with `split_apps`
+    /// several apps hold credentials and role assignments, so kind + name + app identify one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// Its remote id.
     pub id: String,
     /// Deleted, left (with why), or failed.
@@ -215,6 +219,7 @@ where
             report.items.push(TeardownItem {
                 kind,
                 name,
+                app: in_app.clone(),
                 id,
                 result,
                 note,
@@ -634,7 +639,7 @@ where
             report
                 .items
                 .iter()
-                .any(|i| i.kind == e.kind && i.name == e.name)
+                .any(|i| i.kind == e.kind && i.name == e.name && i.app == e.app)
         };
         let gone: Vec<&JournalEntry> = folded
             .iter()
@@ -680,6 +685,10 @@ pub struct StatusItem {
     pub kind: ResourceKind,
     /// Name.
     pub name: String,
+    /// The app registration (unique name) an Azure resource lives in (kind + name + app
+    /// identify one resource; `split_apps` has several apps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// Whether it exists now.
     pub exists: bool,
     /// Its remote id, if it exists.
@@ -703,16 +712,16 @@ pub fn status(
     journal: &dyn Journal,
 ) -> Result<Vec<StatusItem>, Problem> {
     let folded: Vec<JournalEntry> = entries(&journal.records()?);
-    let entry = |kind, name: &str| folded.iter().find(|e| e.kind == kind && e.name == name);
     let mut items: Vec<StatusItem> = observation
         .plan
         .steps
         .iter()
         .map(|s| {
-            let e = entry(s.kind, &s.name);
+            let e = folded.iter().find(|e| e.is_for(s));
             StatusItem {
                 kind: s.kind,
                 name: s.name.clone(),
+                app: journal_app(s).map(str::to_string),
                 exists: s.action != Action::Create,
                 id: s.id.clone().filter(|_| s.action != Action::Create),
                 action: s.action,
@@ -723,10 +732,14 @@ pub fn status(
         })
         .collect();
     for e in &folded {
-        if !items.iter().any(|i| i.kind == e.kind && i.name == e.name) && e.last != Phase::Deleted {
+        let listed = items
+            .iter()
+            .any(|i| i.kind == e.kind && i.name == e.name && i.app == e.app);
+        if !listed && e.last != Phase::Deleted {
             items.push(StatusItem {
                 kind: e.kind,
                 name: e.name.clone(),
+                app: e.app.clone(),
                 exists: false,
                 id: e.ids.values().next().cloned(),
                 action: Action::Unchanged,

@@ -32,8 +32,9 @@ pub fn run(args: Args) -> ExitCode {
             let exists = if i.exists { "exists " } else { "missing" };
             let interrupted = if i.interrupted { " (interrupted)" } else { "" };
             let id = i.id.as_deref().unwrap_or("");
+            let app = crate::setup_batch::in_app(i.app.as_deref());
             text.push_str(&format!(
-                "  {exists} {} {} {id} [{}]{interrupted}\n",
+                "  {exists} {} {}{app} {id} [{}]{interrupted}\n",
                 i.kind.as_str(),
                 i.name,
                 i.action.as_str()

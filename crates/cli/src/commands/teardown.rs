@@ -52,7 +52,12 @@ pub fn run(args: Args) -> ExitCode {
                 TeardownResult::Failed { problem } => format!("failed: {}", problem.message),
                 TeardownResult::NotRun => "not run".to_string(),
             };
-            text.push_str(&format!("  {} {}: {line}\n", item.kind.as_str(), item.name));
+            let app = crate::setup_batch::in_app(item.app.as_deref());
+            text.push_str(&format!(
+                "  {} {}{app}: {line}\n",
+                item.kind.as_str(),
+                item.name
+            ));
             if let Some(note) = &item.note {
                 text.push_str(&format!("    note: {note}\n"));
             }

@@ -174,3 +174,133 @@ fn init_writes_a_valid_setup_from_flags_and_names_what_is_missing_off_a_terminal
         apply.stdout
     );
 }
+
+/// `split_apps` torn down and listed per app: the two apps' role assignments share a name, and
+/// a credential named like one of the first app's is added to the second by hand; `status`
+/// lists each resource with its app (the journal's word on the first app's credential is not
+/// read as the second's), `teardown` deletes each credential from its own app and keeps the
+/// second app for a credential of another issuer.
+#[test]
+fn split_apps_status_and_teardown_tell_each_app_apart() {
+    let sandbox = SandboxProcess::start();
+    let split = sandbox.write("split.toml", &OVER.replace("STRATEGY", "split_apps"));
+    let split = split.to_str().unwrap();
+    sandbox.cli(&["apply", "--yes", split]).expect_code(0);
+    let mut apps = sandbox.apps_of("limit-azure");
+    apps.sort_by_key(|a| a["uniqueName"].as_str().unwrap().to_string());
+    let [first, second] = &apps[..] else {
+        panic!("two apps: {apps:#?}")
+    };
+    let unique = |a: &Value| a["uniqueName"].as_str().unwrap().to_string();
+    let credentials = |a: &Value| {
+        sandbox.graph_get(&format!(
+            "applications/{}/federatedIdentityCredentials",
+            a["id"].as_str().unwrap()
+        ))["value"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let shared = credentials(first)[0].clone();
+    let post = |a: &Value, name: &str, issuer: &str, subject: &str| {
+        sandbox.graph(
+            "POST",
+            &format!(
+                "applications/{}/federatedIdentityCredentials",
+                a["id"].as_str().unwrap()
+            ),
+            Some(serde_json::json!({
+                "name": name, "issuer": issuer, "subject": subject,
+                "audiences": shared["audiences"],
+            })),
+        )
+    };
+    post(
+        second,
+        shared["name"].as_str().unwrap(),
+        shared["issuer"].as_str().unwrap(),
+        "space:default:project:gone:environment:gone",
+    );
+    post(
+        second,
+        "someone-elses",
+        "https://ci.example.com",
+        "anything",
+    );
+
+    let status = sandbox.cli(&["status", "--json", split]).expect_code(0);
+    let items = status.json()["items"].as_array().unwrap().clone();
+    let of = |kind: &str, name: &str| -> Vec<(String, Value)> {
+        items
+            .iter()
+            .filter(|i| i["kind"] == kind && i["name"] == name)
+            .map(|i| (i["app"].as_str().unwrap_or("").to_string(), i.clone()))
+            .collect()
+    };
+    let same_name = of("federated_credential", shared["name"].as_str().unwrap());
+    let apps_listed: Vec<&str> = same_name.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        apps_listed,
+        [unique(first), unique(second)],
+        "{}",
+        status.stdout
+    );
+    assert_eq!(same_name[0].1["journal"], "done", "{:#}", same_name[0].1);
+    assert_eq!(same_name[1].1["action"], "delete", "{:#}", same_name[1].1);
+    assert!(
+        same_name[1].1.get("journal").is_none(),
+        "the journal never touched the second app's copy: {:#}",
+        same_name[1].1
+    );
+    let assignments: Vec<String> = items
+        .iter()
+        .filter(|i| i["kind"] == "role_assignment")
+        .map(|i| i["app"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(assignments, [unique(first), unique(second)]);
+    let text = sandbox.cli(&["status", split]).expect_code(0);
+    assert!(
+        text.stdout
+            .contains(&format!("(in app {})", unique(second))),
+        "{}",
+        text.stdout
+    );
+
+    let teardown = sandbox
+        .cli(&["teardown", "--yes", "--json", split])
+        .expect_code(0);
+    let report = teardown.json();
+    let deleted: Vec<(String, String)> = report["report"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "federated_credential" && i["name"] == shared["name"])
+        .map(|i| {
+            (
+                i["app"].as_str().unwrap().to_string(),
+                i["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            (unique(first), "deleted".to_string()),
+            (unique(second), "deleted".to_string())
+        ],
+        "{}",
+        teardown.stdout
+    );
+    let left = sandbox.apps_of("limit-azure");
+    assert_eq!(left.len(), 1, "the second app stays: {left:#?}");
+    assert_eq!(unique(&left[0]), unique(second));
+    let names: Vec<String> = credentials(&left[0])
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["someone-elses"],
+        "only the other issuer's credential"
+    );
+}

@@ -302,39 +302,10 @@ async fn a_teardown_cut_at_every_journal_boundary_finishes_on_rerun() {
     }
 }
 
-/// A split-apps setup: two app registrations, each with its service principal, credentials
-/// and role assignment.
-fn split_apps() -> octo_oidc_engine::setup_file::Setup {
-    crate::support::setup(
-        &crate::support::AZURE
-            .replace(
-                "environments = [\"staging\", \"production\"]",
-                "environments = [\"*\"]",
-            )
-            .replace(
-                "role = \"Contributor\"",
-                "role = \"Contributor\"\ncredential_strategy = \"split_apps\"",
-            ),
-    )
-}
-
 #[tokio::test]
 async fn split_apps_journal_every_resource_under_its_own_identity() {
     use std::collections::BTreeMap;
-    let world = crate::support::World::new();
-    // 2 projects × 12 environments: more than one app's 20 credentials.
-    let mut inventory = crate::support::inventory();
-    for i in 4..=12 {
-        inventory
-            .environments
-            .push(octo_oidc_core::ports::OctopusResource {
-                id: format!("Environments-{i}"),
-                name: format!("env-{i}"),
-                slug: format!("env-{i}"),
-            });
-    }
-    world.octopus.set_inventory("Spaces-1", inventory);
-    let s = split_apps();
+    let (world, s) = crate::support::split_apps();
     let o = world.observe(&s).await;
     let apps = o
         .plan

@@ -171,6 +171,30 @@ pub fn setup(text: &str) -> Setup {
     parse_setup(text).unwrap_or_else(|p| panic!("{p:#?}")).setup
 }
 
+/// A split-apps setup and a world whose space has 2 projects × 12 environments: more than
+/// one app's 20 credentials, so two app registrations, each with its service principal,
+/// credentials and a role assignment of the same name.
+pub fn split_apps() -> (World, Setup) {
+    let world = World::new();
+    let mut inventory = inventory();
+    for i in 4..=12 {
+        inventory
+            .environments
+            .push(res(&format!("Environments-{i}"), &format!("env-{i}")));
+    }
+    world.octopus.set_inventory("Spaces-1", inventory);
+    let text = AZURE
+        .replace(
+            "environments = [\"staging\", \"production\"]",
+            "environments = [\"*\"]",
+        )
+        .replace(
+            "role = \"Contributor\"",
+            "role = \"Contributor\"\ncredential_strategy = \"split_apps\"",
+        );
+    (world, setup(&text))
+}
+
 /// Every fake, sharing state with the ports the engine gets.
 #[derive(Clone, Default)]
 pub struct World {

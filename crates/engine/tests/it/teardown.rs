@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use octo_oidc_core::ports::{
-    ApplicationSpec, EntraApps, Iam, Octopus, OidcProviderSpec, RoleSpec, ServiceAccount,
+    ApplicationSpec, AzureRbac, EntraApps, Iam, Octopus, OidcProviderSpec, RoleSpec, ServiceAccount,
 };
 use octo_oidc_engine::teardown::TeardownResult;
 
@@ -190,4 +190,188 @@ async fn github_shop(world: &World) -> Option<ServiceAccount> {
         .find_service_account("github-shop")
         .await
         .unwrap()
+}
+
+/// `split_apps`: two app registrations whose role assignments share kind and name, and (made
+/// by hand here) a credential of the same name in each. Status and teardown tell each one by
+/// its app: the journal entry of one app's resource is never read as the other's, and each
+/// credential is deleted from its own app.
+#[tokio::test]
+async fn split_apps_resources_are_told_apart_by_their_app() {
+    use octo_oidc_core::ports::FederatedCredential;
+    use octo_oidc_engine::desired::ResourceKind;
+    use octo_oidc_engine::journal::{Journal, JournalRecord, Phase, entries};
+
+    let (world, s) = crate::support::split_apps();
+    assert!(world.apply(&s).await.is_complete());
+    let mut apps = world.entra.applications();
+    apps.sort_by(|a, b| a.unique_name.cmp(&b.unique_name));
+    let [first, second] = &apps[..] else {
+        panic!("two app registrations: {apps:#?}")
+    };
+    let (first_name, second_name) = (
+        first.unique_name.clone().unwrap(),
+        second.unique_name.clone().unwrap(),
+    );
+    // The first app's first credential's name, on the second app with a subject the setup
+    // does not want there (a stale credential of ours in that app).
+    let shared = world
+        .entra
+        .list_federated_credentials(&first.object_id)
+        .await
+        .unwrap()
+        .remove(0);
+    world
+        .entra
+        .ensure_federated_credential(
+            &second.object_id,
+            &FederatedCredential {
+                subject: "space:default:project:gone:environment:gone".into(),
+                ..shared.clone()
+            },
+        )
+        .await
+        .unwrap();
+    // A teardown of the second app's role assignment cut short before its delete call.
+    let o = world.observe(&s).await;
+    let assignment = o
+        .plan
+        .steps
+        .iter()
+        .find(|st| st.kind == ResourceKind::RoleAssignment && st.app() == Some(&second_name))
+        .unwrap()
+        .clone();
+    world
+        .journal
+        .append(&JournalRecord::for_step(
+            "shop-azure",
+            Phase::DeleteIntent,
+            &assignment,
+        ))
+        .unwrap();
+
+    let status = octo_oidc_engine::teardown::status(&o, &world.journal).unwrap();
+    let azure = [
+        ResourceKind::AppRegistration,
+        ResourceKind::ServicePrincipal,
+        ResourceKind::FederatedCredential,
+        ResourceKind::RoleAssignment,
+    ];
+    for i in status.iter().filter(|i| azure.contains(&i.kind)) {
+        assert!(
+            i.app == Some(first_name.clone()) || i.app == Some(second_name.clone()),
+            "{i:#?}"
+        );
+    }
+    let named = |kind: ResourceKind, name: &str, app: &str| {
+        let found: Vec<_> = status
+            .iter()
+            .filter(|i| i.kind == kind && i.name == name && i.app.as_deref() == Some(app))
+            .collect();
+        assert_eq!(found.len(), 1, "{kind:?} {name} in {app}: {status:#?}");
+        found[0].clone()
+    };
+    let in_first = named(ResourceKind::FederatedCredential, &shared.name, &first_name);
+    assert_eq!(
+        (in_first.action, in_first.journal),
+        (octo_oidc_engine::plan::Action::Unchanged, Some(Phase::Done))
+    );
+    let in_second = named(
+        ResourceKind::FederatedCredential,
+        &shared.name,
+        &second_name,
+    );
+    assert_eq!(
+        (in_second.action, in_second.journal),
+        (octo_oidc_engine::plan::Action::Delete, None),
+        "the journal never touched the second app's credential"
+    );
+    assert!(named(ResourceKind::RoleAssignment, &assignment.name, &second_name).interrupted);
+    assert!(!named(ResourceKind::RoleAssignment, &assignment.name, &first_name).interrupted);
+
+    // Teardown, with the second app's assignment already gone (its delete went through
+    // before the crash) and a credential of another issuer keeping each app in place, so
+    // what is left on each app can be read afterwards.
+    world
+        .rbac
+        .delete_role_assignment(
+            &world
+                .rbac
+                .assignments()
+                .into_iter()
+                .find(|a| {
+                    o.observed.apps.iter().any(|app| {
+                        app.unique_name == second_name
+                            && app.service_principal.as_ref().is_some_and(|sp| {
+                                sp.object_id.eq_ignore_ascii_case(&a.principal_id)
+                            })
+                    })
+                })
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    // (The first app is full: one of its other credentials makes room.)
+    let other = world
+        .entra
+        .list_federated_credentials(&first.object_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name != shared.name)
+        .unwrap();
+    world
+        .entra
+        .delete_federated_credential(&first.object_id, &other.name)
+        .await
+        .unwrap();
+    for app in [first, second] {
+        world
+            .entra
+            .ensure_federated_credential(
+                &app.object_id,
+                &FederatedCredential {
+                    name: "someone-elses".into(),
+                    issuer: "https://ci.example.com".into(),
+                    subject: "anything".into(),
+                    ..shared.clone()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let report = world.teardown(&s).await;
+    assert!(report.problem.is_none(), "{report:#?}");
+    for app in [&first_name, &second_name] {
+        let item = report
+            .items
+            .iter()
+            .find(|i| {
+                i.kind == ResourceKind::FederatedCredential
+                    && i.name == shared.name
+                    && i.app.as_deref() == Some(app.as_str())
+            })
+            .unwrap_or_else(|| panic!("{} in {app}: {report:#?}", shared.name));
+        assert_eq!(item.result, TeardownResult::Deleted, "{item:#?}");
+    }
+    for app in [first, second] {
+        let left: Vec<String> = world
+            .entra
+            .list_federated_credentials(&app.object_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(left, ["someone-elses"], "{:?}", app.unique_name);
+    }
+    let second_assignment = entries(&world.journal.records().unwrap())
+        .into_iter()
+        .find(|e| e.is_for(&assignment))
+        .unwrap();
+    assert_eq!(
+        second_assignment.last,
+        Phase::Deleted,
+        "the second app's cut-short delete is recorded done, not taken for the first app's"
+    );
 }
