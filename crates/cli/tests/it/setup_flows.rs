@@ -940,22 +940,6 @@ roles = ["roles/storage.objectViewer"]
     )
 }
 
-/// The sandbox's Google APIs through the real client, signed in like `--sandbox` runs are
-/// (what someone with `gcloud` would do behind the setup's back).
-fn google(sandbox: &SandboxProcess) -> octo_oidc_gcp::RestGoogleCloud {
-    let env = octo_oidc_app::sandbox_env::SandboxEnv::read(&sandbox.env_file()).unwrap();
-    let sign_in = octo_oidc_gcp::GoogleSignIn::from_json(&env.gcp_credentials().unwrap()).unwrap();
-    octo_oidc_gcp::RestGoogleCloud::new(
-        sign_in,
-        octo_oidc_gcp::GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
-        &octo_oidc_http::ClientSettings {
-            ca_bundle_pem: Some(env.ca_pem().unwrap()),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
 /// `POST /api/_sandbox/deployment-tokens`: mints a deployment's token for the account and
 /// trades it with Google (STS, then `generateAccessToken` for `email`).
 fn deployment_trade(
@@ -1095,26 +1079,17 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     // Tamper: the provider's condition admits every run of the server.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _in_runtime = rt.enter();
-    let client = google(&sandbox);
+    let client = crate::support::google(&sandbox);
     let provider = octo_oidc_core::gcp::ProviderRef {
         project_number: number.clone(),
         pool_id: "octo-shop-gcp".into(),
         provider_id: "octopus".into(),
     };
-    rt.block_on(async {
-        let p = client.find_provider(&provider).await.unwrap().unwrap();
-        let spec = octo_oidc_core::ports::GcpProviderSpec {
-            provider: provider.clone(),
-            display_name: p.display_name,
-            description: p.description,
-            issuer_uri: p.issuer_uri,
-            allowed_audiences: p.allowed_audiences,
-            jwks_json: p.jwks_json,
-            attribute_mapping: p.attribute_mapping,
-            attribute_condition: Some("assertion.sub.startsWith('space:')".into()),
-        };
-        assert!(client.ensure_provider(&spec).await.unwrap().changed());
-    });
+    rt.block_on(crate::support::set_provider_condition(
+        &client,
+        &provider,
+        "assertion.sub.startsWith('space:')",
+    ));
     let broken = sandbox.cli(&["verify", file]).expect_code(1);
     assert!(
         broken.stdout.contains("workload_identity_provider")

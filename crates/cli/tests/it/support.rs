@@ -584,3 +584,41 @@ service_account = "github-{label}"
 "#
     )
 }
+
+/// The sandbox's Google APIs through the real client, signed in like `--sandbox` runs are
+/// (what someone with `gcloud` would do behind the setup's back).
+pub fn google(sandbox: &SandboxProcess) -> octo_oidc_gcp::RestGoogleCloud {
+    let env = octo_oidc_app::sandbox_env::SandboxEnv::read(&sandbox.env_file()).unwrap();
+    let sign_in = octo_oidc_gcp::GoogleSignIn::from_json(&env.gcp_credentials().unwrap()).unwrap();
+    octo_oidc_gcp::RestGoogleCloud::new(
+        sign_in,
+        octo_oidc_gcp::GcpEndpoints::from_vars(|k| env.get(k).map(str::to_string)),
+        &octo_oidc_http::ClientSettings {
+            ca_bundle_pem: Some(env.ca_pem().unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Replaces the attribute condition of a workload identity provider through the real Google
+/// client (as someone editing it in the console would); the provider must exist and change.
+pub async fn set_provider_condition(
+    client: &octo_oidc_gcp::RestGoogleCloud,
+    provider: &octo_oidc_core::gcp::ProviderRef,
+    condition: &str,
+) {
+    use octo_oidc_core::ports::GoogleCloud;
+    let p = client.find_provider(provider).await.unwrap().unwrap();
+    let spec = octo_oidc_core::ports::GcpProviderSpec {
+        provider: provider.clone(),
+        display_name: p.display_name,
+        description: p.description,
+        issuer_uri: p.issuer_uri,
+        allowed_audiences: p.allowed_audiences,
+        jwks_json: p.jwks_json,
+        attribute_mapping: p.attribute_mapping,
+        attribute_condition: Some(condition.to_string()),
+    };
+    assert!(client.ensure_provider(&spec).await.unwrap().changed());
+}

@@ -347,3 +347,93 @@ fn unknown_and_non_oidc_accounts_exit_2_before_any_cloud_call() {
         both.stderr
     );
 }
+
+/// A Google Cloud OIDC account made by apply, verified by name with the service account its
+/// steps impersonate: it passes (the sandbox's STS and `generateAccessToken` trade its runs);
+/// once the provider's attribute condition (changed through Google's API behind the
+/// account's back) excludes staging, one of the account's environments, verify exits 1
+/// naming staging.
+#[test]
+fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1() {
+    let sb = SandboxProcess::start();
+    let project = sb.vars["GCP_PROJECT_ID"].clone();
+    let number = sb.vars["GCP_PROJECT_NUMBER"].clone();
+    let file = sb.write(
+        "gcp.toml",
+        &setup(
+            "gcp",
+            "qa-gcp",
+            r#""production", "staging""#,
+            &format!("[gcp]\nproject = \"{project}\"\nroles = [\"roles/storage.objectViewer\"]"),
+        ),
+    );
+    let applied = sb.cli(&["apply", "--yes", "--json", file.to_str().unwrap()]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let email = applied.json()["google_service_account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--account", "qa-gcp (OIDC)"];
+        args.extend_from_slice(extra);
+        sb.cli(&args)
+    };
+
+    let missing = verify(&[]);
+    assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
+    assert!(
+        missing.stderr.contains("gcp.service_account"),
+        "{}",
+        missing.stderr
+    );
+
+    let passed = verify(&["--gcp-service-account", &email, "--json"]);
+    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    let out = passed.json();
+    assert_eq!(out["verdict"], "passed", "{out}");
+    assert_eq!(out["account_type"], "GoogleCloudOidcAccount");
+    let all = checks(&out);
+    assert!(
+        all.iter().any(|c| c["area"] == "token_trade"
+            && c["passed"] == true
+            && c["name"] == "space:default:environment:staging"),
+        "the account's staging runs are traded with Google: {out}"
+    );
+    assert!(
+        all.iter()
+            .any(|c| c["area"] == "account_test" && c["passed"] == true),
+        "{out}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _in_runtime = rt.enter();
+    let client = crate::support::google(&sb);
+    let provider = octo_oidc_core::gcp::ProviderRef {
+        project_number: number,
+        pool_id: "octo-qa-gcp".into(),
+        provider_id: "octopus".into(),
+    };
+    rt.block_on(crate::support::set_provider_condition(
+        &client,
+        &provider,
+        "!assertion.sub.contains(':environment:staging')",
+    ));
+    let failed = verify(&["--gcp-service-account", &email]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    let text = &failed.stdout;
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert!(
+        fails.iter().any(|l| l.starts_with("FAIL Simulation")
+            && l.contains("environment:staging")
+            && l.contains("in the scope but rejected")),
+        "{text}"
+    );
+    assert!(
+        fails.iter().all(|l| l.contains("staging")),
+        "only staging is excluded: {text}"
+    );
+    assert!(
+        !text.contains("octo-oidc apply"),
+        "fixes say what to change by hand: {text}"
+    );
+}
