@@ -323,6 +323,14 @@ pub trait Octopus: Send + Sync {
         space_id: &str,
         account_id: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// The ids of the deployment targets that use the account (`GET
+    /// /api/{space}/accounts/{id}/usages`, its `Targets`: cloud targets whose endpoint signs
+    /// in with it, so their health checks present its tokens).
+    fn account_targets(
+        &self,
+        space_id: &str,
+        account_id: &str,
+    ) -> impl Future<Output = PortResult<Vec<String>>> + Send;
     /// Runs the account test task and follows it to the end.
     fn test_account(
         &self,

@@ -10,8 +10,9 @@
 //! cloud call. [`ExistingAccount::setup`] is the setup the account stands for (what the
 //! host needs to connect the cloud's clients); [`ExistingAccount::usable_scope`] the scope
 //! the account can be used for: its environments (or all), its tenants and untenanted runs as
-//! its participation says, every project of the space with its runbooks; no health checks
-//! (which targets use the account is not read).
+//! its participation says, every project of the space with its runbooks, and the health
+//! checks of the deployment targets that use it (Octopus's account usages: cloud targets
+//! whose endpoint signs in with the account).
 //!
 //! [`observe_account`] reads what the account points at through the ports, by the account's
 //! own values — never by the names a setup would derive — (AWS: the role by the name in the
@@ -466,11 +467,28 @@ impl ExistingAccount {
         self.setup_with(space, octopus_url, scope)
     }
 
-    /// The scope the account can be used for in `facts`' space, and remarks on what it
-    /// could not resolve (an id no longer in the space, tenant tags).
-    pub fn usable_scope(&self, facts: &SpaceFacts) -> (CloudScope, Vec<String>) {
+    /// The scope the account can be used for in `facts`' space, with the health checks of
+    /// the deployment targets `target_ids` (those that use the account), and remarks on what
+    /// it could not resolve (an id no longer in the space, tenant tags).
+    pub fn usable_scope(
+        &self,
+        facts: &SpaceFacts,
+        target_ids: &[String],
+    ) -> (CloudScope, Vec<String>) {
         let inv = &facts.inventory;
         let mut notes = Vec::new();
+        let targets = target_ids
+            .iter()
+            .filter_map(|id| {
+                let found = inv.deployment_targets.iter().find(|t| &t.id == id);
+                if found.is_none() {
+                    notes.push(format!(
+                        "the deployment target {id} uses the account but is not in the space's inventory"
+                    ));
+                }
+                found.map(|t| t.slug.clone())
+            })
+            .collect();
         let environments = match self.environment_ids.is_empty() {
             true => SlugSelection::All,
             false => SlugSelection::Only(
@@ -523,7 +541,7 @@ impl ExistingAccount {
             tenants,
             untenanted,
             runbooks: SlugSelection::All,
-            targets: SlugSelection::Only(Vec::new()),
+            targets: SlugSelection::Only(targets),
             keys: self.keys.clone(),
             account_name: self.name.clone(),
         };
@@ -629,9 +647,10 @@ where
         }
         Ok::<_, Problem>(found)
     };
-    let (server, inventory, found) = futures::try_join!(
+    let (server, inventory, target_ids, found) = futures::try_join!(
         ports.octopus.server_info(),
         ports.octopus.inventory(space_id),
+        ports.octopus.account_targets(space_id, &account.account.id),
         cloud
     )?;
     observed.iam_role = found.iam_role;
@@ -701,7 +720,7 @@ where
             });
         }
     }
-    let (scope, notes) = account.usable_scope(&facts);
+    let (scope, notes) = account.usable_scope(&facts, &target_ids);
     let subjects = resolve_scope(&scope, &facts, &account.account.slug)
         .ok()
         .and_then(|s| s.subjects().ok())

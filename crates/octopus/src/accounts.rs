@@ -153,6 +153,30 @@ impl RestOctopus {
         }
     }
 
+    /// The ids of the deployment targets that use an account: `GET
+    /// /api/{space}/accounts/{id}/usages` (`AccountUsageResource.Targets[].TargetId`).
+    pub async fn account_target_ids(
+        &self,
+        space_id: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, OctopusError> {
+        #[derive(Deserialize)]
+        struct Usages {
+            #[serde(rename = "Targets", default)]
+            targets: Vec<TargetUsage>,
+        }
+        #[derive(Deserialize)]
+        struct TargetUsage {
+            #[serde(rename = "TargetId")]
+            target_id: String,
+        }
+        let usages: Usages = self
+            .transport
+            .get_json(&format!("api/{space_id}/accounts/{account_id}/usages"), &[])
+            .await?;
+        Ok(usages.targets.into_iter().map(|t| t.target_id).collect())
+    }
+
     /// The account with this name (names are unique per space; an exact match wins over one
     /// that differs only in case).
     pub async fn find_account_by_name(

@@ -270,6 +270,12 @@ impl Octopus for RestOctopus {
             .map_err(problem)
     }
 
+    async fn account_targets(&self, space_id: &str, account_id: &str) -> PortResult<Vec<String>> {
+        self.account_target_ids(space_id, account_id)
+            .await
+            .map_err(problem)
+    }
+
     async fn test_account(&self, space_id: &str, account_id: &str) -> PortResult<TaskResult> {
         self.run_account_test(space_id, account_id)
             .await

@@ -437,3 +437,93 @@ fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1()
         "fixes say what to change by hand: {text}"
     );
 }
+
+/// The deployment targets that use an account are part of the scope verify derives: a
+/// Kubernetes target signing in with an AWS account made by apply (whose setup listed no
+/// health-check target) shows in the account's usages, and verify --account exits 1 naming
+/// the target's health-check subject; once the setup lists the target and apply widens the
+/// trust, verify --account passes.
+#[test]
+fn health_checks_of_the_targets_using_the_account_are_in_its_scope() {
+    let sb = SandboxProcess::start();
+    let text = setup(
+        "aws",
+        "qa-hc",
+        r#""production""#,
+        "[aws]\nrole_name = \"octopus-qa-hc\"\nregion = \"eu-west-1\"",
+    );
+    let file = sb.write("aws.toml", &text);
+    let file = file.to_str().unwrap();
+    sb.cli(&["apply", "--yes", file]).expect_code(0);
+    let account_id = sb.accounts_named("qa-hc (OIDC)")[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let production = sb.environment_id("production");
+    let target = sb.octopus_json(
+        "POST",
+        "/api/Spaces-1/machines",
+        &json!({
+            "Name": "EKS production",
+            "Roles": ["eks"],
+            "EnvironmentIds": [production],
+            "Endpoint": {
+                "CommunicationStyle": "Kubernetes",
+                "ClusterUrl": "https://eks.example.com",
+                "Authentication": {
+                    "AuthenticationType": "KubernetesAws",
+                    "AccountId": account_id,
+                    "ClusterName": "production",
+                    "AssumeRole": false,
+                    "UseInstanceRole": false,
+                },
+            },
+        }),
+    );
+    assert_eq!(target["Slug"], "eks-production", "{target}");
+    let (status, usages) = sb.octopus(
+        "GET",
+        &format!("/api/Spaces-1/accounts/{account_id}/usages"),
+    );
+    assert_eq!(status, 200, "{usages}");
+    let usages: Value = serde_json::from_str(&usages).unwrap();
+    assert_eq!(usages["Targets"][0]["TargetId"], target["Id"], "{usages}");
+
+    let run = sb.cli(&["verify", "--account", "qa-hc (OIDC)"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let fails: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
+    assert!(
+        fails.iter().any(|l| l.starts_with(
+            "FAIL Simulation qa-hc (OIDC): space:default:target:eks-production: in the scope but rejected"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        fails.iter().all(|l| l.contains("target:eks-production")),
+        "only the target's health check is missing: {}",
+        run.stdout
+    );
+
+    let widened = text.replace(
+        "[subject_keys]",
+        "health_check_targets = [\"eks-production\"]\n\n[subject_keys]",
+    );
+    let file = sb.write("aws.toml", &widened);
+    sb.cli(&["apply", "--yes", file.to_str().unwrap()])
+        .expect_code(0);
+    let passed = sb.cli(&["verify", "--account", "qa-hc (OIDC)", "--json"]);
+    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    let simulation: Vec<Value> = checks(&passed.json())
+        .into_iter()
+        .filter(|c| c["area"] == "simulation")
+        .collect();
+    assert!(
+        simulation.iter().all(|c| c["passed"] == true),
+        "{simulation:#?}"
+    );
+}

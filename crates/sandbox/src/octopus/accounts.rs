@@ -13,7 +13,7 @@
 //! non-OIDC type, so tools can be shown an account with no trust to verify.
 //!
 //! Deliberately absent: the other account types (a clear 400 says the sandbox does not model
-//! them), `usages`, and the legacy unscoped `/api/accounts` routes.
+//! them), the legacy unscoped `/api/accounts` routes (`usages` is in [`super::machines`]).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

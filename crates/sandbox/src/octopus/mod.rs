@@ -7,7 +7,8 @@
 //! bearer auth (401 otherwise), Octopus's error body, `/all` and paged lists, flat-JSON
 //! accounts validated like the server, the issuer's discovery/JWKS at the server root.
 //!
-//! Deliberately absent: deployments, releases, variables, writes to machines, and every endpoint the
+//! Deliberately absent: deployments, releases, variables, writes to machines other than
+//! creating a cloud target ([`machines`]), and every endpoint the
 //! wizard never calls; permissions come from team membership (see [`permissions`]) and are
 //! enforced all-or-nothing.
 
@@ -17,6 +18,7 @@ pub mod errors;
 pub mod github;
 pub mod inventory;
 pub mod issuer;
+pub mod machines;
 pub mod model;
 pub mod paging;
 pub mod people;
@@ -569,11 +571,15 @@ fn api_routes() -> Router<AppState> {
         ("/runbooks", get(inv::runbooks_page)),
         ("/runbooks/all", get(inv::runbooks_all)),
         ("/runbooks/{id}", get(inv::runbook_get)),
-        ("/machines", get(inv::deployment_targets_page)),
+        (
+            "/machines",
+            get(inv::deployment_targets_page).post(machines::create),
+        ),
         ("/machines/all", get(inv::deployment_targets_all)),
         ("/machines/{id}", get(inv::deployment_target_get)),
         ("/accounts", get(accounts::list).post(accounts::create)),
         ("/accounts/all", get(accounts::all)),
+        ("/accounts/{id}/usages", get(machines::account_usages)),
         (
             "/accounts/{id}",
             get(accounts::get)

@@ -494,6 +494,10 @@ pub struct DeploymentTarget {
     pub is_disabled: bool,
     /// `MachinePolicies-N`.
     pub machine_policy_id: String,
+    /// A cloud target's endpoint as created (`AzureWebApp`, `Kubernetes`: what it signs in
+    /// with, see [`super::machines`]); `None` for the seeded Tentacle and SSH targets.
+    #[serde(default)]
+    pub cloud_endpoint: Option<Value>,
 }
 
 impl DeploymentTarget {
@@ -512,6 +516,16 @@ impl DeploymentTarget {
 
     /// The `EndpointResource` wire form for the target's communication style.
     fn endpoint(&self) -> Value {
+        if let Some(endpoint) = &self.cloud_endpoint {
+            let mut endpoint = endpoint.clone();
+            if let Some(o) = endpoint.as_object_mut() {
+                for field in ["Id", "LastModifiedBy", "LastModifiedOn"] {
+                    o.entry(field).or_insert(Value::Null);
+                }
+                o.entry("Links").or_insert(json!({}));
+            }
+            return endpoint;
+        }
         match self.communication_style.as_str() {
             "Ssh" => json!({
                 "CommunicationStyle": "Ssh", "Host": self.host, "Port": 22,

@@ -690,6 +690,7 @@ fn seed_targets(
                 .to_string(),
                 is_disabled: i % 11 == 10,
                 machine_policy_id: "MachinePolicies-1".to_string(),
+                cloud_endpoint: None,
             }
         })
         .collect();

@@ -1361,3 +1361,108 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
     let (status, _) = api.get("/api/users/Users-1/permissions").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Cloud targets that sign in with an account: created (validated like the server), listed
+/// with their endpoint, and named in the account's usages; a target of another cloud's
+/// account, an unknown account or environment, or a duplicate name is refused.
+#[tokio::test]
+async fn cloud_targets_sign_in_with_an_account_and_show_in_its_usages() {
+    let api = Api::start().await;
+    let (_, azure) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            &azure_account("Azure for targets"),
+        )
+        .await;
+    let (_, aws) = api
+        .post("/api/Spaces-1/accounts", &aws_account("AWS for targets"))
+        .await;
+    let (azure_id, aws_id) = (azure["Id"].as_str().unwrap(), aws["Id"].as_str().unwrap());
+    let (_, environments) = api.get("/api/Spaces-1/environments/all").await;
+    let environment = environments[0]["Id"].as_str().unwrap();
+    let web_app = |name: &str, account: &str, environment: &str| {
+        json!({
+            "Name": name, "Roles": ["web"], "EnvironmentIds": [environment],
+            "Endpoint": {
+                "CommunicationStyle": "AzureWebApp", "AccountId": account,
+                "ResourceGroupName": "rg-web", "WebAppName": "shop-web",
+            },
+        })
+    };
+    let (status, created) = api
+        .post(
+            "/api/Spaces-1/machines",
+            &web_app("Shop web app", azure_id, environment),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["Slug"], "shop-web-app");
+    assert_eq!(created["Endpoint"]["AccountId"], azure_id);
+    let (_, listed) = api
+        .get(&format!(
+            "/api/Spaces-1/machines/{}",
+            created["Id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        listed["Endpoint"]["CommunicationStyle"], "AzureWebApp",
+        "{listed}"
+    );
+
+    let cluster = json!({
+        "Name": "EKS", "Roles": ["k8s"], "EnvironmentIds": [environment],
+        "Endpoint": {
+            "CommunicationStyle": "Kubernetes", "ClusterUrl": "https://eks.example.com",
+            "Authentication": {"AuthenticationType": "KubernetesAws", "AccountId": aws_id, "ClusterName": "prod"},
+        },
+    });
+    let (status, eks) = api.post("/api/spaces/Spaces-1/machines", &cluster).await;
+    assert_eq!(status, StatusCode::CREATED, "{eks}");
+
+    let (status, usages) = api
+        .get(&format!("/api/Spaces-1/accounts/{aws_id}/usages"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        usages["Targets"],
+        json!([{"TargetId": eks["Id"], "TargetName": "EKS"}]),
+        "{usages}"
+    );
+    assert_eq!(usages["DeploymentProcesses"], json!([]));
+    let (_, usages) = api
+        .get(&format!("/api/Spaces-1/accounts/{azure_id}/usages"))
+        .await;
+    assert_eq!(usages["Targets"][0]["TargetName"], "Shop web app");
+    let (status, _) = api.get("/api/Spaces-1/accounts/Accounts-999/usages").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    for (body, error) in [
+        (
+            web_app("Wrong cloud", aws_id, environment),
+            "is not an account of type AzureOidc",
+        ),
+        (
+            web_app("No account", "Accounts-999", environment),
+            "The account 'Accounts-999' does not exist in this space.",
+        ),
+        (
+            web_app("No environment", azure_id, "Environments-999"),
+            "The environment 'Environments-999' does not exist in this space.",
+        ),
+        (
+            web_app("shop web app", azure_id, environment),
+            "already exists in this space",
+        ),
+    ] {
+        let (status, refused) = api.post("/api/Spaces-1/machines", &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(
+            refused["Errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().contains(error)),
+            "{error}: {refused}"
+        );
+    }
+}

@@ -31,6 +31,7 @@ const OPERATIONS: &[&str] = &[
     "ensure_account",
     "delete_account",
     "test_account",
+    "account_targets",
     "find_service_account",
     "ensure_service_account",
     "delete_service_account",
@@ -58,6 +59,8 @@ struct State {
     /// Permissions withheld from the API key's user.
     withheld: std::collections::BTreeSet<String>,
     teams: Vec<OctopusTeam>,
+    /// Per account id, the ids of the deployment targets that use it.
+    account_targets: BTreeMap<String, Vec<String>>,
 }
 
 impl State {
@@ -149,6 +152,7 @@ impl FakeOctopus {
                 counter: 0,
                 withheld: Default::default(),
                 teams: Vec::new(),
+                account_targets: BTreeMap::new(),
             })),
             recorder: Recorder::new("FakeOctopus", OPERATIONS),
         }
@@ -188,6 +192,15 @@ impl FakeOctopus {
             identities: Vec::new(),
         });
         id
+    }
+
+    /// Makes the deployment targets `target_ids` use the account `account_id` (what
+    /// `account_targets` answers, as Octopus's account usages do).
+    pub fn set_account_targets(&self, account_id: &str, target_ids: &[&str]) {
+        self.state.lock().unwrap().account_targets.insert(
+            account_id.to_string(),
+            target_ids.iter().map(|t| t.to_string()).collect(),
+        );
     }
 
     /// What the next account tests report (state, success, error and log).
@@ -465,6 +478,19 @@ impl Octopus for FakeOctopus {
             Err(not_found(format!("no account {account_id} in {space_id}")))
         };
         self.recorder.end("test_account", account_id, result)
+    }
+
+    async fn account_targets(&self, space_id: &str, account_id: &str) -> PortResult<Vec<String>> {
+        self.recorder.begin("account_targets", account_id)?;
+        let result = match self.accounts(space_id).iter().any(|a| a.id == account_id) {
+            true => {
+                let state = self.state.lock().unwrap();
+                let targets = state.account_targets.get(account_id).cloned();
+                Ok((targets.unwrap_or_default(), false))
+            }
+            false => Err(not_found(format!("no account {account_id} in {space_id}"))),
+        };
+        self.recorder.end("account_targets", account_id, result)
     }
 
     async fn find_service_account(&self, username: &str) -> PortResult<Option<ServiceAccount>> {
