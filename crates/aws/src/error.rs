@@ -31,12 +31,25 @@ pub struct CallFailure {
     pub retry_after: Option<Duration>,
     /// Whether the endpoint's host name did not resolve (retried once at most).
     pub name_not_resolved: bool,
+    /// The HTTP status of the answer, when there was one.
+    pub status: Option<u16>,
 }
 
 impl CallFailure {
     /// Whether the AWS error code is this one.
     pub fn is(&self, aws_code: &str) -> bool {
         self.aws_code.as_deref() == Some(aws_code)
+    }
+
+    /// Whether the endpoint does not implement the operation: IAM's `InvalidAction` /
+    /// `NotImplemented`, or a server error that carries no AWS error at all (AWS's own server
+    /// errors always carry one, `InternalFailure` / `ServiceFailure`; an emulator answers an
+    /// action it lacks that way — moto with a bare HTML 500).
+    pub fn is_unimplemented(&self) -> bool {
+        match self.aws_code.as_deref() {
+            Some(code) => matches!(code, "InvalidAction" | "NotImplemented"),
+            None => matches!(self.status, Some(500 | 501)),
+        }
     }
 
     /// The user-facing problem, with a hint for the codes a person can act on.
@@ -188,6 +201,7 @@ where
         detail: octo_oidc_http::server_text(&detail),
         retry_after,
         name_not_resolved,
+        status,
     }
 }
 
@@ -237,5 +251,24 @@ mod tests {
         assert_eq!(classify("ServiceFailure"), ErrorCode::RemoteUnavailable);
         assert_eq!(classify("InvalidIdentityToken"), ErrorCode::TrustRejected);
         assert_eq!(classify("SomethingNew"), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn an_action_the_endpoint_lacks_is_told_from_a_server_error() {
+        let failure = |aws_code: Option<&str>, status: u16| CallFailure {
+            service: "iam",
+            operation: "SimulatePrincipalPolicy",
+            code: ErrorCode::RemoteUnavailable,
+            aws_code: aws_code.map(str::to_string),
+            detail: String::new(),
+            retry_after: None,
+            name_not_resolved: false,
+            status: Some(status),
+        };
+        assert!(failure(None, 500).is_unimplemented());
+        assert!(failure(Some("InvalidAction"), 400).is_unimplemented());
+        assert!(!failure(Some("ServiceFailure"), 500).is_unimplemented());
+        assert!(!failure(Some("AccessDenied"), 403).is_unimplemented());
+        assert!(!failure(None, 503).is_unimplemented());
     }
 }

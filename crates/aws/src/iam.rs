@@ -234,6 +234,7 @@ impl SdkIam {
                 detail: interrupted.to_string(),
                 retry_after: None,
                 name_not_resolved: false,
+                status: None,
             },
         })
     }
@@ -787,7 +788,8 @@ impl Iam for SdkIam {
     /// (one result per pair); an aggregate without either stands for every resource asked
     /// (it is the most restrictive of them, so it never grants too much). Asked once, never
     /// retried: the preflight is advice, and a failure (no permission to simulate, a service
-    /// that lacks the call — moto answers 500) makes its answers unknown, not late.
+    /// that lacks the call) makes its answers unknown, not late. An endpoint that does not
+    /// implement the action (moto answers a bare 500) is `UnsupportedVersion`, saying so.
     async fn simulate_principal_policy(
         &self,
         principal_arn: &str,
@@ -823,7 +825,17 @@ impl Iam for SdkIam {
                         .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
                 },
             )
-            .await?;
+            .await
+            .map_err(|failure| match failure.is_unimplemented() {
+                true => Problem::new(
+                    ErrorCode::UnsupportedVersion,
+                    format!(
+                        "the IAM endpoint does not implement SimulatePrincipalPolicy ({})",
+                        failure.detail
+                    ),
+                ),
+                false => failure.into_problem(),
+            })?;
         let asked = |action: &str, resource: &str| {
             requests
                 .iter()
@@ -1233,6 +1245,7 @@ fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, CallFailure> {
                     detail: format!("invalid tag {k}: {e}"),
                     retry_after: None,
                     name_not_resolved: false,
+                    status: None,
                 })
         })
         .collect()

@@ -37,13 +37,13 @@ use std::collections::BTreeMap;
 
 use std::future::Future;
 
-use octo_oidc_core::Problem;
 use octo_oidc_core::aws::AwsProvider;
 use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus};
 use octo_oidc_core::preflight::{
     AppCreationRights, IamDecision, OctopusGrants, RbacPermission, may_create_applications,
     policy_source_arn, rbac_allows,
 };
+use octo_oidc_core::{ErrorCode, Problem};
 use serde::Serialize;
 
 use crate::desired::{DesiredResource, ResourceKind, role_arn};
@@ -532,14 +532,40 @@ struct CallerRights {
 struct AwsRights {
     principal: Result<String, String>,
     asked: Vec<(String, String)>,
-    decisions: Result<Vec<IamDecision>, String>,
+    decisions: Result<Vec<IamDecision>, Problem>,
 }
 
-fn simulate_failed(principal: &str, e: &Problem) -> String {
-    format!(
+/// Why an AWS permission is unknown when the IAM endpoint lacks `SimulatePrincipalPolicy`
+/// (moto): nobody can grant what the endpoint cannot answer, so no one is named.
+pub const SIMULATION_UNIMPLEMENTED: &str =
+    "could not be checked (the IAM endpoint does not implement SimulatePrincipalPolicy)";
+
+/// The AWS permissions as unknown when `SimulatePrincipalPolicy` failed: an endpoint that does
+/// not implement it (the port's `UnsupportedVersion`) says [`SIMULATION_UNIMPLEMENTED`];
+/// any other failure says how to get a preflight.
+fn simulation_failed(
+    needed: Vec<NeededPermission>,
+    principal: &str,
+    e: &Problem,
+) -> Vec<PermissionCheck> {
+    if e.code == ErrorCode::UnsupportedVersion {
+        return needed
+            .into_iter()
+            .map(|needed| PermissionCheck {
+                needed,
+                caller: principal.to_string(),
+                outcome: Outcome::Unknown {
+                    reason: SIMULATION_UNIMPLEMENTED.to_string(),
+                },
+                who_can_grant: None,
+            })
+            .collect();
+    }
+    let why = format!(
         "iam:SimulatePrincipalPolicy for {principal} failed ({}); allow it to the caller to get a preflight",
         e.message
-    )
+    );
+    unknown(needed, principal, &why)
 }
 
 /// Reads what the services say about their callers, beside observe.
@@ -586,8 +612,7 @@ where
         let decisions = ports
             .iam
             .simulate_principal_policy(&principal, &asked)
-            .await
-            .map_err(|e| simulate_failed(&principal, &e));
+            .await;
         Some(AwsRights {
             principal: Ok(principal),
             asked,
@@ -734,7 +759,7 @@ async fn aws<O, E, R, I: Iam, G>(
     };
     let mut decisions = match decisions {
         Ok(d) => d,
-        Err(why) => return unknown(needed, &principal, &why),
+        Err(e) => return simulation_failed(needed, &principal, &e),
     };
     // What the plan needs that was not asked yet (nothing, unless a step's resource differs
     // from the ARNs asked about beforehand), in one more call.
@@ -750,7 +775,7 @@ async fn aws<O, E, R, I: Iam, G>(
             .await
         {
             Ok(d) => decisions.extend(d),
-            Err(e) => return unknown(needed, &principal, &simulate_failed(&principal, &e)),
+            Err(e) => return simulation_failed(needed, &principal, &e),
         }
     }
     needed

@@ -301,6 +301,37 @@ async fn simulated_denials_are_reported() {
     );
 }
 
+/// moto does not implement `SimulatePrincipalPolicy` (it answers a bare HTML 500): the port
+/// says so as `UnsupportedVersion`, asked once; the sandbox's IAM answers the same call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_principal_policy_on_moto_is_unsupported_not_a_server_failure() {
+    let pairs = [(
+        "iam:CreateRole".to_string(),
+        format!("arn:aws:iam::{}:role/octopus", support::ACCOUNT),
+    )];
+    let moto = Backend::moto().await;
+    let client = moto.client().await;
+    let (_, caller) = client.caller_identity().await.unwrap();
+    let problem = client
+        .simulate_principal_policy(&caller, &pairs)
+        .await
+        .unwrap_err();
+    assert_problem(
+        &problem,
+        ErrorCode::UnsupportedVersion,
+        "the IAM endpoint does not implement SimulatePrincipalPolicy",
+    );
+    assert!(moto.events().is_empty(), "asked once: {:?}", moto.events());
+    let sandbox = Backend::sandbox().await;
+    let client = sandbox.client().await;
+    let (_, caller) = client.caller_identity().await.unwrap();
+    let decisions = client
+        .simulate_principal_policy(&caller, &pairs)
+        .await
+        .unwrap();
+    assert!(decisions.iter().all(|d| d.allowed()), "{decisions:?}");
+}
+
 #[tokio::test]
 async fn a_rejected_token_is_trust_rejected_without_retries() {
     let backend = Backend::sandbox().await;

@@ -138,6 +138,46 @@ async fn a_simulator_that_cannot_be_asked_is_unknown_not_a_block() {
     );
 }
 
+/// An IAM endpoint without `SimulatePrincipalPolicy` (moto; the port's `UnsupportedVersion`):
+/// every AWS permission "could not be checked", naming nobody to grant it, and apply is not
+/// blocked.
+#[tokio::test]
+async fn an_iam_endpoint_without_the_simulator_could_not_be_checked() {
+    let w = World::new();
+    w.iam.fail_always(
+        "simulate_principal_policy",
+        octo_oidc_core::Problem::new(
+            ErrorCode::UnsupportedVersion,
+            "the IAM endpoint does not implement SimulatePrincipalPolicy (HTTP 500 without an AWS error code)",
+        ),
+    );
+    let (_, p) = preflight_of(&w, AWS).await;
+    assert!(!p.blocks_apply());
+    let aws: Vec<_> = p
+        .permissions
+        .iter()
+        .filter(|c| c.needed.service == Service::Aws)
+        .collect();
+    assert!(!aws.is_empty());
+    for c in &aws {
+        assert_eq!(
+            c.outcome,
+            Outcome::Unknown {
+                reason: octo_oidc_engine::preflight::SIMULATION_UNIMPLEMENTED.into()
+            },
+            "{c:#?}"
+        );
+        assert_eq!(c.who_can_grant, None, "{c:#?}");
+    }
+    let text = preflight_text(&p);
+    assert!(
+        text.contains(
+            "could not be checked (the IAM endpoint does not implement SimulatePrincipalPolicy)"
+        ) && !text.contains("who can grant it: an IAM administrator"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn azure_needs_app_creation_and_role_assignment_write_at_the_scope() {
     let w = World::new();
