@@ -94,6 +94,13 @@ region = "eu-west-1"
     const labels = await browser.execute(() => [...document.querySelectorAll('nav[aria-label="Setup steps"] .label')].map((e) => e.textContent));
     assert.deepEqual(labels, ['Welcome', 'Start the Sandbox', 'Pick the account', 'Verify']);
     await waitEnabled(browser, '#continue', 'the running Sandbox did not complete the step');
+    // What this flow uses: the accounts and the clouds they can point at, no GitHub stand-in.
+    const standIns = await browser.$('.stand-ins').getText();
+    assert.match(standIns, /the OIDC accounts to verify/);
+    for (const cloud of [/AWS IAM/, /Entra ID/, /Google IAM/]) assert.match(standIns, cloud);
+    assert.doesNotMatch(standIns, /GitHub/);
+    assert.equal(await browser.$('#endpoint-github').isExisting(), false, 'no GitHub issuer endpoint');
+    assert.ok(await browser.$('#endpoint-aws').isExisting(), 'the AWS endpoint is listed');
     await screenshot(browser, 'verify-02-sandbox');
   });
 
