@@ -60,6 +60,21 @@ fn strings(body: &Value, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Adds an error for each id of `wanted` that `known` (id, space) has not in `space_id`.
+fn unknown_in_space<'a>(
+    wanted: &[String],
+    known: impl Iterator<Item = (&'a String, &'a String)> + Clone,
+    space_id: &str,
+    what: &str,
+    errors: &mut Vec<String>,
+) {
+    for id in wanted {
+        if !known.clone().any(|(k, space)| k == id && space == space_id) {
+            errors.push(format!("The {what} '{id}' does not exist in this space."));
+        }
+    }
+}
+
 /// `POST /api/{space}/machines`.
 pub async fn create(
     State(app): State<AppState>,
@@ -93,33 +108,22 @@ pub async fn create(
     if environment_ids.is_empty() {
         errors.push("Please select at least one environment for the deployment target.".into());
     }
-    for id in &environment_ids {
-        let known = state
-            .inventory
-            .environments
-            .iter()
-            .any(|e| &e.id == id && e.space_id == space_id);
-        if !known {
-            errors.push(format!(
-                "The environment '{id}' does not exist in this space."
-            ));
-        }
-    }
+    let inv = &state.inventory;
+    let environments = inv.environments.iter().map(|e| (&e.id, &e.space_id));
+    unknown_in_space(
+        &environment_ids,
+        environments,
+        &space_id,
+        "environment",
+        &mut errors,
+    );
     let roles = strings(&body, "Roles");
     if roles.is_empty() {
         errors.push("Please specify at least one target tag for the deployment target.".into());
     }
     let tenant_ids = strings(&body, "TenantIds");
-    for id in &tenant_ids {
-        let known = state
-            .inventory
-            .tenants
-            .iter()
-            .any(|t| &t.id == id && t.space_id == space_id);
-        if !known {
-            errors.push(format!("The tenant '{id}' does not exist in this space."));
-        }
-    }
+    let tenants = inv.tenants.iter().map(|t| (&t.id, &t.space_id));
+    unknown_in_space(&tenant_ids, tenants, &space_id, "tenant", &mut errors);
     let endpoint = body.get("Endpoint").cloned().unwrap_or(Value::Null);
     let style = endpoint
         .get("CommunicationStyle")
