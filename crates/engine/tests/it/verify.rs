@@ -1,7 +1,8 @@
 //! Verify against the fakes: passes after apply; names the tampering (a dropped `sub`
 //! condition, a deleted credential) in the cloud checks and the simulator's matrix; the
 //! issuer rules; the account test's failure explained from its log; token trades in scope
-//! and near misses outside it.
+//! and near misses outside it; an existing account's scope with the health checks of the
+//! targets using it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -452,5 +453,57 @@ service_account = "teamcity-shop"
     assert!(
         got[1].2.starts_with("outside the scope: rejected"),
         "{got:#?}"
+    );
+}
+
+/// An existing account's derived scope holds the health checks of the deployment targets that
+/// use it (the Octopus port's account usages), and says which of them the space does not have.
+#[tokio::test]
+async fn an_existing_accounts_scope_has_the_health_checks_of_the_targets_using_it() {
+    use octo_oidc_engine::existing_account::{AccountObservation, observe_account, read_account};
+    let (world, _) = World::applied(AWS).await;
+    let account = world.octopus.accounts("Spaces-1").remove(0);
+    let existing = read_account(&account, None).unwrap();
+    let observe = || {
+        observe_account(
+            &existing,
+            "Spaces-1",
+            ISSUER,
+            None,
+            async { Ok(()) },
+            world.ports(),
+        )
+    };
+    let subjects = |o: &AccountObservation| -> Vec<String> {
+        o.observation
+            .desired
+            .resources
+            .iter()
+            .find_map(|r| match r {
+                DesiredResource::OctopusAccount { subjects, .. } => Some(subjects.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let before = observe().await.unwrap();
+    assert!(
+        !subjects(&before).iter().any(|s| s.contains(":target:")),
+        "no target uses it yet: {:?}",
+        subjects(&before)
+    );
+    world
+        .octopus
+        .set_account_targets(&account.id, &["Machines-1", "Machines-99"]);
+    let after = observe().await.unwrap();
+    let health: Vec<String> = subjects(&after)
+        .into_iter()
+        .filter(|s| s.contains(":target:"))
+        .collect();
+    assert_eq!(health.len(), 1, "{health:?}");
+    assert!(health[0].contains(":target:web-01"), "{health:?}");
+    assert!(
+        after.notes.iter().any(|n| n.contains("Machines-99")),
+        "{:?}",
+        after.notes
     );
 }
