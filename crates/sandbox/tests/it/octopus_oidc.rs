@@ -16,7 +16,9 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, api_get, api_post, first_error, task_log, wait_for_task};
+use crate::octopus_support::{
+    api, api_get, api_post, aws_account, azure_account, first_error, task_log, wait_for_task,
+};
 
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -130,17 +132,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 
     // A validator configured with the issuer without the slash refuses the discovery document.
     let validator = RemoteIssuers::new(slash.http_client().unwrap());
-    let (_, account) = api_post(
-        &slash,
-        "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "A",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        }),
-    )
-    .await;
+    let (_, account) = api_post(&slash, "/api/Spaces-1/accounts", azure_account("A")).await;
     let token = account_test_token(&slash, &account, "a");
     let without_slash = slash.urls().octopus_public.clone();
     assert!(matches!(
@@ -161,23 +153,12 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 #[tokio::test]
 async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, azure) = api_post(
-        &sandbox,
-        "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "Azure Prod",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-            "DeploymentSubjectKeys": ["environment", "space", "tenant", "project"],
-            "CustomClaims": {"team": "platform"},
-        }),
-    )
-    .await;
-    let (_, aws) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
-            "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Prod",
-            "RoleArn": "arn:aws:iam::123456789012:role/octopus",
-        })).await;
+    let mut azure = azure_account("Azure Prod");
+    azure["DeploymentSubjectKeys"] = json!(["environment", "space", "tenant", "project"]);
+    azure["CustomClaims"] = json!({"team": "platform"});
+    let (_, azure) = api_post(&sandbox, "/api/Spaces-1/accounts", azure).await;
+    let aws = aws_account("AWS Prod", "arn:aws:iam::123456789012:role/octopus");
+    let (_, aws) = api_post(&sandbox, "/api/Spaces-1/accounts", aws).await;
     let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
     let issuer = sandbox.urls().octopus_issuer.clone();
 
@@ -273,12 +254,7 @@ async fn account_test_task_fails_with_entras_reason_for_an_unknown_application()
     let (_, account) = api_post(
         &sandbox,
         "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "Azure Prod",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        }),
+        azure_account("Azure Prod"),
     )
     .await;
     let (status, task) = api_post(
@@ -724,9 +700,12 @@ async fn state_survives_a_restart() {
         ..SandboxOptions::default()
     };
     let first = Sandbox::start(options.clone()).await.unwrap();
-    let (status, account) = api_post(&first, "/api/Spaces-1/accounts", json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
-    })).await;
+    let (status, account) = api_post(
+        &first,
+        "/api/Spaces-1/accounts",
+        aws_account("Kept", "arn:aws:iam::123456789012:role/kept"),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let jwks_before: Value = first
         .http_client()
@@ -788,9 +767,12 @@ async fn state_survives_a_restart() {
         second.aws().provider(&urls.octopus_issuer).is_some(),
         "the AWS sandbox's state survives too"
     );
-    let (status, next) = api_post(&second, "/api/Spaces-1/accounts", json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
-    })).await;
+    let (status, next) = api_post(
+        &second,
+        "/api/Spaces-1/accounts",
+        aws_account("Next", "arn:aws:iam::123456789012:role/next"),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(next["Id"], account["Id"], "id counters continue");
     second.shutdown().await.unwrap();

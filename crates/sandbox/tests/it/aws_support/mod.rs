@@ -36,6 +36,18 @@ pub struct AwsEnv {
 }
 
 impl AwsEnv {
+    /// A `CreateRole` request for `name` with the trust policy `trust`, to refine and send.
+    pub fn create_role(
+        &self,
+        name: impl Into<String>,
+        trust: impl Into<String>,
+    ) -> aws_sdk_iam::operation::create_role::builders::CreateRoleFluentBuilder {
+        self.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust)
+    }
+
     /// Creates an OIDC provider for `url` with one client id; its ARN.
     pub async fn provider(&self, url: &str, aud: &str) -> String {
         self.iam

@@ -141,19 +141,13 @@ impl Harness {
         body: Option<Value>,
         prefer_create: bool,
     ) -> Reply {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}/v1.0/{path}", self.graph)
-        };
-        let mut request = self.http.request(method, url).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        let base = format!("{}/v1.0/", self.graph);
+        let request = self.request(method, token, &base, path, body);
         if prefer_create {
-            request = request.header("Prefer", "create-if-missing");
+            send(request.header("Prefer", "create-if-missing")).await
+        } else {
+            send(request).await
         }
-        send(request).await
     }
 
     /// `POST` of a JSON body to Graph (no `Prefer` header).
@@ -187,16 +181,28 @@ impl Harness {
         path_and_query: &str,
         body: Option<Value>,
     ) -> Reply {
-        let url = if path_and_query.starts_with("http") {
-            path_and_query.to_owned()
+        send(self.request(method, token, &self.arm, path_and_query, body)).await
+    }
+
+    /// A request with `token` to `path` (a full URL, or one below `base`), with `body` as JSON.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        base: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") {
+            path.to_owned()
         } else {
-            format!("{}{path_and_query}", self.arm)
+            format!("{base}{path}")
         };
-        let mut request = self.http.request(method, url).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
+        let request = self.http.request(method, url).bearer_auth(token);
+        match body {
+            Some(body) => request.json(&body),
+            None => request,
         }
-        send(request).await
     }
 
     /// Creates an app + SP through Graph as `token`'s user; returns (object id, appId, SP id).

@@ -1,12 +1,12 @@
 //! What the Octopus API tests share: one authenticated call to the sandbox Octopus (and its
-//! `GET` / `POST` forms), waiting
+//! `GET` / `POST` forms, and with another key), Azure and AWS account bodies, waiting
 //! for a server task to finish, its log, and the first validation error of a 400 body.
 
 use std::time::Duration;
 
 use octo_oidc_sandbox::Sandbox;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One call to the sandbox Octopus with its API key; the body as JSON (`Null` when it is not).
 pub async fn api(
@@ -15,11 +15,22 @@ pub async fn api(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    api_as(sandbox, sandbox.api_key().expose(), method, path, body).await
+}
+
+/// [`api`] with another API key.
+pub async fn api_as(
+    sandbox: &Sandbox,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = sandbox
         .http_client()
         .unwrap()
         .request(method, format!("{}{path}", sandbox.urls().octopus))
-        .header("X-Octopus-ApiKey", sandbox.api_key().expose());
+        .header("X-Octopus-ApiKey", key);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -59,6 +70,42 @@ pub async fn task_log(sandbox: &Sandbox, task: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|e| e["MessageText"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An Azure OIDC account body named `name` (fixed subscription, client and tenant ids).
+pub fn azure_account(name: &str) -> Value {
+    json!({
+        "AccountType": "AzureOidc",
+        "Name": name,
+        "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
+        "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
+        "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
+    })
+}
+
+/// An AWS OIDC account body named `name` that assumes `role_arn`, with the region and audience
+/// Octopus 2026 requires.
+pub fn aws_account(name: &str, role_arn: &str) -> Value {
+    json!({
+        "AccountType": "AmazonWebServicesOidcAccount",
+        "Region": "us-east-1",
+        "Audience": "octopus.sandbox.localhost",
+        "Name": name,
+        "RoleArn": role_arn,
+    })
+}
+
+/// The elements of a JSON array (a list body, `Items`, `Errors`…).
+pub fn items(value: &Value) -> &[Value] {
+    value.as_array().expect("a JSON array")
+}
+
+/// The strings of a JSON array of strings.
+pub fn strings(value: &Value) -> Vec<&str> {
+    items(value)
+        .iter()
+        .map(|v| v.as_str().expect("a string"))
         .collect()
 }
 
