@@ -593,8 +593,11 @@ fn page(req: &Request, collection: &str, items: Vec<Value>) -> Reply {
 /// test with how to read it from an item.
 struct Filterable<T: 'static> {
     resource: &'static str,
-    properties: &'static [(&'static str, fn(&T) -> Option<&str>)],
+    properties: &'static [(&'static str, ReadProperty<T>)],
 }
+
+/// Reads one filterable property of an item (`None` when the item has no value for it).
+type ReadProperty<T> = fn(&T) -> Option<&str>;
 
 const APPLICATIONS: Filterable<Application> = Filterable {
     resource: "application",

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::AppState;
 use super::errors::OctopusError;
 use super::model::{DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant};
-use super::paging::{QueryParams, page};
-use super::state::{Collection, Inventory};
+use super::paging::{QueryParams, page, page_response};
+use super::state::{Collection, Inventory, OctopusState};
 
 /// What the generic list handlers need from a stored resource.
 pub trait Listed {
@@ -208,12 +208,14 @@ pub async fn spaces_page(
         .iter()
         .filter(|s| passes_filters(*s, &f))
         .collect();
-    Ok(
-        axum::Json(page("Space", "/api/spaces", &items, skip, take, |s| {
-            s.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page_response(
+        "Space",
+        "/api/spaces",
+        &items,
+        skip,
+        take,
+        |s| s.resource(),
+    ))
 }
 
 /// `GET /api/spaces/{id}` (id or slug).
@@ -370,6 +372,30 @@ collection_handlers!(
     target_filter
 );
 
+/// The project `project_id` (its id or slug) names in the space, and those of its runbooks
+/// that pass the query's filters.
+fn project_runbooks<'s>(
+    state: &'s OctopusState,
+    space_id: &str,
+    project_id: &str,
+    q: &QueryParams,
+) -> Result<(&'s Project, Vec<&'s Runbook>), OctopusError> {
+    let project = state
+        .inventory
+        .projects
+        .iter()
+        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
+        .ok_or_else(OctopusError::not_found)?;
+    let f = Filters::new(q);
+    let runbooks = state
+        .inventory
+        .runbooks
+        .iter()
+        .filter(|r| r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f))
+        .collect();
+    Ok((project, runbooks))
+}
+
 /// `GET /api/{space}/projects/{projectId}/runbooks/all`.
 pub async fn project_runbooks_all(
     State(app): State<AppState>,
@@ -378,18 +404,8 @@ pub async fn project_runbooks_all(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     let state = app.read();
-    let project = state
-        .inventory
-        .projects
-        .iter()
-        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
-        .ok_or_else(OctopusError::not_found)?;
-    let f = Filters::new(&q);
-    Ok(json_bytes(serialize_array(
-        state.inventory.runbooks.iter().filter(|r| {
-            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f)
-        }),
-    )))
+    let (_, runbooks) = project_runbooks(&state, &space_id, &project_id, &q)?;
+    Ok(json_bytes(serialize_array(runbooks.into_iter())))
 }
 
 /// `GET /api/{space}/projects/{projectId}/runbooks?skip&take`.
@@ -400,22 +416,17 @@ pub async fn project_runbooks_page(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     let (skip, take) = q.skip_take()?;
-    let f = Filters::new(&q);
     let state = app.read();
-    let project = state
-        .inventory
-        .projects
-        .iter()
-        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
-        .ok_or_else(OctopusError::not_found)?;
-    let items: Vec<&Runbook> = state
-        .inventory
-        .runbooks
-        .iter()
-        .filter(|r| r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f))
-        .collect();
+    let (project, runbooks) = project_runbooks(&state, &space_id, &project_id, &q)?;
     let base = format!("/api/{space_id}/projects/{}/runbooks", project.id);
-    Ok(axum::Json(page("Runbook", &base, &items, skip, take, |r| r.resource())).into_response())
+    Ok(page_response(
+        "Runbook",
+        &base,
+        &runbooks,
+        skip,
+        take,
+        |r| r.resource(),
+    ))
 }
 
 /// Serializes every unfiltered `/all` body ahead of the first request (the `large` profile's

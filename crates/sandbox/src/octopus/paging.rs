@@ -7,6 +7,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::errors::OctopusError;
@@ -154,4 +155,16 @@ pub fn page<T>(
         "Items": page_items,
         "Links": links,
     })
+}
+
+/// [`page`] as the JSON response of a list endpoint.
+pub fn page_response<T>(
+    item_type: &str,
+    base_path: &str,
+    items: &[T],
+    skip: usize,
+    take: usize,
+    render: impl Fn(&T) -> Value,
+) -> Response {
+    axum::Json(page(item_type, base_path, items, skip, take, render)).into_response()
 }

@@ -19,7 +19,7 @@ use super::accounts::parse_json;
 use super::auth::Caller;
 use super::errors::OctopusError;
 use super::model::{OidcIdentity, Team, User, now_rfc3339, slugify};
-use super::paging::{QueryParams, matches_partial_name, page};
+use super::paging::{QueryParams, matches_partial_name, page_response};
 
 fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str)
@@ -131,12 +131,14 @@ pub async fn list_users(
             items.push(user);
         }
     }
-    Ok(
-        axum::Json(page("User", "/api/users", &items, skip, take, |u| {
-            u.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page_response(
+        "User",
+        "/api/users",
+        &items,
+        skip,
+        take,
+        |u| u.resource(),
+    ))
 }
 
 /// `GET /api/users/all`.
@@ -194,12 +196,14 @@ pub async fn list_teams(
         .filter(|t| ids.is_empty() || ids.contains(&t.id))
         .filter(|t| matches_partial_name(&t.name, q.get("partialName")))
         .collect();
-    Ok(
-        axum::Json(page("Team", "/api/teams", &items, skip, take, |t| {
-            t.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page_response(
+        "Team",
+        "/api/teams",
+        &items,
+        skip,
+        take,
+        |t| t.resource(),
+    ))
 }
 
 /// `GET /api/teams/all`.

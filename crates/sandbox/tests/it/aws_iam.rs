@@ -437,7 +437,7 @@ async fn role_rejections_moto_lets_through() {
     let err = env.create_role("r", "{not json").send().await.unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocument");
     let err = env
-        .create_role("r", &policy.replace("Allow", "Maybe"))
+        .create_role("r", policy.replace("Allow", "Maybe"))
         .send()
         .await
         .unwrap_err();
@@ -545,14 +545,8 @@ async fn simulate_principal_policy_allows_by_default_and_reports_configured_deni
 #[tokio::test]
 async fn faults_render_as_aws_errors() {
     let env = start().await;
-    env.faults.add(
-        FaultRule::for_service("iam")
-            .operation("ListRoles")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 2,
-            })
-            .times(1),
-    );
+    env.faults
+        .add(FaultRule::throttle_once("iam", "ListRoles", 2));
     let err = env.iam.list_roles().send().await.unwrap_err();
     assert_eq!(code(&err), "Throttling");
     assert_eq!(status(&err), 400);

@@ -398,14 +398,8 @@ async fn federated_credentials_validation_limits_and_upserts() {
 async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
-    h.faults.add(
-        FaultRule::for_service("graph")
-            .operation("POST /applications")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 3,
-            })
-            .times(1),
-    );
+    h.faults
+        .add(FaultRule::throttle_once("graph", "POST /applications", 3));
     let reply = h
         .graph_post(&token, "applications", json!({"displayName": "t"}))
         .await;
@@ -737,14 +731,8 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
 async fn arm_throttling_uses_the_cloud_error_envelope() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
-    h.faults.add(
-        FaultRule::for_service("arm")
-            .operation("GET subscriptions")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 2,
-            })
-            .times(1),
-    );
+    h.faults
+        .add(FaultRule::throttle_once("arm", "GET subscriptions", 2));
     let reply = h
         .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;

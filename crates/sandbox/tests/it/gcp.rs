@@ -12,6 +12,8 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_support::send_json;
+
 const IN_SCOPE: &str = "space:default:project:deploy-web-app:environment:production";
 const OUT_OF_SCOPE: &str = "space:default:project:deploy-web-app:environment:development";
 
@@ -47,16 +49,11 @@ impl Gcp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
+        let request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("Authorization", auth);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        send_json(request, body).await
     }
 
     fn pools(&self) -> String {

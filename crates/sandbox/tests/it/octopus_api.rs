@@ -10,6 +10,8 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_support::send_json;
+
 use crate::octopus_support::{self, api, api_as, api_get, api_post, first_error, items, strings};
 
 struct Api {
@@ -50,9 +52,7 @@ impl Api {
 
     /// `GET path` without an API key.
     async fn anonymous_get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.get(self.url(path)).send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send_json(self.http.get(self.url(path)), None).await
     }
 }
 
@@ -705,14 +705,11 @@ async fn injected_faults_use_octopus_error_bodies() {
         ..SandboxOptions::default()
     })
     .await;
-    api.sandbox.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/projects/all")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 7,
-            })
-            .times(1),
-    );
+    api.sandbox.faults().add(FaultRule::throttle_once(
+        "octopus",
+        "GET /api/{space}/projects/all",
+        7,
+    ));
     let r = api
         .http
         .get(api.url("/api/Spaces-1/projects/all"))

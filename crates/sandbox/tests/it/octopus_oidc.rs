@@ -17,7 +17,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::octopus_support::{
-    api, api_get, api_post, aws_account, azure_account, first_error, task_log, wait_for_task,
+    api, api_get, api_post, aws_account, azure_account, fetch_json, first_error, task_log,
+    wait_for_task,
 };
 
 async fn start(style: IssuerStyle) -> Sandbox {
@@ -111,19 +112,14 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
         slash.urls().octopus_issuer,
         format!("{}/", slash.urls().octopus_public)
     );
-    let doc: Value = slash
-        .http_client()
-        .unwrap()
-        .get(format!(
+    let doc = fetch_json(
+        &slash,
+        &format!(
             "{}/.well-known/openid-configuration",
             slash.urls().octopus_https
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert!(doc["issuer"].as_str().unwrap().ends_with('/'));
     assert_eq!(
         doc["jwks_uri"],
@@ -412,15 +408,9 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
         .await
         .unwrap();
     assert_eq!(me["Id"], setup.sa_id.as_str());
-    let r = http
-        .get(format!(
-            "{}/api/Spaces-1/projects/all",
-            sandbox.urls().octopus
-        ))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let projects_url = format!("{}/api/Spaces-1/projects/all", sandbox.urls().octopus);
+    let projects = || http.get(&projects_url).bearer_auth(&access).send();
+    let r = projects().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no team, no permissions");
     let (_, mut team) = api_get(&sandbox, "/api/teams/teams-managers").await;
     team["MemberUserIds"] = json!([setup.sa_id]);
@@ -431,15 +421,7 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
         Some(team),
     )
     .await;
-    let r = http
-        .get(format!(
-            "{}/api/Spaces-1/projects/all",
-            sandbox.urls().octopus
-        ))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let r = projects().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = http
         .get(format!("{}/api/users/me", sandbox.urls().octopus))
@@ -707,16 +689,11 @@ async fn state_survives_a_restart() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let jwks_before: Value = first
-        .http_client()
-        .unwrap()
-        .get(format!("{}/.well-known/jwks", first.urls().octopus))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before = fetch_json(
+        &first,
+        &format!("{}/.well-known/jwks", first.urls().octopus),
+    )
+    .await;
     // Something in the AWS sandbox too: an OIDC provider for the Octopus issuer.
     let r = first
         .http_client()
@@ -752,16 +729,11 @@ async fn state_survives_a_restart() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kept["Name"], "Kept");
-    let jwks_after: Value = second
-        .http_client()
-        .unwrap()
-        .get(format!("{}/.well-known/jwks", second.urls().octopus_https))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after = fetch_json(
+        &second,
+        &format!("{}/.well-known/jwks", second.urls().octopus_https),
+    )
+    .await;
     assert_eq!(jwks_before, jwks_after, "same issuer key");
     assert!(
         second.aws().provider(&urls.octopus_issuer).is_some(),

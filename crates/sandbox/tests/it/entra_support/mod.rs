@@ -104,6 +104,22 @@ impl Harness {
         (status, response.json().await.expect("json body"))
     }
 
+    /// Redeems `refresh_token` at `tenant` for `scope` (the wizard client).
+    pub async fn refresh(&self, tenant: &str, refresh_token: &str, scope: &str) -> (u16, Value) {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", WIZARD_CLIENT_ID),
+            ("refresh_token", refresh_token),
+            ("scope", scope),
+        ];
+        self.token(tenant, &form).await
+    }
+
+    /// `GET url` (no token).
+    pub async fn get(&self, url: &str) -> Reply {
+        send(self.http.get(url)).await
+    }
+
     /// Signs `user` in (auth code + PKCE) for `scope` + offline_access; returns the body.
     pub async fn sign_in(&self, user: &str, scope: &str) -> Value {
         let scope = format!("{scope} offline_access openid");

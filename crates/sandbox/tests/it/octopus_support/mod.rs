@@ -8,6 +8,8 @@ use octo_oidc_sandbox::Sandbox;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::http_support::send_json;
+
 /// One call to the sandbox Octopus with its API key; the body as JSON (`Null` when it is not).
 pub async fn api(
     sandbox: &Sandbox,
@@ -26,17 +28,12 @@ pub async fn api_as(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = sandbox
+    let request = sandbox
         .http_client()
         .unwrap()
         .request(method, format!("{}{path}", sandbox.urls().octopus))
         .header("X-Octopus-ApiKey", key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    send_json(request, body).await
 }
 
 /// `GET path` from the sandbox Octopus.
@@ -47,6 +44,18 @@ pub async fn api_get(sandbox: &Sandbox, path: &str) -> (StatusCode, Value) {
 /// `POST path` of a JSON `body` to the sandbox Octopus.
 pub async fn api_post(sandbox: &Sandbox, path: &str, body: Value) -> (StatusCode, Value) {
     api(sandbox, reqwest::Method::POST, path, Some(body)).await
+}
+
+/// `GET url` with the sandbox's HTTP client (which trusts its CA) and no API key; the JSON body.
+pub async fn fetch_json(sandbox: &Sandbox, url: &str) -> Value {
+    let r = sandbox
+        .http_client()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
 }
 
 /// Polls a server task until it completes (at most 10 s) and returns it.
