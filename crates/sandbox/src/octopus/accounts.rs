@@ -26,7 +26,7 @@ use super::auth::Caller;
 use super::errors::OctopusError;
 use super::inventory::Listed;
 use super::model::{is_valid_slug, now_rfc3339, slugify};
-use super::paging::{QueryParams, matches_partial_name, page_response};
+use super::paging::{QueryParams, matches_partial_name, page};
 use super::state::OctopusState;
 
 /// `AccountType` of Azure OIDC accounts.
@@ -666,7 +666,7 @@ pub async fn list(
     let state = app.read();
     let items = filtered(&state, &space_id, &q);
     let base = format!("/api/{space_id}/accounts");
-    Ok(page_response("Account", &base, &items, skip, take, |a| {
+    Ok(page("Account", &base, &items, skip, take, |a| {
         with_links((*a).clone())
     }))
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::AppState;
 use super::errors::OctopusError;
 use super::model::{DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant};
-use super::paging::{QueryParams, page, page_response};
+use super::paging::{QueryParams, page};
 use super::state::{Collection, Inventory, OctopusState};
 
 /// What the generic list handlers need from a stored resource.
@@ -158,8 +158,9 @@ fn list_page<T: Listed>(
         .iter()
         .filter(|i| i.space_id() == space_id && passes_filters(*i, &f) && extra(i))
         .collect();
-    let body = page(item_type, base_path, &items, skip, take, |i| i.resource());
-    Ok(axum::Json(body).into_response())
+    Ok(page(item_type, base_path, &items, skip, take, |i| {
+        i.resource()
+    }))
 }
 
 fn get_one<T: Listed>(
@@ -208,14 +209,9 @@ pub async fn spaces_page(
         .iter()
         .filter(|s| passes_filters(*s, &f))
         .collect();
-    Ok(page_response(
-        "Space",
-        "/api/spaces",
-        &items,
-        skip,
-        take,
-        |s| s.resource(),
-    ))
+    Ok(page("Space", "/api/spaces", &items, skip, take, |s| {
+        s.resource()
+    }))
 }
 
 /// `GET /api/spaces/{id}` (id or slug).
@@ -419,14 +415,9 @@ pub async fn project_runbooks_page(
     let state = app.read();
     let (project, runbooks) = project_runbooks(&state, &space_id, &project_id, &q)?;
     let base = format!("/api/{space_id}/projects/{}/runbooks", project.id);
-    Ok(page_response(
-        "Runbook",
-        &base,
-        &runbooks,
-        skip,
-        take,
-        |r| r.resource(),
-    ))
+    Ok(page("Runbook", &base, &runbooks, skip, take, |r| {
+        r.resource()
+    }))
 }
 
 /// Serializes every unfiltered `/all` body ahead of the first request (the `large` profile's

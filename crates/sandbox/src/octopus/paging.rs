@@ -108,7 +108,8 @@ pub fn matches_partial_name(name: &str, partial: Option<&str>) -> bool {
     }
 }
 
-/// Renders one page of a collection. `render` is called only for the items on the page.
+/// One page of a collection as the JSON response of a list endpoint. `render` is called only
+/// for the items on the page.
 pub fn page<T>(
     item_type: &str,
     base_path: &str,
@@ -116,7 +117,7 @@ pub fn page<T>(
     skip: usize,
     take: usize,
     render: impl Fn(&T) -> Value,
-) -> Value {
+) -> Response {
     let total = items.len();
     let start = skip.min(total);
     let end = start.saturating_add(take).min(total);
@@ -146,7 +147,7 @@ pub fn page<T>(
             links.insert("Page.Next".into(), json!(link(end)));
         }
     }
-    json!({
+    axum::Json(json!({
         "ItemType": item_type,
         "TotalResults": total,
         "ItemsPerPage": take,
@@ -154,17 +155,6 @@ pub fn page<T>(
         "LastPageNumber": pages.saturating_sub(1),
         "Items": page_items,
         "Links": links,
-    })
-}
-
-/// [`page`] as the JSON response of a list endpoint.
-pub fn page_response<T>(
-    item_type: &str,
-    base_path: &str,
-    items: &[T],
-    skip: usize,
-    take: usize,
-    render: impl Fn(&T) -> Value,
-) -> Response {
-    axum::Json(page(item_type, base_path, items, skip, take, render)).into_response()
+    }))
+    .into_response()
 }

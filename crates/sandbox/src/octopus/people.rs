@@ -19,7 +19,7 @@ use super::accounts::parse_json;
 use super::auth::Caller;
 use super::errors::OctopusError;
 use super::model::{OidcIdentity, Team, User, now_rfc3339, slugify};
-use super::paging::{QueryParams, matches_partial_name, page_response};
+use super::paging::{QueryParams, matches_partial_name, page};
 
 fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str)
@@ -131,14 +131,9 @@ pub async fn list_users(
             items.push(user);
         }
     }
-    Ok(page_response(
-        "User",
-        "/api/users",
-        &items,
-        skip,
-        take,
-        |u| u.resource(),
-    ))
+    Ok(page("User", "/api/users", &items, skip, take, |u| {
+        u.resource()
+    }))
 }
 
 /// `GET /api/users/all`.
@@ -196,14 +191,9 @@ pub async fn list_teams(
         .filter(|t| ids.is_empty() || ids.contains(&t.id))
         .filter(|t| matches_partial_name(&t.name, q.get("partialName")))
         .collect();
-    Ok(page_response(
-        "Team",
-        "/api/teams",
-        &items,
-        skip,
-        take,
-        |t| t.resource(),
-    ))
+    Ok(page("Team", "/api/teams", &items, skip, take, |t| {
+        t.resource()
+    }))
 }
 
 /// `GET /api/teams/all`.

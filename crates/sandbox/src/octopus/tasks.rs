@@ -25,7 +25,7 @@ use super::accounts::{AWS_OIDC, AZURE_OIDC, GOOGLE_OIDC, parse_json};
 use super::errors::OctopusError;
 use super::issuer::{MintedToken, TokenRequest, mint_for_account};
 use super::model::{ServerTask, TaskLogLine, now_rfc3339};
-use super::paging::{QueryParams, page_response};
+use super::paging::{QueryParams, page};
 
 /// What a token trade with the cloud side returned.
 #[derive(Debug, Clone)]
@@ -585,14 +585,9 @@ pub async fn list(State(app): State<AppState>, q: QueryParams) -> Result<Respons
         .filter(|t| q.get("name").is_none_or(|n| n.is_empty() || t.name == n))
         .filter(|t| states.is_empty() || states.contains(&t.state))
         .collect();
-    Ok(page_response(
-        "Task",
-        "/api/tasks",
-        &items,
-        skip,
-        take,
-        |t| t.resource(),
-    ))
+    Ok(page("Task", "/api/tasks", &items, skip, take, |t| {
+        t.resource()
+    }))
 }
 
 /// `POST /api/_sandbox/deployment-tokens`: mint the token of a deployment or runbook run for an

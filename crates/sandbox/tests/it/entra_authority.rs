@@ -4,6 +4,7 @@
 
 use crate::entra_support;
 
+use crate::http_support::json_of;
 use entra_support::*;
 use octo_oidc_sandbox::entra::{
     DEFAULT_PASSWORD, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSeed, LIMITED_USER,
@@ -227,16 +228,12 @@ async fn the_sign_in_form_checks_the_password() {
 #[tokio::test]
 async fn device_code_is_pending_until_approved() {
     let h = start().await;
-    let started: Value = h
-        .http
-        .post(format!("{}/organizations/oauth2/v2.0/devicecode", h.login))
-        .form(&[("client_id", WIZARD_CLIENT_ID), ("scope", GRAPH_DEFAULT)])
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    let started = json_of(
+        h.http
+            .post(format!("{}/organizations/oauth2/v2.0/devicecode", h.login))
+            .form(&[("client_id", WIZARD_CLIENT_ID), ("scope", GRAPH_DEFAULT)]),
+    )
+    .await;
     let device_code = started["device_code"].as_str().expect("device_code");
     let poll = || async {
         h.token(

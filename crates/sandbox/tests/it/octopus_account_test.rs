@@ -8,6 +8,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::http_support::json_of;
 use crate::octopus_support::{api_post, task_log, wait_for_task};
 
 /// Creates the IAM OIDC provider for the Octopus issuer and a role trusting `subject`.
@@ -147,22 +148,18 @@ async fn graph_token(sandbox: &Sandbox) -> String {
         .unwrap()
         .1
         .into_owned();
-    let body: Value = http
-        .post(format!("{authority}/organizations/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", WIZARD_CLIENT_ID),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("code_verifier", VERIFIER),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(
+        http.post(format!("{authority}/organizations/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", WIZARD_CLIENT_ID),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("code_verifier", VERIFIER),
+                ("scope", scope),
+            ]),
+    )
+    .await;
     body["access_token"].as_str().unwrap().to_string()
 }
 

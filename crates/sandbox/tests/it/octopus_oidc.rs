@@ -16,6 +16,7 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::http_support::json_of;
 use crate::octopus_support::{
     api, api_get, api_post, aws_account, azure_account, fetch_json, first_error, task_log,
     wait_for_task,
@@ -43,14 +44,7 @@ async fn issuer_discovery_and_jwks_over_http_and_https() {
         &sandbox.urls().octopus_https,
         &sandbox.urls().octopus_public,
     ] {
-        let doc: Value = https
-            .get(format!("{base}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = json_of(https.get(format!("{base}/.well-known/openid-configuration"))).await;
         assert_eq!(doc["issuer"], issuer.as_str());
         for field in [
             "jwks_uri",
@@ -67,14 +61,7 @@ async fn issuer_discovery_and_jwks_over_http_and_https() {
             doc["id_token_signing_alg_values_supported"],
             json!(["PS256"])
         );
-        let jwks: Value = https
-            .get(doc["jwks_uri"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks = json_of(https.get(doc["jwks_uri"].as_str().unwrap())).await;
         let key = &jwks["keys"][0];
         assert_eq!(key["kty"], "RSA");
         assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
@@ -370,17 +357,11 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
     let gh = sandbox.urls().github_issuer.clone();
     let setup = github_identity(&sandbox, &gh, "repo:acme/web:ref:refs/heads/*", None).await;
     // Mint over the issuer's own HTTP endpoint, as a workflow would fetch its token.
-    let minted: Value = sandbox
+    let minted = json_of(sandbox
         .http_client()
         .unwrap()
         .post(format!("{gh}/_sandbox/tokens"))
-        .json(&json!({"repository": "acme/web", "ref": "refs/heads/main", "audience": setup.external_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json(&json!({"repository": "acme/web", "ref": "refs/heads/main", "audience": setup.external_id}))).await;
     let r = exchange(
         &sandbox,
         &setup.external_id,
@@ -398,15 +379,11 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
     let access = body["access_token"].as_str().unwrap().to_string();
 
     let http = sandbox.http_client().unwrap();
-    let me: Value = http
-        .get(format!("{}/api/users/me", sandbox.urls().octopus))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        http.get(format!("{}/api/users/me", sandbox.urls().octopus))
+            .bearer_auth(&access),
+    )
+    .await;
     assert_eq!(me["Id"], setup.sa_id.as_str());
     let projects_url = format!("{}/api/Spaces-1/projects/all", sandbox.urls().octopus);
     let projects = || http.get(&projects_url).bearer_auth(&access).send();

@@ -8,7 +8,7 @@ use octo_oidc_sandbox::Sandbox;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::http_support::send_json;
+use crate::http_support::{json_of, send_json};
 
 /// One call to the sandbox Octopus with its API key; the body as JSON (`Null` when it is not).
 pub async fn api(
@@ -48,14 +48,7 @@ pub async fn api_post(sandbox: &Sandbox, path: &str, body: Value) -> (StatusCode
 
 /// `GET url` with the sandbox's HTTP client (which trusts its CA) and no API key; the JSON body.
 pub async fn fetch_json(sandbox: &Sandbox, url: &str) -> Value {
-    let r = sandbox
-        .http_client()
-        .unwrap()
-        .get(url)
-        .send()
-        .await
-        .unwrap();
-    r.json().await.unwrap()
+    json_of(sandbox.http_client().unwrap().get(url)).await
 }
 
 /// Polls a server task until it completes (at most 10 s) and returns it.
