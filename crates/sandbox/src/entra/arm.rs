@@ -27,7 +27,7 @@ use super::model::{
     now_ms, role_definitions, role_permissions, role_type, scope_within,
 };
 use super::wire::{
-    BearerRejection, Caller, Envelope, Resource, arm_error, base_url, injected_fault,
+    BearerRejection, Caller, Envelope, Reply, Resource, arm_error, base_url, injected_fault,
     parse_eq_filter, percent_decode, query_map, role_assignment_json, validate_bearer,
 };
 
@@ -36,9 +36,6 @@ const AUTHZ_PROVIDER: &str = "/providers/microsoft.authorization/";
 pub fn router(sandbox: EntraSandbox) -> Router {
     Router::new().fallback(dispatch).with_state(sandbox)
 }
-
-/// What a handler answers: `Err` is an ARM error response, so `?` ends the request with it.
-type Reply = Result<Response, Response>;
 
 struct Request {
     method: Method,
@@ -96,23 +93,20 @@ async fn dispatch(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Reply {
     let path = percent_decode(uri.path());
     let operation = operation_name(&method, &path);
     if let Some(fault) = injected_fault(&sandbox, Envelope::Arm, "arm", &operation).await {
-        return fault;
+        return Err(fault);
     }
-    let caller = match validate_bearer(&sandbox, &headers, &Resource::Arm) {
-        Ok(caller) => caller,
-        Err(rejection) => return bearer_rejected(rejection),
-    };
+    let caller = validate_bearer(&sandbox, &headers, &Resource::Arm).map_err(bearer_rejected)?;
     let query = query_map(uri.query());
     if !query.contains_key("api-version") {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+        ));
     }
     let request = Request {
         method,
@@ -121,7 +115,7 @@ async fn dispatch(
         body,
         base: base_url(sandbox.config().arm_url.as_deref(), &headers),
     };
-    route(&sandbox, &caller, &request).unwrap_or_else(|error| error)
+    route(&sandbox, &caller, &request)
 }
 
 fn no_route(req: &Request) -> Response {
@@ -297,23 +291,18 @@ fn holds_role(tenant: &Tenant, caller: &Caller, scope: &str, roles: &[&str]) -> 
     })
 }
 
-/// Parses `scope`, finds the caller's tenant for it, and requires read access to it for
-/// `action`: the preamble of every ARM read.
-fn readable_scope(
-    sandbox: &EntraSandbox,
-    caller: &Caller,
-    scope: &str,
-    action: &str,
-) -> Result<(Scope, Tenant), Response> {
-    let scope = parse_scope(scope)?;
-    let tenant = tenant_for_scope(sandbox, caller, &scope)?;
-    require_read(&tenant, caller, &scope.text, action)?;
-    Ok((scope, tenant))
-}
+/// The ARM actions the sandbox authorizes, as named in `AuthorizationFailed` errors.
+const READ_SUBSCRIPTIONS: &str = "Microsoft.Resources/subscriptions/read";
+const READ_RESOURCE_GROUPS: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
+const READ_ROLE_DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions/read";
+const READ_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/read";
+const WRITE_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/write";
+const DELETE_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/delete";
 
-/// [`readable_scope`] for a change: the caller needs a role that may write role
-/// assignments at `scope`.
-fn writable_scope(
+/// Parses `scope`, finds the caller's tenant for it, and requires a role there that allows
+/// `action` (any role for a `…/read`, else one that may write role assignments): the
+/// preamble of every ARM request on a scope.
+fn authorized_scope(
     sandbox: &EntraSandbox,
     caller: &Caller,
     scope: &str,
@@ -321,23 +310,15 @@ fn writable_scope(
 ) -> Result<(Scope, Tenant), Response> {
     let scope = parse_scope(scope)?;
     let tenant = tenant_for_scope(sandbox, caller, &scope)?;
-    if !holds_role(&tenant, caller, &scope.text, RBAC_WRITER_ROLES) {
+    let roles = if action.ends_with("/read") {
+        &[][..]
+    } else {
+        RBAC_WRITER_ROLES
+    };
+    if !holds_role(&tenant, caller, &scope.text, roles) {
         return Err(authorization_failed(caller, action, &scope.text));
     }
     Ok((scope, tenant))
-}
-
-fn require_read(
-    tenant: &Tenant,
-    caller: &Caller,
-    scope: &str,
-    action: &str,
-) -> Result<(), Response> {
-    if holds_role(tenant, caller, scope, &[]) {
-        Ok(())
-    } else {
-        Err(authorization_failed(caller, action, scope))
-    }
 }
 
 // ---- paging ------------------------------------------------------------------------------
@@ -442,11 +423,11 @@ fn list_subscriptions(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
 }
 
 fn get_subscription(sandbox: &EntraSandbox, caller: &Caller, subscription_id: &str) -> Reply {
-    let (scope, tenant) = readable_scope(
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}"),
-        "Microsoft.Resources/subscriptions/read",
+        READ_SUBSCRIPTIONS,
     )?;
     match tenant.subscriptions.get(&scope.subscription_id) {
         Some(sub) => Ok(axum::Json(subscription_json(&tenant.id, sub)).into_response()),
@@ -474,11 +455,11 @@ fn list_resource_groups(
     req: &Request,
     subscription_id: &str,
 ) -> Reply {
-    let (scope, tenant) = readable_scope(
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}"),
-        "Microsoft.Resources/subscriptions/resourceGroups/read",
+        READ_RESOURCE_GROUPS,
     )?;
     let top = match req.query.get("$top").map(|t| t.parse::<usize>()) {
         None => None,
@@ -510,11 +491,11 @@ fn get_resource_group(
     subscription_id: &str,
     name: &str,
 ) -> Reply {
-    let (scope, tenant) = readable_scope(
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}/resourceGroups/{name}"),
-        "Microsoft.Resources/subscriptions/resourceGroups/read",
+        READ_RESOURCE_GROUPS,
     )?;
     let rg = tenant
         .subscriptions
@@ -570,12 +551,7 @@ fn list_role_definitions(
     req: &Request,
     scope: &str,
 ) -> Reply {
-    let (scope, _) = readable_scope(
-        sandbox,
-        caller,
-        scope,
-        "Microsoft.Authorization/roleDefinitions/read",
-    )?;
+    let (scope, _) = authorized_scope(sandbox, caller, scope, READ_ROLE_DEFINITIONS)?;
     let clauses = match req.query.get("$filter") {
         None => Vec::new(),
         Some(filter) => match parse_eq_filter(filter) {
@@ -681,12 +657,7 @@ fn put_role_assignment(
         ));
     };
     let principal_type = properties["principalType"].as_str();
-    let (scope, tenant) = writable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/write",
-    )?;
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, WRITE_ROLE_ASSIGNMENTS)?;
     let role_guid = role_definition_id.rsplit('/').next().unwrap_or_default();
     let role_path_ok = role_definition_id
         .to_ascii_lowercase()
@@ -785,12 +756,7 @@ fn get_role_assignment(
     scope_text: &str,
     name: &str,
 ) -> Reply {
-    let (scope, tenant) = readable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/read",
-    )?;
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, READ_ROLE_ASSIGNMENTS)?;
     match find_assignment(&tenant, &scope, name) {
         Some(ra) => Ok(axum::Json(role_assignment_json(ra)).into_response()),
         None => Err(arm_error(
@@ -807,12 +773,7 @@ fn delete_role_assignment(
     scope_text: &str,
     name: &str,
 ) -> Reply {
-    let (scope, tenant) = writable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/delete",
-    )?;
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, DELETE_ROLE_ASSIGNMENTS)?;
     match find_assignment(&tenant, &scope, name) {
         Some(ra) => {
             let json = role_assignment_json(ra);
@@ -831,12 +792,7 @@ fn list_role_assignments(
     req: &Request,
     scope_text: &str,
 ) -> Reply {
-    let (scope, tenant) = readable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/read",
-    )?;
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, READ_ROLE_ASSIGNMENTS)?;
     let mut at_scope_only = false;
     let mut principal: Option<String> = None;
     if let Some(filter) = req.query.get("$filter") {

@@ -26,7 +26,7 @@ use super::model::{
     directory_role_template, new_guid, now_ms,
 };
 use super::wire::{
-    BearerRejection, Caller, Envelope, Resource, application_json, base_url,
+    BearerRejection, Caller, Envelope, Reply, Resource, application_json, base_url,
     federated_credential_json, graph_error, graph_error_with_details, injected_fault,
     parse_eq_filter, percent_decode, query_map, rfc3339, service_principal_json, split_key_segment,
     validate_bearer,
@@ -57,9 +57,6 @@ const APPLICATION_PROPERTIES: &[&str] = &[
 pub fn router(sandbox: EntraSandbox) -> Router {
     Router::new().fallback(dispatch).with_state(sandbox)
 }
-
-/// What a handler answers: `Err` is a Graph error response, so `?` ends the request with it.
-type Reply = Result<Response, Response>;
 
 /// One request as the handlers see it.
 struct Request {
@@ -141,14 +138,14 @@ async fn dispatch(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Reply {
     let raw_path = uri.path();
     let Some(rest) = raw_path.strip_prefix("/v1.0/") else {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Invalid version: only v1.0 is served by the sandbox.",
-        );
+        ));
     };
     let segments: Vec<String> = rest
         .split('/')
@@ -157,12 +154,9 @@ async fn dispatch(
         .collect();
     let operation = operation_name(&method, &segments);
     if let Some(fault) = injected_fault(&sandbox, Envelope::Graph, "graph", &operation).await {
-        return fault;
+        return Err(fault);
     }
-    let caller = match validate_bearer(&sandbox, &headers, &Resource::Graph) {
-        Ok(caller) => caller,
-        Err(rejection) => return bearer_rejected(rejection),
-    };
+    let caller = validate_bearer(&sandbox, &headers, &Resource::Graph).map_err(bearer_rejected)?;
     let base = base_url(sandbox.config().graph_url.as_deref(), &headers);
     let request = Request {
         method,
@@ -173,7 +167,7 @@ async fn dispatch(
         base,
         path: rest.to_owned(),
     };
-    route(&sandbox, &caller, &request).unwrap_or_else(|error| error)
+    route(&sandbox, &caller, &request)
 }
 
 /// A stable operation name for the fault knobs, e.g. `POST /applications`,

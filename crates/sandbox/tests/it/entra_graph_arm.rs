@@ -590,18 +590,15 @@ async fn custom_roles_are_listed_filtered_by_type_and_name_and_assignable() {
     // Assignable like a built-in role.
     let (_, _, sp_id) = h.app_with_sp(&graph, "custom-deployer").await;
     let scope = format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod");
-    let (status, created, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e?{API}"),
-            Some(json!({"properties": {
-                "roleDefinitionId": format!("{definitions}/{guid}"),
-                "principalId": sp_id,
-                "principalType": "ServicePrincipal"
-            }})),
-        )
-        .await;
+    let path = format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e?{API}"
+    );
+    let assignment = json!({"properties": {
+        "roleDefinitionId": format!("{definitions}/{guid}"),
+        "principalId": sp_id,
+        "principalType": "ServicePrincipal"
+    }});
+    let (status, created, _) = h.arm_put(&arm, &path, assignment).await;
     assert_eq!(status, 201, "{created}");
     assert!(
         created["properties"]["roleDefinitionId"]
@@ -637,21 +634,12 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
     h.sandbox
         .set_principal_not_found_window(Duration::from_secs(60));
     h.sandbox.touch_service_principal(&sp_id).expect("touch");
-    let reply = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(body(None)))
-        .await;
+    let reply = h.arm_put(&arm, &url(name), body(None)).await;
     assert_eq!(arm_failure(&reply), (400, "PrincipalNotFound"));
-    let reply = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(body(Some("User"))))
-        .await;
+    let reply = h.arm_put(&arm, &url(name), body(Some("User"))).await;
     assert_eq!(arm_failure(&reply), (400, "UnmatchedPrincipalType"));
     let (status, created, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(name),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url(name), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["properties"]["principalType"], "ServicePrincipal");
@@ -659,45 +647,29 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
 
     // Same name again: fine. Same (scope, role, principal) under another name: 409.
     let (status, _, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(name),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url(name), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(status, 201);
     let other = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
     let reply = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(other),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url(other), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(arm_failure(&reply), (409, "RoleAssignmentExists"));
     let reply = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url("not-a-guid"),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url("not-a-guid"), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(arm_failure(&reply), (400, "InvalidRoleAssignmentId"));
     let mut reader = body(Some("ServicePrincipal"));
     reader["properties"]["roleDefinitionId"] = json!(role.replace(CONTRIBUTOR, READER));
-    let reply = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(reader))
-        .await;
+    let reply = h.arm_put(&arm, &url(name), reader).await;
     assert_eq!(
         arm_failure(&reply),
         (409, "RoleAssignmentUpdateNotPermitted")
     );
-    let reply = h
-        .arm_call(Method::PUT, &arm, &url(other), Some(json!({"properties": {"roleDefinitionId": role.replace(CONTRIBUTOR, "00000000-0000-0000-0000-000000000000"), "principalId": sp_id, "principalType": "ServicePrincipal"}})))
-        .await;
+    let mut unknown_role = body(Some("ServicePrincipal"));
+    unknown_role["properties"]["roleDefinitionId"] =
+        json!(role.replace(CONTRIBUTOR, "00000000-0000-0000-0000-000000000000"));
+    let reply = h.arm_put(&arm, &url(other), unknown_role).await;
     assert_eq!(arm_failure(&reply), (400, "RoleDefinitionDoesNotExist"));
 
     // List by principal, from the subscription (assignments below are included).
@@ -710,12 +682,7 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
     // A user without Owner may not assign roles.
     let limited = h.user_token(LIMITED_USER, ARM_DEFAULT).await;
     let reply = h
-        .arm_call(
-            Method::PUT,
-            &limited,
-            &url(other),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&limited, &url(other), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(arm_failure(&reply), (403, "AuthorizationFailed"));
 

@@ -48,6 +48,14 @@ impl AwsEnv {
             .assume_role_policy_document(trust)
     }
 
+    /// Sends a [`create_role`](Self::create_role) request; the new role's ARN.
+    pub async fn role_arn(
+        request: aws_sdk_iam::operation::create_role::builders::CreateRoleFluentBuilder,
+    ) -> String {
+        let created = request.send().await.unwrap();
+        created.role().unwrap().arn().to_string()
+    }
+
     /// Creates an OIDC provider for `url` with one client id; its ARN.
     pub async fn provider(&self, url: &str, aud: &str) -> String {
         self.iam

@@ -184,6 +184,12 @@ impl Harness {
             .await
     }
 
+    /// `PUT` of a JSON body to ARM.
+    pub async fn arm_put(&self, token: &str, path_and_query: &str, body: Value) -> Reply {
+        self.arm_call(reqwest::Method::PUT, token, path_and_query, Some(body))
+            .await
+    }
+
     /// `GET` from ARM.
     pub async fn arm_get(&self, token: &str, path_and_query: &str) -> Reply {
         self.arm_call(reqwest::Method::GET, token, path_and_query, None)
