@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 
 use crate::http_support::json_of;
 use crate::octopus_support::{
-    api, api_get, api_post, aws_account, azure_account, fetch_json, first_error, task_log,
-    wait_for_task,
+    api, api_get, api_post, aws_account, azure_account, create_account, fetch_json, first_error,
+    task_log, wait_for_task,
 };
 
 async fn start(style: IssuerStyle) -> Sandbox {
@@ -115,7 +115,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 
     // A validator configured with the issuer without the slash refuses the discovery document.
     let validator = RemoteIssuers::new(slash.http_client().unwrap());
-    let (_, account) = api_post(&slash, "/api/Spaces-1/accounts", azure_account("A")).await;
+    let (_, account) = create_account(&slash, azure_account("A")).await;
     let token = account_test_token(&slash, &account, "a");
     let without_slash = slash.urls().octopus_public.clone();
     assert!(matches!(
@@ -139,9 +139,9 @@ async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let mut azure = azure_account("Azure Prod");
     azure["DeploymentSubjectKeys"] = json!(["environment", "space", "tenant", "project"]);
     azure["CustomClaims"] = json!({"team": "platform"});
-    let (_, azure) = api_post(&sandbox, "/api/Spaces-1/accounts", azure).await;
+    let (_, azure) = create_account(&sandbox, azure).await;
     let aws = aws_account("AWS Prod", "arn:aws:iam::123456789012:role/octopus");
-    let (_, aws) = api_post(&sandbox, "/api/Spaces-1/accounts", aws).await;
+    let (_, aws) = create_account(&sandbox, aws).await;
     let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
     let issuer = sandbox.urls().octopus_issuer.clone();
 
@@ -234,12 +234,7 @@ fn account_test_token(sandbox: &Sandbox, account: &Value, slug: &str) -> MintedT
 #[tokio::test]
 async fn account_test_task_fails_with_entras_reason_for_an_unknown_application() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, account) = api_post(
-        &sandbox,
-        "/api/Spaces-1/accounts",
-        azure_account("Azure Prod"),
-    )
-    .await;
+    let (_, account) = create_account(&sandbox, azure_account("Azure Prod")).await;
     let (status, task) = api_post(
         &sandbox,
         "/api/Spaces-1/tasks",
@@ -659,9 +654,8 @@ async fn state_survives_a_restart() {
         ..SandboxOptions::default()
     };
     let first = Sandbox::start(options.clone()).await.unwrap();
-    let (status, account) = api_post(
+    let (status, account) = create_account(
         &first,
-        "/api/Spaces-1/accounts",
         aws_account("Kept", "arn:aws:iam::123456789012:role/kept"),
     )
     .await;
@@ -716,9 +710,8 @@ async fn state_survives_a_restart() {
         second.aws().provider(&urls.octopus_issuer).is_some(),
         "the AWS sandbox's state survives too"
     );
-    let (status, next) = api_post(
+    let (status, next) = create_account(
         &second,
-        "/api/Spaces-1/accounts",
         aws_account("Next", "arn:aws:iam::123456789012:role/next"),
     )
     .await;

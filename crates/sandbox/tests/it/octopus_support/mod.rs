@@ -75,6 +75,11 @@ pub async fn task_log(sandbox: &Sandbox, task: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `POST /api/Spaces-1/accounts` of an account `body`.
+pub async fn create_account(sandbox: &Sandbox, body: Value) -> (StatusCode, Value) {
+    api_post(sandbox, "/api/Spaces-1/accounts", body).await
+}
+
 /// An Azure OIDC account body named `name` (fixed subscription, client and tenant ids).
 pub fn azure_account(name: &str) -> Value {
     json!({
