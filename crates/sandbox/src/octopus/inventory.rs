@@ -24,6 +24,8 @@ pub trait Listed {
     fn id(&self) -> &str;
     /// `Name`.
     fn name(&self) -> &str;
+    /// `Slug`.
+    fn slug(&self) -> &str;
     /// `SpaceId`.
     fn space_id(&self) -> &str;
     /// The wire form.
@@ -41,6 +43,9 @@ macro_rules! listed {
             fn name(&self) -> &str {
                 &self.name
             }
+            fn slug(&self) -> &str {
+                &self.slug
+            }
             fn space_id(&self) -> &str {
                 &self.$space
             }
@@ -57,6 +62,18 @@ listed!(Tenant, space_id);
 listed!(Runbook, space_id);
 listed!(DeploymentTarget, space_id);
 listed!(Space, id);
+
+/// The item of the space `space_id` that `raw` names by id or slug.
+pub fn by_id_or_slug<'i, T: Listed>(
+    items: &'i [T],
+    space_id: &str,
+    raw: Option<&str>,
+) -> Option<&'i T> {
+    let raw = raw?;
+    items
+        .iter()
+        .find(|i| i.space_id() == space_id && (i.id() == raw || i.slug() == raw))
+}
 
 /// A JSON response from pre-serialized bytes.
 pub fn json_bytes(bytes: Bytes) -> Response {
