@@ -26,7 +26,7 @@
 
 use std::future::Future;
 
-use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus, PortResult};
+use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, Octopus, PortResult};
 use octo_oidc_core::scope::{RunLabel, RunRef};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::desired::{DesiredResource, resolve_scope};
-use crate::observe::{Observation, Ports};
+use crate::observe::{Observation, PortSet};
 use crate::plan::Action;
 use crate::setup_file::TargetSpec;
 
@@ -391,19 +391,14 @@ pub fn explain_code(message: &str) -> Option<(String, String)> {
 }
 
 /// Verifies the setup's trust as it exists now.
-pub async fn verify<O, E, R, I, G, T>(
+pub async fn verify<P: PortSet, T>(
     observation: &Observation,
     issuer: Option<&IssuerFacts>,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     tokens: &T,
 ) -> VerifyReport
 where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
     T: TokenSource,
 {
     let mut checks = Vec::new();
@@ -714,13 +709,7 @@ fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn account_tests<O, E, R, I, G>(
-    observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
-    out: &mut Vec<Check>,
-) where
-    O: Octopus,
-{
+async fn account_tests<P: PortSet>(observation: &Observation, ports: P, out: &mut Vec<Check>) {
     let space = observation.facts.space.id.as_str();
     for a in &observation.observed.octopus_accounts {
         let name = a
@@ -729,7 +718,7 @@ async fn account_tests<O, E, R, I, G>(
             .and_then(Value::as_str)
             .unwrap_or(&a.id)
             .to_string();
-        let c = match ports.octopus.test_account(space, &a.id).await {
+        let c = match ports.octopus().test_account(space, &a.id).await {
             Ok(t) if t.succeeded => {
                 let mut c = Check::pass(
                     Area::AccountTest,
@@ -906,17 +895,13 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     out
 }
 
-async fn token_trades<O, E, R, I, G, T>(
+async fn token_trades<P: PortSet, T>(
     observation: &Observation,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     tokens: &T,
     out: &mut Vec<Check>,
 ) where
-    O: Octopus,
-    E: EntraApps,
-    I: Iam,
-    G: GoogleCloud,
     T: TokenSource,
 {
     let iss = observation.facts.server.issuer.clone();
@@ -998,12 +983,12 @@ async fn token_trades<O, E, R, I, G, T>(
                 let result = match azure {
                     true => {
                         ports
-                            .entra
+                            .entra()
                             .exchange_federated_token(&target.trade_with, &token)
                             .await
                     }
                     false => ports
-                        .iam
+                        .iam()
                         .assume_role_with_web_identity(
                             &target.trade_with,
                             &token,
@@ -1021,7 +1006,7 @@ async fn token_trades<O, E, R, I, G, T>(
             }
         }
         TargetSpec::Ci(ci) => {
-            ci_trades::ci_token_trades(observation, ci, ports.octopus, tokens, out).await;
+            ci_trades::ci_token_trades(observation, ci, ports.octopus(), tokens, out).await;
         }
         TargetSpec::Gcp(g) => {
             let (Some(provider), Some(email)) = (
@@ -1058,12 +1043,12 @@ async fn token_trades<O, E, R, I, G, T>(
                 let result = match tokens.token(&claims).await {
                     Ok(t) => {
                         match ports
-                            .gcp
+                            .gcp()
                             .exchange_token(&provider.default_audience(), &t)
                             .await
                         {
                             Ok(federated) => ports
-                                .gcp
+                                .gcp()
                                 .generate_access_token(&federated, email, g.token_lifetime)
                                 .await
                                 .map(|_| ()),
