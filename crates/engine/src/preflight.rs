@@ -39,7 +39,7 @@ use std::future::Future;
 
 use octo_oidc_core::Problem;
 use octo_oidc_core::aws::AwsProvider;
-use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus};
+use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus, PortResult};
 use octo_oidc_core::preflight::{
     AppCreationRights, IamDecision, OctopusGrants, RbacPermission, may_create_applications,
     policy_source_arn, rbac_allows,
@@ -747,19 +747,27 @@ async fn aws<P: PortSet>(
         .collect()
 }
 
+/// What a service said beside observe, or, when it was not asked then, its answer now (a
+/// failure as its message).
+async fn known_or_ask<T, F>(
+    known: Option<Result<T, String>>,
+    ask: impl FnOnce() -> F,
+) -> Result<T, String>
+where
+    F: Future<Output = PortResult<T>>,
+{
+    match known {
+        Some(answer) => answer,
+        None => ask().await.map_err(|e| e.message),
+    }
+}
+
 async fn entra<P: PortSet>(
     needed: Vec<NeededPermission>,
     known: Option<Result<AppCreationRights, String>>,
     ports: P,
 ) -> Vec<PermissionCheck> {
-    let rights = match known {
-        Some(r) => r,
-        None => ports
-            .entra()
-            .app_creation_rights()
-            .await
-            .map_err(|e| e.message),
-    };
+    let rights = known_or_ask(known, || ports.entra().app_creation_rights()).await;
     let rights = match rights {
         Ok(r) => r,
         Err(why) => return unknown(needed, "the Entra caller", &why),
@@ -808,14 +816,10 @@ async fn rbac<P: PortSet>(
         by_scope.entry(n.resource.clone()).or_default().push(n);
     }
     for (scope, needed) in by_scope {
-        let permissions = match known.remove(&scope) {
-            Some(p) => p,
-            None => ports
-                .rbac()
-                .caller_permissions(&scope)
-                .await
-                .map_err(|e| e.message),
-        };
+        let permissions = known_or_ask(known.remove(&scope), || {
+            ports.rbac().caller_permissions(&scope)
+        })
+        .await;
         match permissions {
             Ok(permissions) => out.extend(needed.into_iter().map(|n| {
                 let outcome = match rbac_allows(&permissions, &n.permission) {
@@ -839,14 +843,7 @@ async fn octopus<P: PortSet>(
     ports: P,
 ) -> Vec<PermissionCheck> {
     let space = &observation.facts.space;
-    let grants = match known {
-        Some(g) => g,
-        None => ports
-            .octopus()
-            .caller_permissions()
-            .await
-            .map_err(|e| e.message),
-    };
+    let grants = known_or_ask(known, || ports.octopus().caller_permissions()).await;
     let held = match grants {
         Ok(g) => g.in_space(&space.id),
         Err(why) => return unknown(needed, "the API key's user", &why),
