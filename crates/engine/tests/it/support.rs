@@ -10,7 +10,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_engine::apply::{ApplyReport, NotCancelled, StepReport, apply};
 use octo_oidc_engine::desired::DesiredResource;
-use octo_oidc_engine::journal::MemoryJournal;
+use octo_oidc_engine::journal::{MemoryJournal, Phase, entries};
 use octo_oidc_engine::observe::{Observation, Ports, observe};
 use octo_oidc_engine::plan::{Action, PlanStep};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
@@ -302,6 +302,25 @@ impl World {
             self.iam.log(),
             self.gcp.log(),
         ]
+    }
+
+    /// After a cut-short apply: a rerun completes, creates no duplicate (the same objects as
+    /// in `clean`, where it ran once), leaves no change planned, and journals every resource
+    /// done. Returns the observation after it.
+    pub async fn rerun_converges(&self, setup: &Setup, clean: &World, label: &str) -> Observation {
+        let rerun = self.apply(setup).await;
+        assert!(rerun.is_complete(), "{label}: {:#?}", rerun.problem);
+        assert_eq!(
+            self.inventory_counts(),
+            clean.inventory_counts(),
+            "{label}: duplicates"
+        );
+        let o = self.observe(setup).await;
+        assert!(!o.plan.has_changes(), "{label}: not converged");
+        for e in entries(&self.journal.all()) {
+            assert_eq!(e.last, Phase::Done, "{label}: {e:#?}");
+        }
+        o
     }
 
     /// How many objects of ours exist, per kind (what "no duplicates" compares).
