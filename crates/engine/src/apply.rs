@@ -485,6 +485,14 @@ fn outcome_of<T>(applied: &Applied<T>) -> Outcome {
     }
 }
 
+/// What a step that teaches later steps nothing returns: its outcome and the ids to journal.
+fn reported<'a, T>(
+    applied: &Applied<T>,
+    ids: Vec<(&'a str, String)>,
+) -> (Outcome, Vec<(&'a str, String)>, Learned) {
+    (outcome_of(applied), ids, Learned::Nothing)
+}
+
 /// A policy change reports `updated` even when it adds a binding: a planned create that
 /// changed the policy is journaled as created (teardown removes what the setup added).
 fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
@@ -560,22 +568,14 @@ async fn act<P: PortSet>(
                 true => ports.iam().create_oidc_provider(spec).await?,
                 false => ports.iam().ensure_oidc_provider(spec).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("arn", applied.value().arn.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("arn", applied.value().arn.clone())])
         }
         DesiredResource::IamRole { spec, .. } => {
             let applied = match create {
                 true => ports.iam().create_role(spec).await?,
                 false => ports.iam().ensure_role(spec).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("arn", applied.value().arn.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("arn", applied.value().arn.clone())])
         }
         DesiredResource::AppRegistration {
             unique_name,
@@ -644,13 +644,12 @@ async fn act<P: PortSet>(
                         .await?
                 }
             };
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("app_object_id", application.object_id.clone()),
                     ("name", applied.value().name.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::RoleAssignment {
@@ -671,13 +670,12 @@ async fn act<P: PortSet>(
                 true => ports.rbac().create_role_assignment(&wanted).await?,
                 false => ports.rbac().ensure_role_assignment(&wanted).await?,
             };
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("name", applied.value().name.clone()),
                     ("scope", applied.value().scope.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::OctopusAccount {
@@ -695,11 +693,7 @@ async fn act<P: PortSet>(
                 true => ports.octopus().create_account(space_id, &body).await?,
                 false => ports.octopus().ensure_account(space_id, &body).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("id", applied.value().id.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("id", applied.value().id.clone())])
         }
         DesiredResource::ServiceAccount {
             username,
@@ -726,32 +720,26 @@ async fn act<P: PortSet>(
                 .as_deref()
                 .ok_or_else(|| missing("service account", service_account))?;
             let applied = ports.octopus().ensure_oidc_identity(sa, spec).await?;
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("identity_id", applied.value().identity_id.clone()),
                     ("external_id", applied.value().external_id.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::WorkloadIdentityPool { spec } => {
             let applied = ports.gcp().ensure_pool(spec).await?;
-            (
-                outcome_of(&applied),
-                vec![("name", applied.value().name.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("name", applied.value().name.clone())])
         }
         DesiredResource::WorkloadIdentityProvider { spec, .. } => {
             let applied = ports.gcp().ensure_provider(spec).await?;
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("name", applied.value().name.clone()),
                     ("audience", spec.provider.default_audience()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::GcpServiceAccount { email, spec } => {
@@ -759,13 +747,12 @@ async fn act<P: PortSet>(
                 .as_ref()
                 .ok_or_else(|| missing("service account", email))?;
             let applied = ports.gcp().ensure_service_account(spec).await?;
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("email", applied.value().email.clone()),
                     ("unique_id", applied.value().unique_id.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::WorkloadIdentityBinding {
@@ -815,17 +802,12 @@ async fn act<P: PortSet>(
                 .ok_or_else(|| missing("service account", service_account))?;
             let team_id = step.id.as_deref().ok_or_else(|| missing("team", team))?;
             let applied = ports.octopus().add_team_member(team_id, sa).await?;
-            let outcome = match applied {
-                Applied::Created(_) => Outcome::Created,
-                _ => Outcome::Updated,
-            };
-            (
-                outcome,
+            reported(
+                &applied,
                 vec![
                     ("team_id", team_id.to_string()),
                     ("user_id", sa.to_string()),
                 ],
-                Learned::Nothing,
             )
         }
     };
