@@ -671,158 +671,66 @@ fn absent<T>(port: &str) -> PortResult<T> {
     ))
 }
 
-impl EntraApps for Absent {
-    async fn find_application(&self, _: &str) -> PortResult<Option<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn find_application_by_client_id(&self, _: &str) -> PortResult<Option<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn ensure_application(
-        &self,
-        _: &ApplicationSpec,
-    ) -> PortResult<Applied<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn delete_application(&self, _: &str) -> PortResult<()> {
-        absent("Entra")
-    }
-    async fn find_service_principal(&self, _: &str) -> PortResult<Option<ServicePrincipal>> {
-        absent("Entra")
-    }
-    async fn ensure_service_principal(&self, _: &str) -> PortResult<Applied<ServicePrincipal>> {
-        absent("Entra")
-    }
-    async fn list_federated_credentials(&self, _: &str) -> PortResult<Vec<FederatedCredential>> {
-        absent("Entra")
-    }
-    async fn ensure_federated_credential(
-        &self,
-        _: &str,
-        _: &FederatedCredential,
-    ) -> PortResult<Applied<FederatedCredential>> {
-        absent("Entra")
-    }
-    async fn delete_federated_credential(&self, _: &str, _: &str) -> PortResult<()> {
-        absent("Entra")
-    }
+/// Implements a port for [`Absent`]: each listed method refuses with `internal`, naming
+/// the port.
+macro_rules! refused {
+    ($port:ident, $name:literal: $(fn $method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        impl $port for Absent {
+            $(
+                async fn $method(&self, $(_: $arg),*) -> PortResult<$ret> {
+                    absent($name)
+                }
+            )*
+        }
+    };
 }
 
-impl AzureRbac for Absent {
-    async fn role_definition_id(&self, _: &str, _: &str) -> PortResult<String> {
-        absent("Azure RBAC")
-    }
-    async fn find_role_assignment(&self, _: &str, _: &str) -> PortResult<Option<RoleAssignment>> {
-        absent("Azure RBAC")
-    }
-    async fn ensure_role_assignment(
-        &self,
-        _: &RoleAssignment,
-    ) -> PortResult<Applied<RoleAssignment>> {
-        absent("Azure RBAC")
-    }
-    async fn delete_role_assignment(&self, _: &RoleAssignment) -> PortResult<()> {
-        absent("Azure RBAC")
-    }
-}
+refused!(EntraApps, "Entra":
+    fn find_application(&str) -> Option<EntraApplication>;
+    fn find_application_by_client_id(&str) -> Option<EntraApplication>;
+    fn ensure_application(&ApplicationSpec) -> Applied<EntraApplication>;
+    fn delete_application(&str) -> ();
+    fn find_service_principal(&str) -> Option<ServicePrincipal>;
+    fn ensure_service_principal(&str) -> Applied<ServicePrincipal>;
+    fn list_federated_credentials(&str) -> Vec<FederatedCredential>;
+    fn ensure_federated_credential(&str, &FederatedCredential) -> Applied<FederatedCredential>;
+    fn delete_federated_credential(&str, &str) -> ();
+);
 
-impl Iam for Absent {
-    async fn caller_identity(&self) -> PortResult<(String, String)> {
-        absent("AWS")
-    }
-    async fn find_oidc_provider(&self, _: &str) -> PortResult<Option<OidcProvider>> {
-        absent("AWS")
-    }
-    async fn ensure_oidc_provider(
-        &self,
-        _: &OidcProviderSpec,
-    ) -> PortResult<Applied<OidcProvider>> {
-        absent("AWS")
-    }
-    async fn delete_oidc_provider(&self, _: &str) -> PortResult<()> {
-        absent("AWS")
-    }
-    async fn find_role(&self, _: &str) -> PortResult<Option<IamRole>> {
-        absent("AWS")
-    }
-    async fn ensure_role(&self, _: &RoleSpec) -> PortResult<Applied<IamRole>> {
-        absent("AWS")
-    }
-    async fn delete_role(&self, _: &str) -> PortResult<()> {
-        absent("AWS")
-    }
-    async fn assume_role_with_web_identity(
-        &self,
-        _: &str,
-        _: &Secret,
-        _: &str,
-    ) -> PortResult<AssumedRole> {
-        absent("AWS")
-    }
-}
+refused!(AzureRbac, "Azure RBAC":
+    fn role_definition_id(&str, &str) -> String;
+    fn find_role_assignment(&str, &str) -> Option<RoleAssignment>;
+    fn ensure_role_assignment(&RoleAssignment) -> Applied<RoleAssignment>;
+    fn delete_role_assignment(&RoleAssignment) -> ();
+);
 
-impl GoogleCloud for Absent {
-    async fn project(&self, _: &str) -> PortResult<GcpProject> {
-        absent("Google Cloud")
-    }
-    async fn granted_permissions(&self, _: &str, _: &[String]) -> PortResult<Vec<String>> {
-        absent("Google Cloud")
-    }
-    async fn find_pool(&self, _: &str, _: &str) -> PortResult<Option<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_pool(&self, _: &GcpPoolSpec) -> PortResult<Applied<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn delete_pool(&self, _: &str, _: &str) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn undelete_pool(&self, _: &str, _: &str) -> PortResult<Applied<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn find_provider(&self, _: &ProviderRef) -> PortResult<Option<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_provider(&self, _: &GcpProviderSpec) -> PortResult<Applied<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn delete_provider(&self, _: &ProviderRef) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn undelete_provider(&self, _: &ProviderRef) -> PortResult<Applied<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn find_service_account(&self, _: &str) -> PortResult<Option<GcpServiceAccount>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_service_account(
-        &self,
-        _: &GcpServiceAccountSpec,
-    ) -> PortResult<Applied<GcpServiceAccount>> {
-        absent("Google Cloud")
-    }
-    async fn delete_service_account(&self, _: &str) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn policy_bindings(&self, _: &GcpPolicyTarget) -> PortResult<Vec<GcpBinding>> {
-        absent("Google Cloud")
-    }
-    async fn change_policy(
-        &self,
-        _: &GcpPolicyTarget,
-        _: &GcpPolicyChange,
-    ) -> PortResult<Applied<Vec<GcpBinding>>> {
-        absent("Google Cloud")
-    }
-    async fn exchange_token(&self, _: &str, _: &Secret) -> PortResult<Secret> {
-        absent("Google Cloud")
-    }
-    async fn generate_access_token(
-        &self,
-        _: &Secret,
-        _: &str,
-        _: u32,
-    ) -> PortResult<GcpAccessToken> {
-        absent("Google Cloud")
-    }
-}
+refused!(Iam, "AWS":
+    fn caller_identity() -> (String, String);
+    fn find_oidc_provider(&str) -> Option<OidcProvider>;
+    fn ensure_oidc_provider(&OidcProviderSpec) -> Applied<OidcProvider>;
+    fn delete_oidc_provider(&str) -> ();
+    fn find_role(&str) -> Option<IamRole>;
+    fn ensure_role(&RoleSpec) -> Applied<IamRole>;
+    fn delete_role(&str) -> ();
+    fn assume_role_with_web_identity(&str, &Secret, &str) -> AssumedRole;
+);
+
+refused!(GoogleCloud, "Google Cloud":
+    fn project(&str) -> GcpProject;
+    fn granted_permissions(&str, &[String]) -> Vec<String>;
+    fn find_pool(&str, &str) -> Option<GcpPool>;
+    fn ensure_pool(&GcpPoolSpec) -> Applied<GcpPool>;
+    fn delete_pool(&str, &str) -> GcpRemoval;
+    fn undelete_pool(&str, &str) -> Applied<GcpPool>;
+    fn find_provider(&ProviderRef) -> Option<GcpProvider>;
+    fn ensure_provider(&GcpProviderSpec) -> Applied<GcpProvider>;
+    fn delete_provider(&ProviderRef) -> GcpRemoval;
+    fn undelete_provider(&ProviderRef) -> Applied<GcpProvider>;
+    fn find_service_account(&str) -> Option<GcpServiceAccount>;
+    fn ensure_service_account(&GcpServiceAccountSpec) -> Applied<GcpServiceAccount>;
+    fn delete_service_account(&str) -> GcpRemoval;
+    fn policy_bindings(&GcpPolicyTarget) -> Vec<GcpBinding>;
+    fn change_policy(&GcpPolicyTarget, &GcpPolicyChange) -> Applied<Vec<GcpBinding>>;
+    fn exchange_token(&str, &Secret) -> Secret;
+    fn generate_access_token(&Secret, &str, u32) -> GcpAccessToken;
+);
