@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::apply::Cancellation;
 use crate::desired::{ResourceKind, identity_name};
 use crate::journal::{Journal, JournalEntry, JournalRecord, Phase, app_of as journal_app, entries};
-use crate::observe::{Observation, Ports};
+use crate::observe::{Observation, PortSet};
 use crate::ownership::{self, Owner};
 use crate::plan::Action;
 
@@ -129,20 +129,13 @@ enum Decision<'f> {
 }
 
 /// Tears down what `observation` shows this setup created.
-pub async fn teardown<O, E, R, I, G>(
+pub async fn teardown<P: PortSet>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
     cancel: &dyn Cancellation,
-) -> TeardownReport
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+) -> TeardownReport {
     let setup = observation.plan.setup.as_str();
     let observed = &observation.observed;
     let issuer = observation.facts.server.issuer.as_str();
@@ -255,7 +248,7 @@ where
                     assignment_name(observation, &app.unique_name, a),
                     a.name,
                     Decision::Delete(plain(async move {
-                        ports.rbac.delete_role_assignment(&a2).await
+                        ports.rbac().delete_role_assignment(&a2).await
                     }))
                 );
             }
@@ -269,7 +262,7 @@ where
                     c.name,
                     c.name,
                     Decision::Delete(plain(async move {
-                        ports.entra.delete_federated_credential(&obj, &name).await
+                        ports.entra().delete_federated_credential(&obj, &name).await
                     }))
                 );
             } else {
@@ -288,9 +281,9 @@ where
         let decision = match foreign.is_empty() {
             true => {
                 let obj = object_id.clone();
-                Decision::Delete(plain(
-                    async move { ports.entra.delete_application(&obj).await },
-                ))
+                Decision::Delete(plain(async move {
+                    ports.entra().delete_application(&obj).await
+                }))
             }
             false => Decision::Leave(format!(
                 "it still holds credentials this setup did not create ({}); delete them first or delete the app in the Entra portal",
@@ -326,7 +319,7 @@ where
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&role.tags), setup) {
             Owner::This => {
                 let name = role.role.name.clone();
-                Decision::Delete(plain(async move { ports.iam.delete_role(&name).await }))
+                Decision::Delete(plain(async move { ports.iam().delete_role(&name).await }))
             }
             _ => Decision::Leave(format!(
                 "no {}={setup} tag: not created by this setup",
@@ -345,7 +338,7 @@ where
     if let Some(p) = &observed.oidc_provider {
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&p.tags), setup) {
             Owner::This if !stopped => {
-                match ports.iam.roles_trusting_provider(&p.provider.arn).await {
+                match ports.iam().roles_trusting_provider(&p.provider.arn).await {
                     Err(problem) => Decision::Leave(format!(
                         "could not check which roles trust it ({}); delete it by hand when no role uses it",
                         problem.message
@@ -358,7 +351,7 @@ where
                         if others.is_empty() {
                             let arn = p.provider.arn.clone();
                             Decision::Delete(plain(async move {
-                                ports.iam.delete_oidc_provider(&arn).await
+                                ports.iam().delete_oidc_provider(&arn).await
                             }))
                         } else {
                             Decision::Leave(format!(
@@ -410,7 +403,7 @@ where
                 let (team_id, user_id) = (team.id.clone(), sa.id.clone());
                 Decision::Delete(Box::pin(async move {
                     ports
-                        .octopus
+                        .octopus()
                         .remove_team_member(&team_id, &user_id)
                         .await
                         .map(|_| None)
@@ -433,7 +426,7 @@ where
                     i.name,
                     i.id,
                     Decision::Delete(plain(async move {
-                        ports.octopus.delete_oidc_identity(&sa_id, &id).await
+                        ports.octopus().delete_oidc_identity(&sa_id, &id).await
                     }))
                 );
             } else {
@@ -450,7 +443,7 @@ where
         } else {
             let id = sa.id.clone();
             Decision::Delete(plain(async move {
-                ports.octopus.delete_service_account(&id).await
+                ports.octopus().delete_service_account(&id).await
             }))
         };
         handle!(ResourceKind::ServiceAccount, sa.username, sa.id, decision);
@@ -491,7 +484,7 @@ where
                 let target = GcpPolicyTarget::Project(project.clone());
                 Decision::Delete(Box::pin(async move {
                     ports
-                        .gcp
+                        .gcp()
                         .change_policy(&target, &change)
                         .await
                         .map(|_| None)
@@ -523,7 +516,7 @@ where
             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
             Decision::Delete(Box::pin(async move {
                 ports
-                    .gcp
+                    .gcp()
                     .change_policy(&target, &change)
                     .await
                     .map(|_| None)
@@ -545,7 +538,7 @@ where
             (true, GcpLifecycle::Active) => {
                 let provider = provider.clone();
                 Decision::Delete(Box::pin(async move {
-                    let removal = ports.gcp.delete_provider(&provider).await?;
+                    let removal = ports.gcp().delete_provider(&provider).await?;
                     Ok(soft_delete_note("provider", &removal))
                 }))
             }
@@ -572,7 +565,7 @@ where
             (true, GcpLifecycle::Active) => {
                 let (number, pool) = (provider.project_number.clone(), provider.pool_id.clone());
                 Decision::Delete(Box::pin(async move {
-                    let removal = ports.gcp.delete_pool(&number, &pool).await?;
+                    let removal = ports.gcp().delete_pool(&number, &pool).await?;
                     Ok(soft_delete_note("pool", &removal))
                 }))
             }
@@ -584,7 +577,11 @@ where
             true => {
                 let email = sa.email.clone();
                 Decision::Delete(Box::pin(async move {
-                    ports.gcp.delete_service_account(&email).await.map(|_| None)
+                    ports
+                        .gcp()
+                        .delete_service_account(&email)
+                        .await
+                        .map(|_| None)
                 }))
             }
             false => {
@@ -616,7 +613,7 @@ where
             Owner::This => {
                 let (space, id) = (space_id.clone(), a.id.clone());
                 Decision::Delete(plain(async move {
-                    ports.octopus.delete_account(&space, &id).await
+                    ports.octopus().delete_account(&space, &id).await
                 }))
             }
             _ => Decision::Leave(
