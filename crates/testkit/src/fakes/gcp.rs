@@ -649,44 +649,44 @@ impl GoogleCloud for FakeGoogleCloud {
     ) -> PortResult<GcpAccessToken> {
         let parts: Vec<&str> = federated_token.expose().splitn(3, '|').collect();
         self.recorder.call("generate_access_token", email, || {
-        let s = self.state.lock().unwrap();
-        match parts.as_slice() {
-            ["federated", pool, sub] => {
-                let principal = format!("principal://iam.googleapis.com/{pool}/subject/{sub}");
-                let bound = s
-                    .policies
-                    .get(&format!("sa:{email}"))
-                    .into_iter()
-                    .flatten()
-                    .any(|b| {
-                        b.role == octo_oidc_core::gcp::WORKLOAD_IDENTITY_USER
-                            && b.members.contains(&principal)
-                    });
-                match (s.service_accounts.contains_key(email), bound) {
-                    (true, true) if (600..=3600).contains(&lifetime_secs) => Ok((
-                        GcpAccessToken {
-                            token: Secret::new(format!("ya29.fake-{sub}")),
-                            expire_time: "2030-01-01T01:00:00Z".into(),
-                        },
-                        false,
-                    )),
-                    (true, true) => Err(Problem::new(
-                        ErrorCode::InvalidInput,
-                        "INVALID_ARGUMENT: the lifetime is over 3600 s without the lifetime extension policy",
-                    )),
-                    _ => Err(Problem::new(
-                        ErrorCode::PermissionDenied,
-                        format!(
-                            "PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist) for {principal}"
-                        ),
-                    )),
+            let s = self.state.lock().unwrap();
+            match parts.as_slice() {
+                ["federated", pool, sub] => {
+                    let principal = format!("principal://iam.googleapis.com/{pool}/subject/{sub}");
+                    let bound = s
+                        .policies
+                        .get(&format!("sa:{email}"))
+                        .into_iter()
+                        .flatten()
+                        .any(|b| {
+                            b.role == octo_oidc_core::gcp::WORKLOAD_IDENTITY_USER
+                                && b.members.contains(&principal)
+                        });
+                    match (s.service_accounts.contains_key(email), bound) {
+                        (true, true) if (600..=3600).contains(&lifetime_secs) => Ok((
+                            GcpAccessToken {
+                                token: Secret::new(format!("ya29.fake-{sub}")),
+                                expire_time: "2030-01-01T01:00:00Z".into(),
+                            },
+                            false,
+                        )),
+                        (true, true) => Err(Problem::new(
+                            ErrorCode::InvalidInput,
+                            "INVALID_ARGUMENT: the lifetime is over 3600 s without the lifetime extension policy",
+                        )),
+                        _ => Err(Problem::new(
+                            ErrorCode::PermissionDenied,
+                            format!(
+                                "PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist) for {principal}"
+                            ),
+                        )),
+                    }
                 }
+                _ => Err(Problem::new(
+                    ErrorCode::PermissionDenied,
+                    "UNAUTHENTICATED: not a federated token",
+                )),
             }
-            _ => Err(Problem::new(
-                ErrorCode::PermissionDenied,
-                "UNAUTHENTICATED: not a federated token",
-            )),
-        }
         })
     }
 }
