@@ -337,10 +337,9 @@ impl EntraApps for FakeEntraApps {
     async fn delete_federated_credential(&self, app_object_id: &str, name: &str) -> PortResult<()> {
         self.recorder.call("delete_federated_credential", name, || {
             let mut state = self.state.lock().unwrap();
-            let changed = match state.by_object_id(app_object_id) {
-                Ok(app) => remove_where(&mut app.credentials, |c| c.name == name),
-                Err(_) => false,
-            };
+            let changed = state
+                .by_object_id(app_object_id)
+                .is_ok_and(|app| remove_where(&mut app.credentials, |c| c.name == name));
             Ok(((), changed))
         })
     }

@@ -577,10 +577,9 @@ impl Octopus for FakeOctopus {
     ) -> PortResult<()> {
         self.recorder.call("delete_oidc_identity", identity_id, || {
             let mut state = self.state.lock().unwrap();
-            let changed = match state.user_mut(service_account_id) {
-                Ok(user) => remove_where(&mut user.identities, |i| i.id == identity_id),
-                Err(_) => false,
-            };
+            let changed = state
+                .user_mut(service_account_id)
+                .is_ok_and(|user| remove_where(&mut user.identities, |i| i.id == identity_id));
             Ok(((), changed))
         })
     }
