@@ -7,6 +7,7 @@
 /// The app's IPC commands (the names in `src-tauri/src/commands.rs`).
 const COMMANDS: &[&str] = &[
     "app_info",
+    "keychain_status",
     "ui_ready",
     "check_connect_form",
     "start_sandbox",

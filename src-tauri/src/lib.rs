@@ -29,6 +29,7 @@ macro_rules! app_commands {
     ($($collect:ident)::+) => {
         $($collect)::+![
             commands::app_info,
+            commands::keychain_status,
             commands::ui_ready,
             commands::check_connect_form,
             commands::start_sandbox,
@@ -137,6 +138,7 @@ mod tests {
             "FormField",
             "FORM_FIELDS",
             "KeychainStatus",
+            "keychainStatus",
             "startSandbox",
             "SandboxSummary",
             "connectOctopus",
@@ -197,8 +199,14 @@ mod tests {
         let info = invoke(&webview, "app_info", json!({})).expect("app_info succeeds");
         assert_eq!(info["productName"], "Octopus OIDC Wizard");
         assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-        let state = info["keychain"]["state"].as_str().expect("keychain state");
-        assert!(["available", "unavailable"].contains(&state), "{info}");
+        assert_eq!(
+            info.get("keychain"),
+            None,
+            "app_info asks no keychain: {info}"
+        );
+        let status = invoke(&webview, "keychain_status", json!({})).expect("keychain_status");
+        let state = status["state"].as_str().expect("keychain state");
+        assert!(["available", "unavailable"].contains(&state), "{status}");
     }
 
     #[test]
