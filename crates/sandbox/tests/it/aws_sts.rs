@@ -22,18 +22,11 @@ async fn setup(env: &AwsEnv, provider_url: &str) -> String {
         AUD,
         &["space:default:project:web:*", "space:default:account:aws"],
     );
-    env.iam
-        .create_role()
-        .role_name("octo-deploy")
-        .assume_role_policy_document(policy)
-        .max_session_duration(7200)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string()
+    AwsEnv::role_arn(
+        env.create_role("octo-deploy", policy)
+            .max_session_duration(7200),
+    )
+    .await
 }
 
 fn assume(env: &AwsEnv, role: &str, token: String) -> aws_sdk_sts::operation::assume_role_with_web_identity::builders::AssumeRoleWithWebIdentityFluentBuilder{
@@ -162,21 +155,18 @@ async fn token_rejections() {
 
     // Duration above the role's maximum, and below the STS minimum.
     let token = issuer.token(json!({"sub": SUB, "aud": AUD}));
-    let err = assume(&env, &role, token.clone())
-        .duration_seconds(7201)
-        .send()
-        .await
-        .unwrap_err();
+    let assume_for = |seconds| {
+        assume(&env, &role, token.clone())
+            .duration_seconds(seconds)
+            .send()
+    };
+    let err = assume_for(7201).await.unwrap_err();
     assert_eq!(code(&err), "ValidationError");
     assert_eq!(
         message(&err),
         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
     );
-    let err = assume(&env, &role, token.clone())
-        .duration_seconds(899)
-        .send()
-        .await
-        .unwrap_err();
+    let err = assume_for(899).await.unwrap_err();
     assert_eq!(code(&err), "ValidationError");
     // A role that does not exist is just "not authorized".
     let err = assume(&env, &format!("arn:aws:iam::{ACCOUNT}:role/nobody"), token)
@@ -208,18 +198,7 @@ async fn an_issuer_without_discovery_is_an_idp_communication_error() {
     // Same loopback host, but nothing is served under this path (no DNS, no outside traffic).
     let url = &format!("{ISSUER}/no-discovery-here");
     let arn = env.provider(url, AUD).await;
-    let role = env
-        .iam
-        .create_role()
-        .role_name("r")
-        .assume_role_policy_document(trust_policy(&arn, AUD, &["*"]))
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string();
+    let role = AwsEnv::role_arn(env.create_role("r", trust_policy(&arn, AUD, &["*"]))).await;
     let token = env
         .issuer
         .token(json!({"sub": SUB, "aud": AUD, "iss": url}));
