@@ -210,10 +210,11 @@ async fn an_issuer_without_discovery_is_an_idp_communication_error() {
 async fn a_changed_trust_policy_is_denied_until_it_propagates() {
     let env = start().await;
     let role = setup(&env, ISSUER).await;
-    env.sandbox
-        .set_propagation_window(Duration::from_millis(500));
+    // Wide enough that the update and the first assume fall inside it on a loaded machine.
+    let window = Duration::from_secs(2);
+    env.sandbox.set_propagation_window(window);
     // The provider itself is new too: wait until it is visible before changing the role.
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
     let arn = env.sandbox.provider(ISSUER).unwrap().arn;
     env.iam
         .update_assume_role_policy()
@@ -225,7 +226,7 @@ async fn a_changed_trust_policy_is_denied_until_it_propagates() {
     let token = env.issuer.token(json!({"sub": SUB, "aud": AUD}));
     let err = assume(&env, &role, token.clone()).send().await.unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
     assume(&env, &role, token).send().await.unwrap();
 }
 
