@@ -12,8 +12,9 @@ use octo_oidc_app::cloud_connect::{
 use octo_oidc_app::existing_account::{AccountRequest, OidcAccountItem};
 use octo_oidc_app::session::{ScopeChoices, ScopeItem};
 use octo_oidc_app::{
-    AppInfo, ConnectForm, IssuerVerdict, OctopusConnectionSummary, OctopusTarget, SandboxSummary,
-    Session, SetupCheck, SetupDraft, SetupPreview, SignedOut, connect_form, setup_draft,
+    AppInfo, ConnectForm, IssuerVerdict, KeychainStatus, OctopusConnectionSummary, OctopusTarget,
+    SandboxSummary, Session, SetupCheck, SetupDraft, SetupPreview, SignedOut, connect_form,
+    setup_draft,
 };
 use std::sync::Arc;
 
@@ -25,11 +26,19 @@ use tauri::ipc::Channel;
 
 use crate::ui_error::UiError;
 
-/// The product name and version, and whether the OS keychain is reachable.
+/// The product name and version (the first screen shows it: no IO, no async runtime).
 #[tauri::command]
 #[specta::specta]
-pub async fn app_info(session: State<'_, Session>) -> Result<AppInfo, UiError> {
-    Ok(session.app_info().await)
+pub fn app_info(session: State<'_, Session>) -> Result<AppInfo, UiError> {
+    Ok(session.app_info())
+}
+
+/// Whether the OS keychain is reachable (the "Connect to Octopus" screen asks, to say where
+/// the API key will be kept).
+#[tauri::command]
+#[specta::specta]
+pub async fn keychain_status(session: State<'_, Session>) -> Result<KeychainStatus, UiError> {
+    Ok(session.keychain_status().await)
 }
 
 /// The first screen is shown and answers input (the UI calls this once, after its first

@@ -6,8 +6,10 @@
 //! [`octo_oidc_app::Session`] is the app's state), the trust logic in `octo-oidc-core`,
 //! remote clients in the provider crates.
 //!
-//! The command list is declared once, in [`ipc_builder`]: the running app, the headless IPC
-//! tests and the TypeScript bindings export all use it, so they cannot disagree.
+//! The command list is declared once, in [`app_commands`]: the running app's
+//! [`invoke_handler`], the headless IPC tests and the typed surface ([`ipc_builder`], from which
+//! the TypeScript bindings are exported) all expand it, so they cannot disagree. Start-up builds
+//! only the handler: the type collection behind the bindings never runs in the app.
 
 pub mod commands;
 pub mod ui_error;
@@ -18,16 +20,16 @@ use octo_oidc_core::ErrorCode;
 /// Where the generated TypeScript bindings live, relative to the workspace root.
 pub const BINDINGS_PATH: &str = "ui/src/ipc/bindings.ts";
 
-/// The typed IPC surface: every command (and event) the UI may use, the form field ids
-/// (`FormField`, and `FORM_FIELDS` by name) and every error code (`ERROR_CODES`, so the UI can
-/// tell a `UiError` from any other rejection).
-pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
-    tauri_specta::Builder::<R>::new()
-        // One TypeScript type per Rust type (no `_Serialize`/`_Deserialize` pairs): IPC types
-        // are either sent or received, never both with different shapes.
-        .disable_serde_phases()
-        .commands(tauri_specta::collect_commands![
+/// The app's IPC commands, listed once. `$collect` is the macro that receives the list:
+/// `tauri::generate_handler` for the running app's invoke handler ([`invoke_handler`]), or
+/// `tauri_specta::collect_commands` for the typed surface ([`ipc_builder`]: the TypeScript
+/// bindings and the headless IPC tests). Keep it in step with `build.rs` and
+/// `capabilities/default.json`.
+macro_rules! app_commands {
+    ($($collect:ident)::+) => {
+        $($collect)::+![
             commands::app_info,
+            commands::keychain_status,
             commands::ui_ready,
             commands::check_connect_form,
             commands::start_sandbox,
@@ -60,7 +62,19 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::teardown_setup,
             commands::save_setup_file,
             commands::open_setup_file,
-        ])
+        ]
+    };
+}
+
+/// The typed IPC surface: every command (and event) the UI may use, the form field ids
+/// (`FormField`, and `FORM_FIELDS` by name) and every error code (`ERROR_CODES`, so the UI can
+/// tell a `UiError` from any other rejection).
+pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
+    tauri_specta::Builder::<R>::new()
+        // One TypeScript type per Rust type (no `_Serialize`/`_Deserialize` pairs): IPC types
+        // are either sent or received, never both with different shapes.
+        .disable_serde_phases()
+        .commands(app_commands!(tauri_specta::collect_commands))
         .typ::<FormField>()
         .constant("FORM_FIELDS", FormField::by_key())
         .constant("ERROR_CODES", ErrorCode::ALL)
@@ -70,16 +84,21 @@ pub fn ipc_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         )
 }
 
-/// Starts the desktop app and blocks until its window closes.
+/// The handler the running app dispatches IPC calls with: the commands of [`app_commands`]
+/// and nothing else. It is built without the typed surface, so start-up collects no
+/// TypeScript type information (that is only for the bindings export and the tests).
+pub fn invoke_handler<R: tauri::Runtime>()
+-> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    app_commands!(tauri::generate_handler)
+}
+
+/// Starts the desktop app and blocks until its window closes. Nothing is done before the
+/// window is created beyond an empty [`Session`]: no client, runtime or keychain call; each
+/// starts when the first command needs it.
 pub fn run() {
-    let ipc = ipc_builder::<tauri::Wry>();
     let result = tauri::Builder::default()
         .manage(Session::new())
-        .invoke_handler(ipc.invoke_handler())
-        .setup(move |app| {
-            ipc.mount_events(app);
-            Ok(())
-        })
+        .invoke_handler(invoke_handler())
         .run(tauri::generate_context!());
     if let Err(error) = result {
         eprintln!("Octopus OIDC Wizard could not start: {error}");
@@ -119,6 +138,7 @@ mod tests {
             "FormField",
             "FORM_FIELDS",
             "KeychainStatus",
+            "keychainStatus",
             "startSandbox",
             "SandboxSummary",
             "connectOctopus",
@@ -142,10 +162,9 @@ mod tests {
     }
 
     fn mock_webview() -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
-        let ipc = ipc_builder::<MockRuntime>();
         let app = mock_builder()
             .manage(Session::new())
-            .invoke_handler(ipc.invoke_handler())
+            .invoke_handler(invoke_handler())
             .build(mock_context(tauri::test::noop_assets()))
             .expect("builds the mock app");
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -180,8 +199,14 @@ mod tests {
         let info = invoke(&webview, "app_info", json!({})).expect("app_info succeeds");
         assert_eq!(info["productName"], "Octopus OIDC Wizard");
         assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-        let state = info["keychain"]["state"].as_str().expect("keychain state");
-        assert!(["available", "unavailable"].contains(&state), "{info}");
+        assert_eq!(
+            info.get("keychain"),
+            None,
+            "app_info asks no keychain: {info}"
+        );
+        let status = invoke(&webview, "keychain_status", json!({})).expect("keychain_status");
+        let state = status["state"].as_str().expect("keychain state");
+        assert!(["available", "unavailable"].contains(&state), "{status}");
     }
 
     #[test]

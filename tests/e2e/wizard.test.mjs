@@ -87,7 +87,7 @@ describe('the wizard window', () => {
     assert.ok(await browser.$('#api-key').isDisplayed());
     const current = await browser.$('[aria-current="step"]').getText();
     assert.match(current, /Connect Octopus/);
-    // app_info's keychain answer reached the screen (either way: CI may have no keychain).
+    // keychain_status's answer reached the screen (either way: CI may have no keychain).
     const keychain = await browser.$('#keychain-note');
     await keychain.waitForDisplayed({ timeout: 5000 });
     assert.match(await keychain.getText(), /keychain/);

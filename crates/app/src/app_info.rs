@@ -1,13 +1,12 @@
-//! What the faces show about the program and the machine it runs on.
+//! What the faces show about the program. Whether the machine has a keychain is a question of
+//! its own ([`crate::keychain::probe`], D-Bus round trips), asked only where a key is entered.
 
 use serde::Serialize;
-
-use crate::keychain::KeychainStatus;
 
 /// The product name.
 pub const PRODUCT_NAME: &str = "Octopus OIDC Wizard";
 
-/// The program and whether an API key could be kept on this machine.
+/// The program: known without any call out of the process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
@@ -16,6 +15,4 @@ pub struct AppInfo {
     pub product_name: String,
     /// The version (the workspace version all packages share).
     pub version: String,
-    /// Whether an API key could be kept in the OS keychain.
-    pub keychain: KeychainStatus,
 }

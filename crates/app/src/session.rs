@@ -229,16 +229,15 @@ impl Session {
         }
     }
 
-    /// The product, its version and whether the keychain answers.
-    pub async fn app_info(&self) -> AppInfo {
+    /// The product and its version (no IO: the window's first screen shows it).
+    pub fn app_info(&self) -> AppInfo {
         AppInfo {
             product_name: PRODUCT_NAME.into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            keychain: self.keychain_status().await,
         }
     }
 
-    /// Whether an API key could be kept in the OS keychain.
+    /// Whether an API key could be kept in the OS keychain (asked where a key is entered).
     pub async fn keychain_status(&self) -> KeychainStatus {
         probe(&self.keys).await
     }

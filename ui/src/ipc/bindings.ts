@@ -6,8 +6,13 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
-	/**  The product name and version, and whether the OS keychain is reachable. */
+	/**  The product name and version (the first screen shows it: no IO, no async runtime). */
 	appInfo: () => typedError<AppInfo, UiError>(__TAURI_INVOKE("app_info")),
+	/**
+	 *  Whether the OS keychain is reachable (the "Connect to Octopus" screen asks, to say where
+	 *  the API key will be kept).
+	 */
+	keychainStatus: () => typedError<KeychainStatus, UiError>(__TAURI_INVOKE("keychain_status")),
 	/**
 	 *  The first screen is shown and answers input (the UI calls this once, after its first
 	 *  frame). With `OCTO_OIDC_READY_MARKER` set it prints `octo-oidc-ready` on stdout, the line the
@@ -133,14 +138,12 @@ export type ApiKeyKept =
 /**  In memory only, for this session. */
 "session_only";
 
-/**  The program and whether an API key could be kept on this machine. */
+/**  The program: known without any call out of the process. */
 export type AppInfo = {
 	/**  The product name. */
 	productName: string,
 	/**  The version (the workspace version all packages share). */
 	version: string,
-	/**  Whether an API key could be kept in the OS keychain. */
-	keychain: KeychainStatus,
 };
 
 /**  What an apply did. */

@@ -7,10 +7,11 @@ use octo_oidc_app::{KeychainStatus, Session};
 /// it must report the keychain unavailable with a reason, and must not panic or hang.
 #[tokio::test]
 async fn the_probe_matches_the_environment() {
-    let info = Session::new().app_info().await;
+    let session = Session::new();
+    let info = session.app_info();
     assert_eq!(info.product_name, "Octopus OIDC Wizard");
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-    let status = info.keychain;
+    let status = session.keychain_status().await;
     if std::env::var("OCTO_OIDC_EXPECT_KEYCHAIN").as_deref() == Ok("1") {
         assert_eq!(status, KeychainStatus::Available);
     } else if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
