@@ -6,7 +6,8 @@
 //! - [`CallLoop`]: one client's retry settings, progress sink, cancel token and timer, and
 //!   the core's loop run with them (every client's `reporting_to` / `cancelled_by`);
 //! - [`exchange`]: one request sent and its body read up to the cap, transport failures as
-//!   [`ExchangeError`] for the client to put in its own error type; [`json_body`] for the
+//!   [`ExchangeError`] for the client to put in its own error type, run [`in_own_task`] (a
+//!   tokio task of its own, aborted with its future); [`json_body`] for the
 //!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
 //! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
 //! - [`build_client`]: the reqwest client (rustls, optional private CA bundle merged with the
@@ -249,29 +250,45 @@ impl From<reqwest::Error> for ExchangeError {
     }
 }
 
-/// Sends `request` and reads its body up to `cap` bytes; any status is an [`Answer`].
-///
-/// On a tokio runtime the exchange is a task of its own, so the CPU work of one request (a TLS
-/// handshake, the crypto library's first seeding) never holds up the other requests a use case
-/// polls beside it; dropping the returned future aborts the task, exactly as dropping the
-/// request would.
+/// Sends `request` and reads its body up to `cap` bytes; any status is an [`Answer`]. The
+/// exchange runs [`in_own_task`].
 pub async fn exchange(
     request: reqwest::RequestBuilder,
     cap: usize,
 ) -> Result<Answer, ExchangeError> {
+    in_own_task(send_and_read(request, cap))
+        .await
+        .unwrap_or_else(|cancelled| {
+            Err(ExchangeError::Transport {
+                message: cancelled.to_string(),
+                timed_out: false,
+                before_sending: false,
+                name_not_resolved: false,
+            })
+        })
+}
+
+/// The runtime stopped a task [`in_own_task`] started before it ended.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the request was cancelled: the runtime is shutting down")]
+pub struct TaskCancelled;
+
+/// Runs `work` (one request and its answer) as a tokio task of its own when called on a
+/// runtime, so its CPU work (a TLS handshake, the crypto library's first seeding) never holds
+/// up the other requests a use case polls beside it. Dropping the returned future aborts the
+/// task, exactly as dropping `work` would; a panic in it resumes in the caller. Off a runtime
+/// `work` runs in place.
+pub async fn in_own_task<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, TaskCancelled> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return send_and_read(request, cap).await;
+        return Ok(work.await);
     };
-    let mut task = AbortOnDrop(runtime.spawn(send_and_read(request, cap)));
+    let mut task = AbortOnDrop(runtime.spawn(work));
     match (&mut task.0).await {
-        Ok(answer) => answer,
+        Ok(done) => Ok(done),
         Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-        Err(_) => Err(ExchangeError::Transport {
-            message: "the request was cancelled: the runtime is shutting down".to_owned(),
-            timed_out: false,
-            before_sending: false,
-            name_not_resolved: false,
-        }),
+        Err(_) => Err(TaskCancelled),
     }
 }
 
