@@ -334,6 +334,23 @@ mod tests {
         let _ = octo_oidc_octopus::keychain::ApiKeyStore::new().delete(&server);
     }
 
+    /// Starts the Sandbox and connects the session to its Octopus.
+    fn connect_sandbox(webview: &tauri::WebviewWindow<MockRuntime>) {
+        invoke(webview, "start_sandbox", json!({})).expect("sandbox starts");
+        invoke(webview, "connect_sandbox_octopus", json!({})).expect("connects");
+    }
+
+    /// [`connect_sandbox`], then the scope choices of its Default space.
+    fn sandbox_scope_choices(webview: &tauri::WebviewWindow<MockRuntime>) -> Value {
+        connect_sandbox(webview);
+        invoke(
+            webview,
+            "scope_choices",
+            json!({"space": "Default", "refresh": false}),
+        )
+        .expect("choices")
+    }
+
     fn aws_draft(role_name: &str) -> Value {
         json!({"draft": {
             "name": "shop-aws", "target": "aws", "space": "Default", "accountName": "AWS (OIDC)",
@@ -375,14 +392,7 @@ mod tests {
     #[test]
     fn preview_setup_in_the_sandbox_lists_exact_subjects() {
         let (_app, webview) = mock_webview();
-        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
-        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
-        let choices = invoke(
-            &webview,
-            "scope_choices",
-            json!({"space": "Default", "refresh": false}),
-        )
-        .expect("choices");
+        let choices = sandbox_scope_choices(&webview);
         assert!(
             !choices["projects"].as_array().expect("projects").is_empty(),
             "{choices}"
@@ -429,8 +439,7 @@ mod tests {
                 .contains("No Octopus"),
             "{error}"
         );
-        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
-        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
+        connect_sandbox(&webview);
         let accounts =
             invoke(&webview, "list_oidc_accounts", json!({"space": "Default"})).expect("lists");
         assert!(accounts.is_array(), "{accounts}");
@@ -447,14 +456,7 @@ mod tests {
     #[test]
     fn plan_setup_plans_the_draft_against_the_sandbox_and_refuses_a_missing_file() {
         let (_app, webview) = mock_webview();
-        invoke(&webview, "start_sandbox", json!({})).expect("sandbox starts");
-        invoke(&webview, "connect_sandbox_octopus", json!({})).expect("connects");
-        let choices = invoke(
-            &webview,
-            "scope_choices",
-            json!({"space": "Default", "refresh": false}),
-        )
-        .expect("choices");
+        let choices = sandbox_scope_choices(&webview);
         let mut draft = aws_draft("octopus-ipc")["draft"].clone();
         draft["scope"]["projects"] = json!([choices["projects"][0]["slug"]]);
         let plan = invoke(

@@ -49,7 +49,7 @@ use serde_json::{Value, json};
 
 use crate::desired::{DesiredResource, ResourceKind};
 use crate::journal::{Journal, JournalRecord, Outcome, Phase, entries};
-use crate::observe::{Observation, Ports};
+use crate::observe::{Observation, PortSet};
 use crate::plan::{Action, PlanStep};
 
 /// Whether the user asked to stop; checked between steps.
@@ -180,20 +180,13 @@ enum Learned {
 }
 
 /// Applies the plan of `observation`. Refuses a plan with conflicts (nothing is sent).
-pub async fn apply<O, E, R, I, G>(
+pub async fn apply<P: PortSet>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
     cancel: &dyn Cancellation,
-) -> ApplyReport
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+) -> ApplyReport {
     let plan = &observation.plan;
     let mut report = ApplyReport::not_started(observation, None);
     if plan.has_conflicts() {
@@ -241,7 +234,7 @@ where
     // Preflight: the Google identity holds every permission the plan's changes use.
     if let Some(project) = &observation.facts.gcp_project
         && plan.has_changes()
-        && let Err(problem) = crate::google::preflight(plan, &project.project_id, ports.gcp).await
+        && let Err(problem) = crate::google::preflight(plan, &project.project_id, ports.gcp()).await
     {
         report.problem = Some(problem);
         return report;
@@ -492,6 +485,14 @@ fn outcome_of<T>(applied: &Applied<T>) -> Outcome {
     }
 }
 
+/// What a step that teaches later steps nothing returns: its outcome and the ids to journal.
+fn reported<'a, T>(
+    applied: &Applied<T>,
+    ids: Vec<(&'a str, String)>,
+) -> (Outcome, Vec<(&'a str, String)>, Learned) {
+    (outcome_of(applied), ids, Learned::Nothing)
+}
+
 /// A policy change reports `updated` even when it adds a binding: a planned create that
 /// changed the policy is journaled as created (teardown removes what the setup added).
 fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
@@ -504,19 +505,12 @@ fn binding_outcome<T>(step: &PlanStep, applied: &Applied<T>) -> Outcome {
 /// Runs one step's call (nothing for unchanged and conflicting steps); the record that
 /// closes it (`done`, `deleted`) is journaled by the caller, with those of the steps that
 /// finished with it.
-async fn run_step<O, E, R, I, G>(
+async fn run_step<P: PortSet>(
     observation: &Observation,
     index: usize,
     known: &Known,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<Option<(JournalRecord, Learned)>, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<Option<(JournalRecord, Learned)>, Problem> {
     let step = &observation.plan.steps[index];
     if !acts(step) {
         return Ok(None);
@@ -524,19 +518,12 @@ where
     act(observation, step, known, ports).await.map(Some)
 }
 
-async fn act<O, E, R, I, G>(
+async fn act<P: PortSet>(
     observation: &Observation,
     step: &PlanStep,
     known: &Known,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<(JournalRecord, Learned), Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<(JournalRecord, Learned), Problem> {
     let setup = observation.plan.setup.as_str();
     let record = |phase| JournalRecord::for_step(setup, phase, step);
     if step.action == Action::Delete {
@@ -544,20 +531,20 @@ where
             ResourceKind::FederatedCredential => {
                 let app = app_of(known, step)?;
                 ports
-                    .entra
+                    .entra()
                     .delete_federated_credential(&app.object_id, &step.name)
                     .await?;
             }
             ResourceKind::RoleAssignment => {
                 let assignment: RoleAssignment = serde_json::from_value(step.details.clone())
                     .map_err(|e| Problem::new(ErrorCode::Internal, e.to_string()))?;
-                ports.rbac.delete_role_assignment(&assignment).await?;
+                ports.rbac().delete_role_assignment(&assignment).await?;
             }
             ResourceKind::ProjectRoleBinding => {
                 let (project, change) = crate::google::project_role_change(&step.details, true)
                     .ok_or_else(|| missing("project role binding", &step.name))?;
                 ports
-                    .gcp
+                    .gcp()
                     .change_policy(&GcpPolicyTarget::Project(project), &change)
                     .await?;
             }
@@ -578,25 +565,17 @@ where
     let (outcome, ids, learned): (Outcome, Vec<(&str, String)>, Learned) = match desired {
         DesiredResource::OidcProvider { spec, .. } => {
             let applied = match create {
-                true => ports.iam.create_oidc_provider(spec).await?,
-                false => ports.iam.ensure_oidc_provider(spec).await?,
+                true => ports.iam().create_oidc_provider(spec).await?,
+                false => ports.iam().ensure_oidc_provider(spec).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("arn", applied.value().arn.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("arn", applied.value().arn.clone())])
         }
         DesiredResource::IamRole { spec, .. } => {
             let applied = match create {
-                true => ports.iam.create_role(spec).await?,
-                false => ports.iam.ensure_role(spec).await?,
+                true => ports.iam().create_role(spec).await?,
+                false => ports.iam().ensure_role(spec).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("arn", applied.value().arn.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("arn", applied.value().arn.clone())])
         }
         DesiredResource::AppRegistration {
             unique_name,
@@ -605,8 +584,8 @@ where
         } => {
             let spec = ApplicationSpec::named(unique_name, display_name).marked(setup);
             let applied = match create {
-                true => ports.entra.create_application(&spec).await?,
-                false => ports.entra.ensure_application(&spec).await?,
+                true => ports.entra().create_application(&spec).await?,
+                false => ports.entra().ensure_application(&spec).await?,
             };
             let outcome = outcome_of(&applied);
             let app = applied.into_inner();
@@ -627,13 +606,13 @@ where
             let applied = match create {
                 true => {
                     ports
-                        .entra
+                        .entra()
                         .create_service_principal(&application.app_id)
                         .await?
                 }
                 false => {
                     ports
-                        .entra
+                        .entra()
                         .ensure_service_principal(&application.app_id)
                         .await?
                 }
@@ -654,24 +633,23 @@ where
             let applied: Applied<FederatedCredential> = match create {
                 true => {
                     ports
-                        .entra
+                        .entra()
                         .create_federated_credential(&application.object_id, credential)
                         .await?
                 }
                 false => {
                     ports
-                        .entra
+                        .entra()
                         .ensure_federated_credential(&application.object_id, credential)
                         .await?
                 }
             };
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("app_object_id", application.object_id.clone()),
                     ("name", applied.value().name.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::RoleAssignment {
@@ -689,16 +667,15 @@ where
                 .ok_or_else(|| missing("role definition", scope))?;
             let wanted = role_assignment(scope, def, &sp.object_id);
             let applied = match create {
-                true => ports.rbac.create_role_assignment(&wanted).await?,
-                false => ports.rbac.ensure_role_assignment(&wanted).await?,
+                true => ports.rbac().create_role_assignment(&wanted).await?,
+                false => ports.rbac().ensure_role_assignment(&wanted).await?,
             };
-            (
-                outcome_of(&applied),
+            reported(
+                &applied,
                 vec![
                     ("name", applied.value().name.clone()),
                     ("scope", applied.value().scope.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::OctopusAccount {
@@ -713,21 +690,17 @@ where
                 o.insert("ClientId".into(), json!(application.app_id));
             }
             let applied = match create {
-                true => ports.octopus.create_account(space_id, &body).await?,
-                false => ports.octopus.ensure_account(space_id, &body).await?,
+                true => ports.octopus().create_account(space_id, &body).await?,
+                false => ports.octopus().ensure_account(space_id, &body).await?,
             };
-            (
-                outcome_of(&applied),
-                vec![("id", applied.value().id.clone())],
-                Learned::Nothing,
-            )
+            reported(&applied, vec![("id", applied.value().id.clone())])
         }
         DesiredResource::ServiceAccount {
             username,
             display_name,
         } => {
             let applied = ports
-                .octopus
+                .octopus()
                 .ensure_service_account(username, display_name)
                 .await?;
             let outcome = outcome_of(&applied);
@@ -746,47 +719,40 @@ where
                 .service_account_id
                 .as_deref()
                 .ok_or_else(|| missing("service account", service_account))?;
-            let applied = ports.octopus.ensure_oidc_identity(sa, spec).await?;
-            (
-                outcome_of(&applied),
+            let applied = ports.octopus().ensure_oidc_identity(sa, spec).await?;
+            reported(
+                &applied,
                 vec![
                     ("identity_id", applied.value().identity_id.clone()),
                     ("external_id", applied.value().external_id.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::WorkloadIdentityPool { spec } => {
-            let applied = ports.gcp.ensure_pool(spec).await?;
-            (
-                outcome_of(&applied),
-                vec![("name", applied.value().name.clone())],
-                Learned::Nothing,
-            )
+            let applied = ports.gcp().ensure_pool(spec).await?;
+            reported(&applied, vec![("name", applied.value().name.clone())])
         }
         DesiredResource::WorkloadIdentityProvider { spec, .. } => {
-            let applied = ports.gcp.ensure_provider(spec).await?;
-            (
-                outcome_of(&applied),
+            let applied = ports.gcp().ensure_provider(spec).await?;
+            reported(
+                &applied,
                 vec![
                     ("name", applied.value().name.clone()),
                     ("audience", spec.provider.default_audience()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::GcpServiceAccount { email, spec } => {
             let spec = spec
                 .as_ref()
                 .ok_or_else(|| missing("service account", email))?;
-            let applied = ports.gcp.ensure_service_account(spec).await?;
-            (
-                outcome_of(&applied),
+            let applied = ports.gcp().ensure_service_account(spec).await?;
+            reported(
+                &applied,
                 vec![
                     ("email", applied.value().email.clone()),
                     ("unique_id", applied.value().unique_id.clone()),
                 ],
-                Learned::Nothing,
             )
         }
         DesiredResource::WorkloadIdentityBinding {
@@ -802,7 +768,7 @@ where
                 &observation.observed.gcp.service_account_bindings,
             );
             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
-            let applied = ports.gcp.change_policy(&target, &change).await?;
+            let applied = ports.gcp().change_policy(&target, &change).await?;
             (
                 binding_outcome(step, &applied),
                 vec![("service_account", service_account.clone())],
@@ -819,7 +785,7 @@ where
                 ..Default::default()
             };
             let target = GcpPolicyTarget::Project(project.clone());
-            let applied = ports.gcp.change_policy(&target, &change).await?;
+            let applied = ports.gcp().change_policy(&target, &change).await?;
             (
                 binding_outcome(step, &applied),
                 vec![("role", role.clone()), ("member", member.clone())],
@@ -835,18 +801,13 @@ where
                 .as_deref()
                 .ok_or_else(|| missing("service account", service_account))?;
             let team_id = step.id.as_deref().ok_or_else(|| missing("team", team))?;
-            let applied = ports.octopus.add_team_member(team_id, sa).await?;
-            let outcome = match applied {
-                Applied::Created(_) => Outcome::Created,
-                _ => Outcome::Updated,
-            };
-            (
-                outcome,
+            let applied = ports.octopus().add_team_member(team_id, sa).await?;
+            reported(
+                &applied,
                 vec![
                     ("team_id", team_id.to_string()),
                     ("user_id", sa.to_string()),
                 ],
-                Learned::Nothing,
             )
         }
     };

@@ -29,15 +29,15 @@ use octo_oidc_core::aws::trust::AwsProvider;
 use octo_oidc_core::error::{ErrorCode, FieldError};
 use octo_oidc_core::gcp::{ProviderRef, WORKLOAD_IDENTITY_USER};
 use octo_oidc_core::ports::{
-    AzureRbac, EntraApps, GcpLifecycle, GcpPolicyTarget, GcpProject, GcpProviderSpec, GoogleCloud,
-    Iam, Octopus, OctopusAccount,
+    EntraApps, GcpLifecycle, GcpPolicyTarget, GcpProject, GcpProviderSpec, GoogleCloud, Iam,
+    Octopus, OctopusAccount,
 };
 use octo_oidc_core::scope::SubjectKeyConfig;
 use octo_oidc_core::subject::SubjectKey;
 use serde_json::Value;
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, resolve_scope};
-use crate::observe::{Observation, Ports, observe_app, observed_provider, observed_role};
+use crate::observe::{Observation, PortSet, observe_app, observed_provider, observed_role};
 use crate::observed::{ObservedGcp, ObservedState};
 use crate::ownership;
 use crate::plan::{Plan, PlanSummary};
@@ -566,21 +566,14 @@ pub struct AccountObservation {
 /// Reads the facts and what `account` points at (lookups only, independent ones at once):
 /// the Octopus reads start at once, the cloud's after `signed_in` (the cloud sign-in the host
 /// may still be completing).
-pub async fn observe_account<O, E, R, I, G>(
+pub async fn observe_account<P: PortSet>(
     account: &ExistingAccount,
     space_id: &str,
     server_url: &str,
     octopus_url: Option<String>,
     signed_in: impl Future<Output = Result<(), Problem>>,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<AccountObservation, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<AccountObservation, Problem> {
     let mut observed = ObservedState {
         octopus_accounts: vec![account.account.clone()],
         ..ObservedState::default()
@@ -590,10 +583,14 @@ where
         let mut found = ObservedState::default();
         match &account.cloud {
             AccountCloud::Aws { role_name, .. } => {
-                found.iam_role = ports.iam.find_role(role_name).await?.map(observed_role);
+                found.iam_role = ports.iam().find_role(role_name).await?.map(observed_role);
             }
             AccountCloud::Azure { client_id, .. } => {
-                if let Some(app) = ports.entra.find_application_by_client_id(client_id).await? {
+                if let Some(app) = ports
+                    .entra()
+                    .find_application_by_client_id(client_id)
+                    .await?
+                {
                     found.apps.push(observe_app(app, client_id, ports).await?);
                 }
             }
@@ -603,19 +600,22 @@ where
                 ..
             } => {
                 let sa = async {
-                    match ports.gcp.find_service_account(service_account).await? {
+                    match ports.gcp().find_service_account(service_account).await? {
                         None => Ok((None, Vec::new())),
                         Some(sa) => {
                             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
-                            Ok::<_, Problem>((Some(sa), ports.gcp.policy_bindings(&target).await?))
+                            Ok::<_, Problem>((
+                                Some(sa),
+                                ports.gcp().policy_bindings(&target).await?,
+                            ))
                         }
                     }
                 };
                 let (pool, found_provider, (sa, bindings)) = futures::try_join!(
                     ports
-                        .gcp
+                        .gcp()
                         .find_pool(&provider.project_number, &provider.pool_id),
-                    ports.gcp.find_provider(provider),
+                    ports.gcp().find_provider(provider),
                     sa
                 )?;
                 found.gcp = ObservedGcp {
@@ -630,8 +630,8 @@ where
         Ok::<_, Problem>(found)
     };
     let (server, inventory, found) = futures::try_join!(
-        ports.octopus.server_info(),
-        ports.octopus.inventory(space_id),
+        ports.octopus().server_info(),
+        ports.octopus().inventory(space_id),
         cloud
     )?;
     observed.iam_role = found.iam_role;
@@ -642,7 +642,7 @@ where
         // from Octopus, so this lookup waits for it).
         if let Ok(provider) = AwsProvider::from_issuer(&server.issuer, aws_account_id) {
             observed.oidc_provider = ports
-                .iam
+                .iam()
                 .find_oidc_provider(&provider.url)
                 .await?
                 .map(observed_provider);

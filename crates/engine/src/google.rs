@@ -205,6 +205,18 @@ fn soft_deleted_until(l: &GcpLifecycle) -> Option<String> {
     }
 }
 
+/// The step of a pool or provider of ours: `changes` decide update or unchanged; a
+/// soft-deleted one says that apply undeletes it.
+fn ours(step: PlanStep, lifecycle: &GcpLifecycle, changes: Vec<FieldChange>) -> PlanStep {
+    let step = match soft_deleted_until(lifecycle) {
+        Some(until) => step.reason(format!(
+            "soft-deleted (Google purges it {until}); apply undeletes it"
+        )),
+        None => step,
+    };
+    step.changes(changes)
+}
+
 /// The pool's and provider's shared comparisons (state, disabled, display name,
 /// description).
 fn common_changes(
@@ -322,23 +334,18 @@ pub(crate) fn plan_steps(
         DesiredResource::WorkloadIdentityPool { spec } => steps.push(match &observed.pool {
             None => step(Action::Create, kind, name, d),
             Some(p) => match owner_of(&p.description, setup) {
-                Owner::This => {
-                    let s = step(Action::Unchanged, kind, name, d).id(&p.name);
-                    let s = match soft_deleted_until(&p.lifecycle) {
-                        Some(until) => s.reason(format!(
-                            "soft-deleted (Google purges it {until}); apply undeletes it"
-                        )),
-                        None => s,
-                    };
-                    s.changes(common_changes(
+                Owner::This => ours(
+                    step(Action::Unchanged, kind, name, d).id(&p.name),
+                    &p.lifecycle,
+                    common_changes(
                         &p.lifecycle,
                         p.disabled,
                         &p.display_name,
                         &p.description,
                         &spec.display_name,
                         &spec.description,
-                    ))
-                }
+                    ),
+                ),
                 other => step(Action::Conflict, kind, name, d)
                     .id(&p.name)
                     .reason(not_ours("pool", "gcp.pool", other, &p.lifecycle)),
@@ -377,14 +384,11 @@ pub(crate) fn plan_steps(
                             &p.attribute_condition,
                             &spec.attribute_condition,
                         );
-                        let s = step(Action::Unchanged, kind, name, d).id(&p.name);
-                        let s = match soft_deleted_until(&p.lifecycle) {
-                            Some(until) => s.reason(format!(
-                                "soft-deleted (Google purges it {until}); apply undeletes it"
-                            )),
-                            None => s,
-                        };
-                        s.changes(changes)
+                        ours(
+                            step(Action::Unchanged, kind, name, d).id(&p.name),
+                            &p.lifecycle,
+                            changes,
+                        )
                     }
                     other => step(Action::Conflict, kind, name, d)
                         .id(&p.name)

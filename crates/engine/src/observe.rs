@@ -81,6 +81,62 @@ impl<O, E, R, I, G> std::fmt::Debug for Ports<'_, O, E, R, I, G> {
     }
 }
 
+/// The five ports as one type: what every use case (observe, preflight, apply, verify,
+/// teardown, an existing account's observe) is generic over. [`Ports`] is the one
+/// implementation.
+pub trait PortSet: Copy + Send + Sync {
+    /// The Octopus port.
+    type Octopus: Octopus;
+    /// The Entra app registrations port.
+    type Entra: EntraApps;
+    /// The Azure RBAC port.
+    type Rbac: AzureRbac;
+    /// The IAM and STS port.
+    type Iam: Iam;
+    /// The Google Cloud port.
+    type Gcp: GoogleCloud;
+    /// Octopus (every target).
+    fn octopus(&self) -> &Self::Octopus;
+    /// Entra app registrations (Azure).
+    fn entra(&self) -> &Self::Entra;
+    /// Azure RBAC (Azure).
+    fn rbac(&self) -> &Self::Rbac;
+    /// IAM and STS (AWS).
+    fn iam(&self) -> &Self::Iam;
+    /// Google Cloud (gcp).
+    fn gcp(&self) -> &Self::Gcp;
+}
+
+impl<O, E, R, I, G> PortSet for Ports<'_, O, E, R, I, G>
+where
+    O: Octopus,
+    E: EntraApps,
+    R: AzureRbac,
+    I: Iam,
+    G: GoogleCloud,
+{
+    type Octopus = O;
+    type Entra = E;
+    type Rbac = R;
+    type Iam = I;
+    type Gcp = G;
+    fn octopus(&self) -> &O {
+        self.octopus
+    }
+    fn entra(&self) -> &E {
+        self.entra
+    }
+    fn rbac(&self) -> &R {
+        self.rbac
+    }
+    fn iam(&self) -> &I {
+        self.iam
+    }
+    fn gcp(&self) -> &G {
+        self.gcp
+    }
+}
+
 /// Everything observe found, and the plan made from it.
 #[derive(Debug, Clone)]
 pub struct Observation {
@@ -98,19 +154,12 @@ pub struct Observation {
 
 /// Reads the facts, the desired state and the live state of `setup` in space `space_id`,
 /// and plans.
-pub async fn observe<O, E, R, I, G>(
+pub async fn observe<P: PortSet>(
     setup: &Setup,
     space_id: &str,
     server_url: &str,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<Observation, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<Observation, Problem> {
     let early = Early::start(
         setup,
         futures::future::ready(Ok(space_id.to_string())),
@@ -140,25 +189,20 @@ pub(crate) struct Early<'a> {
 
 impl<'a> Early<'a> {
     /// The shared reads; nothing is sent until one is awaited.
-    pub(crate) fn start<O, E, R, I, G>(
+    pub(crate) fn start<P: PortSet + 'a>(
         setup: &Setup,
         space: impl Future<Output = Result<String, Problem>> + Send + 'a,
         signed_in: impl Future<Output = Result<(), Problem>> + Send + 'a,
-        ports: Ports<'a, O, E, R, I, G>,
-    ) -> Early<'a>
-    where
-        O: Octopus,
-        E: EntraApps,
-        R: AzureRbac,
-        I: Iam,
-        G: GoogleCloud,
-    {
+        ports: P,
+    ) -> Early<'a> {
         let signed_in = signed_in.boxed().shared();
         let aws = matches!(setup.spec, TargetSpec::Aws(_));
         let ready = signed_in.clone();
         Early {
             space: space.boxed().shared(),
-            server: ports.octopus.server_info().boxed().shared(),
+            server: async move { ports.octopus().server_info().await }
+                .boxed()
+                .shared(),
             aws_caller: async move {
                 if !aws {
                     return Err(Problem::new(
@@ -167,7 +211,7 @@ impl<'a> Early<'a> {
                     ));
                 }
                 ready.await?;
-                ports.iam.caller_identity().await
+                ports.iam().caller_identity().await
             }
             .boxed()
             .shared(),
@@ -179,19 +223,12 @@ impl<'a> Early<'a> {
 /// [`observe`] over reads already started: the facts and the lookups keyed by what the
 /// setup names (role, provider URL, the first app's unique name, the account name) at once;
 /// after the desired state, the lookups of whatever else it holds.
-pub(crate) async fn observe_from<O, E, R, I, G>(
+pub(crate) async fn observe_from<P: PortSet>(
     setup: &Setup,
     early: &Early<'_>,
     server_url: &str,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<Observation, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<Observation, Problem> {
     let (facts, prefetched) = futures::join!(
         Box::pin(read_facts(setup, early, server_url, ports)),
         Box::pin(prefetch(setup, early, ports))
@@ -210,19 +247,12 @@ where
 }
 
 /// The facts the desired state needs.
-async fn read_facts<O, E, R, I, G>(
+async fn read_facts<P: PortSet>(
     setup: &Setup,
     early: &Early<'_>,
     server_url: &str,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<SpaceFacts, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<SpaceFacts, Problem> {
     // The cloud's fact needs nothing from Octopus: all three are read at once.
     let cloud_fact = async {
         match &setup.spec {
@@ -230,21 +260,21 @@ where
             TargetSpec::Azure(azure) => {
                 early.signed_in.clone().await?;
                 let id = ports
-                    .rbac
+                    .rbac()
                     .role_definition_id(&azure.assignment_scope(), &azure.role)
                     .await?;
                 Ok((None, Some(id), None))
             }
             TargetSpec::Gcp(gcp) => {
                 early.signed_in.clone().await?;
-                Ok((None, None, Some(ports.gcp.project(&gcp.project).await?)))
+                Ok((None, None, Some(ports.gcp().project(&gcp.project).await?)))
             }
             TargetSpec::Ci(_) => Ok::<_, Problem>((None, None, None)),
         }
     };
     let inventory = async {
         let space_id = early.space.clone().await?;
-        let inventory = ports.octopus.inventory(&space_id).await?;
+        let inventory = ports.octopus().inventory(&space_id).await?;
         Ok::<_, Problem>((space_id, inventory))
     };
     let (server, (space_id, inventory), (aws_account_id, azure_role_definition_id, gcp_project)) =
@@ -290,18 +320,7 @@ fn take<T>(looked: &mut Looked<T>, key: &str) -> Option<PortResult<Option<T>>> {
 /// Looks up, beside the facts, what the setup names without the inventory: the role by its
 /// name, the provider by the issuer's URL, the first app registration by its unique name
 /// (with its service principal and credentials), the account by its name.
-async fn prefetch<O, E, R, I, G>(
-    setup: &Setup,
-    early: &Early<'_>,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Prefetched
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+async fn prefetch<P: PortSet>(setup: &Setup, early: &Early<'_>, ports: P) -> Prefetched {
     let account_name = match &setup.spec {
         TargetSpec::Aws(a) => Some(a.scope.account_name.clone()),
         TargetSpec::Azure(a) => Some(a.scope.account_name.clone()),
@@ -310,7 +329,7 @@ where
     let account = async {
         let name = account_name?;
         let found = match early.space.clone().await {
-            Ok(space) => ports.octopus.find_account(&space, &name).await,
+            Ok(space) => ports.octopus().find_account(&space, &name).await,
             Err(e) => Err(e),
         };
         Some((name, found))
@@ -320,7 +339,7 @@ where
             return None;
         };
         let found = match early.signed_in.clone().await {
-            Ok(()) => ports.iam.find_role(&aws.role_name).await,
+            Ok(()) => ports.iam().find_role(&aws.role_name).await,
             Err(e) => Err(e),
         };
         Some((aws.role_name.clone(), found))
@@ -332,7 +351,7 @@ where
         let (server, caller) = futures::join!(early.server.clone(), early.aws_caller.clone());
         // Without them observe fails on its own; a bad issuer is desired_state's problem.
         let provider = AwsProvider::from_issuer(&server.ok()?.issuer, &caller.ok()?.0).ok()?;
-        let found = ports.iam.find_oidc_provider(&provider.url).await;
+        let found = ports.iam().find_oidc_provider(&provider.url).await;
         Some((provider.url, found))
     };
     let app = async {
@@ -341,7 +360,7 @@ where
         }
         let name = app_unique_name(&setup.name, 1);
         let found = match early.signed_in.clone().await {
-            Ok(()) => match ports.entra.find_application(&name).await {
+            Ok(()) => match ports.entra().find_application(&name).await {
                 Ok(Some(app)) => observe_app(app, &name, ports).await.map(Some),
                 other => other.map(|_| None),
             },
@@ -359,19 +378,12 @@ where
 }
 
 /// Looks up every desired resource by its name (taking what was prefetched).
-async fn read_observed<O, E, R, I, G>(
+async fn read_observed<P: PortSet>(
     desired: &DesiredState,
     facts: &SpaceFacts,
     prefetched: Prefetched,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<ObservedState, Problem>
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<ObservedState, Problem> {
     let space_id = facts.space.id.as_str();
     let Prefetched {
         mut provider,
@@ -409,14 +421,14 @@ where
         .map(|(name, looked)| async move {
             match looked {
                 Some(found) => found,
-                None => ports.octopus.find_account(space_id, name).await,
+                None => ports.octopus().find_account(space_id, name).await,
             }
         });
     let provider = async {
         match looked_provider {
             Some((_, Some(found))) => Ok(found?.map(observed_provider)),
             Some((spec, None)) => Ok(ports
-                .iam
+                .iam()
                 .find_oidc_provider(&spec.url)
                 .await?
                 .map(observed_provider)),
@@ -426,93 +438,11 @@ where
     let role = async {
         match looked_role {
             Some((_, Some(found))) => Ok(found?.map(observed_role)),
-            Some((spec, None)) => Ok(ports.iam.find_role(&spec.name).await?.map(observed_role)),
+            Some((spec, None)) => Ok(ports.iam().find_role(&spec.name).await?.map(observed_role)),
             None => Ok::<_, Problem>(None),
         }
     };
-    let rest = async {
-        let mut observed = ObservedState::default();
-        let mut looked_apps = looked_apps.into_iter();
-        for resource in &desired.resources {
-            match resource {
-                DesiredResource::AppRegistration { unique_name, .. } => {
-                    let found = match looked_apps.next().flatten() {
-                        Some(found) => found?,
-                        None => match ports.entra.find_application(unique_name).await? {
-                            Some(app) => Some(observe_app(app, unique_name, ports).await?),
-                            None => None,
-                        },
-                    };
-                    observed.apps.extend(found);
-                }
-                DesiredResource::RoleAssignment {
-                    app,
-                    scope,
-                    role_definition_id: Some(def),
-                    ..
-                } => {
-                    let principal = observed
-                        .apps
-                        .iter()
-                        .find(|a| &a.unique_name == app)
-                        .and_then(|a| a.service_principal.as_ref());
-                    if let Some(sp) = principal {
-                        let wanted = role_assignment(scope, def, &sp.object_id);
-                        if let Some(found) =
-                            ports.rbac.find_role_assignment(scope, &wanted.name).await?
-                        {
-                            observed.role_assignments.push(found);
-                        }
-                    }
-                }
-                DesiredResource::ServiceAccount { username, .. } => {
-                    if let Some(sa) = ports.octopus.find_service_account(username).await? {
-                        let identities = match sa.is_service {
-                            true => Some(ports.octopus.list_oidc_identities(&sa.id).await?),
-                            false => None,
-                        };
-                        observed.oidc_identities = identities
-                            .as_ref()
-                            .map(|ids| {
-                                ids.identities
-                                    .iter()
-                                    .map(|i| ObservedIdentity {
-                                        id: i.id.clone(),
-                                        name: i.spec.name.clone(),
-                                        issuer: i.spec.issuer.clone(),
-                                        subject: i.spec.subject.clone(),
-                                        audience: i.spec.audience.clone(),
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        observed.service_account = Some(ObservedServiceAccount {
-                            created_by: ownership::setup_of_display_name(&sa.display_name)
-                                .map(str::to_string),
-                            id: sa.id,
-                            username: sa.username,
-                            display_name: sa.display_name,
-                            external_id: identities.map(|i| i.external_id),
-                        });
-                    }
-                }
-                DesiredResource::TeamMembership { team, .. } => {
-                    observed.team =
-                        ports
-                            .octopus
-                            .find_team(space_id, team)
-                            .await?
-                            .map(|t| ObservedTeam {
-                                id: t.id,
-                                name: t.name,
-                                member_user_ids: t.member_user_ids,
-                            });
-                }
-                _ => {}
-            }
-        }
-        Ok::<_, Problem>(observed)
-    };
+    let rest = read_in_order(desired, space_id, looked_apps, ports);
     let gcp = read_gcp(desired, facts, ports);
     let (accounts, oidc_provider, iam_role, mut observed, gcp) =
         futures::try_join!(try_join_all(accounts), provider, role, rest, gcp)?;
@@ -523,16 +453,120 @@ where
     Ok(observed)
 }
 
+/// The lookups that build on each other, in the desired state's order: an app registration
+/// (unless prefetched) before its role assignment, a service account before its
+/// identities; and the team.
+async fn read_in_order<P: PortSet>(
+    desired: &DesiredState,
+    space_id: &str,
+    looked_apps: Vec<Option<PortResult<Option<ObservedApp>>>>,
+    ports: P,
+) -> Result<ObservedState, Problem> {
+    let mut observed = ObservedState::default();
+    let mut looked_apps = looked_apps.into_iter();
+    for resource in &desired.resources {
+        match resource {
+            DesiredResource::AppRegistration { unique_name, .. } => {
+                let found = match looked_apps.next().flatten() {
+                    Some(found) => found?,
+                    None => match ports.entra().find_application(unique_name).await? {
+                        Some(app) => Some(observe_app(app, unique_name, ports).await?),
+                        None => None,
+                    },
+                };
+                observed.apps.extend(found);
+            }
+            DesiredResource::RoleAssignment {
+                app,
+                scope,
+                role_definition_id: Some(def),
+                ..
+            } => {
+                let principal = observed
+                    .apps
+                    .iter()
+                    .find(|a| &a.unique_name == app)
+                    .and_then(|a| a.service_principal.as_ref());
+                if let Some(sp) = principal {
+                    let wanted = role_assignment(scope, def, &sp.object_id);
+                    if let Some(found) = ports
+                        .rbac()
+                        .find_role_assignment(scope, &wanted.name)
+                        .await?
+                    {
+                        observed.role_assignments.push(found);
+                    }
+                }
+            }
+            DesiredResource::ServiceAccount { username, .. } => {
+                if let Some((sa, identities)) = observe_service_account(username, ports).await? {
+                    observed.service_account = Some(sa);
+                    observed.oidc_identities = identities;
+                }
+            }
+            DesiredResource::TeamMembership { team, .. } => {
+                observed.team =
+                    ports
+                        .octopus()
+                        .find_team(space_id, team)
+                        .await?
+                        .map(|t| ObservedTeam {
+                            id: t.id,
+                            name: t.name,
+                            member_user_ids: t.member_user_ids,
+                        });
+            }
+            _ => {}
+        }
+    }
+    Ok(observed)
+}
+
+/// The CI service account named `username` with its OIDC identities (none for a user that
+/// is not a service account).
+async fn observe_service_account<P: PortSet>(
+    username: &str,
+    ports: P,
+) -> Result<Option<(ObservedServiceAccount, Vec<ObservedIdentity>)>, Problem> {
+    let Some(sa) = ports.octopus().find_service_account(username).await? else {
+        return Ok(None);
+    };
+    let identities = match sa.is_service {
+        true => Some(ports.octopus().list_oidc_identities(&sa.id).await?),
+        false => None,
+    };
+    let observed_identities = identities
+        .as_ref()
+        .map(|ids| {
+            ids.identities
+                .iter()
+                .map(|i| ObservedIdentity {
+                    id: i.id.clone(),
+                    name: i.spec.name.clone(),
+                    issuer: i.spec.issuer.clone(),
+                    subject: i.spec.subject.clone(),
+                    audience: i.spec.audience.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let account = ObservedServiceAccount {
+        created_by: ownership::setup_of_display_name(&sa.display_name).map(str::to_string),
+        id: sa.id,
+        username: sa.username,
+        display_name: sa.display_name,
+        external_id: identities.map(|i| i.external_id),
+    };
+    Ok(Some((account, observed_identities)))
+}
+
 /// The Google Cloud resources, each looked up at once (the service account's policy after
 /// the account itself).
-async fn read_gcp<O, E, R, I, G>(
+async fn read_gcp<P: PortSet>(
     desired: &DesiredState,
     facts: &SpaceFacts,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<ObservedGcp, Problem>
-where
-    G: GoogleCloud,
-{
+    ports: P,
+) -> Result<ObservedGcp, Problem> {
     let mut pool_ref = None;
     let mut provider_ref = None;
     let mut email = None;
@@ -553,7 +587,7 @@ where
         match pool_ref {
             Some(spec) => {
                 ports
-                    .gcp
+                    .gcp()
                     .find_pool(&spec.project_number, &spec.pool_id)
                     .await
             }
@@ -562,7 +596,7 @@ where
     };
     let provider = async {
         match provider_ref {
-            Some(p) => ports.gcp.find_provider(p).await,
+            Some(p) => ports.gcp().find_provider(p).await,
             None => Ok(None),
         }
     };
@@ -570,16 +604,16 @@ where
         let Some(email) = email else {
             return Ok((None, Vec::new()));
         };
-        match ports.gcp.find_service_account(&email).await? {
+        match ports.gcp().find_service_account(&email).await? {
             None => Ok((None, Vec::new())),
             Some(sa) => {
                 let target = GcpPolicyTarget::ServiceAccount(email);
-                Ok::<_, Problem>((Some(sa), ports.gcp.policy_bindings(&target).await?))
+                Ok::<_, Problem>((Some(sa), ports.gcp().policy_bindings(&target).await?))
             }
         }
     };
     let project_target = GcpPolicyTarget::Project(project.project_id.clone());
-    let project_bindings = ports.gcp.policy_bindings(&project_target);
+    let project_bindings = ports.gcp().policy_bindings(&project_target);
     let (pool, provider, (service_account, service_account_bindings), project_bindings) =
         futures::try_join!(pool, provider, service_account, project_bindings)?;
     Ok(ObservedGcp {
@@ -607,17 +641,14 @@ pub(crate) fn observed_role(role: IamRole) -> ObservedRole {
     }
 }
 
-pub(crate) async fn observe_app<O, E, R, I, G>(
+pub(crate) async fn observe_app<P: PortSet>(
     app: EntraApplication,
     unique_name: &str,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Result<ObservedApp, Problem>
-where
-    E: EntraApps,
-{
+    ports: P,
+) -> Result<ObservedApp, Problem> {
     let (service_principal, federated_credentials) = futures::try_join!(
-        ports.entra.find_service_principal(&app.app_id),
-        ports.entra.list_federated_credentials(&app.object_id)
+        ports.entra().find_service_principal(&app.app_id),
+        ports.entra().list_federated_credentials(&app.object_id)
     )?;
     Ok(ObservedApp {
         tags: app.tags.clone(),
@@ -640,158 +671,66 @@ fn absent<T>(port: &str) -> PortResult<T> {
     ))
 }
 
-impl EntraApps for Absent {
-    async fn find_application(&self, _: &str) -> PortResult<Option<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn find_application_by_client_id(&self, _: &str) -> PortResult<Option<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn ensure_application(
-        &self,
-        _: &ApplicationSpec,
-    ) -> PortResult<Applied<EntraApplication>> {
-        absent("Entra")
-    }
-    async fn delete_application(&self, _: &str) -> PortResult<()> {
-        absent("Entra")
-    }
-    async fn find_service_principal(&self, _: &str) -> PortResult<Option<ServicePrincipal>> {
-        absent("Entra")
-    }
-    async fn ensure_service_principal(&self, _: &str) -> PortResult<Applied<ServicePrincipal>> {
-        absent("Entra")
-    }
-    async fn list_federated_credentials(&self, _: &str) -> PortResult<Vec<FederatedCredential>> {
-        absent("Entra")
-    }
-    async fn ensure_federated_credential(
-        &self,
-        _: &str,
-        _: &FederatedCredential,
-    ) -> PortResult<Applied<FederatedCredential>> {
-        absent("Entra")
-    }
-    async fn delete_federated_credential(&self, _: &str, _: &str) -> PortResult<()> {
-        absent("Entra")
-    }
+/// Implements a port for [`Absent`]: each listed method refuses with `internal`, naming
+/// the port.
+macro_rules! refused {
+    ($port:ident, $name:literal: $(fn $method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        impl $port for Absent {
+            $(
+                async fn $method(&self, $(_: $arg),*) -> PortResult<$ret> {
+                    absent($name)
+                }
+            )*
+        }
+    };
 }
 
-impl AzureRbac for Absent {
-    async fn role_definition_id(&self, _: &str, _: &str) -> PortResult<String> {
-        absent("Azure RBAC")
-    }
-    async fn find_role_assignment(&self, _: &str, _: &str) -> PortResult<Option<RoleAssignment>> {
-        absent("Azure RBAC")
-    }
-    async fn ensure_role_assignment(
-        &self,
-        _: &RoleAssignment,
-    ) -> PortResult<Applied<RoleAssignment>> {
-        absent("Azure RBAC")
-    }
-    async fn delete_role_assignment(&self, _: &RoleAssignment) -> PortResult<()> {
-        absent("Azure RBAC")
-    }
-}
+refused!(EntraApps, "Entra":
+    fn find_application(&str) -> Option<EntraApplication>;
+    fn find_application_by_client_id(&str) -> Option<EntraApplication>;
+    fn ensure_application(&ApplicationSpec) -> Applied<EntraApplication>;
+    fn delete_application(&str) -> ();
+    fn find_service_principal(&str) -> Option<ServicePrincipal>;
+    fn ensure_service_principal(&str) -> Applied<ServicePrincipal>;
+    fn list_federated_credentials(&str) -> Vec<FederatedCredential>;
+    fn ensure_federated_credential(&str, &FederatedCredential) -> Applied<FederatedCredential>;
+    fn delete_federated_credential(&str, &str) -> ();
+);
 
-impl Iam for Absent {
-    async fn caller_identity(&self) -> PortResult<(String, String)> {
-        absent("AWS")
-    }
-    async fn find_oidc_provider(&self, _: &str) -> PortResult<Option<OidcProvider>> {
-        absent("AWS")
-    }
-    async fn ensure_oidc_provider(
-        &self,
-        _: &OidcProviderSpec,
-    ) -> PortResult<Applied<OidcProvider>> {
-        absent("AWS")
-    }
-    async fn delete_oidc_provider(&self, _: &str) -> PortResult<()> {
-        absent("AWS")
-    }
-    async fn find_role(&self, _: &str) -> PortResult<Option<IamRole>> {
-        absent("AWS")
-    }
-    async fn ensure_role(&self, _: &RoleSpec) -> PortResult<Applied<IamRole>> {
-        absent("AWS")
-    }
-    async fn delete_role(&self, _: &str) -> PortResult<()> {
-        absent("AWS")
-    }
-    async fn assume_role_with_web_identity(
-        &self,
-        _: &str,
-        _: &Secret,
-        _: &str,
-    ) -> PortResult<AssumedRole> {
-        absent("AWS")
-    }
-}
+refused!(AzureRbac, "Azure RBAC":
+    fn role_definition_id(&str, &str) -> String;
+    fn find_role_assignment(&str, &str) -> Option<RoleAssignment>;
+    fn ensure_role_assignment(&RoleAssignment) -> Applied<RoleAssignment>;
+    fn delete_role_assignment(&RoleAssignment) -> ();
+);
 
-impl GoogleCloud for Absent {
-    async fn project(&self, _: &str) -> PortResult<GcpProject> {
-        absent("Google Cloud")
-    }
-    async fn granted_permissions(&self, _: &str, _: &[String]) -> PortResult<Vec<String>> {
-        absent("Google Cloud")
-    }
-    async fn find_pool(&self, _: &str, _: &str) -> PortResult<Option<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_pool(&self, _: &GcpPoolSpec) -> PortResult<Applied<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn delete_pool(&self, _: &str, _: &str) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn undelete_pool(&self, _: &str, _: &str) -> PortResult<Applied<GcpPool>> {
-        absent("Google Cloud")
-    }
-    async fn find_provider(&self, _: &ProviderRef) -> PortResult<Option<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_provider(&self, _: &GcpProviderSpec) -> PortResult<Applied<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn delete_provider(&self, _: &ProviderRef) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn undelete_provider(&self, _: &ProviderRef) -> PortResult<Applied<GcpProvider>> {
-        absent("Google Cloud")
-    }
-    async fn find_service_account(&self, _: &str) -> PortResult<Option<GcpServiceAccount>> {
-        absent("Google Cloud")
-    }
-    async fn ensure_service_account(
-        &self,
-        _: &GcpServiceAccountSpec,
-    ) -> PortResult<Applied<GcpServiceAccount>> {
-        absent("Google Cloud")
-    }
-    async fn delete_service_account(&self, _: &str) -> PortResult<GcpRemoval> {
-        absent("Google Cloud")
-    }
-    async fn policy_bindings(&self, _: &GcpPolicyTarget) -> PortResult<Vec<GcpBinding>> {
-        absent("Google Cloud")
-    }
-    async fn change_policy(
-        &self,
-        _: &GcpPolicyTarget,
-        _: &GcpPolicyChange,
-    ) -> PortResult<Applied<Vec<GcpBinding>>> {
-        absent("Google Cloud")
-    }
-    async fn exchange_token(&self, _: &str, _: &Secret) -> PortResult<Secret> {
-        absent("Google Cloud")
-    }
-    async fn generate_access_token(
-        &self,
-        _: &Secret,
-        _: &str,
-        _: u32,
-    ) -> PortResult<GcpAccessToken> {
-        absent("Google Cloud")
-    }
-}
+refused!(Iam, "AWS":
+    fn caller_identity() -> (String, String);
+    fn find_oidc_provider(&str) -> Option<OidcProvider>;
+    fn ensure_oidc_provider(&OidcProviderSpec) -> Applied<OidcProvider>;
+    fn delete_oidc_provider(&str) -> ();
+    fn find_role(&str) -> Option<IamRole>;
+    fn ensure_role(&RoleSpec) -> Applied<IamRole>;
+    fn delete_role(&str) -> ();
+    fn assume_role_with_web_identity(&str, &Secret, &str) -> AssumedRole;
+);
+
+refused!(GoogleCloud, "Google Cloud":
+    fn project(&str) -> GcpProject;
+    fn granted_permissions(&str, &[String]) -> Vec<String>;
+    fn find_pool(&str, &str) -> Option<GcpPool>;
+    fn ensure_pool(&GcpPoolSpec) -> Applied<GcpPool>;
+    fn delete_pool(&str, &str) -> GcpRemoval;
+    fn undelete_pool(&str, &str) -> Applied<GcpPool>;
+    fn find_provider(&ProviderRef) -> Option<GcpProvider>;
+    fn ensure_provider(&GcpProviderSpec) -> Applied<GcpProvider>;
+    fn delete_provider(&ProviderRef) -> GcpRemoval;
+    fn undelete_provider(&ProviderRef) -> Applied<GcpProvider>;
+    fn find_service_account(&str) -> Option<GcpServiceAccount>;
+    fn ensure_service_account(&GcpServiceAccountSpec) -> Applied<GcpServiceAccount>;
+    fn delete_service_account(&str) -> GcpRemoval;
+    fn policy_bindings(&GcpPolicyTarget) -> Vec<GcpBinding>;
+    fn change_policy(&GcpPolicyTarget, &GcpPolicyChange) -> Applied<Vec<GcpBinding>>;
+    fn exchange_token(&str, &Secret) -> Secret;
+    fn generate_access_token(&Secret, &str, u32) -> GcpAccessToken;
+);

@@ -39,7 +39,7 @@ use std::future::Future;
 
 use octo_oidc_core::Problem;
 use octo_oidc_core::aws::AwsProvider;
-use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus};
+use octo_oidc_core::ports::{AzureRbac, EntraApps, Iam, Octopus, PortResult};
 use octo_oidc_core::preflight::{
     AppCreationRights, IamDecision, OctopusGrants, RbacPermission, may_create_applications,
     policy_source_arn, rbac_allows,
@@ -47,7 +47,7 @@ use octo_oidc_core::preflight::{
 use serde::Serialize;
 
 use crate::desired::{DesiredResource, ResourceKind, role_arn};
-use crate::observe::{Early, Observation, Ports, observe_from};
+use crate::observe::{Early, Observation, PortSet, observe_from};
 use crate::plan::{Action, PlanStep};
 use crate::setup_file::{Setup, TargetSpec};
 use crate::verify::{Check, IssuerFacts, issuer_checks};
@@ -432,18 +432,12 @@ fn unknown(needed: Vec<NeededPermission>, caller: &str, why: &str) -> Vec<Permis
 /// Asks the services about every permission the plan needs, and runs the issuer checks when
 /// the host passes `issuer` (`real_cloud`: a non-public issuer host is then blocking).
 /// Lookups only.
-pub async fn preflight<O, E, R, I, G>(
+pub async fn preflight<P: PortSet>(
     observation: &Observation,
     issuer: Option<&IssuerFacts>,
     real_cloud: bool,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Preflight
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-{
+    ports: P,
+) -> Preflight {
     judge(
         observation,
         CallerRights::default(),
@@ -480,19 +474,14 @@ impl<S, C, F> std::fmt::Debug for HostReads<S, C, F> {
 /// assignment's scope) beside observe. The plan then decides which of those answers
 /// count; a permission the plan needs that was not asked (an existing role with a path) is
 /// asked afterwards. Lookups only.
-pub async fn observe_with_preflight<'a, O, E, R, I, G, S, C, F>(
+pub async fn observe_with_preflight<'a, P: PortSet, S, C, F>(
     setup: &Setup,
     host: HostReads<S, C, F>,
     server_url: &str,
     real_cloud: bool,
-    ports: Ports<'a, O, E, R, I, G>,
+    ports: P,
 ) -> Result<(Observation, Preflight), Problem>
 where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
     S: Future<Output = Result<String, Problem>> + Send + 'a,
     C: Future<Output = Result<(), Problem>> + Send + 'a,
     F: Future<Output = Option<IssuerFacts>>,
@@ -543,17 +532,7 @@ fn simulate_failed(principal: &str, e: &Problem) -> String {
 }
 
 /// Reads what the services say about their callers, beside observe.
-async fn read_rights<O, E, R, I, G>(
-    setup: &Setup,
-    early: &Early<'_>,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> CallerRights
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-{
+async fn read_rights<P: PortSet>(setup: &Setup, early: &Early<'_>, ports: P) -> CallerRights {
     let aws = async {
         let TargetSpec::Aws(aws) = &setup.spec else {
             return None;
@@ -584,7 +563,7 @@ where
             ask(ResourceKind::OidcProvider, &provider.arn);
         }
         let decisions = ports
-            .iam
+            .iam()
             .simulate_principal_policy(&principal, &asked)
             .await
             .map_err(|e| simulate_failed(&principal, &e));
@@ -601,7 +580,7 @@ where
     let entra = async {
         azure.as_ref()?;
         let rights = match early.signed_in.clone().await {
-            Ok(()) => ports.entra.app_creation_rights().await,
+            Ok(()) => ports.entra().app_creation_rights().await,
             Err(e) => Err(e),
         };
         Some(rights.map_err(|e| e.message))
@@ -610,7 +589,7 @@ where
         let mut out = BTreeMap::new();
         if let Some(scope) = &azure {
             let permissions = match early.signed_in.clone().await {
-                Ok(()) => ports.rbac.caller_permissions(scope).await,
+                Ok(()) => ports.rbac().caller_permissions(scope).await,
                 Err(e) => Err(e),
             };
             out.insert(scope.clone(), permissions.map_err(|e| e.message));
@@ -620,7 +599,7 @@ where
     let octopus = async {
         Some(
             ports
-                .octopus
+                .octopus()
                 .caller_permissions()
                 .await
                 .map_err(|e| e.message),
@@ -637,19 +616,13 @@ where
 
 /// Decides every permission the plan needs on what the services said (`known`), asking them
 /// for whatever `known` does not answer.
-async fn judge<O, E, R, I, G>(
+async fn judge<P: PortSet>(
     observation: &Observation,
     known: CallerRights,
     issuer: Option<&IssuerFacts>,
     real_cloud: bool,
-    ports: Ports<'_, O, E, R, I, G>,
-) -> Preflight
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-{
+    ports: P,
+) -> Preflight {
     let mut by_service: BTreeMap<Service, Vec<NeededPermission>> = BTreeMap::new();
     for n in needed_permissions(observation) {
         by_service.entry(n.service).or_default().push(n);
@@ -711,16 +684,16 @@ where
     }
 }
 
-async fn aws<O, E, R, I: Iam, G>(
+async fn aws<P: PortSet>(
     needed: Vec<NeededPermission>,
     known: Option<AwsRights>,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
 ) -> Vec<PermissionCheck> {
     let (principal, asked, decisions) = match known {
         Some(k) => (k.principal, k.asked, k.decisions),
         None => {
             let principal = ports
-                .iam
+                .iam()
                 .caller_identity()
                 .await
                 .map(|(_, arn)| policy_source_arn(&arn))
@@ -745,7 +718,7 @@ async fn aws<O, E, R, I: Iam, G>(
         .collect();
     if !requests.is_empty() {
         match ports
-            .iam
+            .iam()
             .simulate_principal_policy(&principal, &requests)
             .await
         {
@@ -774,19 +747,27 @@ async fn aws<O, E, R, I: Iam, G>(
         .collect()
 }
 
-async fn entra<O, E: EntraApps, R, I, G>(
+/// What a service said beside observe, or, when it was not asked then, its answer now (a
+/// failure as its message).
+async fn known_or_ask<T, F>(
+    known: Option<Result<T, String>>,
+    ask: impl FnOnce() -> F,
+) -> Result<T, String>
+where
+    F: Future<Output = PortResult<T>>,
+{
+    match known {
+        Some(answer) => answer,
+        None => ask().await.map_err(|e| e.message),
+    }
+}
+
+async fn entra<P: PortSet>(
     needed: Vec<NeededPermission>,
     known: Option<Result<AppCreationRights, String>>,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
 ) -> Vec<PermissionCheck> {
-    let rights = match known {
-        Some(r) => r,
-        None => ports
-            .entra
-            .app_creation_rights()
-            .await
-            .map_err(|e| e.message),
-    };
+    let rights = known_or_ask(known, || ports.entra().app_creation_rights()).await;
     let rights = match rights {
         Ok(r) => r,
         Err(why) => return unknown(needed, "the Entra caller", &why),
@@ -819,11 +800,11 @@ fn list_or_none(v: &[String]) -> String {
     }
 }
 
-async fn rbac<O, E, R: AzureRbac, I, G>(
+async fn rbac<P: PortSet>(
     needed: Vec<NeededPermission>,
     mut known: BTreeMap<String, Result<Vec<RbacPermission>, String>>,
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
 ) -> Vec<PermissionCheck> {
     let caller = match &observation.setup.spec {
         TargetSpec::Azure(_) => "the signed-in Azure identity".to_string(),
@@ -835,14 +816,10 @@ async fn rbac<O, E, R: AzureRbac, I, G>(
         by_scope.entry(n.resource.clone()).or_default().push(n);
     }
     for (scope, needed) in by_scope {
-        let permissions = match known.remove(&scope) {
-            Some(p) => p,
-            None => ports
-                .rbac
-                .caller_permissions(&scope)
-                .await
-                .map_err(|e| e.message),
-        };
+        let permissions = known_or_ask(known.remove(&scope), || {
+            ports.rbac().caller_permissions(&scope)
+        })
+        .await;
         match permissions {
             Ok(permissions) => out.extend(needed.into_iter().map(|n| {
                 let outcome = match rbac_allows(&permissions, &n.permission) {
@@ -859,21 +836,14 @@ async fn rbac<O, E, R: AzureRbac, I, G>(
     out
 }
 
-async fn octopus<O: Octopus, E, R, I, G>(
+async fn octopus<P: PortSet>(
     needed: Vec<NeededPermission>,
     known: Option<Result<OctopusGrants, String>>,
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
 ) -> Vec<PermissionCheck> {
     let space = &observation.facts.space;
-    let grants = match known {
-        Some(g) => g,
-        None => ports
-            .octopus
-            .caller_permissions()
-            .await
-            .map_err(|e| e.message),
-    };
+    let grants = known_or_ask(known, || ports.octopus().caller_permissions()).await;
     let held = match grants {
         Ok(g) => g.in_space(&space.id),
         Err(why) => return unknown(needed, "the API key's user", &why),

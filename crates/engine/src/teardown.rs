@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::apply::Cancellation;
 use crate::desired::{ResourceKind, identity_name};
 use crate::journal::{Journal, JournalEntry, JournalRecord, Phase, entries};
-use crate::observe::{Observation, Ports};
+use crate::observe::{Observation, PortSet};
 use crate::ownership::{self, Owner};
 use crate::plan::Action;
 
@@ -125,20 +125,13 @@ enum Decision<'f> {
 }
 
 /// Tears down what `observation` shows this setup created.
-pub async fn teardown<O, E, R, I, G>(
+pub async fn teardown<P: PortSet>(
     observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     journal: &dyn Journal,
     events: &dyn ProgressSink,
     cancel: &dyn Cancellation,
-) -> TeardownReport
-where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
-{
+) -> TeardownReport {
     let setup = observation.plan.setup.as_str();
     let observed = &observation.observed;
     let issuer = observation.facts.server.issuer.as_str();
@@ -250,7 +243,7 @@ where
                     assignment_name(observation, &app.unique_name, a),
                     a.name,
                     Decision::Delete(plain(async move {
-                        ports.rbac.delete_role_assignment(&a2).await
+                        ports.rbac().delete_role_assignment(&a2).await
                     }))
                 );
             }
@@ -264,7 +257,7 @@ where
                     c.name,
                     c.name,
                     Decision::Delete(plain(async move {
-                        ports.entra.delete_federated_credential(&obj, &name).await
+                        ports.entra().delete_federated_credential(&obj, &name).await
                     }))
                 );
             } else {
@@ -283,9 +276,9 @@ where
         let decision = match foreign.is_empty() {
             true => {
                 let obj = object_id.clone();
-                Decision::Delete(plain(
-                    async move { ports.entra.delete_application(&obj).await },
-                ))
+                Decision::Delete(plain(async move {
+                    ports.entra().delete_application(&obj).await
+                }))
             }
             false => Decision::Leave(format!(
                 "it still holds credentials this setup did not create ({}); delete them first or delete the app in the Entra portal",
@@ -321,7 +314,7 @@ where
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&role.tags), setup) {
             Owner::This => {
                 let name = role.role.name.clone();
-                Decision::Delete(plain(async move { ports.iam.delete_role(&name).await }))
+                Decision::Delete(plain(async move { ports.iam().delete_role(&name).await }))
             }
             _ => Decision::Leave(format!(
                 "no {}={setup} tag: not created by this setup",
@@ -340,7 +333,7 @@ where
     if let Some(p) = &observed.oidc_provider {
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&p.tags), setup) {
             Owner::This if !stopped => {
-                match ports.iam.roles_trusting_provider(&p.provider.arn).await {
+                match ports.iam().roles_trusting_provider(&p.provider.arn).await {
                     Err(problem) => Decision::Leave(format!(
                         "could not check which roles trust it ({}); delete it by hand when no role uses it",
                         problem.message
@@ -353,7 +346,7 @@ where
                         if others.is_empty() {
                             let arn = p.provider.arn.clone();
                             Decision::Delete(plain(async move {
-                                ports.iam.delete_oidc_provider(&arn).await
+                                ports.iam().delete_oidc_provider(&arn).await
                             }))
                         } else {
                             Decision::Leave(format!(
@@ -405,7 +398,7 @@ where
                 let (team_id, user_id) = (team.id.clone(), sa.id.clone());
                 Decision::Delete(Box::pin(async move {
                     ports
-                        .octopus
+                        .octopus()
                         .remove_team_member(&team_id, &user_id)
                         .await
                         .map(|_| None)
@@ -428,7 +421,7 @@ where
                     i.name,
                     i.id,
                     Decision::Delete(plain(async move {
-                        ports.octopus.delete_oidc_identity(&sa_id, &id).await
+                        ports.octopus().delete_oidc_identity(&sa_id, &id).await
                     }))
                 );
             } else {
@@ -445,7 +438,7 @@ where
         } else {
             let id = sa.id.clone();
             Decision::Delete(plain(async move {
-                ports.octopus.delete_service_account(&id).await
+                ports.octopus().delete_service_account(&id).await
             }))
         };
         handle!(ResourceKind::ServiceAccount, sa.username, sa.id, decision);
@@ -486,7 +479,7 @@ where
                 let target = GcpPolicyTarget::Project(project.clone());
                 Decision::Delete(Box::pin(async move {
                     ports
-                        .gcp
+                        .gcp()
                         .change_policy(&target, &change)
                         .await
                         .map(|_| None)
@@ -518,7 +511,7 @@ where
             let target = GcpPolicyTarget::ServiceAccount(service_account.clone());
             Decision::Delete(Box::pin(async move {
                 ports
-                    .gcp
+                    .gcp()
                     .change_policy(&target, &change)
                     .await
                     .map(|_| None)
@@ -540,7 +533,7 @@ where
             (true, GcpLifecycle::Active) => {
                 let provider = provider.clone();
                 Decision::Delete(Box::pin(async move {
-                    let removal = ports.gcp.delete_provider(&provider).await?;
+                    let removal = ports.gcp().delete_provider(&provider).await?;
                     Ok(soft_delete_note("provider", &removal))
                 }))
             }
@@ -567,7 +560,7 @@ where
             (true, GcpLifecycle::Active) => {
                 let (number, pool) = (provider.project_number.clone(), provider.pool_id.clone());
                 Decision::Delete(Box::pin(async move {
-                    let removal = ports.gcp.delete_pool(&number, &pool).await?;
+                    let removal = ports.gcp().delete_pool(&number, &pool).await?;
                     Ok(soft_delete_note("pool", &removal))
                 }))
             }
@@ -579,7 +572,11 @@ where
             true => {
                 let email = sa.email.clone();
                 Decision::Delete(Box::pin(async move {
-                    ports.gcp.delete_service_account(&email).await.map(|_| None)
+                    ports
+                        .gcp()
+                        .delete_service_account(&email)
+                        .await
+                        .map(|_| None)
                 }))
             }
             false => {
@@ -611,7 +608,7 @@ where
             Owner::This => {
                 let (space, id) = (space_id.clone(), a.id.clone());
                 Decision::Delete(plain(async move {
-                    ports.octopus.delete_account(&space, &id).await
+                    ports.octopus().delete_account(&space, &id).await
                 }))
             }
             _ => Decision::Leave(

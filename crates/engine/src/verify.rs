@@ -26,7 +26,7 @@
 
 use std::future::Future;
 
-use octo_oidc_core::ports::{AzureRbac, EntraApps, GoogleCloud, Iam, Octopus, PortResult};
+use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, Octopus, PortResult};
 use octo_oidc_core::scope::{RunLabel, RunRef};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
@@ -36,7 +36,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::desired::{DesiredResource, resolve_scope};
-use crate::observe::{Observation, Ports};
+use crate::observe::{Observation, PortSet};
+use crate::observed::{ObservedApp, ObservedRole};
 use crate::plan::Action;
 use crate::setup_file::TargetSpec;
 
@@ -391,19 +392,14 @@ pub fn explain_code(message: &str) -> Option<(String, String)> {
 }
 
 /// Verifies the setup's trust as it exists now.
-pub async fn verify<O, E, R, I, G, T>(
+pub async fn verify<P: PortSet, T>(
     observation: &Observation,
     issuer: Option<&IssuerFacts>,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     tokens: &T,
 ) -> VerifyReport
 where
-    O: Octopus,
-    E: EntraApps,
-    R: AzureRbac,
-    I: Iam,
-    G: GoogleCloud,
     T: TokenSource,
 {
     let mut checks = Vec::new();
@@ -541,56 +537,82 @@ fn cloud_checks(observation: &Observation, out: &mut Vec<Check>) {
     }
 }
 
-/// The trust configurations that exist now, one per Octopus account of the setup, with the
-/// account's name and slug.
-fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
+/// Where an Octopus account's trust lives now: the Entra app its client id names, or the
+/// IAM role.
+enum TrustHolder<'o> {
+    App(&'o ObservedApp),
+    Role(&'o ObservedRole),
+}
+
+/// An Octopus account of the setup whose trust exists.
+struct AccountTrust<'o> {
+    name: &'o str,
+    slug: &'o str,
+    subjects: &'o [String],
+    holder: TrustHolder<'o>,
+}
+
+/// The setup's Octopus accounts whose trust exists, each with where it lives (an account
+/// with a client id: its app, if found; otherwise the IAM role, if found).
+fn account_trusts(observation: &Observation) -> Vec<AccountTrust<'_>> {
     let o = &observation.observed;
     let mut out = Vec::new();
     for r in &observation.desired.resources {
         let DesiredResource::OctopusAccount {
             name,
             slug,
+            subjects,
             client_id_of,
             ..
         } = r
         else {
             continue;
         };
-        match client_id_of {
-            Some(app) => {
-                if let Some(a) = o.apps.iter().find(|a| &a.unique_name == app) {
-                    out.push((
-                        name.clone(),
-                        slug.clone(),
-                        TrustConfig::Azure {
-                            credentials: a.federated_credentials.clone(),
-                        },
-                    ));
-                }
-            }
-            None => {
-                if let Some(role) = &o.iam_role {
-                    out.push((
-                        name.clone(),
-                        slug.clone(),
-                        TrustConfig::Aws {
-                            role_arn: role.role.arn.clone(),
-                            providers: o
-                                .oidc_provider
-                                .iter()
-                                .map(|p| AwsProviderConfig {
-                                    url: p.provider.url.clone(),
-                                    client_ids: p.provider.client_ids.clone(),
-                                })
-                                .collect(),
-                            trust_policy: role.role.trust_policy.clone(),
-                        },
-                    ));
-                }
-            }
-        }
+        let holder = match client_id_of {
+            Some(app) => o
+                .apps
+                .iter()
+                .find(|a| &a.unique_name == app)
+                .map(TrustHolder::App),
+            None => o.iam_role.as_ref().map(TrustHolder::Role),
+        };
+        out.extend(holder.map(|holder| AccountTrust {
+            name,
+            slug,
+            subjects,
+            holder,
+        }));
     }
     out
+}
+
+/// The trust configurations that exist now, one per Octopus account of the setup, with the
+/// account's name and slug.
+fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
+    let o = &observation.observed;
+    account_trusts(observation)
+        .into_iter()
+        .map(|t| {
+            let trust = match t.holder {
+                TrustHolder::App(a) => TrustConfig::Azure {
+                    credentials: a.federated_credentials.clone(),
+                },
+                TrustHolder::Role(role) => TrustConfig::Aws {
+                    role_arn: role.role.arn.clone(),
+                    providers: o
+                        .oidc_provider
+                        .iter()
+                        .map(|p| AwsProviderConfig {
+                            url: p.provider.url.clone(),
+                            client_ids: p.provider.client_ids.clone(),
+                        })
+                        .collect(),
+                    trust_policy: role.role.trust_policy.clone(),
+                },
+            };
+            (t.name.to_string(), t.slug.to_string(), trust)
+        })
+        .collect()
 }
 
 fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
@@ -714,13 +736,7 @@ fn collect_sub_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn account_tests<O, E, R, I, G>(
-    observation: &Observation,
-    ports: Ports<'_, O, E, R, I, G>,
-    out: &mut Vec<Check>,
-) where
-    O: Octopus,
-{
+async fn account_tests<P: PortSet>(observation: &Observation, ports: P, out: &mut Vec<Check>) {
     let space = observation.facts.space.id.as_str();
     for a in &observation.observed.octopus_accounts {
         let name = a
@@ -729,7 +745,7 @@ async fn account_tests<O, E, R, I, G>(
             .and_then(Value::as_str)
             .unwrap_or(&a.id)
             .to_string();
-        let c = match ports.octopus.test_account(space, &a.id).await {
+        let c = match ports.octopus().test_account(space, &a.id).await {
             Ok(t) if t.succeeded => {
                 let mut c = Check::pass(
                     Area::AccountTest,
@@ -802,27 +818,18 @@ fn cloud_targets(observation: &Observation) -> Vec<TradeTarget> {
             .map(|a| a.id.clone())
     };
     let mut out = Vec::new();
-    for r in &observation.desired.resources {
-        let DesiredResource::OctopusAccount {
-            name,
-            subjects,
-            client_id_of,
-            ..
-        } = r
-        else {
+    for t in account_trusts(observation) {
+        let Some(account) = account_id(t.name) else {
             continue;
         };
-        let Some(account) = account_id(name) else {
-            continue;
-        };
-        match (&observation.setup.spec, client_id_of) {
-            (TargetSpec::Aws(_), _) => {
-                let (Some(role), Some(provider)) = (&o.iam_role, &o.oidc_provider) else {
+        match (&observation.setup.spec, t.holder) {
+            (TargetSpec::Aws(_), TrustHolder::Role(role)) => {
+                let Some(provider) = &o.oidc_provider else {
                     continue;
                 };
                 out.push(TradeTarget {
                     account_id: account,
-                    subjects: subjects.clone(),
+                    subjects: t.subjects.to_vec(),
                     trade_with: role.role.arn.clone(),
                     trusted: TrustedClaims {
                         issuers: vec![provider.provider.url.clone()],
@@ -835,14 +842,11 @@ fn cloud_targets(observation: &Observation) -> Vec<TradeTarget> {
                     },
                 });
             }
-            (TargetSpec::Azure(_), Some(app)) => {
-                let Some(found) = o.apps.iter().find(|a| &a.unique_name == app) else {
-                    continue;
-                };
+            (TargetSpec::Azure(_), TrustHolder::App(found)) => {
                 let creds = &found.federated_credentials;
                 out.push(TradeTarget {
                     account_id: account,
-                    subjects: subjects.clone(),
+                    subjects: t.subjects.to_vec(),
                     trade_with: found.application.app_id.clone(),
                     trusted: TrustedClaims {
                         issuers: creds.iter().map(|c| c.issuer.clone()).collect(),
@@ -906,17 +910,13 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     out
 }
 
-async fn token_trades<O, E, R, I, G, T>(
+async fn token_trades<P: PortSet, T>(
     observation: &Observation,
     options: VerifyOptions,
-    ports: Ports<'_, O, E, R, I, G>,
+    ports: P,
     tokens: &T,
     out: &mut Vec<Check>,
 ) where
-    O: Octopus,
-    E: EntraApps,
-    I: Iam,
-    G: GoogleCloud,
     T: TokenSource,
 {
     let iss = observation.facts.server.issuer.clone();
@@ -998,12 +998,12 @@ async fn token_trades<O, E, R, I, G, T>(
                 let result = match azure {
                     true => {
                         ports
-                            .entra
+                            .entra()
                             .exchange_federated_token(&target.trade_with, &token)
                             .await
                     }
                     false => ports
-                        .iam
+                        .iam()
                         .assume_role_with_web_identity(
                             &target.trade_with,
                             &token,
@@ -1021,7 +1021,7 @@ async fn token_trades<O, E, R, I, G, T>(
             }
         }
         TargetSpec::Ci(ci) => {
-            ci_trades::ci_token_trades(observation, ci, ports.octopus, tokens, out).await;
+            ci_trades::ci_token_trades(observation, ci, ports.octopus(), tokens, out).await;
         }
         TargetSpec::Gcp(g) => {
             let (Some(provider), Some(email)) = (
@@ -1058,12 +1058,12 @@ async fn token_trades<O, E, R, I, G, T>(
                 let result = match tokens.token(&claims).await {
                     Ok(t) => {
                         match ports
-                            .gcp
+                            .gcp()
                             .exchange_token(&provider.default_audience(), &t)
                             .await
                         {
                             Ok(federated) => ports
-                                .gcp
+                                .gcp()
                                 .generate_access_token(&federated, email, g.token_lifetime)
                                 .await
                                 .map(|_| ()),

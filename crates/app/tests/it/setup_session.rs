@@ -46,6 +46,13 @@ fn aws_draft(project: &str) -> SetupDraft {
     }
 }
 
+/// The draft as the window sends it.
+fn draft_source(draft: SetupDraft) -> SetupSource {
+    SetupSource::Draft {
+        draft: Box::new(draft),
+    }
+}
+
 /// A session with a data folder of its own (returned, to remove), connected to its started
 /// Sandbox (whose summary is returned).
 async fn sandbox_session(
@@ -85,9 +92,7 @@ impl ProgressSink for Events {
 async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
     let (data, session, _) = sandbox_session("data").await;
     let project = first_project(&session).await;
-    let source = SetupSource::Draft {
-        draft: Box::new(aws_draft(&project)),
-    };
+    let source = draft_source(aws_draft(&project));
 
     let plan = session.plan_setup(&source).await.unwrap();
     assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
@@ -206,9 +211,7 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
     let mut draft = aws_draft(&first_project(&session).await);
     draft.name = "wizard-cancel".into();
     draft.aws.role_name = "octopus-cancel".into();
-    let source = SetupSource::Draft {
-        draft: Box::new(draft),
-    };
+    let source = draft_source(draft);
     // Cancel as soon as the first step starts: the engine stops after that wave.
     let cancelling = session.clone();
     let sink = Arc::new(move |event: ProgressEvent| {
@@ -295,9 +298,7 @@ async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_s
         "{gcp:#?}"
     );
 
-    let source = SetupSource::Draft {
-        draft: Box::new(draft),
-    };
+    let source = draft_source(draft);
     let plan = session.plan_setup(&source).await.unwrap();
     assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
     let applied = session
@@ -359,9 +360,7 @@ async fn the_plan_carries_the_preflight_and_apply_stops_on_a_gap_unless_the_user
 
     let (data, session, sandbox) = sandbox_session("preflight-data").await;
     let project = first_project(&session).await;
-    let source = SetupSource::Draft {
-        draft: Box::new(aws_draft(&project)),
-    };
+    let source = draft_source(aws_draft(&project));
 
     // Everything granted: the permissions are listed, nothing blocks.
     let plan = session.plan_setup(&source).await.unwrap();

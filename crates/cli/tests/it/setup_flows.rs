@@ -526,22 +526,8 @@ fn preflight_denial_exits_3_naming_the_permission_and_who_grants_it_with_no_writ
     let file = sandbox.write("aws.toml", &shop_aws());
     let file = file.to_str().unwrap();
     // The same sandbox, signed in as its read-only AWS user.
-    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
-    let readonly = env.replace(
-        &format!("AWS_ACCESS_KEY_ID={}", sandbox.vars["AWS_ACCESS_KEY_ID"]),
-        &format!(
-            "AWS_ACCESS_KEY_ID={}",
-            sandbox.vars["AWS_READONLY_ACCESS_KEY_ID"]
-        ),
-    );
-    assert_ne!(readonly, env);
-    let readonly = sandbox.write("readonly.env", &readonly);
-    let as_readonly = |args: &[&str]| {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.push("--sandbox".into());
-        all.push(readonly.display().to_string());
-        run(&all, &sandbox.data())
-    };
+    let readonly = sandbox.env_with("AWS_ACCESS_KEY_ID", "AWS_READONLY_ACCESS_KEY_ID");
+    let as_readonly = |args: &[&str]| sandbox.cli_with(&readonly, args);
 
     let plan = as_readonly(&["plan", "--json", file]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
@@ -621,22 +607,8 @@ fn an_octopus_key_without_account_or_user_rights_exits_3_naming_them_before_any_
     let sandbox = SandboxProcess::start();
     // The same sandbox, with the key of its seeded "deployer" (role Project deployer in
     // Spaces-1: no AccountCreate, no system UserEdit).
-    let env = std::fs::read_to_string(sandbox.env_file()).unwrap();
-    let deployer = env.replace(
-        &format!("OCTOPUS_API_KEY={}\n", sandbox.vars["OCTOPUS_API_KEY"]),
-        &format!(
-            "OCTOPUS_API_KEY={}\n",
-            sandbox.vars["OCTOPUS_DEPLOYER_API_KEY"]
-        ),
-    );
-    assert_ne!(deployer, env);
-    let deployer = sandbox.write("deployer.env", &deployer);
-    let as_deployer = |args: &[&str]| {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.push("--sandbox".into());
-        all.push(deployer.display().to_string());
-        run(&all, &sandbox.data())
-    };
+    let deployer = sandbox.env_with("OCTOPUS_API_KEY", "OCTOPUS_DEPLOYER_API_KEY");
+    let as_deployer = |args: &[&str]| sandbox.cli_with(&deployer, args);
     for (name, text, permission, grantor) in [
         (
             "aws.toml",

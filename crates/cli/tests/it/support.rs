@@ -65,10 +65,31 @@ impl SandboxProcess {
 
     /// Runs `octo-oidc ARGS --sandbox ENV` with stdin closed (not a terminal).
     pub fn cli(&self, args: &[&str]) -> Run {
+        self.cli_with(&self.env_file(), args)
+    }
+
+    /// [`SandboxProcess::cli`] with another env file of this sandbox (see
+    /// [`SandboxProcess::env_with`]).
+    pub fn cli_with(&self, env_file: &Path, args: &[&str]) -> Run {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         all.push("--sandbox".into());
-        all.push(self.env_file().display().to_string());
+        all.push(env_file.display().to_string());
         run(&all, &self.data())
+    }
+
+    /// An env file of this sandbox in which `var` holds the value of `other` (e.g. the key
+    /// of another seeded user): the same sandbox, signed in as someone else.
+    pub fn env_with(&self, var: &str, other: &str) -> PathBuf {
+        let env = std::fs::read_to_string(self.env_file()).unwrap();
+        let ours = format!("{var}={}", self.vars[var]);
+        let theirs = format!("{var}={}", self.vars[other]);
+        assert!(env.lines().any(|l| l == ours), "no line {ours}");
+        let swapped: String = env
+            .lines()
+            .map(|l| if l == ours { theirs.as_str() } else { l })
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        self.write(&format!("{other}.env"), &swapped)
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {

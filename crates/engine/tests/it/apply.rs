@@ -6,7 +6,7 @@ use octo_oidc_core::ports::{EntraApps, Iam, Octopus};
 use octo_oidc_engine::desired::ResourceKind;
 use octo_oidc_engine::plan::Action;
 
-use crate::support::{AWS, AZURE, GITHUB, World, desired_role, setup, step};
+use crate::support::{AWS, AZURE, GITHUB, World, desired_role, setup, step, steps_doing};
 
 #[tokio::test]
 async fn every_target_converges_and_a_second_apply_changes_nothing() {
@@ -129,26 +129,12 @@ async fn a_widened_trust_policy_is_planned_as_an_update_and_repaired() {
 #[tokio::test]
 async fn a_deleted_credential_is_planned_and_recreated() {
     let (world, s) = World::applied(AZURE).await;
-    let app = world.entra.applications()[0].clone();
-    let before = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
-    world
-        .entra
-        .delete_federated_credential(&app.object_id, &before[0].name)
-        .await
-        .unwrap();
+    let before = world.credentials().await;
+    let gone = world.delete_credential(&before[0].subject).await;
     let tampered = world.observe(&s).await;
-    let creates: Vec<_> = tampered
-        .plan
-        .steps
-        .iter()
-        .filter(|st| st.action == Action::Create)
-        .collect();
+    let creates = steps_doing(&tampered, Action::Create);
     assert_eq!(creates.len(), 1, "{creates:#?}");
-    assert_eq!(creates[0].name, before[0].name);
+    assert_eq!(creates[0].name, gone.name);
     world.clear_logs();
     assert!(world.apply(&s).await.is_complete());
     let changes = world.changes();
@@ -157,11 +143,7 @@ async fn a_deleted_credential_is_planned_and_recreated() {
         changes[0].starts_with("ensure_federated_credential"),
         "{changes:?}"
     );
-    let after = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
+    let after = world.credentials().await;
     assert_eq!(after.len(), before.len());
 }
 
@@ -194,20 +176,10 @@ async fn a_conflicting_role_is_refused_before_any_call() {
 async fn a_narrowed_scope_deletes_the_credentials_it_no_longer_needs() {
     let world = World::new();
     assert!(world.apply(&setup(AZURE)).await.is_complete());
-    let app = world.entra.applications()[0].clone();
-    let before = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
+    let before = world.credentials().await;
     let narrowed = setup(&AZURE.replace(r#"["staging", "production"]"#, r#"["production"]"#));
     let o = world.observe(&narrowed).await;
-    let deletes: Vec<_> = o
-        .plan
-        .steps
-        .iter()
-        .filter(|st| st.action == Action::Delete)
-        .collect();
+    let deletes = steps_doing(&o, Action::Delete);
     assert!(!deletes.is_empty(), "{:#?}", o.plan.steps);
     assert!(
         deletes
@@ -216,11 +188,7 @@ async fn a_narrowed_scope_deletes_the_credentials_it_no_longer_needs() {
     );
     let report = world.apply(&narrowed).await;
     assert!(report.is_complete(), "{:#?}", report.problem);
-    let after = world
-        .entra
-        .list_federated_credentials(&app.object_id)
-        .await
-        .unwrap();
+    let after = world.credentials().await;
     assert_eq!(after.len(), before.len() - deletes.len());
     assert!(
         after.iter().all(|c| !c.subject.contains("staging")),

@@ -31,18 +31,9 @@ async fn a_crash_at_every_journal_boundary_resumes_without_duplicates() {
                 cut.problem.is_some(),
                 "{name}@{n}: the apply was not stopped"
             );
-            let rerun = world.apply(&s).await;
-            assert!(rerun.is_complete(), "{name}@{n}: {:#?}", rerun.problem);
-            assert_eq!(
-                world.inventory_counts(),
-                clean.inventory_counts(),
-                "{name}@{n}: duplicates"
-            );
-            let o = world.observe(&s).await;
-            assert!(!o.plan.has_changes(), "{name}@{n}: not converged");
-            for e in entries(&world.journal.all()) {
-                assert_eq!(e.last, Phase::Done, "{name}@{n}: {e:#?}");
-            }
+            let o = world
+                .rerun_converges(&s, &clean, &format!("{name}@{n}"))
+                .await;
             let st = status(&o, &world.journal).unwrap();
             assert!(
                 st.iter().all(|i| i.exists && !i.interrupted),
@@ -257,20 +248,9 @@ async fn a_failure_at_every_mutating_call_resumes_without_duplicates() {
                 .problem
                 .unwrap_or_else(|| panic!("{name}/{op}: not stopped"));
             assert!(p.message.contains("injected"), "{name}/{op}: {p:#?}");
-            let rerun = world.apply(&s).await;
-            assert!(rerun.is_complete(), "{name}/{op}: {:#?}", rerun.problem);
-            assert_eq!(
-                world.inventory_counts(),
-                clean.inventory_counts(),
-                "{name}/{op}"
-            );
-            assert!(!world.observe(&s).await.plan.has_changes(), "{name}/{op}");
-            assert!(
-                entries(&world.journal.all())
-                    .iter()
-                    .all(|e| e.last == Phase::Done),
-                "{name}/{op}"
-            );
+            world
+                .rerun_converges(&s, &clean, &format!("{name}/{op}"))
+                .await;
         }
     }
 }

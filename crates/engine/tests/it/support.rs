@@ -10,9 +10,9 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_engine::apply::{ApplyReport, NotCancelled, StepReport, apply};
 use octo_oidc_engine::desired::DesiredResource;
-use octo_oidc_engine::journal::MemoryJournal;
+use octo_oidc_engine::journal::{MemoryJournal, Phase, entries};
 use octo_oidc_engine::observe::{Observation, Ports, observe};
-use octo_oidc_engine::plan::PlanStep;
+use octo_oidc_engine::plan::{Action, PlanStep};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
 use octo_oidc_engine::teardown::{TeardownItem, TeardownReport, teardown};
 use octo_oidc_testkit::fakes::CallLog;
@@ -149,6 +149,15 @@ pub fn step<'a>(o: &'a Observation, kind: &str) -> &'a PlanStep {
         .unwrap_or_else(|| panic!("no {kind} step in {:#?}", o.plan.steps))
 }
 
+/// The plan steps of `o` whose action is `action`.
+pub fn steps_doing(o: &Observation, action: Action) -> Vec<&PlanStep> {
+    o.plan
+        .steps
+        .iter()
+        .filter(|st| st.action == action)
+        .collect()
+}
+
 /// The step of the object `name` in an apply report.
 pub fn step_named<'a>(report: &'a ApplyReport, name: &str) -> &'a StepReport {
     report
@@ -243,15 +252,22 @@ impl World {
         self.iam.ensure_role(&role).await.unwrap();
     }
 
+    /// The first app registration's federated credentials.
+    pub async fn credentials(&self) -> Vec<FederatedCredential> {
+        let app = self.entra.applications()[0].clone();
+        self.entra
+            .list_federated_credentials(&app.object_id)
+            .await
+            .unwrap()
+    }
+
     /// Deletes the first app's federated credential whose subject contains `subject_part`;
     /// returns it.
     pub async fn delete_credential(&self, subject_part: &str) -> FederatedCredential {
         let app = self.entra.applications()[0].clone();
         let gone = self
-            .entra
-            .list_federated_credentials(&app.object_id)
+            .credentials()
             .await
-            .unwrap()
             .into_iter()
             .find(|c| c.subject.contains(subject_part))
             .unwrap();
@@ -286,6 +302,25 @@ impl World {
             self.iam.log(),
             self.gcp.log(),
         ]
+    }
+
+    /// After a cut-short apply: a rerun completes, creates no duplicate (the same objects as
+    /// in `clean`, where it ran once), leaves no change planned, and journals every resource
+    /// done. Returns the observation after it.
+    pub async fn rerun_converges(&self, setup: &Setup, clean: &World, label: &str) -> Observation {
+        let rerun = self.apply(setup).await;
+        assert!(rerun.is_complete(), "{label}: {:#?}", rerun.problem);
+        assert_eq!(
+            self.inventory_counts(),
+            clean.inventory_counts(),
+            "{label}: duplicates"
+        );
+        let o = self.observe(setup).await;
+        assert!(!o.plan.has_changes(), "{label}: not converged");
+        for e in entries(&self.journal.all()) {
+            assert_eq!(e.last, Phase::Done, "{label}: {e:#?}");
+        }
+        o
     }
 
     /// How many objects of ours exist, per kind (what "no duplicates" compares).

@@ -146,21 +146,16 @@ async fn a_dropped_sub_condition_is_drift_and_over_permission() {
     let r = run_trading(&world, &o).await;
     assert_eq!(r.verdict, VerifyVerdict::ProblemsFound);
     let p = problems(&r);
-    assert!(
-        p.iter()
-            .any(|m| m.starts_with("Cloud iam_role") && m.contains(":sub")),
-        "{p:#?}"
-    );
-    assert!(
-        p.iter()
-            .any(|m| m.starts_with("Simulation") && m.contains("accepted but outside the scope")),
-        "{p:#?}"
-    );
-    assert!(
-        p.iter()
-            .any(|m| m.starts_with("TokenTrade") && m.contains("outside the scope but accepted")),
-        "{p:#?}"
-    );
+    for (area, says) in [
+        ("Cloud iam_role", ":sub"),
+        ("Simulation", "accepted but outside the scope"),
+        ("TokenTrade", "outside the scope but accepted"),
+    ] {
+        assert!(
+            p.iter().any(|m| m.starts_with(area) && m.contains(says)),
+            "{area}: {says}: {p:#?}"
+        );
+    }
     // apply repairs it and verify passes again
     assert!(world.apply(&s).await.is_complete());
     let o = world.observe(&s).await;
