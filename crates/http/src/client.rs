@@ -8,7 +8,9 @@
 //!   and the issuer check of one run share connections, and a second client for the same server
 //!   costs nothing. The process keeps the last [`MAX_CACHED_CLIENTS`] configurations.
 //! - **Trust roots loaded once.** The platform's roots (rustls-platform-verifier: the OS trust
-//!   store, or `/etc/ssl/certs` on Linux) are read once per process, not once per client. A
+//!   store, or `/etc/ssl/certs` on Linux) are read once per process, not once per client, on a
+//!   background thread started by the first client without a private CA (a machine without
+//!   any roots fails its first handshake, naming why). A
 //!   private CA bundle (a server behind a private CA, the sandbox's test CA) is tried first;
 //!   a certificate it does not vouch for goes to the platform's roots, so the bundle is merged
 //!   with them as before, and a run whose servers all carry the private CA (the sandbox) never
@@ -225,10 +227,11 @@ fn tls_config(ca_bundle_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, Clie
     let provider = crypto_provider();
     let private = match ca_bundle_pem {
         Some(pem) => Some(private_verifier(pem, &provider)?),
-        // Without a private CA every handshake needs the platform's roots: load them now, so
-        // a machine without any fails here as before, not at the first request.
+        // Without a private CA every handshake needs the platform's roots: start reading them
+        // now, off the caller's thread (a client that never makes a TLS connection, such as
+        // the AWS SDK's against a plain-http endpoint, does not wait for them).
         None => {
-            platform_verifier().map_err(|e| ClientSetupError::Tls(e.to_string()))?;
+            warm_up_platform_roots();
             None
         }
     };
@@ -267,6 +270,20 @@ fn warm_up_crypto() {
             .spawn(move || {
                 let mut byte = [0u8; 1];
                 let _ = provider.secure_random.fill(&mut byte);
+            });
+    });
+}
+
+/// Starts reading the platform's roots on a background thread, once per process; the first
+/// handshake that needs them waits for it.
+fn warm_up_platform_roots() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        // If the thread cannot start, the first handshake reads them instead.
+        let _ = std::thread::Builder::new()
+            .name("octo-oidc-tls-roots".into())
+            .spawn(|| {
+                let _ = platform_verifier();
             });
     });
 }

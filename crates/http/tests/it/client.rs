@@ -58,18 +58,33 @@ async fn equal_settings_get_one_client_and_reuse_its_connection() {
     );
 }
 
-#[tokio::test]
-async fn a_server_behind_the_private_ca_is_reached_over_http2() {
-    let issuer = TestIssuer::https("issuer.private.test").await;
+/// `GET https://HOST/.well-known/openid-configuration` with `ca_bundle_pem` trusted and HOST
+/// resolved to `issuer`'s listener.
+async fn discovery(
+    issuer: &TestIssuer,
+    host: &str,
+    ca_bundle_pem: Option<Vec<u8>>,
+) -> Result<reqwest::Response, reqwest::Error> {
     let client = build_client(&ClientSettings {
-        ca_bundle_pem: issuer.ca_pem.clone().map(String::into_bytes),
-        resolve: vec![("issuer.private.test".into(), issuer.addr)],
+        ca_bundle_pem,
+        resolve: vec![(host.into(), issuer.addr)],
         ..ClientSettings::default()
     })
     .expect("client");
-    let answer = client
-        .get("https://issuer.private.test/.well-known/openid-configuration")
+    client
+        .get(format!("https://{host}/.well-known/openid-configuration"))
         .send()
+        .await
+}
+
+fn ca_of(issuer: &TestIssuer) -> Option<Vec<u8>> {
+    issuer.ca_pem.clone().map(String::into_bytes)
+}
+
+#[tokio::test]
+async fn a_server_behind_the_private_ca_is_reached_over_http2() {
+    let issuer = TestIssuer::https("issuer.private.test").await;
+    let answer = discovery(&issuer, "issuer.private.test", ca_of(&issuer))
         .await
         .expect("the private CA is trusted");
     assert_eq!(answer.status(), 200);
@@ -80,16 +95,8 @@ async fn a_server_behind_the_private_ca_is_reached_over_http2() {
 async fn a_certificate_neither_the_bundle_nor_the_platform_vouches_for_is_refused() {
     let issuer = TestIssuer::https("issuer.private.test").await;
     let another = TestIssuer::https("another.private.test").await;
-    for ca_bundle_pem in [None, another.ca_pem.clone().map(String::into_bytes)] {
-        let client = build_client(&ClientSettings {
-            ca_bundle_pem,
-            resolve: vec![("issuer.private.test".into(), issuer.addr)],
-            ..ClientSettings::default()
-        })
-        .expect("client");
-        let refused = client
-            .get("https://issuer.private.test/.well-known/openid-configuration")
-            .send()
+    for ca_bundle_pem in [None, ca_of(&another)] {
+        let refused = discovery(&issuer, "issuer.private.test", ca_bundle_pem)
             .await
             .expect_err("an unknown issuer must be refused");
         let chain = octo_oidc_http::describe_error_chain(&refused);
@@ -100,15 +107,7 @@ async fn a_certificate_neither_the_bundle_nor_the_platform_vouches_for_is_refuse
 #[tokio::test]
 async fn the_private_ca_does_not_vouch_for_another_name() {
     let issuer = TestIssuer::https("issuer.private.test").await;
-    let client = build_client(&ClientSettings {
-        ca_bundle_pem: issuer.ca_pem.clone().map(String::into_bytes),
-        resolve: vec![("elsewhere.private.test".into(), issuer.addr)],
-        ..ClientSettings::default()
-    })
-    .expect("client");
-    let refused = client
-        .get("https://elsewhere.private.test/.well-known/openid-configuration")
-        .send()
+    let refused = discovery(&issuer, "elsewhere.private.test", ca_of(&issuer))
         .await
         .expect_err("a certificate for another name must be refused");
     let chain = octo_oidc_http::describe_error_chain(&refused);
