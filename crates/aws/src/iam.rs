@@ -26,7 +26,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use octo_oidc_core::aws::TrustPolicy;
 use octo_oidc_core::aws::policy::PrincipalSpec;
 use octo_oidc_core::error::FieldError;
@@ -47,13 +50,7 @@ use crate::error::{CallFailure, call_failure};
 /// The classification for most calls: an unresolved endpoint once more at most, other
 /// transient failures (throttling, 5xx, timeouts) under the transient policy.
 fn transient_only(failure: &CallFailure) -> Retry {
-    if failure.name_not_resolved {
-        Retry::Once
-    } else if failure.code.is_transient() {
-        Retry::Transient
-    } else {
-        Retry::Never
-    }
+    Retry::by_code(failure.code, failure.name_not_resolved)
 }
 
 /// A failed call or an interrupted operation, inside the core's loop.
@@ -238,80 +235,73 @@ impl SdkIam {
         })
     }
 
-    async fn list_provider_arns(&self) -> Result<Vec<String>, CallFailure> {
-        self.call(
-            "iam",
-            "ListOpenIDConnectProviders",
-            transient_only,
-            || async {
-                let out = self
-                    .iam
-                    .list_open_id_connect_providers()
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "ListOpenIDConnectProviders", &e))?;
-                Ok(out
-                    .open_id_connect_provider_list()
-                    .iter()
-                    .filter_map(|p| p.arn().map(str::to_string))
-                    .collect())
-            },
-        )
+    /// One IAM request through [`Self::call`] under [`transient_only`]: `send` builds and
+    /// sends it (again for each attempt); an SDK error becomes the [`CallFailure`] of
+    /// `operation`.
+    async fn iam_call<T, E, Fut>(
+        &self,
+        operation: &'static str,
+        send: impl Fn(&aws_sdk_iam::Client) -> Fut,
+    ) -> Result<T, CallFailure>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call("iam", operation, transient_only, || async {
+            send(&self.iam)
+                .await
+                .map_err(|e| call_failure("iam", operation, &e))
+        })
         .await
     }
 
+    async fn list_provider_arns(&self) -> Result<Vec<String>, CallFailure> {
+        let out = self
+            .iam_call("ListOpenIDConnectProviders", |iam| {
+                iam.list_open_id_connect_providers().send()
+            })
+            .await?;
+        Ok(out
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect())
+    }
+
     async fn get_provider(&self, arn: &str, url: &str) -> Result<OidcProvider, CallFailure> {
-        self.call(
-            "iam",
-            "GetOpenIDConnectProvider",
-            transient_only,
-            || async {
-                let out = self
-                    .iam
-                    .get_open_id_connect_provider()
+        let out = self
+            .iam_call("GetOpenIDConnectProvider", |iam| {
+                iam.get_open_id_connect_provider()
                     .open_id_connect_provider_arn(arn)
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "GetOpenIDConnectProvider", &e))?;
-                Ok(OidcProvider {
-                    arn: arn.to_string(),
-                    url: url.to_string(),
-                    client_ids: out.client_id_list().to_vec(),
-                    thumbprints: out.thumbprint_list().to_vec(),
-                    tags: tag_map(out.tags()),
-                })
-            },
-        )
-        .await
+            })
+            .await?;
+        Ok(OidcProvider {
+            arn: arn.to_string(),
+            url: url.to_string(),
+            client_ids: out.client_id_list().to_vec(),
+            thumbprints: out.thumbprint_list().to_vec(),
+            tags: tag_map(out.tags()),
+        })
     }
 
     async fn create_provider(&self, spec: &OidcProviderSpec) -> Result<String, CallFailure> {
         let tags = tags(&spec.tags)?;
-        self.call(
-            "iam",
-            "CreateOpenIDConnectProvider",
-            transient_only,
-            || async {
-                let mut request = self
-                    .iam
-                    .create_open_id_connect_provider()
+        let thumbprints = Some(spec.thumbprints.clone()).filter(|t| !t.is_empty());
+        let out = self
+            .iam_call("CreateOpenIDConnectProvider", |iam| {
+                iam.create_open_id_connect_provider()
                     .url(&spec.url)
                     .set_client_id_list(Some(spec.client_ids.clone()))
-                    .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()));
-                if !spec.thumbprints.is_empty() {
-                    request = request.set_thumbprint_list(Some(spec.thumbprints.clone()));
-                }
-                let out = request
+                    .set_tags(Some(tags.clone()).filter(|t| !t.is_empty()))
+                    .set_thumbprint_list(thumbprints.clone())
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "CreateOpenIDConnectProvider", &e))?;
-                Ok(out
-                    .open_id_connect_provider_arn()
-                    .unwrap_or_default()
-                    .to_string())
-            },
-        )
-        .await
+            })
+            .await?;
+        Ok(out
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string())
     }
 
     async fn add_client_id(&self, provider: &OidcProvider, client_id: &str) -> PortResult<()> {
@@ -367,14 +357,7 @@ impl SdkIam {
 
     async fn get_role(&self, name: &str) -> Result<Option<IamRole>, CallFailure> {
         let found = self
-            .call("iam", "GetRole", transient_only, || async {
-                self.iam
-                    .get_role()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "GetRole", &e))
-            })
+            .iam_call("GetRole", |iam| iam.get_role().role_name(name).send())
             .await;
         let out = match found {
             Ok(out) => out,
@@ -513,29 +496,21 @@ impl SdkIam {
     }
 
     async fn inline_policy_names(&self, name: &str) -> Result<Vec<String>, CallFailure> {
-        self.call("iam", "ListRolePolicies", transient_only, || async {
-            let out = self
-                .iam
-                .list_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(|e| call_failure("iam", "ListRolePolicies", &e))?;
-            Ok(out.policy_names().to_vec())
-        })
-        .await
+        let out = self
+            .iam_call("ListRolePolicies", |iam| {
+                iam.list_role_policies().role_name(name).send()
+            })
+            .await?;
+        Ok(out.policy_names().to_vec())
     }
 
     async fn inline_policy(&self, role: &str, policy: &str) -> Result<Option<String>, CallFailure> {
         let got = self
-            .call("iam", "GetRolePolicy", transient_only, || async {
-                self.iam
-                    .get_role_policy()
+            .iam_call("GetRolePolicy", |iam| {
+                iam.get_role_policy()
                     .role_name(role)
                     .policy_name(policy)
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "GetRolePolicy", &e))
             })
             .await;
         match got {
@@ -561,14 +536,11 @@ impl SdkIam {
             if role.managed_policy_arns.contains(arn) {
                 continue;
             }
-            self.call("iam", "AttachRolePolicy", transient_only, || async {
-                self.iam
-                    .attach_role_policy()
+            self.iam_call("AttachRolePolicy", |iam| {
+                iam.attach_role_policy()
                     .role_name(&spec.name)
                     .policy_arn(arn)
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "AttachRolePolicy", &e))
             })
             .await?;
             role.managed_policy_arns.push(arn.clone());
@@ -579,15 +551,12 @@ impl SdkIam {
             if current.is_some_and(|c| same_json(c, document)) {
                 continue;
             }
-            self.call("iam", "PutRolePolicy", transient_only, || async {
-                self.iam
-                    .put_role_policy()
+            self.iam_call("PutRolePolicy", |iam| {
+                iam.put_role_policy()
                     .role_name(&spec.name)
                     .policy_name(policy_name)
                     .policy_document(document)
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "PutRolePolicy", &e))
             })
             .await?;
             role.inline_policies
@@ -715,13 +684,7 @@ impl SdkIam {
     /// `GetAccountSummary` → `AssumeRolePolicySizeQuota` (the trust policy length limit).
     pub async fn trust_policy_size_quota(&self) -> PortResult<usize> {
         let out = self
-            .call("iam", "GetAccountSummary", transient_only, || async {
-                self.iam
-                    .get_account_summary()
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "GetAccountSummary", &e))
-            })
+            .iam_call("GetAccountSummary", |iam| iam.get_account_summary().send())
             .await?;
         let quota = out
             .summary_map()
@@ -738,14 +701,11 @@ impl SdkIam {
         actions: &[&str],
     ) -> PortResult<Vec<(String, bool)>> {
         let out = self
-            .call("iam", "SimulatePrincipalPolicy", transient_only, || async {
-                self.iam
-                    .simulate_principal_policy()
+            .iam_call("SimulatePrincipalPolicy", |iam| {
+                iam.simulate_principal_policy()
                     .policy_source_arn(principal_arn)
                     .set_action_names(Some(actions.iter().map(|a| a.to_string()).collect()))
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "SimulatePrincipalPolicy", &e))
             })
             .await?;
         Ok(out
@@ -1023,21 +983,13 @@ impl Iam for SdkIam {
 
     async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
         let deleted = self
-            .call(
-                "iam",
-                "DeleteOpenIDConnectProvider",
-                transient_only,
-                || async {
-                    self.iam
-                        .delete_open_id_connect_provider()
-                        .open_id_connect_provider_arn(arn)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| call_failure("iam", "DeleteOpenIDConnectProvider", &e))
-                },
-            )
-            .await;
+            .iam_call("DeleteOpenIDConnectProvider", |iam| {
+                iam.delete_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .send()
+            })
+            .await
+            .map(|_| ());
         match deleted {
             Ok(()) => Ok(()),
             Err(failure) if failure.code == ErrorCode::NotFound => Ok(()),
@@ -1090,14 +1042,11 @@ impl Iam for SdkIam {
             changed = true;
         }
         if role.max_session_duration != spec.max_session_duration {
-            self.call("iam", "UpdateRole", transient_only, || async {
-                self.iam
-                    .update_role()
+            self.iam_call("UpdateRole", |iam| {
+                iam.update_role()
                     .role_name(&spec.name)
                     .max_session_duration(duration_i32(spec.max_session_duration))
                     .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "UpdateRole", &e))
             })
             .await?;
             role.max_session_duration = spec.max_session_duration;
@@ -1158,17 +1107,14 @@ impl Iam for SdkIam {
         };
         for arn in &attached {
             let detached = self
-                .call("iam", "DetachRolePolicy", transient_only, || async {
-                    self.iam
-                        .detach_role_policy()
+                .iam_call("DetachRolePolicy", |iam| {
+                    iam.detach_role_policy()
                         .role_name(name)
                         .policy_arn(arn)
                         .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| call_failure("iam", "DetachRolePolicy", &e))
                 })
-                .await;
+                .await
+                .map(|_| ());
             match detached {
                 Err(failure) if !gone(&failure) => return Err(failure.into_problem()),
                 _ => {}
@@ -1180,33 +1126,23 @@ impl Iam for SdkIam {
             .or_else(|f| if gone(&f) { Ok(Vec::new()) } else { Err(f) })?
         {
             let deleted = self
-                .call("iam", "DeleteRolePolicy", transient_only, || async {
-                    self.iam
-                        .delete_role_policy()
+                .iam_call("DeleteRolePolicy", |iam| {
+                    iam.delete_role_policy()
                         .role_name(name)
                         .policy_name(&policy)
                         .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| call_failure("iam", "DeleteRolePolicy", &e))
                 })
-                .await;
+                .await
+                .map(|_| ());
             match deleted {
                 Err(failure) if !gone(&failure) => return Err(failure.into_problem()),
                 _ => {}
             }
         }
         let deleted = self
-            .call("iam", "DeleteRole", transient_only, || async {
-                self.iam
-                    .delete_role()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| call_failure("iam", "DeleteRole", &e))
-            })
-            .await;
+            .iam_call("DeleteRole", |iam| iam.delete_role().role_name(name).send())
+            .await
+            .map(|_| ());
         match deleted {
             Err(failure) if !gone(&failure) => Err(failure.into_problem()),
             _ => Ok(()),

@@ -98,8 +98,19 @@ pub struct ArmRbac {
     tenant: Option<String>,
 }
 
-fn encode_filter(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// `{scope}/providers/Microsoft.Authorization/{resource}` with the API version and, if given,
+/// an OData `$filter` (encoded here).
+fn authorization_path(scope: &str, resource: &str, filter: Option<&str>) -> String {
+    let filter = filter
+        .map(|f| {
+            let encoded: String = url::form_urlencoded::byte_serialize(f.as_bytes()).collect();
+            format!("$filter={encoded}&")
+        })
+        .unwrap_or_default();
+    format!(
+        "{}/providers/Microsoft.Authorization/{resource}?{filter}api-version={AUTHORIZATION_API}",
+        scope.trim_end_matches('/')
+    )
 }
 
 impl ArmRbac {
@@ -191,41 +202,38 @@ impl ArmRbac {
             .await
     }
 
+    /// [`Self::list`], each item read by `read`.
+    async fn list_as<T>(
+        &self,
+        path_and_query: &str,
+        operation: &str,
+        read: impl Fn(&Value) -> T,
+    ) -> Result<Vec<T>, AzureError> {
+        let items = self.list(path_and_query, operation).await?;
+        Ok(items.iter().map(read).collect())
+    }
+
     /// Tenants the signed-in identity belongs to.
     pub async fn list_tenants(&self) -> Result<Vec<AzureTenant>, Problem> {
-        let items = self
-            .list(
-                &format!("/tenants?api-version={TENANTS_API}"),
-                "GET tenants",
-            )
-            .await?;
-        Ok(items
-            .iter()
-            .map(|t| AzureTenant {
-                tenant_id: text(t, "tenantId"),
-                display_name: text(t, "displayName"),
-                default_domain: text(t, "defaultDomain"),
-            })
-            .collect())
+        let path = format!("/tenants?api-version={TENANTS_API}");
+        let tenants = self.list_as(&path, "GET tenants", |t| AzureTenant {
+            tenant_id: text(t, "tenantId"),
+            display_name: text(t, "displayName"),
+            default_domain: text(t, "defaultDomain"),
+        });
+        Ok(tenants.await?)
     }
 
     /// Subscriptions visible in this tenant.
     pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, Problem> {
-        let items = self
-            .list(
-                &format!("/subscriptions?api-version={TENANTS_API}"),
-                "GET subscriptions",
-            )
-            .await?;
-        Ok(items
-            .iter()
-            .map(|s| Subscription {
-                subscription_id: text(s, "subscriptionId"),
-                display_name: text(s, "displayName"),
-                tenant_id: text(s, "tenantId"),
-                state: text(s, "state"),
-            })
-            .collect())
+        let path = format!("/subscriptions?api-version={TENANTS_API}");
+        let subscriptions = self.list_as(&path, "GET subscriptions", |s| Subscription {
+            subscription_id: text(s, "subscriptionId"),
+            display_name: text(s, "displayName"),
+            tenant_id: text(s, "tenantId"),
+            state: text(s, "state"),
+        });
+        Ok(subscriptions.await?)
     }
 
     /// All resource groups of a subscription (every page).
@@ -233,22 +241,15 @@ impl ArmRbac {
         &self,
         subscription_id: &str,
     ) -> Result<Vec<ResourceGroup>, Problem> {
-        let items = self
-            .list(
-                &format!(
-                    "/subscriptions/{subscription_id}/resourcegroups?api-version={RESOURCE_GROUPS_API}"
-                ),
-                "GET resourceGroups",
-            )
-            .await?;
-        Ok(items
-            .iter()
-            .map(|g| ResourceGroup {
-                id: text(g, "id"),
-                name: text(g, "name"),
-                location: text(g, "location"),
-            })
-            .collect())
+        let path = format!(
+            "/subscriptions/{subscription_id}/resourcegroups?api-version={RESOURCE_GROUPS_API}"
+        );
+        let groups = self.list_as(&path, "GET resourceGroups", |g| ResourceGroup {
+            id: text(g, "id"),
+            name: text(g, "name"),
+            location: text(g, "location"),
+        });
+        Ok(groups.await?)
     }
 
     /// The role definition named `role_name` (e.g. `Contributor`) at `scope`.
@@ -257,21 +258,12 @@ impl ArmRbac {
         scope: &str,
         role_name: &str,
     ) -> Result<RoleDefinition, Problem> {
-        let filter = encode_filter(&format!("roleName eq '{}'", role_name.replace('\'', "''")));
-        let items = self
-            .list(
-                &format!(
-                    "{}/providers/Microsoft.Authorization/roleDefinitions?$filter={filter}&api-version={AUTHORIZATION_API}",
-                    scope.trim_end_matches('/')
-                ),
-                "GET roleDefinitions",
-            )
+        let filter = format!("roleName eq '{}'", role_name.replace('\'', "''"));
+        let path = authorization_path(scope, "roleDefinitions", Some(&filter));
+        let mut found = self
+            .list_as(&path, "GET roleDefinitions", definition_from)
             .await?;
-        let found: Vec<RoleDefinition> = items
-            .iter()
-            .map(definition_from)
-            .filter(|d| d.role_name.eq_ignore_ascii_case(role_name))
-            .collect();
+        found.retain(|d| d.role_name.eq_ignore_ascii_case(role_name));
         match found.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(Problem::new(
@@ -290,16 +282,10 @@ impl ArmRbac {
     /// Every role definition assignable at `scope` (built-in and custom; every page), sorted
     /// by name, for the wizard's role picker.
     pub async fn list_role_definitions(&self, scope: &str) -> Result<Vec<RoleDefinition>, Problem> {
-        let items = self
-            .list(
-                &format!(
-                    "{}/providers/Microsoft.Authorization/roleDefinitions?api-version={AUTHORIZATION_API}",
-                    scope.trim_end_matches('/')
-                ),
-                "GET roleDefinitions",
-            )
+        let path = authorization_path(scope, "roleDefinitions", None);
+        let mut roles = self
+            .list_as(&path, "GET roleDefinitions", definition_from)
             .await?;
-        let mut roles: Vec<RoleDefinition> = items.iter().map(definition_from).collect();
         roles.sort_by_key(|r| r.role_name.to_lowercase());
         Ok(roles)
     }
@@ -310,24 +296,15 @@ impl ArmRbac {
         scope: &str,
         principal_id: &str,
     ) -> Result<Vec<RoleAssignment>, Problem> {
-        let filter = encode_filter(&format!("principalId eq '{principal_id}'"));
-        let items = self
-            .list(
-                &format!(
-                    "{}/providers/Microsoft.Authorization/roleAssignments?$filter={filter}&api-version={AUTHORIZATION_API}",
-                    scope.trim_end_matches('/')
-                ),
-                "GET roleAssignments",
-            )
-            .await?;
-        Ok(items.iter().map(assignment_from).collect())
+        let filter = format!("principalId eq '{principal_id}'");
+        let path = authorization_path(scope, "roleAssignments", Some(&filter));
+        Ok(self
+            .list_as(&path, "GET roleAssignments", assignment_from)
+            .await?)
     }
 
     fn assignment_path(scope: &str, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={AUTHORIZATION_API}",
-            scope.trim_end_matches('/'),
-        )
+        authorization_path(scope, &format!("roleAssignments/{name}"), None)
     }
 }
 
@@ -338,15 +315,9 @@ fn text(value: &Value, key: &str) -> String {
 fn assignment_from(value: &Value) -> RoleAssignment {
     let properties = &value["properties"];
     RoleAssignment {
-        scope: properties["scope"].as_str().unwrap_or_default().to_owned(),
-        role_definition_id: properties["roleDefinitionId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        principal_id: properties["principalId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        scope: text(properties, "scope"),
+        role_definition_id: text(properties, "roleDefinitionId"),
+        principal_id: text(properties, "principalId"),
         name: text(value, "name"),
     }
 }
@@ -374,10 +345,7 @@ impl AzureRbac for ArmRbac {
         &self,
         scope: &str,
     ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
-        let path = format!(
-            "{}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}",
-            scope.trim_end_matches('/')
-        );
+        let path = authorization_path(scope, "permissions", None);
         let items = self.list(&path, "GET permissions").await?;
         let strings = |v: &Value| -> Vec<String> {
             v.as_array()
@@ -427,33 +395,21 @@ impl AzureRbac for ArmRbac {
         &self,
         assignment: &RoleAssignment,
     ) -> PortResult<Applied<RoleAssignment>> {
-        let path = Self::assignment_path(&assignment.scope, &assignment.name);
-        match self
-            .call(
-                Method::GET,
-                &path,
-                None,
-                "GET roleAssignments",
-                Propagation::None,
-            )
-            .await
-        {
-            Ok(reply) => {
-                let existing = assignment_from(&reply.body);
-                if same_grant(&existing, assignment) {
-                    return Ok(Applied::Unchanged(assignment.clone()));
-                }
-                return Err(Problem::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "the role assignment '{}' exists for another principal or role ({} / {})",
-                        assignment.name, existing.principal_id, existing.role_definition_id
-                    ),
-                )
-                .with_hint("Delete that assignment (e.g. left over from a deleted service principal) and run again."));
+        let named = self
+            .find_role_assignment(&assignment.scope, &assignment.name)
+            .await?;
+        if let Some(existing) = named {
+            if same_grant(&existing, assignment) {
+                return Ok(Applied::Unchanged(assignment.clone()));
             }
-            Err(AzureError::Api { status: 404, .. }) => {}
-            Err(e) => return Err(e.into()),
+            return Err(Problem::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the role assignment '{}' exists for another principal or role ({} / {})",
+                    assignment.name, existing.principal_id, existing.role_definition_id
+                ),
+            )
+            .with_hint("Delete that assignment (e.g. left over from a deleted service principal) and run again."));
         }
         let put = self.put_assignment(assignment).await;
         self.created(assignment, put).await

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_http::ExchangeError;
 
 /// Which Azure service answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl Service {
 }
 
 /// A failed Azure call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AzureError {
     /// Graph or ARM answered with an error envelope.
     #[error("{} {operation} failed: HTTP {status} {code}: {message}", service.as_str())]
@@ -67,19 +68,16 @@ pub enum AzureError {
         /// The `Retry-After` header.
         retry_after: Option<Duration>,
     },
-    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout).
-    #[error("{} {operation}: {message}", service.as_str())]
-    Transport {
+    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout), or a
+    /// body over the cap.
+    #[error("{} {operation}: {error}", service.as_str())]
+    Exchange {
         /// The service.
         service: Service,
         /// The operation.
         operation: String,
         /// What went wrong.
-        message: String,
-        /// Whether the request timed out.
-        timed_out: bool,
-        /// Whether the host name did not resolve (retried once at most).
-        name_not_resolved: bool,
+        error: ExchangeError,
     },
     /// A response that does not have the documented shape.
     #[error("{} {operation}: unexpected response: {message}", service.as_str())]
@@ -124,18 +122,11 @@ impl AzureError {
                 {
                     return ErrorCode::PropagationPending;
                 }
-                match (*status, code.as_str()) {
-                    (_, "Directory_ResourceSizeExceeded" | "Directory_QuotaExceeded") => {
+                match code.as_str() {
+                    "Directory_ResourceSizeExceeded" | "Directory_QuotaExceeded" => {
                         ErrorCode::LimitExceeded
                     }
-                    (401, _) => ErrorCode::Unauthenticated,
-                    (403, _) => ErrorCode::PermissionDenied,
-                    (404, _) => ErrorCode::NotFound,
-                    (409, _) => ErrorCode::Conflict,
-                    (429, _) => ErrorCode::RateLimited,
-                    (408, _) => ErrorCode::Timeout,
-                    (500..=599, _) => ErrorCode::RemoteUnavailable,
-                    _ => ErrorCode::InvalidInput,
+                    _ => octo_oidc_http::status_code(*status),
                 }
             }
             AzureError::Token {
@@ -143,26 +134,12 @@ impl AzureError {
                 error,
                 aadsts,
                 ..
-            } => {
-                if *status == 429 {
-                    ErrorCode::RateLimited
-                } else if *status >= 500 || error == "temporarily_unavailable" {
-                    ErrorCode::RemoteUnavailable
-                } else if aadsts.is_some_and(|c| TRUST_CODES.contains(&c)) {
-                    ErrorCode::TrustRejected
-                } else if aadsts == &Some(28000) {
-                    ErrorCode::Internal
-                } else {
-                    ErrorCode::Unauthenticated
-                }
-            }
-            AzureError::Transport { timed_out, .. } => {
-                if *timed_out {
-                    ErrorCode::Timeout
-                } else {
-                    ErrorCode::RemoteUnavailable
-                }
-            }
+            } => octo_oidc_http::oauth_unavailable(*status, error).unwrap_or(match aadsts {
+                Some(c) if TRUST_CODES.contains(c) => ErrorCode::TrustRejected,
+                Some(28000) => ErrorCode::Internal,
+                _ => ErrorCode::Unauthenticated,
+            }),
+            AzureError::Exchange { error, .. } => error.code(),
             AzureError::Unexpected { .. } => ErrorCode::Internal,
             AzureError::Refused { code, .. } => *code,
         }
@@ -262,39 +239,28 @@ mod tests {
 
     #[test]
     fn codes_come_from_service_codes_not_messages() {
-        assert_eq!(
-            api(
+        use ErrorCode::*;
+        let cases = [
+            (
                 400,
                 "Request_BadRequest",
-                Some("NoBackingApplicationObject")
-            )
-            .code(),
-            ErrorCode::PropagationPending
-        );
-        assert_eq!(
-            api(400, "PrincipalNotFound", None).code(),
-            ErrorCode::PropagationPending
-        );
-        assert_eq!(
-            api(403, "Directory_ResourceSizeExceeded", None).code(),
-            ErrorCode::LimitExceeded
-        );
-        assert_eq!(
-            api(403, "Authorization_RequestDenied", None).code(),
-            ErrorCode::PermissionDenied
-        );
-        assert_eq!(
-            api(409, "RoleAssignmentExists", None).code(),
-            ErrorCode::Conflict
-        );
-        assert_eq!(
-            api(429, "TooManyRequests", None).code(),
-            ErrorCode::RateLimited
-        );
-        assert_eq!(
-            api(503, "serviceNotAvailable", None).code(),
-            ErrorCode::RemoteUnavailable
-        );
+                Some("NoBackingApplicationObject"),
+                PropagationPending,
+            ),
+            (400, "PrincipalNotFound", None, PropagationPending),
+            (403, "Directory_ResourceSizeExceeded", None, LimitExceeded),
+            (403, "Authorization_RequestDenied", None, PermissionDenied),
+            (409, "RoleAssignmentExists", None, Conflict),
+            (429, "TooManyRequests", None, RateLimited),
+            (503, "serviceNotAvailable", None, RemoteUnavailable),
+        ];
+        for (status, code, detail, expected) in cases {
+            assert_eq!(
+                api(status, code, detail).code(),
+                expected,
+                "{status} {code}"
+            );
+        }
         let token = |aadsts| AzureError::Token {
             status: 400,
             error: "invalid_client".into(),

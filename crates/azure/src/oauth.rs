@@ -148,7 +148,7 @@ impl Endpoints {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = client
             .authorize_url(CsrfToken::new_random)
-            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+            .add_scopes(as_scopes(scopes))
             .set_pkce_challenge(challenge)
             .add_extra_param("response_mode", "query")
             .add_extra_param("prompt", "select_account")
@@ -175,14 +175,11 @@ impl Endpoints {
             RedirectUrl::new(redirect_uri.to_owned()).map_err(invalid_authority)?,
         );
         let endpoint = TokenEndpoint::new(transport, operation, Resend::Never);
-        client
+        let request = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .add_extra_param("scope", scopes.join(" "))
-            .request_async(&endpoint)
-            .await
-            .map(Tokens::from)
-            .map_err(|e| endpoint.failure(e, entra_error))
+            .add_extra_param("scope", scopes.join(" "));
+        endpoint.tokens(request.request_async(&endpoint)).await
     }
 
     /// A new access token for `scopes` from a refresh token.
@@ -195,13 +192,10 @@ impl Endpoints {
         let client = self.token_client()?;
         let endpoint = TokenEndpoint::new(transport, "token refresh_token", Resend::WhenTransient);
         let refresh_token = RefreshToken::new(refresh_token.expose().to_owned());
-        client
+        let request = client
             .exchange_refresh_token(&refresh_token)
-            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
-            .request_async(&endpoint)
-            .await
-            .map(Tokens::from)
-            .map_err(|e| endpoint.failure(e, entra_error))
+            .add_scopes(as_scopes(scopes));
+        endpoint.tokens(request.request_async(&endpoint)).await
     }
 
     /// An app-only access token for `scope` with the client secret.
@@ -216,13 +210,10 @@ impl Endpoints {
             .set_client_secret(ClientSecret::new(client_secret.expose().to_owned()));
         let endpoint =
             TokenEndpoint::new(transport, "token client_credentials", Resend::WhenTransient);
-        client
+        let request = client
             .exchange_client_credentials()
-            .add_scope(Scope::new(scope.to_owned()))
-            .request_async(&endpoint)
-            .await
-            .map(Tokens::from)
-            .map_err(|e| endpoint.failure(e, entra_error))
+            .add_scope(Scope::new(scope.to_owned()));
+        endpoint.tokens(request.request_async(&endpoint)).await
     }
 
     /// An app-only token for `scope` with a federated client assertion (`client_assertion_type`
@@ -236,18 +227,15 @@ impl Endpoints {
         let client = self.token_client()?;
         let endpoint =
             TokenEndpoint::new(transport, "token client_assertion", Resend::WhenTransient);
-        client
+        let request = client
             .exchange_client_credentials()
             .add_scope(Scope::new(scope.to_owned()))
             .add_extra_param(
                 "client_assertion_type",
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             )
-            .add_extra_param("client_assertion", assertion.expose().to_owned())
-            .request_async(&endpoint)
-            .await
-            .map(Tokens::from)
-            .map_err(|e| endpoint.failure(e, entra_error))
+            .add_extra_param("client_assertion", assertion.expose().to_owned());
+        endpoint.tokens(request.request_async(&endpoint)).await
     }
 
     /// Starts a device-code sign-in: the code to show and what to poll with.
@@ -262,7 +250,7 @@ impl Endpoints {
         let endpoint = TokenEndpoint::new(transport, "devicecode", Resend::WhenTransient);
         client
             .exchange_device_code()
-            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+            .add_scopes(as_scopes(scopes))
             .request_async(&endpoint)
             .await
             .map_err(|e| endpoint.failure(e, entra_error))
@@ -332,12 +320,26 @@ impl<'t> TokenEndpoint<'t> {
                 Ok(response)
             }
             Err(error) => {
-                let copy = same_failure(&error);
+                let copy = error.clone();
                 *lock(&self.failure) = Some(copy);
                 self.failed.notify_one();
                 Err(error)
             }
         }
+    }
+
+    /// Awaits a token request sent through this endpoint: the tokens, or the failure as
+    /// [`Self::failure`] maps it with Entra's typed error answer.
+    async fn tokens(
+        &self,
+        request: impl Future<
+            Output = Result<BasicTokenResponse, RequestTokenError<AzureError, EntraErrorResponse>>,
+        >,
+    ) -> Result<Tokens, AzureError> {
+        request
+            .await
+            .map(Tokens::from)
+            .map_err(|e| self.failure(e, entra_error))
     }
 
     fn take_failure(&self) -> Option<AzureError> {
@@ -383,72 +385,9 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
     }
 }
 
-/// A copy of a transport failure for the device-code stop signal (`AzureError` is not
-/// `Clone`: it may one day carry a source).
-fn same_failure(error: &AzureError) -> AzureError {
-    match error {
-        AzureError::Transport {
-            service,
-            operation,
-            message,
-            timed_out,
-            name_not_resolved,
-        } => AzureError::Transport {
-            service: *service,
-            operation: operation.clone(),
-            message: message.clone(),
-            timed_out: *timed_out,
-            name_not_resolved: *name_not_resolved,
-        },
-        AzureError::Api {
-            service,
-            operation,
-            status,
-            code,
-            detail_code,
-            message,
-            retry_after,
-        } => AzureError::Api {
-            service: *service,
-            operation: operation.clone(),
-            status: *status,
-            code: code.clone(),
-            detail_code: detail_code.clone(),
-            message: message.clone(),
-            retry_after: *retry_after,
-        },
-        AzureError::Token {
-            status,
-            error,
-            aadsts,
-            description,
-            retry_after,
-        } => AzureError::Token {
-            status: *status,
-            error: error.clone(),
-            aadsts: *aadsts,
-            description: description.clone(),
-            retry_after: *retry_after,
-        },
-        AzureError::Unexpected {
-            service,
-            operation,
-            message,
-        } => AzureError::Unexpected {
-            service: *service,
-            operation: operation.clone(),
-            message: message.clone(),
-        },
-        AzureError::Refused {
-            code,
-            message,
-            hint,
-        } => AzureError::Refused {
-            code: *code,
-            message: message.clone(),
-            hint: hint.clone(),
-        },
-    }
+/// Scope names as `oauth2` takes them.
+fn as_scopes<'a>(scopes: &'a [&str]) -> impl Iterator<Item = Scope> + 'a {
+    scopes.iter().map(|s| Scope::new((*s).to_owned()))
 }
 
 /// Entra's typed error answer as [`AzureError::Token`].

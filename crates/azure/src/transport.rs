@@ -22,7 +22,7 @@ use std::time::Duration;
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{CancelToken, Interrupted, Retry, RetryPolicy, RetryableFailure};
-use octo_oidc_http::{Answer, CallLoop, DEFAULT_BODY_CAP, ExchangeError};
+use octo_oidc_http::{Answer, CallLoop, DEFAULT_BODY_CAP};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -203,24 +203,10 @@ impl Transport {
         let request = build(&self.http).timeout(self.request_timeout);
         octo_oidc_http::exchange(request, self.body_cap)
             .await
-            .map_err(|e| match e {
-                ExchangeError::Transport {
-                    message,
-                    timed_out,
-                    name_not_resolved,
-                    ..
-                } => AzureError::Transport {
-                    service,
-                    operation: operation.to_owned(),
-                    message,
-                    timed_out,
-                    name_not_resolved,
-                },
-                ExchangeError::TooLarge(message) => AzureError::Unexpected {
-                    service,
-                    operation: operation.to_owned(),
-                    message,
-                },
+            .map_err(|error| AzureError::Exchange {
+                service,
+                operation: operation.to_owned(),
+                error,
             })
     }
 
@@ -288,20 +274,9 @@ fn classify(error: &AzureError, propagation: Propagation) -> Retry {
     if is_propagation_error(error, propagation) {
         return Retry::Propagation;
     }
-    if matches!(
-        error,
-        AzureError::Transport {
-            name_not_resolved: true,
-            ..
-        }
-    ) {
-        return Retry::Once;
-    }
-    if error.code().is_transient() {
-        Retry::Transient
-    } else {
-        Retry::Never
-    }
+    let unresolved =
+        matches!(error, AzureError::Exchange { error, .. } if error.name_not_resolved());
+    Retry::by_code(error.code(), unresolved)
 }
 
 impl RetryableFailure for AzureError {

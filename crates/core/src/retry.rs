@@ -169,6 +169,22 @@ pub enum Retry {
     Once,
 }
 
+impl Retry {
+    /// The class most failures get, the same in every client: a host name that did not
+    /// resolve once more at most, a transient code under the transient policy, anything
+    /// else never. A client's classifier adds only what it alone knows (propagation errors,
+    /// requests that must not be resent).
+    pub fn by_code(code: ErrorCode, name_not_resolved: bool) -> Retry {
+        if name_not_resolved {
+            Retry::Once
+        } else if code.is_transient() {
+            Retry::Transient
+        } else {
+            Retry::Never
+        }
+    }
+}
+
 /// What the loop needs to know about a failure.
 pub trait RetryableFailure: fmt::Display {
     /// The failure's stable code (reported in the progress event).

@@ -244,8 +244,7 @@ fn role_account(role_arn: &str) -> Option<&str> {
     match parts.as_slice() {
         ["arn", partition, "iam", "", account, resource]
             if partition.starts_with("aws")
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
+                && crate::aws::is_account_id(account)
                 && resource.starts_with("role/") =>
         {
             Some(account)

@@ -161,7 +161,7 @@ impl Validator {
 
     /// A 12-digit AWS account id.
     pub fn aws_account_id(&mut self, field: &str, value: &str) -> &mut Self {
-        if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        if !crate::aws::is_account_id(value) {
             self.error(
                 field,
                 format!("'{value}' is not a 12-digit AWS account id"),
@@ -177,8 +177,7 @@ impl Validator {
         let ok = matches!(parts.as_slice(),
             ["arn", partition, "iam", "", account, resource]
                 if partition.starts_with("aws")
-                    && account.len() == 12
-                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && crate::aws::is_account_id(account)
                     && resource.strip_prefix("role/").is_some_and(|n| n.rsplit('/').next().is_some_and(is_valid_role_name)));
         if !ok {
             self.error(
@@ -602,8 +601,7 @@ impl Validator {
         let ok = matches!(parts.as_slice(),
         ["arn", partition, "iam", "", account, resource]
             if partition.starts_with("aws")
-                && (*account == "aws"
-                    || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+                && (*account == "aws" || crate::aws::is_account_id(account))
                 && resource.strip_prefix("policy/").is_some_and(|n| {
                     let name = n.rsplit('/').next().unwrap_or_default();
                     (1..=128).contains(&name.len())

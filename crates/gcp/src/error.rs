@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use octo_oidc_core::retry::{Interrupted, RetryableFailure};
 use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_http::ExchangeError;
 
 /// Which Google API answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,19 +82,16 @@ pub enum GcpError {
         /// Whether the library says a retry may help.
         transient: bool,
     },
-    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout).
-    #[error("{} {operation}: {message}", service.as_str())]
-    Transport {
+    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout), or a
+    /// body over the cap.
+    #[error("{} {operation}: {error}", service.as_str())]
+    Exchange {
         /// The service.
         service: Service,
         /// The operation.
         operation: String,
         /// What went wrong.
-        message: String,
-        /// Whether the request timed out.
-        timed_out: bool,
-        /// Whether the host name did not resolve (retried once at most).
-        name_not_resolved: bool,
+        error: ExchangeError,
     },
     /// A long-running operation is not done yet (polled again by the core's loop).
     #[error("{} operation {name} is not done yet", service.as_str())]
@@ -140,24 +138,10 @@ impl GcpError {
                 "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => {
                     ErrorCode::InvalidInput
                 }
-                _ => match http {
-                    401 => ErrorCode::Unauthenticated,
-                    403 => ErrorCode::PermissionDenied,
-                    404 => ErrorCode::NotFound,
-                    409 => ErrorCode::Conflict,
-                    429 => ErrorCode::RateLimited,
-                    500..=599 => ErrorCode::RemoteUnavailable,
-                    _ => ErrorCode::InvalidInput,
-                },
+                _ => octo_oidc_http::status_code(*http),
             },
             GcpError::OAuth { http, error, .. } => {
-                if *http == 429 {
-                    ErrorCode::RateLimited
-                } else if *http >= 500 || error == "temporarily_unavailable" {
-                    ErrorCode::RemoteUnavailable
-                } else {
-                    ErrorCode::TrustRejected
-                }
+                octo_oidc_http::oauth_unavailable(*http, error).unwrap_or(ErrorCode::TrustRejected)
             }
             GcpError::SignIn { transient, .. } => {
                 if *transient {
@@ -166,13 +150,7 @@ impl GcpError {
                     ErrorCode::Unauthenticated
                 }
             }
-            GcpError::Transport { timed_out, .. } => {
-                if *timed_out {
-                    ErrorCode::Timeout
-                } else {
-                    ErrorCode::RemoteUnavailable
-                }
-            }
+            GcpError::Exchange { error, .. } => error.code(),
             GcpError::OperationPending { .. } => ErrorCode::PropagationPending,
             GcpError::Unexpected { .. } => ErrorCode::Internal,
             GcpError::Refused { code, .. } => *code,
@@ -269,20 +247,16 @@ mod tests {
 
     #[test]
     fn canonical_codes_decide_over_http_statuses() {
-        assert_eq!(api(409, "ABORTED").code(), ErrorCode::Conflict);
-        assert_eq!(
-            api(403, "PERMISSION_DENIED").code(),
-            ErrorCode::PermissionDenied
-        );
-        assert_eq!(
-            api(400, "FAILED_PRECONDITION").code(),
-            ErrorCode::InvalidInput
-        );
-        assert_eq!(
-            api(429, "RESOURCE_EXHAUSTED").code(),
-            ErrorCode::RateLimited
-        );
-        assert_eq!(api(503, "").code(), ErrorCode::RemoteUnavailable);
+        let cases = [
+            (409, "ABORTED", ErrorCode::Conflict),
+            (403, "PERMISSION_DENIED", ErrorCode::PermissionDenied),
+            (400, "FAILED_PRECONDITION", ErrorCode::InvalidInput),
+            (429, "RESOURCE_EXHAUSTED", ErrorCode::RateLimited),
+            (503, "", ErrorCode::RemoteUnavailable),
+        ];
+        for (http, status, expected) in cases {
+            assert_eq!(api(http, status).code(), expected, "{http} {status}");
+        }
         let refused = GcpError::OAuth {
             http: 401,
             error: "unauthorized_client".into(),

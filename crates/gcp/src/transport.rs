@@ -19,7 +19,7 @@ use std::time::Duration;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{CancelToken, Retry, RetrySettings};
-use octo_oidc_http::{CallLoop, DEFAULT_BODY_CAP, ExchangeError};
+use octo_oidc_http::{CallLoop, DEFAULT_BODY_CAP};
 use serde_json::Value;
 
 use crate::auth::GoogleSignIn;
@@ -143,24 +143,10 @@ impl Transport {
         }
         let answer = octo_oidc_http::exchange(request, self.body_cap)
             .await
-            .map_err(|e| match e {
-                ExchangeError::Transport {
-                    message,
-                    timed_out,
-                    name_not_resolved,
-                    ..
-                } => GcpError::Transport {
-                    service,
-                    operation: operation.to_owned(),
-                    message,
-                    timed_out,
-                    name_not_resolved,
-                },
-                ExchangeError::TooLarge(message) => GcpError::Unexpected {
-                    service,
-                    operation: operation.to_owned(),
-                    message,
-                },
+            .map_err(|error| GcpError::Exchange {
+                service,
+                operation: operation.to_owned(),
+                error,
             })?;
         let status = answer.status;
         let retry_after = octo_oidc_http::retry_after(&answer.headers);
@@ -174,20 +160,8 @@ impl Transport {
 
 /// Transient failures under the transient policy; an unresolved host once more at most.
 fn classify(error: &GcpError) -> Retry {
-    if matches!(
-        error,
-        GcpError::Transport {
-            name_not_resolved: true,
-            ..
-        }
-    ) {
-        return Retry::Once;
-    }
-    if error.code().is_transient() {
-        Retry::Transient
-    } else {
-        Retry::Never
-    }
+    let unresolved = matches!(error, GcpError::Exchange { error, .. } if error.name_not_resolved());
+    Retry::by_code(error.code(), unresolved)
 }
 
 /// The error for a non-2xx response.

@@ -9,6 +9,8 @@
 //!   [`ExchangeError`] for the client to put in its own error type, run [`in_own_task`] (a
 //!   tokio task of its own, aborted with its future); [`json_body`] for the
 //!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
+//! - [`status_code`] / [`oauth_unavailable`]: the codes an error answer gets from its HTTP
+//!   status and from an OAuth `error` about the service, for the clients' own mappings;
 //! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
 //! - [`build_client`]: the reqwest client (rustls, optional private CA bundle merged with the
 //!   platform roots, timeouts, no redirects unless asked; certificate checks never off), one
@@ -34,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use octo_oidc_core::ErrorCode;
 use octo_oidc_core::events::{NoProgress, ProgressEvent, ProgressSink};
 use octo_oidc_core::retry::{
     self, CancelToken, Interrupted, Operation, Retry, RetrySettings, RetryableFailure, Timer,
@@ -220,7 +223,7 @@ pub struct Answer {
 }
 
 /// Why [`exchange`] got no usable answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
     /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout).
     #[error("{message}")]
@@ -237,6 +240,31 @@ pub enum ExchangeError {
     /// The body is larger than the cap.
     #[error("{0}")]
     TooLarge(String),
+}
+
+impl ExchangeError {
+    /// The stable code: `timeout` for a request that timed out, `remote_unavailable` for
+    /// other transport failures (both retried), `internal` for a body over the cap.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ExchangeError::Transport {
+                timed_out: true, ..
+            } => ErrorCode::Timeout,
+            ExchangeError::Transport { .. } => ErrorCode::RemoteUnavailable,
+            ExchangeError::TooLarge(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// Whether the host name did not resolve (worth one more attempt at most).
+    pub fn name_not_resolved(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::Transport {
+                name_not_resolved: true,
+                ..
+            }
+        )
+    }
 }
 
 impl From<reqwest::Error> for ExchangeError {
@@ -345,6 +373,34 @@ pub fn body_text(body: Value) -> String {
         Value::String(text) => server_text(&text),
         Value::Null => String::new(),
         other => server_text(&other.to_string()),
+    }
+}
+
+/// The stable code of an error answer by its HTTP status alone, for an API whose body named
+/// nothing finer (Graph/ARM and Google fall back on it).
+pub fn status_code(status: u16) -> ErrorCode {
+    match status {
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::PermissionDenied,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        429 => ErrorCode::RateLimited,
+        408 => ErrorCode::Timeout,
+        500..=599 => ErrorCode::RemoteUnavailable,
+        _ => ErrorCode::InvalidInput,
+    }
+}
+
+/// What an OAuth error answer (`{"error": …}` from a token endpoint) says about the service
+/// rather than the request: throttled (429) or unavailable (5xx, `temporarily_unavailable`).
+/// `None`: the answer is about the request, which the caller's own rule classifies.
+pub fn oauth_unavailable(status: u16, error: &str) -> Option<ErrorCode> {
+    if status == 429 {
+        Some(ErrorCode::RateLimited)
+    } else if status >= 500 || error == "temporarily_unavailable" {
+        Some(ErrorCode::RemoteUnavailable)
+    } else {
+        None
     }
 }
 

@@ -317,12 +317,6 @@ impl Octopus for RestOctopus {
     ) -> PortResult<Applied<OidcIdentityIds>> {
         self.apply_oidc_identity(service_account_id, identity)
             .await
-            .map(|applied| {
-                applied.map(|outcome| OidcIdentityIds {
-                    identity_id: outcome.identity_id,
-                    external_id: outcome.external_id,
-                })
-            })
             .map_err(problem)
     }
 

@@ -21,7 +21,7 @@
 //! Deliberately absent: API keys for service accounts (the OIDC exchange replaces them) and
 //! creating teams or user roles.
 
-use octo_oidc_core::ports::{self, Applied, OidcIdentitySpec};
+use octo_oidc_core::ports::{self, Applied, OidcIdentityIds, OidcIdentitySpec};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -147,15 +147,6 @@ pub struct ServiceAccountIdentities {
     pub server_url: Option<String>,
     /// All identities.
     pub identities: Vec<OidcIdentity>,
-}
-
-/// What [`RestOctopus::apply_oidc_identity`] produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OidcIdentityOutcome {
-    /// The identity's id.
-    pub identity_id: String,
-    /// The service account's ExternalId GUID.
-    pub external_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,7 +396,7 @@ impl RestOctopus {
         &self,
         service_account_id: &str,
         spec: &OidcIdentitySpec,
-    ) -> Result<Applied<OidcIdentityOutcome>, OctopusError> {
+    ) -> Result<Applied<OidcIdentityIds>, OctopusError> {
         check_identity(spec)?;
         let current = self.oidc_identities(service_account_id).await?;
         if current.external_id.trim().is_empty() {
@@ -416,7 +407,10 @@ impl RestOctopus {
                 detail: "the response has no ExternalId".into(),
             });
         }
-        let external_id = current.external_id.clone();
+        let ids = |identity_id: String| OidcIdentityIds {
+            identity_id,
+            external_id: current.external_id.clone(),
+        };
         let audience = spec
             .audience
             .as_deref()
@@ -431,7 +425,7 @@ impl RestOctopus {
         if let Some(audience) = audience {
             body["Audience"] = serde_json::json!(audience);
         }
-        let existing = current.identities.into_iter().find(|i| i.name == spec.name);
+        let existing = current.identities.iter().find(|i| i.name == spec.name);
         match existing {
             None => {
                 let created: CreatedId = self
@@ -445,20 +439,14 @@ impl RestOctopus {
                     )
                     .await?;
                 tracing::info!(identity = %created.id, "created OIDC identity");
-                Ok(Applied::Created(OidcIdentityOutcome {
-                    identity_id: created.id,
-                    external_id,
-                }))
+                Ok(Applied::Created(ids(created.id)))
             }
             Some(identity)
                 if identity.issuer == spec.issuer
                     && identity.subject == spec.subject
                     && audience_matches(audience, identity.audience.as_deref()) =>
             {
-                Ok(Applied::Unchanged(OidcIdentityOutcome {
-                    identity_id: identity.id,
-                    external_id,
-                }))
+                Ok(Applied::Unchanged(ids(identity.id.clone())))
             }
             Some(identity) => {
                 body["Id"] = serde_json::json!(identity.id);
@@ -474,10 +462,7 @@ impl RestOctopus {
                     )
                     .await?;
                 tracing::info!(identity = %identity.id, "updated OIDC identity");
-                Ok(Applied::Updated(OidcIdentityOutcome {
-                    identity_id: identity.id,
-                    external_id,
-                }))
+                Ok(Applied::Updated(ids(identity.id.clone())))
             }
         }
     }

@@ -37,31 +37,26 @@ async fn fetch(http: &reqwest::Client, url: &str, key: &str) -> (usize, usize) {
     (bytes.len(), value.as_array().map(Vec::len).unwrap_or(0))
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+/// Starts a sandbox with `profile`, printing how long it took.
+async fn timed_start(profile: SeedProfile, name: &str) -> Sandbox {
     let started = Instant::now();
     let sandbox = Sandbox::start(SandboxOptions {
-        profile: SeedProfile::Large,
+        profile,
         ..SandboxOptions::default()
     })
     .await
     .expect("sandbox starts");
     println!(
-        "start-up (large profile, all listeners): {}",
+        "start-up ({name} profile, all listeners): {}",
         ms(started.elapsed())
     );
+    sandbox
+}
 
-    let started = Instant::now();
-    let empty = Sandbox::start(SandboxOptions {
-        profile: SeedProfile::Empty,
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("sandbox starts");
-    println!(
-        "start-up (empty profile, all listeners): {}",
-        ms(started.elapsed())
-    );
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sandbox = timed_start(SeedProfile::Large, "large").await;
+    let empty = timed_start(SeedProfile::Empty, "empty").await;
     empty.shutdown().await.expect("stops");
 
     let http = reqwest::Client::builder()

@@ -83,6 +83,15 @@ impl FaultRule {
         }
     }
 
+    /// The commonest rule: the next `operation` of `service` is throttled once, the client
+    /// told to wait `retry_after_secs`.
+    pub fn throttle_once(service: &str, operation: &str, retry_after_secs: u64) -> Self {
+        Self::for_service(service)
+            .operation(operation)
+            .fault(FaultKind::Throttle { retry_after_secs })
+            .times(1)
+    }
+
     /// Restricts the rule to one operation.
     pub fn operation(mut self, operation: &str) -> Self {
         self.operation = Some(operation.to_string());

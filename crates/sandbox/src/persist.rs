@@ -271,6 +271,18 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// On Unix, asserts that `path`'s permission bits are `expected`.
+    fn assert_mode(path: &Path, expected: u32) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, expected, "{}", path.display());
+        }
+        #[cfg(not(unix))]
+        let _ = (path, expected);
+    }
+
     #[test]
     fn replaces_the_file_privately_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -283,12 +295,7 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_mode(&path, 0o600);
     }
 
     #[test]
@@ -298,12 +305,7 @@ mod tests {
         let b = create_private_dir(parent.path(), "octo").expect("b");
         assert_ne!(a, b);
         assert!(std::fs::symlink_metadata(&a).expect("stat").is_dir());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&a).expect("stat").permissions().mode();
-            assert_eq!(mode & 0o777, 0o700);
-        }
+        assert_mode(&a, 0o700);
     }
 
     #[test]

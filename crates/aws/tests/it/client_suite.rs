@@ -8,8 +8,9 @@ use crate::support;
 
 use std::collections::BTreeMap;
 
+use octo_oidc_aws::SdkIam;
 use octo_oidc_core::ErrorCode;
-use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
+use octo_oidc_core::ports::{Applied, Iam, OidcProvider, OidcProviderSpec, RoleSpec};
 use support::{Backend, Kind, trust_policy, unique};
 
 const AUD: &str = "octo.example.com";
@@ -21,6 +22,27 @@ fn provider_spec(url: &str, setup: &str) -> OidcProviderSpec {
         thumbprints: vec![],
         tags: BTreeMap::from([("octo-oidc:setup".to_string(), setup.to_string())]),
     }
+}
+
+/// `ensure_oidc_provider` for the test's provider at `url` (setup `s1`).
+async fn ensure_provider(client: &SdkIam, url: &str) -> Applied<OidcProvider> {
+    client
+        .ensure_oidc_provider(&provider_spec(url, "s1"))
+        .await
+        .unwrap()
+}
+
+/// A provider someone else made (with the raw SDK, untagged): its ARN.
+async fn raw_provider(backend: &Backend, url: &str, client_id: &str) -> String {
+    let created = backend
+        .raw
+        .create_open_id_connect_provider()
+        .url(url)
+        .client_id_list(client_id)
+        .send()
+        .await
+        .unwrap();
+    created.open_id_connect_provider_arn().unwrap().to_string()
 }
 
 fn role_spec(name: &str, provider_arn: &str, subjects: &[&str]) -> RoleSpec {
@@ -38,10 +60,7 @@ async fn provider_get_or_create_is_idempotent(backend: Backend) {
     let client = backend.client().await;
     let url = format!("https://{}.example.com", unique("octo"));
     assert_eq!(client.find_oidc_provider(&url).await.unwrap(), None);
-    let created = client
-        .ensure_oidc_provider(&provider_spec(&url, "s1"))
-        .await
-        .unwrap();
+    let created = ensure_provider(&client, &url).await;
     let Applied::Created(provider) = created else {
         panic!("expected Created, got {created:?}")
     };
@@ -73,10 +92,7 @@ async fn provider_get_or_create_is_idempotent(backend: Backend) {
     );
 
     // The second run changes nothing.
-    let again = client
-        .ensure_oidc_provider(&provider_spec(&url, "s1"))
-        .await
-        .unwrap();
+    let again = ensure_provider(&client, &url).await;
     assert!(
         matches!(again, Applied::Unchanged(ref p) if p.arn == provider.arn),
         "{again:?}"
@@ -96,17 +112,7 @@ async fn provider_get_or_create_is_idempotent(backend: Backend) {
 async fn missing_audience_is_added_or_reported(backend: Backend) {
     let client = backend.client().await;
     let url = format!("https://{}.example.com/tenant/a", unique("aud"));
-    let arn = backend
-        .raw
-        .create_open_id_connect_provider()
-        .url(&url)
-        .client_id_list("other-audience")
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
+    let arn = raw_provider(&backend, &url, "other-audience").await;
     let result = client
         .ensure_oidc_provider(&provider_spec(&url, "s1"))
         .await;
@@ -117,10 +123,7 @@ async fn missing_audience_is_added_or_reported(backend: Backend) {
             };
             assert_eq!(provider.arn, arn);
             assert_eq!(provider.client_ids, ["other-audience", AUD]);
-            let again = client
-                .ensure_oidc_provider(&provider_spec(&url, "s1"))
-                .await
-                .unwrap();
+            let again = ensure_provider(&client, &url).await;
             assert!(!again.changed());
         }
         Kind::Moto => {
@@ -143,46 +146,12 @@ async fn existing_provider_found_by_exact_url(backend: Backend) {
     let host = format!("{}.example.com", unique("exact"));
     let with_slash = format!("https://{host}/");
     let without = format!("https://{host}");
-    let arn_slash = backend
-        .raw
-        .create_open_id_connect_provider()
-        .url(&with_slash)
-        .client_id_list(AUD)
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
-    let arn_plain = backend
-        .raw
-        .create_open_id_connect_provider()
-        .url(&without)
-        .client_id_list(AUD)
-        .send()
-        .await
-        .unwrap()
-        .open_id_connect_provider_arn()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        client
-            .find_oidc_provider(&with_slash)
-            .await
-            .unwrap()
-            .unwrap()
-            .arn,
-        arn_slash
-    );
-    assert_eq!(
-        client
-            .find_oidc_provider(&without)
-            .await
-            .unwrap()
-            .unwrap()
-            .arn,
-        arn_plain
-    );
+    let arn_slash = raw_provider(&backend, &with_slash, AUD).await;
+    let arn_plain = raw_provider(&backend, &without, AUD).await;
+    for (url, arn) in [(&with_slash, &arn_slash), (&without, &arn_plain)] {
+        let found = client.find_oidc_provider(url).await.unwrap().unwrap();
+        assert_eq!(&found.arn, arn, "{url}");
+    }
     // ensure on an existing provider created elsewhere: found, not re-created, not tagged.
     let ensured = client
         .ensure_oidc_provider(&provider_spec(&with_slash, "s2"))
@@ -202,11 +171,7 @@ async fn existing_provider_found_by_exact_url(backend: Backend) {
 async fn role_create_update_and_second_run(backend: Backend) {
     let client = backend.client().await;
     let url = format!("https://{}.example.com", unique("role"));
-    let provider = client
-        .ensure_oidc_provider(&provider_spec(&url, "s1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let provider = ensure_provider(&client, &url).await.into_inner();
     let name = unique("octo-role");
     let spec = role_spec(
         &name,
@@ -300,11 +265,7 @@ async fn missing_things_map_to_not_found(backend: Backend) {
     let client = backend.client().await;
     assert_eq!(client.find_role(&unique("nobody")).await.unwrap(), None);
     let url = format!("https://{}.example.com", unique("nf"));
-    let provider = client
-        .ensure_oidc_provider(&provider_spec(&url, "s1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let provider = ensure_provider(&client, &url).await.into_inner();
     let mut spec = role_spec(&unique("nf-role"), &provider.arn, &["x"]);
     spec.managed_policy_arns = vec!["arn:aws:iam::aws:policy/NoSuchPolicyAnywhere".into()];
     let problem = client.ensure_role(&spec).await.unwrap_err();

@@ -55,14 +55,23 @@ async fn profiles_are_listed_with_their_kind() {
     assert_eq!(profiles[0].region.as_deref(), Some("eu-west-1"));
 }
 
+/// A connection through `profile` of the test's profile files, to the backend's endpoint.
+async fn connect_profile(
+    backend: &Backend,
+    dir: &tempfile::TempDir,
+    profile: &str,
+) -> AwsConnection {
+    let mut options = ConnectOptions::new(CredentialSource::Profile(profile.into()))
+        .with_endpoint(&backend.endpoint);
+    options.profile_files = files(dir);
+    AwsConnection::connect(options).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_static_profile_connects_and_reports_the_caller() {
     let backend = Backend::sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut options = ConnectOptions::new(CredentialSource::Profile("static-only".into()))
-        .with_endpoint(&backend.endpoint);
-    options.profile_files = files(&dir);
-    let connection = AwsConnection::connect(options).await.unwrap();
+    let connection = connect_profile(&backend, &dir, "static-only").await;
     let identity = connection.caller_identity().await.unwrap();
     assert_eq!(identity.account, support::ACCOUNT);
     assert_eq!(
@@ -75,10 +84,7 @@ async fn a_static_profile_connects_and_reports_the_caller() {
 async fn an_sso_profile_without_a_valid_login_names_the_command_to_run() {
     let backend = Backend::sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut options = ConnectOptions::new(CredentialSource::Profile("dev-sso".into()))
-        .with_endpoint(&backend.endpoint);
-    options.profile_files = files(&dir);
-    let connection = AwsConnection::connect(options).await.unwrap();
+    let connection = connect_profile(&backend, &dir, "dev-sso").await;
     assert_eq!(connection.sso_profile(), Some("dev-sso"));
     let problem = connection.caller_identity().await.unwrap_err();
     assert_eq!(problem.code, ErrorCode::Unauthenticated, "{problem:?}");

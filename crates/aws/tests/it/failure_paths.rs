@@ -10,6 +10,7 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use octo_oidc_aws::SdkIam;
 use octo_oidc_core::events::ProgressEvent;
 use octo_oidc_core::ports::{Applied, Iam, OidcProviderSpec, RoleSpec};
 use octo_oidc_core::retry::RetryPolicy;
@@ -61,17 +62,15 @@ fn tiny_policy() -> RetryPolicy {
     }
 }
 
+/// The ARN of the provider for `url`, ensured through `client`.
+async fn provider_arn(client: &SdkIam, url: &str) -> String {
+    let provider = client.ensure_oidc_provider(&provider_spec(url)).await;
+    provider.unwrap().into_inner().arn
+}
+
 async fn provider(backend: &Backend) -> String {
-    let client = backend.client().await;
-    client
-        .ensure_oidc_provider(&provider_spec(&format!(
-            "https://{}.example.com",
-            unique("f")
-        )))
-        .await
-        .unwrap()
-        .into_inner()
-        .arn
+    let url = format!("https://{}.example.com", unique("f"));
+    provider_arn(&backend.client().await, &url).await
 }
 
 #[tokio::test]
@@ -219,12 +218,7 @@ async fn a_just_created_provider_is_waited_for() {
         .aws_sandbox()
         .set_propagation_window(Duration::from_millis(300));
     let client = backend.client().await;
-    let arn = client
-        .ensure_oidc_provider(&provider_spec("https://fresh.example.com"))
-        .await
-        .unwrap()
-        .into_inner()
-        .arn;
+    let arn = provider_arn(&client, "https://fresh.example.com").await;
     let created = client
         .ensure_role(&role_spec("fresh-role", &arn, &["x"]))
         .await
@@ -325,12 +319,7 @@ async fn the_first_assume_after_a_trust_change_is_retried_until_it_propagates() 
     )
     .await;
     let client = backend.client().await;
-    let arn = client
-        .ensure_oidc_provider(&provider_spec(&issuer.issuer))
-        .await
-        .unwrap()
-        .into_inner()
-        .arn;
+    let arn = provider_arn(&client, &issuer.issuer).await;
     let role = client
         .ensure_role(&role_spec("assumed", &arn, &["space:default:*"]))
         .await

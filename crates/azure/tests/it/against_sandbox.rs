@@ -694,6 +694,11 @@ async fn permission_problems_carry_the_service_message() {
     );
 }
 
+/// The session's access token for `resource`.
+async fn token_for(session: &AzureSession, resource: Resource) -> Secret {
+    session.access_token(resource, None).await.expect("token")
+}
+
 #[tokio::test]
 async fn an_existing_grant_under_another_name_counts_as_done() {
     let (env, session) = signed_in().await;
@@ -701,10 +706,7 @@ async fn an_existing_grant_under_another_name_counts_as_done() {
     let arm = env.arm(&session);
     let role = rg_role(&arm, "Contributor").await;
     // Someone granted the same role by hand, under a random name.
-    let token = session
-        .access_token(Resource::Arm, None)
-        .await
-        .expect("token");
+    let token = token_for(&session, Resource::Arm).await;
     let by_hand = "0f0e0d0c-0b0a-4909-8807-060504030201";
     let response = reqwest::Client::new()
         .put(format!(
@@ -839,14 +841,8 @@ impl azure_identity::Executor for FakeAz {
 async fn an_azure_cli_login_is_reused_through_azure_identity() {
     let env = env().await;
     let signed_in = env.sign_in(DEFAULT_USER).await;
-    let graph_token = signed_in
-        .access_token(Resource::Graph, None)
-        .await
-        .expect("graph");
-    let arm_token = signed_in
-        .access_token(Resource::Arm, None)
-        .await
-        .expect("arm");
+    let graph_token = token_for(&signed_in, Resource::Graph).await;
+    let arm_token = token_for(&signed_in, Resource::Arm).await;
     let az = Arc::new(FakeAz {
         graph_token: Some(graph_token.expose().to_owned()),
         arm_token: Some(arm_token.expose().to_owned()),
@@ -946,14 +942,8 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         .ensure_application(&ApplicationSpec::named("octo-oidc-logs-2", "Logs 2"))
         .await
         .expect("app as SP");
-    let token = session
-        .access_token(Resource::Graph, None)
-        .await
-        .expect("token");
-    let admin_token = admin
-        .access_token(Resource::Graph, None)
-        .await
-        .expect("token");
+    let token = token_for(&session, Resource::Graph).await;
+    let admin_token = token_for(&admin, Resource::Graph).await;
 
     let text = String::from_utf8(log.0.lock().expect("lock").clone()).expect("utf8");
     assert!(text.contains("retrying"), "the retry was logged at all");

@@ -10,6 +10,11 @@ pub mod trust;
 pub use policy::{PolicyError, TrustDecision, TrustPolicy, WEB_IDENTITY_ACTION};
 pub use trust::{AwsError, AwsProvider, AwsRolePlan, plan_role, trust_policy_json};
 
+/// Whether `value` is an AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// IAM `StringLike`: `*` matches any run of characters (including `:`), `?` exactly one
 /// character, everything else itself, case-sensitively; anchored at both ends.
 pub fn string_like(pattern: &str, value: &str) -> bool {

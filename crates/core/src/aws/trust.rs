@@ -83,7 +83,7 @@ impl AwsProvider {
             issuer: issuer.to_string(),
             problem,
         };
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !super::is_account_id(account_id) {
             return Err(AwsError::AccountId(account_id.to_string()));
         }
         let rest = issuer

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use octo_oidc_core::ports::{
-    Applied, GcpPolicyChange, GcpPolicyTarget, GcpRemoval, GcpServiceAccountSpec, GoogleCloud,
+    Applied, GcpPolicyChange, GcpPolicyTarget, GcpRemoval, GcpServiceAccount,
+    GcpServiceAccountSpec, GoogleCloud,
 };
 use octo_oidc_gcp::client::role_members;
 use octo_oidc_sandbox::faults::FaultRule;
@@ -15,23 +16,37 @@ use crate::support::Gcp;
 
 const WIU: &str = "roles/iam.workloadIdentityUser";
 
-fn sa_spec(gcp: &Gcp) -> GcpServiceAccountSpec {
-    GcpServiceAccountSpec {
+/// Ensures the test's service account, `octopus-deployer`.
+async fn ensure_deployer(gcp: &Gcp) -> Applied<GcpServiceAccount> {
+    let spec = GcpServiceAccountSpec {
         project: gcp.number.clone(),
         account_id: "octopus-deployer".into(),
         display_name: "Octopus Deploy".into(),
         description: "octo-oidc:setup=test".into(),
-    }
+    };
+    gcp.client.ensure_service_account(&spec).await.unwrap()
+}
+
+/// The principal of subject `sub` in the pool `octopus`.
+fn pool_subject(gcp: &Gcp, sub: &str) -> String {
+    format!(
+        "principal://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/octopus/subject/{sub}",
+        gcp.number
+    )
+}
+
+/// `change` sent twice: the first updates the policy, the second finds nothing to do.
+async fn change_twice(gcp: &Gcp, target: &GcpPolicyTarget, change: &GcpPolicyChange) {
+    let first = gcp.client.change_policy(target, change).await.unwrap();
+    assert!(matches!(first, Applied::Updated(_)), "{first:?}");
+    let second = gcp.client.change_policy(target, change).await.unwrap();
+    assert!(matches!(second, Applied::Unchanged(_)), "{second:?}");
 }
 
 #[tokio::test]
 async fn service_account_and_binding_ensured_twice_are_unchanged() {
     let gcp = Gcp::start().await;
-    let sa = gcp
-        .client
-        .ensure_service_account(&sa_spec(&gcp))
-        .await
-        .unwrap();
+    let sa = ensure_deployer(&gcp).await;
     let Applied::Created(sa) = sa else {
         panic!("not created: {sa:?}");
     };
@@ -42,26 +57,16 @@ async fn service_account_and_binding_ensured_twice_are_unchanged() {
             gcp.sandbox.gcp().project_id()
         )
     );
-    let again = gcp
-        .client
-        .ensure_service_account(&sa_spec(&gcp))
-        .await
-        .unwrap();
+    let again = ensure_deployer(&gcp).await;
     assert!(matches!(again, Applied::Unchanged(_)), "{again:?}");
 
     let target = GcpPolicyTarget::ServiceAccount(sa.email.clone());
-    let member = format!(
-        "principal://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/octopus/subject/x",
-        gcp.number
-    );
+    let member = pool_subject(&gcp, "x");
     let change = GcpPolicyChange {
         add: role_members(WIU, std::slice::from_ref(&member)),
         ..Default::default()
     };
-    let first = gcp.client.change_policy(&target, &change).await.unwrap();
-    assert!(matches!(first, Applied::Updated(_)), "{first:?}");
-    let second = gcp.client.change_policy(&target, &change).await.unwrap();
-    assert!(matches!(second, Applied::Unchanged(_)), "{second:?}");
+    change_twice(&gcp, &target, &change).await;
     let bindings = gcp.client.policy_bindings(&target).await.unwrap();
     assert_eq!(bindings.len(), 1);
     assert_eq!(bindings[0].members, std::slice::from_ref(&member));
@@ -103,12 +108,7 @@ async fn service_account_and_binding_ensured_twice_are_unchanged() {
 async fn a_concurrent_policy_change_is_read_again_and_kept() {
     let gcp = Gcp::start().await;
     let project = gcp.sandbox.gcp().project_id();
-    let sa = gcp
-        .client
-        .ensure_service_account(&sa_spec(&gcp))
-        .await
-        .unwrap()
-        .into_inner();
+    let sa = ensure_deployer(&gcp).await.into_inner();
     // Our setIamPolicy is held back 400 ms; meanwhile someone else writes the policy, so our
     // etag is stale when it arrives and Google answers ABORTED.
     gcp.sandbox.faults().add(
@@ -117,10 +117,7 @@ async fn a_concurrent_policy_change_is_read_again_and_kept() {
             .latency(Duration::from_millis(400))
             .times(1),
     );
-    let ours = format!(
-        "principal://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/octopus/subject/ours",
-        gcp.number
-    );
+    let ours = pool_subject(&gcp, "ours");
     let change = GcpPolicyChange {
         add: role_members(WIU, std::slice::from_ref(&ours)),
         ..Default::default()
@@ -170,12 +167,7 @@ async fn a_concurrent_policy_change_is_read_again_and_kept() {
 #[tokio::test]
 async fn project_roles_are_granted_to_the_service_account() {
     let gcp = Gcp::start().await;
-    let sa = gcp
-        .client
-        .ensure_service_account(&sa_spec(&gcp))
-        .await
-        .unwrap()
-        .into_inner();
+    let sa = ensure_deployer(&gcp).await.into_inner();
     let member = format!("serviceAccount:{}", sa.email);
     let target = GcpPolicyTarget::Project(gcp.sandbox.gcp().project_id());
     let mut add = role_members("roles/storage.objectViewer", std::slice::from_ref(&member));
@@ -187,14 +179,7 @@ async fn project_roles_are_granted_to_the_service_account() {
         add,
         ..Default::default()
     };
-    assert!(matches!(
-        gcp.client.change_policy(&target, &change).await.unwrap(),
-        Applied::Updated(_)
-    ));
-    assert!(matches!(
-        gcp.client.change_policy(&target, &change).await.unwrap(),
-        Applied::Unchanged(_)
-    ));
+    change_twice(&gcp, &target, &change).await;
     let bindings = gcp.client.policy_bindings(&target).await.unwrap();
     assert_eq!(bindings.len(), 2, "{bindings:?}");
 }

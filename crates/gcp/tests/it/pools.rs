@@ -43,17 +43,9 @@ async fn project_id_resolves_to_its_number_and_preflight_reports_missing_permiss
 #[tokio::test]
 async fn ensure_twice_creates_once_then_reports_unchanged() {
     let gcp = Gcp::start().await;
-    let pool = gcp
-        .client
-        .ensure_pool(&gcp.pool_spec("octopus"))
-        .await
-        .unwrap();
+    let pool = gcp.ensure_pool("octopus").await;
     assert!(matches!(pool, Applied::Created(_)), "{pool:?}");
-    let pool = gcp
-        .client
-        .ensure_pool(&gcp.pool_spec("octopus"))
-        .await
-        .unwrap();
+    let pool = gcp.ensure_pool("octopus").await;
     assert!(matches!(pool, Applied::Unchanged(_)), "{pool:?}");
     assert_eq!(
         pool.into_inner().name,
@@ -149,50 +141,31 @@ async fn soft_deleted_provider_and_pool_are_reported_and_undeleted() {
     assert_eq!(back.attribute_condition, spec.attribute_condition);
 
     // Pools too, explicitly.
-    let removed = gcp
-        .client
-        .delete_pool(&gcp.number, "octopus")
-        .await
-        .unwrap();
+    let delete = |pool: &'static str| gcp.client.delete_pool(&gcp.number, pool);
+    let undelete = || gcp.client.undelete_pool(&gcp.number, "octopus");
+    let removed = delete("octopus").await.unwrap();
     assert!(
         matches!(removed, GcpRemoval::SoftDeleted { .. }),
         "{removed:?}"
     );
-    let pool = gcp
-        .client
-        .find_pool(&gcp.number, "octopus")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(matches!(pool.lifecycle, GcpLifecycle::SoftDeleted { .. }));
-    let undeleted = gcp
-        .client
-        .undelete_pool(&gcp.number, "octopus")
-        .await
-        .unwrap();
+    let pool = gcp.client.find_pool(&gcp.number, "octopus").await.unwrap();
+    assert!(matches!(
+        pool.unwrap().lifecycle,
+        GcpLifecycle::SoftDeleted { .. }
+    ));
+    let undeleted = undelete().await.unwrap();
     assert!(matches!(undeleted, Applied::Updated(_)), "{undeleted:?}");
-    let unchanged = gcp
-        .client
-        .undelete_pool(&gcp.number, "octopus")
-        .await
-        .unwrap();
+    let unchanged = undelete().await.unwrap();
     assert!(matches!(unchanged, Applied::Unchanged(_)), "{unchanged:?}");
 
-    let gone = gcp
-        .client
-        .delete_pool(&gcp.number, "never-made")
-        .await
-        .unwrap();
+    let gone = delete("never-made").await.unwrap();
     assert_eq!(gone, GcpRemoval::AlreadyGone { lifecycle: None });
 }
 
 #[tokio::test]
 async fn googles_validation_errors_become_invalid_input_problems() {
     let gcp = Gcp::start().await;
-    gcp.client
-        .ensure_pool(&gcp.pool_spec("octopus"))
-        .await
-        .unwrap();
+    gcp.ensure_pool("octopus").await;
     let mut spec = gcp.provider_spec("octopus", "octopus-prod");
     spec.attribute_condition = Some(format!("assertion.sub in ['{IN_SCOPE}'"));
     let p = gcp.client.ensure_provider(&spec).await.unwrap_err();
@@ -221,11 +194,7 @@ async fn throttling_and_server_errors_are_retried_and_reported() {
             .fault(FaultKind::ServerError { status: 503 })
             .times(1),
     );
-    let pool = gcp
-        .client
-        .ensure_pool(&gcp.pool_spec("octopus"))
-        .await
-        .unwrap();
+    let pool = gcp.ensure_pool("octopus").await;
     assert!(matches!(pool, Applied::Created(_)), "{pool:?}");
     let codes: Vec<String> = gcp.retries().into_iter().map(|(_, c)| c).collect();
     assert!(codes.contains(&"rate_limited".to_string()), "{codes:?}");

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressEvent;
 use octo_oidc_core::gcp::ProviderRef;
-use octo_oidc_core::ports::{GcpPoolSpec, GcpProviderSpec, GoogleCloud};
+use octo_oidc_core::ports::{Applied, GcpPool, GcpPoolSpec, GcpProviderSpec, GoogleCloud};
 use octo_oidc_core::retry::RetrySettings;
 use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_http::ClientSettings;
@@ -121,12 +121,17 @@ impl Gcp {
         }
     }
 
-    /// Pool and provider, created.
-    pub async fn set_up(&self, pool: &str, provider: &str) -> GcpProviderSpec {
+    /// Ensures the pool [`Self::pool_spec`] describes.
+    pub async fn ensure_pool(&self, pool: &str) -> Applied<GcpPool> {
         self.client
             .ensure_pool(&self.pool_spec(pool))
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Pool and provider, created.
+    pub async fn set_up(&self, pool: &str, provider: &str) -> GcpProviderSpec {
+        self.ensure_pool(pool).await;
         let spec = self.provider_spec(pool, provider);
         self.client.ensure_provider(&spec).await.unwrap();
         spec

@@ -26,7 +26,7 @@ use octo_oidc_core::events::NoProgress;
 use octo_oidc_core::retry::RetryPolicy;
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_octopus::keychain::{API_KEY_ENV_VAR, ApiKeySource, ApiKeyStore};
-use octo_oidc_octopus::login::{reconnect, sign_in};
+use octo_oidc_octopus::login::{SignedIn, reconnect, sign_in};
 use octo_oidc_octopus::{OctopusClientConfig, ServerUrl};
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 
@@ -138,6 +138,18 @@ fn sandbox_config(sandbox: &Sandbox) -> OctopusClientConfig {
     config
 }
 
+/// Signs in to the sandbox's Octopus with its own (working) API key.
+async fn sign_in_with_its_key(
+    sandbox: &Sandbox,
+    config: &OctopusClientConfig,
+    store: &ApiKeyStore,
+) -> SignedIn {
+    let key = sandbox.api_key().clone();
+    sign_in(config.clone(), key, store, Arc::new(NoProgress))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sign_in_keeps_only_a_working_key_and_reconnect_finds_it() {
     if skipped() {
@@ -165,14 +177,7 @@ async fn sign_in_keeps_only_a_working_key_and_reconnect_finds_it() {
         "a key that does not work is not stored"
     );
 
-    let signed_in = sign_in(
-        config.clone(),
-        sandbox.api_key().clone(),
-        &store,
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let signed_in = sign_in_with_its_key(&sandbox, &config, &store).await;
     assert_eq!(signed_in.key_source, ApiKeySource::Keychain);
     assert!(signed_in.keychain_problem.is_none());
     assert_eq!(signed_in.report.user.id, "Users-1");
@@ -259,14 +264,7 @@ fn without_a_keychain_the_env_var_is_used_for_this_run_only() {
     runtime.block_on(async {
         let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
         let config = sandbox_config(&sandbox);
-        let signed_in = sign_in(
-            config.clone(),
-            sandbox.api_key().clone(),
-            &store,
-            Arc::new(NoProgress),
-        )
-        .await
-        .unwrap();
+        let signed_in = sign_in_with_its_key(&sandbox, &config, &store).await;
         assert_eq!(signed_in.key_source, ApiKeySource::SessionOnly);
         assert_eq!(
             signed_in.keychain_problem.map(|p| p.code),

@@ -105,44 +105,58 @@ pub const READ_ONLY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid
 mod tests {
     use super::*;
 
+    /// Asserts IAM's decision for each (action, resource) under `policies`.
+    fn assert_decisions(policies: &[&str], cases: &[(&str, &str, Decision)]) {
+        let policies: Vec<String> = policies.iter().map(|p| p.to_string()).collect();
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                decide(&policies, action, resource),
+                *expected,
+                "{action} on {resource}"
+            );
+        }
+    }
+
     #[test]
     fn deny_beats_allow_and_nothing_is_implicit_deny() {
-        let policies = vec![
-            r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#.to_string(),
-            r#"{"Statement":{"Effect":"Deny","Action":"iam:DeleteRole","Resource":"arn:aws:iam::1:role/keep-*"}}"#.to_string(),
+        let policies = [
+            r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#,
+            r#"{"Statement":{"Effect":"Deny","Action":"iam:DeleteRole","Resource":"arn:aws:iam::1:role/keep-*"}}"#,
         ];
-        assert_eq!(
-            decide(&policies, "iam:CreateRole", "arn:aws:iam::1:role/x"),
-            Decision::Allowed
-        );
-        assert_eq!(
-            decide(&policies, "IAM:deleterole", "arn:aws:iam::1:role/keep-me"),
-            Decision::ExplicitDeny
-        );
-        assert_eq!(
-            decide(&policies, "sts:AssumeRole", "*"),
-            Decision::ImplicitDeny
+        assert_decisions(
+            &policies,
+            &[
+                ("iam:CreateRole", "arn:aws:iam::1:role/x", Decision::Allowed),
+                (
+                    "IAM:deleterole",
+                    "arn:aws:iam::1:role/keep-me",
+                    Decision::ExplicitDeny,
+                ),
+                ("sts:AssumeRole", "*", Decision::ImplicitDeny),
+            ],
         );
     }
 
     #[test]
     fn the_read_only_policy_reads_but_does_not_write() {
-        let p = vec![READ_ONLY_POLICY.to_string()];
-        assert_eq!(
-            decide(&p, "iam:GetRole", "arn:aws:iam::1:role/r"),
-            Decision::Allowed
+        assert_decisions(
+            &[READ_ONLY_POLICY],
+            &[
+                ("iam:GetRole", "arn:aws:iam::1:role/r", Decision::Allowed),
+                (
+                    "iam:CreateRole",
+                    "arn:aws:iam::1:role/r",
+                    Decision::ImplicitDeny,
+                ),
+            ],
         );
-        assert_eq!(
-            decide(&p, "iam:CreateRole", "arn:aws:iam::1:role/r"),
-            Decision::ImplicitDeny
+        let not_action = r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#;
+        assert_decisions(
+            &[not_action],
+            &[
+                ("iam:CreateRole", "*", Decision::ImplicitDeny),
+                ("s3:GetObject", "*", Decision::Allowed),
+            ],
         );
-        let not_action = vec![
-            r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#.to_string(),
-        ];
-        assert_eq!(
-            decide(&not_action, "iam:CreateRole", "*"),
-            Decision::ImplicitDeny
-        );
-        assert_eq!(decide(&not_action, "s3:GetObject", "*"), Decision::Allowed);
     }
 }

@@ -27,7 +27,7 @@ use super::model::{
     now_ms, role_definitions, role_permissions, role_type, scope_within,
 };
 use super::wire::{
-    BearerRejection, Caller, Envelope, Resource, arm_error, base_url, injected_fault,
+    BearerRejection, Caller, Envelope, Reply, Resource, arm_error, base_url, injected_fault,
     parse_eq_filter, percent_decode, query_map, role_assignment_json, validate_bearer,
 };
 
@@ -93,23 +93,20 @@ async fn dispatch(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Reply {
     let path = percent_decode(uri.path());
     let operation = operation_name(&method, &path);
     if let Some(fault) = injected_fault(&sandbox, Envelope::Arm, "arm", &operation).await {
-        return fault;
+        return Err(fault);
     }
-    let caller = match validate_bearer(&sandbox, &headers, &Resource::Arm) {
-        Ok(caller) => caller,
-        Err(rejection) => return bearer_rejected(rejection),
-    };
+    let caller = validate_bearer(&sandbox, &headers, &Resource::Arm).map_err(bearer_rejected)?;
     let query = query_map(uri.query());
     if !query.contains_key("api-version") {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+        ));
     }
     let request = Request {
         method,
@@ -132,7 +129,7 @@ fn no_route(req: &Request) -> Response {
     )
 }
 
-fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
+fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
     let lower = req.path.to_ascii_lowercase();
     if let Some(index) = lower.rfind(AUTHZ_PROVIDER) {
         let scope = &req.path[..index];
@@ -158,16 +155,16 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
                 Method::PUT => put_role_assignment(sandbox, caller, req, scope, name),
                 Method::GET => get_role_assignment(sandbox, caller, scope, name),
                 Method::DELETE => delete_role_assignment(sandbox, caller, scope, name),
-                _ => no_route(req),
+                _ => Err(no_route(req)),
             },
-            _ => no_route(req),
+            _ => Err(no_route(req)),
         };
     }
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     let lower_segments: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let lower_refs: Vec<&str> = lower_segments.iter().map(String::as_str).collect();
     if req.method != Method::GET {
-        return no_route(req);
+        return Err(no_route(req));
     }
     match lower_refs.as_slice() {
         ["tenants"] => list_tenants(sandbox, caller, req),
@@ -179,7 +176,7 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
         ["subscriptions", _, "resourcegroups", _] => {
             get_resource_group(sandbox, caller, segments[1], segments[3])
         }
-        _ => no_route(req),
+        _ => Err(no_route(req)),
     }
 }
 
@@ -294,23 +291,18 @@ fn holds_role(tenant: &Tenant, caller: &Caller, scope: &str, roles: &[&str]) -> 
     })
 }
 
-/// Parses `scope`, finds the caller's tenant for it, and requires read access to it for
-/// `action`: the preamble of every ARM read.
-fn readable_scope(
-    sandbox: &EntraSandbox,
-    caller: &Caller,
-    scope: &str,
-    action: &str,
-) -> Result<(Scope, Tenant), Response> {
-    let scope = parse_scope(scope)?;
-    let tenant = tenant_for_scope(sandbox, caller, &scope)?;
-    require_read(&tenant, caller, &scope.text, action)?;
-    Ok((scope, tenant))
-}
+/// The ARM actions the sandbox authorizes, as named in `AuthorizationFailed` errors.
+const READ_SUBSCRIPTIONS: &str = "Microsoft.Resources/subscriptions/read";
+const READ_RESOURCE_GROUPS: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
+const READ_ROLE_DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions/read";
+const READ_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/read";
+const WRITE_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/write";
+const DELETE_ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments/delete";
 
-/// [`readable_scope`] for a change: the caller needs a role that may write role
-/// assignments at `scope`.
-fn writable_scope(
+/// Parses `scope`, finds the caller's tenant for it, and requires a role there that allows
+/// `action` (any role for a `…/read`, else one that may write role assignments): the
+/// preamble of every ARM request on a scope.
+fn authorized_scope(
     sandbox: &EntraSandbox,
     caller: &Caller,
     scope: &str,
@@ -318,33 +310,20 @@ fn writable_scope(
 ) -> Result<(Scope, Tenant), Response> {
     let scope = parse_scope(scope)?;
     let tenant = tenant_for_scope(sandbox, caller, &scope)?;
-    if !holds_role(&tenant, caller, &scope.text, RBAC_WRITER_ROLES) {
+    let roles = if action.ends_with("/read") {
+        &[][..]
+    } else {
+        RBAC_WRITER_ROLES
+    };
+    if !holds_role(&tenant, caller, &scope.text, roles) {
         return Err(authorization_failed(caller, action, &scope.text));
     }
     Ok((scope, tenant))
 }
 
-fn require_read(
-    tenant: &Tenant,
-    caller: &Caller,
-    scope: &str,
-    action: &str,
-) -> Result<(), Response> {
-    if holds_role(tenant, caller, scope, &[]) {
-        Ok(())
-    } else {
-        Err(authorization_failed(caller, action, scope))
-    }
-}
-
 // ---- paging ------------------------------------------------------------------------------
 
-fn arm_page(
-    sandbox: &EntraSandbox,
-    req: &Request,
-    items: Vec<Value>,
-    top: Option<usize>,
-) -> Response {
+fn arm_page(sandbox: &EntraSandbox, req: &Request, items: Vec<Value>, top: Option<usize>) -> Reply {
     let page_size = top
         .unwrap_or(usize::MAX)
         .min(sandbox.config().arm_page_size)
@@ -371,12 +350,12 @@ fn arm_page(
         }
         body["nextLink"] = json!(next.as_str());
     }
-    axum::Json(body).into_response()
+    Ok(axum::Json(body).into_response())
 }
 
 // ---- tenants, subscriptions, resource groups ---------------------------------------------
 
-fn list_tenants(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
+fn list_tenants(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
     let state = sandbox.state();
     let tenant_ids: Vec<String> = match state.users.get(&caller.object_id) {
         Some(user) if caller.app_id.is_none() => user.tenant_ids.clone(),
@@ -419,7 +398,7 @@ fn subscription_json(tenant_id: &str, sub: &super::model::Subscription) -> Value
     })
 }
 
-fn list_subscriptions(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
+fn list_subscriptions(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
     let state = sandbox.state();
     let items: Vec<Value> = state
         .tenants
@@ -443,23 +422,20 @@ fn list_subscriptions(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
     arm_page(sandbox, req, items, None)
 }
 
-fn get_subscription(sandbox: &EntraSandbox, caller: &Caller, subscription_id: &str) -> Response {
-    let (scope, tenant) = match readable_scope(
+fn get_subscription(sandbox: &EntraSandbox, caller: &Caller, subscription_id: &str) -> Reply {
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}"),
-        "Microsoft.Resources/subscriptions/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+        READ_SUBSCRIPTIONS,
+    )?;
     match tenant.subscriptions.get(&scope.subscription_id) {
-        Some(sub) => axum::Json(subscription_json(&tenant.id, sub)).into_response(),
-        None => arm_error(
+        Some(sub) => Ok(axum::Json(subscription_json(&tenant.id, sub)).into_response()),
+        None => Err(arm_error(
             StatusCode::NOT_FOUND,
             "SubscriptionNotFound",
             "The subscription could not be found.",
-        ),
+        )),
     }
 }
 
@@ -478,25 +454,22 @@ fn list_resource_groups(
     caller: &Caller,
     req: &Request,
     subscription_id: &str,
-) -> Response {
-    let (scope, tenant) = match readable_scope(
+) -> Reply {
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}"),
-        "Microsoft.Resources/subscriptions/resourceGroups/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+        READ_RESOURCE_GROUPS,
+    )?;
     let top = match req.query.get("$top").map(|t| t.parse::<usize>()) {
         None => None,
         Some(Ok(n)) if n >= 1 => Some(n),
         Some(_) => {
-            return arm_error(
+            return Err(arm_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidTopParameter",
                 "The value of the $top query parameter must be a positive integer.",
-            );
+            ));
         }
     };
     let items: Vec<Value> = tenant
@@ -517,27 +490,24 @@ fn get_resource_group(
     caller: &Caller,
     subscription_id: &str,
     name: &str,
-) -> Response {
-    let (scope, tenant) = match readable_scope(
+) -> Reply {
+    let (scope, tenant) = authorized_scope(
         sandbox,
         caller,
         &format!("/subscriptions/{subscription_id}/resourceGroups/{name}"),
-        "Microsoft.Resources/subscriptions/resourceGroups/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+        READ_RESOURCE_GROUPS,
+    )?;
     let rg = tenant
         .subscriptions
         .get(&scope.subscription_id)
         .and_then(|s| s.resource_groups.get(&name.to_ascii_lowercase()));
     match rg {
-        Some(rg) => axum::Json(resource_group_json(&scope.subscription_id, rg)).into_response(),
-        None => arm_error(
+        Some(rg) => Ok(axum::Json(resource_group_json(&scope.subscription_id, rg)).into_response()),
+        None => Err(arm_error(
             StatusCode::NOT_FOUND,
             "ResourceGroupNotFound",
             &format!("Resource group '{name}' could not be found."),
-        ),
+        )),
     }
 }
 
@@ -580,16 +550,8 @@ fn list_role_definitions(
     caller: &Caller,
     req: &Request,
     scope: &str,
-) -> Response {
-    let (scope, _) = match readable_scope(
-        sandbox,
-        caller,
-        scope,
-        "Microsoft.Authorization/roleDefinitions/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (scope, _) = authorized_scope(sandbox, caller, scope, READ_ROLE_DEFINITIONS)?;
     let clauses = match req.query.get("$filter") {
         None => Vec::new(),
         Some(filter) => match parse_eq_filter(filter) {
@@ -600,11 +562,11 @@ fn list_role_definitions(
                 c
             }
             _ => {
-                return arm_error(
+                return Err(arm_error(
                     StatusCode::BAD_REQUEST,
                     "InvalidFilterInQueryString",
                     &format!("The filter '{filter}' is not supported."),
-                );
+                ));
             }
         },
     };
@@ -620,23 +582,18 @@ fn list_role_definitions(
     arm_page(sandbox, req, items, None)
 }
 
-fn get_role_definition(sandbox: &EntraSandbox, caller: &Caller, scope: &str, id: &str) -> Response {
-    let scope = match parse_scope(scope) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Err(r) = tenant_for_scope(sandbox, caller, &scope) {
-        return r;
-    }
+fn get_role_definition(sandbox: &EntraSandbox, caller: &Caller, scope: &str, id: &str) -> Reply {
+    let scope = parse_scope(scope)?;
+    tenant_for_scope(sandbox, caller, &scope)?;
     match role_definitions().find(|(_, guid, _)| guid.eq_ignore_ascii_case(id)) {
         Some(role) => {
-            axum::Json(role_definition_json(&scope.subscription_id, role)).into_response()
+            Ok(axum::Json(role_definition_json(&scope.subscription_id, role)).into_response())
         }
-        None => arm_error(
+        None => Err(arm_error(
             StatusCode::NOT_FOUND,
             "RoleDefinitionDoesNotExist",
             &format!("The specified role definition with ID '{id}' does not exist."),
-        ),
+        )),
     }
 }
 
@@ -668,24 +625,24 @@ fn put_role_assignment(
     req: &Request,
     scope_text: &str,
     name: &str,
-) -> Response {
+) -> Reply {
     if uuid::Uuid::parse_str(name).is_err() {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "InvalidRoleAssignmentId",
             &format!(
                 "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."
             ),
-        );
+        ));
     }
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(e) => {
-            return arm_error(
+            return Err(arm_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestContent",
                 &format!("The request content was invalid and could not be deserialized: '{e}'."),
-            );
+            ));
         }
     };
     let properties = &body["properties"];
@@ -693,32 +650,24 @@ fn put_role_assignment(
         properties["roleDefinitionId"].as_str(),
         properties["principalId"].as_str(),
     ) else {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContent",
             "The request content was invalid: 'properties.roleDefinitionId' and 'properties.principalId' are required.",
-        );
+        ));
     };
     let principal_type = properties["principalType"].as_str();
-    let (scope, tenant) = match writable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/write",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, WRITE_ROLE_ASSIGNMENTS)?;
     let role_guid = role_definition_id.rsplit('/').next().unwrap_or_default();
     let role_path_ok = role_definition_id
         .to_ascii_lowercase()
         .contains("/providers/microsoft.authorization/roledefinitions/");
     if !role_path_ok || !role_definitions().any(|(_, g, _)| g.eq_ignore_ascii_case(role_guid)) {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "RoleDefinitionDoesNotExist",
             &format!("The specified role definition with ID '{role_guid}' does not exist."),
-        );
+        ));
     }
     // The principal as the directory (and ARM's replica of it) sees it.
     let actual_type = if sandbox.state().users.contains_key(principal_id) {
@@ -730,20 +679,20 @@ fn put_role_assignment(
             .map(|sp| ("ServicePrincipal", sp.created_ms))
     };
     let Some((actual_type, created_ms)) = actual_type else {
-        return principal_not_found(principal_id, &tenant.id);
+        return Err(principal_not_found(principal_id, &tenant.id));
     };
     let young = now_ms().saturating_sub(created_ms) < principal_window(sandbox).as_millis() as u64;
     match principal_type {
-        None if young => return principal_not_found(principal_id, &tenant.id),
+        None if young => return Err(principal_not_found(principal_id, &tenant.id)),
         Some(given) if !given.eq_ignore_ascii_case(actual_type) => {
-            return arm_error(
+            return Err(arm_error(
                 StatusCode::BAD_REQUEST,
                 "UnmatchedPrincipalType",
                 &format!(
                     "The PrincipalId '{}' has type '{actual_type}' , which is different from specified PrincipalType '{given}'.",
                     principal_id.replace('-', "")
                 ),
-            );
+            ));
         }
         _ => {}
     }
@@ -755,24 +704,24 @@ fn put_role_assignment(
     };
     if let Some(existing) = tenant.role_assignments.get(&key) {
         if same_target(existing) {
-            return (
+            return Ok((
                 StatusCode::CREATED,
                 axum::Json(role_assignment_json(existing)),
             )
-                .into_response();
+                .into_response());
         }
-        return arm_error(
+        return Err(arm_error(
             StatusCode::CONFLICT,
             "RoleAssignmentUpdateNotPermitted",
             "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-        );
+        ));
     }
     if tenant.role_assignments.values().any(same_target) {
-        return arm_error(
+        return Err(arm_error(
             StatusCode::CONFLICT,
             "RoleAssignmentExists",
             "The role assignment already exists.",
-        );
+        ));
     }
     let assignment = RoleAssignment {
         name: key.clone(),
@@ -787,7 +736,7 @@ fn put_role_assignment(
     if let Some(t) = sandbox.state().tenants.get_mut(&tenant.id) {
         t.role_assignments.insert(key, assignment);
     }
-    (StatusCode::CREATED, axum::Json(json)).into_response()
+    Ok((StatusCode::CREATED, axum::Json(json)).into_response())
 }
 
 fn find_assignment<'t>(
@@ -806,23 +755,15 @@ fn get_role_assignment(
     caller: &Caller,
     scope_text: &str,
     name: &str,
-) -> Response {
-    let (scope, tenant) = match readable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, READ_ROLE_ASSIGNMENTS)?;
     match find_assignment(&tenant, &scope, name) {
-        Some(ra) => axum::Json(role_assignment_json(ra)).into_response(),
-        None => arm_error(
+        Some(ra) => Ok(axum::Json(role_assignment_json(ra)).into_response()),
+        None => Err(arm_error(
             StatusCode::NOT_FOUND,
             "RoleAssignmentNotFound",
             &format!("The role assignment '{name}' is not found."),
-        ),
+        )),
     }
 }
 
@@ -831,25 +772,17 @@ fn delete_role_assignment(
     caller: &Caller,
     scope_text: &str,
     name: &str,
-) -> Response {
-    let (scope, tenant) = match writable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/delete",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, DELETE_ROLE_ASSIGNMENTS)?;
     match find_assignment(&tenant, &scope, name) {
         Some(ra) => {
             let json = role_assignment_json(ra);
             if let Some(t) = sandbox.state().tenants.get_mut(&tenant.id) {
                 t.role_assignments.remove(&name.to_ascii_lowercase());
             }
-            axum::Json(json).into_response()
+            Ok(axum::Json(json).into_response())
         }
-        None => StatusCode::NO_CONTENT.into_response(),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
 
@@ -858,16 +791,8 @@ fn list_role_assignments(
     caller: &Caller,
     req: &Request,
     scope_text: &str,
-) -> Response {
-    let (scope, tenant) = match readable_scope(
-        sandbox,
-        caller,
-        scope_text,
-        "Microsoft.Authorization/roleAssignments/read",
-    ) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (scope, tenant) = authorized_scope(sandbox, caller, scope_text, READ_ROLE_ASSIGNMENTS)?;
     let mut at_scope_only = false;
     let mut principal: Option<String> = None;
     if let Some(filter) = req.query.get("$filter") {
@@ -891,11 +816,11 @@ fn list_role_assignments(
                     principal = Some(clauses[0].value.clone());
                 }
                 _ => {
-                    return arm_error(
+                    return Err(arm_error(
                         StatusCode::BAD_REQUEST,
                         "InvalidFilterInQueryString",
                         &format!("The filter '{filter}' is not supported."),
-                    );
+                    ));
                 }
             }
         }
@@ -926,15 +851,9 @@ fn list_permissions(
     caller: &Caller,
     req: &Request,
     scope_text: &str,
-) -> Response {
-    let scope = match parse_scope(scope_text) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_for_scope(sandbox, caller, &scope) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let scope = parse_scope(scope_text)?;
+    let tenant = tenant_for_scope(sandbox, caller, &scope)?;
     let items: Vec<Value> = tenant
         .role_assignments
         .values()

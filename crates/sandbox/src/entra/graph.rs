@@ -26,7 +26,7 @@ use super::model::{
     directory_role_template, new_guid, now_ms,
 };
 use super::wire::{
-    BearerRejection, Caller, Envelope, Resource, application_json, base_url,
+    BearerRejection, Caller, Envelope, Reply, Resource, application_json, base_url,
     federated_credential_json, graph_error, graph_error_with_details, injected_fault,
     parse_eq_filter, percent_decode, query_map, rfc3339, service_principal_json, split_key_segment,
     validate_bearer,
@@ -138,14 +138,14 @@ async fn dispatch(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Reply {
     let raw_path = uri.path();
     let Some(rest) = raw_path.strip_prefix("/v1.0/") else {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Invalid version: only v1.0 is served by the sandbox.",
-        );
+        ));
     };
     let segments: Vec<String> = rest
         .split('/')
@@ -154,12 +154,9 @@ async fn dispatch(
         .collect();
     let operation = operation_name(&method, &segments);
     if let Some(fault) = injected_fault(&sandbox, Envelope::Graph, "graph", &operation).await {
-        return fault;
+        return Err(fault);
     }
-    let caller = match validate_bearer(&sandbox, &headers, &Resource::Graph) {
-        Ok(caller) => caller,
-        Err(rejection) => return bearer_rejected(rejection),
-    };
+    let caller = validate_bearer(&sandbox, &headers, &Resource::Graph).map_err(bearer_rejected)?;
     let base = base_url(sandbox.config().graph_url.as_deref(), &headers);
     let request = Request {
         method,
@@ -201,7 +198,7 @@ fn bearer_rejected(rejection: BearerRejection) -> Response {
     )
 }
 
-fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
+fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let first = segs
         .first()
@@ -214,7 +211,7 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
         ("applications", None, 1) => match req.method {
             Method::GET => list_applications(sandbox, caller, req),
             Method::POST => create_application(sandbox, caller, req),
-            _ => no_route(&req.method, &req.path),
+            _ => Err(no_route(&req.method, &req.path)),
         },
         ("applications", None, _) => {
             application_item(sandbox, caller, req, AppKey::Id(segs[1]), &segs[2..])
@@ -223,14 +220,14 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
             let app_key = match key.as_str() {
                 "appId" => AppKey::AppId(value),
                 "uniqueName" => AppKey::UniqueName(value),
-                _ => return no_route(&req.method, &req.path),
+                _ => return Err(no_route(&req.method, &req.path)),
             };
             application_item(sandbox, caller, req, app_key, &segs[1..])
         }
         ("serviceprincipals", None, 1) => match req.method {
             Method::GET => list_service_principals(sandbox, caller, req),
             Method::POST => create_service_principal(sandbox, caller, req),
-            _ => no_route(&req.method, &req.path),
+            _ => Err(no_route(&req.method, &req.path)),
         },
         ("serviceprincipals", None, 2) => {
             service_principal_item(sandbox, caller, req, SpKey::Id(segs[1]))
@@ -255,7 +252,7 @@ fn route(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
         ("serviceprincipals", Some((key, value)), 1) if key == "appId" => {
             service_principal_item(sandbox, caller, req, SpKey::AppId(value))
         }
-        _ => no_route(&req.method, &req.path),
+        _ => Err(no_route(&req.method, &req.path)),
     }
 }
 
@@ -292,12 +289,9 @@ fn graph_sp_id(tenant_id: &str) -> String {
 
 /// `GET /policies/authorizationPolicy`: the tenant's default user permissions
 /// (`allowedToCreateApps` = whether users may register applications).
-fn authorization_policy(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    axum::Json(json!({
+fn authorization_policy(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
+    let tenant = tenant_snapshot(sandbox, caller)?;
+    Ok(axum::Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#policies/authorizationPolicy/$entity", req.base),
         "id": "authorizationPolicy",
         "displayName": "Authorization Policy",
@@ -309,27 +303,24 @@ fn authorization_policy(sandbox: &EntraSandbox, caller: &Caller, req: &Request) 
             "allowedToReadOtherUsers": true,
         },
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /servicePrincipals(appId='00000003-…')`: Microsoft Graph's own service principal
 /// with the app roles (application permissions) it defines.
-fn graph_service_principal(sandbox: &EntraSandbox, caller: &Caller) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+fn graph_service_principal(sandbox: &EntraSandbox, caller: &Caller) -> Reply {
+    let tenant = tenant_snapshot(sandbox, caller)?;
     let roles: Vec<Value> = GRAPH_APP_ROLES
         .iter()
         .map(|(value, id)| json!({ "id": id, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": true }))
         .collect();
-    axum::Json(json!({
+    Ok(axum::Json(json!({
         "id": graph_sp_id(&tenant.id),
         "appId": GRAPH_APP_ID,
         "displayName": "Microsoft Graph",
         "appRoles": roles,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /servicePrincipals(appId='…')/appRoleAssignments`: the Graph application permissions
@@ -339,17 +330,14 @@ fn app_role_assignments(
     caller: &Caller,
     req: &Request,
     app_id: &str,
-) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let tenant = tenant_snapshot(sandbox, caller)?;
     let Some(sp) = tenant
         .service_principals
         .values()
         .find(|sp| sp.app_id == app_id)
     else {
-        return not_found(app_id);
+        return Err(not_found(app_id));
     };
     let granted = tenant
         .applications
@@ -373,33 +361,33 @@ fn app_role_assignments(
             })
         })
         .collect();
-    axum::Json(json!({
+    Ok(axum::Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#servicePrincipals('{}')/appRoleAssignments", req.base, sp.id),
         "value": items,
     }))
-    .into_response()
+    .into_response())
 }
 
 // ---- /me, /organization ------------------------------------------------------------------
 
-fn me(sandbox: &EntraSandbox, caller: &Caller, req: &Request, rest: &[&str]) -> Response {
+fn me(sandbox: &EntraSandbox, caller: &Caller, req: &Request, rest: &[&str]) -> Reply {
     if caller.app_id.is_some() {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "/me request is only valid with delegated authentication flow.",
-        );
+        ));
     }
     if req.method != Method::GET {
-        return no_route(&req.method, &req.path);
+        return Err(no_route(&req.method, &req.path));
     }
     let state = sandbox.state();
     let Some(user) = state.users.get(&caller.object_id) else {
-        return not_found(&caller.object_id);
+        return Err(not_found(&caller.object_id));
     };
     let context = format!("{}/v1.0/$metadata", req.base);
     match rest {
-        [] => axum::Json(json!({
+        [] => Ok(axum::Json(json!({
             "@odata.context": format!("{context}#users/$entity"),
             "id": user.id,
             "displayName": user.display_name,
@@ -411,7 +399,7 @@ fn me(sandbox: &EntraSandbox, caller: &Caller, req: &Request, rest: &[&str]) -> 
             "businessPhones": [],
             "preferredLanguage": "en-US",
         }))
-        .into_response(),
+        .into_response()),
         [relation] | [relation, _]
             if relation.eq_ignore_ascii_case("memberOf")
                 || relation.eq_ignore_ascii_case("transitiveMemberOf") =>
@@ -419,7 +407,7 @@ fn me(sandbox: &EntraSandbox, caller: &Caller, req: &Request, rest: &[&str]) -> 
             if let [_, cast] = rest
                 && !cast.eq_ignore_ascii_case("microsoft.graph.directoryRole")
             {
-                return no_route(&req.method, &req.path);
+                return Err(no_route(&req.method, &req.path));
             }
             let roles: Vec<Value> = user
                 .directory_roles
@@ -436,22 +424,22 @@ fn me(sandbox: &EntraSandbox, caller: &Caller, req: &Request, rest: &[&str]) -> 
                     }))
                 })
                 .collect();
-            axum::Json(json!({
+            Ok(axum::Json(json!({
                 "@odata.context": format!("{context}#directoryObjects"),
                 "value": roles,
             }))
-            .into_response()
+            .into_response())
         }
-        _ => no_route(&req.method, &req.path),
+        _ => Err(no_route(&req.method, &req.path)),
     }
 }
 
-fn organization(sandbox: &EntraSandbox, caller: &Caller) -> Response {
+fn organization(sandbox: &EntraSandbox, caller: &Caller) -> Reply {
     let state = sandbox.state();
     let Some(tenant) = state.tenants.get(&caller.tenant_id) else {
-        return not_found(&caller.tenant_id);
+        return Err(not_found(&caller.tenant_id));
     };
-    axum::Json(json!({
+    Ok(axum::Json(json!({
         "value": [{
             "id": tenant.id,
             "displayName": tenant.display_name,
@@ -459,7 +447,7 @@ fn organization(sandbox: &EntraSandbox, caller: &Caller) -> Response {
             "tenantType": "AAD",
         }]
     }))
-    .into_response()
+    .into_response())
 }
 
 // ---- authorization -----------------------------------------------------------------------
@@ -538,6 +526,13 @@ fn tenant_snapshot(sandbox: &EntraSandbox, caller: &Caller) -> Result<Tenant, Re
     with_tenant(sandbox, caller, |t| t.clone())
 }
 
+/// The caller's tenant, once the caller may read applications and service principals in it.
+fn readable_tenant(sandbox: &EntraSandbox, caller: &Caller) -> Result<Tenant, Response> {
+    let tenant = tenant_snapshot(sandbox, caller)?;
+    authorize(sandbox, &tenant, caller, Need::Read)?;
+    Ok(tenant)
+}
+
 fn replicating(sandbox: &EntraSandbox, created_ms: u64) -> bool {
     let window = sandbox.inner.faults.consistency_window("graph");
     now_ms().saturating_sub(created_ms) < window.as_millis() as u64
@@ -545,15 +540,15 @@ fn replicating(sandbox: &EntraSandbox, created_ms: u64) -> bool {
 
 // ---- paging ------------------------------------------------------------------------------
 
-fn page(req: &Request, collection: &str, items: Vec<Value>) -> Response {
+fn page(req: &Request, collection: &str, items: Vec<Value>) -> Reply {
     let top = match req.query.get("$top") {
         None => 100,
         Some(t) => match t.parse::<usize>() {
             Ok(n) if (1..=999).contains(&n) => n,
             _ => {
-                return bad_request(&format!(
+                return Err(bad_request(&format!(
                     "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
-                ));
+                )));
             }
         },
     };
@@ -585,37 +580,93 @@ fn page(req: &Request, collection: &str, items: Vec<Value>) -> Response {
         }
         body["@odata.nextLink"] = json!(next.as_str());
     }
-    axum::Json(body).into_response()
+    Ok(axum::Json(body).into_response())
 }
 
-fn filter_clauses(
+/// A collection `$filter` may test: its resource name in errors, and each property it may
+/// test with how to read it from an item.
+struct Filterable<T: 'static> {
+    resource: &'static str,
+    properties: &'static [(&'static str, ReadProperty<T>)],
+}
+
+/// Reads one filterable property of an item (`None` when the item has no value for it).
+type ReadProperty<T> = fn(&T) -> Option<&str>;
+
+const APPLICATIONS: Filterable<Application> = Filterable {
+    resource: "application",
+    properties: &[
+        ("displayName", |a| Some(a.display_name.as_str())),
+        ("appId", |a| Some(a.app_id.as_str())),
+        ("uniqueName", |a| a.unique_name.as_deref()),
+        ("id", |a| Some(a.id.as_str())),
+    ],
+};
+const FEDERATED_CREDENTIALS: Filterable<FederatedCredential> = Filterable {
+    resource: "federatedIdentityCredential",
+    properties: &[
+        ("name", |f| Some(f.name.as_str())),
+        ("subject", |f| Some(f.subject.as_str())),
+        ("issuer", |f| Some(f.issuer.as_str())),
+    ],
+};
+const SERVICE_PRINCIPALS: Filterable<ServicePrincipal> = Filterable {
+    resource: "servicePrincipal",
+    properties: &[
+        ("appId", |sp| Some(sp.app_id.as_str())),
+        ("displayName", |sp| Some(sp.display_name.as_str())),
+        ("id", |sp| Some(sp.id.as_str())),
+    ],
+};
+
+/// A page (see [`page`]) of the `items` that pass the request's `$filter` (`eq` clauses joined
+/// by `and`, each on a property of `filterable`), each shown by `json`; 400
+/// `Request_UnsupportedQuery` for any other filter.
+fn filtered_page<'t, T>(
     req: &Request,
-    resource: &str,
-    allowed: &[&str],
-) -> Result<Vec<super::wire::EqClause>, Response> {
-    let Some(filter) = req.query.get("$filter") else {
-        return Ok(Vec::new());
-    };
-    let clauses = parse_eq_filter(filter).ok_or_else(|| {
-        graph_error(
-            StatusCode::BAD_REQUEST,
-            "Request_UnsupportedQuery",
-            &format!("Unsupported or invalid query filter clause specified for resource '{resource}': {filter}"),
-        )
-    })?;
-    for clause in &clauses {
-        if !allowed.contains(&clause.property.as_str()) {
-            return Err(graph_error(
+    collection: &str,
+    filterable: &Filterable<T>,
+    items: impl IntoIterator<Item = &'t T>,
+    json: impl Fn(&T) -> Value,
+) -> Reply {
+    let resource = filterable.resource;
+    let mut tests = Vec::new();
+    if let Some(filter) = req.query.get("$filter") {
+        let clauses = parse_eq_filter(filter).ok_or_else(|| {
+            graph_error(
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
-                &format!(
-                    "Unsupported or invalid query filter clause specified for property '{}' of resource '{resource}'.",
-                    clause.property
-                ),
-            ));
+                &format!("Unsupported or invalid query filter clause specified for resource '{resource}': {filter}"),
+            )
+        })?;
+        for clause in clauses {
+            let Some((_, read)) = filterable
+                .properties
+                .iter()
+                .find(|(name, _)| *name == clause.property)
+            else {
+                return Err(graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_UnsupportedQuery",
+                    &format!(
+                        "Unsupported or invalid query filter clause specified for property '{}' of resource '{resource}'.",
+                        clause.property
+                    ),
+                ));
+            };
+            tests.push((read, clause.value));
         }
     }
-    Ok(clauses)
+    let shown = items
+        .into_iter()
+        .filter(|item| {
+            tests
+                .iter()
+                .all(|(read, value)| read(item) == Some(value.as_str()))
+        })
+        .map(json)
+        .collect();
+    page(req, collection, shown)
 }
 
 // ---- applications ------------------------------------------------------------------------
@@ -647,37 +698,15 @@ impl AppKey<'_> {
     }
 }
 
-fn list_applications(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(sandbox, &tenant, caller, Need::Read) {
-        return r;
-    }
-    let clauses = match filter_clauses(
+fn list_applications(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
+    let tenant = readable_tenant(sandbox, caller)?;
+    filtered_page(
         req,
-        "application",
-        &["displayName", "appId", "uniqueName", "id"],
-    ) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let items = tenant
-        .applications
-        .values()
-        .filter(|app| {
-            clauses.iter().all(|c| match c.property.as_str() {
-                "displayName" => app.display_name == c.value,
-                "appId" => app.app_id == c.value,
-                "id" => app.id == c.value,
-                "uniqueName" => app.unique_name.as_deref() == Some(c.value.as_str()),
-                _ => false,
-            })
-        })
-        .map(application_json)
-        .collect();
-    page(req, "applications", items)
+        "applications",
+        &APPLICATIONS,
+        tenant.applications.values(),
+        application_json,
+    )
 }
 
 /// Validates application properties in a POST/PATCH body; returns (displayName, description).
@@ -771,36 +800,22 @@ fn new_application(
     }
 }
 
-fn created(req: &Request, collection: &str, mut value: Value) -> Response {
+fn created(req: &Request, collection: &str, mut value: Value) -> Reply {
     value["@odata.context"] = json!(format!("{}/v1.0/$metadata#{collection}/$entity", req.base));
-    (StatusCode::CREATED, axum::Json(value)).into_response()
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
 }
 
-fn create_application(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
-    let body = match req.json_body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let (display_name, description) = match application_fields(&body, true) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+fn create_application(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
+    let body = req.json_body()?;
+    let (display_name, description) = application_fields(&body, true)?;
     let unique_name = match body.get("uniqueName") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => return invalid_property("uniqueName", "Application"),
+        _ => return Err(invalid_property("uniqueName", "Application")),
     };
-    let marks = match ApplicationMarks::from_body(&body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let snapshot = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(sandbox, &snapshot, caller, Need::CreateApplication) {
-        return r;
-    }
+    let marks = ApplicationMarks::from_body(&body)?;
+    let snapshot = tenant_snapshot(sandbox, caller)?;
+    authorize(sandbox, &snapshot, caller, Need::CreateApplication)?;
     let result = with_tenant(sandbox, caller, |tenant| {
         if let Some(unique) = &unique_name
             && AppKey::UniqueName(unique).find(tenant).is_some()
@@ -826,7 +841,7 @@ fn create_application(sandbox: &EntraSandbox, caller: &Caller, req: &Request) ->
     });
     match result {
         Ok(Ok(json)) => created(req, "applications", json),
-        Ok(Err(r)) | Err(r) => r,
+        Ok(Err(r)) | Err(r) => Err(r),
     }
 }
 
@@ -836,13 +851,13 @@ fn application_item(
     req: &Request,
     key: AppKey<'_>,
     rest: &[&str],
-) -> Response {
+) -> Reply {
     match rest {
         [] => match req.method {
             Method::GET => get_application(sandbox, caller, key),
             Method::PATCH => patch_application(sandbox, caller, req, key),
             Method::DELETE => delete_application(sandbox, caller, key),
-            _ => no_route(&req.method, &req.path),
+            _ => Err(no_route(&req.method, &req.path)),
         },
         [action] if action.eq_ignore_ascii_case("addPassword") && req.method == Method::POST => {
             add_password_route(sandbox, caller, req, key)
@@ -850,13 +865,13 @@ fn application_item(
         [fics, tail @ ..] => {
             let (name, fic_key) = split_key_segment(fics);
             if !name.eq_ignore_ascii_case("federatedIdentityCredentials") {
-                return no_route(&req.method, &req.path);
+                return Err(no_route(&req.method, &req.path));
             }
             let fic_key = match (fic_key, tail) {
                 (None, []) => None,
                 (None, [id_or_name]) => Some(FicKey::IdOrName((*id_or_name).to_owned())),
                 (Some((k, v)), []) if k == "name" => Some(FicKey::Name(v)),
-                _ => return no_route(&req.method, &req.path),
+                _ => return Err(no_route(&req.method, &req.path)),
             };
             federated_credentials(sandbox, caller, req, key, fic_key)
         }
@@ -894,18 +909,10 @@ fn find_visible(
     }
 }
 
-fn get_application(sandbox: &EntraSandbox, caller: &Caller, key: AppKey<'_>) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(sandbox, &tenant, caller, Need::Read) {
-        return r;
-    }
-    match find_visible(sandbox, &tenant, key) {
-        Ok(app) => axum::Json(application_json(&app)).into_response(),
-        Err(r) => r,
-    }
+fn get_application(sandbox: &EntraSandbox, caller: &Caller, key: AppKey<'_>) -> Reply {
+    let tenant = readable_tenant(sandbox, caller)?;
+    let app = find_visible(sandbox, &tenant, key)?;
+    Ok(axum::Json(application_json(&app)).into_response())
 }
 
 fn patch_application(
@@ -913,15 +920,9 @@ fn patch_application(
     caller: &Caller,
     req: &Request,
     key: AppKey<'_>,
-) -> Response {
-    let body = match req.json_body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let body = req.json_body()?;
+    let tenant = tenant_snapshot(sandbox, caller)?;
     let existing = match key {
         // The upsert key resolves without waiting for replication.
         AppKey::UniqueName(_) => key.find(&tenant).cloned(),
@@ -933,21 +934,13 @@ fn patch_application(
                 .get("uniqueName")
                 .is_some_and(|u| u.as_str() != app.unique_name.as_deref())
             {
-                return bad_request(
+                return Err(bad_request(
                     "Property 'uniqueName' is read-only once set and cannot be changed.",
-                );
+                ));
             }
-            let (display_name, description) = match application_fields(&body, false) {
-                Ok(f) => f,
-                Err(r) => return r,
-            };
-            let marks = match ApplicationMarks::from_body(&body) {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            if let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(&app)) {
-                return r;
-            }
+            let (display_name, description) = application_fields(&body, false)?;
+            let marks = ApplicationMarks::from_body(&body)?;
+            authorize(sandbox, &tenant, caller, Need::ManageApplication(&app))?;
             let _ = with_tenant(sandbox, caller, |t| {
                 if let Some(stored) = t.applications.get_mut(&app.id) {
                     if let Some(name) = display_name {
@@ -959,26 +952,18 @@ fn patch_application(
                     marks.apply(stored);
                 }
             });
-            StatusCode::NO_CONTENT.into_response()
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         None => {
             let AppKey::UniqueName(unique) = key else {
-                return not_found(key.text());
+                return Err(not_found(key.text()));
             };
             if !req.prefer_create() {
-                return not_found(unique);
+                return Err(not_found(unique));
             }
-            let (display_name, description) = match application_fields(&body, true) {
-                Ok(f) => f,
-                Err(r) => return r,
-            };
-            let marks = match ApplicationMarks::from_body(&body) {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            if let Err(r) = authorize(sandbox, &tenant, caller, Need::CreateApplication) {
-                return r;
-            }
+            let (display_name, description) = application_fields(&body, true)?;
+            let marks = ApplicationMarks::from_body(&body)?;
+            authorize(sandbox, &tenant, caller, Need::CreateApplication)?;
             let mut app = new_application(
                 caller,
                 display_name.unwrap_or_default(),
@@ -995,16 +980,13 @@ fn patch_application(
     }
 }
 
-fn delete_application(sandbox: &EntraSandbox, caller: &Caller, key: AppKey<'_>) -> Response {
-    let app = match visible_app(sandbox, caller, key, true) {
-        Ok(app) => app,
-        Err(r) => return r,
-    };
+fn delete_application(sandbox: &EntraSandbox, caller: &Caller, key: AppKey<'_>) -> Reply {
+    let app = visible_app(sandbox, caller, key, true)?;
     let _ = with_tenant(sandbox, caller, |t| {
         t.applications.remove(&app.id);
         t.service_principals.retain(|_, sp| sp.app_id != app.app_id);
     });
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn add_password_route(
@@ -1012,27 +994,21 @@ fn add_password_route(
     caller: &Caller,
     req: &Request,
     key: AppKey<'_>,
-) -> Response {
-    let body = match req.json_body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let body = req.json_body()?;
     let display_name = body
         .get("passwordCredential")
         .and_then(|p| p.get("displayName"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let app = match visible_app(sandbox, caller, key, true) {
-        Ok(app) => app,
-        Err(r) => return r,
-    };
+    let app = visible_app(sandbox, caller, key, true)?;
     let credential = with_tenant(sandbox, caller, |t| {
         t.applications
             .get_mut(&app.id)
             .map(|stored| add_password(stored, display_name))
     });
-    match credential {
-        Ok(Some(p)) => axum::Json(json!({
+    match credential? {
+        Some(p) => Ok(axum::Json(json!({
             "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.passwordCredential", req.base),
             "customKeyIdentifier": null,
             "displayName": p.display_name,
@@ -1042,9 +1018,8 @@ fn add_password_route(
             "secretText": p.secret,
             "startDateTime": rfc3339(p.start_ms / 1000 * 1000),
         }))
-        .into_response(),
-        Ok(None) => not_found(key.text()),
-        Err(r) => r,
+        .into_response()),
+        None => Err(not_found(key.text())),
     }
 }
 
@@ -1143,12 +1118,9 @@ fn federated_credentials(
     req: &Request,
     app_key: AppKey<'_>,
     fic_key: Option<FicKey>,
-) -> Response {
+) -> Reply {
     let needs_write = req.method != Method::GET;
-    let app = match visible_app(sandbox, caller, app_key, needs_write) {
-        Ok(app) => app,
-        Err(r) => return r,
-    };
+    let app = visible_app(sandbox, caller, app_key, needs_write)?;
     let find = |key: &FicKey| -> Option<FederatedCredential> {
         app.federated_credentials
             .iter()
@@ -1159,50 +1131,26 @@ fn federated_credentials(
             .cloned()
     };
     match (&req.method, fic_key) {
-        (&Method::GET, None) => {
-            let clauses = match filter_clauses(
-                req,
-                "federatedIdentityCredential",
-                &["name", "subject", "issuer"],
-            ) {
-                Ok(c) => c,
-                Err(r) => return r,
-            };
-            let items = app
-                .federated_credentials
-                .iter()
-                .filter(|f| {
-                    clauses.iter().all(|c| match c.property.as_str() {
-                        "name" => f.name == c.value,
-                        "subject" => f.subject == c.value,
-                        "issuer" => f.issuer == c.value,
-                        _ => false,
-                    })
-                })
-                .map(federated_credential_json)
-                .collect();
-            page(
-                req,
-                &format!("applications('{}')/federatedIdentityCredentials", app.id),
-                items,
-            )
-        }
+        (&Method::GET, None) => filtered_page(
+            req,
+            &format!("applications('{}')/federatedIdentityCredentials", app.id),
+            &FEDERATED_CREDENTIALS,
+            &app.federated_credentials,
+            federated_credential_json,
+        ),
         (&Method::POST, None) => {
-            let body = match req.json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let body = req.json_body()?;
             let name = match body.get("name") {
                 Some(Value::String(n)) if valid_fic_name(n) => n.clone(),
-                _ => return invalid_property("name", "FederatedIdentityCredential"),
+                _ => return Err(invalid_property("name", "FederatedIdentityCredential")),
             };
             create_fic(sandbox, caller, req, &app, &name, &body)
         }
         (&Method::GET, Some(key)) => match find(&key) {
-            Some(fic) => axum::Json(federated_credential_json(&fic)).into_response(),
-            None => not_found(match &key {
+            Some(fic) => Ok(axum::Json(federated_credential_json(&fic)).into_response()),
+            None => Err(not_found(match &key {
                 FicKey::IdOrName(k) | FicKey::Name(k) => k,
-            }),
+            })),
         },
         (&Method::DELETE, Some(key)) => match find(&key) {
             Some(fic) => {
@@ -1211,17 +1159,14 @@ fn federated_credentials(
                         stored.federated_credentials.retain(|f| f.id != fic.id);
                     }
                 });
-                StatusCode::NO_CONTENT.into_response()
+                Ok(StatusCode::NO_CONTENT.into_response())
             }
-            None => not_found(match &key {
+            None => Err(not_found(match &key {
                 FicKey::IdOrName(k) | FicKey::Name(k) => k,
-            }),
+            })),
         },
         (&Method::PATCH, Some(key)) => {
-            let body = match req.json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
+            let body = req.json_body()?;
             match find(&key) {
                 Some(existing) => update_fic(sandbox, caller, &app, &existing, &body),
                 None => match key {
@@ -1230,20 +1175,20 @@ fn federated_credentials(
                             .get("name")
                             .is_some_and(|n| n.as_str() != Some(name.as_str()))
                         {
-                            return bad_request(
+                            return Err(bad_request(
                                 "The name in the request body must match the name in the URL.",
-                            );
+                            ));
                         }
                         if !valid_fic_name(&name) {
-                            return invalid_property("name", "FederatedIdentityCredential");
+                            return Err(invalid_property("name", "FederatedIdentityCredential"));
                         }
                         create_fic(sandbox, caller, req, &app, &name, &body)
                     }
-                    FicKey::Name(k) | FicKey::IdOrName(k) => not_found(&k),
+                    FicKey::Name(k) | FicKey::IdOrName(k) => Err(not_found(&k)),
                 },
             }
         }
-        _ => no_route(&req.method, &req.path),
+        _ => Err(no_route(&req.method, &req.path)),
     }
 }
 
@@ -1254,11 +1199,8 @@ fn create_fic(
     app: &Application,
     name: &str,
     body: &serde_json::Map<String, Value>,
-) -> Response {
-    let fields = match fic_fields(body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let fields = fic_fields(body)?;
     let (Some(issuer), Some(subject), Some(audiences)) =
         (fields.issuer, fields.subject, fields.audiences)
     else {
@@ -1269,30 +1211,30 @@ fn create_fic(
         } else {
             "audiences"
         };
-        return invalid_property(missing, "FederatedIdentityCredential");
+        return Err(invalid_property(missing, "FederatedIdentityCredential"));
     };
     if app.federated_credentials.iter().any(|f| f.name == name) {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::CONFLICT,
             "Request_MultipleObjectsWithSameKeyValue",
             &format!("FederatedIdentityCredential with name {name} already exists."),
-        );
+        ));
     }
     if app
         .federated_credentials
         .iter()
         .any(|f| f.issuer == issuer && f.subject == subject)
     {
-        return bad_request(
+        return Err(bad_request(
             "Combination of issuer and subject must be unique. A FederatedIdentityCredential with the same issuer and subject already exists.",
-        );
+        ));
     }
     if app.federated_credentials.len() >= MAX_FEDERATED_CREDENTIALS {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::FORBIDDEN,
             "Directory_ResourceSizeExceeded",
             "Size of object exceeded limit. Please reduce the number of values and retry your request. An application can have at most 20 federated identity credentials.",
-        );
+        ));
     }
     let fic = FederatedCredential {
         id: new_guid(),
@@ -1321,17 +1263,16 @@ fn update_fic(
     app: &Application,
     existing: &FederatedCredential,
     body: &serde_json::Map<String, Value>,
-) -> Response {
+) -> Reply {
     if body
         .get("name")
         .is_some_and(|n| n.as_str() != Some(existing.name.as_str()))
     {
-        return bad_request("Property 'name' is read-only and cannot be changed.");
+        return Err(bad_request(
+            "Property 'name' is read-only and cannot be changed.",
+        ));
     }
-    let fields = match fic_fields(body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let fields = fic_fields(body)?;
     let mut updated = existing.clone();
     if let Some(issuer) = fields.issuer {
         updated.issuer = issuer;
@@ -1350,9 +1291,9 @@ fn update_fic(
         .iter()
         .any(|f| f.id != updated.id && f.issuer == updated.issuer && f.subject == updated.subject)
     {
-        return bad_request(
+        return Err(bad_request(
             "Combination of issuer and subject must be unique. A FederatedIdentityCredential with the same issuer and subject already exists.",
-        );
+        ));
     }
     let _ = with_tenant(sandbox, caller, |t| {
         if let Some(stored) = t.applications.get_mut(&app.id)
@@ -1364,7 +1305,7 @@ fn update_fic(
             *slot = updated;
         }
     });
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // ---- service principals ------------------------------------------------------------------
@@ -1385,32 +1326,15 @@ fn sp_json(tenant: &Tenant, sp: &ServicePrincipal) -> Value {
     service_principal_json(sp, &app_name, &tenant.id)
 }
 
-fn list_service_principals(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(sandbox, &tenant, caller, Need::Read) {
-        return r;
-    }
-    let clauses = match filter_clauses(req, "servicePrincipal", &["appId", "displayName", "id"]) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let items = tenant
-        .service_principals
-        .values()
-        .filter(|sp| {
-            clauses.iter().all(|c| match c.property.as_str() {
-                "appId" => sp.app_id == c.value,
-                "displayName" => sp.display_name == c.value,
-                "id" => sp.id == c.value,
-                _ => false,
-            })
-        })
-        .map(|sp| sp_json(&tenant, sp))
-        .collect();
-    page(req, "servicePrincipals", items)
+fn list_service_principals(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
+    let tenant = readable_tenant(sandbox, caller)?;
+    filtered_page(
+        req,
+        "servicePrincipals",
+        &SERVICE_PRINCIPALS,
+        tenant.service_principals.values(),
+        |sp| sp_json(&tenant, sp),
+    )
 }
 
 fn no_backing_application(app_id: &str) -> Response {
@@ -1476,22 +1400,14 @@ fn sp_tags(body: &serde_json::Map<String, Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn create_service_principal(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Response {
-    let body = match req.json_body() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+fn create_service_principal(sandbox: &EntraSandbox, caller: &Caller, req: &Request) -> Reply {
+    let body = req.json_body()?;
     let Some(app_id) = body.get("appId").and_then(Value::as_str).map(str::to_owned) else {
-        return invalid_property("appId", "ServicePrincipal");
+        return Err(invalid_property("appId", "ServicePrincipal"));
     };
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match insert_service_principal(sandbox, caller, &tenant, &app_id, sp_tags(&body)) {
-        Ok(json) => created(req, "servicePrincipals", json),
-        Err(r) => r,
-    }
+    let tenant = tenant_snapshot(sandbox, caller)?;
+    let json = insert_service_principal(sandbox, caller, &tenant, &app_id, sp_tags(&body))?;
+    created(req, "servicePrincipals", json)
 }
 
 fn service_principal_item(
@@ -1499,11 +1415,8 @@ fn service_principal_item(
     caller: &Caller,
     req: &Request,
     key: SpKey<'_>,
-) -> Response {
-    let tenant = match tenant_snapshot(sandbox, caller) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let tenant = tenant_snapshot(sandbox, caller)?;
     let existing = tenant
         .service_principals
         .values()
@@ -1517,21 +1430,14 @@ fn service_principal_item(
     };
     match (&req.method, existing) {
         (&Method::GET, Some(sp)) => {
-            if let Err(r) = authorize(sandbox, &tenant, caller, Need::Read) {
-                return r;
-            }
-            axum::Json(sp_json(&tenant, &sp)).into_response()
+            authorize(sandbox, &tenant, caller, Need::Read)?;
+            Ok(axum::Json(sp_json(&tenant, &sp)).into_response())
         }
-        (&Method::GET, None) => not_found(key_text),
+        (&Method::GET, None) => Err(not_found(key_text)),
         (&Method::PATCH, Some(sp)) => {
-            let body = match req.json_body() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            if let Some(app) = tenant.applications.values().find(|a| a.app_id == sp.app_id)
-                && let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(app))
-            {
-                return r;
+            let body = req.json_body()?;
+            if let Some(app) = tenant.applications.values().find(|a| a.app_id == sp.app_id) {
+                authorize(sandbox, &tenant, caller, Need::ManageApplication(app))?;
             }
             let tags = sp_tags(&body);
             if body.contains_key("tags") {
@@ -1541,31 +1447,25 @@ fn service_principal_item(
                     }
                 });
             }
-            StatusCode::NO_CONTENT.into_response()
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         (&Method::PATCH, None) => match key {
             SpKey::AppId(app_id) if req.prefer_create() => {
-                let body = match req.json_body() {
-                    Ok(b) => b,
-                    Err(r) => return r,
-                };
-                match insert_service_principal(sandbox, caller, &tenant, app_id, sp_tags(&body)) {
-                    Ok(json) => created(req, "servicePrincipals", json),
-                    Err(r) => r,
-                }
+                let body = req.json_body()?;
+                let json =
+                    insert_service_principal(sandbox, caller, &tenant, app_id, sp_tags(&body))?;
+                created(req, "servicePrincipals", json)
             }
-            _ => not_found(key_text),
+            _ => Err(not_found(key_text)),
         },
         (&Method::DELETE, Some(sp)) => {
-            if let Some(app) = tenant.applications.values().find(|a| a.app_id == sp.app_id)
-                && let Err(r) = authorize(sandbox, &tenant, caller, Need::ManageApplication(app))
-            {
-                return r;
+            if let Some(app) = tenant.applications.values().find(|a| a.app_id == sp.app_id) {
+                authorize(sandbox, &tenant, caller, Need::ManageApplication(app))?;
             }
             let _ = with_tenant(sandbox, caller, |t| t.service_principals.remove(&sp.id));
-            StatusCode::NO_CONTENT.into_response()
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
-        (&Method::DELETE, None) => not_found(key_text),
-        _ => no_route(&req.method, &req.path),
+        (&Method::DELETE, None) => Err(not_found(key_text)),
+        _ => Err(no_route(&req.method, &req.path)),
     }
 }

@@ -285,6 +285,10 @@ pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// What a Graph or ARM handler answers: `Err` is an error response in the API's own
+/// envelope, so `?` ends the request with it.
+pub type Reply = Result<Response, Response>;
+
 /// Which envelope a fault is rendered in.
 #[derive(Debug, Clone, Copy)]
 pub enum Envelope {

@@ -666,10 +666,9 @@ pub async fn list(
     let state = app.read();
     let items = filtered(&state, &space_id, &q);
     let base = format!("/api/{space_id}/accounts");
-    Ok(axum::Json(page("Account", &base, &items, skip, take, |a| {
+    Ok(page("Account", &base, &items, skip, take, |a| {
         with_links((*a).clone())
     }))
-    .into_response())
 }
 
 /// `GET /api/{space}/accounts/all`.

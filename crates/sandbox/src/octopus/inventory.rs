@@ -16,7 +16,7 @@ use super::AppState;
 use super::errors::OctopusError;
 use super::model::{DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant};
 use super::paging::{QueryParams, page};
-use super::state::{Collection, Inventory};
+use super::state::{Collection, Inventory, OctopusState};
 
 /// What the generic list handlers need from a stored resource.
 pub trait Listed {
@@ -24,6 +24,8 @@ pub trait Listed {
     fn id(&self) -> &str;
     /// `Name`.
     fn name(&self) -> &str;
+    /// `Slug`.
+    fn slug(&self) -> &str;
     /// `SpaceId`.
     fn space_id(&self) -> &str;
     /// The wire form.
@@ -41,6 +43,9 @@ macro_rules! listed {
             fn name(&self) -> &str {
                 &self.name
             }
+            fn slug(&self) -> &str {
+                &self.slug
+            }
             fn space_id(&self) -> &str {
                 &self.$space
             }
@@ -57,6 +62,18 @@ listed!(Tenant, space_id);
 listed!(Runbook, space_id);
 listed!(DeploymentTarget, space_id);
 listed!(Space, id);
+
+/// The item of the space `space_id` that `raw` names by id or slug.
+pub fn by_id_or_slug<'i, T: Listed>(
+    items: &'i [T],
+    space_id: &str,
+    raw: Option<&str>,
+) -> Option<&'i T> {
+    let raw = raw?;
+    items
+        .iter()
+        .find(|i| i.space_id() == space_id && (i.id() == raw || i.slug() == raw))
+}
 
 /// A JSON response from pre-serialized bytes.
 pub fn json_bytes(bytes: Bytes) -> Response {
@@ -158,8 +175,9 @@ fn list_page<T: Listed>(
         .iter()
         .filter(|i| i.space_id() == space_id && passes_filters(*i, &f) && extra(i))
         .collect();
-    let body = page(item_type, base_path, &items, skip, take, |i| i.resource());
-    Ok(axum::Json(body).into_response())
+    Ok(page(item_type, base_path, &items, skip, take, |i| {
+        i.resource()
+    }))
 }
 
 fn get_one<T: Listed>(
@@ -208,12 +226,9 @@ pub async fn spaces_page(
         .iter()
         .filter(|s| passes_filters(*s, &f))
         .collect();
-    Ok(
-        axum::Json(page("Space", "/api/spaces", &items, skip, take, |s| {
-            s.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page("Space", "/api/spaces", &items, skip, take, |s| {
+        s.resource()
+    }))
 }
 
 /// `GET /api/spaces/{id}` (id or slug).
@@ -370,6 +385,30 @@ collection_handlers!(
     target_filter
 );
 
+/// The project `project_id` (its id or slug) names in the space, and those of its runbooks
+/// that pass the query's filters.
+fn project_runbooks<'s>(
+    state: &'s OctopusState,
+    space_id: &str,
+    project_id: &str,
+    q: &QueryParams,
+) -> Result<(&'s Project, Vec<&'s Runbook>), OctopusError> {
+    let project = state
+        .inventory
+        .projects
+        .iter()
+        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
+        .ok_or_else(OctopusError::not_found)?;
+    let f = Filters::new(q);
+    let runbooks = state
+        .inventory
+        .runbooks
+        .iter()
+        .filter(|r| r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f))
+        .collect();
+    Ok((project, runbooks))
+}
+
 /// `GET /api/{space}/projects/{projectId}/runbooks/all`.
 pub async fn project_runbooks_all(
     State(app): State<AppState>,
@@ -378,18 +417,8 @@ pub async fn project_runbooks_all(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     let state = app.read();
-    let project = state
-        .inventory
-        .projects
-        .iter()
-        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
-        .ok_or_else(OctopusError::not_found)?;
-    let f = Filters::new(&q);
-    Ok(json_bytes(serialize_array(
-        state.inventory.runbooks.iter().filter(|r| {
-            r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f)
-        }),
-    )))
+    let (_, runbooks) = project_runbooks(&state, &space_id, &project_id, &q)?;
+    Ok(json_bytes(serialize_array(runbooks.into_iter())))
 }
 
 /// `GET /api/{space}/projects/{projectId}/runbooks?skip&take`.
@@ -400,22 +429,12 @@ pub async fn project_runbooks_page(
 ) -> Result<Response, OctopusError> {
     let space_id = app.resolve_space(&space)?;
     let (skip, take) = q.skip_take()?;
-    let f = Filters::new(&q);
     let state = app.read();
-    let project = state
-        .inventory
-        .projects
-        .iter()
-        .find(|p| p.space_id == space_id && (p.id == project_id || p.slug == project_id))
-        .ok_or_else(OctopusError::not_found)?;
-    let items: Vec<&Runbook> = state
-        .inventory
-        .runbooks
-        .iter()
-        .filter(|r| r.space_id == space_id && r.project_id == project.id && passes_filters(*r, &f))
-        .collect();
+    let (project, runbooks) = project_runbooks(&state, &space_id, &project_id, &q)?;
     let base = format!("/api/{space_id}/projects/{}/runbooks", project.id);
-    Ok(axum::Json(page("Runbook", &base, &items, skip, take, |r| r.resource())).into_response())
+    Ok(page("Runbook", &base, &runbooks, skip, take, |r| {
+        r.resource()
+    }))
 }
 
 /// Serializes every unfiltered `/all` body ahead of the first request (the `large` profile's

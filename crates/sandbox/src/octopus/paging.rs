@@ -7,6 +7,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::errors::OctopusError;
@@ -107,7 +108,8 @@ pub fn matches_partial_name(name: &str, partial: Option<&str>) -> bool {
     }
 }
 
-/// Renders one page of a collection. `render` is called only for the items on the page.
+/// One page of a collection as the JSON response of a list endpoint. `render` is called only
+/// for the items on the page.
 pub fn page<T>(
     item_type: &str,
     base_path: &str,
@@ -115,7 +117,7 @@ pub fn page<T>(
     skip: usize,
     take: usize,
     render: impl Fn(&T) -> Value,
-) -> Value {
+) -> Response {
     let total = items.len();
     let start = skip.min(total);
     let end = start.saturating_add(take).min(total);
@@ -145,7 +147,7 @@ pub fn page<T>(
             links.insert("Page.Next".into(), json!(link(end)));
         }
     }
-    json!({
+    axum::Json(json!({
         "ItemType": item_type,
         "TotalResults": total,
         "ItemsPerPage": take,
@@ -153,5 +155,6 @@ pub fn page<T>(
         "LastPageNumber": pages.saturating_sub(1),
         "Items": page_items,
         "Links": links,
-    })
+    }))
+    .into_response()
 }

@@ -131,12 +131,9 @@ pub async fn list_users(
             items.push(user);
         }
     }
-    Ok(
-        axum::Json(page("User", "/api/users", &items, skip, take, |u| {
-            u.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page("User", "/api/users", &items, skip, take, |u| {
+        u.resource()
+    }))
 }
 
 /// `GET /api/users/all`.
@@ -194,12 +191,9 @@ pub async fn list_teams(
         .filter(|t| ids.is_empty() || ids.contains(&t.id))
         .filter(|t| matches_partial_name(&t.name, q.get("partialName")))
         .collect();
-    Ok(
-        axum::Json(page("Team", "/api/teams", &items, skip, take, |t| {
-            t.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page("Team", "/api/teams", &items, skip, take, |t| {
+        t.resource()
+    }))
 }
 
 /// `GET /api/teams/all`.

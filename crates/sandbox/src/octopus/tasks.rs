@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::accounts::{AWS_OIDC, AZURE_OIDC, GOOGLE_OIDC, parse_json};
 use super::errors::OctopusError;
+use super::inventory::by_id_or_slug;
 use super::issuer::{MintedToken, TokenRequest, mint_for_account};
 use super::model::{ServerTask, TaskLogLine, now_rfc3339};
 use super::paging::{QueryParams, page};
@@ -585,12 +586,9 @@ pub async fn list(State(app): State<AppState>, q: QueryParams) -> Result<Respons
         .filter(|t| q.get("name").is_none_or(|n| n.is_empty() || t.name == n))
         .filter(|t| states.is_empty() || states.contains(&t.state))
         .collect();
-    Ok(
-        axum::Json(page("Task", "/api/tasks", &items, skip, take, |t| {
-            t.resource()
-        }))
-        .into_response(),
-    )
+    Ok(page("Task", "/api/tasks", &items, skip, take, |t| {
+        t.resource()
+    }))
 }
 
 /// `POST /api/_sandbox/deployment-tokens`: mint the token of a deployment or runbook run for an
@@ -623,48 +621,24 @@ pub async fn deployment_token(
             })?;
         let inv = &state.inventory;
         let mut errors = Vec::new();
-        let mut lookup = |key: &str,
-                          found: Option<(String, Option<String>)>|
-         -> Option<(String, Option<String>)> {
+        let project = by_id_or_slug(&inv.projects, &space_id, field("ProjectId"));
+        let environment = by_id_or_slug(&inv.environments, &space_id, field("EnvironmentId"));
+        let tenant = by_id_or_slug(&inv.tenants, &space_id, field("TenantId"));
+        let runbook = by_id_or_slug(&inv.runbooks, &space_id, field("RunbookId"));
+        for (key, found) in [
+            ("ProjectId", project.is_some()),
+            ("EnvironmentId", environment.is_some()),
+            ("TenantId", tenant.is_some()),
+            ("RunbookId", runbook.is_some()),
+        ] {
             if let Some(raw) = field(key)
-                && found.is_none()
+                && !found
             {
                 errors.push(format!(
                     "{key} '{raw}' was not found in space '{space_id}'."
                 ));
             }
-            found
-        };
-        let by =
-            |raw: Option<&str>, id: &str, slug: &str| raw.is_some_and(|r| r == id || r == slug);
-        let project = lookup(
-            "ProjectId",
-            inv.projects
-                .iter()
-                .find(|p| p.space_id == space_id && by(field("ProjectId"), &p.id, &p.slug))
-                .map(|p| (p.slug.clone(), Some(p.project_group_id.clone()))),
-        );
-        let environment = lookup(
-            "EnvironmentId",
-            inv.environments
-                .iter()
-                .find(|e| e.space_id == space_id && by(field("EnvironmentId"), &e.id, &e.slug))
-                .map(|e| (e.slug.clone(), None)),
-        );
-        let tenant = lookup(
-            "TenantId",
-            inv.tenants
-                .iter()
-                .find(|t| t.space_id == space_id && by(field("TenantId"), &t.id, &t.slug))
-                .map(|t| (t.slug.clone(), None)),
-        );
-        let runbook = lookup(
-            "RunbookId",
-            inv.runbooks
-                .iter()
-                .find(|r| r.space_id == space_id && by(field("RunbookId"), &r.id, &r.slug))
-                .map(|r| (r.slug.clone(), None)),
-        );
+        }
         if project.is_none() && field("ProjectId").is_none() {
             errors.push("ProjectId is required.".into());
         }
@@ -672,9 +646,11 @@ pub async fn deployment_token(
             return Err(OctopusError::validation(errors));
         }
         let group_slug = project
-            .as_ref()
-            .and_then(|(_, g)| g.as_ref())
-            .and_then(|g| inv.project_groups.iter().find(|pg| pg.id == *g))
+            .and_then(|p| {
+                inv.project_groups
+                    .iter()
+                    .find(|pg| pg.id == p.project_group_id)
+            })
             .map(|pg| pg.slug.clone());
         let context = if runbook.is_some() {
             Context::RunbookRun
@@ -684,10 +660,10 @@ pub async fn deployment_token(
         let values = SubjectValues {
             space: state.space(&space_id).map(|s| s.slug.clone()),
             project_group: group_slug,
-            project: project.map(|p| p.0),
-            runbook: runbook.map(|r| r.0),
-            tenant: tenant.map(|t| t.0),
-            environment: environment.map(|e| e.0),
+            project: project.map(|p| p.slug.clone()),
+            runbook: runbook.map(|r| r.slug.clone()),
+            tenant: tenant.map(|t| t.slug.clone()),
+            environment: environment.map(|e| e.slug.clone()),
             account: Some(str_field(&account, "Slug").to_string()),
             ..SubjectValues::default()
         };

@@ -28,19 +28,19 @@ async fn oidc_provider_lifecycle() {
         .await
         .unwrap();
     let arn = created.open_id_connect_provider_arn().unwrap().to_string();
+    let get = || {
+        env.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+    };
     assert_eq!(
         arn,
         format!("arn:aws:iam::{ACCOUNT}:oidc-provider/octo.example.com/tenant/a")
     );
     assert_eq!(created.tags()[0].key(), "octo-oidc:setup");
 
-    let got = env
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let got = get().await.unwrap();
     assert_eq!(got.url(), Some("octo.example.com/tenant/a"));
     assert_eq!(got.client_id_list(), ["octo.example.com"]);
     assert_eq!(got.thumbprint_list(), ["a".repeat(40)]);
@@ -69,20 +69,15 @@ async fn oidc_provider_lifecycle() {
             .await
             .unwrap();
     }
-    env.iam
-        .remove_client_id_from_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .client_id("octo.example.com")
-        .send()
-        .await
-        .unwrap();
-    env.iam
-        .remove_client_id_from_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .client_id("never-there")
-        .send()
-        .await
-        .unwrap();
+    for client_id in ["octo.example.com", "never-there"] {
+        env.iam
+            .remove_client_id_from_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .client_id(client_id)
+            .send()
+            .await
+            .unwrap();
+    }
     env.iam
         .update_open_id_connect_provider_thumbprint()
         .open_id_connect_provider_arn(&arn)
@@ -90,13 +85,7 @@ async fn oidc_provider_lifecycle() {
         .send()
         .await
         .unwrap();
-    let got = env
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let got = get().await.unwrap();
     assert_eq!(got.client_id_list(), ["second"]);
     assert_eq!(got.thumbprint_list(), ["b".repeat(40)]);
 
@@ -124,26 +113,16 @@ async fn oidc_provider_lifecycle() {
     let keys: Vec<_> = tags.tags().iter().map(|t| t.key()).collect();
     assert_eq!(keys, ["team"]);
 
-    env.iam
-        .delete_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    // Idempotent delete.
-    env.iam
-        .delete_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let err = env
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .unwrap_err();
+    // Delete is idempotent.
+    for _ in 0..2 {
+        env.iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    let err = get().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
     assert_eq!(status(&err), 404);
 }
@@ -237,10 +216,7 @@ async fn role_lifecycle_with_policies_and_tags() {
     let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["space:default:*"]);
     let role = env
-        .iam
-        .create_role()
-        .role_name("octo-deploy")
-        .assume_role_policy_document(&policy)
+        .create_role("octo-deploy", &policy)
         .max_session_duration(7200)
         .description("d")
         .tags(tag("octo-oidc:setup", "s1"))
@@ -305,18 +281,18 @@ async fn role_lifecycle_with_policies_and_tags() {
             .contains("project%3Aweb")
     );
 
-    env.iam
-        .attach_role_policy()
-        .role_name("octo-deploy")
-        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
-        .send()
+    let attach = |policy: &str| {
+        env.iam
+            .attach_role_policy()
+            .role_name("octo-deploy")
+            .policy_arn(policy)
+            .send()
+    };
+    // Attaching twice is fine.
+    attach("arn:aws:iam::aws:policy/ReadOnlyAccess")
         .await
         .unwrap();
-    env.iam
-        .attach_role_policy()
-        .role_name("octo-deploy")
-        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
-        .send()
+    attach("arn:aws:iam::aws:policy/ReadOnlyAccess")
         .await
         .unwrap();
     let attached = env
@@ -331,12 +307,7 @@ async fn role_lifecycle_with_policies_and_tags() {
         attached.attached_policies()[0].policy_name(),
         Some("ReadOnlyAccess")
     );
-    let err = env
-        .iam
-        .attach_role_policy()
-        .role_name("octo-deploy")
-        .policy_arn("arn:aws:iam::aws:policy/NotAPolicy")
-        .send()
+    let err = attach("arn:aws:iam::aws:policy/NotAPolicy")
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
@@ -413,13 +384,8 @@ async fn role_lifecycle_with_policies_and_tags() {
     assert_eq!(roles.roles().len(), 1);
 
     // DeleteConflict until managed and inline policies are gone.
-    let err = env
-        .iam
-        .delete_role()
-        .role_name("octo-deploy")
-        .send()
-        .await
-        .unwrap_err();
+    let delete_role = || env.iam.delete_role().role_name("octo-deploy").send();
+    let err = delete_role().await.unwrap_err();
     assert_eq!(code(&err), "DeleteConflict");
     assert_eq!(status(&err), 409);
     env.iam
@@ -429,13 +395,7 @@ async fn role_lifecycle_with_policies_and_tags() {
         .send()
         .await
         .unwrap();
-    let err = env
-        .iam
-        .delete_role()
-        .role_name("octo-deploy")
-        .send()
-        .await
-        .unwrap_err();
+    let err = delete_role().await.unwrap_err();
     assert_eq!(code(&err), "DeleteConflict");
     env.iam
         .delete_role_policy()
@@ -444,12 +404,7 @@ async fn role_lifecycle_with_policies_and_tags() {
         .send()
         .await
         .unwrap();
-    env.iam
-        .delete_role()
-        .role_name("octo-deploy")
-        .send()
-        .await
-        .unwrap();
+    delete_role().await.unwrap();
     let err = env
         .iam
         .get_role()
@@ -466,28 +421,23 @@ async fn role_rejections_moto_lets_through() {
     let env = start().await;
     let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["space:default:*"]);
-    let create = |name: &str, doc: &str| {
-        env.iam
-            .create_role()
-            .role_name(name)
-            .assume_role_policy_document(doc)
-    };
-
     for name in ["a".repeat(65), "with space".into(), "with/slash".into()] {
-        let err = create(&name, &policy).send().await.unwrap_err();
+        let err = env.create_role(&name, &policy).send().await.unwrap_err();
         assert_eq!(code(&err), "ValidationError", "{name}");
     }
     for duration in [3599, 43201] {
-        let err = create("r", &policy)
+        let err = env
+            .create_role("r", &policy)
             .max_session_duration(duration)
             .send()
             .await
             .unwrap_err();
         assert_eq!(code(&err), "ValidationError", "{duration}");
     }
-    let err = create("r", "{not json").send().await.unwrap_err();
+    let err = env.create_role("r", "{not json").send().await.unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocument");
-    let err = create("r", &policy.replace("Allow", "Maybe"))
+    let err = env
+        .create_role("r", policy.replace("Allow", "Maybe"))
         .send()
         .await
         .unwrap_err();
@@ -497,7 +447,7 @@ async fn role_rejections_moto_lets_through() {
         "octo",
         &["x"],
     );
-    let err = create("r", &other).send().await.unwrap_err();
+    let err = env.create_role("r", &other).send().await.unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocument");
     assert!(message(&err).contains("Invalid principal"));
 
@@ -507,7 +457,7 @@ async fn role_rejections_moto_lets_through() {
     let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
     let long = trust_policy(&arn, "octo", &subjects);
     assert!(long.len() > 2048);
-    let err = create("r", &long).send().await.unwrap_err();
+    let err = env.create_role("r", &long).send().await.unwrap_err();
     assert_eq!(code(&err), "LimitExceeded");
     assert_eq!(
         message(&err),
@@ -515,10 +465,10 @@ async fn role_rejections_moto_lets_through() {
     );
     assert_eq!(status(&err), 409);
     env.sandbox.set_trust_policy_size_quota(4096);
-    create("long", &long).send().await.unwrap();
+    env.create_role("long", &long).send().await.unwrap();
 
-    create("Admins", &policy).send().await.unwrap();
-    let err = create("ADMINS", &policy).send().await.unwrap_err();
+    env.create_role("Admins", &policy).send().await.unwrap();
+    let err = env.create_role("ADMINS", &policy).send().await.unwrap_err();
     assert_eq!(code(&err), "EntityAlreadyExists");
     assert_eq!(status(&err), 409);
 
@@ -546,23 +496,10 @@ async fn new_provider_is_invisible_to_create_role_during_the_propagation_window(
         .set_propagation_window(Duration::from_millis(400));
     let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["x"]);
-    let err = env
-        .iam
-        .create_role()
-        .role_name("r")
-        .assume_role_policy_document(&policy)
-        .send()
-        .await
-        .unwrap_err();
+    let err = env.create_role("r", &policy).send().await.unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocument");
     tokio::time::sleep(Duration::from_millis(450)).await;
-    env.iam
-        .create_role()
-        .role_name("r")
-        .assume_role_policy_document(&policy)
-        .send()
-        .await
-        .unwrap();
+    env.create_role("r", &policy).send().await.unwrap();
 }
 
 #[tokio::test]
@@ -608,14 +545,8 @@ async fn simulate_principal_policy_allows_by_default_and_reports_configured_deni
 #[tokio::test]
 async fn faults_render_as_aws_errors() {
     let env = start().await;
-    env.faults.add(
-        FaultRule::for_service("iam")
-            .operation("ListRoles")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 2,
-            })
-            .times(1),
-    );
+    env.faults
+        .add(FaultRule::throttle_once("iam", "ListRoles", 2));
     let err = env.iam.list_roles().send().await.unwrap_err();
     assert_eq!(code(&err), "Throttling");
     assert_eq!(status(&err), 400);
@@ -634,10 +565,7 @@ async fn faults_render_as_aws_errors() {
 async fn state_survives_snapshot_and_restore() {
     let env = start().await;
     let arn = env.provider(ISSUER, "octo").await;
-    env.iam
-        .create_role()
-        .role_name("r")
-        .assume_role_policy_document(trust_policy(&arn, "octo", &["x"]))
+    env.create_role("r", trust_policy(&arn, "octo", &["x"]))
         .send()
         .await
         .unwrap();
@@ -706,10 +634,7 @@ async fn list_roles_pages_with_marker() {
     let arn = env.provider(ISSUER, "octo").await;
     let policy = trust_policy(&arn, "octo", &["x"]);
     for i in 0..5 {
-        env.iam
-            .create_role()
-            .role_name(format!("paged-{i}"))
-            .assume_role_policy_document(&policy)
+        env.create_role(format!("paged-{i}"), &policy)
             .send()
             .await
             .unwrap();

@@ -22,18 +22,11 @@ async fn setup(env: &AwsEnv, provider_url: &str) -> String {
         AUD,
         &["space:default:project:web:*", "space:default:account:aws"],
     );
-    env.iam
-        .create_role()
-        .role_name("octo-deploy")
-        .assume_role_policy_document(policy)
-        .max_session_duration(7200)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string()
+    AwsEnv::role_arn(
+        env.create_role("octo-deploy", policy)
+            .max_session_duration(7200),
+    )
+    .await
 }
 
 fn assume(env: &AwsEnv, role: &str, token: String) -> aws_sdk_sts::operation::assume_role_with_web_identity::builders::AssumeRoleWithWebIdentityFluentBuilder{
@@ -162,21 +155,18 @@ async fn token_rejections() {
 
     // Duration above the role's maximum, and below the STS minimum.
     let token = issuer.token(json!({"sub": SUB, "aud": AUD}));
-    let err = assume(&env, &role, token.clone())
-        .duration_seconds(7201)
-        .send()
-        .await
-        .unwrap_err();
+    let assume_for = |seconds| {
+        assume(&env, &role, token.clone())
+            .duration_seconds(seconds)
+            .send()
+    };
+    let err = assume_for(7201).await.unwrap_err();
     assert_eq!(code(&err), "ValidationError");
     assert_eq!(
         message(&err),
         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
     );
-    let err = assume(&env, &role, token.clone())
-        .duration_seconds(899)
-        .send()
-        .await
-        .unwrap_err();
+    let err = assume_for(899).await.unwrap_err();
     assert_eq!(code(&err), "ValidationError");
     // A role that does not exist is just "not authorized".
     let err = assume(&env, &format!("arn:aws:iam::{ACCOUNT}:role/nobody"), token)
@@ -208,18 +198,7 @@ async fn an_issuer_without_discovery_is_an_idp_communication_error() {
     // Same loopback host, but nothing is served under this path (no DNS, no outside traffic).
     let url = &format!("{ISSUER}/no-discovery-here");
     let arn = env.provider(url, AUD).await;
-    let role = env
-        .iam
-        .create_role()
-        .role_name("r")
-        .assume_role_policy_document(trust_policy(&arn, AUD, &["*"]))
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string();
+    let role = AwsEnv::role_arn(env.create_role("r", trust_policy(&arn, AUD, &["*"]))).await;
     let token = env
         .issuer
         .token(json!({"sub": SUB, "aud": AUD, "iss": url}));
@@ -231,10 +210,11 @@ async fn an_issuer_without_discovery_is_an_idp_communication_error() {
 async fn a_changed_trust_policy_is_denied_until_it_propagates() {
     let env = start().await;
     let role = setup(&env, ISSUER).await;
-    env.sandbox
-        .set_propagation_window(Duration::from_millis(500));
+    // Wide enough that the update and the first assume fall inside it on a loaded machine.
+    let window = Duration::from_secs(2);
+    env.sandbox.set_propagation_window(window);
     // The provider itself is new too: wait until it is visible before changing the role.
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
     let arn = env.sandbox.provider(ISSUER).unwrap().arn;
     env.iam
         .update_assume_role_policy()
@@ -246,7 +226,7 @@ async fn a_changed_trust_policy_is_denied_until_it_propagates() {
     let token = env.issuer.token(json!({"sub": SUB, "aud": AUD}));
     let err = assume(&env, &role, token.clone()).send().await.unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
     assume(&env, &role, token).send().await.unwrap();
 }
 

@@ -4,6 +4,7 @@
 
 use crate::entra_support;
 
+use crate::http_support::json_of;
 use entra_support::*;
 use octo_oidc_sandbox::entra::{
     DEFAULT_PASSWORD, DEFAULT_TENANT_ID, DEFAULT_USER, EntraConfig, EntraSeed, LIMITED_USER,
@@ -18,56 +19,33 @@ const EXCHANGE: &str = "api://AzureADTokenExchange";
 #[tokio::test]
 async fn discovery_names_the_tenant_issuer_and_rejects_unknown_tenants() {
     let h = start().await;
-    let doc: Value = h
-        .http
-        .get(format!(
+    let (_, doc, _) = h
+        .get(&format!(
             "{}/{DEFAULT_TENANT_ID}/v2.0/.well-known/openid-configuration",
             h.login
         ))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+        .await;
     assert_eq!(
         doc["issuer"],
         format!("{}/{DEFAULT_TENANT_ID}/v2.0", h.login)
     );
-    let jwks: Value = h
-        .http
-        .get(doc["jwks_uri"].as_str().expect("jwks_uri"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, jwks, _) = h.get(doc["jwks_uri"].as_str().expect("jwks_uri")).await;
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
-    let orgs: Value = h
-        .http
-        .get(format!(
+    let (_, orgs, _) = h
+        .get(&format!(
             "{}/organizations/v2.0/.well-known/openid-configuration",
             h.login
         ))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+        .await;
     assert_eq!(orgs["issuer"], format!("{}/{{tenantid}}/v2.0", h.login));
-    let unknown = h
-        .http
-        .get(format!(
+    let (status, unknown, _) = h
+        .get(&format!(
             "{}/nope.example/v2.0/.well-known/openid-configuration",
             h.login
         ))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(unknown.status(), 400);
-    assert_eq!(aadsts_code(&unknown.json().await.expect("json")), 90002);
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(aadsts_code(&unknown), 90002);
 }
 
 #[tokio::test]
@@ -88,17 +66,7 @@ async fn auth_code_with_pkce_then_refresh_for_the_second_resource() {
     let refresh = body["refresh_token"].as_str().expect("refresh token");
 
     // The refresh token gets the ARM token (one resource per request).
-    let (status, arm) = h
-        .token(
-            "organizations",
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WIZARD_CLIENT_ID),
-                ("refresh_token", refresh),
-                ("scope", ARM_DEFAULT),
-            ],
-        )
-        .await;
+    let (status, arm) = h.refresh("organizations", refresh, ARM_DEFAULT).await;
     assert_eq!(status, 200, "{arm}");
     assert_eq!(
         claims(arm["access_token"].as_str().expect("token"))["aud"],
@@ -107,34 +75,14 @@ async fn auth_code_with_pkce_then_refresh_for_the_second_resource() {
 
     // Both resources at once: AADSTS28000.
     let mixed = format!("{GRAPH_DEFAULT} {ARM_DEFAULT}");
-    let (status, err) = h
-        .token(
-            "organizations",
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WIZARD_CLIENT_ID),
-                ("refresh_token", refresh),
-                ("scope", &mixed),
-            ],
-        )
-        .await;
+    let (status, err) = h.refresh("organizations", refresh, &mixed).await;
     assert_eq!(status, 400);
     assert_eq!(aadsts_code(&err), 28000);
     assert_eq!(err["error"], "invalid_request");
 
     // Redeemed at another tenant the admin is a guest in: tid of that tenant.
     let second = "5c9f3a1e-0b7d-4c2a-9e4f-8d6b2a1c3e5f";
-    let (status, other) = h
-        .token(
-            second,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WIZARD_CLIENT_ID),
-                ("refresh_token", refresh),
-                ("scope", ARM_DEFAULT),
-            ],
-        )
-        .await;
+    let (status, other) = h.refresh(second, refresh, ARM_DEFAULT).await;
     assert_eq!(status, 200, "{other}");
     assert_eq!(
         claims(other["access_token"].as_str().expect("t"))["tid"],
@@ -142,17 +90,7 @@ async fn auth_code_with_pkce_then_refresh_for_the_second_resource() {
     );
 
     // A garbage refresh token.
-    let (status, err) = h
-        .token(
-            "organizations",
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WIZARD_CLIENT_ID),
-                ("refresh_token", "1.bogus"),
-                ("scope", ARM_DEFAULT),
-            ],
-        )
-        .await;
+    let (status, err) = h.refresh("organizations", "1.bogus", ARM_DEFAULT).await;
     assert_eq!(status, 400);
     assert_eq!(err["error"], "invalid_grant");
 }
@@ -162,14 +100,10 @@ async fn a_user_outside_the_tenant_cannot_redeem_there() {
     let h = start().await;
     let body = h.sign_in(LIMITED_USER, GRAPH_DEFAULT).await;
     let (status, err) = h
-        .token(
+        .refresh(
             "5c9f3a1e-0b7d-4c2a-9e4f-8d6b2a1c3e5f",
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WIZARD_CLIENT_ID),
-                ("refresh_token", body["refresh_token"].as_str().expect("rt")),
-                ("scope", ARM_DEFAULT),
-            ],
+            body["refresh_token"].as_str().expect("rt"),
+            ARM_DEFAULT,
         )
         .await;
     assert_eq!(status, 400);
@@ -294,16 +228,12 @@ async fn the_sign_in_form_checks_the_password() {
 #[tokio::test]
 async fn device_code_is_pending_until_approved() {
     let h = start().await;
-    let started: Value = h
-        .http
-        .post(format!("{}/organizations/oauth2/v2.0/devicecode", h.login))
-        .form(&[("client_id", WIZARD_CLIENT_ID), ("scope", GRAPH_DEFAULT)])
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    let started = json_of(
+        h.http
+            .post(format!("{}/organizations/oauth2/v2.0/devicecode", h.login))
+            .form(&[("client_id", WIZARD_CLIENT_ID), ("scope", GRAPH_DEFAULT)]),
+    )
+    .await;
     let device_code = started["device_code"].as_str().expect("device_code");
     let poll = || async {
         h.token(

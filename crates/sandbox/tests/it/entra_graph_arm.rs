@@ -17,16 +17,20 @@ const API: &str = "api-version=2022-04-01";
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
-fn graph_code(body: &Value) -> &str {
+/// A Graph error reply's status and `error.code` (checking the body carries a request id).
+fn graph_failure(reply: &Reply) -> (u16, &str) {
+    let (status, body, _) = reply;
     assert!(
         body["error"]["innerError"]["request-id"].is_string(),
         "{body}"
     );
-    body["error"]["code"].as_str().expect("error.code")
+    (*status, body["error"]["code"].as_str().expect("error.code"))
 }
 
-fn arm_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().expect("error.code")
+/// An ARM error reply's status and `error.code`.
+fn arm_failure(reply: &Reply) -> (u16, &str) {
+    let (status, body, _) = reply;
+    (*status, body["error"]["code"].as_str().expect("error.code"))
 }
 
 #[tokio::test]
@@ -60,11 +64,8 @@ async fn me_and_directory_roles() {
 #[tokio::test]
 async fn graph_requires_a_graph_token() {
     let h = start().await;
-    let (status, body, _) = h.graph_get("", "me").await;
-    assert_eq!(
-        (status, graph_code(&body)),
-        (401, "InvalidAuthenticationToken")
-    );
+    let reply = h.graph_get("", "me").await;
+    assert_eq!(graph_failure(&reply), (401, "InvalidAuthenticationToken"));
     let arm_token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
     let (status, body, _) = h.graph_get(&arm_token, "me").await;
     assert_eq!(status, 401);
@@ -105,8 +106,8 @@ async fn applications_create_get_list_page_delete() {
         )
         .await;
     assert_eq!(status, 400);
-    let (status, body, _) = h.graph_post(&token, "applications", json!({})).await;
-    assert_eq!((status, graph_code(&body)), (400, "Request_BadRequest"));
+    let reply = h.graph_post(&token, "applications", json!({})).await;
+    assert_eq!(graph_failure(&reply), (400, "Request_BadRequest"));
 
     let (id, app_id) = &ids[2];
     let (status, by_id, _) = h.graph_get(&token, &format!("applications/{id}")).await;
@@ -137,21 +138,15 @@ async fn applications_create_get_list_page_delete() {
     assert_eq!((seen, pages), (5, 3));
     let (status, _, _) = h.graph_get(&token, "applications?$top=1000").await;
     assert_eq!(status, 400);
-    let (status, body, _) = h
+    let reply = h
         .graph_get(&token, "applications?$filter=startswith(displayName,'a')")
         .await;
-    assert_eq!(
-        (status, graph_code(&body)),
-        (400, "Request_UnsupportedQuery")
-    );
+    assert_eq!(graph_failure(&reply), (400, "Request_UnsupportedQuery"));
 
     let (status, _, _) = h.graph_delete(&token, &format!("applications/{id}")).await;
     assert_eq!(status, 204);
-    let (status, body, _) = h.graph_get(&token, &format!("applications/{id}")).await;
-    assert_eq!(
-        (status, graph_code(&body)),
-        (404, "Request_ResourceNotFound")
-    );
+    let reply = h.graph_get(&token, &format!("applications/{id}")).await;
+    assert_eq!(graph_failure(&reply), (404, "Request_ResourceNotFound"));
 }
 
 #[tokio::test]
@@ -160,13 +155,10 @@ async fn application_upsert_by_unique_name() {
     let token = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let path = "applications(uniqueName='octopus-oidc-1234')";
     let body = json!({"displayName": "Octopus OIDC"});
-    let (status, err, _) = h
+    let reply = h
         .graph_call(Method::PATCH, &token, path, Some(body.clone()), false)
         .await;
-    assert_eq!(
-        (status, graph_code(&err)),
-        (404, "Request_ResourceNotFound")
-    );
+    assert_eq!(graph_failure(&reply), (404, "Request_ResourceNotFound"));
     let (status, created, _) = h
         .graph_call(Method::PATCH, &token, path, Some(body.clone()), true)
         .await;
@@ -197,13 +189,10 @@ async fn users_who_may_not_register_apps_are_denied() {
         .set_users_can_register_apps(DEFAULT_TENANT_ID, false)
         .expect("switch");
     let limited = h.user_token(LIMITED_USER, GRAPH_DEFAULT).await;
-    let (status, body, _) = h
+    let reply = h
         .graph_post(&limited, "applications", json!({"displayName": "mine"}))
         .await;
-    assert_eq!(
-        (status, graph_code(&body)),
-        (403, "Authorization_RequestDenied")
-    );
+    assert_eq!(graph_failure(&reply), (403, "Authorization_RequestDenied"));
     // Someone else's app cannot be changed either.
     let admin = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
     let (id, _, _) = h.app_with_sp(&admin, "admins").await;
@@ -250,11 +239,11 @@ async fn service_principals_create_upsert_and_conflict() {
         )
         .await;
     assert_eq!(status, 204);
-    let (status, body, _) = h
+    let reply = h
         .graph_post(&token, "servicePrincipals", json!({"appId": app_id}))
         .await;
     assert_eq!(
-        (status, graph_code(&body)),
+        graph_failure(&reply),
         (409, "Request_MultipleObjectsWithSameKeyValue")
     );
     let (_, listed, _) = h
@@ -298,11 +287,8 @@ async fn a_new_app_is_invisible_during_the_replication_window() {
     );
     let fic = json!({"name": "fic-1", "issuer": "https://o.example", "subject": "s", "audiences": ["api://AzureADTokenExchange"]});
     let fic_path = format!("applications/{id}/federatedIdentityCredentials");
-    let (status, body, _) = h.graph_post(&token, &fic_path, fic.clone()).await;
-    assert_eq!(
-        (status, graph_code(&body)),
-        (404, "Request_ResourceNotFound")
-    );
+    let reply = h.graph_post(&token, &fic_path, fic.clone()).await;
+    assert_eq!(graph_failure(&reply), (404, "Request_ResourceNotFound"));
     tokio::time::sleep(Duration::from_millis(450)).await;
     let (status, _, _) = h.graph_post(&token, &fic_path, fic).await;
     assert_eq!(status, 201);
@@ -323,16 +309,16 @@ async fn federated_credentials_validation_limits_and_upserts() {
         .graph_post(&token, &base, fic("prod-web", "space:default:project:web"))
         .await;
     assert_eq!(status, 201, "{created}");
-    let (status, body, _) = h.graph_post(&token, &base, fic("prod-web", "other")).await;
+    let reply = h.graph_post(&token, &base, fic("prod-web", "other")).await;
     assert_eq!(
-        (status, graph_code(&body)),
+        graph_failure(&reply),
         (409, "Request_MultipleObjectsWithSameKeyValue")
     );
-    let (status, body, _) = h
+    let reply = h
         .graph_post(&token, &base, fic("dup", "space:default:project:web"))
         .await;
     assert_eq!(
-        (status, graph_code(&body)),
+        graph_failure(&reply),
         (400, "Request_BadRequest"),
         "unique issuer+subject"
     );
@@ -395,9 +381,9 @@ async fn federated_credentials_validation_limits_and_upserts() {
             .await;
         assert_eq!(status, 201, "{i}: {b}");
     }
-    let (status, body, _) = h.graph_post(&token, &base, fic("fic-21", "sub-21")).await;
+    let reply = h.graph_post(&token, &base, fic("fic-21", "sub-21")).await;
     assert_eq!(
-        (status, graph_code(&body)),
+        graph_failure(&reply),
         (403, "Directory_ResourceSizeExceeded")
     );
 
@@ -412,19 +398,13 @@ async fn federated_credentials_validation_limits_and_upserts() {
 async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
-    h.faults.add(
-        FaultRule::for_service("graph")
-            .operation("POST /applications")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 3,
-            })
-            .times(1),
-    );
-    let (status, body, headers) = h
+    h.faults
+        .add(FaultRule::throttle_once("graph", "POST /applications", 3));
+    let reply = h
         .graph_post(&token, "applications", json!({"displayName": "t"}))
         .await;
-    assert_eq!((status, graph_code(&body)), (429, "TooManyRequests"));
-    assert_eq!(headers["retry-after"], "3");
+    assert_eq!(graph_failure(&reply), (429, "TooManyRequests"));
+    assert_eq!(reply.2["retry-after"], "3");
     let (status, _, _) = h
         .graph_post(&token, "applications", json!({"displayName": "t"}))
         .await;
@@ -434,8 +414,8 @@ async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
             .fault(FaultKind::ServerError { status: 503 })
             .times(1),
     );
-    let (status, body, _) = h.graph_get(&token, "me").await;
-    assert_eq!((status, graph_code(&body)), (503, "serviceNotAvailable"));
+    let reply = h.graph_get(&token, "me").await;
+    assert_eq!(graph_failure(&reply), (503, "serviceNotAvailable"));
 }
 
 // ---- ARM -----------------------------------------------------------------------------------
@@ -444,11 +424,8 @@ async fn graph_throttling_uses_the_graph_envelope_and_retry_after() {
 async fn tenants_subscriptions_and_paged_resource_groups() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
-    let (status, body, _) = h.arm_get(&token, "/subscriptions").await;
-    assert_eq!(
-        (status, arm_code(&body)),
-        (400, "MissingApiVersionParameter")
-    );
+    let reply = h.arm_get(&token, "/subscriptions").await;
+    assert_eq!(arm_failure(&reply), (400, "MissingApiVersionParameter"));
     let (_, tenants, _) = h.arm_get(&token, "/tenants?api-version=2022-12-01").await;
     assert_eq!(tenants["value"].as_array().expect("v").len(), 2);
     let (_, subs, _) = h
@@ -476,17 +453,17 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
         next = page["nextLink"].as_str().map(str::to_owned);
     }
     assert_eq!(names.len(), 4, "{names:?}");
-    let (status, body, _) = h
+    let reply = h
         .arm_get(&token, "/subscriptions/00000000-0000-0000-0000-000000000009/resourcegroups?api-version=2021-04-01")
         .await;
-    assert_eq!((status, arm_code(&body)), (404, "SubscriptionNotFound"));
+    assert_eq!(arm_failure(&reply), (404, "SubscriptionNotFound"));
 
     // A subscription of the other tenant needs a token from that tenant.
-    let (status, body, _) = h
+    let reply = h
         .arm_get(&token, "/subscriptions/9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a/resourcegroups?api-version=2021-04-01")
         .await;
     assert_eq!(
-        (status, arm_code(&body)),
+        arm_failure(&reply),
         (401, "InvalidAuthenticationTokenTenant")
     );
 
@@ -496,7 +473,7 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
         .arm_get(&limited, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!(subs["value"], json!([]));
-    let (status, body, _) = h
+    let reply = h
         .arm_get(
             &limited,
             &format!(
@@ -504,15 +481,15 @@ async fn tenants_subscriptions_and_paged_resource_groups() {
             ),
         )
         .await;
-    assert_eq!((status, arm_code(&body)), (403, "AuthorizationFailed"));
+    assert_eq!(arm_failure(&reply), (403, "AuthorizationFailed"));
 
     // Graph tokens are not ARM tokens.
     let graph = h.user_token(DEFAULT_USER, GRAPH_DEFAULT).await;
-    let (status, body, _) = h
+    let reply = h
         .arm_get(&graph, "/subscriptions?api-version=2022-12-01")
         .await;
     assert_eq!(
-        (status, arm_code(&body)),
+        arm_failure(&reply),
         (401, "InvalidAuthenticationTokenAudience")
     );
 }
@@ -613,18 +590,15 @@ async fn custom_roles_are_listed_filtered_by_type_and_name_and_assignable() {
     // Assignable like a built-in role.
     let (_, _, sp_id) = h.app_with_sp(&graph, "custom-deployer").await;
     let scope = format!("/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg-web-prod");
-    let (status, created, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e?{API}"),
-            Some(json!({"properties": {
-                "roleDefinitionId": format!("{definitions}/{guid}"),
-                "principalId": sp_id,
-                "principalType": "ServicePrincipal"
-            }})),
-        )
-        .await;
+    let path = format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e?{API}"
+    );
+    let assignment = json!({"properties": {
+        "roleDefinitionId": format!("{definitions}/{guid}"),
+        "principalId": sp_id,
+        "principalType": "ServicePrincipal"
+    }});
+    let (status, created, _) = h.arm_put(&arm, &path, assignment).await;
     assert_eq!(status, 201, "{created}");
     assert!(
         created["properties"]["roleDefinitionId"]
@@ -660,21 +634,12 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
     h.sandbox
         .set_principal_not_found_window(Duration::from_secs(60));
     h.sandbox.touch_service_principal(&sp_id).expect("touch");
-    let (status, err, _) = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(body(None)))
-        .await;
-    assert_eq!((status, arm_code(&err)), (400, "PrincipalNotFound"));
-    let (status, err, _) = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(body(Some("User"))))
-        .await;
-    assert_eq!((status, arm_code(&err)), (400, "UnmatchedPrincipalType"));
+    let reply = h.arm_put(&arm, &url(name), body(None)).await;
+    assert_eq!(arm_failure(&reply), (400, "PrincipalNotFound"));
+    let reply = h.arm_put(&arm, &url(name), body(Some("User"))).await;
+    assert_eq!(arm_failure(&reply), (400, "UnmatchedPrincipalType"));
     let (status, created, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(name),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url(name), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["properties"]["principalType"], "ServicePrincipal");
@@ -682,49 +647,30 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
 
     // Same name again: fine. Same (scope, role, principal) under another name: 409.
     let (status, _, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(name),
-            Some(body(Some("ServicePrincipal"))),
-        )
+        .arm_put(&arm, &url(name), body(Some("ServicePrincipal")))
         .await;
     assert_eq!(status, 201);
     let other = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
-    let (status, err, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url(other),
-            Some(body(Some("ServicePrincipal"))),
-        )
+    let reply = h
+        .arm_put(&arm, &url(other), body(Some("ServicePrincipal")))
         .await;
-    assert_eq!((status, arm_code(&err)), (409, "RoleAssignmentExists"));
-    let (status, err, _) = h
-        .arm_call(
-            Method::PUT,
-            &arm,
-            &url("not-a-guid"),
-            Some(body(Some("ServicePrincipal"))),
-        )
+    assert_eq!(arm_failure(&reply), (409, "RoleAssignmentExists"));
+    let reply = h
+        .arm_put(&arm, &url("not-a-guid"), body(Some("ServicePrincipal")))
         .await;
-    assert_eq!((status, arm_code(&err)), (400, "InvalidRoleAssignmentId"));
+    assert_eq!(arm_failure(&reply), (400, "InvalidRoleAssignmentId"));
     let mut reader = body(Some("ServicePrincipal"));
     reader["properties"]["roleDefinitionId"] = json!(role.replace(CONTRIBUTOR, READER));
-    let (status, err, _) = h
-        .arm_call(Method::PUT, &arm, &url(name), Some(reader))
-        .await;
+    let reply = h.arm_put(&arm, &url(name), reader).await;
     assert_eq!(
-        (status, arm_code(&err)),
+        arm_failure(&reply),
         (409, "RoleAssignmentUpdateNotPermitted")
     );
-    let (status, err, _) = h
-        .arm_call(Method::PUT, &arm, &url(other), Some(json!({"properties": {"roleDefinitionId": role.replace(CONTRIBUTOR, "00000000-0000-0000-0000-000000000000"), "principalId": sp_id, "principalType": "ServicePrincipal"}})))
-        .await;
-    assert_eq!(
-        (status, arm_code(&err)),
-        (400, "RoleDefinitionDoesNotExist")
-    );
+    let mut unknown_role = body(Some("ServicePrincipal"));
+    unknown_role["properties"]["roleDefinitionId"] =
+        json!(role.replace(CONTRIBUTOR, "00000000-0000-0000-0000-000000000000"));
+    let reply = h.arm_put(&arm, &url(other), unknown_role).await;
+    assert_eq!(arm_failure(&reply), (400, "RoleDefinitionDoesNotExist"));
 
     // List by principal, from the subscription (assignments below are included).
     let (_, listed, _) = h
@@ -735,41 +681,30 @@ async fn role_assignments_put_conflict_propagation_list_delete() {
 
     // A user without Owner may not assign roles.
     let limited = h.user_token(LIMITED_USER, ARM_DEFAULT).await;
-    let (status, err, _) = h
-        .arm_call(
-            Method::PUT,
-            &limited,
-            &url(other),
-            Some(body(Some("ServicePrincipal"))),
-        )
+    let reply = h
+        .arm_put(&limited, &url(other), body(Some("ServicePrincipal")))
         .await;
-    assert_eq!((status, arm_code(&err)), (403, "AuthorizationFailed"));
+    assert_eq!(arm_failure(&reply), (403, "AuthorizationFailed"));
 
     let (status, deleted, _) = h.arm_call(Method::DELETE, &arm, &url(name), None).await;
     assert_eq!((status, deleted["name"].as_str()), (200, Some(name)));
     let (status, _, _) = h.arm_call(Method::DELETE, &arm, &url(name), None).await;
     assert_eq!(status, 204);
-    let (status, err, _) = h.arm_get(&arm, &url(name)).await;
-    assert_eq!((status, arm_code(&err)), (404, "RoleAssignmentNotFound"));
+    let reply = h.arm_get(&arm, &url(name)).await;
+    assert_eq!(arm_failure(&reply), (404, "RoleAssignmentNotFound"));
 }
 
 #[tokio::test]
 async fn arm_throttling_uses_the_cloud_error_envelope() {
     let h = start().await;
     let token = h.user_token(DEFAULT_USER, ARM_DEFAULT).await;
-    h.faults.add(
-        FaultRule::for_service("arm")
-            .operation("GET subscriptions")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 2,
-            })
-            .times(1),
-    );
-    let (status, body, headers) = h
+    h.faults
+        .add(FaultRule::throttle_once("arm", "GET subscriptions", 2));
+    let reply = h
         .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;
-    assert_eq!((status, arm_code(&body)), (429, "TooManyRequests"));
-    assert_eq!(headers["retry-after"], "2");
+    assert_eq!(arm_failure(&reply), (429, "TooManyRequests"));
+    assert_eq!(reply.2["retry-after"], "2");
     let (status, _, _) = h
         .arm_get(&token, "/subscriptions?api-version=2022-12-01")
         .await;

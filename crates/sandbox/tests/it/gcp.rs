@@ -12,6 +12,8 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_support::{json_of, send_json};
+
 const IN_SCOPE: &str = "space:default:project:deploy-web-app:environment:production";
 const OUT_OF_SCOPE: &str = "space:default:project:deploy-web-app:environment:development";
 
@@ -47,16 +49,11 @@ impl Gcp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
+        let request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("Authorization", auth);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
+        send_json(request, body).await
     }
 
     fn pools(&self) -> String {
@@ -458,18 +455,11 @@ async fn a_subject_over_127_bytes_is_refused_at_the_mapping() {
 async fn uploaded_jwks_is_used_instead_of_discovery() {
     let gcp = Gcp::start().await;
     gcp.create_pool("octopus").await;
-    let jwks: Value = gcp
-        .http
-        .get(format!(
-            "{}/.well-known/jwks",
-            gcp.sandbox.urls().octopus_https
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = json_of(gcp.http.get(format!(
+        "{}/.well-known/jwks",
+        gcp.sandbox.urls().octopus_https
+    )))
+    .await;
     let other = octo_oidc_sandbox::signing::SigningKey::generate().unwrap();
     let wrong = json!({"keys": [other.public_jwk(Algorithm::PS256)]});
     for (id, keys, ok) in [("right-keys", &jwks, true), ("wrong-keys", &wrong, false)] {

@@ -10,6 +10,7 @@ mod entra_authority;
 mod entra_graph_arm;
 mod entra_support;
 mod gcp;
+mod http_support;
 mod judge_independence;
 mod octopus_account_test;
 mod octopus_api;

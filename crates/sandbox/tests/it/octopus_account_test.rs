@@ -8,7 +8,8 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api_post, task_log, wait_for_task};
+use crate::http_support::json_of;
+use crate::octopus_support::{api_post, create_account, task_log, wait_for_task};
 
 /// Creates the IAM OIDC provider for the Octopus issuer and a role trusting `subject`.
 async fn trust(sandbox: &Sandbox, role: &str, subject: &str) -> String {
@@ -41,7 +42,7 @@ async fn run_test(sandbox: &Sandbox, account_id: &str) -> Value {
 async fn aws_account_test_succeeds_and_fails_for_real() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let good_role = trust(&sandbox, "octopus-good", "space:default:account:aws-good").await;
-    let (status, good) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
+    let (status, good) = create_account(&sandbox, json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Good", "RoleArn": good_role,
             "SessionDuration": "3600",
         })).await;
@@ -51,7 +52,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
     assert_eq!(task["FinishedSuccessfully"], true);
 
     // The trust policy expects another subject: STS says AccessDenied and the task says so.
-    let (_, wrong) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
+    let (_, wrong) = create_account(&sandbox, json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Wrong", "RoleArn": good_role,
     })).await;
     let task = run_test(&sandbox, wrong["Id"].as_str().unwrap()).await;
@@ -66,7 +67,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
 
     // Longer than the role's maximum session (3600 by default): STS ValidationError.
     let long_role = trust(&sandbox, "octopus-long", "space:default:account:aws-long").await;
-    let (_, long) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
+    let (_, long) = create_account(&sandbox, json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Long",
             "RoleArn": long_role, "SessionDuration": "7200",
         })).await;
@@ -87,7 +88,7 @@ async fn aws_account_test_succeeds_and_fails_for_real() {
         "space:default:project:customer-portal:environment:production",
     )
     .await;
-    let (_, deployer) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
+    let (_, deployer) = create_account(&sandbox, json!({
         "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Deploy", "RoleArn": deploy_role,
         "DeploymentSubjectKeys": ["space", "project", "environment"],
     })).await;
@@ -147,22 +148,18 @@ async fn graph_token(sandbox: &Sandbox) -> String {
         .unwrap()
         .1
         .into_owned();
-    let body: Value = http
-        .post(format!("{authority}/organizations/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", WIZARD_CLIENT_ID),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("code_verifier", VERIFIER),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(
+        http.post(format!("{authority}/organizations/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", WIZARD_CLIENT_ID),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("code_verifier", VERIFIER),
+                ("scope", scope),
+            ]),
+    )
+    .await;
     body["access_token"].as_str().unwrap().to_string()
 }
 
@@ -215,13 +212,13 @@ async fn azure_account_test_succeeds_and_fails_for_real() {
             "ClientId": app["appId"], "TenantId": DEFAULT_TENANT_ID,
         })
     };
-    let (status, ok) = api_post(&sandbox, "/api/Spaces-1/accounts", account("Azure OK")).await;
+    let (status, ok) = create_account(&sandbox, account("Azure OK")).await;
     assert_eq!(status, StatusCode::CREATED, "{ok}");
     let task = run_test(&sandbox, ok["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Success", "{task}");
 
     // No federated credential for this account's subject: Entra's own AADSTS error.
-    let (_, other) = api_post(&sandbox, "/api/Spaces-1/accounts", account("Azure Other")).await;
+    let (_, other) = create_account(&sandbox, account("Azure Other")).await;
     let task = run_test(&sandbox, other["Id"].as_str().unwrap()).await;
     assert_eq!(task["State"], "Failed");
     let message = task["ErrorMessage"].as_str().unwrap();
@@ -257,9 +254,8 @@ async fn an_aws_account_saved_without_a_region_fails_the_2026_account_test() {
     .await
     .unwrap();
     let role = trust(&old, "octopus-legacy", "space:default:account:aws-legacy").await;
-    let (status, legacy) = api_post(
+    let (status, legacy) = create_account(
         &old,
-        "/api/Spaces-1/accounts",
         json!({
             "AccountType": "AmazonWebServicesOidcAccount", "Name": "AWS Legacy",
             "RoleArn": role, "SessionDuration": "3600",

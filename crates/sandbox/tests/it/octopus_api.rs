@@ -7,10 +7,12 @@ use octo_oidc_sandbox::faults::{FaultKind, FaultRule};
 use octo_oidc_sandbox::octopus::IssuerStyle;
 use octo_oidc_sandbox::seed::SeedProfile;
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::octopus_support::first_error;
+use crate::http_support::send_json;
+
+use crate::octopus_support::{self, api, api_as, api_get, api_post, first_error, items, strings};
 
 struct Api {
     sandbox: Sandbox,
@@ -33,97 +35,67 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(self.url(path))
-            .header("X-Octopus-ApiKey", self.sandbox.api_key().expose())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .request(method, self.url(path))
-            .header("X-Octopus-ApiKey", self.sandbox.api_key().expose())
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        api_get(&self.sandbox, path).await
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, body).await
+        api_post(&self.sandbox, path, body.clone()).await
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        api(&self.sandbox, Method::PUT, path, Some(body.clone())).await
+    }
+
+    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        api(&self.sandbox, Method::DELETE, path, None).await
+    }
+
+    /// `GET path` without an API key.
+    async fn anonymous_get(&self, path: &str) -> (StatusCode, Value) {
+        send_json(self.http.get(self.url(path)), None).await
     }
 }
 
+/// The shared Azure account body with deployment and account-test subject keys.
 fn azure_account(name: &str) -> Value {
-    json!({
-        "AccountType": "AzureOidc",
-        "Name": name,
-        "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-        "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-        "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        "DeploymentSubjectKeys": ["space", "project", "environment"],
-        "AccountTestSubjectKeys": ["space", "account"],
-    })
+    let mut account = octopus_support::azure_account(name);
+    account["DeploymentSubjectKeys"] = json!(["space", "project", "environment"]);
+    account["AccountTestSubjectKeys"] = json!(["space", "account"]);
+    account
 }
 
+/// The shared AWS account body for the `octopus-deploy` role, with a session duration.
 fn aws_account(name: &str) -> Value {
-    json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost",
-        "Name": name,
-        "RoleArn": "arn:aws:iam::123456789012:role/octopus-deploy",
-        "SessionDuration": "3600",
-    })
+    let mut account =
+        octopus_support::aws_account(name, "arn:aws:iam::123456789012:role/octopus-deploy");
+    account["SessionDuration"] = json!("3600");
+    account
 }
 
 #[tokio::test]
 async fn authentication_is_required_and_checked() {
     let api = Api::start().await;
-    let root: Value = api
-        .http
-        .get(api.url("/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, root) = api.anonymous_get("/api").await;
     assert_eq!(root["Application"], "Octopus Deploy");
     assert!(root["Version"].as_str().unwrap() >= "2024.1");
 
-    let r = api.http.get(api.url("/api/users/me")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let body: Value = r.json().await.unwrap();
+    let (status, body) = api.anonymous_get("/api/users/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body["ErrorMessage"].as_str().unwrap().contains("logged in"));
     assert!(body["Errors"].is_array());
 
-    let r = api
-        .http
-        .get(api.url("/api/users/me"))
-        .header("X-Octopus-ApiKey", "API-WRONGWRONGWRONGWRONGWRONG")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let wrong_key = "API-WRONGWRONGWRONGWRONGWRONG";
+    let (status, _) = api_as(&api.sandbox, wrong_key, Method::GET, "/api/users/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let (status, me) = api.get("/api/users/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["Id"], "Users-1");
     let key = api.sandbox.api_key().expose().to_string();
-    let r = api
-        .http
-        .get(api.url(&format!("/api/spaces/all?apikey={key}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _) = api
+        .anonymous_get(&format!("/api/spaces/all?apikey={key}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(!format!("{:?}", api.sandbox.api_key()).contains(&key));
 }
 
@@ -135,15 +107,7 @@ async fn configured_version_is_reported() {
         ..SandboxOptions::default()
     })
     .await;
-    let root: Value = api
-        .http
-        .get(api.url("/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, root) = api.anonymous_get("/api").await;
     assert_eq!(root["Version"], "2023.2.13000");
 }
 
@@ -151,7 +115,7 @@ async fn configured_version_is_reported() {
 async fn spaces_and_inventory_are_listed_and_paged() {
     let api = Api::start().await;
     let (_, spaces) = api.get("/api/spaces/all").await;
-    let spaces = spaces.as_array().unwrap();
+    let spaces = items(&spaces);
     assert_eq!(spaces.len(), 3);
     assert_eq!(
         (
@@ -165,11 +129,11 @@ async fn spaces_and_inventory_are_listed_and_paged() {
 
     let (_, page) = api.get("/api/spaces?skip=0&take=2").await;
     assert_eq!(page["TotalResults"], 3);
-    assert_eq!(page["Items"].as_array().unwrap().len(), 2);
+    assert_eq!(items(&page["Items"]).len(), 2);
     assert_eq!(page["Links"]["Page.Next"], "/api/spaces?skip=2&take=2");
 
     let (_, all) = api.get("/api/Spaces-1/projects/all").await;
-    let all = all.as_array().unwrap().clone();
+    let all = items(&all).to_vec();
     assert_eq!(all.len(), 120);
     for p in &all {
         assert_eq!(p["SpaceId"], "Spaces-1");
@@ -183,11 +147,7 @@ async fn spaces_and_inventory_are_listed_and_paged() {
         );
     }
     let (_, same) = api.get("/api/spaces/Spaces-1/projects/all").await;
-    assert_eq!(
-        same.as_array().unwrap(),
-        &all,
-        "both URL forms serve the same projects"
-    );
+    assert_eq!(items(&same), all, "both URL forms serve the same projects");
 
     let (_, first) = api.get("/api/Spaces-1/projects").await;
     assert_eq!(first["ItemsPerPage"], 30, "take defaults to 30");
@@ -202,13 +162,7 @@ async fn spaces_and_inventory_are_listed_and_paged() {
     let mut next = Some("/api/Spaces-1/projects?skip=0&take=50".to_string());
     while let Some(path) = next {
         let (_, page) = api.get(&path).await;
-        seen.extend(
-            page["Items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["Id"].clone()),
-        );
+        seen.extend(items(&page["Items"]).iter().map(|p| p["Id"].clone()));
         next = page["Links"]["Page.Next"].as_str().map(str::to_string);
     }
     assert_eq!(
@@ -220,7 +174,7 @@ async fn spaces_and_inventory_are_listed_and_paged() {
         .get("/api/Spaces-1/projects?partialName=customer%20portal&take=100")
         .await;
     assert!(filtered["TotalResults"].as_u64().unwrap() >= 1);
-    for p in filtered["Items"].as_array().unwrap() {
+    for p in items(&filtered["Items"]) {
         assert!(
             p["Name"]
                 .as_str()
@@ -231,23 +185,16 @@ async fn spaces_and_inventory_are_listed_and_paged() {
     }
 
     let (_, envs) = api.get("/api/spaces/default/environments/all").await;
-    assert_eq!(envs.as_array().unwrap().len(), 12);
-    assert!(
-        envs.as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["Slug"] == "production")
-    );
+    assert_eq!(items(&envs).len(), 12);
+    assert!(items(&envs).iter().any(|e| e["Slug"] == "production"));
     let (_, groups) = api.get("/api/Spaces-1/projectgroups/all").await;
     assert!(
-        groups
-            .as_array()
-            .unwrap()
+        items(&groups)
             .iter()
             .any(|g| g["Slug"] == "default-project-group")
     );
     let (_, tenants) = api.get("/api/Spaces-1/tenants/all").await;
-    let tenant = &tenants.as_array().unwrap()[0];
+    let tenant = &items(&tenants)[0];
     let (project_id, envs_of) = tenant["ProjectEnvironments"]
         .as_object()
         .unwrap()
@@ -259,27 +206,15 @@ async fn spaces_and_inventory_are_listed_and_paged() {
     let (_, connected) = api
         .get(&format!("/api/Spaces-1/tenants/all?projectId={project_id}"))
         .await;
-    assert!(
-        connected
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["Id"] == tenant["Id"])
-    );
+    assert!(items(&connected).iter().any(|t| t["Id"] == tenant["Id"]));
 
     let (_, runbooks) = api.get("/api/Spaces-1/runbooks/all").await;
-    let runbook = &runbooks.as_array().unwrap()[0];
+    let runbook = &items(&runbooks)[0];
     let owner = runbook["ProjectId"].as_str().unwrap();
     let (_, of_project) = api
         .get(&format!("/api/Spaces-1/projects/{owner}/runbooks/all"))
         .await;
-    assert!(
-        of_project
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["ProjectId"] == owner)
-    );
+    assert!(items(&of_project).iter().all(|r| r["ProjectId"] == owner));
     let (status, one) = api
         .get(&format!(
             "/api/Spaces-1/runbooks/{}",
@@ -342,41 +277,25 @@ async fn accounts_crud_for_both_types() {
     assert_eq!(page["TotalResults"], 1);
     assert_eq!(page["Items"][0]["Id"], id.as_str());
     let (_, all) = api.get("/api/Spaces-1/accounts/all").await;
-    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert_eq!(items(&all).len(), 3);
     let (_, other_space) = api.get("/api/Spaces-2/accounts/all").await;
-    assert_eq!(other_space.as_array().unwrap().len(), 0);
+    assert_eq!(items(&other_space).len(), 0);
 
     let mut modified = got.clone();
     modified["Description"] = json!("changed");
     modified["Audience"] = json!("api://custom");
     let (status, after) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/Spaces-1/accounts/{id}"),
-            &modified,
-        )
+        .put(&format!("/api/Spaces-1/accounts/{id}"), &modified)
         .await;
     assert_eq!(status, StatusCode::OK, "{after}");
     assert_eq!(after["Description"], "changed");
     assert_eq!(after["Slug"], "azure-production", "slug is kept");
 
-    let (status, _) = api
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/Spaces-1/accounts/{id}"),
-            &json!({}),
-        )
-        .await;
+    let (status, _) = api.delete(&format!("/api/Spaces-1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = api
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/Spaces-1/accounts/{id}"),
-            &json!({}),
-        )
-        .await;
+    let (status, _) = api.delete(&format!("/api/Spaces-1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -389,190 +308,188 @@ async fn account_validation_rejections() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    let with = |base: Value, field: &str, value: Value| {
-        let mut b = base;
-        if value.is_null() {
-            b.as_object_mut().unwrap().remove(field);
-        } else {
-            b[field] = value;
-        }
-        b
-    };
-    let cases: Vec<(&str, Value, &str)> = vec![
+    // (case, base body, field, value (`Null`: the field left out), an expected error line)
+    let azure: fn(&str) -> Value = azure_account;
+    let aws: fn(&str) -> Value = aws_account;
+    let cases = [
+        ("missing name", azure, "Name", Value::Null, "name"),
+        ("blank name", azure, "Name", json!("   "), "name"),
         (
-            "missing name",
-            with(azure_account("x"), "Name", Value::Null),
-            "name",
+            "duplicate name",
+            azure,
+            "Name",
+            json!("taken"),
+            "already exists",
         ),
-        (
-            "blank name",
-            with(azure_account("x"), "Name", json!("   ")),
-            "name",
-        ),
-        ("duplicate name", azure_account("taken"), "already exists"),
         (
             "missing type",
-            with(azure_account("x"), "AccountType", Value::Null),
+            azure,
+            "AccountType",
+            Value::Null,
             "account type",
         ),
         (
             "unknown type",
-            with(azure_account("x"), "AccountType", json!("Banana")),
+            azure,
+            "AccountType",
+            json!("Banana"),
             "not a valid account type",
         ),
         (
             "unmodelled type",
-            with(azure_account("x"), "AccountType", json!("SshKeyPair")),
+            azure,
+            "AccountType",
+            json!("SshKeyPair"),
             "does not model",
         ),
         (
             "missing subscription",
-            with(azure_account("x"), "SubscriptionNumber", Value::Null),
+            azure,
+            "SubscriptionNumber",
+            Value::Null,
             "subscription",
         ),
         (
             "subscription not a GUID",
-            with(
-                azure_account("x"),
-                "SubscriptionNumber",
-                json!("not-a-guid"),
-            ),
+            azure,
+            "SubscriptionNumber",
+            json!("not-a-guid"),
             "GUID",
         ),
         (
             "client id not a GUID",
-            with(azure_account("x"), "ClientId", json!("1234")),
+            azure,
+            "ClientId",
+            json!("1234"),
             "ClientId must be a GUID",
         ),
-        (
-            "missing tenant",
-            with(azure_account("x"), "TenantId", Value::Null),
-            "tenant",
-        ),
+        ("missing tenant", azure, "TenantId", Value::Null, "tenant"),
         (
             "bad deployment key",
-            with(
-                azure_account("x"),
-                "DeploymentSubjectKeys",
-                json!(["space", "target"]),
-            ),
+            azure,
+            "DeploymentSubjectKeys",
+            json!(["space", "target"]),
             "'target' is not a valid deployment subject key",
         ),
         (
             "bad account test key",
-            with(
-                azure_account("x"),
-                "AccountTestSubjectKeys",
-                json!(["environment"]),
-            ),
+            azure,
+            "AccountTestSubjectKeys",
+            json!(["environment"]),
             "'environment' is not a valid account test subject key",
         ),
         (
             "bad health key",
-            with(
-                azure_account("x"),
-                "HealthCheckSubjectKeys",
-                json!(["project"]),
-            ),
+            azure,
+            "HealthCheckSubjectKeys",
+            json!(["project"]),
             "health check subject key",
         ),
         (
             "keys not an array",
-            with(azure_account("x"), "DeploymentSubjectKeys", json!("space")),
+            azure,
+            "DeploymentSubjectKeys",
+            json!("space"),
             "array",
         ),
         (
             "unknown environment",
-            with(
-                azure_account("x"),
-                "EnvironmentIds",
-                json!(["Environments-999999"]),
-            ),
+            azure,
+            "EnvironmentIds",
+            json!(["Environments-999999"]),
             "Environments-999999",
         ),
         (
             "unknown tenant",
-            with(azure_account("x"), "TenantIds", json!(["Tenants-999999"])),
+            azure,
+            "TenantIds",
+            json!(["Tenants-999999"]),
             "Tenants-999999",
         ),
         (
             "bad participation",
-            with(
-                azure_account("x"),
-                "TenantedDeploymentParticipation",
-                json!("Sometimes"),
-            ),
+            azure,
+            "TenantedDeploymentParticipation",
+            json!("Sometimes"),
             "TenantedDeploymentParticipation",
         ),
         (
             "environment without endpoints",
-            with(
-                azure_account("x"),
-                "AzureEnvironment",
-                json!("AzureChinaCloud"),
-            ),
+            azure,
+            "AzureEnvironment",
+            json!("AzureChinaCloud"),
             "required when AzureEnvironment",
         ),
         (
             "unknown azure environment",
-            with(azure_account("x"), "AzureEnvironment", json!("Mars")),
+            azure,
+            "AzureEnvironment",
+            json!("Mars"),
             "not a known Azure environment",
         ),
-        (
-            "bad slug",
-            with(azure_account("x"), "Slug", json!("Not A Slug")),
-            "slug",
-        ),
+        ("bad slug", azure, "Slug", json!("Not A Slug"), "slug"),
         (
             "taken slug",
-            with(azure_account("x"), "Slug", json!("taken")),
+            azure,
+            "Slug",
+            json!("taken"),
             "already in use",
         ),
         (
             "space mismatch",
-            with(azure_account("x"), "SpaceId", json!("Spaces-2")),
+            azure,
+            "SpaceId",
+            json!("Spaces-2"),
             "SpaceId",
         ),
-        (
-            "missing role",
-            with(aws_account("y"), "RoleArn", Value::Null),
-            "RoleArn",
-        ),
+        ("missing role", aws, "RoleArn", Value::Null, "RoleArn"),
         (
             "role not an ARN",
-            with(aws_account("y"), "RoleArn", json!("octopus-role")),
+            aws,
+            "RoleArn",
+            json!("octopus-role"),
             "RoleArn must be",
         ),
         (
             "provider ARN instead of role",
-            with(
-                aws_account("y"),
-                "RoleArn",
-                json!("arn:aws:iam::123456789012:oidc-provider/x"),
-            ),
+            aws,
+            "RoleArn",
+            json!("arn:aws:iam::123456789012:oidc-provider/x"),
             "RoleArn must be",
         ),
         (
             "duration too long",
-            with(aws_account("y"), "SessionDuration", json!("50000")),
+            aws,
+            "SessionDuration",
+            json!("50000"),
             "SessionDuration",
         ),
         (
             "duration not a number",
-            with(aws_account("y"), "SessionDuration", json!("an hour")),
+            aws,
+            "SessionDuration",
+            json!("an hour"),
             "SessionDuration",
         ),
         (
             "custom claims not strings",
-            with(aws_account("y"), "CustomClaims", json!({"a": 1})),
+            aws,
+            "CustomClaims",
+            json!({"a": 1}),
             "CustomClaims",
         ),
     ];
-    for (label, body, expected) in cases {
+    for (label, base, field, value, expected) in cases {
+        let mut body = base("x");
+        if value.is_null() {
+            body.as_object_mut().unwrap().remove(field);
+        } else {
+            body[field] = value;
+        }
         let (status, err) = api.post("/api/Spaces-1/accounts", &body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{label}: {err}");
         assert!(err["ErrorMessage"].is_string(), "{label}");
-        let errors = err["Errors"].as_array().unwrap();
+        let errors = items(&err["Errors"]);
         assert!(
             errors.iter().any(|e| e
                 .as_str()
@@ -600,25 +517,20 @@ async fn account_validation_rejections() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(err["Errors"].as_array().unwrap().len() >= 4, "{err}");
+    assert!(items(&err["Errors"]).len() >= 4, "{err}");
     let (_, all) = api.get("/api/Spaces-1/accounts/all").await;
     let taken = all[0].clone();
     let mut changed = taken.clone();
     changed["AccountType"] = json!("AmazonWebServicesOidcAccount");
     let (status, err) = api
-        .send(
-            reqwest::Method::PUT,
+        .put(
             &format!("/api/Spaces-1/accounts/{}", taken["Id"].as_str().unwrap()),
             &changed,
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(first_error(&err).contains("cannot be changed"), "{err}");
-    assert_eq!(
-        all.as_array().unwrap().len(),
-        1,
-        "no rejected account was stored"
-    );
+    assert_eq!(items(&all).len(), 1, "no rejected account was stored");
 }
 
 #[tokio::test]
@@ -647,9 +559,7 @@ async fn users_teams_and_identities() {
     assert_eq!(services["TotalResults"], 1);
     let (_, people) = api.get("/api/users?isServiceAccount=false").await;
     assert!(
-        people["Items"]
-            .as_array()
-            .unwrap()
+        items(&people["Items"])
             .iter()
             .all(|u| u["IsService"] == false)
     );
@@ -662,7 +572,7 @@ async fn users_teams_and_identities() {
         StatusCode::BAD_REQUEST,
         "skip and take are required"
     );
-    assert_eq!(err["Errors"].as_array().unwrap().len(), 2);
+    assert_eq!(items(&err["Errors"]).len(), 2);
 
     let identity = json!({
         "ServiceAccountId": sa_id, "Name": "main branch",
@@ -698,7 +608,7 @@ async fn users_teams_and_identities() {
     modify["Id"] = json!(identity_id);
     modify["Subject"] = json!("x".repeat(201));
     let path = format!("/api/serviceaccounts/{sa_id}/oidcidentities/{identity_id}/v1");
-    let (status, err) = api.send(reqwest::Method::PUT, &path, &modify).await;
+    let (status, err) = api.put(&path, &modify).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -706,7 +616,7 @@ async fn users_teams_and_identities() {
     );
     assert!(first_error(&err).contains("200"), "{err}");
     modify["Subject"] = json!("repo:acme/web:*");
-    let (status, _) = api.send(reqwest::Method::PUT, &path, &modify).await;
+    let (status, _) = api.put(&path, &modify).await;
     assert_eq!(status, StatusCode::OK);
     let (_, got) = api.get(&path).await;
     assert_eq!(got["Subject"], "repo:acme/web:*");
@@ -715,15 +625,13 @@ async fn users_teams_and_identities() {
     // Subject on create (the modify cap, applied to both).
     let mut plain_http = modify.clone();
     plain_http["Issuer"] = json!("http://token.actions.githubusercontent.com");
-    let (status, err) = api.send(reqwest::Method::PUT, &path, &plain_http).await;
+    let (status, err) = api.put(&path, &plain_http).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["Errors"][0], "The issuer URL must be HTTPS.");
     let create_path = format!("/api/serviceaccounts/{sa_id}/oidcidentities/create/v1");
     let mut new_identity = identity.clone();
     new_identity["Issuer"] = json!("http://gitlab.example.com");
-    let (status, err) = api
-        .send(reqwest::Method::POST, &create_path, &new_identity)
-        .await;
+    let (status, err) = api.post(&create_path, &new_identity).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["Errors"][0], "The issuer URL must be HTTPS.");
     for field in ["Issuer", "Subject"] {
@@ -733,7 +641,7 @@ async fn users_teams_and_identities() {
         } else {
             "x".repeat(201)
         });
-        let (status, err) = api.send(reqwest::Method::POST, &create_path, &long).await;
+        let (status, err) = api.post(&create_path, &long).await;
         assert_eq!(
             status,
             StatusCode::BAD_REQUEST,
@@ -767,32 +675,24 @@ async fn users_teams_and_identities() {
 
     let (_, teams) = api.get("/api/teams/all").await;
     assert!(
-        teams
-            .as_array()
-            .unwrap()
+        items(&teams)
             .iter()
             .any(|t| t["Id"] == "teams-administrators")
     );
     let (_, mut team) = api.get("/api/teams/teams-managers").await;
     team["MemberUserIds"] = json!([sa_id]);
-    let (status, updated) = api
-        .send(reqwest::Method::PUT, "/api/teams/teams-managers", &team)
-        .await;
+    let (status, updated) = api.put("/api/teams/teams-managers", &team).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(updated["MemberUserIds"], json!([sa_id]));
     let (_, mut everyone) = api.get("/api/teams/teams-everyone").await;
     everyone["MemberUserIds"] = json!([sa_id]);
-    let (status, _) = api
-        .send(reqwest::Method::PUT, "/api/teams/teams-everyone", &everyone)
-        .await;
+    let (status, _) = api.put("/api/teams/teams-everyone", &everyone).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     team["MemberUserIds"] = json!(["Users-4242"]);
-    let (status, _) = api
-        .send(reqwest::Method::PUT, "/api/teams/teams-managers", &team)
-        .await;
+    let (status, _) = api.put("/api/teams/teams-managers", &team).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let (status, _) = api.send(reqwest::Method::DELETE, &path, &json!({})).await;
+    let (status, _) = api.delete(&path).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = api.get(&path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -805,14 +705,11 @@ async fn injected_faults_use_octopus_error_bodies() {
         ..SandboxOptions::default()
     })
     .await;
-    api.sandbox.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/projects/all")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 7,
-            })
-            .times(1),
-    );
+    api.sandbox.faults().add(FaultRule::throttle_once(
+        "octopus",
+        "GET /api/{space}/projects/all",
+        7,
+    ));
     let r = api
         .http
         .get(api.url("/api/Spaces-1/projects/all"))
@@ -893,16 +790,9 @@ async fn user_permissions_follow_team_membership_and_withheld_permissions() {
     let grant = &set["SpacePermissions"]["AccountView"][0];
     assert_eq!(grant["RestrictedToEnvironmentIds"], json!([]));
     assert_eq!(grant["RestrictedToTenantIds"], json!([]));
-    let system: Vec<&str> = set["SystemPermissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let system = strings(&set["SystemPermissions"]);
     assert!(system.contains(&"UserEdit") && system.contains(&"TeamEdit"));
-    let teams: Vec<(&str, bool)> = set["Teams"]
-        .as_array()
-        .unwrap()
+    let teams: Vec<(&str, bool)> = items(&set["Teams"])
         .iter()
         .map(|t| {
             (
@@ -941,12 +831,7 @@ async fn user_permissions_follow_team_membership_and_withheld_permissions() {
         "{set}"
     );
     assert_eq!(grant_spaces(&set, "AccountEdit"), all_spaces);
-    assert!(
-        !set["SystemPermissions"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("UserEdit"))
-    );
+    assert!(!items(&set["SystemPermissions"]).contains(&json!("UserEdit")));
     // ...and the endpoints that need it refuse, naming it; the others still answer.
     let (status, body) = api
         .post(
@@ -994,11 +879,7 @@ async fn a_service_account_outside_teams_has_no_permissions_and_a_space_team_gra
     let mut team = team;
     team["MemberUserIds"] = json!([id]);
     let (status, team) = api
-        .send(
-            reqwest::Method::PUT,
-            "/api/teams/teams-spacemanagers-Spaces-1",
-            &team,
-        )
+        .put("/api/teams/teams-spacemanagers-Spaces-1", &team)
         .await;
     assert_eq!(status, StatusCode::OK, "{team}");
     let (_, set) = api.get(&format!("/api/users/{id}/permissions")).await;
@@ -1017,7 +898,7 @@ async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
     let api = Api::start().await;
     let (status, all) = api.get("/api/Spaces-1/machines/all").await;
     assert_eq!(status, StatusCode::OK, "{all}");
-    let all = all.as_array().unwrap().clone();
+    let all = items(&all).to_vec();
     assert_eq!(all.len(), 24);
     let names: Vec<&str> = all.iter().map(|t| t["Name"].as_str().unwrap()).collect();
     let mut sorted = names.clone();
@@ -1048,16 +929,10 @@ async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
     }
 
     let (_, same) = api.get("/api/spaces/default/machines/all").await;
-    assert_eq!(same.as_array().unwrap(), &all);
+    assert_eq!(items(&same), all);
     let (_, other) = api.get("/api/Spaces-2/machines/all").await;
-    assert_eq!(other.as_array().unwrap().len(), 10);
-    assert!(
-        other
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["SpaceId"] == "Spaces-2")
-    );
+    assert_eq!(items(&other).len(), 10);
+    assert!(items(&other).iter().all(|t| t["SpaceId"] == "Spaces-2"));
 
     let (status, page) = api
         .get("/api/spaces/Spaces-1/machines?skip=20&take=10")
@@ -1065,22 +940,24 @@ async fn deployment_targets_are_listed_all_and_paged_in_both_url_forms() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["ItemType"], "DeploymentTarget");
     assert_eq!(page["TotalResults"], 24);
-    assert_eq!(page["Items"].as_array().unwrap().len(), 4);
+    assert_eq!(items(&page["Items"]).len(), 4);
     assert_eq!(page["Items"][0], all[20]);
 
     let (_, by_role) = api
         .get("/api/Spaces-1/machines?roles=db-server&take=100")
         .await;
-    let items = by_role["Items"].as_array().unwrap();
-    assert!(!items.is_empty());
-    assert!(items.iter().all(|t| t["Roles"] == json!(["db-server"])));
+    let db_servers = items(&by_role["Items"]);
+    assert!(!db_servers.is_empty());
+    assert!(
+        db_servers
+            .iter()
+            .all(|t| t["Roles"] == json!(["db-server"]))
+    );
     let (_, in_env) = api
         .get(&format!("/api/Spaces-1/machines?environmentIds={env}"))
         .await;
     assert!(
-        in_env["Items"]
-            .as_array()
-            .unwrap()
+        items(&in_env["Items"])
             .iter()
             .all(|t| t["EnvironmentIds"] == json!([env]))
     );
@@ -1114,12 +991,7 @@ async fn octopus_2026_requires_region_and_audience_on_aws_accounts_older_version
         err["ErrorMessage"],
         "There was a problem with your request."
     );
-    let errors: Vec<&str> = err["Errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap())
-        .collect();
+    let errors: Vec<&str> = strings(&err["Errors"]);
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert_eq!(
         errors[0],
@@ -1136,11 +1008,7 @@ async fn octopus_2026_requires_region_and_audience_on_aws_accounts_older_version
     let mut without_region = created.clone();
     without_region["Region"] = json!("");
     let (status, err) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/Spaces-1/accounts/{id}"),
-            &without_region,
-        )
+        .put(&format!("/api/Spaces-1/accounts/{id}"), &without_region)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(
@@ -1150,11 +1018,7 @@ async fn octopus_2026_requires_region_and_audience_on_aws_accounts_older_version
     let mut odd_region = created.clone();
     odd_region["Region"] = json!("Frankfurt");
     let (status, _) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/Spaces-1/accounts/{id}"),
-            &odd_region,
-        )
+        .put(&format!("/api/Spaces-1/accounts/{id}"), &odd_region)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
@@ -1188,11 +1052,7 @@ async fn custom_claims_round_trip_on_azure_and_aws_accounts() {
         let mut changed = got.clone();
         changed["CustomClaims"] = json!({"team": "payments"});
         let (status, modified) = api
-            .send(
-                reqwest::Method::PUT,
-                &format!("/api/Spaces-1/accounts/{id}"),
-                &changed,
-            )
+            .put(&format!("/api/Spaces-1/accounts/{id}"), &changed)
             .await;
         assert_eq!(status, StatusCode::OK, "{modified}");
         let (_, got) = api.get(&format!("/api/Spaces-1/accounts/{id}")).await;
@@ -1270,24 +1130,13 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
         .map(|(_, v)| v)
         .expect("the env vars carry the deployer's key");
     assert_ne!(key, api.sandbox.api_key().expose());
-    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut req = api
-            .http
-            .request(method, format!("{}{path}", api.sandbox.urls().octopus))
-            .header("X-Octopus-ApiKey", &key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        async move {
-            let r = req.send().await.unwrap();
-            let s = r.status();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+    let call = |method: Method, path: &'static str, body: Option<Value>| {
+        api_as(&api.sandbox, &key, method, path, body)
     };
-    let (status, me) = call(reqwest::Method::GET, "/api/users/me", None).await;
+    let (status, me) = call(Method::GET, "/api/users/me", None).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["Username"], "deployer");
-    let (status, set) = call(reqwest::Method::GET, "/api/users/me/permissions", None).await;
+    let (status, set) = call(Method::GET, "/api/users/me/permissions", None).await;
     assert_eq!(status, StatusCode::OK, "{set}");
     assert_eq!(set["Id"], me["Id"]);
     assert_eq!(grant_spaces(&set, "ProjectView"), vec!["Spaces-1"]);
@@ -1300,18 +1149,16 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
     }
     assert_eq!(set["SystemPermissions"], json!([]));
     assert!(
-        set["Teams"]
-            .as_array()
-            .unwrap()
+        items(&set["Teams"])
             .iter()
             .any(|t| t["Name"] == "Project deployers" && t["SpaceId"] == "Spaces-1"),
         "{set}"
     );
 
     // Reads its role allows answer; writes it lacks are refused in Octopus's error shape.
-    let (status, _) = call(reqwest::Method::GET, "/api/Spaces-1/accounts/all", None).await;
+    let (status, _) = call(Method::GET, "/api/Spaces-1/accounts/all", None).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(reqwest::Method::GET, "/api/Spaces-2/accounts/all", None).await;
+    let (status, _) = call(Method::GET, "/api/Spaces-2/accounts/all", None).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
@@ -1319,7 +1166,7 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
     );
     let before = api.get("/api/Spaces-1/accounts/all").await.1;
     let (status, body) = call(
-        reqwest::Method::POST,
+        Method::POST,
         "/api/Spaces-1/accounts",
         Some(json!({"AccountType": "AzureOidc", "Name": "refused"})),
     )
@@ -1342,7 +1189,7 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
     );
     let (_, team) = api.get("/api/teams/teams-spacemanagers-Spaces-1").await;
     let (status, body) = call(
-        reqwest::Method::PUT,
+        Method::PUT,
         "/api/teams/teams-spacemanagers-Spaces-1",
         Some(team),
     )
@@ -1350,7 +1197,7 @@ async fn the_seeded_deployer_key_sees_but_may_not_create_accounts_or_edit_teams(
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(first_error(&body).contains("TeamEdit"), "{body}");
     let (status, body) = call(
-        reqwest::Method::POST,
+        Method::POST,
         "/api/users",
         Some(json!({"Username": "sneaky", "DisplayName": "x", "IsService": true})),
     )

@@ -16,7 +16,11 @@ use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::octopus_support::{api, api_get, api_post, first_error, task_log, wait_for_task};
+use crate::http_support::json_of;
+use crate::octopus_support::{
+    api, api_get, api_post, aws_account, azure_account, create_account, fetch_json, first_error,
+    task_log, wait_for_task,
+};
 
 async fn start(style: IssuerStyle) -> Sandbox {
     Sandbox::start(SandboxOptions {
@@ -40,14 +44,7 @@ async fn issuer_discovery_and_jwks_over_http_and_https() {
         &sandbox.urls().octopus_https,
         &sandbox.urls().octopus_public,
     ] {
-        let doc: Value = https
-            .get(format!("{base}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = json_of(https.get(format!("{base}/.well-known/openid-configuration"))).await;
         assert_eq!(doc["issuer"], issuer.as_str());
         for field in [
             "jwks_uri",
@@ -64,14 +61,7 @@ async fn issuer_discovery_and_jwks_over_http_and_https() {
             doc["id_token_signing_alg_values_supported"],
             json!(["PS256"])
         );
-        let jwks: Value = https
-            .get(doc["jwks_uri"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks = json_of(https.get(doc["jwks_uri"].as_str().unwrap())).await;
         let key = &jwks["keys"][0];
         assert_eq!(key["kty"], "RSA");
         assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
@@ -109,19 +99,14 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
         slash.urls().octopus_issuer,
         format!("{}/", slash.urls().octopus_public)
     );
-    let doc: Value = slash
-        .http_client()
-        .unwrap()
-        .get(format!(
+    let doc = fetch_json(
+        &slash,
+        &format!(
             "{}/.well-known/openid-configuration",
             slash.urls().octopus_https
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert!(doc["issuer"].as_str().unwrap().ends_with('/'));
     assert_eq!(
         doc["jwks_uri"],
@@ -130,17 +115,7 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 
     // A validator configured with the issuer without the slash refuses the discovery document.
     let validator = RemoteIssuers::new(slash.http_client().unwrap());
-    let (_, account) = api_post(
-        &slash,
-        "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "A",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        }),
-    )
-    .await;
+    let (_, account) = create_account(&slash, azure_account("A")).await;
     let token = account_test_token(&slash, &account, "a");
     let without_slash = slash.urls().octopus_public.clone();
     assert!(matches!(
@@ -161,23 +136,12 @@ async fn issuer_styles_reproduce_trailing_slash_and_override() {
 #[tokio::test]
 async fn minted_tokens_verify_and_carry_the_right_subject_and_audience() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, azure) = api_post(
-        &sandbox,
-        "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "Azure Prod",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-            "DeploymentSubjectKeys": ["environment", "space", "tenant", "project"],
-            "CustomClaims": {"team": "platform"},
-        }),
-    )
-    .await;
-    let (_, aws) = api_post(&sandbox, "/api/Spaces-1/accounts", json!({
-            "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "AWS Prod",
-            "RoleArn": "arn:aws:iam::123456789012:role/octopus",
-        })).await;
+    let mut azure = azure_account("Azure Prod");
+    azure["DeploymentSubjectKeys"] = json!(["environment", "space", "tenant", "project"]);
+    azure["CustomClaims"] = json!({"team": "platform"});
+    let (_, azure) = create_account(&sandbox, azure).await;
+    let aws = aws_account("AWS Prod", "arn:aws:iam::123456789012:role/octopus");
+    let (_, aws) = create_account(&sandbox, aws).await;
     let validator = RemoteIssuers::new(sandbox.http_client().unwrap());
     let issuer = sandbox.urls().octopus_issuer.clone();
 
@@ -270,17 +234,7 @@ fn account_test_token(sandbox: &Sandbox, account: &Value, slug: &str) -> MintedT
 #[tokio::test]
 async fn account_test_task_fails_with_entras_reason_for_an_unknown_application() {
     let sandbox = start(IssuerStyle::Https).await;
-    let (_, account) = api_post(
-        &sandbox,
-        "/api/Spaces-1/accounts",
-        json!({
-            "AccountType": "AzureOidc", "Name": "Azure Prod",
-            "SubscriptionNumber": "3f6a3a2e-1b2c-4d5e-8f90-0a1b2c3d4e5f",
-            "ClientId": "8d5c1a4e-7b2f-4c3d-9e8f-1a2b3c4d5e6f",
-            "TenantId": "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e",
-        }),
-    )
-    .await;
+    let (_, account) = create_account(&sandbox, azure_account("Azure Prod")).await;
     let (status, task) = api_post(
         &sandbox,
         "/api/Spaces-1/tasks",
@@ -398,17 +352,11 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
     let gh = sandbox.urls().github_issuer.clone();
     let setup = github_identity(&sandbox, &gh, "repo:acme/web:ref:refs/heads/*", None).await;
     // Mint over the issuer's own HTTP endpoint, as a workflow would fetch its token.
-    let minted: Value = sandbox
+    let minted = json_of(sandbox
         .http_client()
         .unwrap()
         .post(format!("{gh}/_sandbox/tokens"))
-        .json(&json!({"repository": "acme/web", "ref": "refs/heads/main", "audience": setup.external_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json(&json!({"repository": "acme/web", "ref": "refs/heads/main", "audience": setup.external_id}))).await;
     let r = exchange(
         &sandbox,
         &setup.external_id,
@@ -426,25 +374,15 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
     let access = body["access_token"].as_str().unwrap().to_string();
 
     let http = sandbox.http_client().unwrap();
-    let me: Value = http
-        .get(format!("{}/api/users/me", sandbox.urls().octopus))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        http.get(format!("{}/api/users/me", sandbox.urls().octopus))
+            .bearer_auth(&access),
+    )
+    .await;
     assert_eq!(me["Id"], setup.sa_id.as_str());
-    let r = http
-        .get(format!(
-            "{}/api/Spaces-1/projects/all",
-            sandbox.urls().octopus
-        ))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let projects_url = format!("{}/api/Spaces-1/projects/all", sandbox.urls().octopus);
+    let projects = || http.get(&projects_url).bearer_auth(&access).send();
+    let r = projects().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no team, no permissions");
     let (_, mut team) = api_get(&sandbox, "/api/teams/teams-managers").await;
     team["MemberUserIds"] = json!([setup.sa_id]);
@@ -455,15 +393,7 @@ async fn token_exchange_accepts_a_matching_github_token_and_the_bearer_works() {
         Some(team),
     )
     .await;
-    let r = http
-        .get(format!(
-            "{}/api/Spaces-1/projects/all",
-            sandbox.urls().octopus
-        ))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let r = projects().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = http
         .get(format!("{}/api/users/me", sandbox.urls().octopus))
@@ -724,20 +654,17 @@ async fn state_survives_a_restart() {
         ..SandboxOptions::default()
     };
     let first = Sandbox::start(options.clone()).await.unwrap();
-    let (status, account) = api_post(&first, "/api/Spaces-1/accounts", json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Kept", "RoleArn": "arn:aws:iam::123456789012:role/kept",
-    })).await;
+    let (status, account) = create_account(
+        &first,
+        aws_account("Kept", "arn:aws:iam::123456789012:role/kept"),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
-    let jwks_before: Value = first
-        .http_client()
-        .unwrap()
-        .get(format!("{}/.well-known/jwks", first.urls().octopus))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before = fetch_json(
+        &first,
+        &format!("{}/.well-known/jwks", first.urls().octopus),
+    )
+    .await;
     // Something in the AWS sandbox too: an OIDC provider for the Octopus issuer.
     let r = first
         .http_client()
@@ -773,24 +700,21 @@ async fn state_survives_a_restart() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kept["Name"], "Kept");
-    let jwks_after: Value = second
-        .http_client()
-        .unwrap()
-        .get(format!("{}/.well-known/jwks", second.urls().octopus_https))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after = fetch_json(
+        &second,
+        &format!("{}/.well-known/jwks", second.urls().octopus_https),
+    )
+    .await;
     assert_eq!(jwks_before, jwks_after, "same issuer key");
     assert!(
         second.aws().provider(&urls.octopus_issuer).is_some(),
         "the AWS sandbox's state survives too"
     );
-    let (status, next) = api_post(&second, "/api/Spaces-1/accounts", json!({
-        "AccountType": "AmazonWebServicesOidcAccount", "Region": "us-east-1", "Audience": "octopus.sandbox.localhost", "Name": "Next", "RoleArn": "arn:aws:iam::123456789012:role/next",
-    })).await;
+    let (status, next) = create_account(
+        &second,
+        aws_account("Next", "arn:aws:iam::123456789012:role/next"),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(next["Id"], account["Id"], "id counters continue");
     second.shutdown().await.unwrap();

@@ -97,6 +97,17 @@ impl FakeEntraApps {
         let state = self.state.lock().unwrap();
         state.apps.iter().map(|a| a.app.clone()).collect()
     }
+
+    /// The first application `wanted` picks.
+    fn find_app(&self, wanted: impl Fn(&EntraApplication) -> bool) -> Option<EntraApplication> {
+        let state = self.state.lock().unwrap();
+        state
+            .apps
+            .iter()
+            .map(|a| &a.app)
+            .find(|a| wanted(a))
+            .cloned()
+    }
 }
 
 impl FakeEntraApps {
@@ -115,14 +126,13 @@ impl EntraApps for FakeEntraApps {
         client_id: &str,
         assertion: &octo_oidc_core::Secret,
     ) -> PortResult<()> {
-        self.recorder.begin("exchange_federated_token", client_id)?;
         let refused = |code: &str, what: &str| {
             Err(Problem::new(
                 ErrorCode::TrustRejected,
                 format!("{code}: {what}"),
             ))
         };
-        let result = {
+        self.recorder.call("exchange_federated_token", client_id, || {
             let state = self.state.lock().unwrap();
             let claims = super::claims(assertion.expose()).unwrap_or_default();
             let text = |k: &str| claims[k].as_str().unwrap_or_default().to_string();
@@ -161,40 +171,27 @@ impl EntraApps for FakeEntraApps {
                     }
                 }
             }
-        };
-        self.recorder
-            .end("exchange_federated_token", client_id, result)
+        })
     }
 
     async fn app_creation_rights(
         &self,
     ) -> PortResult<octo_oidc_core::preflight::AppCreationRights> {
-        self.recorder.begin("app_creation_rights", "")?;
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .app_creation_rights
-            .clone()
-            .unwrap_or_else(|| octo_oidc_core::preflight::AppCreationRights {
+        self.recorder.read("app_creation_rights", "", || {
+            let rights = self.state.lock().unwrap().app_creation_rights.clone();
+            rights.unwrap_or_else(|| octo_oidc_core::preflight::AppCreationRights {
                 caller: "fake-automation".into(),
                 app_only: true,
                 directory_roles: Vec::new(),
                 app_roles: vec!["Application.ReadWrite.All".into()],
                 users_may_create_apps: None,
-            }))
+            })
+        })
     }
     async fn find_application(&self, unique_name: &str) -> PortResult<Option<EntraApplication>> {
-        self.recorder.begin("find_application", unique_name)?;
-        let state = self.state.lock().unwrap();
-        let found = state
-            .apps
-            .iter()
-            .find(|a| a.app.unique_name.as_deref() == Some(unique_name))
-            .map(|a| a.app.clone());
-        drop(state);
-        self.recorder
-            .end("find_application", unique_name, Ok((found, false)))
+        self.recorder.read("find_application", unique_name, || {
+            self.find_app(|a| a.unique_name.as_deref() == Some(unique_name))
+        })
     }
 
     async fn find_application_by_client_id(
@@ -202,19 +199,9 @@ impl EntraApps for FakeEntraApps {
         client_id: &str,
     ) -> PortResult<Option<EntraApplication>> {
         self.recorder
-            .begin("find_application_by_client_id", client_id)?;
-        let state = self.state.lock().unwrap();
-        let found = state
-            .apps
-            .iter()
-            .find(|a| a.app.app_id == client_id)
-            .map(|a| a.app.clone());
-        drop(state);
-        self.recorder.end(
-            "find_application_by_client_id",
-            client_id,
-            Ok((found, false)),
-        )
+            .read("find_application_by_client_id", client_id, || {
+                self.find_app(|a| a.app_id == client_id)
+            })
     }
 
     async fn ensure_application(
@@ -222,82 +209,71 @@ impl EntraApps for FakeEntraApps {
         spec: &ApplicationSpec,
     ) -> PortResult<Applied<EntraApplication>> {
         self.recorder
-            .begin("ensure_application", &spec.unique_name)?;
-        let result = if spec.unique_name.is_empty() || spec.display_name.trim().is_empty() {
-            Err(Problem::new(
-                ErrorCode::InvalidInput,
-                "an application needs a unique name and a display name",
-            ))
-        } else {
-            let mut state = self.state.lock().unwrap();
-            match state
-                .apps
-                .iter_mut()
-                .find(|a| a.app.unique_name.as_deref() == Some(spec.unique_name.as_str()))
-            {
-                Some(existing) if existing.app.display_name == spec.display_name => {
-                    Ok((Applied::Unchanged(existing.app.clone()), false))
+            .call("ensure_application", &spec.unique_name, || {
+                if spec.unique_name.is_empty() || spec.display_name.trim().is_empty() {
+                    return Err(Problem::new(
+                        ErrorCode::InvalidInput,
+                        "an application needs a unique name and a display name",
+                    ));
                 }
-                Some(existing) => {
-                    existing.app.display_name = spec.display_name.clone();
-                    Ok((Applied::Updated(existing.app.clone()), true))
+                let mut state = self.state.lock().unwrap();
+                match state
+                    .apps
+                    .iter_mut()
+                    .find(|a| a.app.unique_name.as_deref() == Some(spec.unique_name.as_str()))
+                {
+                    Some(existing) if existing.app.display_name == spec.display_name => {
+                        Ok((Applied::Unchanged(existing.app.clone()), false))
+                    }
+                    Some(existing) => {
+                        existing.app.display_name = spec.display_name.clone();
+                        Ok((Applied::Updated(existing.app.clone()), true))
+                    }
+                    None => {
+                        drop(state);
+                        Ok((Applied::Created(self.add_application(spec)), true))
+                    }
                 }
-                None => {
-                    drop(state);
-                    Ok((Applied::Created(self.add_application(spec)), true))
-                }
-            }
-        };
-        self.recorder
-            .end("ensure_application", &spec.unique_name, result)
+            })
     }
 
     async fn delete_application(&self, object_id: &str) -> PortResult<()> {
-        self.recorder.begin("delete_application", object_id)?;
-        let changed = remove_where(&mut self.state.lock().unwrap().apps, |a| {
-            a.app.object_id == object_id
-        });
-        self.recorder
-            .end("delete_application", object_id, Ok(((), changed)))
+        self.recorder.call("delete_application", object_id, || {
+            let apps = &mut self.state.lock().unwrap().apps;
+            Ok(((), remove_where(apps, |a| a.app.object_id == object_id)))
+        })
     }
 
     async fn find_service_principal(&self, app_id: &str) -> PortResult<Option<ServicePrincipal>> {
-        self.recorder.begin("find_service_principal", app_id)?;
-        let state = self.state.lock().unwrap();
-        let found = state
-            .apps
-            .iter()
-            .find(|a| a.app.app_id == app_id)
-            .and_then(|a| a.service_principal.clone());
-        drop(state);
-        self.recorder
-            .end("find_service_principal", app_id, Ok((found, false)))
+        self.recorder.read("find_service_principal", app_id, || {
+            let state = self.state.lock().unwrap();
+            let app = state.apps.iter().find(|a| a.app.app_id == app_id);
+            app.and_then(|a| a.service_principal.clone())
+        })
     }
 
     async fn ensure_service_principal(
         &self,
         app_id: &str,
     ) -> PortResult<Applied<ServicePrincipal>> {
-        self.recorder.begin("ensure_service_principal", app_id)?;
-        let mut state = self.state.lock().unwrap();
-        let object_id = state.next();
-        let result = match state.apps.iter_mut().find(|a| a.app.app_id == app_id) {
-            None => Err(not_found(format!("no application with client id {app_id}"))),
-            Some(app) => match &app.service_principal {
-                Some(sp) => Ok((Applied::Unchanged(sp.clone()), false)),
-                None => {
-                    let sp = ServicePrincipal {
-                        object_id,
-                        app_id: app_id.to_string(),
-                    };
-                    app.service_principal = Some(sp.clone());
-                    Ok((Applied::Created(sp), true))
-                }
-            },
-        };
-        drop(state);
-        self.recorder
-            .end("ensure_service_principal", app_id, result)
+        self.recorder.call("ensure_service_principal", app_id, || {
+            let mut state = self.state.lock().unwrap();
+            let object_id = state.next();
+            match state.apps.iter_mut().find(|a| a.app.app_id == app_id) {
+                None => Err(not_found(format!("no application with client id {app_id}"))),
+                Some(app) => match &app.service_principal {
+                    Some(sp) => Ok((Applied::Unchanged(sp.clone()), false)),
+                    None => {
+                        let sp = ServicePrincipal {
+                            object_id,
+                            app_id: app_id.to_string(),
+                        };
+                        app.service_principal = Some(sp.clone());
+                        Ok((Applied::Created(sp), true))
+                    }
+                },
+            }
+        })
     }
 
     async fn list_federated_credentials(
@@ -305,14 +281,11 @@ impl EntraApps for FakeEntraApps {
         app_object_id: &str,
     ) -> PortResult<Vec<FederatedCredential>> {
         self.recorder
-            .begin("list_federated_credentials", app_object_id)?;
-        let mut state = self.state.lock().unwrap();
-        let result = state
-            .by_object_id(app_object_id)
-            .map(|a| (a.credentials.clone(), false));
-        drop(state);
-        self.recorder
-            .end("list_federated_credentials", app_object_id, result)
+            .call("list_federated_credentials", app_object_id, || {
+                let mut state = self.state.lock().unwrap();
+                let app = state.by_object_id(app_object_id)?;
+                Ok((app.credentials.clone(), false))
+            })
     }
 
     async fn ensure_federated_credential(
@@ -321,58 +294,53 @@ impl EntraApps for FakeEntraApps {
         credential: &FederatedCredential,
     ) -> PortResult<Applied<FederatedCredential>> {
         self.recorder
-            .begin("ensure_federated_credential", &credential.name)?;
-        let mut state = self.state.lock().unwrap();
-        let result = state.by_object_id(app_object_id).and_then(|app| {
-            if let Some(clash) = app.credentials.iter().find(|c| {
-                c.name != credential.name
-                    && c.issuer == credential.issuer
-                    && c.subject == credential.subject
-            }) {
-                return Err(conflict(format!(
-                    "the federated credential '{}' already trusts this issuer and subject",
-                    clash.name
-                )));
-            }
-            let full = app.credentials.len() >= MAX_CREDENTIALS;
-            match app
-                .credentials
-                .iter_mut()
-                .find(|c| c.name == credential.name)
-            {
-                Some(existing) if existing == credential => {
-                    Ok((Applied::Unchanged(existing.clone()), false))
+            .call("ensure_federated_credential", &credential.name, || {
+                let mut state = self.state.lock().unwrap();
+                let app = state.by_object_id(app_object_id)?;
+                if let Some(clash) = app.credentials.iter().find(|c| {
+                    c.name != credential.name
+                        && c.issuer == credential.issuer
+                        && c.subject == credential.subject
+                }) {
+                    return Err(conflict(format!(
+                        "the federated credential '{}' already trusts this issuer and subject",
+                        clash.name
+                    )));
                 }
-                Some(existing) => {
-                    *existing = credential.clone();
-                    Ok((Applied::Updated(credential.clone()), true))
+                let full = app.credentials.len() >= MAX_CREDENTIALS;
+                match app
+                    .credentials
+                    .iter_mut()
+                    .find(|c| c.name == credential.name)
+                {
+                    Some(existing) if existing == credential => {
+                        Ok((Applied::Unchanged(existing.clone()), false))
+                    }
+                    Some(existing) => {
+                        *existing = credential.clone();
+                        Ok((Applied::Updated(credential.clone()), true))
+                    }
+                    None if full => Err(Problem::new(
+                        ErrorCode::LimitExceeded,
+                        format!(
+                            "the app registration already has {MAX_CREDENTIALS} federated credentials"
+                        ),
+                    )),
+                    None => {
+                        app.credentials.push(credential.clone());
+                        Ok((Applied::Created(credential.clone()), true))
+                    }
                 }
-                None if full => Err(Problem::new(
-                    ErrorCode::LimitExceeded,
-                    format!(
-                        "the app registration already has {MAX_CREDENTIALS} federated credentials"
-                    ),
-                )),
-                None => {
-                    app.credentials.push(credential.clone());
-                    Ok((Applied::Created(credential.clone()), true))
-                }
-            }
-        });
-        drop(state);
-        self.recorder
-            .end("ensure_federated_credential", &credential.name, result)
+            })
     }
 
     async fn delete_federated_credential(&self, app_object_id: &str, name: &str) -> PortResult<()> {
-        self.recorder.begin("delete_federated_credential", name)?;
-        let mut state = self.state.lock().unwrap();
-        let changed = match state.by_object_id(app_object_id) {
-            Ok(app) => remove_where(&mut app.credentials, |c| c.name == name),
-            Err(_) => false,
-        };
-        drop(state);
-        self.recorder
-            .end("delete_federated_credential", name, Ok(((), changed)))
+        self.recorder.call("delete_federated_credential", name, || {
+            let mut state = self.state.lock().unwrap();
+            let changed = state
+                .by_object_id(app_object_id)
+                .is_ok_and(|app| remove_where(&mut app.credentials, |c| c.name == name));
+            Ok(((), changed))
+        })
     }
 }

@@ -61,6 +61,20 @@ struct State {
     next_id: u64,
 }
 
+impl State {
+    /// Whether the allow policy's owner exists (a project always does here).
+    fn policy_target_exists(&self, target: &GcpPolicyTarget) -> PortResult<()> {
+        match target {
+            GcpPolicyTarget::ServiceAccount(email)
+                if !self.service_accounts.contains_key(email) =>
+            {
+                Err(not_found(format!("NOT_FOUND: service account {email}")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 super::recorded_fake!(
     /// The Google Cloud port in memory.
     FakeGoogleCloud
@@ -248,6 +262,14 @@ fn apply_change(bindings: &mut Vec<GcpBinding>, change: &GcpPolicyChange) -> boo
     changed
 }
 
+/// An existing resource after an update: unchanged when it equals `before`.
+fn compared<T: Clone + PartialEq>(before: T, after: &T) -> (Applied<T>, bool) {
+    match *after == before {
+        true => (Applied::Unchanged(after.clone()), false),
+        false => (Applied::Updated(after.clone()), true),
+    }
+}
+
 /// The lifecycle of a deleted pool or provider, with the fake's expiry.
 fn soft_deleted() -> GcpLifecycle {
     GcpLifecycle::SoftDeleted {
@@ -302,16 +324,18 @@ fn pool_name(number: &str, pool: &str) -> String {
 
 impl GoogleCloud for FakeGoogleCloud {
     async fn project(&self, project: &str) -> PortResult<GcpProject> {
-        self.recorder.begin("project", project)?;
-        let p = self.state.lock().unwrap().project.clone();
-        let r = match project == p.project_id || project == p.project_number {
-            true => Ok((p, false)),
-            false => Err(Problem::new(
-                ErrorCode::PermissionDenied,
-                format!("PERMISSION_DENIED: no access to project {project}, or it does not exist"),
-            )),
-        };
-        self.recorder.end("project", project, r)
+        self.recorder.call("project", project, || {
+            let p = self.state.lock().unwrap().project.clone();
+            match project == p.project_id || project == p.project_number {
+                true => Ok((p, false)),
+                false => Err(Problem::new(
+                    ErrorCode::PermissionDenied,
+                    format!(
+                        "PERMISSION_DENIED: no access to project {project}, or it does not exist"
+                    ),
+                )),
+            }
+        })
     }
 
     async fn granted_permissions(
@@ -319,178 +343,169 @@ impl GoogleCloud for FakeGoogleCloud {
         project: &str,
         permissions: &[String],
     ) -> PortResult<Vec<String>> {
-        self.recorder.begin("granted_permissions", project)?;
-        let denied = self.state.lock().unwrap().denied.clone();
-        let granted = permissions
-            .iter()
-            .filter(|p| !denied.contains(p))
-            .cloned()
-            .collect();
-        self.recorder
-            .end("granted_permissions", project, Ok((granted, false)))
+        self.recorder.read("granted_permissions", project, || {
+            let denied = &self.state.lock().unwrap().denied;
+            permissions
+                .iter()
+                .filter(|p| !denied.contains(p))
+                .cloned()
+                .collect()
+        })
     }
 
     async fn find_pool(&self, number: &str, pool: &str) -> PortResult<Option<GcpPool>> {
         let name = pool_name(number, pool);
-        self.recorder.begin("find_pool", &name)?;
-        let found = self.state.lock().unwrap().pools.get(&name).cloned();
-        self.recorder.end("find_pool", &name, Ok((found, false)))
+        self.recorder.read("find_pool", &name, || {
+            self.state.lock().unwrap().pools.get(&name).cloned()
+        })
     }
 
     async fn ensure_pool(&self, spec: &GcpPoolSpec) -> PortResult<Applied<GcpPool>> {
         let name = pool_name(&spec.project_number, &spec.pool_id);
-        self.recorder.begin("ensure_pool", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let r = match s.pools.get_mut(&name) {
-            None => {
-                let pool = GcpPool {
-                    name: name.clone(),
-                    display_name: spec.display_name.clone(),
-                    description: spec.description.clone(),
-                    disabled: false,
-                    lifecycle: GcpLifecycle::Active,
-                };
-                s.pools.insert(name.clone(), pool.clone());
-                (Applied::Created(pool), true)
-            }
-            Some(p) => {
-                let before = p.clone();
-                p.lifecycle = GcpLifecycle::Active;
-                p.disabled = false;
-                p.display_name = spec.display_name.clone();
-                p.description = spec.description.clone();
-                match *p == before {
-                    true => (Applied::Unchanged(p.clone()), false),
-                    false => (Applied::Updated(p.clone()), true),
+        self.recorder.call("ensure_pool", &name, || {
+            let mut s = self.state.lock().unwrap();
+            Ok(match s.pools.get_mut(&name) {
+                None => {
+                    let pool = GcpPool {
+                        name: name.clone(),
+                        display_name: spec.display_name.clone(),
+                        description: spec.description.clone(),
+                        disabled: false,
+                        lifecycle: GcpLifecycle::Active,
+                    };
+                    s.pools.insert(name.clone(), pool.clone());
+                    (Applied::Created(pool), true)
                 }
-            }
-        };
-        drop(s);
-        self.recorder.end("ensure_pool", &name, Ok(r))
+                Some(p) => {
+                    let before = p.clone();
+                    p.lifecycle = GcpLifecycle::Active;
+                    p.disabled = false;
+                    p.display_name = spec.display_name.clone();
+                    p.description = spec.description.clone();
+                    compared(before, p)
+                }
+            })
+        })
     }
 
     async fn delete_pool(&self, number: &str, pool: &str) -> PortResult<GcpRemoval> {
         let name = pool_name(number, pool);
-        self.recorder.begin("delete_pool", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let r = soft_delete(s.pools.get_mut(&name).map(|p| &mut p.lifecycle));
-        if r.1 {
-            // The pool's providers go with it.
-            let prefix = format!("{name}/providers/");
-            for (_, provider) in s
-                .providers
-                .iter_mut()
-                .filter(|(k, _)| k.starts_with(&prefix))
-            {
-                provider.lifecycle = soft_deleted();
+        self.recorder.call("delete_pool", &name, || {
+            let mut s = self.state.lock().unwrap();
+            let r = soft_delete(s.pools.get_mut(&name).map(|p| &mut p.lifecycle));
+            if r.1 {
+                // The pool's providers go with it.
+                let prefix = format!("{name}/providers/");
+                for (_, provider) in s
+                    .providers
+                    .iter_mut()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                {
+                    provider.lifecycle = soft_deleted();
+                }
             }
-        }
-        drop(s);
-        self.recorder.end("delete_pool", &name, Ok(r))
+            Ok(r)
+        })
     }
 
     async fn undelete_pool(&self, number: &str, pool: &str) -> PortResult<Applied<GcpPool>> {
         let name = pool_name(number, pool);
-        self.recorder.begin("undelete_pool", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let r = undelete(s.pools.get_mut(&name), |p| &mut p.lifecycle, &name);
-        drop(s);
-        self.recorder.end("undelete_pool", &name, r)
+        self.recorder.call("undelete_pool", &name, || {
+            let pools = &mut self.state.lock().unwrap().pools;
+            undelete(pools.get_mut(&name), |p| &mut p.lifecycle, &name)
+        })
     }
 
     async fn find_provider(&self, provider: &ProviderRef) -> PortResult<Option<GcpProvider>> {
         let name = provider.provider_name();
-        self.recorder.begin("find_provider", &name)?;
-        let found = self.state.lock().unwrap().providers.get(&name).cloned();
-        self.recorder
-            .end("find_provider", &name, Ok((found, false)))
+        self.recorder.read("find_provider", &name, || {
+            self.state.lock().unwrap().providers.get(&name).cloned()
+        })
     }
 
     async fn ensure_provider(&self, spec: &GcpProviderSpec) -> PortResult<Applied<GcpProvider>> {
         let name = spec.provider.provider_name();
-        self.recorder.begin("ensure_provider", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let pool = spec.provider.pool_name();
-        let r = match s.pools.get(&pool).map(|p| p.lifecycle.clone()) {
-            None => Err(not_found(format!(
-                "NOT_FOUND: the pool {pool} does not exist"
-            ))),
-            Some(GcpLifecycle::SoftDeleted { .. }) => Err(Problem::new(
-                ErrorCode::Conflict,
-                format!("FAILED_PRECONDITION: the pool {pool} is deleted"),
-            )),
-            Some(GcpLifecycle::Active) => {
-                let wanted = GcpProvider {
-                    name: name.clone(),
-                    display_name: spec.display_name.clone(),
-                    description: spec.description.clone(),
-                    disabled: false,
-                    lifecycle: GcpLifecycle::Active,
-                    issuer_uri: spec.issuer_uri.clone(),
-                    allowed_audiences: spec.allowed_audiences.clone(),
-                    jwks_json: spec.jwks_json.clone(),
-                    attribute_mapping: spec.attribute_mapping.clone(),
-                    attribute_condition: spec.attribute_condition.clone(),
-                };
-                let before = s.providers.insert(name.clone(), wanted.clone());
-                Ok(match before {
-                    None => (Applied::Created(wanted), true),
-                    Some(b) if b == wanted => (Applied::Unchanged(wanted), false),
-                    Some(_) => (Applied::Updated(wanted), true),
-                })
+        self.recorder.call("ensure_provider", &name, || {
+            let mut s = self.state.lock().unwrap();
+            let pool = spec.provider.pool_name();
+            match s.pools.get(&pool).map(|p| p.lifecycle.clone()) {
+                None => Err(not_found(format!(
+                    "NOT_FOUND: the pool {pool} does not exist"
+                ))),
+                Some(GcpLifecycle::SoftDeleted { .. }) => Err(Problem::new(
+                    ErrorCode::Conflict,
+                    format!("FAILED_PRECONDITION: the pool {pool} is deleted"),
+                )),
+                Some(GcpLifecycle::Active) => {
+                    let wanted = GcpProvider {
+                        name: name.clone(),
+                        display_name: spec.display_name.clone(),
+                        description: spec.description.clone(),
+                        disabled: false,
+                        lifecycle: GcpLifecycle::Active,
+                        issuer_uri: spec.issuer_uri.clone(),
+                        allowed_audiences: spec.allowed_audiences.clone(),
+                        jwks_json: spec.jwks_json.clone(),
+                        attribute_mapping: spec.attribute_mapping.clone(),
+                        attribute_condition: spec.attribute_condition.clone(),
+                    };
+                    let before = s.providers.insert(name.clone(), wanted.clone());
+                    Ok(match before {
+                        None => (Applied::Created(wanted), true),
+                        Some(b) if b == wanted => (Applied::Unchanged(wanted), false),
+                        Some(_) => (Applied::Updated(wanted), true),
+                    })
+                }
             }
-        };
-        drop(s);
-        self.recorder.end("ensure_provider", &name, r)
+        })
     }
 
     async fn delete_provider(&self, provider: &ProviderRef) -> PortResult<GcpRemoval> {
         let name = provider.provider_name();
-        self.recorder.begin("delete_provider", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let r = soft_delete(s.providers.get_mut(&name).map(|p| &mut p.lifecycle));
-        drop(s);
-        self.recorder.end("delete_provider", &name, Ok(r))
+        self.recorder.call("delete_provider", &name, || {
+            let providers = &mut self.state.lock().unwrap().providers;
+            Ok(soft_delete(
+                providers.get_mut(&name).map(|p| &mut p.lifecycle),
+            ))
+        })
     }
 
     async fn undelete_provider(&self, provider: &ProviderRef) -> PortResult<Applied<GcpProvider>> {
         let name = provider.provider_name();
-        self.recorder.begin("undelete_provider", &name)?;
-        let mut s = self.state.lock().unwrap();
-        let r = undelete(s.providers.get_mut(&name), |p| &mut p.lifecycle, &name);
-        drop(s);
-        self.recorder.end("undelete_provider", &name, r)
+        self.recorder.call("undelete_provider", &name, || {
+            let providers = &mut self.state.lock().unwrap().providers;
+            undelete(providers.get_mut(&name), |p| &mut p.lifecycle, &name)
+        })
     }
 
     async fn find_service_account(&self, email: &str) -> PortResult<Option<GcpServiceAccount>> {
-        self.recorder.begin("find_service_account", email)?;
-        let found = self
-            .state
-            .lock()
-            .unwrap()
-            .service_accounts
-            .get(email)
-            .cloned();
-        self.recorder
-            .end("find_service_account", email, Ok((found, false)))
+        self.recorder.read("find_service_account", email, || {
+            self.state
+                .lock()
+                .unwrap()
+                .service_accounts
+                .get(email)
+                .cloned()
+        })
     }
 
     async fn ensure_service_account(
         &self,
         spec: &GcpServiceAccountSpec,
     ) -> PortResult<Applied<GcpServiceAccount>> {
-        let mut s = self.state.lock().unwrap();
-        let project = s.project.project_id.clone();
-        let email = format!("{}@{project}.iam.gserviceaccount.com", spec.account_id);
-        drop(s);
-        self.recorder.begin("ensure_service_account", &email)?;
-        s = self.state.lock().unwrap();
-        let r = if spec.project != project && spec.project != s.project.project_number {
-            Err(conflict(format!(
-                "PERMISSION_DENIED: project {}",
-                spec.project
-            )))
-        } else {
+        let project = self.state.lock().unwrap().project.clone();
+        let email = format!(
+            "{}@{}.iam.gserviceaccount.com",
+            spec.account_id, project.project_id
+        );
+        self.recorder.call("ensure_service_account", &email, || {
+            if spec.project != project.project_id && spec.project != project.project_number {
+                return Err(conflict(format!(
+                    "PERMISSION_DENIED: project {}",
+                    spec.project
+                )));
+            }
+            let mut s = self.state.lock().unwrap();
             let id = s.next_id;
             match s.service_accounts.get_mut(&email) {
                 None => {
@@ -508,43 +523,32 @@ impl GoogleCloud for FakeGoogleCloud {
                     let before = sa.clone();
                     sa.display_name = spec.display_name.clone();
                     sa.description = spec.description.clone();
-                    Ok(match *sa == before {
-                        true => (Applied::Unchanged(sa.clone()), false),
-                        false => (Applied::Updated(sa.clone()), true),
-                    })
+                    Ok(compared(before, sa))
                 }
             }
-        };
-        drop(s);
-        self.recorder.end("ensure_service_account", &email, r)
+        })
     }
 
     async fn delete_service_account(&self, email: &str) -> PortResult<GcpRemoval> {
-        self.recorder.begin("delete_service_account", email)?;
-        let mut s = self.state.lock().unwrap();
-        let r = match s.service_accounts.remove(email) {
-            None => (GcpRemoval::AlreadyGone { lifecycle: None }, false),
-            Some(_) => {
-                s.policies.remove(&format!("sa:{email}"));
-                (GcpRemoval::Deleted, true)
-            }
-        };
-        drop(s);
-        self.recorder.end("delete_service_account", email, Ok(r))
+        self.recorder.call("delete_service_account", email, || {
+            let mut s = self.state.lock().unwrap();
+            Ok(match s.service_accounts.remove(email) {
+                None => (GcpRemoval::AlreadyGone { lifecycle: None }, false),
+                Some(_) => {
+                    s.policies.remove(&format!("sa:{email}"));
+                    (GcpRemoval::Deleted, true)
+                }
+            })
+        })
     }
 
     async fn policy_bindings(&self, target: &GcpPolicyTarget) -> PortResult<Vec<GcpBinding>> {
         let k = key(target);
-        self.recorder.begin("policy_bindings", &k)?;
-        let s = self.state.lock().unwrap();
-        let r = match target {
-            GcpPolicyTarget::ServiceAccount(email) if !s.service_accounts.contains_key(email) => {
-                Err(not_found(format!("NOT_FOUND: service account {email}")))
-            }
-            _ => Ok((s.policies.get(&k).cloned().unwrap_or_default(), false)),
-        };
-        drop(s);
-        self.recorder.end("policy_bindings", &k, r)
+        self.recorder.call("policy_bindings", &k, || {
+            let s = self.state.lock().unwrap();
+            s.policy_target_exists(target)?;
+            Ok((s.policies.get(&k).cloned().unwrap_or_default(), false))
+        })
     }
 
     async fn change_policy(
@@ -553,34 +557,26 @@ impl GoogleCloud for FakeGoogleCloud {
         change: &GcpPolicyChange,
     ) -> PortResult<Applied<Vec<GcpBinding>>> {
         let k = key(target);
-        self.recorder.begin("change_policy", &k)?;
-        let mut s = self.state.lock().unwrap();
-        let r = match target {
-            GcpPolicyTarget::ServiceAccount(email) if !s.service_accounts.contains_key(email) => {
-                Err(not_found(format!("NOT_FOUND: service account {email}")))
-            }
-            _ => {
-                let bindings = s.policies.entry(k.clone()).or_default();
-                let changed = apply_change(bindings, change);
-                let now = bindings.clone();
-                Ok(match changed {
-                    true => (Applied::Updated(now), true),
-                    false => (Applied::Unchanged(now), false),
-                })
-            }
-        };
-        drop(s);
-        self.recorder.end("change_policy", &k, r)
+        self.recorder.call("change_policy", &k, || {
+            let mut s = self.state.lock().unwrap();
+            s.policy_target_exists(target)?;
+            let bindings = s.policies.entry(k.clone()).or_default();
+            let changed = apply_change(bindings, change);
+            let now = bindings.clone();
+            Ok(match changed {
+                true => (Applied::Updated(now), true),
+                false => (Applied::Unchanged(now), false),
+            })
+        })
     }
 
     async fn exchange_token(&self, audience: &str, subject_token: &Secret) -> PortResult<Secret> {
-        self.recorder.begin("exchange_token", audience)?;
         let provider_name = audience
             .strip_prefix("//iam.googleapis.com/")
             .unwrap_or_default()
             .to_string();
-        let s = self.state.lock().unwrap();
-        let judged = (|| {
+        self.recorder.call("exchange_token", audience, || {
+            let s = self.state.lock().unwrap();
             let claims = claims(subject_token.expose())
                 .ok_or_else(|| refused("invalid_grant", "Unable to parse the ID Token."))?;
             let p = s
@@ -641,11 +637,8 @@ impl GoogleCloud for FakeGoogleCloud {
                 .split("/providers/")
                 .next()
                 .unwrap_or_default();
-            Ok(Secret::new(format!("federated|{pool}|{sub}")))
-        })();
-        drop(s);
-        self.recorder
-            .end("exchange_token", audience, judged.map(|t| (t, false)))
+            Ok((Secret::new(format!("federated|{pool}|{sub}")), false))
+        })
     }
 
     async fn generate_access_token(
@@ -654,47 +647,46 @@ impl GoogleCloud for FakeGoogleCloud {
         email: &str,
         lifetime_secs: u32,
     ) -> PortResult<GcpAccessToken> {
-        self.recorder.begin("generate_access_token", email)?;
         let parts: Vec<&str> = federated_token.expose().splitn(3, '|').collect();
-        let s = self.state.lock().unwrap();
-        let r = match parts.as_slice() {
-            ["federated", pool, sub] => {
-                let principal = format!("principal://iam.googleapis.com/{pool}/subject/{sub}");
-                let bound = s
-                    .policies
-                    .get(&format!("sa:{email}"))
-                    .into_iter()
-                    .flatten()
-                    .any(|b| {
-                        b.role == octo_oidc_core::gcp::WORKLOAD_IDENTITY_USER
-                            && b.members.contains(&principal)
-                    });
-                match (s.service_accounts.contains_key(email), bound) {
-                    (true, true) if (600..=3600).contains(&lifetime_secs) => Ok((
-                        GcpAccessToken {
-                            token: Secret::new(format!("ya29.fake-{sub}")),
-                            expire_time: "2030-01-01T01:00:00Z".into(),
-                        },
-                        false,
-                    )),
-                    (true, true) => Err(Problem::new(
-                        ErrorCode::InvalidInput,
-                        "INVALID_ARGUMENT: the lifetime is over 3600 s without the lifetime extension policy",
-                    )),
-                    _ => Err(Problem::new(
-                        ErrorCode::PermissionDenied,
-                        format!(
-                            "PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist) for {principal}"
-                        ),
-                    )),
+        self.recorder.call("generate_access_token", email, || {
+            let s = self.state.lock().unwrap();
+            match parts.as_slice() {
+                ["federated", pool, sub] => {
+                    let principal = format!("principal://iam.googleapis.com/{pool}/subject/{sub}");
+                    let bound = s
+                        .policies
+                        .get(&format!("sa:{email}"))
+                        .into_iter()
+                        .flatten()
+                        .any(|b| {
+                            b.role == octo_oidc_core::gcp::WORKLOAD_IDENTITY_USER
+                                && b.members.contains(&principal)
+                        });
+                    match (s.service_accounts.contains_key(email), bound) {
+                        (true, true) if (600..=3600).contains(&lifetime_secs) => Ok((
+                            GcpAccessToken {
+                                token: Secret::new(format!("ya29.fake-{sub}")),
+                                expire_time: "2030-01-01T01:00:00Z".into(),
+                            },
+                            false,
+                        )),
+                        (true, true) => Err(Problem::new(
+                            ErrorCode::InvalidInput,
+                            "INVALID_ARGUMENT: the lifetime is over 3600 s without the lifetime extension policy",
+                        )),
+                        _ => Err(Problem::new(
+                            ErrorCode::PermissionDenied,
+                            format!(
+                                "PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist) for {principal}"
+                            ),
+                        )),
+                    }
                 }
+                _ => Err(Problem::new(
+                    ErrorCode::PermissionDenied,
+                    "UNAUTHENTICATED: not a federated token",
+                )),
             }
-            _ => Err(Problem::new(
-                ErrorCode::PermissionDenied,
-                "UNAUTHENTICATED: not a federated token",
-            )),
-        };
-        drop(s);
-        self.recorder.end("generate_access_token", email, r)
+        })
     }
 }

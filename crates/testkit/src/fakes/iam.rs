@@ -344,74 +344,69 @@ impl Iam for FakeIam {
         requests: &[(String, String)],
     ) -> PortResult<Vec<octo_oidc_core::preflight::IamDecision>> {
         self.recorder
-            .begin("simulate_principal_policy", principal_arn)?;
-        let denied = self.state.lock().unwrap().denied_actions.clone();
-        let decisions = requests
-            .iter()
-            .map(
-                |(action, resource)| octo_oidc_core::preflight::IamDecision {
-                    action: action.clone(),
-                    resource: resource.clone(),
-                    decision: match denied.contains(&action.to_ascii_lowercase()) {
-                        true => "implicitDeny".into(),
-                        false => "allowed".into(),
-                    },
-                },
-            )
-            .collect();
-        self.recorder.end(
-            "simulate_principal_policy",
-            principal_arn,
-            Ok((decisions, false)),
-        )
+            .read("simulate_principal_policy", principal_arn, || {
+                let denied = &self.state.lock().unwrap().denied_actions;
+                requests
+                    .iter()
+                    .map(
+                        |(action, resource)| octo_oidc_core::preflight::IamDecision {
+                            action: action.clone(),
+                            resource: resource.clone(),
+                            decision: match denied.contains(&action.to_ascii_lowercase()) {
+                                true => "implicitDeny".into(),
+                                false => "allowed".into(),
+                            },
+                        },
+                    )
+                    .collect()
+            })
     }
     async fn caller_identity(&self) -> PortResult<(String, String)> {
-        self.recorder.begin("caller_identity", "")?;
-        let account = self.account();
-        let arn = format!("arn:aws:iam::{account}:user/octo-oidc-test");
-        self.recorder
-            .end("caller_identity", "", Ok(((account, arn), false)))
+        self.recorder.read("caller_identity", "", || {
+            let account = self.account();
+            let arn = format!("arn:aws:iam::{account}:user/octo-oidc-test");
+            (account, arn)
+        })
     }
 
     async fn find_oidc_provider(&self, url: &str) -> PortResult<Option<OidcProvider>> {
-        self.recorder.begin("find_oidc_provider", url)?;
-        let found = self.providers().into_iter().find(|p| p.url == url);
-        self.recorder
-            .end("find_oidc_provider", url, Ok((found, false)))
+        self.recorder.read("find_oidc_provider", url, || {
+            self.providers().into_iter().find(|p| p.url == url)
+        })
     }
 
     async fn ensure_oidc_provider(
         &self,
         spec: &OidcProviderSpec,
     ) -> PortResult<Applied<OidcProvider>> {
-        self.recorder.begin("ensure_oidc_provider", &spec.url)?;
-        let result = self.apply_provider(spec);
-        self.recorder.end("ensure_oidc_provider", &spec.url, result)
+        self.recorder.call("ensure_oidc_provider", &spec.url, || {
+            self.apply_provider(spec)
+        })
     }
 
     async fn delete_oidc_provider(&self, arn: &str) -> PortResult<()> {
-        self.recorder.begin("delete_oidc_provider", arn)?;
-        let changed = remove_where(&mut self.state.lock().unwrap().providers, |p| p.arn == arn);
-        self.recorder
-            .end("delete_oidc_provider", arn, Ok(((), changed)))
+        self.recorder.call("delete_oidc_provider", arn, || {
+            let providers = &mut self.state.lock().unwrap().providers;
+            Ok(((), remove_where(providers, |p| p.arn == arn)))
+        })
     }
 
     async fn find_role(&self, name: &str) -> PortResult<Option<IamRole>> {
-        self.recorder.begin("find_role", name)?;
-        let found = self.roles().into_iter().find(|r| r.name == name);
-        self.recorder.end("find_role", name, Ok((found, false)))
+        self.recorder.read("find_role", name, || {
+            self.roles().into_iter().find(|r| r.name == name)
+        })
     }
 
     async fn ensure_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
-        self.recorder.begin("ensure_role", &spec.name)?;
-        let result = self.apply_role(spec);
-        self.recorder.end("ensure_role", &spec.name, result)
+        self.recorder
+            .call("ensure_role", &spec.name, || self.apply_role(spec))
     }
 
     async fn delete_role(&self, name: &str) -> PortResult<()> {
-        self.recorder.begin("delete_role", name)?;
-        let changed = remove_where(&mut self.state.lock().unwrap().roles, |r| r.name == name);
-        self.recorder.end("delete_role", name, Ok(((), changed)))
+        self.recorder.call("delete_role", name, || {
+            let roles = &mut self.state.lock().unwrap().roles;
+            Ok(((), remove_where(roles, |r| r.name == name)))
+        })
     }
 
     async fn assume_role_with_web_identity(
@@ -421,38 +416,35 @@ impl Iam for FakeIam {
         session_name: &str,
     ) -> PortResult<AssumedRole> {
         self.recorder
-            .begin("assume_role_with_web_identity", role_arn)?;
-        let result = self
-            .assume(role_arn, token, session_name)
-            .map(|a| (a, false));
-        self.recorder
-            .end("assume_role_with_web_identity", role_arn, result)
+            .call("assume_role_with_web_identity", role_arn, || {
+                self.assume(role_arn, token, session_name)
+                    .map(|a| (a, false))
+            })
     }
 
     async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
         self.recorder
-            .begin("roles_trusting_provider", provider_arn)?;
-        let state = self.state.lock().unwrap();
-        let names = state
-            .roles
-            .iter()
-            .filter(|r| {
-                serde_json::from_str::<Value>(&r.trust_policy).is_ok_and(|p| {
-                    let statements = match &p["Statement"] {
-                        Value::Array(a) => a.clone(),
-                        other => vec![other.clone()],
-                    };
-                    statements.iter().any(|s| {
-                        strings(&s["Principal"]["Federated"])
-                            .iter()
-                            .any(|f| f == provider_arn)
+            .read("roles_trusting_provider", provider_arn, || {
+                let trusts = |role: &&IamRole| {
+                    serde_json::from_str::<Value>(&role.trust_policy).is_ok_and(|p| {
+                        let statements = match &p["Statement"] {
+                            Value::Array(a) => a.clone(),
+                            other => vec![other.clone()],
+                        };
+                        statements.iter().any(|s| {
+                            strings(&s["Principal"]["Federated"])
+                                .iter()
+                                .any(|f| f == provider_arn)
+                        })
                     })
-                })
+                };
+                let state = self.state.lock().unwrap();
+                state
+                    .roles
+                    .iter()
+                    .filter(trusts)
+                    .map(|r| r.name.clone())
+                    .collect()
             })
-            .map(|r| r.name.clone())
-            .collect();
-        drop(state);
-        self.recorder
-            .end("roles_trusting_provider", provider_arn, Ok((names, false)))
     }
 }

@@ -142,6 +142,28 @@ impl Recorder {
         *self.failures.lock().unwrap() = Failures::default();
     }
 
+    /// One port call: an injected failure, or what `run` answers (the value and whether it
+    /// changed state), logged either way.
+    pub(crate) fn call<T>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        run: impl FnOnce() -> Result<(T, bool), Problem>,
+    ) -> Result<T, Problem> {
+        self.begin(operation, target)?;
+        self.end(operation, target, run())
+    }
+
+    /// A port call that reads and cannot fail by the service's rules (a lookup).
+    pub(crate) fn read<T>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        read: impl FnOnce() -> T,
+    ) -> Result<T, Problem> {
+        self.call(operation, target, || Ok((read(), false)))
+    }
+
     /// Starts a call: an injected failure is logged and returned.
     pub(crate) fn begin(&self, operation: &'static str, target: &str) -> Result<(), Problem> {
         self.known(operation);

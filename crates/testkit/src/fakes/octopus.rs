@@ -190,6 +190,15 @@ impl FakeOctopus {
         id
     }
 
+    /// The user (person or service account) with this username, compared without case.
+    fn user_named(&self, username: &str) -> Option<ServiceAccount> {
+        let state = self.state.lock().unwrap();
+        let mut users = state.users.iter().map(|u| &u.account);
+        users
+            .find(|a| a.username.eq_ignore_ascii_case(username.trim()))
+            .cloned()
+    }
+
     /// What the next account tests report (state, success, error and log).
     pub fn set_account_test_result(&self, result: TaskResult) {
         self.state.lock().unwrap().account_test = result;
@@ -332,17 +341,15 @@ impl FakeOctopus {
 
 impl Octopus for FakeOctopus {
     async fn find_team(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusTeam>> {
-        self.recorder.begin("find_team", name)?;
-        let found = self
-            .state
-            .lock()
-            .unwrap()
-            .teams
-            .iter()
-            .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
-            .find(|t| t.name.eq_ignore_ascii_case(name))
-            .cloned();
-        self.recorder.end("find_team", name, Ok((found, false)))
+        self.recorder.read("find_team", name, || {
+            let state = self.state.lock().unwrap();
+            state
+                .teams
+                .iter()
+                .filter(|t| t.space_id.as_deref().is_none_or(|s| s == space_id))
+                .find(|t| t.name.eq_ignore_ascii_case(name))
+                .cloned()
+        })
     }
 
     async fn add_team_member(
@@ -350,10 +357,8 @@ impl Octopus for FakeOctopus {
         team_id: &str,
         user_id: &str,
     ) -> PortResult<Applied<OctopusTeam>> {
-        self.recorder.begin("add_team_member", team_id)?;
-        let result = {
-            let mut state = self.state.lock().unwrap();
-            let teams = &mut state.teams;
+        self.recorder.call("add_team_member", team_id, || {
+            let teams = &mut self.state.lock().unwrap().teams;
             match teams.iter_mut().find(|t| t.id == team_id) {
                 None => Err(not_found(format!("team {team_id}"))),
                 Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
@@ -364,71 +369,64 @@ impl Octopus for FakeOctopus {
                     Ok((Applied::Created(team.clone()), true))
                 }
             }
-        };
-        self.recorder.end("add_team_member", team_id, result)
+        })
     }
 
     async fn remove_team_member(&self, team_id: &str, user_id: &str) -> PortResult<()> {
-        self.recorder.begin("remove_team_member", team_id)?;
-        let changed = {
-            let mut state = self.state.lock().unwrap();
-            let teams = &mut state.teams;
-            match teams.iter_mut().find(|t| t.id == team_id) {
-                Some(team) if team.member_user_ids.iter().any(|m| m == user_id) => {
-                    team.member_user_ids.retain(|m| m != user_id);
-                    true
-                }
-                _ => false,
-            }
-        };
-        self.recorder
-            .end("remove_team_member", team_id, Ok(((), changed)))
+        self.recorder.call("remove_team_member", team_id, || {
+            let teams = &mut self.state.lock().unwrap().teams;
+            let changed = match teams.iter_mut().find(|t| t.id == team_id) {
+                Some(team) => remove_where(&mut team.member_user_ids, |m| m == user_id),
+                None => false,
+            };
+            Ok(((), changed))
+        })
     }
 
     async fn caller_permissions(&self) -> PortResult<octo_oidc_core::preflight::OctopusGrants> {
-        self.recorder.begin("caller_permissions", "")?;
-        let withheld = self.state.lock().unwrap().withheld.clone();
-        let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
-            .iter()
-            .filter(|p| !withheld.contains(**p))
-            .map(|p| p.to_string())
-            .collect();
-        Ok(octo_oidc_core::preflight::OctopusGrants {
-            user: "Users-1 (fake-admin)".into(),
-            // Granted in every space.
-            space: held.iter().map(|p| (p.clone(), vec![None])).collect(),
-            system: held,
+        self.recorder.read("caller_permissions", "", || {
+            let withheld = self.state.lock().unwrap().withheld.clone();
+            let held: Vec<String> = FAKE_OCTOPUS_PERMISSIONS
+                .iter()
+                .filter(|p| !withheld.contains(**p))
+                .map(|p| p.to_string())
+                .collect();
+            octo_oidc_core::preflight::OctopusGrants {
+                user: "Users-1 (fake-admin)".into(),
+                // Granted in every space.
+                space: held.iter().map(|p| (p.clone(), vec![None])).collect(),
+                system: held,
+            }
         })
     }
     async fn server_info(&self) -> PortResult<ServerInfo> {
-        self.recorder.begin("server_info", "")?;
-        let server = self.state.lock().unwrap().server.clone();
-        self.recorder.end("server_info", "", Ok((server, false)))
+        self.recorder.read("server_info", "", || {
+            self.state.lock().unwrap().server.clone()
+        })
     }
 
     async fn inventory(&self, space_id: &str) -> PortResult<SpaceInventory> {
-        self.recorder.begin("inventory", space_id)?;
-        let found = self
-            .state
-            .lock()
-            .unwrap()
-            .inventories
-            .get(space_id)
-            .cloned();
-        let result = found
-            .map(|i| (i, false))
-            .ok_or_else(|| not_found(format!("no space {space_id}")));
-        self.recorder.end("inventory", space_id, result)
+        self.recorder.call("inventory", space_id, || {
+            let found = self
+                .state
+                .lock()
+                .unwrap()
+                .inventories
+                .get(space_id)
+                .cloned();
+            let inventory = found.ok_or_else(|| not_found(format!("no space {space_id}")))?;
+            Ok((inventory, false))
+        })
     }
 
     async fn find_account(&self, space_id: &str, name: &str) -> PortResult<Option<OctopusAccount>> {
-        self.recorder.begin("find_account", name)?;
-        let found = self.accounts(space_id).into_iter().find(|a| {
-            a.body["Name"]
-                .as_str()
-                .is_some_and(|n| n.trim() == name.trim())
-        });
-        self.recorder.end("find_account", name, Ok((found, false)))
+        self.recorder.read("find_account", name, || {
+            self.accounts(space_id).into_iter().find(|a| {
+                a.body["Name"]
+                    .as_str()
+                    .is_some_and(|n| n.trim() == name.trim())
+            })
+        })
     }
 
     async fn ensure_account(
@@ -436,48 +434,37 @@ impl Octopus for FakeOctopus {
         space_id: &str,
         body: &Value,
     ) -> PortResult<Applied<OctopusAccount>> {
-        let target = body["Name"].as_str().unwrap_or_default().to_string();
-        self.recorder.begin("ensure_account", &target)?;
-        let result = self.apply_account(space_id, body);
-        self.recorder.end("ensure_account", &target, result)
+        let target = body["Name"].as_str().unwrap_or_default();
+        self.recorder.call("ensure_account", target, || {
+            self.apply_account(space_id, body)
+        })
     }
 
     async fn delete_account(&self, space_id: &str, account_id: &str) -> PortResult<()> {
-        self.recorder.begin("delete_account", account_id)?;
-        let mut state = self.state.lock().unwrap();
-        let accounts = state.accounts.entry(space_id.to_string()).or_default();
-        let changed = remove_where(accounts, |a| a.id == account_id);
-        drop(state);
-        self.recorder
-            .end("delete_account", account_id, Ok(((), changed)))
+        self.recorder.call("delete_account", account_id, || {
+            let mut state = self.state.lock().unwrap();
+            let accounts = state.accounts.entry(space_id.to_string()).or_default();
+            Ok(((), remove_where(accounts, |a| a.id == account_id)))
+        })
     }
 
     async fn test_account(&self, space_id: &str, account_id: &str) -> PortResult<TaskResult> {
-        self.recorder.begin("test_account", account_id)?;
-        let exists = self.accounts(space_id).iter().any(|a| a.id == account_id);
-        let result = if exists {
+        self.recorder.call("test_account", account_id, || {
+            if !self.accounts(space_id).iter().any(|a| a.id == account_id) {
+                return Err(not_found(format!("no account {account_id} in {space_id}")));
+            }
             let mut state = self.state.lock().unwrap();
             let n = state.next();
             let mut result = state.account_test.clone();
             result.task_id = format!("ServerTasks-{n}");
             Ok((result, false))
-        } else {
-            Err(not_found(format!("no account {account_id} in {space_id}")))
-        };
-        self.recorder.end("test_account", account_id, result)
+        })
     }
 
     async fn find_service_account(&self, username: &str) -> PortResult<Option<ServiceAccount>> {
-        self.recorder.begin("find_service_account", username)?;
-        let state = self.state.lock().unwrap();
-        let found = state
-            .users
-            .iter()
-            .find(|u| u.account.username.eq_ignore_ascii_case(username.trim()))
-            .map(|u| u.account.clone());
-        drop(state);
-        self.recorder
-            .end("find_service_account", username, Ok((found, false)))
+        self.recorder.read("find_service_account", username, || {
+            self.user_named(username)
+        })
     }
 
     async fn ensure_service_account(
@@ -485,65 +472,49 @@ impl Octopus for FakeOctopus {
         username: &str,
         display_name: &str,
     ) -> PortResult<Applied<ServiceAccount>> {
-        self.recorder.begin("ensure_service_account", username)?;
-        let existing = {
-            let state = self.state.lock().unwrap();
-            state
-                .users
-                .iter()
-                .find(|u| u.account.username.eq_ignore_ascii_case(username.trim()))
-                .map(|u| u.account.clone())
-        };
-        let result = match existing {
-            Some(user) if !user.is_service => Err(conflict(format!(
-                "`{username}` is an existing user ({}) who is not a service account",
-                user.id
-            ))),
-            Some(user) => Ok((Applied::Unchanged(user), false)),
-            None if username.trim().is_empty() => Err(Problem::new(
-                ErrorCode::InvalidInput,
-                "the service account needs a username",
-            )),
-            None => {
-                let id = self.add_user(username.trim(), display_name, true);
-                let state = self.state.lock().unwrap();
-                let user = state.users.iter().find(|u| u.account.id == id).cloned();
-                Ok((Applied::Created(user.expect("just added").account), true))
+        self.recorder.call("ensure_service_account", username, || {
+            match self.user_named(username) {
+                Some(user) if !user.is_service => Err(conflict(format!(
+                    "`{username}` is an existing user ({}) who is not a service account",
+                    user.id
+                ))),
+                Some(user) => Ok((Applied::Unchanged(user), false)),
+                None if username.trim().is_empty() => Err(Problem::new(
+                    ErrorCode::InvalidInput,
+                    "the service account needs a username",
+                )),
+                None => {
+                    let id = self.add_user(username.trim(), display_name, true);
+                    let state = self.state.lock().unwrap();
+                    let user = state.users.iter().find(|u| u.account.id == id).cloned();
+                    Ok((Applied::Created(user.expect("just added").account), true))
+                }
             }
-        };
-        self.recorder
-            .end("ensure_service_account", username, result)
+        })
     }
 
     async fn delete_service_account(&self, service_account_id: &str) -> PortResult<()> {
         self.recorder
-            .begin("delete_service_account", service_account_id)?;
-        let changed = remove_where(&mut self.state.lock().unwrap().users, |u| {
-            u.account.id == service_account_id
-        });
-        self.recorder.end(
-            "delete_service_account",
-            service_account_id,
-            Ok(((), changed)),
-        )
+            .call("delete_service_account", service_account_id, || {
+                let users = &mut self.state.lock().unwrap().users;
+                Ok((
+                    (),
+                    remove_where(users, |u| u.account.id == service_account_id),
+                ))
+            })
     }
 
     async fn list_oidc_identities(&self, service_account_id: &str) -> PortResult<OidcIdentities> {
         self.recorder
-            .begin("list_oidc_identities", service_account_id)?;
-        let mut state = self.state.lock().unwrap();
-        let result = state.user_mut(service_account_id).map(|u| {
-            (
-                OidcIdentities {
-                    external_id: u.external_id.clone(),
-                    identities: u.identities.clone(),
-                },
-                false,
-            )
-        });
-        drop(state);
-        self.recorder
-            .end("list_oidc_identities", service_account_id, result)
+            .call("list_oidc_identities", service_account_id, || {
+                let mut state = self.state.lock().unwrap();
+                let user = state.user_mut(service_account_id)?;
+                let identities = OidcIdentities {
+                    external_id: user.external_id.clone(),
+                    identities: user.identities.clone(),
+                };
+                Ok((identities, false))
+            })
     }
 
     async fn ensure_oidc_identity(
@@ -552,67 +523,51 @@ impl Octopus for FakeOctopus {
         identity: &OidcIdentitySpec,
     ) -> PortResult<Applied<OidcIdentityIds>> {
         self.recorder
-            .begin("ensure_oidc_identity", &identity.name)?;
-        let mut state = self.state.lock().unwrap();
-        let n = state.next();
-        let result = state.user_mut(service_account_id).and_then(|user| {
-            if !user.account.is_service {
-                return Err(conflict(format!(
-                    "{service_account_id} is not a service account"
-                )));
-            }
-            if identity.name.trim().is_empty() || identity.name.chars().count() > 200 {
-                return Err(Problem::new(
-                    ErrorCode::InvalidInput,
-                    "the identity name must be 1 to 200 characters",
-                ));
-            }
-            let external_id = user.external_id.clone();
-            let normalised = OidcIdentitySpec {
-                audience: identity.audience.clone().filter(|a| !a.trim().is_empty()),
-                ..identity.clone()
-            };
-            match user
-                .identities
-                .iter_mut()
-                .find(|i| i.spec.name == identity.name)
-            {
-                Some(existing) if existing.spec == normalised => Ok((
-                    Applied::Unchanged(OidcIdentityIds {
-                        identity_id: existing.id.clone(),
-                        external_id,
-                    }),
-                    false,
-                )),
-                Some(existing) => {
-                    existing.spec = normalised;
-                    Ok((
-                        Applied::Updated(OidcIdentityIds {
-                            identity_id: existing.id.clone(),
-                            external_id,
-                        }),
-                        true,
-                    ))
+            .call("ensure_oidc_identity", &identity.name, || {
+                let mut state = self.state.lock().unwrap();
+                let n = state.next();
+                let user = state.user_mut(service_account_id)?;
+                if !user.account.is_service {
+                    return Err(conflict(format!(
+                        "{service_account_id} is not a service account"
+                    )));
                 }
-                None => {
-                    let id = format!("OidcIdentities-{n}");
-                    user.identities.push(OidcIdentity {
-                        id: id.clone(),
-                        spec: normalised,
-                    });
-                    Ok((
-                        Applied::Created(OidcIdentityIds {
-                            identity_id: id,
-                            external_id,
-                        }),
-                        true,
-                    ))
+                if identity.name.trim().is_empty() || identity.name.chars().count() > 200 {
+                    return Err(Problem::new(
+                        ErrorCode::InvalidInput,
+                        "the identity name must be 1 to 200 characters",
+                    ));
                 }
-            }
-        });
-        drop(state);
-        self.recorder
-            .end("ensure_oidc_identity", &identity.name, result)
+                let ids = |identity_id: String| OidcIdentityIds {
+                    identity_id,
+                    external_id: user.external_id.clone(),
+                };
+                let normalised = OidcIdentitySpec {
+                    audience: identity.audience.clone().filter(|a| !a.trim().is_empty()),
+                    ..identity.clone()
+                };
+                match user
+                    .identities
+                    .iter_mut()
+                    .find(|i| i.spec.name == identity.name)
+                {
+                    Some(existing) if existing.spec == normalised => {
+                        Ok((Applied::Unchanged(ids(existing.id.clone())), false))
+                    }
+                    Some(existing) => {
+                        existing.spec = normalised;
+                        Ok((Applied::Updated(ids(existing.id.clone())), true))
+                    }
+                    None => {
+                        let id = format!("OidcIdentities-{n}");
+                        user.identities.push(OidcIdentity {
+                            id: id.clone(),
+                            spec: normalised,
+                        });
+                        Ok((Applied::Created(ids(id)), true))
+                    }
+                }
+            })
     }
 
     async fn delete_oidc_identity(
@@ -620,15 +575,13 @@ impl Octopus for FakeOctopus {
         service_account_id: &str,
         identity_id: &str,
     ) -> PortResult<()> {
-        self.recorder.begin("delete_oidc_identity", identity_id)?;
-        let mut state = self.state.lock().unwrap();
-        let changed = match state.user_mut(service_account_id) {
-            Ok(user) => remove_where(&mut user.identities, |i| i.id == identity_id),
-            Err(_) => false,
-        };
-        drop(state);
-        self.recorder
-            .end("delete_oidc_identity", identity_id, Ok(((), changed)))
+        self.recorder.call("delete_oidc_identity", identity_id, || {
+            let mut state = self.state.lock().unwrap();
+            let changed = state
+                .user_mut(service_account_id)
+                .is_ok_and(|user| remove_where(&mut user.identities, |i| i.id == identity_id));
+            Ok(((), changed))
+        })
     }
 
     async fn exchange_id_token(
@@ -636,9 +589,8 @@ impl Octopus for FakeOctopus {
         external_id: &str,
         id_token: &Secret,
     ) -> PortResult<ExchangedToken> {
-        self.recorder.begin("exchange_id_token", external_id)?;
         let rejected = |why: &str| Problem::new(ErrorCode::TrustRejected, why.to_string());
-        let result = (|| {
+        self.recorder.call("exchange_id_token", external_id, || {
             let claims =
                 claims(id_token.expose()).ok_or_else(|| rejected("the token is not a JWT"))?;
             let state = self.state.lock().unwrap();
@@ -671,7 +623,6 @@ impl Octopus for FakeOctopus {
                 },
                 false,
             ))
-        })();
-        self.recorder.end("exchange_id_token", external_id, result)
+        })
     }
 }

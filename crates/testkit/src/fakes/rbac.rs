@@ -35,6 +35,11 @@ fn same_scope(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
+/// Whether `assignment` is the one named `name` at `scope` (ARM compares both without case).
+fn is_named(assignment: &RoleAssignment, scope: &str, name: &str) -> bool {
+    assignment.name.eq_ignore_ascii_case(name) && same_scope(&assignment.scope, scope)
+}
+
 fn role_guid(role_definition_id: &str) -> String {
     role_definition_id
         .rsplit('/')
@@ -96,44 +101,34 @@ impl AzureRbac for FakeAzureRbac {
         &self,
         scope: &str,
     ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
-        self.recorder.begin("caller_permissions", scope)?;
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .caller_permissions
-            .clone()
-            .unwrap_or_else(|| {
+        self.recorder.read("caller_permissions", scope, || {
+            let permissions = self.state.lock().unwrap().caller_permissions.clone();
+            permissions.unwrap_or_else(|| {
                 vec![octo_oidc_core::preflight::RbacPermission {
                     actions: vec!["*".into()],
                     not_actions: Vec::new(),
                 }]
-            }))
+            })
+        })
     }
     async fn role_definition_id(&self, scope: &str, role_name: &str) -> PortResult<String> {
-        self.recorder.begin("role_definition_id", role_name)?;
-        let state = self.state.lock().unwrap();
-        let subscription: String = scope
-            .trim_start_matches('/')
-            .split('/')
-            .take(2)
-            .collect::<Vec<_>>()
-            .join("/");
-        let result = state
-            .roles
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(role_name))
-            .map(|(_, guid)| {
-                (
-                    format!(
-                        "/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-                    ),
-                    false,
-                )
-            })
-            .ok_or_else(|| not_found(format!("no role named '{role_name}' at {scope}")));
-        drop(state);
-        self.recorder.end("role_definition_id", role_name, result)
+        self.recorder.call("role_definition_id", role_name, || {
+            let subscription: String = scope
+                .trim_start_matches('/')
+                .split('/')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("/");
+            let state = self.state.lock().unwrap();
+            let (_, guid) = state
+                .roles
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(role_name))
+                .ok_or_else(|| not_found(format!("no role named '{role_name}' at {scope}")))?;
+            let id =
+                format!("/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}");
+            Ok((id, false))
+        })
     }
 
     async fn find_role_assignment(
@@ -141,16 +136,14 @@ impl AzureRbac for FakeAzureRbac {
         scope: &str,
         name: &str,
     ) -> PortResult<Option<RoleAssignment>> {
-        self.recorder.begin("find_role_assignment", name)?;
-        let state = self.state.lock().unwrap();
-        let found = state
-            .assignments
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name) && same_scope(&a.scope, scope))
-            .cloned();
-        drop(state);
-        self.recorder
-            .end("find_role_assignment", name, Ok((found, false)))
+        self.recorder.read("find_role_assignment", name, || {
+            let state = self.state.lock().unwrap();
+            state
+                .assignments
+                .iter()
+                .find(|a| is_named(a, scope, name))
+                .cloned()
+        })
     }
 
     async fn ensure_role_assignment(
@@ -158,42 +151,37 @@ impl AzureRbac for FakeAzureRbac {
         assignment: &RoleAssignment,
     ) -> PortResult<Applied<RoleAssignment>> {
         self.recorder
-            .begin("ensure_role_assignment", &assignment.name)?;
-        let mut state = self.state.lock().unwrap();
-        let named = state.assignments.iter().find(|a| {
-            a.name.eq_ignore_ascii_case(&assignment.name) && same_scope(&a.scope, &assignment.scope)
-        });
-        let result = match named {
-            Some(existing) if same_grant(existing, assignment) => {
-                Ok((Applied::Unchanged(existing.clone()), false))
-            }
-            Some(existing) => Err(conflict(format!(
-                "the role assignment '{}' exists for another principal or role ({} / {})",
-                existing.name, existing.principal_id, existing.role_definition_id
-            ))),
-            None => match state.assignments.iter().find(|a| same_grant(a, assignment)) {
-                Some(same) => Ok((Applied::Unchanged(same.clone()), false)),
-                None => {
-                    state.assignments.push(assignment.clone());
-                    Ok((Applied::Created(assignment.clone()), true))
+            .call("ensure_role_assignment", &assignment.name, || {
+                let mut state = self.state.lock().unwrap();
+                let named = state
+                    .assignments
+                    .iter()
+                    .find(|a| is_named(a, &assignment.scope, &assignment.name));
+                match named {
+                    Some(existing) if same_grant(existing, assignment) => {
+                        Ok((Applied::Unchanged(existing.clone()), false))
+                    }
+                    Some(existing) => Err(conflict(format!(
+                        "the role assignment '{}' exists for another principal or role ({} / {})",
+                        existing.name, existing.principal_id, existing.role_definition_id
+                    ))),
+                    None => match state.assignments.iter().find(|a| same_grant(a, assignment)) {
+                        Some(same) => Ok((Applied::Unchanged(same.clone()), false)),
+                        None => {
+                            state.assignments.push(assignment.clone());
+                            Ok((Applied::Created(assignment.clone()), true))
+                        }
+                    },
                 }
-            },
-        };
-        drop(state);
-        self.recorder
-            .end("ensure_role_assignment", &assignment.name, result)
+            })
     }
 
     async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> PortResult<()> {
         self.recorder
-            .begin("delete_role_assignment", &assignment.name)?;
-        let changed = remove_where(&mut self.state.lock().unwrap().assignments, |a| {
-            a.name.eq_ignore_ascii_case(&assignment.name) && same_scope(&a.scope, &assignment.scope)
-        });
-        self.recorder.end(
-            "delete_role_assignment",
-            &assignment.name,
-            Ok(((), changed)),
-        )
+            .call("delete_role_assignment", &assignment.name, || {
+                let assignments = &mut self.state.lock().unwrap().assignments;
+                let doomed = |a: &RoleAssignment| is_named(a, &assignment.scope, &assignment.name);
+                Ok(((), remove_where(assignments, doomed)))
+            })
     }
 }

@@ -36,6 +36,26 @@ pub struct AwsEnv {
 }
 
 impl AwsEnv {
+    /// A `CreateRole` request for `name` with the trust policy `trust`, to refine and send.
+    pub fn create_role(
+        &self,
+        name: impl Into<String>,
+        trust: impl Into<String>,
+    ) -> aws_sdk_iam::operation::create_role::builders::CreateRoleFluentBuilder {
+        self.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust)
+    }
+
+    /// Sends a [`create_role`](Self::create_role) request; the new role's ARN.
+    pub async fn role_arn(
+        request: aws_sdk_iam::operation::create_role::builders::CreateRoleFluentBuilder,
+    ) -> String {
+        let created = request.send().await.unwrap();
+        created.role().unwrap().arn().to_string()
+    }
+
     /// Creates an OIDC provider for `url` with one client id; its ARN.
     pub async fn provider(&self, url: &str, aud: &str) -> String {
         self.iam

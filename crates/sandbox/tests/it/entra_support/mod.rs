@@ -104,6 +104,22 @@ impl Harness {
         (status, response.json().await.expect("json body"))
     }
 
+    /// Redeems `refresh_token` at `tenant` for `scope` (the wizard client).
+    pub async fn refresh(&self, tenant: &str, refresh_token: &str, scope: &str) -> (u16, Value) {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", WIZARD_CLIENT_ID),
+            ("refresh_token", refresh_token),
+            ("scope", scope),
+        ];
+        self.token(tenant, &form).await
+    }
+
+    /// `GET url` (no token).
+    pub async fn get(&self, url: &str) -> Reply {
+        send(self.http.get(url)).await
+    }
+
     /// Signs `user` in (auth code + PKCE) for `scope` + offline_access; returns the body.
     pub async fn sign_in(&self, user: &str, scope: &str) -> Value {
         let scope = format!("{scope} offline_access openid");
@@ -141,19 +157,13 @@ impl Harness {
         body: Option<Value>,
         prefer_create: bool,
     ) -> Reply {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}/v1.0/{path}", self.graph)
-        };
-        let mut request = self.http.request(method, url).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        let base = format!("{}/v1.0/", self.graph);
+        let request = self.request(method, token, &base, path, body);
         if prefer_create {
-            request = request.header("Prefer", "create-if-missing");
+            send(request.header("Prefer", "create-if-missing")).await
+        } else {
+            send(request).await
         }
-        send(request).await
     }
 
     /// `POST` of a JSON body to Graph (no `Prefer` header).
@@ -174,6 +184,12 @@ impl Harness {
             .await
     }
 
+    /// `PUT` of a JSON body to ARM.
+    pub async fn arm_put(&self, token: &str, path_and_query: &str, body: Value) -> Reply {
+        self.arm_call(reqwest::Method::PUT, token, path_and_query, Some(body))
+            .await
+    }
+
     /// `GET` from ARM.
     pub async fn arm_get(&self, token: &str, path_and_query: &str) -> Reply {
         self.arm_call(reqwest::Method::GET, token, path_and_query, None)
@@ -187,16 +203,28 @@ impl Harness {
         path_and_query: &str,
         body: Option<Value>,
     ) -> Reply {
-        let url = if path_and_query.starts_with("http") {
-            path_and_query.to_owned()
+        send(self.request(method, token, &self.arm, path_and_query, body)).await
+    }
+
+    /// A request with `token` to `path` (a full URL, or one below `base`), with `body` as JSON.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        base: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") {
+            path.to_owned()
         } else {
-            format!("{}{path_and_query}", self.arm)
+            format!("{base}{path}")
         };
-        let mut request = self.http.request(method, url).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
+        let request = self.http.request(method, url).bearer_auth(token);
+        match body {
+            Some(body) => request.json(&body),
+            None => request,
         }
-        send(request).await
     }
 
     /// Creates an app + SP through Graph as `token`'s user; returns (object id, appId, SP id).
