@@ -25,6 +25,7 @@ use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::error::call_failure;
+use crate::http_client::SharedReqwest;
 
 /// The region used when neither the caller nor the profile names one (IAM is global and
 /// signs for `us-east-1`).
@@ -253,7 +254,11 @@ pub struct AwsConnection {
 impl AwsConnection {
     /// Loads the configuration. Nothing is sent yet; [`Self::caller_identity`] checks it.
     pub async fn connect(options: ConnectOptions) -> Result<AwsConnection, Problem> {
+        // The SDK's own attempt timeout ends a slow attempt first (a `TimeoutError`); the
+        // client's bound is a backstop.
+        let http = SharedReqwest::new(options.attempt_timeout + Duration::from_secs(5));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()

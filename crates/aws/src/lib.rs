@@ -7,6 +7,8 @@
 //!   get-or-create by exact URL, audiences, roles with trust policy / duration / managed and
 //!   inline policies, tagging of what it creates, deletion, retries with progress events.
 //! - [`error`]: SDK errors → [`octo_oidc_core::Problem`] by AWS error code.
+//! - `http_client`: the SDK's HTTP client is the process's shared reqwest client
+//!   ([`octo_oidc_http::build_client`]), not the SDK's own.
 //!
 //! Deliberately absent: building trust policies (the core does that) and any AWS service
 //! besides IAM and STS.
@@ -14,6 +16,7 @@
 
 pub mod connect;
 pub mod error;
+mod http_client;
 pub mod iam;
 
 pub use connect::{

@@ -69,8 +69,13 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Default for Transport {
+    /// Over the process's client for the default settings ([`octo_oidc_http::build_client`]:
+    /// platform roots, no redirects); reqwest's own client only if that cannot be built.
     fn default() -> Self {
-        Transport::new(reqwest::Client::new())
+        Transport::new(
+            octo_oidc_http::build_client(&octo_oidc_http::ClientSettings::default())
+                .unwrap_or_default(),
+        )
     }
 }
 

@@ -6,13 +6,16 @@
 //! - [`CallLoop`]: one client's retry settings, progress sink, cancel token and timer, and
 //!   the core's loop run with them (every client's `reporting_to` / `cancelled_by`);
 //! - [`exchange`]: one request sent and its body read up to the cap, transport failures as
-//!   [`ExchangeError`] for the client to put in its own error type; [`json_body`] for the
+//!   [`ExchangeError`] for the client to put in its own error type, run [`in_own_task`] (a
+//!   tokio task of its own, aborted with its future); [`json_body`] for the
 //!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
 //! - [`status_code`] / [`oauth_unavailable`]: the codes an error answer gets from its HTTP
 //!   status and from an OAuth `error` about the service, for the clients' own mappings;
 //! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
 //! - [`build_client`]: the reqwest client (rustls, optional private CA bundle merged with the
-//!   platform roots, timeouts, no redirects unless asked; certificate checks never off);
+//!   platform roots, timeouts, no redirects unless asked; certificate checks never off), one
+//!   per configuration and process, with the platform's roots read once and HTTP/2 offered
+//!   (module `client`);
 //! - [`retry_after`]: `Retry-After` in its seconds and HTTP-date forms;
 //! - [`read_body`]: a response body streamed up to a cap ([`DEFAULT_BODY_CAP`]), refused
 //!   beyond it;
@@ -40,6 +43,13 @@ use octo_oidc_core::retry::{
 };
 use serde_json::Value;
 use url::Url;
+
+mod client;
+
+pub use client::{
+    ClientSettings, ClientSetupError, MAX_CACHED_CLIENTS, build_client, debug_ca_bundle,
+    debug_dns_resolver,
+};
 
 /// The largest response body a client reads unless it says otherwise: 8 MiB.
 pub const DEFAULT_BODY_CAP: usize = 8 * 1024 * 1024;
@@ -268,8 +278,58 @@ impl From<reqwest::Error> for ExchangeError {
     }
 }
 
-/// Sends `request` and reads its body up to `cap` bytes; any status is an [`Answer`].
+/// Sends `request` and reads its body up to `cap` bytes; any status is an [`Answer`]. The
+/// exchange runs [`in_own_task`].
 pub async fn exchange(
+    request: reqwest::RequestBuilder,
+    cap: usize,
+) -> Result<Answer, ExchangeError> {
+    in_own_task(send_and_read(request, cap))
+        .await
+        .unwrap_or_else(|cancelled| {
+            Err(ExchangeError::Transport {
+                message: cancelled.to_string(),
+                timed_out: false,
+                before_sending: false,
+                name_not_resolved: false,
+            })
+        })
+}
+
+/// The runtime stopped a task [`in_own_task`] started before it ended.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the request was cancelled: the runtime is shutting down")]
+pub struct TaskCancelled;
+
+/// Runs `work` (one request and its answer) as a tokio task of its own when called on a
+/// runtime, so its CPU work (a TLS handshake, the crypto library's first seeding) never holds
+/// up the other requests a use case polls beside it. Dropping the returned future aborts the
+/// task, exactly as dropping `work` would; a panic in it resumes in the caller. Off a runtime
+/// `work` runs in place.
+pub async fn in_own_task<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, TaskCancelled> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Ok(work.await);
+    };
+    let mut task = AbortOnDrop(runtime.spawn(work));
+    match (&mut task.0).await {
+        Ok(done) => Ok(done),
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(_) => Err(TaskCancelled),
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn send_and_read(
     request: reqwest::RequestBuilder,
     cap: usize,
 ) -> Result<Answer, ExchangeError> {
@@ -342,113 +402,6 @@ pub fn oauth_unavailable(status: u16, error: &str) -> Option<ErrorCode> {
     } else {
         None
     }
-}
-
-/// How a reqwest client is built.
-#[derive(Clone)]
-pub struct ClientSettings {
-    /// Extra trusted roots (PEM bundle) for servers behind a private CA, merged with the
-    /// platform's roots.
-    pub ca_bundle_pem: Option<Vec<u8>>,
-    /// Budget for one request, connect to last body byte.
-    pub request_timeout: Duration,
-    /// Budget for establishing a connection.
-    pub connect_timeout: Duration,
-    /// Follow redirects (same as the API's policy); `false` follows none, so a redirect to
-    /// another host never gets a credential.
-    pub follow_redirects: bool,
-    /// Host names resolved to fixed addresses instead of through DNS (e.g. the sandbox's
-    /// port-less issuer names mapped to their loopback listeners); applied on top of
-    /// `dns_resolver`.
-    pub resolve: Vec<(String, std::net::SocketAddr)>,
-    /// Name resolution in place of the system's (split-horizon setups; tests that must not
-    /// send a lookup off the machine). `None` = the system resolver.
-    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-}
-
-/// How a `Debug` impl shows a CA bundle: its size, not its text.
-pub fn debug_ca_bundle(pem: &Option<Vec<u8>>) -> Option<String> {
-    pem.as_ref().map(|p| format!("{} bytes", p.len()))
-}
-
-/// How a `Debug` impl shows a name resolver: `custom` or `system`.
-pub fn debug_dns_resolver(resolver: &Option<Arc<dyn reqwest::dns::Resolve>>) -> &'static str {
-    if resolver.is_some() {
-        "custom"
-    } else {
-        "system"
-    }
-}
-
-impl std::fmt::Debug for ClientSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientSettings")
-            .field("ca_bundle_pem", &debug_ca_bundle(&self.ca_bundle_pem))
-            .field("request_timeout", &self.request_timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("follow_redirects", &self.follow_redirects)
-            .field("resolve", &self.resolve)
-            .field("dns_resolver", &debug_dns_resolver(&self.dns_resolver))
-            .finish()
-    }
-}
-
-impl Default for ClientSettings {
-    /// 30 s requests, 10 s connects, no private CA, no redirects.
-    fn default() -> Self {
-        ClientSettings {
-            ca_bundle_pem: None,
-            request_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            follow_redirects: false,
-            resolve: Vec::new(),
-            dns_resolver: None,
-        }
-    }
-}
-
-/// Why a client could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientSetupError {
-    /// The CA bundle is not PEM, or holds no certificate.
-    #[error("the CA bundle {0}")]
-    CaBundle(String),
-    /// TLS could not be set up.
-    #[error("could not set up TLS: {0}")]
-    Tls(String),
-}
-
-/// Builds a reqwest client (rustls). Certificate verification stays on, always.
-pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, ClientSetupError> {
-    let redirects = if settings.follow_redirects {
-        reqwest::redirect::Policy::limited(5)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.request_timeout)
-        .user_agent(concat!("octo-oidc/", env!("CARGO_PKG_VERSION")))
-        .redirect(redirects);
-    if let Some(resolver) = &settings.dns_resolver {
-        builder = builder.dns_resolver(resolver.clone());
-    }
-    for (host, addr) in &settings.resolve {
-        builder = builder.resolve(host, *addr);
-    }
-    if let Some(pem) = &settings.ca_bundle_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| ClientSetupError::CaBundle(format!("is not valid PEM: {e}")))?;
-        if certs.is_empty() {
-            return Err(ClientSetupError::CaBundle(
-                "contains no certificate".to_owned(),
-            ));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| ClientSetupError::Tls(e.to_string()))
 }
 
 /// The `Retry-After` header: delay-seconds, or an HTTP-date (as a delay from now; a date in

@@ -17,6 +17,11 @@
 //! `ClientBuilder::resolve`): the sandbox's own Entra, STS and Octopus (token validation,
 //! account tests) and [`Sandbox::http_client`]. The test certificates cover the names.
 //!
+//! Every accepted connection has `TCP_NODELAY` set, as production servers do: with Nagle's
+//! algorithm on, a second response written on a connection whose first is not yet
+//! acknowledged (two answers on one HTTP/2 connection, or a header and body in two TLS records)
+//! waits for the client's delayed ACK, about 40 ms on Linux, which the real services do not add.
+//!
 //! Deliberately absent: binding anything but loopback, and auto-saving between shutdowns.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
@@ -24,6 +29,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use octo_oidc_core::Secret;
 use rand::Rng;
 use tokio::sync::watch;
@@ -409,7 +415,12 @@ impl Sandbox {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|source| SandboxError::Bind { addr, source })?;
+            .map_err(|source| SandboxError::Bind { addr, source })?
+            .tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!(error = %e, "cannot set TCP_NODELAY on a sandbox connection");
+                }
+            });
         let mut stop = self.stop.subscribe();
         self.servers.push(tokio::spawn(async move {
             let shutdown = async move {
@@ -436,6 +447,7 @@ impl Sandbox {
         let handle = axum_server::Handle::new();
         let server = axum_server::from_tcp_rustls(listener, config)
             .map_err(|source| SandboxError::Bind { addr, source })?
+            .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
             .handle(handle.clone());
         self.tls_handles.push(handle);
         self.servers.push(tokio::spawn(async move {
