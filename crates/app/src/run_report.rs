@@ -696,6 +696,8 @@ pub struct TeardownItemView {
     pub kind: String,
     /// Its name.
     pub name: String,
+    /// The app registration it lives in (Azure `split_apps`: kind + name + app identify one).
+    pub app: Option<String>,
     /// Its id.
     pub id: String,
     /// `deleted`, `left`, `failed`, `not_run`.
@@ -735,6 +737,7 @@ pub fn teardown_outcome(report: &TeardownReport) -> TeardownOutcome {
                 TeardownItemView {
                     kind: i.kind.as_str().to_string(),
                     name: i.name.clone(),
+                    app: i.app.clone(),
                     id: i.id.clone(),
                     result: result.to_string(),
                     reason,
@@ -907,5 +910,29 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn teardown_items_keep_the_app_registration_they_live_in() {
+        use octo_oidc_engine::teardown::TeardownItem;
+        let in_app = |app: &str| TeardownItem {
+            kind: ResourceKind::FederatedCredential,
+            name: "octopus-production".to_string(),
+            app: Some(app.to_string()),
+            id: format!("{app}-credential"),
+            result: TeardownResult::Left {
+                reason: "not created by this setup".to_string(),
+            },
+            note: None,
+        };
+        let report = TeardownReport {
+            setup: "shop-azure".to_string(),
+            items: vec![in_app("octo-oidc-shop-1"), in_app("octo-oidc-shop-2")],
+            problem: None,
+        };
+        let outcome = teardown_outcome(&report);
+        let apps: Vec<_> = outcome.items.iter().map(|i| i.app.as_deref()).collect();
+        assert_eq!(apps, [Some("octo-oidc-shop-1"), Some("octo-oidc-shop-2")]);
+        assert_eq!(outcome.items[0].result, "left");
     }
 }

@@ -1121,6 +1121,8 @@ export type TeardownItemView = {
 	kind: string,
 	/**  Its name. */
 	name: string,
+	/**  The app registration it lives in (Azure `split_apps`: kind + name + app identify one). */
+	app: string | null,
 	/**  Its id. */
 	id: string,
 	/**  `deleted`, `left`, `failed`, `not_run`. */
