@@ -77,6 +77,9 @@ async function startOnce(application) {
   });
   try {
     await waitForPort(port, driver, 15000);
+    // tauri-driver listens at once but forwards the new-session request to WebKitWebDriver,
+    // which it started beside itself and which may not listen yet (connection refused).
+    await waitForPort(nativePort, driver, 15000);
     const browser = await remote({
       hostname: '127.0.0.1',
       port,
