@@ -119,77 +119,51 @@ pub enum ClientSetupError {
 /// the next caller.
 pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, ClientSetupError> {
     warm_up_crypto();
-    let key = ClientKey::of(settings);
     let mut cache = clients().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(client) = cache.find(&key) {
+    if let Some(client) = cache.find(settings) {
         return Ok(client);
     }
     let client = new_client(settings)?;
-    cache.keep(key, settings.dns_resolver.clone(), client.clone());
+    cache.keep(settings.clone(), client.clone());
     Ok(client)
 }
 
-/// What makes two client configurations the same client. The resolver counts by identity;
-/// the cache holds it, so its address is not reused while the entry lives.
-#[derive(PartialEq, Eq)]
-struct ClientKey {
-    ca_bundle_pem: Option<Vec<u8>>,
-    request_timeout: Duration,
-    connect_timeout: Duration,
-    follow_redirects: bool,
-    resolve: Vec<(String, SocketAddr)>,
-    dns_resolver: Option<usize>,
-}
-
-impl ClientKey {
-    fn of(settings: &ClientSettings) -> ClientKey {
-        ClientKey {
-            ca_bundle_pem: settings.ca_bundle_pem.clone(),
-            request_timeout: settings.request_timeout,
-            connect_timeout: settings.connect_timeout,
-            follow_redirects: settings.follow_redirects,
-            resolve: settings.resolve.clone(),
-            dns_resolver: settings
-                .dns_resolver
-                .as_ref()
-                .map(|r| Arc::as_ptr(r).cast::<()>() as usize),
-        }
+impl ClientSettings {
+    /// Whether a client built from `self` serves `other` too: every field equal, the resolver
+    /// by identity (the cache keeps its settings, so the resolver is not freed and its address
+    /// reused while the entry lives).
+    fn same_client_as(&self, other: &ClientSettings) -> bool {
+        let resolvers = match (&self.dns_resolver, &other.dns_resolver) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        resolvers
+            && self.ca_bundle_pem == other.ca_bundle_pem
+            && self.request_timeout == other.request_timeout
+            && self.connect_timeout == other.connect_timeout
+            && self.follow_redirects == other.follow_redirects
+            && self.resolve == other.resolve
     }
 }
 
-/// A kept client with what its key refers to.
-struct CachedClient {
-    key: ClientKey,
-    _resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-    client: reqwest::Client,
-}
-
-/// The process's clients, oldest first.
+/// The process's clients with the settings they were built from, oldest first.
 #[derive(Default)]
-struct ClientCache(Vec<CachedClient>);
+struct ClientCache(Vec<(ClientSettings, reqwest::Client)>);
 
 impl ClientCache {
-    fn find(&self, key: &ClientKey) -> Option<reqwest::Client> {
+    fn find(&self, settings: &ClientSettings) -> Option<reqwest::Client> {
         self.0
             .iter()
-            .find(|c| &c.key == key)
-            .map(|c| c.client.clone())
+            .find(|(kept, _)| kept.same_client_as(settings))
+            .map(|(_, client)| client.clone())
     }
 
-    fn keep(
-        &mut self,
-        key: ClientKey,
-        resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-        client: reqwest::Client,
-    ) {
+    fn keep(&mut self, settings: ClientSettings, client: reqwest::Client) {
         if self.0.len() >= MAX_CACHED_CLIENTS {
             self.0.remove(0);
         }
-        self.0.push(CachedClient {
-            key,
-            _resolver: resolver,
-            client,
-        });
+        self.0.push((settings, client));
     }
 }
 
