@@ -188,7 +188,7 @@ describe('the wizard window', () => {
     await waitEnabled(browser, '#continue', 'Connect AWS lost its state');
   });
 
-  it('Scope: nothing chosen blocks Continue; select-all shows the exact subjects live', async () => {
+  it('Scope: nothing chosen blocks Continue; select-all shows the exact subjects live', async (t) => {
     await browser.$('#continue').click();
     await waitTitle(browser, 'What may use the trust');
     const projectsAll = await browser.$('#projects-all');
@@ -214,14 +214,23 @@ describe('the wizard window', () => {
     await projectsAll.click();
     await browser.$('#projects-rows input[type="checkbox"]').click();
     assert.match(await browser.$('#projects-count').getText(), /^1 of \d+ selected/);
+    // The one project's preview settles first: a late answer re-renders the subject list, and
+    // a page that changes height under a click can move the checkbox away from it.
+    await settledSubjects(browser, 'the one project\'s subjects were not previewed', (all) =>
+      new Set(all.map((subject) => /:project:([^:]+)/.exec(subject)?.[1]).filter(Boolean)).size === 1,
+    );
     // The runbook in the deployment subject: runbook runs no longer share the deployments' subjects.
-    await browser.$('#key-deployment-runbook').scrollIntoView({ block: 'center' });
-    await browser.$('#key-deployment-runbook').click();
-    const count = await browser.$('#subject-count');
-    await count.waitUntil(async () => /\(\d+\)/.test(await count.getText()) && !/\(0\)/.test(await count.getText()), {
-      timeout: 15000,
-      timeoutMsg: 'no subjects previewed',
+    const runbookKey = await browser.$('#key-deployment-runbook');
+    await runbookKey.scrollIntoView({ block: 'center' });
+    await runbookKey.click();
+    await runbookKey.waitUntil(async () => runbookKey.isSelected(), {
+      timeout: 5000,
+      timeoutMsg: 'the runbook key was not chosen',
     });
+    // Runbook runs now present their own subjects, outside the scope: the deployments' stay.
+    const subjects = await settledSubjects(browser, 'no subjects previewed with the runbook key');
+    assert.ok(subjects.every((subject) => !subject.includes(':runbook:')), `${subjects}`);
+    t.diagnostic(`${subjects.length} subjects previewed with the runbook key`);
     const first = await browser.$('#subjects li code').getText();
     assert.match(first, /^space:/);
     await waitEnabled(browser, '#continue', 'a chosen scope did not enable Continue');
@@ -658,6 +667,26 @@ async function reviewPlan(browser, name, expected) {
   await screenshot(browser, name);
 }
 
+/**
+ * Waits until the Scope screen's live preview has answered (a count, not "updating") and its
+ * subjects pass `accept`; returns them.
+ */
+async function settledSubjects(browser, timeoutMsg, accept = (all) => all.length > 0) {
+  let subjects = [];
+  await browser.waitUntil(
+    async () => {
+      const state = await browser.execute(() => ({
+        count: document.querySelector('#subject-count')?.textContent?.trim() ?? '',
+        subjects: [...document.querySelectorAll('#subjects li code')].map((code) => code.textContent ?? ''),
+      }));
+      subjects = state.subjects;
+      return /^\(\d+\)$/.test(state.count) && state.count !== '(0)' && accept(subjects);
+    },
+    { timeout: 15000, interval: 100, timeoutMsg },
+  );
+  return subjects;
+}
+
 /** Apply: runs the plan, every step ends done, Continue opens. */
 async function applyPlan(browser, name) {
   await browser.$('#continue').click();
@@ -686,7 +715,8 @@ async function verifyTrust(browser, name, { mustPass = false } = {}) {
     await screenshot(browser, name);
     await browser.$('#accept-failures').click();
   } else {
-    assert.match(await verdict.getText(), /Passed/);
+    // On a failure the assertion shows every check, so a CI log names what failed.
+    assert.match(await verdict.getText(), /Passed/, `${await verdict.getText()}\n${checks}`);
     await screenshot(browser, name);
   }
   await waitEnabled(browser, '#continue', 'verify did not offer Done');
