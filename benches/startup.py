@@ -17,6 +17,10 @@ with fresh, empty XDG folders, and the medians are printed with the ratios again
 (<= 1.2x the bare window's time, <= 1.15x its memory). The figures are printed, not asserted:
 the exit status is 0 unless a launch fails.
 
+With `--per-process` it also prints, per kind of process (the app or bare binary,
+WebKitWebProcess, WebKitNetworkProcess, ...), the medians of its PSS and of the CPU time it had
+used when memory was read (user + system, all its threads): where a difference comes from.
+
 Run it under a display, e.g. `xvfb-run -a python3 benches/startup.py --app ... --bare ...`;
 `make bench-startup` builds both binaries and does that.
 """
@@ -45,6 +49,8 @@ class Launch:
     pss_kib: int
     rss_kib: int
     processes: int
+    # kind of process -> (PSS KiB, CPU seconds); the launched binary is "main"
+    per_process: dict[str, tuple[int, float]]
 
 
 def children_by_parent() -> dict[int, list[int]]:
@@ -86,6 +92,28 @@ def memory_kib(pid: int) -> tuple[int, int]:
     except OSError:
         return 0, 0
     return pss, rss
+
+
+def process_kind(pid: int, root: int) -> str:
+    """"main" for the launched binary, else the kernel's (15-character) command name."""
+    if pid == root:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as comm:
+            return comm.read().strip()
+    except OSError:
+        return "?"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process (all its threads) has used; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            text = stat.read()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -136,11 +164,15 @@ def launch(binary: str, settle: float, timeout: float) -> Launch:
             time.sleep(settle)
             pids = process_tree(process.pid)
             pss = rss = 0
+            per_process: dict[str, tuple[int, float]] = {}
             for pid in pids:
                 one_pss, one_rss = memory_kib(pid)
                 pss += one_pss
                 rss += one_rss
-            return Launch(seconds, pss, rss, len(pids))
+                kind = process_kind(pid, process.pid)
+                kind_pss, kind_cpu = per_process.get(kind, (0, 0.0))
+                per_process[kind] = (kind_pss + one_pss, kind_cpu + cpu_seconds(pid))
+            return Launch(seconds, pss, rss, len(pids), per_process)
         finally:
             stop(process)
 
@@ -155,6 +187,9 @@ def main() -> int:
     parser.add_argument("--bare", required=True, help="the release bare-window binary")
     parser.add_argument("--runs", type=int, default=5, help="measured launches of each (default 5)")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after ready before memory is read")
+    parser.add_argument(
+        "--per-process", action="store_true", help="also print PSS and CPU medians per kind of process"
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a launch may take to be ready")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -201,6 +236,15 @@ def main() -> int:
     )
     met = time_ratio <= GOAL_TIME and pss_ratio <= GOAL_MEMORY
     print(f"  goal {'met' if met else 'missed'} (time and PSS)")
+    if args.per_process:
+        print()
+        print("per kind of process (medians)          PSS (MiB)   CPU (ms)")
+        for name, launches in results.items():
+            kinds = sorted({kind for l in launches for kind in l.per_process})
+            for kind in kinds:
+                pss_values = [l.per_process.get(kind, (0, 0.0))[0] for l in launches]
+                cpu_values = [l.per_process.get(kind, (0, 0.0))[1] for l in launches]
+                print(f"  {name:4} {kind:32} {median(pss_values) / 1024:10.1f} {median(cpu_values) * 1000:10.0f}")
     return 0
 
 
