@@ -47,8 +47,7 @@ use octo_oidc_core::{Problem, Secret};
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, app_unique_name, desired_state};
 use crate::observed::{
-    ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
-    ObservedServiceAccount, ObservedState, ObservedTeam,
+    ObservedApp, ObservedGcp, ObservedIdentity, ObservedServiceAccount, ObservedState, ObservedTeam,
 };
 use crate::ownership;
 use crate::plan::{Plan, plan};
@@ -426,19 +425,15 @@ async fn read_observed<P: PortSet>(
         });
     let provider = async {
         match looked_provider {
-            Some((_, Some(found))) => Ok(found?.map(observed_provider)),
-            Some((spec, None)) => Ok(ports
-                .iam()
-                .find_oidc_provider(&spec.url)
-                .await?
-                .map(observed_provider)),
+            Some((_, Some(found))) => found,
+            Some((spec, None)) => ports.iam().find_oidc_provider(&spec.url).await,
             None => Ok::<_, Problem>(None),
         }
     };
     let role = async {
         match looked_role {
-            Some((_, Some(found))) => Ok(found?.map(observed_role)),
-            Some((spec, None)) => Ok(ports.iam().find_role(&spec.name).await?.map(observed_role)),
+            Some((_, Some(found))) => found,
+            Some((spec, None)) => ports.iam().find_role(&spec.name).await,
             None => Ok::<_, Problem>(None),
         }
     };
@@ -623,22 +618,6 @@ async fn read_gcp<P: PortSet>(
         service_account_bindings,
         project_bindings,
     })
-}
-
-pub(crate) fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
-    ObservedOidcProvider {
-        tags: provider.tags.clone(),
-        provider,
-    }
-}
-
-pub(crate) fn observed_role(role: IamRole) -> ObservedRole {
-    ObservedRole {
-        description: role.description.clone(),
-        tags: role.tags.clone(),
-        managed_policy_arns: role.managed_policy_arns.clone(),
-        role,
-    }
 }
 
 pub(crate) async fn observe_app<P: PortSet>(

@@ -5,8 +5,6 @@
 //! Deliberately absent: how it is read ([`crate::observe`], over `octo_oidc_core::ports`);
 //! this module only fixes the shape the plan compares against.
 
-use std::collections::BTreeMap;
-
 use octo_oidc_core::ports::{
     EntraApplication, FederatedCredential, GcpBinding, GcpPool, GcpProvider, GcpServiceAccount,
     IamRole, OctopusAccount, OidcProvider, RoleAssignment, ServicePrincipal,
@@ -19,12 +17,13 @@ pub struct ObservedState {
     /// Octopus accounts found by the desired accounts' exact names.
     #[serde(default)]
     pub octopus_accounts: Vec<OctopusAccount>,
-    /// The IAM OIDC provider registered for the issuer's URL.
+    /// The IAM OIDC provider registered for the issuer's URL, with its tags.
     #[serde(default)]
-    pub oidc_provider: Option<ObservedOidcProvider>,
-    /// The IAM role with the setup's role name.
+    pub oidc_provider: Option<OidcProvider>,
+    /// The IAM role with the setup's role name (description, tags and attached policies
+    /// included: what the plan compares).
     #[serde(default)]
-    pub iam_role: Option<ObservedRole>,
+    pub iam_role: Option<IamRole>,
     /// Entra app registrations found by the setup's unique names.
     #[serde(default)]
     pub apps: Vec<ObservedApp>,
@@ -63,32 +62,6 @@ pub struct ObservedGcp {
     /// The project's allow-policy bindings.
     #[serde(default)]
     pub project_bindings: Vec<GcpBinding>,
-}
-
-/// An IAM OIDC provider with its tags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedOidcProvider {
-    /// As the port reports it.
-    pub provider: OidcProvider,
-    /// Its tags (`ListOpenIDConnectProviderTags`).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
-/// An IAM role with what the plan compares beyond the port's [`IamRole`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedRole {
-    /// ARN, name, trust policy (URL-decoded JSON), max session duration.
-    pub role: IamRole,
-    /// Its description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Its tags (`ListRoleTags`).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Attached managed policy ARNs (`ListAttachedRolePolicies`).
-    #[serde(default)]
-    pub managed_policy_arns: Vec<String>,
 }
 
 /// An Entra app registration with its service principal and federated credentials.

@@ -26,7 +26,7 @@
 
 use std::future::Future;
 
-use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, Octopus, PortResult};
+use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, IamRole, Octopus, PortResult};
 use octo_oidc_core::scope::{RunLabel, RunRef};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use crate::desired::{DesiredResource, resolve_scope};
 use crate::observe::{Observation, PortSet};
-use crate::observed::{ObservedApp, ObservedRole};
+use crate::observed::ObservedApp;
 use crate::plan::Action;
 use crate::setup_file::TargetSpec;
 
@@ -541,7 +541,7 @@ fn cloud_checks(observation: &Observation, out: &mut Vec<Check>) {
 /// IAM role.
 enum TrustHolder<'o> {
     App(&'o ObservedApp),
-    Role(&'o ObservedRole),
+    Role(&'o IamRole),
 }
 
 /// An Octopus account of the setup whose trust exists.
@@ -598,16 +598,16 @@ fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
                     credentials: a.federated_credentials.clone(),
                 },
                 TrustHolder::Role(role) => TrustConfig::Aws {
-                    role_arn: role.role.arn.clone(),
+                    role_arn: role.arn.clone(),
                     providers: o
                         .oidc_provider
                         .iter()
                         .map(|p| AwsProviderConfig {
-                            url: p.provider.url.clone(),
-                            client_ids: p.provider.client_ids.clone(),
+                            url: p.url.clone(),
+                            client_ids: p.client_ids.clone(),
                         })
                         .collect(),
-                    trust_policy: role.role.trust_policy.clone(),
+                    trust_policy: role.trust_policy.clone(),
                 },
             };
             (t.name.to_string(), t.slug.to_string(), trust)
@@ -830,14 +830,14 @@ fn cloud_targets(observation: &Observation) -> Vec<TradeTarget> {
                 out.push(TradeTarget {
                     account_id: account,
                     subjects: t.subjects.to_vec(),
-                    trade_with: role.role.arn.clone(),
+                    trade_with: role.arn.clone(),
                     trusted: TrustedClaims {
-                        issuers: vec![provider.provider.url.clone()],
-                        audiences: provider.provider.client_ids.clone(),
+                        issuers: vec![provider.url.clone()],
+                        audiences: provider.client_ids.clone(),
                         subjects: trusted_subjects(&TrustConfig::Aws {
                             role_arn: String::new(),
                             providers: vec![],
-                            trust_policy: role.role.trust_policy.clone(),
+                            trust_policy: role.trust_policy.clone(),
                         }),
                     },
                 });

@@ -12,8 +12,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_engine::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
 use octo_oidc_engine::observed::{
-    ObservedApp, ObservedIdentity, ObservedOidcProvider, ObservedRole, ObservedServiceAccount,
-    ObservedState, ObservedTeam,
+    ObservedApp, ObservedIdentity, ObservedServiceAccount, ObservedState, ObservedTeam,
 };
 use octo_oidc_engine::plan::{Action, Plan, plan};
 use octo_oidc_engine::render::{plan_json, plan_text};
@@ -119,14 +118,11 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
     for (n, r) in desired.resources.iter().enumerate() {
         match r {
             DesiredResource::OidcProvider { arn, spec } => {
-                o.oidc_provider = Some(ObservedOidcProvider {
-                    provider: OidcProvider {
-                        arn: arn.clone(),
-                        url: spec.url.clone(),
-                        client_ids: spec.client_ids.clone(),
-                        thumbprints: vec![],
-                        tags: spec.tags.clone(),
-                    },
+                o.oidc_provider = Some(OidcProvider {
+                    arn: arn.clone(),
+                    url: spec.url.clone(),
+                    client_ids: spec.client_ids.clone(),
+                    thumbprints: vec![],
                     tags: spec.tags.clone(),
                 })
             }
@@ -135,20 +131,15 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     &serde_json::from_str::<serde_json::Value>(&spec.trust_policy).unwrap(),
                 )
                 .unwrap();
-                o.iam_role = Some(ObservedRole {
-                    role: IamRole {
-                        arn: arn.clone(),
-                        name: spec.name.clone(),
-                        trust_policy: pretty,
-                        max_session_duration: spec.max_session_duration,
-                        description: spec.description.clone(),
-                        tags: spec.tags.clone(),
-                        managed_policy_arns: spec.managed_policy_arns.clone(),
-                        inline_policies: spec.inline_policies.clone(),
-                    },
+                o.iam_role = Some(IamRole {
+                    arn: arn.clone(),
+                    name: spec.name.clone(),
+                    trust_policy: pretty,
+                    max_session_duration: spec.max_session_duration,
                     description: spec.description.clone(),
                     tags: spec.tags.clone(),
                     managed_policy_arns: spec.managed_policy_arns.iter().rev().cloned().collect(),
+                    inline_policies: spec.inline_policies.clone(),
                 })
             }
             DesiredResource::AppRegistration {
@@ -359,13 +350,13 @@ fn scenarios() -> Vec<Scenario> {
                 let mut o = as_applied(d);
                 let role = o.iam_role.as_mut().unwrap();
                 let mut policy: serde_json::Value =
-                    serde_json::from_str(&role.role.trust_policy).unwrap();
+                    serde_json::from_str(&role.trust_policy).unwrap();
                 policy["Statement"][0]["Condition"]
                     .as_object_mut()
                     .unwrap()
                     .remove("StringLike");
-                role.role.trust_policy = policy.to_string();
-                role.role.max_session_duration = 7200;
+                role.trust_policy = policy.to_string();
+                role.max_session_duration = 7200;
                 role.managed_policy_arns
                     .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
                 o.octopus_accounts[0].body["EnvironmentIds"] = json!([]);
@@ -397,8 +388,7 @@ fn scenarios() -> Vec<Scenario> {
                     .unwrap()
                     .tags
                     .insert("octo-oidc:setup".into(), "billing-aws".into());
-                o.oidc_provider.as_mut().unwrap().provider.client_ids =
-                    vec!["sts.amazonaws.com".into()];
+                o.oidc_provider.as_mut().unwrap().client_ids = vec!["sts.amazonaws.com".into()];
                 o
             },
             counts: [0, 1, 1, 0, 1],
