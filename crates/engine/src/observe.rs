@@ -40,15 +40,14 @@ use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
     FederatedCredential, GcpAccessToken, GcpBinding, GcpPolicyChange, GcpPolicyTarget, GcpPool,
     GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
-    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OctopusAccount, OidcProvider,
-    OidcProviderSpec, PortResult, RoleAssignment, RoleSpec, ServerInfo, ServicePrincipal,
+    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OctopusAccount, OidcIdentity,
+    OidcProvider, OidcProviderSpec, PortResult, RoleAssignment, RoleSpec, ServerInfo,
+    ServicePrincipal,
 };
 use octo_oidc_core::{Problem, Secret};
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, app_unique_name, desired_state};
-use crate::observed::{
-    ObservedApp, ObservedGcp, ObservedIdentity, ObservedServiceAccount, ObservedState, ObservedTeam,
-};
+use crate::observed::{ObservedApp, ObservedGcp, ObservedServiceAccount, ObservedState};
 use crate::ownership;
 use crate::plan::{Plan, plan};
 use crate::setup_file::{Setup, TargetSpec};
@@ -500,16 +499,7 @@ async fn read_in_order<P: PortSet>(
                 }
             }
             DesiredResource::TeamMembership { team, .. } => {
-                observed.team =
-                    ports
-                        .octopus()
-                        .find_team(space_id, team)
-                        .await?
-                        .map(|t| ObservedTeam {
-                            id: t.id,
-                            name: t.name,
-                            member_user_ids: t.member_user_ids,
-                        });
+                observed.team = ports.octopus().find_team(space_id, team).await?;
             }
             _ => {}
         }
@@ -522,7 +512,7 @@ async fn read_in_order<P: PortSet>(
 async fn observe_service_account<P: PortSet>(
     username: &str,
     ports: P,
-) -> Result<Option<(ObservedServiceAccount, Vec<ObservedIdentity>)>, Problem> {
+) -> Result<Option<(ObservedServiceAccount, Vec<OidcIdentity>)>, Problem> {
     let Some(sa) = ports.octopus().find_service_account(username).await? else {
         return Ok(None);
     };
@@ -530,29 +520,18 @@ async fn observe_service_account<P: PortSet>(
         true => Some(ports.octopus().list_oidc_identities(&sa.id).await?),
         false => None,
     };
-    let observed_identities = identities
-        .as_ref()
-        .map(|ids| {
-            ids.identities
-                .iter()
-                .map(|i| ObservedIdentity {
-                    id: i.id.clone(),
-                    name: i.spec.name.clone(),
-                    issuer: i.spec.issuer.clone(),
-                    subject: i.spec.subject.clone(),
-                    audience: i.spec.audience.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let (external_id, identities) = match identities {
+        Some(i) => (Some(i.external_id), i.identities),
+        None => (None, Vec::new()),
+    };
     let account = ObservedServiceAccount {
         created_by: ownership::setup_of_display_name(&sa.display_name).map(str::to_string),
         id: sa.id,
         username: sa.username,
         display_name: sa.display_name,
-        external_id: identities.map(|i| i.external_id),
+        external_id,
     };
-    Ok(Some((account, observed_identities)))
+    Ok(Some((account, identities)))
 }
 
 /// The Google Cloud resources, each looked up at once (the service account's policy after

@@ -7,7 +7,8 @@
 
 use octo_oidc_core::ports::{
     EntraApplication, FederatedCredential, GcpBinding, GcpPool, GcpProvider, GcpServiceAccount,
-    IamRole, OctopusAccount, OidcProvider, RoleAssignment, ServicePrincipal,
+    IamRole, OctopusAccount, OctopusTeam, OidcIdentity, OidcProvider, RoleAssignment,
+    ServicePrincipal,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +36,10 @@ pub struct ObservedState {
     pub service_account: Option<ObservedServiceAccount>,
     /// The OIDC identities of that service account.
     #[serde(default)]
-    pub oidc_identities: Vec<ObservedIdentity>,
+    pub oidc_identities: Vec<OidcIdentity>,
     /// The Octopus team named by the setup.
     #[serde(default)]
-    pub team: Option<ObservedTeam>,
+    pub team: Option<OctopusTeam>,
     /// The Google Cloud side (gcp targets).
     #[serde(default)]
     pub gcp: ObservedGcp,
@@ -98,32 +99,4 @@ pub struct ObservedServiceAccount {
     /// ([`crate::ownership::setup_of_display_name`]); `None` = not created by a setup.
     #[serde(default)]
     pub created_by: Option<String>,
-}
-
-/// An OIDC identity on a service account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedIdentity {
-    /// Identity id.
-    pub id: String,
-    /// Name (the setup's identity is named `octo-oidc-<setup>`).
-    pub name: String,
-    /// Issuer.
-    pub issuer: String,
-    /// Subject.
-    pub subject: String,
-    /// Custom audience; `None` = the service account's ExternalId.
-    #[serde(default)]
-    pub audience: Option<String>,
-}
-
-/// An Octopus team and its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedTeam {
-    /// `Teams-N`.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Member user ids.
-    #[serde(default)]
-    pub member_user_ids: Vec<String>,
 }

@@ -389,18 +389,18 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                 Some(sa) if sa.created_by.as_deref() == Some(setup) => step(Action::Unchanged, kind, name, d).id(&sa.id),
                 Some(sa) => step(Action::Unchanged, kind, name, d).id(&sa.id).reason("exists and was not created by this setup: reused, teardown leaves it"),
             }),
-            DesiredResource::OidcIdentity { spec, .. } => steps.push(match observed.oidc_identities.iter().find(|i| i.name == spec.name) {
+            DesiredResource::OidcIdentity { spec, .. } => steps.push(match observed.oidc_identities.iter().find(|i| i.spec.name == spec.name) {
                 None => step(Action::Create, kind, name, d),
                 Some(i) => {
                     let mut changes = Vec::new();
-                    if i.issuer != spec.issuer {
-                        changes.push(change("issuer", &i.issuer, &spec.issuer));
+                    if i.spec.issuer != spec.issuer {
+                        changes.push(change("issuer", &i.spec.issuer, &spec.issuer));
                     }
-                    if i.subject != spec.subject {
-                        changes.push(change("subject", &i.subject, &spec.subject));
+                    if i.spec.subject != spec.subject {
+                        changes.push(change("subject", &i.spec.subject, &spec.subject));
                     }
-                    if i.audience != spec.audience {
-                        changes.push(change("audience", &i.audience, &spec.audience));
+                    if i.spec.audience != spec.audience {
+                        changes.push(change("audience", &i.spec.audience, &spec.audience));
                     }
                     step(Action::Unchanged, kind, name, d).id(&i.id).changes(changes)
                 }

@@ -407,18 +407,18 @@ pub async fn teardown<P: PortSet>(
         let ours_name = identity_name(setup);
         let mut others = Vec::new();
         for i in &observed.oidc_identities {
-            if i.name == ours_name {
+            if i.spec.name == ours_name {
                 let (sa_id, id) = (sa.id.clone(), i.id.clone());
                 handle!(
                     ResourceKind::OidcIdentity,
-                    i.name,
+                    i.spec.name,
                     i.id,
                     Decision::Delete(plain(async move {
                         ports.octopus().delete_oidc_identity(&sa_id, &id).await
                     }))
                 );
             } else {
-                others.push(i.name.clone());
+                others.push(i.spec.name.clone());
             }
         }
         let decision = if sa.created_by.as_deref() != Some(setup) {

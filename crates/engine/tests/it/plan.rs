@@ -8,12 +8,11 @@ use octo_oidc_core::ErrorCode;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::ports::{
     EntraApplication, IamRole, OctopusAccount, OctopusProject, OctopusResource, OctopusRunbook,
-    OctopusTenant, OidcProvider, ServerInfo, ServicePrincipal, SpaceInventory,
+    OctopusTeam, OctopusTenant, OidcIdentity, OidcProvider, ServerInfo, ServicePrincipal,
+    SpaceInventory,
 };
 use octo_oidc_engine::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
-use octo_oidc_engine::observed::{
-    ObservedApp, ObservedIdentity, ObservedServiceAccount, ObservedState, ObservedTeam,
-};
+use octo_oidc_engine::observed::{ObservedApp, ObservedServiceAccount, ObservedState};
 use octo_oidc_engine::plan::{Action, Plan, plan};
 use octo_oidc_engine::render::{plan_json, plan_text};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
@@ -224,20 +223,17 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     created_by: Some(desired.setup.clone()),
                 })
             }
-            DesiredResource::OidcIdentity { spec, .. } => {
-                o.oidc_identities.push(ObservedIdentity {
-                    id: "OidcIdentities-3".into(),
-                    name: spec.name.clone(),
-                    issuer: spec.issuer.clone(),
-                    subject: spec.subject.clone(),
-                    audience: spec.audience.clone(),
-                })
-            }
+            DesiredResource::OidcIdentity { spec, .. } => o.oidc_identities.push(OidcIdentity {
+                id: "OidcIdentities-3".into(),
+                spec: spec.clone(),
+            }),
             DesiredResource::TeamMembership { team, .. } => {
-                o.team = Some(ObservedTeam {
+                o.team = Some(OctopusTeam {
                     id: "Teams-2".into(),
                     name: team.clone(),
+                    space_id: Some("Spaces-1".into()),
                     member_user_ids: vec!["Users-7".into()],
+                    can_change_members: true,
                 })
             }
             DesiredResource::WorkloadIdentityPool { spec } => {
@@ -459,10 +455,12 @@ fn scenarios() -> Vec<Scenario> {
             file: "github",
             edits: vec![],
             observed: |_| ObservedState {
-                team: Some(ObservedTeam {
+                team: Some(OctopusTeam {
                     id: "Teams-2".into(),
                     name: "Deployers".into(),
+                    space_id: Some("Spaces-1".into()),
                     member_user_ids: vec!["Users-1".into()],
+                    can_change_members: true,
                 }),
                 ..ObservedState::default()
             },
@@ -482,7 +480,7 @@ fn scenarios() -> Vec<Scenario> {
             observed: |d| {
                 let mut o = as_applied(d);
                 o.service_account.as_mut().unwrap().created_by = None;
-                o.oidc_identities[0].subject = "repo:acme/shop:*".into();
+                o.oidc_identities[0].spec.subject = "repo:acme/shop:*".into();
                 o.team = None;
                 o
             },
