@@ -704,11 +704,7 @@ pub async fn observe_account<P: PortSet>(
                     provider: provider.clone(),
                     display_name: p.map(|p| p.display_name.clone()).unwrap_or_default(),
                     description: p.map(|p| p.description.clone()).unwrap_or_default(),
-                    issuer_uri: p.map(|p| p.issuer_uri.clone()).unwrap_or_default(),
-                    allowed_audiences: p.map(|p| p.allowed_audiences.clone()).unwrap_or_default(),
-                    jwks_json: p.and_then(|p| p.jwks_json.clone()),
-                    attribute_mapping: p.map(|p| p.attribute_mapping.clone()).unwrap_or_default(),
-                    attribute_condition: p.and_then(|p| p.attribute_condition.clone()),
+                    trust: p.map(|p| p.trust.clone()).unwrap_or_default(),
                 },
                 subjects: Vec::new(),
             });
@@ -888,10 +884,10 @@ pub fn account_cloud_checks(found: &AccountObservation) -> Vec<Check> {
             match &g.provider {
                 Some(p) if p.lifecycle == GcpLifecycle::Active && !p.disabled => {
                     out.push(Check::pass(Area::Cloud, "provider", format!("the provider {} is active", provider.provider_name())));
-                    if !provider.accepts_audience(audience, &p.allowed_audiences) {
-                        let accepted = match p.allowed_audiences.is_empty() {
+                    if !provider.accepts_audience(audience, &p.trust.allowed_audiences) {
+                        let accepted = match p.trust.allowed_audiences.is_empty() {
                             true => vec![provider.default_audience()],
-                            false => p.allowed_audiences.clone(),
+                            false => p.trust.allowed_audiences.clone(),
                         };
                         out.push(audience_check(audience, &accepted, "the provider's accepted audiences", "Set the account's Audience to the provider's resource name, or add it to allowedAudiences"));
                     }

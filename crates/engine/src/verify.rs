@@ -1216,7 +1216,7 @@ fn gcp_trusted(
     observation: &Observation,
     provider: &octo_oidc_core::gcp::ProviderRef,
 ) -> GcpTrusted {
-    let p = observation.observed.gcp.provider.as_ref();
+    let p = observation.observed.gcp.provider.as_ref().map(|p| &p.trust);
     let audiences = match p.map(|p| p.allowed_audiences.clone()) {
         Some(a) if !a.is_empty() => a,
         _ => vec![provider.default_audience()],

@@ -252,11 +252,7 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     description: spec.description.clone(),
                     disabled: false,
                     lifecycle: GcpLifecycle::Active,
-                    issuer_uri: spec.issuer_uri.clone(),
-                    allowed_audiences: spec.allowed_audiences.clone(),
-                    jwks_json: None,
-                    attribute_mapping: spec.attribute_mapping.clone(),
-                    attribute_condition: spec.attribute_condition.clone(),
+                    trust: spec.trust.clone(),
                 })
             }
             DesiredResource::GcpServiceAccount { email, spec } => {

@@ -199,7 +199,7 @@ impl FakeGoogleCloud {
     pub fn set_condition(&self, provider: &ProviderRef, condition: Option<&str>) {
         let mut s = self.state.lock().unwrap();
         if let Some(p) = s.providers.get_mut(&provider.provider_name()) {
-            p.attribute_condition = condition.map(str::to_string);
+            p.trust.attribute_condition = condition.map(str::to_string);
         }
     }
 
@@ -443,11 +443,7 @@ impl GoogleCloud for FakeGoogleCloud {
                         description: spec.description.clone(),
                         disabled: false,
                         lifecycle: GcpLifecycle::Active,
-                        issuer_uri: spec.issuer_uri.clone(),
-                        allowed_audiences: spec.allowed_audiences.clone(),
-                        jwks_json: spec.jwks_json.clone(),
-                        attribute_mapping: spec.attribute_mapping.clone(),
-                        attribute_condition: spec.attribute_condition.clone(),
+                        trust: spec.trust.clone(),
                     };
                     let before = s.providers.insert(name.clone(), wanted.clone());
                     Ok(match before {
@@ -583,6 +579,7 @@ impl GoogleCloud for FakeGoogleCloud {
                 .providers
                 .get(&provider_name)
                 .filter(|p| p.lifecycle == GcpLifecycle::Active && !p.disabled)
+                .map(|p| &p.trust)
                 .ok_or_else(|| {
                     refused(
                         "invalid_target",
