@@ -24,10 +24,11 @@
 //! character marked ([`ClaimComparison`]). The [`VerifyReport`]'s verdict maps to the CLI's
 //! exit codes 0 (passed) / 1 (problems found).
 
+use std::fmt::Display;
 use std::future::Future;
 
 use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, IamRole, Octopus, PortResult};
-use octo_oidc_core::scope::{RunLabel, RunRef};
+use octo_oidc_core::scope::{RunLabel, RunRef, Scope};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
 };
@@ -39,7 +40,7 @@ use crate::desired::{DesiredResource, resolve_scope};
 use crate::observe::{Observation, PortSet};
 use crate::observed::ObservedApp;
 use crate::plan::Action;
-use crate::setup_file::TargetSpec;
+use crate::setup_file::{CloudScope, TargetSpec};
 
 mod ci_trades;
 pub use ci_trades::CiRun;
@@ -623,25 +624,21 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     };
     let iss = observation.facts.server.issuer.as_str();
     for (name, slug, trust) in trusts(observation) {
-        let mut scope = match resolve_scope(cloud_scope, &observation.facts, &slug) {
+        let scope = match simulated_scope(cloud_scope, observation, &name, &slug) {
             Ok(s) => s,
-            Err(p) => {
-                out.push(Check::fail(Area::Simulation, &name, p.message));
+            Err(c) => {
+                out.push(c);
                 continue;
             }
         };
-        scope.inventory.account.name = name.clone();
-        let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
-            (Ok(s), Ok(t)) => (s, t),
-            (Err(e), _) => {
-                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-                continue;
-            }
-            (_, Err(e)) => {
-                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-                continue;
-            }
-        };
+        let (compiled_scope, compiled_trust) =
+            match compiled_pair(&name, scope.compile(), trust.compile(), None) {
+                Ok(pair) => pair,
+                Err(c) => {
+                    out.push(c);
+                    continue;
+                }
+            };
         let aud = trust.default_audience(iss);
         let m = simulate_scope(
             &compiled_scope,
@@ -693,6 +690,37 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
             out.push(c);
         }
     }
+}
+
+/// The scope of the account `name` (slug `slug`) as the simulation runs it, its runs named
+/// after the account; a failing check of the account when a slug does not resolve.
+fn simulated_scope(
+    scope: &CloudScope,
+    observation: &Observation,
+    name: &str,
+    slug: &str,
+) -> Result<Scope, Check> {
+    let mut scope = resolve_scope(scope, &observation.facts, slug)
+        .map_err(|p| Check::fail(Area::Simulation, name, p.message))?;
+    scope.inventory.account.name = name.to_string();
+    Ok(scope)
+}
+
+/// A compiled scope and trust, or the failing check of the account `name`: the scope's
+/// error first, then the trust's (with `trust_because`, its cause and fix, when given).
+fn compiled_pair<S, T>(
+    name: &str,
+    scope: Result<S, impl Display>,
+    trust: Result<T, impl Display>,
+    trust_because: Option<(&str, &str)>,
+) -> Result<(S, T), Check> {
+    let fail = |e: String| Check::fail(Area::Simulation, name, e);
+    let scope = scope.map_err(|e| fail(e.to_string()))?;
+    let trust = trust.map_err(|e| match trust_because {
+        Some((cause, fix)) => fail(e.to_string()).because(cause, fix),
+        None => fail(e.to_string()),
+    })?;
+    Ok((scope, trust))
 }
 
 /// The subject values a trust accepts (exact or patterns), for comparisons.
@@ -1272,14 +1300,13 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     };
     let name = g.scope.account_name.clone();
     let slug = crate::desired::slugify(&name);
-    let mut scope = match resolve_scope(&g.scope, &observation.facts, &slug) {
+    let scope = match simulated_scope(&g.scope, observation, &name, &slug) {
         Ok(s) => s,
-        Err(p) => {
-            out.push(Check::fail(Area::Simulation, &name, p.message));
+        Err(c) => {
+            out.push(c);
             return;
         }
     };
-    scope.inventory.account.name = name.clone();
     let Some(trust) = crate::google::existing_trust(provider, &observation.observed.gcp) else {
         out.push(
             Check::fail(
@@ -1294,20 +1321,18 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
         );
         return;
     };
-    let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(e), _) => {
-            out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-            return;
-        }
-        (_, Err(e)) => {
-            out.push(Check::fail(Area::Simulation, &name, e.to_string()).because(
-                "Google would not accept this provider's CEL",
-                "Run octo-oidc apply to restore the mapping and condition",
-            ));
-            return;
-        }
-    };
+    let because = (
+        "Google would not accept this provider's CEL",
+        "Run octo-oidc apply to restore the mapping and condition",
+    );
+    let (compiled_scope, compiled_trust) =
+        match compiled_pair(&name, scope.compile(), trust.compile(), Some(because)) {
+            Ok(pair) => pair,
+            Err(c) => {
+                out.push(c);
+                return;
+            }
+        };
     let iss = observation.facts.server.issuer.as_str();
     let aud = gcp_audience(observation);
     let trusted = gcp_trusted(observation, provider);
