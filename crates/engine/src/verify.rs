@@ -627,7 +627,7 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
         let scope = match simulated_scope(cloud_scope, observation, &name, &slug) {
             Ok(s) => s,
             Err(c) => {
-                out.push(c);
+                out.push(*c);
                 continue;
             }
         };
@@ -635,7 +635,7 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
             match compiled_pair(&name, scope.compile(), trust.compile(), None) {
                 Ok(pair) => pair,
                 Err(c) => {
-                    out.push(c);
+                    out.push(*c);
                     continue;
                 }
             };
@@ -699,9 +699,9 @@ fn simulated_scope(
     observation: &Observation,
     name: &str,
     slug: &str,
-) -> Result<Scope, Check> {
+) -> Result<Scope, Box<Check>> {
     let mut scope = resolve_scope(scope, &observation.facts, slug)
-        .map_err(|p| Check::fail(Area::Simulation, name, p.message))?;
+        .map_err(|p| Box::new(Check::fail(Area::Simulation, name, p.message)))?;
     scope.inventory.account.name = name.to_string();
     Ok(scope)
 }
@@ -713,12 +713,14 @@ fn compiled_pair<S, T>(
     scope: Result<S, impl Display>,
     trust: Result<T, impl Display>,
     trust_because: Option<(&str, &str)>,
-) -> Result<(S, T), Check> {
+) -> Result<(S, T), Box<Check>> {
     let fail = |e: String| Check::fail(Area::Simulation, name, e);
-    let scope = scope.map_err(|e| fail(e.to_string()))?;
-    let trust = trust.map_err(|e| match trust_because {
-        Some((cause, fix)) => fail(e.to_string()).because(cause, fix),
-        None => fail(e.to_string()),
+    let scope = scope.map_err(|e| Box::new(fail(e.to_string())))?;
+    let trust = trust.map_err(|e| {
+        Box::new(match trust_because {
+            Some((cause, fix)) => fail(e.to_string()).because(cause, fix),
+            None => fail(e.to_string()),
+        })
     })?;
     Ok((scope, trust))
 }
@@ -1303,7 +1305,7 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     let scope = match simulated_scope(&g.scope, observation, &name, &slug) {
         Ok(s) => s,
         Err(c) => {
-            out.push(c);
+            out.push(*c);
             return;
         }
     };
@@ -1329,7 +1331,7 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
         match compiled_pair(&name, scope.compile(), trust.compile(), Some(because)) {
             Ok(pair) => pair,
             Err(c) => {
-                out.push(c);
+                out.push(*c);
                 return;
             }
         };
