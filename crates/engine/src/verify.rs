@@ -940,6 +940,15 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     out
 }
 
+/// The failing trade of `subject` when no token could be had for it.
+fn no_token(subject: &str, p: &Problem) -> Check {
+    Check::fail(
+        Area::TokenTrade,
+        subject,
+        format!("no token: {}", p.message),
+    )
+}
+
 async fn token_trades<P: PortSet, T>(
     observation: &Observation,
     options: VerifyOptions,
@@ -983,46 +992,34 @@ async fn token_trades<P: PortSet, T>(
                     .unwrap_or(first);
                 let minted = match claims_only {
                     true if minted_runs => continue,
-                    true => None,
-                    false => match tokens.run_token(&target.account_id, &label).await {
-                        Ok(m) => m,
-                        Err(p) => {
-                            out.push(Check::fail(
-                                Area::TokenTrade,
-                                &computed,
-                                format!("no token: {}", p.message),
-                            ));
-                            continue;
-                        }
-                    },
+                    true => Ok(None),
+                    false => tokens.run_token(&target.account_id, &label).await,
                 };
-                let (token, claims) = match minted {
-                    Some(m) => {
+                let presented = match minted {
+                    Ok(Some(m)) => {
                         minted_runs = true;
                         let claims = TokenClaims {
                             iss: m.issuer,
                             sub: m.subject,
                             aud: m.audience,
                         };
-                        (m.token, claims)
+                        Ok((m.token, claims))
                     }
-                    None => {
+                    Ok(None) => {
                         let claims = TokenClaims {
                             iss: iss.clone(),
                             aud: default_aud.clone(),
                             sub: computed.clone(),
                         };
-                        match tokens.token(&claims).await {
-                            Ok(t) => (t, claims),
-                            Err(p) => {
-                                out.push(Check::fail(
-                                    Area::TokenTrade,
-                                    &computed,
-                                    format!("no token: {}", p.message),
-                                ));
-                                continue;
-                            }
-                        }
+                        tokens.token(&claims).await.map(|t| (t, claims))
+                    }
+                    Err(p) => Err(p),
+                };
+                let (token, claims) = match presented {
+                    Ok(presented) => presented,
+                    Err(p) => {
+                        out.push(no_token(&computed, &p));
+                        continue;
                     }
                 };
                 let result = match azure {
@@ -1101,11 +1098,7 @@ async fn token_trades<P: PortSet, T>(
                         }
                     }
                     Err(p) => {
-                        out.push(Check::fail(
-                            Area::TokenTrade,
-                            &sub,
-                            format!("no token: {}", p.message),
-                        ));
+                        out.push(no_token(&sub, &p));
                         continue;
                     }
                 };

@@ -17,7 +17,7 @@ use octo_oidc_core::github::{GitHubFilter, GitHubRepo, SubjectForm, github_subje
 use octo_oidc_core::ports::Octopus;
 use octo_oidc_core::simulate::TokenClaims;
 
-use super::{Area, Check, MintedToken, TokenSource, TrustedClaims, cloud_trade_check};
+use super::{Area, Check, MintedToken, TokenSource, TrustedClaims, cloud_trade_check, no_token};
 use crate::observe::Observation;
 use crate::setup_file::CiSetup;
 
@@ -310,11 +310,7 @@ pub(super) async fn ci_token_trades<O, T>(
                 return;
             }
             Err(p) => {
-                out.push(Check::fail(
-                    Area::TokenTrade,
-                    &name,
-                    format!("no token: {}", p.message),
-                ));
+                out.push(no_token(&name, &p));
                 continue;
             }
         };
