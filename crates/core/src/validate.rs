@@ -173,12 +173,13 @@ impl Validator {
 
     /// An IAM role ARN `arn:<partition>:iam::<12 digits>:role/[path/]name`.
     pub fn role_arn(&mut self, field: &str, value: &str) -> &mut Self {
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        let ok = matches!(parts.as_slice(),
-            ["arn", partition, "iam", "", account, resource]
-                if partition.starts_with("aws")
-                    && crate::aws::is_account_id(account)
-                    && resource.strip_prefix("role/").is_some_and(|n| n.rsplit('/').next().is_some_and(is_valid_role_name)));
+        let ok = crate::aws::iam_arn_parts(value).is_some_and(|(account, resource)| {
+            crate::aws::is_account_id(account)
+                && resource
+                    .strip_prefix("role/")
+                    .and_then(|n| n.rsplit('/').next())
+                    .is_some_and(is_valid_role_name)
+        });
         if !ok {
             self.error(
                 field,
@@ -597,16 +598,16 @@ impl Validator {
     /// An IAM managed policy ARN: `arn:<partition>:iam::aws:policy/…` (AWS managed) or
     /// `arn:<partition>:iam::<12 digits>:policy/[path/]name` (customer managed).
     pub fn policy_arn(&mut self, field: &str, value: &str) -> &mut Self {
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        let ok = matches!(parts.as_slice(),
-        ["arn", partition, "iam", "", account, resource]
-            if partition.starts_with("aws")
-                && (*account == "aws" || crate::aws::is_account_id(account))
+        let ok = crate::aws::iam_arn_parts(value).is_some_and(|(account, resource)| {
+            (account == "aws" || crate::aws::is_account_id(account))
                 && resource.strip_prefix("policy/").is_some_and(|n| {
                     let name = n.rsplit('/').next().unwrap_or_default();
                     (1..=128).contains(&name.len())
-                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-                }));
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+                })
+        });
         if !ok {
             self.error(
                 field,
