@@ -25,7 +25,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 
-use super::{Recorder, audiences, claims, conflict, not_found};
+use super::{Recorder, audiences, claims, conflict, not_found, updated_if};
 
 const OPERATIONS: &[&str] = &[
     "project",
@@ -264,10 +264,7 @@ fn apply_change(bindings: &mut Vec<GcpBinding>, change: &GcpPolicyChange) -> boo
 
 /// An existing resource after an update: unchanged when it equals `before`.
 fn compared<T: Clone + PartialEq>(before: T, after: &T) -> (Applied<T>, bool) {
-    match *after == before {
-        true => (Applied::Unchanged(after.clone()), false),
-        false => (Applied::Updated(after.clone()), true),
-    }
+    updated_if(*after != before, after.clone())
 }
 
 /// The lifecycle of a deleted pool or provider, with the fake's expiry.
@@ -558,11 +555,7 @@ impl GoogleCloud for FakeGoogleCloud {
             s.policy_target_exists(target)?;
             let bindings = s.policies.entry(k.clone()).or_default();
             let changed = apply_change(bindings, change);
-            let now = bindings.clone();
-            Ok(match changed {
-                true => (Applied::Updated(now), true),
-                false => (Applied::Unchanged(now), false),
-            })
+            Ok(updated_if(changed, bindings.clone()))
         })
     }
 
