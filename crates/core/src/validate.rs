@@ -376,6 +376,11 @@ pub fn validate_azure_setup(input: &AzureSetupInput) -> Result<Vec<FieldWarning>
 mod tests {
     use super::*;
 
+    /// The fields `v` found errors in, in order.
+    pub(super) fn failing_fields(v: &Validator) -> Vec<&str> {
+        v.errors().iter().map(|f| f.field.as_str()).collect()
+    }
+
     #[test]
     fn all_errors_at_once() {
         let p = validate_aws_setup(&AwsSetupInput {
@@ -425,8 +430,7 @@ mod tests {
             .required_aws_region("bad", "US-East-1")
             .required_aws_region("ok", "us-east-1")
             .required_aws_region("gov", "us-gov-west-1");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["empty", "bad"]);
+        assert_eq!(failing_fields(&v), ["empty", "bad"]);
         assert!(v.errors()[0].fix.contains("us-east-1"));
         assert_eq!(
             crate::accounts::account_region("", Some("eu-west-1")),
@@ -448,8 +452,7 @@ mod tests {
             .slug("s", "a:b")
             .credential_name("c", "-x")
             .limit("fic", 21, 20, "Split across apps.");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["g", "r", "s", "c", "fic"]);
+        assert_eq!(failing_fields(&v), ["g", "r", "s", "c", "fic"]);
     }
 }
 
@@ -639,6 +642,7 @@ impl Validator {
 
 #[cfg(test)]
 mod setup_file_check_tests {
+    use super::tests::failing_fields;
     use super::*;
 
     #[test]
@@ -688,7 +692,6 @@ mod setup_file_check_tests {
             .policy_arn("bad3", "arn:aws:iam::111122223333:role/x")
             .resource_group("ok5", "rg-shop(prod)")
             .resource_group("bad4", "rg.");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["bad1", "bad2", "bad3", "bad4"]);
+        assert_eq!(failing_fields(&v), ["bad1", "bad2", "bad3", "bad4"]);
     }
 }
