@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{SandboxProcess, iam};
+use crate::support::{SandboxProcess, assert_mentions, iam};
 
 /// The account of the sandbox's issuer host (`https://octopus.sandbox.localhost`).
 const HOST: &str = "octopus.sandbox.localhost";
@@ -39,6 +39,20 @@ name = "{label} (OIDC)"
     )
 }
 
+/// Writes [`setup`] to `TARGET.toml` in the sandbox's folder.
+fn write_setup(
+    sb: &SandboxProcess,
+    target: &str,
+    label: &str,
+    environments: &str,
+    cloud: &str,
+) -> std::path::PathBuf {
+    sb.write(
+        &format!("{target}.toml"),
+        &setup(target, label, environments, cloud),
+    )
+}
+
 fn checks(out: &Value) -> Vec<Value> {
     out["checks"].as_array().cloned().unwrap_or_default()
 }
@@ -46,24 +60,20 @@ fn checks(out: &Value) -> Vec<Value> {
 #[test]
 fn accounts_made_by_apply_verify_by_name_and_by_id() {
     let sb = SandboxProcess::start();
-    let aws = sb.write(
-        "aws.toml",
-        &setup(
-            "aws",
-            "qa-aws",
-            r#""production""#,
-            "[aws]\nrole_name = \"octopus-qa\"\nregion = \"eu-west-1\"",
-        ),
+    let aws = write_setup(
+        &sb,
+        "aws",
+        "qa-aws",
+        r#""production""#,
+        "[aws]\nrole_name = \"octopus-qa\"\nregion = \"eu-west-1\"",
     );
-    let azure = sb.write(
-        "azure.toml",
-        &setup(
-            "azure",
-            "qa-azure",
-            r#""production", "staging""#,
-            &format!(
-                "[azure]\ntenant_id = \"{TENANT}\"\nsubscription_id = \"{SUBSCRIPTION}\"\nrole = \"Contributor\""
-            ),
+    let azure = write_setup(
+        &sb,
+        "azure",
+        "qa-azure",
+        r#""production", "staging""#,
+        &format!(
+            "[azure]\ntenant_id = \"{TENANT}\"\nsubscription_id = \"{SUBSCRIPTION}\"\nrole = \"Contributor\""
         ),
     );
     for file in [&aws, &azure] {
@@ -73,11 +83,7 @@ fn accounts_made_by_apply_verify_by_name_and_by_id() {
 
     let by_name = sb.cli(&["verify", "--account", "qa-aws (OIDC)"]);
     assert_eq!(by_name.code, 0, "{}{}", by_name.stdout, by_name.stderr);
-    assert!(
-        by_name.stdout.contains("Verify passed."),
-        "{}",
-        by_name.stdout
-    );
+    assert_mentions(&by_name.stdout, &["Verify passed."]);
     assert!(
         by_name
             .stdout
@@ -341,11 +347,7 @@ fn unknown_and_non_oidc_accounts_exit_2_before_any_cloud_call() {
 
     let both = sb.cli(&["verify", "setup.toml", "--account", "Legacy login"]);
     assert_eq!(both.code, 2, "{}", both.stderr);
-    assert!(
-        both.stderr.contains("cannot be used with"),
-        "{}",
-        both.stderr
-    );
+    assert_mentions(&both.stderr, &["cannot be used with"]);
 }
 
 /// A Google Cloud OIDC account made by apply, verified by name with the service account its
@@ -358,14 +360,12 @@ fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1()
     let sb = SandboxProcess::start();
     let project = sb.vars["GCP_PROJECT_ID"].clone();
     let number = sb.vars["GCP_PROJECT_NUMBER"].clone();
-    let file = sb.write(
-        "gcp.toml",
-        &setup(
-            "gcp",
-            "qa-gcp",
-            r#""production", "staging""#,
-            &format!("[gcp]\nproject = \"{project}\"\nroles = [\"roles/storage.objectViewer\"]"),
-        ),
+    let file = write_setup(
+        &sb,
+        "gcp",
+        "qa-gcp",
+        r#""production", "staging""#,
+        &format!("[gcp]\nproject = \"{project}\"\nroles = [\"roles/storage.objectViewer\"]"),
     );
     let applied = sb.cli(&["apply", "--yes", "--json", file.to_str().unwrap()]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
@@ -381,11 +381,7 @@ fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1()
 
     let missing = verify(&[]);
     assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
-    assert!(
-        missing.stderr.contains("gcp.service_account"),
-        "{}",
-        missing.stderr
-    );
+    assert_mentions(&missing.stderr, &["gcp.service_account"]);
 
     let passed = verify(&["--gcp-service-account", &email, "--json"]);
     assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
