@@ -381,6 +381,16 @@ pub fn steps(plan: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The string `field` of every element of the JSON array `items`.
+pub fn each_str<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
 /// Asserts that `text` (a command's output) contains every one of `parts`, showing it and
 /// the missing parts when not.
 #[track_caller]
