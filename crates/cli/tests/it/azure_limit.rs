@@ -51,8 +51,7 @@ fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
     // naming the field and the alternatives, with no request at all.
     let one = sandbox.write("one.toml", &OVER.replace("STRATEGY", "one_app"));
     sandbox.clear_requests();
-    let refused = sandbox.cli(&["plan", one.to_str().unwrap()]);
-    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    let refused = sandbox.cli(&["plan", one.to_str().unwrap()]).expect_code(2);
     assert_mentions(
         &refused.stderr,
         &[
@@ -77,8 +76,9 @@ fn twenty_three_credentials_plan_the_alternatives_and_apply_the_chosen_one() {
             r#"environments = ["*"]"#,
         ),
     );
-    let refused = sandbox.cli(&["plan", live.to_str().unwrap()]);
-    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    let refused = sandbox
+        .cli(&["plan", live.to_str().unwrap()])
+        .expect_code(3);
     assert_mentions(
         &refused.stderr,
         &[
