@@ -29,7 +29,7 @@ use super::wire::{
     Envelope, Resource, ScopeSet, aadsts, base_url, injected_fault, mint_access_token,
     parse_scopes, query_map,
 };
-use crate::token_validation::{RemoteIssuers, TokenRejection};
+use crate::token_validation::{RemoteIssuers, TokenRejection, claim_strings};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -1107,17 +1107,6 @@ fn invalid_client(code: u32, message: &str) -> Response {
 
 const FIC_DOCS: &str = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
 
-fn audiences_of(claims: &serde_json::Map<String, Value>) -> Vec<String> {
-    match claims.get("aud") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The workload-identity-federation check: issuer match, real verification, subject and
 /// audience match ([`super::federation`]).
 async fn check_federated_assertion(
@@ -1186,7 +1175,7 @@ impl OwnedAssertion {
         OwnedAssertion {
             issuer: claim_text(claims, "iss"),
             subject: claim_text(claims, "sub"),
-            audiences: audiences_of(claims),
+            audiences: claim_strings(claims, "aud"),
         }
     }
 
@@ -1202,7 +1191,7 @@ impl OwnedAssertion {
 fn mismatch_response(mismatch: Mismatch, claims: &serde_json::Map<String, Value>) -> Response {
     let issuer = claim_text(claims, "iss");
     let subject = claim_text(claims, "sub");
-    let audience_text = audiences_of(claims).join(",");
+    let audience_text = claim_strings(claims, "aud").join(",");
     let check = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.";
     let message = match mismatch {
         Mismatch::NoCredentials => format!(

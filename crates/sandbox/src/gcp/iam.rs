@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::wire::{GoogleError, timestamp};
+use crate::json_fields::{str_field, string_list};
 
 /// Days a soft-deleted pool or provider is kept.
 pub const SOFT_DELETE_DAYS: i64 = 30;
@@ -214,10 +215,6 @@ fn ok_id(id: &str) -> bool {
         && !id.starts_with("gcp-")
 }
 
-fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(Value::as_str)
-}
-
 fn check_names(body: &Value) -> Result<(), GoogleError> {
     if str_field(body, "displayName").is_some_and(|d| d.chars().count() > 32) {
         return Err(GoogleError::invalid_argument(
@@ -311,16 +308,7 @@ impl Provider {
                 self.issuer_uri = str_field(oidc, "issuerUri").unwrap_or_default().to_string();
             }
             if wants("oidc.allowedAudiences") {
-                self.allowed_audiences = oidc
-                    .get("allowedAudiences")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                self.allowed_audiences = string_list(oidc, "allowedAudiences");
             }
             if wants("oidc.jwksJson") {
                 self.jwks_json = str_field(oidc, "jwksJson")

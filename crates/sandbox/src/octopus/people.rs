@@ -20,10 +20,7 @@ use super::auth::Caller;
 use super::errors::OctopusError;
 use super::model::{OidcIdentity, Team, User, now_rfc3339, slugify};
 use super::paging::{QueryParams, matches_partial_name, page};
-
-fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body.get(name).and_then(Value::as_str)
-}
+use crate::json_fields::str_field;
 
 // ---- users ----
 

@@ -27,6 +27,7 @@ use super::inventory::by_id_or_slug;
 use super::issuer::{MintedToken, TokenRequest, mint_for_account};
 use super::model::{ServerTask, TaskLogLine, now_rfc3339};
 use super::paging::{QueryParams, page};
+use crate::json_fields;
 
 /// What a token trade with the cloud side returned.
 #[derive(Debug, Clone)]
@@ -410,15 +411,11 @@ pub async fn create(
         Some(Path(s)) => Some(app.resolve_space(&s)?),
         None => None,
     };
-    let name = body
-        .get("Name")
-        .and_then(Value::as_str)
+    let name = json_fields::str_field(&body, "Name")
         .unwrap_or("")
         .trim()
         .to_string();
-    let description = body
-        .get("Description")
-        .and_then(Value::as_str)
+    let description = json_fields::str_field(&body, "Description")
         .unwrap_or("")
         .to_string();
     let mut errors = Vec::new();
