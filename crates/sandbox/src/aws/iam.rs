@@ -314,14 +314,12 @@ impl IamState {
     }
 
     fn provider(&self, params: &Params) -> Result<&Provider, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         self.providers.get(arn).ok_or_else(|| no_such_provider(arn))
     }
 
     fn provider_mut(&mut self, params: &Params) -> Result<&mut Provider, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         self.providers
             .get_mut(arn)
             .ok_or_else(|| no_such_provider(arn))
@@ -352,8 +350,7 @@ impl IamState {
     }
 
     fn delete_provider(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         // Documented as idempotent: deleting a missing provider is not an error.
         self.providers.remove(arn);
         Ok(None)
@@ -416,8 +413,7 @@ impl IamState {
     // ---- roles ---------------------------------------------------------------------------
 
     fn create_role(&mut self, params: &Params, window: Duration) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let document = params.required("AssumeRolePolicyDocument")?;
         let path = params.get("Path").unwrap_or("/");
         validate_path(path)?;
@@ -482,8 +478,7 @@ impl IamState {
     }
 
     fn get_role(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         let mut result = Xml::new();
         result.element("Role", &role_xml(role, true));
@@ -518,8 +513,7 @@ impl IamState {
     }
 
     fn update_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let description = params.get("Description");
         validate_description(description)?;
         let duration = params
@@ -541,8 +535,7 @@ impl IamState {
         params: &Params,
         window: Duration,
     ) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let document = params.required("PolicyDocument")?;
         if self.role(name).is_none() {
             return Err(no_such_role(name));
@@ -555,8 +548,7 @@ impl IamState {
     }
 
     fn delete_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         if !role.attached_policies.is_empty() {
             return Err(AwsError::delete_conflict(
@@ -573,10 +565,8 @@ impl IamState {
     }
 
     fn attach_policy(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let arn = params.required("PolicyArn")?;
-        validate_arn(arn, "policyArn")?;
+        let name = ROLE_NAME.read(params)?;
+        let arn = POLICY_ARN.read(params)?;
         let role = self.role_mut(name)?;
         if managed_policies::policy_name(arn).is_none() {
             return Err(AwsError::no_such_entity(format!(
@@ -595,10 +585,8 @@ impl IamState {
     }
 
     fn detach_policy(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let arn = params.required("PolicyArn")?;
-        validate_arn(arn, "policyArn")?;
+        let name = ROLE_NAME.read(params)?;
+        let arn = POLICY_ARN.read(params)?;
         let role = self.role_mut(name)?;
         let before = role.attached_policies.len();
         role.attached_policies.retain(|a| a != arn);
@@ -611,8 +599,7 @@ impl IamState {
     }
 
     fn list_attached(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         let mut members = Xml::new();
         for arn in &role.attached_policies {
@@ -633,10 +620,8 @@ impl IamState {
     }
 
     fn put_inline(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let policy_name = params.required("PolicyName")?;
-        validate_name(policy_name, "policyName", 128)?;
+        let name = ROLE_NAME.read(params)?;
+        let policy_name = POLICY_NAME.read(params)?;
         let document = params.required("PolicyDocument")?;
         check_policy_characters(document)?;
         validate_permission_policy(document)?;
@@ -749,8 +734,7 @@ impl IamState {
     }
 
     fn simulate(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let source = params.required("PolicySourceArn")?;
-        validate_arn(source, "policySourceArn")?;
+        let source = POLICY_SOURCE_ARN.read(params)?;
         let actions = params.list("ActionNames");
         if actions.is_empty() {
             params.required("ActionNames")?;
@@ -822,6 +806,56 @@ fn no_such_provider(arn: &str) -> AwsError {
 
 fn no_such_inline_policy(name: &str) -> AwsError {
     AwsError::no_such_entity(format!("The role policy with name {name} cannot be found."))
+}
+
+/// A required request parameter IAM checks before anything else: its wire name, its name in
+/// `ValidationError` messages and its rule.
+struct Checked {
+    key: &'static str,
+    field: &'static str,
+    rule: Rule,
+}
+
+/// The rule of a [`Checked`] parameter.
+enum Rule {
+    /// An IAM name of at most this many characters ([`validate_name`]).
+    Name(usize),
+    /// An ARN ([`validate_arn`]).
+    Arn,
+}
+
+const ROLE_NAME: Checked = Checked::name("RoleName", "roleName", 64);
+const POLICY_NAME: Checked = Checked::name("PolicyName", "policyName", 128);
+const POLICY_ARN: Checked = Checked::arn("PolicyArn", "policyArn");
+const PROVIDER_ARN: Checked = Checked::arn("OpenIDConnectProviderArn", "openIDConnectProviderArn");
+const POLICY_SOURCE_ARN: Checked = Checked::arn("PolicySourceArn", "policySourceArn");
+
+impl Checked {
+    const fn name(key: &'static str, field: &'static str, max: usize) -> Checked {
+        Checked {
+            key,
+            field,
+            rule: Rule::Name(max),
+        }
+    }
+
+    const fn arn(key: &'static str, field: &'static str) -> Checked {
+        Checked {
+            key,
+            field,
+            rule: Rule::Arn,
+        }
+    }
+
+    /// The parameter's value: required (`ValidationError` when absent), then its rule.
+    fn read<'p>(&self, params: &'p Params) -> Result<&'p str, AwsError> {
+        let value = params.required(self.key)?;
+        match self.rule {
+            Rule::Name(max) => validate_name(value, self.field, max)?,
+            Rule::Arn => validate_arn(value, self.field)?,
+        }
+        Ok(value)
+    }
 }
 
 /// IAM names: `[\w+=,.@-]+` (ASCII word characters), 1..=max.

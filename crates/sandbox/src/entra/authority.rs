@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 
 use super::EntraSandbox;
 use super::federation::{Assertion, Credential, Mismatch, match_credential};
-use super::model::{AuthCode, DeviceCode, DirectoryState, RefreshGrant, now_ms, random_token};
+use super::model::{
+    AuthCode, DeviceCode, DirectoryState, RefreshGrant, User, now_ms, random_token,
+};
 use super::wire::{
     Envelope, Resource, ScopeSet, aadsts, base_url, injected_fault, mint_access_token,
     parse_scopes, query_map,
@@ -69,6 +71,36 @@ fn is_multi_tenant_alias(segment: &str) -> bool {
         segment.to_ascii_lowercase().as_str(),
         "organizations" | "common" | "consumers"
     )
+}
+
+/// Why a user may not sign in at a tenant path segment.
+enum TenantRefusal {
+    /// No such tenant (AADSTS90002).
+    NotFound,
+    /// The user is not a member of it (AADSTS50020, with Entra's message).
+    NotMember(String),
+}
+
+/// The tenant a user signs in to at the path segment `tenant`: their home tenant for the
+/// multi-tenant aliases, else the named tenant when they belong to it.
+fn sign_in_tenant(
+    state: &DirectoryState,
+    user: &User,
+    tenant: &str,
+) -> Result<String, TenantRefusal> {
+    if is_multi_tenant_alias(tenant) {
+        return Ok(user.tenant_ids[0].clone());
+    }
+    let t = state
+        .resolve_tenant(tenant)
+        .ok_or(TenantRefusal::NotFound)?;
+    if !user.tenant_ids.contains(&t.id) {
+        return Err(TenantRefusal::NotMember(format!(
+            "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
+            user.user_principal_name, user.tenant_ids[0], t.display_name
+        )));
+    }
+    Ok(t.id.clone())
 }
 
 fn tenant_not_found(segment: &str) -> Response {
@@ -379,22 +411,12 @@ fn complete_sign_in(
             Some("AADSTS50126: Error validating credentials due to invalid username or password."),
         );
     }
-    let tenant_id = if is_multi_tenant_alias(tenant) {
-        user.tenant_ids[0].clone()
-    } else {
-        let Some(t) = state.resolve_tenant(tenant) else {
+    let tenant_id = match sign_in_tenant(&state, &user, tenant) {
+        Ok(id) => id,
+        Err(TenantRefusal::NotFound) => {
             return error_page(90002, &format!("Tenant '{tenant}' not found."));
-        };
-        if !user.tenant_ids.contains(&t.id) {
-            return error_page(
-                50020,
-                &format!(
-                    "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
-                    user.user_principal_name, user.tenant_ids[0], t.display_name
-                ),
-            );
         }
-        t.id.clone()
+        Err(TenantRefusal::NotMember(message)) => return error_page(50020, &message),
     };
     let code = random_token(64);
     state.auth_codes.insert(
@@ -754,22 +776,10 @@ fn redeem_refresh_token(
         let Some(user) = state.users.get(&grant.user_id) else {
             return invalid_grant(50034, "The user account does not exist in this directory.");
         };
-        let tenant_id = if is_multi_tenant_alias(tenant) {
-            user.tenant_ids[0].clone()
-        } else {
-            let Some(t) = state.resolve_tenant(tenant) else {
-                return tenant_not_found(tenant);
-            };
-            if !user.tenant_ids.contains(&t.id) {
-                return invalid_grant(
-                    50020,
-                    &format!(
-                        "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
-                        user.user_principal_name, user.tenant_ids[0], t.display_name
-                    ),
-                );
-            }
-            t.id.clone()
+        let tenant_id = match sign_in_tenant(&state, user, tenant) {
+            Ok(id) => id,
+            Err(TenantRefusal::NotFound) => return tenant_not_found(tenant),
+            Err(TenantRefusal::NotMember(message)) => return invalid_grant(50020, &message),
         };
         (grant, tenant_id)
     };

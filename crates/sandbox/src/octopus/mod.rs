@@ -514,10 +514,10 @@ fn api_routes() -> Router<AppState> {
             "/api/users",
             get(people::list_users).post(people::create_user),
         )
-        .route("/api/users/all", get(people::all_users))
+        .route("/api/users/all", get(people::all::<User>))
         .route(
             "/api/users/{id}",
-            get(people::get_user).delete(people::delete_user),
+            get(people::get_one::<User>).delete(people::delete_user),
         )
         .route(
             "/api/teams",
@@ -531,10 +531,10 @@ fn api_routes() -> Router<AppState> {
             "/api/users/{id}/permissions/configuration",
             get(permissions::user_permissions),
         )
-        .route("/api/teams/all", get(people::all_teams))
+        .route("/api/teams/all", get(people::all::<Team>))
         .route(
             "/api/teams/{id}",
-            get(people::get_team).put(people::modify_team),
+            get(people::get_one::<Team>).put(people::modify_team),
         )
         .route(
             "/api/serviceaccounts/{sa}/oidcidentities/create/v1",

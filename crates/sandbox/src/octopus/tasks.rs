@@ -88,6 +88,30 @@ pub async fn trade(
     }
 }
 
+/// Sends an account-test request to the cloud side; refused by `service` ("Could not reach
+/// {target}: …") when it cannot be sent.
+async fn send(
+    request: reqwest::RequestBuilder,
+    service: &'static str,
+    target: &str,
+) -> Result<reqwest::Response, TradeOutcome> {
+    request
+        .send()
+        .await
+        .map_err(|e| TradeOutcome::refused(service, format!("Could not reach {target}: {e}")))
+}
+
+/// [`send`], then the answer's status and JSON body (`Null` when the body is not JSON).
+async fn send_json(
+    request: reqwest::RequestBuilder,
+    service: &'static str,
+    target: &str,
+) -> Result<(reqwest::StatusCode, Value), TradeOutcome> {
+    let response = send(request, service, target).await?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
 async fn trade_with_entra(
     app: &AppState,
     account: &Map<String, Value>,
@@ -115,16 +139,12 @@ async fn trade_with_entra(
         ),
         ("client_assertion", token.jwt.as_str()),
     ];
-    let response = match app.http.post(&url).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(format!(
-                "Could not reach the Entra token endpoint {url}: {e}"
-            ));
-        }
+    let request = app.http.post(&url).form(&form);
+    let target = format!("the Entra token endpoint {url}");
+    let (status, body) = match send_json(request, "entra", &target).await {
+        Ok(answer) => answer,
+        Err(refused) => return refused,
     };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() && body.get("access_token").is_some() {
         TradeOutcome::accepted(
             "entra",
@@ -176,9 +196,10 @@ async fn trade_with_sts(
         ("DurationSeconds", duration),
     ];
     let url = format!("{}/", endpoint.trim_end_matches('/'));
-    let response = match app.http.post(&url).form(&form).send().await {
+    let request = app.http.post(&url).form(&form);
+    let response = match send(request, "sts", &format!("AWS STS at {url}")).await {
         Ok(r) => r,
-        Err(e) => return fail(format!("Could not reach AWS STS at {url}: {e}")),
+        Err(refused) => return refused,
     };
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
@@ -229,17 +250,12 @@ async fn trade_with_google(
         ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
     ];
     let url = format!("{base}/v1/token");
-    let response = match app.http.post(&url).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                "gcp-sts",
-                format!("Could not reach Google STS at {url}: {e}"),
-            );
-        }
+    let request = app.http.post(&url).form(&form);
+    let (status, body) = match send_json(request, "gcp-sts", &format!("Google STS at {url}")).await
+    {
+        Ok(answer) => answer,
+        Err(refused) => return refused,
     };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
     let Some(federated) = body
         .get("access_token")
         .and_then(Value::as_str)
@@ -276,24 +292,12 @@ async fn trade_with_google(
         "scope": ["https://www.googleapis.com/auth/cloud-platform"],
         "lifetime": format!("{lifetime}s"),
     });
-    let response = match app
-        .http
-        .post(&url)
-        .bearer_auth(federated)
-        .json(&request)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                "gcp-iamcredentials",
-                format!("Could not reach IAM Credentials at {url}: {e}"),
-            );
-        }
+    let request = app.http.post(&url).bearer_auth(federated).json(&request);
+    let target = format!("IAM Credentials at {url}");
+    let (status, body) = match send_json(request, "gcp-iamcredentials", &target).await {
+        Ok(answer) => answer,
+        Err(refused) => return refused,
     };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() && body.get("accessToken").is_some() {
         TradeOutcome::accepted(
             "gcp-iamcredentials",
