@@ -357,8 +357,7 @@ impl IamState {
     }
 
     fn add_client_id(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let client_id = params.required("ClientID")?.to_string();
-        validate_client_ids(std::slice::from_ref(&client_id))?;
+        let client_id = CLIENT_ID.read(params)?.to_string();
         let provider = self.provider_mut(params)?;
         if !provider.client_ids.contains(&client_id) {
             if provider.client_ids.len() >= MAX_CLIENT_IDS {
@@ -372,8 +371,7 @@ impl IamState {
     }
 
     fn remove_client_id(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let client_id = params.required("ClientID")?.to_string();
-        validate_client_ids(std::slice::from_ref(&client_id))?;
+        let client_id = CLIENT_ID.read(params)?.to_string();
         let provider = self.provider_mut(params)?;
         // Documented as idempotent: removing an absent client id is not an error.
         provider.client_ids.retain(|id| id != &client_id);
@@ -822,6 +820,8 @@ enum Rule {
     Name(usize),
     /// An ARN ([`validate_arn`]).
     Arn,
+    /// A client ID ([`validate_client_id`]).
+    ClientId,
 }
 
 const ROLE_NAME: Checked = Checked::name("RoleName", "roleName", 64);
@@ -829,6 +829,12 @@ const POLICY_NAME: Checked = Checked::name("PolicyName", "policyName", 128);
 const POLICY_ARN: Checked = Checked::arn("PolicyArn", "policyArn");
 const PROVIDER_ARN: Checked = Checked::arn("OpenIDConnectProviderArn", "openIDConnectProviderArn");
 const POLICY_SOURCE_ARN: Checked = Checked::arn("PolicySourceArn", "policySourceArn");
+/// One client ID of a provider; IAM names it as a member of the list in errors.
+const CLIENT_ID: Checked = Checked {
+    key: "ClientID",
+    field: "clientIDList.member",
+    rule: Rule::ClientId,
+};
 
 impl Checked {
     const fn name(key: &'static str, field: &'static str, max: usize) -> Checked {
@@ -853,6 +859,7 @@ impl Checked {
         match self.rule {
             Rule::Name(max) => validate_name(value, self.field, max)?,
             Rule::Arn => validate_arn(value, self.field)?,
+            Rule::ClientId => validate_client_id(value, self.field)?,
         }
         Ok(value)
     }
@@ -973,13 +980,19 @@ fn validate_client_ids(client_ids: &[String]) -> Result<(), AwsError> {
         )));
     }
     for id in client_ids {
-        if id.is_empty() || id.chars().count() > 255 {
-            return Err(constraint(
-                id,
-                "clientIDList.member",
-                "Member must have length less than or equal to 255",
-            ));
-        }
+        validate_client_id(id, CLIENT_ID.field)?;
+    }
+    Ok(())
+}
+
+/// A client ID (audience): 1..=255 characters.
+fn validate_client_id(id: &str, field: &str) -> Result<(), AwsError> {
+    if id.is_empty() || id.chars().count() > 255 {
+        return Err(constraint(
+            id,
+            field,
+            "Member must have length less than or equal to 255",
+        ));
     }
     Ok(())
 }

@@ -457,6 +457,19 @@ fn form_map(body: &[u8]) -> BTreeMap<String, String> {
     map
 }
 
+/// The parameters `names` of a token request, in order; Entra's `AADSTS900144` for the first
+/// one that is absent.
+fn required<'p, const N: usize>(
+    params: &'p BTreeMap<String, String>,
+    names: [&str; N],
+) -> Result<[&'p String; N], Response> {
+    let mut values = Vec::with_capacity(N);
+    for name in names {
+        values.push(params.get(name).ok_or_else(|| missing(name))?);
+    }
+    Ok(values.try_into().expect("one value per name"))
+}
+
 fn missing(parameter: &str) -> Response {
     aadsts(
         StatusCode::BAD_REQUEST,
@@ -665,11 +678,9 @@ fn redeem_code(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(code) = params.get("code") else {
-        return missing("code");
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return missing("client_id");
+    let [code, client_id] = match required(params, ["code", "client_id"]) {
+        Ok(values) => values,
+        Err(missing) => return missing,
     };
     let grant = {
         let mut state = sandbox.state();
@@ -750,15 +761,11 @@ fn redeem_refresh_token(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(refresh) = params.get("refresh_token") else {
-        return missing("refresh_token");
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope") else {
-        return missing("scope");
-    };
+    let [refresh, client_id, scope] =
+        match required(params, ["refresh_token", "client_id", "scope"]) {
+            Ok(values) => values,
+            Err(missing) => return missing,
+        };
     let (grant, tenant_id) = {
         let state = sandbox.state();
         let Some(grant) = state.refresh_tokens.get(refresh).cloned() else {
@@ -878,11 +885,9 @@ async fn device_code(
         return fault;
     }
     let params = form_map(&body);
-    let Some(client_id) = params.get("client_id").cloned() else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope").cloned() else {
-        return missing("scope");
+    let [client_id, scope] = match required(&params, ["client_id", "scope"]) {
+        Ok(values) => values.map(String::clone),
+        Err(missing) => return missing,
     };
     let base = authority_base(&sandbox, &headers);
     let mut state = sandbox.state();
@@ -969,11 +974,9 @@ async fn client_credentials(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(client_id) = params.get("client_id").cloned() else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope").cloned() else {
-        return missing("scope");
+    let [client_id, scope] = match required(params, ["client_id", "scope"]) {
+        Ok(values) => values.map(String::clone),
+        Err(missing) => return missing,
     };
     if is_multi_tenant_alias(tenant) {
         return aadsts(

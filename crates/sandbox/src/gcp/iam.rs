@@ -207,6 +207,22 @@ pub enum Target {
     ServiceAccount(String),
 }
 
+/// The ID a create request names in the query parameter `param`, if it is a valid pool or
+/// provider ID (`INVALID_ARGUMENT` naming `what` otherwise).
+fn new_id(
+    query: &BTreeMap<String, String>,
+    param: &str,
+    what: &str,
+) -> Result<String, GoogleError> {
+    let id = query.get(param).cloned().unwrap_or_default();
+    if !ok_id(&id) {
+        return Err(GoogleError::invalid_argument(format!(
+            "The {what} ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-."
+        )));
+    }
+    Ok(id)
+}
+
 fn ok_id(id: &str) -> bool {
     (4..=32).contains(&id.len())
         && id
@@ -514,6 +530,19 @@ impl GcpState {
         json!({"name": name, "metadata": {"@type": "type.googleapis.com/google.iam.v1.WorkloadIdentityPoolOperationMetadata"}, "done": false})
     }
 
+    /// The operation of a change to the pool `id` (which exists), answering with its new view.
+    fn pool_operation(&mut self, number: &str, id: &str) -> Value {
+        let view = self.pool_json(&self.pools[id]);
+        self.operation(&pool_name(number, id), "WorkloadIdentityPool", view)
+    }
+
+    /// The operation of a change to the provider `id` of `pool` (both exist).
+    fn provider_operation(&mut self, number: &str, pool: &str, id: &str) -> Value {
+        let view = self.provider_json(pool, &self.pools[pool].providers[id]);
+        let parent = format!("{}/providers/{id}", pool_name(number, pool));
+        self.operation(&parent, "WorkloadIdentityPoolProvider", view)
+    }
+
     /// `GET …/operations/{id}`: done from the first poll on.
     pub fn poll(&mut self, name: &str) -> Result<Value, GoogleError> {
         let op = self
@@ -556,15 +585,7 @@ impl GcpState {
         });
         match (method, target, verb) {
             ("POST", Target::Pools, None) => {
-                let id = query
-                    .get("workloadIdentityPoolId")
-                    .cloned()
-                    .unwrap_or_default();
-                if !ok_id(&id) {
-                    return Err(GoogleError::invalid_argument(
-                        "The workload identity pool ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-.",
-                    ));
-                }
+                let id = new_id(query, "workloadIdentityPoolId", "workload identity pool")?;
                 if self.pools.contains_key(&id) {
                     return Err(GoogleError::already_exists());
                 }
@@ -580,9 +601,8 @@ impl GcpState {
                     lifecycle: Lifecycle::Active,
                     providers: BTreeMap::new(),
                 };
-                let view = self.pool_json(&pool);
                 self.pools.insert(id.clone(), pool);
-                Ok(self.operation(&pool_name(&number, &id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, &id))
             }
             ("GET", Target::Pools, None) => {
                 let pools: Vec<Value> = self
@@ -630,8 +650,7 @@ impl GcpState {
                         }
                     }
                 }
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("DELETE", Target::Pool(id), None) => {
                 let now = self.now();
@@ -642,8 +661,7 @@ impl GcpState {
                     )));
                 }
                 pool.lifecycle = Lifecycle::Deleted(now);
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("POST", Target::Pool(id), Some("undelete")) => {
                 let pool = self.pool_mut(id)?;
@@ -651,19 +669,14 @@ impl GcpState {
                     return Err(GoogleError::failed_precondition("The pool is not deleted."));
                 }
                 pool.lifecycle = Lifecycle::Active;
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("POST", Target::Providers(pool), None) => {
-                let id = query
-                    .get("workloadIdentityPoolProviderId")
-                    .cloned()
-                    .unwrap_or_default();
-                if !ok_id(&id) {
-                    return Err(GoogleError::invalid_argument(
-                        "The workload identity pool provider ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-.",
-                    ));
-                }
+                let id = new_id(
+                    query,
+                    "workloadIdentityPoolProviderId",
+                    "workload identity pool provider",
+                )?;
                 let p = self.pool_mut(pool)?;
                 if p.lifecycle != Lifecycle::Active {
                     return Err(GoogleError::failed_precondition("The pool is deleted."));
@@ -685,9 +698,7 @@ impl GcpState {
                 };
                 provider.apply(body, None)?;
                 p.providers.insert(id.clone(), provider);
-                let view = self.provider_json(pool, &self.pools[pool].providers[&id]);
-                let parent = format!("{}/providers/{id}", pool_name(&number, pool));
-                Ok(self.operation(&parent, "WorkloadIdentityPoolProvider", view))
+                Ok(self.provider_operation(&number, pool, &id))
             }
             ("GET", Target::Providers(pool), None) => {
                 let p = self.pools.get(pool).ok_or_else(|| {
@@ -743,9 +754,7 @@ impl GcpState {
                         ));
                     }
                 }
-                let view = self.provider_json(pool, &self.pools[pool].providers[id]);
-                let parent = format!("{}/providers/{id}", pool_name(&number, pool));
-                Ok(self.operation(&parent, "WorkloadIdentityPoolProvider", view))
+                Ok(self.provider_operation(&number, pool, id))
             }
             ("GET", Target::Operation(name), None) => self.poll(name),
             _ => Err(GoogleError::no_such_method(method, "workloadIdentityPools")),

@@ -88,6 +88,23 @@ pub async fn trade(
     }
 }
 
+/// The configured URL of the cloud side an account type is tested against; refused by
+/// `service` ("The sandbox has no {what} configured to test {accounts} accounts against.")
+/// when the sandbox was started without it.
+fn configured<'c>(
+    url: &'c Option<String>,
+    service: &'static str,
+    what: &str,
+    accounts: &str,
+) -> Result<&'c str, TradeOutcome> {
+    url.as_deref().ok_or_else(|| {
+        TradeOutcome::refused(
+            service,
+            format!("The sandbox has no {what} configured to test {accounts} accounts against."),
+        )
+    })
+}
+
 /// Sends an account-test request to the cloud side; refused by `service` ("Could not reach
 /// {target}: …") when it cannot be sent.
 async fn send(
@@ -118,10 +135,14 @@ async fn trade_with_entra(
     token: &MintedToken,
 ) -> TradeOutcome {
     let fail = |message: String| TradeOutcome::refused("entra", message);
-    let Some(authority) = app.config.entra_authority.as_deref() else {
-        return fail(
-            "The sandbox has no Entra authority configured to test Azure accounts against.".into(),
-        );
+    let authority = match configured(
+        &app.config.entra_authority,
+        "entra",
+        "Entra authority",
+        "Azure",
+    ) {
+        Ok(url) => url,
+        Err(refused) => return refused,
     };
     let tenant = str_field(account, "TenantId");
     let client_id = str_field(account, "ClientId");
@@ -171,10 +192,9 @@ async fn trade_with_sts(
     token: &MintedToken,
 ) -> TradeOutcome {
     let fail = |message: String| TradeOutcome::refused("sts", message);
-    let Some(endpoint) = app.config.aws_endpoint.as_deref() else {
-        return fail(
-            "The sandbox has no AWS endpoint configured to test AWS accounts against.".into(),
-        );
+    let endpoint = match configured(&app.config.aws_endpoint, "sts", "AWS endpoint", "AWS") {
+        Ok(url) => url,
+        Err(refused) => return refused,
     };
     // Accounts saved before the region became required keep deploying but fail the test.
     if str_field(account, "Region").is_empty()
@@ -227,12 +247,14 @@ async fn trade_with_google(
     service_account: Option<&str>,
 ) -> TradeOutcome {
     let fail = TradeOutcome::refused;
-    let Some(endpoint) = app.config.gcp_endpoint.as_deref() else {
-        return fail(
-            "gcp-sts",
-            "The sandbox has no Google Cloud endpoint configured to test Google Cloud accounts against."
-                .into(),
-        );
+    let endpoint = match configured(
+        &app.config.gcp_endpoint,
+        "gcp-sts",
+        "Google Cloud endpoint",
+        "Google Cloud",
+    ) {
+        Ok(url) => url,
+        Err(refused) => return refused,
     };
     let base = endpoint.trim_end_matches('/');
     let form = [
