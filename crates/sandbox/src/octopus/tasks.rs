@@ -80,13 +80,21 @@ pub async fn trade(
     token: &MintedToken,
     service_account: Option<&str>,
 ) -> TradeOutcome {
-    match str_field(account, "AccountType") {
+    let traded = match str_field(account, "AccountType") {
         AZURE_OIDC => trade_with_entra(app, account, token).await,
         AWS_OIDC => trade_with_sts(app, account, token).await,
         GOOGLE_OIDC => trade_with_google(app, account, token, service_account).await,
-        other => TradeOutcome::refused("none", format!("Account type '{other}' cannot be tested.")),
-    }
+        other => Err(TradeOutcome::refused(
+            "none",
+            format!("Account type '{other}' cannot be tested."),
+        )),
+    };
+    traded.unwrap_or_else(|refused| refused)
 }
+
+/// One cloud's answer to a trade: `Ok` when it accepted the token, `Err` when it (or the
+/// sandbox before asking it) refused.
+type Trade = Result<TradeOutcome, TradeOutcome>;
 
 /// The configured URL of the cloud side an account type is tested against; refused by
 /// `service` ("The sandbox has no {what} configured to test {accounts} accounts against.")
@@ -133,17 +141,14 @@ async fn trade_with_entra(
     app: &AppState,
     account: &Map<String, Value>,
     token: &MintedToken,
-) -> TradeOutcome {
+) -> Trade {
     let fail = |message: String| TradeOutcome::refused("entra", message);
-    let authority = match configured(
+    let authority = configured(
         &app.config.entra_authority,
         "entra",
         "Entra authority",
         "Azure",
-    ) {
-        Ok(url) => url,
-        Err(refused) => return refused,
-    };
+    )?;
     let tenant = str_field(account, "TenantId");
     let client_id = str_field(account, "ClientId");
     let url = format!(
@@ -162,27 +167,24 @@ async fn trade_with_entra(
     ];
     let request = app.http.post(&url).form(&form);
     let target = format!("the Entra token endpoint {url}");
-    let (status, body) = match send_json(request, "entra", &target).await {
-        Ok(answer) => answer,
-        Err(refused) => return refused,
-    };
+    let (status, body) = send_json(request, "entra", &target).await?;
     if status.is_success() && body.get("access_token").is_some() {
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "entra",
             format!(
                 "Entra ID issued an access token to application {client_id} in tenant {tenant}."
             ),
-        )
+        ))
     } else {
         let description = body
             .get("error_description")
             .and_then(Value::as_str)
             .or_else(|| body.get("error").and_then(Value::as_str))
             .unwrap_or("no error description");
-        fail(format!(
+        Err(fail(format!(
             "Entra ID rejected the token (HTTP {}): {description}",
             status.as_u16()
-        ))
+        )))
     }
 }
 
@@ -190,17 +192,14 @@ async fn trade_with_sts(
     app: &AppState,
     account: &Map<String, Value>,
     token: &MintedToken,
-) -> TradeOutcome {
+) -> Trade {
     let fail = |message: String| TradeOutcome::refused("sts", message);
-    let endpoint = match configured(&app.config.aws_endpoint, "sts", "AWS endpoint", "AWS") {
-        Ok(url) => url,
-        Err(refused) => return refused,
-    };
+    let endpoint = configured(&app.config.aws_endpoint, "sts", "AWS endpoint", "AWS")?;
     // Accounts saved before the region became required keep deploying but fail the test.
     if str_field(account, "Region").is_empty()
         && super::accounts::requires_aws_region(&app.config.version)
     {
-        return fail(super::accounts::REGION_REQUIRED.into());
+        return Err(fail(super::accounts::REGION_REQUIRED.into()));
     }
     let duration = match str_field(account, "SessionDuration") {
         "" => "3600",
@@ -217,25 +216,22 @@ async fn trade_with_sts(
     ];
     let url = format!("{}/", endpoint.trim_end_matches('/'));
     let request = app.http.post(&url).form(&form);
-    let response = match send(request, "sts", &format!("AWS STS at {url}")).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
+    let response = send(request, "sts", &format!("AWS STS at {url}")).await?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if status.is_success() && body.contains("AssumeRoleWithWebIdentityResult") {
         let arn = xml_text(&body, "Arn").unwrap_or("the role");
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "sts",
             format!("AWS STS issued temporary credentials for {arn}."),
-        )
+        ))
     } else {
         let code = xml_text(&body, "Code").unwrap_or("UnknownError");
         let message = xml_text(&body, "Message").unwrap_or("no message");
-        fail(format!(
+        Err(fail(format!(
             "AWS STS rejected the token (HTTP {}): {code}: {message}",
             status.as_u16()
-        ))
+        )))
     }
 }
 
@@ -245,17 +241,14 @@ async fn trade_with_google(
     account: &Map<String, Value>,
     token: &MintedToken,
     service_account: Option<&str>,
-) -> TradeOutcome {
+) -> Trade {
     let fail = TradeOutcome::refused;
-    let endpoint = match configured(
+    let endpoint = configured(
         &app.config.gcp_endpoint,
         "gcp-sts",
         "Google Cloud endpoint",
         "Google Cloud",
-    ) {
-        Ok(url) => url,
-        Err(refused) => return refused,
-    };
+    )?;
     let base = endpoint.trim_end_matches('/');
     let form = [
         (
@@ -273,11 +266,7 @@ async fn trade_with_google(
     ];
     let url = format!("{base}/v1/token");
     let request = app.http.post(&url).form(&form);
-    let (status, body) = match send_json(request, "gcp-sts", &format!("Google STS at {url}")).await
-    {
-        Ok(answer) => answer,
-        Err(refused) => return refused,
-    };
+    let (status, body) = send_json(request, "gcp-sts", &format!("Google STS at {url}")).await?;
     let Some(federated) = body
         .get("access_token")
         .and_then(Value::as_str)
@@ -291,19 +280,19 @@ async fn trade_with_google(
             .get("error_description")
             .and_then(Value::as_str)
             .unwrap_or("no error description");
-        return fail(
+        return Err(fail(
             "gcp-sts",
             format!(
                 "Google STS rejected the token (HTTP {}): {error}: {description}",
                 status.as_u16()
             ),
-        );
+        ));
     };
     let Some(email) = service_account.filter(|e| !e.trim().is_empty()) else {
-        return TradeOutcome::accepted(
+        return Ok(TradeOutcome::accepted(
             "gcp-sts",
             "Google STS issued a federated access token for the workload identity pool.".into(),
-        );
+        ));
     };
     let lifetime = match str_field(account, "TokenLifetimeSeconds") {
         "" => "3600",
@@ -316,27 +305,24 @@ async fn trade_with_google(
     });
     let request = app.http.post(&url).bearer_auth(federated).json(&request);
     let target = format!("IAM Credentials at {url}");
-    let (status, body) = match send_json(request, "gcp-iamcredentials", &target).await {
-        Ok(answer) => answer,
-        Err(refused) => return refused,
-    };
+    let (status, body) = send_json(request, "gcp-iamcredentials", &target).await?;
     if status.is_success() && body.get("accessToken").is_some() {
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "gcp-iamcredentials",
             format!("Google issued an access token for service account {email}."),
-        )
+        ))
     } else {
         let status_code = body["error"]["status"].as_str().unwrap_or("UNKNOWN");
         let message = body["error"]["message"]
             .as_str()
             .unwrap_or("no error message");
-        fail(
+        Err(fail(
             "gcp-iamcredentials",
             format!(
                 "generateAccessToken for {email} was refused (HTTP {}): {status_code}: {message}",
                 status.as_u16()
             ),
-        )
+        ))
     }
 }
 
