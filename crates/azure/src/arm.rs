@@ -13,12 +13,13 @@
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_http::JsonReply;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, Reply};
+use crate::transport::{Propagation, classify};
 
 const TENANTS_API: &str = "2022-12-01";
 const RESOURCE_GROUPS_API: &str = "2021-04-01";
@@ -156,7 +157,7 @@ impl ArmRbac {
         body: Option<&Value>,
         operation: &str,
         propagation: Propagation,
-    ) -> Result<Reply, AzureError> {
+    ) -> Result<JsonReply, AzureError> {
         let token = self
             .session
             .access_token(Resource::Arm, self.tenant.as_deref())
@@ -168,15 +169,20 @@ impl ArmRbac {
         };
         self.session
             .transport()
-            .execute(Service::Arm, operation, propagation, |http| {
-                let mut request = http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                request
-            })
+            .execute(
+                Service::Arm,
+                operation,
+                |e| classify(e, propagation),
+                |http| {
+                    let mut request = http
+                        .request(method.clone(), &url)
+                        .bearer_auth(token.expose());
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    request
+                },
+            )
             .await
     }
 
@@ -448,7 +454,7 @@ impl AzureRbac for ArmRbac {
 
 impl ArmRbac {
     /// `PUT` the assignment (retrying while the principal is not yet visible to ARM).
-    async fn put_assignment(&self, assignment: &RoleAssignment) -> Result<Reply, AzureError> {
+    async fn put_assignment(&self, assignment: &RoleAssignment) -> Result<JsonReply, AzureError> {
         let body = json!({
             "properties": {
                 "roleDefinitionId": assignment.role_definition_id,
@@ -471,7 +477,7 @@ impl ArmRbac {
     async fn created(
         &self,
         assignment: &RoleAssignment,
-        put: Result<Reply, AzureError>,
+        put: Result<JsonReply, AzureError>,
     ) -> PortResult<Applied<RoleAssignment>> {
         match put {
             Ok(_) => Ok(Applied::Created(assignment.clone())),

@@ -21,13 +21,13 @@ use octo_oidc_core::ports::{
     ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::NextLinkRefused;
+use octo_oidc_http::{JsonReply, NextLinkRefused};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, Reply};
+use crate::transport::{Propagation, classify};
 
 /// Microsoft Graph's own application id (the resource of Graph app permissions).
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -169,7 +169,7 @@ impl GraphEntraApps {
         body: Option<&Value>,
         prefer_create: bool,
         propagation: Propagation,
-    ) -> Result<Reply, AzureError> {
+    ) -> Result<JsonReply, AzureError> {
         let token = self
             .session
             .access_token(Resource::Graph, self.tenant.as_deref())
@@ -182,18 +182,23 @@ impl GraphEntraApps {
         let operation = format!("{method} {}", path.split('?').next().unwrap_or(path));
         self.session
             .transport()
-            .execute(Service::Graph, &operation, propagation, |http| {
-                let mut request = http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                if prefer_create {
-                    request = request.header("Prefer", "create-if-missing");
-                }
-                request
-            })
+            .execute(
+                Service::Graph,
+                &operation,
+                |e| classify(e, propagation),
+                |http| {
+                    let mut request = http
+                        .request(method.clone(), &url)
+                        .bearer_auth(token.expose());
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    if prefer_create {
+                        request = request.header("Prefer", "create-if-missing");
+                    }
+                    request
+                },
+            )
             .await
     }
 

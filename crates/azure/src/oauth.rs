@@ -27,7 +27,7 @@ use octo_oidc_core::{ErrorCode, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AzureError, Service};
-use crate::transport::{Resend, Transport};
+use crate::transport::{Resend, Transport, send_oauth};
 
 /// Entra's OAuth error body: the standard fields plus `error_codes` (the `AADSTS` numbers).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -310,11 +310,7 @@ impl<'t> TokenEndpoint<'t> {
     }
 
     async fn send(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, AzureError> {
-        match self
-            .transport
-            .send_oauth(self.operation, self.resend, &request)
-            .await
-        {
+        match send_oauth(self.transport, self.operation, self.resend, &request).await {
             Ok(response) => {
                 *lock(&self.last_status) = response.status().as_u16();
                 Ok(response)

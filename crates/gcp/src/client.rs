@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{CLOUD_PLATFORM_SCOPE, GoogleSignIn};
 use crate::error::{GcpError, Service};
-use crate::transport::{Auth, Transport};
+use crate::transport::{Auth, GoogleApi, Transport, execute};
 
 /// Where each Google API is served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,7 +358,7 @@ impl RestGoogleCloud {
             hint: "Check the CA bundle file.".into(),
         })?;
         Ok(RestGoogleCloud {
-            transport: Transport::new(http, Some(sign_in))
+            transport: Transport::for_api(GoogleApi::new(Some(sign_in)), http)
                 .with_request_timeout(settings.request_timeout),
             endpoints,
             polling: default_operation_polling(),
@@ -409,15 +409,20 @@ impl RestGoogleCloud {
             "{method} {}",
             url.split_once("/v").map_or(url.as_str(), |(_, p)| p)
         );
-        self.transport
-            .execute(service, &operation, Auth::SignedIn, |http| {
+        execute(
+            &self.transport,
+            service,
+            &operation,
+            Auth::SignedIn,
+            |http| {
                 let r = http.request(method.clone(), &url);
                 match body {
                     Some(b) => r.json(b),
                     None => r,
                 }
-            })
-            .await
+            },
+        )
+        .await
     }
 
     /// GET that maps `NOT_FOUND` to `None`.
@@ -444,7 +449,7 @@ impl RestGoogleCloud {
     async fn wait(&self, operation: Value) -> Result<Value, GcpError> {
         let name = string(&operation, "name");
         let first = std::sync::Mutex::new(Some(operation));
-        let mut polling = self.transport.calls.clone();
+        let mut polling = self.transport.calls().clone();
         polling.settings = self.polling;
         let iam = Service::Iam.as_str();
         polling
@@ -910,7 +915,7 @@ impl GoogleCloud for RestGoogleCloud {
                 Retry::Never
             }
         };
-        let calls = &self.transport.calls;
+        let calls = self.transport.calls();
         Ok(calls
             .run(service.as_str(), &name, aborted, || {
                 self.change_policy_once(target, change)
@@ -920,9 +925,12 @@ impl GoogleCloud for RestGoogleCloud {
 
     async fn exchange_token(&self, audience: &str, subject_token: &Secret) -> PortResult<Secret> {
         let url = format!("{}/v1/token", self.endpoints.sts);
-        let v = self
-            .transport
-            .execute(Service::Sts, "POST v1/token", Auth::None, |http| {
+        let v = execute(
+            &self.transport,
+            Service::Sts,
+            "POST v1/token",
+            Auth::None,
+            |http| {
                 http.post(&url).form(&[
                     (
                         "grant_type",
@@ -937,8 +945,9 @@ impl GoogleCloud for RestGoogleCloud {
                     ("subject_token", subject_token.expose()),
                     ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
                 ])
-            })
-            .await?;
+            },
+        )
+        .await?;
         v["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
@@ -965,15 +974,14 @@ impl GoogleCloud for RestGoogleCloud {
         );
         let body =
             json!({"scope": [CLOUD_PLATFORM_SCOPE], "lifetime": format!("{lifetime_secs}s")});
-        let v = self
-            .transport
-            .execute(
-                Service::IamCredentials,
-                "POST generateAccessToken",
-                Auth::Bearer(federated_token),
-                |http| http.post(&url).json(&body),
-            )
-            .await?;
+        let v = execute(
+            &self.transport,
+            Service::IamCredentials,
+            "POST generateAccessToken",
+            Auth::Bearer(federated_token),
+            |http| http.post(&url).json(&body),
+        )
+        .await?;
         let token = v["accessToken"]
             .as_str()
             .filter(|t| !t.is_empty())

@@ -9,6 +9,10 @@
 //!   [`ExchangeError`] for the client to put in its own error type, run [`in_own_task`] (a
 //!   tokio task of its own, aborted with its future); [`json_body`] for the
 //!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
+//! - [`JsonTransport`]: one JSON API call (Azure's Entra/Graph/ARM, Google Cloud) through the
+//!   loop: the shared client, request timeout, body cap, the builder methods, and error answers
+//!   sorted by body shape ([`ErrorAnswer`]); each provider's [`JsonApi`] names its services and
+//!   maps failures into its own error (module `json_api`);
 //! - [`status_code`] / [`oauth_unavailable`]: the codes an error answer gets from its HTTP
 //!   status and from an OAuth `error` about the service, for the clients' own mappings;
 //! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
@@ -45,6 +49,9 @@ use serde_json::Value;
 use url::Url;
 
 mod client;
+mod json_api;
+
+pub use json_api::{ErrorAnswer, ErrorBody, JsonApi, JsonReply, JsonTransport};
 
 pub use client::{
     ClientSettings, ClientSetupError, MAX_CACHED_CLIENTS, build_client, debug_ca_bundle,
