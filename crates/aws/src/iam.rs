@@ -135,6 +135,43 @@ pub struct ManagedPolicy {
     pub aws_managed: bool,
 }
 
+/// The object `find` sees (as `Unchanged`), else the one `create` makes (`Created`); when
+/// someone created it between our look and our create (`EntityAlreadyExists`), theirs, found
+/// again.
+async fn find_or_create<T, E, Found, Made>(
+    find: impl Fn() -> Found,
+    create: impl FnOnce() -> Made,
+) -> PortResult<Applied<T>>
+where
+    E: Into<Problem>,
+    Found: Future<Output = Result<Option<T>, E>>,
+    Made: Future<Output = Result<T, CallFailure>>,
+{
+    if let Some(existing) = find().await.map_err(Into::into)? {
+        return Ok(Applied::Unchanged(existing));
+    }
+    match create().await {
+        Ok(created) => Ok(Applied::Created(created)),
+        Err(failure) if failure.is("EntityAlreadyExists") => find()
+            .await
+            .map_err(Into::into)?
+            .map(Applied::Unchanged)
+            .ok_or_else(|| failure.into_problem()),
+        Err(failure) => Err(failure.into_problem()),
+    }
+}
+
+/// The provider `spec` asks for, created as `arn`.
+fn provider_from_spec(arn: String, spec: &OidcProviderSpec) -> OidcProvider {
+    OidcProvider {
+        arn,
+        url: spec.url.clone(),
+        client_ids: spec.client_ids.clone(),
+        thumbprints: spec.thumbprints.clone(),
+        tags: spec.tags.clone(),
+    }
+}
+
 /// IAM and STS through the AWS SDK.
 #[derive(Clone)]
 pub struct SdkIam {
@@ -907,28 +944,19 @@ impl Iam for SdkIam {
         spec: &OidcProviderSpec,
     ) -> PortResult<Applied<OidcProvider>> {
         validate_provider_spec(spec)?;
-        let existing = match self.find_oidc_provider(&spec.url).await? {
-            Some(existing) => existing,
-            None => match self.create_provider(spec).await {
-                Ok(arn) => {
-                    return Ok(Applied::Created(OidcProvider {
-                        arn,
-                        url: spec.url.clone(),
-                        client_ids: spec.client_ids.clone(),
-                        thumbprints: spec.thumbprints.clone(),
-                        tags: spec.tags.clone(),
-                    }));
-                }
-                // Someone created it between our look and our create: use theirs.
-                Err(failure) if failure.is("EntityAlreadyExists") => self
-                    .find_oidc_provider(&spec.url)
-                    .await?
-                    .ok_or_else(|| failure.into_problem())?,
-                Err(failure) => return Err(failure.into_problem()),
+        let found = find_or_create(
+            || self.find_oidc_provider(&spec.url),
+            || async {
+                let arn = self.create_provider(spec).await?;
+                Ok(provider_from_spec(arn, spec))
             },
+        )
+        .await?;
+        let mut provider = match found {
+            Applied::Created(created) => return Ok(Applied::Created(created)),
+            existing => existing.into_inner(),
         };
         let mut changed = false;
-        let mut provider = existing;
         for client_id in &spec.client_ids {
             if provider.client_ids.contains(client_id) {
                 continue;
@@ -978,13 +1006,7 @@ impl Iam for SdkIam {
     ) -> PortResult<Applied<OidcProvider>> {
         validate_provider_spec(spec)?;
         match self.create_provider(spec).await {
-            Ok(arn) => Ok(Applied::Created(OidcProvider {
-                arn,
-                url: spec.url.clone(),
-                client_ids: spec.client_ids.clone(),
-                thumbprints: spec.thumbprints.clone(),
-                tags: spec.tags.clone(),
-            })),
+            Ok(arn) => Ok(Applied::Created(provider_from_spec(arn, spec))),
             // It exists after all (a race, a resumed crash): converge it as ensure does.
             Err(failure) if failure.is("EntityAlreadyExists") => {
                 self.ensure_oidc_provider(spec).await
@@ -1025,20 +1047,16 @@ impl Iam for SdkIam {
 
     async fn ensure_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
         validate_role_spec(spec)?;
-        let existing = match self.describe_role(&spec.name).await? {
-            Some(role) => role,
-            None => match self.create_role_with_policies(spec).await {
-                Ok(role) => return Ok(Applied::Created(role)),
-                Err(failure) if failure.is("EntityAlreadyExists") => self
-                    .describe_role(&spec.name)
-                    .await?
-                    .ok_or_else(|| failure.into_problem())?,
-                Err(failure) => return Err(failure.into_problem()),
-            },
+        let found = find_or_create(
+            || self.describe_role(&spec.name),
+            || self.create_role_with_policies(spec),
+        )
+        .await?;
+        let mut role = match found {
+            Applied::Created(created) => return Ok(Applied::Created(created)),
+            existing => existing.into_inner(),
         };
-
         let mut changed = false;
-        let mut role = existing;
         if !same_json(&role.trust_policy, &spec.trust_policy) {
             self.with_trust_propagation("UpdateAssumeRolePolicy", &spec.trust_policy, || async {
                 self.iam
