@@ -39,9 +39,10 @@ pub struct SpaceSummary {
 /// A listed resource as the inventory reads it: id, name and slug (older servers have no slug
 /// on some resources, project groups before 2025.3, which becomes an empty string) and the
 /// links one kind has (a space's `IsDefault`, a project's group, a runbook's project, a
-/// tenant's connections; absent on the others). Every other member is skipped unread.
+/// tenant's connections, an account's type; absent on the others). Every other member is
+/// skipped unread.
 #[derive(Debug, Deserialize)]
-struct LeanResource {
+pub(crate) struct LeanResource {
     #[serde(rename = "Id")]
     id: String,
     #[serde(rename = "Name")]
@@ -56,6 +57,8 @@ struct LeanResource {
     project_id: Option<String>,
     #[serde(rename = "ProjectEnvironments", default)]
     project_environments: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(rename = "AccountType", default)]
+    pub(crate) account_type: Option<String>,
 }
 
 impl From<LeanResource> for OctopusResource {
@@ -223,7 +226,7 @@ impl RestOctopus {
     }
 
     /// Every item of a space's collection, e.g. `api/Spaces-1/environments`.
-    async fn in_space<T>(&self, collection_path: String) -> Result<Vec<T>, OctopusError>
+    pub(crate) async fn in_space<T>(&self, collection_path: String) -> Result<Vec<T>, OctopusError>
     where
         LeanResource: Into<T>,
     {
