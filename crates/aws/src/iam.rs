@@ -161,6 +161,11 @@ where
     }
 }
 
+/// The marker of a listing's next page: its `Marker` while it is truncated.
+fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| is_truncated).map(str::to_owned)
+}
+
 /// The provider `spec` asks for, created as `arn`.
 fn provider_from_spec(arn: String, spec: &OidcProviderSpec) -> OidcProvider {
     OidcProvider {
@@ -502,34 +507,48 @@ impl SdkIam {
     }
 
     async fn attached_policies(&self, name: &str) -> Result<Vec<String>, CallFailure> {
-        self.call(
-            "iam",
-            "ListAttachedRolePolicies",
-            transient_only,
-            || async {
-                let mut arns = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let out = self
-                        .iam
-                        .list_attached_role_policies()
-                        .role_name(name)
-                        .set_marker(marker.clone())
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListAttachedRolePolicies", &e))?;
-                    arns.extend(
-                        out.attached_policies()
-                            .iter()
-                            .filter_map(|p| p.policy_arn().map(str::to_string)),
-                    );
-                    match (out.is_truncated(), out.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(arns),
-                    }
+        self.iam_pages("ListAttachedRolePolicies", |marker| async move {
+            let page = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| call_failure("iam", "ListAttachedRolePolicies", &e))?;
+            let arns = page
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect();
+            Ok((arns, next_marker(page.is_truncated(), page.marker())))
+        })
+        .await
+    }
+
+    /// Every item of a `Marker`-paged IAM listing, all pages in one call through the loop:
+    /// `page` sends the request for a marker (none for the first page) and gives the page's
+    /// items and the next page's marker (none on the last page).
+    async fn iam_pages<T, Fut>(
+        &self,
+        operation: &'static str,
+        page: impl Fn(Option<String>) -> Fut,
+    ) -> Result<Vec<T>, CallFailure>
+    where
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), CallFailure>>,
+    {
+        self.call("iam", operation, transient_only, || async {
+            let mut items = Vec::new();
+            let mut marker = None;
+            loop {
+                let (page_items, next) = page(marker.take()).await?;
+                items.extend(page_items);
+                match next {
+                    Some(next) => marker = Some(next),
+                    None => return Ok(items),
                 }
-            },
-        )
+            }
+        })
         .await
     }
 
@@ -609,36 +628,31 @@ impl SdkIam {
     /// policy picker.
     pub async fn list_policies(&self) -> PortResult<Vec<ManagedPolicy>> {
         let listed = self
-            .call("iam", "ListPolicies", transient_only, || async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = self
-                        .iam
-                        .list_policies()
-                        .scope(aws_sdk_iam::types::PolicyScopeType::All)
-                        .max_items(1000)
-                        .set_marker(marker.clone())
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListPolicies", &e))?;
-                    for policy in page.policies() {
-                        if !policy.is_attachable() {
-                            continue;
-                        }
+            .iam_pages("ListPolicies", |marker| async move {
+                let page = self
+                    .iam
+                    .list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::All)
+                    .max_items(1000)
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "ListPolicies", &e))?;
+                let policies = page
+                    .policies()
+                    .iter()
+                    .filter(|policy| policy.is_attachable())
+                    .map(|policy| {
                         let arn = policy.arn().unwrap_or_default().to_string();
-                        out.push(ManagedPolicy {
+                        ManagedPolicy {
                             aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
                                 || arn.contains(":iam::aws:policy/"),
                             name: policy.policy_name().unwrap_or_default().to_string(),
                             arn,
-                        });
-                    }
-                    match (page.is_truncated(), page.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(out),
-                    }
-                }
+                        }
+                    })
+                    .collect();
+                Ok((policies, next_marker(page.is_truncated(), page.marker())))
             })
             .await;
         let mut policies = listed.map_err(|f| f.into_problem())?;
@@ -889,18 +903,18 @@ impl Iam for SdkIam {
     /// `provider_arn` as a `Federated` principal.
     async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
         let listed = self
-            .call("iam", "ListRoles", transient_only, || async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = self
-                        .iam
-                        .list_roles()
-                        .set_marker(marker.clone())
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListRoles", &e))?;
-                    for role in page.roles() {
+            .iam_pages("ListRoles", |marker| async move {
+                let page = self
+                    .iam
+                    .list_roles()
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| call_failure("iam", "ListRoles", &e))?;
+                let names = page
+                    .roles()
+                    .iter()
+                    .filter(|role| {
                         let policy = role
                             .assume_role_policy_document()
                             .map(|d| {
@@ -909,15 +923,11 @@ impl Iam for SdkIam {
                                     .into_owned()
                             })
                             .unwrap_or_default();
-                        if trusts_federated(&policy, provider_arn) {
-                            out.push(role.role_name().to_string());
-                        }
-                    }
-                    match (page.is_truncated(), page.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(out),
-                    }
-                }
+                        trusts_federated(&policy, provider_arn)
+                    })
+                    .map(|role| role.role_name().to_string())
+                    .collect();
+                Ok((names, next_marker(page.is_truncated(), page.marker())))
             })
             .await;
         listed.map_err(|f| f.into_problem())
