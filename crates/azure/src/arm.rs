@@ -13,7 +13,7 @@
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::JsonReply;
+use octo_oidc_http::{ClientFailure, JsonReply};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -189,10 +189,12 @@ impl ArmRbac {
     /// Follows `nextLink` until the last page: only on ARM's own origin (the bearer token
     /// never goes elsewhere) and at most [`octo_oidc_http::DEFAULT_MAX_PAGES`] pages.
     async fn list(&self, path_and_query: &str, operation: &str) -> Result<Vec<Value>, AzureError> {
-        let refused = |message: String| AzureError::Unexpected {
-            service: Service::Arm,
-            operation: operation.to_owned(),
-            message,
+        let refused = |message: String| {
+            AzureError::Client(ClientFailure::Unexpected {
+                service: Service::Arm,
+                operation: operation.to_owned(),
+                message,
+            })
         };
         let api = url::Url::parse(&self.arm_url)
             .map_err(|e| refused(format!("the ARM URL is not a URL: {e}")))?;

@@ -21,7 +21,7 @@ use octo_oidc_core::ports::{
     ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::{JsonReply, NextLinkRefused};
+use octo_oidc_http::{ClientFailure, JsonReply, NextLinkRefused};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -103,11 +103,11 @@ fn strings(value: &Value) -> Vec<String> {
 }
 
 fn unexpected(operation: &str, message: &str) -> AzureError {
-    AzureError::Unexpected {
+    AzureError::Client(ClientFailure::Unexpected {
         service: Service::Graph,
         operation: operation.to_owned(),
         message: message.to_owned(),
-    }
+    })
 }
 
 fn is_not_found(error: &AzureError) -> bool {

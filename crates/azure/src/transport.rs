@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::retry::{Interrupted, Retry, RetryableFailure};
-use octo_oidc_http::{ErrorAnswer, ErrorBody, ExchangeError, JsonApi, JsonTransport};
+use octo_oidc_http::{ClientFailure, ErrorAnswer, ErrorBody, JsonApi, JsonTransport};
 use serde_json::Value;
 
 use crate::error::{AzureError, Service};
@@ -53,14 +53,6 @@ impl JsonApi for AzureApi {
 
     fn service_name(service: Service) -> &'static str {
         service.as_str()
-    }
-
-    fn exchange_failed(service: Service, operation: &str, error: ExchangeError) -> AzureError {
-        AzureError::Exchange {
-            service,
-            operation: operation.to_owned(),
-            error,
-        }
     }
 
     fn error_answer(service: Service, operation: &str, answer: ErrorAnswer) -> AzureError {
@@ -126,8 +118,7 @@ pub(crate) fn classify(error: &AzureError, propagation: Propagation) -> Retry {
     if is_propagation_error(error, propagation) {
         return Retry::Propagation;
     }
-    let unresolved =
-        matches!(error, AzureError::Exchange { error, .. } if error.name_not_resolved());
+    let unresolved = matches!(error, AzureError::Client(failure) if failure.name_not_resolved());
     Retry::by_code(error.code(), unresolved)
 }
 
@@ -143,11 +134,7 @@ impl RetryableFailure for AzureError {
 
 impl From<Interrupted> for AzureError {
     fn from(interrupted: Interrupted) -> Self {
-        AzureError::Refused {
-            code: interrupted.code(),
-            message: interrupted.to_string(),
-            hint: octo_oidc_http::interrupted_hint(&interrupted, "Azure"),
-        }
+        ClientFailure::interrupted(&interrupted, "Azure").into()
     }
 }
 

@@ -28,7 +28,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::retry::{CancelToken, Retry, RetryPolicy, RetrySettings};
 use octo_oidc_core::{ErrorCode, Secret};
-use octo_oidc_http::ClientSettings;
+use octo_oidc_http::{ClientFailure, ClientSettings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -352,10 +352,12 @@ impl RestGoogleCloud {
         endpoints: GcpEndpoints,
         settings: &ClientSettings,
     ) -> Result<RestGoogleCloud, GcpError> {
-        let http = octo_oidc_http::build_client(settings).map_err(|e| GcpError::Refused {
-            code: ErrorCode::InvalidInput,
-            message: e.to_string(),
-            hint: "Check the CA bundle file.".into(),
+        let http = octo_oidc_http::build_client(settings).map_err(|e| {
+            GcpError::Client(ClientFailure::Refused {
+                code: ErrorCode::InvalidInput,
+                message: e.to_string(),
+                hint: "Check the CA bundle file.".into(),
+            })
         })?;
         Ok(RestGoogleCloud {
             transport: Transport::for_api(GoogleApi::new(Some(sign_in)), http)
@@ -617,11 +619,11 @@ impl GoogleCloud for RestGoogleCloud {
             .map(str::to_owned)
             .unwrap_or_default();
         if number.is_empty() {
-            return Err(GcpError::Unexpected {
+            return Err(GcpError::Client(ClientFailure::Unexpected {
                 service: Service::ResourceManager,
                 operation: "GET projects".into(),
                 message: "the project has no number".into(),
-            }
+            })
             .into());
         }
         Ok(GcpProject {
@@ -670,10 +672,12 @@ impl GoogleCloud for RestGoogleCloud {
                 let created = self
                     .find_pool_raw(number, &spec.pool_id)
                     .await?
-                    .ok_or_else(|| GcpError::Unexpected {
-                        service: Service::Iam,
-                        operation: "create pool".into(),
-                        message: "the pool is not there after its operation finished".into(),
+                    .ok_or_else(|| {
+                        GcpError::Client(ClientFailure::Unexpected {
+                            service: Service::Iam,
+                            operation: "create pool".into(),
+                            message: "the pool is not there after its operation finished".into(),
+                        })
                     })?;
                 return Ok(Applied::Created(created));
             }
@@ -764,15 +768,13 @@ impl GoogleCloud for RestGoogleCloud {
                 );
                 self.iam_operation(Method::POST, url, Some(&provider_body(spec)))
                     .await?;
-                let created =
-                    self.find_provider_raw(p)
-                        .await?
-                        .ok_or_else(|| GcpError::Unexpected {
-                            service: Service::Iam,
-                            operation: "create provider".into(),
-                            message: "the provider is not there after its operation finished"
-                                .into(),
-                        })?;
+                let created = self.find_provider_raw(p).await?.ok_or_else(|| {
+                    GcpError::Client(ClientFailure::Unexpected {
+                        service: Service::Iam,
+                        operation: "create provider".into(),
+                        message: "the provider is not there after its operation finished".into(),
+                    })
+                })?;
                 return Ok(Applied::Created(created));
             }
             Some(found) if matches!(found.lifecycle, GcpLifecycle::SoftDeleted { .. }) => {
@@ -953,11 +955,11 @@ impl GoogleCloud for RestGoogleCloud {
             .filter(|t| !t.is_empty())
             .map(Secret::new)
             .ok_or_else(|| {
-                GcpError::Unexpected {
+                GcpError::Client(ClientFailure::Unexpected {
                     service: Service::Sts,
                     operation: "POST v1/token".into(),
                     message: "the answer has no access_token".into(),
-                }
+                })
                 .into()
             })
     }
@@ -985,10 +987,12 @@ impl GoogleCloud for RestGoogleCloud {
         let token = v["accessToken"]
             .as_str()
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| GcpError::Unexpected {
-                service: Service::IamCredentials,
-                operation: "POST generateAccessToken".into(),
-                message: "the answer has no accessToken".into(),
+            .ok_or_else(|| {
+                GcpError::Client(ClientFailure::Unexpected {
+                    service: Service::IamCredentials,
+                    operation: "POST generateAccessToken".into(),
+                    message: "the answer has no accessToken".into(),
+                })
             })?;
         Ok(GcpAccessToken {
             token: Secret::new(token),

@@ -17,7 +17,7 @@
 
 use octo_oidc_core::Secret;
 use octo_oidc_core::retry::Retry;
-use octo_oidc_http::{ErrorAnswer, ErrorBody, ExchangeError, JsonApi, JsonTransport};
+use octo_oidc_http::{ErrorAnswer, ErrorBody, JsonApi, JsonTransport};
 use serde_json::Value;
 
 use crate::auth::GoogleSignIn;
@@ -90,14 +90,6 @@ impl JsonApi for GoogleApi {
         service.as_str()
     }
 
-    fn exchange_failed(service: Service, operation: &str, error: ExchangeError) -> GcpError {
-        GcpError::Exchange {
-            service,
-            operation: operation.to_owned(),
-            error,
-        }
-    }
-
     fn error_answer(service: Service, operation: &str, answer: ErrorAnswer) -> GcpError {
         parse_error(service, operation, answer)
     }
@@ -122,7 +114,7 @@ pub(crate) async fn execute(
 
 /// Transient failures under the transient policy; an unresolved host once more at most.
 fn classify(error: &GcpError) -> Retry {
-    let unresolved = matches!(error, GcpError::Exchange { error, .. } if error.name_not_resolved());
+    let unresolved = matches!(error, GcpError::Client(failure) if failure.name_not_resolved());
     Retry::by_code(error.code(), unresolved)
 }
 

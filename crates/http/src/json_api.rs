@@ -8,13 +8,15 @@
 //! [`server_text`]).
 //!
 //! Each provider says, through [`JsonApi`], only what is its own: the names of its services,
-//! its error type, and how an exchange failure and an error answer become that error. Retry
+//! its error type (its API's error answers beside the shared [`ClientFailure`]s), and how an
+//! error answer becomes that error. Retry
 //! decisions stay with the caller (`classify` per call).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use octo_oidc_core::ErrorCode;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::{
     CancelToken, Interrupted, Retry, RetryPolicy, RetrySettings, RetryableFailure,
@@ -28,22 +30,80 @@ use crate::{Answer, CallLoop, DEFAULT_BODY_CAP, ExchangeError, json_body, server
 /// of failures into it. The value itself travels with the transport (e.g. Google's sign-in).
 pub trait JsonApi: Clone + std::fmt::Debug + Send + Sync {
     /// Which of the provider's services a call goes to.
-    type Service: Copy + Send + Sync;
-    /// The provider's error.
-    type Error: RetryableFailure + From<Interrupted> + Send;
+    type Service: Copy + std::fmt::Debug + Send + Sync;
+    /// The provider's error: its API's own error answers and the [`ClientFailure`]s.
+    type Error: RetryableFailure + From<Interrupted> + From<ClientFailure<Self>> + Send;
 
-    /// The service's name in progress events.
+    /// The service's name in progress events and errors.
     fn service_name(service: Self::Service) -> &'static str;
-
-    /// The error for a request that got no usable answer (or a body over the cap).
-    fn exchange_failed(
-        service: Self::Service,
-        operation: &str,
-        error: ExchangeError,
-    ) -> Self::Error;
 
     /// The error for a non-2xx answer.
     fn error_answer(service: Self::Service, operation: &str, answer: ErrorAnswer) -> Self::Error;
+}
+
+/// What a JSON client's error holds besides its API's own error answers, the same for every
+/// provider: no usable answer, an answer without the documented shape, and a refusal the
+/// caller can act on (a precondition not met, an interrupted call).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientFailure<A: JsonApi> {
+    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout), or a
+    /// body over the cap.
+    #[error("{} {operation}: {error}", A::service_name(*service))]
+    Exchange {
+        /// The service.
+        service: A::Service,
+        /// The operation.
+        operation: String,
+        /// What went wrong.
+        error: ExchangeError,
+    },
+    /// A response that does not have the documented shape.
+    #[error("{} {operation}: unexpected response: {message}", A::service_name(*service))]
+    Unexpected {
+        /// The service.
+        service: A::Service,
+        /// The operation.
+        operation: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// A precondition the caller can fix (bad input, a limit reached before calling), or an
+    /// interrupted call.
+    #[error("{message}")]
+    Refused {
+        /// The stable code.
+        code: ErrorCode,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+}
+
+impl<A: JsonApi> ClientFailure<A> {
+    /// A call to `service_label` (e.g. `Azure`) ended by its deadline or cancelled.
+    pub fn interrupted(interrupted: &Interrupted, service_label: &str) -> Self {
+        ClientFailure::Refused {
+            code: interrupted.code(),
+            message: interrupted.to_string(),
+            hint: crate::interrupted_hint(interrupted, service_label),
+        }
+    }
+
+    /// The stable code: the exchange failure's, `internal` for an unexpected answer, a
+    /// refusal's own.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClientFailure::Exchange { error, .. } => error.code(),
+            ClientFailure::Unexpected { .. } => ErrorCode::Internal,
+            ClientFailure::Refused { code, .. } => *code,
+        }
+    }
+
+    /// Whether the host name did not resolve (worth one more attempt at most).
+    pub fn name_not_resolved(&self) -> bool {
+        matches!(self, ClientFailure::Exchange { error, .. } if error.name_not_resolved())
+    }
 }
 
 /// A successful answer.
@@ -307,7 +367,13 @@ impl<A: JsonApi> JsonTransport<A> {
     ) -> Result<Answer, A::Error> {
         crate::exchange(request.timeout(self.request_timeout), self.body_cap)
             .await
-            .map_err(|error| A::exchange_failed(service, operation, error))
+            .map_err(|error| {
+                A::Error::from(ClientFailure::Exchange {
+                    service,
+                    operation: operation.to_owned(),
+                    error,
+                })
+            })
     }
 }
 

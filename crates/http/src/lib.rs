@@ -51,7 +51,7 @@ use url::Url;
 mod client;
 mod json_api;
 
-pub use json_api::{ErrorAnswer, ErrorBody, JsonApi, JsonReply, JsonTransport};
+pub use json_api::{ClientFailure, ErrorAnswer, ErrorBody, JsonApi, JsonReply, JsonTransport};
 
 pub use client::{
     ClientSettings, ClientSetupError, MAX_CACHED_CLIENTS, build_client, debug_ca_bundle,
