@@ -507,41 +507,47 @@ impl SdkIam {
     }
 
     async fn attached_policies(&self, name: &str) -> Result<Vec<String>, CallFailure> {
-        self.iam_pages("ListAttachedRolePolicies", |marker| async move {
-            let page = self
-                .iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| call_failure("iam", "ListAttachedRolePolicies", &e))?;
-            let arns = page
-                .attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string))
-                .collect();
-            Ok((arns, next_marker(page.is_truncated(), page.marker())))
-        })
+        self.iam_pages(
+            "ListAttachedRolePolicies",
+            |iam, marker| {
+                iam.list_attached_role_policies()
+                    .role_name(name)
+                    .set_marker(marker)
+                    .send()
+            },
+            |page| {
+                let arns = page
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect();
+                (arns, next_marker(page.is_truncated(), page.marker()))
+            },
+        )
         .await
     }
 
     /// Every item of a `Marker`-paged IAM listing, all pages in one call through the loop:
-    /// `page` sends the request for a marker (none for the first page) and gives the page's
+    /// `send` sends the request for a marker (none for the first page), `read` gives a page's
     /// items and the next page's marker (none on the last page).
-    async fn iam_pages<T, Fut>(
+    async fn iam_pages<T, Out, E, Fut>(
         &self,
         operation: &'static str,
-        page: impl Fn(Option<String>) -> Fut,
+        send: impl Fn(&aws_sdk_iam::Client, Option<String>) -> Fut,
+        read: impl Fn(Out) -> (Vec<T>, Option<String>),
     ) -> Result<Vec<T>, CallFailure>
     where
-        Fut: Future<Output = Result<(Vec<T>, Option<String>), CallFailure>>,
+        Fut: Future<Output = Result<Out, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         self.call("iam", operation, transient_only, || async {
             let mut items = Vec::new();
             let mut marker = None;
             loop {
-                let (page_items, next) = page(marker.take()).await?;
+                let page = send(&self.iam, marker.take())
+                    .await
+                    .map_err(|e| call_failure("iam", operation, &e))?;
+                let (page_items, next) = read(page);
                 items.extend(page_items);
                 match next {
                     Some(next) => marker = Some(next),
@@ -628,32 +634,33 @@ impl SdkIam {
     /// policy picker.
     pub async fn list_policies(&self) -> PortResult<Vec<ManagedPolicy>> {
         let listed = self
-            .iam_pages("ListPolicies", |marker| async move {
-                let page = self
-                    .iam
-                    .list_policies()
-                    .scope(aws_sdk_iam::types::PolicyScopeType::All)
-                    .max_items(1000)
-                    .set_marker(marker)
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "ListPolicies", &e))?;
-                let policies = page
-                    .policies()
-                    .iter()
-                    .filter(|policy| policy.is_attachable())
-                    .map(|policy| {
-                        let arn = policy.arn().unwrap_or_default().to_string();
-                        ManagedPolicy {
-                            aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
-                                || arn.contains(":iam::aws:policy/"),
-                            name: policy.policy_name().unwrap_or_default().to_string(),
-                            arn,
-                        }
-                    })
-                    .collect();
-                Ok((policies, next_marker(page.is_truncated(), page.marker())))
-            })
+            .iam_pages(
+                "ListPolicies",
+                |iam, marker| {
+                    iam.list_policies()
+                        .scope(aws_sdk_iam::types::PolicyScopeType::All)
+                        .max_items(1000)
+                        .set_marker(marker)
+                        .send()
+                },
+                |page| {
+                    let policies = page
+                        .policies()
+                        .iter()
+                        .filter(|policy| policy.is_attachable())
+                        .map(|policy| {
+                            let arn = policy.arn().unwrap_or_default().to_string();
+                            ManagedPolicy {
+                                aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
+                                    || arn.contains(":iam::aws:policy/"),
+                                name: policy.policy_name().unwrap_or_default().to_string(),
+                                arn,
+                            }
+                        })
+                        .collect();
+                    (policies, next_marker(page.is_truncated(), page.marker()))
+                },
+            )
             .await;
         let mut policies = listed.map_err(|f| f.into_problem())?;
         policies.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
@@ -903,32 +910,29 @@ impl Iam for SdkIam {
     /// `provider_arn` as a `Federated` principal.
     async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
         let listed = self
-            .iam_pages("ListRoles", |marker| async move {
-                let page = self
-                    .iam
-                    .list_roles()
-                    .set_marker(marker)
-                    .send()
-                    .await
-                    .map_err(|e| call_failure("iam", "ListRoles", &e))?;
-                let names = page
-                    .roles()
-                    .iter()
-                    .filter(|role| {
-                        let policy = role
-                            .assume_role_policy_document()
-                            .map(|d| {
-                                percent_encoding::percent_decode_str(d)
-                                    .decode_utf8_lossy()
-                                    .into_owned()
-                            })
-                            .unwrap_or_default();
-                        trusts_federated(&policy, provider_arn)
-                    })
-                    .map(|role| role.role_name().to_string())
-                    .collect();
-                Ok((names, next_marker(page.is_truncated(), page.marker())))
-            })
+            .iam_pages(
+                "ListRoles",
+                |iam, marker| iam.list_roles().set_marker(marker).send(),
+                |page| {
+                    let names = page
+                        .roles()
+                        .iter()
+                        .filter(|role| {
+                            let policy = role
+                                .assume_role_policy_document()
+                                .map(|d| {
+                                    percent_encoding::percent_decode_str(d)
+                                        .decode_utf8_lossy()
+                                        .into_owned()
+                                })
+                                .unwrap_or_default();
+                            trusts_federated(&policy, provider_arn)
+                        })
+                        .map(|role| role.role_name().to_string())
+                        .collect();
+                    (names, next_marker(page.is_truncated(), page.marker()))
+                },
+            )
             .await;
         listed.map_err(|f| f.into_problem())
     }
