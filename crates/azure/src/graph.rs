@@ -21,7 +21,7 @@ use octo_oidc_core::ports::{
     ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::{ClientFailure, JsonReply, NextLinkRefused};
+use octo_oidc_http::{ClientFailure, JsonReply, NextLinkRefused, json_string, json_strings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -73,33 +73,21 @@ fn application_from(body: &Value) -> Result<EntraApplication, AzureError> {
             display_name: text("displayName").unwrap_or_default(),
             unique_name: text("uniqueName"),
             notes: text("notes"),
-            tags: strings(&body["tags"]),
+            tags: json_strings(body, "tags"),
         }),
         _ => Err(unexpected("application", "no id/appId in the application")),
     }
 }
 
 fn credential_from(body: &Value) -> FederatedCredential {
-    let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+    let text = |key: &str| json_string(body, key);
     FederatedCredential {
         name: text("name"),
         issuer: text("issuer"),
         subject: text("subject"),
-        audiences: strings(&body["audiences"]),
+        audiences: json_strings(body, "audiences"),
         description: body["description"].as_str().map(str::to_owned),
     }
-}
-
-/// The strings of a JSON array (nothing for anything else).
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn unexpected(operation: &str, message: &str) -> AzureError {
@@ -224,7 +212,7 @@ impl GraphEntraApps {
         let reply = self
             .call(Method::GET, "me", None, false, Propagation::None)
             .await?;
-        let text = |key: &str| reply.body[key].as_str().unwrap_or_default().to_owned();
+        let text = |key: &str| json_string(&reply.body, key);
         Ok(GraphUser {
             id: text("id"),
             user_principal_name: text("userPrincipalName"),

@@ -55,8 +55,53 @@ impl JsonApi for AzureApi {
         service.as_str()
     }
 
+    /// The API envelope, an OAuth answer, or other text as [`AzureError`].
     fn error_answer(service: Service, operation: &str, answer: ErrorAnswer) -> AzureError {
-        parse_error(service, operation, answer)
+        let ErrorAnswer {
+            status,
+            retry_after,
+            body,
+        } = answer;
+        match body {
+            ErrorBody::Envelope { error, message } => AzureError::Api {
+                service,
+                operation: operation.to_owned(),
+                status,
+                code: error
+                    .get("code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Unknown")
+                    .to_owned(),
+                detail_code: error
+                    .get("details")
+                    .and_then(|d| d.get(0))
+                    .and_then(|d| d.get("code"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                message,
+                retry_after,
+            },
+            ErrorBody::OAuth {
+                error,
+                description,
+                body,
+            } => AzureError::Token {
+                status,
+                error,
+                aadsts: body["error_codes"].get(0).and_then(Value::as_u64),
+                description,
+                retry_after,
+            },
+            ErrorBody::Other { message } => AzureError::Api {
+                service,
+                operation: operation.to_owned(),
+                status,
+                code: format!("HTTP{status}"),
+                detail_code: None,
+                message,
+                retry_after,
+            },
+        }
     }
 }
 
@@ -86,7 +131,8 @@ pub(crate) async fn send_oauth(
             });
             let answer = transport.exchange(Service::Entra, operation, sent).await?;
             if !(200..300).contains(&answer.status) {
-                let error = parse_error(Service::Entra, operation, answer.to_error_answer());
+                let error =
+                    AzureApi::error_answer(Service::Entra, operation, answer.to_error_answer());
                 let oauth_answer = matches!(error, AzureError::Token { .. })
                     && classify(&error, Propagation::None) == Retry::Never;
                 if !oauth_answer {
@@ -154,54 +200,5 @@ fn is_propagation_error(error: &AzureError, propagation: Propagation) -> bool {
         }
         (Propagation::ArmPrincipal, AzureError::Api { code, .. }) => code == "PrincipalNotFound",
         _ => false,
-    }
-}
-
-/// The error for a non-2xx answer.
-fn parse_error(service: Service, operation: &str, answer: ErrorAnswer) -> AzureError {
-    let ErrorAnswer {
-        status,
-        retry_after,
-        body,
-    } = answer;
-    match body {
-        ErrorBody::Envelope { error, message } => AzureError::Api {
-            service,
-            operation: operation.to_owned(),
-            status,
-            code: error
-                .get("code")
-                .and_then(Value::as_str)
-                .unwrap_or("Unknown")
-                .to_owned(),
-            detail_code: error
-                .get("details")
-                .and_then(|d| d.get(0))
-                .and_then(|d| d.get("code"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            message,
-            retry_after,
-        },
-        ErrorBody::OAuth {
-            error,
-            description,
-            body,
-        } => AzureError::Token {
-            status,
-            error,
-            aadsts: body["error_codes"].get(0).and_then(Value::as_u64),
-            description,
-            retry_after,
-        },
-        ErrorBody::Other { message } => AzureError::Api {
-            service,
-            operation: operation.to_owned(),
-            status,
-            code: format!("HTTP{status}"),
-            detail_code: None,
-            message,
-            retry_after,
-        },
     }
 }

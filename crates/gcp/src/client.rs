@@ -28,7 +28,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::retry::{CancelToken, Retry, RetryPolicy, RetrySettings};
 use octo_oidc_core::{ErrorCode, Secret};
-use octo_oidc_http::{ClientFailure, ClientSettings};
+use octo_oidc_http::{ClientFailure, ClientSettings, json_string, json_strings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -129,28 +129,11 @@ fn lifecycle(v: &Value) -> GcpLifecycle {
     }
 }
 
-fn string(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_owned()
-}
-
-/// The strings of the array at `key` (none when it is missing).
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn pool_from(v: &Value) -> GcpPool {
     GcpPool {
-        name: string(v, "name"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        name: json_string(v, "name"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
     }
@@ -159,13 +142,13 @@ fn pool_from(v: &Value) -> GcpPool {
 fn provider_from(v: &Value) -> GcpProvider {
     let oidc = &v["oidc"];
     GcpProvider {
-        name: string(v, "name"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        name: json_string(v, "name"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
-        issuer_uri: string(oidc, "issuerUri"),
-        allowed_audiences: strings(oidc, "allowedAudiences"),
+        issuer_uri: json_string(oidc, "issuerUri"),
+        allowed_audiences: json_strings(oidc, "allowedAudiences"),
         jwks_json: oidc["jwksJson"]
             .as_str()
             .filter(|j| !j.is_empty())
@@ -187,10 +170,10 @@ fn provider_from(v: &Value) -> GcpProvider {
 
 fn service_account_from(v: &Value) -> GcpServiceAccount {
     GcpServiceAccount {
-        email: string(v, "email"),
-        unique_id: string(v, "uniqueId"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        email: json_string(v, "email"),
+        unique_id: json_string(v, "uniqueId"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
     }
 }
 
@@ -328,8 +311,8 @@ fn bindings_of(policy: &Value) -> Vec<GcpBinding> {
         .map(|a| {
             a.iter()
                 .map(|b| GcpBinding {
-                    role: string(b, "role"),
-                    members: strings(b, "members"),
+                    role: json_string(b, "role"),
+                    members: json_strings(b, "members"),
                 })
                 .collect()
         })
@@ -449,7 +432,7 @@ impl RestGoogleCloud {
 
     /// Follows a long-running operation to its end; returns its `response`.
     async fn wait(&self, operation: Value) -> Result<Value, GcpError> {
-        let name = string(&operation, "name");
+        let name = json_string(&operation, "name");
         let first = std::sync::Mutex::new(Some(operation));
         let mut polling = self.transport.calls().clone();
         polling.settings = self.polling;
@@ -614,7 +597,7 @@ impl GoogleCloud for RestGoogleCloud {
         let v = self
             .call(Service::ResourceManager, Method::GET, url, None)
             .await?;
-        let number = string(&v, "name")
+        let number = json_string(&v, "name")
             .strip_prefix("projects/")
             .map(str::to_owned)
             .unwrap_or_default();
@@ -627,7 +610,7 @@ impl GoogleCloud for RestGoogleCloud {
             .into());
         }
         Ok(GcpProject {
-            project_id: string(&v, "projectId"),
+            project_id: json_string(&v, "projectId"),
             project_number: number,
         })
     }
@@ -649,7 +632,7 @@ impl GoogleCloud for RestGoogleCloud {
                 Some(&json!({"permissions": permissions})),
             )
             .await?;
-        Ok(strings(&v, "permissions"))
+        Ok(json_strings(&v, "permissions"))
     }
 
     async fn find_pool(&self, project_number: &str, pool_id: &str) -> PortResult<Option<GcpPool>> {
@@ -996,7 +979,7 @@ impl GoogleCloud for RestGoogleCloud {
             })?;
         Ok(GcpAccessToken {
             token: Secret::new(token),
-            expire_time: string(&v, "expireTime"),
+            expire_time: json_string(&v, "expireTime"),
         })
     }
 }

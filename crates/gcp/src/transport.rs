@@ -90,8 +90,43 @@ impl JsonApi for GoogleApi {
         service.as_str()
     }
 
+    /// The API envelope, an OAuth answer, or other text as [`GcpError`].
     fn error_answer(service: Service, operation: &str, answer: ErrorAnswer) -> GcpError {
-        parse_error(service, operation, answer)
+        let ErrorAnswer {
+            status: http,
+            retry_after,
+            body,
+        } = answer;
+        match body {
+            ErrorBody::Envelope { error, message } => GcpError::Api {
+                service,
+                operation: operation.to_owned(),
+                http,
+                status: error
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                message,
+                retry_after,
+            },
+            ErrorBody::OAuth {
+                error, description, ..
+            } => GcpError::OAuth {
+                http,
+                error,
+                description,
+                retry_after,
+            },
+            ErrorBody::Other { message } => GcpError::Api {
+                service,
+                operation: operation.to_owned(),
+                http,
+                status: String::new(),
+                message,
+                retry_after,
+            },
+        }
     }
 }
 
@@ -116,43 +151,4 @@ pub(crate) async fn execute(
 fn classify(error: &GcpError) -> Retry {
     let unresolved = matches!(error, GcpError::Client(failure) if failure.name_not_resolved());
     Retry::by_code(error.code(), unresolved)
-}
-
-/// The error for a non-2xx answer.
-fn parse_error(service: Service, operation: &str, answer: ErrorAnswer) -> GcpError {
-    let ErrorAnswer {
-        status: http,
-        retry_after,
-        body,
-    } = answer;
-    match body {
-        ErrorBody::Envelope { error, message } => GcpError::Api {
-            service,
-            operation: operation.to_owned(),
-            http,
-            status: error
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            message,
-            retry_after,
-        },
-        ErrorBody::OAuth {
-            error, description, ..
-        } => GcpError::OAuth {
-            http,
-            error,
-            description,
-            retry_after,
-        },
-        ErrorBody::Other { message } => GcpError::Api {
-            service,
-            operation: operation.to_owned(),
-            http,
-            status: String::new(),
-            message,
-            retry_after,
-        },
-    }
 }
