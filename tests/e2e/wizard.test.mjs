@@ -214,22 +214,7 @@ describe('the wizard window', () => {
     await projectsAll.click();
     await browser.$('#projects-rows input[type="checkbox"]').click();
     assert.match(await browser.$('#projects-count').getText(), /^1 of \d+ selected/);
-    // The one project's preview settles first: a late answer re-renders the subject list, and
-    // a page that changes height under a click can move the checkbox away from it.
-    await settledSubjects(browser, 'the one project\'s subjects were not previewed', (all) =>
-      new Set(all.map((subject) => /:project:([^:]+)/.exec(subject)?.[1]).filter(Boolean)).size === 1,
-    );
-    // The runbook in the deployment subject: runbook runs no longer share the deployments' subjects.
-    const runbookKey = await browser.$('#key-deployment-runbook');
-    await runbookKey.scrollIntoView({ block: 'center' });
-    await runbookKey.click();
-    await runbookKey.waitUntil(async () => runbookKey.isSelected(), {
-      timeout: 5000,
-      timeoutMsg: 'the runbook key was not chosen',
-    });
-    // Runbook runs now present their own subjects, outside the scope: the deployments' stay.
-    const subjects = await settledSubjects(browser, 'no subjects previewed with the runbook key');
-    assert.ok(subjects.every((subject) => !subject.includes(':runbook:')), `${subjects}`);
+    const subjects = await chooseRunbookKey(browser);
     t.diagnostic(`${subjects.length} subjects previewed with the runbook key`);
     const first = await browser.$('#subjects li code').getText();
     assert.match(first, /^space:/);
@@ -615,8 +600,7 @@ describe('the Google Cloud path in the Sandbox', () => {
     await projectsAll.waitForExist({ timeout: 15000, timeoutMsg: 'the space inventory did not load' });
     await browser.$('#environments-all').click();
     await browser.$('#projects-rows input[type="checkbox"]').click();
-    await browser.$('#key-deployment-runbook').scrollIntoView({ block: 'center' });
-    await browser.$('#key-deployment-runbook').click();
+    await chooseRunbookKey(browser);
     await waitEnabled(browser, '#continue', 'a chosen scope did not enable Continue');
     await screenshot(browser, 'gcp-05-scope');
     await browser.$('#continue').click();
@@ -665,6 +649,28 @@ async function reviewPlan(browser, name, expected) {
   assert.match(await browser.$('#plan-counts').getText(), /[1-9]\d* to create/);
   await waitEnabled(browser, '#continue', 'the plan did not allow apply');
   await screenshot(browser, name);
+}
+
+/**
+ * Scope with one project chosen: adds the runbook to the deployment subject keys, so runbook
+ * runs present their own subjects (outside the scope) instead of the deployments'. The one
+ * project's preview settles first: a late answer re-renders the subject list, and a page that
+ * changes height under a click can move the checkbox away from it. Returns the subjects.
+ */
+async function chooseRunbookKey(browser) {
+  await settledSubjects(browser, "the one project's subjects were not previewed", (all) =>
+    new Set(all.map((subject) => /:project:([^:]+)/.exec(subject)?.[1]).filter(Boolean)).size === 1,
+  );
+  const runbookKey = await browser.$('#key-deployment-runbook');
+  await runbookKey.scrollIntoView({ block: 'center' });
+  await runbookKey.click();
+  await runbookKey.waitUntil(async () => runbookKey.isSelected(), {
+    timeout: 5000,
+    timeoutMsg: 'the runbook key was not chosen',
+  });
+  const subjects = await settledSubjects(browser, 'no subjects previewed with the runbook key');
+  assert.ok(subjects.every((subject) => !subject.includes(':runbook:')), `${subjects}`);
+  return subjects;
 }
 
 /**
