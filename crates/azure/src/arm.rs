@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, classify};
+use crate::transport::{Propagation, bearer_request, classify};
 
 const TENANTS_API: &str = "2022-12-01";
 const RESOURCE_GROUPS_API: &str = "2021-04-01";
@@ -173,15 +173,7 @@ impl ArmRbac {
                 Service::Arm,
                 operation,
                 |e| classify(e, propagation),
-                |http| {
-                    let mut request = http
-                        .request(method.clone(), &url)
-                        .bearer_auth(token.expose());
-                    if let Some(body) = body {
-                        request = request.json(body);
-                    }
-                    request
-                },
+                |http| bearer_request(http, &method, &url, &token, body),
             )
             .await
     }

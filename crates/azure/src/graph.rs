@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, classify};
+use crate::transport::{Propagation, bearer_request, classify};
 
 /// Microsoft Graph's own application id (the resource of Graph app permissions).
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -175,16 +175,12 @@ impl GraphEntraApps {
                 &operation,
                 |e| classify(e, propagation),
                 |http| {
-                    let mut request = http
-                        .request(method.clone(), &url)
-                        .bearer_auth(token.expose());
-                    if let Some(body) = body {
-                        request = request.json(body);
-                    }
+                    let request = bearer_request(http, &method, &url, &token, body);
                     if prefer_create {
-                        request = request.header("Prefer", "create-if-missing");
+                        request.header("Prefer", "create-if-missing")
+                    } else {
+                        request
                     }
-                    request
                 },
             )
             .await

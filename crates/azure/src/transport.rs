@@ -21,8 +21,8 @@
 
 use std::time::Duration;
 
-use octo_oidc_core::ErrorCode;
 use octo_oidc_core::retry::{Interrupted, Retry, RetryableFailure};
+use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_http::{ClientFailure, ErrorAnswer, ErrorBody, JsonApi, JsonTransport};
 use serde_json::Value;
 
@@ -102,6 +102,24 @@ impl JsonApi for AzureApi {
                 retry_after,
             },
         }
+    }
+}
+
+/// `method url` with the bearer `token` and, if given, the JSON `body`: how every Graph and
+/// ARM request starts.
+pub(crate) fn bearer_request(
+    http: &reqwest::Client,
+    method: &reqwest::Method,
+    url: &str,
+    token: &Secret,
+    body: Option<&Value>,
+) -> reqwest::RequestBuilder {
+    let request = http
+        .request(method.clone(), url)
+        .bearer_auth(token.expose());
+    match body {
+        Some(body) => request.json(body),
+        None => request,
     }
 }
 
