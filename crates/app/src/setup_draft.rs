@@ -654,17 +654,19 @@ fn gcp_preview(desired: &DesiredState, facts: &SpaceFacts) -> Option<GcpTrustPre
     for resource in &desired.resources {
         match resource {
             DesiredResource::WorkloadIdentityProvider { spec, .. } => {
-                let condition = spec.attribute_condition.clone().unwrap_or_default();
+                let condition = spec.trust.attribute_condition.clone().unwrap_or_default();
                 preview = Some(GcpTrustPreview {
                     pool: spec.provider.pool_name(),
                     provider: spec.provider.provider_name(),
-                    issuer_uri: spec.issuer_uri.clone(),
+                    issuer_uri: spec.trust.issuer_uri.clone(),
                     audience: spec
+                        .trust
                         .allowed_audiences
                         .first()
                         .cloned()
                         .unwrap_or_else(|| spec.provider.default_audience()),
                     attribute_mapping: spec
+                        .trust
                         .attribute_mapping
                         .iter()
                         .map(|(attribute, expression)| AttributeMappingLine {

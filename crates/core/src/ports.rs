@@ -908,16 +908,11 @@ pub struct GcpPool {
     pub lifecycle: GcpLifecycle,
 }
 
-/// What an OIDC workload identity pool provider must look like (the core's
-/// [`crate::gcp::GcpTrustSpec`] gives mapping, condition and audiences).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GcpProviderSpec {
-    /// The provider (project number, pool id, provider id).
-    pub provider: crate::gcp::ProviderRef,
-    /// `displayName` (≤ 32 characters).
-    pub display_name: String,
-    /// `description` (≤ 256 characters).
-    pub description: String,
+/// What an OIDC workload identity pool provider trusts: the issuer, the audiences, and how
+/// a token's claims become (and are admitted as) Google attributes. The same in the spec and
+/// in the provider as it exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpOidcTrust {
     /// `oidc.issuerUri`.
     pub issuer_uri: String,
     /// `oidc.allowedAudiences` (empty = the provider's resource name).
@@ -928,6 +923,21 @@ pub struct GcpProviderSpec {
     pub attribute_mapping: BTreeMap<String, String>,
     /// `attributeCondition`.
     pub attribute_condition: Option<String>,
+}
+
+/// What an OIDC workload identity pool provider must look like (the core's
+/// [`crate::gcp::GcpTrustSpec`] gives mapping, condition and audiences).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpProviderSpec {
+    /// The provider (project number, pool id, provider id).
+    pub provider: crate::gcp::ProviderRef,
+    /// `displayName` (≤ 32 characters).
+    pub display_name: String,
+    /// `description` (≤ 256 characters).
+    pub description: String,
+    /// Issuer, audiences, JWKS, attribute mapping and condition.
+    #[serde(flatten)]
+    pub trust: GcpOidcTrust,
 }
 
 /// An OIDC workload identity pool provider as it exists.
@@ -943,16 +953,9 @@ pub struct GcpProvider {
     pub disabled: bool,
     /// Active or soft-deleted.
     pub lifecycle: GcpLifecycle,
-    /// `oidc.issuerUri`.
-    pub issuer_uri: String,
-    /// `oidc.allowedAudiences`.
-    pub allowed_audiences: Vec<String>,
-    /// `oidc.jwksJson`.
-    pub jwks_json: Option<String>,
-    /// `attributeMapping`.
-    pub attribute_mapping: BTreeMap<String, String>,
-    /// `attributeCondition`.
-    pub attribute_condition: Option<String>,
+    /// Issuer, audiences, JWKS, attribute mapping and condition.
+    #[serde(flatten)]
+    pub trust: GcpOidcTrust,
 }
 
 /// What a service account must look like.

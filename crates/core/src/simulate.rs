@@ -240,17 +240,11 @@ impl TrustConfig {
 }
 
 fn role_account(role_arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, "iam", "", account, resource]
-            if partition.starts_with("aws")
-                && crate::aws::is_account_id(account)
-                && resource.starts_with("role/") =>
-        {
-            Some(account)
-        }
-        _ => None,
-    }
+    crate::aws::iam_arn_parts(role_arn)
+        .filter(|(account, resource)| {
+            crate::aws::is_account_id(account) && resource.starts_with("role/")
+        })
+        .map(|(account, _)| account)
 }
 
 const AAD_HINT: &str = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.";

@@ -173,12 +173,13 @@ impl Validator {
 
     /// An IAM role ARN `arn:<partition>:iam::<12 digits>:role/[path/]name`.
     pub fn role_arn(&mut self, field: &str, value: &str) -> &mut Self {
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        let ok = matches!(parts.as_slice(),
-            ["arn", partition, "iam", "", account, resource]
-                if partition.starts_with("aws")
-                    && crate::aws::is_account_id(account)
-                    && resource.strip_prefix("role/").is_some_and(|n| n.rsplit('/').next().is_some_and(is_valid_role_name)));
+        let ok = crate::aws::iam_arn_parts(value).is_some_and(|(account, resource)| {
+            crate::aws::is_account_id(account)
+                && resource
+                    .strip_prefix("role/")
+                    .and_then(|n| n.rsplit('/').next())
+                    .is_some_and(is_valid_role_name)
+        });
         if !ok {
             self.error(
                 field,
@@ -375,6 +376,11 @@ pub fn validate_azure_setup(input: &AzureSetupInput) -> Result<Vec<FieldWarning>
 mod tests {
     use super::*;
 
+    /// The fields `v` found errors in, in order.
+    pub(super) fn failing_fields(v: &Validator) -> Vec<&str> {
+        v.errors().iter().map(|f| f.field.as_str()).collect()
+    }
+
     #[test]
     fn all_errors_at_once() {
         let p = validate_aws_setup(&AwsSetupInput {
@@ -424,8 +430,7 @@ mod tests {
             .required_aws_region("bad", "US-East-1")
             .required_aws_region("ok", "us-east-1")
             .required_aws_region("gov", "us-gov-west-1");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["empty", "bad"]);
+        assert_eq!(failing_fields(&v), ["empty", "bad"]);
         assert!(v.errors()[0].fix.contains("us-east-1"));
         assert_eq!(
             crate::accounts::account_region("", Some("eu-west-1")),
@@ -447,8 +452,7 @@ mod tests {
             .slug("s", "a:b")
             .credential_name("c", "-x")
             .limit("fic", 21, 20, "Split across apps.");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["g", "r", "s", "c", "fic"]);
+        assert_eq!(failing_fields(&v), ["g", "r", "s", "c", "fic"]);
     }
 }
 
@@ -597,16 +601,16 @@ impl Validator {
     /// An IAM managed policy ARN: `arn:<partition>:iam::aws:policy/…` (AWS managed) or
     /// `arn:<partition>:iam::<12 digits>:policy/[path/]name` (customer managed).
     pub fn policy_arn(&mut self, field: &str, value: &str) -> &mut Self {
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        let ok = matches!(parts.as_slice(),
-        ["arn", partition, "iam", "", account, resource]
-            if partition.starts_with("aws")
-                && (*account == "aws" || crate::aws::is_account_id(account))
+        let ok = crate::aws::iam_arn_parts(value).is_some_and(|(account, resource)| {
+            (account == "aws" || crate::aws::is_account_id(account))
                 && resource.strip_prefix("policy/").is_some_and(|n| {
                     let name = n.rsplit('/').next().unwrap_or_default();
                     (1..=128).contains(&name.len())
-                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-                }));
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+                })
+        });
         if !ok {
             self.error(
                 field,
@@ -638,6 +642,7 @@ impl Validator {
 
 #[cfg(test)]
 mod setup_file_check_tests {
+    use super::tests::failing_fields;
     use super::*;
 
     #[test]
@@ -687,7 +692,6 @@ mod setup_file_check_tests {
             .policy_arn("bad3", "arn:aws:iam::111122223333:role/x")
             .resource_group("ok5", "rg-shop(prod)")
             .resource_group("bad4", "rg.");
-        let fields: Vec<&str> = v.errors().iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["bad1", "bad2", "bad3", "bad4"]);
+        assert_eq!(failing_fields(&v), ["bad1", "bad2", "bad3", "bad4"]);
     }
 }

@@ -462,22 +462,11 @@ pub fn resolve_scope(
     let inv = &facts.inventory;
     let space = facts.space.name.as_str();
     let mut errors = Vec::new();
-    let projects = resolve("projects", "project", &scope.projects, facts, &mut errors);
-    let environments = resolve(
-        "environments",
-        "environment",
-        &scope.environments,
-        facts,
-        &mut errors,
-    );
-    let tenants = resolve("tenants", "tenant", &scope.tenants, facts, &mut errors);
-    let targets = resolve(
-        "health_check_targets",
-        "deployment target",
-        &scope.targets,
-        facts,
-        &mut errors,
-    );
+    let mut slugs_of = |field, what, slugs| resolve(field, what, slugs, facts, &mut errors);
+    let projects = slugs_of("projects", "project", &scope.projects);
+    let environments = slugs_of("environments", "environment", &scope.environments);
+    let tenants = slugs_of("tenants", "tenant", &scope.tenants);
+    let targets = slugs_of("health_check_targets", "deployment target", &scope.targets);
     let runbook_items: Vec<(String, String)> = inv
         .runbooks
         .iter()

@@ -38,7 +38,7 @@ use octo_oidc_core::subject::SubjectKey;
 use serde_json::Value;
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, resolve_scope};
-use crate::observe::{Observation, PortSet, observe_app, observed_provider, observed_role};
+use crate::observe::{Observation, PortSet, observe_app};
 use crate::observed::{ObservedGcp, ObservedState};
 use crate::ownership;
 use crate::plan::{Plan, PlanSummary};
@@ -601,7 +601,7 @@ pub async fn observe_account<P: PortSet>(
         let mut found = ObservedState::default();
         match &account.cloud {
             AccountCloud::Aws { role_name, .. } => {
-                found.iam_role = ports.iam().find_role(role_name).await?.map(observed_role);
+                found.iam_role = ports.iam().find_role(role_name).await?;
             }
             AccountCloud::Azure { client_id, .. } => {
                 if let Some(app) = ports
@@ -662,11 +662,7 @@ pub async fn observe_account<P: PortSet>(
         // The provider for the Octopus issuer in the role's AWS account (the issuer comes
         // from Octopus, so this lookup waits for it).
         if let Ok(provider) = AwsProvider::from_issuer(&server.issuer, aws_account_id) {
-            observed.oidc_provider = ports
-                .iam()
-                .find_oidc_provider(&provider.url)
-                .await?
-                .map(observed_provider);
+            observed.oidc_provider = ports.iam().find_oidc_provider(&provider.url).await?;
         }
     }
     let space = inventory.space.clone().ok_or_else(|| {
@@ -708,11 +704,7 @@ pub async fn observe_account<P: PortSet>(
                     provider: provider.clone(),
                     display_name: p.map(|p| p.display_name.clone()).unwrap_or_default(),
                     description: p.map(|p| p.description.clone()).unwrap_or_default(),
-                    issuer_uri: p.map(|p| p.issuer_uri.clone()).unwrap_or_default(),
-                    allowed_audiences: p.map(|p| p.allowed_audiences.clone()).unwrap_or_default(),
-                    jwks_json: p.and_then(|p| p.jwks_json.clone()),
-                    attribute_mapping: p.map(|p| p.attribute_mapping.clone()).unwrap_or_default(),
-                    attribute_condition: p.and_then(|p| p.attribute_condition.clone()),
+                    trust: p.map(|p| p.trust.clone()).unwrap_or_default(),
                 },
                 subjects: Vec::new(),
             });
@@ -810,12 +802,12 @@ pub fn account_cloud_checks(found: &AccountObservation) -> Vec<Check> {
             ..
         } => {
             match &o.iam_role {
-                Some(role) if &role.role.arn == role_arn => {
+                Some(role) if &role.arn == role_arn => {
                     out.push(Check::pass(Area::Cloud, "role", format!("the role {role_arn} exists")));
                     out.push(owner_info(&format!("role {role_name}"), ownership::setup_of_aws_tags(&role.tags)));
                 }
                 Some(role) => out.push(
-                    Check::fail(Area::Cloud, "role", format!("the account's RoleArn is {role_arn}, but the role {role_name} the signed-in AWS credentials see is {}", role.role.arn))
+                    Check::fail(Area::Cloud, "role", format!("the account's RoleArn is {role_arn}, but the role {role_name} the signed-in AWS credentials see is {}", role.arn))
                         .because("the credentials are for another AWS account than the role's", format!("Sign in to AWS account {aws_account_id}, or correct the account's Role ARN in Octopus")),
                 ),
                 None => out.push(
@@ -825,13 +817,13 @@ pub fn account_cloud_checks(found: &AccountObservation) -> Vec<Check> {
             }
             match &o.oidc_provider {
                 Some(p) => {
-                    out.push(Check::pass(Area::Cloud, "OIDC provider", format!("the IAM OIDC provider {} exists", p.provider.url)));
-                    out.push(owner_info(&format!("OIDC provider {}", p.provider.url), ownership::setup_of_aws_tags(&p.tags)));
+                    out.push(Check::pass(Area::Cloud, "OIDC provider", format!("the IAM OIDC provider {} exists", p.url)));
+                    out.push(owner_info(&format!("OIDC provider {}", p.url), ownership::setup_of_aws_tags(&p.tags)));
                     let aud = match audience.is_empty() {
                         true => AwsProvider::from_issuer(issuer, aws_account_id).map(|p| p.audience).unwrap_or_default(),
                         false => audience.clone(),
                     };
-                    out.push(audience_check(&aud, &p.provider.client_ids, "the IAM OIDC provider's client ids (audiences)", "Add the audience to the provider's client ids (Audiences), or set the account's Audience to one of them"));
+                    out.push(audience_check(&aud, &p.client_ids, "the IAM OIDC provider's client ids (audiences)", "Add the audience to the provider's client ids (Audiences), or set the account's Audience to one of them"));
                 }
                 None => out.push(
                     Check::fail(Area::Cloud, "OIDC provider", format!("AWS account {aws_account_id} has no IAM OIDC provider for the issuer {issuer}"))
@@ -892,10 +884,10 @@ pub fn account_cloud_checks(found: &AccountObservation) -> Vec<Check> {
             match &g.provider {
                 Some(p) if p.lifecycle == GcpLifecycle::Active && !p.disabled => {
                     out.push(Check::pass(Area::Cloud, "provider", format!("the provider {} is active", provider.provider_name())));
-                    if !provider.accepts_audience(audience, &p.allowed_audiences) {
-                        let accepted = match p.allowed_audiences.is_empty() {
+                    if !provider.accepts_audience(audience, &p.trust.allowed_audiences) {
+                        let accepted = match p.trust.allowed_audiences.is_empty() {
                             true => vec![provider.default_audience()],
-                            false => p.allowed_audiences.clone(),
+                            false => p.trust.allowed_audiences.clone(),
                         };
                         out.push(audience_check(audience, &accepted, "the provider's accepted audiences", "Set the account's Audience to the provider's resource name, or add it to allowedAudiences"));
                     }

@@ -26,8 +26,8 @@ use octo_oidc_core::gcp::{
     google_cloud_oidc_account_body, plan_trust,
 };
 use octo_oidc_core::ports::{
-    GcpBinding, GcpLifecycle, GcpPolicyChange, GcpPoolSpec, GcpProviderSpec, GcpServiceAccountSpec,
-    GoogleCloud,
+    GcpBinding, GcpLifecycle, GcpOidcTrust, GcpPolicyChange, GcpPoolSpec, GcpProviderSpec,
+    GcpServiceAccountSpec, GoogleCloud,
 };
 use octo_oidc_core::scope::Scope;
 use octo_oidc_core::subject::SubjectKey;
@@ -118,11 +118,13 @@ pub(crate) fn desired(
                 provider: provider.clone(),
                 display_name: DISPLAY_NAME.into(),
                 description,
-                issuer_uri: trust.issuer_uri.clone(),
-                allowed_audiences: trust.allowed_audiences.clone(),
-                jwks_json: None,
-                attribute_mapping: trust.attribute_mapping.iter().cloned().collect(),
-                attribute_condition: Some(trust.attribute_condition.clone()),
+                trust: GcpOidcTrust {
+                    issuer_uri: trust.issuer_uri.clone(),
+                    allowed_audiences: trust.allowed_audiences.clone(),
+                    jwks_json: None,
+                    attribute_mapping: trust.attribute_mapping.iter().cloned().collect(),
+                    attribute_condition: Some(trust.attribute_condition.clone()),
+                },
             },
             subjects: trust.subjects.clone(),
         },
@@ -364,25 +366,31 @@ pub(crate) fn plan_steps(
                             &spec.display_name,
                             &spec.description,
                         );
-                        differs(&mut changes, "issuer_uri", &p.issuer_uri, &spec.issuer_uri);
+                        let (have, want) = (&p.trust, &spec.trust);
+                        differs(
+                            &mut changes,
+                            "issuer_uri",
+                            &have.issuer_uri,
+                            &want.issuer_uri,
+                        );
                         differs(
                             &mut changes,
                             "allowed_audiences",
-                            &p.allowed_audiences,
-                            &spec.allowed_audiences,
+                            &have.allowed_audiences,
+                            &want.allowed_audiences,
                         );
-                        differs(&mut changes, "jwks_json", &p.jwks_json, &spec.jwks_json);
+                        differs(&mut changes, "jwks_json", &have.jwks_json, &want.jwks_json);
                         json_changes(
                             "attribute_mapping",
-                            &json!(p.attribute_mapping),
-                            &json!(spec.attribute_mapping),
+                            &json!(have.attribute_mapping),
+                            &json!(want.attribute_mapping),
                             &mut changes,
                         );
                         differs(
                             &mut changes,
                             "attribute_condition",
-                            &p.attribute_condition,
-                            &spec.attribute_condition,
+                            &have.attribute_condition,
+                            &want.attribute_condition,
                         );
                         ours(
                             step(Action::Unchanged, kind, name, d).id(&p.name),
@@ -577,14 +585,15 @@ pub fn existing_trust(provider: &ProviderRef, observed: &ObservedGcp) -> Option<
     }
     Some(GcpTrust {
         provider: provider.clone(),
-        issuer_uri: p.issuer_uri.clone(),
-        allowed_audiences: p.allowed_audiences.clone(),
+        issuer_uri: p.trust.issuer_uri.clone(),
+        allowed_audiences: p.trust.allowed_audiences.clone(),
         attribute_mapping: p
+            .trust
             .attribute_mapping
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        attribute_condition: p.attribute_condition.clone(),
+        attribute_condition: p.trust.attribute_condition.clone(),
         service_account_members: members_of(
             &observed.service_account_bindings,
             WORKLOAD_IDENTITY_USER,

@@ -40,16 +40,14 @@ use octo_oidc_core::ports::{
     ApplicationSpec, Applied, AssumedRole, AzureRbac, EntraApplication, EntraApps,
     FederatedCredential, GcpAccessToken, GcpBinding, GcpPolicyChange, GcpPolicyTarget, GcpPool,
     GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
-    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OctopusAccount, OidcProvider,
-    OidcProviderSpec, PortResult, RoleAssignment, RoleSpec, ServerInfo, ServicePrincipal,
+    GcpServiceAccountSpec, GoogleCloud, Iam, IamRole, Octopus, OctopusAccount, OidcIdentity,
+    OidcProvider, OidcProviderSpec, PortResult, RoleAssignment, RoleSpec, ServerInfo,
+    ServicePrincipal,
 };
 use octo_oidc_core::{Problem, Secret};
 
 use crate::desired::{DesiredResource, DesiredState, SpaceFacts, app_unique_name, desired_state};
-use crate::observed::{
-    ObservedApp, ObservedGcp, ObservedIdentity, ObservedOidcProvider, ObservedRole,
-    ObservedServiceAccount, ObservedState, ObservedTeam,
-};
+use crate::observed::{ObservedApp, ObservedGcp, ObservedServiceAccount, ObservedState};
 use crate::ownership;
 use crate::plan::{Plan, plan};
 use crate::setup_file::{Setup, TargetSpec};
@@ -426,19 +424,15 @@ async fn read_observed<P: PortSet>(
         });
     let provider = async {
         match looked_provider {
-            Some((_, Some(found))) => Ok(found?.map(observed_provider)),
-            Some((spec, None)) => Ok(ports
-                .iam()
-                .find_oidc_provider(&spec.url)
-                .await?
-                .map(observed_provider)),
+            Some((_, Some(found))) => found,
+            Some((spec, None)) => ports.iam().find_oidc_provider(&spec.url).await,
             None => Ok::<_, Problem>(None),
         }
     };
     let role = async {
         match looked_role {
-            Some((_, Some(found))) => Ok(found?.map(observed_role)),
-            Some((spec, None)) => Ok(ports.iam().find_role(&spec.name).await?.map(observed_role)),
+            Some((_, Some(found))) => found,
+            Some((spec, None)) => ports.iam().find_role(&spec.name).await,
             None => Ok::<_, Problem>(None),
         }
     };
@@ -505,16 +499,7 @@ async fn read_in_order<P: PortSet>(
                 }
             }
             DesiredResource::TeamMembership { team, .. } => {
-                observed.team =
-                    ports
-                        .octopus()
-                        .find_team(space_id, team)
-                        .await?
-                        .map(|t| ObservedTeam {
-                            id: t.id,
-                            name: t.name,
-                            member_user_ids: t.member_user_ids,
-                        });
+                observed.team = ports.octopus().find_team(space_id, team).await?;
             }
             _ => {}
         }
@@ -527,7 +512,7 @@ async fn read_in_order<P: PortSet>(
 async fn observe_service_account<P: PortSet>(
     username: &str,
     ports: P,
-) -> Result<Option<(ObservedServiceAccount, Vec<ObservedIdentity>)>, Problem> {
+) -> Result<Option<(ObservedServiceAccount, Vec<OidcIdentity>)>, Problem> {
     let Some(sa) = ports.octopus().find_service_account(username).await? else {
         return Ok(None);
     };
@@ -535,29 +520,18 @@ async fn observe_service_account<P: PortSet>(
         true => Some(ports.octopus().list_oidc_identities(&sa.id).await?),
         false => None,
     };
-    let observed_identities = identities
-        .as_ref()
-        .map(|ids| {
-            ids.identities
-                .iter()
-                .map(|i| ObservedIdentity {
-                    id: i.id.clone(),
-                    name: i.spec.name.clone(),
-                    issuer: i.spec.issuer.clone(),
-                    subject: i.spec.subject.clone(),
-                    audience: i.spec.audience.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let (external_id, identities) = match identities {
+        Some(i) => (Some(i.external_id), i.identities),
+        None => (None, Vec::new()),
+    };
     let account = ObservedServiceAccount {
         created_by: ownership::setup_of_display_name(&sa.display_name).map(str::to_string),
         id: sa.id,
         username: sa.username,
         display_name: sa.display_name,
-        external_id: identities.map(|i| i.external_id),
+        external_id,
     };
-    Ok(Some((account, observed_identities)))
+    Ok(Some((account, identities)))
 }
 
 /// The Google Cloud resources, each looked up at once (the service account's policy after
@@ -623,22 +597,6 @@ async fn read_gcp<P: PortSet>(
         service_account_bindings,
         project_bindings,
     })
-}
-
-pub(crate) fn observed_provider(provider: OidcProvider) -> ObservedOidcProvider {
-    ObservedOidcProvider {
-        tags: provider.tags.clone(),
-        provider,
-    }
-}
-
-pub(crate) fn observed_role(role: IamRole) -> ObservedRole {
-    ObservedRole {
-        description: role.description.clone(),
-        tags: role.tags.clone(),
-        managed_policy_arns: role.managed_policy_arns.clone(),
-        role,
-    }
 }
 
 pub(crate) async fn observe_app<P: PortSet>(

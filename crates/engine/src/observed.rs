@@ -5,11 +5,10 @@
 //! Deliberately absent: how it is read ([`crate::observe`], over `octo_oidc_core::ports`);
 //! this module only fixes the shape the plan compares against.
 
-use std::collections::BTreeMap;
-
 use octo_oidc_core::ports::{
     EntraApplication, FederatedCredential, GcpBinding, GcpPool, GcpProvider, GcpServiceAccount,
-    IamRole, OctopusAccount, OidcProvider, RoleAssignment, ServicePrincipal,
+    IamRole, OctopusAccount, OctopusTeam, OidcIdentity, OidcProvider, RoleAssignment,
+    ServicePrincipal,
 };
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +18,13 @@ pub struct ObservedState {
     /// Octopus accounts found by the desired accounts' exact names.
     #[serde(default)]
     pub octopus_accounts: Vec<OctopusAccount>,
-    /// The IAM OIDC provider registered for the issuer's URL.
+    /// The IAM OIDC provider registered for the issuer's URL, with its tags.
     #[serde(default)]
-    pub oidc_provider: Option<ObservedOidcProvider>,
-    /// The IAM role with the setup's role name.
+    pub oidc_provider: Option<OidcProvider>,
+    /// The IAM role with the setup's role name (description, tags and attached policies
+    /// included: what the plan compares).
     #[serde(default)]
-    pub iam_role: Option<ObservedRole>,
+    pub iam_role: Option<IamRole>,
     /// Entra app registrations found by the setup's unique names.
     #[serde(default)]
     pub apps: Vec<ObservedApp>,
@@ -36,10 +36,10 @@ pub struct ObservedState {
     pub service_account: Option<ObservedServiceAccount>,
     /// The OIDC identities of that service account.
     #[serde(default)]
-    pub oidc_identities: Vec<ObservedIdentity>,
+    pub oidc_identities: Vec<OidcIdentity>,
     /// The Octopus team named by the setup.
     #[serde(default)]
-    pub team: Option<ObservedTeam>,
+    pub team: Option<OctopusTeam>,
     /// The Google Cloud side (gcp targets).
     #[serde(default)]
     pub gcp: ObservedGcp,
@@ -63,32 +63,6 @@ pub struct ObservedGcp {
     /// The project's allow-policy bindings.
     #[serde(default)]
     pub project_bindings: Vec<GcpBinding>,
-}
-
-/// An IAM OIDC provider with its tags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedOidcProvider {
-    /// As the port reports it.
-    pub provider: OidcProvider,
-    /// Its tags (`ListOpenIDConnectProviderTags`).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
-/// An IAM role with what the plan compares beyond the port's [`IamRole`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedRole {
-    /// ARN, name, trust policy (URL-decoded JSON), max session duration.
-    pub role: IamRole,
-    /// Its description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Its tags (`ListRoleTags`).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Attached managed policy ARNs (`ListAttachedRolePolicies`).
-    #[serde(default)]
-    pub managed_policy_arns: Vec<String>,
 }
 
 /// An Entra app registration with its service principal and federated credentials.
@@ -125,32 +99,4 @@ pub struct ObservedServiceAccount {
     /// ([`crate::ownership::setup_of_display_name`]); `None` = not created by a setup.
     #[serde(default)]
     pub created_by: Option<String>,
-}
-
-/// An OIDC identity on a service account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedIdentity {
-    /// Identity id.
-    pub id: String,
-    /// Name (the setup's identity is named `octo-oidc-<setup>`).
-    pub name: String,
-    /// Issuer.
-    pub issuer: String,
-    /// Subject.
-    pub subject: String,
-    /// Custom audience; `None` = the service account's ExternalId.
-    #[serde(default)]
-    pub audience: Option<String>,
-}
-
-/// An Octopus team and its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedTeam {
-    /// `Teams-N`.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Member user ids.
-    #[serde(default)]
-    pub member_user_ids: Vec<String>,
 }

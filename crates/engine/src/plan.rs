@@ -263,13 +263,13 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                 None => step(Action::Create, kind, name, d),
                 Some(p) => {
                     let mut changes = Vec::new();
-                    let missing: Vec<&String> = spec.client_ids.iter().filter(|c| !p.provider.client_ids.contains(c)).collect();
+                    let missing: Vec<&String> = spec.client_ids.iter().filter(|c| !p.client_ids.contains(c)).collect();
                     if !missing.is_empty() {
-                        let mut to = p.provider.client_ids.clone();
+                        let mut to = p.client_ids.clone();
                         to.extend(missing.into_iter().cloned());
-                        changes.push(change("client_ids", &p.provider.client_ids, to));
+                        changes.push(change("client_ids", &p.client_ids, to));
                     }
-                    let s = step(Action::Unchanged, kind, name, d).id(&p.provider.arn).changes(changes);
+                    let s = step(Action::Unchanged, kind, name, d).id(&p.arn).changes(changes);
                     match ownership::owner(ownership::setup_of_aws_tags(&p.tags), setup) {
                         Owner::This => s,
                         Owner::OtherSetup(o) => s.reason(format!("shared with setup '{o}' (one provider per issuer): reused, teardown leaves it")),
@@ -283,9 +283,9 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                     Owner::This => {
                         let mut changes = Vec::new();
                         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.to_string()));
-                        json_changes("trust_policy", &parse(&r.role.trust_policy), &parse(&spec.trust_policy), &mut changes);
-                        if r.role.max_session_duration != spec.max_session_duration {
-                            changes.push(change("max_session_duration", r.role.max_session_duration, spec.max_session_duration));
+                        json_changes("trust_policy", &parse(&r.trust_policy), &parse(&spec.trust_policy), &mut changes);
+                        if r.max_session_duration != spec.max_session_duration {
+                            changes.push(change("max_session_duration", r.max_session_duration, spec.max_session_duration));
                         }
                         if r.description != spec.description {
                             changes.push(change("description", &r.description, &spec.description));
@@ -293,10 +293,10 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                         if sorted(&r.managed_policy_arns) != sorted(&spec.managed_policy_arns) {
                             changes.push(change("managed_policy_arns", sorted(&r.managed_policy_arns), sorted(&spec.managed_policy_arns)));
                         }
-                        step(Action::Unchanged, kind, name, d).id(&r.role.arn).changes(changes)
+                        step(Action::Unchanged, kind, name, d).id(&r.arn).changes(changes)
                     }
-                    Owner::OtherSetup(o) => step(Action::Conflict, kind, name, d).id(&r.role.arn).reason(format!("belongs to setup '{o}'; choose another aws.role_name")),
-                    Owner::Foreign => step(Action::Conflict, kind, name, d).id(&r.role.arn).reason(format!(
+                    Owner::OtherSetup(o) => step(Action::Conflict, kind, name, d).id(&r.arn).reason(format!("belongs to setup '{o}'; choose another aws.role_name")),
+                    Owner::Foreign => step(Action::Conflict, kind, name, d).id(&r.arn).reason(format!(
                         "exists and was not created by this setup (no {} tag); choose another aws.role_name, or tag the role {}={setup} to let this setup manage it",
                         ownership::AWS_TAG_KEY,
                         ownership::AWS_TAG_KEY
@@ -389,18 +389,18 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Plan {
                 Some(sa) if sa.created_by.as_deref() == Some(setup) => step(Action::Unchanged, kind, name, d).id(&sa.id),
                 Some(sa) => step(Action::Unchanged, kind, name, d).id(&sa.id).reason("exists and was not created by this setup: reused, teardown leaves it"),
             }),
-            DesiredResource::OidcIdentity { spec, .. } => steps.push(match observed.oidc_identities.iter().find(|i| i.name == spec.name) {
+            DesiredResource::OidcIdentity { spec, .. } => steps.push(match observed.oidc_identities.iter().find(|i| i.spec.name == spec.name) {
                 None => step(Action::Create, kind, name, d),
                 Some(i) => {
                     let mut changes = Vec::new();
-                    if i.issuer != spec.issuer {
-                        changes.push(change("issuer", &i.issuer, &spec.issuer));
+                    if i.spec.issuer != spec.issuer {
+                        changes.push(change("issuer", &i.spec.issuer, &spec.issuer));
                     }
-                    if i.subject != spec.subject {
-                        changes.push(change("subject", &i.subject, &spec.subject));
+                    if i.spec.subject != spec.subject {
+                        changes.push(change("subject", &i.spec.subject, &spec.subject));
                     }
-                    if i.audience != spec.audience {
-                        changes.push(change("audience", &i.audience, &spec.audience));
+                    if i.spec.audience != spec.audience {
+                        changes.push(change("audience", &i.spec.audience, &spec.audience));
                     }
                     step(Action::Unchanged, kind, name, d).id(&i.id).changes(changes)
                 }

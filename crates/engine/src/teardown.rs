@@ -318,7 +318,7 @@ pub async fn teardown<P: PortSet>(
     if let Some(role) = &observed.iam_role {
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&role.tags), setup) {
             Owner::This => {
-                let name = role.role.name.clone();
+                let name = role.name.clone();
                 Decision::Delete(plain(async move { ports.iam().delete_role(&name).await }))
             }
             _ => Decision::Leave(format!(
@@ -326,42 +326,35 @@ pub async fn teardown<P: PortSet>(
                 ownership::AWS_TAG_KEY
             )),
         };
-        if handle!(
-            ResourceKind::IamRole,
-            role.role.name,
-            role.role.arn,
-            decision
-        ) {
-            our_role_deleted = Some(role.role.name.clone());
+        if handle!(ResourceKind::IamRole, role.name, role.arn, decision) {
+            our_role_deleted = Some(role.name.clone());
         }
     }
     if let Some(p) = &observed.oidc_provider {
         let decision = match ownership::owner(ownership::setup_of_aws_tags(&p.tags), setup) {
-            Owner::This if !stopped => {
-                match ports.iam().roles_trusting_provider(&p.provider.arn).await {
-                    Err(problem) => Decision::Leave(format!(
-                        "could not check which roles trust it ({}); delete it by hand when no role uses it",
-                        problem.message
-                    )),
-                    Ok(roles) => {
-                        let others: Vec<String> = roles
-                            .into_iter()
-                            .filter(|r| Some(r) != our_role_deleted.as_ref())
-                            .collect();
-                        if others.is_empty() {
-                            let arn = p.provider.arn.clone();
-                            Decision::Delete(plain(async move {
-                                ports.iam().delete_oidc_provider(&arn).await
-                            }))
-                        } else {
-                            Decision::Leave(format!(
-                                "other roles still trust it: {}",
-                                others.join(", ")
-                            ))
-                        }
+            Owner::This if !stopped => match ports.iam().roles_trusting_provider(&p.arn).await {
+                Err(problem) => Decision::Leave(format!(
+                    "could not check which roles trust it ({}); delete it by hand when no role uses it",
+                    problem.message
+                )),
+                Ok(roles) => {
+                    let others: Vec<String> = roles
+                        .into_iter()
+                        .filter(|r| Some(r) != our_role_deleted.as_ref())
+                        .collect();
+                    if others.is_empty() {
+                        let arn = p.arn.clone();
+                        Decision::Delete(plain(async move {
+                            ports.iam().delete_oidc_provider(&arn).await
+                        }))
+                    } else {
+                        Decision::Leave(format!(
+                            "other roles still trust it: {}",
+                            others.join(", ")
+                        ))
                     }
                 }
-            }
+            },
             Owner::This => Decision::Leave("not reached".into()),
             Owner::OtherSetup(o) => {
                 Decision::Leave(format!("created by setup '{o}', which still uses it"))
@@ -370,12 +363,7 @@ pub async fn teardown<P: PortSet>(
                 Decision::Leave("existed before this setup (not tagged by it)".into())
             }
         };
-        handle!(
-            ResourceKind::OidcProvider,
-            p.provider.url,
-            p.provider.arn,
-            decision
-        );
+        handle!(ResourceKind::OidcProvider, p.url, p.arn, decision);
     }
 
     // CI: team membership (only one this setup added, as its journal says) → identity →
@@ -419,18 +407,18 @@ pub async fn teardown<P: PortSet>(
         let ours_name = identity_name(setup);
         let mut others = Vec::new();
         for i in &observed.oidc_identities {
-            if i.name == ours_name {
+            if i.spec.name == ours_name {
                 let (sa_id, id) = (sa.id.clone(), i.id.clone());
                 handle!(
                     ResourceKind::OidcIdentity,
-                    i.name,
+                    i.spec.name,
                     i.id,
                     Decision::Delete(plain(async move {
                         ports.octopus().delete_oidc_identity(&sa_id, &id).await
                     }))
                 );
             } else {
-                others.push(i.name.clone());
+                others.push(i.spec.name.clone());
             }
         }
         let decision = if sa.created_by.as_deref() != Some(setup) {

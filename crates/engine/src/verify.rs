@@ -24,10 +24,11 @@
 //! character marked ([`ClaimComparison`]). The [`VerifyReport`]'s verdict maps to the CLI's
 //! exit codes 0 (passed) / 1 (problems found).
 
+use std::fmt::Display;
 use std::future::Future;
 
-use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, Octopus, PortResult};
-use octo_oidc_core::scope::{RunLabel, RunRef};
+use octo_oidc_core::ports::{EntraApps, GoogleCloud, Iam, IamRole, Octopus, PortResult};
+use octo_oidc_core::scope::{RunLabel, RunRef, Scope};
 use octo_oidc_core::simulate::{
     AwsProviderConfig, Finding, Rows, TokenClaims, TrustConfig, simulate_scope,
 };
@@ -37,9 +38,9 @@ use serde_json::Value;
 
 use crate::desired::{DesiredResource, resolve_scope};
 use crate::observe::{Observation, PortSet};
-use crate::observed::{ObservedApp, ObservedRole};
+use crate::observed::ObservedApp;
 use crate::plan::Action;
-use crate::setup_file::TargetSpec;
+use crate::setup_file::{CloudScope, TargetSpec};
 
 mod ci_trades;
 pub use ci_trades::CiRun;
@@ -541,7 +542,7 @@ fn cloud_checks(observation: &Observation, out: &mut Vec<Check>) {
 /// IAM role.
 enum TrustHolder<'o> {
     App(&'o ObservedApp),
-    Role(&'o ObservedRole),
+    Role(&'o IamRole),
 }
 
 /// An Octopus account of the setup whose trust exists.
@@ -598,16 +599,16 @@ fn trusts(observation: &Observation) -> Vec<(String, String, TrustConfig)> {
                     credentials: a.federated_credentials.clone(),
                 },
                 TrustHolder::Role(role) => TrustConfig::Aws {
-                    role_arn: role.role.arn.clone(),
+                    role_arn: role.arn.clone(),
                     providers: o
                         .oidc_provider
                         .iter()
                         .map(|p| AwsProviderConfig {
-                            url: p.provider.url.clone(),
-                            client_ids: p.provider.client_ids.clone(),
+                            url: p.url.clone(),
+                            client_ids: p.client_ids.clone(),
                         })
                         .collect(),
-                    trust_policy: role.role.trust_policy.clone(),
+                    trust_policy: role.trust_policy.clone(),
                 },
             };
             (t.name.to_string(), t.slug.to_string(), trust)
@@ -623,25 +624,21 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     };
     let iss = observation.facts.server.issuer.as_str();
     for (name, slug, trust) in trusts(observation) {
-        let mut scope = match resolve_scope(cloud_scope, &observation.facts, &slug) {
+        let scope = match simulated_scope(cloud_scope, observation, &name, &slug) {
             Ok(s) => s,
-            Err(p) => {
-                out.push(Check::fail(Area::Simulation, &name, p.message));
+            Err(c) => {
+                out.push(*c);
                 continue;
             }
         };
-        scope.inventory.account.name = name.clone();
-        let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
-            (Ok(s), Ok(t)) => (s, t),
-            (Err(e), _) => {
-                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-                continue;
-            }
-            (_, Err(e)) => {
-                out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-                continue;
-            }
-        };
+        let (compiled_scope, compiled_trust) =
+            match compiled_pair(&name, scope.compile(), trust.compile(), None) {
+                Ok(pair) => pair,
+                Err(c) => {
+                    out.push(*c);
+                    continue;
+                }
+            };
         let aud = trust.default_audience(iss);
         let m = simulate_scope(
             &compiled_scope,
@@ -693,6 +690,39 @@ fn simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
             out.push(c);
         }
     }
+}
+
+/// The scope of the account `name` (slug `slug`) as the simulation runs it, its runs named
+/// after the account; a failing check of the account when a slug does not resolve.
+fn simulated_scope(
+    scope: &CloudScope,
+    observation: &Observation,
+    name: &str,
+    slug: &str,
+) -> Result<Scope, Box<Check>> {
+    let mut scope = resolve_scope(scope, &observation.facts, slug)
+        .map_err(|p| Box::new(Check::fail(Area::Simulation, name, p.message)))?;
+    scope.inventory.account.name = name.to_string();
+    Ok(scope)
+}
+
+/// A compiled scope and trust, or the failing check of the account `name`: the scope's
+/// error first, then the trust's (with `trust_because`, its cause and fix, when given).
+fn compiled_pair<S, T>(
+    name: &str,
+    scope: Result<S, impl Display>,
+    trust: Result<T, impl Display>,
+    trust_because: Option<(&str, &str)>,
+) -> Result<(S, T), Box<Check>> {
+    let fail = |e: String| Check::fail(Area::Simulation, name, e);
+    let scope = scope.map_err(|e| Box::new(fail(e.to_string())))?;
+    let trust = trust.map_err(|e| {
+        Box::new(match trust_because {
+            Some((cause, fix)) => fail(e.to_string()).because(cause, fix),
+            None => fail(e.to_string()),
+        })
+    })?;
+    Ok((scope, trust))
 }
 
 /// The subject values a trust accepts (exact or patterns), for comparisons.
@@ -830,14 +860,14 @@ fn cloud_targets(observation: &Observation) -> Vec<TradeTarget> {
                 out.push(TradeTarget {
                     account_id: account,
                     subjects: t.subjects.to_vec(),
-                    trade_with: role.role.arn.clone(),
+                    trade_with: role.arn.clone(),
                     trusted: TrustedClaims {
-                        issuers: vec![provider.provider.url.clone()],
-                        audiences: provider.provider.client_ids.clone(),
+                        issuers: vec![provider.url.clone()],
+                        audiences: provider.client_ids.clone(),
                         subjects: trusted_subjects(&TrustConfig::Aws {
                             role_arn: String::new(),
                             providers: vec![],
-                            trust_policy: role.role.trust_policy.clone(),
+                            trust_policy: role.trust_policy.clone(),
                         }),
                     },
                 });
@@ -910,6 +940,15 @@ fn runs_to_trade(observation: &Observation, max: usize) -> Vec<(RunLabel, String
     out
 }
 
+/// The failing trade of `subject` when no token could be had for it.
+fn no_token(subject: &str, p: &Problem) -> Check {
+    Check::fail(
+        Area::TokenTrade,
+        subject,
+        format!("no token: {}", p.message),
+    )
+}
+
 async fn token_trades<P: PortSet, T>(
     observation: &Observation,
     options: VerifyOptions,
@@ -953,46 +992,34 @@ async fn token_trades<P: PortSet, T>(
                     .unwrap_or(first);
                 let minted = match claims_only {
                     true if minted_runs => continue,
-                    true => None,
-                    false => match tokens.run_token(&target.account_id, &label).await {
-                        Ok(m) => m,
-                        Err(p) => {
-                            out.push(Check::fail(
-                                Area::TokenTrade,
-                                &computed,
-                                format!("no token: {}", p.message),
-                            ));
-                            continue;
-                        }
-                    },
+                    true => Ok(None),
+                    false => tokens.run_token(&target.account_id, &label).await,
                 };
-                let (token, claims) = match minted {
-                    Some(m) => {
+                let presented = match minted {
+                    Ok(Some(m)) => {
                         minted_runs = true;
                         let claims = TokenClaims {
                             iss: m.issuer,
                             sub: m.subject,
                             aud: m.audience,
                         };
-                        (m.token, claims)
+                        Ok((m.token, claims))
                     }
-                    None => {
+                    Ok(None) => {
                         let claims = TokenClaims {
                             iss: iss.clone(),
                             aud: default_aud.clone(),
                             sub: computed.clone(),
                         };
-                        match tokens.token(&claims).await {
-                            Ok(t) => (t, claims),
-                            Err(p) => {
-                                out.push(Check::fail(
-                                    Area::TokenTrade,
-                                    &computed,
-                                    format!("no token: {}", p.message),
-                                ));
-                                continue;
-                            }
-                        }
+                        tokens.token(&claims).await.map(|t| (t, claims))
+                    }
+                    Err(p) => Err(p),
+                };
+                let (token, claims) = match presented {
+                    Ok(presented) => presented,
+                    Err(p) => {
+                        out.push(no_token(&computed, &p));
+                        continue;
                     }
                 };
                 let result = match azure {
@@ -1071,11 +1098,7 @@ async fn token_trades<P: PortSet, T>(
                         }
                     }
                     Err(p) => {
-                        out.push(Check::fail(
-                            Area::TokenTrade,
-                            &sub,
-                            format!("no token: {}", p.message),
-                        ));
+                        out.push(no_token(&sub, &p));
                         continue;
                     }
                 };
@@ -1216,7 +1239,7 @@ fn gcp_trusted(
     observation: &Observation,
     provider: &octo_oidc_core::gcp::ProviderRef,
 ) -> GcpTrusted {
-    let p = observation.observed.gcp.provider.as_ref();
+    let p = observation.observed.gcp.provider.as_ref().map(|p| &p.trust);
     let audiences = match p.map(|p| p.allowed_audiences.clone()) {
         Some(a) if !a.is_empty() => a,
         _ => vec![provider.default_audience()],
@@ -1272,14 +1295,13 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
     };
     let name = g.scope.account_name.clone();
     let slug = crate::desired::slugify(&name);
-    let mut scope = match resolve_scope(&g.scope, &observation.facts, &slug) {
+    let scope = match simulated_scope(&g.scope, observation, &name, &slug) {
         Ok(s) => s,
-        Err(p) => {
-            out.push(Check::fail(Area::Simulation, &name, p.message));
+        Err(c) => {
+            out.push(*c);
             return;
         }
     };
-    scope.inventory.account.name = name.clone();
     let Some(trust) = crate::google::existing_trust(provider, &observation.observed.gcp) else {
         out.push(
             Check::fail(
@@ -1294,20 +1316,18 @@ fn gcp_simulation_checks(observation: &Observation, out: &mut Vec<Check>) {
         );
         return;
     };
-    let (compiled_scope, compiled_trust) = match (scope.compile(), trust.compile()) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(e), _) => {
-            out.push(Check::fail(Area::Simulation, &name, e.to_string()));
-            return;
-        }
-        (_, Err(e)) => {
-            out.push(Check::fail(Area::Simulation, &name, e.to_string()).because(
-                "Google would not accept this provider's CEL",
-                "Run octo-oidc apply to restore the mapping and condition",
-            ));
-            return;
-        }
-    };
+    let because = (
+        "Google would not accept this provider's CEL",
+        "Run octo-oidc apply to restore the mapping and condition",
+    );
+    let (compiled_scope, compiled_trust) =
+        match compiled_pair(&name, scope.compile(), trust.compile(), Some(because)) {
+            Ok(pair) => pair,
+            Err(c) => {
+                out.push(*c);
+                return;
+            }
+        };
     let iss = observation.facts.server.issuer.as_str();
     let aud = gcp_audience(observation);
     let trusted = gcp_trusted(observation, provider);

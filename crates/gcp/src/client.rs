@@ -22,9 +22,9 @@ use std::sync::Arc;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::gcp::ProviderRef;
 use octo_oidc_core::ports::{
-    Applied, GcpAccessToken, GcpBinding, GcpLifecycle, GcpPolicyChange, GcpPolicyTarget, GcpPool,
-    GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval, GcpServiceAccount,
-    GcpServiceAccountSpec, GoogleCloud, PortResult,
+    Applied, GcpAccessToken, GcpBinding, GcpLifecycle, GcpOidcTrust, GcpPolicyChange,
+    GcpPolicyTarget, GcpPool, GcpPoolSpec, GcpProject, GcpProvider, GcpProviderSpec, GcpRemoval,
+    GcpServiceAccount, GcpServiceAccountSpec, GoogleCloud, PortResult,
 };
 use octo_oidc_core::retry::{CancelToken, Retry, RetryPolicy, RetrySettings};
 use octo_oidc_core::{ErrorCode, Secret};
@@ -147,24 +147,26 @@ fn provider_from(v: &Value) -> GcpProvider {
         description: json_string(v, "description"),
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
-        issuer_uri: json_string(oidc, "issuerUri"),
-        allowed_audiences: json_strings(oidc, "allowedAudiences"),
-        jwks_json: oidc["jwksJson"]
-            .as_str()
-            .filter(|j| !j.is_empty())
-            .map(str::to_owned),
-        attribute_mapping: v["attributeMapping"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        attribute_condition: v["attributeCondition"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned),
+        trust: GcpOidcTrust {
+            issuer_uri: json_string(oidc, "issuerUri"),
+            allowed_audiences: json_strings(oidc, "allowedAudiences"),
+            jwks_json: oidc["jwksJson"]
+                .as_str()
+                .filter(|j| !j.is_empty())
+                .map(str::to_owned),
+            attribute_mapping: v["attributeMapping"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            attribute_condition: v["attributeCondition"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+        },
     }
 }
 
@@ -206,30 +208,30 @@ pub fn provider_drift(current: &GcpProvider, spec: &GcpProviderSpec) -> Vec<&'st
         ),
         (&spec.display_name, &spec.description),
     );
-    if current.issuer_uri != spec.issuer_uri {
+    if current.trust.issuer_uri != spec.trust.issuer_uri {
         mask.push("oidc.issuerUri");
     }
-    if current.allowed_audiences != spec.allowed_audiences {
+    if current.trust.allowed_audiences != spec.trust.allowed_audiences {
         mask.push("oidc.allowedAudiences");
     }
-    if current.jwks_json != spec.jwks_json {
+    if current.trust.jwks_json != spec.trust.jwks_json {
         mask.push("oidc.jwksJson");
     }
-    if current.attribute_mapping != spec.attribute_mapping {
+    if current.trust.attribute_mapping != spec.trust.attribute_mapping {
         mask.push("attributeMapping");
     }
-    if current.attribute_condition != spec.attribute_condition {
+    if current.trust.attribute_condition != spec.trust.attribute_condition {
         mask.push("attributeCondition");
     }
     mask
 }
 
 fn provider_body(spec: &GcpProviderSpec) -> Value {
-    let mut oidc = json!({"issuerUri": spec.issuer_uri});
-    if !spec.allowed_audiences.is_empty() {
-        oidc["allowedAudiences"] = json!(spec.allowed_audiences);
+    let mut oidc = json!({"issuerUri": spec.trust.issuer_uri});
+    if !spec.trust.allowed_audiences.is_empty() {
+        oidc["allowedAudiences"] = json!(spec.trust.allowed_audiences);
     }
-    if let Some(j) = &spec.jwks_json {
+    if let Some(j) = &spec.trust.jwks_json {
         oidc["jwksJson"] = json!(j);
     }
     let mut body = json!({
@@ -237,9 +239,9 @@ fn provider_body(spec: &GcpProviderSpec) -> Value {
         "description": spec.description,
         "disabled": false,
         "oidc": oidc,
-        "attributeMapping": spec.attribute_mapping,
+        "attributeMapping": spec.trust.attribute_mapping,
     });
-    if let Some(c) = &spec.attribute_condition {
+    if let Some(c) = &spec.trust.attribute_condition {
         body["attributeCondition"] = json!(c);
     }
     body

@@ -635,11 +635,10 @@ pub async fn set_provider_condition(
         provider: provider.clone(),
         display_name: p.display_name,
         description: p.description,
-        issuer_uri: p.issuer_uri,
-        allowed_audiences: p.allowed_audiences,
-        jwks_json: p.jwks_json,
-        attribute_mapping: p.attribute_mapping,
-        attribute_condition: Some(condition.to_string()),
+        trust: octo_oidc_core::ports::GcpOidcTrust {
+            attribute_condition: Some(condition.to_string()),
+            ..p.trust
+        },
     };
     assert!(client.ensure_provider(&spec).await.unwrap().changed());
 }

@@ -15,6 +15,17 @@ pub fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The account and resource of an IAM ARN, `arn:<aws partition>:iam::<account>:<resource>`;
+/// `None` for anything else. The account is not checked (AWS-managed policies have `aws`).
+pub fn iam_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, "iam", "", account, resource] if partition.starts_with("aws") => {
+            Some((account, resource))
+        }
+        _ => None,
+    }
+}
+
 /// IAM `StringLike`: `*` matches any run of characters (including `:`), `?` exactly one
 /// character, everything else itself, case-sensitively; anchored at both ends.
 pub fn string_like(pattern: &str, value: &str) -> bool {

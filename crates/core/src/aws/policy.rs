@@ -408,6 +408,21 @@ pub struct TrustPolicy {
     pub statements: Vec<Statement>,
 }
 
+/// An optional string member of a policy object (`Sid`, `Id`): absent is `None`, anything
+/// but a string is IAM's syntax error.
+fn optional_string(
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, PolicyError> {
+    match map.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(PolicyError::new(format!(
+            "Syntax errors in policy: {field} must be a string"
+        ))),
+    }
+}
+
 fn strings(field: &str, v: &Value) -> Result<Vec<String>, PolicyError> {
     fn one(field: &str, v: &Value) -> Result<String, PolicyError> {
         match v {
@@ -495,15 +510,7 @@ fn parse_statement(index: usize, v: &Value) -> Result<Statement, PolicyError> {
             other => return Err(PolicyError::new(format!("Unknown field {other}"))),
         }
     }
-    let sid = match map.get("Sid") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(PolicyError::new(
-                "Syntax errors in policy: Sid must be a string",
-            ));
-        }
-    };
+    let sid = optional_string(map, "Sid")?;
     let effect = match map.get("Effect") {
         None => return Err(PolicyError::new("Missing required field Effect")),
         Some(Value::String(s)) if s == "Allow" => Effect::Allow,
@@ -593,15 +600,7 @@ impl TrustPolicy {
             Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
             Some(_) => return Err(PolicyError::new("The policy failed legacy parsing")),
         };
-        let id = match map.get("Id") {
-            None => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                return Err(PolicyError::new(
-                    "Syntax errors in policy: Id must be a string",
-                ));
-            }
-        };
+        let id = optional_string(&map, "Id")?;
         let statements = match map.get("Statement") {
             None => return Err(PolicyError::new("Missing required field Statement")),
             Some(Value::Array(items)) => {

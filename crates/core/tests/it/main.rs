@@ -4,5 +4,6 @@
 mod gcp;
 mod no_io_dependencies;
 mod properties;
+mod scope;
 mod specs;
 mod subjects;

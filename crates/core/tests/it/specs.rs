@@ -24,7 +24,7 @@ use octo_oidc_core::subject::{Context, SubjectKey};
 
 const ISSUER: &str = "https://example.octopus.app/";
 
-fn res(id: &str, slug: &str) -> OctopusResource {
+pub(crate) fn res(id: &str, slug: &str) -> OctopusResource {
     OctopusResource {
         id: id.into(),
         name: slug.into(),
@@ -32,43 +32,51 @@ fn res(id: &str, slug: &str) -> OctopusResource {
     }
 }
 
-fn only(ids: &[&str]) -> Selection {
+pub(crate) fn only(ids: &[&str]) -> Selection {
     Selection::Only(ids.iter().map(|s| s.to_string()).collect())
+}
+
+/// The reference inventory: space `default`, the account `account`, projects
+/// `first_project` (with the runbook `restart`) and `api`, environments `first_environment`
+/// and `production`, the tenant `acme` (the first project in production), the target
+/// `web-01`.
+pub(crate) fn inventory(account: &str, first_project: &str, first_environment: &str) -> Inventory {
+    Inventory {
+        space: res("Spaces-1", "default"),
+        account: res("Accounts-1", account),
+        project_groups: vec![res("ProjectGroups-1", "default-project-group")],
+        projects: vec![
+            OctopusProject {
+                resource: res("Projects-1", first_project),
+                project_group_id: "ProjectGroups-1".into(),
+            },
+            OctopusProject {
+                resource: res("Projects-2", "api"),
+                project_group_id: "ProjectGroups-1".into(),
+            },
+        ],
+        runbooks: vec![OctopusRunbook {
+            resource: res("Runbooks-1", "restart"),
+            project_id: "Projects-1".into(),
+        }],
+        environments: vec![
+            res("Environments-1", first_environment),
+            res("Environments-2", "production"),
+        ],
+        tenants: vec![OctopusTenant {
+            resource: res("Tenants-1", "acme"),
+            project_environments: BTreeMap::from([(
+                "Projects-1".into(),
+                vec!["Environments-2".into()],
+            )]),
+        }],
+        targets: vec![res("Machines-1", "web-01")],
+    }
 }
 
 pub(crate) fn reference_scope() -> Scope {
     Scope {
-        inventory: Inventory {
-            space: res("Spaces-1", "default"),
-            account: res("Accounts-1", "cloud-prod"),
-            project_groups: vec![res("ProjectGroups-1", "default-project-group")],
-            projects: vec![
-                OctopusProject {
-                    resource: res("Projects-1", "deploy-web-app"),
-                    project_group_id: "ProjectGroups-1".into(),
-                },
-                OctopusProject {
-                    resource: res("Projects-2", "api"),
-                    project_group_id: "ProjectGroups-1".into(),
-                },
-            ],
-            runbooks: vec![OctopusRunbook {
-                resource: res("Runbooks-1", "restart"),
-                project_id: "Projects-1".into(),
-            }],
-            environments: vec![
-                res("Environments-1", "development"),
-                res("Environments-2", "production"),
-            ],
-            tenants: vec![OctopusTenant {
-                resource: res("Tenants-1", "acme"),
-                project_environments: BTreeMap::from([(
-                    "Projects-1".into(),
-                    vec!["Environments-2".into()],
-                )]),
-            }],
-            targets: vec![res("Machines-1", "web-01")],
-        },
+        inventory: inventory("cloud-prod", "deploy-web-app", "development"),
         selection: ScopeSelection {
             contexts: vec![
                 Context::Deployment,

@@ -17,7 +17,7 @@ use octo_oidc_core::github::{GitHubFilter, GitHubRepo, SubjectForm, github_subje
 use octo_oidc_core::ports::Octopus;
 use octo_oidc_core::simulate::TokenClaims;
 
-use super::{Area, Check, MintedToken, TokenSource, TrustedClaims, cloud_trade_check};
+use super::{Area, Check, MintedToken, TokenSource, TrustedClaims, cloud_trade_check, no_token};
 use crate::observe::Observation;
 use crate::setup_file::CiSetup;
 
@@ -255,7 +255,9 @@ pub(super) async fn ci_token_trades<O, T>(
     let identity_name = crate::desired::identity_name(&observation.plan.setup);
     let (Some(sa), Some(identity)) = (
         &o.service_account,
-        o.oidc_identities.iter().find(|i| i.name == identity_name),
+        o.oidc_identities
+            .iter()
+            .find(|i| i.spec.name == identity_name),
     ) else {
         // The cloud checks already name the missing service account or identity.
         return;
@@ -264,14 +266,15 @@ pub(super) async fn ci_token_trades<O, T>(
         return;
     };
     let trusted = TrustedClaims {
-        issuers: vec![identity.issuer.clone()],
+        issuers: vec![identity.spec.issuer.clone()],
         audiences: vec![
             identity
+                .spec
                 .audience
                 .clone()
                 .unwrap_or_else(|| external_id.clone()),
         ],
-        subjects: vec![identity.subject.clone()],
+        subjects: vec![identity.spec.subject.clone()],
     };
     for case in cases(ci) {
         let name = format!("{} ({})", case.run.subject(), case.label);
@@ -307,11 +310,7 @@ pub(super) async fn ci_token_trades<O, T>(
                 return;
             }
             Err(p) => {
-                out.push(Check::fail(
-                    Area::TokenTrade,
-                    &name,
-                    format!("no token: {}", p.message),
-                ));
+                out.push(no_token(&name, &p));
                 continue;
             }
         };

@@ -76,8 +76,8 @@ async fn apply_creates_everything_and_a_rerun_sends_nothing() {
     let pool = &world.gcp.pools()[0];
     assert!(pool.description.contains("octo-oidc:setup=shop-gcp"));
     let p = &world.gcp.providers()[0];
-    assert_eq!(p.issuer_uri, crate::support::ISSUER);
-    let condition = p.attribute_condition.clone().unwrap();
+    assert_eq!(p.trust.issuer_uri, crate::support::ISSUER);
+    let condition = p.trust.attribute_condition.clone().unwrap();
     assert!(condition.starts_with("assertion.sub in ["), "{condition}");
     assert!(condition.contains("'space:default:project:web:environment:production'"));
     let members = world

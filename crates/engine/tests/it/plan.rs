@@ -8,13 +8,11 @@ use octo_oidc_core::ErrorCode;
 use octo_oidc_core::azure::role_assignment;
 use octo_oidc_core::ports::{
     EntraApplication, IamRole, OctopusAccount, OctopusProject, OctopusResource, OctopusRunbook,
-    OctopusTenant, OidcProvider, ServerInfo, ServicePrincipal, SpaceInventory,
+    OctopusTeam, OctopusTenant, OidcIdentity, OidcProvider, ServerInfo, ServicePrincipal,
+    SpaceInventory,
 };
 use octo_oidc_engine::desired::{DesiredResource, DesiredState, SpaceFacts, desired_state};
-use octo_oidc_engine::observed::{
-    ObservedApp, ObservedIdentity, ObservedOidcProvider, ObservedRole, ObservedServiceAccount,
-    ObservedState, ObservedTeam,
-};
+use octo_oidc_engine::observed::{ObservedApp, ObservedServiceAccount, ObservedState};
 use octo_oidc_engine::plan::{Action, Plan, plan};
 use octo_oidc_engine::render::{plan_json, plan_text};
 use octo_oidc_engine::setup_file::{Setup, parse_setup};
@@ -119,14 +117,11 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
     for (n, r) in desired.resources.iter().enumerate() {
         match r {
             DesiredResource::OidcProvider { arn, spec } => {
-                o.oidc_provider = Some(ObservedOidcProvider {
-                    provider: OidcProvider {
-                        arn: arn.clone(),
-                        url: spec.url.clone(),
-                        client_ids: spec.client_ids.clone(),
-                        thumbprints: vec![],
-                        tags: spec.tags.clone(),
-                    },
+                o.oidc_provider = Some(OidcProvider {
+                    arn: arn.clone(),
+                    url: spec.url.clone(),
+                    client_ids: spec.client_ids.clone(),
+                    thumbprints: vec![],
                     tags: spec.tags.clone(),
                 })
             }
@@ -135,20 +130,15 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     &serde_json::from_str::<serde_json::Value>(&spec.trust_policy).unwrap(),
                 )
                 .unwrap();
-                o.iam_role = Some(ObservedRole {
-                    role: IamRole {
-                        arn: arn.clone(),
-                        name: spec.name.clone(),
-                        trust_policy: pretty,
-                        max_session_duration: spec.max_session_duration,
-                        description: spec.description.clone(),
-                        tags: spec.tags.clone(),
-                        managed_policy_arns: spec.managed_policy_arns.clone(),
-                        inline_policies: spec.inline_policies.clone(),
-                    },
+                o.iam_role = Some(IamRole {
+                    arn: arn.clone(),
+                    name: spec.name.clone(),
+                    trust_policy: pretty,
+                    max_session_duration: spec.max_session_duration,
                     description: spec.description.clone(),
                     tags: spec.tags.clone(),
                     managed_policy_arns: spec.managed_policy_arns.iter().rev().cloned().collect(),
+                    inline_policies: spec.inline_policies.clone(),
                 })
             }
             DesiredResource::AppRegistration {
@@ -233,20 +223,17 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     created_by: Some(desired.setup.clone()),
                 })
             }
-            DesiredResource::OidcIdentity { spec, .. } => {
-                o.oidc_identities.push(ObservedIdentity {
-                    id: "OidcIdentities-3".into(),
-                    name: spec.name.clone(),
-                    issuer: spec.issuer.clone(),
-                    subject: spec.subject.clone(),
-                    audience: spec.audience.clone(),
-                })
-            }
+            DesiredResource::OidcIdentity { spec, .. } => o.oidc_identities.push(OidcIdentity {
+                id: "OidcIdentities-3".into(),
+                spec: spec.clone(),
+            }),
             DesiredResource::TeamMembership { team, .. } => {
-                o.team = Some(ObservedTeam {
+                o.team = Some(OctopusTeam {
                     id: "Teams-2".into(),
                     name: team.clone(),
+                    space_id: Some("Spaces-1".into()),
                     member_user_ids: vec!["Users-7".into()],
+                    can_change_members: true,
                 })
             }
             DesiredResource::WorkloadIdentityPool { spec } => {
@@ -265,11 +252,7 @@ fn as_applied(desired: &DesiredState) -> ObservedState {
                     description: spec.description.clone(),
                     disabled: false,
                     lifecycle: GcpLifecycle::Active,
-                    issuer_uri: spec.issuer_uri.clone(),
-                    allowed_audiences: spec.allowed_audiences.clone(),
-                    jwks_json: None,
-                    attribute_mapping: spec.attribute_mapping.clone(),
-                    attribute_condition: spec.attribute_condition.clone(),
+                    trust: spec.trust.clone(),
                 })
             }
             DesiredResource::GcpServiceAccount { email, spec } => {
@@ -359,13 +342,13 @@ fn scenarios() -> Vec<Scenario> {
                 let mut o = as_applied(d);
                 let role = o.iam_role.as_mut().unwrap();
                 let mut policy: serde_json::Value =
-                    serde_json::from_str(&role.role.trust_policy).unwrap();
+                    serde_json::from_str(&role.trust_policy).unwrap();
                 policy["Statement"][0]["Condition"]
                     .as_object_mut()
                     .unwrap()
                     .remove("StringLike");
-                role.role.trust_policy = policy.to_string();
-                role.role.max_session_duration = 7200;
+                role.trust_policy = policy.to_string();
+                role.max_session_duration = 7200;
                 role.managed_policy_arns
                     .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
                 o.octopus_accounts[0].body["EnvironmentIds"] = json!([]);
@@ -397,8 +380,7 @@ fn scenarios() -> Vec<Scenario> {
                     .unwrap()
                     .tags
                     .insert("octo-oidc:setup".into(), "billing-aws".into());
-                o.oidc_provider.as_mut().unwrap().provider.client_ids =
-                    vec!["sts.amazonaws.com".into()];
+                o.oidc_provider.as_mut().unwrap().client_ids = vec!["sts.amazonaws.com".into()];
                 o
             },
             counts: [0, 1, 1, 0, 1],
@@ -469,10 +451,12 @@ fn scenarios() -> Vec<Scenario> {
             file: "github",
             edits: vec![],
             observed: |_| ObservedState {
-                team: Some(ObservedTeam {
+                team: Some(OctopusTeam {
                     id: "Teams-2".into(),
                     name: "Deployers".into(),
+                    space_id: Some("Spaces-1".into()),
                     member_user_ids: vec!["Users-1".into()],
+                    can_change_members: true,
                 }),
                 ..ObservedState::default()
             },
@@ -492,7 +476,7 @@ fn scenarios() -> Vec<Scenario> {
             observed: |d| {
                 let mut o = as_applied(d);
                 o.service_account.as_mut().unwrap().created_by = None;
-                o.oidc_identities[0].subject = "repo:acme/shop:*".into();
+                o.oidc_identities[0].spec.subject = "repo:acme/shop:*".into();
                 o.team = None;
                 o
             },

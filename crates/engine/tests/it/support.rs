@@ -62,71 +62,77 @@ pub fn inventory() -> SpaceInventory {
     }
 }
 
-pub const AWS: &str = r#"
-version = 1
-name = "shop-aws"
-target = "aws"
-[octopus]
-url = "https://octopus.example.com"
-space = "Default"
-[scope]
+/// A setup file named `shop-<target>` for the test server's Default space, then `$rest`.
+macro_rules! setup_text {
+    ($target:literal, $rest:expr) => {
+        concat!(
+            "version = 1\nname = \"shop-",
+            $target,
+            "\"\ntarget = \"",
+            $target,
+            "\"\n[octopus]\nurl = \"https://octopus.example.com\"\nspace = \"Default\"\n",
+            $rest
+        )
+    };
+}
+
+/// A cloud setup file: [`setup_text!`] with projects web + api in staging and production and
+/// the account `$account`, then the target's section `$section`.
+macro_rules! cloud_setup_text {
+    ($target:literal, $account:literal, $section:literal) => {
+        setup_text!(
+            $target,
+            concat!(
+                r#"[scope]
 projects = ["web", "api"]
 environments = ["staging", "production"]
 [account]
-name = "AWS production (OIDC)"
-[aws]
+name = ""#,
+                $account,
+                "\"\n",
+                $section
+            )
+        )
+    };
+}
+
+pub const AWS: &str = cloud_setup_text!(
+    "aws",
+    "AWS production (OIDC)",
+    r#"[aws]
 role_name = "octopus-shop"
 managed_policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-"#;
+"#
+);
 
-pub const AZURE: &str = r#"
-version = 1
-name = "shop-azure"
-target = "azure"
-[octopus]
-url = "https://octopus.example.com"
-space = "Default"
-[scope]
-projects = ["web", "api"]
-environments = ["staging", "production"]
-[account]
-name = "Azure production (OIDC)"
-[azure]
+pub const AZURE: &str = cloud_setup_text!(
+    "azure",
+    "Azure production (OIDC)",
+    r#"[azure]
 tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 subscription_id = "11111111-2222-3333-4444-555555555555"
 resource_group = "rg-shop"
 role = "Contributor"
-"#;
+"#
+);
 
-pub const GITHUB: &str = r#"
-version = 1
-name = "shop-github"
-target = "github"
-[octopus]
-url = "https://octopus.example.com"
-space = "Default"
-[github]
+pub const GITHUB: &str = setup_text!(
+    "github",
+    r#"[github]
 repository = "acme/shop"
 filter = "branch:main"
 service_account = "github-shop"
-"#;
+"#
+);
 
-pub const GCP: &str = r#"
-version = 1
-name = "shop-gcp"
-target = "gcp"
-[octopus]
-url = "https://octopus.example.com"
-space = "Default"
-[scope]
-projects = ["web", "api"]
-environments = ["staging", "production"]
-[account]
-name = "Google production (OIDC)"
-[gcp]
+pub const GCP: &str = cloud_setup_text!(
+    "gcp",
+    "Google production (OIDC)",
+    r#"[gcp]
 project = "octopus-sandbox"
 roles = ["roles/storage.objectViewer", "roles/run.developer"]
-"#;
+"#
+);
 
 /// The IAM role the setup of `o` wants.
 pub fn desired_role(o: &Observation) -> RoleSpec {

@@ -62,9 +62,15 @@ async fn ensure_twice_creates_once_then_reports_unchanged() {
     let Applied::Unchanged(provider) = again else {
         panic!("second ensure changed something: {again:?}");
     };
-    assert_eq!(provider.issuer_uri, gcp.issuer());
-    assert_eq!(provider.attribute_mapping, spec.attribute_mapping);
-    assert_eq!(provider.attribute_condition, spec.attribute_condition);
+    assert_eq!(provider.trust.issuer_uri, gcp.issuer());
+    assert_eq!(
+        provider.trust.attribute_mapping,
+        spec.trust.attribute_mapping
+    );
+    assert_eq!(
+        provider.trust.attribute_condition,
+        spec.trust.attribute_condition
+    );
     assert_eq!(provider.lifecycle, GcpLifecycle::Active);
 }
 
@@ -89,14 +95,17 @@ async fn drifted_provider_and_pool_are_patched_back_to_the_spec() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(seen.attribute_condition.as_deref(), Some("true"));
+    assert_eq!(seen.trust.attribute_condition.as_deref(), Some("true"));
 
     let repaired = gcp.client.ensure_provider(&spec).await.unwrap();
     let Applied::Updated(repaired) = repaired else {
         panic!("drift not repaired: {repaired:?}");
     };
-    assert_eq!(repaired.attribute_condition, spec.attribute_condition);
-    assert!(repaired.allowed_audiences.is_empty(), "{repaired:?}");
+    assert_eq!(
+        repaired.trust.attribute_condition,
+        spec.trust.attribute_condition
+    );
+    assert!(repaired.trust.allowed_audiences.is_empty(), "{repaired:?}");
     assert!(matches!(
         gcp.client.ensure_provider(&spec).await.unwrap(),
         Applied::Unchanged(_)
@@ -138,7 +147,10 @@ async fn soft_deleted_provider_and_pool_are_reported_and_undeleted() {
         panic!("soft-deleted provider not undeleted: {back:?}");
     };
     assert_eq!(back.lifecycle, GcpLifecycle::Active);
-    assert_eq!(back.attribute_condition, spec.attribute_condition);
+    assert_eq!(
+        back.trust.attribute_condition,
+        spec.trust.attribute_condition
+    );
 
     // Pools too, explicitly.
     let delete = |pool: &'static str| gcp.client.delete_pool(&gcp.number, pool);
@@ -167,7 +179,7 @@ async fn googles_validation_errors_become_invalid_input_problems() {
     let gcp = Gcp::start().await;
     gcp.ensure_pool("octopus").await;
     let mut spec = gcp.provider_spec("octopus", "octopus-prod");
-    spec.attribute_condition = Some(format!("assertion.sub in ['{IN_SCOPE}'"));
+    spec.trust.attribute_condition = Some(format!("assertion.sub in ['{IN_SCOPE}'"));
     let p = gcp.client.ensure_provider(&spec).await.unwrap_err();
     assert_problem(&p, ErrorCode::InvalidInput, "INVALID_ARGUMENT");
 

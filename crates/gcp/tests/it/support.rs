@@ -7,7 +7,9 @@ use base64::Engine as _;
 use octo_oidc_core::Secret;
 use octo_oidc_core::events::ProgressEvent;
 use octo_oidc_core::gcp::ProviderRef;
-use octo_oidc_core::ports::{Applied, GcpPool, GcpPoolSpec, GcpProviderSpec, GoogleCloud};
+use octo_oidc_core::ports::{
+    Applied, GcpOidcTrust, GcpPool, GcpPoolSpec, GcpProviderSpec, GoogleCloud,
+};
 use octo_oidc_core::retry::RetrySettings;
 use octo_oidc_gcp::{GcpEndpoints, GoogleSignIn, RestGoogleCloud};
 use octo_oidc_http::ClientSettings;
@@ -107,17 +109,19 @@ impl Gcp {
             provider: self.provider(pool, provider),
             display_name: "Octopus".into(),
             description: "octo-oidc:setup=test".into(),
-            issuer_uri: self.issuer(),
-            allowed_audiences: Vec::new(),
-            jwks_json: None,
-            attribute_mapping: BTreeMap::from([
-                ("google.subject".into(), "assertion.sub".into()),
-                (
-                    "attribute.environment".into(),
-                    "assertion['https://octopus.com/claims/environment']".into(),
-                ),
-            ]),
-            attribute_condition: Some(format!("assertion.sub in ['{IN_SCOPE}']")),
+            trust: GcpOidcTrust {
+                issuer_uri: self.issuer(),
+                allowed_audiences: Vec::new(),
+                jwks_json: None,
+                attribute_mapping: BTreeMap::from([
+                    ("google.subject".into(), "assertion.sub".into()),
+                    (
+                        "attribute.environment".into(),
+                        "assertion['https://octopus.com/claims/environment']".into(),
+                    ),
+                ]),
+                attribute_condition: Some(format!("assertion.sub in ['{IN_SCOPE}']")),
+            },
         }
     }
 

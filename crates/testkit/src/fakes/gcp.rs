@@ -25,7 +25,7 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 
-use super::{Recorder, audiences, claims, conflict, not_found};
+use super::{Recorder, audiences, claims, conflict, not_found, updated_if};
 
 const OPERATIONS: &[&str] = &[
     "project",
@@ -199,7 +199,7 @@ impl FakeGoogleCloud {
     pub fn set_condition(&self, provider: &ProviderRef, condition: Option<&str>) {
         let mut s = self.state.lock().unwrap();
         if let Some(p) = s.providers.get_mut(&provider.provider_name()) {
-            p.attribute_condition = condition.map(str::to_string);
+            p.trust.attribute_condition = condition.map(str::to_string);
         }
     }
 
@@ -264,10 +264,7 @@ fn apply_change(bindings: &mut Vec<GcpBinding>, change: &GcpPolicyChange) -> boo
 
 /// An existing resource after an update: unchanged when it equals `before`.
 fn compared<T: Clone + PartialEq>(before: T, after: &T) -> (Applied<T>, bool) {
-    match *after == before {
-        true => (Applied::Unchanged(after.clone()), false),
-        false => (Applied::Updated(after.clone()), true),
-    }
+    updated_if(*after != before, after.clone())
 }
 
 /// The lifecycle of a deleted pool or provider, with the fake's expiry.
@@ -443,11 +440,7 @@ impl GoogleCloud for FakeGoogleCloud {
                         description: spec.description.clone(),
                         disabled: false,
                         lifecycle: GcpLifecycle::Active,
-                        issuer_uri: spec.issuer_uri.clone(),
-                        allowed_audiences: spec.allowed_audiences.clone(),
-                        jwks_json: spec.jwks_json.clone(),
-                        attribute_mapping: spec.attribute_mapping.clone(),
-                        attribute_condition: spec.attribute_condition.clone(),
+                        trust: spec.trust.clone(),
                     };
                     let before = s.providers.insert(name.clone(), wanted.clone());
                     Ok(match before {
@@ -562,11 +555,7 @@ impl GoogleCloud for FakeGoogleCloud {
             s.policy_target_exists(target)?;
             let bindings = s.policies.entry(k.clone()).or_default();
             let changed = apply_change(bindings, change);
-            let now = bindings.clone();
-            Ok(match changed {
-                true => (Applied::Updated(now), true),
-                false => (Applied::Unchanged(now), false),
-            })
+            Ok(updated_if(changed, bindings.clone()))
         })
     }
 
@@ -583,6 +572,7 @@ impl GoogleCloud for FakeGoogleCloud {
                 .providers
                 .get(&provider_name)
                 .filter(|p| p.lifecycle == GcpLifecycle::Active && !p.disabled)
+                .map(|p| &p.trust)
                 .ok_or_else(|| {
                     refused(
                         "invalid_target",

@@ -18,7 +18,7 @@ use octo_oidc_core::ports::{
 use octo_oidc_core::{ErrorCode, Problem, Secret};
 use serde_json::Value;
 
-use super::{Recorder, audiences, claims, matches_pattern, remove_where, strings};
+use super::{Recorder, audiences, claims, matches_pattern, remove_where, strings, updated_if};
 
 const OPERATIONS: &[&str] = &[
     "simulate_principal_policy",
@@ -194,12 +194,7 @@ impl FakeIam {
                     existing.thumbprints = spec.thumbprints.clone();
                     changed = true;
                 }
-                let provider = existing.clone();
-                Ok(if changed {
-                    (Applied::Updated(provider), true)
-                } else {
-                    (Applied::Unchanged(provider), false)
-                })
+                Ok(updated_if(changed, existing.clone()))
             }
         }
     }
@@ -255,12 +250,7 @@ impl FakeIam {
                 changed = true;
             }
         }
-        let role = role.clone();
-        Ok(if changed {
-            (Applied::Updated(role), true)
-        } else {
-            (Applied::Unchanged(role), false)
-        })
+        Ok(updated_if(changed, role.clone()))
     }
 
     fn assume(

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use octo_oidc_core::ports::Applied;
 use octo_oidc_core::{ErrorCode, Problem};
 use serde_json::Value;
 
@@ -254,6 +255,15 @@ pub(crate) fn not_found(what: impl Into<String>) -> Problem {
 
 pub(crate) fn conflict(what: impl Into<String>) -> Problem {
     Problem::new(ErrorCode::Conflict, what)
+}
+
+/// What an update of an existing object did, and whether it changed the fake's state:
+/// `Updated` when `changed`, else `Unchanged`.
+pub(crate) fn updated_if<T>(changed: bool, value: T) -> (Applied<T>, bool) {
+    match changed {
+        true => (Applied::Updated(value), true),
+        false => (Applied::Unchanged(value), false),
+    }
 }
 
 /// The claims of a JWT, unverified (the fakes trust their caller's signatures).

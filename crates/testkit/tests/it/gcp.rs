@@ -7,8 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use octo_oidc_core::gcp::{ProviderRef, WORKLOAD_IDENTITY_USER};
 use octo_oidc_core::ports::{
-    Applied, GcpLifecycle, GcpPolicyChange, GcpPolicyTarget, GcpPoolSpec, GcpProviderSpec,
-    GcpRemoval, GcpServiceAccountSpec, GoogleCloud,
+    Applied, GcpLifecycle, GcpOidcTrust, GcpPolicyChange, GcpPolicyTarget, GcpPoolSpec,
+    GcpProviderSpec, GcpRemoval, GcpServiceAccountSpec, GoogleCloud,
 };
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_testkit::FakeGoogleCloud;
@@ -51,11 +51,13 @@ async fn with_trust(fake: &FakeGoogleCloud) {
         provider: provider(),
         display_name: "Octopus".into(),
         description: "octo-oidc:setup=t".into(),
-        issuer_uri: ISSUER.into(),
-        allowed_audiences: vec![],
-        jwks_json: None,
-        attribute_mapping: BTreeMap::from([("google.subject".into(), "assertion.sub".into())]),
-        attribute_condition: Some(format!("assertion.sub in ['{SUB}']")),
+        trust: GcpOidcTrust {
+            issuer_uri: ISSUER.into(),
+            allowed_audiences: vec![],
+            jwks_json: None,
+            attribute_mapping: BTreeMap::from([("google.subject".into(), "assertion.sub".into())]),
+            attribute_condition: Some(format!("assertion.sub in ['{SUB}']")),
+        },
     };
     assert!(fake.ensure_provider(&spec).await.unwrap().changed());
     assert!(!fake.ensure_provider(&spec).await.unwrap().changed());

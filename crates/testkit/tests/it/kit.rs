@@ -54,24 +54,12 @@ async fn verify_through_jwks(
     issuer: &TestIssuer,
     token: &str,
 ) -> Result<Value, jsonwebtoken::errors::Error> {
-    let discovery: Value = issuer
-        .http
-        .get(format!("{}/.well-known/openid-configuration", issuer.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwks: Value = issuer
-        .http
-        .get(discovery["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |url: String| async move {
+        let answer = issuer.http.get(url).send().await.unwrap();
+        answer.json::<Value>().await.unwrap()
+    };
+    let discovery = get(format!("{}/.well-known/openid-configuration", issuer.base)).await;
+    let jwks = get(discovery["jwks_uri"].as_str().unwrap().to_string()).await;
     let jwk = &jwks["keys"][0];
     let key =
         DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
