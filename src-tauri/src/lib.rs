@@ -269,6 +269,13 @@ mod tests {
         );
     }
 
+    /// Asserts that a command failed with `invalid_input` and a message saying `says`.
+    fn assert_invalid_input(error: &Value, says: &str) {
+        assert_eq!(error["code"], "invalid_input", "{error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{error}");
+    }
+
     fn assert_connected(summary: &Value) {
         let version = summary["serverVersion"].as_str().unwrap_or_default();
         assert!(!version.is_empty(), "{summary}");
@@ -288,14 +295,7 @@ mod tests {
     fn connecting_to_the_sandbox_octopus_needs_a_running_sandbox() {
         let (app, webview) = mock_webview();
         let error = invoke(&webview, "connect_sandbox_octopus", json!({})).expect_err("no sandbox");
-        assert_eq!(error["code"], "invalid_input", "{error}");
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("Sandbox is not running"),
-            "{error}"
-        );
+        assert_invalid_input(&error, "Sandbox is not running");
         let session = app.state::<Session>();
         assert!(session.octopus_client().is_none());
     }
@@ -456,14 +456,7 @@ mod tests {
         let (_app, webview) = mock_webview();
         let error = invoke(&webview, "list_oidc_accounts", json!({"space": null}))
             .expect_err("not connected");
-        assert_eq!(error["code"], "invalid_input", "{error}");
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("No Octopus"),
-            "{error}"
-        );
+        assert_invalid_input(&error, "No Octopus");
         connect_sandbox(&webview);
         let accounts =
             invoke(&webview, "list_oidc_accounts", json!({"space": "Default"})).expect("lists");

@@ -90,6 +90,17 @@ pub struct PickerItem {
     pub detail: String,
 }
 
+impl PickerItem {
+    /// An item whose stored value is the name people know it by (a group, role, user, team).
+    fn named(name: String, detail: String) -> PickerItem {
+        PickerItem {
+            value: name.clone(),
+            label: name,
+            detail,
+        }
+    }
+}
+
 /// How the wizard signs in to AWS.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -398,11 +409,11 @@ impl Session {
     ) -> Result<Vec<PickerItem>, Problem> {
         let (arm, subscription) = self.subscription_arm(tenant_id, subscription_id)?;
         let groups = arm.list_resource_groups(&subscription).await?;
-        Ok(by_label(groups.into_iter().map(|g| PickerItem {
-            value: g.name.clone(),
-            label: g.name,
-            detail: g.location,
-        })))
+        Ok(by_label(
+            groups
+                .into_iter()
+                .map(|g| PickerItem::named(g.name, g.location)),
+        ))
     }
 
     /// Every role definition (built-in and custom) assignable in a subscription, by name.
@@ -416,14 +427,13 @@ impl Session {
             .list_role_definitions(&format!("/subscriptions/{subscription}"))
             .await?
             .into_iter()
-            .map(|d| PickerItem {
-                value: d.role_name.clone(),
-                label: d.role_name,
-                detail: match (d.role_type.as_str(), d.description.is_empty()) {
+            .map(|d| {
+                let detail = match (d.role_type.as_str(), d.description.is_empty()) {
                     ("CustomRole", true) => "Custom role".into(),
                     ("CustomRole", false) => format!("Custom role · {}", d.description),
                     _ => d.description,
-                },
+                };
+                PickerItem::named(d.role_name, detail)
             })
             .collect())
     }
@@ -555,13 +565,12 @@ impl Session {
     pub async fn octopus_service_accounts(&self) -> Result<Vec<PickerItem>, Problem> {
         let client = self.octopus_client().ok_or_else(octopus_not_connected)?;
         let users = client.find_users("", true).await?;
-        Ok(by_label(users.into_iter().filter(|u| u.is_service).map(
-            |u| PickerItem {
-                value: u.username.clone(),
-                label: u.username,
-                detail: u.display_name,
-            },
-        )))
+        Ok(by_label(
+            users
+                .into_iter()
+                .filter(|u| u.is_service)
+                .map(|u| PickerItem::named(u.username, u.display_name)),
+        ))
     }
 
     /// The teams of a space (and the system teams) that can take members, by name; an empty
@@ -576,18 +585,13 @@ impl Session {
         };
         let teams = client.teams(&space.id).await?;
         Ok(by_label(
-            teams
-                .into_iter()
-                .filter(|t| t.can_change_members)
-                .map(|t| PickerItem {
-                    value: t.name.clone(),
-                    label: t.name,
-                    detail: if t.space_id.is_some() {
-                        format!("Team in {}", space.name)
-                    } else {
-                        "System team".into()
-                    },
-                }),
+            teams.into_iter().filter(|t| t.can_change_members).map(|t| {
+                let detail = match t.space_id {
+                    Some(_) => format!("Team in {}", space.name),
+                    None => "System team".into(),
+                };
+                PickerItem::named(t.name, detail)
+            }),
         ))
     }
 }

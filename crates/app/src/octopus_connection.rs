@@ -86,7 +86,7 @@ pub(crate) fn summarize(
         user_display_name: report.user.display_name.clone(),
         username: report.user.username.clone(),
         oidc_supported: report.features.oidc,
-        space_count: u32::try_from(space_count).unwrap_or(u32::MAX),
+        space_count: crate::run_report::count(space_count),
         warnings,
         api_key_kept,
         keychain_problem: keychain_problem.map(|problem| problem.message.clone()),

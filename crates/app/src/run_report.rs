@@ -8,7 +8,7 @@
 //! Deliberately absent: any decision (the engine decided; this only renames and flattens) and
 //! any secret (reports and events carry names, ids and messages written without secrets).
 
-use octo_oidc_core::events::{ProgressEvent, StepStatus};
+use octo_oidc_core::events::ProgressEvent;
 use octo_oidc_core::{ErrorCode, Problem};
 use octo_oidc_engine::apply::{ApplyReport, StepResult};
 use octo_oidc_engine::desired::ResourceKind;
@@ -17,8 +17,10 @@ use octo_oidc_engine::teardown::{TeardownReport, TeardownResult};
 use octo_oidc_engine::verify::{VerifyReport, VerifyVerdict, explain};
 use serde::Serialize;
 
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+/// A count, index or duration as every view carries it: a `u32`, saturating (the UI's
+/// numbers are JavaScript's, and none of these come near it).
+pub(crate) fn count(n: impl TryInto<u32>) -> u32 {
+    n.try_into().unwrap_or(u32::MAX)
 }
 
 /// A failure as a screen shows it: what happened, why, and what to do.
@@ -233,6 +235,31 @@ pub fn preflight_view(preflight: &octo_oidc_engine::preflight::Preflight) -> Pre
     }
 }
 
+/// A plan's steps as views, in dependency order (the plan screen's and the preview's).
+pub fn plan_steps(plan: &Plan) -> Vec<PlanStepView> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| PlanStepView {
+            index: count(index),
+            action: step.action.as_str().to_string(),
+            kind: step.kind.as_str().to_string(),
+            name: step.name.clone(),
+            id: step.id.clone(),
+            reason: step.reason.clone(),
+            changes: step
+                .changes
+                .iter()
+                .map(|c| ChangeView {
+                    field: c.field.clone(),
+                    from: c.from.to_string(),
+                    to: c.to.to_string(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// The plan as a view (its text followed by the preflight's findings).
 pub fn plan_view(
     plan: &Plan,
@@ -253,28 +280,7 @@ pub fn plan_view(
         },
         has_changes: plan.has_changes(),
         has_conflicts: plan.has_conflicts(),
-        steps: plan
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(index, step)| PlanStepView {
-                index: count(index),
-                action: step.action.as_str().to_string(),
-                kind: step.kind.as_str().to_string(),
-                name: step.name.clone(),
-                id: step.id.clone(),
-                reason: step.reason.clone(),
-                changes: step
-                    .changes
-                    .iter()
-                    .map(|c| ChangeView {
-                        field: c.field.clone(),
-                        from: c.from.to_string(),
-                        to: c.to.to_string(),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        steps: plan_steps(plan),
         setup_file,
         preflight: preflight_view(preflight),
         text: format!(
@@ -351,12 +357,7 @@ impl From<ProgressEvent> for RunEvent {
                 resource,
                 name,
                 action,
-                status: match status {
-                    StepStatus::Started => "started",
-                    StepStatus::Done => "done",
-                    StepStatus::Failed => "failed",
-                }
-                .to_string(),
+                status: status.as_str().to_string(),
                 detail,
             },
             ProgressEvent::Retrying {
@@ -370,7 +371,7 @@ impl From<ProgressEvent> for RunEvent {
                 service,
                 operation,
                 attempt,
-                wait_ms: u32::try_from(wait_ms).unwrap_or(u32::MAX),
+                wait_ms: count(wait_ms),
                 reason,
             },
             ProgressEvent::TaskProgress {

@@ -33,6 +33,7 @@ use octo_oidc_engine::setup_file::{
 use serde::{Deserialize, Serialize};
 
 use crate::form_field::FormField;
+use crate::run_report::{PlanStepView, count, plan_steps};
 
 /// What the wizard sets up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,13 +315,11 @@ pub fn setup_file(draft: &SetupDraft, server_url: Option<&str>) -> SetupFile {
             team: opt(&draft.github.team),
             issuer: opt(&draft.github.issuer),
             subject: opt(&draft.github.subject),
-            ci: match draft.github.ci.trim() {
-                "github" => Some(setup_file::CiSystem::Github),
-                "gitlab" => Some(setup_file::CiSystem::Gitlab),
-                "buildkite" => Some(setup_file::CiSystem::Buildkite),
-                "teamcity" => Some(setup_file::CiSystem::Teamcity),
-                "other" => Some(setup_file::CiSystem::Other),
-                _ => None,
+            ci: {
+                use setup_file::CiSystem::*;
+                [Github, Gitlab, Buildkite, Teamcity, Other]
+                    .into_iter()
+                    .find(|ci| ci.as_str() == draft.github.ci.trim())
             },
         }),
         gcp: (draft.target == DraftTarget::Gcp).then(|| GcpTable {
@@ -575,23 +574,6 @@ pub struct MatrixPreview {
 /// The most matrix rows a preview carries.
 pub const MAX_MATRIX_ROWS: usize = 400;
 
-/// One step of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "camelCase")]
-pub struct PlanLine {
-    /// `create`, `update`, `unchanged`, `delete`, `conflict`.
-    pub action: String,
-    /// The resource kind (`iam_role`, `federated_credential`, …).
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// Why, when the engine says.
-    pub reason: Option<String>,
-    /// Changed fields of an update.
-    pub changes: Vec<String>,
-}
-
 /// Why the trust could not be computed (e.g. an issuer AWS refuses), as the core says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -630,7 +612,7 @@ pub struct SetupPreview {
     pub trust_blocked: Option<TrustBlocked>,
     /// The plan against an empty remote side (reading what exists comes with the engine's
     /// observe step).
-    pub plan: Vec<PlanLine>,
+    pub plan: Vec<PlanStepView>,
     /// Whether `plan` compared with what exists (false: everything shows as `create`).
     pub plan_observed: bool,
     /// The setup file (no secret).
@@ -718,10 +700,6 @@ fn gcp_preview(desired: &DesiredState, facts: &SpaceFacts) -> Option<GcpTrustPre
     }
     preview.bindings = bindings;
     Some(preview)
-}
-
-fn count(n: impl TryInto<u32>) -> u32 {
-    n.try_into().unwrap_or(u32::MAX)
 }
 
 fn trust_config(desired: &DesiredState) -> Option<TrustConfig> {
@@ -992,18 +970,7 @@ pub fn preview(
         (Some(scope), Some(trust)) => Some(matrix(scope, &trust, &facts.server.issuer)?),
         _ => None,
     };
-    let planned = plan(&desired, &ObservedState::default());
-    let plan = planned
-        .steps
-        .iter()
-        .map(|step| PlanLine {
-            action: step.action.as_str().to_string(),
-            kind: step.kind.as_str().to_string(),
-            name: step.name.clone(),
-            reason: step.reason.clone(),
-            changes: step.changes.iter().map(|c| c.field.clone()).collect(),
-        })
-        .collect();
+    let plan = plan_steps(&plan(&desired, &ObservedState::default()));
     Ok(SetupPreview {
         space_name: facts.space.name.clone(),
         issuer: facts.server.issuer.clone(),

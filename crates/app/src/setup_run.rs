@@ -192,6 +192,26 @@ macro_rules! with_ports {
 
 pub(crate) use with_ports;
 
+/// Runs one of the engine's changing operations (`apply::apply`, `teardown::teardown`: same
+/// arguments) over a [`Prepared`] setup, its clients reporting each retry to `$events`.
+macro_rules! changing {
+    ($prepared:expr, $operation:path, $events:expr, $cancel:expr) => {{
+        let (prepared, events) = ($prepared, $events);
+        let octopus = prepared.octopus.reporting_to(events.clone());
+        let cloud = prepared.cloud.reporting_to(events.clone());
+        with_ports!(&octopus, &cloud, |ports| {
+            $operation(
+                &prepared.observation,
+                ports,
+                &prepared.journal,
+                &**events,
+                $cancel,
+            )
+            .await
+        })
+    }};
+}
+
 fn field(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem::invalid_input(vec![FieldError {
         field: field.into(),
@@ -646,18 +666,7 @@ impl Prepared {
                 google_service_account: None,
             };
         }
-        let octopus = self.octopus.reporting_to(events.clone());
-        let cloud = self.cloud.reporting_to(events.clone());
-        let report = with_ports!(&octopus, &cloud, |ports| {
-            octo_oidc_engine::apply::apply(
-                &self.observation,
-                ports,
-                &self.journal,
-                &*events,
-                cancel,
-            )
-            .await
-        });
+        let report = changing!(self, octo_oidc_engine::apply::apply, &events, cancel);
         let snippet = self.snippet(&report);
         let google_service_account =
             octo_oidc_engine::google::service_account_of(&self.observation.desired)
@@ -703,18 +712,7 @@ impl Prepared {
         events: Arc<dyn ProgressSink>,
         cancel: &dyn Cancellation,
     ) -> TeardownReport {
-        let octopus = self.octopus.reporting_to(events.clone());
-        let cloud = self.cloud.reporting_to(events.clone());
-        with_ports!(&octopus, &cloud, |ports| {
-            octo_oidc_engine::teardown::teardown(
-                &self.observation,
-                ports,
-                &self.journal,
-                &*events,
-                cancel,
-            )
-            .await
-        })
+        changing!(self, octo_oidc_engine::teardown::teardown, &events, cancel)
     }
 
     /// What exists now, with the journal's last word per resource.

@@ -67,46 +67,98 @@ impl From<CallFailure> for Problem {
     }
 }
 
-/// The stable code for an AWS error code (IAM and STS).
+/// The stable code of each AWS error code (IAM and STS) that has one.
+const AWS_CODES: &[(ErrorCode, &[&str])] = &[
+    (
+        ErrorCode::RateLimited,
+        &[
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+        ],
+    ),
+    (
+        ErrorCode::NotFound,
+        &["NoSuchEntity", "NoSuchEntityException"],
+    ),
+    (
+        ErrorCode::Conflict,
+        &[
+            "EntityAlreadyExists",
+            "EntityAlreadyExistsException",
+            "DeleteConflict",
+            "ConcurrentModification",
+        ],
+    ),
+    (
+        ErrorCode::LimitExceeded,
+        &[
+            "LimitExceeded",
+            "LimitExceededException",
+            "PackedPolicyTooLarge",
+        ],
+    ),
+    (
+        ErrorCode::InvalidInput,
+        &[
+            "MalformedPolicyDocument",
+            "InvalidInput",
+            "ValidationError",
+            "InvalidParameterValue",
+            "MissingParameter",
+            "PolicyNotAttachable",
+            "UnmodifiableEntity",
+        ],
+    ),
+    (
+        ErrorCode::PermissionDenied,
+        &[
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+        ],
+    ),
+    (
+        ErrorCode::Unauthenticated,
+        &[
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+            "ExpiredToken",
+            "MissingAuthenticationToken",
+            "IncompleteSignature",
+            "UnrecognizedClientException",
+        ],
+    ),
+    (
+        ErrorCode::TrustRejected,
+        &[
+            "InvalidIdentityToken",
+            "ExpiredTokenException",
+            "IDPRejectedClaim",
+        ],
+    ),
+    (
+        ErrorCode::IssuerInvalid,
+        &["IDPCommunicationError", "OpenIdIdpCommunicationError"],
+    ),
+    (
+        ErrorCode::RemoteUnavailable,
+        &[
+            "ServiceFailure",
+            "InternalFailure",
+            "ServiceUnavailable",
+            "InternalError",
+        ],
+    ),
+];
+
+/// The stable code for an AWS error code (IAM and STS); `internal` for one not in the table.
 pub fn classify(aws_code: &str) -> ErrorCode {
-    match aws_code {
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException" => ErrorCode::RateLimited,
-        "NoSuchEntity" | "NoSuchEntityException" => ErrorCode::NotFound,
-        "EntityAlreadyExists"
-        | "EntityAlreadyExistsException"
-        | "DeleteConflict"
-        | "ConcurrentModification" => ErrorCode::Conflict,
-        "LimitExceeded" | "LimitExceededException" | "PackedPolicyTooLarge" => {
-            ErrorCode::LimitExceeded
-        }
-        "MalformedPolicyDocument"
-        | "InvalidInput"
-        | "ValidationError"
-        | "InvalidParameterValue"
-        | "MissingParameter"
-        | "PolicyNotAttachable"
-        | "UnmodifiableEntity" => ErrorCode::InvalidInput,
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
-            ErrorCode::PermissionDenied
-        }
-        "InvalidClientTokenId"
-        | "SignatureDoesNotMatch"
-        | "ExpiredToken"
-        | "MissingAuthenticationToken"
-        | "IncompleteSignature"
-        | "UnrecognizedClientException" => ErrorCode::Unauthenticated,
-        "InvalidIdentityToken" | "ExpiredTokenException" | "IDPRejectedClaim" => {
-            ErrorCode::TrustRejected
-        }
-        "IDPCommunicationError" | "OpenIdIdpCommunicationError" => ErrorCode::IssuerInvalid,
-        "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
-            ErrorCode::RemoteUnavailable
-        }
-        _ => ErrorCode::Internal,
-    }
+    AWS_CODES
+        .iter()
+        .find(|(_, names)| names.contains(&aws_code))
+        .map_or(ErrorCode::Internal, |(code, _)| *code)
 }
 
 /// Classifies one SDK error.
@@ -124,6 +176,11 @@ where
         .and_then(|r| r.headers().get("retry-after"))
         .and_then(|v| octo_oidc_http::parse_retry_after(v, std::time::SystemTime::now()));
     let name_not_resolved = octo_oidc_http::is_name_resolution_failure(error);
+    // No AWS answer to read: what happened, and the SDK's whole account of it.
+    let unanswered = |code, what: String| {
+        let context = aws_sdk_iam::error::DisplayErrorContext(error);
+        (code, None, format!("{what}: {context}"))
+    };
     let (code, aws_code, detail) = match error {
         SdkError::TimeoutError(_) => (
             ErrorCode::Timeout,
@@ -140,30 +197,17 @@ where
             } else {
                 ErrorCode::RemoteUnavailable
             };
-            (
-                code,
-                None,
-                format!(
-                    "the request could not be sent: {}",
-                    aws_sdk_iam::error::DisplayErrorContext(error)
-                ),
-            )
+            unanswered(code, "the request could not be sent".to_owned())
         }
-        SdkError::ConstructionFailure(_) => (
+        SdkError::ConstructionFailure(_) => unanswered(
             ErrorCode::Unauthenticated,
-            None,
-            format!(
-                "the request could not be built (credentials or configuration): {}",
-                aws_sdk_iam::error::DisplayErrorContext(error)
-            ),
+            "the request could not be built (credentials or configuration)".to_owned(),
         ),
-        SdkError::ResponseError(_) => (
+        SdkError::ResponseError(_) => unanswered(
             ErrorCode::RemoteUnavailable,
-            None,
             format!(
-                "the response could not be read (HTTP {}): {}",
-                status.map_or_else(|| "?".into(), |s| s.to_string()),
-                aws_sdk_iam::error::DisplayErrorContext(error)
+                "the response could not be read (HTTP {})",
+                status.map_or_else(|| "?".into(), |s| s.to_string())
             ),
         ),
         _ => match error.code() {

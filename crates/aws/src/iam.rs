@@ -135,6 +135,48 @@ pub struct ManagedPolicy {
     pub aws_managed: bool,
 }
 
+/// The object `find` sees (as `Unchanged`), else the one `create` makes (`Created`); when
+/// someone created it between our look and our create (`EntityAlreadyExists`), theirs, found
+/// again.
+async fn find_or_create<T, E, Found, Made>(
+    find: impl Fn() -> Found,
+    create: impl FnOnce() -> Made,
+) -> PortResult<Applied<T>>
+where
+    E: Into<Problem>,
+    Found: Future<Output = Result<Option<T>, E>>,
+    Made: Future<Output = Result<T, CallFailure>>,
+{
+    if let Some(existing) = find().await.map_err(Into::into)? {
+        return Ok(Applied::Unchanged(existing));
+    }
+    match create().await {
+        Ok(created) => Ok(Applied::Created(created)),
+        Err(failure) if failure.is("EntityAlreadyExists") => find()
+            .await
+            .map_err(Into::into)?
+            .map(Applied::Unchanged)
+            .ok_or_else(|| failure.into_problem()),
+        Err(failure) => Err(failure.into_problem()),
+    }
+}
+
+/// The marker of a listing's next page: its `Marker` while it is truncated.
+fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| is_truncated).map(str::to_owned)
+}
+
+/// The provider `spec` asks for, created as `arn`.
+fn provider_from_spec(arn: String, spec: &OidcProviderSpec) -> OidcProvider {
+    OidcProvider {
+        arn,
+        url: spec.url.clone(),
+        client_ids: spec.client_ids.clone(),
+        thumbprints: spec.thumbprints.clone(),
+        tags: spec.tags.clone(),
+    }
+}
+
 /// IAM and STS through the AWS SDK.
 #[derive(Clone)]
 pub struct SdkIam {
@@ -465,34 +507,54 @@ impl SdkIam {
     }
 
     async fn attached_policies(&self, name: &str) -> Result<Vec<String>, CallFailure> {
-        self.call(
-            "iam",
+        self.iam_pages(
             "ListAttachedRolePolicies",
-            transient_only,
-            || async {
-                let mut arns = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let out = self
-                        .iam
-                        .list_attached_role_policies()
-                        .role_name(name)
-                        .set_marker(marker.clone())
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListAttachedRolePolicies", &e))?;
-                    arns.extend(
-                        out.attached_policies()
-                            .iter()
-                            .filter_map(|p| p.policy_arn().map(str::to_string)),
-                    );
-                    match (out.is_truncated(), out.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(arns),
-                    }
-                }
+            |iam, marker| {
+                iam.list_attached_role_policies()
+                    .role_name(name)
+                    .set_marker(marker)
+                    .send()
+            },
+            |page| {
+                let arns = page
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect();
+                (arns, next_marker(page.is_truncated(), page.marker()))
             },
         )
+        .await
+    }
+
+    /// Every item of a `Marker`-paged IAM listing, all pages in one call through the loop:
+    /// `send` sends the request for a marker (none for the first page), `read` gives a page's
+    /// items and the next page's marker (none on the last page).
+    async fn iam_pages<T, Out, E, Fut>(
+        &self,
+        operation: &'static str,
+        send: impl Fn(&aws_sdk_iam::Client, Option<String>) -> Fut,
+        read: impl Fn(Out) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>, CallFailure>
+    where
+        Fut: Future<Output = Result<Out, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call("iam", operation, transient_only, || async {
+            let mut items = Vec::new();
+            let mut marker = None;
+            loop {
+                let page = send(&self.iam, marker.take())
+                    .await
+                    .map_err(|e| call_failure("iam", operation, &e))?;
+                let (page_items, next) = read(page);
+                items.extend(page_items);
+                match next {
+                    Some(next) => marker = Some(next),
+                    None => return Ok(items),
+                }
+            }
+        })
         .await
     }
 
@@ -572,37 +634,33 @@ impl SdkIam {
     /// policy picker.
     pub async fn list_policies(&self) -> PortResult<Vec<ManagedPolicy>> {
         let listed = self
-            .call("iam", "ListPolicies", transient_only, || async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = self
-                        .iam
-                        .list_policies()
+            .iam_pages(
+                "ListPolicies",
+                |iam, marker| {
+                    iam.list_policies()
                         .scope(aws_sdk_iam::types::PolicyScopeType::All)
                         .max_items(1000)
-                        .set_marker(marker.clone())
+                        .set_marker(marker)
                         .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListPolicies", &e))?;
-                    for policy in page.policies() {
-                        if !policy.is_attachable() {
-                            continue;
-                        }
-                        let arn = policy.arn().unwrap_or_default().to_string();
-                        out.push(ManagedPolicy {
-                            aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
-                                || arn.contains(":iam::aws:policy/"),
-                            name: policy.policy_name().unwrap_or_default().to_string(),
-                            arn,
-                        });
-                    }
-                    match (page.is_truncated(), page.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(out),
-                    }
-                }
-            })
+                },
+                |page| {
+                    let policies = page
+                        .policies()
+                        .iter()
+                        .filter(|policy| policy.is_attachable())
+                        .map(|policy| {
+                            let arn = policy.arn().unwrap_or_default().to_string();
+                            ManagedPolicy {
+                                aws_managed: arn.starts_with("arn:aws:iam::aws:policy/")
+                                    || arn.contains(":iam::aws:policy/"),
+                                name: policy.policy_name().unwrap_or_default().to_string(),
+                                arn,
+                            }
+                        })
+                        .collect();
+                    (policies, next_marker(page.is_truncated(), page.marker()))
+                },
+            )
             .await;
         let mut policies = listed.map_err(|f| f.into_problem())?;
         policies.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
@@ -852,36 +910,29 @@ impl Iam for SdkIam {
     /// `provider_arn` as a `Federated` principal.
     async fn roles_trusting_provider(&self, provider_arn: &str) -> PortResult<Vec<String>> {
         let listed = self
-            .call("iam", "ListRoles", transient_only, || async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = self
-                        .iam
-                        .list_roles()
-                        .set_marker(marker.clone())
-                        .send()
-                        .await
-                        .map_err(|e| call_failure("iam", "ListRoles", &e))?;
-                    for role in page.roles() {
-                        let policy = role
-                            .assume_role_policy_document()
-                            .map(|d| {
-                                percent_encoding::percent_decode_str(d)
-                                    .decode_utf8_lossy()
-                                    .into_owned()
-                            })
-                            .unwrap_or_default();
-                        if trusts_federated(&policy, provider_arn) {
-                            out.push(role.role_name().to_string());
-                        }
-                    }
-                    match (page.is_truncated(), page.marker()) {
-                        (true, Some(next)) => marker = Some(next.to_string()),
-                        _ => return Ok(out),
-                    }
-                }
-            })
+            .iam_pages(
+                "ListRoles",
+                |iam, marker| iam.list_roles().set_marker(marker).send(),
+                |page| {
+                    let names = page
+                        .roles()
+                        .iter()
+                        .filter(|role| {
+                            let policy = role
+                                .assume_role_policy_document()
+                                .map(|d| {
+                                    percent_encoding::percent_decode_str(d)
+                                        .decode_utf8_lossy()
+                                        .into_owned()
+                                })
+                                .unwrap_or_default();
+                            trusts_federated(&policy, provider_arn)
+                        })
+                        .map(|role| role.role_name().to_string())
+                        .collect();
+                    (names, next_marker(page.is_truncated(), page.marker()))
+                },
+            )
             .await;
         listed.map_err(|f| f.into_problem())
     }
@@ -907,28 +958,19 @@ impl Iam for SdkIam {
         spec: &OidcProviderSpec,
     ) -> PortResult<Applied<OidcProvider>> {
         validate_provider_spec(spec)?;
-        let existing = match self.find_oidc_provider(&spec.url).await? {
-            Some(existing) => existing,
-            None => match self.create_provider(spec).await {
-                Ok(arn) => {
-                    return Ok(Applied::Created(OidcProvider {
-                        arn,
-                        url: spec.url.clone(),
-                        client_ids: spec.client_ids.clone(),
-                        thumbprints: spec.thumbprints.clone(),
-                        tags: spec.tags.clone(),
-                    }));
-                }
-                // Someone created it between our look and our create: use theirs.
-                Err(failure) if failure.is("EntityAlreadyExists") => self
-                    .find_oidc_provider(&spec.url)
-                    .await?
-                    .ok_or_else(|| failure.into_problem())?,
-                Err(failure) => return Err(failure.into_problem()),
+        let found = find_or_create(
+            || self.find_oidc_provider(&spec.url),
+            || async {
+                let arn = self.create_provider(spec).await?;
+                Ok(provider_from_spec(arn, spec))
             },
+        )
+        .await?;
+        let mut provider = match found {
+            Applied::Created(created) => return Ok(Applied::Created(created)),
+            existing => existing.into_inner(),
         };
         let mut changed = false;
-        let mut provider = existing;
         for client_id in &spec.client_ids {
             if provider.client_ids.contains(client_id) {
                 continue;
@@ -978,13 +1020,7 @@ impl Iam for SdkIam {
     ) -> PortResult<Applied<OidcProvider>> {
         validate_provider_spec(spec)?;
         match self.create_provider(spec).await {
-            Ok(arn) => Ok(Applied::Created(OidcProvider {
-                arn,
-                url: spec.url.clone(),
-                client_ids: spec.client_ids.clone(),
-                thumbprints: spec.thumbprints.clone(),
-                tags: spec.tags.clone(),
-            })),
+            Ok(arn) => Ok(Applied::Created(provider_from_spec(arn, spec))),
             // It exists after all (a race, a resumed crash): converge it as ensure does.
             Err(failure) if failure.is("EntityAlreadyExists") => {
                 self.ensure_oidc_provider(spec).await
@@ -1025,20 +1061,16 @@ impl Iam for SdkIam {
 
     async fn ensure_role(&self, spec: &RoleSpec) -> PortResult<Applied<IamRole>> {
         validate_role_spec(spec)?;
-        let existing = match self.describe_role(&spec.name).await? {
-            Some(role) => role,
-            None => match self.create_role_with_policies(spec).await {
-                Ok(role) => return Ok(Applied::Created(role)),
-                Err(failure) if failure.is("EntityAlreadyExists") => self
-                    .describe_role(&spec.name)
-                    .await?
-                    .ok_or_else(|| failure.into_problem())?,
-                Err(failure) => return Err(failure.into_problem()),
-            },
+        let found = find_or_create(
+            || self.describe_role(&spec.name),
+            || self.create_role_with_policies(spec),
+        )
+        .await?;
+        let mut role = match found {
+            Applied::Created(created) => return Ok(Applied::Created(created)),
+            existing => existing.into_inner(),
         };
-
         let mut changed = false;
-        let mut role = existing;
         if !same_json(&role.trust_policy, &spec.trust_policy) {
             self.with_trust_propagation("UpdateAssumeRolePolicy", &spec.trust_policy, || async {
                 self.iam

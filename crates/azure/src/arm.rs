@@ -13,12 +13,13 @@
 
 use octo_oidc_core::ports::{Applied, AzureRbac, PortResult, RoleAssignment};
 use octo_oidc_core::{ErrorCode, Problem};
+use octo_oidc_http::{ClientFailure, JsonReply, json_string, json_strings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, Reply};
+use crate::transport::{Propagation, bearer_request, classify};
 
 const TENANTS_API: &str = "2022-12-01";
 const RESOURCE_GROUPS_API: &str = "2021-04-01";
@@ -82,8 +83,8 @@ fn definition_from(d: &Value) -> RoleDefinition {
             .to_owned()
     };
     RoleDefinition {
-        id: text(d, "id"),
-        name: text(d, "name"),
+        id: json_string(d, "id"),
+        name: json_string(d, "name"),
         role_name: property("roleName"),
         role_type: property("type"),
         description: property("description"),
@@ -156,7 +157,7 @@ impl ArmRbac {
         body: Option<&Value>,
         operation: &str,
         propagation: Propagation,
-    ) -> Result<Reply, AzureError> {
+    ) -> Result<JsonReply, AzureError> {
         let token = self
             .session
             .access_token(Resource::Arm, self.tenant.as_deref())
@@ -168,25 +169,24 @@ impl ArmRbac {
         };
         self.session
             .transport()
-            .execute(Service::Arm, operation, propagation, |http| {
-                let mut request = http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                request
-            })
+            .execute(
+                Service::Arm,
+                operation,
+                |e| classify(e, propagation),
+                |http| bearer_request(http, &method, &url, &token, body),
+            )
             .await
     }
 
     /// Follows `nextLink` until the last page: only on ARM's own origin (the bearer token
     /// never goes elsewhere) and at most [`octo_oidc_http::DEFAULT_MAX_PAGES`] pages.
     async fn list(&self, path_and_query: &str, operation: &str) -> Result<Vec<Value>, AzureError> {
-        let refused = |message: String| AzureError::Unexpected {
-            service: Service::Arm,
-            operation: operation.to_owned(),
-            message,
+        let refused = |message: String| {
+            AzureError::Client(ClientFailure::Unexpected {
+                service: Service::Arm,
+                operation: operation.to_owned(),
+                message,
+            })
         };
         let api = url::Url::parse(&self.arm_url)
             .map_err(|e| refused(format!("the ARM URL is not a URL: {e}")))?;
@@ -217,9 +217,9 @@ impl ArmRbac {
     pub async fn list_tenants(&self) -> Result<Vec<AzureTenant>, Problem> {
         let path = format!("/tenants?api-version={TENANTS_API}");
         let tenants = self.list_as(&path, "GET tenants", |t| AzureTenant {
-            tenant_id: text(t, "tenantId"),
-            display_name: text(t, "displayName"),
-            default_domain: text(t, "defaultDomain"),
+            tenant_id: json_string(t, "tenantId"),
+            display_name: json_string(t, "displayName"),
+            default_domain: json_string(t, "defaultDomain"),
         });
         Ok(tenants.await?)
     }
@@ -228,10 +228,10 @@ impl ArmRbac {
     pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, Problem> {
         let path = format!("/subscriptions?api-version={TENANTS_API}");
         let subscriptions = self.list_as(&path, "GET subscriptions", |s| Subscription {
-            subscription_id: text(s, "subscriptionId"),
-            display_name: text(s, "displayName"),
-            tenant_id: text(s, "tenantId"),
-            state: text(s, "state"),
+            subscription_id: json_string(s, "subscriptionId"),
+            display_name: json_string(s, "displayName"),
+            tenant_id: json_string(s, "tenantId"),
+            state: json_string(s, "state"),
         });
         Ok(subscriptions.await?)
     }
@@ -245,9 +245,9 @@ impl ArmRbac {
             "/subscriptions/{subscription_id}/resourcegroups?api-version={RESOURCE_GROUPS_API}"
         );
         let groups = self.list_as(&path, "GET resourceGroups", |g| ResourceGroup {
-            id: text(g, "id"),
-            name: text(g, "name"),
-            location: text(g, "location"),
+            id: json_string(g, "id"),
+            name: json_string(g, "name"),
+            location: json_string(g, "location"),
         });
         Ok(groups.await?)
     }
@@ -308,17 +308,13 @@ impl ArmRbac {
     }
 }
 
-fn text(value: &Value, key: &str) -> String {
-    value[key].as_str().unwrap_or_default().to_owned()
-}
-
 fn assignment_from(value: &Value) -> RoleAssignment {
     let properties = &value["properties"];
     RoleAssignment {
-        scope: text(properties, "scope"),
-        role_definition_id: text(properties, "roleDefinitionId"),
-        principal_id: text(properties, "principalId"),
-        name: text(value, "name"),
+        scope: json_string(properties, "scope"),
+        role_definition_id: json_string(properties, "roleDefinitionId"),
+        principal_id: json_string(properties, "principalId"),
+        name: json_string(value, "name"),
     }
 }
 
@@ -347,20 +343,11 @@ impl AzureRbac for ArmRbac {
     ) -> PortResult<Vec<octo_oidc_core::preflight::RbacPermission>> {
         let path = authorization_path(scope, "permissions", None);
         let items = self.list(&path, "GET permissions").await?;
-        let strings = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         Ok(items
             .iter()
             .map(|p| octo_oidc_core::preflight::RbacPermission {
-                actions: strings(&p["actions"]),
-                not_actions: strings(&p["notActions"]),
+                actions: json_strings(p, "actions"),
+                not_actions: json_strings(p, "notActions"),
             })
             .collect())
     }
@@ -448,7 +435,7 @@ impl AzureRbac for ArmRbac {
 
 impl ArmRbac {
     /// `PUT` the assignment (retrying while the principal is not yet visible to ARM).
-    async fn put_assignment(&self, assignment: &RoleAssignment) -> Result<Reply, AzureError> {
+    async fn put_assignment(&self, assignment: &RoleAssignment) -> Result<JsonReply, AzureError> {
         let body = json!({
             "properties": {
                 "roleDefinitionId": assignment.role_definition_id,
@@ -471,7 +458,7 @@ impl ArmRbac {
     async fn created(
         &self,
         assignment: &RoleAssignment,
-        put: Result<Reply, AzureError>,
+        put: Result<JsonReply, AzureError>,
     ) -> PortResult<Applied<RoleAssignment>> {
         match put {
             Ok(_) => Ok(Applied::Created(assignment.clone())),

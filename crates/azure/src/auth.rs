@@ -26,6 +26,7 @@ use base64::Engine as _;
 use octo_oidc_core::events::ProgressSink;
 use octo_oidc_core::retry::CancelToken;
 use octo_oidc_core::{ErrorCode, Secret};
+use octo_oidc_http::ClientFailure;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -219,10 +220,12 @@ impl AzureSession {
         }
         let params = tokio::time::timeout(timeout, receive_redirect(listener, state.clone()))
             .await
-            .map_err(|_| AzureError::Refused {
-                code: ErrorCode::Timeout,
-                message: "the browser sign-in did not finish in time".into(),
-                hint: "Start the sign-in again and complete it in the browser window.".into(),
+            .map_err(|_| {
+                AzureError::Client(ClientFailure::Refused {
+                    code: ErrorCode::Timeout,
+                    message: "the browser sign-in did not finish in time".into(),
+                    hint: "Start the sign-in again and complete it in the browser window.".into(),
+                })
             })??;
         if let Some(error) = params.get("error") {
             let description = params.get("error_description").cloned().unwrap_or_default();
@@ -279,17 +282,19 @@ impl AzureSession {
         authority: AuthorityConfig,
         tokens: Tokens,
     ) -> Result<AzureSession, AzureError> {
-        let refresh_token = tokens.refresh_token.ok_or_else(|| AzureError::Unexpected {
-            service: Service::Entra,
-            operation: "token".into(),
-            message: "no refresh_token although offline_access was requested".into(),
+        let refresh_token = tokens.refresh_token.ok_or_else(|| {
+            AzureError::Client(ClientFailure::Unexpected {
+                service: Service::Entra,
+                operation: "token".into(),
+                message: "no refresh_token although offline_access was requested".into(),
+            })
         })?;
         let account = account_from_token(tokens.access_token.expose()).ok_or_else(|| {
-            AzureError::Unexpected {
+            AzureError::Client(ClientFailure::Unexpected {
                 service: Service::Entra,
                 operation: "token".into(),
                 message: "the access token carries no tid/oid".into(),
-            }
+            })
         })?;
         let session = AzureSession::from_parts(
             transport,
@@ -316,21 +321,21 @@ impl AzureSession {
         client_secret: Secret,
     ) -> Result<AzureSession, AzureError> {
         if is_multi_tenant_alias(&authority.tenant) {
-            return Err(AzureError::Refused {
+            return Err(AzureError::Client(ClientFailure::Refused {
                 code: ErrorCode::InvalidInput,
                 message: format!(
                     "a service principal signs in to one tenant, not '{}'",
                     authority.tenant
                 ),
                 hint: "Give the tenant id (directory id) the app registration lives in.".into(),
-            });
+            }));
         }
         if client_secret.is_blank() {
-            return Err(AzureError::Refused {
+            return Err(AzureError::Client(ClientFailure::Refused {
                 code: ErrorCode::InvalidInput,
                 message: "the client secret is empty".into(),
                 hint: "Paste the secret's value (not its id).".into(),
-            });
+            }));
         }
         Ok(AzureSession::from_parts(
             transport,
@@ -356,13 +361,13 @@ impl AzureSession {
         };
         let credential =
             azure_identity::DeveloperToolsCredential::new(Some(options)).map_err(|e| {
-                AzureError::Refused {
+                AzureError::Client(ClientFailure::Refused {
                     code: ErrorCode::Unauthenticated,
                     message: format!("the Azure CLI / azd login cannot be used: {e}"),
                     hint:
                         "Run `az login` (or `azd auth login`) first, or sign in with the browser."
                             .into(),
-                }
+                })
             })?;
         Ok(AzureSession::from_parts(
             transport,
@@ -541,10 +546,13 @@ impl AzureSession {
         } else {
             default.get_token(&scopes, None).await
         };
-        let token = result.map_err(|e| AzureError::Refused {
-            code: ErrorCode::Unauthenticated,
-            message: format!("the Azure CLI / azd login gave no token: {e}"),
-            hint: "Run `az login` (or `azd auth login`) again, or sign in with the browser.".into(),
+        let token = result.map_err(|e| {
+            AzureError::Client(ClientFailure::Refused {
+                code: ErrorCode::Unauthenticated,
+                message: format!("the Azure CLI / azd login gave no token: {e}"),
+                hint: "Run `az login` (or `azd auth login`) again, or sign in with the browser."
+                    .into(),
+            })
         })?;
         let remaining = token.expires_on - azure_core::time::OffsetDateTime::now_utc();
         let expires_in = u64::try_from(remaining.whole_seconds()).unwrap_or(0);
@@ -564,11 +572,11 @@ fn user_scopes() -> [&'static str; 4] {
 }
 
 fn local_error(message: String) -> AzureError {
-    AzureError::Refused {
+    AzureError::Client(ClientFailure::Refused {
         code: ErrorCode::Internal,
         message,
         hint: "Try the sign-in again; if it keeps failing, use the device code sign-in.".into(),
-    }
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

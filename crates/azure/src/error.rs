@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::ExchangeError;
+use octo_oidc_http::ClientFailure;
+
+use crate::transport::AzureApi;
 
 /// Which Azure service answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,37 +70,9 @@ pub enum AzureError {
         /// The `Retry-After` header.
         retry_after: Option<Duration>,
     },
-    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout), or a
-    /// body over the cap.
-    #[error("{} {operation}: {error}", service.as_str())]
-    Exchange {
-        /// The service.
-        service: Service,
-        /// The operation.
-        operation: String,
-        /// What went wrong.
-        error: ExchangeError,
-    },
-    /// A response that does not have the documented shape.
-    #[error("{} {operation}: unexpected response: {message}", service.as_str())]
-    Unexpected {
-        /// The service.
-        service: Service,
-        /// The operation.
-        operation: String,
-        /// What was wrong with it.
-        message: String,
-    },
-    /// A precondition the caller can fix (bad input, limit reached before calling).
-    #[error("{message}")]
-    Refused {
-        /// The stable code.
-        code: ErrorCode,
-        /// What is wrong.
-        message: String,
-        /// What to do.
-        hint: String,
-    },
+    /// No usable answer, an unexpected one, or a refusal (shared by the JSON clients).
+    #[error(transparent)]
+    Client(#[from] ClientFailure<AzureApi>),
 }
 
 /// AADSTS codes that mean the trust itself (federated credential, issuer, keys) rejected the
@@ -139,9 +113,7 @@ impl AzureError {
                 Some(28000) => ErrorCode::Internal,
                 _ => ErrorCode::Unauthenticated,
             }),
-            AzureError::Exchange { error, .. } => error.code(),
-            AzureError::Unexpected { .. } => ErrorCode::Internal,
-            AzureError::Refused { code, .. } => *code,
+            AzureError::Client(failure) => failure.code(),
         }
     }
 
@@ -174,7 +146,9 @@ impl AzureError {
 
     fn hint(&self) -> Option<String> {
         let hint = match (self, self.code()) {
-            (AzureError::Refused { hint, .. }, _) => return Some(hint.clone()),
+            (AzureError::Client(ClientFailure::Refused { hint, .. }), _) => {
+                return Some(hint.clone());
+            }
             (
                 AzureError::Api {
                     service: Service::Graph,

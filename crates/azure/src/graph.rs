@@ -21,13 +21,13 @@ use octo_oidc_core::ports::{
     ServicePrincipal,
 };
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::NextLinkRefused;
+use octo_oidc_http::{ClientFailure, JsonReply, NextLinkRefused, json_string, json_strings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{AzureSession, Resource};
 use crate::error::{AzureError, Service};
-use crate::transport::{Propagation, Reply};
+use crate::transport::{Propagation, bearer_request, classify};
 
 /// Microsoft Graph's own application id (the resource of Graph app permissions).
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -73,41 +73,29 @@ fn application_from(body: &Value) -> Result<EntraApplication, AzureError> {
             display_name: text("displayName").unwrap_or_default(),
             unique_name: text("uniqueName"),
             notes: text("notes"),
-            tags: strings(&body["tags"]),
+            tags: json_strings(body, "tags"),
         }),
         _ => Err(unexpected("application", "no id/appId in the application")),
     }
 }
 
 fn credential_from(body: &Value) -> FederatedCredential {
-    let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+    let text = |key: &str| json_string(body, key);
     FederatedCredential {
         name: text("name"),
         issuer: text("issuer"),
         subject: text("subject"),
-        audiences: strings(&body["audiences"]),
+        audiences: json_strings(body, "audiences"),
         description: body["description"].as_str().map(str::to_owned),
     }
 }
 
-/// The strings of a JSON array (nothing for anything else).
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn unexpected(operation: &str, message: &str) -> AzureError {
-    AzureError::Unexpected {
+    AzureError::Client(ClientFailure::Unexpected {
         service: Service::Graph,
         operation: operation.to_owned(),
         message: message.to_owned(),
-    }
+    })
 }
 
 fn is_not_found(error: &AzureError) -> bool {
@@ -169,7 +157,7 @@ impl GraphEntraApps {
         body: Option<&Value>,
         prefer_create: bool,
         propagation: Propagation,
-    ) -> Result<Reply, AzureError> {
+    ) -> Result<JsonReply, AzureError> {
         let token = self
             .session
             .access_token(Resource::Graph, self.tenant.as_deref())
@@ -182,18 +170,19 @@ impl GraphEntraApps {
         let operation = format!("{method} {}", path.split('?').next().unwrap_or(path));
         self.session
             .transport()
-            .execute(Service::Graph, &operation, propagation, |http| {
-                let mut request = http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                if prefer_create {
-                    request = request.header("Prefer", "create-if-missing");
-                }
-                request
-            })
+            .execute(
+                Service::Graph,
+                &operation,
+                |e| classify(e, propagation),
+                |http| {
+                    let request = bearer_request(http, &method, &url, &token, body);
+                    if prefer_create {
+                        request.header("Prefer", "create-if-missing")
+                    } else {
+                        request
+                    }
+                },
+            )
             .await
     }
 
@@ -219,7 +208,7 @@ impl GraphEntraApps {
         let reply = self
             .call(Method::GET, "me", None, false, Propagation::None)
             .await?;
-        let text = |key: &str| reply.body[key].as_str().unwrap_or_default().to_owned();
+        let text = |key: &str| json_string(&reply.body, key);
         Ok(GraphUser {
             id: text("id"),
             user_principal_name: text("userPrincipalName"),

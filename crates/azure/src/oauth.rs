@@ -24,10 +24,11 @@ use oauth2::{
     RequestTokenError, Scope, StandardRevocableToken, TokenResponse as _, TokenUrl,
 };
 use octo_oidc_core::{ErrorCode, Secret};
+use octo_oidc_http::ClientFailure;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AzureError, Service};
-use crate::transport::{Resend, Transport};
+use crate::transport::{Resend, Transport, send_oauth};
 
 /// Entra's OAuth error body: the standard fields plus `error_codes` (the `AADSTS` numbers).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -310,11 +311,7 @@ impl<'t> TokenEndpoint<'t> {
     }
 
     async fn send(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, AzureError> {
-        match self
-            .transport
-            .send_oauth(self.operation, self.resend, &request)
-            .await
-        {
+        match send_oauth(self.transport, self.operation, self.resend, &request).await {
             Ok(response) => {
                 *lock(&self.last_status) = response.status().as_u16();
                 Ok(response)
@@ -357,19 +354,21 @@ impl<'t> TokenEndpoint<'t> {
         match error {
             RequestTokenError::Request(error) => error,
             RequestTokenError::ServerResponse(answer) => server(*lock(&self.last_status), answer),
-            RequestTokenError::Parse(error, _body) => AzureError::Unexpected {
-                service: Service::Entra,
-                operation: self.operation.to_owned(),
-                message: format!(
-                    "the answer does not have the documented shape (at `{}`)",
-                    error.path()
-                ),
-            },
-            RequestTokenError::Other(message) => AzureError::Unexpected {
+            RequestTokenError::Parse(error, _body) => {
+                AzureError::Client(ClientFailure::Unexpected {
+                    service: Service::Entra,
+                    operation: self.operation.to_owned(),
+                    message: format!(
+                        "the answer does not have the documented shape (at `{}`)",
+                        error.path()
+                    ),
+                })
+            }
+            RequestTokenError::Other(message) => AzureError::Client(ClientFailure::Unexpected {
                 service: Service::Entra,
                 operation: self.operation.to_owned(),
                 message: octo_oidc_http::server_text(&message),
-            },
+            }),
         }
     }
 }
@@ -412,11 +411,11 @@ fn device_code_error(status: u16, answer: DeviceCodeErrorResponse) -> AzureError
     let description = answer.error_description().cloned().unwrap_or_default();
     let aadsts = aadsts_in(&description);
     if *answer.error() == DeviceCodeErrorResponseType::ExpiredToken && aadsts.is_none() {
-        return AzureError::Refused {
+        return AzureError::Client(ClientFailure::Refused {
             code: ErrorCode::Timeout,
             message: "the device code expired before the sign-in was completed".into(),
             hint: "Start the sign-in again and enter the code promptly.".into(),
-        };
+        });
     }
     AzureError::Token {
         status,
@@ -439,19 +438,19 @@ fn aadsts_in(description: &str) -> Option<u64> {
 }
 
 fn invalid_authority(error: url::ParseError) -> AzureError {
-    AzureError::Refused {
+    AzureError::Client(ClientFailure::Refused {
         code: ErrorCode::InvalidInput,
         message: format!("invalid authority URL: {error}"),
         hint: "Give the authority as https://login.microsoftonline.com (or your cloud's).".into(),
-    }
+    })
 }
 
 fn local(message: &str) -> AzureError {
-    AzureError::Refused {
+    AzureError::Client(ClientFailure::Refused {
         code: ErrorCode::Internal,
         message: message.to_owned(),
         hint: "Try the sign-in again.".into(),
-    }
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -47,28 +47,12 @@ impl StepProgress {
     /// The plain line of an event (`None`: nothing to show, e.g. an unchanged step).
     pub fn line(event: &ProgressEvent) -> Option<String> {
         match event {
-            ProgressEvent::Step {
-                resource,
-                name,
-                action,
-                status,
-                detail,
-                ..
-            } => {
-                if action == "unchanged" {
-                    return None;
-                }
-                let status = match status {
-                    StepStatus::Started => "started",
-                    StepStatus::Done => "done",
-                    StepStatus::Failed => "failed",
-                };
-                let detail = detail
-                    .as_ref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default();
-                Some(format!("  {status:>7} {action} {resource} {name}{detail}"))
-            }
+            ProgressEvent::Step { status, detail, .. } => Some(format!(
+                "  {:>7} {}{}",
+                status.as_str(),
+                shown_step(event)?,
+                in_parentheses(detail)
+            )),
             ProgressEvent::Retrying {
                 service,
                 operation,
@@ -82,6 +66,29 @@ impl StepProgress {
             ProgressEvent::TaskProgress { .. } | ProgressEvent::Info { .. } => None,
         }
     }
+}
+
+/// `action resource name` of a step event worth showing (`None`: an unchanged step, or
+/// another event).
+fn shown_step(event: &ProgressEvent) -> Option<String> {
+    match event {
+        ProgressEvent::Step {
+            resource,
+            name,
+            action,
+            ..
+        } if action != "unchanged" => Some(format!("{action} {resource} {name}")),
+        _ => None,
+    }
+}
+
+/// ` (detail)`, or nothing without one.
+fn in_parentheses(detail: &Option<String>) -> String {
+    detail
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
 }
 
 fn spinner(multi: &MultiProgress, text: String) -> ProgressBar {
@@ -109,38 +116,32 @@ impl ProgressSink for StepProgress {
             }
             Mode::Bars { multi, running } => {
                 let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
-                match &event {
-                    ProgressEvent::Step {
-                        index,
-                        resource,
-                        name,
-                        action,
-                        status,
-                        detail,
-                    } if action != "unchanged" => {
-                        let what = format!("{action} {resource} {name}");
-                        match status {
-                            StepStatus::Started => {
-                                running.insert(*index, spinner(multi, what));
-                            }
-                            StepStatus::Done | StepStatus::Failed => {
-                                let bar = running
-                                    .remove(index)
-                                    .unwrap_or_else(|| spinner(multi, what.clone()));
-                                let (mark, detail) = match status {
-                                    StepStatus::Failed => ("✗", detail.clone().unwrap_or_default()),
-                                    _ => ("✓", detail.clone().unwrap_or_default()),
-                                };
-                                let tail = if detail.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" ({detail})")
-                                };
-                                bar.finish_with_message(format!("{mark} {what}{tail}"));
-                            }
-                        }
+                match (&event, shown_step(&event)) {
+                    (ProgressEvent::Step { index, status, .. }, Some(what))
+                        if *status == StepStatus::Started =>
+                    {
+                        running.insert(*index, spinner(multi, what));
                     }
-                    ProgressEvent::Retrying { .. } => {
+                    (
+                        ProgressEvent::Step {
+                            index,
+                            status,
+                            detail,
+                            ..
+                        },
+                        Some(what),
+                    ) => {
+                        let bar = running
+                            .remove(index)
+                            .unwrap_or_else(|| spinner(multi, what.clone()));
+                        let mark = if *status == StepStatus::Failed {
+                            "✗"
+                        } else {
+                            "✓"
+                        };
+                        bar.finish_with_message(format!("{mark} {what}{}", in_parentheses(detail)));
+                    }
+                    (ProgressEvent::Retrying { .. }, _) => {
                         if let Some(line) = StepProgress::line(&event) {
                             let _ = multi.println(line);
                         }

@@ -28,6 +28,30 @@ pub struct SetupArgs {
     pub run: RunArgs,
 }
 
+/// The arguments of the setup commands that change things (`apply`, `teardown`): the setup
+/// arguments and `--yes` (each command words the flag's help with `mut_arg`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    /// Go ahead without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+impl ChangeArgs {
+    /// Whether the change goes ahead: with `--yes` at once; otherwise only after a yes on the
+    /// terminal (never asked with `--json` or without one). `before` runs just before the
+    /// question.
+    pub fn go_ahead(&self, question: &str, before: impl FnOnce()) -> bool {
+        self.yes
+            || (interactive() && !self.setup.json && {
+                before();
+                confirm(question)
+            })
+    }
+}
+
 impl std::ops::Deref for SetupArgs {
     type Target = RunArgs;
     fn deref(&self) -> &RunArgs {
@@ -93,24 +117,11 @@ impl RunArgs {
         })
     }
 
-    /// The sandbox part of the equivalent command line.
-    pub fn sandbox_flag(&self) -> String {
-        self.sandbox
-            .as_ref()
-            .map(|p| format!(" --sandbox {}", shell_word(&p.display().to_string())))
-            .unwrap_or_default()
-    }
-}
-
-/// A word quoted for a POSIX shell when it needs it.
-pub fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+    /// The equivalent non-interactive command that applies `setup` (the app's
+    /// [`repeat_command`](octo_oidc_app::run_report::repeat_command), with this `--sandbox`).
+    pub fn repeat_command(&self, setup: &Path) -> String {
+        let sandbox = self.sandbox.as_ref().map(|p| p.display().to_string());
+        octo_oidc_app::run_report::repeat_command(&setup.display().to_string(), sandbox.as_deref())
     }
 }
 

@@ -72,6 +72,17 @@ pub enum StepStatus {
     Failed,
 }
 
+impl StepStatus {
+    /// Its name as events and reports write it (`started`, `done`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Started => "started",
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Where progress events go. Implementations must be cheap and must not block.
 pub trait ProgressSink: Send + Sync {
     /// Reports one event.

@@ -28,13 +28,13 @@ use octo_oidc_core::ports::{
 };
 use octo_oidc_core::retry::{CancelToken, Retry, RetryPolicy, RetrySettings};
 use octo_oidc_core::{ErrorCode, Secret};
-use octo_oidc_http::ClientSettings;
+use octo_oidc_http::{ClientFailure, ClientSettings, json_string, json_strings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth::{CLOUD_PLATFORM_SCOPE, GoogleSignIn};
 use crate::error::{GcpError, Service};
-use crate::transport::{Auth, Transport};
+use crate::transport::{Auth, GoogleApi, Transport, execute};
 
 /// Where each Google API is served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,28 +129,11 @@ fn lifecycle(v: &Value) -> GcpLifecycle {
     }
 }
 
-fn string(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_owned()
-}
-
-/// The strings of the array at `key` (none when it is missing).
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn pool_from(v: &Value) -> GcpPool {
     GcpPool {
-        name: string(v, "name"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        name: json_string(v, "name"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
     }
@@ -159,14 +142,14 @@ fn pool_from(v: &Value) -> GcpPool {
 fn provider_from(v: &Value) -> GcpProvider {
     let oidc = &v["oidc"];
     GcpProvider {
-        name: string(v, "name"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        name: json_string(v, "name"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
         disabled: v["disabled"].as_bool().unwrap_or(false),
         lifecycle: lifecycle(v),
         trust: GcpOidcTrust {
-            issuer_uri: string(oidc, "issuerUri"),
-            allowed_audiences: strings(oidc, "allowedAudiences"),
+            issuer_uri: json_string(oidc, "issuerUri"),
+            allowed_audiences: json_strings(oidc, "allowedAudiences"),
             jwks_json: oidc["jwksJson"]
                 .as_str()
                 .filter(|j| !j.is_empty())
@@ -189,10 +172,10 @@ fn provider_from(v: &Value) -> GcpProvider {
 
 fn service_account_from(v: &Value) -> GcpServiceAccount {
     GcpServiceAccount {
-        email: string(v, "email"),
-        unique_id: string(v, "uniqueId"),
-        display_name: string(v, "displayName"),
-        description: string(v, "description"),
+        email: json_string(v, "email"),
+        unique_id: json_string(v, "uniqueId"),
+        display_name: json_string(v, "displayName"),
+        description: json_string(v, "description"),
     }
 }
 
@@ -330,8 +313,8 @@ fn bindings_of(policy: &Value) -> Vec<GcpBinding> {
         .map(|a| {
             a.iter()
                 .map(|b| GcpBinding {
-                    role: string(b, "role"),
-                    members: strings(b, "members"),
+                    role: json_string(b, "role"),
+                    members: json_strings(b, "members"),
                 })
                 .collect()
         })
@@ -354,13 +337,15 @@ impl RestGoogleCloud {
         endpoints: GcpEndpoints,
         settings: &ClientSettings,
     ) -> Result<RestGoogleCloud, GcpError> {
-        let http = octo_oidc_http::build_client(settings).map_err(|e| GcpError::Refused {
-            code: ErrorCode::InvalidInput,
-            message: e.to_string(),
-            hint: "Check the CA bundle file.".into(),
+        let http = octo_oidc_http::build_client(settings).map_err(|e| {
+            GcpError::Client(ClientFailure::Refused {
+                code: ErrorCode::InvalidInput,
+                message: e.to_string(),
+                hint: "Check the CA bundle file.".into(),
+            })
         })?;
         Ok(RestGoogleCloud {
-            transport: Transport::new(http, Some(sign_in))
+            transport: Transport::for_api(GoogleApi::new(Some(sign_in)), http)
                 .with_request_timeout(settings.request_timeout),
             endpoints,
             polling: default_operation_polling(),
@@ -411,15 +396,20 @@ impl RestGoogleCloud {
             "{method} {}",
             url.split_once("/v").map_or(url.as_str(), |(_, p)| p)
         );
-        self.transport
-            .execute(service, &operation, Auth::SignedIn, |http| {
+        execute(
+            &self.transport,
+            service,
+            &operation,
+            Auth::SignedIn,
+            |http| {
                 let r = http.request(method.clone(), &url);
                 match body {
                     Some(b) => r.json(b),
                     None => r,
                 }
-            })
-            .await
+            },
+        )
+        .await
     }
 
     /// GET that maps `NOT_FOUND` to `None`.
@@ -444,9 +434,9 @@ impl RestGoogleCloud {
 
     /// Follows a long-running operation to its end; returns its `response`.
     async fn wait(&self, operation: Value) -> Result<Value, GcpError> {
-        let name = string(&operation, "name");
+        let name = json_string(&operation, "name");
         let first = std::sync::Mutex::new(Some(operation));
-        let mut polling = self.transport.calls.clone();
+        let mut polling = self.transport.calls().clone();
         polling.settings = self.polling;
         let iam = Service::Iam.as_str();
         polling
@@ -609,20 +599,20 @@ impl GoogleCloud for RestGoogleCloud {
         let v = self
             .call(Service::ResourceManager, Method::GET, url, None)
             .await?;
-        let number = string(&v, "name")
+        let number = json_string(&v, "name")
             .strip_prefix("projects/")
             .map(str::to_owned)
             .unwrap_or_default();
         if number.is_empty() {
-            return Err(GcpError::Unexpected {
+            return Err(GcpError::Client(ClientFailure::Unexpected {
                 service: Service::ResourceManager,
                 operation: "GET projects".into(),
                 message: "the project has no number".into(),
-            }
+            })
             .into());
         }
         Ok(GcpProject {
-            project_id: string(&v, "projectId"),
+            project_id: json_string(&v, "projectId"),
             project_number: number,
         })
     }
@@ -644,7 +634,7 @@ impl GoogleCloud for RestGoogleCloud {
                 Some(&json!({"permissions": permissions})),
             )
             .await?;
-        Ok(strings(&v, "permissions"))
+        Ok(json_strings(&v, "permissions"))
     }
 
     async fn find_pool(&self, project_number: &str, pool_id: &str) -> PortResult<Option<GcpPool>> {
@@ -667,10 +657,12 @@ impl GoogleCloud for RestGoogleCloud {
                 let created = self
                     .find_pool_raw(number, &spec.pool_id)
                     .await?
-                    .ok_or_else(|| GcpError::Unexpected {
-                        service: Service::Iam,
-                        operation: "create pool".into(),
-                        message: "the pool is not there after its operation finished".into(),
+                    .ok_or_else(|| {
+                        GcpError::Client(ClientFailure::Unexpected {
+                            service: Service::Iam,
+                            operation: "create pool".into(),
+                            message: "the pool is not there after its operation finished".into(),
+                        })
                     })?;
                 return Ok(Applied::Created(created));
             }
@@ -761,15 +753,13 @@ impl GoogleCloud for RestGoogleCloud {
                 );
                 self.iam_operation(Method::POST, url, Some(&provider_body(spec)))
                     .await?;
-                let created =
-                    self.find_provider_raw(p)
-                        .await?
-                        .ok_or_else(|| GcpError::Unexpected {
-                            service: Service::Iam,
-                            operation: "create provider".into(),
-                            message: "the provider is not there after its operation finished"
-                                .into(),
-                        })?;
+                let created = self.find_provider_raw(p).await?.ok_or_else(|| {
+                    GcpError::Client(ClientFailure::Unexpected {
+                        service: Service::Iam,
+                        operation: "create provider".into(),
+                        message: "the provider is not there after its operation finished".into(),
+                    })
+                })?;
                 return Ok(Applied::Created(created));
             }
             Some(found) if matches!(found.lifecycle, GcpLifecycle::SoftDeleted { .. }) => {
@@ -912,7 +902,7 @@ impl GoogleCloud for RestGoogleCloud {
                 Retry::Never
             }
         };
-        let calls = &self.transport.calls;
+        let calls = self.transport.calls();
         Ok(calls
             .run(service.as_str(), &name, aborted, || {
                 self.change_policy_once(target, change)
@@ -922,9 +912,12 @@ impl GoogleCloud for RestGoogleCloud {
 
     async fn exchange_token(&self, audience: &str, subject_token: &Secret) -> PortResult<Secret> {
         let url = format!("{}/v1/token", self.endpoints.sts);
-        let v = self
-            .transport
-            .execute(Service::Sts, "POST v1/token", Auth::None, |http| {
+        let v = execute(
+            &self.transport,
+            Service::Sts,
+            "POST v1/token",
+            Auth::None,
+            |http| {
                 http.post(&url).form(&[
                     (
                         "grant_type",
@@ -939,18 +932,19 @@ impl GoogleCloud for RestGoogleCloud {
                     ("subject_token", subject_token.expose()),
                     ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
                 ])
-            })
-            .await?;
+            },
+        )
+        .await?;
         v["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
             .map(Secret::new)
             .ok_or_else(|| {
-                GcpError::Unexpected {
+                GcpError::Client(ClientFailure::Unexpected {
                     service: Service::Sts,
                     operation: "POST v1/token".into(),
                     message: "the answer has no access_token".into(),
-                }
+                })
                 .into()
             })
     }
@@ -967,26 +961,27 @@ impl GoogleCloud for RestGoogleCloud {
         );
         let body =
             json!({"scope": [CLOUD_PLATFORM_SCOPE], "lifetime": format!("{lifetime_secs}s")});
-        let v = self
-            .transport
-            .execute(
-                Service::IamCredentials,
-                "POST generateAccessToken",
-                Auth::Bearer(federated_token),
-                |http| http.post(&url).json(&body),
-            )
-            .await?;
+        let v = execute(
+            &self.transport,
+            Service::IamCredentials,
+            "POST generateAccessToken",
+            Auth::Bearer(federated_token),
+            |http| http.post(&url).json(&body),
+        )
+        .await?;
         let token = v["accessToken"]
             .as_str()
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| GcpError::Unexpected {
-                service: Service::IamCredentials,
-                operation: "POST generateAccessToken".into(),
-                message: "the answer has no accessToken".into(),
+            .ok_or_else(|| {
+                GcpError::Client(ClientFailure::Unexpected {
+                    service: Service::IamCredentials,
+                    operation: "POST generateAccessToken".into(),
+                    message: "the answer has no accessToken".into(),
+                })
             })?;
         Ok(GcpAccessToken {
             token: Secret::new(token),
-            expire_time: string(&v, "expireTime"),
+            expire_time: json_string(&v, "expireTime"),
         })
     }
 }

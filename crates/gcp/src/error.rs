@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use octo_oidc_core::retry::{Interrupted, RetryableFailure};
 use octo_oidc_core::{ErrorCode, Problem};
-use octo_oidc_http::ExchangeError;
+use octo_oidc_http::ClientFailure;
+
+use crate::transport::GoogleApi;
 
 /// Which Google API answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,17 +84,6 @@ pub enum GcpError {
         /// Whether the library says a retry may help.
         transient: bool,
     },
-    /// No usable HTTP response (connection refused or dropped, DNS, TLS, timeout), or a
-    /// body over the cap.
-    #[error("{} {operation}: {error}", service.as_str())]
-    Exchange {
-        /// The service.
-        service: Service,
-        /// The operation.
-        operation: String,
-        /// What went wrong.
-        error: ExchangeError,
-    },
     /// A long-running operation is not done yet (polled again by the core's loop).
     #[error("{} operation {name} is not done yet", service.as_str())]
     OperationPending {
@@ -101,26 +92,9 @@ pub enum GcpError {
         /// The operation's name.
         name: String,
     },
-    /// A response that does not have the documented shape.
-    #[error("{} {operation}: unexpected response: {message}", service.as_str())]
-    Unexpected {
-        /// The service.
-        service: Service,
-        /// The operation.
-        operation: String,
-        /// What was wrong with it.
-        message: String,
-    },
-    /// A precondition the caller can fix, or an interrupted call.
-    #[error("{message}")]
-    Refused {
-        /// The stable code.
-        code: ErrorCode,
-        /// What is wrong.
-        message: String,
-        /// What to do.
-        hint: String,
-    },
+    /// No usable answer, an unexpected one, or a refusal (shared by the JSON clients).
+    #[error(transparent)]
+    Client(#[from] ClientFailure<GoogleApi>),
 }
 
 impl GcpError {
@@ -150,10 +124,8 @@ impl GcpError {
                     ErrorCode::Unauthenticated
                 }
             }
-            GcpError::Exchange { error, .. } => error.code(),
+            GcpError::Client(failure) => failure.code(),
             GcpError::OperationPending { .. } => ErrorCode::PropagationPending,
-            GcpError::Unexpected { .. } => ErrorCode::Internal,
-            GcpError::Refused { code, .. } => *code,
         }
     }
 
@@ -173,7 +145,9 @@ impl GcpError {
 
     fn hint(&self) -> Option<String> {
         let hint = match (self, self.code()) {
-            (GcpError::Refused { hint, .. }, _) => return Some(hint.clone()),
+            (GcpError::Client(ClientFailure::Refused { hint, .. }), _) => {
+                return Some(hint.clone());
+            }
             (GcpError::SignIn { .. }, _) => {
                 "Run `gcloud auth application-default login`, or point GOOGLE_APPLICATION_CREDENTIALS at a service-account key or external-account file."
             }
@@ -213,11 +187,7 @@ impl RetryableFailure for GcpError {
 
 impl From<Interrupted> for GcpError {
     fn from(interrupted: Interrupted) -> Self {
-        GcpError::Refused {
-            code: interrupted.code(),
-            message: interrupted.to_string(),
-            hint: octo_oidc_http::interrupted_hint(&interrupted, "Google Cloud"),
-        }
+        ClientFailure::interrupted(&interrupted, "Google Cloud").into()
     }
 }
 

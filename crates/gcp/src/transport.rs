@@ -1,25 +1,23 @@
-//! One HTTP call to a Google API through the core's one retry loop
-//! ([`octo_oidc_core::retry::run`] on [`octo_oidc_http::TokioTimer`]): `RESOURCE_EXHAUSTED` / 429 (with
+//! One HTTP call to a Google API: [`Transport`] is the shared
+//! [`octo_oidc_http::JsonTransport`] (the core's one retry loop on
+//! [`octo_oidc_http::TokioTimer`], request timeout, body cap) with [`GoogleApi`], which holds
+//! the sign-in and maps failures into [`GcpError`]. `RESOURCE_EXHAUSTED` / 429 (with
 //! `Retry-After`), 5xx, dropped connections and timeouts are retried with backoff inside the
-//! call's deadline; a host name that does not resolve is tried once more at most. Each attempt asks the sign-in for the
-//! current access token, so a refreshed token is used on a retry. Every call here is safe to
-//! resend (reads, creates answered by `ALREADY_EXISTS`, etag-guarded policy writes, token
-//! exchanges that mint a fresh token each time).
+//! call's deadline; a host name that does not resolve is tried once more at most. Each attempt
+//! asks the sign-in for the current access token, so a refreshed token is used on a retry.
+//! Every call here is safe to resend (reads, creates answered by `ALREADY_EXISTS`,
+//! etag-guarded policy writes, token exchanges that mint a fresh token each time).
 //!
-//! Bodies are read up to [`octo_oidc_http::DEFAULT_BODY_CAP`]; error bodies are parsed into
-//! [`GcpError`]. [`Transport::reporting_to`] and [`Transport::cancelled_by`] give a connected
-//! client a new progress sink or cancellation token.
+//! Error answers become [`GcpError`]s here. `Transport::reporting_to` and
+//! `Transport::cancelled_by` give a connected client a new progress sink or cancellation
+//! token.
 //!
 //! Left out: long-running operations (the client polls them through the same loop) and
 //! paging (callers follow `nextPageToken`, which stays on the API's own URL).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use octo_oidc_core::Secret;
-use octo_oidc_core::events::ProgressSink;
-use octo_oidc_core::retry::{CancelToken, Retry, RetrySettings};
-use octo_oidc_http::{CallLoop, DEFAULT_BODY_CAP};
+use octo_oidc_core::retry::Retry;
+use octo_oidc_http::{ErrorAnswer, ErrorBody, JsonApi, JsonTransport};
 use serde_json::Value;
 
 use crate::auth::GoogleSignIn;
@@ -36,168 +34,121 @@ pub enum Auth<'a> {
     None,
 }
 
-/// The shared HTTP client, sign-in, retry settings and progress sink. Cheap to clone.
-#[derive(Clone)]
-pub struct Transport {
-    http: reqwest::Client,
+/// The shared JSON transport with Google's sign-in and error mapping. Cheap to clone.
+pub type Transport = JsonTransport<GoogleApi>;
+
+/// What Google Cloud adds to [`JsonTransport`]: the sign-in (none for a transport that only
+/// exchanges tokens), its services and [`GcpError`].
+#[derive(Clone, Default)]
+pub struct GoogleApi {
     sign_in: Option<GoogleSignIn>,
-    pub(crate) calls: CallLoop,
-    request_timeout: Duration,
-    body_cap: usize,
 }
 
-impl std::fmt::Debug for Transport {
+impl std::fmt::Debug for GoogleApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
-            .field("calls", &self.calls)
-            .field("request_timeout", &self.request_timeout)
-            .field("body_cap", &self.body_cap)
+        f.debug_struct("GoogleApi")
             .field(
                 "signed_in",
                 &self.sign_in.as_ref().map(GoogleSignIn::source),
             )
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
-impl Transport {
-    /// Default retry settings, a 30-second request timeout, the default body cap, no progress.
-    pub fn new(http: reqwest::Client, sign_in: Option<GoogleSignIn>) -> Transport {
-        Transport {
-            http,
-            sign_in,
-            calls: CallLoop::default(),
-            request_timeout: Duration::from_secs(30),
-            body_cap: DEFAULT_BODY_CAP,
-        }
+impl GoogleApi {
+    /// Calls signed in with `sign_in` (if any).
+    pub fn new(sign_in: Option<GoogleSignIn>) -> GoogleApi {
+        GoogleApi { sign_in }
     }
 
-    /// Replaces the retry settings (policies and the deadline of one call).
-    pub fn with_retry(mut self, retry: RetrySettings) -> Transport {
-        self.calls.settings = retry;
-        self
-    }
-
-    /// Sets the per-request timeout.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Transport {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Sets the largest response body read.
-    pub fn with_body_cap(mut self, cap: usize) -> Transport {
-        self.body_cap = cap;
-        self
-    }
-
-    /// The same transport reporting retries to `progress`.
-    pub fn reporting_to(&self, progress: Arc<dyn ProgressSink>) -> Transport {
-        Transport {
-            calls: self.calls.reporting_to(progress),
-            ..self.clone()
-        }
-    }
-
-    /// The same transport whose calls end (with `cancelled`) once `cancel` fires.
-    pub fn cancelled_by(&self, cancel: CancelToken) -> Transport {
-        Transport {
-            calls: self.calls.cancelled_by(cancel),
-            ..self.clone()
-        }
-    }
-
-    /// Sends the request `build` makes (again for each attempt) and returns the JSON body.
-    pub async fn execute(
+    /// `request` with the credentials `auth` asks for.
+    async fn authorize(
         &self,
-        service: Service,
-        operation: &str,
+        request: reqwest::RequestBuilder,
         auth: Auth<'_>,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<Value, GcpError> {
-        self.calls
-            .run(service.as_str(), operation, classify, || {
-                self.attempt(service, operation, auth, &build)
-            })
-            .await
-    }
-
-    async fn attempt(
-        &self,
-        service: Service,
-        operation: &str,
-        auth: Auth<'_>,
-        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<Value, GcpError> {
-        let mut request = build(&self.http).timeout(self.request_timeout);
-        match auth {
+    ) -> Result<reqwest::RequestBuilder, GcpError> {
+        Ok(match auth {
             Auth::SignedIn => {
                 let sign_in = self.sign_in.as_ref().ok_or_else(|| GcpError::SignIn {
                     message: "this client has no Google sign-in".into(),
                     transient: false,
                 })?;
                 let token = sign_in.access_token().await?;
-                request = request.bearer_auth(token.expose());
+                request.bearer_auth(token.expose())
             }
-            Auth::Bearer(token) => request = request.bearer_auth(token.expose()),
-            Auth::None => {}
-        }
-        let answer = octo_oidc_http::exchange(request, self.body_cap)
-            .await
-            .map_err(|error| GcpError::Exchange {
+            Auth::Bearer(token) => request.bearer_auth(token.expose()),
+            Auth::None => request,
+        })
+    }
+}
+
+impl JsonApi for GoogleApi {
+    type Service = Service;
+    type Error = GcpError;
+
+    fn service_name(service: Service) -> &'static str {
+        service.as_str()
+    }
+
+    /// The API envelope, an OAuth answer, or other text as [`GcpError`].
+    fn error_answer(service: Service, operation: &str, answer: ErrorAnswer) -> GcpError {
+        let ErrorAnswer {
+            status: http,
+            retry_after,
+            body,
+        } = answer;
+        match body {
+            ErrorBody::Envelope { error, message } => GcpError::Api {
                 service,
                 operation: operation.to_owned(),
+                http,
+                status: error
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                message,
+                retry_after,
+            },
+            ErrorBody::OAuth {
+                error, description, ..
+            } => GcpError::OAuth {
+                http,
                 error,
-            })?;
-        let status = answer.status;
-        let retry_after = octo_oidc_http::retry_after(&answer.headers);
-        let body = octo_oidc_http::json_body(&answer.body);
-        if (200..300).contains(&status) {
-            return Ok(body);
+                description,
+                retry_after,
+            },
+            ErrorBody::Other { message } => GcpError::Api {
+                service,
+                operation: operation.to_owned(),
+                http,
+                status: String::new(),
+                message,
+                retry_after,
+            },
         }
-        Err(parse_error(service, operation, status, retry_after, body))
     }
+}
+
+/// Sends the request `build` makes (again for each attempt, with the credentials `auth` asks
+/// for then) and returns the JSON body.
+pub(crate) async fn execute(
+    transport: &Transport,
+    service: Service,
+    operation: &str,
+    auth: Auth<'_>,
+    build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> Result<Value, GcpError> {
+    let reply = transport
+        .execute_with(service, operation, classify, |http| {
+            transport.api().authorize(build(http), auth)
+        })
+        .await?;
+    Ok(reply.body)
 }
 
 /// Transient failures under the transient policy; an unresolved host once more at most.
 fn classify(error: &GcpError) -> Retry {
-    let unresolved = matches!(error, GcpError::Exchange { error, .. } if error.name_not_resolved());
+    let unresolved = matches!(error, GcpError::Client(failure) if failure.name_not_resolved());
     Retry::by_code(error.code(), unresolved)
-}
-
-/// The error for a non-2xx response.
-fn parse_error(
-    service: Service,
-    operation: &str,
-    http: u16,
-    retry_after: Option<Duration>,
-    body: Value,
-) -> GcpError {
-    match &body["error"] {
-        Value::Object(error) => GcpError::Api {
-            service,
-            operation: operation.to_owned(),
-            http,
-            status: error
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            message: octo_oidc_http::error_text(&body["error"], "message"),
-            retry_after,
-        },
-        Value::String(error) => GcpError::OAuth {
-            http,
-            error: octo_oidc_http::server_text(error),
-            description: octo_oidc_http::error_text(&body, "error_description"),
-            retry_after,
-        },
-        _ => GcpError::Api {
-            service,
-            operation: operation.to_owned(),
-            http,
-            status: String::new(),
-            message: octo_oidc_http::body_text(body),
-            retry_after,
-        },
-    }
 }

@@ -8,7 +8,11 @@
 //! - [`exchange`]: one request sent and its body read up to the cap, transport failures as
 //!   [`ExchangeError`] for the client to put in its own error type, run [`in_own_task`] (a
 //!   tokio task of its own, aborted with its future); [`json_body`] for the
-//!   body and [`error_text`] / [`body_text`] for the messages of error envelopes;
+//!   body, [`json_string`] / [`json_strings`] for its members, and [`error_text`] / [`body_text`] for the messages of error envelopes;
+//! - [`JsonTransport`]: one JSON API call (Azure's Entra/Graph/ARM, Google Cloud) through the
+//!   loop: the shared client, request timeout, body cap, the builder methods, and error answers
+//!   sorted by body shape ([`ErrorAnswer`]); each provider's [`JsonApi`] names its services and
+//!   maps failures into its own error (module `json_api`);
 //! - [`status_code`] / [`oauth_unavailable`]: the codes an error answer gets from its HTTP
 //!   status and from an OAuth `error` about the service, for the clients' own mappings;
 //! - [`interrupted_hint`]: what to tell the user when a call ran out of time or was cancelled;
@@ -45,6 +49,9 @@ use serde_json::Value;
 use url::Url;
 
 mod client;
+mod json_api;
+
+pub use json_api::{ClientFailure, ErrorAnswer, ErrorBody, JsonApi, JsonReply, JsonTransport};
 
 pub use client::{
     ClientSettings, ClientSetupError, MAX_CACHED_CLIENTS, build_client, debug_ca_bundle,
@@ -355,6 +362,25 @@ pub fn json_body(bytes: &[u8]) -> Value {
     } else {
         serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
     }
+}
+
+/// The string member `key` of `value`; empty when it is absent or not a string.
+pub fn json_string(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_default().to_owned()
+}
+
+/// The strings in the array member `key` of `value`; none when it is absent.
+pub fn json_strings(value: &Value, key: &str) -> Vec<String> {
+    value[key]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The string member `key` of an error envelope, cut by [`server_text`] (empty when absent).

@@ -15,13 +15,14 @@
 //! Deliberately absent: building account bodies from a trust spec (the core's job) and
 //! secret-bearing account types (access keys, client secrets).
 
-use octo_oidc_core::ports::{Applied, OctopusAccount, TaskResult};
+use octo_oidc_core::ports::{Applied, OctopusAccount, OctopusResource, TaskResult};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::RestOctopus;
 use crate::error::OctopusError;
+use crate::inventory::LeanResource;
 
 /// An account as listed (summary).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,25 +37,15 @@ pub struct AccountSummary {
     pub account_type: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct LeanAccount {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "Slug", default)]
-    slug: Option<String>,
-    #[serde(rename = "AccountType", default)]
-    account_type: Option<String>,
-}
-
-impl From<LeanAccount> for AccountSummary {
-    fn from(a: LeanAccount) -> Self {
+impl From<LeanResource> for AccountSummary {
+    fn from(mut a: LeanResource) -> Self {
+        let account_type = a.account_type.take().unwrap_or_default();
+        let OctopusResource { id, name, slug } = a.into();
         AccountSummary {
-            id: a.id,
-            name: a.name,
-            slug: a.slug.unwrap_or_default(),
-            account_type: a.account_type.unwrap_or_default(),
+            id,
+            name,
+            slug,
+            account_type,
         }
     }
 }
@@ -132,8 +123,7 @@ pub(crate) fn differing_fields(desired: &Map<String, Value>, existing: &Value) -
 impl RestOctopus {
     /// Every account of a space (summaries).
     pub async fn accounts(&self, space_id: &str) -> Result<Vec<AccountSummary>, OctopusError> {
-        self.list_into::<LeanAccount, _>(&format!("api/{space_id}/accounts"))
-            .await
+        self.in_space(format!("api/{space_id}/accounts")).await
     }
 
     /// One account by id; `None` when it does not exist.

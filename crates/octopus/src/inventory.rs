@@ -36,8 +36,13 @@ pub struct SpaceSummary {
     pub is_default: bool,
 }
 
+/// A listed resource as the inventory reads it: id, name and slug (older servers have no slug
+/// on some resources, project groups before 2025.3, which becomes an empty string) and the
+/// links one kind has (a space's `IsDefault`, a project's group, a runbook's project, a
+/// tenant's connections, an account's type; absent on the others). Every other member is
+/// skipped unread.
 #[derive(Debug, Deserialize)]
-struct LeanSpace {
+pub(crate) struct LeanResource {
     #[serde(rename = "Id")]
     id: String,
     #[serde(rename = "Name")]
@@ -46,33 +51,18 @@ struct LeanSpace {
     slug: Option<String>,
     #[serde(rename = "IsDefault", default)]
     is_default: bool,
+    #[serde(rename = "ProjectGroupId", default)]
+    project_group_id: Option<String>,
+    #[serde(rename = "ProjectId", default)]
+    project_id: Option<String>,
+    #[serde(rename = "ProjectEnvironments", default)]
+    project_environments: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(rename = "AccountType", default)]
+    pub(crate) account_type: Option<String>,
 }
 
-impl From<LeanSpace> for SpaceSummary {
-    fn from(s: LeanSpace) -> Self {
-        SpaceSummary {
-            id: s.id,
-            name: s.name,
-            slug: s.slug.unwrap_or_default(),
-            is_default: s.is_default,
-        }
-    }
-}
-
-/// Id, name and slug; older servers have no slug on some resources (project groups before
-/// 2025.3), which becomes an empty string.
-#[derive(Debug, Deserialize)]
-struct LeanNamed {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "Slug", default)]
-    slug: Option<String>,
-}
-
-impl From<LeanNamed> for OctopusResource {
-    fn from(r: LeanNamed) -> Self {
+impl From<LeanResource> for OctopusResource {
+    fn from(r: LeanResource) -> Self {
         OctopusResource {
             id: r.id,
             name: r.name,
@@ -81,77 +71,42 @@ impl From<LeanNamed> for OctopusResource {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LeanProject {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "Slug", default)]
-    slug: Option<String>,
-    #[serde(rename = "ProjectGroupId", default)]
-    project_group_id: Option<String>,
+impl From<LeanResource> for SpaceSummary {
+    fn from(s: LeanResource) -> Self {
+        let is_default = s.is_default;
+        let OctopusResource { id, name, slug } = s.into();
+        SpaceSummary {
+            id,
+            name,
+            slug,
+            is_default,
+        }
+    }
 }
 
-impl From<LeanProject> for OctopusProject {
-    fn from(p: LeanProject) -> Self {
+impl From<LeanResource> for OctopusProject {
+    fn from(mut p: LeanResource) -> Self {
         OctopusProject {
-            resource: OctopusResource {
-                id: p.id,
-                name: p.name,
-                slug: p.slug.unwrap_or_default(),
-            },
-            project_group_id: p.project_group_id.unwrap_or_default(),
+            project_group_id: p.project_group_id.take().unwrap_or_default(),
+            resource: p.into(),
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LeanRunbook {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "Slug", default)]
-    slug: Option<String>,
-    #[serde(rename = "ProjectId", default)]
-    project_id: Option<String>,
-}
-
-impl From<LeanRunbook> for OctopusRunbook {
-    fn from(r: LeanRunbook) -> Self {
+impl From<LeanResource> for OctopusRunbook {
+    fn from(mut r: LeanResource) -> Self {
         OctopusRunbook {
-            resource: OctopusResource {
-                id: r.id,
-                name: r.name,
-                slug: r.slug.unwrap_or_default(),
-            },
-            project_id: r.project_id.unwrap_or_default(),
+            project_id: r.project_id.take().unwrap_or_default(),
+            resource: r.into(),
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LeanTenant {
-    #[serde(rename = "Id")]
-    id: String,
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "Slug", default)]
-    slug: Option<String>,
-    #[serde(rename = "ProjectEnvironments", default)]
-    project_environments: Option<BTreeMap<String, Vec<String>>>,
-}
-
-impl From<LeanTenant> for OctopusTenant {
-    fn from(t: LeanTenant) -> Self {
+impl From<LeanResource> for OctopusTenant {
+    fn from(mut t: LeanResource) -> Self {
         OctopusTenant {
-            resource: OctopusResource {
-                id: t.id,
-                name: t.name,
-                slug: t.slug.unwrap_or_default(),
-            },
-            project_environments: t.project_environments.unwrap_or_default(),
+            project_environments: t.project_environments.take().unwrap_or_default(),
+            resource: t.into(),
         }
     }
 }
@@ -258,49 +213,34 @@ impl RestOctopus {
 
     /// All spaces the user can see.
     pub async fn spaces(&self) -> Result<Vec<SpaceSummary>, OctopusError> {
-        self.list_into::<LeanSpace, _>("api/spaces").await
+        self.list_into::<LeanResource, _>("api/spaces").await
     }
 
     /// One space by id.
     pub async fn space(&self, space_id: &str) -> Result<OctopusResource, OctopusError> {
-        let space: LeanNamed = self
+        let space: LeanResource = self
             .transport
             .get_json(&format!("api/spaces/{space_id}"), &[])
             .await?;
         Ok(space.into())
     }
 
-    /// Environments of a space.
-    pub async fn environments(&self, space_id: &str) -> Result<Vec<OctopusResource>, OctopusError> {
-        self.list_into::<LeanNamed, _>(&format!("api/{space_id}/environments"))
-            .await
+    /// Every item of a space's collection, e.g. `api/Spaces-1/environments`.
+    pub(crate) async fn in_space<T>(&self, collection_path: String) -> Result<Vec<T>, OctopusError>
+    where
+        LeanResource: Into<T>,
+    {
+        self.list_into::<LeanResource, T>(&collection_path).await
     }
 
-    /// Project groups of a space.
-    pub async fn project_groups(
-        &self,
-        space_id: &str,
-    ) -> Result<Vec<OctopusResource>, OctopusError> {
-        self.list_into::<LeanNamed, _>(&format!("api/{space_id}/projectgroups"))
-            .await
+    /// Environments of a space.
+    pub async fn environments(&self, space_id: &str) -> Result<Vec<OctopusResource>, OctopusError> {
+        self.in_space(format!("api/{space_id}/environments")).await
     }
 
     /// Projects of a space.
     pub async fn projects(&self, space_id: &str) -> Result<Vec<OctopusProject>, OctopusError> {
-        self.list_into::<LeanProject, _>(&format!("api/{space_id}/projects"))
-            .await
-    }
-
-    /// Tenants of a space with their project/environment connections.
-    pub async fn tenants(&self, space_id: &str) -> Result<Vec<OctopusTenant>, OctopusError> {
-        self.list_into::<LeanTenant, _>(&format!("api/{space_id}/tenants"))
-            .await
-    }
-
-    /// Runbooks of a space.
-    pub async fn runbooks(&self, space_id: &str) -> Result<Vec<OctopusRunbook>, OctopusError> {
-        self.list_into::<LeanRunbook, _>(&format!("api/{space_id}/runbooks"))
-            .await
+        self.in_space(format!("api/{space_id}/projects")).await
     }
 
     /// Deployment targets of a space (for health-check subjects, `target:<slug>`), from
@@ -309,20 +249,21 @@ impl RestOctopus {
         &self,
         space_id: &str,
     ) -> Result<Vec<OctopusResource>, OctopusError> {
-        self.list_into::<LeanNamed, _>(&format!("api/spaces/{space_id}/machines"))
+        self.in_space(format!("api/spaces/{space_id}/machines"))
             .await
     }
 
-    /// Everything scope selection needs in one space, loaded concurrently.
+    /// Everything scope selection needs in one space (with its project groups, tenants and
+    /// runbooks), loaded concurrently.
     pub async fn space_inventory(&self, space_id: &str) -> Result<SpaceInventory, OctopusError> {
         let (space, environments, project_groups, projects, tenants, runbooks, deployment_targets) =
             tokio::try_join!(
                 self.space(space_id),
                 self.environments(space_id),
-                self.project_groups(space_id),
+                self.in_space(format!("api/{space_id}/projectgroups")),
                 self.projects(space_id),
-                self.tenants(space_id),
-                self.runbooks(space_id),
+                self.in_space(format!("api/{space_id}/tenants")),
+                self.in_space(format!("api/{space_id}/runbooks")),
                 self.deployment_targets(space_id),
             )?;
         Ok(SpaceInventory {
@@ -343,7 +284,7 @@ mod tests {
 
     #[test]
     fn lean_structs_skip_everything_else_and_tolerate_missing_slugs() {
-        let project: LeanProject = serde_json::from_value(serde_json::json!({
+        let project: LeanResource = serde_json::from_value(serde_json::json!({
             "Id": "Projects-1", "Name": "Web", "Slug": "web", "ProjectGroupId": "ProjectGroups-1",
             "DeploymentProcessId": "x", "Links": {"Self": "/api"}, "Templates": [{"a": 1}]
         }))
@@ -352,12 +293,12 @@ mod tests {
         assert_eq!(project.resource.slug, "web");
         assert_eq!(project.project_group_id, "ProjectGroups-1");
 
-        let group: LeanNamed =
+        let group: LeanResource =
             serde_json::from_value(serde_json::json!({"Id": "ProjectGroups-1", "Name": "All"}))
                 .expect("group parses");
         assert_eq!(OctopusResource::from(group).slug, "");
 
-        let tenant: LeanTenant = serde_json::from_value(serde_json::json!({
+        let tenant: LeanResource = serde_json::from_value(serde_json::json!({
             "Id": "Tenants-1", "Name": "Acme", "Slug": "acme",
             "ProjectEnvironments": {"Projects-1": ["Environments-1", "Environments-2"]}
         }))

@@ -305,6 +305,17 @@ impl RestOctopus {
         Ok((team, lean))
     }
 
+    /// Sends `team` (as read) back with `members` as its members (`PUT`).
+    async fn put_members(
+        &self,
+        path: &str,
+        mut team: serde_json::Value,
+        members: Vec<String>,
+    ) -> Result<LeanTeam, OctopusError> {
+        team["MemberUserIds"] = serde_json::json!(members);
+        self.transport.send_json(Method::PUT, path, &team).await
+    }
+
     /// Adds a user to a team (`GET`/`PUT /api/teams/{id}`, where teams of every space live);
     /// `Unchanged` when already a member.
     pub async fn add_team_member(
@@ -313,7 +324,7 @@ impl RestOctopus {
         user_id: &str,
     ) -> Result<Applied<TeamSummary>, OctopusError> {
         let path = format!("api/teams/{team_id}");
-        let (mut team, lean) = self.team(&path).await?;
+        let (team, lean) = self.team(&path).await?;
         if lean.member_user_ids.iter().any(|m| m == user_id) {
             return Ok(Applied::Unchanged(lean.into()));
         }
@@ -325,8 +336,7 @@ impl RestOctopus {
         }
         let mut members = lean.member_user_ids.clone();
         members.push(user_id.to_string());
-        team["MemberUserIds"] = serde_json::json!(members);
-        let updated: LeanTeam = self.transport.send_json(Method::PUT, &path, &team).await?;
+        let updated = self.put_members(&path, team, members).await?;
         tracing::info!(
             team = team_id,
             user = user_id,
@@ -342,17 +352,16 @@ impl RestOctopus {
         user_id: &str,
     ) -> Result<(), OctopusError> {
         let path = format!("api/teams/{team_id}");
-        let (mut team, lean) = self.team(&path).await?;
+        let (team, lean) = self.team(&path).await?;
         if !lean.member_user_ids.iter().any(|m| m == user_id) {
             return Ok(());
         }
-        let members: Vec<&String> = lean
+        let members = lean
             .member_user_ids
-            .iter()
-            .filter(|m| *m != user_id)
+            .into_iter()
+            .filter(|m| m != user_id)
             .collect();
-        team["MemberUserIds"] = serde_json::json!(members);
-        let _: LeanTeam = self.transport.send_json(Method::PUT, &path, &team).await?;
+        self.put_members(&path, team, members).await?;
         tracing::info!(
             team = team_id,
             user = user_id,

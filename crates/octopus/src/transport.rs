@@ -466,33 +466,31 @@ mod tests {
 
     #[test]
     fn post_is_resent_only_when_the_server_certainly_did_not_act() {
-        assert!(may_retry(&Method::POST, &http(429)));
-        assert!(may_retry(&Method::POST, &http(503)));
-        assert!(!may_retry(&Method::POST, &http(500)));
-        assert!(!may_retry(
-            &Method::POST,
-            &OctopusError::Timeout {
-                operation: "x".into(),
-                timeout: Duration::from_secs(1)
-            }
-        ));
-        assert!(may_retry(
-            &Method::POST,
-            &OctopusError::Unreachable {
-                operation: "x".into(),
-                detail: String::new(),
-                before_sending: true,
-                name_not_resolved: false,
-            }
-        ));
-    }
-
-    #[test]
-    fn idempotent_requests_retry_every_transient_failure_and_nothing_else() {
-        assert!(may_retry(&Method::GET, &http(500)));
-        assert!(may_retry(&Method::PUT, &http(429)));
-        assert!(!may_retry(&Method::GET, &http(401)));
-        assert!(!may_retry(&Method::GET, &http(404)));
-        assert!(!may_retry(&Method::DELETE, &http(409)));
+        let timeout = OctopusError::Timeout {
+            operation: "x".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let refused = OctopusError::Unreachable {
+            operation: "x".into(),
+            detail: String::new(),
+            before_sending: true,
+            name_not_resolved: false,
+        };
+        let cases = [
+            (Method::POST, http(429), true),
+            (Method::POST, http(503), true),
+            (Method::POST, http(500), false),
+            (Method::POST, timeout, false),
+            (Method::POST, refused, true),
+            // Idempotent requests: every transient failure and nothing else.
+            (Method::GET, http(500), true),
+            (Method::PUT, http(429), true),
+            (Method::GET, http(401), false),
+            (Method::GET, http(404), false),
+            (Method::DELETE, http(409), false),
+        ];
+        for (method, error, resent) in cases {
+            assert_eq!(may_retry(&method, &error), resent, "{method} {error:?}");
+        }
     }
 }

@@ -15,7 +15,8 @@
 //!   STS token exchange and `generateAccessToken`, on one endpoint.
 //!
 //! Shared pieces: [`signing`] (RSA keys, JWKS, minting), [`token_validation`] (the cloud side
-//! of the trust: discovery + JWKS fetch and JWT checks), [`faults`] (latency, throttling, 5xx,
+//! of the trust: discovery + JWKS fetch and JWT checks), [`json_fields`] (reading posted JSON
+//! bodies), [`faults`] (latency, throttling, 5xx,
 //! dropped connections and eventual-consistency windows per service and operation), and
 //! [`tls`] (a self-signed test CA for the HTTPS issuer).
 //!
@@ -32,6 +33,7 @@ pub mod entra;
 pub mod faults;
 pub mod gcp;
 pub mod host;
+pub mod json_fields;
 pub mod octopus;
 pub mod persist;
 pub mod seed;

@@ -8,8 +8,9 @@
 //!
 //! Deliberately absent: audience and subject matching. Each service matches those against its
 //! own configuration (federated credentials, client id lists and trust policies, OIDC
-//! identities) and reports the failure in its own words, so it gets the claims back and the
-//! rejections here carry only what went wrong with the token itself.
+//! identities) and reports the failure in its own words, so it gets the claims back (multi-valued
+//! ones read with [`claim_strings`]) and the rejections here carry only what went wrong with the
+//! token itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +60,20 @@ pub enum TokenRejection {
     /// The header's `alg` is not RS256 or PS256.
     #[error("the token's signing algorithm is not supported")]
     UnsupportedAlgorithm,
+}
+
+/// A claim that is one string or an array of strings (`aud`, `amr`), as a list: empty when
+/// the claim is absent or of another type; array elements that are not strings are skipped.
+pub fn claim_strings(claims: &Map<String, Value>, name: &str) -> Vec<String> {
+    match claims.get(name) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// A token's header and claims, read without any checks.

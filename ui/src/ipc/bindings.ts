@@ -815,20 +815,6 @@ export type PlanCounts = {
 	conflict: number,
 };
 
-/**  One step of the plan. */
-export type PlanLine = {
-	/**  `create`, `update`, `unchanged`, `delete`, `conflict`. */
-	action: string,
-	/**  The resource kind (`iam_role`, `federated_credential`, …). */
-	kind: string,
-	/**  Its name. */
-	name: string,
-	/**  Why, when the engine says. */
-	reason: string | null,
-	/**  Changed fields of an update. */
-	changes: string[],
-};
-
 /**  One step of a plan. */
 export type PlanStepView = {
 	/**  Its index in the plan (progress events name it). */
@@ -1059,7 +1045,7 @@ export type SetupPreview = {
 	 *  The plan against an empty remote side (reading what exists comes with the engine's
 	 *  observe step).
 	 */
-	plan: PlanLine[],
+	plan: PlanStepView[],
 	/**  Whether `plan` compared with what exists (false: everything shows as `create`). */
 	planObserved: boolean,
 	/**  The setup file (no secret). */

@@ -43,7 +43,6 @@ export type {
   IssuerVerdict,
   KeychainStatus,
   MatrixLine,
-  PlanLine,
   ScopeChoices,
   ScopeItem,
   SetupCheck,

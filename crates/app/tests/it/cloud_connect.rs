@@ -5,7 +5,7 @@ use octo_oidc_app::cloud_connect::{AwsSignIn, AzureSignIn};
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_testkit::assert_problem;
 
-use crate::support::session;
+use crate::support::{connected_to_sandbox, session};
 
 fn no_browser(_: &str) -> Result<(), String> {
     Err("no browser in this test".into())
@@ -22,8 +22,7 @@ fn fields(problem: &octo_oidc_core::Problem) -> Vec<&str> {
 #[tokio::test]
 async fn the_sandbox_fills_every_picker_from_its_live_services() {
     let session = session();
-    session.start_sandbox().await.expect("starts");
-    session.connect_sandbox_octopus().await.expect("connects");
+    connected_to_sandbox(&session).await;
 
     // Azure: the Sandbox's automation app, whatever was typed.
     let azure = session
@@ -269,8 +268,7 @@ async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_add
     use octo_oidc_sandbox::entra::{DEFAULT_PASSWORD, DEFAULT_USER};
 
     let (file, session) = session_with_address_file("sign-in-url");
-    let started = session.start_sandbox().await.expect("starts");
-    session.connect_sandbox_octopus().await.expect("connects");
+    let started = connected_to_sandbox(&session).await;
 
     let signing_in = tokio::spawn({
         let session = session.clone();

@@ -6,7 +6,7 @@ use octo_oidc_app::setup_draft::{self, DraftTarget, SetupDraft};
 use octo_oidc_app::{FormField, setup_draft::DraftAzure};
 use octo_oidc_core::ErrorCode;
 
-use crate::support::session;
+use crate::support::{connected_to_sandbox, session};
 
 fn draft(target: DraftTarget) -> SetupDraft {
     SetupDraft {
@@ -76,8 +76,7 @@ fn every_field_error_comes_back_named_by_its_form_field() {
 #[tokio::test]
 async fn the_preview_shows_exact_subjects_the_trust_and_the_plan() {
     let session = session();
-    session.start_sandbox().await.expect("starts");
-    session.connect_sandbox_octopus().await.expect("connects");
+    connected_to_sandbox(&session).await;
     let choices = session
         .scope_choices("Default", false)
         .await

@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use octo_oidc_app::run_report::RunEvent;
+use octo_oidc_app::run_report::{ApplyOutcome, ResourceView, RunEvent};
 use octo_oidc_app::setup_draft::{self, DraftTarget, SetupDraft};
 use octo_oidc_app::setup_session::SetupSource;
 use octo_oidc_core::ErrorCode;
 use octo_oidc_core::events::{ProgressEvent, ProgressSink};
 
-use crate::support::{session_with_env, test_service};
+use crate::support::{connected_to_sandbox, session_with_env, test_service};
 
 fn aws_draft(project: &str) -> SetupDraft {
     SetupDraft {
@@ -67,8 +67,7 @@ async fn sandbox_session(
         &test_service(),
         &[("OCTO_OIDC_DATA_DIR", data.display().to_string())],
     ));
-    let sandbox = session.start_sandbox().await.unwrap();
-    session.connect_sandbox_octopus().await.unwrap();
+    let sandbox = connected_to_sandbox(&session).await;
     (data, session, sandbox)
 }
 
@@ -86,6 +85,27 @@ impl ProgressSink for Events {
     fn emit(&self, event: ProgressEvent) {
         self.0.lock().unwrap().push(RunEvent::from(event));
     }
+}
+
+/// Applies `source` (events dropped) and returns the outcome.
+async fn apply(
+    session: &octo_oidc_app::Session,
+    source: &SetupSource,
+    ignore_preflight: bool,
+) -> ApplyOutcome {
+    session
+        .apply_setup(source, ignore_preflight, Arc::new(Events::default()))
+        .await
+        .unwrap()
+}
+
+/// The resource of this kind an apply reports.
+fn resource<'a>(applied: &'a ApplyOutcome, kind: &str) -> &'a ResourceView {
+    applied
+        .resources
+        .iter()
+        .find(|r| r.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind}: {applied:#?}"))
 }
 
 #[tokio::test]
@@ -126,11 +146,7 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
         assert!(steps.contains(&(index, "started".into())), "{steps:?}");
         assert!(steps.contains(&(index, "done".into())), "{steps:?}");
     }
-    let role = applied
-        .resources
-        .iter()
-        .find(|r| r.kind == "iam_role")
-        .unwrap();
+    let role = resource(&applied, "iam_role");
     assert!(
         role.id
             .as_deref()
@@ -141,11 +157,7 @@ async fn a_draft_is_planned_applied_verified_saved_reopened_and_torn_down() {
             .as_deref()
             .is_some_and(|l| l.contains("console.aws.amazon.com"))
     );
-    let account = applied
-        .resources
-        .iter()
-        .find(|r| r.kind == "octopus_account")
-        .unwrap();
+    let account = resource(&applied, "octopus_account");
     assert!(
         account
             .link
@@ -228,10 +240,7 @@ async fn a_cancelled_apply_stops_before_its_next_step_and_a_rerun_resumes() {
         "{applied:#?}"
     );
 
-    let resumed = session
-        .apply_setup(&source, false, Arc::new(Events::default()))
-        .await
-        .unwrap();
+    let resumed = apply(&session, &source, false).await;
     assert!(resumed.complete, "{resumed:#?}");
     assert!(
         resumed.steps.iter().any(|s| s.result == "done"),
@@ -301,24 +310,15 @@ async fn a_google_cloud_draft_is_previewed_planned_applied_and_verified_in_the_s
     let source = draft_source(draft);
     let plan = session.plan_setup(&source).await.unwrap();
     assert!(plan.has_changes && !plan.has_conflicts, "{plan:#?}");
-    let applied = session
-        .apply_setup(&source, false, Arc::new(Events::default()))
-        .await
-        .unwrap();
+    let applied = apply(&session, &source, false).await;
     assert!(applied.complete, "{applied:#?}");
-    let account = applied
-        .resources
-        .iter()
-        .find(|r| r.kind == "gcp_service_account")
-        .expect("the service account for the step");
+    let account = resource(&applied, "gcp_service_account");
     assert_eq!(account.name, gcp.service_account_email);
     // The Google Cloud console's pages, built in the app layer.
     let link = |kind: &str| {
-        applied
-            .resources
-            .iter()
-            .find(|r| r.kind == kind)
-            .and_then(|r| r.link.clone())
+        resource(&applied, kind)
+            .link
+            .clone()
             .unwrap_or_else(|| panic!("no {kind} link: {applied:#?}"))
     };
     let console = "https://console.cloud.google.com/iam-admin";
@@ -413,10 +413,7 @@ async fn the_plan_carries_the_preflight_and_apply_stops_on_a_gap_unless_the_user
     assert!(plan.text.contains("AccountCreate"), "the text keeps it too");
 
     // Apply refuses before any change...
-    let refused = session
-        .apply_setup(&source, false, Arc::new(Events::default()))
-        .await
-        .unwrap();
+    let refused = apply(&session, &source, false).await;
     assert!(!refused.complete, "{refused:#?}");
     assert_eq!(
         refused.failure.as_ref().map(|f| f.code),
@@ -428,10 +425,7 @@ async fn the_plan_carries_the_preflight_and_apply_stops_on_a_gap_unless_the_user
         "{refused:#?}"
     );
     // ...and starts when the user proceeds anyway (the account step then fails on the gap).
-    let tried = session
-        .apply_setup(&source, true, Arc::new(Events::default()))
-        .await
-        .unwrap();
+    let tried = apply(&session, &source, true).await;
     assert!(
         tried.steps.iter().any(|s| s.result == "done"),
         "the cloud steps ran: {tried:#?}"

@@ -33,6 +33,13 @@ pub fn session() -> Session {
     session_with_env(&test_service(), &[])
 }
 
+/// Starts the session's Sandbox and connects to its Octopus; says where it listens.
+pub async fn connected_to_sandbox(session: &Session) -> octo_oidc_app::SandboxSummary {
+    let sandbox = session.start_sandbox().await.expect("starts");
+    session.connect_sandbox_octopus().await.expect("connects");
+    sandbox
+}
+
 /// Whether `make test`'s keyring session promises a working keychain.
 pub fn keychain_expected() -> bool {
     std::env::var("OCTO_OIDC_EXPECT_KEYCHAIN").as_deref() == Ok("1")

@@ -440,21 +440,11 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
     let (env, session) = signed_in().await;
     let graph = env.graph(&session);
     let arm = env.arm(&session);
-    assert_eq!(
-        graph
-            .find_application("octo-oidc-marked")
-            .await
-            .expect("find"),
-        None
-    );
+    assert_eq!(find_marked(&graph).await, None);
     let spec = ApplicationSpec::named("octo-oidc-marked", "Marked").marked("shop-azure");
     let created = graph.ensure_application(&spec).await.expect("app");
     assert!(matches!(created, Applied::Created(_)), "{created:?}");
-    let found = graph
-        .find_application("octo-oidc-marked")
-        .await
-        .expect("find")
-        .expect("found by unique name");
+    let found = find_marked(&graph).await.expect("found by unique name");
     assert_eq!(found, created.into_inner());
     assert_eq!(found.unique_name.as_deref(), Some("octo-oidc-marked"));
     assert_eq!(found.notes.as_deref(), Some("octo-oidc:setup=shop-azure"));
@@ -530,22 +520,19 @@ async fn lookups_see_the_setup_marks_and_answer_none_for_what_is_missing() {
         .delete_application(&found_app_id(&graph).await)
         .await
         .expect("delete app");
-    assert_eq!(
-        graph
-            .find_application("octo-oidc-marked")
-            .await
-            .expect("find"),
-        None
-    );
+    assert_eq!(find_marked(&graph).await, None);
 }
 
-async fn found_app_id(graph: &GraphEntraApps) -> String {
+/// The app the lookup tests mark, if it exists.
+async fn find_marked(graph: &GraphEntraApps) -> Option<EntraApplication> {
     graph
         .find_application("octo-oidc-marked")
         .await
         .expect("find")
-        .expect("exists")
-        .object_id
+}
+
+async fn found_app_id(graph: &GraphEntraApps) -> String {
+    find_marked(graph).await.expect("exists").object_id
 }
 
 #[tokio::test]

@@ -14,18 +14,16 @@ use serde_json::json;
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, run_prepared_with, shell_word,
+    ChangeArgs, SetupOutcome, interactive, run_prepared_with,
 };
 
 /// Arguments of `octo-oidc apply`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = crate::exit_code::EXIT_CODES_HELP)]
+#[command(mut_arg("yes", |yes| yes.help("Apply without asking")))]
 pub struct Args {
     #[command(flatten)]
-    setup: SetupArgs,
-    /// Apply without asking.
-    #[arg(long, short = 'y')]
-    yes: bool,
+    change: ChangeArgs,
     /// Start even when the preflight finds missing permissions or a blocking issuer problem
     /// (apply then fails where the service refuses).
     #[arg(long)]
@@ -34,23 +32,20 @@ pub struct Args {
 
 /// Applies every setup.
 pub fn run(args: Args) -> ExitCode {
-    let yes = args.yes;
     let ignore_preflight = args.ignore_preflight;
-    let json_out = args.setup.json;
-    let sandbox_flag = args.setup.sandbox_flag();
+    let change = &args.change;
+    let json_out = change.setup.json;
     let configure = move |run: octo_oidc_app::setup_run::SetupRun| run.ignoring_preflight(ignore_preflight);
-    run_prepared_with(&args.setup, configure, |prepared, loaded| {
-        let sandbox_flag = sandbox_flag.clone();
+    run_prepared_with(&change.setup, configure, |prepared, loaded| {
         async move {
             let plan = prepared.plan();
             let mut text = format!("{}{}", plan_text(plan), preflight_text(&prepared.preflight));
             let refused = !ignore_preflight && prepared.preflight.blocks_apply();
-            if plan.has_changes() && !yes && !refused {
-                let accepted = interactive() && !json_out && {
+            if plan.has_changes() && !refused {
+                let accepted = change.go_ahead("Apply these changes?", || {
                     eprint!("{text}");
                     text.clear();
-                    confirm("Apply these changes?")
-                };
+                });
                 if !accepted {
                     let why = match interactive() {
                         true => "not applied: the changes were not accepted\n",
@@ -97,10 +92,7 @@ pub fn run(args: Args) -> ExitCode {
             for (k, v) in &report.outputs {
                 text.push_str(&format!("  {k} = {v}\n"));
             }
-            let command = format!(
-                "octo-oidc apply --yes{sandbox_flag} {}",
-                shell_word(&loaded.path.display().to_string())
-            );
+            let command = change.setup.repeat_command(&loaded.path);
             text.push_str(&format!("Equivalent non-interactive command:\n  {command}\n"));
             json["command"] = json!(command);
             if let Some(email) = &applied.google_service_account {

@@ -10,31 +10,26 @@ use serde_json::json;
 
 use crate::exit_code::Exit;
 use crate::setup_batch::{
-    SetupArgs, SetupOutcome, confirm, interactive, problem_text, run_prepared,
+    ChangeArgs, SetupOutcome, problem_text, run_prepared,
 };
 
 /// Arguments of `octo-oidc teardown`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = crate::exit_code::EXIT_CODES_HELP)]
+#[command(mut_arg("yes", |yes| yes.help("Tear down without asking")))]
 pub struct Args {
     #[command(flatten)]
-    setup: SetupArgs,
-    /// Tear down without asking.
-    #[arg(long, short = 'y')]
-    yes: bool,
+    change: ChangeArgs,
 }
 
 /// Tears down every setup.
 pub fn run(args: Args) -> ExitCode {
-    let yes = args.yes;
-    let json_out = args.setup.json;
-    run_prepared(&args.setup, |prepared, loaded| async move {
+    let change = &args.change;
+    let json_out = change.setup.json;
+    run_prepared(&change.setup, |prepared, loaded| async move {
         let name = loaded.setup.name.clone();
-        let accepted = yes
-            || (interactive()
-                && !json_out
-                && confirm(&format!("Remove what setup '{name}' created?")));
-        if !accepted {
+        let question = format!("Remove what setup '{name}' created?");
+        if !change.go_ahead(&question, || {}) {
             return SetupOutcome {
                 exit: Exit::InvalidInput,
                 json: json!({ "torn_down": false }),

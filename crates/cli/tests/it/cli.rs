@@ -211,11 +211,6 @@ fn simulate_whole_scope_flags_over_permission() {
     assert_eq!(m["runs"], 3); // two deployments and the account test
     assert_eq!(m["over_permission"], 1);
     assert_eq!(m["under_permission"], 1); // the account test has no credential
-    let flagged: Vec<&str> = m["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["finding"].as_str().unwrap())
-        .collect();
+    let flagged: Vec<&str> = crate::support::each_str(&m["rows"], "finding");
     assert_eq!(flagged, vec!["over_permission", "under_permission"]);
 }

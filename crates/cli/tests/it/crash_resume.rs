@@ -56,12 +56,7 @@ fn azure_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
     let fics = sandbox.graph_get(&format!(
         "applications/{object_id}/federatedIdentityCredentials"
     ));
-    let names: Vec<&str> = fics["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = crate::support::each_str(&fics["value"], "name");
     let mut unique = names.clone();
     unique.sort();
     unique.dedup();
@@ -304,12 +299,7 @@ fn split_live(sandbox: &SandboxProcess) -> Vec<(&'static str, String)> {
             "applications/{}/federatedIdentityCredentials",
             app["id"].as_str().unwrap()
         ));
-        let mut names: Vec<&str> = fics["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap())
-            .collect();
+        let mut names: Vec<&str> = crate::support::each_str(&fics["value"], "name");
         let count = names.len();
         names.sort();
         names.dedup();

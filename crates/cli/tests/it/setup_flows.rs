@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::{
-    Run, SandboxProcess, azure_setup, github_setup, http_with_body, iam, run, scoped_setup, steps,
+    Run, SandboxProcess, assert_mentions, azure_setup, github_setup, http_with_body, iam, run,
+    scoped_setup, steps,
 };
 
 /// The AWS setup of the flow tests: two projects, so the role trusts two subjects.
@@ -98,11 +99,12 @@ fn aws_plan_apply_verify_rerun_tamper_repair_teardown() {
     );
     assert_eq!(status, 200, "{body}");
     let broken = sandbox.cli(&["verify", file]).expect_code(1);
-    assert!(
-        broken.stdout.contains("iam_role 'octopus-shop' drifted")
-            && broken.stdout.contains("accepted but outside the scope"),
-        "{}",
-        broken.stdout
+    assert_mentions(
+        &broken.stdout,
+        &[
+            "iam_role 'octopus-shop' drifted",
+            "accepted but outside the scope",
+        ],
     );
     sandbox.assert_repaired_then_torn_down(file);
     let (status, body) = iam(
@@ -167,11 +169,7 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
         .to_string();
 
     let verify = sandbox.cli(&["verify", file]).expect_code(0);
-    assert!(
-        verify.stdout.contains("Verify passed."),
-        "{}",
-        verify.stdout
-    );
+    assert_mentions(&verify.stdout, &["Verify passed."]);
 
     let again = sandbox
         .cli(&["plan", "--detailed-exitcode", "--json", file])
@@ -187,11 +185,7 @@ fn azure_plan_apply_verify_rerun_tamper_repair_teardown() {
     let credential = first_credential_named(&again.json(), "project");
     delete_credential(&sandbox, &app_object_id, &credential);
     let broken = sandbox.cli(&["verify", file]).expect_code(1);
-    assert!(
-        broken.stdout.contains(&credential) && broken.stdout.contains("missing"),
-        "{}",
-        broken.stdout
-    );
+    assert_mentions(&broken.stdout, &[&credential, "missing"]);
     sandbox.assert_repaired_then_torn_down(file);
     // The sandbox's own administrator app (not ours) is untouched.
     sandbox.cli(&["status", file]).expect_code(0);
@@ -330,7 +324,7 @@ fn github_apply_prints_the_workflow_snippet_and_repairs_a_deleted_identity() {
     );
     assert!(status < 300, "{status} {body}");
     let broken = sandbox.cli(&["verify", file]).expect_code(1);
-    assert!(broken.stdout.contains("oidc_identity"), "{}", broken.stdout);
+    assert_mentions(&broken.stdout, &["oidc_identity"]);
     sandbox.assert_repaired_then_torn_down(file);
 }
 
@@ -489,7 +483,7 @@ fn a_sandbox_that_is_down_is_a_remote_failure_exit_3() {
         &sandbox.data(),
     );
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    assert_mentions(&out.stderr, &["error:"]);
 }
 
 #[test]
@@ -845,18 +839,13 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     );
     assert_eq!(status, 200, "{body}");
     let broken = sandbox.cli(&["verify", aws]).expect_code(1);
-    assert!(
-        broken.stdout.contains("InvalidIdentityToken"),
-        "{}",
-        broken.stdout
-    );
-    assert!(broken.stdout.contains("aud token:"), "{}", broken.stdout);
-    assert!(
-        broken
-            .stdout
-            .contains("STS did not accept the token itself"),
-        "{}",
-        broken.stdout
+    assert_mentions(
+        &broken.stdout,
+        &[
+            "InvalidIdentityToken",
+            "aud token:",
+            "STS did not accept the token itself",
+        ],
     );
 
     // Azure: a deleted credential → Entra refuses that run's token (AADSTS700213).
@@ -885,7 +874,7 @@ fn verify_trades_sandbox_tokens_and_a_tampered_trust_exits_1_with_the_clouds_cau
     let name = first_credential_named(&plan, "production");
     delete_credential(&sandbox, &app_object_id, &name);
     let broken = sandbox.cli(&["verify", azure]).expect_code(1);
-    assert!(broken.stdout.contains("AADSTS700213"), "{}", broken.stdout);
+    assert_mentions(&broken.stdout, &["AADSTS700213"]);
     assert!(
         broken
             .stdout
@@ -958,13 +947,12 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     let warned = sandbox
         .cli(&["plan", long.to_str().unwrap()])
         .expect_code(0);
-    assert!(
-        warned.stderr.contains("warning: gcp.token_lifetime:")
-            && warned
-                .stderr
-                .contains("iam.allowServiceAccountCredentialLifetimeExtension"),
-        "{}",
-        warned.stderr
+    assert_mentions(
+        &warned.stderr,
+        &[
+            "warning: gcp.token_lifetime:",
+            "iam.allowServiceAccountCredentialLifetimeExtension",
+        ],
     );
     assert_eq!(
         kinds,
@@ -1007,13 +995,13 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     let verify = sandbox.cli(&["verify", file]).expect_code(0);
     // Token trades through the sandbox's Google STS + generateAccessToken: the run in scope
     // is accepted, a near miss refused by the attribute condition.
-    assert!(
-        verify.stdout.contains(
-            "TokenTrade space:default:project:customer-portal:environment:production:type:deployment: in scope: accepted"
-        ) && verify.stdout.contains("outside the scope: rejected")
-            && verify.stdout.contains("rejected by the attribute condition"),
-        "{}",
-        verify.stdout
+    assert_mentions(
+        &verify.stdout,
+        &[
+            "TokenTrade space:default:project:customer-portal:environment:production:type:deployment: in scope: accepted",
+            "outside the scope: rejected",
+            "rejected by the attribute condition",
+        ],
     );
     assert_eq!(
         sandbox.cli(&["plan", "--detailed-exitcode", file]).code,
@@ -1063,12 +1051,13 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
         "assertion.sub.startsWith('space:')",
     ));
     let broken = sandbox.cli(&["verify", file]).expect_code(1);
-    assert!(
-        broken.stdout.contains("workload_identity_provider")
-            && broken.stdout.contains("drifted: attribute_condition")
-            && broken.stdout.contains("startsWith"),
-        "{}",
-        broken.stdout
+    assert_mentions(
+        &broken.stdout,
+        &[
+            "workload_identity_provider",
+            "drifted: attribute_condition",
+            "startsWith",
+        ],
     );
     // The loosened condition lets Google STS accept the run; the binding (the second fence)
     // still refuses to impersonate the service account for it.
@@ -1084,11 +1073,7 @@ fn gcp_plan_apply_verify_rerun_tamper_repair_teardown() {
     assert_eq!(again["Exchange"]["Succeeded"], false, "repaired: {again}");
 
     let teardown = sandbox.cli(&["teardown", "--yes", file]).expect_code(0);
-    assert!(
-        teardown.stdout.contains("soft-deleted for 30 days"),
-        "{}",
-        teardown.stdout
-    );
+    assert_mentions(&teardown.stdout, &["soft-deleted for 30 days"]);
     rt.block_on(async {
         let pool = client.find_pool(&number, "octo-shop-gcp").await.unwrap();
         assert!(

@@ -225,13 +225,17 @@ impl SandboxProcess {
 
     /// The Octopus accounts of the default space with this name (the sandbox's REST API).
     pub fn accounts_named(&self, name: &str) -> Vec<Value> {
-        let (status, body) = self.octopus("GET", "/api/Spaces-1/accounts/all");
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str::<Vec<Value>>(&body)
-            .unwrap()
+        self.octopus_all("accounts")
             .into_iter()
             .filter(|a| a["Name"] == name)
             .collect()
+    }
+
+    /// Every resource of one kind in the default space (`/api/Spaces-1/KIND/all`).
+    pub fn octopus_all(&self, kind: &str) -> Vec<Value> {
+        let (status, body) = self.octopus("GET", &format!("/api/Spaces-1/{kind}/all"));
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
     }
 
     /// A Graph v1.0 GET as the sandbox's administrator (the Azure side's live state).
@@ -338,10 +342,7 @@ impl SandboxProcess {
 
     /// The id of the default space's environment with this slug.
     pub fn environment_id(&self, slug: &str) -> String {
-        let (status, body) = self.octopus("GET", "/api/Spaces-1/environments/all");
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str::<Vec<Value>>(&body)
-            .unwrap()
+        self.octopus_all("environments")
             .into_iter()
             .find(|e| e["Slug"] == slug)
             .and_then(|e| e["Id"].as_str().map(str::to_string))
@@ -378,6 +379,28 @@ pub fn steps(plan: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The string `field` of every element of the JSON array `items`.
+pub fn each_str<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
+/// Asserts that `text` (a command's output) contains every one of `parts`, showing it and
+/// the missing parts when not.
+#[track_caller]
+pub fn assert_mentions(text: &str, parts: &[&str]) {
+    let missing: Vec<&str> = parts
+        .iter()
+        .copied()
+        .filter(|p| !text.contains(p))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
 }
 
 pub struct Run {

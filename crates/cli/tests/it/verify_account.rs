@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{SandboxProcess, iam};
+use crate::support::{SandboxProcess, assert_mentions, iam};
 
 /// The account of the sandbox's issuer host (`https://octopus.sandbox.localhost`).
 const HOST: &str = "octopus.sandbox.localhost";
@@ -39,6 +39,20 @@ name = "{label} (OIDC)"
     )
 }
 
+/// Writes [`setup`] to `TARGET.toml` in the sandbox's folder.
+fn write_setup(
+    sb: &SandboxProcess,
+    target: &str,
+    label: &str,
+    environments: &str,
+    cloud: &str,
+) -> std::path::PathBuf {
+    sb.write(
+        &format!("{target}.toml"),
+        &setup(target, label, environments, cloud),
+    )
+}
+
 fn checks(out: &Value) -> Vec<Value> {
     out["checks"].as_array().cloned().unwrap_or_default()
 }
@@ -46,44 +60,36 @@ fn checks(out: &Value) -> Vec<Value> {
 #[test]
 fn accounts_made_by_apply_verify_by_name_and_by_id() {
     let sb = SandboxProcess::start();
-    let aws = sb.write(
-        "aws.toml",
-        &setup(
-            "aws",
-            "qa-aws",
-            r#""production""#,
-            "[aws]\nrole_name = \"octopus-qa\"\nregion = \"eu-west-1\"",
-        ),
+    let aws = write_setup(
+        &sb,
+        "aws",
+        "qa-aws",
+        r#""production""#,
+        "[aws]\nrole_name = \"octopus-qa\"\nregion = \"eu-west-1\"",
     );
-    let azure = sb.write(
-        "azure.toml",
-        &setup(
-            "azure",
-            "qa-azure",
-            r#""production", "staging""#,
-            &format!(
-                "[azure]\ntenant_id = \"{TENANT}\"\nsubscription_id = \"{SUBSCRIPTION}\"\nrole = \"Contributor\""
-            ),
+    let azure = write_setup(
+        &sb,
+        "azure",
+        "qa-azure",
+        r#""production", "staging""#,
+        &format!(
+            "[azure]\ntenant_id = \"{TENANT}\"\nsubscription_id = \"{SUBSCRIPTION}\"\nrole = \"Contributor\""
         ),
     );
     for file in [&aws, &azure] {
-        let applied = sb.cli(&["apply", "--yes", file.to_str().unwrap()]);
-        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+        sb.cli(&["apply", "--yes", file.to_str().unwrap()])
+            .expect_code(0);
     }
 
-    let by_name = sb.cli(&["verify", "--account", "qa-aws (OIDC)"]);
-    assert_eq!(by_name.code, 0, "{}{}", by_name.stdout, by_name.stderr);
-    assert!(
-        by_name.stdout.contains("Verify passed."),
-        "{}",
-        by_name.stdout
-    );
-    assert!(
-        by_name
-            .stdout
-            .contains("info Cloud ownership: role octopus-qa: role octopus-qa carries the mark of the octo-oidc setup 'qa-aws'"),
-        "{}",
-        by_name.stdout
+    let by_name = sb
+        .cli(&["verify", "--account", "qa-aws (OIDC)"])
+        .expect_code(0);
+    assert_mentions(
+        &by_name.stdout,
+        &[
+            "Verify passed.",
+            "info Cloud ownership: role octopus-qa: role octopus-qa carries the mark of the octo-oidc setup 'qa-aws'",
+        ],
     );
     assert!(
         by_name
@@ -95,8 +101,9 @@ fn accounts_made_by_apply_verify_by_name_and_by_id() {
         .as_str()
         .unwrap()
         .to_string();
-    let by_id = sb.cli(&["verify", "--account", &id, "--space", "Default", "--json"]);
-    assert_eq!(by_id.code, 0, "{}{}", by_id.stdout, by_id.stderr);
+    let by_id = sb
+        .cli(&["verify", "--account", &id, "--space", "Default", "--json"])
+        .expect_code(0);
     let out = by_id.json();
     assert_eq!(out["exit_code"], 0);
     assert_eq!(out["verdict"], "passed");
@@ -170,8 +177,9 @@ fn a_hand_made_aws_account_whose_trust_is_too_wide_exits_1_naming_it() {
         }),
     );
 
-    let run = sb.cli(&["verify", "--account", "Hand-made AWS"]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let run = sb
+        .cli(&["verify", "--account", "Hand-made AWS"])
+        .expect_code(1);
     let out = &run.stdout;
     assert!(
         out.contains("FAIL Simulation Hand-made AWS: space:default:environment:staging: accepted but outside the scope"),
@@ -248,8 +256,9 @@ fn a_hand_made_azure_account_missing_a_credential_exits_1_naming_it() {
         }),
     );
 
-    let run = sb.cli(&["verify", "--account", "Hand-made Azure", "--json"]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let run = sb
+        .cli(&["verify", "--account", "Hand-made Azure", "--json"])
+        .expect_code(1);
     let out = run.json();
     assert_eq!(out["verdict"], "problems_found");
     let all = checks(&out);
@@ -300,18 +309,17 @@ fn unknown_and_non_oidc_accounts_exit_2_before_any_cloud_call() {
     );
     sb.clear_requests();
 
-    let unknown = sb.cli(&["verify", "--account", "No such account"]);
-    assert_eq!(unknown.code, 2, "{}{}", unknown.stdout, unknown.stderr);
-    assert!(
-        unknown
-            .stderr
-            .contains("account: no account named or with id 'No such account' in space Default"),
-        "{}",
-        unknown.stderr
+    let unknown = sb
+        .cli(&["verify", "--account", "No such account"])
+        .expect_code(2);
+    assert_mentions(
+        &unknown.stderr,
+        &["account: no account named or with id 'No such account' in space Default"],
     );
 
-    let legacy = sb.cli(&["verify", "--account", "Legacy login", "--json"]);
-    assert_eq!(legacy.code, 2, "{}{}", legacy.stdout, legacy.stderr);
+    let legacy = sb
+        .cli(&["verify", "--account", "Legacy login", "--json"])
+        .expect_code(2);
     let out = legacy.json();
     let field = &out["error"]["field_errors"][0];
     assert_eq!(field["field"], "account");
@@ -341,11 +349,7 @@ fn unknown_and_non_oidc_accounts_exit_2_before_any_cloud_call() {
 
     let both = sb.cli(&["verify", "setup.toml", "--account", "Legacy login"]);
     assert_eq!(both.code, 2, "{}", both.stderr);
-    assert!(
-        both.stderr.contains("cannot be used with"),
-        "{}",
-        both.stderr
-    );
+    assert_mentions(&both.stderr, &["cannot be used with"]);
 }
 
 /// A Google Cloud OIDC account made by apply, verified by name with the service account its
@@ -358,17 +362,16 @@ fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1()
     let sb = SandboxProcess::start();
     let project = sb.vars["GCP_PROJECT_ID"].clone();
     let number = sb.vars["GCP_PROJECT_NUMBER"].clone();
-    let file = sb.write(
-        "gcp.toml",
-        &setup(
-            "gcp",
-            "qa-gcp",
-            r#""production", "staging""#,
-            &format!("[gcp]\nproject = \"{project}\"\nroles = [\"roles/storage.objectViewer\"]"),
-        ),
+    let file = write_setup(
+        &sb,
+        "gcp",
+        "qa-gcp",
+        r#""production", "staging""#,
+        &format!("[gcp]\nproject = \"{project}\"\nroles = [\"roles/storage.objectViewer\"]"),
     );
-    let applied = sb.cli(&["apply", "--yes", "--json", file.to_str().unwrap()]);
-    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let applied = sb
+        .cli(&["apply", "--yes", "--json", file.to_str().unwrap()])
+        .expect_code(0);
     let email = applied.json()["google_service_account"]
         .as_str()
         .unwrap()
@@ -381,11 +384,7 @@ fn a_google_account_verifies_and_a_condition_excluding_its_environment_exits_1()
 
     let missing = verify(&[]);
     assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
-    assert!(
-        missing.stderr.contains("gcp.service_account"),
-        "{}",
-        missing.stderr
-    );
+    assert_mentions(&missing.stderr, &["gcp.service_account"]);
 
     let passed = verify(&["--gcp-service-account", &email, "--json"]);
     assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
@@ -489,8 +488,9 @@ fn health_checks_of_the_targets_using_the_account_are_in_its_scope() {
     let usages: Value = serde_json::from_str(&usages).unwrap();
     assert_eq!(usages["Targets"][0]["TargetId"], target["Id"], "{usages}");
 
-    let run = sb.cli(&["verify", "--account", "qa-hc (OIDC)"]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let run = sb
+        .cli(&["verify", "--account", "qa-hc (OIDC)"])
+        .expect_code(1);
     let fails: Vec<&str> = run
         .stdout
         .lines()
@@ -516,8 +516,9 @@ fn health_checks_of_the_targets_using_the_account_are_in_its_scope() {
     let file = sb.write("aws.toml", &widened);
     sb.cli(&["apply", "--yes", file.to_str().unwrap()])
         .expect_code(0);
-    let passed = sb.cli(&["verify", "--account", "qa-hc (OIDC)", "--json"]);
-    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    let passed = sb
+        .cli(&["verify", "--account", "qa-hc (OIDC)", "--json"])
+        .expect_code(0);
     let simulation: Vec<Value> = checks(&passed.json())
         .into_iter()
         .filter(|c| c["area"] == "simulation")

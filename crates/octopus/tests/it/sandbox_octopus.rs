@@ -77,8 +77,16 @@ impl Harness {
             .collect()
     }
 
-    fn faults(&self) -> &octo_oidc_sandbox::faults::Faults {
-        self.sandbox.faults()
+    /// Makes the sandbox Octopus answer `operation` with `fault`, every time or only the first
+    /// `times` times.
+    fn fault(&self, operation: &str, fault: FaultKind, times: Option<u32>) {
+        let rule = FaultRule::for_service("octopus")
+            .operation(operation)
+            .fault(fault);
+        self.sandbox.faults().add(match times {
+            Some(times) => rule.times(times),
+            None => rule,
+        });
     }
 }
 
@@ -296,10 +304,10 @@ async fn a_missing_all_endpoint_falls_back_to_paging_with_the_same_result() {
     let client = h.client();
     let via_all = client.projects("Spaces-1").await.unwrap();
     // A server without `/all` answers 404 there.
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/projects/all")
-            .fault(FaultKind::ServerError { status: 404 }),
+    h.fault(
+        "GET /api/{space}/projects/all",
+        FaultKind::ServerError { status: 404 },
+        None,
     );
     let mut config = h.config();
     config.page_size = 7; // many pages, fetched concurrently
@@ -337,10 +345,10 @@ async fn deployment_targets_come_with_slugs_and_page_the_same_without_all() {
     assert_eq!(other.len(), 10);
     assert!(other.iter().all(|t| !targets.contains(t)));
 
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/spaces/{space}/machines/all")
-            .fault(FaultKind::ServerError { status: 404 }),
+    h.fault(
+        "GET /api/spaces/{space}/machines/all",
+        FaultKind::ServerError { status: 404 },
+        None,
     );
     let mut config = h.config();
     config.page_size = 5;
@@ -372,13 +380,12 @@ async fn an_unknown_space_is_not_found() {
 #[tokio::test]
 async fn throttling_is_retried_after_the_servers_retry_after() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/environments/all")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 1,
-            })
-            .times(2),
+    h.fault(
+        "GET /api/{space}/environments/all",
+        FaultKind::Throttle {
+            retry_after_secs: 1,
+        },
+        Some(2),
     );
     let started = std::time::Instant::now();
     let environments = h.client().environments("Spaces-1").await.unwrap();
@@ -399,12 +406,12 @@ async fn throttling_is_retried_after_the_servers_retry_after() {
 #[tokio::test]
 async fn throttling_beyond_the_budget_is_rate_limited_with_the_servers_message() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/environments/all")
-            .fault(FaultKind::Throttle {
-                retry_after_secs: 30,
-            }),
+    h.fault(
+        "GET /api/{space}/environments/all",
+        FaultKind::Throttle {
+            retry_after_secs: 30,
+        },
+        None,
     );
     let (code, message) = code(
         h.client()
@@ -423,17 +430,15 @@ async fn throttling_beyond_the_budget_is_rate_limited_with_the_servers_message()
 #[tokio::test]
 async fn server_errors_and_dropped_connections_are_retried_for_reads() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/tenants/all")
-            .fault(FaultKind::ServerError { status: 503 })
-            .times(1),
+    h.fault(
+        "GET /api/{space}/tenants/all",
+        FaultKind::ServerError { status: 503 },
+        Some(1),
     );
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/{space}/runbooks/all")
-            .fault(FaultKind::DropConnection)
-            .times(1),
+    h.fault(
+        "GET /api/{space}/runbooks/all",
+        FaultKind::DropConnection,
+        Some(1),
     );
     let inventory = h.client().inventory("Spaces-1").await.unwrap();
     assert!(!inventory.tenants.is_empty() && !inventory.runbooks.is_empty());
@@ -445,10 +450,10 @@ async fn server_errors_and_dropped_connections_are_retried_for_reads() {
 #[tokio::test]
 async fn a_500_on_create_is_not_resent_and_surfaces_as_remote_unavailable() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("POST /api/{space}/accounts")
-            .fault(FaultKind::ServerError { status: 500 }),
+    h.fault(
+        "POST /api/{space}/accounts",
+        FaultKind::ServerError { status: 500 },
+        None,
     );
     let (code, _) = code(
         h.client()
@@ -465,10 +470,10 @@ async fn a_500_on_create_is_not_resent_and_surfaces_as_remote_unavailable() {
 #[tokio::test]
 async fn a_persistent_5xx_gives_up_within_the_budget() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("GET /api/users/me")
-            .fault(FaultKind::ServerError { status: 502 }),
+    h.fault(
+        "GET /api/users/me",
+        FaultKind::ServerError { status: 502 },
+        None,
     );
     let mut config = h.config();
     config.retry = RetryPolicy {
@@ -483,7 +488,7 @@ async fn a_persistent_5xx_gives_up_within_the_budget() {
 #[tokio::test]
 async fn a_slow_server_times_out() {
     let h = Harness::start().await;
-    h.faults().add(
+    h.sandbox.faults().add(
         FaultRule::for_service("octopus")
             .operation("GET /api/users/me")
             .latency(Duration::from_millis(1500)),
@@ -502,11 +507,10 @@ async fn a_slow_server_times_out() {
 #[tokio::test]
 async fn a_409_is_a_conflict_with_the_servers_message() {
     let h = Harness::start().await;
-    h.faults().add(
-        FaultRule::for_service("octopus")
-            .operation("POST /api/{space}/accounts")
-            .fault(FaultKind::ServerError { status: 409 })
-            .times(1),
+    h.fault(
+        "POST /api/{space}/accounts",
+        FaultKind::ServerError { status: 409 },
+        Some(1),
     );
     let (code, _) = code(
         h.client()

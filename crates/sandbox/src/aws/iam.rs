@@ -314,14 +314,12 @@ impl IamState {
     }
 
     fn provider(&self, params: &Params) -> Result<&Provider, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         self.providers.get(arn).ok_or_else(|| no_such_provider(arn))
     }
 
     fn provider_mut(&mut self, params: &Params) -> Result<&mut Provider, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         self.providers
             .get_mut(arn)
             .ok_or_else(|| no_such_provider(arn))
@@ -352,16 +350,14 @@ impl IamState {
     }
 
     fn delete_provider(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let arn = params.required("OpenIDConnectProviderArn")?;
-        validate_arn(arn, "openIDConnectProviderArn")?;
+        let arn = PROVIDER_ARN.read(params)?;
         // Documented as idempotent: deleting a missing provider is not an error.
         self.providers.remove(arn);
         Ok(None)
     }
 
     fn add_client_id(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let client_id = params.required("ClientID")?.to_string();
-        validate_client_ids(std::slice::from_ref(&client_id))?;
+        let client_id = CLIENT_ID.read(params)?.to_string();
         let provider = self.provider_mut(params)?;
         if !provider.client_ids.contains(&client_id) {
             if provider.client_ids.len() >= MAX_CLIENT_IDS {
@@ -375,8 +371,7 @@ impl IamState {
     }
 
     fn remove_client_id(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let client_id = params.required("ClientID")?.to_string();
-        validate_client_ids(std::slice::from_ref(&client_id))?;
+        let client_id = CLIENT_ID.read(params)?.to_string();
         let provider = self.provider_mut(params)?;
         // Documented as idempotent: removing an absent client id is not an error.
         provider.client_ids.retain(|id| id != &client_id);
@@ -416,8 +411,7 @@ impl IamState {
     // ---- roles ---------------------------------------------------------------------------
 
     fn create_role(&mut self, params: &Params, window: Duration) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let document = params.required("AssumeRolePolicyDocument")?;
         let path = params.get("Path").unwrap_or("/");
         validate_path(path)?;
@@ -482,8 +476,7 @@ impl IamState {
     }
 
     fn get_role(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         let mut result = Xml::new();
         result.element("Role", &role_xml(role, true));
@@ -518,8 +511,7 @@ impl IamState {
     }
 
     fn update_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let description = params.get("Description");
         validate_description(description)?;
         let duration = params
@@ -541,8 +533,7 @@ impl IamState {
         params: &Params,
         window: Duration,
     ) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let document = params.required("PolicyDocument")?;
         if self.role(name).is_none() {
             return Err(no_such_role(name));
@@ -555,8 +546,7 @@ impl IamState {
     }
 
     fn delete_role(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         if !role.attached_policies.is_empty() {
             return Err(AwsError::delete_conflict(
@@ -573,10 +563,8 @@ impl IamState {
     }
 
     fn attach_policy(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let arn = params.required("PolicyArn")?;
-        validate_arn(arn, "policyArn")?;
+        let name = ROLE_NAME.read(params)?;
+        let arn = POLICY_ARN.read(params)?;
         let role = self.role_mut(name)?;
         if managed_policies::policy_name(arn).is_none() {
             return Err(AwsError::no_such_entity(format!(
@@ -595,10 +583,8 @@ impl IamState {
     }
 
     fn detach_policy(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let arn = params.required("PolicyArn")?;
-        validate_arn(arn, "policyArn")?;
+        let name = ROLE_NAME.read(params)?;
+        let arn = POLICY_ARN.read(params)?;
         let role = self.role_mut(name)?;
         let before = role.attached_policies.len();
         role.attached_policies.retain(|a| a != arn);
@@ -611,8 +597,7 @@ impl IamState {
     }
 
     fn list_attached(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
+        let name = ROLE_NAME.read(params)?;
         let role = self.role(name).ok_or_else(|| no_such_role(name))?;
         let mut members = Xml::new();
         for arn in &role.attached_policies {
@@ -633,10 +618,8 @@ impl IamState {
     }
 
     fn put_inline(&mut self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let name = params.required("RoleName")?;
-        validate_name(name, "roleName", 64)?;
-        let policy_name = params.required("PolicyName")?;
-        validate_name(policy_name, "policyName", 128)?;
+        let name = ROLE_NAME.read(params)?;
+        let policy_name = POLICY_NAME.read(params)?;
         let document = params.required("PolicyDocument")?;
         check_policy_characters(document)?;
         validate_permission_policy(document)?;
@@ -749,8 +732,7 @@ impl IamState {
     }
 
     fn simulate(&self, params: &Params) -> Result<Option<Xml>, AwsError> {
-        let source = params.required("PolicySourceArn")?;
-        validate_arn(source, "policySourceArn")?;
+        let source = POLICY_SOURCE_ARN.read(params)?;
         let actions = params.list("ActionNames");
         if actions.is_empty() {
             params.required("ActionNames")?;
@@ -822,6 +804,65 @@ fn no_such_provider(arn: &str) -> AwsError {
 
 fn no_such_inline_policy(name: &str) -> AwsError {
     AwsError::no_such_entity(format!("The role policy with name {name} cannot be found."))
+}
+
+/// A required request parameter IAM checks before anything else: its wire name, its name in
+/// `ValidationError` messages and its rule.
+struct Checked {
+    key: &'static str,
+    field: &'static str,
+    rule: Rule,
+}
+
+/// The rule of a [`Checked`] parameter.
+enum Rule {
+    /// An IAM name of at most this many characters ([`validate_name`]).
+    Name(usize),
+    /// An ARN ([`validate_arn`]).
+    Arn,
+    /// A client ID ([`validate_client_id`]).
+    ClientId,
+}
+
+const ROLE_NAME: Checked = Checked::name("RoleName", "roleName", 64);
+const POLICY_NAME: Checked = Checked::name("PolicyName", "policyName", 128);
+const POLICY_ARN: Checked = Checked::arn("PolicyArn", "policyArn");
+const PROVIDER_ARN: Checked = Checked::arn("OpenIDConnectProviderArn", "openIDConnectProviderArn");
+const POLICY_SOURCE_ARN: Checked = Checked::arn("PolicySourceArn", "policySourceArn");
+/// One client ID of a provider; IAM names it as a member of the list in errors.
+const CLIENT_ID: Checked = Checked {
+    key: "ClientID",
+    field: "clientIDList.member",
+    rule: Rule::ClientId,
+};
+
+impl Checked {
+    const fn name(key: &'static str, field: &'static str, max: usize) -> Checked {
+        Checked {
+            key,
+            field,
+            rule: Rule::Name(max),
+        }
+    }
+
+    const fn arn(key: &'static str, field: &'static str) -> Checked {
+        Checked {
+            key,
+            field,
+            rule: Rule::Arn,
+        }
+    }
+
+    /// The parameter's value: required (`ValidationError` when absent), then its rule.
+    fn read<'p>(&self, params: &'p Params) -> Result<&'p str, AwsError> {
+        let value = params.required(self.key)?;
+        match self.rule {
+            Rule::Name(max) => validate_name(value, self.field, max)?,
+            Rule::Arn => validate_arn(value, self.field)?,
+            Rule::ClientId => validate_client_id(value, self.field)?,
+        }
+        Ok(value)
+    }
 }
 
 /// IAM names: `[\w+=,.@-]+` (ASCII word characters), 1..=max.
@@ -939,13 +980,19 @@ fn validate_client_ids(client_ids: &[String]) -> Result<(), AwsError> {
         )));
     }
     for id in client_ids {
-        if id.is_empty() || id.chars().count() > 255 {
-            return Err(constraint(
-                id,
-                "clientIDList.member",
-                "Member must have length less than or equal to 255",
-            ));
-        }
+        validate_client_id(id, CLIENT_ID.field)?;
+    }
+    Ok(())
+}
+
+/// A client ID (audience): 1..=255 characters.
+fn validate_client_id(id: &str, field: &str) -> Result<(), AwsError> {
+    if id.is_empty() || id.chars().count() > 255 {
+        return Err(constraint(
+            id,
+            field,
+            "Member must have length less than or equal to 255",
+        ));
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use rand::RngCore;
 use serde_json::Value;
 
-use crate::token_validation::{RemoteIssuers, TokenRejection};
+use crate::token_validation::{RemoteIssuers, TokenRejection, claim_strings};
 
 use super::iam::{IamState, iso8601, random_id};
 use super::trust;
@@ -147,17 +147,6 @@ fn parse_request(params: &Params) -> Result<Request<'_>, AwsError> {
     })
 }
 
-fn claim_strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// `AssumeRoleWithWebIdentity`. `state` is locked only around reads, never across the
 /// issuer fetch.
 pub async fn assume_role_with_web_identity(
@@ -193,7 +182,7 @@ pub async fn assume_role_with_web_identity(
         .await
         .map_err(rejection_error)?;
 
-    let audiences = claim_strings(claims.get("aud"));
+    let audiences = claim_strings(&claims, "aud");
     let Some(audience) = audiences
         .iter()
         .find(|aud| provider.client_ids.contains(aud))
@@ -227,7 +216,7 @@ pub async fn assume_role_with_web_identity(
         (format!("{prefix}:sub"), subject.clone()),
         (format!("{prefix}:aud"), audience.clone()),
     ]);
-    if let Some(amr) = claim_strings(claims.get("amr")).first() {
+    if let Some(amr) = claim_strings(&claims, "amr").first() {
         context.insert(format!("{prefix}:amr"), amr.clone());
     }
     let decision = trust::decide(&role.trust_policy, &provider.arn, &context);

@@ -24,12 +24,14 @@ use serde_json::{Value, json};
 
 use super::EntraSandbox;
 use super::federation::{Assertion, Credential, Mismatch, match_credential};
-use super::model::{AuthCode, DeviceCode, DirectoryState, RefreshGrant, now_ms, random_token};
+use super::model::{
+    AuthCode, DeviceCode, DirectoryState, RefreshGrant, User, now_ms, random_token,
+};
 use super::wire::{
     Envelope, Resource, ScopeSet, aadsts, base_url, injected_fault, mint_access_token,
     parse_scopes, query_map,
 };
-use crate::token_validation::{RemoteIssuers, TokenRejection};
+use crate::token_validation::{RemoteIssuers, TokenRejection, claim_strings};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -69,6 +71,36 @@ fn is_multi_tenant_alias(segment: &str) -> bool {
         segment.to_ascii_lowercase().as_str(),
         "organizations" | "common" | "consumers"
     )
+}
+
+/// Why a user may not sign in at a tenant path segment.
+enum TenantRefusal {
+    /// No such tenant (AADSTS90002).
+    NotFound,
+    /// The user is not a member of it (AADSTS50020, with Entra's message).
+    NotMember(String),
+}
+
+/// The tenant a user signs in to at the path segment `tenant`: their home tenant for the
+/// multi-tenant aliases, else the named tenant when they belong to it.
+fn sign_in_tenant(
+    state: &DirectoryState,
+    user: &User,
+    tenant: &str,
+) -> Result<String, TenantRefusal> {
+    if is_multi_tenant_alias(tenant) {
+        return Ok(user.tenant_ids[0].clone());
+    }
+    let t = state
+        .resolve_tenant(tenant)
+        .ok_or(TenantRefusal::NotFound)?;
+    if !user.tenant_ids.contains(&t.id) {
+        return Err(TenantRefusal::NotMember(format!(
+            "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
+            user.user_principal_name, user.tenant_ids[0], t.display_name
+        )));
+    }
+    Ok(t.id.clone())
 }
 
 fn tenant_not_found(segment: &str) -> Response {
@@ -379,22 +411,12 @@ fn complete_sign_in(
             Some("AADSTS50126: Error validating credentials due to invalid username or password."),
         );
     }
-    let tenant_id = if is_multi_tenant_alias(tenant) {
-        user.tenant_ids[0].clone()
-    } else {
-        let Some(t) = state.resolve_tenant(tenant) else {
+    let tenant_id = match sign_in_tenant(&state, &user, tenant) {
+        Ok(id) => id,
+        Err(TenantRefusal::NotFound) => {
             return error_page(90002, &format!("Tenant '{tenant}' not found."));
-        };
-        if !user.tenant_ids.contains(&t.id) {
-            return error_page(
-                50020,
-                &format!(
-                    "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
-                    user.user_principal_name, user.tenant_ids[0], t.display_name
-                ),
-            );
         }
-        t.id.clone()
+        Err(TenantRefusal::NotMember(message)) => return error_page(50020, &message),
     };
     let code = random_token(64);
     state.auth_codes.insert(
@@ -433,6 +455,19 @@ fn form_map(body: &[u8]) -> BTreeMap<String, String> {
         map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
     map
+}
+
+/// The parameters `names` of a token request, in order; Entra's `AADSTS900144` for the first
+/// one that is absent.
+fn required<'p, const N: usize>(
+    params: &'p BTreeMap<String, String>,
+    names: [&str; N],
+) -> Result<[&'p String; N], Response> {
+    let mut values = Vec::with_capacity(N);
+    for name in names {
+        values.push(params.get(name).ok_or_else(|| missing(name))?);
+    }
+    Ok(values.try_into().expect("one value per name"))
 }
 
 fn missing(parameter: &str) -> Response {
@@ -643,11 +678,9 @@ fn redeem_code(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(code) = params.get("code") else {
-        return missing("code");
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return missing("client_id");
+    let [code, client_id] = match required(params, ["code", "client_id"]) {
+        Ok(values) => values,
+        Err(missing) => return missing,
     };
     let grant = {
         let mut state = sandbox.state();
@@ -728,15 +761,11 @@ fn redeem_refresh_token(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(refresh) = params.get("refresh_token") else {
-        return missing("refresh_token");
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope") else {
-        return missing("scope");
-    };
+    let [refresh, client_id, scope] =
+        match required(params, ["refresh_token", "client_id", "scope"]) {
+            Ok(values) => values,
+            Err(missing) => return missing,
+        };
     let (grant, tenant_id) = {
         let state = sandbox.state();
         let Some(grant) = state.refresh_tokens.get(refresh).cloned() else {
@@ -754,22 +783,10 @@ fn redeem_refresh_token(
         let Some(user) = state.users.get(&grant.user_id) else {
             return invalid_grant(50034, "The user account does not exist in this directory.");
         };
-        let tenant_id = if is_multi_tenant_alias(tenant) {
-            user.tenant_ids[0].clone()
-        } else {
-            let Some(t) = state.resolve_tenant(tenant) else {
-                return tenant_not_found(tenant);
-            };
-            if !user.tenant_ids.contains(&t.id) {
-                return invalid_grant(
-                    50020,
-                    &format!(
-                        "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{}' and cannot access the application in that tenant.",
-                        user.user_principal_name, user.tenant_ids[0], t.display_name
-                    ),
-                );
-            }
-            t.id.clone()
+        let tenant_id = match sign_in_tenant(&state, user, tenant) {
+            Ok(id) => id,
+            Err(TenantRefusal::NotFound) => return tenant_not_found(tenant),
+            Err(TenantRefusal::NotMember(message)) => return invalid_grant(50020, &message),
         };
         (grant, tenant_id)
     };
@@ -868,11 +885,9 @@ async fn device_code(
         return fault;
     }
     let params = form_map(&body);
-    let Some(client_id) = params.get("client_id").cloned() else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope").cloned() else {
-        return missing("scope");
+    let [client_id, scope] = match required(&params, ["client_id", "scope"]) {
+        Ok(values) => values.map(String::clone),
+        Err(missing) => return missing,
     };
     let base = authority_base(&sandbox, &headers);
     let mut state = sandbox.state();
@@ -959,11 +974,9 @@ async fn client_credentials(
     tenant: &str,
     params: &BTreeMap<String, String>,
 ) -> Response {
-    let Some(client_id) = params.get("client_id").cloned() else {
-        return missing("client_id");
-    };
-    let Some(scope) = params.get("scope").cloned() else {
-        return missing("scope");
+    let [client_id, scope] = match required(params, ["client_id", "scope"]) {
+        Ok(values) => values.map(String::clone),
+        Err(missing) => return missing,
     };
     if is_multi_tenant_alias(tenant) {
         return aadsts(
@@ -1107,17 +1120,6 @@ fn invalid_client(code: u32, message: &str) -> Response {
 
 const FIC_DOCS: &str = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
 
-fn audiences_of(claims: &serde_json::Map<String, Value>) -> Vec<String> {
-    match claims.get("aud") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The workload-identity-federation check: issuer match, real verification, subject and
 /// audience match ([`super::federation`]).
 async fn check_federated_assertion(
@@ -1186,7 +1188,7 @@ impl OwnedAssertion {
         OwnedAssertion {
             issuer: claim_text(claims, "iss"),
             subject: claim_text(claims, "sub"),
-            audiences: audiences_of(claims),
+            audiences: claim_strings(claims, "aud"),
         }
     }
 
@@ -1202,7 +1204,7 @@ impl OwnedAssertion {
 fn mismatch_response(mismatch: Mismatch, claims: &serde_json::Map<String, Value>) -> Response {
     let issuer = claim_text(claims, "iss");
     let subject = claim_text(claims, "sub");
-    let audience_text = audiences_of(claims).join(",");
+    let audience_text = claim_strings(claims, "aud").join(",");
     let check = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.";
     let message = match mismatch {
         Mismatch::NoCredentials => format!(

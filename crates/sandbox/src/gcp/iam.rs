@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::wire::{GoogleError, timestamp};
+use crate::json_fields::{str_field, string_list};
 
 /// Days a soft-deleted pool or provider is kept.
 pub const SOFT_DELETE_DAYS: i64 = 30;
@@ -206,16 +207,28 @@ pub enum Target {
     ServiceAccount(String),
 }
 
+/// The ID a create request names in the query parameter `param`, if it is a valid pool or
+/// provider ID (`INVALID_ARGUMENT` naming `what` otherwise).
+fn new_id(
+    query: &BTreeMap<String, String>,
+    param: &str,
+    what: &str,
+) -> Result<String, GoogleError> {
+    let id = query.get(param).cloned().unwrap_or_default();
+    if !ok_id(&id) {
+        return Err(GoogleError::invalid_argument(format!(
+            "The {what} ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-."
+        )));
+    }
+    Ok(id)
+}
+
 fn ok_id(id: &str) -> bool {
     (4..=32).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with("gcp-")
-}
-
-fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(Value::as_str)
 }
 
 fn check_names(body: &Value) -> Result<(), GoogleError> {
@@ -311,16 +324,7 @@ impl Provider {
                 self.issuer_uri = str_field(oidc, "issuerUri").unwrap_or_default().to_string();
             }
             if wants("oidc.allowedAudiences") {
-                self.allowed_audiences = oidc
-                    .get("allowedAudiences")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                self.allowed_audiences = string_list(oidc, "allowedAudiences");
             }
             if wants("oidc.jwksJson") {
                 self.jwks_json = str_field(oidc, "jwksJson")
@@ -526,6 +530,19 @@ impl GcpState {
         json!({"name": name, "metadata": {"@type": "type.googleapis.com/google.iam.v1.WorkloadIdentityPoolOperationMetadata"}, "done": false})
     }
 
+    /// The operation of a change to the pool `id` (which exists), answering with its new view.
+    fn pool_operation(&mut self, number: &str, id: &str) -> Value {
+        let view = self.pool_json(&self.pools[id]);
+        self.operation(&pool_name(number, id), "WorkloadIdentityPool", view)
+    }
+
+    /// The operation of a change to the provider `id` of `pool` (both exist).
+    fn provider_operation(&mut self, number: &str, pool: &str, id: &str) -> Value {
+        let view = self.provider_json(pool, &self.pools[pool].providers[id]);
+        let parent = format!("{}/providers/{id}", pool_name(number, pool));
+        self.operation(&parent, "WorkloadIdentityPoolProvider", view)
+    }
+
     /// `GET …/operations/{id}`: done from the first poll on.
     pub fn poll(&mut self, name: &str) -> Result<Value, GoogleError> {
         let op = self
@@ -568,15 +585,7 @@ impl GcpState {
         });
         match (method, target, verb) {
             ("POST", Target::Pools, None) => {
-                let id = query
-                    .get("workloadIdentityPoolId")
-                    .cloned()
-                    .unwrap_or_default();
-                if !ok_id(&id) {
-                    return Err(GoogleError::invalid_argument(
-                        "The workload identity pool ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-.",
-                    ));
-                }
+                let id = new_id(query, "workloadIdentityPoolId", "workload identity pool")?;
                 if self.pools.contains_key(&id) {
                     return Err(GoogleError::already_exists());
                 }
@@ -592,9 +601,8 @@ impl GcpState {
                     lifecycle: Lifecycle::Active,
                     providers: BTreeMap::new(),
                 };
-                let view = self.pool_json(&pool);
                 self.pools.insert(id.clone(), pool);
-                Ok(self.operation(&pool_name(&number, &id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, &id))
             }
             ("GET", Target::Pools, None) => {
                 let pools: Vec<Value> = self
@@ -642,8 +650,7 @@ impl GcpState {
                         }
                     }
                 }
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("DELETE", Target::Pool(id), None) => {
                 let now = self.now();
@@ -654,8 +661,7 @@ impl GcpState {
                     )));
                 }
                 pool.lifecycle = Lifecycle::Deleted(now);
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("POST", Target::Pool(id), Some("undelete")) => {
                 let pool = self.pool_mut(id)?;
@@ -663,19 +669,14 @@ impl GcpState {
                     return Err(GoogleError::failed_precondition("The pool is not deleted."));
                 }
                 pool.lifecycle = Lifecycle::Active;
-                let view = self.pool_json(&self.pools[id]);
-                Ok(self.operation(&pool_name(&number, id), "WorkloadIdentityPool", view))
+                Ok(self.pool_operation(&number, id))
             }
             ("POST", Target::Providers(pool), None) => {
-                let id = query
-                    .get("workloadIdentityPoolProviderId")
-                    .cloned()
-                    .unwrap_or_default();
-                if !ok_id(&id) {
-                    return Err(GoogleError::invalid_argument(
-                        "The workload identity pool provider ID must be 4 to 32 characters of [a-z0-9-] and cannot start with gcp-.",
-                    ));
-                }
+                let id = new_id(
+                    query,
+                    "workloadIdentityPoolProviderId",
+                    "workload identity pool provider",
+                )?;
                 let p = self.pool_mut(pool)?;
                 if p.lifecycle != Lifecycle::Active {
                     return Err(GoogleError::failed_precondition("The pool is deleted."));
@@ -697,9 +698,7 @@ impl GcpState {
                 };
                 provider.apply(body, None)?;
                 p.providers.insert(id.clone(), provider);
-                let view = self.provider_json(pool, &self.pools[pool].providers[&id]);
-                let parent = format!("{}/providers/{id}", pool_name(&number, pool));
-                Ok(self.operation(&parent, "WorkloadIdentityPoolProvider", view))
+                Ok(self.provider_operation(&number, pool, &id))
             }
             ("GET", Target::Providers(pool), None) => {
                 let p = self.pools.get(pool).ok_or_else(|| {
@@ -755,9 +754,7 @@ impl GcpState {
                         ));
                     }
                 }
-                let view = self.provider_json(pool, &self.pools[pool].providers[id]);
-                let parent = format!("{}/providers/{id}", pool_name(&number, pool));
-                Ok(self.operation(&parent, "WorkloadIdentityPoolProvider", view))
+                Ok(self.provider_operation(&number, pool, id))
             }
             ("GET", Target::Operation(name), None) => self.poll(name),
             _ => Err(GoogleError::no_such_method(method, "workloadIdentityPools")),

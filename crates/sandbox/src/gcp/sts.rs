@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 
 use super::iam::{GcpState, pool_name};
 use super::wire::{GoogleError, OAuthError, parse_duration, timestamp};
-use crate::token_validation::{RemoteIssuers, TokenRejection};
+use crate::token_validation::{RemoteIssuers, TokenRejection, claim_strings};
 
 /// The token-exchange grant.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -265,15 +265,7 @@ pub async fn exchange(
             .await
             .map_err(rejection)?,
     };
-    let auds: Vec<String> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let auds = claim_strings(&claims, "aud");
     let canonical = format!(
         "//iam.googleapis.com/{}/providers/{provider_id}",
         pool_name(&number, &pool_id)

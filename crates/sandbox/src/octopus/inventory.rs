@@ -16,7 +16,7 @@ use super::AppState;
 use super::errors::OctopusError;
 use super::model::{DeploymentTarget, Environment, Project, ProjectGroup, Runbook, Space, Tenant};
 use super::paging::{QueryParams, page};
-use super::state::{Collection, Inventory, OctopusState};
+use super::state::{AllCache, Collection, Inventory, OctopusState};
 
 /// What the generic list handlers need from a stored resource.
 pub trait Listed {
@@ -133,65 +133,113 @@ fn passes_filters<T: Listed>(item: &T, f: &Filters) -> bool {
             .is_none_or(|n| item.name().eq_ignore_ascii_case(n))
 }
 
-/// Shared `/all` logic: cached when unfiltered.
-fn list_all<T: Listed>(
-    app: &AppState,
-    space_id: &str,
-    q: &QueryParams,
-    collection: Collection,
-    select: fn(&Inventory) -> &Vec<T>,
-    extra: impl Fn(&T) -> bool,
-) -> Response {
-    let state = app.read();
-    let items = select(&state.inventory);
-    if q.is_unfiltered() {
-        let mut cache = app.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let bytes = cache.get_or_build(space_id, collection, || {
-            serialize_array(items.iter().filter(|i| i.space_id() == space_id))
-        });
-        return json_bytes(bytes);
+/// A per-space inventory collection: where the inventory keeps it, its names on the wire and
+/// the filters of its own (beyond `ids`, `partialName` and `name`).
+pub trait InSpace: Listed + Sized + Send + Sync + 'static {
+    /// The key of its cached `/all` body.
+    const COLLECTION: Collection;
+    /// `ItemType` of its pages.
+    const ITEM_TYPE: &'static str;
+    /// Its path under `/api/{space}/` (`/{PATH}`, `/{PATH}/all`, `/{PATH}/{id}`).
+    const PATH: &'static str;
+    /// Its items (of every space).
+    fn items(inventory: &Inventory) -> &[Self];
+    /// Whether the item passes the collection's own filters.
+    fn passes(&self, _filters: &Filters) -> bool {
+        true
     }
-    let f = Filters::new(q);
-    json_bytes(serialize_array(items.iter().filter(|i| {
-        i.space_id() == space_id && passes_filters(*i, &f) && extra(i)
-    })))
 }
 
-/// Shared paged-list logic.
-#[allow(clippy::too_many_arguments)]
-fn list_page<T: Listed>(
-    app: &AppState,
+/// `InSpace` for a model type stored in `inventory.$field`; `$passes` (optional) is the
+/// collection's own filter.
+macro_rules! in_space {
+    ($t:ty, $field:ident, $collection:ident, $item_type:literal, $path:literal $(, $passes:path)?) => {
+        impl InSpace for $t {
+            const COLLECTION: Collection = Collection::$collection;
+            const ITEM_TYPE: &'static str = $item_type;
+            const PATH: &'static str = $path;
+            fn items(inventory: &Inventory) -> &[Self] {
+                &inventory.$field
+            }
+            $(fn passes(&self, filters: &Filters) -> bool {
+                $passes(self, filters)
+            })?
+        }
+    };
+}
+in_space!(
+    Environment,
+    environments,
+    Environments,
+    "Environment",
+    "environments"
+);
+in_space!(
+    ProjectGroup,
+    project_groups,
+    ProjectGroups,
+    "ProjectGroup",
+    "projectgroups"
+);
+in_space!(Project, projects, Projects, "Project", "projects");
+in_space!(Tenant, tenants, Tenants, "Tenant", "tenants", tenant_filter);
+in_space!(
+    Runbook,
+    runbooks,
+    Runbooks,
+    "Runbook",
+    "runbooks",
+    runbook_filter
+);
+in_space!(
+    DeploymentTarget,
+    deployment_targets,
+    DeploymentTargets,
+    "DeploymentTarget",
+    "machines",
+    target_filter
+);
+
+/// The unfiltered `/all` body of a space's collection, from the cache or built into it.
+fn unfiltered_body<T: InSpace>(
+    cache: &mut AllCache,
+    inventory: &Inventory,
     space_id: &str,
+) -> Bytes {
+    cache.get_or_build(space_id, T::COLLECTION, || {
+        serialize_array(
+            T::items(inventory)
+                .iter()
+                .filter(|i| i.space_id() == space_id),
+        )
+    })
+}
+
+/// A page (`skip`/`take`) of `items` that pass the common filters and `keep`.
+fn filtered_page<T: Listed>(
     q: &QueryParams,
     item_type: &str,
     base_path: &str,
-    select: fn(&Inventory) -> &Vec<T>,
-    extra: impl Fn(&T) -> bool,
+    items: &[T],
+    keep: impl Fn(&T, &Filters) -> bool,
 ) -> Result<Response, OctopusError> {
     let (skip, take) = q.skip_take()?;
     let f = Filters::new(q);
-    let state = app.read();
-    let items: Vec<&T> = select(&state.inventory)
+    let items: Vec<&T> = items
         .iter()
-        .filter(|i| i.space_id() == space_id && passes_filters(*i, &f) && extra(i))
+        .filter(|i| passes_filters(*i, &f) && keep(i, &f))
         .collect();
     Ok(page(item_type, base_path, &items, skip, take, |i| {
         i.resource()
     }))
 }
 
-fn get_one<T: Listed>(
-    app: &AppState,
-    space_id: &str,
-    id: &str,
-    select: fn(&Inventory) -> &Vec<T>,
-) -> Result<Response, OctopusError> {
-    let state = app.read();
-    select(&state.inventory)
-        .iter()
-        .find(|i| i.space_id() == space_id && (i.id() == id))
-        .map(|i| axum::Json(i.resource()).into_response())
-        .ok_or_else(OctopusError::not_found)
+/// The filtered `/all` body: the `items` that pass the common filters and `keep`.
+fn filtered_all<T: Listed>(q: &QueryParams, items: &[T], keep: impl Fn(&T) -> bool) -> Response {
+    let f = Filters::new(q);
+    json_bytes(serialize_array(
+        items.iter().filter(|i| passes_filters(*i, &f) && keep(i)),
+    ))
 }
 
 // ---- spaces ----
@@ -206,10 +254,7 @@ pub async fn spaces_all(State(app): State<AppState>, q: QueryParams) -> Response
             cache.get_or_build("", Collection::Spaces, || serialize_array(spaces.iter())),
         );
     }
-    let f = Filters::new(&q);
-    json_bytes(serialize_array(
-        spaces.iter().filter(|s| passes_filters(*s, &f)),
-    ))
+    filtered_all(&q, spaces, |_| true)
 }
 
 /// `GET /api/spaces?skip&take&partialName&ids`.
@@ -217,18 +262,14 @@ pub async fn spaces_page(
     State(app): State<AppState>,
     q: QueryParams,
 ) -> Result<Response, OctopusError> {
-    let (skip, take) = q.skip_take()?;
-    let f = Filters::new(&q);
     let state = app.read();
-    let items: Vec<&Space> = state
-        .inventory
-        .spaces
-        .iter()
-        .filter(|s| passes_filters(*s, &f))
-        .collect();
-    Ok(page("Space", "/api/spaces", &items, skip, take, |s| {
-        s.resource()
-    }))
+    filtered_page(
+        &q,
+        "Space",
+        "/api/spaces",
+        &state.inventory.spaces,
+        |_, _| true,
+    )
 }
 
 /// `GET /api/spaces/{id}` (id or slug).
@@ -246,61 +287,58 @@ pub async fn space_get(
 
 // ---- per-space collections ----
 
-macro_rules! collection_handlers {
-    ($all:ident, $paged:ident, $get:ident, $field:ident, $coll:expr, $item_type:literal, $path:literal, $extra:expr) => {
-        #[doc = concat!("`GET /api/{space}/", $path, "/all`.")]
-        pub async fn $all(
-            State(app): State<AppState>,
-            Path(space): Path<String>,
-            q: QueryParams,
-        ) -> Result<Response, OctopusError> {
-            let space_id = app.resolve_space(&space)?;
-            let extra = $extra;
-            let filters = Filters::new(&q);
-            Ok(list_all(
-                &app,
-                &space_id,
-                &q,
-                $coll,
-                |i| &i.$field,
-                |x| extra(x, &filters),
-            ))
-        }
-
-        #[doc = concat!("`GET /api/{space}/", $path, "?skip&take`.")]
-        pub async fn $paged(
-            State(app): State<AppState>,
-            Path(space): Path<String>,
-            q: QueryParams,
-        ) -> Result<Response, OctopusError> {
-            let space_id = app.resolve_space(&space)?;
-            let extra = $extra;
-            let filters = Filters::new(&q);
-            let base = format!("/api/{}/{}", space_id, $path);
-            list_page(
-                &app,
-                &space_id,
-                &q,
-                $item_type,
-                &base,
-                |i| &i.$field,
-                |x| extra(x, &filters),
-            )
-        }
-
-        #[doc = concat!("`GET /api/{space}/", $path, "/{id}`.")]
-        pub async fn $get(
-            State(app): State<AppState>,
-            Path((space, id)): Path<(String, String)>,
-        ) -> Result<Response, OctopusError> {
-            let space_id = app.resolve_space(&space)?;
-            get_one(&app, &space_id, &id, |i| &i.$field)
-        }
-    };
+/// `GET /api/{space}/{collection}/all`: a plain array, cached when unfiltered.
+pub async fn all<T: InSpace>(
+    State(app): State<AppState>,
+    Path(space): Path<String>,
+    q: QueryParams,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&space)?;
+    let state = app.read();
+    if q.is_unfiltered() {
+        let mut cache = app.cache.lock().unwrap_or_else(|e| e.into_inner());
+        return Ok(json_bytes(unfiltered_body::<T>(
+            &mut cache,
+            &state.inventory,
+            &space_id,
+        )));
+    }
+    let f = Filters::new(&q);
+    Ok(filtered_all(&q, T::items(&state.inventory), |i| {
+        i.space_id() == space_id && i.passes(&f)
+    }))
 }
 
-fn no_extra<T>(_: &T, _: &Filters) -> bool {
-    true
+/// `GET /api/{space}/{collection}?skip&take`.
+pub async fn paged<T: InSpace>(
+    State(app): State<AppState>,
+    Path(space): Path<String>,
+    q: QueryParams,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&space)?;
+    let base = format!("/api/{}/{}", space_id, T::PATH);
+    let state = app.read();
+    filtered_page(
+        &q,
+        T::ITEM_TYPE,
+        &base,
+        T::items(&state.inventory),
+        |i, f| i.space_id() == space_id && i.passes(f),
+    )
+}
+
+/// `GET /api/{space}/{collection}/{id}`.
+pub async fn get_one<T: InSpace>(
+    State(app): State<AppState>,
+    Path((space, id)): Path<(String, String)>,
+) -> Result<Response, OctopusError> {
+    let space_id = app.resolve_space(&space)?;
+    let state = app.read();
+    T::items(&state.inventory)
+        .iter()
+        .find(|i| i.space_id() == space_id && i.id() == id)
+        .map(|i| axum::Json(i.resource()).into_response())
+        .ok_or_else(OctopusError::not_found)
 }
 
 fn tenant_filter(t: &Tenant, f: &Filters) -> bool {
@@ -322,68 +360,6 @@ fn target_filter(t: &DeploymentTarget, f: &Filters) -> bool {
         && (f.roles.is_empty() || t.roles.iter().any(|r| f.roles.contains(r)))
         && f.is_disabled.is_none_or(|d| t.is_disabled == d)
 }
-
-collection_handlers!(
-    environments_all,
-    environments_page,
-    environment_get,
-    environments,
-    Collection::Environments,
-    "Environment",
-    "environments",
-    no_extra::<Environment>
-);
-collection_handlers!(
-    project_groups_all,
-    project_groups_page,
-    project_group_get,
-    project_groups,
-    Collection::ProjectGroups,
-    "ProjectGroup",
-    "projectgroups",
-    no_extra::<ProjectGroup>
-);
-collection_handlers!(
-    projects_all,
-    projects_page,
-    project_get,
-    projects,
-    Collection::Projects,
-    "Project",
-    "projects",
-    no_extra::<Project>
-);
-collection_handlers!(
-    tenants_all,
-    tenants_page,
-    tenant_get,
-    tenants,
-    Collection::Tenants,
-    "Tenant",
-    "tenants",
-    tenant_filter
-);
-collection_handlers!(
-    runbooks_all,
-    runbooks_page,
-    runbook_get,
-    runbooks,
-    Collection::Runbooks,
-    "Runbook",
-    "runbooks",
-    runbook_filter
-);
-
-collection_handlers!(
-    deployment_targets_all,
-    deployment_targets_page,
-    deployment_target_get,
-    deployment_targets,
-    Collection::DeploymentTargets,
-    "DeploymentTarget",
-    "machines",
-    target_filter
-);
 
 /// The project `project_id` (its id or slug) names in the space, and those of its runbooks
 /// that pass the query's filters.
@@ -448,23 +424,11 @@ pub fn prebuild_all_bodies(app: &AppState) {
     });
     for space in &inv.spaces {
         let id = space.id.as_str();
-        cache.get_or_build(id, Collection::Environments, || {
-            serialize_array(inv.environments.iter().filter(|i| i.space_id == id))
-        });
-        cache.get_or_build(id, Collection::ProjectGroups, || {
-            serialize_array(inv.project_groups.iter().filter(|i| i.space_id == id))
-        });
-        cache.get_or_build(id, Collection::Projects, || {
-            serialize_array(inv.projects.iter().filter(|i| i.space_id == id))
-        });
-        cache.get_or_build(id, Collection::Tenants, || {
-            serialize_array(inv.tenants.iter().filter(|i| i.space_id == id))
-        });
-        cache.get_or_build(id, Collection::Runbooks, || {
-            serialize_array(inv.runbooks.iter().filter(|i| i.space_id == id))
-        });
-        cache.get_or_build(id, Collection::DeploymentTargets, || {
-            serialize_array(inv.deployment_targets.iter().filter(|i| i.space_id == id))
-        });
+        unfiltered_body::<Environment>(&mut cache, inv, id);
+        unfiltered_body::<ProjectGroup>(&mut cache, inv, id);
+        unfiltered_body::<Project>(&mut cache, inv, id);
+        unfiltered_body::<Tenant>(&mut cache, inv, id);
+        unfiltered_body::<Runbook>(&mut cache, inv, id);
+        unfiltered_body::<DeploymentTarget>(&mut cache, inv, id);
     }
 }

@@ -24,6 +24,7 @@ use super::AppState;
 use super::accounts::{AWS_OIDC, AZURE_OIDC, GOOGLE_OIDC, parse_json};
 use super::errors::OctopusError;
 use super::model::{DeploymentTarget, slugify};
+use crate::json_fields::string_list;
 
 /// The account types a Kubernetes authentication type signs in with.
 fn kubernetes_account_type(authentication_type: &str) -> Option<&'static str> {
@@ -46,18 +47,6 @@ pub fn endpoint_account(endpoint: &Value) -> Option<&str> {
             .and_then(Value::as_str),
         _ => None,
     }
-}
-
-fn strings(body: &Value, field: &str) -> Vec<String> {
-    body.get(field)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Adds an error for each id of `wanted` that `known` (id, space) has not in `space_id`.
@@ -104,7 +93,7 @@ pub async fn create(
             "A deployment target with the name '{name}' already exists in this space."
         ));
     }
-    let environment_ids = strings(&body, "EnvironmentIds");
+    let environment_ids = string_list(&body, "EnvironmentIds");
     if environment_ids.is_empty() {
         errors.push("Please select at least one environment for the deployment target.".into());
     }
@@ -117,11 +106,11 @@ pub async fn create(
         "environment",
         &mut errors,
     );
-    let roles = strings(&body, "Roles");
+    let roles = string_list(&body, "Roles");
     if roles.is_empty() {
         errors.push("Please specify at least one target tag for the deployment target.".into());
     }
-    let tenant_ids = strings(&body, "TenantIds");
+    let tenant_ids = string_list(&body, "TenantIds");
     let tenants = inv.tenants.iter().map(|t| (&t.id, &t.space_id));
     unknown_in_space(&tenant_ids, tenants, &space_id, "tenant", &mut errors);
     let endpoint = body.get("Endpoint").cloned().unwrap_or(Value::Null);

@@ -494,6 +494,18 @@ fn both(
         .route(&format!("/api/spaces/{{space}}{suffix}"), method)
 }
 
+/// Registers a per-space inventory collection's paged list, `/all` and get-by-id routes.
+fn collection_routes<T: inventory::InSpace>(router: Router<AppState>) -> Router<AppState> {
+    let path = format!("/{}", T::PATH);
+    let router = both(router, &path, get(inventory::paged::<T>));
+    let router = both(router, &format!("{path}/all"), get(inventory::all::<T>));
+    both(
+        router,
+        &format!("{path}/{{id}}"),
+        get(inventory::get_one::<T>),
+    )
+}
+
 fn api_routes() -> Router<AppState> {
     use inventory as inv;
     let mut r = Router::new()
@@ -502,10 +514,10 @@ fn api_routes() -> Router<AppState> {
             "/api/users",
             get(people::list_users).post(people::create_user),
         )
-        .route("/api/users/all", get(people::all_users))
+        .route("/api/users/all", get(people::all::<User>))
         .route(
             "/api/users/{id}",
-            get(people::get_user).delete(people::delete_user),
+            get(people::get_one::<User>).delete(people::delete_user),
         )
         .route(
             "/api/teams",
@@ -519,10 +531,10 @@ fn api_routes() -> Router<AppState> {
             "/api/users/{id}/permissions/configuration",
             get(permissions::user_permissions),
         )
-        .route("/api/teams/all", get(people::all_teams))
+        .route("/api/teams/all", get(people::all::<Team>))
         .route(
             "/api/teams/{id}",
-            get(people::get_team).put(people::modify_team),
+            get(people::get_one::<Team>).put(people::modify_team),
         )
         .route(
             "/api/serviceaccounts/{sa}/oidcidentities/create/v1",
@@ -551,32 +563,12 @@ fn api_routes() -> Router<AppState> {
             "/users/{id}/permissions/configuration",
             get(permissions::user_permissions_in_space),
         ),
-        ("/environments", get(inv::environments_page)),
-        ("/environments/all", get(inv::environments_all)),
-        ("/environments/{id}", get(inv::environment_get)),
-        ("/projectgroups", get(inv::project_groups_page)),
-        ("/projectgroups/all", get(inv::project_groups_all)),
-        ("/projectgroups/{id}", get(inv::project_group_get)),
-        ("/projects", get(inv::projects_page)),
-        ("/projects/all", get(inv::projects_all)),
-        ("/projects/{id}", get(inv::project_get)),
         ("/projects/{id}/runbooks", get(inv::project_runbooks_page)),
         (
             "/projects/{id}/runbooks/all",
             get(inv::project_runbooks_all),
         ),
-        ("/tenants", get(inv::tenants_page)),
-        ("/tenants/all", get(inv::tenants_all)),
-        ("/tenants/{id}", get(inv::tenant_get)),
-        ("/runbooks", get(inv::runbooks_page)),
-        ("/runbooks/all", get(inv::runbooks_all)),
-        ("/runbooks/{id}", get(inv::runbook_get)),
-        (
-            "/machines",
-            get(inv::deployment_targets_page).post(machines::create),
-        ),
-        ("/machines/all", get(inv::deployment_targets_all)),
-        ("/machines/{id}", get(inv::deployment_target_get)),
+        ("/machines", post(machines::create)),
         ("/accounts", get(accounts::list).post(accounts::create)),
         ("/accounts/all", get(accounts::all)),
         ("/accounts/{id}/usages", get(machines::account_usages)),
@@ -593,6 +585,12 @@ fn api_routes() -> Router<AppState> {
     for (suffix, method) in space_scoped {
         r = both(r, suffix, method);
     }
+    r = collection_routes::<model::Environment>(r);
+    r = collection_routes::<model::ProjectGroup>(r);
+    r = collection_routes::<model::Project>(r);
+    r = collection_routes::<model::Tenant>(r);
+    r = collection_routes::<model::Runbook>(r);
+    r = collection_routes::<model::DeploymentTarget>(r);
     r.route("/api/tasks", get(tasks::list).post(tasks::create_unscoped))
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/details", get(tasks::details))

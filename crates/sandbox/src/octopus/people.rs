@@ -20,9 +20,56 @@ use super::auth::Caller;
 use super::errors::OctopusError;
 use super::model::{OidcIdentity, Team, User, now_rfc3339, slugify};
 use super::paging::{QueryParams, matches_partial_name, page};
+use super::state::OctopusState;
+use crate::json_fields::str_field;
 
-fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body.get(name).and_then(Value::as_str)
+/// A system-wide collection (`/api/users`, `/api/teams`): where the state keeps it and how an
+/// item is named and shown.
+pub trait SystemWide: Sized + 'static {
+    /// Its items.
+    fn items(state: &OctopusState) -> &[Self];
+    /// `Id`.
+    fn id(&self) -> &str;
+    /// The wire form.
+    fn resource(&self) -> Value;
+}
+
+/// `SystemWide` for a model type kept in `state.$field`.
+macro_rules! system_wide {
+    ($t:ty, $field:ident) => {
+        impl SystemWide for $t {
+            fn items(state: &OctopusState) -> &[Self] {
+                &state.$field
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn resource(&self) -> Value {
+                <$t>::resource(self)
+            }
+        }
+    };
+}
+system_wide!(User, users);
+system_wide!(Team, teams);
+
+/// `GET /api/users/all`, `GET /api/teams/all`.
+pub async fn all<T: SystemWide>(State(app): State<AppState>) -> Response {
+    let state = app.read();
+    axum::Json(T::items(&state).iter().map(T::resource).collect::<Vec<_>>()).into_response()
+}
+
+/// `GET /api/users/{id}`, `GET /api/teams/{id}`.
+pub async fn get_one<T: SystemWide>(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, OctopusError> {
+    let state = app.read();
+    T::items(&state)
+        .iter()
+        .find(|i| i.id() == id)
+        .map(|i| axum::Json(i.resource()).into_response())
+        .ok_or_else(OctopusError::not_found)
 }
 
 // ---- users ----
@@ -136,22 +183,6 @@ pub async fn list_users(
     }))
 }
 
-/// `GET /api/users/all`.
-pub async fn all_users(State(app): State<AppState>) -> Response {
-    let state = app.read();
-    axum::Json(state.users.iter().map(User::resource).collect::<Vec<_>>()).into_response()
-}
-
-/// `GET /api/users/{id}`.
-pub async fn get_user(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, OctopusError> {
-    let state = app.read();
-    let user = state.user(&id).ok_or_else(OctopusError::not_found)?;
-    Ok(axum::Json(user.resource()).into_response())
-}
-
 /// `DELETE /api/users/{id}`: removes the user, its team memberships and OIDC identities.
 pub async fn delete_user(
     State(app): State<AppState>,
@@ -196,31 +227,7 @@ pub async fn list_teams(
     }))
 }
 
-/// `GET /api/teams/all`.
-pub async fn all_teams(State(app): State<AppState>) -> Response {
-    let state = app.read();
-    axum::Json(state.teams.iter().map(Team::resource).collect::<Vec<_>>()).into_response()
-}
-
-/// `GET /api/teams/{id}`.
-pub async fn get_team(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, OctopusError> {
-    let state = app.read();
-    let team = state
-        .teams
-        .iter()
-        .find(|t| t.id == id)
-        .ok_or_else(OctopusError::not_found)?;
-    Ok(axum::Json(team.resource()).into_response())
-}
-
-fn member_ids(
-    body: &Value,
-    state: &super::state::OctopusState,
-    errors: &mut Vec<String>,
-) -> Vec<String> {
+fn member_ids(body: &Value, state: &OctopusState, errors: &mut Vec<String>) -> Vec<String> {
     let mut out = Vec::new();
     match body.get("MemberUserIds") {
         None | Some(Value::Null) => {}
@@ -326,7 +333,7 @@ pub async fn modify_team(
 
 // ---- OIDC identities ----
 
-fn service_account(state: &super::state::OctopusState, id: &str) -> Result<User, OctopusError> {
+fn service_account(state: &OctopusState, id: &str) -> Result<User, OctopusError> {
     let user = state.user(id).ok_or_else(OctopusError::not_found)?;
     if !user.is_service {
         return Err(OctopusError::bad_request(format!(

@@ -27,6 +27,7 @@ use super::inventory::by_id_or_slug;
 use super::issuer::{MintedToken, TokenRequest, mint_for_account};
 use super::model::{ServerTask, TaskLogLine, now_rfc3339};
 use super::paging::{QueryParams, page};
+use crate::json_fields;
 
 /// What a token trade with the cloud side returned.
 #[derive(Debug, Clone)]
@@ -79,25 +80,75 @@ pub async fn trade(
     token: &MintedToken,
     service_account: Option<&str>,
 ) -> TradeOutcome {
-    match str_field(account, "AccountType") {
+    let traded = match str_field(account, "AccountType") {
         AZURE_OIDC => trade_with_entra(app, account, token).await,
         AWS_OIDC => trade_with_sts(app, account, token).await,
         GOOGLE_OIDC => trade_with_google(app, account, token, service_account).await,
-        other => TradeOutcome::refused("none", format!("Account type '{other}' cannot be tested.")),
-    }
+        other => Err(TradeOutcome::refused(
+            "none",
+            format!("Account type '{other}' cannot be tested."),
+        )),
+    };
+    traded.unwrap_or_else(|refused| refused)
+}
+
+/// One cloud's answer to a trade: `Ok` when it accepted the token, `Err` when it (or the
+/// sandbox before asking it) refused.
+type Trade = Result<TradeOutcome, TradeOutcome>;
+
+/// The configured URL of the cloud side an account type is tested against; refused by
+/// `service` ("The sandbox has no {what} configured to test {accounts} accounts against.")
+/// when the sandbox was started without it.
+fn configured<'c>(
+    url: &'c Option<String>,
+    service: &'static str,
+    what: &str,
+    accounts: &str,
+) -> Result<&'c str, TradeOutcome> {
+    url.as_deref().ok_or_else(|| {
+        TradeOutcome::refused(
+            service,
+            format!("The sandbox has no {what} configured to test {accounts} accounts against."),
+        )
+    })
+}
+
+/// Sends an account-test request to the cloud side; refused by `service` ("Could not reach
+/// {target}: …") when it cannot be sent.
+async fn send(
+    request: reqwest::RequestBuilder,
+    service: &'static str,
+    target: &str,
+) -> Result<reqwest::Response, TradeOutcome> {
+    request
+        .send()
+        .await
+        .map_err(|e| TradeOutcome::refused(service, format!("Could not reach {target}: {e}")))
+}
+
+/// [`send`], then the answer's status and JSON body (`Null` when the body is not JSON).
+async fn send_json(
+    request: reqwest::RequestBuilder,
+    service: &'static str,
+    target: &str,
+) -> Result<(reqwest::StatusCode, Value), TradeOutcome> {
+    let response = send(request, service, target).await?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
 async fn trade_with_entra(
     app: &AppState,
     account: &Map<String, Value>,
     token: &MintedToken,
-) -> TradeOutcome {
+) -> Trade {
     let fail = |message: String| TradeOutcome::refused("entra", message);
-    let Some(authority) = app.config.entra_authority.as_deref() else {
-        return fail(
-            "The sandbox has no Entra authority configured to test Azure accounts against.".into(),
-        );
-    };
+    let authority = configured(
+        &app.config.entra_authority,
+        "entra",
+        "Entra authority",
+        "Azure",
+    )?;
     let tenant = str_field(account, "TenantId");
     let client_id = str_field(account, "ClientId");
     let url = format!(
@@ -114,33 +165,26 @@ async fn trade_with_entra(
         ),
         ("client_assertion", token.jwt.as_str()),
     ];
-    let response = match app.http.post(&url).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(format!(
-                "Could not reach the Entra token endpoint {url}: {e}"
-            ));
-        }
-    };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let request = app.http.post(&url).form(&form);
+    let target = format!("the Entra token endpoint {url}");
+    let (status, body) = send_json(request, "entra", &target).await?;
     if status.is_success() && body.get("access_token").is_some() {
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "entra",
             format!(
                 "Entra ID issued an access token to application {client_id} in tenant {tenant}."
             ),
-        )
+        ))
     } else {
         let description = body
             .get("error_description")
             .and_then(Value::as_str)
             .or_else(|| body.get("error").and_then(Value::as_str))
             .unwrap_or("no error description");
-        fail(format!(
+        Err(fail(format!(
             "Entra ID rejected the token (HTTP {}): {description}",
             status.as_u16()
-        ))
+        )))
     }
 }
 
@@ -148,18 +192,14 @@ async fn trade_with_sts(
     app: &AppState,
     account: &Map<String, Value>,
     token: &MintedToken,
-) -> TradeOutcome {
+) -> Trade {
     let fail = |message: String| TradeOutcome::refused("sts", message);
-    let Some(endpoint) = app.config.aws_endpoint.as_deref() else {
-        return fail(
-            "The sandbox has no AWS endpoint configured to test AWS accounts against.".into(),
-        );
-    };
+    let endpoint = configured(&app.config.aws_endpoint, "sts", "AWS endpoint", "AWS")?;
     // Accounts saved before the region became required keep deploying but fail the test.
     if str_field(account, "Region").is_empty()
         && super::accounts::requires_aws_region(&app.config.version)
     {
-        return fail(super::accounts::REGION_REQUIRED.into());
+        return Err(fail(super::accounts::REGION_REQUIRED.into()));
     }
     let duration = match str_field(account, "SessionDuration") {
         "" => "3600",
@@ -175,25 +215,23 @@ async fn trade_with_sts(
         ("DurationSeconds", duration),
     ];
     let url = format!("{}/", endpoint.trim_end_matches('/'));
-    let response = match app.http.post(&url).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => return fail(format!("Could not reach AWS STS at {url}: {e}")),
-    };
+    let request = app.http.post(&url).form(&form);
+    let response = send(request, "sts", &format!("AWS STS at {url}")).await?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if status.is_success() && body.contains("AssumeRoleWithWebIdentityResult") {
         let arn = xml_text(&body, "Arn").unwrap_or("the role");
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "sts",
             format!("AWS STS issued temporary credentials for {arn}."),
-        )
+        ))
     } else {
         let code = xml_text(&body, "Code").unwrap_or("UnknownError");
         let message = xml_text(&body, "Message").unwrap_or("no message");
-        fail(format!(
+        Err(fail(format!(
             "AWS STS rejected the token (HTTP {}): {code}: {message}",
             status.as_u16()
-        ))
+        )))
     }
 }
 
@@ -203,15 +241,14 @@ async fn trade_with_google(
     account: &Map<String, Value>,
     token: &MintedToken,
     service_account: Option<&str>,
-) -> TradeOutcome {
+) -> Trade {
     let fail = TradeOutcome::refused;
-    let Some(endpoint) = app.config.gcp_endpoint.as_deref() else {
-        return fail(
-            "gcp-sts",
-            "The sandbox has no Google Cloud endpoint configured to test Google Cloud accounts against."
-                .into(),
-        );
-    };
+    let endpoint = configured(
+        &app.config.gcp_endpoint,
+        "gcp-sts",
+        "Google Cloud endpoint",
+        "Google Cloud",
+    )?;
     let base = endpoint.trim_end_matches('/');
     let form = [
         (
@@ -228,17 +265,8 @@ async fn trade_with_google(
         ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
     ];
     let url = format!("{base}/v1/token");
-    let response = match app.http.post(&url).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                "gcp-sts",
-                format!("Could not reach Google STS at {url}: {e}"),
-            );
-        }
-    };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let request = app.http.post(&url).form(&form);
+    let (status, body) = send_json(request, "gcp-sts", &format!("Google STS at {url}")).await?;
     let Some(federated) = body
         .get("access_token")
         .and_then(Value::as_str)
@@ -252,19 +280,19 @@ async fn trade_with_google(
             .get("error_description")
             .and_then(Value::as_str)
             .unwrap_or("no error description");
-        return fail(
+        return Err(fail(
             "gcp-sts",
             format!(
                 "Google STS rejected the token (HTTP {}): {error}: {description}",
                 status.as_u16()
             ),
-        );
+        ));
     };
     let Some(email) = service_account.filter(|e| !e.trim().is_empty()) else {
-        return TradeOutcome::accepted(
+        return Ok(TradeOutcome::accepted(
             "gcp-sts",
             "Google STS issued a federated access token for the workload identity pool.".into(),
-        );
+        ));
     };
     let lifetime = match str_field(account, "TokenLifetimeSeconds") {
         "" => "3600",
@@ -275,41 +303,26 @@ async fn trade_with_google(
         "scope": ["https://www.googleapis.com/auth/cloud-platform"],
         "lifetime": format!("{lifetime}s"),
     });
-    let response = match app
-        .http
-        .post(&url)
-        .bearer_auth(federated)
-        .json(&request)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                "gcp-iamcredentials",
-                format!("Could not reach IAM Credentials at {url}: {e}"),
-            );
-        }
-    };
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let request = app.http.post(&url).bearer_auth(federated).json(&request);
+    let target = format!("IAM Credentials at {url}");
+    let (status, body) = send_json(request, "gcp-iamcredentials", &target).await?;
     if status.is_success() && body.get("accessToken").is_some() {
-        TradeOutcome::accepted(
+        Ok(TradeOutcome::accepted(
             "gcp-iamcredentials",
             format!("Google issued an access token for service account {email}."),
-        )
+        ))
     } else {
         let status_code = body["error"]["status"].as_str().unwrap_or("UNKNOWN");
         let message = body["error"]["message"]
             .as_str()
             .unwrap_or("no error message");
-        fail(
+        Err(fail(
             "gcp-iamcredentials",
             format!(
                 "generateAccessToken for {email} was refused (HTTP {}): {status_code}: {message}",
                 status.as_u16()
             ),
-        )
+        ))
     }
 }
 
@@ -410,15 +423,11 @@ pub async fn create(
         Some(Path(s)) => Some(app.resolve_space(&s)?),
         None => None,
     };
-    let name = body
-        .get("Name")
-        .and_then(Value::as_str)
+    let name = json_fields::str_field(&body, "Name")
         .unwrap_or("")
         .trim()
         .to_string();
-    let description = body
-        .get("Description")
-        .and_then(Value::as_str)
+    let description = json_fields::str_field(&body, "Description")
         .unwrap_or("")
         .to_string();
     let mut errors = Vec::new();

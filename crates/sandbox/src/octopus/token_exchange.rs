@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::state::IssuedAccessToken;
-use crate::token_validation::RemoteIssuers;
+use crate::token_validation::{RemoteIssuers, claim_strings};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -74,18 +74,6 @@ fn fields(headers: &HeaderMap, body: &[u8]) -> Option<[Option<String>; 4]> {
     } else {
         let value: Value = serde_json::from_slice(body).ok()?;
         Some(names.map(|n| value.get(n).and_then(Value::as_str).map(str::to_string)))
-    }
-}
-
-fn token_audiences(claims: &serde_json::Map<String, Value>) -> Vec<String> {
-    match claims.get("aud") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => vec![],
     }
 }
 
@@ -172,7 +160,7 @@ pub async fn exchange(
             "no OIDC identity for issuer '{iss}' has the audience '{audience}' (default: the service account's ExternalId)"
         ));
     }
-    if !token_audiences(&claims).contains(&audience) {
+    if !claim_strings(&claims, "aud").contains(&audience) {
         return invalid_token(&format!("the token's aud does not contain '{audience}'"));
     }
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");

@@ -222,8 +222,8 @@ impl Gcp {
     }
 
     /// Pool `octopus`, provider `octopus-prod` admitting [`IN_SCOPE`], service account bound
-    /// to its principal.
-    async fn set_up(&self) -> String {
+    /// to its principal: the service account's email and the provider's audience.
+    async fn set_up(&self) -> (String, String) {
         self.create_pool("octopus").await;
         let (s, provider) = self
             .create_provider(
@@ -246,7 +246,7 @@ impl Gcp {
             .bind(&email, &[self.principal("octopus", IN_SCOPE)])
             .await;
         assert_eq!(s, StatusCode::OK, "{p}");
-        email
+        (email, self.audience("octopus", "octopus-prod"))
     }
 }
 
@@ -305,8 +305,7 @@ async fn project_id_resolves_to_its_number_and_permissions_can_be_withheld() {
 #[tokio::test]
 async fn in_scope_octopus_token_becomes_an_access_token() {
     let gcp = Gcp::start().await;
-    let email = gcp.set_up().await;
-    let aud = gcp.audience("octopus", "octopus-prod");
+    let (email, aud) = gcp.set_up().await;
     let (s, sts) = gcp.exchange(&aud, &gcp.token(IN_SCOPE, &aud)).await;
     assert_eq!(s, StatusCode::OK, "{sts}");
     assert_eq!(sts["token_type"], "Bearer");
@@ -338,8 +337,7 @@ async fn in_scope_octopus_token_becomes_an_access_token() {
 #[tokio::test]
 async fn out_of_scope_and_wrong_tokens_are_refused_with_googles_errors() {
     let gcp = Gcp::start().await;
-    let email = gcp.set_up().await;
-    let aud = gcp.audience("octopus", "octopus-prod");
+    let (email, aud) = gcp.set_up().await;
 
     let (s, e) = gcp.exchange(&aud, &gcp.token(OUT_OF_SCOPE, &aud)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
@@ -434,8 +432,7 @@ async fn out_of_scope_and_wrong_tokens_are_refused_with_googles_errors() {
 #[tokio::test]
 async fn a_subject_over_127_bytes_is_refused_at_the_mapping() {
     let gcp = Gcp::start().await;
-    gcp.set_up().await;
-    let aud = gcp.audience("octopus", "octopus-prod");
+    let (_, aud) = gcp.set_up().await;
     let long = format!(
         "space:default:project:{}:environment:production",
         "p".repeat(120)
@@ -574,8 +571,7 @@ async fn google_validation_limits() {
 #[tokio::test]
 async fn deleted_pools_and_providers_are_soft_deleted_for_30_days() {
     let gcp = Gcp::start().await;
-    gcp.set_up().await;
-    let aud = gcp.audience("octopus", "octopus-prod");
+    let (_, aud) = gcp.set_up().await;
     let provider = format!("{}/octopus/providers/octopus-prod", gcp.pools());
 
     let (s, op) = gcp.call(Method::DELETE, &provider, None).await;
