@@ -477,34 +477,26 @@ impl ExistingAccount {
     ) -> (CloudScope, Vec<String>) {
         let inv = &facts.inventory;
         let mut notes = Vec::new();
-        let targets = target_ids
-            .iter()
-            .filter_map(|id| {
-                let found = inv.deployment_targets.iter().find(|t| &t.id == id);
-                if found.is_none() {
-                    notes.push(format!(
-                        "the deployment target {id} uses the account but is not in the space's inventory"
-                    ));
-                }
-                found.map(|t| t.slug.clone())
-            })
-            .collect();
+        let targets = slugs_by_id(
+            target_ids,
+            &inv.deployment_targets,
+            |t| (&t.id, &t.slug),
+            |id| {
+                format!(
+                    "the deployment target {id} uses the account but is not in the space's inventory"
+                )
+            },
+            &mut notes,
+        );
         let environments = match self.environment_ids.is_empty() {
             true => SlugSelection::All,
-            false => SlugSelection::Only(
-                self.environment_ids
-                    .iter()
-                    .filter_map(|id| {
-                        let found = inv.environments.iter().find(|e| &e.id == id);
-                        if found.is_none() {
-                            notes.push(format!(
-                                "the account names the environment {id}, which is not in the space"
-                            ));
-                        }
-                        found.map(|e| e.slug.clone())
-                    })
-                    .collect(),
-            ),
+            false => SlugSelection::Only(slugs_by_id(
+                &self.environment_ids,
+                &inv.environments,
+                |e| (&e.id, &e.slug),
+                |id| format!("the account names the environment {id}, which is not in the space"),
+                &mut notes,
+            )),
         };
         let tenanted = self.participation.starts_with("Tenanted");
         let untenanted = self.participation != "Tenanted";
@@ -514,20 +506,13 @@ impl ExistingAccount {
         ) {
             (false, _) => SlugSelection::Only(Vec::new()),
             (true, true) => SlugSelection::All,
-            (true, false) => SlugSelection::Only(
-                self.tenant_ids
-                    .iter()
-                    .filter_map(|id| {
-                        let found = inv.tenants.iter().find(|t| &t.resource.id == id);
-                        if found.is_none() {
-                            notes.push(format!(
-                                "the account names the tenant {id}, which is not in the space"
-                            ));
-                        }
-                        found.map(|t| t.resource.slug.clone())
-                    })
-                    .collect(),
-            ),
+            (true, false) => SlugSelection::Only(slugs_by_id(
+                &self.tenant_ids,
+                &inv.tenants,
+                |t| (&t.resource.id, &t.resource.slug),
+                |id| format!("the account names the tenant {id}, which is not in the space"),
+                &mut notes,
+            )),
         };
         if tenanted && !self.tenant_tags.is_empty() {
             notes.push(format!(
@@ -547,6 +532,30 @@ impl ExistingAccount {
         };
         (scope, notes)
     }
+}
+
+/// The slugs of the `items` whose id is in `ids` (in the order of `ids`), with a note from
+/// `missing` for each id that is not among them. `key` reads an item's (id, slug).
+fn slugs_by_id<T>(
+    ids: &[String],
+    items: &[T],
+    key: impl Fn(&T) -> (&String, &String),
+    missing: impl Fn(&str) -> String,
+    notes: &mut Vec<String>,
+) -> Vec<String> {
+    ids.iter()
+        .filter_map(|id| {
+            let slug = items
+                .iter()
+                .map(&key)
+                .find(|(item_id, _)| *item_id == id)
+                .map(|(_, slug)| slug.clone());
+            if slug.is_none() {
+                notes.push(missing(id));
+            }
+            slug
+        })
+        .collect()
 }
 
 /// A setup name (`[a-z0-9-]`, 1–40) for the account: its slug, else its name slugified.
