@@ -126,7 +126,7 @@ e2e: tests/node_modules/.installed
 # dependencies serves both), under Xvfb. Prints the medians and the ratios (goal <= 1.2x time,
 # <= 1.15x memory).
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 15
 bench-startup: ui/node_modules/.installed
 	@$(MAKE) --no-print-directory ui/dist/index.html
 	cargo build --release --locked -p $(APP) -p octo-oidc-bare-window \
