@@ -131,6 +131,7 @@ bench-startup: ui/node_modules/.installed
 	@$(MAKE) --no-print-directory ui/dist/index.html
 	cargo build --release --locked -p $(APP) -p octo-oidc-bare-window \
 	  --features $(APP)/custom-protocol,octo-oidc-bare-window/custom-protocol
+	sync # a binary just written out would stall its first launches on writeback
 	xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' python3 benches/startup.py \
 	  --app $(BENCH_TARGET)/release/$(APP) --bare $(BENCH_TARGET)/release/octo-oidc-bare-window --runs $(BENCH_RUNS)
 
