@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::form_field::FormField;
 use crate::session::{Session, lock, octopus_not_connected};
+use crate::setup_run::SignedInClouds;
 use crate::sign_in_address_file::{SIGN_IN_URL_FILE, write_sign_in_address};
 
 /// The Azure CLI's public client id: the well-known first-party client the browser sign-in
@@ -549,6 +550,22 @@ impl Session {
                 value: p.arn,
             })
             .collect())
+    }
+
+    /// The Azure sign-in and the AWS connection still current (made against the Sandbox now
+    /// running, or against the real clouds with no Sandbox): the runs the window starts use
+    /// them (see [`SignedInClouds`]).
+    pub(crate) fn signed_in_clouds(&self) -> SignedInClouds {
+        SignedInClouds {
+            azure: self
+                .current(&self.azure, |c| c.sandbox_generation, "Azure")
+                .ok()
+                .map(|c| c.session),
+            aws: self
+                .current(&self.aws, |c| c.sandbox_generation, "AWS")
+                .ok()
+                .map(|c| c.connection),
+        }
     }
 
     /// The account id of the connected AWS credentials, if connected (and still current).

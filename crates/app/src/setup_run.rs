@@ -7,7 +7,11 @@
 //! else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, else — only when asked — the SDK's
 //! default chain; Google from the setup's `credentials_file`, else Application Default
 //! Credentials), or a sandbox env file ([`SandboxEnv`]), whose endpoints, credentials and
-//! CA are then the only ones used. No credential chain that probes a metadata endpoint (AWS
+//! CA are then the only ones used. A face that signed in itself (the window's "Connect the
+//! cloud": a browser or service-principal Azure sign-in, an AWS profile or typed key) hands
+//! those clients over ([`SignedInClouds`]); they come first, so a setup is planned, applied,
+//! verified and torn down as the identity the user signed in with, not one the environment
+//! happens to name (an AWS connection only for a setup naming no profile or the same one). No credential chain that probes a metadata endpoint (AWS
 //! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
 //! always given, so the SDK never asks IMDS for one.
 //!
@@ -71,7 +75,28 @@ pub struct SetupRun {
     /// A client the face already signed in with (the desktop's session), used for setups on
     /// its server instead of a key from the environment or the keychain.
     connected: Option<RestOctopus>,
+    signed_in: SignedInClouds,
     deadline: Option<std::time::Duration>,
+}
+
+/// The cloud clients a face signed in with (the window's "Connect the cloud"), used by a run
+/// before any credential its environment names.
+#[derive(Clone, Default)]
+pub struct SignedInClouds {
+    /// The Azure sign-in (browser, Azure CLI or service principal), for any tenant it may
+    /// get tokens in.
+    pub azure: Option<AzureSession>,
+    /// The AWS connection (a profile, SSO included, or a typed key).
+    pub aws: Option<AwsConnection>,
+}
+
+impl std::fmt::Debug for SignedInClouds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedInClouds")
+            .field("azure", &self.azure.is_some())
+            .field("aws", &self.aws.as_ref().map(|c| c.profile()))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for SetupRun {
@@ -98,7 +123,7 @@ pub struct LoadedSetup {
 /// The clients of one setup's target.
 #[derive(Clone)]
 pub(crate) enum Cloud {
-    Aws(SdkIam),
+    Aws(Box<SdkIam>),
     Azure(GraphEntraApps, ArmRbac),
     Gcp(RestGoogleCloud),
     None,
@@ -109,7 +134,7 @@ impl Cloud {
     /// `events`, the sink of the steps they run for.
     fn reporting_to(&self, events: Arc<dyn ProgressSink>) -> Cloud {
         match self {
-            Cloud::Aws(iam) => Cloud::Aws(iam.reporting_to(events)),
+            Cloud::Aws(iam) => Cloud::Aws(Box::new(iam.reporting_to(events))),
             Cloud::Azure(entra, rbac) => Cloud::Azure(
                 entra.reporting_to(events.clone()),
                 rbac.reporting_to(events),
@@ -151,7 +176,7 @@ macro_rules! with_ports {
                     octopus: $octopus,
                     entra: &Absent,
                     rbac: &Absent,
-                    iam,
+                    iam: &**iam,
                     gcp: &Absent,
                 };
                 $body
@@ -234,6 +259,7 @@ impl SetupRun {
             aws_default_chain,
             ignore_preflight: false,
             connected: None,
+            signed_in: SignedInClouds::default(),
             deadline: None,
         }
     }
@@ -247,6 +273,13 @@ impl SetupRun {
     /// Uses `client` (already signed in) for setups on its server.
     pub fn with_octopus(mut self, client: RestOctopus) -> SetupRun {
         self.connected = Some(client);
+        self
+    }
+
+    /// Uses the cloud clients the face signed in with before any credential of the
+    /// environment (see [`SignedInClouds`]).
+    pub fn with_signed_in(mut self, clouds: SignedInClouds) -> SetupRun {
+        self.signed_in = clouds;
         self
     }
 
@@ -451,82 +484,31 @@ impl SetupRun {
                     .clone()
                     .unwrap_or_else(|| DEFAULT_REGION.to_string());
                 // `prepare` has resolved an unset region already (see `resolve_region`).
-                let mut options = match &self.sandbox {
-                    Some(env) => ConnectOptions::new(CredentialSource::AccessKey {
-                        access_key_id: env.require("AWS_ACCESS_KEY_ID")?.to_string(),
-                        secret_access_key: env.secret("AWS_SECRET_ACCESS_KEY")?,
-                        session_token: None,
-                    })
-                    .with_endpoint(env.require("AWS_ENDPOINT_URL")?),
-                    None => {
-                        let source = match (&aws.profile, self.var("AWS_ACCESS_KEY_ID")) {
-                            (Some(p), _) => CredentialSource::Profile(p.clone()),
-                            (None, Some(id)) => CredentialSource::AccessKey {
-                                access_key_id: id,
-                                secret_access_key: Secret::new(
-                                    self.var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-                                ),
-                                session_token: self.var("AWS_SESSION_TOKEN").map(Secret::new),
-                            },
-                            (None, None) if self.aws_default_chain => {
-                                CredentialSource::DefaultChain
-                            }
-                            (None, None) => {
-                                return Err(field(
-                                    "aws.profile",
-                                    "no AWS credentials were chosen",
-                                    "Set profile = \"NAME\" under [aws], export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or pass --aws-default-chain",
-                                ));
-                            }
-                        };
-                        ConnectOptions::new(source)
-                    }
+                let connection = match self.signed_in_aws(aws.profile.as_deref()) {
+                    Some(connection) => connection.in_region(&region),
+                    None => self.aws_connection(aws, region).await?,
                 };
-                options.region = Some(region);
-                let connection = AwsConnection::connect(options).await?;
                 let iam = SdkIam::new(&connection);
                 let iam = match self.deadline {
                     Some(deadline) => iam.with_deadline(deadline),
                     None => iam,
                 };
-                Ok((Cloud::Aws(iam), signed_in))
+                Ok((Cloud::Aws(Box::new(iam)), signed_in))
             }
             TargetSpec::Azure(azure) => {
-                let transport = self.azure_transport()?;
-                let (authority_url, graph_url, arm_url) = match &self.sandbox {
+                let (graph_url, arm_url) = match &self.sandbox {
                     Some(env) => (
-                        env.require("AZURE_AUTHORITY")?.to_string(),
                         env.require("GRAPH_URL")?.to_string(),
                         env.require("ARM_URL")?.to_string(),
                     ),
                     None => (
-                        "https://login.microsoftonline.com".to_string(),
                         "https://graph.microsoft.com".to_string(),
                         "https://management.azure.com".to_string(),
                     ),
                 };
-                let env_var = |name: &str| match &self.sandbox {
-                    Some(env) => env.get(name).map(str::to_string),
-                    None => self.var(name),
-                };
-                let session = match (env_var("AZURE_CLIENT_ID"), env_var("AZURE_CLIENT_SECRET")) {
-                    (Some(client_id), Some(secret)) => AzureSession::service_principal(
-                        transport,
-                        AuthorityConfig {
-                            authority_url,
-                            tenant: azure.tenant_id.clone(),
-                            client_id,
-                        },
-                        Secret::new(secret),
-                    )?,
-                    _ if self.sandbox.is_some() => {
-                        return Err(field(
-                            crate::sandbox_env::SANDBOX_FIELD,
-                            "the sandbox env file has no AZURE_CLIENT_ID / AZURE_CLIENT_SECRET",
-                            "Write it with a current `octo-oidc sandbox --env-file PATH`",
-                        ));
-                    }
-                    _ => AzureSession::developer_tools(transport)?,
+                let session = match &self.signed_in.azure {
+                    Some(session) => session.clone(),
+                    None => self.azure_session(&azure.tenant_id)?,
                 };
                 let graph =
                     GraphEntraApps::new(session.clone(), &graph_url).in_tenant(&azure.tenant_id);
@@ -545,6 +527,90 @@ impl SetupRun {
                 Ok((Cloud::Azure(graph, arm), signed_in))
             }
         }
+    }
+
+    /// The face's AWS connection, if it has one a setup naming `profile` may use: the setup
+    /// names no profile (typed keys, or the profile the face connected with), or the same one.
+    fn signed_in_aws(&self, profile: Option<&str>) -> Option<&AwsConnection> {
+        self.signed_in
+            .aws
+            .as_ref()
+            .filter(|connection| profile.is_none() || profile == connection.profile())
+    }
+
+    /// The AWS connection of the run's own credentials: the sandbox's key, else the setup's
+    /// profile, the exported keys or (when allowed) the SDK's default chain.
+    async fn aws_connection(
+        &self,
+        aws: &octo_oidc_engine::setup_file::AwsSetup,
+        region: String,
+    ) -> Result<AwsConnection, Problem> {
+        let mut options = match &self.sandbox {
+            Some(env) => ConnectOptions::new(CredentialSource::AccessKey {
+                access_key_id: env.require("AWS_ACCESS_KEY_ID")?.to_string(),
+                secret_access_key: env.secret("AWS_SECRET_ACCESS_KEY")?,
+                session_token: None,
+            })
+            .with_endpoint(env.require("AWS_ENDPOINT_URL")?),
+            None => {
+                let source = match (&aws.profile, self.var("AWS_ACCESS_KEY_ID")) {
+                    (Some(p), _) => CredentialSource::Profile(p.clone()),
+                    (None, Some(id)) => CredentialSource::AccessKey {
+                        access_key_id: id,
+                        secret_access_key: Secret::new(
+                            self.var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+                        ),
+                        session_token: self.var("AWS_SESSION_TOKEN").map(Secret::new),
+                    },
+                    (None, None) if self.aws_default_chain => CredentialSource::DefaultChain,
+                    (None, None) => {
+                        return Err(field(
+                            "aws.profile",
+                            "no AWS credentials were chosen",
+                            "Set profile = \"NAME\" under [aws], export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or pass --aws-default-chain",
+                        ));
+                    }
+                };
+                ConnectOptions::new(source)
+            }
+        };
+        options.region = Some(region);
+        AwsConnection::connect(options).await
+    }
+
+    /// The Azure session of the run's own credentials: the sandbox's automation app, else
+    /// `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET` in `tenant`, else the Azure CLI / azd login.
+    fn azure_session(&self, tenant: &str) -> Result<AzureSession, Problem> {
+        let transport = self.azure_transport()?;
+        let authority_url = match &self.sandbox {
+            Some(env) => env.require("AZURE_AUTHORITY")?.to_string(),
+            None => "https://login.microsoftonline.com".to_string(),
+        };
+        let env_var = |name: &str| match &self.sandbox {
+            Some(env) => env.get(name).map(str::to_string),
+            None => self.var(name),
+        };
+        Ok(
+            match (env_var("AZURE_CLIENT_ID"), env_var("AZURE_CLIENT_SECRET")) {
+                (Some(client_id), Some(secret)) => AzureSession::service_principal(
+                    transport,
+                    AuthorityConfig {
+                        authority_url,
+                        tenant: tenant.to_string(),
+                        client_id,
+                    },
+                    Secret::new(secret),
+                )?,
+                _ if self.sandbox.is_some() => {
+                    return Err(field(
+                        crate::sandbox_env::SANDBOX_FIELD,
+                        "the sandbox env file has no AZURE_CLIENT_ID / AZURE_CLIENT_SECRET",
+                        "Write it with a current `octo-oidc sandbox --env-file PATH`",
+                    ));
+                }
+                _ => AzureSession::developer_tools(transport)?,
+            },
+        )
     }
 
     /// An AWS setup without `aws.region` takes the region the AWS configuration names
@@ -749,12 +815,14 @@ pub(crate) async fn verify_observation(
     // A refused trade is an answer here, not IAM propagation to wait out: STS's
     // AccessDenied is not retried while verify trades.
     let cloud = match (cloud, options.token_trades) {
-        (Cloud::Aws(iam), true) => Cloud::Aws(iam.clone().with_propagation_policy(
-            octo_oidc_core::retry::RetryPolicy {
-                max_retries: 0,
-                ..octo_oidc_core::retry::RetryPolicy::fast()
-            },
-        )),
+        (Cloud::Aws(iam), true) => {
+            Cloud::Aws(Box::new(iam.as_ref().clone().with_propagation_policy(
+                octo_oidc_core::retry::RetryPolicy {
+                    max_retries: 0,
+                    ..octo_oidc_core::retry::RetryPolicy::fast()
+                },
+            )))
+        }
         (other, _) => other.clone(),
     };
     // A CI runner signs in at the server's public URL, whose discovery document names the

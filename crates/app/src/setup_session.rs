@@ -77,14 +77,19 @@ const SANDBOX_ENV_HINT: &str = "sandbox.env";
 
 impl Session {
     /// Where this session's credentials come from: the built-in Sandbox when its Octopus is
-    /// the connected one, else the real adapters with the signed-in Octopus client.
+    /// the connected one, else the real adapters with the signed-in Octopus client; in both,
+    /// the clouds signed in to on "Connect the cloud" before any other credential.
     pub(crate) fn setup_run(&self) -> SetupRun {
         let env = self.env_reader();
+        let signed_in = self.signed_in_clouds();
         if let Some(sandbox) = self.connected_sandbox_env() {
             return SetupRun::sandbox(SandboxEnv::in_process(sandbox.vars, &sandbox.ca_pem))
-                .with_env(env);
+                .with_env(env)
+                .with_signed_in(signed_in);
         }
-        let run = SetupRun::real(false).with_env(env);
+        let run = SetupRun::real(false)
+            .with_env(env)
+            .with_signed_in(signed_in);
         match self.octopus_client() {
             Some(client) => run.with_octopus(client),
             None => run,

@@ -248,6 +248,8 @@ pub struct CallerIdentity {
 #[derive(Debug, Clone)]
 pub struct AwsConnection {
     config: SdkConfig,
+    /// The named profile the credentials come from, if they come from one.
+    profile: Option<String>,
     sso_profile: Option<String>,
 }
 
@@ -276,6 +278,7 @@ impl AwsConnection {
             loader = loader.region(Region::new(region.clone()));
         }
         let mut sso_profile = None;
+        let mut profile = None;
         match &options.source {
             CredentialSource::DefaultChain => {}
             CredentialSource::Profile(name) => {
@@ -292,6 +295,7 @@ impl AwsConnection {
                 if info.kind == ProfileKind::Sso {
                     sso_profile = Some(name.clone());
                 }
+                profile = Some(name.clone());
                 loader = loader.profile_name(name);
             }
             CredentialSource::AccessKey {
@@ -329,8 +333,31 @@ impl AwsConnection {
         }
         Ok(AwsConnection {
             config,
+            profile,
             sso_profile,
         })
+    }
+
+    /// The same credentials and endpoint, for the clients of `region` (STS's regional
+    /// endpoint; IAM is global). Nothing is sent.
+    pub fn in_region(&self, region: &str) -> AwsConnection {
+        if self.config.region().map(|r| r.as_ref()) == Some(region) {
+            return self.clone();
+        }
+        AwsConnection {
+            config: self
+                .config
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+            ..self.clone()
+        }
+    }
+
+    /// The named profile the credentials come from (SSO included), or `None` for a typed
+    /// key or the default chain.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
     }
 
     /// The loaded SDK configuration.

@@ -5,6 +5,9 @@ use octo_oidc_app::cloud_connect::{AwsSignIn, AzureSignIn};
 use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_testkit::assert_problem;
 
+use crate::sign_in_page::{
+    read_address, sandbox_browser, session_with_address_file, submit_sign_in,
+};
 use crate::support::{connected_to_sandbox, session};
 
 fn no_browser(_: &str) -> Result<(), String> {
@@ -208,66 +211,11 @@ async fn bad_sign_in_input_is_refused_with_every_field_before_any_call() {
     );
 }
 
-/// A fresh file path in the system's temp folder (nothing is created).
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("octo-oidc-{name}-{}-{nanos}", std::process::id()))
-}
-
-/// A session whose environment names a fresh sign-in address file.
-fn session_with_address_file(
-    name: &str,
-) -> (std::path::PathBuf, std::sync::Arc<octo_oidc_app::Session>) {
-    let file = temp_path(name);
-    let session = crate::support::session_with_env(
-        &crate::support::test_service(),
-        &[(
-            octo_oidc_app::sign_in_address_file::SIGN_IN_URL_FILE,
-            file.display().to_string(),
-        )],
-    );
-    (file, std::sync::Arc::new(session))
-}
-
-/// What a browser sends back from the sign-in page: its form's action and fields.
-fn sign_in_form(page: &str) -> (String, Vec<(String, String)>) {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(unescape(&tag[start..end]))
-    };
-    let form = page.split("<form").nth(1).expect("a sign-in form");
-    let action = attribute(form, "action").expect("the form's action");
-    let fields = form
-        .split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .map(|tag| {
-            (
-                attribute(tag, "name").unwrap(),
-                attribute(tag, "value").unwrap(),
-            )
-        })
-        .collect();
-    (action, fields)
-}
-
 #[tokio::test]
 async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_address_file() {
-    use octo_oidc_app::sign_in_address_file::SIGN_IN_URL_VAR;
-    use octo_oidc_sandbox::entra::{DEFAULT_PASSWORD, DEFAULT_USER};
+    use octo_oidc_sandbox::entra::DEFAULT_USER;
 
-    let (file, session) = session_with_address_file("sign-in-url");
+    let (file, session) = session_with_address_file("sign-in-url", &[]);
     let started = connected_to_sandbox(&session).await;
 
     let signing_in = tokio::spawn({
@@ -281,25 +229,13 @@ async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_add
         }
     });
     // The address arrives in the file, 0600.
-    let mut line = String::new();
-    for _ in 0..200 {
-        line = std::fs::read_to_string(&file).unwrap_or_default();
-        if line.ends_with('\n') {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let address = read_address(&file).await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let address = line
-        .trim_end()
-        .strip_prefix(&format!("{SIGN_IN_URL_VAR}="))
-        .unwrap_or_else(|| panic!("one AZURE_SIGN_IN_URL line: {line:?}"))
-        .to_string();
     let authority = started
         .azure_authority
         .clone()
@@ -311,33 +247,8 @@ async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_add
 
     // The stand-in browser: the page (trusting the CA the Sandbox serves), the form, the
     // redirect to the app's loopback listener.
-    let ca = reqwest::get(format!("{}/_sandbox/ca.pem", started.octopus_url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = browser.get(&address).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let (action, mut fields) = sign_in_form(&page.text().await.unwrap());
-    fields.push(("username".into(), DEFAULT_USER.into()));
-    fields.push(("password".into(), DEFAULT_PASSWORD.into()));
-    let submitted = browser
-        .post(format!("{authority}{action}"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), 302);
-    let location = submitted.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let browser = sandbox_browser(&started).await;
+    let location = submit_sign_in(&browser, &started, &address, DEFAULT_USER).await;
     assert!(location.starts_with("http://localhost:"), "{location}");
     // A redirect with another state is not this sign-in's: ignored, the listener waits on.
     let forged = with_forged_state(&location);
@@ -380,7 +291,7 @@ fn with_forged_state(location: &str) -> String {
 
 #[tokio::test]
 async fn the_address_file_is_ignored_outside_the_sandbox() {
-    let (file, session) = session_with_address_file("real-sign-in-url");
+    let (file, session) = session_with_address_file("real-sign-in-url", &[]);
     let (opened, mut was_opened) = tokio::sync::mpsc::unbounded_channel::<String>();
     let signing_in = tokio::spawn({
         let session = session.clone();

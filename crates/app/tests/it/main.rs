@@ -13,4 +13,6 @@ mod locks;
 mod sandbox_mode;
 mod setup_preview;
 mod setup_session;
+mod sign_in_page;
+mod signed_in_clouds;
 mod support;
