@@ -90,11 +90,12 @@ export function parseSignInPage(html) {
 
 /**
  * Signs in on the Sandbox's authorize page at `address` (trusting `ca` only) as the user it
- * names, and follows the redirect to the app's loopback listener. Returns what was seen:
- * `{ page, redirect, landed }` (the authorize page's HTML, the redirect URL, the listener's
- * answer).
+ * names — or as `user`, another of the Sandbox's demo users (they share the demo password the
+ * page names) — and follows the redirect to the app's loopback listener. Returns what was
+ * seen: `{ page, redirect, landed, user }` (the authorize page's HTML, the redirect URL, the
+ * listener's answer, who signed in).
  */
-export async function signInOnAuthorizePage(address, ca) {
+export async function signInOnAuthorizePage(address, ca, { user } = {}) {
   const page = await request(address, { ca });
   assert.equal(page.status, 200, `the authorize page answered ${page.status}: ${page.body.slice(0, 300)}`);
   const form = parseSignInPage(page.body);
@@ -106,7 +107,7 @@ export async function signInOnAuthorizePage(address, ca) {
   const submitted = await request(new URL(form.action, address), {
     method: 'POST',
     ca,
-    form: { ...form.fields, username: form.user, password: form.password },
+    form: { ...form.fields, username: user ?? form.user, password: form.password },
   });
   assert.equal(submitted.status, 302, `the sign-in was not accepted: ${submitted.body.slice(0, 300)}`);
   const redirect = loopbackOnly(new URL(submitted.headers.location));
@@ -115,5 +116,5 @@ export async function signInOnAuthorizePage(address, ca) {
   assert.ok(redirect.searchParams.get('code'), 'the redirect carries a code');
   const landed = await request(redirect, { host: redirect.host });
   assert.equal(landed.status, 200, `the app's listener answered ${landed.status}`);
-  return { page: page.body, redirect, landed, user: form.user };
+  return { page: page.body, redirect, landed, user: user ?? form.user };
 }

@@ -1,19 +1,81 @@
 // End-to-end test of "Verify an existing account" (QA's flow from Welcome) in the real window
-// against the in-app Sandbox: an AWS account is created first in the same Sandbox (a saved setup
-// opened from Welcome, planned, applied), then Welcome → "Verify an existing account" → the
-// Sandbox → pick the account from the space's OIDC accounts (type shown) → the Verify screen
-// passes, with the account test. Screenshots: target/e2e-screenshots/verify-<nn>-<screen>.png.
+// against the in-app Sandbox: an AWS and an Azure account are created first in the same Sandbox
+// (saved setups opened from Welcome, planned, applied), then Welcome → "Verify an existing
+// account" → the Sandbox → pick the account from the space's OIDC accounts (type shown) → the
+// Verify screen passes, with the account test. The Azure account is then verified as the user
+// signed in on the pick screen (the browser sign-in on the Sandbox's authorize page): a user
+// with no Azure role gets ARM's refusal, the administrator a pass.
+// Screenshots: target/e2e-screenshots/verify-<nn>-<screen>.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readSignInAddress, signInOnAuthorizePage } from './authorize-page.mjs';
 import { openApp, screenshot, waitEnabled, waitTitle } from './harness.mjs';
 
 const WORK = mkdtempSync(path.join(tmpdir(), 'octo-oidc-e2e-verify-'));
 process.env.XDG_DATA_HOME = path.join(WORK, 'data');
 const ACCOUNT = 'QA existing (OIDC)';
 const SETUP = path.join(WORK, 'qa-existing.toml');
+const AZURE_ACCOUNT = 'QA existing Azure (OIDC)';
+const AZURE_SETUP = path.join(WORK, 'qa-existing-azure.toml');
+// The app writes the Sandbox's authorize address here instead of opening a browser.
+const SIGN_IN_URL_FILE = path.join(WORK, 'azure-sign-in-url');
+process.env.OCTO_OIDC_SIGN_IN_URL_FILE = SIGN_IN_URL_FILE;
+// The Sandbox's Octopus, as its screen lists it (its CA is served there).
+let sandboxOctopusUrl;
+
+/** The pick screen's radio button of the account named `name`. */
+function accountButton(browser, name) {
+  return browser.$(`//button[@role="radio"][.//span[contains(@class,"name") and text()="${name}"]]`);
+}
+
+/** Opens the saved setup `file` from Welcome (Sandbox mode), plans, applies and verifies it, and
+ *  finishes back on Welcome. */
+async function applySavedSetup(browser, file) {
+  await waitTitle(browser, 'What do you want to set up?');
+  await browser.$('#mode-sandbox').click();
+  await browser.$('#open-path').setValue(file);
+  await browser.$('#open-setup').click();
+  const opened = await browser.$('#opened-setup');
+  await opened.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the setup did not open' });
+  await browser.$('#open-plan').click();
+  await waitTitle(browser, 'Review the plan');
+  await browser.$('#plan').waitForDisplayed({ timeout: 30000, timeoutMsg: 'the engine did not plan' });
+  await waitEnabled(browser, '#continue', 'the plan did not allow apply');
+  await browser.$('#continue').click();
+  await waitTitle(browser, 'Apply');
+  await browser.$('#apply-start').click();
+  await browser.$('#apply-done').waitForDisplayed({ timeout: 60000, timeoutMsg: 'apply did not finish' });
+  await waitEnabled(browser, '#continue', 'apply did not allow verify');
+  await browser.$('#continue').click();
+  await waitTitle(browser, 'Verify');
+  const verdict = await browser.$('#verify-verdict');
+  await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
+  assert.match(await verdict.getText(), /Passed/, await browser.$('#verify-checks').getText());
+  await waitEnabled(browser, '#continue', 'verify did not offer Done');
+  await browser.$('#continue').click();
+  await waitTitle(browser, 'Done');
+  await browser.$('#finish').click();
+  await waitTitle(browser, 'What do you want to set up?');
+}
+
+/** Signs in to the Sandbox's Azure from the pick screen with the browser, as `user` (default:
+ *  the user the authorize page names, its administrator). */
+async function signInToAzure(browser, user) {
+  rmSync(SIGN_IN_URL_FILE, { force: true });
+  await browser.$('#azure-sign-in').click();
+  const address = await readSignInAddress(SIGN_IN_URL_FILE);
+  const ca = await (await fetch(`${sandboxOctopusUrl}/_sandbox/ca.pem`)).text();
+  const signedIn = await signInOnAuthorizePage(address, ca, { user });
+  const status = await browser.$('#azure-signed-in');
+  await status.waitUntil(async () => (await status.getText()).includes(`Signed in as ${signedIn.user}`), {
+    timeout: 20000,
+    timeoutMsg: `the app did not show the sign-in of ${signedIn.user}`,
+  });
+  return signedIn.user;
+}
 
 describe('verify an existing account in the Sandbox', () => {
   let app;
@@ -47,6 +109,32 @@ role_name = "octopus-qa-existing"
 region = "eu-west-1"
 `,
     );
+    writeFileSync(
+      AZURE_SETUP,
+      `version = 1
+name = "qa-existing-azure"
+target = "azure"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["*"]
+environments = ["production"]
+runbooks = ["*"]
+
+[subject_keys]
+deployment = ["space", "tenant", "environment"]
+
+[account]
+name = "${AZURE_ACCOUNT}"
+
+[azure]
+tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+role = "Contributor"
+`,
+    );
     app = await openApp();
     browser = app.browser;
   });
@@ -55,32 +143,9 @@ region = "eu-west-1"
     await app?.close();
   });
 
-  it('creates an account in the Sandbox first (a saved setup opened, planned and applied)', async () => {
-    await waitTitle(browser, 'What do you want to set up?');
-    await browser.$('#mode-sandbox').click();
-    await browser.$('#open-path').setValue(SETUP);
-    await browser.$('#open-setup').click();
-    const opened = await browser.$('#opened-setup');
-    await opened.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the setup did not open' });
-    await browser.$('#open-plan').click();
-    await waitTitle(browser, 'Review the plan');
-    await browser.$('#plan').waitForDisplayed({ timeout: 30000, timeoutMsg: 'the engine did not plan' });
-    await waitEnabled(browser, '#continue', 'the plan did not allow apply');
-    await browser.$('#continue').click();
-    await waitTitle(browser, 'Apply');
-    await browser.$('#apply-start').click();
-    await browser.$('#apply-done').waitForDisplayed({ timeout: 60000, timeoutMsg: 'apply did not finish' });
-    await waitEnabled(browser, '#continue', 'apply did not allow verify');
-    await browser.$('#continue').click();
-    await waitTitle(browser, 'Verify');
-    const verdict = await browser.$('#verify-verdict');
-    await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify did not finish' });
-    assert.match(await verdict.getText(), /Passed/, await browser.$('#verify-checks').getText());
-    await waitEnabled(browser, '#continue', 'verify did not offer Done');
-    await browser.$('#continue').click();
-    await waitTitle(browser, 'Done');
-    await browser.$('#finish').click();
-    await waitTitle(browser, 'What do you want to set up?');
+  it('creates an AWS and an Azure account in the Sandbox first (saved setups opened, planned and applied)', async () => {
+    await applySavedSetup(browser, SETUP);
+    await applySavedSetup(browser, AZURE_SETUP);
   });
 
   it('Welcome offers "Verify an existing account"; it starts with the Sandbox, already running', async () => {
@@ -101,6 +166,7 @@ region = "eu-west-1"
     assert.doesNotMatch(standIns, /GitHub/);
     assert.equal(await browser.$('#endpoint-github').isExisting(), false, 'no GitHub issuer endpoint');
     assert.ok(await browser.$('#endpoint-aws').isExisting(), 'the AWS endpoint is listed');
+    sandboxOctopusUrl = await browser.$('#endpoint-octopus').getText();
     await screenshot(browser, 'verify-02-sandbox');
   });
 
@@ -113,7 +179,7 @@ region = "eu-west-1"
     assert.match(text, new RegExp(`${ACCOUNT.replace(/[()]/g, '\\$&')}\\s+AWS OIDC\\s+Accounts-\\d+`));
     assert.equal(await browser.$('#continue').isEnabled(), false, 'Continue waits for a pick');
     assert.match(await browser.$('#next-reason').getText(), /Pick an OIDC account/);
-    const account = await browser.$(`//button[@role="radio"][.//span[contains(@class,"name") and text()="${ACCOUNT}"]]`);
+    const account = await accountButton(browser, ACCOUNT);
     await account.click();
     assert.equal(await account.getAttribute('aria-checked'), 'true');
     await waitEnabled(browser, '#continue', 'picking the account did not enable Continue');
@@ -133,6 +199,37 @@ region = "eu-west-1"
     assert.match(checks, /carries the mark of the octo-oidc setup 'qa-existing'/);
     assert.equal(await browser.$('#continue').isEnabled(), false, 'Verify is the last step here');
     await screenshot(browser, 'verify-04-verify');
+  });
+
+  it('verifies an Azure account as the user signed in on the pick screen (the browser sign-in)', async () => {
+    await browser.$('#back').click();
+    await waitTitle(browser, 'Which account?');
+    await (await browser.$('#oidc-accounts')).waitForDisplayed({ timeout: 20000, timeoutMsg: 'the accounts did not load' });
+    await (await accountButton(browser, AZURE_ACCOUNT)).click();
+    // An Azure account offers the cloud's sign-in, as "Connect the cloud" does.
+    assert.equal(await browser.$('input[name="azure-sign-in"][value="browser"]').isSelected(), true, 'the browser is the default');
+    assert.match(await browser.$('#account-cloud-note').getText(), /as the sign-in made in this window/);
+    await signInToAzure(browser);
+    await waitEnabled(browser, '#continue', 'picking the Azure account did not enable Continue');
+    await screenshot(browser, 'verify-05-pick-azure-signed-in');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Verify');
+    assert.match(await browser.$('#verify-subject').getText(), /QA existing Azure \(OIDC\) \(Azure OIDC, Accounts-\d+\)/);
+    const verdict = await browser.$('#verify-verdict');
+    await verdict.waitForDisplayed({ timeout: 90000, timeoutMsg: 'verify of the Azure account did not finish' });
+    assert.match(await verdict.getText(), /Passed/, await browser.$('#verify-checks').getText());
+    assert.match(await browser.$('#verify-checks').getText(), /the app registration 'octo-oidc-qa-existing-azure' \([0-9a-f-]{36}\) exists/);
+    await screenshot(browser, 'verify-06-verify-azure');
+
+    // Back on the pick screen, the account is still the one picked.
+    await browser.$('#back').click();
+    await waitTitle(browser, 'Which account?');
+    const again = await accountButton(browser, AZURE_ACCOUNT);
+    await again.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the accounts did not load again' });
+    assert.equal(await again.getAttribute('aria-checked'), 'true');
+    await waitEnabled(browser, '#continue', 'the kept pick did not enable Continue');
+    await browser.$('#continue').click();
+    await waitTitle(browser, 'Verify');
   });
 
   it('Back walks the flow back to Welcome', async () => {

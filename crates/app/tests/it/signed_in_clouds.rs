@@ -99,6 +99,21 @@ async fn the_windows_setups_run_as_the_azure_user_it_signed_in_with() {
     assert!(applied.complete, "{applied:#?}");
     let verified = session.verify_setup(&source).await.unwrap();
     assert!(verified.passed, "{verified:#?}");
+
+    // "Verify an existing account" of the window reads Azure as the sign-in too (reports
+    // failing here: an account serves every project, the setup trusts one).
+    let request = octo_oidc_app::existing_account::AccountRequest {
+        account: "Signed-in Azure (OIDC)".into(),
+        ..Default::default()
+    };
+    let report = session.verify_account(&request).await.unwrap();
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.message.contains("in the scope but rejected")),
+        "{report:#?}"
+    );
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -22,6 +22,7 @@ const AWS: PickedAccount = {
   typeLabel: 'AWS OIDC',
   gcpServiceAccount: '',
   awsProfile: '',
+  signedInAs: '',
 };
 const GCP: PickedAccount = { ...AWS, id: 'Accounts-2', accountType: 'GoogleCloudOidcAccount', typeLabel: 'Google Cloud OIDC' };
 

@@ -24,8 +24,12 @@ export interface PickedAccount {
   readonly typeLabel: string;
   /** Google Cloud: the service account the account's steps impersonate. */
   readonly gcpServiceAccount: string;
-  /** AWS (real accounts): the shared-config profile to sign in with; empty = the default. */
+  /** AWS: the shared-config profile to sign in with; empty = the connection made on the
+   *  screen (typed keys), else the exported keys. */
   readonly awsProfile: string;
+  /** The cloud sign-in made on the screen (who, as the app layer said), '' = none: a new
+   *  sign-in is verified afresh, because verify reads the cloud as that identity. */
+  readonly signedInAs: string;
 }
 
 export interface AccountFlowState {
