@@ -26,6 +26,30 @@ process.env.OCTO_OIDC_SIGN_IN_URL_FILE = SIGN_IN_URL_FILE;
 // The Sandbox's Octopus, as its screen lists it (its CA is served there).
 let sandboxOctopusUrl;
 
+/** A setup of `target` whose account `account` serves exactly its scope: every project (and
+ *  runbook) in production, untenanted; `section` is the target's own table. */
+function existingSetup(name, target, account, section) {
+  return `version = 1
+name = "${name}"
+target = "${target}"
+
+[octopus]
+space = "Default"
+
+[scope]
+projects = ["*"]
+environments = ["production"]
+runbooks = ["*"]
+
+[subject_keys]
+deployment = ["space", "tenant", "environment"]
+
+[account]
+name = "${account}"
+
+${section}`;
+}
+
 /** The pick screen's radio button of the account named `name`. */
 function accountButton(browser, name) {
   return browser.$(`//button[@role="radio"][.//span[contains(@class,"name") and text()="${name}"]]`);
@@ -83,57 +107,15 @@ describe('verify an existing account in the Sandbox', () => {
 
   before(async () => {
     mkdirSync(WORK, { recursive: true });
-    // Every project (and runbook) in production, untenanted: exactly what its account can be used for.
-    writeFileSync(
-      SETUP,
-      `version = 1
-name = "qa-existing"
-target = "aws"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["*"]
-environments = ["production"]
-runbooks = ["*"]
-
-[subject_keys]
-deployment = ["space", "tenant", "environment"]
-
-[account]
-name = "${ACCOUNT}"
-
-[aws]
-role_name = "octopus-qa-existing"
-region = "eu-west-1"
-`,
-    );
+    writeFileSync(SETUP, existingSetup('qa-existing', 'aws', ACCOUNT, '[aws]\nrole_name = "octopus-qa-existing"\nregion = "eu-west-1"\n'));
     writeFileSync(
       AZURE_SETUP,
-      `version = 1
-name = "qa-existing-azure"
-target = "azure"
-
-[octopus]
-space = "Default"
-
-[scope]
-projects = ["*"]
-environments = ["production"]
-runbooks = ["*"]
-
-[subject_keys]
-deployment = ["space", "tenant", "environment"]
-
-[account]
-name = "${AZURE_ACCOUNT}"
-
-[azure]
-tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-subscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
-role = "Contributor"
-`,
+      existingSetup(
+        'qa-existing-azure',
+        'azure',
+        AZURE_ACCOUNT,
+        '[azure]\ntenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"\nsubscription_id = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"\nrole = "Contributor"\n',
+      ),
     );
     app = await openApp();
     browser = app.browser;

@@ -11,9 +11,10 @@
 //! cloud": a browser or service-principal Azure sign-in, an AWS profile or typed key) hands
 //! those clients over ([`SignedInClouds`]); they come first, so a setup is planned, applied,
 //! verified and torn down as the identity the user signed in with, not one the environment
-//! happens to name (an AWS connection only for a setup naming no profile or the same one). No credential chain that probes a metadata endpoint (AWS
-//! IMDS, Azure managed identity) is used unless the user chose it, and the AWS region is
-//! always given, so the SDK never asks IMDS for one.
+//! happens to name (an AWS connection only for a setup naming no profile or the same one).
+//! No credential chain that probes a metadata endpoint (AWS IMDS, Azure managed identity) is
+//! used unless the user chose it, and the AWS region is always given, so the SDK never asks
+//! IMDS for one.
 //!
 //! [`SetupRun::load`] reads and validates the file (no remote call; every field error at
 //! once). [`SetupRun::prepare`] connects and observes ([`Prepared`]: the clients, the

@@ -6,7 +6,7 @@ use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_testkit::assert_problem;
 
 use crate::sign_in_page::{
-    read_address, sandbox_browser, session_with_address_file, submit_sign_in,
+    read_address, sandbox_browser, session_with_address_file, start_browser_sign_in, submit_sign_in,
 };
 use crate::support::{connected_to_sandbox, session};
 
@@ -218,16 +218,7 @@ async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_add
     let (file, session) = session_with_address_file("sign-in-url", &[]);
     let started = connected_to_sandbox(&session).await;
 
-    let signing_in = tokio::spawn({
-        let session = session.clone();
-        async move {
-            session
-                .sign_in_azure(AzureSignIn::Browser, |_: &str| {
-                    panic!("the address file replaces the browser in the Sandbox")
-                })
-                .await
-        }
-    });
+    let signing_in = start_browser_sign_in(&session);
     // The address arrives in the file, 0600.
     let address = read_address(&file).await;
     #[cfg(unix)]

@@ -125,6 +125,21 @@ pub async fn submit_sign_in(
         .to_string()
 }
 
+/// Starts the session's browser sign-in to the Sandbox's Azure (the address goes to the
+/// session's address file; no browser is opened); it ends once the redirect lands.
+pub fn start_browser_sign_in(
+    session: &Arc<Session>,
+) -> tokio::task::JoinHandle<Result<AzureConnection, octo_oidc_core::Problem>> {
+    let session = session.clone();
+    tokio::spawn(async move {
+        session
+            .sign_in_azure(AzureSignIn::Browser, |_: &str| {
+                panic!("the address file replaces the browser in the Sandbox")
+            })
+            .await
+    })
+}
+
 /// Signs the session in to the Sandbox's Azure with the browser as `user` (a Sandbox demo
 /// user, its demo password), start to finish.
 pub async fn sign_in_as(
@@ -134,16 +149,7 @@ pub async fn sign_in_as(
     user: &str,
 ) -> AzureConnection {
     let _ = std::fs::remove_file(file);
-    let signing_in = tokio::spawn({
-        let session = session.clone();
-        async move {
-            session
-                .sign_in_azure(AzureSignIn::Browser, |_: &str| {
-                    panic!("the address file replaces the browser in the Sandbox")
-                })
-                .await
-        }
-    });
+    let signing_in = start_browser_sign_in(session);
     let address = read_address(file).await;
     let browser = sandbox_browser(started).await;
     let location = submit_sign_in(&browser, started, &address, user).await;
