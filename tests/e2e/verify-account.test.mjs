@@ -191,7 +191,7 @@ describe('verify an existing account in the Sandbox', () => {
     // An Azure account offers the cloud's sign-in, as "Connect the cloud" does.
     assert.equal(await browser.$('input[name="azure-sign-in"][value="browser"]').isSelected(), true, 'the browser is the default');
     assert.match(await browser.$('#account-cloud-note').getText(), /as the sign-in made in this window/);
-    await signInToAzure(browser);
+    const user = await signInToAzure(browser);
     await waitEnabled(browser, '#continue', 'picking the Azure account did not enable Continue');
     await screenshot(browser, 'verify-05-pick-azure-signed-in');
     await browser.$('#continue').click();
@@ -203,12 +203,14 @@ describe('verify an existing account in the Sandbox', () => {
     assert.match(await browser.$('#verify-checks').getText(), /the app registration 'octo-oidc-qa-existing-azure' \([0-9a-f-]{36}\) exists/);
     await screenshot(browser, 'verify-06-verify-azure');
 
-    // Back on the pick screen, the account is still the one picked.
+    // Back on the pick screen, the account and the sign-in are as they were.
     await browser.$('#back').click();
     await waitTitle(browser, 'Which account?');
     const again = await accountButton(browser, AZURE_ACCOUNT);
     await again.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the accounts did not load again' });
     assert.equal(await again.getAttribute('aria-checked'), 'true');
+    assert.match(await browser.$('#azure-signed-in').getText(), new RegExp(`Signed in as ${user.replace(/[.]/g, '\\.')}`));
+    assert.match(await browser.$('#azure-sign-in').getText(), /Sign in again/);
     await waitEnabled(browser, '#continue', 'the kept pick did not enable Continue');
     await browser.$('#continue').click();
     await waitTitle(browser, 'Verify');

@@ -22,7 +22,8 @@ const AWS: PickedAccount = {
   typeLabel: 'AWS OIDC',
   gcpServiceAccount: '',
   awsProfile: '',
-  signedInAs: '',
+  azureSignIn: null,
+  awsSignIn: null,
 };
 const GCP: PickedAccount = { ...AWS, id: 'Accounts-2', accountType: 'GoogleCloudOidcAccount', typeLabel: 'Google Cloud OIDC' };
 

@@ -4,6 +4,7 @@
 // are reused: `asWizard` is the `WizardState` they read, and `fromWizard` turns the actions they
 // dispatch (their `block`s) into this flow's.
 
+import type { AwsAccount, AzureConnection } from '../../ipc/client';
 import { INITIAL_STATE, type Mode, type Target, type WizardAction, type WizardState } from '../flow';
 
 /** The four screens, in order (Welcome is left when the flow starts). */
@@ -27,9 +28,11 @@ export interface PickedAccount {
   /** AWS: the shared-config profile to sign in with; empty = the connection made on the
    *  screen (typed keys), else the exported keys. */
   readonly awsProfile: string;
-  /** The cloud sign-in made on the screen (who, as the app layer said), '' = none: a new
-   *  sign-in is verified afresh, because verify reads the cloud as that identity. */
-  readonly signedInAs: string;
+  /** The cloud sign-in made on the screen, as the app layer reported it (null: none): shown
+   *  again when coming back, and a new one is verified afresh (verify reads the cloud as that
+   *  identity). */
+  readonly azureSignIn: AzureConnection | null;
+  readonly awsSignIn: AwsAccount | null;
 }
 
 export interface AccountFlowState {
