@@ -6,7 +6,8 @@ use octo_oidc_core::{ErrorCode, Secret};
 use octo_oidc_testkit::assert_problem;
 
 use crate::sign_in_page::{
-    read_address, sandbox_browser, session_with_address_file, start_browser_sign_in, submit_sign_in,
+    land, read_address, sandbox_browser, session_with_address_file, start_browser_sign_in,
+    submit_sign_in,
 };
 use crate::support::{connected_to_sandbox, session};
 
@@ -252,12 +253,7 @@ async fn the_browser_sign_in_goes_through_the_sandbox_authorize_page_via_the_add
         !signing_in.is_finished(),
         "a forged state must not finish the sign-in"
     );
-    let landed = browser
-        .get(location.replace("localhost", "127.0.0.1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(landed.status(), 200);
+    land(&browser, &location).await;
 
     let connection = signing_in.await.unwrap().expect("signed in");
     assert_eq!(connection.method, "browser");

@@ -125,6 +125,16 @@ pub async fn submit_sign_in(
         .to_string()
 }
 
+/// Follows the authorize page's redirect to the app's loopback listener, which must take it.
+pub async fn land(browser: &reqwest::Client, location: &str) {
+    let landed = browser
+        .get(location.replace("localhost", "127.0.0.1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landed.status(), 200);
+}
+
 /// Starts the session's browser sign-in to the Sandbox's Azure (the address goes to the
 /// session's address file; no browser is opened); it ends once the redirect lands.
 pub fn start_browser_sign_in(
@@ -153,11 +163,6 @@ pub async fn sign_in_as(
     let address = read_address(file).await;
     let browser = sandbox_browser(started).await;
     let location = submit_sign_in(&browser, started, &address, user).await;
-    let landed = browser
-        .get(location.replace("localhost", "127.0.0.1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(landed.status(), 200);
+    land(&browser, &location).await;
     signing_in.await.unwrap().expect("signed in")
 }
