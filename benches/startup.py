@@ -13,10 +13,19 @@ per launch:
   counted in each process: an upper bound).
 
 Launches alternate (bare, app, bare, app, ...) after one discarded warm-up launch of each, each
-with fresh, empty XDG folders, and the medians are printed with the ratios against the goals
-(<= 1.2x the bare window's time, <= 1.15x its memory), and the spread of the times (min, quartiles,
-max: launch times on a shared VM vary a lot). The figures are printed, not asserted:
-the exit status is 0 unless a launch fails.
+with fresh, empty XDG config, data and state folders (no saved connection, no window state), and
+the medians are printed with the ratios against the goals (<= 1.2x the bare window's time,
+<= 1.15x its memory), and the spread of the times (min, quartiles, max: launch times on a shared
+VM vary a lot). The figures are printed, not asserted: the exit status is 0 unless a launch fails.
+
+Caches (`--caches`):
+
+- `warm` (the default): each binary keeps one XDG cache folder for the whole run, filled by its
+  warm-up launch, as a user's is from the second launch on. It holds Mesa's shader cache: with
+  software GL (llvmpipe, as on this VM) WebKit's GPU painting compiles every shader program with
+  LLVM on first use, and a warm cache skips that.
+- `cold`: every launch gets an empty cache folder, as the very first launch on a machine does
+  (every shader compiled afresh).
 
 With `--per-process` it also prints, per kind of process (the app or bare binary,
 WebKitWebProcess, WebKitNetworkProcess, ...), the medians of its PSS and of the CPU time it had
@@ -131,12 +140,15 @@ def stop(process: subprocess.Popen[str]) -> None:
             continue
 
 
-def launch(binary: str, settle: float, timeout: float) -> Launch:
+def launch(binary: str, settle: float, timeout: float, cache: str | None) -> Launch:
+    """One launch with fresh XDG folders; `cache` is the XDG cache folder to keep (None: a fresh one)."""
     with tempfile.TemporaryDirectory(prefix="octo-oidc-bench-") as home:
         env = dict(os.environ)
         env["OCTO_OIDC_READY_MARKER"] = "1"
         for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
             env[name] = os.path.join(home, name.lower())
+        if cache is not None:
+            env["XDG_CACHE_HOME"] = cache
         started = time.monotonic()
         process = subprocess.Popen(
             [binary],
@@ -192,6 +204,12 @@ def main() -> int:
         "--per-process", action="store_true", help="also print PSS and CPU medians per kind of process"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a launch may take to be ready")
+    parser.add_argument(
+        "--caches",
+        choices=("warm", "cold"),
+        default="warm",
+        help="warm: each binary keeps its XDG cache folder across the run (default); cold: empty for every launch",
+    )
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         print("no display: run this under xvfb-run (make bench-startup does)", file=sys.stderr)
@@ -203,11 +221,25 @@ def main() -> int:
 
     results: dict[str, list[Launch]] = {"bare": [], "app": []}
     binaries = {"bare": args.bare, "app": args.app}
-    for name in ("bare", "app"):
-        launch(binaries[name], 0.2, args.timeout)  # warm-up: page cache, fontconfig
+    with tempfile.TemporaryDirectory(prefix="octo-oidc-bench-caches-") as kept:
+        caches = {name: os.path.join(kept, name) if args.caches == "warm" else None for name in binaries}
+        for name in ("bare", "app"):
+            # warm-up: the page cache, fontconfig, and with warm caches the shader cache
+            launch(binaries[name], 0.2, args.timeout, caches[name])
+        measure(args, binaries, caches, results)
+    report(args, results)
+    return 0
+
+
+def measure(
+    args: argparse.Namespace,
+    binaries: dict[str, str],
+    caches: dict[str, str | None],
+    results: dict[str, list[Launch]],
+) -> None:
     for run in range(args.runs):
         for name in ("bare", "app"):
-            one = launch(binaries[name], args.settle, args.timeout)
+            one = launch(binaries[name], args.settle, args.timeout, caches[name])
             results[name].append(one)
             print(
                 f"run {run + 1}/{args.runs} {name:4}: ready {one.seconds * 1000:7.1f} ms, "
@@ -216,6 +248,8 @@ def main() -> int:
                 flush=True,
             )
 
+
+def report(args: argparse.Namespace, results: dict[str, list[Launch]]) -> None:
     summary = {}
     for name, launches in results.items():
         summary[name] = (
@@ -229,6 +263,8 @@ def main() -> int:
     pss_ratio = app_pss / bare_pss
     rss_ratio = app_rss / bare_rss
     print()
+    caches = "kept across the run (warm start)" if args.caches == "warm" else "empty for every launch (first start)"
+    print(f"caches: {caches}")
     print(f"medians of {args.runs} launches each       ready (ms)   PSS (MiB)   RSS (MiB)")
     print(f"  bare Tauri window                  {bare_t * 1000:10.1f} {bare_pss / 1024:11.1f} {bare_rss / 1024:11.1f}")
     print(f"  Octopus OIDC Wizard                {app_t * 1000:10.1f} {app_pss / 1024:11.1f} {app_rss / 1024:11.1f}")
@@ -253,7 +289,6 @@ def main() -> int:
                 pss_values = [l.per_process.get(kind, (0, 0.0))[0] for l in launches]
                 cpu_values = [l.per_process.get(kind, (0, 0.0))[1] for l in launches]
                 print(f"  {name:4} {kind:32} {median(pss_values) / 1024:10.1f} {median(cpu_values) * 1000:10.0f}")
-    return 0
 
 
 if __name__ == "__main__":
