@@ -44,7 +44,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: help run test deps-run deps-test clippy bindings \
+.PHONY: help run test deps-run deps-test linted-build clippy bindings \
         ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli bench-startup
 
 help:
@@ -112,7 +112,7 @@ test: deps-test
 	@$(PHASE) "UI unit tests (vitest)" npm --prefix ui run --silent test
 	@$(PHASE) "UI build" $(MAKE) --no-print-directory ui/dist/index.html
 	@$(LINTED) $(PHASE) "cargo build of every target, with clippy's lints (-D warnings)" \
-	  cargo test --workspace --all-targets --locked $(APP_FEATURES) --no-run
+	  $(MAKE) --no-print-directory linted-build
 	@$(LINTED) $(PHASE) "cargo test (D-Bus session, unlocked keyring)" \
 	  dbus-run-session -- tests/tools/with-keyring.sh cargo test --workspace --locked $(APP_FEATURES)
 	@$(PHASE) "IPC bindings are up to date" $(MAKE) --no-print-directory bindings
@@ -120,6 +120,13 @@ test: deps-test
 	  cargo build --workspace --locked --bins --tests $(APP_FEATURES)
 	@$(PHASE) "E2E (WebDriver under Xvfb)" $(MAKE) --no-print-directory e2e
 	@echo "make test: all checks passed"
+
+# The test build with clippy's lints (run with $(LINTED)): the targets `cargo test` builds, then
+# the benchmarks, which it does not (`--all-targets` would build the examples as tests instead of
+# as the programs `cargo test` builds, so the run would compile them again).
+linted-build:
+	cargo test --workspace --locked $(APP_FEATURES) --no-run
+	cargo test --workspace --benches --locked $(APP_FEATURES) --no-run
 
 # The plain clippy run, for use outside `make test` (which lints in its test build).
 clippy:
