@@ -46,12 +46,13 @@ export CARGO_INCREMENTAL := 0
 endif
 
 .PHONY: help run test deps-run deps-test linted-build clippy bindings \
-        ui-build release e2e deb screenshot-readme bench-apply-latency bench-aws-cli bench-startup
+        ui-build release-build e2e e2e-release deb screenshot-readme bench-apply-latency bench-aws-cli bench-startup
 
 help:
 	@echo "make run    build and open the Octopus OIDC Wizard (installs what is missing)"
 	@echo "make test   run every check: fmt, clippy, cargo test, bindings, UI, app build, E2E"
 	@echo "make deb    build the .deb installer with the Tauri CLI (target/release/bundle/deb/)"
+	@echo "make e2e-release     the E2E suite against the release app (make test drives the debug app)"
 	@echo "make bench-startup   start-up time and memory of the release app vs a bare Tauri window"
 
 # `make run` without a display: one line, before anything is installed or built.
@@ -146,6 +147,18 @@ e2e: tests/node_modules/.installed
 	rm -rf target/e2e-screenshots
 	APP_BIN=$(E2E_BIN) xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' npm --prefix tests run --silent e2e
 
+# The release app and the bare window in one build (one set of features, so the benchmark and
+# `make e2e-release` share it).
+release-build: ui/node_modules/.installed
+	@$(MAKE) --no-print-directory ui/dist/index.html
+	cargo build --release --locked -p $(APP) -p octo-oidc-bare-window \
+	  --features $(APP)/custom-protocol,octo-oidc-bare-window/custom-protocol
+
+# The E2E suite against the release app (the app users get; `make test` drives the debug build,
+# because an optimized build of every dependency does not fit CI's time budget).
+e2e-release: release-build
+	@$(MAKE) --no-print-directory e2e E2E_BIN=$(BENCH_TARGET)/release/$(APP)
+
 # Start-up and memory: the release app against a bare Tauri window of the same tauri version
 # (benches/bare-window, same workspace, lock file and target dir, so one release build of the
 # dependencies serves both), under Xvfb. Prints the medians and the ratios (goal <= 1.2x time,
@@ -153,10 +166,7 @@ e2e: tests/node_modules/.installed
 # empty caches (a machine's first launch: every shader compiled afresh).
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_RUNS ?= 15
-bench-startup: ui/node_modules/.installed
-	@$(MAKE) --no-print-directory ui/dist/index.html
-	cargo build --release --locked -p $(APP) -p octo-oidc-bare-window \
-	  --features $(APP)/custom-protocol,octo-oidc-bare-window/custom-protocol
+bench-startup: release-build
 	sync # a binary just written out would stall its first launches on writeback
 	for caches in warm cold; do \
 	  xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' python3 benches/startup.py --caches $$caches \
