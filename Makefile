@@ -16,9 +16,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 APP := octo-oidc-wizard
-APP_BIN := $(CURDIR)/target/release/$(APP)
+# The shared target dir (CARGO_TARGET_DIR when set).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+APP_BIN := $(TARGET_DIR)/release/$(APP)
 # The app the E2E tests drive: a debug build sharing the test build's dependencies.
-E2E_BIN := $(CURDIR)/target/debug/$(APP)
+E2E_BIN := $(TARGET_DIR)/debug/$(APP)
 # `cargo test` and the E2E app build use the same features (the app embeds ui/dist), so the app
 # build finds every dependency already compiled; `--tests` there keeps dev-dependency features
 # unified with the test build's.
@@ -156,21 +158,20 @@ release-build: ui/node_modules/.installed
 
 # The E2E suite against the release app (the app users get; `make test` drives the debug build,
 # because an optimized build of every dependency does not fit CI's time budget).
-e2e-release: release-build
-	@$(MAKE) --no-print-directory e2e E2E_BIN=$(BENCH_TARGET)/release/$(APP)
+e2e-release: deps-test release-build
+	@$(MAKE) --no-print-directory e2e E2E_BIN=$(APP_BIN)
 
 # Start-up and memory: the release app against a bare Tauri window of the same tauri version
 # (benches/bare-window, same workspace, lock file and target dir, so one release build of the
 # dependencies serves both), under Xvfb. Prints the medians and the ratios (goal <= 1.2x time,
 # <= 1.15x memory), first with caches kept across launches (a user's second launch on), then with
 # empty caches (a machine's first launch: every shader compiled afresh).
-BENCH_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BENCH_RUNS ?= 15
 bench-startup: release-build
 	sync # a binary just written out would stall its first launches on writeback
 	for caches in warm cold; do \
 	  xvfb-run -a -s '-screen 0 1280x800x24 -nolisten tcp' python3 benches/startup.py --caches $$caches \
-	    --app $(BENCH_TARGET)/release/$(APP) --bare $(BENCH_TARGET)/release/octo-oidc-bare-window --runs $(BENCH_RUNS); \
+	    --app $(APP_BIN) --bare $(TARGET_DIR)/release/octo-oidc-bare-window --runs $(BENCH_RUNS); \
 	done
 
 # ---- installers and docs -------------------------------------------------------------------
@@ -194,9 +195,9 @@ screenshot-readme:
 # longest chain of dependent requests x 100 ms.
 bench-apply-latency:
 	cargo build --release -p octo-oidc-cli
-	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/apply_latency.py
+	OCTO_OIDC=$(TARGET_DIR)/release/octo-oidc python3 tests/bench/apply_latency.py
 
 # octo-oidc apply against moto vs the AWS CLI's four IAM commands (installs awscli into .venv).
 bench-aws-cli: .venv/bin/moto_server
 	cargo build --release -p octo-oidc-cli
-	OCTO_OIDC=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/octo-oidc python3 tests/bench/aws_cli_moto.py
+	OCTO_OIDC=$(TARGET_DIR)/release/octo-oidc python3 tests/bench/aws_cli_moto.py
