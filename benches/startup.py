@@ -30,6 +30,11 @@ Caches (`--caches`):
 With `--per-process` it also prints, per kind of process (the app or bare binary,
 WebKitWebProcess, WebKitNetworkProcess, ...), the medians of its PSS and of the CPU time it had
 used when memory was read (user + system, all its threads): where a difference comes from.
+With `--by-mapping` it also prints, per kind of process, the medians of PSS by what the memory
+maps (`/proc/PID/smaps`): each shared library and the binary itself (code and data pages
+touched), the heap, other anonymous memory (malloc arenas, GPU buffers of the painting, the
+JavaScript JIT's code), shared memory; the two windows side by side with the difference, largest
+first: what the page costs and what the binary costs.
 
 Run it under a display, e.g. `xvfb-run -a python3 benches/startup.py --app ... --bare ...`;
 `make bench-startup` builds both binaries and does that.
@@ -61,6 +66,8 @@ class Launch:
     processes: int
     # kind of process -> (PSS KiB, CPU seconds); the launched binary is "main"
     per_process: dict[str, tuple[int, float]]
+    # (kind of process, kind of mapping) -> PSS KiB; filled with --by-mapping only
+    by_mapping: dict[tuple[str, str], int]
 
 
 def children_by_parent() -> dict[int, list[int]]:
@@ -104,6 +111,41 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
+def mapping_kind(name: str, binary: str) -> str:
+    """What one smaps line's mapping is: a library by its name without the version, the binary, or a kind of memory."""
+    if name == "":
+        return "anonymous"
+    if name == binary:
+        return "the binary"
+    if name.startswith("["):
+        return "anonymous" if name.startswith("[anon") else name  # [heap], [stack], [vdso], ...
+    if name.startswith("/memfd:") or name.startswith("/SYSV") or name.startswith("/dev/shm/"):
+        return "shared memory"
+    base = os.path.basename(name.split(" (deleted)")[0])
+    # libwebkit2gtk-4.1.so.0.19.9 -> libwebkit2gtk-4.1.so: one row per library across versions
+    return base[: base.index(".so") + 3] if ".so" in base else base
+
+
+def pss_by_mapping(pid: int, binary: str) -> dict[str, int]:
+    """PSS in KiB of one process per kind of mapping (empty if it is gone)."""
+    found: dict[str, int] = {}
+    kind = "anonymous"
+    try:
+        with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as smaps:
+            for line in smaps:
+                head, _, rest = line.partition(" ")
+                if head.endswith(":"):
+                    if head == "Pss:":
+                        found[kind] = found.get(kind, 0) + int(rest.split()[0])
+                    continue
+                # A mapping's header: range, perms, offset, device, inode, then the path if any.
+                fields = line.split(None, 5)
+                kind = mapping_kind(fields[5].strip() if len(fields) > 5 else "", binary)
+    except OSError:
+        return {}
+    return found
+
+
 def process_kind(pid: int, root: int) -> str:
     """"main" for the launched binary, else the kernel's (15-character) command name."""
     if pid == root:
@@ -140,7 +182,7 @@ def stop(process: subprocess.Popen[str]) -> None:
             continue
 
 
-def launch(binary: str, settle: float, timeout: float, cache: str | None) -> Launch:
+def launch(binary: str, settle: float, timeout: float, cache: str | None, by_mapping: bool = False) -> Launch:
     """One launch with fresh XDG folders; `cache` is the XDG cache folder to keep (None: a fresh one)."""
     with tempfile.TemporaryDirectory(prefix="octo-oidc-bench-") as home:
         env = dict(os.environ)
@@ -178,6 +220,7 @@ def launch(binary: str, settle: float, timeout: float, cache: str | None) -> Lau
             pids = process_tree(process.pid)
             pss = rss = 0
             per_process: dict[str, tuple[int, float]] = {}
+            mappings: dict[tuple[str, str], int] = {}
             for pid in pids:
                 one_pss, one_rss = memory_kib(pid)
                 pss += one_pss
@@ -185,7 +228,10 @@ def launch(binary: str, settle: float, timeout: float, cache: str | None) -> Lau
                 kind = process_kind(pid, process.pid)
                 kind_pss, kind_cpu = per_process.get(kind, (0, 0.0))
                 per_process[kind] = (kind_pss + one_pss, kind_cpu + cpu_seconds(pid))
-            return Launch(seconds, pss, rss, len(pids), per_process)
+                if by_mapping:
+                    for mapping, kib in pss_by_mapping(pid, os.path.realpath(binary)).items():
+                        mappings[(kind, mapping)] = mappings.get((kind, mapping), 0) + kib
+            return Launch(seconds, pss, rss, len(pids), per_process, mappings)
         finally:
             stop(process)
 
@@ -202,6 +248,11 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after ready before memory is read")
     parser.add_argument(
         "--per-process", action="store_true", help="also print PSS and CPU medians per kind of process"
+    )
+    parser.add_argument(
+        "--by-mapping",
+        action="store_true",
+        help="also print PSS medians per kind of process and kind of mapping (libraries, the binary, anonymous)",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a launch may take to be ready")
     parser.add_argument(
@@ -239,7 +290,7 @@ def measure(
 ) -> None:
     for run in range(args.runs):
         for name in ("bare", "app"):
-            one = launch(binaries[name], args.settle, args.timeout, caches[name])
+            one = launch(binaries[name], args.settle, args.timeout, caches[name], args.by_mapping)
             results[name].append(one)
             print(
                 f"run {run + 1}/{args.runs} {name:4}: ready {one.seconds * 1000:7.1f} ms, "
@@ -289,6 +340,25 @@ def report(args: argparse.Namespace, results: dict[str, list[Launch]]) -> None:
                 pss_values = [l.per_process.get(kind, (0, 0.0))[0] for l in launches]
                 cpu_values = [l.per_process.get(kind, (0, 0.0))[1] for l in launches]
                 print(f"  {name:4} {kind:32} {median(pss_values) / 1024:10.1f} {median(cpu_values) * 1000:10.0f}")
+    if args.by_mapping:
+        report_by_mapping(results)
+
+
+def report_by_mapping(results: dict[str, list[Launch]], rows: int = 8) -> None:
+    """Per kind of process, the kinds of mapping whose median PSS differs most between the windows."""
+    # The launched binary is "main" in both; the other kinds are WebKit's processes.
+    kinds = sorted({kind for launches in results.values() for l in launches for kind, _ in l.by_mapping})
+    print()
+    print("PSS by mapping, medians (MiB)                         bare      app     diff")
+    for kind in kinds:
+        names = {m for launches in results.values() for l in launches for k, m in l.by_mapping if k == kind}
+        medians = {
+            m: tuple(median([l.by_mapping.get((kind, m), 0) for l in results[w]]) / 1024 for w in ("bare", "app"))
+            for m in names
+        }
+        shown = sorted(medians.items(), key=lambda item: -abs(item[1][1] - item[1][0]))[:rows]
+        for m, (bare, app) in shown:
+            print(f"  {kind[:15]:15} {m[:34]:34} {bare:8.1f} {app:8.1f} {app - bare:+8.1f}")
 
 
 if __name__ == "__main__":
