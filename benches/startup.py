@@ -221,6 +221,7 @@ def launch(binary: str, settle: float, timeout: float, cache: str | None, by_map
             pss = rss = 0
             per_process: dict[str, tuple[int, float]] = {}
             mappings: dict[tuple[str, str], int] = {}
+            binary_path = os.path.realpath(binary)  # as smaps names the main process's mapping
             for pid in pids:
                 one_pss, one_rss = memory_kib(pid)
                 pss += one_pss
@@ -229,7 +230,7 @@ def launch(binary: str, settle: float, timeout: float, cache: str | None, by_map
                 kind_pss, kind_cpu = per_process.get(kind, (0, 0.0))
                 per_process[kind] = (kind_pss + one_pss, kind_cpu + cpu_seconds(pid))
                 if by_mapping:
-                    for mapping, kib in pss_by_mapping(pid, os.path.realpath(binary)).items():
+                    for mapping, kib in pss_by_mapping(pid, binary_path).items():
                         mappings[(kind, mapping)] = mappings.get((kind, mapping), 0) + kib
             return Launch(seconds, pss, rss, len(pids), per_process, mappings)
         finally:
