@@ -3,7 +3,7 @@
 // Azure, GitHub Actions and Google Cloud the whole flow (connect, cloud — Azure by browser sign-in through
 // the Sandbox's authorize page —, scope, preview, plan, apply, verify, done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
 // sandbox fault and resumes; a rerun of a saved setup that shows "no changes"; and the GitHub
-// flow at 1024×700 with the controls reachable on every screen.
+// flow at 1024×700 with the controls reachable on every screen (and no narrower than the layout).
 // Screenshots of every screen go to target/e2e-screenshots/<flow>-<nn>-<screen>.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -486,8 +486,14 @@ describe('the GitHub Actions path in the Sandbox', () => {
   });
 
   it('walks Welcome → Sandbox → repository and service account → space → identity → plan at 1024×700', async () => {
-    await browser.setWindowSize(1024, 700);
+    // Narrower than the shell's layout (sidebar + content, 1000 px) the window does not go: the
+    // right edge, Continue with it, would be cut off.
+    await browser.setWindowSize(800, 600);
     await browser.$('#target-github').waitForDisplayed({ timeout: 10000 });
+    const narrowest = await browser.execute(() => window.innerWidth);
+    assert.ok(narrowest >= 1000, `the window became ${narrowest} px wide`);
+    await assertReachable(browser, ['#continue']);
+    await browser.setWindowSize(1024, 700);
     const size = await browser.execute(() => [window.innerWidth, window.innerHeight]);
     assert.ok(size[0] <= 1024 && size[1] <= 700, `the window is ${size}`);
     await assertReachable(browser, ['#target-github', '#mode-sandbox', '#continue', '#open-setup']);
