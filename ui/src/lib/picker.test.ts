@@ -21,16 +21,14 @@ describe('matchOptions', () => {
     expect(matchOptions(SUBSCRIPTIONS, '', 2)).toHaveLength(2);
   });
 
-  it('searches 2,000 policies within a frame', () => {
+  it('finds one of 2,000 policies (the timing is picker.bench.ts)', () => {
     const policies = Array.from({ length: 2000 }, (_, i) => ({
       value: `arn:aws:iam::aws:policy/Policy${i}`,
       label: `Policy${i}`,
       detail: 'AWS managed',
     }));
-    const started = performance.now();
-    const found = matchOptions(policies, 'policy1999');
-    expect(performance.now() - started).toBeLessThan(16);
-    expect(found.map((o) => o.label)).toEqual(['Policy1999']);
+    expect(matchOptions(policies, 'policy1999').map((o) => o.label)).toEqual(['Policy1999']);
+    expect(matchOptions(policies, 'POLICY199 managed').map((o) => o.label)).toEqual(['Policy199', 'Policy1990', 'Policy1991', 'Policy1992', 'Policy1993', 'Policy1994', 'Policy1995', 'Policy1996', 'Policy1997', 'Policy1998', 'Policy1999']);
   });
 });
 
