@@ -10,9 +10,32 @@
 //! Deliberately absent: fault injection from the UI (the sandbox's `/_sandbox/faults`
 //! endpoint does that) and persistence for the desktop's sandbox (the CLI's `--state` has it).
 
+use octo_oidc_core::error::FieldError;
 use octo_oidc_core::{Problem, Secret};
+use octo_oidc_sandbox::seed::{SeedProfile, UnknownProfile};
 use octo_oidc_sandbox::{Sandbox, SandboxOptions};
 use serde::Serialize;
+
+/// The environment variable that picks the desktop app's Sandbox seed: `demo` (the default),
+/// `empty`, or `large` (10,000 projects, 500 environments, 5,000 tenants: to try and measure
+/// the wizard at that size; `make bench-keystroke` uses it). `octo-oidc sandbox --profile` is
+/// the CLI's way to the same choice.
+pub const PROFILE_ENV: &str = "OCTO_OIDC_SANDBOX_PROFILE";
+
+/// The seed profile for the desktop app's Sandbox from [`PROFILE_ENV`]'s value (unset or
+/// empty: the default); an unknown name is a field error naming the variable.
+pub fn profile_from_env(value: Option<&str>) -> Result<SeedProfile, Problem> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(SeedProfile::default()),
+        Some(name) => name.parse().map_err(|e: UnknownProfile| {
+            Problem::invalid_input(vec![FieldError {
+                field: PROFILE_ENV.into(),
+                problem: format!("{e}."),
+                fix: format!("Set {PROFILE_ENV} to demo, empty or large, or unset it for demo."),
+            }])
+        }),
+    }
+}
 
 /// Where the running sandbox's services listen (all on 127.0.0.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

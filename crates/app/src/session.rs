@@ -537,13 +537,17 @@ impl Session {
 
     // ---- the built-in Sandbox -------------------------------------------------------------
 
-    /// Starts the sandbox with the `demo` profile, or returns the one already running.
+    /// Starts the sandbox (the `demo` profile unless [`sandbox::PROFILE_ENV`] names another),
+    /// or returns the one already running.
     pub async fn start_sandbox(&self) -> Result<SandboxSummary, Problem> {
         let _starting = self.sandbox_gate.lock().await;
         if let Some(running) = lock(&self.sandbox).as_ref() {
             return Ok(running.summary());
         }
-        let options = SandboxOptions::default();
+        let options = SandboxOptions {
+            profile: sandbox::profile_from_env((self.env)(sandbox::PROFILE_ENV).as_deref())?,
+            ..SandboxOptions::default()
+        };
         let profile = options.profile.name();
         let running = RunningSandbox {
             generation: self.sandbox_starts.fetch_add(1, Ordering::SeqCst) + 1,

@@ -3,7 +3,7 @@
 use octo_oidc_core::ErrorCode;
 use octo_oidc_testkit::assert_problem;
 
-use crate::support::session;
+use crate::support::{session, session_with_env, test_service};
 
 #[tokio::test]
 async fn the_sandbox_starts_once_connects_its_octopus_and_stops() {
@@ -66,4 +66,36 @@ async fn the_sandbox_starts_once_connects_its_octopus_and_stops() {
         .expect("connects again");
     assert!(session.stop_sandbox().await.unwrap());
     assert_eq!(restarted.profile, "demo");
+}
+
+#[tokio::test]
+async fn the_sandbox_profile_comes_from_the_environment() {
+    let empty = session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_SANDBOX_PROFILE", " empty ".into())],
+    );
+    let started = empty.start_sandbox().await.expect("starts");
+    assert_eq!(started.profile, "empty");
+    empty.connect_sandbox_octopus().await.expect("connects");
+    let inventory = empty.load_inventory("Spaces-1").await.expect("inventory");
+    assert!(inventory.projects.is_empty(), "{:?}", inventory.projects);
+    assert!(empty.stop_sandbox().await.unwrap());
+
+    let unknown = session_with_env(
+        &test_service(),
+        &[("OCTO_OIDC_SANDBOX_PROFILE", "huge".into())],
+    );
+    let problem = unknown.start_sandbox().await.expect_err("unknown profile");
+    assert_problem(
+        &problem,
+        ErrorCode::InvalidInput,
+        "OCTO_OIDC_SANDBOX_PROFILE",
+    );
+    let [field] = problem.field_errors.as_slice() else {
+        panic!("one field error: {problem:#?}");
+    };
+    assert_eq!(field.field, "OCTO_OIDC_SANDBOX_PROFILE");
+    assert!(field.problem.contains("'huge'"), "{field:?}");
+    assert!(field.fix.contains("demo, empty or large"), "{field:?}");
+    assert_eq!(unknown.sandbox_status(), None, "nothing started");
 }
