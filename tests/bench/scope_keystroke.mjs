@@ -71,10 +71,11 @@ try {
           perKey[length - 1].push(await type(query.slice(0, length)));
         }
       }
-      const rows = spacer.querySelectorAll('.row').length;
-      const matches = parseInt(spacer.style.height, 10) / 32;
+      const rows = spacer.querySelectorAll('.row');
+      // The spacer is as tall as every match's row; the rendered rows give the row height.
+      const matches = rows.length === 0 ? 0 : Math.round(parseFloat(spacer.style.height) / rows[0].offsetHeight);
       await type('');
-      return { perKey, stale, rows, matches };
+      return { perKey, stale, rows: rows.length, matches };
     },
     QUERY,
     ROUNDS,
