@@ -10,8 +10,12 @@
 //! [`invoke_handler`], the headless IPC tests and the typed surface ([`ipc_builder`], from which
 //! the TypeScript bindings are exported) all expand it, so they cannot disagree. Start-up builds
 //! only the handler: the type collection behind the bindings never runs in the app.
+//! [`renderer`] chooses how WebKit paints, before the window starts.
+
+#![forbid(unsafe_code)]
 
 pub mod commands;
+pub mod renderer;
 pub mod ui_error;
 
 use octo_oidc_app::{FormField, Session};

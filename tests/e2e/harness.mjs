@@ -5,7 +5,7 @@
 // (run under `xvfb-run`). Session start is retried once: the very first WebKitWebDriver start
 // on a cold machine has been seen to fail.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -121,6 +121,47 @@ export async function openApp() {
       }
     },
   };
+}
+
+/**
+ * The running app's processes and every descendant (WebKitWebProcess, WebKitNetworkProcess and
+ * any bubblewrap between), each as `{ pid, name, environ }` (`environ` as one `NAME=value`
+ * string per entry), read from /proc. The app is the process whose executable is APP_BIN.
+ */
+export function appProcessTree() {
+  const application = realpathSync(process.env.APP_BIN);
+  const processes = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // stat is "pid (name) state ppid ...": the name may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const parent = Number(stat.slice(close + 2).split(' ')[1]);
+      let executable = null;
+      try {
+        executable = realpathSync(`/proc/${entry}/exe`);
+      } catch {
+        // Another user's process, or a kernel thread.
+      }
+      processes.push({ pid: Number(entry), parent, name: stat.slice(stat.indexOf('(') + 1, close), executable });
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  const tree = processes.filter((p) => p.executable === application);
+  for (let i = 0; i < tree.length; i++) {
+    tree.push(...processes.filter((p) => p.parent === tree[i].pid && !tree.includes(p)));
+  }
+  return tree.map(({ pid, name }) => {
+    let environ = [];
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      // The process ended while it was read.
+    }
+    return { pid, name, environ };
+  });
 }
 
 /** Saves a screenshot of what the window shows now (after a round trip, so it is not stale). */

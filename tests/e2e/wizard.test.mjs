@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readSignInAddress, signInOnAuthorizePage } from './authorize-page.mjs';
-import { openAppForSuite, screenshot, waitEnabled, waitTitle } from './harness.mjs';
+import { appProcessTree, openAppForSuite, screenshot, waitEnabled, waitTitle } from './harness.mjs';
 
 // The app's journals go to a folder of this run, never the user's own data folder.
 const WORK = mkdtempSync(path.join(tmpdir(), 'octo-oidc-e2e-'));
@@ -74,6 +74,15 @@ describe('the wizard window', () => {
     });
     t.diagnostic(`plugin:window|title answered: ${answer}`);
     assert.match(answer, /not allowed/i);
+  });
+
+  it('paints on the CPU: its web process starts with WEBKIT_SKIA_ENABLE_CPU_RENDERING=1', () => {
+    // The app sets it for itself (src-tauri/src/renderer.rs); the runner must not hand it down.
+    assert.equal(process.env.WEBKIT_SKIA_ENABLE_CPU_RENDERING, undefined, 'the test environment sets it already');
+    const tree = appProcessTree();
+    const web = tree.filter((p) => p.name.startsWith('WebKitWebProces'));
+    assert.ok(web.length > 0, `no WebKitWebProcess under the app: ${tree.map((p) => p.name).join(', ')}`);
+    for (const p of web) assert.ok(p.environ.includes('WEBKIT_SKIA_ENABLE_CPU_RENDERING=1'), `web process ${p.pid}`);
   });
 
   it('continues to "Connect to Octopus" after choosing AWS with real accounts', async () => {

@@ -3,6 +3,8 @@
 //! the same readiness marker the wizard sends (`ui_ready`, printed when
 //! `OCTO_OIDC_READY_MARKER` is set).
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 
 /// The page is shown: print the marker the benchmark waits for.

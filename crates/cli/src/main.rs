@@ -7,6 +7,8 @@
 //! no difference), 1 verify found problems / the token is rejected, 2 invalid input (before
 //! any remote call), 3 a remote failure, 4 `plan --detailed-exitcode` with changes pending.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use std::process::ExitCode;
 
