@@ -5,7 +5,9 @@
 //
 // It walks Welcome → Sandbox (started with OCTO_OIDC_SANDBOX_PROFILE=large) → Connect AWS →
 // Scope through WebDriver, then types a query into the project search inside the page, one
-// letter at a time as a typist does (each key after the previous one's frame). A keystroke's
+// letter at a time, at two paces: back to back (each key right after the previous one's frame,
+// while WebKit may still be painting it on another core: a stress figure) and as a fast typist
+// does (a key every ~100 ms, 10 per second: the previous key's paint is done). A keystroke's
 // time is the page's work for it: from the input event to the new rows laid out (the list's
 // filter, Svelte's update of the visible rows, style and layout), read as soon as the update's
 // microtasks ran. Each measurement is checked: the list must not change any more after it (else
@@ -15,6 +17,12 @@ import { openApp, waitEnabled, waitTitle } from '../e2e/harness.mjs';
 const QUERY = 'payment api legacy';
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const GOAL_MS = 16;
+// The two paces: extra wait after each key's frame (0: back to back; ~84 ms on top of the
+// frame: a key every ~100 ms).
+const PACES = [
+  { name: 'back to back', pauseMs: 0 },
+  { name: 'typist, 10 keys/s', pauseMs: 84 },
+];
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -42,8 +50,8 @@ try {
   await browser.$('#projects-search').waitForExist({ timeout: 120000, timeoutMsg: 'the space inventory did not load' });
   const count = await browser.$('#projects-count').getText();
 
-  const measured = await browser.execute(
-    async (query, rounds) => {
+  const measure = (pauseMs) => browser.execute(
+    async (query, rounds, pauseMs) => {
       const input = document.getElementById('projects-search');
       const spacer = document.querySelector('#projects-rows .spacer');
       const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
@@ -61,6 +69,7 @@ try {
         const seen = shape();
         await nextFrame();
         if (shape() !== seen) stale += 1;
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
         return took;
       };
       const perKey = Array.from({ length: query.length }, () => []);
@@ -79,20 +88,29 @@ try {
     },
     QUERY,
     ROUNDS,
+    pauseMs,
   );
+  const runs = [];
+  for (const pace of PACES) runs.push({ ...pace, measured: await measure(pace.pauseMs) });
 
-  if (measured.stale > 0) throw new Error(`${measured.stale} measurements ended before the list's update: the figures would be too small`);
-  const medians = measured.perKey.map(median);
-  const all = measured.perKey.flat();
-  const slowest = Math.max(...medians);
-  console.log(`Scope, project search (the list: "${count}"), ${ROUNDS} rounds of typing "${QUERY}"`);
-  console.log(`after the last letter: ${measured.matches} matches, ${measured.rows} rows in the DOM`);
-  console.log('keystroke (typed so far)         median (ms)   max (ms)   (the page clock ticks in whole ms)');
-  for (let length = 1; length <= QUERY.length; length += 1) {
-    const samples = measured.perKey[length - 1];
-    console.log(`  ${JSON.stringify(QUERY.slice(0, length)).padEnd(30)} ${medians[length - 1].toFixed(2).padStart(10)} ${Math.max(...samples).toFixed(2).padStart(10)}`);
+  for (const { measured } of runs) {
+    if (measured.stale > 0) throw new Error(`${measured.stale} measurements ended before the list's update: the figures would be too small`);
   }
-  console.log(`slowest keystroke (median) ${slowest.toFixed(2)} ms, slowest of all ${Math.max(...all).toFixed(2)} ms; goal < ${GOAL_MS} ms (one frame at 60 Hz): ${(slowest / GOAL_MS).toFixed(2)}x the budget`);
+  const { measured: last } = runs[0];
+  console.log(`Scope, project search (the list: "${count}"), ${ROUNDS} rounds of typing "${QUERY}" at each pace`);
+  console.log(`after the last letter: ${last.matches} matches, ${last.rows} rows in the DOM`);
+  console.log('median / max per keystroke, ms (the page clock ticks in whole ms)');
+  console.log(`  keystroke (typed so far)       ${PACES.map((pace) => pace.name.padStart(20)).join('')}`);
+  const cell = (samples) => `${median(samples).toFixed(0)} / ${Math.max(...samples).toFixed(0)}`.padStart(20);
+  for (let length = 1; length <= QUERY.length; length += 1) {
+    const cells = runs.map(({ measured }) => cell(measured.perKey[length - 1])).join('');
+    console.log(`  ${JSON.stringify(QUERY.slice(0, length)).padEnd(30)} ${cells}`);
+  }
+  for (const { name, measured } of runs) {
+    const slowest = Math.max(...measured.perKey.map(median));
+    const worst = Math.max(...measured.perKey.flat());
+    console.log(`${name}: slowest keystroke (median) ${slowest.toFixed(0)} ms, slowest of all ${worst.toFixed(0)} ms; goal < ${GOAL_MS} ms (one frame at 60 Hz): ${(slowest / GOAL_MS).toFixed(2)}x the budget`);
+  }
 } finally {
   await app.close();
 }
