@@ -10,6 +10,8 @@
 //! applies [`webkit_environment`] first thing, while it is the only thread.
 //!
 //! A value the user set is kept: `WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` gives GPU painting back.
+//! Processes the app starts inherit the variable (the browser opened for the Azure sign-in, the
+//! Azure CLI); only WebKit reads it, so a WebKit-based browser would paint on the CPU too.
 
 use std::ffi::OsString;
 

@@ -1,5 +1,6 @@
 // End-to-end tests of the real desktop window, driven through WebDriver against the in-app
-// Sandbox: the welcome screen and its choices, Connect Octopus with bad input, then for AWS,
+// Sandbox: the welcome screen and its choices (and that WebKit paints it on the CPU), Connect
+// Octopus with bad input, then for AWS,
 // Azure, GitHub Actions and Google Cloud the whole flow (connect, cloud — Azure by browser sign-in through
 // the Sandbox's authorize page —, scope, preview, plan, apply, verify, done), with one bad-input test per form on the way; an Azure apply that fails halfway on a
 // sandbox fault and resumes; a rerun of a saved setup that shows "no changes"; and the GitHub
