@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openApp } from '../e2e/harness.mjs';
+import { median, quantile } from './stats.mjs';
 
 const LAUNCHES = Number(process.env.LAUNCHES ?? 10);
 // Each point, and the step that ends there.
@@ -20,11 +21,6 @@ const POINTS = [
   ['octo-oidc:frame', 'first frame begins', 'style, layout, up to the frame'],
   ['octo-oidc:ready', 'ready (the frame is drawn)', 'the frame, to the ready call'],
 ];
-
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 const launches = [];
 for (let n = 0; n < LAUNCHES; n += 1) {
@@ -56,7 +52,7 @@ for (const [key] of POINTS) {
   if (launches.some((times) => !Number.isFinite(times[key]))) throw new Error(`a launch lacks "${key}"`);
 }
 const row = (label, values) =>
-  `  ${label.padEnd(40)} ${[0.5, 0.25, 0.75].map((q) => quantile(values, q).toFixed(0).padStart(8)).join('')}`;
+  `  ${label.padEnd(40)} ${[median(values), quantile(values, 0.25), quantile(values, 0.75)].map((v) => v.toFixed(0).padStart(8)).join('')}`;
 console.log(`the wizard's page, ${LAUNCHES} launches of the release app (ms; the page clock ticks in whole ms)`);
 console.log(`  ${'point, from navigation start'.padEnd(40)}   median      q1      q3`);
 for (const [key, label] of POINTS) console.log(row(label, launches.map((times) => times[key])));

@@ -13,6 +13,7 @@
 // microtasks ran. Each measurement is checked: the list must not change any more after it (else
 // the update was still running and the figure would be too small).
 import { openApp, waitEnabled, waitTitle } from '../e2e/harness.mjs';
+import { median } from './stats.mjs';
 
 const QUERY = 'payment api legacy';
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -23,12 +24,6 @@ const PACES = [
   { name: 'back to back', pauseMs: 0 },
   { name: 'typist, 10 keys/s', pauseMs: 84 },
 ];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 process.env.OCTO_OIDC_SANDBOX_PROFILE = 'large';
 const app = await openApp();
