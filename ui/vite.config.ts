@@ -14,5 +14,6 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
   },
-  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+  // css.include: a stylesheet read with ?raw is its text (the type-scale check), not vitest's empty stand-in.
+  test: { include: ['src/**/*.test.ts'], environment: 'node', css: { include: [/\.css\?raw$/] } },
 });
