@@ -12,7 +12,7 @@ const sources = import.meta.glob<string>(['./**/*.svelte', './**/*.css', '../ind
 
 const appCss = sources['./app.css'] ?? '';
 const scale = new Set([...appCss.matchAll(/--font-size-([a-z]+)\s*:/g)].map((m) => m[1]));
-const weights = new Set(['400', '600', '700', 'inherit']);
+const weights = new Set(['400', '600', '700']);
 
 /** `font-size`, `font-weight` and `font` declarations (custom properties excluded), per file. */
 function declarations(): { path: string; property: string; value: string }[] {
