@@ -8,9 +8,9 @@ fn main() {
     octo_oidc_wizard::run()
 }
 
-/// Sets the variables WebKitGTK reads when it starts its web process (CPU painting unless the
-/// user chose otherwise). The one `unsafe` of the workspace: `set_var` races with any other
-/// thread reading the environment, and none exists yet.
+/// Sets the variables WebKitGTK reads when it starts its web process (CPU painting, DMA-BUF
+/// renderer off, each unless the user chose otherwise). The one `unsafe` of the workspace:
+/// `set_var` races with any other thread reading the environment, and none exists yet.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn set_webkit_environment() {
