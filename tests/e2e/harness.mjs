@@ -1,10 +1,14 @@
 // WebDriver harness for the desktop app: starts tauri-driver (which drives WebKitWebDriver) on
 // free loopback ports, opens a session on the release binary, and cleans everything up.
+// Screenshots are taken of the app's window as the X server shows it (ImageMagick's `import`),
+// not through WebDriver: WebKitWebDriver's screenshot never returns with the renderer the app
+// ships (src-tauri/src/renderer.rs).
 //
-// Needs: APP_BIN (the built app), tauri-driver and WebKitWebDriver on PATH, and a display
-// (run under `xvfb-run`). Session start is retried once: the very first WebKitWebDriver start
-// on a cold machine has been seen to fail.
-import { spawn } from 'node:child_process';
+// Needs: APP_BIN (the built app), tauri-driver and WebKitWebDriver on PATH, a display (run
+// under `xvfb-run`), and `xwininfo`, `xprop` and `import` (x11-utils, ImageMagick). Session
+// start is retried once: the very first WebKitWebDriver start on a cold machine has been seen
+// to fail.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -164,12 +168,38 @@ export function appProcessTree() {
   });
 }
 
-/** Saves a screenshot of what the window shows now (after a round trip, so it is not stale). */
+/**
+ * The X id of the running app's window: of the top-level windows whose `_NET_WM_PID` is the
+ * app's process, the largest (GTK also maps a 10x10 leader window for the same process).
+ */
+export function appWindowId() {
+  const app = appProcessTree()[0];
+  if (!app) throw new Error(`no running process of ${process.env.APP_BIN}`);
+  const windows = [];
+  // One line per top-level window: `0x200003 "title": ("class" "Class")  1100x760+90+20  +90+20`.
+  for (const line of execFileSync('xwininfo', ['-root', '-children'], { encoding: 'utf8' }).split('\n')) {
+    const found = /^\s*(0x[0-9a-f]+) .*\s(\d+)x(\d+)[+-]\d+[+-]\d+\s/.exec(line);
+    if (!found) continue;
+    const [, id, width, height] = found;
+    const pid = /= (\d+)/.exec(execFileSync('xprop', ['-id', id, '_NET_WM_PID'], { encoding: 'utf8' }));
+    if (pid && Number(pid[1]) === app.pid) windows.push({ id, area: Number(width) * Number(height) });
+  }
+  if (windows.length === 0) throw new Error(`the app (pid ${app.pid}) has no top-level X window`);
+  return windows.sort((a, b) => b.area - a.area)[0].id;
+}
+
+/**
+ * Saves a screenshot of what the window shows now, read from the X server. Two frames first: the
+ * page's last change is painted in the first, and the second starts only once the first reached
+ * the window, so the picture is not stale.
+ */
 export async function screenshot(browser, name) {
-  await browser.execute(() => new Promise((resolve) => requestAnimationFrame(() => resolve(document.title))));
+  await browser.execute(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(document.title)))),
+  );
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await browser.saveScreenshot(file);
+  execFileSync('import', ['-silent', '-window', appWindowId(), `png:${file}`]);
   return file;
 }
 

@@ -77,13 +77,16 @@ describe('the wizard window', () => {
     assert.match(answer, /not allowed/i);
   });
 
-  it('paints on the CPU: its web process starts with WEBKIT_SKIA_ENABLE_CPU_RENDERING=1', () => {
-    // The app sets it for itself (src-tauri/src/renderer.rs); the runner must not hand it down.
-    assert.equal(process.env.WEBKIT_SKIA_ENABLE_CPU_RENDERING, undefined, 'the test environment sets it already');
+  it('paints on the CPU without the DMA-BUF renderer: its web process starts with both variables', () => {
+    // The app sets them for itself (src-tauri/src/renderer.rs); the runner must not hand them down.
+    const variables = ['WEBKIT_SKIA_ENABLE_CPU_RENDERING', 'WEBKIT_DISABLE_DMABUF_RENDERER'];
+    for (const name of variables) assert.equal(process.env[name], undefined, `the test environment sets ${name} already`);
     const tree = appProcessTree();
     const web = tree.filter((p) => p.name.startsWith('WebKitWebProces'));
     assert.ok(web.length > 0, `no WebKitWebProcess under the app: ${tree.map((p) => p.name).join(', ')}`);
-    for (const p of web) assert.ok(p.environ.includes('WEBKIT_SKIA_ENABLE_CPU_RENDERING=1'), `web process ${p.pid}`);
+    for (const p of web) {
+      for (const name of variables) assert.ok(p.environ.includes(`${name}=1`), `web process ${p.pid}: ${name}`);
+    }
   });
 
   it('continues to "Connect to Octopus" after choosing AWS with real accounts', async () => {
