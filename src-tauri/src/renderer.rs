@@ -1,4 +1,5 @@
-//! How WebKitGTK paints the wizard: on the CPU, into shared memory, unless the user chose otherwise.
+//! How WebKitGTK paints the wizard: on the CPU, without its DMA-BUF renderer, unless the user
+//! chose otherwise.
 //!
 //! Two defaults of WebKitGTK cost the wizard start-up time or memory and buy a window of forms
 //! and text nothing (README, "Benchmarks"):
@@ -10,9 +11,9 @@
 //! - **The DMA-BUF renderer.** WebKitGTK 2.42 and later hand each frame from the web process to
 //!   the window as DMA-BUF buffers. Measured on such a machine, the first frame then comes
 //!   300–550 ms after navigation start in some launches instead of ~100 ms, and the processes
-//!   hold a fifth more memory. `WEBKIT_DISABLE_DMABUF_RENDERER=1` composites the old way; the
-//!   page still composites (the E2E suite photographs the window from the X server, because
-//!   WebKitWebDriver's screenshot never returns in this mode).
+//!   hold a fifth more memory. `WEBKIT_DISABLE_DMABUF_RENDERER=1` turns it off (the E2E suite
+//!   photographs the window from the X server, because WebKitWebDriver's screenshot never
+//!   returns in this mode).
 //!
 //! WebKit reads both variables once, when it starts its web process, so they must be in the
 //! environment before the window exists: the binary's `main` applies [`webkit_environment`]
@@ -62,7 +63,7 @@ mod tests {
     }
 
     #[test]
-    fn cpu_painting_and_the_old_compositing_path_when_the_user_did_not_choose() {
+    fn cpu_painting_without_the_dmabuf_renderer_when_the_user_did_not_choose() {
         assert_eq!(
             environment_with(&[]),
             [(CPU_RENDERING_ENV, "1"), (DMABUF_RENDERER_OFF_ENV, "1")]

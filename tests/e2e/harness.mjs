@@ -181,11 +181,21 @@ export function appWindowId() {
     const found = /^\s*(0x[0-9a-f]+) .*\s(\d+)x(\d+)[+-]\d+[+-]\d+\s/.exec(line);
     if (!found) continue;
     const [, id, width, height] = found;
-    const pid = /= (\d+)/.exec(execFileSync('xprop', ['-id', id, '_NET_WM_PID'], { encoding: 'utf8' }));
-    if (pid && Number(pid[1]) === app.pid) windows.push({ id, area: Number(width) * Number(height) });
+    if (windowPid(id) === app.pid) windows.push({ id, area: Number(width) * Number(height) });
   }
   if (windows.length === 0) throw new Error(`the app (pid ${app.pid}) has no top-level X window`);
   return windows.sort((a, b) => b.area - a.area)[0].id;
+}
+
+/** The `_NET_WM_PID` of X window `id`, or undefined (none set, or the window has gone since). */
+function windowPid(id) {
+  try {
+    const answer = execFileSync('xprop', ['-id', id, '_NET_WM_PID'], { encoding: 'utf8', stdio: 'pipe' });
+    const found = /= (\d+)/.exec(answer);
+    return found ? Number(found[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
