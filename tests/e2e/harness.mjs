@@ -172,7 +172,7 @@ export function appProcessTree() {
  * The X id of the running app's window: of the top-level windows whose `_NET_WM_PID` is the
  * app's process, the largest (GTK also maps a 10x10 leader window for the same process).
  */
-export function appWindowId() {
+function appWindowId() {
   const app = appProcessTree()[0];
   if (!app) throw new Error(`no running process of ${process.env.APP_BIN}`);
   const windows = [];
